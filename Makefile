@@ -1,0 +1,92 @@
+# mcpfence — build, set-up, tests and benchmarks.
+#   make          build build/mcpfence (daemon + CLI) and the BPF object
+#   make run      install what is missing, build, run the daemon on policies/default.json
+#   make test     install what the tests need, build, run every test
+#   make bench    side-by-side benchmarks (QUICK=1 for the short run)
+
+BUILD    := build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DMCPF_VERSION='"$(VERSION)"' \
+            -I$(BUILD) -Ibpf -Iuser
+LDLIBS   := -lbpf -lelf -lz -lcjson -lhttp_parser
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall -Werror
+
+# Debian packages: what the build needs, what the tests add on top.
+BUILD_PKGS := clang llvm gcc make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
+              libcjson-dev libhttp-parser-dev
+TEST_PKGS  := curl nodejs npm iproute2 prometheus procps
+BENCH_PKGS := nginx gnuplot-nox
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+LIB_OBJS  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+BPF_HDRS  := $(wildcard bpf/*.h)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BIN  := $(BUILD)/unit-tests
+
+.SECONDARY:
+.PHONY: all deps test-deps bench-deps run test unit bench clean
+all: $(BUILD)/mcpfence
+
+# apt-get only for what dpkg says is missing; needs root, says so otherwise.
+define ensure_pkgs
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		[ "$$(id -u)" = 0 ] || { echo "mcpfence: need root to apt-get install:" $$missing >&2; exit 1; }; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+endef
+
+deps:
+	$(call ensure_pkgs,$(BUILD_PKGS))
+test-deps: deps
+	$(call ensure_pkgs,$(TEST_PKGS))
+	@[ -d node_modules/@modelcontextprotocol ] && [ node_modules/.package-lock.json -nt package-lock.json ] \
+		|| npm ci --no-audit --no-fund --loglevel=error
+bench-deps: test-deps
+	$(call ensure_pkgs,$(BENCH_PKGS))
+
+# vmlinux.h is generated from the running kernel's BTF rather than vendored:
+# programs are CO-RE, so any BTF-enabled kernel's types relocate at load.
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	llvm-strip -g $@ 2>/dev/null || true
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) $(BPF_HDRS) $(BUILD)/mcpfence.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/mcpfence: $(USER_OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(UNIT_BIN): $(UNIT_SRCS) $(LIB_OBJS)
+	$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) -o $@ $(LDLIBS)
+
+run: deps all
+	$(BUILD)/mcpfence run --policy policies/default.json -v
+
+unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+test: test-deps all $(UNIT_BIN)
+	@tests/run.sh
+
+bench: bench-deps all
+	@tests/bench/run.sh $(if $(QUICK),--quick)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Map definitions. Maps that hold state an operator or a restarted daemon
+ * needs are pinned by name under the daemon's --bpffs dir; the two
+ * sockmap-acceleration maps live only as long as the programs. */
+#ifndef MCPF_MAPS_H
+#define MCPF_MAPS_H
+
+#include "mcpfence.h"
+
+/* Registered MCP endpoints -> server. Exact address first, then wildcard. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MCPF_MAX_TARGETS);
+	__type(key, struct mcpf_endpoint);
+	__type(value, struct mcpf_target);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mcpf_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} settings SEC(".maps");
+
+/* Per-socket record of a redirected agent socket: lives and dies with the
+ * socket, so getpeername never sees a stale entry and nothing leaks. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct mcpf_conn);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} conn_origin SEC(".maps");
+
+/* Agent address:port (as the daemon sees the peer) -> record. LRU so
+ * records of connections the daemon never accepted age out; the daemon
+ * deletes its entry when the proxied connection ends, so a dump shows the
+ * connections in flight. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MCPF_MAX_CONNS);
+	__type(key, struct mcpf_endpoint);
+	__type(value, struct mcpf_conn);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} conns SEC(".maps");
+
+/* Both ends of each agent<->daemon connection, for sk_msg redirects.
+ * __u64 values so user space can look entries up (returns the cookie). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, 2 * MCPF_MAX_CONNS);
+	__type(key, struct mcpf_sock_key);
+	__type(value, __u64);
+} sock_pairs SEC(".maps");
+
+/* Sockets whose first bytes left through TCP before the peer was in
+ * sock_pairs: redirecting later bytes would overtake the earlier ones in
+ * the peer's receive path, so they stay on TCP for their lifetime. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MCPF_MAX_CONNS);
+	__type(key, struct mcpf_sock_key);
+	__type(value, __u8);
+} tcp_only SEC(".maps");
+
+#endif /* MCPF_MAPS_H */

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The contract between the kernel programs (bpf/) and the daemon (user/):
+ * the key and value layouts of every pinned map. Plain fixed-size structs
+ * only, so the same definitions compile for -target bpf and for the host,
+ * and names are char arrays so `bpftool map dump` prints them as strings.
+ *
+ * Addresses are stored as 16-byte IPv6 addresses; IPv4 is kept in its
+ * v4-mapped form (::ffff:a.b.c.d) so one key type serves both families.
+ * Ports are in network byte order, as the kernel hands them over.
+ */
+#ifndef MCPFENCE_H
+#define MCPFENCE_H
+
+#define MCPF_NAME_LEN     64   /* server and tool names */
+#define MCPF_COMM_LEN     16   /* TASK_COMM_LEN */
+#define MCPF_MAX_TARGETS  4096
+#define MCPF_MAX_CONNS    65536
+#define MCPF_MAX_SERVERS  256
+
+/* Default SO_MARK on the daemon's own upstream sockets: connect hooks
+ * never redirect a socket carrying it, so the daemon cannot loop into
+ * itself whatever cgroup it runs in. ("MF" in ASCII.) */
+#define MCPF_DEFAULT_MARK 0x4d46
+
+/* An endpoint: address + port. An all-zero address is the wildcard
+ * "any address on this port". */
+struct mcpf_endpoint {
+	unsigned char addr[16];
+	unsigned short port;   /* network byte order */
+	unsigned short pad;
+};
+
+/* targets map value: which policy server owns the endpoint. */
+struct mcpf_target {
+	unsigned int server_id;
+};
+
+/* settings map (single entry, key 0): written by the daemon at start-up,
+ * read by every program. A map rather than .rodata so a restarted daemon
+ * updates it in place and an operator can read it with bpftool. */
+struct mcpf_config {
+	unsigned int listen_addr4;      /* daemon IPv4 listener, network order */
+	unsigned char listen_addr6[16]; /* daemon IPv6 listener */
+	unsigned short listen_port;     /* network byte order */
+	unsigned char fail_closed;      /* daemon gone: 1 = refuse, 0 = pass through */
+	unsigned char sockmap;          /* 1 = put agent<->daemon pairs in the sockhash */
+	unsigned int mark;              /* SO_MARK of the daemon's upstream sockets */
+	unsigned int daemon_tgid;       /* informational: who wrote this config */
+};
+
+/* Who connected, and where to. Written by connect4/6 into socket-local
+ * storage, copied by sock_ops into the conns map once the agent's source
+ * port is known, and looked up by the daemon with the peer address of the
+ * accepted socket: one lookup per connection. */
+struct mcpf_conn {
+	struct mcpf_endpoint orig_dst;
+	unsigned int server_id;
+	unsigned int pid;        /* tgid of the connecting process */
+	unsigned int tid;
+	unsigned int uid;
+	unsigned int gid;
+	unsigned int pad;
+	unsigned long long cgroup_id;
+	unsigned long long start_ns;  /* bpf_ktime_get_boot_ns() at connect */
+	char comm[MCPF_COMM_LEN];
+};
+
+/* sockhash key: one TCP endpoint of a local connection, seen from the
+ * socket that owns it (local address/port, remote address/port). */
+struct mcpf_sock_key {
+	unsigned char local[16];
+	unsigned char remote[16];
+	unsigned int local_port;  /* host byte order, as sock_ops gives it */
+	unsigned int remote_port; /* host byte order */
+};
+
+#endif /* MCPFENCE_H */
