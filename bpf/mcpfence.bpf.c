@@ -68,7 +68,7 @@ static __always_inline bool daemon_listening(struct bpf_sock_addr *ctx,
 }
 
 static __always_inline bool record_origin(struct bpf_sock_addr *ctx,
-					  const struct mcpf_endpoint *dst, __u32 server_id)
+					  const struct mcpf_endpoint *dst, const struct mcpf_target *t)
 {
 	struct mcpf_conn *c;
 	__u64 pid_tgid, uid_gid;
@@ -79,7 +79,6 @@ static __always_inline bool record_origin(struct bpf_sock_addr *ctx,
 	pid_tgid = bpf_get_current_pid_tgid();
 	uid_gid = bpf_get_current_uid_gid();
 	c->orig_dst = *dst;
-	c->server_id = server_id;
 	c->pid = pid_tgid >> 32;
 	c->tid = (__u32)pid_tgid;
 	c->uid = (__u32)uid_gid;
@@ -87,6 +86,7 @@ static __always_inline bool record_origin(struct bpf_sock_addr *ctx,
 	c->cgroup_id = bpf_get_current_cgroup_id();
 	c->start_ns = bpf_ktime_get_boot_ns();
 	bpf_get_current_comm(c->comm, sizeof(c->comm));
+	__builtin_memcpy(c->server, t->server, sizeof(c->server));
 	return true;
 }
 
@@ -108,7 +108,7 @@ should_redirect(struct bpf_sock_addr *ctx, const struct mcpf_endpoint *dst, bool
 	t = find_target(dst);
 	if (!t)
 		return NULL;
-	if (!daemon_listening(ctx, cfg, v4) || !record_origin(ctx, dst, t->server_id)) {
+	if (!daemon_listening(ctx, cfg, v4) || !record_origin(ctx, dst, t)) {
 		*verdict = cfg->fail_closed ? CONNECT_REFUSE : CONNECT_OK;
 		return NULL;
 	}

@@ -31,9 +31,10 @@ struct mcpf_endpoint {
 	unsigned short pad;
 };
 
-/* targets map value: which policy server owns the endpoint. */
+/* targets map value: which policy server owns the endpoint. By name, so
+ * it stays true across policy reloads that add or remove servers. */
 struct mcpf_target {
-	unsigned int server_id;
+	char server[MCPF_NAME_LEN];
 };
 
 /* settings map (single entry, key 0): written by the daemon at start-up,
@@ -55,15 +56,14 @@ struct mcpf_config {
  * accepted socket: one lookup per connection. */
 struct mcpf_conn {
 	struct mcpf_endpoint orig_dst;
-	unsigned int server_id;
 	unsigned int pid;        /* tgid of the connecting process */
 	unsigned int tid;
 	unsigned int uid;
 	unsigned int gid;
-	unsigned int pad;
 	unsigned long long cgroup_id;
 	unsigned long long start_ns;  /* bpf_ktime_get_boot_ns() at connect */
 	char comm[MCPF_COMM_LEN];
+	char server[MCPF_NAME_LEN];
 };
 
 /* sockhash key: one TCP endpoint of a local connection, seen from the
