@@ -10,6 +10,8 @@
  * A reader takes the active generation once and looks up only keys of that
  * generation, so it always sees one whole policy, never a mix.
  *
+ * Enum-typed fields (4 bytes) so bpftool prints their names.
+ *
  * Rate-limit state is NOT generation-keyed: a reload or a daemon restart
  * keeps every window and count. Its values (and policy_active) carry a
  * bpf_spin_lock and are read and written with BPF_F_LOCK, so a concurrent
@@ -81,8 +83,7 @@ struct mcpf_policy_server_key {
 };
 
 struct mcpf_policy_server {
-	unsigned char default_action;   /* MCPF_ACTION_ALLOW or _DENY */
-	unsigned char pad[3];
+	enum mcpf_action default_action;  /* MCPF_ACTION_ALLOW or _DENY */
 	unsigned int tools;             /* tool entries, for operators */
 	unsigned int endpoints;
 };
@@ -98,16 +99,18 @@ struct mcpf_limit {
 	char counter[MCPF_COUNTER_LEN];
 	unsigned long long window_ns;
 	unsigned int max;
-	unsigned char scope;            /* enum mcpf_scope */
-	unsigned char shorthand;        /* 1 = came from "rate_limit" */
+	enum mcpf_scope scope;
 	unsigned short index;           /* position in "limits" */
+	unsigned char shorthand;        /* 1 = came from "rate_limit" */
+	unsigned char pad[5];
 };
 
 struct mcpf_policy_tool {
-	unsigned char action;           /* enum mcpf_action */
+	enum mcpf_action action;
 	unsigned char hidden;           /* listed in the server's "hide" */
 	unsigned char limits;           /* used entries of limit[] */
 	unsigned char conditions;       /* entries in policy_conds, index 0.. */
+	unsigned char pad;
 	char reason[MCPF_REASON_LEN];
 	struct mcpf_limit limit[MCPF_TOOL_MAX_LIMITS];
 };
@@ -120,7 +123,7 @@ struct mcpf_policy_cond_key {
 };
 
 struct mcpf_policy_cond {
-	unsigned int op;                /* enum mcpf_cond_op */
+	enum mcpf_cond_op op;
 	char path[MCPF_COND_PATH_LEN];
 	char value[MCPF_COND_VALUE_LEN];  /* JSON text; "" when absent */
 };
@@ -135,7 +138,7 @@ struct mcpf_rate_key {
 	unsigned long long cgroup_id;
 	unsigned int uid;
 	unsigned int pid;
-	unsigned int scope;             /* enum mcpf_scope */
+	enum mcpf_scope scope;
 	unsigned int pad;
 };
 

@@ -172,11 +172,11 @@ static bool holds(const struct cached_cond *c, const cJSON *arg)
 {
 	const cJSON *v = c->value;
 
-	if (c->cond.op == MCPF_OP_EXISTS)
-		return (arg != NULL) == (!v || cJSON_IsTrue(v));
-	if (!arg)
+	if (!arg && c->cond.op != MCPF_OP_EXISTS)
 		return false;
 	switch (c->cond.op) {
+	case MCPF_OP_EXISTS:
+		return (arg != NULL) == (!v || cJSON_IsTrue(v));
 	case MCPF_OP_EQ:
 		return cJSON_Compare(arg, v, true);
 	case MCPF_OP_NEQ:

@@ -193,7 +193,7 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 	struct entry *exact = &entries[0], *wild = &entries[1];
 	const struct entry *decider;
 	char rule[sizeof(out->rule)];
-	unsigned char action;
+	enum mcpf_action action;
 	enum verdict v;
 
 	memset(out, 0, sizeof(*out));

@@ -222,7 +222,7 @@ static bool positive_integer(struct loader *l, const cJSON *item, const char *fi
 }
 
 static bool parse_action(struct loader *l, const cJSON *item, const char *field,
-			 unsigned char *out)
+			 enum mcpf_action *out)
 {
 	if (cJSON_IsString(item) && !strcmp(item->valuestring, "allow"))
 		*out = MCPF_ACTION_ALLOW;
@@ -534,6 +534,10 @@ static void load_condition(struct loader *l, const cJSON *j, const char *field,
 		return;
 	}
 	switch (c->op) {
+	case MCPF_OP_EQ:
+	case MCPF_OP_NEQ:
+	case MCPF_OP_CONTAINS:
+		break;  /* any JSON value */
 	case MCPF_OP_IN:
 	case MCPF_OP_NOT_IN:
 		if (!cJSON_IsArray(value))

@@ -46,7 +46,7 @@ struct policy_tool {
 
 struct policy_server {
 	char name[MCPF_NAME_LEN];
-	unsigned char default_action;
+	enum mcpf_action default_action;
 	struct mcpf_endpoint *endpoints;
 	size_t n_endpoints;
 	struct policy_tool *tools;

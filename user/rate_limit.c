@@ -45,6 +45,8 @@ void rate_key(struct mcpf_rate_key *key, const struct mcpf_limit *limit,
 		strncpy(key->server, subject->server, sizeof(key->server) - 1);
 		session_key(key->session, subject->session ? subject->session : "");
 		break;
+	case MCPF_SCOPE_GLOBAL:
+		break;  /* the counter name alone */
 	}
 }
 
