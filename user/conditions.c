@@ -1,109 +1,33 @@
-/* Argument conditions: a per-generation cache of parsed values and
- * compiled regexes, and the evaluation of one condition. */
+/* Argument conditions: compile once, evaluate per call. */
 #include <ctype.h>
-#include <errno.h>
-#include <regex.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
 
 #include "conditions.h"
 
-struct cached_cond {
-	struct mcpf_policy_cond_key key;
-	struct mcpf_policy_cond cond;
-	cJSON *value;            /* NULL when the condition has none */
-	regex_t re;
-	bool has_re;
-	bool usable;
-};
-
-struct condition_cache {
-	unsigned int generation;
-	size_t n;
-	struct cached_cond *v;   /* sorted by key */
-};
-
-static int key_cmp(const void *a, const void *b)
+void condition_compile(struct compiled_cond *c)
 {
-	return memcmp(a, b, sizeof(struct mcpf_policy_cond_key));
-}
-
-void condition_cache_free(struct condition_cache *cache)
-{
-	if (!cache)
-		return;
-	for (size_t i = 0; i < cache->n; i++) {
-		cJSON_Delete(cache->v[i].value);
-		if (cache->v[i].has_re)
-			regfree(&cache->v[i].re);
-	}
-	free(cache->v);
-	free(cache);
-}
-
-static void prepare(struct cached_cond *c)
-{
+	c->value = NULL;
+	c->has_re = false;
 	c->usable = c->cond.op == MCPF_OP_EXISTS;  /* the only op without a value */
 	if (!c->cond.value[0])
 		return;
-	c->usable = true;
 	c->value = cJSON_Parse(c->cond.value);
-	if (!c->value) {
-		c->usable = false;
-		return;
-	}
-	if (c->cond.op == MCPF_OP_REGEX) {
+	c->usable = c->value != NULL;
+	if (c->usable && c->cond.op == MCPF_OP_REGEX) {
 		c->has_re = cJSON_IsString(c->value) &&
 			    !regcomp(&c->re, c->value->valuestring, REG_EXTENDED | REG_NOSUB);
 		c->usable = c->has_re;
 	}
 }
 
-static struct condition_cache *load(int fd, unsigned int gen)
+void condition_release(struct compiled_cond *c)
 {
-	struct condition_cache *cache = calloc(1, sizeof(*cache));
-	struct mcpf_policy_cond_key key, next;
-	void *prev = NULL;
-
-	if (!cache)
-		abort();
-	cache->generation = gen;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		struct cached_cond *c;
-
-		key = next;
-		prev = &key;
-		if (key.generation != gen)
-			continue;
-		cache->v = reallocarray(cache->v, cache->n + 1, sizeof(*cache->v));
-		if (!cache->v)
-			abort();
-		c = &cache->v[cache->n];
-		memset(c, 0, sizeof(*c));
-		c->key = key;
-		if (bpf_map_lookup_elem(fd, &key, &c->cond))
-			continue;
-		cache->n++;
-		prepare(c);
-	}
-	qsort(cache->v, cache->n, sizeof(*cache->v), key_cmp);
-	return cache;
-}
-
-static const struct cached_cond *find(struct policy_maps *maps, unsigned int gen,
-				      const char *server, const char *tool, unsigned int index)
-{
-	struct mcpf_policy_cond_key key = { .generation = gen, .index = index };
-
-	if (!maps->cache || maps->cache->generation != gen) {
-		condition_cache_free(maps->cache);
-		maps->cache = load(maps->conds, gen);
-	}
-	strncpy(key.server, server, sizeof(key.server) - 1);
-	strncpy(key.tool, tool, sizeof(key.tool) - 1);
-	return bsearch(&key, maps->cache->v, maps->cache->n, sizeof(*maps->cache->v), key_cmp);
+	cJSON_Delete(c->value);
+	c->value = NULL;
+	if (c->has_re)
+		regfree(&c->re);
+	c->has_re = false;
 }
 
 /* The member of obj named by the first len bytes of name; *dup when the
@@ -168,7 +92,7 @@ static bool any_equal(const cJSON *list, const cJSON *item)
 	return false;
 }
 
-static bool holds(const struct cached_cond *c, const cJSON *arg)
+static bool holds(const struct compiled_cond *c, const cJSON *arg)
 {
 	const cJSON *v = c->value;
 
@@ -203,17 +127,13 @@ static bool holds(const struct cached_cond *c, const cJSON *arg)
 	return false;
 }
 
-enum cond_result condition_eval(struct policy_maps *maps, unsigned int gen,
-				const char *server, const char *tool, unsigned int index,
-				const cJSON *args, const struct mcpf_policy_cond **cond)
+enum cond_result condition_eval(const struct compiled_cond *c, const cJSON *args)
 {
-	const struct cached_cond *c = find(maps, gen, server, tool, index);
 	const cJSON *arg;
 	bool dup = false;
 
-	if (!c || !c->usable)
+	if (!c->usable)
 		return COND_BROKEN;
-	*cond = &c->cond;
 	arg = resolve(args, c->cond.path, &dup);
 	if (dup)
 		return COND_AMBIGUOUS;

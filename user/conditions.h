@@ -1,6 +1,5 @@
-/* Argument conditions: evaluation against a tools/call's arguments, with
- * the active generation's conditions parsed (values, regexes) once and
- * cached until the generation changes.
+/* Argument conditions: compiling a stored condition (parse its value,
+ * compile its regex) and evaluating it against a call's arguments.
  *
  * Paths are "args." followed by keys separated by dots; a key that is all
  * digits indexes an array. Ops:
@@ -16,8 +15,18 @@
 #ifndef MCPF_CONDITIONS_H
 #define MCPF_CONDITIONS_H
 
+#include <regex.h>
+#include <stdbool.h>
 #include <cjson/cJSON.h>
-#include "policy_compile.h"
+#include "policy.h"
+
+struct compiled_cond {
+	struct mcpf_policy_cond cond;
+	cJSON *value;            /* NULL when the condition has none */
+	regex_t re;
+	bool has_re;
+	bool usable;             /* false: missing or unusable in the maps */
+};
 
 enum cond_result {
 	COND_HOLDS,
@@ -26,12 +35,10 @@ enum cond_result {
 	COND_BROKEN,      /* the condition is missing or unusable in the maps */
 };
 
-/* Evaluates condition index of (server, tool) in generation gen. *cond
- * points at the stored condition (for messages) unless COND_BROKEN. */
-enum cond_result condition_eval(struct policy_maps *maps, unsigned int gen,
-				const char *server, const char *tool, unsigned int index,
-				const cJSON *args, const struct mcpf_policy_cond **cond);
+/* c->cond must be filled in; sets everything else. */
+void condition_compile(struct compiled_cond *c);
+void condition_release(struct compiled_cond *c);
 
-void condition_cache_free(struct condition_cache *cache);
+enum cond_result condition_eval(const struct compiled_cond *c, const cJSON *args);
 
 #endif /* MCPF_CONDITIONS_H */

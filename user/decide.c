@@ -5,20 +5,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <bpf/bpf.h>
 
-#include "conditions.h"
 #include "decide.h"
+#include "policy_cache.h"
 #include "rate_limit.h"
 
 #define NS_PER_SEC 1000000000ULL
 
 /* An entry that applies to the call: the exact tool's or "*". */
 struct entry {
-	const char *tool;                /* map key: the tool name or "*" */
+	const struct cached_tool *tool;  /* NULL: the server has none */
 	char field[160];                 /* "tools.read_file" */
-	struct mcpf_policy_tool rule;
-	bool present;
 };
 
 /* A limit that applies, with the budget it draws on. */
@@ -64,49 +61,37 @@ static enum verdict verdict(struct decision *out, enum verdict v, const char *ru
 	return v;
 }
 
-static bool fits(const char *s, size_t size)
+static void find_entry(const struct policy_cache *cache, const char *server,
+		       const char *tool, struct entry *e)
 {
-	return strnlen(s, size) < size;
-}
-
-static void lookup_entry(struct policy_maps *maps, unsigned int gen, const char *server,
-			 const char *tool, struct entry *e)
-{
-	struct mcpf_policy_tool_key key = { .generation = gen };
-
-	e->tool = tool;
+	e->tool = policy_cache_tool(cache, server, tool);
 	policy_field_key(e->field, sizeof(e->field), "tools", tool);
-	strncpy(key.server, server, sizeof(key.server) - 1);
-	strncpy(key.tool, tool, sizeof(key.tool) - 1);
-	e->present = !bpf_map_lookup_elem(maps->tools, &key, &e->rule);
 }
 
-static enum verdict check_conditions(struct policy_maps *maps, unsigned int gen,
-				     const struct decide_request *req, const struct entry *e,
+static enum verdict check_conditions(const struct decide_request *req, const struct entry *e,
 				     struct decision *out)
 {
 	char rule[sizeof(e->field) + 32];
 	char what[MCPF_COND_PATH_LEN + MCPF_COND_VALUE_LEN + 64];
+	const struct mcpf_policy_tool *entry = e->tool ? &e->tool->rule : NULL;
 
-	for (unsigned int i = 0; e->present && i < e->rule.conditions; i++) {
-		const struct mcpf_policy_cond *c = NULL;
-		enum cond_result r = condition_eval(maps, gen, req->server, e->tool, i,
-						     req->arguments, &c);
+	for (unsigned int i = 0; entry && i < entry->conditions; i++) {
+		const struct compiled_cond *c = &e->tool->cond[i];
 
 		snprintf(rule, sizeof(rule), "%s.conditions[%u]", e->field, i);
-		switch (r) {
+		switch (condition_eval(c, req->arguments)) {
 		case COND_HOLDS:
 			continue;
 		case COND_BROKEN:
 			return verdict(out, VERDICT_INVALID, rule, "condition cannot be evaluated");
 		case COND_AMBIGUOUS:
 			return verdict(out, VERDICT_INVALID, rule,
-				       "arguments repeat a key on %s", c->path);
+				       "arguments repeat a key on %s", c->cond.path);
 		case COND_FAILS:
-			snprintf(what, sizeof(what), "condition not met: %s %s%s%s", c->path,
-				 policy_op_name(c->op), c->value[0] ? " " : "", c->value);
-			if (e->rule.reason[0])
-				return verdict(out, VERDICT_DENY, rule, "%s (%s)", e->rule.reason, what);
+			snprintf(what, sizeof(what), "condition not met: %s %s%s%s", c->cond.path,
+				 policy_op_name(c->cond.op), c->cond.value[0] ? " " : "", c->cond.value);
+			if (entry->reason[0])
+				return verdict(out, VERDICT_DENY, rule, "%s (%s)", entry->reason, what);
 			return verdict(out, VERDICT_DENY, rule, "%s", what);
 		}
 	}
@@ -137,10 +122,11 @@ static enum verdict check_limits(struct policy_maps *maps, const struct decide_r
 	int rc;
 
 	for (size_t e = 0; e < n_entries; e++)
-		for (unsigned int i = 0; entries[e].present && i < entries[e].rule.limits; i++) {
+		for (unsigned int i = 0; entries[e].tool && i < entries[e].tool->rule.limits &&
+					 i < MCPF_TOOL_MAX_LIMITS; i++) {
 			struct applicable_limit *a = &all[n++];
 
-			a->limit = &entries[e].rule.limit[i];
+			a->limit = &entries[e].tool->rule.limit[i];
 			a->entry = &entries[e];
 			rate_key(&a->key, a->limit, &subject);
 			a->first_for_key = true;
@@ -187,58 +173,57 @@ static enum verdict check_limits(struct policy_maps *maps, const struct decide_r
 enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 		    struct decision *out)
 {
-	struct mcpf_policy_server_key skey = {0};
-	struct mcpf_policy_server server;
-	struct entry entries[2] = {0};   /* exact, "*" */
+	const struct policy_cache *cache;
+	const struct mcpf_policy_server *server;
+	struct entry entries[2];   /* exact, "*" */
 	struct entry *exact = &entries[0], *wild = &entries[1];
-	const struct entry *decider;
+	const struct mcpf_policy_tool *decider;
 	char rule[sizeof(out->rule)];
 	enum mcpf_action action;
 	enum verdict v;
 
 	memset(out, 0, sizeof(*out));
-	out->generation = skey.generation = policy_active_generation(maps);
+	out->generation = policy_active_generation(maps);
 	if (!out->generation)
 		return verdict(out, VERDICT_INVALID, "policy", "no policy is loaded");
-	if (!req->server || !fits(req->server, sizeof(skey.server)) || !req->tool)
-		return verdict(out, VERDICT_INVALID, "servers", "the call has no known server or tool");
-	strncpy(skey.server, req->server, sizeof(skey.server) - 1);
-	if (bpf_map_lookup_elem(maps->servers, &skey, &server))
+	if (!req->server || !req->tool)
+		return verdict(out, VERDICT_INVALID, "servers", "the call has no server or tool");
+	cache = policy_cache_for(maps, out->generation);
+	if (!(server = policy_cache_server(cache, req->server)))
 		return verdict(out, VERDICT_INVALID, "servers",
 			       "server \"%s\" is not in the active policy", req->server);
 
-	/* A name too long for the map cannot have an entry of its own. */
-	if (strcmp(req->tool, "*") && fits(req->tool, MCPF_NAME_LEN))
-		lookup_entry(maps, out->generation, req->server, req->tool, exact);
-	lookup_entry(maps, out->generation, req->server, "*", wild);
+	/* A tool called "*" gets no entry of its own: "*" means every tool. */
+	find_entry(cache, req->server, strcmp(req->tool, "*") ? req->tool : "", exact);
+	find_entry(cache, req->server, "*", wild);
 
-	if (exact->present && exact->rule.hidden)
+	if (exact->tool && exact->tool->rule.hidden)
 		return verdict(out, VERDICT_HIDDEN, "hide", "tool \"%s\" is hidden by policy", req->tool);
 	if (req->arguments && !cJSON_IsObject(req->arguments))
 		return verdict(out, VERDICT_INVALID, "arguments", "arguments must be an object");
 
-	if (exact->present) {
-		decider = exact;
-		action = exact->rule.action ? exact->rule.action : MCPF_ACTION_ALLOW;
-		snprintf(rule, sizeof(rule), exact->rule.action ? "%s.action" : "%s", exact->field);
-	} else if (wild->present && wild->rule.action) {
-		decider = wild;
-		action = wild->rule.action;
+	if (exact->tool) {
+		decider = &exact->tool->rule;
+		action = decider->action ? decider->action : MCPF_ACTION_ALLOW;
+		snprintf(rule, sizeof(rule), decider->action ? "%s.action" : "%s", exact->field);
+	} else if (wild->tool && wild->tool->rule.action) {
+		decider = &wild->tool->rule;
+		action = decider->action;
 		snprintf(rule, sizeof(rule), "%s.action", wild->field);
 	} else {
 		decider = NULL;
-		action = server.default_action;
+		action = server->default_action;
 		snprintf(rule, sizeof(rule), "default");
 	}
 	if (action != MCPF_ACTION_ALLOW) {
-		if (decider && decider->rule.reason[0])
-			return verdict(out, VERDICT_DENY, rule, "%s", decider->rule.reason);
+		if (decider && decider->reason[0])
+			return verdict(out, VERDICT_DENY, rule, "%s", decider->reason);
 		return verdict(out, VERDICT_DENY, rule, decider ? "tool \"%s\" is denied by policy"
 			       : "tool \"%s\" is not allowed by policy", req->tool);
 	}
 
-	if ((v = check_conditions(maps, out->generation, req, wild, out)) != VERDICT_ALLOW ||
-	    (v = check_conditions(maps, out->generation, req, exact, out)) != VERDICT_ALLOW ||
+	if ((v = check_conditions(req, wild, out)) != VERDICT_ALLOW ||
+	    (v = check_conditions(req, exact, out)) != VERDICT_ALLOW ||
 	    (v = check_limits(maps, req, entries, 2, out)) != VERDICT_ALLOW)
 		return v;
 	return verdict(out, VERDICT_ALLOW, rule, "allowed");
@@ -246,11 +231,11 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 
 bool policy_tool_hidden(struct policy_maps *maps, const char *server, const char *tool)
 {
-	struct entry e = {0};
 	unsigned int gen = policy_active_generation(maps);
+	const struct cached_tool *t;
 
-	if (!gen || !fits(server, MCPF_NAME_LEN) || !fits(tool, MCPF_NAME_LEN))
+	if (!gen)
 		return false;
-	lookup_entry(maps, gen, server, tool, &e);
-	return e.present && e.rule.hidden;
+	t = policy_cache_tool(policy_cache_for(maps, gen), server, tool);
+	return t && t->rule.hidden;
 }

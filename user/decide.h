@@ -1,5 +1,8 @@
 /* The verdict on one tools/call, from the active policy generation in
- * the pinned maps (never from a parsed file).
+ * the pinned maps (never from a parsed file), read through a snapshot
+ * taken once per generation (policy_cache.h). Per call: one lookup of
+ * policy_active, plus rate_state lookups and updates for the limits that
+ * apply.
  *
  * Order, first match wins:
  *   1. no policy loaded / server not in the active policy: invalid

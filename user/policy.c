@@ -280,7 +280,7 @@ static void load_endpoint(struct loader *l, struct policy_server *s, const char 
 			  const char *text)
 {
 	char host[256];
-	const char *colon, *port_text;
+	const char *host_start = text, *colon, *port_text;
 	struct mcpf_endpoint ep = {0};
 	struct in_addr a4;
 	char *end;
@@ -295,8 +295,8 @@ static void load_endpoint(struct loader *l, struct policy_server *s, const char 
 			fail(l, field, "\"%s\": expected [IPV6]:PORT", text);
 			return;
 		}
-		host_len = close - text - 1;
-		memcpy(host, text + 1, host_len < sizeof(host) ? host_len : 0);
+		host_start = text + 1;
+		host_len = close - host_start;
 		colon = close + 1;
 	} else {
 		colon = strrchr(text, ':');
@@ -309,12 +309,12 @@ static void load_endpoint(struct loader *l, struct policy_server *s, const char 
 			fail(l, field, "\"%s\": IPv6 addresses need brackets, as in [::1]:PORT", text);
 			return;
 		}
-		memcpy(host, text, host_len < sizeof(host) ? host_len : 0);
 	}
 	if (host_len >= sizeof(host) || (bracketed && !host_len)) {
 		fail(l, field, "\"%s\": bad host", text);
 		return;
 	}
+	memcpy(host, host_start, host_len);
 	host[host_len] = '\0';
 	port_text = colon + 1;
 	errno = 0;

@@ -9,7 +9,7 @@
 #include <bpf/libbpf.h>
 
 #include "mcpfence.skel.h"
-#include "conditions.h"
+#include "policy_cache.h"
 #include "policy_compile.h"
 
 void policy_maps_from_skeleton(struct policy_maps *maps, const struct mcpfence *skel)
@@ -26,7 +26,7 @@ void policy_maps_from_skeleton(struct policy_maps *maps, const struct mcpfence *
 
 void policy_maps_release(struct policy_maps *maps)
 {
-	condition_cache_free(maps->cache);
+	policy_cache_free(maps->cache);
 	maps->cache = NULL;
 }
 

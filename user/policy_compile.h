@@ -23,10 +23,10 @@
 #include "policy.h"
 
 struct mcpfence;              /* build/mcpfence.skel.h */
-struct condition_cache;       /* conditions.c */
+struct policy_cache;          /* policy_cache.h */
 
-/* File descriptors of the pinned maps, plus decide()'s per-generation
- * cache. The fds belong to whoever opened the maps. */
+/* File descriptors of the pinned maps, plus decide()'s snapshot of the
+ * active generation. The fds belong to whoever opened the maps. */
 struct policy_maps {
 	int active;
 	int servers;
@@ -34,12 +34,12 @@ struct policy_maps {
 	int conds;
 	int rate;
 	int targets;
-	struct condition_cache *cache;
+	struct policy_cache *cache;
 };
 
 void policy_maps_from_skeleton(struct policy_maps *maps, const struct mcpfence *skel);
 
-/* Frees the cache (not the fds). */
+/* Frees the snapshot (not the fds). */
 void policy_maps_release(struct policy_maps *maps);
 
 /* The generation decisions use now; 0 before the first policy. */

@@ -456,3 +456,16 @@ MAPS_TEST(decide_interrupted_stage_is_cleaned_up)
 	CHECK_INT_EQ(entries_of_generation(f->maps.servers, sizeof(struct mcpf_policy_server_key), 1), 1);
 	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "x" }), VERDICT_DENY);
 }
+
+MAPS_TEST(decide_refuses_a_condition_missing_from_the_maps)
+{
+	struct mcpf_policy_cond_key key = { .generation = 1, .index = 1, .server = "fs", .tool = "t" };
+	struct decision d;
+
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{'t':{'conditions':["
+			      "{'path':'args.a','op':'exists'},{'path':'args.b','op':'exists'}]}}}}}") == 0);
+	CHECK(bpf_map_delete_elem(f->maps.conds, &key) == 0);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .args = "{\"a\":1,\"b\":2}" }, &d), VERDICT_INVALID);
+	CHECK_STR_EQ(d.rule, "tools.t.conditions[1]");
+	CHECK_STR_EQ(d.reason, "condition cannot be evaluated");
+}
