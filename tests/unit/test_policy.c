@@ -313,27 +313,67 @@ TEST(policy_load_reads_files_and_reports_unreadable_ones)
 	policy_free(p);
 }
 
-TEST(policy_check_command_exit_codes)
+/* Runs cmd_policy with stdout and stderr captured into out. */
+static int run_captured(int argc, char **argv, char *out, size_t size)
 {
-	char good[] = "/tmp/mcpf-unit-policy-XXXXXX";
-	int fd = mkstemp(good);
-	const char *body = "{\"version\":\"1\",\"servers\":{\"x\":{\"default\":\"deny\"}}}";
-	char *ok_argv[] = { "policy", "check", good, NULL };
-	char *bad_argv[] = { "policy", "check", good, "/nonexistent/p.json", NULL };
-	char *usage_argv[] = { "policy", "lint", good, NULL };
-	int wrote, ok = -1, bad = -1, usage = -1;
+	FILE *tmp = tmpfile();
+	int saved_out = dup(STDOUT_FILENO), saved_err = dup(STDERR_FILENO), rc;
+	size_t n;
 
-	CHECK(fd >= 0);
-	wrote = write(fd, body, strlen(body)) == (ssize_t)strlen(body);
-	close(fd);
+	if (!tmp)
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	dup2(fileno(tmp), STDOUT_FILENO);
+	dup2(fileno(tmp), STDERR_FILENO);
+	rc = cmd_policy(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, STDOUT_FILENO);
+	dup2(saved_err, STDERR_FILENO);
+	close(saved_out);
+	close(saved_err);
+	rewind(tmp);
+	n = fread(out, 1, size - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+	return rc;
+}
+
+TEST(policy_check_command_output_and_exit_codes)
+{
+	char good[] = "/tmp/mcpf-unit-policy-XXXXXX", bad[] = "/tmp/mcpf-unit-policy-XXXXXX";
+	int good_fd = mkstemp(good), bad_fd = mkstemp(bad);
+	const char *good_body = "{\"version\":\"1\",\"servers\":{\"x\":{\"default\":\"deny\","
+				"\"endpoints\":[\"127.0.0.1:1\",\":2\"],\"tools\":{\"a\":{},\"*\":{}}}}}";
+	const char *bad_body = "{\"version\":\"1\",\"servers\":{\"x\":{\"default\":1,\"more\":2}}}";
+	char *ok_argv[] = { "policy", "check", good, NULL };
+	char *bad_argv[] = { "policy", "check", good, bad, NULL };
+	char *usage_argv[] = { "policy", "lint", good, NULL };
+	char ok_out[512] = "", bad_out[1024] = "", usage_out[256] = "", want[1024];
+	int wrote, ok = -1, failed = -1, usage = -1;
+
+	wrote = good_fd >= 0 && bad_fd >= 0 &&
+		write(good_fd, good_body, strlen(good_body)) == (ssize_t)strlen(good_body) &&
+		write(bad_fd, bad_body, strlen(bad_body)) == (ssize_t)strlen(bad_body);
+	close(good_fd);
+	close(bad_fd);
 	if (wrote) {
-		ok = cmd_policy(3, ok_argv);
-		bad = cmd_policy(4, bad_argv);
-		usage = cmd_policy(3, usage_argv);
+		ok = run_captured(3, ok_argv, ok_out, sizeof(ok_out));
+		failed = run_captured(4, bad_argv, bad_out, sizeof(bad_out));
+		usage = run_captured(3, usage_argv, usage_out, sizeof(usage_out));
 	}
 	unlink(good);
+	unlink(bad);
 	CHECK(wrote);
 	CHECK_INT_EQ(ok, 0);
-	CHECK_INT_EQ(bad, 1);
+	snprintf(want, sizeof(want), "%s: ok (1 servers, 2 endpoints, 2 rules)\n", good);
+	CHECK_STR_EQ(ok_out, want);
+	CHECK_INT_EQ(failed, 1);
+	snprintf(want, sizeof(want), "%s: ok (1 servers, 2 endpoints, 2 rules)\n"
+		 "%s:servers.x.more: unknown key\n"
+		 "%s:servers.x.default: must be \"allow\" or \"deny\"\n", good, bad, bad);
+	CHECK_STR_EQ(bad_out, want);
 	CHECK_INT_EQ(usage, 2);
+	CHECK_STR_EQ(usage_out, "usage: mcpfence policy check FILE...\n");
 }
