@@ -1,6 +1,5 @@
 /* One tools/call against the active policy generation; the order of the
  * checks is documented in decide.h. */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
