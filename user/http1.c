@@ -250,10 +250,47 @@ static enum http1_framing response_framing(const struct http1_parser *p)
 	return HTTP1_FRAMING_CLOSE;
 }
 
+/* RFC 9110 token characters: a field name with anything else (a space
+ * before the colon, say) may be read differently by the server. */
+static bool is_token(const char *s, size_t len)
+{
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c)) || c == '\0')
+			return false;
+	}
+	return true;
+}
+
+static bool has_control_char(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return true;
+	}
+	return false;
+}
+
+/* http_parser takes a bare LF as a line end; a server that does not would
+ * see other headers, and so another message framing. */
+static bool has_bare_lf(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+			return true;
+	return false;
+}
+
 static enum http1_status finish_head(struct http1_parser *p)
 {
 	struct http1_msg *m = &p->msg;
 	size_t n_cl = 0, n_te = 0;
+
+	if (has_bare_lf(p->head.data, p->head.len))
+		return fail(p, HTTP1_E_MALFORMED, "line ending without CR in the head");
 
 	m->head = p->head.data;
 	m->head_len = p->head.len;
@@ -278,6 +315,10 @@ static enum http1_status finish_head(struct http1_parser *p)
 		size_t span = (size_t)(h->value + h->value_len - h->name);
 		if (memchr(h->name, '\r', span) || memchr(h->name, '\n', span))
 			return fail(p, HTTP1_E_FRAMING, "obsolete header line folding");
+		if (!is_token(h->name, h->name_len))
+			return fail(p, HTTP1_E_MALFORMED, "invalid header field name");
+		if (has_control_char(h->value, h->value_len))
+			return fail(p, HTTP1_E_MALFORMED, "control character in a header field value");
 		if (value_is(h->name, h->name_len, "content-length"))
 			n_cl++;
 		else if (value_is(h->name, h->name_len, "transfer-encoding")) {
@@ -293,6 +334,8 @@ static enum http1_status finish_head(struct http1_parser *p)
 		return fail(p, HTTP1_E_FRAMING, "duplicate Transfer-Encoding");
 	if (n_cl && n_te)
 		return fail(p, HTTP1_E_FRAMING, "Content-Length together with Transfer-Encoding");
+	if (n_te && m->http_major == 1 && m->http_minor == 0)
+		return fail(p, HTTP1_E_FRAMING, "Transfer-Encoding in an HTTP/1.0 message");
 	if (p->hp.flags & F_CONTENTLENGTH)
 		m->content_length = (int64_t)p->hp.content_length;
 	if (p->dir == HTTP1_RESPONSE)

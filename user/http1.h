@@ -59,7 +59,11 @@
  *
  * Framing rules (refused as HTTP1_E_FRAMING): more than one Content-Length,
  * Content-Length together with Transfer-Encoding, any Transfer-Encoding
- * other than a single "chunked", obsolete header line folding.
+ * other than a single "chunked", Transfer-Encoding in HTTP/1.0, obsolete
+ * header line folding. Also refused (HTTP1_E_MALFORMED), because a server
+ * could read such a head differently: a bare LF line ending, a field name
+ * that is not a token (e.g. "Content-Length :"), control characters in a
+ * field value.
  *
  * Re-serialization helpers:
  *   http1_head_rebuild(msg, body_len, drop_content_encoding, &out)

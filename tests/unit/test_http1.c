@@ -214,7 +214,20 @@ TEST(http1_refuses_ambiguous_framing)
 		       100) == HTTP1_E_FRAMING);
 	CHECK(error_of("POST / HTTP/1.1\r\nMcp-Name:\r\n b\r\nContent-Length: 0\r\n\r\n", HTTP1_BODY_STREAM,
 		       100) == HTTP1_E_FRAMING);
-	CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", HTTP1_BODY_STREAM, 100) ==
+	CHECK(error_of("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", HTTP1_BODY_STREAM, 100) ==
+	      HTTP1_E_FRAMING);
+	CHECK(error_of("POST / HTTP/1.1\r\nContent-Length : 5\r\n\r\nhello", HTTP1_BODY_STREAM, 100) ==
+	      HTTP1_E_MALFORMED);
+	CHECK(error_of("POST / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", HTTP1_BODY_STREAM,
+		       100) == HTTP1_E_MALFORMED);
+	CHECK(error_of("POST / HTTP/1.1\r\nX: a\nContent-Length: 5\r\n\r\nhello", HTTP1_BODY_STREAM, 100) ==
+	      HTTP1_E_MALFORMED);
+	CHECK(error_of("POST / HTTP/1.1\nContent-Length: 5\n\nhello", HTTP1_BODY_STREAM, 100) == HTTP1_E_MALFORMED);
+	CHECK(error_of("POST / HTTP/1.1\r\nX: a\x01b\r\nContent-Length: 0\r\n\r\n", HTTP1_BODY_STREAM, 100) ==
+	      HTTP1_E_MALFORMED);
+	CHECK(error_of("POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\nhello", HTTP1_BODY_STREAM, 100) ==
+	      HTTP1_E_FRAMING);
+	CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nX:\tv\r\nContent-Length: 0\r\n\r\n", HTTP1_BODY_STREAM, 100) ==
 	      HTTP1_E_NONE);
 	CHECK(error_of("GARBAGE\r\n\r\n", HTTP1_BODY_STREAM, 100) == HTTP1_E_MALFORMED);
 }
