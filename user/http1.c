@@ -565,6 +565,20 @@ const char *http1_error_text(const struct http1_parser *p)
 	return p->err_text ? p->err_text : "no error";
 }
 
+int http1_error_status(enum http1_error err)
+{
+	switch (err) {
+	case HTTP1_E_HEAD_TOO_LARGE:
+		return 431;
+	case HTTP1_E_BODY_TOO_LARGE:
+		return 413;
+	case HTTP1_E_NOMEM:
+		return 500;
+	default:
+		return 400;
+	}
+}
+
 static bool is_framing_header(const struct http1_header *h, bool drop_content_encoding)
 {
 	return value_is(h->name, h->name_len, "content-length") ||

@@ -46,9 +46,10 @@
  *                      server switched protocols (101, or 2xx to CONNECT).
  *   HTTP1_TUNNEL       the connection switched protocols: consumed bytes are
  *                      opaque, forward them.
- *   HTTP1_ERROR        http1_error()/http1_error_text(): malformed (400), head
- *                      or body too large (431/413), ambiguous framing (400), or
- *                      truncated. The connection cannot continue.
+ *   HTTP1_ERROR        http1_error()/http1_error_text(): malformed, ambiguous
+ *                      framing, head or body too large, truncated;
+ *                      http1_error_status() is the status to answer with. The
+ *                      connection cannot continue: answer, then close.
  *   HTTP1_CLOSED       (http1_feed_eof only) the stream ended cleanly.
  *
  * Responses: before a response can be parsed right the parser must know the
@@ -195,6 +196,8 @@ void http1_upgrade_result(struct http1_parser *req, bool switched);
 
 enum http1_error http1_error(const struct http1_parser *p);
 const char *http1_error_text(const struct http1_parser *p);
+/* The HTTP status to answer an error with: 400, 413, 431 or 500. */
+int http1_error_status(enum http1_error err);
 
 /* Number of headers called `name` (case-insensitive); value and len get the first. */
 size_t http1_find_header(const struct http1_msg *m, const char *name, const char **value, size_t *len);

@@ -14,6 +14,7 @@
  *       m->method, m->id_raw (exact id text, echo it), m->params,
  *       for tools/call: m->is_tools_call, m->tool_name (decoded), m->arguments
  *       decide; when the proxy answers an element itself: m->verdict = JSONRPC_ANSWERED
+ *       (a denied NOTIFICATION is dropped the same way, with no reply: it has no id)
  *   }
  *   jsonrpc_forwarded_count(&b): 0 -> nothing to forward, answer alone;
  *       == b.count -> forward the original request bytes unchanged (zero-copy);

@@ -230,6 +230,8 @@ TEST(http1_refuses_ambiguous_framing)
 	CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nX:\tv\r\nContent-Length: 0\r\n\r\n", HTTP1_BODY_STREAM, 100) ==
 	      HTTP1_E_NONE);
 	CHECK(error_of("GARBAGE\r\n\r\n", HTTP1_BODY_STREAM, 100) == HTTP1_E_MALFORMED);
+	CHECK_INT_EQ(http1_error_status(HTTP1_E_MALFORMED), 400);
+	CHECK_INT_EQ(http1_error_status(HTTP1_E_FRAMING), 400);
 }
 
 TEST(http1_body_limit_by_content_length_before_the_body)
@@ -242,6 +244,7 @@ TEST(http1_body_limit_by_content_length_before_the_body)
 	CHECK(http1_feed(&p, req, sizeof(req) - 1, &used) == HTTP1_HEAD);
 	CHECK(http1_set_body_mode(&p, HTTP1_BODY_BUFFER) == -1);
 	CHECK(http1_error(&p) == HTTP1_E_BODY_TOO_LARGE);
+	CHECK_INT_EQ(http1_error_status(http1_error(&p)), 413);
 	CHECK(http1_feed(&p, "x", 1, &used) == HTTP1_ERROR);
 	http1_free(&p);
 	/* Exactly at the limit is fine; STREAM mode has no limit. */
