@@ -92,7 +92,7 @@ static int on_header_value(http_parser *hp, const char *at, size_t len)
 	if (p->phase != PH_HEAD || !p->n_offs)
 		return 0;
 	size_t off = head_offset(p, at);
-	typeof(p->offs[0]) *h = &p->offs[p->n_offs - 1];
+	struct http1_field_offsets *h = &p->offs[p->n_offs - 1];
 	/* The span runs from the first to the last piece; a folded value thus
 	 * spans a line break, which finish_head refuses. */
 	if (h->value_len == 0)

@@ -154,6 +154,12 @@ struct http1_msg {
 	size_t raw_body_len;
 };
 
+/* Where a header field lies in the head while the head is still growing. */
+struct http1_field_offsets {
+	size_t name_off, name_len, value_off, value_len;
+};
+
+/* Private state: use the functions below. */
 struct http1_parser {
 	http_parser hp;
 	http_parser_settings settings;
@@ -164,14 +170,11 @@ struct http1_parser {
 	bool lf_owed;		/* head reported before http_parser saw its last LF */
 	bool msg_done;
 	bool eof;
-	bool in_header_value;
-	bool fold_seen;
 	const char *exec_data;	/* input of the running http_parser_execute */
 	size_t exec_base;	/* head offset of exec_data[0] */
-	struct { size_t name_off, name_len, value_off, value_len; } offs[HTTP1_MAX_HEADERS];
+	struct http1_field_offsets offs[HTTP1_MAX_HEADERS];
 	size_t n_offs;
 	size_t target_off, target_len;
-	bool too_many_headers;
 	enum http_method pending[HTTP1_MAX_PIPELINE];
 	size_t n_pending;
 	struct http1_msg msg;
