@@ -17,6 +17,7 @@
 #include <bpf/bpf_endian.h>
 #include "addr.h"
 #include "maps.h"
+#include "stats_maps.h"
 
 #define AF_INET  2
 #define AF_INET6 10

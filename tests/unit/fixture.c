@@ -1,0 +1,124 @@
+#include "fixture.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+#include "mcpfence.skel.h"
+
+int fixture_maps_open(struct mcpfence **skel_out, int *tool_fd, int *daemon_fd)
+{
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	struct mcpfence *skel;
+	int err;
+
+	skel = mcpfence__open();
+	if (!skel)
+		return -errno;
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, false);
+	bpf_object__for_each_map(map, skel->obj)
+		bpf_map__set_pin_path(map, NULL);
+	err = mcpfence__load(skel);
+	if (err) {
+		mcpfence__destroy(skel);
+		return err;
+	}
+	*skel_out = skel;
+	*tool_fd = bpf_map__fd(skel->maps.tool_stats);
+	*daemon_fd = bpf_map__fd(skel->maps.daemon_stats);
+	return 0;
+}
+
+void fixture_maps_close(struct mcpfence *skel)
+{
+	mcpfence__destroy(skel);
+}
+
+int fixture_bpffs_mount(char *dir, size_t len)
+{
+	static bool private_ns;
+
+	if (!private_ns) {
+		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+			return -errno;
+		private_ns = true;
+	}
+	if (snprintf(dir, len, "/tmp/mcpf-unit-bpffs.XXXXXX") >= (int)len)
+		return -ENAMETOOLONG;
+	if (!mkdtemp(dir))
+		return -errno;
+	if (mount("bpf", dir, "bpf", 0, NULL)) {
+		int err = -errno;
+
+		rmdir(dir);
+		return err;
+	}
+	return 0;
+}
+
+void fixture_bpffs_unmount(const char *dir)
+{
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+}
+
+int fixture_capture(int (*fn)(void *), void *arg, char **out)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int pipefd[2], status;
+	pid_t pid;
+	ssize_t n;
+
+	*out = NULL;
+	if (pipe(pipefd))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		status = fn(arg);
+		fflush(stdout);
+		_exit(status);
+	}
+	close(pipefd[1]);
+	for (;;) {
+		if (cap - len < 4096) {
+			char *nb = realloc(buf, cap + 65536);
+
+			if (!nb)
+				break;
+			buf = nb;
+			cap += 65536;
+		}
+		n = read(pipefd[0], buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(pipefd[0]);
+	if (buf)
+		buf[len] = '\0';
+	*out = buf;
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
