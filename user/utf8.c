@@ -1,5 +1,9 @@
 #include "utf8.h"
 
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
 size_t utf8_sequence(const unsigned char *s, size_t n, unsigned int *cp)
 {
 	unsigned int c, min;
@@ -32,4 +36,50 @@ size_t utf8_sequence(const unsigned char *s, size_t n, unsigned int *cp)
 		return 0;
 	*cp = c;
 	return len;
+}
+
+int utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s), len;
+	unsigned int cp;
+
+	while (left) {
+		len = utf8_sequence(p, left, &cp);
+		if (!len)
+			return 0;
+		p += len;
+		left -= len;
+	}
+	return 1;
+}
+
+char *utf8_sanitize_dup(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s), len, o = 0;
+	unsigned int cp;
+	char *out;
+
+	/* each invalid byte grows to the 3 bytes of U+FFFD at most */
+	if (left > (SIZE_MAX - 1) / 3)
+		return NULL;
+	out = malloc(left * 3 + 1);
+	if (!out)
+		return NULL;
+	while (left) {
+		len = utf8_sequence(p, left, &cp);
+		if (len) {
+			memcpy(out + o, p, len);
+			o += len;
+		} else {
+			memcpy(out + o, UTF8_REPLACEMENT, 3);
+			o += 3;
+			len = 1;
+		}
+		p += len;
+		left -= len;
+	}
+	out[o] = '\0';
+	return out;
 }

@@ -14,4 +14,11 @@
  * *cp receives the code point when the result is non-zero. */
 size_t utf8_sequence(const unsigned char *s, size_t n, unsigned int *cp);
 
+/* 1 if the NUL-terminated s is entirely valid UTF-8. */
+int utf8_valid(const char *s);
+
+/* malloc'd copy of s with every invalid byte replaced by U+FFFD, or NULL
+ * when out of memory. */
+char *utf8_sanitize_dup(const char *s);
+
 #endif /* MCPF_UTF8_H */
