@@ -1,6 +1,7 @@
 #include "fixture.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -71,33 +72,13 @@ void fixture_bpffs_unmount(const char *dir)
 	rmdir(dir);
 }
 
-int fixture_capture(int (*fn)(void *), void *arg, char **out)
+/* Everything readable from fd until EOF, malloc'd and NUL-terminated. */
+static char *slurp(int fd)
 {
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
-	int pipefd[2], status;
-	pid_t pid;
 	ssize_t n;
 
-	*out = NULL;
-	if (pipe(pipefd))
-		return -1;
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(pipefd[1], STDOUT_FILENO);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		status = fn(arg);
-		fflush(stdout);
-		_exit(status);
-	}
-	close(pipefd[1]);
 	for (;;) {
 		if (cap - len < 4096) {
 			char *nb = realloc(buf, cap + 65536);
@@ -107,18 +88,66 @@ int fixture_capture(int (*fn)(void *), void *arg, char **out)
 			buf = nb;
 			cap += 65536;
 		}
-		n = read(pipefd[0], buf + len, cap - len - 1);
+		n = read(fd, buf + len, cap - len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		len += (size_t)n;
 	}
-	close(pipefd[0]);
 	if (buf)
 		buf[len] = '\0';
-	*out = buf;
-	if (waitpid(pid, &status, 0) != pid)
+	return buf;
+}
+
+int fixture_capture(int (*fn)(void *), void *arg, char **out, char **err)
+{
+	int pipefd[2], errfd, status;
+	pid_t pid;
+
+	*out = NULL;
+	if (err)
+		*err = NULL;
+	/* stderr to an unlinked file: read after exit, so neither stream can
+	 * block the child while the parent drains the other */
+	errfd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	if (errfd < 0)
 		return -1;
+	if (pipe(pipefd)) {
+		close(errfd);
+		return -1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		close(errfd);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		dup2(errfd, STDERR_FILENO);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		close(errfd);
+		status = fn(arg);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(status);
+	}
+	close(pipefd[1]);
+	*out = slurp(pipefd[0]);
+	close(pipefd[0]);
+	if (waitpid(pid, &status, 0) != pid) {
+		close(errfd);
+		return -1;
+	}
+	if (err) {
+		lseek(errfd, 0, SEEK_SET);
+		*err = slurp(errfd);
+	}
+	close(errfd);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

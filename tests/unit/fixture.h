@@ -17,8 +17,9 @@ void fixture_maps_close(struct mcpfence *skel);
 int fixture_bpffs_mount(char *dir, size_t len);
 void fixture_bpffs_unmount(const char *dir);
 
-/* Run fn(arg) in a child with stdout captured; returns the child's exit
- * status (or -1) and the malloc'd output in *out. */
-int fixture_capture(int (*fn)(void *), void *arg, char **out);
+/* Run fn(arg) in a child with stdout and stderr captured; returns the
+ * child's exit status (or -1), the malloc'd stdout in *out and, if err is
+ * not NULL, the malloc'd stderr in *err. */
+int fixture_capture(int (*fn)(void *), void *arg, char **out, char **err);
 
 #endif /* MCPF_UNIT_FIXTURE_H */
