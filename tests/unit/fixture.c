@@ -1,6 +1,8 @@
 #include "fixture.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -11,10 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "mcpfence.skel.h"
+#include "../../user/stats.h"
 
-int fixture_maps_open(struct mcpfence **skel_out, int *tool_fd, int *daemon_fd)
+static int fixture_maps_open(struct mcpfence **skel_out, int *tool_fd, int *daemon_fd)
 {
 	struct bpf_program *prog;
 	struct bpf_map *map;
@@ -39,12 +43,12 @@ int fixture_maps_open(struct mcpfence **skel_out, int *tool_fd, int *daemon_fd)
 	return 0;
 }
 
-void fixture_maps_close(struct mcpfence *skel)
+static void fixture_maps_close(struct mcpfence *skel)
 {
 	mcpfence__destroy(skel);
 }
 
-int fixture_bpffs_mount(char *dir, size_t len)
+static int fixture_bpffs_mount(char *dir, size_t len)
 {
 	static bool private_ns;
 
@@ -66,10 +70,69 @@ int fixture_bpffs_mount(char *dir, size_t len)
 	return 0;
 }
 
-void fixture_bpffs_unmount(const char *dir)
+static void fixture_bpffs_unmount(const char *dir)
 {
 	umount2(dir, MNT_DETACH);
 	rmdir(dir);
+}
+
+int fixture_with_maps(void (*body)(int tool_fd, int daemon_fd))
+{
+	struct mcpfence *skel;
+	int tfd, dfd;
+
+	if (fixture_maps_open(&skel, &tfd, &dfd))
+		return -1;
+	body(tfd, dfd);
+	fixture_maps_close(skel);
+	return 0;
+}
+
+int fixture_with_pinned_maps(void (*body)(int tool_fd, int daemon_fd, const char *bpffs))
+{
+	struct mcpfence *skel;
+	char dir[64], path[128];
+	int tfd, dfd, err = -1;
+
+	if (fixture_maps_open(&skel, &tfd, &dfd))
+		return -1;
+	if (fixture_bpffs_mount(dir, sizeof(dir))) {
+		fixture_maps_close(skel);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/tool_stats", dir);
+	if (bpf_obj_pin(tfd, path) == 0) {
+		snprintf(path, sizeof(path), "%s/daemon_stats", dir);
+		if (bpf_obj_pin(dfd, path) == 0 && stats_prepare(tfd, dfd) == 0) {
+			body(tfd, dfd, dir);
+			err = 0;
+		}
+	}
+	fixture_bpffs_unmount(dir);
+	fixture_maps_close(skel);
+	return err;
+}
+
+int fixture_with_tmpdir(void (*body)(const char *dir))
+{
+	char dir[] = "/tmp/mcpf-unit.XXXXXX", path[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+
+	if (!mkdtemp(dir))
+		return -1;
+	body(dir);
+	d = opendir(dir);
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+	return 0;
 }
 
 /* Everything readable from fd until EOF, malloc'd and NUL-terminated. */

@@ -4,18 +4,21 @@
 
 #include <stddef.h>
 
-/* The maps of the real BPF object (via the skeleton, so the BTF and sizes
- * are exactly the daemon's), created without loading any program and
- * without pinning. Returns 0 and the fds, or -errno. */
-struct mcpfence;
-int fixture_maps_open(struct mcpfence **skel, int *tool_fd, int *daemon_fd);
-void fixture_maps_close(struct mcpfence *skel);
+/* CHECK returns from the function it fails in, so tests put their checks
+ * in a body and let these run it between set-up and clean-up: the clean-up
+ * happens whatever the body does. They return 0, or -1 if the set-up
+ * failed (the body did not run). */
 
-/* A fresh bpffs mounted on a new temporary directory inside a private
- * mount namespace of this process, so it vanishes with the process even
- * if a test crashes. Returns 0 or -errno. */
-int fixture_bpffs_mount(char *dir, size_t len);
-void fixture_bpffs_unmount(const char *dir);
+/* The maps of the real BPF object (via the skeleton, so BTF and sizes are
+ * exactly the daemon's), created without loading any program, unpinned. */
+int fixture_with_maps(void (*body)(int tool_fd, int daemon_fd));
+/* Those maps pinned as tool_stats and daemon_stats in a fresh bpffs,
+ * mounted on a temporary directory inside a private mount namespace of
+ * this process (so it vanishes with the process even after a crash), the
+ * overflow row prepared. */
+int fixture_with_pinned_maps(void (*body)(int tool_fd, int daemon_fd, const char *bpffs));
+/* A fresh temporary directory, removed with its files afterwards. */
+int fixture_with_tmpdir(void (*body)(const char *dir));
 
 /* Run fn(arg) in a child with stdout and stderr captured; returns the
  * child's exit status (or -1), the malloc'd stdout in *out and, if err is

@@ -1,72 +1,63 @@
-/* Runs every registered unit test (or those whose name contains one of
- * the arguments) and ends with `unit: N passed, N failed`. */
+/* Runner for the unit tests registered with TEST() (see harness.h). */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
 
-#define MAX_TESTS 512
+static struct unit_test *first_test;
+static struct unit_test **last_link = &first_test;
+static const char *running_test;
+static bool running_failed;
 
-static struct {
-	const char *name;
-	void (*fn)(void);
-} tests[MAX_TESTS];
-static int n_tests;
-static int current_failures;
-
-void unit_register(const char *name, void (*fn)(void))
+void unit_register(struct unit_test *test)
 {
-	if (n_tests == MAX_TESTS) {
-		fprintf(stderr, "unit: more than %d tests, raise MAX_TESTS\n", MAX_TESTS);
-		exit(2);
-	}
-	tests[n_tests].name = name;
-	tests[n_tests].fn = fn;
-	n_tests++;
+	/* Append, so tests run in the order they appear in their file. */
+	*last_link = test;
+	last_link = &test->next;
 }
 
 void unit_fail(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "  %s:%d: ", file, line);
+	running_failed = true;
+	fprintf(stdout, "FAIL %s:%d: %s: ", file, line, running_test);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(stdout, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	current_failures++;
+	fputc('\n', stdout);
 }
 
-static int selected(const char *name, int argc, char **argv)
+static bool selected(const char *name, int argc, char **argv)
 {
-	int i;
-
 	if (argc < 2)
-		return 1;
-	for (i = 1; i < argc; i++)
+		return true;
+	for (int i = 1; i < argc; i++)
 		if (strstr(name, argv[i]))
-			return 1;
-	return 0;
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
 {
-	int i, passed = 0, failed = 0;
+	int passed = 0, failed = 0;
 
+	/* Keep FAIL lines and the summary in order with anything tests print. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (i = 0; i < n_tests; i++) {
-		if (!selected(tests[i].name, argc, argv))
+	for (struct unit_test *t = first_test; t; t = t->next) {
+		if (!selected(t->name, argc, argv))
 			continue;
-		current_failures = 0;
-		tests[i].fn();
-		fflush(stdout);
-		printf("%s %s\n", current_failures ? "FAIL" : "ok  ", tests[i].name);
-		if (current_failures)
+		running_test = t->name;
+		running_failed = false;
+		t->fn();
+		if (running_failed) {
 			failed++;
-		else
+		} else {
 			passed++;
+			printf("ok %s\n", t->name);
+		}
 	}
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -1,15 +1,14 @@
 /* Audit log: line format, argument redaction, rotation under load. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zlib.h>
 
 #include "harness.h"
+#include "fixture.h"
 #include "../../user/audit.h"
 #include "../../user/redact.h"
 
@@ -54,33 +53,29 @@ TEST(audit_line_fields)
 
 	j = format_parsed(&r, false);
 	CHECK(j != NULL);
-	if (j) {
-		CHECK_STREQ(str(j, "time"), "2026-11-18T11:06:40.123Z");
-		agent = cJSON_GetObjectItemCaseSensitive(j, "agent");
-		CHECK_EQ(num(agent, "pid"), 4242);
-		CHECK_EQ(num(agent, "uid"), 1000);
-		CHECK_STREQ(str(agent, "comm"), "node");
-		CHECK_EQ(num(agent, "cgroup"), 77);
-		CHECK_STREQ(str(j, "server"), "fs");
-		CHECK_STREQ(str(j, "tool"), "read\"file\n");
-		CHECK_STREQ(str(j, "decision"), "rate_limited");
-		CHECK_STREQ(str(j, "rule"), "tools.read_file.limits[0]");
-		CHECK_STREQ(str(j, "reason"), "10 per minute");
-		CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "session")));
-		CHECK(num(j, "latency_ms") == 1.235);
-		CHECK(cJSON_GetObjectItemCaseSensitive(j, "arguments") == NULL);  /* not without --audit-args */
-		cJSON_Delete(j);
-	}
+	CHECK_STR_EQ(str(j, "time"), "2026-11-18T11:06:40.123Z");
+	agent = cJSON_GetObjectItemCaseSensitive(j, "agent");
+	CHECK_INT_EQ(num(agent, "pid"), 4242);
+	CHECK_INT_EQ(num(agent, "uid"), 1000);
+	CHECK_STR_EQ(str(agent, "comm"), "node");
+	CHECK_INT_EQ(num(agent, "cgroup"), 77);
+	CHECK_STR_EQ(str(j, "server"), "fs");
+	CHECK_STR_EQ(str(j, "tool"), "read\"file\n");
+	CHECK_STR_EQ(str(j, "decision"), "rate_limited");
+	CHECK_STR_EQ(str(j, "rule"), "tools.read_file.limits[0]");
+	CHECK_STR_EQ(str(j, "reason"), "10 per minute");
+	CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "session")));
+	CHECK(num(j, "latency_ms") == 1.235);
+	CHECK(cJSON_GetObjectItemCaseSensitive(j, "arguments") == NULL);  /* not without --audit-args */
+	cJSON_Delete(j);
 	j = format_parsed(&r, true);
 	CHECK(j != NULL);
-	if (j) {
-		a = cJSON_GetObjectItemCaseSensitive(j, "arguments");
-		CHECK_STREQ(str(a, "path"), "/etc/hosts");
-		CHECK_STREQ(str(a, "password"), REDACTED);
-		cJSON_Delete(j);
-	}
+	a = cJSON_GetObjectItemCaseSensitive(j, "arguments");
+	CHECK_STR_EQ(str(a, "path"), "/etc/hosts");
+	CHECK_STR_EQ(str(a, "password"), REDACTED);
+	cJSON_Delete(j);
 	/* the caller's tree is untouched */
-	CHECK_STREQ(str(args, "password"), "hunter2");
+	CHECK_STR_EQ(str(args, "password"), "hunter2");
 	cJSON_Delete(args);
 }
 
@@ -96,13 +91,11 @@ TEST(audit_line_invalid_utf8_stays_valid_json)
 	cJSON_SetValuestring(cJSON_GetObjectItem(args, "q"), "bad\xfe");
 	j = format_parsed(&r, true);
 	CHECK(j != NULL);
-	if (j) {
-		CHECK_STREQ(str(j, "tool"), "t\xef\xbf\xbd");
-		CHECK_STREQ(str(cJSON_GetObjectItem(j, "agent"), "comm"), "a\xef\xbf\xbd");
-		CHECK_STREQ(str(cJSON_GetObjectItem(j, "arguments"), "q"), "bad\xef\xbf\xbd");
-		CHECK_STREQ(str(j, "decision"), "invalid");
-		cJSON_Delete(j);
-	}
+	CHECK_STR_EQ(str(j, "tool"), "t\xef\xbf\xbd");
+	CHECK_STR_EQ(str(cJSON_GetObjectItem(j, "agent"), "comm"), "a\xef\xbf\xbd");
+	CHECK_STR_EQ(str(cJSON_GetObjectItem(j, "arguments"), "q"), "bad\xef\xbf\xbd");
+	CHECK_STR_EQ(str(j, "decision"), "invalid");
+	cJSON_Delete(j);
 	cJSON_Delete(args);
 }
 
@@ -155,17 +148,22 @@ TEST(redact_values)
 		"",
 	};
 	size_t i;
+	int missed = 0, over = 0;
 
 	for (i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
-		CHECK(redact_secret_value(secret[i]));
-		if (!redact_secret_value(secret[i]))
-			fprintf(stderr, "  not redacted: %s\n", secret[i]);
+		if (!redact_secret_value(secret[i])) {
+			printf("  not redacted: %s\n", secret[i]);
+			missed++;
+		}
 	}
 	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
-		CHECK(!redact_secret_value(plain[i]));
-		if (redact_secret_value(plain[i]))
-			fprintf(stderr, "  redacted: %s\n", plain[i]);
+		if (redact_secret_value(plain[i])) {
+			printf("  redacted: %s\n", plain[i]);
+			over++;
+		}
 	}
+	CHECK_INT_EQ(missed, 0);
+	CHECK_INT_EQ(over, 0);
 }
 
 TEST(redact_json_tree)
@@ -176,52 +174,19 @@ TEST(redact_json_tree)
 	char *out;
 
 	CHECK(j != NULL);
-	if (!j)
-		return;
-	CHECK_EQ(redact_json(j), 3);
+	CHECK_INT_EQ(redact_json(j), 3);
 	out = cJSON_PrintUnformatted(j);
-	CHECK_STREQ(out, "{\"headers\":{\"Authorization\":\"[REDACTED]\",\"Accept\":\"json\"},"
+	CHECK_STR_EQ(out, "{\"headers\":{\"Authorization\":\"[REDACTED]\",\"Accept\":\"json\"},"
 			 "\"token\":\"[REDACTED]\",\"list\":[\"[REDACTED]\",\"fine\",3],\"n\":5,\"ok\":true}");
 	free(out);
 	cJSON_Delete(j);
 	j = cJSON_CreateString("Bearer abcdef123456");
-	CHECK_EQ(redact_json(j), 1);
-	CHECK_STREQ(j->valuestring, REDACTED);
+	CHECK_INT_EQ(redact_json(j), 1);
+	CHECK_STR_EQ(j->valuestring, REDACTED);
 	cJSON_Delete(j);
 }
 
 /* ---- rotation ---- */
-
-struct tmpdir {
-	char dir[64];
-	char file[96];
-};
-
-static int tmpdir_make(struct tmpdir *t)
-{
-	snprintf(t->dir, sizeof(t->dir), "/tmp/mcpf-unit-audit.XXXXXX");
-	if (!mkdtemp(t->dir))
-		return -1;
-	snprintf(t->file, sizeof(t->file), "%s/audit.log", t->dir);
-	return 0;
-}
-
-static void tmpdir_remove(struct tmpdir *t)
-{
-	char path[400];
-	struct dirent *e;
-	DIR *d = opendir(t->dir);
-
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", t->dir, e->d_name);
-		unlink(path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(t->dir);
-}
 
 static int write_seq(struct audit_log *a, int seq)
 {
@@ -233,6 +198,22 @@ static int write_seq(struct audit_log *a, int seq)
 
 	snprintf(session, sizeof(session), "seq-%d", seq);
 	return audit_write(a, &r);
+}
+
+/* Open an audit log on path, write lines first..last-1 and close it;
+ * how many writes failed, or -1 if it would not open. */
+static int write_lines(const char *path, uint64_t max_bytes, unsigned int keep, int first, int last)
+{
+	struct audit_options o = { .path = path, .max_bytes = max_bytes, .keep = keep };
+	struct audit_log *a = audit_open(&o);
+	int i, errors = 0;
+
+	if (!a)
+		return -1;
+	for (i = first; i < last; i++)
+		errors += write_seq(a, i) != 0;
+	audit_close(a);
+	return errors;
 }
 
 /* Append the session sequence numbers of every line in a gzip or plain
@@ -263,150 +244,118 @@ static int read_seqs(const char *path, int *seqs, int *n, int max, size_t *bytes
 	return 0;
 }
 
-static int exists(const char *path)
+static int exists(const char *fmt, const char *dir, int n)
 {
+	char path[256];
+
+	snprintf(path, sizeof(path), fmt, dir, n);
 	return access(path, F_OK) == 0;
 }
 
 #define LOAD_LINES 50000
 #define LOAD_MAX_BYTES (64 * 1024)
 
-TEST(audit_rotation_under_load_loses_nothing)
+static int load_seqs[LOAD_LINES + 1];
+
+static void rotation_under_load(const char *dir)
 {
-	struct audit_options o = { .max_bytes = LOAD_MAX_BYTES, .keep = 1000 };
-	int *seqs = malloc(sizeof(int) * (LOAD_LINES + 1));
-	int i, n = 0, files = 0, errors = 0, bad_order = 0, oversize = 0;
-	char path[200];
-	struct tmpdir t;
-	struct audit_log *a;
+	int i, n = 0, files = 0, bad_order = 0, oversize = 0;
+	char file[128], path[200];
 	size_t bytes;
 
-	if (!seqs || tmpdir_make(&t)) {
-		CHECK(!"temp dir");
-		free(seqs);
-		return;
-	}
-	o.path = t.file;
-	a = audit_open(&o);
-	CHECK(a != NULL);
-	if (!a)
-		goto out;
-	for (i = 0; i < LOAD_LINES; i++)
-		errors += write_seq(a, i) != 0;
-	audit_close(a);
-	CHECK_EQ(errors, 0);
+	snprintf(file, sizeof(file), "%s/audit.log", dir);
+	CHECK_INT_EQ(write_lines(file, LOAD_MAX_BYTES, 1000, 0, LOAD_LINES), 0);
 
 	/* oldest first: FILE.N.gz ... FILE.1.gz, then FILE */
-	while (snprintf(path, sizeof(path), "%s.%d.gz", t.file, files + 1), exists(path))
+	while (exists("%s/audit.log.%d.gz", dir, files + 1))
 		files++;
 	CHECK(files > 100);
 	CHECK(files < 1000);  /* nothing was dropped for lack of keep */
 	for (i = files; i >= 1; i--) {
-		snprintf(path, sizeof(path), "%s.%d.gz", t.file, i);
-		CHECK_EQ(read_seqs(path, seqs, &n, LOAD_LINES + 1, &bytes), 0);
+		snprintf(path, sizeof(path), "%s.%d.gz", file, i);
+		CHECK_INT_EQ(read_seqs(path, load_seqs, &n, LOAD_LINES + 1, &bytes), 0);
 		oversize += bytes > LOAD_MAX_BYTES;
 	}
-	CHECK_EQ(read_seqs(t.file, seqs, &n, LOAD_LINES + 1, &bytes), 0);
+	CHECK_INT_EQ(read_seqs(file, load_seqs, &n, LOAD_LINES + 1, &bytes), 0);
 	CHECK(bytes <= LOAD_MAX_BYTES);
-	CHECK_EQ(oversize, 0);
-	CHECK_EQ(n, LOAD_LINES);
+	CHECK_INT_EQ(oversize, 0);
+	CHECK_INT_EQ(n, LOAD_LINES);
 	for (i = 0; i < n; i++)
-		bad_order += seqs[i] != i;
-	CHECK_EQ(bad_order, 0);
-	snprintf(path, sizeof(path), "%s.1", t.file);
-	CHECK(!exists(path));  /* no uncompressed leftover */
-	snprintf(path, sizeof(path), "%s.1.gz.tmp", t.file);
-	CHECK(!exists(path));
-out:
-	tmpdir_remove(&t);
-	free(seqs);
+		bad_order += load_seqs[i] != i;
+	CHECK_INT_EQ(bad_order, 0);
+	CHECK(!exists("%s/audit.log.%d", dir, 1));  /* no uncompressed leftover */
+	CHECK(!exists("%s/audit.log.%d.gz.tmp", dir, 1));
+}
+
+TEST(audit_rotation_under_load_loses_nothing)
+{
+	CHECK_INT_EQ(fixture_with_tmpdir(rotation_under_load), 0);
+}
+
+static void rotation_keeps_only_newest(const char *dir)
+{
+	int seqs[4000], i, n = 0, gap = 0;
+	char file[128], path[200];
+	size_t bytes;
+
+	snprintf(file, sizeof(file), "%s/audit.log", dir);
+	CHECK_INT_EQ(write_lines(file, 4096, 3, 0, 2000), 0);
+	CHECK(!exists("%s/audit.log.%d.gz", dir, 4));
+	for (i = 3; i >= 1; i--) {
+		snprintf(path, sizeof(path), "%s.%d.gz", file, i);
+		CHECK_INT_EQ(read_seqs(path, seqs, &n, 4000, &bytes), 0);
+	}
+	CHECK_INT_EQ(read_seqs(file, seqs, &n, 4000, &bytes), 0);
+	CHECK(n > 30 && n < 2000);
+	CHECK_INT_EQ(seqs[n - 1], 1999);  /* the newest lines, contiguous */
+	for (i = 1; i < n; i++)
+		gap += seqs[i] != seqs[i - 1] + 1;
+	CHECK_INT_EQ(gap, 0);
 }
 
 TEST(audit_rotation_keeps_only_newest)
 {
-	struct audit_options o = { .max_bytes = 4096, .keep = 3 };
-	int seqs[4000], i, n = 0, gap = 0;
-	char path[200];
-	struct tmpdir t;
-	struct audit_log *a;
-	size_t bytes;
+	CHECK_INT_EQ(fixture_with_tmpdir(rotation_keeps_only_newest), 0);
+}
 
-	if (tmpdir_make(&t)) {
-		CHECK(!"temp dir");
-		return;
-	}
-	o.path = t.file;
-	a = audit_open(&o);
-	CHECK(a != NULL);
-	if (!a)
-		goto out;
-	for (i = 0; i < 2000; i++)
-		CHECK_EQ(write_seq(a, i), 0);
-	audit_close(a);
-	snprintf(path, sizeof(path), "%s.4.gz", t.file);
-	CHECK(!exists(path));
-	for (i = 3; i >= 1; i--) {
-		snprintf(path, sizeof(path), "%s.%d.gz", t.file, i);
-		CHECK_EQ(read_seqs(path, seqs, &n, 4000, &bytes), 0);
-	}
-	CHECK_EQ(read_seqs(t.file, seqs, &n, 4000, &bytes), 0);
-	CHECK(n > 30 && n < 2000);
-	CHECK_EQ(seqs[n - 1], 1999);  /* the newest lines, contiguous */
-	for (i = 1; i < n; i++)
-		gap += seqs[i] != seqs[i - 1] + 1;
-	CHECK_EQ(gap, 0);
-out:
-	tmpdir_remove(&t);
+static void oversize_and_leftover(const char *dir)
+{
+	char file[128], raw[160], gz[160], path[200];
+	int seqs[16], n = 0;
+	size_t bytes;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/audit.log", dir);
+	/* a daemon died after moving FILE to FILE.1 and before compressing it */
+	snprintf(raw, sizeof(raw), "%s.1", file);
+	snprintf(gz, sizeof(gz), "%s.1.gz", file);
+	f = fopen(raw, "w");
+	CHECK(f != NULL);
+	fputs("{\"session\":\"seq-7\"}\n", f);
+	fclose(f);
+
+	/* the next start compresses it; every line is > 100 bytes and max is
+	 * 200: one line per file */
+	CHECK_INT_EQ(write_lines(file, 200, 2, 8, 9), 0);
+	CHECK(access(raw, F_OK) != 0);
+	CHECK_INT_EQ(read_seqs(gz, seqs, &n, 16, &bytes), 0);
+	CHECK_INT_EQ(n, 1);
+	CHECK_INT_EQ(seqs[0], 7);
+
+	CHECK_INT_EQ(write_lines(file, 200, 2, 9, 11), 0);
+	n = 0;
+	snprintf(path, sizeof(path), "%s.2.gz", file);
+	CHECK_INT_EQ(read_seqs(path, seqs, &n, 16, &bytes), 0);
+	CHECK_INT_EQ(read_seqs(gz, seqs, &n, 16, &bytes), 0);
+	CHECK_INT_EQ(read_seqs(file, seqs, &n, 16, &bytes), 0);
+	CHECK_INT_EQ(n, 3);
+	CHECK(seqs[0] == 8 && seqs[1] == 9 && seqs[2] == 10);
+	CHECK(!exists("%s/audit.log.%d.gz", dir, 3));  /* keep = 2: seq-7's file was dropped */
 }
 
 TEST(audit_oversize_line_alone_and_leftover_recovered)
 {
-	struct audit_options o = { .max_bytes = 200, .keep = 2 };
-	int seqs[16], n = 0;
-	char path[200], gzpath[200];
-	struct tmpdir t;
-	struct audit_log *a;
-	size_t bytes;
-	FILE *f;
-
-	if (tmpdir_make(&t)) {
-		CHECK(!"temp dir");
-		return;
-	}
-	o.path = t.file;
-	/* a daemon died after moving FILE to FILE.1 and before compressing it */
-	snprintf(path, sizeof(path), "%s.1", t.file);
-	snprintf(gzpath, sizeof(gzpath), "%s.1.gz", t.file);
-	f = fopen(path, "w");
-	CHECK(f != NULL);
-	if (f) {
-		fputs("{\"session\":\"seq-7\"}\n", f);
-		fclose(f);
-	}
-	a = audit_open(&o);
-	CHECK(a != NULL);
-	if (!a)
-		goto out;
-	CHECK(!exists(path));
-	CHECK_EQ(read_seqs(gzpath, seqs, &n, 16, &bytes), 0);
-	CHECK_EQ(n, 1);
-	CHECK_EQ(seqs[0], 7);
-	/* every line is > 100 bytes and max is 200: one line per file */
-	CHECK_EQ(write_seq(a, 8), 0);
-	CHECK_EQ(write_seq(a, 9), 0);
-	CHECK_EQ(write_seq(a, 10), 0);
-	audit_close(a);
-	n = 0;
-	snprintf(path, sizeof(path), "%s.2.gz", t.file);
-	CHECK_EQ(read_seqs(path, seqs, &n, 16, &bytes), 0);
-	CHECK_EQ(read_seqs(gzpath, seqs, &n, 16, &bytes), 0);
-	CHECK_EQ(read_seqs(t.file, seqs, &n, 16, &bytes), 0);
-	CHECK_EQ(n, 3);
-	CHECK(seqs[0] == 8 && seqs[1] == 9 && seqs[2] == 10);
-	snprintf(path, sizeof(path), "%s.3.gz", t.file);
-	CHECK(!exists(path));  /* keep = 2: seq-7's file was dropped */
-out:
-	tmpdir_remove(&t);
+	CHECK_INT_EQ(fixture_with_tmpdir(oversize_and_leftover), 0);
 }
 
 TEST(audit_open_errors)
@@ -415,8 +364,8 @@ TEST(audit_open_errors)
 
 	errno = 0;
 	CHECK(audit_open(&o) == NULL);
-	CHECK_EQ(errno, ENOENT);
+	CHECK_INT_EQ(errno, ENOENT);
 	o.path = "";
 	CHECK(audit_open(&o) == NULL);
-	CHECK_EQ(errno, EINVAL);
+	CHECK_INT_EQ(errno, EINVAL);
 }

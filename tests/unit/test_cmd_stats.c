@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
 #include <cjson/cJSON.h>
 
 #include "harness.h"
@@ -15,43 +14,6 @@
 #include "../../user/cmd_stats.h"
 #include "../../user/prom.h"
 #include "../../user/top_view.h"
-
-struct pinned {
-	struct mcpfence *skel;
-	int tfd, dfd;
-	char dir[64];
-};
-
-static int pinned_setup(struct pinned *p)
-{
-	char path[128];
-
-	if (fixture_maps_open(&p->skel, &p->tfd, &p->dfd))
-		return -1;
-	if (fixture_bpffs_mount(p->dir, sizeof(p->dir))) {
-		fixture_maps_close(p->skel);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/tool_stats", p->dir);
-	if (bpf_obj_pin(p->tfd, path))
-		goto fail;
-	snprintf(path, sizeof(path), "%s/daemon_stats", p->dir);
-	if (bpf_obj_pin(p->dfd, path))
-		goto fail;
-	if (stats_prepare(p->tfd, p->dfd))
-		goto fail;
-	return 0;
-fail:
-	fixture_bpffs_unmount(p->dir);
-	fixture_maps_close(p->skel);
-	return -1;
-}
-
-static void pinned_teardown(struct pinned *p)
-{
-	fixture_bpffs_unmount(p->dir);
-	fixture_maps_close(p->skel);
-}
 
 struct invocation {
 	int (*cmd)(int, char **);
@@ -120,127 +82,132 @@ static long long field(const cJSON *o, const char *k)
 	return cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
 }
 
-TEST(cmd_stats_json_matches_map)
+static void stats_json_matches_map(int tfd, int dfd, const char *dir)
 {
-	struct pinned p;
 	const cJSON *tools, *t;
 	char *out = NULL;
 	cJSON *j;
+	int rc;
 
-	if (pinned_setup(&p)) {
-		CHECK(!"pinned maps in a private bpffs");
-		return;
-	}
-	record_mix(p.tfd, p.dfd);
-	CHECK_EQ(run(cmd_stats, &out, "stats", "--json", "--bpffs", p.dir), 0);
+	record_mix(tfd, dfd);
+	rc = run(cmd_stats, &out, "stats", "--json", "--bpffs", dir);
 	j = out ? cJSON_Parse(out) : NULL;
-	CHECK(j != NULL);
-	if (j) {
-		tools = cJSON_GetObjectItem(j, "tools");
-		CHECK_EQ(cJSON_GetArraySize(tools), 3);
-		t = cJSON_GetArrayItem(tools, 0);  /* sorted by calls */
-		CHECK_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(t, "tool")), "read_file");
-		CHECK_EQ(field(t, "calls"), 7);
-		CHECK_EQ(field(t, "allowed"), 7);
-		CHECK_EQ(field(t, "upstream_errors"), 1);
-		CHECK_EQ(field(t, "request_bytes"), 700);
-		CHECK_EQ(field(t, "response_bytes"), 14000);
-		CHECK_EQ(field(t, "latency_ns_total"), 7 * 1500000LL);
-		/* 1.5 ms is in (1024, 2048] us: p50 interpolates to the middle */
-		CHECK_EQ(field(t, "latency_p50_ns"), 1536000);
-		CHECK_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(t, "latency_histogram")), MCPF_LAT_BUCKETS);
-		t = tool_entry(tools, "write_file");
-		CHECK(t && field(t, "denied") == 1 && field(t, "rate_limited") == 1 && field(t, "calls") == 2);
-		t = tool_entry(tools, "evil\033[2J\nname\xef\xbf\xbd");
-		CHECK(t && field(t, "hidden") == 1);
-		CHECK_EQ(field(cJSON_GetObjectItem(j, "connections"), "intercepted_total"), 2);
-		CHECK_EQ(field(cJSON_GetObjectItem(j, "connections"), "active"), 1);
-		CHECK_EQ(field(cJSON_GetObjectItem(j, "policy_reloads"), "ok"), 1);
-		CHECK_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(j, "latency_buckets_le_us")), MCPF_LAT_BUCKETS - 1);
-		cJSON_Delete(j);
-	}
 	free(out);
-	pinned_teardown(&p);
+	CHECK_INT_EQ(rc, 0);
+	CHECK(j != NULL);
+	tools = cJSON_GetObjectItem(j, "tools");
+	CHECK_INT_EQ(cJSON_GetArraySize(tools), 3);
+	t = cJSON_GetArrayItem(tools, 0);  /* sorted by calls */
+	CHECK_STR_EQ(cJSON_GetStringValue(cJSON_GetObjectItem(t, "tool")), "read_file");
+	CHECK_INT_EQ(field(t, "calls"), 7);
+	CHECK_INT_EQ(field(t, "allowed"), 7);
+	CHECK_INT_EQ(field(t, "upstream_errors"), 1);
+	CHECK_INT_EQ(field(t, "request_bytes"), 700);
+	CHECK_INT_EQ(field(t, "response_bytes"), 14000);
+	CHECK_INT_EQ(field(t, "latency_ns_total"), 7 * 1500000LL);
+	/* 1.5 ms is in (1024, 2048] us: p50 interpolates to the middle */
+	CHECK_INT_EQ(field(t, "latency_p50_ns"), 1536000);
+	CHECK_INT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(t, "latency_histogram")), MCPF_LAT_BUCKETS);
+	t = tool_entry(tools, "write_file");
+	CHECK(t && field(t, "denied") == 1 && field(t, "rate_limited") == 1 && field(t, "calls") == 2);
+	t = tool_entry(tools, "evil\033[2J\nname\xef\xbf\xbd");
+	CHECK(t && field(t, "hidden") == 1);
+	CHECK_INT_EQ(field(cJSON_GetObjectItem(j, "connections"), "intercepted_total"), 2);
+	CHECK_INT_EQ(field(cJSON_GetObjectItem(j, "connections"), "active"), 1);
+	CHECK_INT_EQ(field(cJSON_GetObjectItem(j, "policy_reloads"), "ok"), 1);
+	CHECK_INT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(j, "latency_buckets_le_us")), MCPF_LAT_BUCKETS - 1);
+	cJSON_Delete(j);
+}
+
+TEST(cmd_stats_json_matches_map)
+{
+	CHECK_INT_EQ(fixture_with_pinned_maps(stats_json_matches_map), 0);
+}
+
+static char *table_out;
+
+static void stats_table(int tfd, int dfd, const char *dir)
+{
+	record_mix(tfd, dfd);
+	if (run(cmd_stats, &table_out, "stats", "--bpffs", dir) != 0) {
+		free(table_out);
+		table_out = NULL;
+	}
 }
 
 TEST(cmd_stats_table_is_terminal_safe)
 {
-	struct pinned p;
-	char *out = NULL, *line2, *line3;
+	char *out, *line2, *line3;
 	int lines = 0;
 	char *c;
 
-	if (pinned_setup(&p)) {
-		CHECK(!"pinned maps in a private bpffs");
-		return;
-	}
-	record_mix(p.tfd, p.dfd);
-	CHECK_EQ(run(cmd_stats, &out, "stats", "--bpffs", p.dir), 0);
+	CHECK_INT_EQ(fixture_with_pinned_maps(stats_table), 0);
+	out = table_out;
 	CHECK(out != NULL);
-	if (out) {
-		CHECK(strchr(out, '\033') == NULL);
-		CHECK(strstr(out, "evil?[2J?name?") != NULL);
-		for (c = out; *c; c++)
-			lines += *c == '\n';
-		CHECK_EQ(lines, 1 + 3 + 1 + 1);  /* header, rows, blank, connections */
-		CHECK(strncmp(out, "SERVER", 6) == 0);
-		CHECK(strstr(out, "CALLS  ALLOW  DENY  RATELIM  HIDDEN  INVALID  ERRORS") != NULL);
-		line2 = strchr(out, '\n') + 1;
-		line3 = strchr(line2, '\n') + 1;
-		CHECK(strncmp(line2, "fs ", 3) == 0 && strstr(line2, "read_file") < line3);
-		CHECK(strstr(out, "1.5ms") != NULL);  /* p50 of read_file */
-		CHECK(strstr(out, "connections: 2 intercepted, 1 active") != NULL);
-	}
+	CHECK(strchr(out, '\033') == NULL);
+	CHECK(strstr(out, "evil?[2J?name?") != NULL);
+	for (c = out; *c; c++)
+		lines += *c == '\n';
+	CHECK_INT_EQ(lines, 1 + 3 + 1 + 1);  /* header, rows, blank, connections */
+	CHECK(strncmp(out, "SERVER", 6) == 0);
+	CHECK(strstr(out, "CALLS  ALLOW  DENY  RATELIM  HIDDEN  INVALID  ERRORS") != NULL);
+	line2 = strchr(out, '\n') + 1;
+	line3 = strchr(line2, '\n') + 1;
+	CHECK(strncmp(line2, "fs ", 3) == 0 && strstr(line2, "read_file") < line3);
+	CHECK(strstr(out, "1.5ms") != NULL);  /* p50 of read_file */
+	CHECK(strstr(out, "connections: 2 intercepted, 1 active") != NULL);
 	free(out);
-	pinned_teardown(&p);
 }
 
 TEST(cmd_stats_errors)
 {
 	char *out = NULL;
 
-	CHECK_EQ(run(cmd_stats, &out, "stats", "--bpffs", "/nonexistent-mcpfence"), 1);
+	CHECK_INT_EQ(run(cmd_stats, &out, "stats", "--bpffs", "/nonexistent-mcpfence"), 1);
 	CHECK(STDERR_HAS("cannot open /nonexistent-mcpfence/tool_stats: No such file or directory"));
 	free(out);
-	CHECK_EQ(run(cmd_stats, &out, "stats", "--bogus"), 2);
+	CHECK_INT_EQ(run(cmd_stats, &out, "stats", "--bogus"), 2);
 	CHECK(STDERR_HAS("usage: mcpfence stats"));
 	free(out);
-	CHECK_EQ(run(cmd_stats, &out, "stats", "extra"), 2);
+	CHECK_INT_EQ(run(cmd_stats, &out, "stats", "extra"), 2);
 	CHECK(STDERR_HAS("unexpected argument 'extra'"));
 	free(out);
-	CHECK_EQ(run(cmd_top, &out, "top", "--interval", "0"), 2);
+	CHECK_INT_EQ(run(cmd_top, &out, "top", "--interval", "0"), 2);
 	CHECK(STDERR_HAS("--interval wants seconds"));
 	free(out);
-	CHECK_EQ(run(cmd_top, &out, "top", "--iterations", "x"), 2);
+	CHECK_INT_EQ(run(cmd_top, &out, "top", "--iterations", "x"), 2);
 	CHECK(STDERR_HAS("--iterations wants a positive count"));
 	free(out);
-	CHECK_EQ(run(cmd_top, &out, "top", "--bpffs", "/nonexistent-mcpfence", "--iterations", "1"), 1);
+	CHECK_INT_EQ(run(cmd_top, &out, "top", "--bpffs", "/nonexistent-mcpfence", "--iterations", "1"), 1);
 	CHECK(STDERR_HAS("mcpfence top: cannot open"));
 	free(out);
 }
 
+static char *top_out;
+
+static void top_frames(int tfd, int dfd, const char *dir)
+{
+	record_mix(tfd, dfd);
+	if (run(cmd_top, &top_out, "top", "--bpffs", dir, "--interval", "0.1", "--iterations", "3") != 0) {
+		free(top_out);
+		top_out = NULL;
+	}
+}
+
 TEST(cmd_top_scripted_frames)
 {
-	struct pinned p;
-	char *out = NULL, *c;
+	char *out, *c;
 	int frames = 0;
 
-	if (pinned_setup(&p)) {
-		CHECK(!"pinned maps in a private bpffs");
-		return;
-	}
-	record_mix(p.tfd, p.dfd);
-	CHECK_EQ(run(cmd_top, &out, "top", "--bpffs", p.dir, "--interval", "0.1", "--iterations", "3"), 0);
+	CHECK_INT_EQ(fixture_with_pinned_maps(top_frames), 0);
+	out = top_out;
 	CHECK(out != NULL);
-	if (out) {
-		for (c = out; (c = strstr(c, "mcpfence top - ")); c++)
-			frames++;
-		CHECK_EQ(frames, 3);
-		CHECK(strchr(out, '\033') == NULL);  /* not a terminal: no screen control */
-		CHECK(strstr(out, "read_file") != NULL);
-	}
+	for (c = out; (c = strstr(c, "mcpfence top - ")); c++)
+		frames++;
+	CHECK_INT_EQ(frames, 3);
+	CHECK(strchr(out, '\033') == NULL);  /* not a terminal: no screen control */
+	CHECK(strstr(out, "read_file") != NULL);
 	free(out);
-	pinned_teardown(&p);
 }
 
 static void set(struct stats_row *r, const char *tool, unsigned long long calls,
@@ -273,20 +240,15 @@ TEST(top_render_rates_from_deltas)
 	top_snapshot_index(&cur);
 	top_render(&b, &prev, &cur, 0, 0);
 	CHECK(!b.failed && b.data);
-	if (!b.data)
-		return;
 	CHECK(strstr(b.data, "1970-01-01 00:00:00 UTC - interval 0.5s") != NULL);
 	CHECK(strstr(b.data, "calls: 108.0/s, refused 10.0/s") != NULL);
 	a = strstr(b.data, "\ns       a ");
 	z = strstr(b.data, "\ns       z ");
 	n = strstr(b.data, "\ns       new ");
 	CHECK(a && z && n && a < z && z < n);  /* by calls/s: 100, 6, 2 */
-	if (a) {
-		CHECK(strstr(a, "100.0") != NULL && strstr(a, "100.0") < z);
-		CHECK(strstr(a, "768us") != NULL && strstr(a, "768us") < z);  /* p50 of the interval */
-	}
-	if (z)
-		CHECK(strstr(z, "6.0") != NULL && strstr(z, "6.0") < n);
+	CHECK(strstr(a, "100.0") != NULL && strstr(a, "100.0") < z);
+	CHECK(strstr(a, "768us") != NULL && strstr(a, "768us") < z);  /* p50 of the interval */
+	CHECK(strstr(z, "6.0") != NULL && strstr(z, "6.0") < n);
 	textbuf_reset(&b);
 	top_render(&b, &prev, &cur, 0, 1);  /* window fits one row */
 	CHECK(b.data && strstr(b.data, "... 2 more\n") != NULL);
@@ -305,95 +267,149 @@ static long long prom_value(const char *text, const char *series)
 	return at ? atoll(at + strlen(needle)) : -1;
 }
 
-TEST(map_prom_json_audit_agree)
-{
-	static const struct {
-		const char *tool;
-		enum mcpf_decision d;
-		int times;
-	} script[] = {
-		{ "echo", MCPF_DECISION_ALLOW, 5 },
-		{ "add", MCPF_DECISION_DENY, 3 },
-		{ "echo", MCPF_DECISION_RATE_LIMITED, 4 },
-		{ "longRunningOperation", MCPF_DECISION_HIDDEN, 2 },
-		{ "add", MCPF_DECISION_ALLOW, 1 },
-		{ "echo", MCPF_DECISION_INVALID, 1 },
-	};
-	static const char *const tools[] = { "echo", "add", "longRunningOperation" };
-	struct audit_options ao = { .max_bytes = 0, .keep = 1 };
-	long long audit_count[3][MCPF_DECISIONS] = { { 0 } };
-	struct textbuf b = TEXTBUF_INIT;
-	struct audit_log *a;
-	char audit_path[128], series[256], line[1024], *out = NULL;
-	struct pinned p;
-	size_t s, k, d;
-	cJSON *j = NULL, *l;
-	FILE *f;
-	int i;
+static const struct {
+	const char *tool;
+	enum mcpf_decision d;
+	int times;
+} script[] = {
+	{ "echo", MCPF_DECISION_ALLOW, 5 },
+	{ "add", MCPF_DECISION_DENY, 3 },
+	{ "echo", MCPF_DECISION_RATE_LIMITED, 4 },
+	{ "longRunningOperation", MCPF_DECISION_HIDDEN, 2 },
+	{ "add", MCPF_DECISION_ALLOW, 1 },
+	{ "echo", MCPF_DECISION_INVALID, 1 },
+};
+#define SCRIPT_LEN (sizeof(script) / sizeof(script[0]))
+static const char *const script_tools[] = { "echo", "add", "longRunningOperation" };
 
-	if (pinned_setup(&p)) {
-		CHECK(!"pinned maps in a private bpffs");
+/* What each view counted per (tool, decision), and calls per tool. */
+struct views {
+	long long want[3][MCPF_DECISIONS];
+	long long map[3][MCPF_DECISIONS], prom[3][MCPF_DECISIONS], json[3][MCPF_DECISIONS];
+	long long audit[3][MCPF_DECISIONS];
+	long long prom_count[3], json_calls[3];
+	int errors;
+};
+
+static struct views views;
+
+static int tool_index(const char *name)
+{
+	int k;
+
+	for (k = 0; k < 3; k++)
+		if (name && !strcmp(name, script_tools[k]))
+			return k;
+	return -1;
+}
+
+static void count_audit(const char *path, struct views *v)
+{
+	char line[1024];
+	FILE *f = fopen(path, "r");
+	int k, d;
+
+	if (!f) {
+		v->errors++;
 		return;
 	}
-	snprintf(audit_path, sizeof(audit_path), "%s.audit", p.dir);  /* next to, not in, bpffs */
+	while (fgets(line, sizeof(line), f)) {
+		cJSON *l = cJSON_Parse(line);
+
+		k = l ? tool_index(cJSON_GetStringValue(cJSON_GetObjectItem(l, "tool"))) : -1;
+		for (d = 0; k >= 0 && d < MCPF_DECISIONS; d++)
+			if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(l, "decision")), stats_decision_name(d)))
+				v->audit[k][d]++;
+		v->errors += k < 0;
+		cJSON_Delete(l);
+	}
+	fclose(f);
+}
+
+/* Plays the script into the maps and an audit log the way the daemon will
+ * (stats_record + audit_write per decision), then reads every view. */
+static void play_and_read(int tfd, int dfd, const char *dir)
+{
+	static const char *const json_names[] = { "allowed", "denied", "rate_limited", "hidden", "invalid" };
+	struct audit_options ao = { .max_bytes = 0, .keep = 1 };
+	struct textbuf b = TEXTBUF_INIT;
+	struct stats_row *rows = NULL;
+	char audit_path[128], series[256], *out = NULL;
+	struct audit_log *a;
+	struct views *v = &views;
+	size_t s, n = 0, r;
+	cJSON *j;
+	int i, k, d;
+
+	memset(v, 0, sizeof(*v));
+	snprintf(audit_path, sizeof(audit_path), "%s.audit", dir);  /* next to, not in, bpffs */
 	ao.path = audit_path;
 	a = audit_open(&ao);
-	CHECK(a != NULL);
-	for (s = 0; a && s < sizeof(script) / sizeof(script[0]); s++) {
-		for (i = 0; i < script[s].times; i++) {
-			struct audit_record r = { .pid = 1, .comm = "node", .server = "everything",
-						  .tool = script[s].tool, .decision = script[s].d,
-						  .latency_ns = 3000 };
+	v->errors += !a;
+	for (s = 0; a && s < SCRIPT_LEN; s++) {
+		struct audit_record rec = { .pid = 1, .comm = "node", .server = "everything",
+					    .tool = script[s].tool, .decision = script[s].d, .latency_ns = 3000 };
 
-			CHECK_EQ(stats_record(p.tfd, "everything", script[s].tool, script[s].d, 10, 20, 3000, false), 0);
-			CHECK_EQ(audit_write(a, &r), 0);
+		v->want[tool_index(script[s].tool)][script[s].d] += script[s].times;
+		for (i = 0; i < script[s].times; i++) {
+			v->errors += stats_record(tfd, "everything", script[s].tool, script[s].d, 10, 20, 3000, false) != 0;
+			v->errors += audit_write(a, &rec) != 0;
 		}
 	}
 	audit_close(a);
-	f = fopen(audit_path, "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		l = cJSON_Parse(line);
-		for (k = 0; l && k < 3; k++)
-			for (d = 0; d < MCPF_DECISIONS; d++)
-				if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(l, "tool")), tools[k]) &&
-				    !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(l, "decision")),
-					    stats_decision_name(d)))
-					audit_count[k][d]++;
-		cJSON_Delete(l);
-	}
-	if (f)
-		fclose(f);
+	count_audit(audit_path, v);
 	unlink(audit_path);
 
-	CHECK_EQ(prom_render_maps(&b, p.tfd, p.dfd, "t"), 0);
-	CHECK_EQ(run(cmd_stats, &out, "stats", "--json", "--bpffs", p.dir), 0);
-	j = out ? cJSON_Parse(out) : NULL;
-	CHECK(j != NULL && b.data != NULL);
-	for (k = 0; j && b.data && k < 3; k++) {
-		const cJSON *t = tool_entry(cJSON_GetObjectItem(j, "tools"), tools[k]);
-		static const char *const json_names[] = { "allowed", "denied", "rate_limited", "hidden", "invalid" };
-		long long want, total = 0;
+	v->errors += stats_read_all(tfd, &rows, &n) != 0;
+	for (r = 0; r < n; r++)
+		for (k = tool_index(rows[r].key.tool), d = 0; k >= 0 && d < MCPF_DECISIONS; d++)
+			v->map[k][d] = (long long)stats_decision_count(&rows[r].v, d);
+	free(rows);
 
-		CHECK(t != NULL);
+	v->errors += prom_render_maps(&b, tfd, dfd, "t") != 0;
+	for (k = 0; b.data && k < 3; k++) {
 		for (d = 0; d < MCPF_DECISIONS; d++) {
-			for (want = 0, s = 0; s < sizeof(script) / sizeof(script[0]); s++)
-				if (!strcmp(script[s].tool, tools[k]) && script[s].d == (enum mcpf_decision)d)
-					want += script[s].times;
-			total += want;
 			snprintf(series, sizeof(series),
 				 "mcpfence_tool_calls_total{server=\"everything\",tool=\"%s\",decision=\"%s\"}",
-				 tools[k], stats_decision_name(d));
-			CHECK_EQ(prom_value(b.data, series), want);
-			CHECK_EQ(field(t, json_names[d]), want);
-			CHECK_EQ(audit_count[k][d], want);
+				 script_tools[k], stats_decision_name(d));
+			v->prom[k][d] = prom_value(b.data, series);
 		}
-		CHECK_EQ(field(t, "calls"), total);
 		snprintf(series, sizeof(series),
-			 "mcpfence_tool_call_duration_seconds_count{server=\"everything\",tool=\"%s\"}", tools[k]);
-		CHECK_EQ(prom_value(b.data, series), total);
+			 "mcpfence_tool_call_duration_seconds_count{server=\"everything\",tool=\"%s\"}", script_tools[k]);
+		v->prom_count[k] = prom_value(b.data, series);
 	}
+	textbuf_free(&b);
+
+	v->errors += run(cmd_stats, &out, "stats", "--json", "--bpffs", dir) != 0;
+	j = out ? cJSON_Parse(out) : NULL;
+	for (k = 0; j && k < 3; k++) {
+		const cJSON *t = tool_entry(cJSON_GetObjectItem(j, "tools"), script_tools[k]);
+
+		for (d = 0; d < MCPF_DECISIONS; d++)
+			v->json[k][d] = field(t, json_names[d]);
+		v->json_calls[k] = field(t, "calls");
+	}
+	v->errors += !j;
 	cJSON_Delete(j);
 	free(out);
-	textbuf_free(&b);
-	pinned_teardown(&p);
+}
+
+TEST(map_prom_json_audit_agree)
+{
+	long long total;
+	int k, d;
+
+	CHECK_INT_EQ(fixture_with_pinned_maps(play_and_read), 0);
+	CHECK_INT_EQ(views.errors, 0);
+	for (k = 0; k < 3; k++) {
+		for (total = 0, d = 0; d < MCPF_DECISIONS; d++) {
+			CHECK_INT_EQ(views.map[k][d], views.want[k][d]);
+			CHECK_INT_EQ(views.prom[k][d], views.want[k][d]);
+			CHECK_INT_EQ(views.json[k][d], views.want[k][d]);
+			CHECK_INT_EQ(views.audit[k][d], views.want[k][d]);
+			total += views.want[k][d];
+		}
+		CHECK_INT_EQ(views.json_calls[k], total);
+		CHECK_INT_EQ(views.prom_count[k], total);
+	}
 }
