@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "maps.h"
 #include "policy_maps.h"
+#include "stats_maps.h"
 
 #define AF_INET  2
 #define AF_INET6 10
