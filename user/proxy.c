@@ -389,7 +389,8 @@ static int listen_on(struct proxy *px, int family, uint16_t port)
 	return 0;
 }
 
-int proxy_start(struct proxy *px, struct loop *loop, uint16_t port, int conns_fd, uint32_t mark)
+int proxy_start(struct proxy *px, struct loop *loop, uint16_t port, int conns_fd, uint32_t mark,
+		const struct enforce *enforce)
 {
 	int err;
 
@@ -397,6 +398,7 @@ int proxy_start(struct proxy *px, struct loop *loop, uint16_t port, int conns_fd
 	px->loop = loop;
 	px->conns_fd = conns_fd;
 	px->mark = mark;
+	px->enforce = enforce;
 	px->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	err = listen_on(px, AF_INET, port);
 	if (err) {

@@ -6,6 +6,7 @@
 #define MCPF_PROXY_H
 
 #include <stdint.h>
+#include "enforce.h"
 #include "loop.h"
 
 struct proxy_conn;
@@ -20,6 +21,7 @@ struct proxy {
 	struct loop *loop;
 	int conns_fd;           /* BPF map: agent address -> struct mcpf_conn */
 	uint32_t mark;          /* SO_MARK on upstream sockets (loop guard) */
+	const struct enforce *enforce;
 	struct listener listeners[2];
 	int nlisteners;
 	int spare_fd;           /* given up to accept-and-drop when out of fds */
@@ -32,7 +34,8 @@ struct proxy {
 };
 
 /* Listen on 127.0.0.1:port and [::1]:port (the addresses connect4/6 rewrite to). */
-int proxy_start(struct proxy *px, struct loop *loop, uint16_t port, int conns_fd, uint32_t mark);
+int proxy_start(struct proxy *px, struct loop *loop, uint16_t port, int conns_fd, uint32_t mark,
+		const struct enforce *enforce);
 /* Close listeners and every connection. */
 void proxy_stop(struct proxy *px);
 
