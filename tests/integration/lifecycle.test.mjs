@@ -24,33 +24,47 @@ async function setUp(t, label, options = {}) {
   return { sb, echo, daemon };
 }
 
-itest('maps are pinned under --bpffs and readable with bpftool', async (t) => {
-  const { sb, echo } = await setUp(t, 'pins');
-  const pins = listPins(sb.bpffs);
+itest('maps and links are pinned under --bpffs and readable with bpftool', async (t) => {
+  const sb = sandbox(t, 'pins');
+  const echo = await startEchoServer(sb);
+  const port = echo.port;
+  await startDaemon(sb, { policy: policyFor({ echo: [`127.0.0.1:${port}`, `[::1]:${port}`, `:${port}`] }) });
+  const pins = listPins(sb.pinDir);
   for (const name of REQUIRED_PINS) assert.ok(pins.includes(name), `${name} pinned in ${pins}`);
-  // BTF-typed: bpftool prints the server name as a string, not bytes.
-  const targets = dumpPinnedMap(path.join(sb.bpffs, 'targets'));
-  assert.equal(targets.length, 1, JSON.stringify(targets));
-  const { formatted } = targets[0];
-  assert.ok(formatted, `no BTF-formatted entry: ${JSON.stringify(targets[0])}`);
-  assert.equal(formatted.value.server, 'echo');
-  // The key's port is kept in network byte order (bpf/mcpfence.h).
-  assert.equal(formatted.key.port, ((echo.port & 0xff) << 8) | (echo.port >> 8));
+  assert.ok(pins.some((name) => name.startsWith('links/')), `links pinned: ${pins}`);
+
+  // BTF-typed: bpftool prints field names, the server name as a string and
+  // the port as the number in the policy (addresses as v4-mapped IPv6).
+  const keys = dumpPinnedMap(path.join(sb.pinDir, 'targets')).map((entry) => {
+    assert.ok(entry.formatted, `no BTF-formatted entry: ${JSON.stringify(entry)}`);
+    assert.equal(entry.formatted.value.server, 'echo');
+    return `${entry.formatted.key.addr.join('.')}:${entry.formatted.key.port}`;
+  });
+  assert.deepEqual(keys.sort(), [
+    `0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0:${port}`,
+    `0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1:${port}`,
+    `0.0.0.0.0.0.0.0.0.0.255.255.127.0.0.1:${port}`,
+  ]);
 });
 
-itest('SIGTERM detaches everything and removes the pins', async (t) => {
-  const { sb, echo, daemon } = await setUp(t, 'sigterm');
-  assert.ok(cgroupPrograms(sb.cgroup).length > 0, 'programs attached while running');
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  itest(`${signal} detaches everything and removes the pins`, async (t) => {
+    const { sb, echo, daemon } = await setUp(t, signal);
+    assert.ok(cgroupPrograms(sb.cgroup).length > 0, 'programs attached while running');
 
-  const status = await daemon.stop('SIGTERM');
-  assert.deepEqual(status, { code: 0, signal: null }, daemon.log);
-  assert.deepEqual(cgroupPrograms(sb.cgroup), [], cgroupTreeText(sb.cgroup));
-  assert.doesNotMatch(cgroupTreeText(sb.cgroup), /connect|getpeername|sock_ops|sockops/);
-  assert.deepEqual(listPins(sb.bpffs), []);
-  // With nothing attached the agent goes straight to the server.
-  const after = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 1000 });
-  assert.equal(after.ok, true, JSON.stringify(after));
-});
+    const status = await daemon.stop(signal);
+    assert.deepEqual(status, { code: 0, signal: null }, daemon.log);
+    // Nothing of ours on the agent cgroup nor on the daemon's own cgroup.
+    for (const dir of [sb.cgroup, sb.daemonCgroup]) {
+      assert.deepEqual(cgroupPrograms(dir), [], cgroupTreeText(dir));
+      assert.doesNotMatch(cgroupTreeText(dir), /connect|getpeername|sock_?ops/);
+    }
+    assert.deepEqual(listPins(sb.bpffs), []);
+    // With nothing attached the agent goes straight to the server.
+    const after = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 1000 });
+    assert.equal(after.ok, true, JSON.stringify(after));
+  });
+}
 
 itest('fail-open: after kill -9 new connections go straight to the server', async (t) => {
   const { sb, echo, daemon } = await setUp(t, 'failopen');

@@ -21,14 +21,21 @@ export function isMounted(dir) {
   return fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((line) => line.split(' ')[1] === dir);
 }
 
-// Names of everything pinned under dir (relative paths, sorted).
+// Every fresh bpffs mount shows these two iterator files of the kernel's
+// own; they are not pins.
+const BUILTIN = new Set(['maps.debug', 'progs.debug']);
+
+// Names of everything pinned under dir (relative paths, sorted), and of
+// empty directories left behind (with a trailing slash).
 export function listPins(dir) {
   const found = [];
   const walk = (rel) => {
-    for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    const entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true });
+    if (rel && entries.length === 0) found.push(`${rel}/`);
+    for (const entry of entries) {
       const name = path.join(rel, entry.name);
       if (entry.isDirectory()) walk(name);
-      else found.push(name);
+      else if (!(rel === '' && BUILTIN.has(entry.name))) found.push(name);
     }
   };
   walk('');

@@ -94,25 +94,27 @@ export function policyFor(servers) {
   return policy;
 }
 
-// Starts build/mcpfence run on the sandbox. Options:
+// Starts build/mcpfence run on the sandbox: intercepting the agent cgroup,
+// pinning under sb.pinDir (a directory below the private bpffs mount, as
+// --bpffs requires), itself running in sb.daemonCgroup. Options:
 //   policy      policy object (written to a file in the sandbox)
 //   sockmap     false adds --no-sockmap
 //   failClosed  adds --fail-closed
 //   keepMaps    adds --keep-maps
-//   inCgroup    run the daemon itself inside the target cgroup
+//   inCgroup    run the daemon itself inside the target (agent) cgroup
 //   args        extra arguments
 export async function startDaemon(sb, { policy, sockmap = true, failClosed = false, keepMaps = false, inCgroup = false, args = [], readyTimeoutMs = 20000 } = {}) {
   const policyFile = path.join(sb.tmp, 'policy.json');
   fs.writeFileSync(policyFile, JSON.stringify(policy, null, 2));
   const listenPort = await freePort();
   const metricsPort = await freePort();
-  const argv = ['run', '--policy', policyFile, '--cgroup', sb.cgroup, '--bpffs', sb.bpffs,
+  const argv = ['run', '--policy', policyFile, '--cgroup', sb.cgroup, '--bpffs', sb.pinDir,
     '--listen', String(listenPort), '--metrics', `127.0.0.1:${metricsPort}`, '-v'];
   if (!sockmap) argv.push('--no-sockmap');
   if (failClosed) argv.push('--fail-closed');
   if (keepMaps) argv.push('--keep-maps');
   argv.push(...args);
-  const proc = sb.spawn(MCPFENCE, argv, { cgroup: inCgroup });
+  const proc = sb.spawn(MCPFENCE, argv, { cgroup: inCgroup ? sb.cgroup : sb.daemonCgroup });
   const daemon = new Daemon(proc, { listenPort, metricsPort, policyFile });
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {

@@ -1,5 +1,7 @@
 // One test's private world: its own cgroup v2 dir (where agent processes
-// run), its own bpffs mount (where the daemon pins), a temp dir, and the
+// run), a second one for the daemon (so whatever the daemon attaches to
+// its own cgroup never lands on the host's root cgroup), its own bpffs
+// mount (the daemon pins under pinDir inside it), a temp dir, and the
 // processes it started. Everything is torn down after the test, pass or
 // fail, and again from a process 'exit' handler if the runner dies first.
 import fs from 'node:fs';
@@ -20,16 +22,20 @@ export class Sandbox {
     try {
       this.cgroup = createCgroup(label);
       this.cgroupId = cgroupId(this.cgroup);
+      this.daemonCgroup = createCgroup(`${label}-daemon`);
       this.bpffs = mountBpffs();
+      this.pinDir = path.join(this.bpffs, 'mcpfence');
     } catch (err) {
       this.cleanupSync(); // whatever part was made
       throw err;
     }
   }
 
-  // A long-running process; { cgroup: true } starts it inside this cgroup.
+  // A long-running process; { cgroup: true } starts it inside the agent
+  // cgroup, { cgroup: DIR } inside DIR.
   spawn(command, args, { cgroup = false, ...options } = {}) {
-    const proc = new Proc(command, args, { ...options, cgroup: cgroup ? this.cgroup : undefined });
+    const dir = cgroup === true ? this.cgroup : cgroup || undefined;
+    const proc = new Proc(command, args, { ...options, cgroup: dir });
     this.procs.push(proc);
     return proc;
   }
@@ -56,6 +62,7 @@ export class Sandbox {
     for (const step of [
       () => { for (const proc of this.procs) proc.kill('SIGKILL'); },
       () => this.cgroup && destroyCgroupSync(this.cgroup),
+      () => this.daemonCgroup && destroyCgroupSync(this.daemonCgroup),
       () => this.bpffs && unmountBpffsSync(this.bpffs),
       () => fs.rmSync(this.tmp, { recursive: true, force: true }),
     ]) {

@@ -4,7 +4,7 @@
 // connect(), and prints one JSON object with what it sent and received,
 // as sha256 digests, plus the peer address that getpeername() reports.
 //
-//   transfer-client.mjs --host H --port P --mode echo|sink|source --bytes N
+//   transfer-client.mjs --host H --port P --mode echo|sink|source --bytes N [--write-size N]
 //   transfer-client.mjs --host H --port P --mode stream --count C --size S --interval MS
 //   transfer-client.mjs --host H --port P --mode many --connections C --bytes N
 //
@@ -25,12 +25,14 @@ const { values: opt } = parseArgs({
     size: { type: 'string', default: '4096' },
     interval: { type: 'string', default: '100' },
     connections: { type: 'string', default: '1' },
+    'write-size': { type: 'string', default: String(256 * 1024) },
     'timeout-ms': { type: 'string', default: '120000' },
   },
 });
 const host = opt.host;
 const port = Number(opt.port);
 const bytes = Number(opt.bytes);
+const writeSize = Number(opt['write-size']); // bytes per write() call
 const randomSeed = () => crypto.randomInt(2 ** 47);
 
 // Connects, with allowHalfOpen so our end() is a shutdown(SHUT_WR) and the
@@ -58,7 +60,7 @@ function writePattern(socket, pattern, total) {
     socket.once('error', reject);
     const pump = () => {
       while (left > 0) {
-        const chunk = pattern.next(Math.min(left, 256 * 1024));
+        const chunk = pattern.next(Math.min(left, writeSize));
         left -= chunk.length;
         hash.update(chunk);
         if (!socket.write(chunk)) {
