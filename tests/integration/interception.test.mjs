@@ -11,6 +11,7 @@ import { startEchoServer } from '../lib/echo.mjs';
 import { startDaemon, policyFor } from '../lib/daemon.mjs';
 import { cgroupPids } from '../lib/cgroup.mjs';
 import { curlInitialize, transfer, mcpClient } from '../lib/agents.mjs';
+import { freePort } from '../lib/ports.mjs';
 
 const SERVER_INFO = /"serverInfo":\{"name":"mcp-servers\/everything"/;
 
@@ -146,6 +147,40 @@ itest('wildcard ":PORT" intercepts every local address on that port', async (t) 
     assert.equal(rec.orig, `${orig}:${echo.port}`);
     assert.equal(rec.server, 'anywhere');
   }
+});
+
+itest('a host name endpoint (localhost:PORT) is resolved at load', async (t) => {
+  const sb = sandbox(t, 'hostname');
+  const echo = await startEchoServer(sb);
+  const daemon = await startDaemon(sb, { policy: policyFor({ named: [`localhost:${echo.port}`] }) });
+
+  // /etc/hosts on this machine maps localhost to 127.0.0.1 only.
+  const out = await transfer(sb, { host: '127.0.0.1', port: echo.port, mode: 'echo', bytes: 1000 });
+  assert.equal(out.ok, true, JSON.stringify(out));
+  const rec = await oneRecord(daemon, sb, out.pid);
+  assert.equal(rec.server, 'named');
+  assert.equal(rec.orig, `127.0.0.1:${echo.port}`);
+});
+
+itest('upstream refused: the agent connection is closed, the daemon keeps serving', async (t) => {
+  const sb = sandbox(t, 'refused');
+  const echo = await startEchoServer(sb);
+  const deadPort = await freePort();
+  const daemon = await startDaemon(sb, {
+    policy: policyFor({ dead: [`127.0.0.1:${deadPort}`], echo: [`127.0.0.1:${echo.port}`] }),
+  });
+
+  // Direct, connect() would fail; through the daemon it succeeds and then
+  // the connection ends without a byte of reply, promptly (no hang).
+  const out = await transfer(sb, { host: '127.0.0.1', port: deadPort, mode: 'echo', bytes: 1000 }, { timeoutMs: 30000 });
+  assert.equal(out.ok, false, JSON.stringify(out));
+  assert.doesNotMatch(out.error ?? '', /timed out/);
+  assert.ok(!out.receivedBytes, JSON.stringify(out));
+  await oneRecord(daemon, sb, out.pid);
+
+  assert.equal((await daemon.healthz()).status, 200);
+  const after = await transfer(sb, { host: '127.0.0.1', port: echo.port, mode: 'echo', bytes: 1000 });
+  assert.equal(after.ok, true, JSON.stringify(after));
 });
 
 itest('a port that is not registered is untouched', async (t) => {

@@ -95,3 +95,16 @@ itest('--fail-closed: after kill -9 new connections to registered endpoints fail
   const outside = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 1000 }, { inCgroup: false });
   assert.equal(outside.ok, true, JSON.stringify(outside));
 });
+
+itest('a new daemon takes over the pins a killed one left behind', async (t) => {
+  const { sb, echo, daemon } = await setUp(t, 'restart');
+  await daemon.kill9();
+  const again = await startDaemon(sb, { policy: policyFor({ echo: [`127.0.0.1:${echo.port}`] }) });
+  const out = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 1 << 20 });
+  assert.equal(out.ok, true, JSON.stringify(out));
+  const records = await again.waitForInterceptions({ pid: out.pid });
+  assert.equal(records.length, 1);
+  // Exactly one set of programs on the cgroup: the stale links were dropped.
+  const attachTypes = cgroupPrograms(sb.cgroup).map((prog) => prog.attach_type).sort();
+  assert.deepEqual(attachTypes, [...new Set(attachTypes)], cgroupTreeText(sb.cgroup));
+});
