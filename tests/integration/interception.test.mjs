@@ -9,7 +9,7 @@ import { sandbox } from '../lib/sandbox.mjs';
 import { startEverything } from '../lib/everything.mjs';
 import { startEchoServer } from '../lib/echo.mjs';
 import { startDaemon, policyFor } from '../lib/daemon.mjs';
-import { cgroupPids } from '../lib/cgroup.mjs';
+import { cgroupPids, cgroupId } from '../lib/cgroup.mjs';
 import { curlInitialize, transfer, mcpClient } from '../lib/agents.mjs';
 import { freePort } from '../lib/ports.mjs';
 
@@ -82,6 +82,19 @@ itest('a process outside the cgroup is not intercepted', async (t) => {
   await oneRecord(daemon, sb, inside.pid);
   assert.deepEqual(daemon.interceptions({ pid: outside.pid }), []);
   assert.equal(daemon.interceptions().length, 1, daemon.log);
+});
+
+itest('an agent in a child cgroup of the target is intercepted too', async (t) => {
+  const sb = sandbox(t, 'nested');
+  const echo = await startEchoServer(sb);
+  const daemon = await startDaemon(sb, { policy: policyFor({ echo: [`127.0.0.1:${echo.port}`] }) });
+  const child = sb.childCgroup('pod');
+
+  const out = await transfer(sb, { host: '127.0.0.1', port: echo.port, mode: 'echo', bytes: 4096 }, { inCgroup: child });
+  assert.equal(out.ok, true, JSON.stringify(out));
+  assert.equal(out.remotePort, echo.port);
+  const [rec] = await daemon.waitForInterceptions({ pid: out.pid });
+  assert.equal(rec.cgroup, cgroupId(child), 'the record names the agent\'s own cgroup');
 });
 
 itest('IPv4 endpoint: intercepted, getpeername shows the original address', async (t) => {

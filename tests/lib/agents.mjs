@@ -9,8 +9,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const TRANSFER_CLIENT = path.join(here, 'transfer-client.mjs');
 const MCP_CLIENT = path.join(here, 'mcp-client.mjs');
 
+// inCgroup: true = the agent cgroup, a path = that cgroup, false = outside.
 function runner(sb, inCgroup) {
-  return inCgroup ? sb.runInCgroup.bind(sb) : sb.runOutside.bind(sb);
+  if (inCgroup === true) return sb.runInCgroup.bind(sb);
+  if (inCgroup) return (command, args, options) => sb.runInCgroup(command, args, { ...options, cgroup: inCgroup });
+  return sb.runOutside.bind(sb);
 }
 
 function parseJsonLine(res, what) {

@@ -47,12 +47,15 @@ export function cgroupPids(dir) {
   }
 }
 
-// Kills whatever still runs in the cgroup (everything in it was started by
-// the test), moves any survivor to the parent so rmdir cannot fail with
-// EBUSY forever, then removes the directory. Synchronous so it can run from
-// a process 'exit' handler too.
+// Kills whatever still runs in the cgroup and below it (everything there
+// was started by the test), moves any survivor to the parent so rmdir
+// cannot fail with EBUSY forever, then removes the directory, children
+// first. Synchronous so it can run from a process 'exit' handler too.
 export function destroyCgroupSync(dir) {
   if (!fs.existsSync(dir)) return;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) destroyCgroupSync(path.join(dir, entry.name));
+  }
   try {
     fs.writeFileSync(path.join(dir, 'cgroup.kill'), '1');
   } catch {

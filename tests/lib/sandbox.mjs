@@ -40,9 +40,17 @@ export class Sandbox {
     return proc;
   }
 
-  // A command run to completion inside this cgroup (an "agent").
+  // A command run to completion inside the agent cgroup (an "agent"), or
+  // inside { cgroup: DIR }, e.g. a child cgroup of it.
   runInCgroup(command, args, options = {}) {
-    return run(command, args, { ...options, cgroup: this.cgroup });
+    return run(command, args, { cgroup: this.cgroup, ...options });
+  }
+
+  // A child cgroup of the agent cgroup (removed with it).
+  childCgroup(name) {
+    const dir = path.join(this.cgroup, name);
+    fs.mkdirSync(dir);
+    return dir;
   }
 
   // The same command outside any test cgroup (never intercepted).
