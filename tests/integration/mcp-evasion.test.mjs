@@ -1,0 +1,184 @@
+// Issue 3, requests built to slip past the policy: each is refused (or
+// decided on what the server would really read) and never reaches the
+// server. The agent is raw-client.mjs in the agent cgroup, writing exact
+// bytes; every evasive body carries a marker that the recording server
+// must never receive, decoded or not.
+import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
+import { itest } from '../lib/itest.mjs';
+import { sandbox } from '../lib/sandbox.mjs';
+import { startDaemon } from '../lib/daemon.mjs';
+import {
+  startRecorder, rawExchange, rawMessages, sessionSteps, sessionPost, toolCall, expectDenial, resultText, policyOf,
+  JSON_TYPE,
+} from '../lib/mcp.mjs';
+
+const REASON = 'no shell';
+
+async function setUp(t, label) {
+  const sb = sandbox(t, label);
+  const rec = await startRecorder(sb, { tools: ['echo', 'execute'], jsonResponse: true });
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'deny', reason: REASON } } } }) });
+  return { sb, rec, daemon };
+}
+
+// Sends `steps` after opening a session; returns the responses to `steps`.
+async function inSession(sb, rec, steps) {
+  const out = await rawExchange(sb, rec.port, [...sessionSteps(), ...steps]);
+  assert.equal(out.ok, true, out.error);
+  for (const res of out.responses.slice(0, 2)) assert.ok(res.status === 200 || res.status === 202, JSON.stringify(res));
+  return out.responses.slice(2);
+}
+
+// A refusal of the whole request: an HTTP error status with a JSON-RPC
+// error body carrying one of `codes`.
+function assertRefused(res, { status, codes = [-32600, -32700] } = {}) {
+  if (status) assert.equal(res.status, status, JSON.stringify(res));
+  else assert.ok(res.status >= 400 && res.status < 500, `4xx expected: ${JSON.stringify(res)}`);
+  assert.ok(res.json && res.json.jsonrpc === '2.0' && res.json.error, `JSON-RPC error body expected: ${JSON.stringify(res)}`);
+  assert.ok(codes.includes(res.json.error.code), `error code ${res.json.error.code} not in ${codes}: ${JSON.stringify(res.json)}`);
+}
+
+function assertNeverReached(rec, marker) {
+  assert.deepEqual(rec.requestsMentioning(marker), [], `${marker} reached the server`);
+  assert.equal(rec.calls().filter((c) => JSON.stringify(c).includes(marker)).length, 0);
+}
+
+itest('invalid JSON is refused with -32700', async (t) => {
+  const { sb, rec } = await setUp(t, 'ev-invalid-json');
+  const [res] = await inSession(sb, rec, [sessionPost('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"execute","arguments":{"m":"invalid-json-marker"}}')]);
+  assertRefused(res, { codes: [-32700] });
+  assertNeverReached(rec, 'invalid-json-marker');
+  // Trailing bytes after a valid object are just as uninterpretable.
+  const [trailing] = await inSession(sb, rec, [sessionPost(`${JSON.stringify(toolCall(2, 'echo', { m: 'trailing-marker' }))} {"method":"tools/call"}`)]);
+  assertRefused(trailing, { codes: [-32700] });
+  assertNeverReached(rec, 'trailing-marker');
+});
+
+itest('duplicate "method" and duplicate "name" keys are refused', async (t) => {
+  const { sb, rec } = await setUp(t, 'ev-duplicates');
+  const [method, name, params] = await inSession(sb, rec, [
+    sessionPost('{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call","params":{"name":"execute","arguments":{"m":"dup-method-marker"}}}'),
+    sessionPost('{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","name":"execute","arguments":{"m":"dup-name-marker"}}}'),
+    sessionPost('{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{}},"params":{"name":"execute","arguments":{"m":"dup-params-marker"}}}'),
+  ]);
+  assertRefused(method);
+  assertRefused(name);
+  assertRefused(params);
+  for (const marker of ['dup-method-marker', 'dup-name-marker', 'dup-params-marker']) assertNeverReached(rec, marker);
+});
+
+itest('an escaped tool name is decoded before matching ("exec\\u0075te" is execute)', async (t) => {
+  const { sb, rec } = await setUp(t, 'ev-escape');
+  const [res] = await inSession(sb, rec, [sessionPost('{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"exec\\u0075te","arguments":{"m":"escape-marker"}}}', { accept: 'application/json' })]);
+  assert.equal(res.status, 200, JSON.stringify(res));
+  assert.equal(res.json.id, 9);
+  expectDenial(assert, res.json.result, { rule: 'tools.execute.action', reason: REASON });
+  assertNeverReached(rec, 'escape-marker');
+});
+
+itest('Content-Encoding: undecodable refused; gzip decoded and decided on its content', async (t) => {
+  const { sb, rec } = await setUp(t, 'ev-encoding');
+  const gz = (obj) => zlib.gzipSync(Buffer.from(JSON.stringify(obj))).toString('base64');
+  const [unknown, bogusGzip, deniedGzip, allowedGzip] = await inSession(sb, rec, [
+    sessionPost({ body: JSON.stringify(toolCall(1, 'echo', { m: 'br-marker' })) }, { headers: [['Content-Encoding', 'br']] }),
+    sessionPost({ body: JSON.stringify(toolCall(2, 'echo', { m: 'bogus-gzip-marker' })) }, { headers: [['Content-Encoding', 'gzip']] }),
+    sessionPost({ bodyBase64: gz(toolCall(3, 'execute', { m: 'gzip-denied-marker' })) }, { headers: [['Content-Encoding', 'gzip']], accept: 'application/json' }),
+    sessionPost({ bodyBase64: gz(toolCall(4, 'echo', { m: 'gzip-allowed-marker' })) }, { headers: [['Content-Encoding', 'gzip']] }),
+  ]);
+  assertRefused(unknown, { status: 415 });
+  assertNeverReached(rec, 'br-marker');
+  assert.ok(bogusGzip.status >= 400 && bogusGzip.status < 500, JSON.stringify(bogusGzip));
+  assertNeverReached(rec, 'bogus-gzip-marker');
+  // The gzip body of a denied call is denied, not forwarded.
+  assert.equal(deniedGzip.status, 200, JSON.stringify(deniedGzip));
+  expectDenial(assert, deniedGzip.json.result, { rule: 'tools.execute.action' });
+  assertNeverReached(rec, 'gzip-denied-marker');
+  // ... and an allowed one arrives, meaning what the daemon decided on.
+  assert.equal(allowedGzip.status, 200, JSON.stringify(allowedGzip));
+  assert.equal(resultText(rawMessages(allowedGzip)[0].result), 'ran echo {"m":"gzip-allowed-marker"}');
+  assert.deepEqual(rec.calls().map((c) => c.arguments.m), ['gzip-allowed-marker']);
+});
+
+itest('Content-Length together with Transfer-Encoding is refused', async (t) => {
+  const { sb, rec } = await setUp(t, 'ev-cl-te');
+  const body = JSON.stringify(toolCall(1, 'echo', { m: 'cl-te-marker' }));
+  const chunked = `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+  const host = `127.0.0.1:${rec.port}`;
+  const raw = (head) => ({ rawBase64: Buffer.from(`${head}\r\n${chunked}`).toString('base64') });
+  const out = await rawExchange(sb, rec.port, [
+    raw(`POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${chunked.length}\r\nTransfer-Encoding: chunked\r\n`),
+    raw(`POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n`),
+    raw(`POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 5\r\nContent-Length: ${chunked.length}\r\n`),
+  ]);
+  assert.equal(out.ok, true, out.error);
+  for (const res of out.responses) assert.equal(res.status, 400, JSON.stringify(res));
+  assertNeverReached(rec, 'cl-te-marker');
+  assert.deepEqual(rec.http(), [], 'nothing at all was forwarded');
+});
+
+itest('Mcp-Method / Mcp-Name headers that disagree with the body are refused', async (t) => {
+  const { sb, rec } = await setUp(t, 'ev-mcp-headers');
+  const call = (marker) => JSON.stringify(toolCall(1, 'execute', { m: marker }));
+  const b64 = (text) => `=?base64?${Buffer.from(text).toString('base64')}?=`;
+  const responses = await inSession(sb, rec, [
+    sessionPost(call('hdr-method-marker'), { headers: [['Mcp-Method', 'tools/list']] }),
+    sessionPost(call('hdr-name-marker'), { headers: [['Mcp-Method', 'tools/call'], ['Mcp-Name', 'echo']] }),
+    sessionPost(call('hdr-b64-marker'), { headers: [['Mcp-Method', 'tools/call'], ['Mcp-Name', b64('echo')]] }),
+    sessionPost(JSON.stringify(toolCall(2, 'echo', { m: 'hdr-echo-marker' })), { headers: [['Mcp-Method', 'tools/call'], ['Mcp-Name', 'execute']] }),
+    sessionPost(call('hdr-twice-marker'), { headers: [['Mcp-Name', 'execute'], ['Mcp-Name', 'echo']] }),
+  ]);
+  for (const res of responses) assertRefused(res);
+  for (const marker of ['hdr-method-marker', 'hdr-name-marker', 'hdr-b64-marker', 'hdr-echo-marker', 'hdr-twice-marker']) assertNeverReached(rec, marker);
+  // Headers that agree (base64 form included) change nothing: decided on the body.
+  const [agree, agreeDenied] = await inSession(sb, rec, [
+    sessionPost(JSON.stringify(toolCall(3, 'echo', { m: 'hdr-ok-marker' })), { headers: [['Mcp-Method', 'tools/call'], ['Mcp-Name', b64('echo')]] }),
+    sessionPost(call('hdr-agree-denied-marker'), { headers: [['Mcp-Method', 'tools/call'], ['Mcp-Name', 'execute']], accept: 'application/json' }),
+  ]);
+  assert.equal(resultText(rawMessages(agree)[0].result), 'ran echo {"m":"hdr-ok-marker"}');
+  expectDenial(assert, agreeDenied.json.result, { rule: 'tools.execute.action' });
+  assertNeverReached(rec, 'hdr-agree-denied-marker');
+});
+
+itest('a body over the limit gets 413 with a JSON-RPC error and is not forwarded', async (t) => {
+  const { sb, rec } = await setUp(t, 'ev-oversize');
+  const filler = 'x'.repeat(4 * 1024 * 1024 + 1);
+  const [res] = await inSession(sb, rec, [sessionPost(JSON.stringify(toolCall(1, 'echo', { m: 'oversize-marker', filler })))]);
+  assert.equal(res.status, 413, JSON.stringify({ ...res, body: res.body.slice(0, 300) }));
+  assert.ok(res.json && res.json.jsonrpc === '2.0' && res.json.error, JSON.stringify(res));
+  assertNeverReached(rec, 'oversize-marker');
+  // Just under the limit still goes through.
+  const under = 'y'.repeat(3 * 1024 * 1024);
+  const [ok] = await inSession(sb, rec, [sessionPost(JSON.stringify(toolCall(2, 'echo', { m: 'under-marker', under })))]);
+  assert.equal(ok.status, 200, ok.body.slice(0, 300));
+  assert.deepEqual(rec.calls().map((c) => c.arguments.m), ['under-marker']);
+});
+
+itest('requests that are not MCP pass through untouched', async (t) => {
+  const { sb, rec } = await setUp(t, 'ev-not-mcp');
+  const steps = [
+    { method: 'GET', path: '/status?probe=1', headers: [['X-Probe', 'a b  c'], ['Authorization', 'Bearer t0ken']] },
+    { method: 'POST', path: '/upload', headers: [['Content-Type', 'application/octet-stream'], ['X-Order', '1']], bodyBase64: Buffer.from([0, 1, 2, 255, 254, 10, 13]).toString('base64') },
+    { method: 'PUT', path: '/mcp-not', headers: [JSON_TYPE], body: '{"not": "json-rpc", "method": "tools/call"' },
+    { method: 'OPTIONS', path: '/mcp', headers: [['Origin', 'http://agent.example'], ['Access-Control-Request-Method', 'POST']] },
+  ];
+  const out = await rawExchange(sb, rec.port, steps);
+  assert.equal(out.ok, true, out.error);
+  assert.equal(out.responses[0].body, 'not mcp: GET /status?probe=1\n');
+  assert.equal(out.responses[1].body, 'not mcp: POST /upload\n');
+  assert.equal(out.responses[2].body, 'not mcp: PUT /mcp-not\n');
+  const seen = rec.http();
+  assert.equal(seen.length, 4);
+  steps.forEach((step, i) => {
+    assert.equal(seen[i].method, step.method);
+    assert.equal(seen[i].url, step.path);
+    // Every header the client sent arrives, same names, values and order.
+    const sent = [['Host', `127.0.0.1:${rec.port}`], ...step.headers];
+    const got = [];
+    for (let k = 0; k < seen[i].headers.length; k += 2) got.push([seen[i].headers[k], seen[i].headers[k + 1]]);
+    const relevant = got.filter(([name]) => sent.some(([s]) => s.toLowerCase() === name.toLowerCase()));
+    assert.deepEqual(relevant, sent, `headers of ${step.method} ${step.path}`);
+    const body = step.bodyBase64 ?? (step.body !== undefined ? Buffer.from(step.body).toString('base64') : '');
+    assert.equal(seen[i].rawBodyBase64, body);
+  });
+});

@@ -1,0 +1,73 @@
+// Issue 3, "invisible when it allows": with an allow-all policy a whole MCP
+// session through mcpfence gives the agent exactly what the same session
+// gives it direct, on both HTTP transports, and the server's own Host and
+// Origin checks still see the client's headers.
+import assert from 'node:assert/strict';
+import { itest } from '../lib/itest.mjs';
+import { sandbox } from '../lib/sandbox.mjs';
+import { startEverything } from '../lib/everything.mjs';
+import { startDaemon } from '../lib/daemon.mjs';
+import { fullSession } from '../lib/full-session.mjs';
+import { freePort } from '../lib/ports.mjs';
+import { startRecorder, spawnAgent, rawExchange, sessionSteps, policyOf, resultText } from '../lib/mcp.mjs';
+
+// The value of header `name` in a recorded request (rawHeaders pairs).
+function headerOf(request, name) {
+  for (let i = 0; i < request.headers.length; i += 2) {
+    if (request.headers[i].toLowerCase() === name) return request.headers[i + 1];
+  }
+  return undefined;
+}
+
+for (const [transport, serverTransport] of [['streamable', 'streamableHttp'], ['sse', 'sse']]) {
+  itest(`allow-all: a full ${transport} session through mcpfence matches the direct one`, async (t) => {
+    const sb = sandbox(t, `session-${transport}`);
+    const everything = await startEverything(sb, serverTransport);
+    const daemon = await startDaemon(sb, { policy: policyOf({ everything: { port: everything.port } }) });
+    const streamable = transport === 'streamable';
+
+    const direct = await spawnAgent(sb, everything.url(), { transport, cgroup: false });
+    const expected = await fullSession(direct, { streamable });
+    await direct.close();
+    assert.deepEqual(daemon.interceptions({ pid: direct.pid }), [], 'the direct run was not intercepted');
+
+    const agent = await spawnAgent(sb, everything.url(), { transport });
+    const got = await fullSession(agent, { streamable });
+    await agent.close();
+    // Its connections (at least the stream and the POSTs) went through the daemon.
+    await daemon.waitForInterceptions({ pid: agent.pid }, 2);
+    assert.deepEqual(got, expected);
+    // The script saw what it was built to see (so equality is not vacuous).
+    assert.equal(got.echo, 'Echo: hello through mcpfence');
+    assert.deepEqual(got.serverRequests, ['sampling/createMessage', 'elicitation/create']);
+    assert.equal(got.longRuns.length, 3);
+    assert.deepEqual(got.longRuns.map((run) => run.progress), ['in order', 'in order', 'in order']);
+    if (streamable) assert.equal(got.afterTerminate.ok, false);
+  }, { timeoutMs: 180000 });
+}
+
+itest('the server\'s own Host and Origin checks see the client\'s original headers', async (t) => {
+  const sb = sandbox(t, 'host-origin');
+  const port = await freePort();
+  const rec = await startRecorder(sb, { tools: ['echo'], port, allowedHosts: [`127.0.0.1:${port}`], allowedOrigins: ['http://agent.example'] });
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port } }) });
+
+  const agent = await spawnAgent(sb, rec.url(), { headers: { Origin: 'http://agent.example' } });
+  assert.equal(resultText(await agent.callTool('echo', { m: 1 })), 'ran echo {"m":1}');
+  await daemon.waitForInterceptions({ pid: agent.pid });
+  await agent.close();
+  for (const request of rec.http()) {
+    assert.equal(headerOf(request, 'host'), `127.0.0.1:${port}`, JSON.stringify(request.headers));
+    assert.equal(headerOf(request, 'origin'), 'http://agent.example', JSON.stringify(request.headers));
+  }
+
+  // A foreign Origin or Host is still the server's to refuse (403), and it is.
+  const [badOrigin] = (await rawExchange(sb, rec.port, [{ ...sessionSteps()[0], headers: [...sessionSteps()[0].headers, ['Origin', 'http://evil.example']] }])).responses;
+  assert.equal(badOrigin.status, 403, JSON.stringify(badOrigin));
+  assert.match(badOrigin.body, /Origin/);
+  const [badHost] = (await rawExchange(sb, rec.port, [{ ...sessionSteps()[0], headers: [['Host', `evil.example:${port}`], ...sessionSteps()[0].headers] }])).responses;
+  assert.equal(badHost.status, 403, JSON.stringify(badHost));
+  assert.match(badHost.body, /Host/);
+  const hosts = rec.http().map((r) => headerOf(r, 'host'));
+  assert.ok(hosts.includes(`evil.example:${port}`), `the server saw the client's Host: ${hosts}`);
+});

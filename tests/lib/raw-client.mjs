@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// An agent that writes HTTP/1.1 requests byte for byte (for the requests a
+// well-behaved client library would never produce) and prints what came
+// back, as one JSON line.
+//
+//   raw-client.mjs --host H --port P --script BASE64(JSON)
+//
+// The script is a list of steps, each sent on its own TCP connection:
+//   {"method":"POST","path":"/mcp","headers":[["Name","value"],...],
+//    "body":"text" | "bodyBase64":"...", "contentLength":true}
+//   {"rawBase64":"..."}   exact request bytes, nothing added
+// In header values and bodies, {{session}} is replaced by the last
+// Mcp-Session-Id a response carried. "contentLength" (default true) adds
+// Content-Length for the body; Host is added unless a header names it.
+//
+// Output: {"ok":true,"pid":N,"responses":[{"status":200,"headers":{lowercased: value},
+//   "body":"...","json":<parsed application/json body>|null,
+//   "events":[<parsed data of each SSE event>]|null,"closed":bool}]}
+// A response is complete at its Content-Length, at the last chunk, or
+// when the server closes; "closed" says the server closed the connection.
+import net from 'node:net';
+import { parseArgs } from 'node:util';
+
+const { values: opt } = parseArgs({
+  options: {
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string' },
+    script: { type: 'string' },
+    'timeout-ms': { type: 'string', default: '20000' },
+  },
+});
+
+let session = null;
+const fill = (text) => (session ? text.replaceAll('{{session}}', session) : text);
+
+function buildRequest(step) {
+  if (step.rawBase64) return Buffer.from(step.rawBase64, 'base64');
+  const body = step.bodyBase64 !== undefined ? Buffer.from(step.bodyBase64, 'base64') : Buffer.from(fill(step.body ?? ''), 'utf8');
+  const headers = (step.headers || []).map(([name, value]) => [name, fill(String(value))]);
+  if (!headers.some(([name]) => name.toLowerCase() === 'host')) headers.unshift(['Host', `${opt.host.includes(':') ? `[${opt.host}]` : opt.host}:${opt.port}`]);
+  if (step.contentLength !== false && (body.length > 0 || step.method === 'POST')) headers.push(['Content-Length', String(body.length)]);
+  const head = `${step.method} ${step.path} HTTP/1.1\r\n${headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
+
+// Parses one HTTP response from buf; returns null while incomplete (unless
+// the peer closed, then whatever arrived).
+function parseResponse(buf, closed) {
+  const headEnd = buf.indexOf('\r\n\r\n');
+  if (headEnd < 0) return closed ? { status: 0, headers: {}, body: buf.toString('utf8'), incomplete: true } : null;
+  const lines = buf.subarray(0, headEnd).toString('latin1').split('\r\n');
+  const status = Number(lines[0].split(' ')[1]);
+  const headers = {};
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    headers[name] = headers[name] !== undefined ? `${headers[name]}, ${value}` : value;
+  }
+  let rest = buf.subarray(headEnd + 4);
+  if (status === 100) return parseResponse(rest, closed);
+  if (headers['content-length'] !== undefined) {
+    const length = Number(headers['content-length']);
+    if (rest.length < length) return closed ? { status, headers, body: rest.toString('utf8'), incomplete: true } : null;
+    return { status, headers, body: rest.subarray(0, length).toString('utf8') };
+  }
+  if (/chunked/i.test(headers['transfer-encoding'] || '')) {
+    const parts = [];
+    for (;;) {
+      const lineEnd = rest.indexOf('\r\n');
+      if (lineEnd < 0) break;
+      const size = parseInt(rest.subarray(0, lineEnd).toString('latin1'), 16);
+      if (size === 0) return { status, headers, body: Buffer.concat(parts).toString('utf8') };
+      if (rest.length < lineEnd + 2 + size + 2) break;
+      parts.push(rest.subarray(lineEnd + 2, lineEnd + 2 + size));
+      rest = rest.subarray(lineEnd + 2 + size + 2);
+    }
+    return closed ? { status, headers, body: Buffer.concat(parts).toString('utf8'), incomplete: true } : null;
+  }
+  if (status === 204 || status === 304) {
+    return { status, headers, body: '' };
+  }
+  return closed ? { status, headers, body: rest.toString('utf8') } : null;
+}
+
+function sseEvents(body) {
+  const events = [];
+  for (const block of body.split(/\r?\n\r?\n/)) {
+    const data = block.split(/\r?\n/).filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('\n');
+    if (!data) continue;
+    try { events.push(JSON.parse(data)); } catch { events.push({ unparsed: data }); }
+  }
+  return events;
+}
+
+function exchange(request) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: opt.host, port: Number(opt.port) });
+    let buf = Buffer.alloc(0);
+    let done = false;
+    const finish = (closed) => {
+      const res = parseResponse(buf, closed);
+      if (!res || done) return;
+      done = true;
+      socket.destroy();
+      resolve({ ...res, closed });
+    };
+    socket.on('connect', () => socket.write(request));
+    socket.on('data', (chunk) => { buf = Buffer.concat([buf, chunk]); finish(false); });
+    socket.on('end', () => finish(true));
+    socket.on('close', () => finish(true));
+    socket.on('error', (err) => {
+      if (!done) { done = true; reject(err); }
+    });
+  });
+}
+
+const timer = setTimeout(() => {
+  process.stdout.write(`${JSON.stringify({ ok: false, pid: process.pid, error: `timed out after ${opt['timeout-ms']} ms` })}\n`);
+  process.exit(1);
+}, Number(opt['timeout-ms']));
+
+try {
+  const steps = JSON.parse(Buffer.from(opt.script, 'base64').toString('utf8'));
+  const responses = [];
+  for (const step of steps) {
+    const res = await exchange(buildRequest(step));
+    if (res.headers['mcp-session-id']) session = res.headers['mcp-session-id'];
+    const type = res.headers['content-type'] || '';
+    let json = null;
+    if (/application\/json/.test(type)) {
+      try { json = JSON.parse(res.body); } catch { json = null; }
+    }
+    responses.push({ ...res, json, events: /text\/event-stream/.test(type) ? sseEvents(res.body) : null });
+  }
+  clearTimeout(timer);
+  process.stdout.write(`${JSON.stringify({ ok: true, pid: process.pid, responses })}\n`);
+} catch (err) {
+  clearTimeout(timer);
+  process.stdout.write(`${JSON.stringify({ ok: false, pid: process.pid, error: String(err?.stack || err) })}\n`);
+  process.exitCode = 1;
+}
