@@ -124,7 +124,7 @@ static int flush_local(struct mcp_flow *f, struct flow_io *io)
 	while (f->first && f->first->local) {
 		struct exchange *ex = f->first;
 
-		if (buf_append(io->to_client, ex->reply.data, ex->reply.len))
+		if (bb_append(io->to_client, ex->reply.data, ex->reply.len))
 			return -1;
 		f->first = ex->next;
 		if (!f->first)
@@ -258,7 +258,7 @@ static int deliver_on_stream(struct mcp_session *s, const cJSON *replies)
 		ev = chunk;
 	}
 	if (!err)
-		err = buf_append(sf->client_out, ev.data, ev.len);
+		err = bb_append(sf->client_out, ev.data, ev.len);
 	bb_free(&ev);
 	if (!err)
 		sf->kick(sf->conn);
@@ -413,15 +413,15 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		rc.replies = NULL;
 	}
 	if (forwarded == b.count) {
-		err = buf_append(io->to_upstream, m->head, m->head_len) ||
-		      buf_append(io->to_upstream, m->raw_body, m->raw_body_len);
+		err = bb_append(io->to_upstream, m->head, m->head_len) ||
+		      bb_append(io->to_upstream, m->raw_body, m->raw_body_len);
 	} else {
 		struct bytebuf body = BYTEBUF_INIT, head = BYTEBUF_INIT;
 
 		err = jsonrpc_forward_body(&b, &body) ||
 		      http1_head_rebuild(m, (int64_t)body.len, b.decoded_body, &head) ||
-		      buf_append(io->to_upstream, head.data, head.len) ||
-		      buf_append(io->to_upstream, body.data, body.len);
+		      bb_append(io->to_upstream, head.data, head.len) ||
+		      bb_append(io->to_upstream, body.data, body.len);
 		bb_free(&body);
 		bb_free(&head);
 	}
@@ -454,14 +454,14 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 			rs->own_100 = true;
-			return buf_append(io->to_client, cont, sizeof(cont) - 1);
+			return bb_append(io->to_client, cont, sizeof(cont) - 1);
 		}
 		return 0;
 	}
 	/* not MCP: the head goes as it came, the body as it comes */
 	if (!exchange_push(f, m->method) || http1_expect_response(&f->resp, m->method))
 		return -1;
-	return buf_append(io->to_upstream, m->head, m->head_len);
+	return bb_append(io->to_upstream, m->head, m->head_len);
 }
 
 static int on_request_end(struct mcp_flow *f, struct flow_io *io, const char *raw, size_t n)
@@ -470,7 +470,7 @@ static int on_request_end(struct mcp_flow *f, struct flow_io *io, const char *ra
 	const struct req_state *rs = &f->rs;
 
 	if (!rs->buffered)
-		return buf_append(io->to_upstream, raw, n);
+		return bb_append(io->to_upstream, raw, n);
 	if (rs->mcp_path || body_is_jsonrpc(m->body, m->body_len))
 		return on_mcp_request(f, io, m, rs->own_100);
 	/* a JSON-less POST off the MCP paths: forward as received */
@@ -479,8 +479,8 @@ static int on_request_end(struct mcp_flow *f, struct flow_io *io, const char *ra
 	if (!ex || http1_expect_response(&f->resp, m->method))
 		return -1;
 	ex->own_100 = rs->own_100;
-	return buf_append(io->to_upstream, m->head, m->head_len) ||
-	       buf_append(io->to_upstream, m->raw_body, m->raw_body_len);
+	return bb_append(io->to_upstream, m->head, m->head_len) ||
+	       bb_append(io->to_upstream, m->raw_body, m->raw_body_len);
 }
 
 
@@ -502,7 +502,7 @@ static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struc
 			break;
 		case HTTP1_BODY:
 		case HTTP1_TUNNEL:
-			err = f->rs.buffered ? 0 : buf_append(io->to_upstream, raw, used);
+			err = f->rs.buffered ? 0 : bb_append(io->to_upstream, raw, used);
 			break;
 		case HTTP1_MESSAGE_END:
 			err = on_request_end(f, io, raw, used);
@@ -510,7 +510,7 @@ static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struc
 		case HTTP1_UPGRADE_WAIT:
 			/* hold what follows until the server says yes or no */
 			f->upgrade_wait = true;
-			return buf_append(&f->stalled, data, len);
+			return bb_append(&f->stalled, data, len);
 		case HTTP1_ERROR:
 			return refuse_http(f, io, http1_error_status(http1_error(&f->req)),
 					   JSONRPC_INVALID_REQUEST, http1_error_text(&f->req));
@@ -525,9 +525,9 @@ static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struc
 int mcp_flow_client_data(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
 {
 	if (f->tunnel)
-		return buf_append(io->to_upstream, data, len);
+		return bb_append(io->to_upstream, data, len);
 	if (f->upgrade_wait)
-		return buf_append(&f->stalled, data, len);
+		return bb_append(&f->stalled, data, len);
 	return feed_requests(f, data, len, io);
 }
 
@@ -593,8 +593,8 @@ static int emit_sse(struct mcp_flow *f, struct flow_io *io, const char *bytes, s
 	int err;
 
 	if (!f->sse_chunked)
-		return buf_append(io->to_client, bytes, n);
-	err = http1_emit_chunk(&chunk, bytes, n) || buf_append(io->to_client, chunk.data, chunk.len);
+		return bb_append(io->to_client, bytes, n);
+	err = http1_emit_chunk(&chunk, bytes, n) || bb_append(io->to_client, chunk.data, chunk.len);
 	bb_free(&chunk);
 	return err;
 }
@@ -668,15 +668,15 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 			f->tunnel = true;
 			f->upgrade_wait = false;
 			http1_upgrade_result(&f->req, true);
-			if (buf_append(io->to_client, r->head, r->head_len) ||
-			    buf_append(io->to_upstream, buf_head(&f->stalled), buf_used(&f->stalled)))
+			if (bb_append(io->to_client, r->head, r->head_len) ||
+			    bb_append(io->to_upstream, f->stalled.data, f->stalled.len))
 				return -1;
-			buf_free(&f->stalled);
+			bb_free(&f->stalled);
 			return 0;
 		}
 		if (r->status == 100 && ex->own_100)
 			return 0;
-		return buf_append(io->to_client, r->head, r->head_len);
+		return bb_append(io->to_client, r->head, r->head_len);
 	}
 	f->resp_mode = RESP_STREAM;
 	f->sse_chunked = false;
@@ -690,9 +690,9 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 		f->sse_chunked = r->framing != HTTP1_FRAMING_CLOSE;
 		if (r->framing == HTTP1_FRAMING_LENGTH)
 			/* events may change length: relay as chunked */
-			err = http1_head_rebuild(r, -1, false, &head) || buf_append(io->to_client, head.data, head.len);
+			err = http1_head_rebuild(r, -1, false, &head) || bb_append(io->to_client, head.data, head.len);
 		else
-			err = buf_append(io->to_client, r->head, r->head_len);
+			err = bb_append(io->to_client, r->head, r->head_len);
 		if (!err && ex->extra)
 			err = jsonrpc_sse_events(ex->extra, &extra) || emit_sse(f, io, extra.data, extra.len);
 		bb_free(&head);
@@ -703,7 +703,7 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 		f->resp_mode = RESP_BUFFER;
 		return http1_set_body_mode(&f->resp, HTTP1_BODY_BUFFER) < 0 ? -1 : 0;
 	}
-	return buf_append(io->to_client, r->head, r->head_len);
+	return bb_append(io->to_client, r->head, r->head_len);
 }
 
 /* A held response is complete: filter, account, join denials, relay. */
@@ -750,7 +750,7 @@ static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchan
 		if (len == 0 || r->status == 202) {
 			/* upstream had nothing to say: our answers are the reply */
 			err = jsonrpc_http_reply(&merged, ex->shape, ex->extra, r->keep_alive) ||
-			      buf_append(io->to_client, merged.data, merged.len);
+			      bb_append(io->to_client, merged.data, merged.len);
 			goto out;
 		}
 		if (jsonrpc_merge_json(body, len, ex->extra, &merged)) {
@@ -764,10 +764,10 @@ static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchan
 	}
 	if (changed)
 		err = http1_head_rebuild(r, (int64_t)len, decoded_ce, &head) ||
-		      buf_append(io->to_client, head.data, head.len) || buf_append(io->to_client, body, len);
+		      bb_append(io->to_client, head.data, head.len) || bb_append(io->to_client, body, len);
 	else
-		err = buf_append(io->to_client, r->head, r->head_len) ||
-		      buf_append(io->to_client, r->raw_body, r->raw_body_len);
+		err = bb_append(io->to_client, r->head, r->head_len) ||
+		      bb_append(io->to_client, r->raw_body, r->raw_body_len);
 out:
 	bb_free(&decoded);
 	bb_free(&filtered);
@@ -787,13 +787,13 @@ static int on_response_end(struct mcp_flow *f, struct flow_io *io, const char *r
 		return 0; /* interim: the request is still waiting for its answer */
 	switch (f->resp_mode) {
 	case RESP_STREAM:
-		err = buf_append(io->to_client, raw, n);
+		err = bb_append(io->to_client, raw, n);
 		break;
 	case RESP_SSE:
 		if (f->sse_chunked) {
 			struct bytebuf last = BYTEBUF_INIT;
 
-			err = http1_emit_last_chunk(&last) || buf_append(io->to_client, last.data, last.len);
+			err = http1_emit_last_chunk(&last) || bb_append(io->to_client, last.data, last.len);
 			bb_free(&last);
 		}
 		break;
@@ -815,13 +815,13 @@ static int on_response_end(struct mcp_flow *f, struct flow_io *io, const char *r
 		return -1;
 	if (f->upgrade_wait && !f->tunnel) {
 		/* the server declined the upgrade: read on as HTTP */
-		struct buf held = f->stalled;
+		struct bytebuf held = f->stalled;
 
 		f->upgrade_wait = false;
 		http1_upgrade_result(&f->req, false);
 		memset(&f->stalled, 0, sizeof(f->stalled));
-		err = feed_requests(f, buf_head(&held), buf_used(&held), io);
-		buf_free(&held);
+		err = feed_requests(f, held.data, held.len, io);
+		bb_free(&held);
 	}
 	return err;
 }
@@ -844,7 +844,7 @@ static int pump_responses(struct mcp_flow *f, const char *data, size_t len, bool
 			err = on_response_head(f, io);
 			break;
 		case HTTP1_BODY:
-			err = buf_append(io->to_client, raw, used);
+			err = bb_append(io->to_client, raw, used);
 			break;
 		case HTTP1_SSE_EVENT:
 			err = on_sse_event(f, io);
@@ -854,24 +854,25 @@ static int pump_responses(struct mcp_flow *f, const char *data, size_t len, bool
 			break;
 		case HTTP1_TUNNEL:
 			f->tunnel = true;
-			return buf_append(io->to_client, raw, used + len);
+			return bb_append(io->to_client, raw, used + len);
 		case HTTP1_ERROR:
 			log_debug("server %s: bad response: %s", f->origin->server, http1_error_text(&f->resp));
-			return -1;
+			/* cut short by the server: the agent sees the same cut */
+			return eof ? 0 : -1;
 		default:
 			return -1;
 		}
 		if (err)
 			return -1;
 		if (f->tunnel)
-			return len ? buf_append(io->to_client, data, len) : 0;
+			return len ? bb_append(io->to_client, data, len) : 0;
 	}
 }
 
 int mcp_flow_upstream_data(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
 {
 	if (f->tunnel)
-		return buf_append(io->to_client, data, len);
+		return bb_append(io->to_client, data, len);
 	return pump_responses(f, data, len, false, io);
 }
 
@@ -920,5 +921,5 @@ void mcp_flow_free(struct mcp_flow *f)
 		mcp_session_close(f->stream_of);
 	http1_free(&f->req);
 	http1_free(&f->resp);
-	buf_free(&f->stalled);
+	bb_free(&f->stalled);
 }

@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "bytebuf.h"
 #include "enforce.h"
 #include "http1.h"
 #include "mcpfence.h"
@@ -35,8 +35,8 @@ struct mcp_session;
 struct answer_track;
 
 struct flow_io {
-	struct buf *to_upstream;
-	struct buf *to_client;
+	struct bytebuf *to_upstream;
+	struct bytebuf *to_client;
 };
 
 /* Ask the proxy to write conn's pending client bytes: used when another
@@ -62,13 +62,13 @@ struct mcp_flow {
 	struct exchange *first, *last;  /* requests in order, awaiting answers */
 	struct answer_track *track;     /* tools/list ids, allowed calls: made on first use */
 	struct mcp_session *stream_of;  /* this connection carries a legacy SSE stream */
-	struct buf stalled;             /* client bytes held while an upgrade is pending */
+	struct bytebuf stalled;             /* client bytes held while an upgrade is pending */
 	bool sse_chunked;               /* the SSE reply being relayed goes out chunked */
 	bool upgrade_wait;              /* an Upgrade request awaits the server's answer */
 	unsigned next_seq;
 	struct req_state rs;
 	enum resp_mode resp_mode;
-	struct buf *client_out;         /* for the legacy registry */
+	struct bytebuf *client_out;         /* for the legacy registry */
 	flow_kick_fn kick;
 	void *conn;
 };

@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "buf.h"
+#include "bytebuf.h"
 #include "endpoint.h"
 #include "log.h"
 #include "mcp_flow.h"
@@ -23,7 +23,7 @@
 struct side {
 	struct watch w;
 	struct proxy_conn *conn;
-	struct buf out;    /* bytes waiting to be written to this side */
+	struct bytebuf out;    /* bytes waiting to be written to this side */
 	bool rd_closed;    /* read EOF from this side */
 	bool wr_closed;    /* sent FIN to this side */
 };
@@ -52,8 +52,8 @@ static void free_conn(struct deferred *d)
 	struct proxy_conn *c = container_of(d, struct proxy_conn, free_later);
 
 	mcp_flow_free(&c->flow);
-	buf_free(&c->client.out);
-	buf_free(&c->upstream.out);
+	bb_free(&c->client.out);
+	bb_free(&c->upstream.out);
 	free(c);
 }
 
@@ -106,11 +106,11 @@ static void conn_abort(struct proxy_conn *c, const char *what, int err)
 /* Returns false when the connection was aborted. */
 static bool side_write(struct proxy_conn *c, struct side *s)
 {
-	while (buf_used(&s->out)) {
-		ssize_t n = send(s->w.fd, buf_head(&s->out), buf_used(&s->out), MSG_NOSIGNAL);
+	while (s->out.len) {
+		ssize_t n = send(s->w.fd, s->out.data, s->out.len, MSG_NOSIGNAL);
 
 		if (n > 0) {
-			buf_consume(&s->out, n);
+			bb_consume(&s->out, n);
 		} else if (errno == EAGAIN || errno == EINTR) {
 			return true;
 		} else {
@@ -136,10 +136,10 @@ static bool side_read(struct proxy_conn *c, struct side *s)
 {
 	static char scratch[READ_CHUNK];
 	struct flow_io io = { .to_upstream = &c->upstream.out, .to_client = &c->client.out };
-	struct buf *dst = &peer_of(c, s)->out;
+	struct bytebuf *dst = &peer_of(c, s)->out;
 	bool from_client = s == &c->client;
 
-	while (buf_used(dst) < HIGH_WATER) {
+	while (dst->len < HIGH_WATER) {
 		ssize_t n = recv(s->w.fd, scratch, sizeof(scratch), 0);
 		int rc;
 
@@ -181,9 +181,9 @@ static uint32_t side_interest(struct proxy_conn *c, struct side *s)
 
 	if (s == &c->upstream && c->connecting)
 		return EPOLLOUT;
-	if (!s->rd_closed && buf_used(&p->out) < HIGH_WATER)
+	if (!s->rd_closed && p->out.len < HIGH_WATER)
 		ev |= EPOLLIN;
-	if (buf_used(&s->out))
+	if (s->out.len)
 		ev |= EPOLLOUT;
 	return ev;
 }
@@ -197,7 +197,7 @@ static void conn_settle(struct proxy_conn *c)
 	for (int i = 0; i < 2; i++) {
 		struct side *s = sides[i], *p = peer_of(c, s);
 
-		if (p->rd_closed && !s->wr_closed && !buf_used(&s->out) &&
+		if (p->rd_closed && !s->wr_closed && !s->out.len &&
 		    !(s == &c->upstream && c->connecting)) {
 			shutdown(s->w.fd, SHUT_WR);
 			s->wr_closed = true;
@@ -251,7 +251,7 @@ static void on_side_event(struct watch *w, uint32_t revents)
 		if (!side_write(c, &c->client) || (c->upstream.w.fd >= 0 && !c->connecting && !side_write(c, &c->upstream)))
 			return;
 	}
-	if ((revents & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && buf_used(&s->out) && !side_write(c, s))
+	if ((revents & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && s->out.len && !side_write(c, s))
 		return;
 	if ((revents & EPOLLERR) || ((revents & EPOLLHUP) && s->rd_closed && !s->wr_closed)) {
 		/* the peer is gone in both directions: what we still owe it
