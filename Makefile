@@ -14,7 +14,7 @@ VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DMCPF_VERSION='"$(VERSION)"' \
             -I$(BUILD) -Ibpf -Iuser
-LDLIBS   := -lbpf -lelf -lz -lcjson -lhttp_parser
+LDLIBS   := -lbpf -lelf -lz -lcjson -lhttp_parser -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall -Werror
 
 # Debian packages: what the build needs, what the tests add on top.

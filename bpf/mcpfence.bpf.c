@@ -17,6 +17,8 @@
 #include <bpf/bpf_endian.h>
 #include "addr.h"
 #include "maps.h"
+#include "policy_maps.h"
+#include "stats_maps.h"
 
 #define AF_INET  2
 #define AF_INET6 10
@@ -54,11 +56,11 @@ static __always_inline bool daemon_listening(struct bpf_sock_addr *ctx,
 
 	if (v4) {
 		tuple.ipv4.daddr = cfg->listen_addr4;
-		tuple.ipv4.dport = cfg->listen_port;
+		tuple.ipv4.dport = bpf_htons(cfg->listen_port);
 		sk = bpf_sk_lookup_tcp(ctx, &tuple, sizeof(tuple.ipv4), BPF_F_CURRENT_NETNS, 0);
 	} else {
 		__builtin_memcpy(tuple.ipv6.daddr, cfg->listen_addr6, 16);
-		tuple.ipv6.dport = cfg->listen_port;
+		tuple.ipv6.dport = bpf_htons(cfg->listen_port);
 		sk = bpf_sk_lookup_tcp(ctx, &tuple, sizeof(tuple.ipv6), BPF_F_CURRENT_NETNS, 0);
 	}
 	if (!sk)
@@ -123,12 +125,12 @@ int mcpf_connect4(struct bpf_sock_addr *ctx)
 	int verdict;
 
 	addr_from4(dst.addr, ctx->user_ip4);
-	dst.port = (__u16)ctx->user_port;
+	dst.port = bpf_ntohs((__u16)ctx->user_port);
 	cfg = should_redirect(ctx, &dst, true, &verdict);
 	if (!cfg)
 		return verdict;
 	ctx->user_ip4 = cfg->listen_addr4;
-	ctx->user_port = cfg->listen_port;
+	ctx->user_port = bpf_htons(cfg->listen_port);
 	return CONNECT_OK;
 }
 
@@ -142,7 +144,7 @@ int mcpf_connect6(struct bpf_sock_addr *ctx)
 	int verdict;
 
 	addr_from6(dst.addr, ip6);
-	dst.port = (__u16)ctx->user_port;
+	dst.port = bpf_ntohs((__u16)ctx->user_port);
 	cfg = should_redirect(ctx, &dst, v4, &verdict);
 	if (!cfg)
 		return verdict;
@@ -160,7 +162,7 @@ int mcpf_connect6(struct bpf_sock_addr *ctx)
 		ctx->user_ip6[2] = l6[2];
 		ctx->user_ip6[3] = l6[3];
 	}
-	ctx->user_port = cfg->listen_port;
+	ctx->user_port = bpf_htons(cfg->listen_port);
 	return CONNECT_OK;
 }
 
@@ -171,7 +173,7 @@ int mcpf_getpeername4(struct bpf_sock_addr *ctx)
 
 	if (c) {
 		ctx->user_ip4 = ((const __u32 *)c->orig_dst.addr)[3];
-		ctx->user_port = c->orig_dst.port;
+		ctx->user_port = bpf_htons(c->orig_dst.port);
 	}
 	return 1;
 }
@@ -188,7 +190,7 @@ int mcpf_getpeername6(struct bpf_sock_addr *ctx)
 		ctx->user_ip6[1] = a[1];
 		ctx->user_ip6[2] = a[2];
 		ctx->user_ip6[3] = a[3];
-		ctx->user_port = c->orig_dst.port;
+		ctx->user_port = bpf_htons(c->orig_dst.port);
 	}
 	return 1;
 }
@@ -244,7 +246,7 @@ int mcpf_sockops(struct bpf_sock_ops *ops)
 			return 1;
 		SOCK_KEY_FROM(ops, &key);
 		__builtin_memcpy(agent.addr, key.local, sizeof(agent.addr));
-		agent.port = bpf_htons((__u16)ops->local_port);
+		agent.port = (__u16)ops->local_port;
 		bpf_map_update_elem(&conns, &agent, c, BPF_ANY);
 		if (cfg->sockmap)
 			add_pair_end(ops, &key);
@@ -252,7 +254,7 @@ int mcpf_sockops(struct bpf_sock_ops *ops)
 	}
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
 		/* The daemon's end of an agent connection. */
-		if (!cfg->sockmap || bpf_htons((__u16)ops->local_port) != cfg->listen_port)
+		if (!cfg->sockmap || ops->local_port != cfg->listen_port)
 			return 1;
 		SOCK_KEY_FROM(ops, &key);
 		add_pair_end(ops, &key);

@@ -7,7 +7,7 @@
  *
  * Addresses are stored as 16-byte IPv6 addresses; IPv4 is kept in its
  * v4-mapped form (::ffff:a.b.c.d) so one key type serves both families.
- * Ports are in network byte order, as the kernel hands them over.
+ * Ports are in host byte order so dumps read as the numbers people type.
  */
 #ifndef MCPFENCE_H
 #define MCPFENCE_H
@@ -27,7 +27,7 @@
  * "any address on this port". */
 struct mcpf_endpoint {
 	unsigned char addr[16];
-	unsigned short port;   /* network byte order */
+	unsigned short port;
 	unsigned short pad;
 };
 
@@ -43,7 +43,7 @@ struct mcpf_target {
 struct mcpf_config {
 	unsigned int listen_addr4;      /* daemon IPv4 listener, network order */
 	unsigned char listen_addr6[16]; /* daemon IPv6 listener */
-	unsigned short listen_port;     /* network byte order */
+	unsigned short listen_port;
 	unsigned char fail_closed;      /* daemon gone: 1 = refuse, 0 = pass through */
 	unsigned char sockmap;          /* 1 = put agent<->daemon pairs in the sockhash */
 	unsigned int mark;              /* SO_MARK of the daemon's upstream sockets */

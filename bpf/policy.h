@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The policy maps' contract: key and value layouts of the compiled policy
+ * and of the rate-limit state. Like mcpfence.h, plain fixed-size structs
+ * with char-array names, so `bpftool map dump` prints readable entries.
+ *
+ * Atomic reload: every policy key carries a generation number. The daemon
+ * writes a complete new generation next to the active one, then flips the
+ * single word in policy_active, then deletes the old generation's entries.
+ * A reader takes the active generation once and looks up only keys of that
+ * generation, so it always sees one whole policy, never a mix.
+ *
+ * Enum-typed fields (4 bytes) so bpftool prints their names.
+ *
+ * Rate-limit state is NOT generation-keyed: a reload or a daemon restart
+ * keeps every window and count. Its values (and policy_active) carry a
+ * bpf_spin_lock and are read and written with BPF_F_LOCK, so a concurrent
+ * reader (bpftool, `mcpfence stats`) never sees a torn entry.
+ *
+ * struct bpf_spin_lock comes from vmlinux.h in BPF programs and from
+ * <linux/bpf.h> in user space.
+ */
+#ifndef MCPF_POLICY_H
+#define MCPF_POLICY_H
+
+#include "mcpfence.h"
+#ifndef __VMLINUX_H__
+#include <linux/bpf.h>
+#endif
+
+/* Capacity of one policy generation; the maps hold two generations. */
+#define MCPF_POLICY_MAX_TOOLS   4096  /* tool entries (incl. "*" and hidden) */
+#define MCPF_POLICY_MAX_CONDS   4096  /* argument conditions */
+#define MCPF_TOOL_MAX_LIMITS    8     /* limits + rate_limit per tool entry */
+#define MCPF_TOOL_MAX_CONDS     16    /* conditions per tool entry */
+#define MCPF_MAX_RATE_STATES    16384 /* live rate-limit counters */
+
+#define MCPF_REASON_LEN     256   /* tool entry "reason" */
+#define MCPF_COUNTER_LEN    80    /* limit counter names */
+#define MCPF_COND_PATH_LEN  128   /* "args.a.b" */
+#define MCPF_COND_VALUE_LEN 256   /* condition value, as compact JSON text */
+#define MCPF_SESSION_LEN    64    /* session key (long ids are digested) */
+
+enum mcpf_action {
+	MCPF_ACTION_NONE = 0,  /* entry does not say: see decide.h */
+	MCPF_ACTION_ALLOW = 1,
+	MCPF_ACTION_DENY = 2,
+};
+
+enum mcpf_scope {
+	MCPF_SCOPE_GRANT = 0,    /* one agent identity on one server */
+	MCPF_SCOPE_AGENT = 1,    /* one agent identity, all servers */
+	MCPF_SCOPE_SESSION = 2,  /* one MCP session (or connection) */
+	MCPF_SCOPE_GLOBAL = 3,   /* everyone */
+};
+
+enum mcpf_cond_op {
+	MCPF_OP_EQ = 1,
+	MCPF_OP_NEQ,
+	MCPF_OP_IN,
+	MCPF_OP_NOT_IN,
+	MCPF_OP_LT,
+	MCPF_OP_LTE,
+	MCPF_OP_GT,
+	MCPF_OP_GTE,
+	MCPF_OP_REGEX,
+	MCPF_OP_CONTAINS,
+	MCPF_OP_EXISTS,
+};
+
+/* policy_active (array, one entry): the generation readers use. */
+struct mcpf_policy_active {
+	struct bpf_spin_lock lock;
+	unsigned int generation;        /* 0 = no policy loaded yet */
+	unsigned long long loaded_ns;   /* CLOCK_BOOTTIME of the flip */
+	unsigned int servers;
+	unsigned int tools;
+};
+
+struct mcpf_policy_server_key {
+	unsigned int generation;
+	char server[MCPF_NAME_LEN];
+};
+
+struct mcpf_policy_server {
+	enum mcpf_action default_action;  /* MCPF_ACTION_ALLOW or _DENY */
+	unsigned int tools;             /* tool entries, for operators */
+	unsigned int endpoints;
+};
+
+/* Tool "*" holds the rules for every tool of the server. */
+struct mcpf_policy_tool_key {
+	unsigned int generation;
+	char server[MCPF_NAME_LEN];
+	char tool[MCPF_NAME_LEN];
+};
+
+struct mcpf_limit {
+	char counter[MCPF_COUNTER_LEN];
+	unsigned long long window_ns;
+	unsigned int max;
+	enum mcpf_scope scope;
+	unsigned short index;           /* position in "limits" */
+	unsigned char shorthand;        /* 1 = came from "rate_limit" */
+	unsigned char pad[5];
+};
+
+struct mcpf_policy_tool {
+	enum mcpf_action action;
+	unsigned char hidden;           /* listed in the server's "hide" */
+	unsigned char limits;           /* used entries of limit[] */
+	unsigned char conditions;       /* entries in policy_conds, index 0.. */
+	unsigned char pad;
+	char reason[MCPF_REASON_LEN];
+	struct mcpf_limit limit[MCPF_TOOL_MAX_LIMITS];
+};
+
+struct mcpf_policy_cond_key {
+	unsigned int generation;
+	unsigned int index;
+	char server[MCPF_NAME_LEN];
+	char tool[MCPF_NAME_LEN];
+};
+
+struct mcpf_policy_cond {
+	enum mcpf_cond_op op;
+	char path[MCPF_COND_PATH_LEN];
+	char value[MCPF_COND_VALUE_LEN];  /* JSON text; "" when absent */
+};
+
+/* rate_state key: which budget. Fields a scope does not use are zero:
+ * grant = counter+server+identity, agent = counter+identity,
+ * session = counter+server+session, global = counter. */
+struct mcpf_rate_key {
+	char counter[MCPF_COUNTER_LEN];
+	char server[MCPF_NAME_LEN];
+	char session[MCPF_SESSION_LEN];
+	unsigned long long cgroup_id;
+	unsigned int uid;
+	unsigned int pid;
+	enum mcpf_scope scope;
+	unsigned int pad;
+};
+
+/* Fixed window that opens at the first counted call: `count` calls were
+ * allowed since `window_start_ns` (CLOCK_BOOTTIME); the window closes at
+ * window_start_ns + window_ns. */
+struct mcpf_rate_state {
+	struct bpf_spin_lock lock;
+	unsigned int count;
+	unsigned long long window_start_ns;
+	unsigned long long window_ns;
+	unsigned int max;
+	unsigned int pad;
+};
+
+#endif /* MCPF_POLICY_H */

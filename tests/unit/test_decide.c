@@ -1,0 +1,471 @@
+/* Decisions from real pinned policy maps: actions, precedence, wildcard
+ * rules, conditions, hidden tools, rate limits per scope and window, state
+ * across reloads and restarts, and atomic generation flips. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "decide.h"
+#include "policy_fixture.h"
+#include "rate_limit.h"
+
+#define SEC 1000000000ULL
+#define T0 (1000 * SEC)   /* an arbitrary boottime instant */
+
+#define EXAMPLE "{'version':'1','default':'deny','tools':{'execute_pipeline':{'limits':" \
+	"[{'counter':'execute_pipeline_rate','window':'minute','max':10,'scope':'grant'}]}}}"
+
+struct call {
+	const char *server, *tool, *args;  /* args: JSON text or NULL */
+	unsigned long long cgroup;
+	unsigned int uid, pid;
+	const char *session;
+	unsigned long long now;
+};
+
+/* Agent A (cgroup 7, uid 1000, pid 100) in session s1 at T0, unless the
+ * call says otherwise. */
+static enum verdict run(struct policy_fixture *f, struct call c, struct decision *d)
+{
+	cJSON *args = c.args ? cJSON_Parse(c.args) : NULL;
+	struct decide_request req = {
+		.server = c.server ? c.server : "fs",
+		.tool = c.tool,
+		.arguments = args,
+		.cgroup_id = c.cgroup ? c.cgroup : 7,
+		.uid = c.uid ? c.uid : 1000,
+		.pid = c.pid ? c.pid : 100,
+		.session = c.session ? c.session : "s1",
+		.now_ns = c.now ? c.now : T0,
+	};
+	enum verdict v = decide(&f->maps, &req, d);
+
+	cJSON_Delete(args);
+	return v;
+}
+
+static enum verdict verdict_of(struct policy_fixture *f, struct call c)
+{
+	struct decision d;
+
+	return run(f, c, &d);
+}
+
+/* Entries of a generation-keyed map that belong to generation gen. */
+static int entries_of_generation(int fd, size_t key_size, unsigned int gen)
+{
+	unsigned char cur[512], next[512];
+	void *prev = NULL;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		unsigned int g;
+
+		memcpy(cur, next, key_size);
+		prev = cur;
+		memcpy(&g, cur, sizeof(g));
+		n += g == gen;
+	}
+	return n;
+}
+
+MAPS_TEST(decide_policylayer_example_behaves_as_written)
+{
+	struct decision d;
+
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'ci':" EXAMPLE "}}") == 0);
+	for (int i = 0; i < 10; i++) {
+		CHECK_INT_EQ(run(f, (struct call){ .server = "ci", .tool = "execute_pipeline",
+						   .now = T0 + i * SEC }, &d), VERDICT_ALLOW);
+		CHECK_STR_EQ(d.rule, "tools.execute_pipeline");
+	}
+	CHECK_INT_EQ(run(f, (struct call){ .server = "ci", .tool = "execute_pipeline",
+					   .now = T0 + 10 * SEC }, &d), VERDICT_RATE_LIMITED);
+	CHECK_STR_EQ(d.rule, "tools.execute_pipeline.limits[0]");
+	CHECK_INT_EQ(d.retry_after, 50);
+	CHECK_STR_EQ(d.reason, "rate limit of 10 calls per 60s reached (counter execute_pipeline_rate, "
+		     "scope grant); retry in 50s");
+	/* The window opened at T0 closes at T0+60s. */
+	CHECK_INT_EQ(run(f, (struct call){ .server = "ci", .tool = "execute_pipeline",
+					   .now = T0 + 60 * SEC - 1 }, &d), VERDICT_RATE_LIMITED);
+	CHECK_INT_EQ(d.retry_after, 1);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "ci", .tool = "execute_pipeline",
+						  .now = T0 + 60 * SEC }), VERDICT_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .server = "ci", .tool = "other" }, &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "default");
+	CHECK_STR_EQ(d.reason, "tool \"other\" is not allowed by policy");
+}
+
+MAPS_TEST(decide_actions_defaults_and_reasons)
+{
+	struct decision d;
+
+	CHECK(fixture_compile(f, "{'version':'1','servers':{"
+			      "'fs':{'default':'allow','tools':{'delete_file':{'action':'deny','reason':'no deletions'},"
+			      "'chmod':{'action':'deny'}}},"
+			      "'db':{'default':'deny','tools':{'query':{'action':'allow'}}}}}") == 0);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "read_file" }, &d), VERDICT_ALLOW);
+	CHECK_STR_EQ(d.rule, "default");
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "delete_file" }, &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "tools.delete_file.action");
+	CHECK_STR_EQ(d.reason, "no deletions");
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "chmod" }, &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.reason, "tool \"chmod\" is denied by policy");
+	CHECK_INT_EQ(run(f, (struct call){ .server = "db", .tool = "query" }, &d), VERDICT_ALLOW);
+	CHECK_STR_EQ(d.rule, "tools.query.action");
+	CHECK_INT_EQ(run(f, (struct call){ .server = "db", .tool = "drop" }, &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "default");
+}
+
+MAPS_TEST(decide_fails_closed_without_policy_or_server)
+{
+	struct decision d;
+
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "x" }, &d), VERDICT_INVALID);
+	CHECK_STR_EQ(d.rule, "policy");
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow'}}}") == 0);
+	CHECK_INT_EQ(run(f, (struct call){ .server = "gone", .tool = "x" }, &d), VERDICT_INVALID);
+	CHECK_STR_EQ(d.reason, "server \"gone\" is not in the active policy");
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "x", .args = "[1,2]" }, &d), VERDICT_INVALID);
+	CHECK_STR_EQ(d.rule, "arguments");
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "x", .args = "{}" }), VERDICT_ALLOW);
+}
+
+MAPS_TEST(decide_wildcard_rules_combine_with_exact_ones)
+{
+	struct decision d;
+
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{"
+			      "'*':{'action':'deny','reason':'read-only server',"
+			      "'conditions':[{'path':'args.dry_run','op':'neq','value':false}],"
+			      "'limits':[{'counter':'all','window':60,'max':4}]},"
+			      "'read':{'action':'allow','limits':[{'counter':'reads','window':60,'max':2}]},"
+			      "'stat':{}}}}}") == 0);
+	/* "*" action beats the default; an exact entry beats "*". */
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "write", .args = "{\"dry_run\":true}" }, &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "tools.*.action");
+	CHECK_STR_EQ(d.reason, "read-only server");
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "stat", .args = "{\"dry_run\":true}" }, &d), VERDICT_ALLOW);
+	CHECK_STR_EQ(d.rule, "tools.stat");
+	/* "*" conditions apply to exact tools too. */
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "read", .args = "{\"dry_run\":false}" }, &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "tools.*.conditions[0]");
+	CHECK_STR_EQ(d.reason, "read-only server (condition not met: args.dry_run neq false)");
+	/* "*" limits count every call in addition to the tool's own. */
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "read", .args = "{\"dry_run\":true}" }, &d), VERDICT_ALLOW);
+	CHECK_STR_EQ(d.rule, "tools.read.action");
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "read", .args = "{\"dry_run\":true}" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "read", .args = "{\"dry_run\":true}" }, &d), VERDICT_RATE_LIMITED);
+	CHECK_STR_EQ(d.rule, "tools.read.limits[0]");
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "stat", .args = "{\"dry_run\":true}" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "stat", .args = "{\"dry_run\":true}" }, &d), VERDICT_RATE_LIMITED);
+	CHECK_STR_EQ(d.rule, "tools.*.limits[0]");
+}
+
+MAPS_TEST(decide_hidden_tools_win_over_everything)
+{
+	struct decision d;
+
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','hide':['secret','debug'],"
+			      "'tools':{'secret':{'action':'allow'}}},'db':{'default':'allow'}}}") == 0);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "secret" }, &d), VERDICT_HIDDEN);
+	CHECK_STR_EQ(d.rule, "hide");
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "debug" }), VERDICT_HIDDEN);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "debug" }), VERDICT_ALLOW);
+	CHECK(policy_tool_hidden(&f->maps, "fs", "secret"));
+	CHECK(policy_tool_hidden(&f->maps, "fs", "debug"));
+	CHECK(!policy_tool_hidden(&f->maps, "fs", "read"));
+	CHECK(!policy_tool_hidden(&f->maps, "db", "debug"));
+	CHECK(!policy_tool_hidden(&f->maps, "nope", "debug"));
+}
+
+MAPS_TEST(decide_conditions_for_every_op)
+{
+	static const struct {
+		const char *op, *value, *args;
+		enum verdict want;
+	} cases[] = {
+		{ "eq", "'a'", "{\"x\":\"a\"}", VERDICT_ALLOW },
+		{ "eq", "'a'", "{\"x\":\"b\"}", VERDICT_DENY },
+		{ "eq", "{'k':[1,2]}", "{\"x\":{\"k\":[1,2]}}", VERDICT_ALLOW },
+		{ "eq", "1", "{\"x\":\"1\"}", VERDICT_DENY },
+		{ "neq", "'a'", "{\"x\":\"b\"}", VERDICT_ALLOW },
+		{ "neq", "'a'", "{\"x\":\"a\"}", VERDICT_DENY },
+		{ "neq", "'a'", "{}", VERDICT_DENY },            /* absent fails */
+		{ "in", "['a','b']", "{\"x\":\"b\"}", VERDICT_ALLOW },
+		{ "in", "['a','b']", "{\"x\":\"c\"}", VERDICT_DENY },
+		{ "not_in", "['a','b']", "{\"x\":\"c\"}", VERDICT_ALLOW },
+		{ "not_in", "['a','b']", "{\"x\":\"a\"}", VERDICT_DENY },
+		{ "lt", "10", "{\"x\":9.5}", VERDICT_ALLOW },
+		{ "lt", "10", "{\"x\":10}", VERDICT_DENY },
+		{ "lt", "10", "{\"x\":\"5\"}", VERDICT_DENY },   /* wrong type fails */
+		{ "lte", "10", "{\"x\":10}", VERDICT_ALLOW },
+		{ "lte", "10", "{\"x\":11}", VERDICT_DENY },
+		{ "gt", "10", "{\"x\":11}", VERDICT_ALLOW },
+		{ "gt", "10", "{\"x\":10}", VERDICT_DENY },
+		{ "gte", "10", "{\"x\":10}", VERDICT_ALLOW },
+		{ "gte", "10", "{\"x\":-3}", VERDICT_DENY },
+		{ "regex", "'^/srv/[a-z]+$'", "{\"x\":\"/srv/data\"}", VERDICT_ALLOW },
+		{ "regex", "'^/srv/[a-z]+$'", "{\"x\":\"/srv/../etc\"}", VERDICT_DENY },
+		{ "regex", "'srv'", "{\"x\":7}", VERDICT_DENY },
+		{ "contains", "'etc'", "{\"x\":\"/etc/passwd\"}", VERDICT_ALLOW },
+		{ "contains", "'etc'", "{\"x\":\"/srv\"}", VERDICT_DENY },
+		{ "contains", "3", "{\"x\":[1,2,3]}", VERDICT_ALLOW },
+		{ "contains", "4", "{\"x\":[1,2,3]}", VERDICT_DENY },
+		{ "exists", NULL, "{\"x\":null}", VERDICT_ALLOW },
+		{ "exists", NULL, "{}", VERDICT_DENY },
+		{ "exists", "true", "{\"x\":0}", VERDICT_ALLOW },
+		{ "exists", "false", "{}", VERDICT_ALLOW },
+		{ "exists", "false", "{\"x\":0}", VERDICT_DENY },
+		{ "exists", "false", NULL, VERDICT_ALLOW },     /* no arguments at all */
+	};
+	char policy[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(policy, sizeof(policy), "{'version':'1','servers':{'fs':{'default':'allow','tools':"
+			 "{'t':{'conditions':[{'path':'args.x','op':'%s'%s%s}]}}}}}",
+			 cases[i].op, cases[i].value ? ",'value':" : "", cases[i].value ? cases[i].value : "");
+		CHECK(fixture_compile(f, policy) == 0);
+		if (verdict_of(f, (struct call){ .tool = "t", .args = cases[i].args }) != cases[i].want) {
+			printf("  case %zu: %s %s on %s\n", i, cases[i].op, cases[i].value, cases[i].args);
+			CHECK(!"condition verdict");
+		}
+	}
+}
+
+MAPS_TEST(decide_condition_paths_reach_into_objects_and_arrays)
+{
+	struct decision d;
+
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'deny','tools':{'t':{"
+			      "'reason':'only /srv',"
+			      "'conditions':[{'path':'args.opts.files.1','op':'regex','value':'^/srv/'}]}}}}}") == 0);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t",
+		.args = "{\"opts\":{\"files\":[\"/etc\",\"/srv/a\"]}}" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .args = "{\"opts\":{\"files\":[\"/srv/a\",\"/etc\"]}}" },
+			 &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "tools.t.conditions[0]");
+	CHECK_STR_EQ(d.reason, "only /srv (condition not met: args.opts.files.1 regex \"^/srv/\")");
+	/* A repeated key could be read either way by the server: refused. */
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "t",
+		.args = "{\"opts\":{\"files\":[\"/x\",\"/srv/a\"]},\"opts\":{\"files\":[\"/x\",\"/etc\"]}}" },
+			 &d), VERDICT_INVALID);
+	CHECK_STR_EQ(d.reason, "arguments repeat a key on args.opts.files.1");
+}
+
+MAPS_TEST(decide_grant_scope_is_per_identity_and_server)
+{
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{'*':{"
+			      "'limits':[{'counter':'c','window':60,'max':1,'scope':'grant'}]}}},"
+			      "'db':{'default':'allow','tools':{'*':{"
+			      "'limits':[{'counter':'c','window':60,'max':1,'scope':'grant'}]}}}}}") == 0);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), VERDICT_RATE_LIMITED);
+	/* Another cgroup, uid or pid is another grant; so is another server. */
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 8 }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .uid = 1001 }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .pid = 101 }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "t" }), VERDICT_ALLOW);
+	/* Sessions do not matter for a grant. */
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "s2" }), VERDICT_RATE_LIMITED);
+}
+
+MAPS_TEST(decide_agent_scope_spans_servers)
+{
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{'*':{"
+			      "'limits':[{'counter':'c','window':60,'max':1,'scope':'agent'}]}}},"
+			      "'db':{'default':'allow','tools':{'q':{"
+			      "'limits':[{'counter':'c','window':60,'max':1,'scope':'agent'}]}}}}}") == 0);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "q" }), VERDICT_RATE_LIMITED);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "q", .pid = 5 }), VERDICT_ALLOW);
+}
+
+MAPS_TEST(decide_session_scope_is_per_session)
+{
+	char long_a[200], long_b[200];
+
+	memset(long_a, 'x', sizeof(long_a) - 1);
+	long_a[sizeof(long_a) - 1] = '\0';
+	strcpy(long_b, long_a);
+	long_b[150] = 'y';  /* differs after the part that fits the key */
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{'*':{"
+			      "'limits':[{'counter':'c','window':60,'max':1,'scope':'session'}]}}}}}") == 0);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "s1" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "s1", .pid = 9 }), VERDICT_RATE_LIMITED);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "s2" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = long_a }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = long_b }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = long_a }), VERDICT_RATE_LIMITED);
+}
+
+MAPS_TEST(decide_global_scope_is_shared_by_everyone)
+{
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{'*':{"
+			      "'limits':[{'counter':'c','window':60,'max':2,'scope':'global'}]}}}}}") == 0);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 1 }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 2, .session = "x" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 3, .uid = 5, .pid = 6 }),
+		     VERDICT_RATE_LIMITED);
+}
+
+MAPS_TEST(decide_only_calls_that_pass_everything_consume_budget)
+{
+	struct mcpf_rate_key key = { .counter = "c", .scope = MCPF_SCOPE_GRANT, .cgroup_id = 7,
+				     .uid = 1000, .pid = 100, .server = "fs" };
+	struct mcpf_rate_state state;
+	struct decision d;
+
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{'t':{"
+			      "'conditions':[{'path':'args.ok','op':'eq','value':true}],"
+			      "'limits':[{'counter':'c','window':60,'max':2},"
+			      "{'counter':'d','window':10,'max':100}]},"
+			      "'u':{'limits':[{'counter':'d','window':10,'max':100}]}}}}}") == 0);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .args = "{\"ok\":false}" }), VERDICT_DENY);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .args = "{\"ok\":true}" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .args = "{\"ok\":true}", .now = T0 + SEC }),
+		     VERDICT_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .args = "{\"ok\":true}", .now = T0 + 2 * SEC }, &d),
+		     VERDICT_RATE_LIMITED);
+	CHECK_INT_EQ(d.retry_after, 58);
+	/* Concurrent readers use BPF_F_LOCK too and see whole entries. */
+	CHECK(bpf_map_lookup_elem_flags(f->maps.rate, &key, &state, BPF_F_LOCK) == 0);
+	CHECK_INT_EQ(state.count, 2);
+	CHECK(state.window_start_ns == T0);
+	CHECK(state.window_ns == 60 * SEC);
+	/* The rate-limited call did not spend "d" either: 2 of 100 used, by t. */
+	strcpy(key.counter, "d");
+	CHECK(bpf_map_lookup_elem_flags(f->maps.rate, &key, &state, BPF_F_LOCK) == 0);
+	CHECK_INT_EQ(state.count, 2);
+	/* "d" is shared by t and u (same counter name). */
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "u", .now = T0 + 3 * SEC }), VERDICT_ALLOW);
+	CHECK(bpf_map_lookup_elem_flags(f->maps.rate, &key, &state, BPF_F_LOCK) == 0);
+	CHECK_INT_EQ(state.count, 3);
+}
+
+MAPS_TEST(decide_rate_limit_shorthand_and_expiry)
+{
+	struct decision d;
+
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{"
+			      "'t':{'rate_limit':{'max':2,'window':10}}}}}}") == 0);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 + 9 * SEC }), VERDICT_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .now = T0 + 9 * SEC + 1 }, &d), VERDICT_RATE_LIMITED);
+	CHECK_STR_EQ(d.rule, "tools.t.rate_limit");
+	CHECK_INT_EQ(d.retry_after, 1);
+	/* A new window opens at the first call after the old one ended. */
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 + 25 * SEC }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 + 34 * SEC }), VERDICT_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .now = T0 + 34 * SEC }, &d), VERDICT_RATE_LIMITED);
+	CHECK_INT_EQ(d.retry_after, 1);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 + 35 * SEC }), VERDICT_ALLOW);
+	/* Expired budgets can be pruned; live ones stay. */
+	CHECK_INT_EQ(rate_prune(f->maps.rate, T0 + 44 * SEC), 0);
+	CHECK_INT_EQ(rate_prune(f->maps.rate, T0 + 45 * SEC), 1);
+}
+
+MAPS_TEST(decide_rate_state_survives_reload_and_restart)
+{
+	const char *policy = "{'version':'1','servers':{'fs':{'default':'allow','tools':{'t':{"
+			     "'limits':[{'counter':'c','window':60,'max':3}]}}}}}";
+
+	CHECK(fixture_compile(f, policy) == 0);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), VERDICT_ALLOW);
+	CHECK(fixture_compile(f, policy) == 0);             /* reload */
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), VERDICT_ALLOW);
+	CHECK(fixture_reopen(f) == 0);                      /* daemon restart */
+	CHECK(policy_active_generation(&f->maps) == 2);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), VERDICT_RATE_LIMITED);
+	CHECK(fixture_compile(f, policy) == 0);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), VERDICT_RATE_LIMITED);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 + 60 * SEC }), VERDICT_ALLOW);
+}
+
+MAPS_TEST(decide_generation_flip_is_atomic)
+{
+	struct policy *next = policy_from("{'version':'1','servers':{'db':{'endpoints':[':5432'],"
+					  "'default':'deny','tools':{'q':{'conditions':"
+					  "[{'path':'args.x','op':'eq','value':1}]}}}}}");
+	struct mcpf_endpoint fs_ep = { .addr = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 },
+				       .port = htons(3002) };
+	struct mcpf_endpoint db_ep = { .port = htons(5432) };
+	struct mcpf_target target;
+	unsigned int gen = 0;
+	char err[256];
+	int staged, activated;
+
+	CHECK(next != NULL);
+	if (fixture_compile(f, "{'version':'1','servers':{'fs':{'endpoints':['127.0.0.1:3002'],"
+			    "'default':'allow','tools':{'rm':{'action':'deny','conditions':"
+			    "[{'path':'args.x','op':'eq','value':1}]}}}}}")) {
+		policy_free(next);
+		CHECK(!"compile");
+	}
+	staged = policy_stage(&f->maps, next, &gen, err, sizeof(err));
+	/* Staged but not active: every decision still sees generation 1 whole. */
+	if (!staged) {
+		CHECK_INT_EQ(gen, 2);
+		CHECK_INT_EQ(policy_active_generation(&f->maps), 1);
+		CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "rm" }), VERDICT_DENY);
+		CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "ls" }), VERDICT_ALLOW);
+		CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "q" }), VERDICT_INVALID);
+		CHECK_INT_EQ(entries_of_generation(f->maps.servers, sizeof(struct mcpf_policy_server_key), 1), 1);
+		CHECK_INT_EQ(entries_of_generation(f->maps.tools, sizeof(struct mcpf_policy_tool_key), 1), 1);
+		CHECK_INT_EQ(entries_of_generation(f->maps.conds, sizeof(struct mcpf_policy_cond_key), 1), 1);
+		CHECK(bpf_map_lookup_elem(f->maps.targets, &fs_ep, &target) == 0);
+		CHECK(bpf_map_lookup_elem(f->maps.targets, &db_ep, &target) != 0);
+	}
+	activated = staged ? -1 : policy_activate(&f->maps, next, gen, err, sizeof(err));
+	policy_free(next);
+	CHECK_INT_EQ(staged, 0);
+	CHECK_INT_EQ(activated, 0);
+	CHECK_INT_EQ(policy_active_generation(&f->maps), 2);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "rm" }), VERDICT_INVALID);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "q", .args = "{\"x\":1}" }),
+		     VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "q", .args = "{\"x\":2}" }),
+		     VERDICT_DENY);
+	/* Generation 1 is gone from every map; targets follow the new policy. */
+	CHECK_INT_EQ(entries_of_generation(f->maps.servers, sizeof(struct mcpf_policy_server_key), 1), 0);
+	CHECK_INT_EQ(entries_of_generation(f->maps.tools, sizeof(struct mcpf_policy_tool_key), 1), 0);
+	CHECK_INT_EQ(entries_of_generation(f->maps.conds, sizeof(struct mcpf_policy_cond_key), 1), 0);
+	CHECK(bpf_map_lookup_elem(f->maps.targets, &fs_ep, &target) != 0);
+	CHECK(bpf_map_lookup_elem(f->maps.targets, &db_ep, &target) == 0);
+	CHECK_STR_EQ(target.server, "db");
+}
+
+MAPS_TEST(decide_interrupted_stage_is_cleaned_up)
+{
+	struct policy *p = policy_from("{'version':'1','servers':{'fs':{'default':'deny'}}}");
+	unsigned int gen;
+	char err[256];
+	int first, second, activated;
+
+	CHECK(p != NULL);
+	first = policy_stage(&f->maps, p, &gen, err, sizeof(err));     /* never activated */
+	second = policy_stage(&f->maps, p, &gen, err, sizeof(err));
+	activated = policy_activate(&f->maps, p, gen, err, sizeof(err));
+	policy_free(p);
+	CHECK_INT_EQ(first, 0);
+	CHECK_INT_EQ(second, 0);
+	CHECK_INT_EQ(activated, 0);
+	CHECK_INT_EQ(gen, 1);
+	CHECK_INT_EQ(entries_of_generation(f->maps.servers, sizeof(struct mcpf_policy_server_key), 1), 1);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "x" }), VERDICT_DENY);
+}
+
+MAPS_TEST(decide_refuses_a_condition_missing_from_the_maps)
+{
+	struct mcpf_policy_cond_key key = { .generation = 1, .index = 1, .server = "fs", .tool = "t" };
+	struct decision d;
+
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{'t':{'conditions':["
+			      "{'path':'args.a','op':'exists'},{'path':'args.b','op':'exists'}]}}}}}") == 0);
+	CHECK(bpf_map_delete_elem(f->maps.conds, &key) == 0);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .args = "{\"a\":1,\"b\":2}" }, &d), VERDICT_INVALID);
+	CHECK_STR_EQ(d.rule, "tools.t.conditions[1]");
+	CHECK_STR_EQ(d.reason, "condition cannot be evaluated");
+}

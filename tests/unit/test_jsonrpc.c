@@ -1,0 +1,303 @@
+/* JSON-RPC inspection: classification, refusals, encodings, MCP headers. */
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "harness.h"
+#include "jsonrpc.h"
+
+#define LIMIT 4096
+
+/* A buffered POST /mcp with extra header lines `headers` and `body`. */
+static bool load(struct http1_parser *p, const char *headers, const char *body, size_t body_len)
+{
+	struct bytebuf req = BYTEBUF_INIT;
+	size_t used;
+	bool ok = false;
+
+	bb_printf(&req, "POST /mcp HTTP/1.1\r\nHost: a\r\n%sContent-Length: %zu\r\n\r\n", headers, body_len);
+	bb_append(&req, body, body_len);
+	http1_init(p, HTTP1_REQUEST, LIMIT);
+	if (http1_feed(p, req.data, req.len, &used) == HTTP1_HEAD && http1_set_body_mode(p, HTTP1_BODY_BUFFER) == 0)
+		ok = http1_feed(p, req.data + used, req.len - used, &used) == HTTP1_MESSAGE_END;
+	bb_free(&req);
+	return ok;
+}
+
+/* Inspects `body` sent with `headers`; returns the refusal reason or "ok". */
+static const char *verdict(const char *headers, const char *body, size_t len, struct jsonrpc_refusal *why)
+{
+	static char reason[128];
+	struct http1_parser p;
+	struct jsonrpc_body b;
+
+	if (!load(&p, headers, body, len))
+		return "http error";
+	int r = jsonrpc_inspect_request(http1_msg(&p), LIMIT, &b, why);
+	snprintf(reason, sizeof(reason), "%s", r < 0 ? why->reason : "ok");
+	if (r == 0)
+		jsonrpc_body_free(&b);
+	http1_free(&p);
+	return reason;
+}
+
+static const char *refusal_of(const char *body)
+{
+	struct jsonrpc_refusal why;
+	return verdict("", body, strlen(body), &why);
+}
+
+TEST(jsonrpc_single_tools_call)
+{
+	static const char body[] = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
+				   "\"params\":{\"name\":\"echo\",\"arguments\":{\"text\":\"hi\"}}}";
+	struct jsonrpc_body b;
+	struct jsonrpc_refusal why;
+
+	CHECK(jsonrpc_parse(body, sizeof(body) - 1, &b, &why) == 0);
+	CHECK(!b.batch && b.count == 1);
+	struct jsonrpc_msg *m = &b.msgs[0];
+	CHECK(m->kind == JSONRPC_REQUEST);
+	CHECK_STR_EQ(m->method, "tools/call");
+	CHECK(m->is_tools_call);
+	CHECK_STR_EQ(m->tool_name, "echo");
+	CHECK_STR_EQ(cJSON_GetObjectItemCaseSensitive(m->arguments, "text")->valuestring, "hi");
+	CHECK(m->id_raw_len == 1 && m->id_raw[0] == '7');
+	CHECK(m->verdict == JSONRPC_FORWARD);
+	CHECK_INT_EQ(jsonrpc_forwarded_count(&b), 1);
+	jsonrpc_body_free(&b);
+}
+
+TEST(jsonrpc_batch_with_mixed_elements)
+{
+	static const char body[] =
+		"[{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"tools/list\"},"
+		" {\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"},"
+		" {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"action\":\"accept\"}},"
+		" {\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":-1,\"message\":\"no\"}},"
+		" {\"jsonrpc\":\"1.0\",\"id\":5,\"method\":\"ping\"},"
+		" {\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{\"name\":[\"x\"]}},"
+		" {\"jsonrpc\":\"2.0\",\"id\":{\"x\":1},\"method\":\"ping\"},"
+		" 42,"
+		" {\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{\"name\":\"rm\"}}]";
+	struct jsonrpc_body b;
+	struct jsonrpc_refusal why;
+
+	CHECK(jsonrpc_parse(body, sizeof(body) - 1, &b, &why) == 0);
+	CHECK(b.batch);
+	CHECK_INT_EQ(b.count, 9);
+	static const enum jsonrpc_kind want[] = {
+		JSONRPC_REQUEST, JSONRPC_NOTIFICATION, JSONRPC_RESPONSE, JSONRPC_RESPONSE, JSONRPC_INVALID,
+		JSONRPC_INVALID, JSONRPC_INVALID, JSONRPC_INVALID, JSONRPC_REQUEST,
+	};
+	for (size_t i = 0; i < b.count; i++) {
+		CHECK_INT_EQ(b.msgs[i].kind, want[i]);
+		CHECK_INT_EQ(b.msgs[i].verdict, want[i] == JSONRPC_INVALID ? JSONRPC_ANSWERED : JSONRPC_FORWARD);
+	}
+	CHECK_STR_EQ(b.msgs[4].invalid_reason, "jsonrpc must be \"2.0\"");
+	CHECK_STR_EQ(b.msgs[5].invalid_reason, "tools/call params.name must be a string");
+	CHECK(b.msgs[5].id_raw && b.msgs[5].id_raw[0] == '6');
+	CHECK_STR_EQ(b.msgs[8].tool_name, "rm");
+	CHECK(b.msgs[8].arguments == NULL);
+
+	/* The policy denies the last call: the forwarded batch keeps the other bytes as sent. */
+	b.msgs[8].verdict = JSONRPC_ANSWERED;
+	struct bytebuf out = BYTEBUF_INIT;
+	CHECK_INT_EQ(jsonrpc_forwarded_count(&b), 4);
+	CHECK(jsonrpc_forward_body(&b, &out) == 0);
+	CHECK_STR_EQ(out.data, "[{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"tools/list\"},"
+			       "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"},"
+			       "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"action\":\"accept\"}},"
+			       "{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":-1,\"message\":\"no\"}}]");
+	bb_free(&out);
+	jsonrpc_body_free(&b);
+}
+
+TEST(jsonrpc_duplicate_keys_refused_at_every_level)
+{
+	static const char *const bodies[] = {
+		"{\"jsonrpc\":\"2.0\",\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}",
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"id\":2,\"method\":\"ping\"}",
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"method\":\"tools/call\","
+		"\"params\":{\"name\":\"a\"}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"a\"},"
+		"\"params\":{\"name\":\"b\"}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"safe\",\"name\":\"rm\"}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"a\","
+		"\"arguments\":{},\"arguments\":{\"x\":1}}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"a\","
+		"\"arguments\":{\"path\":\"/tmp\",\"path\":\"/etc\"}}}",
+		/* The same key spelled with an escape is the same key. */
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"a\",\"n\\u0061me\":\"b\"}}",
+		"[{\"jsonrpc\":\"2.0\",\"method\":\"x\"},{\"jsonrpc\":\"2.0\",\"method\":\"x\",\"method\":\"y\"}]",
+	};
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+		CHECK_STR_EQ(refusal_of(bodies[i]), "duplicate object key");
+	/* Keys differing only in case are different keys. */
+	CHECK_STR_EQ(refusal_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"Method\":\"x\"}"), "ok");
+}
+
+TEST(jsonrpc_escaped_names_are_decoded)
+{
+	static const char body[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"m\\u0065thod\":\"tools\\/call\","
+				   "\"params\":{\"name\":\"exec\\u0075te\"}}";
+	struct jsonrpc_body b;
+	struct jsonrpc_refusal why;
+
+	CHECK(jsonrpc_parse(body, sizeof(body) - 1, &b, &why) == 0);
+	CHECK(b.msgs[0].is_tools_call);
+	CHECK_STR_EQ(b.msgs[0].tool_name, "execute");
+	jsonrpc_body_free(&b);
+	/* A NUL would cut the name short for cJSON but not for the server. */
+	CHECK_STR_EQ(refusal_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+				"\"params\":{\"name\":\"read\\u0000; rm\"}}"),
+		     "a string contains \\u0000, which cannot be matched reliably");
+	CHECK_STR_EQ(refusal_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+				"\"params\":{\"name\":\"a\",\"arguments\":{\"x\":\"\\\\u0000\"}}}"),
+		     "ok");
+}
+
+TEST(jsonrpc_refuses_what_it_cannot_interpret)
+{
+	struct jsonrpc_refusal why;
+
+	CHECK_STR_EQ(verdict("", "{\"jsonrpc\":", 11, &why), "invalid JSON");
+	CHECK_INT_EQ(why.code, JSONRPC_PARSE_ERROR);
+	CHECK_INT_EQ(why.http_status, 400);
+	CHECK_STR_EQ(refusal_of("{\"jsonrpc\":\"2.0\",\"method\":\"ping\"} {\"x\":1}"), "trailing data after the JSON value");
+	CHECK_STR_EQ(refusal_of("{\"jsonrpc\":\"2.0\",\"method\":\"ping\"}\r\n"), "ok");
+	CHECK_STR_EQ(refusal_of("\"tools/call\""), "body is neither a JSON-RPC message nor a batch");
+	CHECK_STR_EQ(refusal_of("[]"), "empty batch");
+	CHECK_STR_EQ(refusal_of(""), "invalid JSON");
+	CHECK_STR_EQ(verdict("", "{\"a\":\"b\0\"}", 10, &why), "NUL byte in the body");
+}
+
+static void gzip_into(const char *in, size_t len, int window, struct bytebuf *out)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	deflateInit2(&z, 9, Z_DEFLATED, window, 9, Z_DEFAULT_STRATEGY);
+	bb_reserve(out, deflateBound(&z, len) + 16);
+	z.next_in = (Bytef *)in;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)out->data + out->len;
+	z.avail_out = (uInt)(out->cap - out->len - 1);
+	deflate(&z, Z_FINISH);
+	out->len += z.total_out;
+	deflateEnd(&z);
+}
+
+static const char call[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\"}}";
+
+static const char *encoded_verdict(const char *encoding, int window, struct jsonrpc_refusal *why)
+{
+	struct bytebuf body = BYTEBUF_INIT, headers = BYTEBUF_INIT;
+	static char result[128];
+
+	gzip_into(call, sizeof(call) - 1, window, &body);
+	bb_printf(&headers, "Content-Encoding: %s\r\n", encoding);
+	snprintf(result, sizeof(result), "%s", verdict(headers.data, body.data, body.len, why));
+	bb_free(&body);
+	bb_free(&headers);
+	return result;
+}
+
+TEST(jsonrpc_gzip_and_deflate_bodies_are_decoded)
+{
+	struct jsonrpc_refusal why;
+	struct http1_parser p;
+	struct jsonrpc_body b;
+	struct bytebuf body = BYTEBUF_INIT;
+
+	CHECK_STR_EQ(encoded_verdict("gzip", 16 + MAX_WBITS, &why), "ok");
+	CHECK_STR_EQ(encoded_verdict("x-gzip", 16 + MAX_WBITS, &why), "ok");
+	CHECK_STR_EQ(encoded_verdict("deflate", MAX_WBITS, &why), "ok");
+	CHECK_STR_EQ(encoded_verdict("deflate", -MAX_WBITS, &why), "ok");
+	CHECK_STR_EQ(encoded_verdict("identity, GZIP", 16 + MAX_WBITS, &why), "ok");
+	CHECK_STR_EQ(encoded_verdict("deflate", 16 + MAX_WBITS, &why), "corrupt or truncated compressed body");
+	CHECK_STR_EQ(encoded_verdict("br", 16 + MAX_WBITS, &why), "unsupported Content-Encoding");
+	CHECK_INT_EQ(why.http_status, 415);
+
+	/* The decoded text is what gets inspected, and a rebuilt body must drop the encoding. */
+	gzip_into(call, sizeof(call) - 1, 16 + MAX_WBITS, &body);
+	CHECK(load(&p, "Content-Encoding: gzip\r\n", body.data, body.len));
+	CHECK(jsonrpc_inspect_request(http1_msg(&p), LIMIT, &b, &why) == 0);
+	CHECK(b.decoded_body);
+	CHECK_STR_EQ(b.msgs[0].tool_name, "echo");
+	jsonrpc_body_free(&b);
+	http1_free(&p);
+
+	/* Truncated stream. */
+	body.len -= 6;
+	CHECK(load(&p, "Content-Encoding: gzip\r\n", body.data, body.len));
+	CHECK(jsonrpc_inspect_request(http1_msg(&p), LIMIT, &b, &why) == -1);
+	CHECK_INT_EQ(why.http_status, 400);
+	http1_free(&p);
+	bb_free(&body);
+}
+
+TEST(jsonrpc_gzip_bomb_over_the_limit_is_refused)
+{
+	struct jsonrpc_refusal why;
+	struct bytebuf body = BYTEBUF_INIT;
+	/* 1 MiB of spaces compresses to about 1 KiB, well under the 4 KiB body limit. */
+	size_t big = 1 << 20;
+	char *plain = malloc(big);
+	CHECK(plain != NULL);
+	memset(plain, ' ', big);
+	plain[0] = '[';
+	plain[big - 1] = ']';
+	gzip_into(plain, big, 16 + MAX_WBITS, &body);
+	free(plain);
+	CHECK(body.len < LIMIT);
+	CHECK_STR_EQ(verdict("Content-Encoding: gzip\r\n", body.data, body.len, &why),
+		     "decoded body larger than the limit");
+	CHECK_INT_EQ(why.http_status, 413);
+	bb_free(&body);
+}
+
+TEST(jsonrpc_mcp_headers_must_agree_with_the_body)
+{
+	struct jsonrpc_refusal why;
+	const size_t n = sizeof(call) - 1;
+
+	CHECK_STR_EQ(verdict("Mcp-Method: tools/call\r\nMcp-Name: echo\r\n", call, n, &why), "ok");
+	/* "echo" in base64 */
+	CHECK_STR_EQ(verdict("Mcp-Method: tools/call\r\nMcp-Name: =?base64?ZWNobw==?=\r\n", call, n, &why), "ok");
+	CHECK_STR_EQ(verdict("Mcp-Name: =?base64?ZWNobw?=\r\n", call, n, &why), "ok");
+	CHECK_STR_EQ(verdict("Mcp-Name: read_file\r\n", call, n, &why), "Mcp-Name header does not match the body");
+	/* "read" in base64 */
+	CHECK_STR_EQ(verdict("Mcp-Name: =?base64?cmVhZA==?=\r\n", call, n, &why),
+		     "Mcp-Name header does not match the body");
+	/* Markers are case-sensitive: this is the literal value, which does not match. */
+	CHECK_STR_EQ(verdict("Mcp-Name: =?BASE64?ZWNobw==?=\r\n", call, n, &why),
+		     "Mcp-Name header does not match the body");
+	CHECK_STR_EQ(verdict("Mcp-Name: =?base64?ZW*obw==?=\r\n", call, n, &why), "Mcp-Name header is not valid base64");
+	CHECK_STR_EQ(verdict("Mcp-Method: tools/list\r\n", call, n, &why), "Mcp-Method header does not match the body");
+	CHECK_STR_EQ(verdict("Mcp-Name: echo\r\nMcp-Name: echo\r\n", call, n, &why), "repeated Mcp-Name header");
+	CHECK_INT_EQ(why.http_status, 400);
+	CHECK_INT_EQ(why.code, JSONRPC_INVALID_REQUEST);
+	static const char read[] = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"resources/read\",\"params\":{\"uri\":\"file:///a\"}}";
+	CHECK_STR_EQ(verdict("Mcp-Method: resources/read\r\nMcp-Name: file:///a\r\n", read, sizeof(read) - 1, &why), "ok");
+	static const char ping[] = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}";
+	CHECK_STR_EQ(verdict("Mcp-Name: echo\r\n", ping, sizeof(ping) - 1, &why), "Mcp-Name header does not match the body");
+}
+
+TEST(jsonrpc_ids_keep_their_exact_text)
+{
+	static const char body[] = "[{\"jsonrpc\":\"2.0\",\"id\":\"req-\\u0031\",\"method\":\"ping\"},"
+				   "{\"jsonrpc\":\"2.0\",\"id\" : 12345678901234567890 ,\"method\":\"ping\"},"
+				   "{\"jsonrpc\":\"2.0\",\"id\":1.50,\"method\":\"ping\"},"
+				   "{\"jsonrpc\":\"2.0\",\"method\":\"ping\"}]";
+	struct jsonrpc_body b;
+	struct jsonrpc_refusal why;
+
+	CHECK(jsonrpc_parse(body, sizeof(body) - 1, &b, &why) == 0);
+	CHECK_INT_EQ(b.msgs[0].id_raw_len, 12);
+	CHECK(memcmp(b.msgs[0].id_raw, "\"req-\\u0031\"", 12) == 0);
+	CHECK_INT_EQ(b.msgs[1].id_raw_len, 20);
+	CHECK(memcmp(b.msgs[1].id_raw, "12345678901234567890", 20) == 0);
+	CHECK(b.msgs[2].id_raw_len == 4 && memcmp(b.msgs[2].id_raw, "1.50", 4) == 0);
+	CHECK(b.msgs[3].id_raw == NULL && b.msgs[3].kind == JSONRPC_NOTIFICATION);
+	jsonrpc_body_free(&b);
+}

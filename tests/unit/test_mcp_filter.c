@@ -1,0 +1,154 @@
+/* Hidden tools removed from tools/list results, JSON and SSE. */
+#include <string.h>
+
+#include "harness.h"
+#include "http1.h"
+#include "mcp_filter.h"
+
+static bool hide_secret(const char *name, void *ctx)
+{
+	(void)ctx;
+	return strcmp(name, "secret") == 0 || strcmp(name, "exec") == 0;
+}
+
+static const char tools_reply[] =
+	"{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":["
+	"{\"name\":\"echo\",\"inputSchema\":{\"type\":\"object\",\"properties\":{\"n\":{\"maximum\":12345678901234567890}}}},"
+	" {\"name\":\"secret\",\"inputSchema\":{}} ,"
+	"{\"name\":\"add\",\"inputSchema\":{}},{\"name\":\"exec\"}],\"nextCursor\":\"c\"}}";
+
+static const char tools_filtered[] =
+	"{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":["
+	"{\"name\":\"echo\",\"inputSchema\":{\"type\":\"object\",\"properties\":{\"n\":{\"maximum\":12345678901234567890}}}},"
+	"{\"name\":\"add\",\"inputSchema\":{}}],\"nextCursor\":\"c\"}}";
+
+static void pend(struct mcp_idset *s, const char *id_json)
+{
+	cJSON *id = cJSON_Parse(id_json);
+	mcp_idset_add(s, id);
+	cJSON_Delete(id);
+}
+
+TEST(filter_tools_list_json_reply)
+{
+	struct mcp_idset pending;
+	struct bytebuf out = BYTEBUF_INIT;
+
+	mcp_idset_init(&pending);
+	/* Not a pending tools/list id: left alone. */
+	pend(&pending, "\"5\"");
+	CHECK(mcp_filter_tools_list(tools_reply, sizeof(tools_reply) - 1, &pending, hide_secret, NULL, &out) == 0);
+	CHECK_INT_EQ(pending.n, 1);
+	pend(&pending, "5.0");
+	CHECK(mcp_filter_tools_list(tools_reply, sizeof(tools_reply) - 1, &pending, hide_secret, NULL, &out) == 1);
+	CHECK_STR_EQ(out.data, tools_filtered);
+	CHECK_INT_EQ(pending.n, 1);
+	/* The id was answered: a second identical reply is not a tools/list reply any more. */
+	bb_reset(&out);
+	CHECK(mcp_filter_tools_list(tools_reply, sizeof(tools_reply) - 1, &pending, hide_secret, NULL, &out) == 0);
+	/* Nothing hidden in it: unchanged, and the id is still consumed. */
+	static const char plain[] = "{\"jsonrpc\":\"2.0\",\"id\":\"5\",\"result\":{\"tools\":[{\"name\":\"echo\"}]}}";
+	CHECK(mcp_filter_tools_list(plain, sizeof(plain) - 1, &pending, hide_secret, NULL, &out) == 0);
+	CHECK_INT_EQ(pending.n, 0);
+	CHECK(mcp_filter_tools_list("not json", 8, &pending, hide_secret, NULL, &out) == 0);
+	mcp_idset_free(&pending);
+	bb_free(&out);
+}
+
+TEST(filter_tools_list_in_a_batch_reply)
+{
+	struct mcp_idset pending;
+	struct bytebuf out = BYTEBUF_INIT, in = BYTEBUF_INIT, want = BYTEBUF_INIT;
+
+	mcp_idset_init(&pending);
+	pend(&pending, "5");
+	pend(&pending, "\"e\"");
+	bb_printf(&in, "[{\"jsonrpc\":\"2.0\",\"id\":\"e\",\"error\":{\"code\":1,\"message\":\"x\"}},%s,"
+		       "{\"jsonrpc\":\"2.0\",\"id\":6,\"result\":{\"tools\":[{\"name\":\"exec\"}]}}]", tools_reply);
+	bb_printf(&want, "[{\"jsonrpc\":\"2.0\",\"id\":\"e\",\"error\":{\"code\":1,\"message\":\"x\"}},%s,"
+			 "{\"jsonrpc\":\"2.0\",\"id\":6,\"result\":{\"tools\":[{\"name\":\"exec\"}]}}]", tools_filtered);
+	CHECK(mcp_filter_tools_list(in.data, in.len, &pending, hide_secret, NULL, &out) == 1);
+	CHECK_STR_EQ(out.data, want.data);
+	CHECK_INT_EQ(pending.n, 0);
+	mcp_idset_free(&pending);
+	bb_free(&out);
+	bb_free(&in);
+	bb_free(&want);
+}
+
+TEST(filter_tools_list_sse_reply_event_by_event)
+{
+	struct mcp_idset pending;
+	struct http1_parser p;
+	struct bytebuf resp = BYTEBUF_INIT, body = BYTEBUF_INIT, out = BYTEBUF_INIT, data = BYTEBUF_INIT;
+	size_t used;
+
+	mcp_idset_init(&pending);
+	pend(&pending, "5");
+	bb_append_str(&body, "event: message\nid: ev-1\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}\n\n");
+	bb_printf(&body, "event: message\r\nid: ev-2\r\ndata: %s\r\n\r\n", tools_reply);
+	bb_append_str(&resp, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+	http1_emit_chunk(&resp, body.data, body.len);
+	http1_emit_last_chunk(&resp);
+
+	/* The proxy side: forward events as they come, rewrite the tools/list one. */
+	http1_init(&p, HTTP1_RESPONSE, 1 << 20);
+	http1_expect_response(&p, HTTP_POST);
+	const char *in = resp.data;
+	size_t len = resp.len;
+	int events = 0, rewritten = 0;
+	for (;;) {
+		enum http1_status st = http1_feed(&p, in, len, &used);
+		in += used;
+		len -= used;
+		if (st == HTTP1_NEED_MORE || st == HTTP1_ERROR)
+			break;
+		if (st == HTTP1_HEAD) {
+			CHECK(http1_content_type_is(http1_msg(&p), "text/event-stream"));
+			CHECK(http1_set_body_mode(&p, HTTP1_BODY_SSE) == 0);
+		} else if (st == HTTP1_SSE_EVENT) {
+			const struct sse_event *ev = http1_event(&p);
+			events++;
+			bb_reset(&data);
+			if (ev->has_data &&
+			    mcp_filter_tools_list(ev->data, ev->data_len, &pending, hide_secret, NULL, &data) == 1) {
+				rewritten++;
+				CHECK(sse_format_event(&out, ev->type, ev->type_len, ev->id, ev->id_len, ev->has_id,
+						       data.data, data.len) == 0);
+			} else {
+				bb_append(&out, ev->raw, ev->raw_len);
+			}
+		}
+	}
+	CHECK_INT_EQ(events, 2);
+	CHECK_INT_EQ(rewritten, 1);
+	struct bytebuf want = BYTEBUF_INIT;
+	bb_append_str(&want, "event: message\nid: ev-1\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}\n\n");
+	bb_printf(&want, "event: message\nid: ev-2\ndata: %s\n\n", tools_filtered);
+	CHECK_STR_EQ(out.data, want.data);
+	bb_free(&want);
+	http1_free(&p);
+	mcp_idset_free(&pending);
+	bb_free(&resp);
+	bb_free(&body);
+	bb_free(&out);
+	bb_free(&data);
+}
+
+TEST(filter_idset_is_bounded)
+{
+	struct mcp_idset s;
+	cJSON *id = cJSON_CreateNumber(1);
+
+	mcp_idset_init(&s);
+	for (int i = 0; i < MCP_IDSET_MAX; i++)
+		CHECK(mcp_idset_add(&s, id) == 0);
+	CHECK(mcp_idset_add(&s, id) == -1);
+	CHECK(mcp_idset_take(&s, id));
+	CHECK_INT_EQ(s.n, MCP_IDSET_MAX - 1);
+	cJSON *b = cJSON_CreateTrue();
+	CHECK(mcp_idset_add(&s, b) == -1);
+	cJSON_Delete(b);
+	cJSON_Delete(id);
+	mcp_idset_free(&s);
+}

@@ -1,0 +1,379 @@
+/* Policy files: loading, endpoint resolution, and every validation error
+ * with its exact "file:field: reason" text. */
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd_policy.h"
+#include "policy_fixture.h"
+
+#define EXAMPLE "{'version':'1','default':'deny','tools':{'execute_pipeline':{'limits':" \
+	"[{'counter':'execute_pipeline_rate','window':'minute','max':10,'scope':'grant'}]}}}"
+
+/* A file around one server "fs" whose body ends with BODY. */
+#define FS(body) "{'version':'1','servers':{'fs':{'endpoints':['127.0.0.1:3002'],'default':'allow'," \
+	body "}}}"
+
+/* Every error of a policy (written with ' for "), one per line; "" if it
+ * loads. */
+static const char *errors_of(const char *squoted)
+{
+	static char out[8192];
+	struct policy_errors errs = {0};
+	struct policy *policy;
+	char *text = strdup(squoted);
+	size_t len = 0;
+
+	for (char *p = text; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	out[0] = '\0';
+	if (!policy_parse("t.json", text, strlen(text), &policy, &errs))
+		policy_free(policy);
+	for (size_t i = 0; i < errs.n; i++)
+		len += snprintf(out + len, sizeof(out) - len, "%s\n", errs.line[i]);
+	policy_errors_free(&errs);
+	free(text);
+	return out;
+}
+
+static const struct policy_tool *tool_of(const struct policy_server *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_tools; i++)
+		if (!strcmp(s->tools[i].name, name))
+			return &s->tools[i];
+	return NULL;
+}
+
+TEST(policy_policylayer_example_is_a_server_body)
+{
+	struct policy *p = policy_from("{'version':'1','servers':{'ci':" EXAMPLE "}}");
+	const struct policy_tool *t;
+
+	CHECK(p != NULL);
+	CHECK_INT_EQ(p->n_servers, 1);
+	CHECK_STR_EQ(p->servers[0].name, "ci");
+	CHECK_INT_EQ(p->servers[0].default_action, MCPF_ACTION_DENY);
+	CHECK_INT_EQ(p->servers[0].n_endpoints, 0);
+	CHECK((t = tool_of(&p->servers[0], "execute_pipeline")) != NULL);
+	CHECK_INT_EQ(t->rule.action, MCPF_ACTION_NONE);
+	CHECK_INT_EQ(t->rule.limits, 1);
+	CHECK_STR_EQ(t->rule.limit[0].counter, "execute_pipeline_rate");
+	CHECK(t->rule.limit[0].window_ns == 60ULL * 1000000000ULL);
+	CHECK_INT_EQ(t->rule.limit[0].max, 10);
+	CHECK_INT_EQ(t->rule.limit[0].scope, MCPF_SCOPE_GRANT);
+	policy_free(p);
+}
+
+TEST(policy_endpoints_v4_v6_names_and_wildcard)
+{
+	struct policy *p = policy_from("{'version':'1','servers':{'a':{'default':'allow','endpoints':"
+				       "['127.0.0.1:3002','[::1]:3002',':9000','localhost:8080','127.0.0.1:3002']}}}");
+	const struct mcpf_endpoint *ep;
+	unsigned char v4[16] = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 };
+	unsigned char v6[16] = { [15] = 1 }, any[16] = {0};
+	bool found_localhost = false;
+
+	CHECK(p != NULL);
+	ep = p->servers[0].endpoints;
+	CHECK(p->servers[0].n_endpoints >= 4);  /* duplicate merged; localhost: 1+ addresses */
+	CHECK(!memcmp(ep[0].addr, v4, 16) && ep[0].port == htons(3002));
+	CHECK(!memcmp(ep[1].addr, v6, 16) && ep[1].port == htons(3002));
+	CHECK(!memcmp(ep[2].addr, any, 16) && ep[2].port == htons(9000));
+	for (size_t i = 3; i < p->servers[0].n_endpoints; i++)
+		found_localhost |= !memcmp(ep[i].addr, v4, 16) && ep[i].port == htons(8080);
+	CHECK(found_localhost);
+	CHECK_INT_EQ(p->n_endpoints, p->servers[0].n_endpoints);
+	policy_free(p);
+}
+
+TEST(policy_hide_adds_hidden_entries)
+{
+	struct policy *p = policy_from(FS("'tools':{'a':{'action':'allow'}},'hide':['a','b']"));
+
+	CHECK(p != NULL);
+	CHECK_INT_EQ(p->n_tools, 2);
+	CHECK(tool_of(&p->servers[0], "a")->rule.hidden);
+	CHECK_INT_EQ(tool_of(&p->servers[0], "a")->rule.action, MCPF_ACTION_ALLOW);
+	CHECK(tool_of(&p->servers[0], "b")->rule.hidden);
+	policy_free(p);
+}
+
+TEST(policy_rejects_bad_json_and_shapes)
+{
+	CHECK_STR_EQ(errors_of("{'version':'1',\n 'servers': {,}}"),
+		     "t.json: invalid JSON near line 2, column 15\n");
+	CHECK_STR_EQ(errors_of("{} {}"), "t.json: unexpected data after the JSON document at line 1, column 4\n");
+	CHECK_STR_EQ(errors_of("[1]"), "t.json: the policy must be a JSON object\n");
+	CHECK_STR_EQ(errors_of(EXAMPLE),
+		     "t.json:servers: missing: wrap a PolicyLayer document as "
+		     "{\"version\":\"1\",\"servers\":{\"NAME\":{\"endpoints\":[...], ...}}}\n");
+	CHECK_STR_EQ(errors_of("{'servers':{},'extra':1,'version':2}"),
+		     "t.json:extra: unknown key\n"
+		     "t.json:version: must be \"1\"\n"
+		     "t.json:servers: no servers\n");
+	CHECK_STR_EQ(errors_of("{'version':'1','servers':[]}"), "t.json:servers: must be an object\n");
+}
+
+TEST(policy_rejects_bad_server_fields)
+{
+	CHECK_STR_EQ(errors_of("{'version':'1','servers':{'fs':{'version':'2','default':'maybe',"
+			       "'endpoints':'x','tools':[],'hide':'a','colour':'red'},'fs':{'default':'allow'}}}"),
+		     "t.json:servers.fs: duplicate key\n"
+		     "t.json:servers.fs.colour: unknown key\n"
+		     "t.json:servers.fs.version: must be \"1\"\n"
+		     "t.json:servers.fs.default: must be \"allow\" or \"deny\"\n"
+		     "t.json:servers.fs.endpoints: must be an array of \"HOST:PORT\" strings\n"
+		     "t.json:servers.fs.tools: must be an object\n"
+		     "t.json:servers.fs.hide: must be an array of tool names\n");
+	CHECK_STR_EQ(errors_of("{'version':'1','servers':{'fs':{}}}"),
+		     "t.json:servers.fs.default: missing\n");
+	CHECK_STR_EQ(errors_of(FS("'hide':['*',3]")),
+		     "t.json:servers.fs.hide[0]: \"*\" is not a tool name: list the tools to hide\n"
+		     "t.json:servers.fs.hide[1]: must be a string\n");
+}
+
+TEST(policy_rejects_bad_endpoints)
+{
+	CHECK_STR_EQ(errors_of("{'version':'1','servers':{'a':{'default':'allow','endpoints':"
+			       "['127.0.0.1','::1:80','[::1:80','[127.0.0.1]:80','1.2.3.4:0','1.2.3.4:99999',"
+			       "'1.2.3.4:8x','[]:80',7]}}}"),
+		     "t.json:servers.a.endpoints[0]: \"127.0.0.1\": expected HOST:PORT, [IPV6]:PORT or :PORT\n"
+		     "t.json:servers.a.endpoints[1]: \"::1:80\": IPv6 addresses need brackets, as in [::1]:PORT\n"
+		     "t.json:servers.a.endpoints[2]: \"[::1:80\": expected [IPV6]:PORT\n"
+		     "t.json:servers.a.endpoints[3]: \"[127.0.0.1]:80\": \"127.0.0.1\" is not an IPv6 address\n"
+		     "t.json:servers.a.endpoints[4]: \"1.2.3.4:0\": port must be 1-65535\n"
+		     "t.json:servers.a.endpoints[5]: \"1.2.3.4:99999\": port must be 1-65535\n"
+		     "t.json:servers.a.endpoints[6]: \"1.2.3.4:8x\": port must be 1-65535\n"
+		     "t.json:servers.a.endpoints[7]: \"[]:80\": bad host\n"
+		     "t.json:servers.a.endpoints[8]: must be a string\n");
+}
+
+TEST(policy_rejects_unresolvable_host)
+{
+	const char *e = errors_of("{'version':'1','servers':{'a':{'default':'allow','endpoints':"
+				  "['nonexistent.invalid:80']}}}");
+	const char *want = "t.json:servers.a.endpoints[0]: cannot resolve \"nonexistent.invalid\": ";
+
+	CHECK(!strncmp(e, want, strlen(want)));
+	CHECK(strchr(e, '\n') == e + strlen(e) - 1);  /* exactly one error */
+}
+
+TEST(policy_rejects_duplicate_endpoints_across_servers)
+{
+	CHECK_STR_EQ(errors_of("{'version':'1','servers':{"
+			       "'a':{'default':'allow','endpoints':['127.0.0.1:3002',':9000']},"
+			       "'b':{'default':'allow','endpoints':['[::ffff:127.0.0.1]:3002',':9000']}}}"),
+		     "t.json:servers.b.endpoints[0]: [::ffff:127.0.0.1]:3002 already belongs to server \"a\"\n"
+		     "t.json:servers.b.endpoints[1]: :9000 already belongs to server \"a\"\n");
+}
+
+TEST(policy_rejects_names_longer_than_map_keys)
+{
+	char text[1024];
+	const char *n64 = "a123456789012345678901234567890123456789012345678901234567890123";
+	char want[1024];
+
+	snprintf(text, sizeof(text), "{'version':'1','servers':{'%s':{'default':'allow'},"
+		 "'fs':{'default':'allow','tools':{'%s':{},'t':{'limits':[{'counter':'%s%s',"
+		 "'window':1,'max':1}]}}}}}", n64, n64, n64, n64);
+	snprintf(want, sizeof(want),
+		 "t.json:servers.%s: name longer than 63 bytes\n"
+		 "t.json:servers.fs.tools.%s: name longer than 63 bytes\n"
+		 "t.json:servers.fs.tools.t.limits[0].counter: name longer than 79 bytes\n",
+		 n64, n64);
+	CHECK_STR_EQ(errors_of(text), want);
+	CHECK_STR_EQ(errors_of("{'version':'1','servers':{'':{'default':'allow'}}}"),
+		     "t.json:servers[\"\"]: empty name\n");
+}
+
+TEST(policy_rejects_bad_tool_entries)
+{
+	CHECK_STR_EQ(errors_of(FS("'tools':{'rm':{'action':'nuke','reason':5,'colour':1},"
+				  "'a.b':{'rate_limit':{'max':-1,'window':0,'burst':2}},"
+				  "'c':[],'c2':{'limits':{},'conditions':'x'},'c3':{'rate_limit':{}}}")),
+		     "t.json:servers.fs.tools.rm.colour: unknown key\n"
+		     "t.json:servers.fs.tools.rm.action: must be \"allow\" or \"deny\"\n"
+		     "t.json:servers.fs.tools.rm.reason: must be a string\n"
+		     "t.json:servers.fs.tools[\"a.b\"].rate_limit.burst: unknown key\n"
+		     "t.json:servers.fs.tools[\"a.b\"].rate_limit.max: must be a positive integer (at most 4294967295)\n"
+		     "t.json:servers.fs.tools[\"a.b\"].rate_limit.window: must be a positive integer (at most 4294967295)\n"
+		     "t.json:servers.fs.tools.c: must be an object\n"
+		     "t.json:servers.fs.tools.c2.limits: must be an array\n"
+		     "t.json:servers.fs.tools.c2.conditions: must be an array\n"
+		     "t.json:servers.fs.tools.c3.rate_limit.max: missing\n"
+		     "t.json:servers.fs.tools.c3.rate_limit.window: missing\n");
+}
+
+TEST(policy_rejects_bad_limits)
+{
+	CHECK_STR_EQ(errors_of(FS("'tools':{'rm':{'limits':["
+				  "{'counter':'a','window':'fortnight','max':0,'scope':'team'},"
+				  "{'counter':'b c','window':-5,'max':1.5,'scope':3},"
+				  "{'what':1},"
+				  "{'counter':'ok','window':'hour','max':5,'scope':'agent'}]},"
+				  "'mv':{'limits':[{'counter':'ok','window':3600,'max':9,'scope':'global'}]}}")),
+		     "t.json:servers.fs.tools.rm.limits[0].window: unknown window \"fortnight\" (second, minute, hour, day or a number of seconds)\n"
+		     "t.json:servers.fs.tools.rm.limits[0].max: must be a positive integer (at most 4294967295)\n"
+		     "t.json:servers.fs.tools.rm.limits[0].scope: unknown scope \"team\" (grant, agent, session, global)\n"
+		     "t.json:servers.fs.tools.rm.limits[1].counter: counter names are letters, digits, '_', '.' and '-'\n"
+		     "t.json:servers.fs.tools.rm.limits[1].window: must be a positive integer (at most 4294967295)\n"
+		     "t.json:servers.fs.tools.rm.limits[1].max: must be a positive integer (at most 4294967295)\n"
+		     "t.json:servers.fs.tools.rm.limits[1].scope: unknown scope (not a string) (grant, agent, session, global)\n"
+		     "t.json:servers.fs.tools.rm.limits[2].what: unknown key\n"
+		     "t.json:servers.fs.tools.rm.limits[2].counter: missing\n"
+		     "t.json:servers.fs.tools.rm.limits[2].window: missing\n"
+		     "t.json:servers.fs.tools.rm.limits[2].max: missing\n"
+		     "t.json:servers.fs.tools.mv.limits[0]: counter \"ok\" is defined with another window or scope at servers.fs.tools.rm.limits[3]\n");
+}
+
+TEST(policy_rejects_bad_conditions)
+{
+	CHECK_STR_EQ(errors_of(FS("'tools':{'rm':{'conditions':["
+				  "{'path':'args.p','op':'like','value':1},"
+				  "{'path':'args.p','op':'regex','value':'(unclosed'},"
+				  "{'path':'p','op':'eq','value':1},"
+				  "{'path':'args..p','op':'in','value':'x'},"
+				  "{'path':'args.p','op':'lt','value':'5'},"
+				  "{'path':'args.p','op':'exists','value':'yes'},"
+				  "{'path':'args.p','op':'eq'},"
+				  "{'op':'regex','value':5,'extra':true}]}}")),
+		     "t.json:servers.fs.tools.rm.conditions[0].op: unknown op \"like\" (eq, neq, in, not_in, lt, lte, gt, gte, regex, contains, exists)\n"
+		     "t.json:servers.fs.tools.rm.conditions[1].value: invalid regex: Unmatched ( or \\(\n"
+		     "t.json:servers.fs.tools.rm.conditions[2].path: must be \"args.\" followed by dot-separated keys\n"
+		     "t.json:servers.fs.tools.rm.conditions[3].path: must be \"args.\" followed by dot-separated keys\n"
+		     "t.json:servers.fs.tools.rm.conditions[3].value: must be an array\n"
+		     "t.json:servers.fs.tools.rm.conditions[4].value: must be a number\n"
+		     "t.json:servers.fs.tools.rm.conditions[5].value: must be true or false\n"
+		     "t.json:servers.fs.tools.rm.conditions[6].value: missing\n"
+		     "t.json:servers.fs.tools.rm.conditions[7].extra: unknown key\n"
+		     "t.json:servers.fs.tools.rm.conditions[7].path: missing\n"
+		     "t.json:servers.fs.tools.rm.conditions[7].value: must be a string\n");
+}
+
+TEST(policy_rejects_what_does_not_fit_the_maps)
+{
+	char body[4096], text[8192], reason[300];
+	size_t len;
+
+	memset(reason, 'r', 256);
+	reason[256] = '\0';
+	len = snprintf(body, sizeof(body), "'tools':{'r':{'reason':'%s'},"
+		       "'l':{'rate_limit':{'max':1,'window':1},'limits':[", reason);
+	for (int i = 0; i < MCPF_TOOL_MAX_LIMITS; i++)
+		len += snprintf(body + len, sizeof(body) - len, "%s{'counter':'c%d','window':1,'max':1}",
+				i ? "," : "", i);
+	len += snprintf(body + len, sizeof(body) - len, "]},'c':{'conditions':[");
+	for (int i = 0; i <= MCPF_TOOL_MAX_CONDS; i++)
+		len += snprintf(body + len, sizeof(body) - len, "%s{'path':'args.x','op':'exists'}",
+				i ? "," : "");
+	snprintf(body + len, sizeof(body) - len,
+		 "]},'v':{'conditions':[{'path':'args.x','op':'eq','value':'%s'}]}}", reason);
+	snprintf(text, sizeof(text), FS("%s"), body);
+	CHECK_STR_EQ(errors_of(text),
+		     "t.json:servers.fs.tools.r.reason: longer than 255 bytes\n"
+		     "t.json:servers.fs.tools.l.limits: at most 8 limits per tool, rate_limit included (MCPF_TOOL_MAX_LIMITS)\n"
+		     "t.json:servers.fs.tools.c.conditions: at most 16 conditions per tool (MCPF_TOOL_MAX_CONDS)\n"
+		     "t.json:servers.fs.tools.v.conditions[0].value: longer than 255 bytes as JSON\n");
+}
+
+TEST(policy_rejects_more_tools_than_the_maps_hold)
+{
+	size_t cap = 32 * (MCPF_POLICY_MAX_TOOLS + 1) + 200, len;
+	char *text = malloc(cap);
+	const char *e;
+
+	CHECK(text != NULL);
+	len = snprintf(text, cap, "{'version':'1','servers':{'fs':{'default':'allow','tools':{");
+	for (int i = 0; i <= MCPF_POLICY_MAX_TOOLS; i++)
+		len += snprintf(text + len, cap - len, "%s't%d':{}", i ? "," : "", i);
+	snprintf(text + len, cap - len, "}}}}");
+	e = errors_of(text);
+	free(text);
+	CHECK_STR_EQ(e, "t.json:servers: 4097 tool entries, the policy maps hold 4096 (MCPF_POLICY_MAX_TOOLS)\n");
+}
+
+TEST(policy_load_reads_files_and_reports_unreadable_ones)
+{
+	struct policy_errors errs = {0};
+	struct policy *p;
+
+	CHECK(policy_load("/nonexistent/p.json", &p, &errs) == -1);
+	CHECK_INT_EQ(errs.n, 1);
+	CHECK_STR_EQ(errs.line[0], "/nonexistent/p.json: cannot open: No such file or directory");
+	policy_errors_free(&errs);
+	CHECK(policy_load("policies/default.json", &p, &errs) == 0);
+	CHECK_STR_EQ(p->servers[0].name, "everything");
+	CHECK_INT_EQ(p->servers[0].n_endpoints, 2);
+	policy_free(p);
+	CHECK(policy_load("policies/example-strict.json", &p, &errs) == 0);
+	policy_free(p);
+}
+
+/* Runs cmd_policy with stdout and stderr captured into out. */
+static int run_captured(int argc, char **argv, char *out, size_t size)
+{
+	FILE *tmp = tmpfile();
+	int saved_out = dup(STDOUT_FILENO), saved_err = dup(STDERR_FILENO), rc;
+	size_t n;
+
+	if (!tmp)
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	dup2(fileno(tmp), STDOUT_FILENO);
+	dup2(fileno(tmp), STDERR_FILENO);
+	rc = cmd_policy(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, STDOUT_FILENO);
+	dup2(saved_err, STDERR_FILENO);
+	close(saved_out);
+	close(saved_err);
+	rewind(tmp);
+	n = fread(out, 1, size - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+	return rc;
+}
+
+TEST(policy_check_command_output_and_exit_codes)
+{
+	char good[] = "/tmp/mcpf-unit-policy-XXXXXX", bad[] = "/tmp/mcpf-unit-policy-XXXXXX";
+	int good_fd = mkstemp(good), bad_fd = mkstemp(bad);
+	const char *good_body = "{\"version\":\"1\",\"servers\":{\"x\":{\"default\":\"deny\","
+				"\"endpoints\":[\"127.0.0.1:1\",\":2\"],\"tools\":{\"a\":{},\"*\":{}}}}}";
+	const char *bad_body = "{\"version\":\"1\",\"servers\":{\"x\":{\"default\":1,\"more\":2}}}";
+	char *ok_argv[] = { "policy", "check", good, NULL };
+	char *bad_argv[] = { "policy", "check", good, bad, NULL };
+	char *usage_argv[] = { "policy", "lint", good, NULL };
+	char ok_out[512] = "", bad_out[1024] = "", usage_out[256] = "", want[1024];
+	int wrote, ok = -1, failed = -1, usage = -1;
+
+	wrote = good_fd >= 0 && bad_fd >= 0 &&
+		write(good_fd, good_body, strlen(good_body)) == (ssize_t)strlen(good_body) &&
+		write(bad_fd, bad_body, strlen(bad_body)) == (ssize_t)strlen(bad_body);
+	close(good_fd);
+	close(bad_fd);
+	if (wrote) {
+		ok = run_captured(3, ok_argv, ok_out, sizeof(ok_out));
+		failed = run_captured(4, bad_argv, bad_out, sizeof(bad_out));
+		usage = run_captured(3, usage_argv, usage_out, sizeof(usage_out));
+	}
+	unlink(good);
+	unlink(bad);
+	CHECK(wrote);
+	CHECK_INT_EQ(ok, 0);
+	snprintf(want, sizeof(want), "%s: ok (1 servers, 2 endpoints, 2 rules)\n", good);
+	CHECK_STR_EQ(ok_out, want);
+	CHECK_INT_EQ(failed, 1);
+	snprintf(want, sizeof(want), "%s: ok (1 servers, 2 endpoints, 2 rules)\n"
+		 "%s:servers.x.more: unknown key\n"
+		 "%s:servers.x.default: must be \"allow\" or \"deny\"\n", good, bad, bad);
+	CHECK_STR_EQ(bad_out, want);
+	CHECK_INT_EQ(usage, 2);
+	CHECK_STR_EQ(usage_out, "usage: mcpfence policy check FILE...\n");
+}

@@ -1,0 +1,187 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "admin.h"
+#include "endpoint.h"
+#include "log.h"
+
+#define ADMIN_MAX_REQUEST 8192
+
+struct admin_conn {
+	struct watch w;
+	struct admin *a;
+	struct buf in, out;
+	bool replied;
+	struct deferred free_later;
+};
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+static void admin_conn_free(struct deferred *d)
+{
+	struct admin_conn *c = container_of(d, struct admin_conn, free_later);
+
+	buf_free(&c->in);
+	buf_free(&c->out);
+	free(c);
+}
+
+static void admin_conn_close(struct admin_conn *c)
+{
+	loop_unwatch(c->a->loop, &c->w);
+	close(c->w.fd);
+	loop_defer(c->a->loop, &c->free_later, admin_conn_free);
+}
+
+static void reply(struct admin_conn *c, int status, const char *type, const char *body, size_t len)
+{
+	static const char *const reasons[] = { [200] = "OK", [400] = "Bad Request", [404] = "Not Found",
+					       [405] = "Method Not Allowed", [503] = "Service Unavailable" };
+	char head[256];
+	int n = snprintf(head, sizeof(head),
+			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+			 status, reasons[status], type, len);
+
+	buf_append(&c->out, head, n);
+	buf_append(&c->out, body, len);
+	c->replied = true;
+}
+
+static void route(struct admin_conn *c)
+{
+	char method[16], path[256];
+	const char *text = "text/plain; charset=utf-8";
+
+	if (sscanf(buf_head(&c->in), "%15s %255s HTTP/1.%*c", method, path) != 2) {
+		reply(c, 400, text, "bad request\n", 12);
+		return;
+	}
+	path[strcspn(path, "?")] = '\0';
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		reply(c, 405, text, "method not allowed\n", 19);
+	} else if (strcmp(path, "/healthz") == 0) {
+		if (c->a->ready)
+			reply(c, 200, text, "ok\n", 3);
+		else
+			reply(c, 503, text, "starting\n", 9);
+	} else if (strcmp(path, "/metrics") == 0) {
+		struct buf body = { 0 };
+
+		c->a->metrics(&body, c->a->ctx);
+		reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", buf_head(&body), buf_used(&body));
+		buf_free(&body);
+	} else {
+		reply(c, 404, text, "not found\n", 10);
+	}
+	if (strcmp(method, "HEAD") == 0) {
+		/* same head, no body */
+		char *end = memmem(buf_head(&c->out), buf_used(&c->out), "\r\n\r\n", 4);
+
+		c->out.len = end + 4 - c->out.data;
+	}
+}
+
+static void on_conn(struct watch *w, uint32_t revents)
+{
+	struct admin_conn *c = container_of(w, struct admin_conn, w);
+
+	if (!c->replied && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+		char *tail = buf_reserve(&c->in, ADMIN_MAX_REQUEST + 1 - buf_used(&c->in));
+		ssize_t n = tail ? recv(w->fd, tail, ADMIN_MAX_REQUEST - buf_used(&c->in), 0) : -1;
+
+		if (n <= 0 && !(n < 0 && errno == EAGAIN)) {
+			admin_conn_close(c);
+			return;
+		}
+		if (n > 0)
+			c->in.len += n;
+		c->in.data[c->in.len] = '\0';
+		if (strstr(buf_head(&c->in), "\r\n\r\n") || strstr(buf_head(&c->in), "\n\n"))
+			route(c);
+		else if (buf_used(&c->in) >= ADMIN_MAX_REQUEST)
+			reply(c, 400, "text/plain", "request too large\n", 18);
+	}
+	while (buf_used(&c->out)) {
+		ssize_t n = send(w->fd, buf_head(&c->out), buf_used(&c->out), MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EAGAIN)
+				break;
+			admin_conn_close(c);
+			return;
+		}
+		buf_consume(&c->out, n);
+	}
+	if (c->replied && !buf_used(&c->out)) {
+		admin_conn_close(c);
+		return;
+	}
+	loop_watch(c->a->loop, &c->w, c->replied ? EPOLLOUT : EPOLLIN);
+}
+
+static void on_accept(struct watch *w, uint32_t revents)
+{
+	struct admin *a = container_of(w, struct admin, listen);
+	int fd;
+
+	(void)revents;
+	while ((fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		struct admin_conn *c = calloc(1, sizeof(*c));
+
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->a = a;
+		c->w.fd = fd;
+		c->w.cb = on_conn;
+		if (loop_watch(a->loop, &c->w, EPOLLIN)) {
+			close(fd);
+			free(c);
+		}
+	}
+}
+
+int admin_start(struct admin *a, struct loop *loop, const char *addr, admin_render metrics, void *ctx)
+{
+	struct mcpf_endpoint ep;
+	struct sockaddr_storage ss;
+	char err[256];
+	int one = 1, fd;
+	socklen_t len;
+
+	memset(a, 0, sizeof(*a));
+	a->listen.fd = -1;
+	a->loop = loop;
+	a->metrics = metrics;
+	a->ctx = ctx;
+	if (endpoint_parse(addr, &ep, 1, err, sizeof(err)) < 0) {
+		log_error("--metrics %s: %s", addr, err);
+		return -EINVAL;
+	}
+	len = endpoint_to_sockaddr(&ep, &ss);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 64)) {
+		log_error("--metrics %s: %s", addr, strerror(errno));
+		close(fd);
+		return -errno;
+	}
+	a->listen.fd = fd;
+	a->listen.cb = on_accept;
+	return loop_watch(loop, &a->listen, EPOLLIN);
+}
+
+void admin_stop(struct admin *a)
+{
+	if (a->listen.fd < 0)
+		return;
+	loop_unwatch(a->loop, &a->listen);
+	close(a->listen.fd);
+	a->listen.fd = -1;
+}

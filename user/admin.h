@@ -1,0 +1,25 @@
+/* The admin HTTP endpoint on --metrics: GET /healthz and GET /metrics.
+ * One request per connection; the reply is written and the connection
+ * closed. */
+#ifndef MCPF_ADMIN_H
+#define MCPF_ADMIN_H
+
+#include <stdbool.h>
+#include "buf.h"
+#include "loop.h"
+
+typedef void (*admin_render)(struct buf *out, void *ctx);
+
+struct admin {
+	struct watch listen;
+	struct loop *loop;
+	bool ready;              /* /healthz is 200 only once programs are attached */
+	admin_render metrics;
+	void *ctx;
+};
+
+/* addr: "127.0.0.1:9464", "[::1]:9464" or "host:port". */
+int admin_start(struct admin *a, struct loop *loop, const char *addr, admin_render metrics, void *ctx);
+void admin_stop(struct admin *a);
+
+#endif

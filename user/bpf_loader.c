@@ -1,0 +1,234 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "bpf_loader.h"
+#include "log.h"
+#include "mcpfence.skel.h"
+#include "sysfs.h"
+
+/* Links are pinned so the programs outlive a crashed or killed daemon:
+ * connect4/6 then see no listener and pass connections through (or refuse
+ * them with --fail-closed) instead of leaving agents stranded. */
+#define LINKS_DIR "links"
+
+enum link_id { L_CONNECT4, L_CONNECT6, L_GETPEERNAME4, L_GETPEERNAME6, L_SOCKOPS, L_SOCKOPS_SELF, L_COUNT };
+static const char *const link_names[L_COUNT] = {
+	"connect4", "connect6", "getpeername4", "getpeername6", "sockops", "sockops_self",
+};
+
+static void link_path(const struct bpf_state *st, int id, char *out, size_t len)
+{
+	snprintf(out, len, "%s/" LINKS_DIR "/%s", st->bpffs, link_names[id]);
+}
+
+/* Dropping a link's pin detaches its program: at start-up for the links a
+ * daemon that did not shut down cleanly left behind, at exit for ours. */
+static void unpin_links(const struct bpf_state *st, bool stale)
+{
+	char path[4200];
+
+	for (int i = 0; i < L_COUNT; i++) {
+		link_path(st, i, path, sizeof(path));
+		if (unlink(path) == 0 && stale)
+			log_info("removed stale link %s", path);
+	}
+	snprintf(path, sizeof(path), "%s/" LINKS_DIR, st->bpffs);
+	rmdir(path);
+}
+
+static int lock_pin_dir(struct bpf_state *st)
+{
+	st->lock_fd = open(st->bpffs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->lock_fd < 0)
+		return -errno;
+	if (flock(st->lock_fd, LOCK_EX | LOCK_NB)) {
+		log_error("%s is in use by another mcpfence daemon", st->bpffs);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int write_settings(struct bpf_state *st, const struct bpf_opts *o)
+{
+	struct mcpf_config cfg = {
+		.listen_addr4 = htonl(INADDR_LOOPBACK),
+		.listen_port = o->listen_port,
+		.fail_closed = o->fail_closed,
+		.sockmap = o->sockmap,
+		.mark = o->mark,
+		.daemon_tgid = (unsigned)getpid(),
+	};
+	__u32 zero = 0;
+
+	memcpy(cfg.listen_addr6, &in6addr_loopback, sizeof(cfg.listen_addr6));
+	if (bpf_map_update_elem(bpf_map__fd(st->skel->maps.settings), &zero, &cfg, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int bpf_load(struct bpf_state *st, const struct bpf_opts *o)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = o->bpffs);
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	st->lock_fd = st->cgroup_fd = st->self_cgroup_fd = -1;
+	snprintf(st->bpffs, sizeof(st->bpffs), "%s", o->bpffs);
+	if ((err = bpffs_prepare(o->bpffs)) || (err = lock_pin_dir(st)))
+		return err;
+	unpin_links(st, true);
+
+	st->skel = mcpfence__open_opts(&open_opts);
+	if (!st->skel) {
+		log_error("opening BPF object: %s", strerror(errno));
+		return -errno;
+	}
+	bpf_program__set_autoload(st->skel->progs.mcpf_sk_msg, o->sockmap);
+	err = mcpfence__load(st->skel);
+	if (err) {
+		log_error("loading BPF programs: %s%s", strerror(-err),
+			  err == -EINVAL ? " (pinned maps from an incompatible version? remove them or pick another --bpffs)" : "");
+		return err;
+	}
+	err = write_settings(st, o);
+	if (err)
+		log_error("writing settings map: %s", strerror(-err));
+	return err;
+}
+
+int bpf_set_targets(struct bpf_state *st, const struct target *t, int n)
+{
+	int fd = bpf_map__fd(st->skel->maps.targets);
+	struct mcpf_endpoint key, next;
+	bool more;
+
+	/* add or update first, then drop what is gone: an endpoint kept
+	 * across a reload is never missing from the map */
+	for (int i = 0; i < n; i++) {
+		struct mcpf_target v = { 0 };
+
+		memcpy(v.server, t[i].server, sizeof(v.server));
+		if (bpf_map_update_elem(fd, &t[i].ep, &v, BPF_ANY))
+			return -errno;
+	}
+	more = bpf_map_get_next_key(fd, NULL, &key) == 0;
+	while (more) {
+		bool keep = false;
+
+		more = bpf_map_get_next_key(fd, &key, &next) == 0;
+		for (int i = 0; i < n && !keep; i++)
+			keep = memcmp(&t[i].ep, &key, sizeof(key)) == 0;
+		if (!keep)
+			bpf_map_delete_elem(fd, &key);
+		key = next;
+	}
+	return 0;
+}
+
+static int attach_one(struct bpf_state *st, struct bpf_program *prog, int cgroup_fd, int id)
+{
+	char path[4200];
+	struct bpf_link *link = bpf_program__attach_cgroup(prog, cgroup_fd);
+	int err;
+
+	if (!link) {
+		err = -errno;
+		log_error("attaching %s: %s", link_names[id], strerror(-err));
+		return err;
+	}
+	link_path(st, id, path, sizeof(path));
+	err = bpf_link__pin(link, path);
+	if (err)
+		log_error("pinning %s: %s", path, strerror(-err));
+	/* the pin holds the attachment; our handle is not needed */
+	bpf_link__destroy(link);
+	return err;
+}
+
+static int open_cgroup(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		log_error("cgroup %s: %s", path, strerror(errno));
+	return fd;
+}
+
+int bpf_attach(struct bpf_state *st, const struct bpf_opts *o)
+{
+	struct mcpfence *s = st->skel;
+	char links[4200], self[4096];
+	int err;
+
+	snprintf(links, sizeof(links), "%s/" LINKS_DIR, st->bpffs);
+	if (mkdir(links, 0700) && errno != EEXIST)
+		return -errno;
+	st->cgroup_fd = open_cgroup(o->cgroup);
+	if (st->cgroup_fd < 0)
+		return -errno;
+
+	if (o->sockmap) {
+		err = bpf_prog_attach(bpf_program__fd(s->progs.mcpf_sk_msg),
+				      bpf_map__fd(s->maps.sock_pairs), BPF_SK_MSG_VERDICT, 0);
+		if (err) {
+			log_error("attaching sk_msg: %s", strerror(errno));
+			return -errno;
+		}
+		st->sk_msg_attached = true;
+	}
+	if ((err = attach_one(st, s->progs.mcpf_connect4, st->cgroup_fd, L_CONNECT4)) ||
+	    (err = attach_one(st, s->progs.mcpf_connect6, st->cgroup_fd, L_CONNECT6)) ||
+	    (err = attach_one(st, s->progs.mcpf_getpeername4, st->cgroup_fd, L_GETPEERNAME4)) ||
+	    (err = attach_one(st, s->progs.mcpf_getpeername6, st->cgroup_fd, L_GETPEERNAME6)) ||
+	    (err = attach_one(st, s->progs.mcpf_sockops, st->cgroup_fd, L_SOCKOPS)))
+		return err;
+
+	/* The daemon's accepted sockets belong to the daemon's cgroup: for
+	 * sk_msg pairing sock_ops must see that cgroup too. */
+	if (o->sockmap && cgroup2_self(self, sizeof(self)) == 0 && !path_within(self, o->cgroup)) {
+		st->self_cgroup_fd = open_cgroup(self);
+		if (st->self_cgroup_fd < 0)
+			return -errno;
+		err = attach_one(st, s->progs.mcpf_sockops, st->self_cgroup_fd, L_SOCKOPS_SELF);
+		if (err)
+			return err;
+		log_info("sock_ops also attached to the daemon's cgroup %s", self);
+	}
+	return 0;
+}
+
+void bpf_unload(struct bpf_state *st, bool keep_maps)
+{
+	if (st->lock_fd >= 0)
+		unpin_links(st, false);
+	if (st->sk_msg_attached)
+		bpf_prog_detach2(bpf_program__fd(st->skel->progs.mcpf_sk_msg),
+				 bpf_map__fd(st->skel->maps.sock_pairs), BPF_SK_MSG_VERDICT);
+	if (st->skel && !keep_maps)
+		bpf_object__unpin_maps(st->skel->obj, NULL);
+	mcpfence__destroy(st->skel);
+	st->skel = NULL;
+	if (st->cgroup_fd >= 0)
+		close(st->cgroup_fd);
+	if (st->self_cgroup_fd >= 0)
+		close(st->self_cgroup_fd);
+	if (st->lock_fd >= 0) {
+		if (!keep_maps && rmdir(st->bpffs) && errno != ENOENT)
+			log_warn("removing %s: %s", st->bpffs, strerror(errno));
+		close(st->lock_fd);
+	}
+	st->cgroup_fd = st->self_cgroup_fd = st->lock_fd = -1;
+}
+
+int bpf_conns_fd(const struct bpf_state *st)
+{
+	return bpf_map__fd(st->skel->maps.conns);
+}

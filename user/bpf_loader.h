@@ -1,0 +1,47 @@
+/* Loading, attaching and pinning the kernel side; the one place that knows
+ * the skeleton's layout. */
+#ifndef MCPF_BPF_LOADER_H
+#define MCPF_BPF_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mcpfence.h"
+
+struct mcpfence;
+
+struct bpf_opts {
+	const char *bpffs;       /* pin directory */
+	const char *cgroup;      /* cgroup v2 directory the agents are in */
+	bool sockmap;
+	bool fail_closed;
+	uint32_t mark;
+	uint16_t listen_port;    /* host byte order */
+};
+
+struct bpf_state {
+	struct mcpfence *skel;
+	int lock_fd;             /* flock on the pin dir: one daemon per dir */
+	int cgroup_fd;
+	int self_cgroup_fd;      /* our own cgroup, when sock_ops must see it too */
+	bool sk_msg_attached;
+	char bpffs[4096];
+};
+
+/* A registered endpoint and the server it belongs to. */
+struct target {
+	struct mcpf_endpoint ep;
+	char server[MCPF_NAME_LEN];
+};
+
+/* Open, load (reusing pinned maps), write settings. Nothing is attached. */
+int bpf_load(struct bpf_state *st, const struct bpf_opts *o);
+/* Replace the targets map's contents with exactly these endpoints. */
+int bpf_set_targets(struct bpf_state *st, const struct target *t, int n);
+/* Attach every program and pin the links. */
+int bpf_attach(struct bpf_state *st, const struct bpf_opts *o);
+/* Detach, and unpin everything unless keep_maps. Safe on a partial set-up. */
+void bpf_unload(struct bpf_state *st, bool keep_maps);
+
+int bpf_conns_fd(const struct bpf_state *st);
+
+#endif

@@ -1,0 +1,141 @@
+/* Argument conditions: compile once, evaluate per call. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conditions.h"
+
+void condition_compile(struct compiled_cond *c)
+{
+	c->value = NULL;
+	c->has_re = false;
+	c->usable = c->cond.op == MCPF_OP_EXISTS;  /* the only op without a value */
+	if (!c->cond.value[0])
+		return;
+	c->value = cJSON_Parse(c->cond.value);
+	c->usable = c->value != NULL;
+	if (c->usable && c->cond.op == MCPF_OP_REGEX) {
+		c->has_re = cJSON_IsString(c->value) &&
+			    !regcomp(&c->re, c->value->valuestring, REG_EXTENDED | REG_NOSUB);
+		c->usable = c->has_re;
+	}
+}
+
+void condition_release(struct compiled_cond *c)
+{
+	cJSON_Delete(c->value);
+	c->value = NULL;
+	if (c->has_re)
+		regfree(&c->re);
+	c->has_re = false;
+}
+
+/* The member of obj named by the first len bytes of name; *dup when the
+ * name occurs more than once. */
+static const cJSON *object_member(const cJSON *obj, const char *name, size_t len, bool *dup)
+{
+	const cJSON *found = NULL;
+
+	for (const cJSON *c = obj->child; c; c = c->next) {
+		if (strlen(c->string) != len || memcmp(c->string, name, len))
+			continue;
+		if (found) {
+			*dup = true;
+			return NULL;
+		}
+		found = c;
+	}
+	return found;
+}
+
+static const cJSON *array_member(const cJSON *arr, const char *seg, size_t len)
+{
+	int index = 0;
+
+	if (len > 9)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)seg[i]))
+			return NULL;
+		index = index * 10 + (seg[i] - '0');
+	}
+	return cJSON_GetArrayItem(arr, index);
+}
+
+static const cJSON *resolve(const cJSON *args, const char *path, bool *dup)
+{
+	const cJSON *node = args;
+	const char *seg = path + strlen("args.");
+
+	while (node) {
+		const char *dot = strchr(seg, '.');
+		size_t len = dot ? (size_t)(dot - seg) : strlen(seg);
+
+		if (cJSON_IsObject(node))
+			node = object_member(node, seg, len, dup);
+		else if (cJSON_IsArray(node))
+			node = array_member(node, seg, len);
+		else
+			node = NULL;
+		if (!dot)
+			return node;
+		seg = dot + 1;
+	}
+	return NULL;
+}
+
+static bool any_equal(const cJSON *list, const cJSON *item)
+{
+	for (const cJSON *c = list->child; c; c = c->next)
+		if (cJSON_Compare(c, item, true))
+			return true;
+	return false;
+}
+
+static bool holds(const struct compiled_cond *c, const cJSON *arg)
+{
+	const cJSON *v = c->value;
+
+	if (!arg && c->cond.op != MCPF_OP_EXISTS)
+		return false;
+	switch (c->cond.op) {
+	case MCPF_OP_EXISTS:
+		return (arg != NULL) == (!v || cJSON_IsTrue(v));
+	case MCPF_OP_EQ:
+		return cJSON_Compare(arg, v, true);
+	case MCPF_OP_NEQ:
+		return !cJSON_Compare(arg, v, true);
+	case MCPF_OP_IN:
+		return any_equal(v, arg);
+	case MCPF_OP_NOT_IN:
+		return !any_equal(v, arg);
+	case MCPF_OP_LT:
+		return cJSON_IsNumber(arg) && arg->valuedouble < v->valuedouble;
+	case MCPF_OP_LTE:
+		return cJSON_IsNumber(arg) && arg->valuedouble <= v->valuedouble;
+	case MCPF_OP_GT:
+		return cJSON_IsNumber(arg) && arg->valuedouble > v->valuedouble;
+	case MCPF_OP_GTE:
+		return cJSON_IsNumber(arg) && arg->valuedouble >= v->valuedouble;
+	case MCPF_OP_REGEX:
+		return cJSON_IsString(arg) && !regexec(&c->re, arg->valuestring, 0, NULL, 0);
+	case MCPF_OP_CONTAINS:
+		if (cJSON_IsString(arg) && cJSON_IsString(v))
+			return strstr(arg->valuestring, v->valuestring) != NULL;
+		return cJSON_IsArray(arg) && any_equal(arg, v);
+	}
+	return false;
+}
+
+enum cond_result condition_eval(const struct compiled_cond *c, const cJSON *args)
+{
+	const cJSON *arg;
+	bool dup = false;
+
+	if (!c->usable)
+		return COND_BROKEN;
+	arg = resolve(args, c->cond.path, &dup);
+	if (dup)
+		return COND_AMBIGUOUS;
+	return holds(c, arg) ? COND_HOLDS : COND_FAILS;
+}

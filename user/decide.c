@@ -1,0 +1,240 @@
+/* One tools/call against the active policy generation; the order of the
+ * checks is documented in decide.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "decide.h"
+#include "policy_cache.h"
+#include "rate_limit.h"
+
+#define NS_PER_SEC 1000000000ULL
+
+/* An entry that applies to the call: the exact tool's or "*". */
+struct entry {
+	const struct cached_tool *tool;  /* NULL: the server has none */
+	char field[160];                 /* "tools.read_file" */
+};
+
+/* A limit that applies, with the budget it draws on. */
+struct applicable_limit {
+	const struct mcpf_limit *limit;
+	const struct entry *entry;
+	struct mcpf_rate_key key;
+	bool first_for_key;              /* count the call here, once per budget */
+};
+
+static const char *const verdict_names[] = {
+	[VERDICT_ALLOW] = "allow", [VERDICT_DENY] = "deny",
+	[VERDICT_RATE_LIMITED] = "rate_limited", [VERDICT_HIDDEN] = "hidden",
+	[VERDICT_INVALID] = "invalid",
+};
+
+const char *verdict_name(enum verdict verdict)
+{
+	return verdict <= VERDICT_INVALID ? verdict_names[verdict] : "?";
+}
+
+unsigned long long policy_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+static enum verdict verdict(struct decision *out, enum verdict v, const char *rule,
+			    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static enum verdict verdict(struct decision *out, enum verdict v, const char *rule,
+			    const char *fmt, ...)
+{
+	va_list ap;
+
+	out->verdict = v;
+	snprintf(out->rule, sizeof(out->rule), "%s", rule);
+	va_start(ap, fmt);
+	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
+	va_end(ap);
+	return v;
+}
+
+static void find_entry(const struct policy_cache *cache, const char *server,
+		       const char *tool, struct entry *e)
+{
+	e->tool = policy_cache_tool(cache, server, tool);
+	policy_field_key(e->field, sizeof(e->field), "tools", tool);
+}
+
+static enum verdict check_conditions(const struct decide_request *req, const struct entry *e,
+				     struct decision *out)
+{
+	char rule[sizeof(e->field) + 32];
+	char what[MCPF_COND_PATH_LEN + MCPF_COND_VALUE_LEN + 64];
+	const struct mcpf_policy_tool *entry = e->tool ? &e->tool->rule : NULL;
+
+	for (unsigned int i = 0; entry && i < entry->conditions; i++) {
+		const struct compiled_cond *c = &e->tool->cond[i];
+
+		snprintf(rule, sizeof(rule), "%s.conditions[%u]", e->field, i);
+		switch (condition_eval(c, req->arguments)) {
+		case COND_HOLDS:
+			continue;
+		case COND_BROKEN:
+			return verdict(out, VERDICT_INVALID, rule, "condition cannot be evaluated");
+		case COND_AMBIGUOUS:
+			return verdict(out, VERDICT_INVALID, rule,
+				       "arguments repeat a key on %s", c->cond.path);
+		case COND_FAILS:
+			snprintf(what, sizeof(what), "condition not met: %s %s%s%s", c->cond.path,
+				 policy_op_name(c->cond.op), c->cond.value[0] ? " " : "", c->cond.value);
+			if (entry->reason[0])
+				return verdict(out, VERDICT_DENY, rule, "%s (%s)", entry->reason, what);
+			return verdict(out, VERDICT_DENY, rule, "%s", what);
+		}
+	}
+	return VERDICT_ALLOW;
+}
+
+static void limit_rule(char *out, size_t size, const struct applicable_limit *a)
+{
+	if (a->limit->shorthand)
+		snprintf(out, size, "%s.rate_limit", a->entry->field);
+	else
+		snprintf(out, size, "%s.limits[%u]", a->entry->field, a->limit->index);
+}
+
+static enum verdict check_limits(struct policy_maps *maps, const struct decide_request *req,
+				 const struct entry *entries, size_t n_entries,
+				 struct decision *out)
+{
+	struct applicable_limit all[2 * MCPF_TOOL_MAX_LIMITS];
+	const struct applicable_limit *spent = NULL;
+	struct rate_subject subject = {
+		.server = req->server, .session = req->session,
+		.cgroup_id = req->cgroup_id, .uid = req->uid, .pid = req->pid,
+	};
+	unsigned long long longest = 0, wait;
+	char rule[sizeof(out->rule)];
+	size_t n = 0;
+	int rc;
+
+	for (size_t e = 0; e < n_entries; e++)
+		for (unsigned int i = 0; entries[e].tool && i < entries[e].tool->rule.limits &&
+					 i < MCPF_TOOL_MAX_LIMITS; i++) {
+			struct applicable_limit *a = &all[n++];
+
+			a->limit = &entries[e].tool->rule.limit[i];
+			a->entry = &entries[e];
+			rate_key(&a->key, a->limit, &subject);
+			a->first_for_key = true;
+			for (size_t j = 0; j + 1 < n; j++)
+				if (!memcmp(&all[j].key, &a->key, sizeof(a->key)))
+					a->first_for_key = false;
+		}
+	for (size_t i = 0; i < n; i++) {
+		rc = rate_check(maps->rate, &all[i].key, all[i].limit, req->now_ns, &wait);
+		if (rc < 0) {
+			limit_rule(rule, sizeof(rule), &all[i]);
+			return verdict(out, VERDICT_INVALID, rule, "rate-limit state unreadable: %s",
+				       strerror(-rc));
+		}
+		if (!rc) {
+			spent = spent ? spent : &all[i];
+			longest = wait > longest ? wait : longest;
+		}
+	}
+	if (spent) {
+		limit_rule(rule, sizeof(rule), spent);
+		out->retry_after = (longest + NS_PER_SEC - 1) / NS_PER_SEC;
+		if (!out->retry_after)
+			out->retry_after = 1;
+		return verdict(out, VERDICT_RATE_LIMITED, rule,
+			       "rate limit of %u calls per %llus reached (counter %s, scope %s); retry in %us",
+			       spent->limit->max, spent->limit->window_ns / NS_PER_SEC,
+			       spent->limit->counter, policy_scope_name(spent->limit->scope),
+			       out->retry_after);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!all[i].first_for_key)
+			continue;
+		rc = rate_consume(maps->rate, &all[i].key, all[i].limit, req->now_ns);
+		if (rc < 0) {
+			limit_rule(rule, sizeof(rule), &all[i]);
+			return verdict(out, VERDICT_INVALID, rule, "rate-limit state cannot be updated: %s",
+				       strerror(-rc));
+		}
+	}
+	return VERDICT_ALLOW;
+}
+
+enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
+		    struct decision *out)
+{
+	const struct policy_cache *cache;
+	const struct mcpf_policy_server *server;
+	struct entry entries[2];   /* exact, "*" */
+	struct entry *exact = &entries[0], *wild = &entries[1];
+	const struct mcpf_policy_tool *decider;
+	char rule[sizeof(out->rule)];
+	enum mcpf_action action;
+	enum verdict v;
+
+	memset(out, 0, sizeof(*out));
+	out->generation = policy_active_generation(maps);
+	if (!out->generation)
+		return verdict(out, VERDICT_INVALID, "policy", "no policy is loaded");
+	if (!req->server || !req->tool)
+		return verdict(out, VERDICT_INVALID, "servers", "the call has no server or tool");
+	cache = policy_cache_for(maps, out->generation);
+	if (!(server = policy_cache_server(cache, req->server)))
+		return verdict(out, VERDICT_INVALID, "servers",
+			       "server \"%s\" is not in the active policy", req->server);
+
+	/* A tool called "*" gets no entry of its own: "*" means every tool. */
+	find_entry(cache, req->server, strcmp(req->tool, "*") ? req->tool : "", exact);
+	find_entry(cache, req->server, "*", wild);
+
+	if (exact->tool && exact->tool->rule.hidden)
+		return verdict(out, VERDICT_HIDDEN, "hide", "tool \"%s\" is hidden by policy", req->tool);
+	if (req->arguments && !cJSON_IsObject(req->arguments))
+		return verdict(out, VERDICT_INVALID, "arguments", "arguments must be an object");
+
+	if (exact->tool) {
+		decider = &exact->tool->rule;
+		action = decider->action ? decider->action : MCPF_ACTION_ALLOW;
+		snprintf(rule, sizeof(rule), decider->action ? "%s.action" : "%s", exact->field);
+	} else if (wild->tool && wild->tool->rule.action) {
+		decider = &wild->tool->rule;
+		action = decider->action;
+		snprintf(rule, sizeof(rule), "%s.action", wild->field);
+	} else {
+		decider = NULL;
+		action = server->default_action;
+		snprintf(rule, sizeof(rule), "default");
+	}
+	if (action != MCPF_ACTION_ALLOW) {
+		if (decider && decider->reason[0])
+			return verdict(out, VERDICT_DENY, rule, "%s", decider->reason);
+		return verdict(out, VERDICT_DENY, rule, decider ? "tool \"%s\" is denied by policy"
+			       : "tool \"%s\" is not allowed by policy", req->tool);
+	}
+
+	if ((v = check_conditions(req, wild, out)) != VERDICT_ALLOW ||
+	    (v = check_conditions(req, exact, out)) != VERDICT_ALLOW ||
+	    (v = check_limits(maps, req, entries, 2, out)) != VERDICT_ALLOW)
+		return v;
+	return verdict(out, VERDICT_ALLOW, rule, "allowed");
+}
+
+bool policy_tool_hidden(struct policy_maps *maps, const char *server, const char *tool)
+{
+	unsigned int gen = policy_active_generation(maps);
+	const struct cached_tool *t;
+
+	if (!gen)
+		return false;
+	t = policy_cache_tool(policy_cache_for(maps, gen), server, tool);
+	return t && t->rule.hidden;
+}

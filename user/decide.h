@@ -1,0 +1,83 @@
+/* The verdict on one tools/call, from the active policy generation in
+ * the pinned maps (never from a parsed file), read through a snapshot
+ * taken once per generation (policy_cache.h). Per call: one lookup of
+ * policy_active, plus rate_state lookups and updates for the limits that
+ * apply.
+ *
+ * Order, first match wins:
+ *   1. no policy loaded / server not in the active policy: invalid
+ *      (rule "policy" / "servers"), fail closed.
+ *   2. tool named in the server's "hide": hidden (rule "hide").
+ *   3. arguments present but not an object: invalid (rule "arguments").
+ *   4. the action: the exact tool entry's "action"; an exact entry without
+ *      "action" allows (listing a tool grants it, as in PolicyLayer); else
+ *      the "*" entry's "action"; else the server's "default". A deny stops
+ *      here with rule tools.T.action, tools.*.action or default.
+ *   5. conditions of the "*" entry, then of the exact entry; all must
+ *      hold. The first that fails denies the call with rule
+ *      tools.T.conditions[i]. A path that is absent fails every op except
+ *      exists; an op applied to the wrong type (lt on a string, regex on a
+ *      number) fails. A duplicated key on the path makes the call invalid:
+ *      the server might read the other copy.
+ *   6. rate limits of the exact entry and of the "*" entry, all of them
+ *      (a "*" limit applies to every call in addition to the tool's own).
+ *      If any budget is spent the call is rate_limited (rule
+ *      tools.T.limits[i] or tools.T.rate_limit of the first spent one) and
+ *      retry_after is the longest wait among the spent ones. Only when all
+ *      fit is one call counted in each distinct budget, so denied and
+ *      rate-limited calls consume nothing.
+ *   7. allow, with the rule of step 4.
+ *
+ * Scopes: grant = one agent identity on one server, agent = one identity
+ * on every server, session = one session key on one server, global = all
+ * callers. Identity = (cgroup id, uid, pid): a restarted agent process is
+ * a new grant; two agents in different cgroups never share one. Budgets
+ * are named by counter, so limits naming the same counter share it.
+ *
+ * Map errors and a full rate_state map give invalid: fail closed.
+ */
+#ifndef MCPF_DECIDE_H
+#define MCPF_DECIDE_H
+
+#include <stdbool.h>
+#include <cjson/cJSON.h>
+#include "policy_compile.h"
+
+enum verdict {
+	VERDICT_ALLOW,
+	VERDICT_DENY,
+	VERDICT_RATE_LIMITED,
+	VERDICT_HIDDEN,
+	VERDICT_INVALID,
+};
+
+struct decide_request {
+	const char *server;           /* from the connection record */
+	const char *tool;             /* params.name, escapes decoded */
+	const cJSON *arguments;       /* params.arguments, NULL if absent */
+	unsigned long long cgroup_id; /* agent identity */
+	unsigned int uid;
+	unsigned int pid;
+	const char *session;          /* Mcp-Session-Id or a per-connection id */
+	unsigned long long now_ns;    /* CLOCK_BOOTTIME, see policy_now_ns() */
+};
+
+struct decision {
+	enum verdict verdict;
+	char rule[256];               /* "tools.delete_file.action", "default", ... */
+	char reason[1024];            /* for the agent */
+	unsigned int retry_after;     /* seconds, rate_limited only */
+	unsigned int generation;      /* policy generation that decided */
+};
+
+enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
+		    struct decision *out);
+
+/* For tools/list filtering: is this tool hidden on this server? */
+bool policy_tool_hidden(struct policy_maps *maps, const char *server, const char *tool);
+
+const char *verdict_name(enum verdict verdict);
+
+unsigned long long policy_now_ns(void);
+
+#endif /* MCPF_DECIDE_H */

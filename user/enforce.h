@@ -1,0 +1,21 @@
+/* What the proxy needs from the daemon to enforce policy on a connection:
+ * filled by `mcpfence run`, read by the MCP flow for every message. */
+#ifndef MCPF_ENFORCE_H
+#define MCPF_ENFORCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct policy_maps;
+struct audit_log;
+
+struct enforce {
+	struct policy_maps *policy;  /* decisions come from these maps */
+	int tool_stats_fd;           /* per-tool counters (stats.h) */
+	int daemon_stats_fd;         /* connection counters (stats.h) */
+	struct audit_log *audit;     /* NULL: no audit log */
+	int cgroup2_fd;              /* cgroup2 mount, for audit cgroup paths; -1 if unknown */
+	size_t body_limit;           /* request/response bodies over this: 413 */
+};
+
+#endif

@@ -1,0 +1,137 @@
+/* Value spans in validated JSON text; see json_span.h. */
+#include "json_span.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static size_t skip_ws(const char *t, size_t len, size_t i)
+{
+	while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* t[i] is the opening quote; returns the index after the closing one, or 0. */
+static size_t skip_string(const char *t, size_t len, size_t i)
+{
+	for (i++; i < len; i++) {
+		if (t[i] == '\\')
+			i++;
+		else if (t[i] == '"')
+			return i + 1;
+	}
+	return 0;
+}
+
+int json_value_span(const char *t, size_t len, size_t pos, struct json_span *out)
+{
+	size_t i = skip_ws(t, len, pos), start = i;
+	int depth = 0;
+
+	if (i >= len)
+		return -1;
+	do {
+		if (i >= len)
+			return -1;
+		char c = t[i];
+		if (c == '"') {
+			i = skip_string(t, len, i);
+			if (!i)
+				return -1;
+			continue;
+		}
+		if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (--depth < 0)
+				return -1;
+		} else if (depth == 0) {
+			/* A scalar: runs to the next delimiter. */
+			while (i < len && !strchr(",:]} \t\r\n", t[i]))
+				i++;
+			break;
+		}
+		i++;
+	} while (depth > 0);
+	out->off = start;
+	out->len = i - start;
+	return 0;
+}
+
+int json_child_spans(const char *t, struct json_span c, struct json_span *values, size_t max)
+{
+	size_t end = c.off + c.len, i = c.off + 1;
+	size_t n = 0;
+
+	if (c.len < 2 || (t[c.off] != '[' && t[c.off] != '{'))
+		return -1;
+	bool object = t[c.off] == '{';
+	i = skip_ws(t, end, i);
+	if (i < end && t[i] == (object ? '}' : ']'))
+		return 0;
+	for (;;) {
+		if (object) {
+			if (i >= end || t[i] != '"' || !(i = skip_string(t, end, i)))
+				return -1;
+			i = skip_ws(t, end, i);
+			if (i >= end || t[i] != ':')
+				return -1;
+			i++;
+		}
+		struct json_span v;
+		if (json_value_span(t, end, i, &v) < 0 || n == max)
+			return -1;
+		values[n++] = v;
+		i = skip_ws(t, end, v.off + v.len);
+		if (i < end && t[i] == ',') {
+			i = skip_ws(t, end, i + 1);
+			continue;
+		}
+		return i + 1 == end ? (int)n : -1;
+	}
+}
+
+int json_child_span(const char *text, struct json_span container, const cJSON *node, const cJSON *child,
+		    struct json_span *out)
+{
+	size_t n = 0, index = 0;
+	bool found = false;
+
+	/* cJSON keeps children in document order, so the i-th child is the i-th span. */
+	for (const cJSON *c = node->child; c; c = c->next, n++) {
+		if (c == child) {
+			index = n;
+			found = true;
+		}
+	}
+	if (!found)
+		return -1;
+	struct json_span *spans = malloc(n * sizeof(*spans));
+	if (!spans)
+		return -1;
+	int got = json_child_spans(text, container, spans, n);
+	if (got == (int)n)
+		*out = spans[index];
+	free(spans);
+	return got == (int)n ? 0 : -1;
+}
+
+bool json_has_nul_escape(const char *t, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (!in_string) {
+			in_string = t[i] == '"';
+			continue;
+		}
+		if (t[i] == '"') {
+			in_string = false;
+		} else if (t[i] == '\\') {
+			if (i + 5 < len && t[i + 1] == 'u' && memcmp(t + i + 2, "0000", 4) == 0)
+				return true;
+			i++;
+		}
+	}
+	return false;
+}

@@ -1,0 +1,37 @@
+/*
+ * json_span: byte ranges of values inside JSON text that cJSON has already
+ * validated, so replies and rebuilt bodies can reuse the exact original
+ * bytes (ids echoed verbatim, big numbers untouched, forwarded batch
+ * elements byte-identical) instead of cJSON's re-serialization.
+ *
+ *   struct json_span s;
+ *   json_value_span(text, len, pos, &s)         the value at/after pos
+ *   json_child_spans(text, container, vals, n)  the values of the children of an
+ *                                               array or object, in document order:
+ *                                               vals[i] is the i-th cJSON child
+ *   json_child_span(text, container, node, child, &s)
+ *                                               the span of cJSON node `child`, a
+ *                                               child of `node` whose text is `container`
+ *   json_has_nul_escape(text, len)              a string holds \u0000 (cJSON would
+ *                                               truncate it there)
+ * Return 0 / a count on success, -1 on text that is not valid JSON.
+ */
+#ifndef MCPF_JSON_SPAN_H
+#define MCPF_JSON_SPAN_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct json_span {
+	size_t off;
+	size_t len;
+};
+
+int json_value_span(const char *text, size_t len, size_t pos, struct json_span *out);
+int json_child_spans(const char *text, struct json_span container, struct json_span *values, size_t max);
+int json_child_span(const char *text, struct json_span container, const cJSON *node, const cJSON *child,
+		    struct json_span *out);
+bool json_has_nul_escape(const char *text, size_t len);
+
+#endif /* MCPF_JSON_SPAN_H */

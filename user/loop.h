@@ -1,0 +1,46 @@
+/* A small epoll event loop: level-triggered watches with a callback each,
+ * and deferred frees so a callback may close objects that other events of
+ * the same epoll_wait batch still point at. */
+#ifndef MCPF_LOOP_H
+#define MCPF_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+
+struct watch;
+typedef void (*watch_cb)(struct watch *w, uint32_t revents);
+
+struct watch {
+	int fd;
+	uint32_t events;  /* current interest; 0 = registered but idle */
+	bool added;
+	watch_cb cb;
+};
+
+struct deferred {
+	struct deferred *next;
+	void (*fn)(struct deferred *);
+};
+
+struct loop {
+	int epfd;
+	bool stop;
+	struct deferred *pending;
+};
+
+int loop_init(struct loop *l);
+void loop_fini(struct loop *l);
+
+/* Register w->fd (first call) or change its interest; a no-op when the
+ * interest is unchanged, so callers can recompute it freely. */
+int loop_watch(struct loop *l, struct watch *w, uint32_t events);
+void loop_unwatch(struct loop *l, struct watch *w);
+
+/* Run fn(d) after the current batch of events has been dispatched. */
+void loop_defer(struct loop *l, struct deferred *d, void (*fn)(struct deferred *));
+
+/* Dispatch until l->stop is set. */
+int loop_run(struct loop *l);
+
+#endif

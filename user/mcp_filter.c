@@ -1,0 +1,162 @@
+/* Hidden tools removed from tools/list results; see mcp_filter.h. */
+#include "mcp_filter.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_span.h"
+
+void mcp_idset_init(struct mcp_idset *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void mcp_idset_free(struct mcp_idset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->ids[i].string);
+	s->n = 0;
+}
+
+int mcp_idset_add(struct mcp_idset *s, const cJSON *id)
+{
+	if (s->n == MCP_IDSET_MAX || !(cJSON_IsString(id) || cJSON_IsNumber(id)))
+		return -1;
+	struct mcp_id *e = &s->ids[s->n];
+	e->is_string = cJSON_IsString(id);
+	e->number = id->valuedouble;
+	e->string = e->is_string ? strdup(id->valuestring) : NULL;
+	if (e->is_string && !e->string)
+		return -1;
+	s->n++;
+	return 0;
+}
+
+bool mcp_idset_take(struct mcp_idset *s, const cJSON *id)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct mcp_id *e = &s->ids[i];
+		bool match = e->is_string ? cJSON_IsString(id) && strcmp(e->string, id->valuestring) == 0
+					  : cJSON_IsNumber(id) && e->number == id->valuedouble;
+		if (match) {
+			free(e->string);
+			*e = s->ids[--s->n];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One rewrite: the tools array at `span` becomes `text`. */
+struct splice {
+	struct json_span span;
+	struct bytebuf text;
+};
+
+/* The tools array without hidden tools; 1 if any was removed, 0 if none, -1 on error. */
+static int filtered_tools(const char *json, struct json_span tools_span, const cJSON *tools, mcp_hidden_fn is_hidden,
+			  void *ctx, struct bytebuf *out)
+{
+	size_t n = (size_t)cJSON_GetArraySize(tools), i = 0;
+	int removed = 0;
+	bool first = true;
+
+	if (n == 0)
+		return 0;
+	struct json_span *spans = malloc(n * sizeof(*spans));
+	if (!spans || json_child_spans(json, tools_span, spans, n) != (int)n) {
+		free(spans);
+		return -1;
+	}
+	int r = bb_append(out, "[", 1);
+	for (const cJSON *tool = tools->child; tool && r == 0; tool = tool->next, i++) {
+		const cJSON *name = cJSON_IsObject(tool) ? cJSON_GetObjectItemCaseSensitive(tool, "name") : NULL;
+		if (cJSON_IsString(name) && is_hidden(name->valuestring, ctx)) {
+			removed = 1;
+			continue;
+		}
+		if (!first)
+			r = bb_append(out, ",", 1);
+		if (r == 0)
+			r = bb_append(out, json + spans[i].off, spans[i].len);
+		first = false;
+	}
+	if (r == 0)
+		r = bb_append(out, "]", 1);
+	free(spans);
+	return r < 0 ? -1 : removed;
+}
+
+/* A pending tools/list response: queue the rewrite of its tools array. */
+static int filter_message(const char *json, struct json_span msg_span, const cJSON *msg, struct mcp_idset *pending,
+			  mcp_hidden_fn is_hidden, void *ctx, struct splice *splices, size_t *n_splices)
+{
+	const cJSON *id = cJSON_IsObject(msg) ? cJSON_GetObjectItemCaseSensitive(msg, "id") : NULL;
+	const cJSON *result = id ? cJSON_GetObjectItemCaseSensitive(msg, "result") : NULL;
+	const cJSON *error = id ? cJSON_GetObjectItemCaseSensitive(msg, "error") : NULL;
+
+	/* Any answer (an error too) ends the wait for that id. */
+	if (!(result || error) || !mcp_idset_take(pending, id) || !cJSON_IsObject(result))
+		return 0;
+	const cJSON *tools = cJSON_GetObjectItemCaseSensitive(result, "tools");
+	if (!cJSON_IsArray(tools))
+		return 0;
+	struct json_span result_span, tools_span;
+	if (json_child_span(json, msg_span, msg, result, &result_span) < 0 ||
+	    json_child_span(json, result_span, result, tools, &tools_span) < 0)
+		return -1;
+	struct splice *s = &splices[*n_splices];
+	s->span = tools_span;
+	s->text = (struct bytebuf)BYTEBUF_INIT;
+	int r = filtered_tools(json, tools_span, tools, is_hidden, ctx, &s->text);
+	if (r > 0)
+		(*n_splices)++;
+	else
+		bb_free(&s->text);
+	return r < 0 ? -1 : 0;
+}
+
+int mcp_filter_tools_list(const char *json, size_t len, struct mcp_idset *pending, mcp_hidden_fn is_hidden,
+			  void *ctx, struct bytebuf *out)
+{
+	const char *end = NULL;
+	struct json_span root_span;
+	cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+	int r = 0;
+
+	if (!root || json_value_span(json, len, 0, &root_span) < 0) {
+		cJSON_Delete(root);
+		return 0;
+	}
+	size_t n = cJSON_IsArray(root) ? (size_t)cJSON_GetArraySize(root) : 1;
+	struct splice *splices = calloc(n ? n : 1, sizeof(*splices));
+	struct json_span *spans = calloc(n ? n : 1, sizeof(*spans));
+	size_t n_splices = 0;
+	if (!splices || !spans) {
+		r = -1;
+	} else if (cJSON_IsArray(root)) {
+		if (json_child_spans(json, root_span, spans, n) != (int)n)
+			r = -1;
+		size_t i = 0;
+		for (const cJSON *msg = root->child; msg && r == 0; msg = msg->next, i++)
+			r = filter_message(json, spans[i], msg, pending, is_hidden, ctx, splices, &n_splices);
+	} else {
+		r = filter_message(json, root_span, root, pending, is_hidden, ctx, splices, &n_splices);
+	}
+	/* Splices are in document order and do not overlap. */
+	size_t pos = 0;
+	for (size_t i = 0; r == 0 && i < n_splices; i++) {
+		if (bb_append(out, json + pos, splices[i].span.off - pos) < 0 ||
+		    bb_append(out, splices[i].text.data, splices[i].text.len) < 0)
+			r = -1;
+		pos = splices[i].span.off + splices[i].span.len;
+	}
+	if (r == 0 && n_splices && bb_append(out, json + pos, len - pos) < 0)
+		r = -1;
+	for (size_t i = 0; splices && i < n_splices; i++)
+		bb_free(&splices[i].text);
+	free(splices);
+	free(spans);
+	cJSON_Delete(root);
+	return r < 0 ? -1 : n_splices > 0;
+}

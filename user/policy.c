@@ -1,0 +1,877 @@
+/* Policy files: parse with cJSON, validate everything, report every
+ * problem, and produce the map-layout policy the compiler writes out.
+ * Out of memory aborts: a half-validated policy is never an option. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "policy.h"
+
+#define FIELD_LEN 1024
+#define MAX_WINDOW_SECONDS 0xffffffffULL
+#define NS_PER_SEC 1000000000ULL
+
+/* A counter name's first definition: later ones must agree with it,
+ * because every limit naming the counter shares its window. */
+struct counter_def {
+	char name[MCPF_COUNTER_LEN];
+	unsigned long long window_ns;
+	unsigned int scope;
+	char field[FIELD_LEN];
+};
+
+struct endpoint_owner {
+	struct mcpf_endpoint ep;
+	const char *server;
+};
+
+struct loader {
+	const char *file;
+	struct policy_errors *errs;
+	struct policy *policy;
+	struct counter_def *counters;
+	size_t n_counters;
+	struct endpoint_owner *owners;
+	size_t n_owners;
+};
+
+static const char *const op_names[] = {
+	[MCPF_OP_EQ] = "eq", [MCPF_OP_NEQ] = "neq", [MCPF_OP_IN] = "in",
+	[MCPF_OP_NOT_IN] = "not_in", [MCPF_OP_LT] = "lt", [MCPF_OP_LTE] = "lte",
+	[MCPF_OP_GT] = "gt", [MCPF_OP_GTE] = "gte", [MCPF_OP_REGEX] = "regex",
+	[MCPF_OP_CONTAINS] = "contains", [MCPF_OP_EXISTS] = "exists",
+};
+
+static const char *const scope_names[] = {
+	[MCPF_SCOPE_GRANT] = "grant", [MCPF_SCOPE_AGENT] = "agent",
+	[MCPF_SCOPE_SESSION] = "session", [MCPF_SCOPE_GLOBAL] = "global",
+};
+
+const char *policy_op_name(unsigned int op)
+{
+	return op > 0 && op < sizeof(op_names) / sizeof(op_names[0]) ? op_names[op] : "?";
+}
+
+const char *policy_scope_name(unsigned int scope)
+{
+	return scope < sizeof(scope_names) / sizeof(scope_names[0]) ? scope_names[scope] : "?";
+}
+
+static void *xrealloc(void *p, size_t n, size_t size)
+{
+	p = reallocarray(p, n ? n : 1, size);
+	if (!p)
+		abort();
+	return p;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+static void fail(struct loader *l, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fail(struct loader *l, const char *field, const char *fmt, ...)
+{
+	char msg[FIELD_LEN];
+	char *line;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (asprintf(&line, *field ? "%s:%s: %s" : "%s%s: %s", l->file, field, msg) < 0)
+		abort();
+	l->errs->line = xrealloc(l->errs->line, l->errs->n + 1, sizeof(char *));
+	l->errs->line[l->errs->n++] = line;
+}
+
+static bool is_ident(const char *s)
+{
+	if (!*s || isdigit((unsigned char)*s))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '*')
+			return false;
+	return true;
+}
+
+void policy_field_key(char *out, size_t size, const char *parent, const char *key)
+{
+	if (is_ident(key))
+		snprintf(out, size, "%s%s%s", parent, *parent ? "." : "", key);
+	else
+		snprintf(out, size, "%s[\"%s\"]", parent, key);
+}
+
+static void field_key(char *out, const char *parent, const char *key)
+{
+	policy_field_key(out, FIELD_LEN, parent, key);
+}
+
+static void field_index(char *out, const char *parent, size_t i)
+{
+	const size_t room = sizeof("[18446744073709551615]");
+	size_t len = strnlen(parent, FIELD_LEN - room);
+
+	memmove(out, parent, len);
+	snprintf(out + len, room, "[%zu]", i);
+}
+
+static bool in_list(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, s))
+			return true;
+	return false;
+}
+
+/* Checks that obj is an object without duplicate keys and, when keys is
+ * given, without keys outside it. */
+static bool check_object(struct loader *l, const cJSON *obj, const char *field,
+			 const char *const *keys)
+{
+	char f[FIELD_LEN];
+
+	if (!cJSON_IsObject(obj)) {
+		fail(l, field, "must be an object");
+		return false;
+	}
+	for (const cJSON *c = obj->child; c; c = c->next) {
+		field_key(f, field, c->string);
+		for (const cJSON *d = obj->child; d != c; d = d->next)
+			if (!strcmp(d->string, c->string)) {
+				fail(l, f, "duplicate key");
+				break;
+			}
+		if (keys && !in_list(keys, c->string))
+			fail(l, f, "unknown key");
+	}
+	return true;
+}
+
+static const cJSON *member(const cJSON *obj, const char *key, char *field, const char *parent)
+{
+	field_key(field, parent, key);
+	return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+static const cJSON *required(struct loader *l, const cJSON *obj, const char *key,
+			     char *field, const char *parent)
+{
+	const cJSON *item = member(obj, key, field, parent);
+
+	if (!item)
+		fail(l, field, "missing");
+	return item;
+}
+
+/* Copies a name into a fixed map field, or says why it does not fit. */
+static bool copy_name(struct loader *l, const char *field, const char *name,
+		      char *dst, size_t size)
+{
+	size_t len = strlen(name);
+
+	if (!len) {
+		fail(l, field, "empty name");
+		return false;
+	}
+	if (len >= size) {
+		fail(l, field, "name longer than %zu bytes", size - 1);
+		return false;
+	}
+	memcpy(dst, name, len + 1);
+	return true;
+}
+
+static const char *string_of(struct loader *l, const cJSON *item, const char *field)
+{
+	if (!cJSON_IsString(item)) {
+		fail(l, field, "must be a string");
+		return NULL;
+	}
+	return item->valuestring;
+}
+
+static bool positive_integer(struct loader *l, const cJSON *item, const char *field,
+			     unsigned long long max, unsigned long long *out)
+{
+	double v = cJSON_IsNumber(item) ? item->valuedouble : 0;
+
+	if (!cJSON_IsNumber(item) || v < 1 || v > (double)max ||
+	    (double)(unsigned long long)v != v) {
+		fail(l, field, "must be a positive integer (at most %llu)", max);
+		return false;
+	}
+	*out = (unsigned long long)v;
+	return true;
+}
+
+static bool parse_action(struct loader *l, const cJSON *item, const char *field,
+			 enum mcpf_action *out)
+{
+	if (cJSON_IsString(item) && !strcmp(item->valuestring, "allow"))
+		*out = MCPF_ACTION_ALLOW;
+	else if (cJSON_IsString(item) && !strcmp(item->valuestring, "deny"))
+		*out = MCPF_ACTION_DENY;
+	else {
+		fail(l, field, "must be \"allow\" or \"deny\"");
+		return false;
+	}
+	return true;
+}
+
+static void check_version(struct loader *l, const cJSON *item, const char *field)
+{
+	if (!cJSON_IsString(item) || strcmp(item->valuestring, "1"))
+		fail(l, field, "must be \"1\"");
+}
+
+/* ---- endpoints ---- */
+
+static void add_endpoint(struct loader *l, struct policy_server *s, const char *field,
+			 const struct mcpf_endpoint *ep)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	for (size_t i = 0; i < s->n_endpoints; i++)
+		if (!memcmp(&s->endpoints[i], ep, sizeof(*ep)))
+			return;
+	for (size_t i = 0; i < l->n_owners; i++)
+		if (!memcmp(&l->owners[i].ep, ep, sizeof(*ep))) {
+			static const unsigned char any[16];
+
+			inet_ntop(AF_INET6, ep->addr, addr, sizeof(addr));
+			fail(l, field, "%s%s%s:%u already belongs to server \"%s\"",
+			     memcmp(ep->addr, any, 16) ? "[" : "", memcmp(ep->addr, any, 16) ? addr : "",
+			     memcmp(ep->addr, any, 16) ? "]" : "", ntohs(ep->port), l->owners[i].server);
+			return;
+		}
+	s->endpoints = xrealloc(s->endpoints, s->n_endpoints + 1, sizeof(*ep));
+	s->endpoints[s->n_endpoints++] = *ep;
+	l->owners = xrealloc(l->owners, l->n_owners + 1, sizeof(*l->owners));
+	l->owners[l->n_owners].ep = *ep;
+	l->owners[l->n_owners++].server = s->name;
+}
+
+static void set_v4mapped(struct mcpf_endpoint *ep, const struct in_addr *a)
+{
+	memset(ep->addr, 0, 10);
+	ep->addr[10] = 0xff;
+	ep->addr[11] = 0xff;
+	memcpy(ep->addr + 12, a, 4);
+}
+
+static void load_endpoint(struct loader *l, struct policy_server *s, const char *field,
+			  const char *text)
+{
+	char host[256];
+	const char *host_start = text, *colon, *port_text;
+	struct mcpf_endpoint ep = {0};
+	struct in_addr a4;
+	char *end;
+	unsigned long port;
+	size_t host_len;
+	bool bracketed = text[0] == '[';
+
+	if (bracketed) {
+		const char *close = strchr(text, ']');
+
+		if (!close || close[1] != ':') {
+			fail(l, field, "\"%s\": expected [IPV6]:PORT", text);
+			return;
+		}
+		host_start = text + 1;
+		host_len = close - host_start;
+		colon = close + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon) {
+			fail(l, field, "\"%s\": expected HOST:PORT, [IPV6]:PORT or :PORT", text);
+			return;
+		}
+		host_len = colon - text;
+		if (memchr(text, ':', host_len)) {
+			fail(l, field, "\"%s\": IPv6 addresses need brackets, as in [::1]:PORT", text);
+			return;
+		}
+	}
+	if (host_len >= sizeof(host) || (bracketed && !host_len)) {
+		fail(l, field, "\"%s\": bad host", text);
+		return;
+	}
+	memcpy(host, host_start, host_len);
+	host[host_len] = '\0';
+	port_text = colon + 1;
+	errno = 0;
+	port = strtoul(port_text, &end, 10);
+	if (!isdigit((unsigned char)*port_text) || *end || errno || port < 1 || port > 65535) {
+		fail(l, field, "\"%s\": port must be 1-65535", text);
+		return;
+	}
+	ep.port = htons(port);
+
+	if (!host_len) {
+		add_endpoint(l, s, field, &ep);  /* all-zero address: any */
+	} else if (bracketed) {
+		if (inet_pton(AF_INET6, host, ep.addr) != 1) {
+			fail(l, field, "\"%s\": \"%s\" is not an IPv6 address", text, host);
+			return;
+		}
+		add_endpoint(l, s, field, &ep);
+	} else if (inet_pton(AF_INET, host, &a4) == 1) {
+		set_v4mapped(&ep, &a4);
+		add_endpoint(l, s, field, &ep);
+	} else {
+		struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+		struct addrinfo *res;
+		int rc = getaddrinfo(host, NULL, &hints, &res);
+
+		if (rc) {
+			fail(l, field, "cannot resolve \"%s\": %s", host, gai_strerror(rc));
+			return;
+		}
+		for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+			if (ai->ai_family == AF_INET)
+				set_v4mapped(&ep, &((struct sockaddr_in *)ai->ai_addr)->sin_addr);
+			else if (ai->ai_family == AF_INET6)
+				memcpy(ep.addr, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, 16);
+			else
+				continue;
+			add_endpoint(l, s, field, &ep);
+		}
+		freeaddrinfo(res);
+	}
+}
+
+/* ---- limits ---- */
+
+static void record_counter(struct loader *l, const char *field, const struct mcpf_limit *lim)
+{
+	for (size_t i = 0; i < l->n_counters; i++) {
+		struct counter_def *d = &l->counters[i];
+
+		if (strcmp(d->name, lim->counter))
+			continue;
+		if (d->window_ns != lim->window_ns || d->scope != lim->scope)
+			fail(l, field, "counter \"%s\" is defined with another window or scope at %s",
+			     lim->counter, d->field);
+		return;
+	}
+	l->counters = xrealloc(l->counters, l->n_counters + 1, sizeof(*l->counters));
+	strcpy(l->counters[l->n_counters].name, lim->counter);
+	l->counters[l->n_counters].window_ns = lim->window_ns;
+	l->counters[l->n_counters].scope = lim->scope;
+	snprintf(l->counters[l->n_counters].field, FIELD_LEN, "%s", field);
+	l->n_counters++;
+}
+
+static bool parse_window(struct loader *l, const cJSON *item, const char *field,
+			 unsigned long long *ns)
+{
+	static const struct { const char *name; unsigned long long seconds; } units[] = {
+		{ "second", 1 }, { "minute", 60 }, { "hour", 3600 }, { "day", 86400 },
+	};
+	unsigned long long seconds;
+
+	if (cJSON_IsString(item)) {
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (!strcmp(item->valuestring, units[i].name)) {
+				*ns = units[i].seconds * NS_PER_SEC;
+				return true;
+			}
+		fail(l, field, "unknown window \"%s\" (second, minute, hour, day or a number of seconds)",
+		     item->valuestring);
+		return false;
+	}
+	if (!positive_integer(l, item, field, MAX_WINDOW_SECONDS, &seconds))
+		return false;
+	*ns = seconds * NS_PER_SEC;
+	return true;
+}
+
+static bool valid_counter_name(const char *s)
+{
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return false;
+	return true;
+}
+
+static void load_limit(struct loader *l, const cJSON *j, const char *field, struct mcpf_limit *lim)
+{
+	static const char *const keys[] = { "counter", "window", "max", "scope", NULL };
+	char f[FIELD_LEN];
+	const cJSON *item;
+	unsigned long long max;
+	const char *s;
+	bool ok = true;
+
+	if (!check_object(l, j, field, keys))
+		return;
+	if ((item = required(l, j, "counter", f, field)) && (s = string_of(l, item, f))) {
+		if (!copy_name(l, f, s, lim->counter, sizeof(lim->counter)))
+			ok = false;
+		else if (!valid_counter_name(s)) {
+			fail(l, f, "counter names are letters, digits, '_', '.' and '-'");
+			ok = false;
+		}
+	} else
+		ok = false;
+	if (!(item = required(l, j, "window", f, field)) || !parse_window(l, item, f, &lim->window_ns))
+		ok = false;
+	if ((item = required(l, j, "max", f, field)) && positive_integer(l, item, f, 0xffffffffULL, &max))
+		lim->max = max;
+	else
+		ok = false;
+	lim->scope = MCPF_SCOPE_GRANT;
+	if ((item = member(j, "scope", f, field))) {
+		size_t i, n = sizeof(scope_names) / sizeof(scope_names[0]);
+
+		for (i = 0; i < n && !(cJSON_IsString(item) && !strcmp(item->valuestring, scope_names[i])); i++)
+			;
+		if (i == n) {
+			fail(l, f, "unknown scope %s%s%s (grant, agent, session, global)",
+			     cJSON_IsString(item) ? "\"" : "",
+			     cJSON_IsString(item) ? item->valuestring : "(not a string)",
+			     cJSON_IsString(item) ? "\"" : "");
+			ok = false;
+		} else
+			lim->scope = i;
+	}
+	if (ok)
+		record_counter(l, field, lim);
+}
+
+static void load_rate_limit(struct loader *l, const cJSON *j, const char *field,
+			    const char *tool, struct mcpf_limit *lim)
+{
+	static const char *const keys[] = { "max", "window", NULL };
+	char f[FIELD_LEN];
+	const cJSON *item;
+	unsigned long long v;
+
+	if (!check_object(l, j, field, keys))
+		return;
+	/* Its own counter per tool; ':' keeps it apart from named counters. */
+	_Static_assert(MCPF_COUNTER_LEN >= sizeof("rate_limit:") + MCPF_NAME_LEN - 1, "counter fits");
+	memcpy(lim->counter, "rate_limit:", strlen("rate_limit:"));
+	memcpy(lim->counter + strlen("rate_limit:"), tool, strlen(tool) + 1);
+	lim->scope = MCPF_SCOPE_GRANT;
+	lim->shorthand = 1;
+	if ((item = required(l, j, "max", f, field)) && positive_integer(l, item, f, 0xffffffffULL, &v))
+		lim->max = v;
+	if ((item = required(l, j, "window", f, field)) &&
+	    positive_integer(l, item, f, MAX_WINDOW_SECONDS, &v))
+		lim->window_ns = v * NS_PER_SEC;
+}
+
+/* ---- conditions ---- */
+
+static bool valid_path(const char *p)
+{
+	if (strncmp(p, "args.", 5))
+		return false;
+	for (p += 5;; p++) {
+		const char *dot = strchr(p, '.');
+
+		if (dot == p || !*p)
+			return false;
+		if (!dot)
+			return true;
+		p = dot;
+	}
+}
+
+static void load_condition(struct loader *l, const cJSON *j, const char *field,
+			   struct mcpf_policy_cond *c)
+{
+	static const char *const keys[] = { "path", "op", "value", NULL };
+	char f[FIELD_LEN], vf[FIELD_LEN];
+	const cJSON *item, *value;
+	const char *s;
+	char *text;
+	size_t i, n = sizeof(op_names) / sizeof(op_names[0]);
+
+	if (!check_object(l, j, field, keys))
+		return;
+	if ((item = required(l, j, "path", f, field)) && (s = string_of(l, item, f))) {
+		if (!valid_path(s))
+			fail(l, f, "must be \"args.\" followed by dot-separated keys");
+		else
+			copy_name(l, f, s, c->path, sizeof(c->path));
+	}
+	value = member(j, "value", vf, field);
+	if (!(item = required(l, j, "op", f, field)))
+		return;
+	for (i = 1; i < n && !(cJSON_IsString(item) && !strcmp(item->valuestring, op_names[i])); i++)
+		;
+	if (i == n) {
+		fail(l, f, "unknown op %s%s%s (eq, neq, in, not_in, lt, lte, gt, gte, regex, contains, exists)",
+		     cJSON_IsString(item) ? "\"" : "",
+		     cJSON_IsString(item) ? item->valuestring : "(not a string)",
+		     cJSON_IsString(item) ? "\"" : "");
+		return;
+	}
+	c->op = i;
+	if (!value) {
+		if (c->op != MCPF_OP_EXISTS)
+			fail(l, vf, "missing");
+		return;
+	}
+	switch (c->op) {
+	case MCPF_OP_EQ:
+	case MCPF_OP_NEQ:
+	case MCPF_OP_CONTAINS:
+		break;  /* any JSON value */
+	case MCPF_OP_IN:
+	case MCPF_OP_NOT_IN:
+		if (!cJSON_IsArray(value))
+			fail(l, vf, "must be an array");
+		break;
+	case MCPF_OP_LT:
+	case MCPF_OP_LTE:
+	case MCPF_OP_GT:
+	case MCPF_OP_GTE:
+		if (!cJSON_IsNumber(value))
+			fail(l, vf, "must be a number");
+		break;
+	case MCPF_OP_EXISTS:
+		if (!cJSON_IsBool(value))
+			fail(l, vf, "must be true or false");
+		break;
+	case MCPF_OP_REGEX:
+		if (!cJSON_IsString(value)) {
+			fail(l, vf, "must be a string");
+		} else {
+			regex_t re;
+			char msg[256];
+			int rc = regcomp(&re, value->valuestring, REG_EXTENDED | REG_NOSUB);
+
+			if (rc) {
+				regerror(rc, &re, msg, sizeof(msg));
+				fail(l, vf, "invalid regex: %s", msg);
+			} else
+				regfree(&re);
+		}
+		break;
+	}
+	text = cJSON_PrintUnformatted(value);
+	if (!text)
+		abort();
+	if (strlen(text) >= sizeof(c->value))
+		fail(l, vf, "longer than %zu bytes as JSON", sizeof(c->value) - 1);
+	else
+		strcpy(c->value, text);
+	cJSON_free(text);
+}
+
+/* ---- tools, servers ---- */
+
+static void load_tool(struct loader *l, const cJSON *j, const char *field, struct policy_tool *t)
+{
+	static const char *const keys[] = { "action", "reason", "rate_limit", "limits", "conditions", NULL };
+	char f[FIELD_LEN], e[FIELD_LEN];
+	const cJSON *item, *rate, *limits;
+	const char *s;
+	int n;
+
+	if (!check_object(l, j, field, keys))
+		return;
+	if ((item = member(j, "action", f, field)))
+		parse_action(l, item, f, &t->rule.action);
+	if ((item = member(j, "reason", f, field)) && (s = string_of(l, item, f))) {
+		if (strlen(s) >= sizeof(t->rule.reason))
+			fail(l, f, "longer than %zu bytes", sizeof(t->rule.reason) - 1);
+		else
+			strcpy(t->rule.reason, s);
+	}
+	rate = member(j, "rate_limit", f, field);
+	if (rate)
+		load_rate_limit(l, rate, f, t->name, &t->rule.limit[t->rule.limits++]);
+	if ((limits = member(j, "limits", f, field))) {
+		if (!cJSON_IsArray(limits)) {
+			fail(l, f, "must be an array");
+		} else if ((n = cJSON_GetArraySize(limits)) + t->rule.limits > MCPF_TOOL_MAX_LIMITS) {
+			fail(l, f, "at most %d limits per tool, rate_limit included (MCPF_TOOL_MAX_LIMITS)",
+			     MCPF_TOOL_MAX_LIMITS);
+		} else {
+			for (int i = 0; i < n; i++) {
+				struct mcpf_limit *lim = &t->rule.limit[t->rule.limits++];
+
+				field_index(e, f, i);
+				lim->index = i;
+				load_limit(l, cJSON_GetArrayItem(limits, i), e, lim);
+			}
+		}
+	}
+	if ((item = member(j, "conditions", f, field))) {
+		if (!cJSON_IsArray(item)) {
+			fail(l, f, "must be an array");
+		} else if ((n = cJSON_GetArraySize(item)) > MCPF_TOOL_MAX_CONDS) {
+			fail(l, f, "at most %d conditions per tool (MCPF_TOOL_MAX_CONDS)", MCPF_TOOL_MAX_CONDS);
+		} else {
+			for (int i = 0; i < n; i++) {
+				field_index(e, f, i);
+				load_condition(l, cJSON_GetArrayItem(item, i), e, &t->cond[i]);
+			}
+			t->rule.conditions = n;
+		}
+	}
+}
+
+static struct policy_tool *find_tool(struct policy_server *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_tools; i++)
+		if (!strcmp(s->tools[i].name, name))
+			return &s->tools[i];
+	return NULL;
+}
+
+static void load_server(struct loader *l, const cJSON *j, const char *field, struct policy_server *s)
+{
+	static const char *const keys[] = { "version", "endpoints", "default", "tools", "hide", NULL };
+	char f[FIELD_LEN], e[FIELD_LEN];
+	const cJSON *item, *tools, *hide;
+	const char *text;
+	size_t cap;
+	int i = 0;
+
+	if (!check_object(l, j, field, keys))
+		return;
+	if ((item = member(j, "version", f, field)))
+		check_version(l, item, f);
+	if ((item = required(l, j, "default", f, field)))
+		parse_action(l, item, f, &s->default_action);
+	if ((item = member(j, "endpoints", f, field))) {
+		if (!cJSON_IsArray(item))
+			fail(l, f, "must be an array of \"HOST:PORT\" strings");
+		else
+			for (const cJSON *ep = item->child; ep; ep = ep->next, i++) {
+				field_index(e, f, i);
+				if ((text = string_of(l, ep, e)))
+					load_endpoint(l, s, e, text);
+			}
+	}
+	tools = member(j, "tools", f, field);
+	hide = member(j, "hide", e, field);
+	if (tools && !check_object(l, tools, f, NULL))
+		tools = NULL;
+	if (hide && !cJSON_IsArray(hide)) {
+		fail(l, e, "must be an array of tool names");
+		hide = NULL;
+	}
+	cap = (tools ? cJSON_GetArraySize(tools) : 0) + (hide ? cJSON_GetArraySize(hide) : 0);
+	s->tools = xcalloc(cap, sizeof(*s->tools));
+	for (const cJSON *t = tools ? tools->child : NULL; t; t = t->next) {
+		struct policy_tool *pt = &s->tools[s->n_tools];
+
+		field_key(e, f, t->string);
+		if (find_tool(s, t->string) || !copy_name(l, e, t->string, pt->name, sizeof(pt->name)))
+			continue;  /* duplicate key: already reported */
+		s->n_tools++;
+		load_tool(l, t, e, pt);
+	}
+	field_key(f, field, "hide");
+	i = 0;
+	for (const cJSON *h = hide ? hide->child : NULL; h; h = h->next, i++) {
+		struct policy_tool *pt;
+
+		field_index(e, f, i);
+		if (!(text = string_of(l, h, e)))
+			continue;
+		if (!strcmp(text, "*")) {
+			fail(l, e, "\"*\" is not a tool name: list the tools to hide");
+			continue;
+		}
+		if (!(pt = find_tool(s, text))) {
+			pt = &s->tools[s->n_tools];
+			if (!copy_name(l, e, text, pt->name, sizeof(pt->name)))
+				continue;
+			s->n_tools++;
+		}
+		pt->rule.hidden = 1;
+	}
+}
+
+static void check_capacity(struct loader *l)
+{
+	struct policy *p = l->policy;
+
+	for (size_t i = 0; i < p->n_servers; i++) {
+		p->n_endpoints += p->servers[i].n_endpoints;
+		p->n_tools += p->servers[i].n_tools;
+		for (size_t t = 0; t < p->servers[i].n_tools; t++)
+			p->n_conditions += p->servers[i].tools[t].rule.conditions;
+	}
+	if (p->n_servers > MCPF_MAX_SERVERS)
+		fail(l, "servers", "%zu servers, the policy maps hold %d (MCPF_MAX_SERVERS)",
+		     p->n_servers, MCPF_MAX_SERVERS);
+	if (p->n_endpoints > MCPF_MAX_TARGETS)
+		fail(l, "servers", "%zu endpoints, the targets map holds %d (MCPF_MAX_TARGETS)",
+		     p->n_endpoints, MCPF_MAX_TARGETS);
+	if (p->n_tools > MCPF_POLICY_MAX_TOOLS)
+		fail(l, "servers", "%zu tool entries, the policy maps hold %d (MCPF_POLICY_MAX_TOOLS)",
+		     p->n_tools, MCPF_POLICY_MAX_TOOLS);
+	if (p->n_conditions > MCPF_POLICY_MAX_CONDS)
+		fail(l, "servers", "%zu conditions, the policy maps hold %d (MCPF_POLICY_MAX_CONDS)",
+		     p->n_conditions, MCPF_POLICY_MAX_CONDS);
+}
+
+static void load_root(struct loader *l, const cJSON *root)
+{
+	static const char *const keys[] = { "version", "servers", NULL };
+	char f[FIELD_LEN], e[FIELD_LEN];
+	const cJSON *item, *servers;
+
+	if (!cJSON_IsObject(root)) {
+		fail(l, "", "the policy must be a JSON object");
+		return;
+	}
+	if (!cJSON_GetObjectItemCaseSensitive(root, "servers") &&
+	    (cJSON_GetObjectItemCaseSensitive(root, "tools") ||
+	     cJSON_GetObjectItemCaseSensitive(root, "default"))) {
+		fail(l, "servers", "missing: wrap a PolicyLayer document as "
+		     "{\"version\":\"1\",\"servers\":{\"NAME\":{\"endpoints\":[...], ...}}}");
+		return;
+	}
+	check_object(l, root, "", keys);
+	if ((item = required(l, root, "version", f, "")))
+		check_version(l, item, f);
+	if (!(servers = required(l, root, "servers", f, "")) || !check_object(l, servers, f, NULL))
+		return;
+	if (!servers->child) {
+		fail(l, f, "no servers");
+		return;
+	}
+	l->policy->servers = xcalloc(cJSON_GetArraySize(servers), sizeof(struct policy_server));
+	for (const cJSON *s = servers->child; s; s = s->next) {
+		struct policy_server *ps = &l->policy->servers[l->policy->n_servers];
+		bool seen = false;
+
+		for (size_t i = 0; i < l->policy->n_servers; i++)
+			seen |= !strcmp(l->policy->servers[i].name, s->string);
+		field_key(e, f, s->string);
+		if (seen || !copy_name(l, e, s->string, ps->name, sizeof(ps->name)))
+			continue;
+		l->policy->n_servers++;
+		load_server(l, s, e, ps);
+	}
+	check_capacity(l);
+}
+
+static void position_of(const char *text, const char *at, int *line, int *col)
+{
+	*line = 1;
+	*col = 1;
+	for (const char *p = text; p < at; p++) {
+		if (*p == '\n') {
+			(*line)++;
+			*col = 1;
+		} else
+			(*col)++;
+	}
+}
+
+int policy_parse(const char *file, const char *text, size_t len,
+		 struct policy **out, struct policy_errors *errs)
+{
+	struct loader l = { .file = file, .errs = errs };
+	const char *end = NULL;
+	cJSON *root;
+	size_t before = errs->n;
+	int line, col;
+
+	*out = NULL;
+	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (!root) {
+		position_of(text, end ? end : text, &line, &col);
+		fail(&l, "", "invalid JSON near line %d, column %d", line, col);
+		return -1;
+	}
+	while (end < text + len && isspace((unsigned char)*end))
+		end++;
+	if (end < text + len) {
+		position_of(text, end, &line, &col);
+		fail(&l, "", "unexpected data after the JSON document at line %d, column %d", line, col);
+		cJSON_Delete(root);
+		return -1;
+	}
+	l.policy = xcalloc(1, sizeof(*l.policy));
+	load_root(&l, root);
+	cJSON_Delete(root);
+	free(l.counters);
+	free(l.owners);
+	if (errs->n != before) {
+		policy_free(l.policy);
+		return -1;
+	}
+	*out = l.policy;
+	return 0;
+}
+
+int policy_load(const char *file, struct policy **out, struct policy_errors *errs)
+{
+	struct loader l = { .file = file, .errs = errs };
+	FILE *f = fopen(file, "r");
+	char *text = NULL;
+	size_t len = 0, cap = 0, n;
+	int rc;
+
+	*out = NULL;
+	if (!f) {
+		fail(&l, "", "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	do {
+		if (len == cap)
+			text = xrealloc(text, cap = cap ? 2 * cap : 65536, 1);
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+	} while (n);
+	if (ferror(f)) {
+		fail(&l, "", "cannot read: %s", strerror(errno));
+		fclose(f);
+		free(text);
+		return -1;
+	}
+	fclose(f);
+	rc = policy_parse(file, text, len, out, errs);
+	free(text);
+	return rc;
+}
+
+void policy_free(struct policy *policy)
+{
+	if (!policy)
+		return;
+	for (size_t i = 0; i < policy->n_servers; i++) {
+		free(policy->servers[i].endpoints);
+		free(policy->servers[i].tools);
+	}
+	free(policy->servers);
+	free(policy);
+}
+
+void policy_errors_free(struct policy_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		free(errs->line[i]);
+	free(errs->line);
+	errs->line = NULL;
+	errs->n = 0;
+}

@@ -1,0 +1,86 @@
+/* Policy files: loading and validation.
+ *
+ * A policy file maps server names to PolicyLayer-style documents that
+ * also list the endpoints to intercept:
+ *
+ *   {"version": "1",
+ *    "servers": {
+ *      "fs": {"endpoints": ["127.0.0.1:3002", "[::1]:3002", "localhost:8080", ":9000"],
+ *             "default": "deny",
+ *             "hide": ["debug_dump"],
+ *             "tools": {
+ *               "read_file": {"conditions": [{"path": "args.path", "op": "regex", "value": "^/srv/"}]},
+ *               "delete_file": {"action": "deny", "reason": "no deletions"},
+ *               "*": {"limits": [{"counter": "fs_calls", "window": "minute", "max": 100}]}}}}}
+ *
+ * Required: "version" ("1") and "servers" at the top, "default" in each
+ * server. "endpoints" is optional: a server without endpoints is never
+ * intercepted, but it can be decided by name (so a PolicyLayer document
+ * is a valid server body as it is). A bare PolicyLayer document (no "servers")
+ * is refused with an error saying how to wrap it: without a server name
+ * and endpoints it could not say which traffic it governs.
+ *
+ * Endpoints: "ADDR:PORT", "[V6ADDR]:PORT", "HOST:PORT" (resolved now with
+ * getaddrinfo, every address kept) or ":PORT" (any address). Duplicates
+ * inside one server merge; the same endpoint in two servers is an error.
+ *
+ * Validation reports every problem, each as "FILE:FIELD: REASON" where
+ * FIELD is a JSON path (servers.fs.tools.rm.limits[0].scope; keys that
+ * are not identifiers are quoted: tools["a.b"]). Sizes that would not fit
+ * the policy maps (bpf/policy.h) are validation errors too, so a policy
+ * that loads always compiles.
+ */
+#ifndef MCPF_POLICY_LOAD_H
+#define MCPF_POLICY_LOAD_H
+
+#include <stddef.h>
+#include "../bpf/policy.h"  /* map layouts (this file shadows the name) */
+
+/* One entry of a server's "tools" object (or a tool only named in
+ * "hide"), already in map layout. */
+struct policy_tool {
+	char name[MCPF_NAME_LEN];
+	struct mcpf_policy_tool rule;
+	struct mcpf_policy_cond cond[MCPF_TOOL_MAX_CONDS];
+};
+
+struct policy_server {
+	char name[MCPF_NAME_LEN];
+	enum mcpf_action default_action;
+	struct mcpf_endpoint *endpoints;
+	size_t n_endpoints;
+	struct policy_tool *tools;
+	size_t n_tools;
+};
+
+struct policy {
+	struct policy_server *servers;
+	size_t n_servers;
+	size_t n_endpoints;   /* over all servers */
+	size_t n_tools;       /* tool entries over all servers ("rules") */
+	size_t n_conditions;
+};
+
+struct policy_errors {
+	char **line;          /* "FILE:FIELD: REASON" */
+	size_t n;
+};
+
+/* Read and validate FILE. 0 and *out set, or -1 with every problem in
+ * errs (also for an unreadable file). errs must start zeroed. */
+int policy_load(const char *file, struct policy **out, struct policy_errors *errs);
+
+/* Same from memory; FILE only labels the errors. */
+int policy_parse(const char *file, const char *text, size_t len,
+		 struct policy **out, struct policy_errors *errs);
+
+void policy_free(struct policy *policy);
+void policy_errors_free(struct policy_errors *errs);
+
+/* The JSON path of parent.key as errors and decisions spell it. */
+void policy_field_key(char *out, size_t size, const char *parent, const char *key);
+
+const char *policy_op_name(unsigned int op);
+const char *policy_scope_name(unsigned int scope);
+
+#endif /* MCPF_POLICY_LOAD_H */

@@ -1,0 +1,147 @@
+/* Per-generation snapshot of the policy maps; see policy_cache.h. */
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "policy_cache.h"
+
+static void *grow(void *p, size_t n, size_t size)
+{
+	p = reallocarray(p, n, size);
+	if (!p)
+		abort();
+	return p;
+}
+
+static int server_cmp(const void *a, const void *b)
+{
+	return strncmp(((const struct cached_server *)a)->name,
+		       ((const struct cached_server *)b)->name, MCPF_NAME_LEN);
+}
+
+static int tool_cmp(const void *a, const void *b)
+{
+	const struct cached_tool *x = a, *y = b;
+	int c = strncmp(x->server, y->server, MCPF_NAME_LEN);
+
+	return c ? c : strncmp(x->tool, y->tool, MCPF_NAME_LEN);
+}
+
+static void load_servers(int fd, struct policy_cache *cache)
+{
+	struct mcpf_policy_server_key key, next;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		struct cached_server *s;
+
+		key = next;
+		prev = &key;
+		if (key.generation != cache->generation)
+			continue;
+		cache->servers = grow(cache->servers, cache->n_servers + 1, sizeof(*s));
+		s = &cache->servers[cache->n_servers];
+		memcpy(s->name, key.server, sizeof(s->name));
+		if (!bpf_map_lookup_elem(fd, &key, &s->value))
+			cache->n_servers++;
+	}
+	qsort(cache->servers, cache->n_servers, sizeof(*cache->servers), server_cmp);
+}
+
+/* A condition missing from the map stays unusable: calls needing it are
+ * refused as invalid rather than decided without it. */
+static void load_conditions(int fd, unsigned int gen, struct cached_tool *t)
+{
+	struct mcpf_policy_cond_key key = { .generation = gen };
+
+	memcpy(key.server, t->server, sizeof(key.server));
+	memcpy(key.tool, t->tool, sizeof(key.tool));
+	t->cond = calloc(t->rule.conditions ? t->rule.conditions : 1, sizeof(*t->cond));
+	if (!t->cond)
+		abort();
+	for (unsigned int i = 0; i < t->rule.conditions; i++) {
+		key.index = i;
+		if (!bpf_map_lookup_elem(fd, &key, &t->cond[i].cond))
+			condition_compile(&t->cond[i]);
+	}
+}
+
+static void load_tools(struct policy_maps *maps, struct policy_cache *cache)
+{
+	struct mcpf_policy_tool_key key, next;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(maps->tools, prev, &next)) {
+		struct cached_tool *t;
+
+		key = next;
+		prev = &key;
+		if (key.generation != cache->generation)
+			continue;
+		cache->tools = grow(cache->tools, cache->n_tools + 1, sizeof(*t));
+		t = &cache->tools[cache->n_tools];
+		memset(t, 0, sizeof(*t));
+		memcpy(t->server, key.server, sizeof(t->server));
+		memcpy(t->tool, key.tool, sizeof(t->tool));
+		if (bpf_map_lookup_elem(maps->tools, &key, &t->rule))
+			continue;
+		if (t->rule.conditions > MCPF_TOOL_MAX_CONDS)
+			t->rule.conditions = MCPF_TOOL_MAX_CONDS;
+		load_conditions(maps->conds, cache->generation, t);
+		cache->n_tools++;
+	}
+	qsort(cache->tools, cache->n_tools, sizeof(*cache->tools), tool_cmp);
+}
+
+const struct policy_cache *policy_cache_for(struct policy_maps *maps, unsigned int generation)
+{
+	if (maps->cache && maps->cache->generation == generation)
+		return maps->cache;
+	policy_cache_free(maps->cache);
+	maps->cache = calloc(1, sizeof(*maps->cache));
+	if (!maps->cache)
+		abort();
+	maps->cache->generation = generation;
+	load_servers(maps->servers, maps->cache);
+	load_tools(maps, maps->cache);
+	return maps->cache;
+}
+
+const struct mcpf_policy_server *policy_cache_server(const struct policy_cache *cache,
+						     const char *server)
+{
+	struct cached_server key = {0};
+	const struct cached_server *s;
+
+	if (strlen(server) >= sizeof(key.name))
+		return NULL;
+	strcpy(key.name, server);
+	s = bsearch(&key, cache->servers, cache->n_servers, sizeof(*s), server_cmp);
+	return s ? &s->value : NULL;
+}
+
+const struct cached_tool *policy_cache_tool(const struct policy_cache *cache,
+					    const char *server, const char *tool)
+{
+	struct cached_tool key;
+
+	if (strlen(server) >= sizeof(key.server) || strlen(tool) >= sizeof(key.tool))
+		return NULL;
+	strcpy(key.server, server);
+	strcpy(key.tool, tool);
+	return bsearch(&key, cache->tools, cache->n_tools, sizeof(key), tool_cmp);
+}
+
+void policy_cache_free(struct policy_cache *cache)
+{
+	if (!cache)
+		return;
+	for (size_t i = 0; i < cache->n_tools; i++) {
+		for (unsigned int c = 0; c < cache->tools[i].rule.conditions; c++)
+			condition_release(&cache->tools[i].cond[c]);
+		free(cache->tools[i].cond);
+	}
+	free(cache->tools);
+	free(cache->servers);
+	free(cache);
+}

@@ -1,0 +1,215 @@
+/* Writes a validated policy into the pinned policy maps as a new
+ * generation and flips to it; see policy_compile.h for the order. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "mcpfence.skel.h"
+#include "policy_cache.h"
+#include "policy_compile.h"
+
+void policy_maps_from_skeleton(struct policy_maps *maps, const struct mcpfence *skel)
+{
+	*maps = (struct policy_maps){
+		.active = bpf_map__fd(skel->maps.policy_active),
+		.servers = bpf_map__fd(skel->maps.policy_servers),
+		.tools = bpf_map__fd(skel->maps.policy_tools),
+		.conds = bpf_map__fd(skel->maps.policy_conds),
+		.rate = bpf_map__fd(skel->maps.rate_state),
+		.targets = bpf_map__fd(skel->maps.targets),
+	};
+}
+
+void policy_maps_release(struct policy_maps *maps)
+{
+	policy_cache_free(maps->cache);
+	maps->cache = NULL;
+}
+
+unsigned int policy_active_generation(const struct policy_maps *maps)
+{
+	struct mcpf_policy_active active;
+	unsigned int zero = 0;
+
+	if (bpf_map_lookup_elem_flags(maps->active, &zero, &active, BPF_F_LOCK))
+		return 0;
+	return active.generation;
+}
+
+/* Deletes every entry of a generation-keyed map (key starts with the
+ * generation) whose generation is not keep. Keys are collected first:
+ * deleting while walking a hash map can restart the walk. */
+static int sweep(int fd, size_t key_size, unsigned int keep)
+{
+	unsigned char *keys = NULL, *cur = NULL, next[key_size];
+	size_t n = 0;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(fd, cur, next)) {
+		keys = reallocarray(keys, n + 1, key_size);
+		if (!keys)
+			abort();
+		memcpy(keys + n * key_size, next, key_size);
+		cur = keys + n++ * key_size;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned int gen;
+
+		memcpy(&gen, keys + i * key_size, sizeof(gen));
+		if (gen != keep && bpf_map_delete_elem(fd, keys + i * key_size) && errno != ENOENT)
+			err = -errno;
+	}
+	free(keys);
+	return err;
+}
+
+static int sweep_all(struct policy_maps *maps, unsigned int keep)
+{
+	int a = sweep(maps->servers, sizeof(struct mcpf_policy_server_key), keep);
+	int b = sweep(maps->tools, sizeof(struct mcpf_policy_tool_key), keep);
+	int c = sweep(maps->conds, sizeof(struct mcpf_policy_cond_key), keep);
+
+	return a ? a : b ? b : c;
+}
+
+/* Describes a failed map write (errno) in err; returns -errno. */
+static int map_error(char *err, size_t errlen, const char *map, const char *what, const char *sub)
+{
+	int e = errno;
+
+	snprintf(err, errlen, "%s: cannot write %s%s%s: %s", map, what, *sub ? "/" : "", sub, strerror(e));
+	return -e;
+}
+
+static int write_server(struct policy_maps *maps, const struct policy_server *s,
+			unsigned int gen, char *err, size_t errlen)
+{
+	struct mcpf_policy_server_key skey = { .generation = gen };
+	struct mcpf_policy_server sval = {
+		.default_action = s->default_action,
+		.tools = s->n_tools,
+		.endpoints = s->n_endpoints,
+	};
+
+	memcpy(skey.server, s->name, sizeof(skey.server));
+	if (bpf_map_update_elem(maps->servers, &skey, &sval, BPF_ANY))
+		return map_error(err, errlen, "policy_servers", s->name, "");
+	for (size_t t = 0; t < s->n_tools; t++) {
+		const struct policy_tool *pt = &s->tools[t];
+		struct mcpf_policy_tool_key tkey = { .generation = gen };
+
+		memcpy(tkey.server, s->name, sizeof(tkey.server));
+		memcpy(tkey.tool, pt->name, sizeof(tkey.tool));
+		if (bpf_map_update_elem(maps->tools, &tkey, &pt->rule, BPF_ANY))
+			return map_error(err, errlen, "policy_tools", s->name, pt->name);
+		for (unsigned int i = 0; i < pt->rule.conditions; i++) {
+			struct mcpf_policy_cond_key ckey = { .generation = gen, .index = i };
+
+			memcpy(ckey.server, s->name, sizeof(ckey.server));
+			memcpy(ckey.tool, pt->name, sizeof(ckey.tool));
+			if (bpf_map_update_elem(maps->conds, &ckey, &pt->cond[i], BPF_ANY))
+				return map_error(err, errlen, "policy_conds", s->name, pt->name);
+		}
+	}
+	return 0;
+}
+
+int policy_stage(struct policy_maps *maps, const struct policy *policy,
+		 unsigned int *generation, char *err, size_t errlen)
+{
+	unsigned int active = policy_active_generation(maps);
+	unsigned int gen = active + 1 ? active + 1 : 1;
+	int rc;
+
+	if ((rc = sweep_all(maps, active))) {
+		snprintf(err, errlen, "cannot clear an earlier unfinished load: %s", strerror(-rc));
+		return rc;
+	}
+	for (size_t i = 0; i < policy->n_servers; i++)
+		if ((rc = write_server(maps, &policy->servers[i], gen, err, errlen))) {
+			sweep_all(maps, active);
+			return rc;
+		}
+	*generation = gen;
+	return 0;
+}
+
+static bool has_endpoint(const struct policy *policy, const struct mcpf_endpoint *ep)
+{
+	for (size_t i = 0; i < policy->n_servers; i++)
+		for (size_t e = 0; e < policy->servers[i].n_endpoints; e++)
+			if (!memcmp(&policy->servers[i].endpoints[e], ep, sizeof(*ep)))
+				return true;
+	return false;
+}
+
+/* Stale endpoints go first so the map never needs room for both sets. */
+static int update_targets(struct policy_maps *maps, const struct policy *policy,
+			  char *err, size_t errlen)
+{
+	struct mcpf_endpoint key, next, *stale = NULL;
+	void *prev = NULL;
+	size_t n = 0;
+
+	while (!bpf_map_get_next_key(maps->targets, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (has_endpoint(policy, &key))
+			continue;
+		stale = reallocarray(stale, n + 1, sizeof(*stale));
+		if (!stale)
+			abort();
+		stale[n++] = key;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(maps->targets, &stale[i]);
+	free(stale);
+	for (size_t i = 0; i < policy->n_servers; i++) {
+		const struct policy_server *s = &policy->servers[i];
+		struct mcpf_target target = {0};
+
+		memcpy(target.server, s->name, sizeof(target.server));
+		for (size_t e = 0; e < s->n_endpoints; e++)
+			if (bpf_map_update_elem(maps->targets, &s->endpoints[e], &target, BPF_ANY))
+				return map_error(err, errlen, "targets", s->name, "endpoint");
+	}
+	return 0;
+}
+
+int policy_activate(struct policy_maps *maps, const struct policy *policy,
+		    unsigned int generation, char *err, size_t errlen)
+{
+	struct mcpf_policy_active active = {
+		.generation = generation,
+		.servers = policy->n_servers,
+		.tools = policy->n_tools,
+	};
+	struct timespec ts;
+	unsigned int zero = 0;
+	int rc;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	active.loaded_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (bpf_map_update_elem(maps->active, &zero, &active, BPF_F_LOCK))
+		return map_error(err, errlen, "policy_active", "generation", "");
+	if ((rc = update_targets(maps, policy, err, errlen)))
+		return rc;
+	if ((rc = sweep_all(maps, generation))) {
+		snprintf(err, errlen, "cannot delete the previous policy generation: %s", strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+int policy_compile(struct policy_maps *maps, const struct policy *policy,
+		   char *err, size_t errlen)
+{
+	unsigned int gen;
+	int rc = policy_stage(maps, policy, &gen, err, errlen);
+
+	return rc ? rc : policy_activate(maps, policy, gen, err, errlen);
+}

@@ -1,0 +1,429 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "buf.h"
+#include "endpoint.h"
+#include "log.h"
+#include "proxy.h"
+
+#define READ_CHUNK  (64 * 1024)
+/* Stop reading from one side while this much waits to be written to the
+ * other: memory per connection stays bounded whatever the peers do. */
+#define HIGH_WATER  (256 * 1024)
+
+struct side {
+	struct watch w;
+	struct proxy_conn *conn;
+	struct buf out;    /* bytes waiting to be written to this side */
+	bool rd_closed;    /* read EOF from this side */
+	bool wr_closed;    /* sent FIN to this side */
+};
+
+struct proxy_conn {
+	struct side client, upstream;
+	bool connecting;
+	bool closed;
+	struct mcpf_endpoint agent;   /* conns map key */
+	struct mcpf_conn origin;
+	struct proxy *px;
+	struct proxy_conn *prev, *next;
+	struct deferred free_later;
+};
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+static struct side *peer_of(struct proxy_conn *c, struct side *s)
+{
+	return s == &c->client ? &c->upstream : &c->client;
+}
+
+static void free_conn(struct deferred *d)
+{
+	struct proxy_conn *c = container_of(d, struct proxy_conn, free_later);
+
+	buf_free(&c->client.out);
+	buf_free(&c->upstream.out);
+	free(c);
+}
+
+static void close_side(struct proxy *px, struct side *s, bool reset)
+{
+	if (s->w.fd < 0)
+		return;
+	loop_unwatch(px->loop, &s->w);
+	if (reset) {
+		/* abortive close: the peer sees a reset, as it would have
+		 * seen from the server, instead of a clean end of stream */
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(s->w.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(s->w.fd);
+	s->w.fd = -1;
+}
+
+static void conn_close(struct proxy_conn *c, bool reset)
+{
+	struct proxy *px = c->px;
+
+	if (c->closed)
+		return;
+	c->closed = true;
+	close_side(px, &c->client, reset);
+	close_side(px, &c->upstream, reset);
+	bpf_map_delete_elem(px->conns_fd, &c->agent);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		px->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	px->active--;
+	loop_defer(px->loop, &c->free_later, free_conn);
+}
+
+static void conn_abort(struct proxy_conn *c, const char *what, int err)
+{
+	char ep[ENDPOINT_STRLEN];
+
+	log_debug("connection pid=%u to %s: %s: %s", c->origin.pid,
+		  endpoint_str(&c->origin.orig_dst, ep), what, strerror(err));
+	conn_close(c, true);
+}
+
+/* Returns false when the connection was aborted. */
+static bool side_write(struct proxy_conn *c, struct side *s)
+{
+	while (buf_used(&s->out)) {
+		ssize_t n = send(s->w.fd, buf_head(&s->out), buf_used(&s->out), MSG_NOSIGNAL);
+
+		if (n > 0) {
+			buf_consume(&s->out, n);
+		} else if (errno == EAGAIN || errno == EINTR) {
+			return true;
+		} else {
+			conn_abort(c, s == &c->client ? "write to agent" : "write to server", errno);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool side_read(struct proxy_conn *c, struct side *s)
+{
+	struct buf *dst = &peer_of(c, s)->out;
+
+	while (buf_used(dst) < HIGH_WATER) {
+		char *tail = buf_reserve(dst, READ_CHUNK);
+		ssize_t n;
+
+		if (!tail) {
+			conn_abort(c, "buffer", ENOMEM);
+			return false;
+		}
+		n = recv(s->w.fd, tail, READ_CHUNK, 0);
+		if (n > 0) {
+			dst->len += n;
+		} else if (n == 0) {
+			s->rd_closed = true;
+			break;
+		} else if (errno == EAGAIN) {
+			break;
+		} else if (errno != EINTR) {
+			conn_abort(c, s == &c->client ? "read from agent" : "read from server", errno);
+			return false;
+		}
+	}
+	return true;
+}
+
+static uint32_t side_interest(struct proxy_conn *c, struct side *s)
+{
+	struct side *p = peer_of(c, s);
+	uint32_t ev = 0;
+
+	if (s == &c->upstream && c->connecting)
+		return EPOLLOUT;
+	if (!s->rd_closed && buf_used(&p->out) < HIGH_WATER)
+		ev |= EPOLLIN;
+	if (buf_used(&s->out))
+		ev |= EPOLLOUT;
+	return ev;
+}
+
+/* After any progress: pass on half-closes, re-arm interest, and finish the
+ * connection once both directions are done. */
+static void conn_settle(struct proxy_conn *c)
+{
+	struct side *sides[2] = { &c->client, &c->upstream };
+
+	for (int i = 0; i < 2; i++) {
+		struct side *s = sides[i], *p = peer_of(c, s);
+
+		if (p->rd_closed && !s->wr_closed && !buf_used(&s->out) &&
+		    !(s == &c->upstream && c->connecting)) {
+			shutdown(s->w.fd, SHUT_WR);
+			s->wr_closed = true;
+		}
+	}
+	if (c->client.rd_closed && c->client.wr_closed && c->upstream.rd_closed && c->upstream.wr_closed) {
+		conn_close(c, false);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (loop_watch(c->px->loop, &sides[i]->w, side_interest(c, sides[i]))) {
+			conn_abort(c, "epoll", errno);
+			return;
+		}
+	}
+}
+
+static bool upstream_connected(struct proxy_conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	getsockopt(c->upstream.w.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (err) {
+		c->px->upstream_failures++;
+		conn_abort(c, "connect to server", err);
+		return false;
+	}
+	c->connecting = false;
+	return true;
+}
+
+static void on_side_event(struct watch *w, uint32_t revents)
+{
+	struct side *s = container_of(w, struct side, w);
+	struct proxy_conn *c = s->conn;
+
+	if (c->closed)
+		return;
+
+	if (s == &c->upstream && c->connecting) {
+		if (!upstream_connected(c))
+			return;
+		revents |= EPOLLOUT;
+	}
+	if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !s->rd_closed) {
+		if (!side_read(c, s))
+			return;
+		/* forward at once rather than wait for the next epoll round */
+		if (!side_write(c, peer_of(c, s)))
+			return;
+	}
+	if ((revents & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && buf_used(&s->out) && !side_write(c, s))
+		return;
+	if ((revents & EPOLLERR) || ((revents & EPOLLHUP) && s->rd_closed && !s->wr_closed)) {
+		/* the peer is gone in both directions: what we still owe it
+		 * cannot be delivered */
+		conn_abort(c, s == &c->client ? "agent went away" : "server went away", ECONNRESET);
+		return;
+	}
+	conn_settle(c);
+}
+
+static int upstream_open(struct proxy_conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = endpoint_to_sockaddr(&c->origin.orig_dst, &ss);
+	int one = 1, fd;
+
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* the mark is what keeps connect4/6 from redirecting us to ourselves */
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &c->px->mark, sizeof(c->px->mark)) ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	c->upstream.w.fd = fd;
+	if (connect(fd, (struct sockaddr *)&ss, len) == 0)
+		c->connecting = false;
+	else if (errno == EINPROGRESS)
+		c->connecting = true;
+	else
+		return -errno;
+	return 0;
+}
+
+static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *peer)
+{
+	struct proxy_conn *c;
+	char ep[ENDPOINT_STRLEN];
+	int one = 1, err;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	endpoint_from_sockaddr(&c->agent, peer);
+	if (bpf_map_lookup_elem(px->conns_fd, &c->agent, &c->origin)) {
+		/* not one the kernel redirected (or its record was evicted):
+		 * with no original destination there is nowhere to go */
+		px->unknown_total++;
+		log_warn("connection from %s has no interception record; closing",
+			 endpoint_str(&c->agent, ep));
+		close(fd);
+		free(c);
+		return;
+	}
+	c->px = px;
+	c->client.conn = c->upstream.conn = c;
+	c->client.w.fd = fd;
+	c->client.w.cb = c->upstream.w.cb = on_side_event;
+	c->upstream.w.fd = -1;
+	c->next = px->conns;
+	if (px->conns)
+		px->conns->prev = c;
+	px->conns = c;
+	px->active++;
+	px->intercepted_total++;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	log_info("intercepted pid=%u uid=%u comm=%.*s cgroup=%llu server=%.*s orig=%s",
+		 c->origin.pid, c->origin.uid, MCPF_COMM_LEN, c->origin.comm, c->origin.cgroup_id,
+		 MCPF_NAME_LEN, c->origin.server, endpoint_str(&c->origin.orig_dst, ep));
+
+	err = upstream_open(c);
+	if (err) {
+		px->upstream_failures++;
+		conn_abort(c, "connect to server", -err);
+		return;
+	}
+	conn_settle(c);
+}
+
+/* Out of file descriptors: accept with the spare one and drop the
+ * connection, rather than leave it queued and spin on the listener. */
+static void shed_connection(struct proxy *px, int lfd)
+{
+	if (px->spare_fd < 0)
+		return;
+	close(px->spare_fd);
+	px->spare_fd = accept(lfd, NULL, NULL);
+	if (px->spare_fd >= 0)
+		close(px->spare_fd);
+	px->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	log_warn("out of file descriptors: dropped a connection");
+}
+
+static void on_accept(struct watch *w, uint32_t revents)
+{
+	struct listener *l = container_of(w, struct listener, w);
+	struct proxy *px = l->px;
+
+	(void)revents;
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		int fd = accept4(w->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			conn_new(px, fd, &peer);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE)
+			shed_connection(px, w->fd);
+		else if (errno != EAGAIN)
+			log_warn("accept: %s", strerror(errno));
+		return;
+	}
+}
+
+static int listen_on(struct proxy *px, int family, uint16_t port)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct listener *l = &px->listeners[px->nlisteners];
+	socklen_t len;
+	int one = 1, fd;
+
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		in->sin_port = htons(port);
+		len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_addr = in6addr_loopback;
+		in6->sin6_port = htons(port);
+		len = sizeof(*in6);
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, SOMAXCONN)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	l->px = px;
+	l->w.fd = fd;
+	l->w.cb = on_accept;
+	if (loop_watch(px->loop, &l->w, EPOLLIN)) {
+		close(fd);
+		return -errno;
+	}
+	px->nlisteners++;
+	return 0;
+}
+
+int proxy_start(struct proxy *px, struct loop *loop, uint16_t port, int conns_fd, uint32_t mark,
+		const struct enforce *enforce)
+{
+	int err;
+
+	memset(px, 0, sizeof(*px));
+	px->loop = loop;
+	px->conns_fd = conns_fd;
+	px->mark = mark;
+	px->enforce = enforce;
+	px->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	err = listen_on(px, AF_INET, port);
+	if (err) {
+		log_error("listening on 127.0.0.1:%u: %s", port, strerror(-err));
+		return err;
+	}
+	err = listen_on(px, AF_INET6, port);
+	if (err)
+		/* IPv6 agents then pass through (fail-open) or are refused
+		 * (--fail-closed): connect6 only redirects to a live listener */
+		log_warn("listening on [::1]:%u: %s; IPv6 endpoints are not intercepted",
+			 port, strerror(-err));
+	return 0;
+}
+
+void proxy_stop(struct proxy *px)
+{
+	for (int i = 0; i < px->nlisteners; i++) {
+		loop_unwatch(px->loop, &px->listeners[i].w);
+		close(px->listeners[i].w.fd);
+	}
+	px->nlisteners = 0;
+	while (px->conns)
+		conn_close(px->conns, false);
+	if (px->spare_fd >= 0)
+		close(px->spare_fd);
+	px->spare_fd = -1;
+}

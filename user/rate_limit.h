@@ -1,0 +1,52 @@
+/* Rate-limit budgets in the pinned rate_state map.
+ *
+ * Algorithm: fixed window opened by the first counted call. A budget is
+ * (count, window_start). A call fits when the window has ended
+ * (now >= window_start + window) or count < max. Counting a call either
+ * opens a new window (count = 1, window_start = now) or increments count.
+ * A call that does not fit must wait for the window's end:
+ * retry_after = window_start + window - now, rounded up to whole seconds
+ * (at least 1). Deterministic: the same calls at the same instants give
+ * the same verdicts, whatever happened to the daemon in between.
+ *
+ * Time is CLOCK_BOOTTIME in ns (bpf_ktime_get_boot_ns), so windows keep
+ * running across suspend and daemon restarts.
+ *
+ * Entries are read and written with BPF_F_LOCK: another process reading
+ * the map sees whole (count, window) pairs. The read-check-write sequence
+ * itself is not atomic, so exactly one daemon may count at a time.
+ */
+#ifndef MCPF_RATE_LIMIT_H
+#define MCPF_RATE_LIMIT_H
+
+#include <stdbool.h>
+#include "policy.h"
+
+/* Whose budget a call spends; see struct mcpf_rate_key for which fields
+ * each scope uses. */
+struct rate_subject {
+	const char *server;
+	const char *session;          /* Mcp-Session-Id or per-connection id */
+	unsigned long long cgroup_id;
+	unsigned int uid;
+	unsigned int pid;
+};
+
+void rate_key(struct mcpf_rate_key *key, const struct mcpf_limit *limit,
+	      const struct rate_subject *subject);
+
+/* 1 if one more call fits, 0 if not (then *retry_ns says how long until it
+ * would), -errno when the map cannot be read. */
+int rate_check(int fd, const struct mcpf_rate_key *key, const struct mcpf_limit *limit,
+	       unsigned long long now_ns, unsigned long long *retry_ns);
+
+/* Count one call. 0 or -errno (-E2BIG/-ENOMEM: the map is full). */
+int rate_consume(int fd, const struct mcpf_rate_key *key, const struct mcpf_limit *limit,
+		 unsigned long long now_ns);
+
+/* Delete budgets whose window ended before now: they would restart from
+ * zero anyway. Call periodically so the map does not fill up. Returns how
+ * many were deleted, or -errno. */
+int rate_prune(int fd, unsigned long long now_ns);
+
+#endif /* MCPF_RATE_LIMIT_H */

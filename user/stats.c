@@ -1,0 +1,335 @@
+#include "stats.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+static const char *const decision_names[MCPF_DECISIONS] = {
+	[MCPF_DECISION_ALLOW] = "allow",
+	[MCPF_DECISION_DENY] = "deny",
+	[MCPF_DECISION_RATE_LIMITED] = "rate_limited",
+	[MCPF_DECISION_HIDDEN] = "hidden",
+	[MCPF_DECISION_INVALID] = "invalid",
+};
+
+const char *stats_decision_name(enum mcpf_decision d)
+{
+	return (unsigned int)d < MCPF_DECISIONS ? decision_names[d] : "unknown";
+}
+
+static unsigned long long *decision_counter(struct mcpf_tool_stats *v, enum mcpf_decision d)
+{
+	switch (d) {
+	case MCPF_DECISION_ALLOW: return &v->allowed;
+	case MCPF_DECISION_DENY: return &v->denied;
+	case MCPF_DECISION_RATE_LIMITED: return &v->rate_limited;
+	case MCPF_DECISION_HIDDEN: return &v->hidden;
+	case MCPF_DECISION_INVALID: return &v->invalid;
+	default: return NULL;
+	}
+}
+
+unsigned long long stats_decision_count(const struct mcpf_tool_stats *v, enum mcpf_decision d)
+{
+	unsigned long long *c = decision_counter((struct mcpf_tool_stats *)v, d);
+
+	return c ? *c : 0;
+}
+
+unsigned int stats_latency_bucket(uint64_t latency_ns)
+{
+	uint64_t us = latency_ns / 1000 + (latency_ns % 1000 != 0);  /* ceil */
+	unsigned int b;
+
+	if (us <= 1)
+		return 0;
+	b = 64 - (unsigned int)__builtin_clzll(us - 1);  /* ceil(log2(us)) */
+	return b < MCPF_LAT_BUCKETS - 1 ? b : MCPF_LAT_BUCKETS - 1;
+}
+
+uint64_t stats_bucket_upper_us(unsigned int bucket)
+{
+	return 1ULL << bucket;
+}
+
+uint64_t stats_percentile_ns(const unsigned long long hist[MCPF_LAT_BUCKETS], double q)
+{
+	unsigned long long total = 0, below = 0;
+	double rank, lower, upper;
+	unsigned int b;
+
+	for (b = 0; b < MCPF_LAT_BUCKETS; b++)
+		total += hist[b];
+	if (total == 0 || !(q > 0))
+		return 0;
+	if (q > 1)
+		q = 1;
+	rank = q * (double)total;
+	for (b = 0; b < MCPF_LAT_BUCKETS - 1; b++) {
+		if ((double)(below + hist[b]) >= rank)
+			break;
+		below += hist[b];
+	}
+	lower = b == 0 ? 0 : (double)stats_bucket_upper_us(b - 1) * 1000.0;
+	if (b == MCPF_LAT_BUCKETS - 1)
+		return (uint64_t)lower;
+	upper = (double)stats_bucket_upper_us(b) * 1000.0;
+	return (uint64_t)(lower + (upper - lower) * (rank - (double)below) / (double)hist[b]);
+}
+
+/* Copy a name into a key field, truncating at a UTF-8 character boundary
+ * so a long name never ends in half a character. */
+static void copy_name(char *dst, size_t size, const char *src)
+{
+	size_t n = src ? strnlen(src, size) : 0;
+
+	if (n == size) {  /* too long: cut, backing off continuation bytes */
+		n = size - 1;
+		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, src ? src : "", n);
+}
+
+static void make_key(struct mcpf_tool_key *k, const char *server, const char *tool)
+{
+	memset(k, 0, sizeof(*k));
+	copy_name(k->server, sizeof(k->server), server);
+	copy_name(k->tool, sizeof(k->tool), tool);
+}
+
+static void make_overflow_key(struct mcpf_tool_key *k)
+{
+	make_key(k, MCPF_OVERFLOW_NAME, MCPF_OVERFLOW_NAME);
+}
+
+/* Read a value under its lock; ENOENT leaves *v zeroed. */
+static int read_locked(int fd, const void *key, void *v, size_t size)
+{
+	if (bpf_map_lookup_elem_flags(fd, key, v, BPF_F_LOCK) == 0)
+		return 0;
+	memset(v, 0, size);
+	return errno == ENOENT ? 0 : -errno;
+}
+
+static int write_locked(int fd, const void *key, const void *v)
+{
+	return bpf_map_update_elem(fd, key, v, BPF_F_LOCK) ? -errno : 0;
+}
+
+int stats_prepare(int tool_fd, int daemon_fd)
+{
+	struct mcpf_tool_stats zero = { 0 };
+	struct mcpf_daemon_stats d;
+	struct mcpf_tool_key k;
+	__u32 idx = 0;
+	int err;
+
+	make_overflow_key(&k);
+	if (bpf_map_update_elem(tool_fd, &k, &zero, BPF_NOEXIST | BPF_F_LOCK) && errno != EEXIST)
+		return -errno;
+	err = read_locked(daemon_fd, &idx, &d, sizeof(d));
+	if (err)
+		return err;
+	d.connections_active = 0;
+	return write_locked(daemon_fd, &idx, &d);
+}
+
+static void add_call(struct mcpf_tool_stats *v, enum mcpf_decision decision, uint64_t req_bytes,
+		     uint64_t resp_bytes, uint64_t latency_ns, bool upstream_error)
+{
+	v->calls++;
+	(*decision_counter(v, decision))++;
+	v->upstream_errors += upstream_error;
+	v->req_bytes += req_bytes;
+	v->resp_bytes += resp_bytes;
+	v->latency_ns_total += latency_ns;
+	v->latency_hist[stats_latency_bucket(latency_ns)]++;
+}
+
+int stats_record(int tool_fd, const char *server, const char *tool,
+		 enum mcpf_decision decision, uint64_t req_bytes, uint64_t resp_bytes,
+		 uint64_t latency_ns, bool upstream_error)
+{
+	struct mcpf_tool_stats v;
+	struct mcpf_tool_key k;
+	int err;
+
+	if ((unsigned int)decision >= MCPF_DECISIONS)
+		return -EINVAL;
+	make_key(&k, server, tool);
+	err = read_locked(tool_fd, &k, &v, sizeof(v));
+	if (err)
+		return err;
+	add_call(&v, decision, req_bytes, resp_bytes, latency_ns, upstream_error);
+	err = write_locked(tool_fd, &k, &v);
+	if (err != -E2BIG)
+		return err;
+	/* Map full and this is a new row: count it in the overflow row. */
+	make_overflow_key(&k);
+	err = read_locked(tool_fd, &k, &v, sizeof(v));
+	if (err)
+		return err;
+	add_call(&v, decision, req_bytes, resp_bytes, latency_ns, upstream_error);
+	return write_locked(tool_fd, &k, &v);
+}
+
+static int update_daemon(int daemon_fd, void (*change)(struct mcpf_daemon_stats *, int), int arg)
+{
+	struct mcpf_daemon_stats d;
+	__u32 idx = 0;
+	int err;
+
+	err = read_locked(daemon_fd, &idx, &d, sizeof(d));
+	if (err)
+		return err;
+	change(&d, arg);
+	return write_locked(daemon_fd, &idx, &d);
+}
+
+static void conn_opened(struct mcpf_daemon_stats *d, int unused)
+{
+	(void)unused;
+	d->connections_intercepted++;
+	d->connections_active++;
+}
+
+static void conn_closed(struct mcpf_daemon_stats *d, int unused)
+{
+	(void)unused;
+	if (d->connections_active)
+		d->connections_active--;
+}
+
+static void reloaded(struct mcpf_daemon_stats *d, int ok)
+{
+	if (ok)
+		d->policy_reloads_ok++;
+	else
+		d->policy_reloads_failed++;
+}
+
+int stats_connection_opened(int daemon_fd)
+{
+	return update_daemon(daemon_fd, conn_opened, 0);
+}
+
+int stats_connection_closed(int daemon_fd)
+{
+	return update_daemon(daemon_fd, conn_closed, 0);
+}
+
+int stats_policy_reloaded(int daemon_fd, bool ok)
+{
+	return update_daemon(daemon_fd, reloaded, ok);
+}
+
+int stats_read_daemon(int daemon_fd, struct mcpf_daemon_stats *out)
+{
+	__u32 idx = 0;
+
+	return read_locked(daemon_fd, &idx, out, sizeof(*out));
+}
+
+/* Batched lookups walk the hash bucket by bucket, so rows are neither
+ * skipped nor repeated even while the daemon adds new ones. */
+int stats_read_all(int tool_fd, struct stats_row **rows_out, size_t *n_out)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_F_LOCK);
+	struct mcpf_tool_stats *vals = NULL;
+	struct mcpf_tool_key *keys = NULL;
+	struct stats_row *rows = NULL;
+	size_t n = 0, cap = 0, chunk = 256, i, kept = 0;
+	__u32 token = 0, count;
+	bool first = true, done = false;
+	int err = 0;
+
+	while (!done) {
+		if (cap - n < chunk) {
+			size_t ncap = n + chunk;
+			void *nk = realloc(keys, ncap * sizeof(*keys));
+			void *nv = nk ? realloc(vals, ncap * sizeof(*vals)) : NULL;
+
+			if (nk)
+				keys = nk;
+			if (!nv) {
+				err = -ENOMEM;
+				goto out;
+			}
+			vals = nv;
+			cap = ncap;
+		}
+		count = (__u32)chunk;
+		if (bpf_map_lookup_batch(tool_fd, first ? NULL : &token, &token,
+					 keys + n, vals + n, &count, &opts)) {
+			if (errno == ENOSPC && count == 0) {  /* a bucket larger than chunk */
+				chunk *= 2;
+				continue;
+			}
+			if (errno != ENOENT) {
+				err = -errno;
+				goto out;
+			}
+			done = true;  /* ENOENT: this was the last batch */
+		}
+		n += count;
+		first = false;
+	}
+	if (n) {
+		rows = calloc(n, sizeof(*rows));
+		if (!rows) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			if (!vals[i].calls)  /* the reserved overflow row, unused */
+				continue;
+			rows[kept].key = keys[i];
+			rows[kept].v = vals[i];
+			kept++;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	if (err) {
+		free(rows);
+		return err;
+	}
+	if (!kept) {
+		free(rows);
+		rows = NULL;
+	}
+	*rows_out = rows;
+	*n_out = kept;
+	return 0;
+}
+
+int stats_open_pinned(const char *bpffs_dir, const char *name, size_t value_size)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd, err;
+
+	if (snprintf(path, sizeof(path), "%s/%s", bpffs_dir, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if (info.value_size != value_size) {
+		close(fd);
+		return -EPROTO;
+	}
+	return fd;
+}

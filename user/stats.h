@@ -1,0 +1,61 @@
+/* Per-tool call statistics in the pinned `tool_stats` map and daemon
+ * counters in `daemon_stats` (layouts in bpf/stats.h).
+ *
+ * Writers (the daemon): one call per decided tools/call, per connection
+ * accepted/closed, per policy reload. Each is a BPF_F_LOCK lookup plus a
+ * BPF_F_LOCK update, lossless because the daemon's event loop is the only
+ * writer; readers get whole-value snapshots. Functions return 0 or a
+ * negative errno. */
+#ifndef MCPF_USER_STATS_H
+#define MCPF_USER_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../bpf/stats.h"  /* the map contract; this file is user/stats.h */
+
+struct stats_row {
+	struct mcpf_tool_key key;
+	struct mcpf_tool_stats v;
+};
+
+/* Daemon start-up, once per map: reserve the overflow row that takes the
+ * calls of new tools once the map is full, and zero connections_active
+ * (connections of a previous daemon are gone). */
+int stats_prepare(int tool_fd, int daemon_fd);
+
+/* Count one decided tools/call. tool may be "" or NULL when the request
+ * named none (e.g. an invalid one). latency_ns: request start to the end
+ * of the response (for a refusal: to the end of mcpfence's own answer). */
+int stats_record(int tool_fd, const char *server, const char *tool,
+		 enum mcpf_decision decision, uint64_t req_bytes, uint64_t resp_bytes,
+		 uint64_t latency_ns, bool upstream_error);
+
+int stats_connection_opened(int daemon_fd);
+int stats_connection_closed(int daemon_fd);
+int stats_policy_reloaded(int daemon_fd, bool ok);
+
+/* Every row that has counted a call, in map order, as one malloc'd array
+ * the caller frees (NULL when empty). */
+int stats_read_all(int tool_fd, struct stats_row **rows, size_t *n);
+int stats_read_daemon(int daemon_fd, struct mcpf_daemon_stats *out);
+
+/* Open a map pinned as bpffs_dir/name and check it has the value layout
+ * this binary was built with (-EPROTO if not). Returns an fd or -errno. */
+int stats_open_pinned(const char *bpffs_dir, const char *name, size_t value_size);
+
+/* Histogram helpers (bucket rule in bpf/stats.h). */
+unsigned int stats_latency_bucket(uint64_t latency_ns);
+uint64_t stats_bucket_upper_us(unsigned int bucket);  /* bucket < MCPF_LAT_BUCKETS - 1 */
+/* Latency at quantile q (0 < q <= 1), interpolated linearly inside the
+ * bucket the way Prometheus' histogram_quantile does; 0 when empty; the
+ * overflow bucket reports its lower bound. */
+uint64_t stats_percentile_ns(const unsigned long long hist[MCPF_LAT_BUCKETS], double q);
+
+/* "allow", "deny", "rate_limited", "hidden", "invalid". */
+const char *stats_decision_name(enum mcpf_decision d);
+/* The counter of the row that counts decision d. */
+unsigned long long stats_decision_count(const struct mcpf_tool_stats *v, enum mcpf_decision d);
+
+#endif /* MCPF_USER_STATS_H */

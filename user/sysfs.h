@@ -1,0 +1,21 @@
+/* Where the kernel filesystems we depend on are: cgroup v2 and bpffs. */
+#ifndef MCPF_SYSFS_H
+#define MCPF_SYSFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Mount point of the cgroup v2 hierarchy, from /proc/mounts. */
+int cgroup2_mount(char *out, size_t len);
+
+/* Absolute path of the calling process's cgroup v2 directory. */
+int cgroup2_self(char *out, size_t len);
+
+/* Is path equal to dir, or below it? (Both absolute, no trailing slash.) */
+bool path_within(const char *path, const char *dir);
+
+/* Make sure dir exists on a bpf filesystem: mounts bpffs on its parent when
+ * that parent is /sys/fs/bpf and nothing is mounted there yet. */
+int bpffs_prepare(const char *dir);
+
+#endif
