@@ -90,6 +90,7 @@ struct daemon {
 	struct admin admin;
 	struct bpf_state bpf;
 	struct watch signals;
+	struct enforce enforce;
 };
 
 static void render_metrics(struct buf *out, void *ctx)
@@ -210,7 +211,8 @@ int cmd_run(int argc, char **argv)
 		goto cleanup;
 	}
 	/* listeners before programs: connect4/6 only redirect to a live one */
-	if ((err = proxy_start(&d->proxy, &d->loop, a.listen_port, bpf_conns_fd(&d->bpf), a.mark)) ||
+	if ((err = proxy_start(&d->proxy, &d->loop, a.listen_port, bpf_conns_fd(&d->bpf), a.mark,
+				       &d->enforce)) ||
 	    (err = bpf_attach(&d->bpf, &bo)))
 		goto cleanup;
 	d->admin.ready = true;
