@@ -1,24 +1,17 @@
-/* A growable byte queue: append at the tail, consume from the head. */
+/* Transitional: user/proxy.c's old names for struct bytebuf (bytebuf.h),
+ * kept only until proxy.c is renamed to the bb_* API. Nothing else may
+ * include this file. */
 #ifndef MCPF_BUF_H
 #define MCPF_BUF_H
 
-#include <stdbool.h>
-#include <stddef.h>
+#include "bytebuf.h"
 
-struct buf {
-	char *data;
-	size_t off;  /* first unconsumed byte */
-	size_t len;  /* end of valid bytes */
-	size_t cap;
-};
+#define buf bytebuf
 
-static inline size_t buf_used(const struct buf *b) { return b->len - b->off; }
-static inline const char *buf_head(const struct buf *b) { return b->data + b->off; }
-
-/* Make room for at least n more bytes at the tail; returns the tail. */
-char *buf_reserve(struct buf *b, size_t n);
-int buf_append(struct buf *b, const void *p, size_t n);
-void buf_consume(struct buf *b, size_t n);
-void buf_free(struct buf *b);
+static inline size_t buf_used(const struct bytebuf *b) { return b->len; }
+static inline const char *buf_head(const struct bytebuf *b) { return b->data; }
+static inline char *buf_reserve(struct bytebuf *b, size_t n) { return bb_reserve(b, n) ? NULL : b->data + b->len; }
+static inline void buf_consume(struct bytebuf *b, size_t n) { bb_consume(b, n); }
+static inline void buf_free(struct bytebuf *b) { bb_free(b); }
 
 #endif
