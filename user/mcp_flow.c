@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <cjson/cJSON.h>
 
@@ -173,11 +174,18 @@ static bool path_is_mcp(const char *path)
 	return false;
 }
 
-/* Form uploads cannot carry JSON-RPC to a conforming server. */
-static bool is_form(const struct http1_msg *m)
+/* Off the MCP paths, a body is held for inspection unless its declared
+ * type cannot be JSON-RPC to a conforming server (uploads, forms); with no
+ * type, or a JSON or text one, it is held: when in doubt, look. */
+static bool may_carry_jsonrpc(const struct http1_msg *m)
 {
-	return http1_content_type_is(m, "application/x-www-form-urlencoded") ||
-	       http1_content_type_is(m, "multipart/form-data");
+	const char *type;
+	size_t len;
+
+	if (http1_find_header(m, "Content-Type", &type, &len) == 0)
+		return true;
+	return http1_content_type_is(m, "application/json") || (len >= 5 && !strncasecmp(type, "text/", 5)) ||
+	       (memmem(type, len, "+json", 5) != NULL);
 }
 
 /* sessionId query parameter of a legacy /messages POST. */
@@ -445,7 +453,7 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 		return refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST,
 				   "mcpfence: request target has encoded slashes, NULs or bad escapes");
 	rs->mcp_path = path_is_mcp(path);
-	if (m->method == HTTP_POST && !is_form(m)) {
+	if (m->method == HTTP_POST && (rs->mcp_path || may_carry_jsonrpc(m))) {
 		if (http1_set_body_mode(&f->req, HTTP1_BODY_BUFFER) < 0)
 			return refuse_http(f, io, 413, JSONRPC_INVALID_REQUEST,
 					   "mcpfence: request body over the limit");
