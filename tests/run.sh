@@ -54,20 +54,26 @@ case $preflight in
 *) failed=$((failed + 1)) run_integration=0 ;;
 esac
 
+# One node --test per file, so files run one after another (each attaches
+# BPF programs and starts servers, on 2 cores) on any Node version,
+# including Debian's Node 18, which has no --test-concurrency.
+count() { grep -E "^# $1 [0-9]+$" "$work/tap" | tail -n1 | awk '{print $3}'; }
 if [ $run_integration = 1 ]; then
-	node --test --test-concurrency=1 \
-		--test-reporter=spec --test-reporter-destination=stdout \
-		--test-reporter=tap --test-reporter-destination="$work/tap" \
-		"${files[@]}"
-	count() { grep -E "^# $1 [0-9]+$" "$work/tap" | tail -n1 | awk '{print $3}'; }
-	if grep -qE '^# pass [0-9]+$' "$work/tap" 2>/dev/null; then
-		passed=$((passed + $(count pass)))
-		failed=$((failed + $(count fail) + $(count cancelled)))
-		skipped=$((skipped + $(count skipped) + $(count todo)))
-	else
-		echo "integration: node --test produced no summary"
-		failed=$((failed + 1))
-	fi
+	for file in "${files[@]}"; do
+		rm -f "$work/tap"
+		node --test \
+			--test-reporter=spec --test-reporter-destination=stdout \
+			--test-reporter=tap --test-reporter-destination="$work/tap" \
+			"$file"
+		if grep -qE '^# pass [0-9]+$' "$work/tap" 2>/dev/null; then
+			passed=$((passed + $(count pass)))
+			failed=$((failed + $(count fail) + $(count cancelled)))
+			skipped=$((skipped + $(count skipped) + $(count todo)))
+		else
+			echo "integration: node --test $file produced no summary"
+			failed=$((failed + 1))
+		fi
+	done
 fi
 
 line="$passed passed, $failed failed"

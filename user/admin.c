@@ -13,7 +13,7 @@
 struct admin_conn {
 	struct watch w;
 	struct admin *a;
-	struct buf in, out;
+	struct bytebuf in, out;
 	bool replied;
 	struct deferred free_later;
 };
@@ -24,8 +24,8 @@ static void admin_conn_free(struct deferred *d)
 {
 	struct admin_conn *c = container_of(d, struct admin_conn, free_later);
 
-	buf_free(&c->in);
-	buf_free(&c->out);
+	bb_free(&c->in);
+	bb_free(&c->out);
 	free(c);
 }
 
@@ -39,14 +39,15 @@ static void admin_conn_close(struct admin_conn *c)
 static void reply(struct admin_conn *c, int status, const char *type, const char *body, size_t len)
 {
 	static const char *const reasons[] = { [200] = "OK", [400] = "Bad Request", [404] = "Not Found",
-					       [405] = "Method Not Allowed", [503] = "Service Unavailable" };
+					       [405] = "Method Not Allowed",
+					       [500] = "Internal Server Error", [503] = "Service Unavailable" };
 	char head[256];
 	int n = snprintf(head, sizeof(head),
 			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
 			 status, reasons[status], type, len);
 
-	buf_append(&c->out, head, n);
-	buf_append(&c->out, body, len);
+	bb_append(&c->out, head, n);
+	bb_append(&c->out, body, len);
 	c->replied = true;
 }
 
@@ -55,7 +56,7 @@ static void route(struct admin_conn *c)
 	char method[16], path[256];
 	const char *text = "text/plain; charset=utf-8";
 
-	if (sscanf(buf_head(&c->in), "%15s %255s HTTP/1.%*c", method, path) != 2) {
+	if (sscanf(c->in.data, "%15s %255s HTTP/1.%*c", method, path) != 2) {
 		reply(c, 400, text, "bad request\n", 12);
 		return;
 	}
@@ -68,17 +69,19 @@ static void route(struct admin_conn *c)
 		else
 			reply(c, 503, text, "starting\n", 9);
 	} else if (strcmp(path, "/metrics") == 0) {
-		struct buf body = { 0 };
+		struct bytebuf body = BYTEBUF_INIT;
 
-		c->a->metrics(&body, c->a->ctx);
-		reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", buf_head(&body), buf_used(&body));
-		buf_free(&body);
+		if (c->a->metrics(&body, c->a->ctx) || body.failed)
+			reply(c, 500, text, "cannot read the metrics maps\n", 29);
+		else
+			reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", body.data, body.len);
+		bb_free(&body);
 	} else {
 		reply(c, 404, text, "not found\n", 10);
 	}
 	if (strcmp(method, "HEAD") == 0) {
 		/* same head, no body */
-		char *end = memmem(buf_head(&c->out), buf_used(&c->out), "\r\n\r\n", 4);
+		char *end = memmem(c->out.data, c->out.len, "\r\n\r\n", 4);
 
 		c->out.len = end + 4 - c->out.data;
 	}
@@ -89,23 +92,21 @@ static void on_conn(struct watch *w, uint32_t revents)
 	struct admin_conn *c = container_of(w, struct admin_conn, w);
 
 	if (!c->replied && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-		char *tail = buf_reserve(&c->in, ADMIN_MAX_REQUEST + 1 - buf_used(&c->in));
-		ssize_t n = tail ? recv(w->fd, tail, ADMIN_MAX_REQUEST - buf_used(&c->in), 0) : -1;
+		size_t room = ADMIN_MAX_REQUEST - c->in.len;
+		ssize_t n = bb_reserve(&c->in, room) ? -1 : recv(w->fd, c->in.data + c->in.len, room, 0);
 
 		if (n <= 0 && !(n < 0 && errno == EAGAIN)) {
 			admin_conn_close(c);
 			return;
 		}
-		if (n > 0)
-			c->in.len += n;
-		c->in.data[c->in.len] = '\0';
-		if (strstr(buf_head(&c->in), "\r\n\r\n") || strstr(buf_head(&c->in), "\n\n"))
+		bb_commit(&c->in, n > 0 ? n : 0);
+		if (strstr(c->in.data, "\r\n\r\n") || strstr(c->in.data, "\n\n"))
 			route(c);
-		else if (buf_used(&c->in) >= ADMIN_MAX_REQUEST)
+		else if (c->in.len >= ADMIN_MAX_REQUEST)
 			reply(c, 400, "text/plain", "request too large\n", 18);
 	}
-	while (buf_used(&c->out)) {
-		ssize_t n = send(w->fd, buf_head(&c->out), buf_used(&c->out), MSG_NOSIGNAL);
+	while (c->out.len) {
+		ssize_t n = send(w->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EAGAIN)
@@ -113,9 +114,9 @@ static void on_conn(struct watch *w, uint32_t revents)
 			admin_conn_close(c);
 			return;
 		}
-		buf_consume(&c->out, n);
+		bb_consume(&c->out, n);
 	}
-	if (c->replied && !buf_used(&c->out)) {
+	if (c->replied && !c->out.len) {
 		admin_conn_close(c);
 		return;
 	}

@@ -5,10 +5,11 @@
 #define MCPF_ADMIN_H
 
 #include <stdbool.h>
-#include "buf.h"
+#include "bytebuf.h"
 #include "loop.h"
 
-typedef void (*admin_render)(struct buf *out, void *ctx);
+/* Append the /metrics body to out; 0, or -1 to answer 500. */
+typedef int (*admin_render)(struct bytebuf *out, void *ctx);
 
 struct admin {
 	struct watch listen;

@@ -25,7 +25,7 @@ struct audit_log {
 	uint64_t max_bytes;
 	unsigned int keep;
 	bool log_args;
-	struct textbuf line;
+	struct bytebuf line;
 
 	/* compression worker: one job at a time, FILE.1 -> FILE.1.gz */
 	pthread_t worker;
@@ -101,7 +101,7 @@ static void format_time(const struct timespec *t, char *buf, size_t len)
 		 (int)(t->tv_nsec / 1000000));
 }
 
-int audit_format(const struct audit_record *r, bool log_args, struct textbuf *out)
+int audit_format(const struct audit_record *r, bool log_args, struct bytebuf *out)
 {
 	cJSON *line = cJSON_CreateObject(), *agent, *args;
 	char when[64];
@@ -139,8 +139,8 @@ int audit_format(const struct audit_record *r, bool log_args, struct textbuf *ou
 	text = cJSON_PrintUnformatted(line);
 	if (!text)
 		goto out;
-	textbuf_puts(out, text);
-	textbuf_putc(out, '\n');
+	bb_append_str(out, text);
+	bb_putc(out, '\n');
 	cJSON_free(text);
 	err = out->failed ? -ENOMEM : 0;
 out:
@@ -338,7 +338,7 @@ int audit_write(struct audit_log *a, const struct audit_record *r)
 {
 	int err;
 
-	textbuf_reset(&a->line);
+	bb_reset(&a->line);
 	err = audit_format(r, a->log_args, &a->line);
 	if (err)
 		return err;
@@ -400,7 +400,7 @@ void audit_close(struct audit_log *a)
 	pthread_mutex_unlock(&a->mu);
 	pthread_join(a->worker, NULL);  /* finishes a pending job first */
 	close(a->fd);
-	textbuf_free(&a->line);
+	bb_free(&a->line);
 	free(a->path);
 	free(a);
 }

@@ -31,7 +31,7 @@
 #include <cjson/cJSON.h>
 
 #include "stats.h"
-#include "textbuf.h"
+#include "bytebuf.h"
 
 #define AUDIT_DEFAULT_MAX_BYTES (100ULL << 20)
 #define AUDIT_DEFAULT_KEEP      5
@@ -70,6 +70,6 @@ int audit_write(struct audit_log *a, const struct audit_record *r);
 void audit_close(struct audit_log *a);
 
 /* The line for r, with its '\n', appended to out. 0 or -ENOMEM. */
-int audit_format(const struct audit_record *r, bool log_args, struct textbuf *out);
+int audit_format(const struct audit_record *r, bool log_args, struct bytebuf *out);
 
 #endif /* MCPF_AUDIT_H */

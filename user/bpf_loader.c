@@ -104,35 +104,6 @@ int bpf_load(struct bpf_state *st, const struct bpf_opts *o)
 	return err;
 }
 
-int bpf_set_targets(struct bpf_state *st, const struct target *t, int n)
-{
-	int fd = bpf_map__fd(st->skel->maps.targets);
-	struct mcpf_endpoint key, next;
-	bool more;
-
-	/* add or update first, then drop what is gone: an endpoint kept
-	 * across a reload is never missing from the map */
-	for (int i = 0; i < n; i++) {
-		struct mcpf_target v = { 0 };
-
-		memcpy(v.server, t[i].server, sizeof(v.server));
-		if (bpf_map_update_elem(fd, &t[i].ep, &v, BPF_ANY))
-			return -errno;
-	}
-	more = bpf_map_get_next_key(fd, NULL, &key) == 0;
-	while (more) {
-		bool keep = false;
-
-		more = bpf_map_get_next_key(fd, &key, &next) == 0;
-		for (int i = 0; i < n && !keep; i++)
-			keep = memcmp(&t[i].ep, &key, sizeof(key)) == 0;
-		if (!keep)
-			bpf_map_delete_elem(fd, &key);
-		key = next;
-	}
-	return 0;
-}
-
 static int attach_one(struct bpf_state *st, struct bpf_program *prog, int cgroup_fd, int id)
 {
 	char path[4200];
@@ -231,4 +202,14 @@ void bpf_unload(struct bpf_state *st, bool keep_maps)
 int bpf_conns_fd(const struct bpf_state *st)
 {
 	return bpf_map__fd(st->skel->maps.conns);
+}
+
+int bpf_tool_stats_fd(const struct bpf_state *st)
+{
+	return bpf_map__fd(st->skel->maps.tool_stats);
+}
+
+int bpf_daemon_stats_fd(const struct bpf_state *st)
+{
+	return bpf_map__fd(st->skel->maps.daemon_stats);
 }

@@ -27,21 +27,16 @@ struct bpf_state {
 	char bpffs[4096];
 };
 
-/* A registered endpoint and the server it belongs to. */
-struct target {
-	struct mcpf_endpoint ep;
-	char server[MCPF_NAME_LEN];
-};
-
-/* Open, load (reusing pinned maps), write settings. Nothing is attached. */
+/* Open, load (reusing pinned maps), write settings. Nothing is attached.
+ * The targets map is the policy's to fill (policy_compile). */
 int bpf_load(struct bpf_state *st, const struct bpf_opts *o);
-/* Replace the targets map's contents with exactly these endpoints. */
-int bpf_set_targets(struct bpf_state *st, const struct target *t, int n);
 /* Attach every program and pin the links. */
 int bpf_attach(struct bpf_state *st, const struct bpf_opts *o);
 /* Detach, and unpin everything unless keep_maps. Safe on a partial set-up. */
 void bpf_unload(struct bpf_state *st, bool keep_maps);
 
 int bpf_conns_fd(const struct bpf_state *st);
+int bpf_tool_stats_fd(const struct bpf_state *st);
+int bpf_daemon_stats_fd(const struct bpf_state *st);
 
 #endif

@@ -1,21 +1,33 @@
 /* mcpfence run: load and attach the kernel side, then proxy until told to stop. */
 #include <argp.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include "admin.h"
+#include "audit.h"
 #include "bpf_loader.h"
 #include "commands.h"
 #include "log.h"
 #include "loop.h"
+#include "policy_watch.h"
+#include "prom.h"
 #include "proxy.h"
+#include "rate_limit.h"
+#include "stats.h"
 #include "sysfs.h"
-#include "targets.h"
+
+#define DEFAULT_BODY_LIMIT (4u << 20)
+/* Expired rate-limit windows are deleted this often so rate_state
+ * does not fill up with budgets nobody will spend again. */
+#define RATE_PRUNE_SECONDS 60
 
 struct run_args {
 	const char *policy;
@@ -24,12 +36,17 @@ struct run_args {
 	const char *metrics;
 	unsigned listen_port;
 	unsigned mark;
+	size_t body_limit;
+	struct audit_options audit;
 	bool sockmap;
 	bool fail_closed;
 	bool keep_maps;
 };
 
-enum { OPT_NO_SOCKMAP = 256, OPT_SOCKMAP, OPT_FAIL_CLOSED, OPT_KEEP_MAPS, OPT_MARK };
+enum {
+	OPT_NO_SOCKMAP = 256, OPT_SOCKMAP, OPT_FAIL_CLOSED, OPT_KEEP_MAPS, OPT_MARK, OPT_BODY_LIMIT,
+	OPT_AUDIT, OPT_AUDIT_MAX_BYTES, OPT_AUDIT_KEEP, OPT_AUDIT_ARGS,
+};
 
 static const struct argp_option run_options[] = {
 	{ "policy", 'p', "FILE", 0, "Policy file (servers, endpoints, rules)", 0 },
@@ -42,19 +59,25 @@ static const struct argp_option run_options[] = {
 	{ "fail-closed", OPT_FAIL_CLOSED, NULL, 0, "When the daemon is gone, refuse connections to registered endpoints", 0 },
 	{ "keep-maps", OPT_KEEP_MAPS, NULL, 0, "On exit, leave pinned maps (counters, rate-limit state) in place", 0 },
 	{ "mark", OPT_MARK, "N", 0, "SO_MARK of the daemon's upstream sockets (default 0x4d46)", 0 },
+	{ "body-limit", OPT_BODY_LIMIT, "BYTES", 0, "Largest request or response body inspected; larger ones get 413 (default 4 MiB)", 0 },
+	{ "audit", OPT_AUDIT, "FILE", 0, "Append one JSON line per decision to FILE", 0 },
+	{ "audit-max-bytes", OPT_AUDIT_MAX_BYTES, "N", 0, "Rotate the audit log at N bytes; 0 never (default 100 MiB)", 0 },
+	{ "audit-keep", OPT_AUDIT_KEEP, "N", 0, "Rotated, gzip-compressed audit files kept (default 5)", 0 },
+	{ "audit-args", OPT_AUDIT_ARGS, NULL, 0, "Log tool arguments in the audit log, secrets redacted", 0 },
 	{ "verbose", 'v', NULL, 0, "Log each intercepted connection; twice for debug, three times for libbpf debug", 0 },
 	{ 0 },
 };
 
-static unsigned long parse_number(const char *arg, unsigned long max, struct argp_state *state)
+static unsigned long long parse_number(const char *arg, unsigned long long min,
+				       unsigned long long max, struct argp_state *state)
 {
 	char *end;
-	unsigned long v;
+	unsigned long long v;
 
 	errno = 0;
-	v = strtoul(arg, &end, 0);
-	if (errno || *arg == '\0' || *end != '\0' || v == 0 || v > max)
-		argp_error(state, "invalid number '%s' (1..%lu)", arg, max);
+	v = strtoull(arg, &end, 0);
+	if (errno || *arg == '\0' || *end != '\0' || arg[0] == '-' || v < min || v > max)
+		argp_error(state, "invalid number '%s' (%llu..%llu)", arg, min, max);
 	return v;
 }
 
@@ -67,8 +90,13 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case 'c': a->cgroup = arg; break;
 	case 'b': a->bpffs = arg; break;
 	case 'm': a->metrics = arg; break;
-	case 'l': a->listen_port = parse_number(arg, 65535, state); break;
-	case OPT_MARK: a->mark = parse_number(arg, 0xffffffffUL, state); break;
+	case 'l': a->listen_port = parse_number(arg, 1, 65535, state); break;
+	case OPT_MARK: a->mark = parse_number(arg, 1, 0xffffffffU, state); break;
+	case OPT_BODY_LIMIT: a->body_limit = parse_number(arg, 1, SIZE_MAX / 2, state); break;
+	case OPT_AUDIT: a->audit.path = arg; break;
+	case OPT_AUDIT_MAX_BYTES: a->audit.max_bytes = parse_number(arg, 0, UINT64_MAX, state); break;
+	case OPT_AUDIT_KEEP: a->audit.keep = parse_number(arg, 0, 1000, state); break;
+	case OPT_AUDIT_ARGS: a->audit.log_args = true; break;
 	case OPT_NO_SOCKMAP: a->sockmap = false; break;
 	case OPT_SOCKMAP: a->sockmap = true; break;
 	case OPT_FAIL_CLOSED: a->fail_closed = true; break;
@@ -78,6 +106,9 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (!a->policy)
 			argp_error(state, "--policy FILE is required");
+		if (!a->audit.path && (a->audit.log_args || a->audit.max_bytes != AUDIT_DEFAULT_MAX_BYTES ||
+				       a->audit.keep != AUDIT_DEFAULT_KEEP))
+			argp_error(state, "--audit-args, --audit-max-bytes and --audit-keep need --audit FILE");
 		break;
 	default: return ARGP_ERR_UNKNOWN;
 	}
@@ -89,40 +120,35 @@ struct daemon {
 	struct proxy proxy;
 	struct admin admin;
 	struct bpf_state bpf;
+	struct policy_maps policy_maps;
+	struct policy_watch policy;
 	struct watch signals;
+	struct watch prune_timer;
 	struct enforce enforce;
 };
 
-static void render_metrics(struct buf *out, void *ctx)
+#define daemon_of(ptr, member) ((struct daemon *)((char *)(ptr) - offsetof(struct daemon, member)))
+
+static int render_metrics(struct bytebuf *out, void *ctx)
 {
 	const struct daemon *d = ctx;
-	char text[1024];
-	int n = snprintf(text, sizeof(text),
-		"# HELP mcpfence_build_info Build information.\n"
-		"# TYPE mcpfence_build_info gauge\n"
-		"mcpfence_build_info{version=\"%s\"} 1\n"
-		"# HELP mcpfence_connections_intercepted_total Agent connections redirected to the daemon.\n"
-		"# TYPE mcpfence_connections_intercepted_total counter\n"
-		"mcpfence_connections_intercepted_total %llu\n"
-		"# HELP mcpfence_connections_active Intercepted connections open now.\n"
-		"# TYPE mcpfence_connections_active gauge\n"
-		"mcpfence_connections_active %llu\n"
-		"# HELP mcpfence_upstream_connect_failures_total Connections whose server could not be reached.\n"
-		"# TYPE mcpfence_upstream_connect_failures_total counter\n"
-		"mcpfence_upstream_connect_failures_total %llu\n",
-		MCPF_VERSION, d->proxy.intercepted_total, d->proxy.active, d->proxy.upstream_failures);
+	int err = prom_render_maps(out, d->enforce.tool_stats_fd, d->enforce.daemon_stats_fd, MCPF_VERSION);
 
-	buf_append(out, text, n);
+	if (err)
+		log_warn("/metrics: reading the stats maps: %s", strerror(-err));
+	return err ? -1 : 0;
 }
 
 static void on_signal(struct watch *w, uint32_t revents)
 {
-	struct daemon *d = (struct daemon *)((char *)w - offsetof(struct daemon, signals));
+	struct daemon *d = daemon_of(w, signals);
 	struct signalfd_siginfo si;
 
 	(void)revents;
 	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+		if (si.ssi_signo == SIGHUP) {
+			policy_watch_reload(&d->policy, "SIGHUP");
+		} else {
 			log_info("signal %d: shutting down", si.ssi_signo);
 			d->loop.stop = true;
 		}
@@ -146,6 +172,49 @@ static int setup_signals(struct daemon *d)
 	return loop_watch(&d->loop, &d->signals, EPOLLIN);
 }
 
+static void on_prune_timer(struct watch *w, uint32_t revents)
+{
+	struct daemon *d = daemon_of(w, prune_timer);
+	uint64_t expirations;
+	struct timespec now;
+	int n;
+
+	(void)revents;
+	if (read(w->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
+		return;
+	clock_gettime(CLOCK_BOOTTIME, &now);  /* the clock rate windows run on */
+	n = rate_prune(d->policy_maps.rate, now.tv_sec * 1000000000ULL + now.tv_nsec);
+	if (n < 0)
+		log_warn("pruning expired rate-limit windows: %s", strerror(-n));
+	else if (n > 0)
+		log_debug("pruned %d expired rate-limit windows", n);
+}
+
+static int setup_prune_timer(struct daemon *d)
+{
+	struct itimerspec every = { .it_interval = { RATE_PRUNE_SECONDS, 0 }, .it_value = { RATE_PRUNE_SECONDS, 0 } };
+
+	d->prune_timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	d->prune_timer.cb = on_prune_timer;
+	if (d->prune_timer.fd < 0 || timerfd_settime(d->prune_timer.fd, 0, &every, NULL))
+		return -errno;
+	return loop_watch(&d->loop, &d->prune_timer, EPOLLIN);
+}
+
+/* The cgroup2 mount, for the audit log's cgroup paths; -1 if unknown. */
+static int open_cgroup2_mount(void)
+{
+	char mount[4096];
+	int fd;
+
+	if (cgroup2_mount(mount, sizeof(mount)))
+		return -1;
+	fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		log_warn("%s: %s; audit lines will carry cgroup ids only", mount, strerror(errno));
+	return fd;
+}
+
 /* Thousands of connections are two descriptors each. */
 static void raise_fd_limit(void)
 {
@@ -155,6 +224,37 @@ static void raise_fd_limit(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+/* Maps, policy and audit log: everything the proxy reads from d->enforce. */
+static int setup_enforcement(struct daemon *d, const struct run_args *a, struct policy *policy)
+{
+	struct mcpfence *skel = d->bpf.skel;
+	struct enforce *e = &d->enforce;
+	int err;
+
+	policy_maps_from_skeleton(&d->policy_maps, skel);
+	e->policy = &d->policy_maps;
+	e->tool_stats_fd = bpf_tool_stats_fd(&d->bpf);
+	e->daemon_stats_fd = bpf_daemon_stats_fd(&d->bpf);
+	e->body_limit = a->body_limit;
+	if ((err = stats_prepare(e->tool_stats_fd, e->daemon_stats_fd))) {
+		log_error("preparing the stats maps: %s", strerror(-err));
+		policy_free(policy);
+		return err;
+	}
+	d->policy.maps = &d->policy_maps;
+	d->policy.daemon_stats_fd = e->daemon_stats_fd;
+	if (policy_watch_install(&d->policy, policy))
+		return -EINVAL;
+	if (a->audit.path) {
+		e->audit = audit_open(&a->audit);
+		if (!e->audit) {
+			log_error("--audit %s: %s", a->audit.path, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -167,11 +267,13 @@ int cmd_run(int argc, char **argv)
 		.listen_port = 15001,
 		.mark = MCPF_DEFAULT_MARK,
 		.sockmap = false, /* see README: not byte-exact on 6.18 when agents half-close */
+		.body_limit = DEFAULT_BODY_LIMIT,
+		.audit = { .max_bytes = AUDIT_DEFAULT_MAX_BYTES, .keep = AUDIT_DEFAULT_KEEP },
 	};
 	char cgroup_root[4096];
-	struct target *targets = NULL;
+	struct policy *policy;
 	struct daemon *d;
-	int ntargets, err;
+	int err;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
 		return 2;
@@ -183,41 +285,55 @@ int cmd_run(int argc, char **argv)
 		}
 		a.cgroup = cgroup_root;
 	}
-	ntargets = targets_load(a.policy, &targets);
-	if (ntargets < 0)
-		return 1;
 	raise_fd_limit();
 
 	d = calloc(1, sizeof(*d));
 	if (!d || loop_init(&d->loop)) {
 		log_error("out of memory");
 		free(d);
-		free(targets);
 		return 1;
 	}
-	d->signals.fd = -1;
+	/* cleanup below runs on a partial set-up: nothing may look open */
+	d->signals.fd = d->prune_timer.fd = -1;
 	d->admin.listen.fd = -1;
+	d->proxy.spare_fd = -1;
+	d->bpf.lock_fd = d->bpf.cgroup_fd = d->bpf.self_cgroup_fd = -1;
+	d->enforce.tool_stats_fd = d->enforce.daemon_stats_fd = -1;
+	d->enforce.cgroup2_fd = open_cgroup2_mount();
 	struct bpf_opts bo = {
 		.bpffs = a.bpffs, .cgroup = a.cgroup, .sockmap = a.sockmap,
 		.fail_closed = a.fail_closed, .mark = a.mark, .listen_port = a.listen_port,
 	};
 
+	/* an invalid policy stops us before anything touches the kernel */
+	err = policy_watch_init(&d->policy, a.policy);
+	if (err) {
+		log_error("%s: %s", a.policy, strerror(-err));
+		goto cleanup;
+	}
+	policy = policy_watch_read(&d->policy);
+	if (!policy) {
+		log_error("%s: invalid policy, not starting", a.policy);
+		err = -EINVAL;
+		goto cleanup;
+	}
 	if ((err = setup_signals(d)) ||
 	    (err = admin_start(&d->admin, &d->loop, a.metrics, render_metrics, d)) ||
-	    (err = bpf_load(&d->bpf, &bo)))
-		goto cleanup;
-	if ((err = bpf_set_targets(&d->bpf, targets, ntargets))) {
-		log_error("writing targets map: %s", strerror(-err));
+	    (err = bpf_load(&d->bpf, &bo))) {
+		policy_free(policy);
 		goto cleanup;
 	}
 	/* listeners before programs: connect4/6 only redirect to a live one */
-	if ((err = proxy_start(&d->proxy, &d->loop, a.listen_port, bpf_conns_fd(&d->bpf), a.mark,
-				       &d->enforce)) ||
+	if ((err = setup_enforcement(d, &a, policy)) ||
+	    (err = policy_watch_start(&d->policy, &d->loop)) ||
+	    (err = setup_prune_timer(d)) ||
+	    (err = proxy_start(&d->proxy, &d->loop, a.listen_port, bpf_conns_fd(&d->bpf), a.mark,
+			       &d->enforce)) ||
 	    (err = bpf_attach(&d->bpf, &bo)))
 		goto cleanup;
 	d->admin.ready = true;
-	log_info("intercepting %d endpoints for cgroup %s; listening on port %u; sockmap %s; %s",
-		 ntargets, a.cgroup, a.listen_port, a.sockmap ? "on" : "off",
+	log_info("intercepting for cgroup %s; listening on port %u; sockmap %s; %s",
+		 a.cgroup, a.listen_port, a.sockmap ? "on" : "off",
 		 a.fail_closed ? "fail-closed" : "fail-open");
 
 	err = loop_run(&d->loop);
@@ -227,10 +343,16 @@ cleanup:
 	bpf_unload(&d->bpf, a.keep_maps);
 	proxy_stop(&d->proxy);
 	admin_stop(&d->admin);
+	policy_watch_stop(&d->policy);
+	policy_maps_release(&d->policy_maps);
+	audit_close(d->enforce.audit);
+	if (d->enforce.cgroup2_fd >= 0)
+		close(d->enforce.cgroup2_fd);
 	if (d->signals.fd >= 0)
 		close(d->signals.fd);
+	if (d->prune_timer.fd >= 0)
+		close(d->prune_timer.fd);
 	loop_fini(&d->loop);
 	free(d);
-	free(targets);
 	return err ? 1 : 0;
 }

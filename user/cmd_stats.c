@@ -46,7 +46,7 @@ static void print_table(const struct stats_row *rows, size_t n, const struct mcp
 {
 	char (*cells)[N_COLUMNS][24] = n ? calloc(n, sizeof(*cells)) : NULL;
 	size_t wserver = strlen("SERVER"), wtool = strlen("TOOL"), w[N_COLUMNS], i, c;
-	struct textbuf b = TEXTBUF_INIT;
+	struct bytebuf b = BYTEBUF_INIT;
 
 	for (c = 0; c < N_COLUMNS; c++)
 		w[c] = strlen(columns[c]);
@@ -67,25 +67,25 @@ static void print_table(const struct stats_row *rows, size_t n, const struct mcp
 	view_append_padded(&b, "SERVER", wserver + 2);
 	view_append_padded(&b, "TOOL", wtool);
 	for (c = 0; c < N_COLUMNS; c++)
-		textbuf_printf(&b, "  %*s", (int)w[c], columns[c]);
-	textbuf_putc(&b, '\n');
+		bb_printf(&b, "  %*s", (int)w[c], columns[c]);
+	bb_putc(&b, '\n');
 	for (i = 0; i < n; i++) {
 		view_append_padded(&b, rows[i].key.server, wserver + 2);
 		view_append_padded(&b, rows[i].key.tool, wtool);
 		for (c = 0; c < N_COLUMNS; c++)
-			textbuf_printf(&b, "  %*s", (int)w[c], cells[i][c]);
-		textbuf_putc(&b, '\n');
+			bb_printf(&b, "  %*s", (int)w[c], cells[i][c]);
+		bb_putc(&b, '\n');
 	}
 	if (n == 0)
-		textbuf_puts(&b, "(no tool calls recorded)\n");
-	textbuf_printf(&b, "\nconnections: %llu intercepted, %llu active   policy reloads: %llu ok, %llu failed\n",
+		bb_append_str(&b, "(no tool calls recorded)\n");
+	bb_printf(&b, "\nconnections: %llu intercepted, %llu active   policy reloads: %llu ok, %llu failed\n",
 		       d->connections_intercepted, d->connections_active, d->policy_reloads_ok,
 		       d->policy_reloads_failed);
 	if (b.failed)
 		fprintf(stderr, "mcpfence stats: out of memory\n");
 	else
 		fwrite(b.data, 1, b.len, stdout);
-	textbuf_free(&b);
+	bb_free(&b);
 	free(cells);
 }
 

@@ -75,7 +75,7 @@ int cmd_top(int argc, char **argv)
 	};
 	const char *bpffs = MCPF_DEFAULT_BPFFS;
 	struct top_snapshot snaps[2] = { 0 };
-	struct textbuf b = TEXTBUF_INIT;
+	struct bytebuf b = BYTEBUF_INIT;
 	bool tty = isatty(STDOUT_FILENO);
 	double interval = 1.0;
 	long iterations = 0, i;
@@ -127,8 +127,8 @@ int cmd_top(int argc, char **argv)
 		err = take(tfd, dfd, cur);
 		if (err)
 			break;
-		textbuf_reset(&b);
-		textbuf_puts(&b, tty ? CLEAR_SCREEN : (i ? "\n" : ""));
+		bb_reset(&b);
+		bb_append_str(&b, tty ? CLEAR_SCREEN : (i ? "\n" : ""));
 		top_render(&b, prev, cur, time(NULL), terminal_rows(tty));
 		if (b.failed) {
 			err = -ENOMEM;
@@ -144,7 +144,7 @@ int cmd_top(int argc, char **argv)
 		fprintf(stderr, "mcpfence top: reading %s: %s\n", bpffs, strerror(-err));
 		rc = 1;
 	}
-	textbuf_free(&b);
+	bb_free(&b);
 	free(snaps[0].rows);
 	free(snaps[1].rows);
 	close(tfd);

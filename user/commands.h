@@ -1,6 +1,10 @@
-/* Subcommands of the mcpfence binary: each takes argv starting at its own name. */
+/* Subcommands of the mcpfence binary: each takes argv starting at its own
+ * name and returns the process exit code. */
 #ifndef MCPF_COMMANDS_H
 #define MCPF_COMMANDS_H
+
+#include "cmd_policy.h"  /* cmd_policy */
+#include "cmd_stats.h"   /* cmd_stats, cmd_top */
 
 int cmd_run(int argc, char **argv);
 

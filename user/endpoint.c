@@ -1,6 +1,8 @@
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +22,19 @@ static int is_any(const unsigned char a[16])
 	return memcmp(a, zero, sizeof(zero)) == 0;
 }
 
+static void set_v4mapped(struct mcpf_endpoint *ep, const void *in_addr)
+{
+	memcpy(ep->addr, v4mapped_prefix, sizeof(v4mapped_prefix));
+	memcpy(ep->addr + 12, in_addr, 4);
+}
+
 void endpoint_from_sockaddr(struct mcpf_endpoint *ep, const struct sockaddr_storage *ss)
 {
 	memset(ep, 0, sizeof(*ep));
 	if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
 
-		memcpy(ep->addr, v4mapped_prefix, sizeof(v4mapped_prefix));
-		memcpy(ep->addr + 12, &in->sin_addr, 4);
+		set_v4mapped(ep, &in->sin_addr);
 		ep->port = ntohs(in->sin_port);
 	} else {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
@@ -70,92 +77,116 @@ const char *endpoint_str(const struct mcpf_endpoint *ep, char buf[ENDPOINT_STRLE
 	return buf;
 }
 
-static int parse_port(const char *s, unsigned short *port)
+/* Appends ep unless already there; -1 when out is full. */
+static int add_unique(struct mcpf_endpoint *out, int *n, int max, const struct mcpf_endpoint *ep)
 {
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *s == '\0' || *end != '\0' || v < 1 || v > 65535)
+	for (int i = 0; i < *n; i++)
+		if (!memcmp(&out[i], ep, sizeof(*ep)))
+			return 0;
+	if (*n == max)
 		return -1;
-	*port = (unsigned short)v;
+	out[(*n)++] = *ep;
 	return 0;
+}
+
+static int resolve(const char *text, const char *host, struct mcpf_endpoint *ep,
+		   struct mcpf_endpoint *out, int max, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res;
+	int n = 0, rc = getaddrinfo(host, NULL, &hints, &res);
+
+	if (rc) {
+		snprintf(err, errlen, "cannot resolve \"%s\": %s", host, gai_strerror(rc));
+		return -1;
+	}
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET)
+			set_v4mapped(ep, &((struct sockaddr_in *)ai->ai_addr)->sin_addr);
+		else if (ai->ai_family == AF_INET6)
+			memcpy(ep->addr, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, 16);
+		else
+			continue;
+		if (add_unique(out, &n, max, ep)) {
+			snprintf(err, errlen, "\"%s\": \"%s\" resolves to more than %d addresses", text, host, max);
+			n = -1;
+			break;
+		}
+	}
+	freeaddrinfo(res);
+	if (n == 0) {
+		snprintf(err, errlen, "\"%s\": \"%s\" has no IPv4 or IPv6 address", text, host);
+		return -1;
+	}
+	return n;
 }
 
 int endpoint_parse(const char *text, struct mcpf_endpoint *out, int max, char *err, size_t errlen)
 {
 	char host[256];
-	const char *colon, *port_s;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
-	unsigned short port;
-	int n = 0, rc;
+	const char *host_start = text, *colon, *port_text;
+	struct mcpf_endpoint ep = { 0 };
+	struct in_addr a4;
+	char *end;
+	unsigned long port;
+	size_t host_len;
+	bool bracketed = text[0] == '[';
 
-	if (text[0] == '[') {
+	if (bracketed) {
 		const char *close = strchr(text, ']');
 
-		if (!close || close[1] != ':' || (size_t)(close - text - 1) >= sizeof(host)) {
-			snprintf(err, errlen, "expected \"[IPv6]:port\"");
+		if (!close || close[1] != ':') {
+			snprintf(err, errlen, "\"%s\": expected [IPV6]:PORT", text);
 			return -1;
 		}
-		memcpy(host, text + 1, close - text - 1);
-		host[close - text - 1] = '\0';
-		port_s = close + 2;
-		hints.ai_flags = AI_NUMERICHOST;
-		hints.ai_family = AF_INET6;
+		host_start = text + 1;
+		host_len = close - host_start;
+		colon = close + 1;
 	} else {
 		colon = strrchr(text, ':');
-		if (!colon || (size_t)(colon - text) >= sizeof(host) || strchr(text, ':') != colon) {
-			snprintf(err, errlen, "expected \"host:port\", \"[IPv6]:port\" or \":port\"");
+		if (!colon) {
+			snprintf(err, errlen, "\"%s\": expected HOST:PORT, [IPV6]:PORT or :PORT", text);
 			return -1;
 		}
-		memcpy(host, text, colon - text);
-		host[colon - text] = '\0';
-		port_s = colon + 1;
+		host_len = colon - text;
+		if (memchr(text, ':', host_len)) {
+			snprintf(err, errlen, "\"%s\": IPv6 addresses need brackets, as in [::1]:PORT", text);
+			return -1;
+		}
 	}
-	if (parse_port(port_s, &port)) {
-		snprintf(err, errlen, "port \"%s\" is not a number from 1 to 65535", port_s);
+	if (host_len >= sizeof(host) || (bracketed && !host_len)) {
+		snprintf(err, errlen, "\"%s\": bad host", text);
 		return -1;
 	}
-	if (host[0] == '\0') {
-		if (max < 1) {
-			snprintf(err, errlen, "too many endpoints");
-			return -1;
-		}
-		memset(&out[0], 0, sizeof(out[0]));
-		out[0].port = port;
+	memcpy(host, host_start, host_len);
+	host[host_len] = '\0';
+	port_text = colon + 1;
+	errno = 0;
+	port = strtoul(port_text, &end, 10);
+	if (!isdigit((unsigned char)*port_text) || *end || errno || port < 1 || port > 65535) {
+		snprintf(err, errlen, "\"%s\": port must be 1-65535", text);
+		return -1;
+	}
+	ep.port = (unsigned short)port;
+	if (max < 1) {
+		snprintf(err, errlen, "\"%s\": no room for an address", text);
+		return -1;
+	}
+	if (!host_len) {
+		out[0] = ep;  /* all-zero address: any */
 		return 1;
 	}
-	rc = getaddrinfo(host, NULL, &hints, &res);
-	if (rc) {
-		snprintf(err, errlen, "cannot resolve \"%s\": %s", host, gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		struct sockaddr_storage ss = { 0 };
-		struct mcpf_endpoint ep;
-		int dup = 0;
-
-		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-			continue;
-		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-		endpoint_from_sockaddr(&ep, &ss);
-		ep.port = port;
-		for (int i = 0; i < n; i++)
-			dup |= memcmp(&out[i], &ep, sizeof(ep)) == 0;
-		if (dup)
-			continue;
-		if (n == max) {
-			freeaddrinfo(res);
-			snprintf(err, errlen, "\"%s\" resolves to too many addresses", host);
+	if (bracketed) {
+		if (inet_pton(AF_INET6, host, ep.addr) != 1) {
+			snprintf(err, errlen, "\"%s\": \"%s\" is not an IPv6 address", text, host);
 			return -1;
 		}
-		out[n++] = ep;
+		out[0] = ep;
+		return 1;
 	}
-	freeaddrinfo(res);
-	if (n == 0) {
-		snprintf(err, errlen, "\"%s\" has no IPv4 or IPv6 address", host);
-		return -1;
+	if (inet_pton(AF_INET, host, &a4) == 1) {
+		set_v4mapped(&ep, &a4);
+		out[0] = ep;
+		return 1;
 	}
-	return n;
+	return resolve(text, host, &ep, out, max, err, errlen);
 }

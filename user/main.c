@@ -9,6 +9,9 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "run", cmd_run, "intercept and enforce (the daemon)" },
+	{ "policy", cmd_policy, "check policy files: 'mcpfence policy check FILE...'" },
+	{ "stats", cmd_stats, "per-tool call statistics from the pinned maps" },
+	{ "top", cmd_top, "live per-tool view, refreshed every second" },
 };
 
 static int usage(FILE *out)

@@ -1,10 +1,8 @@
 /* Policy files: parse with cJSON, validate everything, report every
  * problem, and produce the map-layout policy the compiler writes out.
  * Out of memory aborts: a half-validated policy is never an option. */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <netdb.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -13,7 +11,11 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
+#include "endpoint.h"
 #include "policy.h"
+
+/* A host name can resolve to several addresses: all are intercepted. */
+#define MAX_ADDRS_PER_ENDPOINT 64
 
 #define FIELD_LEN 1024
 #define MAX_WINDOW_SECONDS 0xffffffffULL
@@ -246,19 +248,15 @@ static void check_version(struct loader *l, const cJSON *item, const char *field
 static void add_endpoint(struct loader *l, struct policy_server *s, const char *field,
 			 const struct mcpf_endpoint *ep)
 {
-	char addr[INET6_ADDRSTRLEN];
+	char text[ENDPOINT_STRLEN];
 
 	for (size_t i = 0; i < s->n_endpoints; i++)
 		if (!memcmp(&s->endpoints[i], ep, sizeof(*ep)))
 			return;
 	for (size_t i = 0; i < l->n_owners; i++)
 		if (!memcmp(&l->owners[i].ep, ep, sizeof(*ep))) {
-			static const unsigned char any[16];
-
-			inet_ntop(AF_INET6, ep->addr, addr, sizeof(addr));
-			fail(l, field, "%s%s%s:%u already belongs to server \"%s\"",
-			     memcmp(ep->addr, any, 16) ? "[" : "", memcmp(ep->addr, any, 16) ? addr : "",
-			     memcmp(ep->addr, any, 16) ? "]" : "", ntohs(ep->port), l->owners[i].server);
+			fail(l, field, "%s already belongs to server \"%s\"",
+			     endpoint_str(ep, text), l->owners[i].server);
 			return;
 		}
 	s->endpoints = xrealloc(s->endpoints, s->n_endpoints + 1, sizeof(*ep));
@@ -268,94 +266,17 @@ static void add_endpoint(struct loader *l, struct policy_server *s, const char *
 	l->owners[l->n_owners++].server = s->name;
 }
 
-static void set_v4mapped(struct mcpf_endpoint *ep, const struct in_addr *a)
-{
-	memset(ep->addr, 0, 10);
-	ep->addr[10] = 0xff;
-	ep->addr[11] = 0xff;
-	memcpy(ep->addr + 12, a, 4);
-}
-
 static void load_endpoint(struct loader *l, struct policy_server *s, const char *field,
 			  const char *text)
 {
-	char host[256];
-	const char *host_start = text, *colon, *port_text;
-	struct mcpf_endpoint ep = {0};
-	struct in_addr a4;
-	char *end;
-	unsigned long port;
-	size_t host_len;
-	bool bracketed = text[0] == '[';
+	struct mcpf_endpoint eps[MAX_ADDRS_PER_ENDPOINT];
+	char err[512];
+	int n = endpoint_parse(text, eps, MAX_ADDRS_PER_ENDPOINT, err, sizeof(err));
 
-	if (bracketed) {
-		const char *close = strchr(text, ']');
-
-		if (!close || close[1] != ':') {
-			fail(l, field, "\"%s\": expected [IPV6]:PORT", text);
-			return;
-		}
-		host_start = text + 1;
-		host_len = close - host_start;
-		colon = close + 1;
-	} else {
-		colon = strrchr(text, ':');
-		if (!colon) {
-			fail(l, field, "\"%s\": expected HOST:PORT, [IPV6]:PORT or :PORT", text);
-			return;
-		}
-		host_len = colon - text;
-		if (memchr(text, ':', host_len)) {
-			fail(l, field, "\"%s\": IPv6 addresses need brackets, as in [::1]:PORT", text);
-			return;
-		}
-	}
-	if (host_len >= sizeof(host) || (bracketed && !host_len)) {
-		fail(l, field, "\"%s\": bad host", text);
-		return;
-	}
-	memcpy(host, host_start, host_len);
-	host[host_len] = '\0';
-	port_text = colon + 1;
-	errno = 0;
-	port = strtoul(port_text, &end, 10);
-	if (!isdigit((unsigned char)*port_text) || *end || errno || port < 1 || port > 65535) {
-		fail(l, field, "\"%s\": port must be 1-65535", text);
-		return;
-	}
-	ep.port = htons(port);
-
-	if (!host_len) {
-		add_endpoint(l, s, field, &ep);  /* all-zero address: any */
-	} else if (bracketed) {
-		if (inet_pton(AF_INET6, host, ep.addr) != 1) {
-			fail(l, field, "\"%s\": \"%s\" is not an IPv6 address", text, host);
-			return;
-		}
-		add_endpoint(l, s, field, &ep);
-	} else if (inet_pton(AF_INET, host, &a4) == 1) {
-		set_v4mapped(&ep, &a4);
-		add_endpoint(l, s, field, &ep);
-	} else {
-		struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-		struct addrinfo *res;
-		int rc = getaddrinfo(host, NULL, &hints, &res);
-
-		if (rc) {
-			fail(l, field, "cannot resolve \"%s\": %s", host, gai_strerror(rc));
-			return;
-		}
-		for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-			if (ai->ai_family == AF_INET)
-				set_v4mapped(&ep, &((struct sockaddr_in *)ai->ai_addr)->sin_addr);
-			else if (ai->ai_family == AF_INET6)
-				memcpy(ep.addr, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, 16);
-			else
-				continue;
-			add_endpoint(l, s, field, &ep);
-		}
-		freeaddrinfo(res);
-	}
+	if (n < 0)
+		fail(l, field, "%s", err);
+	for (int i = 0; i < n; i++)
+		add_endpoint(l, s, field, &eps[i]);
 }
 
 /* ---- limits ---- */

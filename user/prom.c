@@ -6,7 +6,7 @@
 
 #include "utf8.h"
 
-void prom_label_value(struct textbuf *b, const char *s)
+void prom_label_value(struct bytebuf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t left = strlen(s), len;
@@ -15,36 +15,36 @@ void prom_label_value(struct textbuf *b, const char *s)
 	while (left) {
 		len = utf8_sequence(p, left, &cp);
 		if (len == 0) {
-			textbuf_puts(b, UTF8_REPLACEMENT);
+			bb_append_str(b, UTF8_REPLACEMENT);
 			len = 1;
 		} else if (cp == '\\') {
-			textbuf_puts(b, "\\\\");
+			bb_append_str(b, "\\\\");
 		} else if (cp == '"') {
-			textbuf_puts(b, "\\\"");
+			bb_append_str(b, "\\\"");
 		} else if (cp == '\n') {
-			textbuf_puts(b, "\\n");
+			bb_append_str(b, "\\n");
 		} else {
-			textbuf_append(b, p, len);
+			bb_append(b, p, len);
 		}
 		p += len;
 		left -= len;
 	}
 }
 
-static void family(struct textbuf *b, const char *name, const char *type, const char *help)
+static void family(struct bytebuf *b, const char *name, const char *type, const char *help)
 {
-	textbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	bb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* `name{server="..",tool=".."` — the caller adds more labels and the `}`. */
-static void tool_sample(struct textbuf *b, const char *name, const struct mcpf_tool_key *k)
+static void tool_sample(struct bytebuf *b, const char *name, const struct mcpf_tool_key *k)
 {
-	textbuf_puts(b, name);
-	textbuf_puts(b, "{server=\"");
+	bb_append_str(b, name);
+	bb_append_str(b, "{server=\"");
 	prom_label_value(b, k->server);
-	textbuf_puts(b, "\",tool=\"");
+	bb_append_str(b, "\",tool=\"");
 	prom_label_value(b, k->tool);
-	textbuf_putc(b, '"');
+	bb_putc(b, '"');
 }
 
 static int by_name(const void *a, const void *b)
@@ -56,7 +56,7 @@ static int by_name(const void *a, const void *b)
 }
 
 /* Counter per tool from one field of the value. */
-static void tool_counter(struct textbuf *b, const struct stats_row *rows, size_t n,
+static void tool_counter(struct bytebuf *b, const struct stats_row *rows, size_t n,
 			 const char *name, const char *help, size_t offset)
 {
 	size_t i;
@@ -64,13 +64,13 @@ static void tool_counter(struct textbuf *b, const struct stats_row *rows, size_t
 	family(b, name, "counter", help);
 	for (i = 0; i < n; i++) {
 		tool_sample(b, name, &rows[i].key);
-		textbuf_printf(b, "} %llu\n",
+		bb_printf(b, "} %llu\n",
 			       *(const unsigned long long *)((const char *)&rows[i].v + offset));
 	}
 }
 
 /* le bounds are 2^i microseconds, written as exact decimals of seconds. */
-static void duration_histogram(struct textbuf *b, const struct stats_row *rows, size_t n)
+static void duration_histogram(struct bytebuf *b, const struct stats_row *rows, size_t n)
 {
 	static const char name[] = "mcpfence_tool_call_duration_seconds";
 	unsigned long long cum;
@@ -87,20 +87,20 @@ static void duration_histogram(struct textbuf *b, const struct stats_row *rows, 
 			cum += v->latency_hist[k];
 			us = stats_bucket_upper_us((unsigned int)k);
 			tool_sample(b, "mcpfence_tool_call_duration_seconds_bucket", &rows[i].key);
-			textbuf_printf(b, ",le=\"%" PRIu64 ".%06" PRIu64 "\"} %llu\n",
+			bb_printf(b, ",le=\"%" PRIu64 ".%06" PRIu64 "\"} %llu\n",
 				       us / 1000000, us % 1000000, cum);
 		}
 		tool_sample(b, "mcpfence_tool_call_duration_seconds_bucket", &rows[i].key);
-		textbuf_printf(b, ",le=\"+Inf\"} %llu\n", v->calls);
+		bb_printf(b, ",le=\"+Inf\"} %llu\n", v->calls);
 		tool_sample(b, "mcpfence_tool_call_duration_seconds_sum", &rows[i].key);
-		textbuf_printf(b, "} %llu.%09llu\n", v->latency_ns_total / 1000000000ULL,
+		bb_printf(b, "} %llu.%09llu\n", v->latency_ns_total / 1000000000ULL,
 			       v->latency_ns_total % 1000000000ULL);
 		tool_sample(b, "mcpfence_tool_call_duration_seconds_count", &rows[i].key);
-		textbuf_printf(b, "} %llu\n", v->calls);
+		bb_printf(b, "} %llu\n", v->calls);
 	}
 }
 
-void prom_render(struct textbuf *b, const struct stats_row *unsorted, size_t n,
+void prom_render(struct bytebuf *b, const struct stats_row *unsorted, size_t n,
 		 const struct mcpf_daemon_stats *d, const char *version)
 {
 	struct stats_row *rows = NULL;
@@ -123,7 +123,7 @@ void prom_render(struct textbuf *b, const struct stats_row *unsorted, size_t n,
 	for (i = 0; i < n; i++) {
 		for (dec = 0; dec < MCPF_DECISIONS; dec++) {
 			tool_sample(b, "mcpfence_tool_calls_total", &rows[i].key);
-			textbuf_printf(b, ",decision=\"%s\"} %llu\n", stats_decision_name(dec),
+			bb_printf(b, ",decision=\"%s\"} %llu\n", stats_decision_name(dec),
 				       stats_decision_count(&rows[i].v, dec));
 		}
 	}
@@ -140,24 +140,24 @@ void prom_render(struct textbuf *b, const struct stats_row *unsorted, size_t n,
 
 	family(b, "mcpfence_connections_intercepted_total", "counter",
 	       "Agent connections redirected to mcpfence and accepted.");
-	textbuf_printf(b, "mcpfence_connections_intercepted_total %llu\n", d->connections_intercepted);
+	bb_printf(b, "mcpfence_connections_intercepted_total %llu\n", d->connections_intercepted);
 	family(b, "mcpfence_connections_active", "gauge", "Agent connections being proxied now.");
-	textbuf_printf(b, "mcpfence_connections_active %llu\n", d->connections_active);
+	bb_printf(b, "mcpfence_connections_active %llu\n", d->connections_active);
 	family(b, "mcpfence_policy_reloads_total", "counter",
 	       "Policy reloads by result; a failed reload keeps the previous policy.");
-	textbuf_printf(b, "mcpfence_policy_reloads_total{result=\"ok\"} %llu\n", d->policy_reloads_ok);
-	textbuf_printf(b, "mcpfence_policy_reloads_total{result=\"error\"} %llu\n",
+	bb_printf(b, "mcpfence_policy_reloads_total{result=\"ok\"} %llu\n", d->policy_reloads_ok);
+	bb_printf(b, "mcpfence_policy_reloads_total{result=\"error\"} %llu\n",
 		       d->policy_reloads_failed);
 	family(b, "mcpfence_build_info", "gauge", "Always 1; the label says which mcpfence build runs.");
-	textbuf_puts(b, "mcpfence_build_info{version=\"");
+	bb_append_str(b, "mcpfence_build_info{version=\"");
 	prom_label_value(b, version);
-	textbuf_puts(b, "\"} 1\n");
+	bb_append_str(b, "\"} 1\n");
 
 	if (rows != unsorted)
 		free(rows);
 }
 
-int prom_render_maps(struct textbuf *b, int tool_fd, int daemon_fd, const char *version)
+int prom_render_maps(struct bytebuf *b, int tool_fd, int daemon_fd, const char *version)
 {
 	struct mcpf_daemon_stats d;
 	struct stats_row *rows;

@@ -63,10 +63,10 @@ static size_t each_display_char(const char *name, void (*emit)(const char *, siz
 
 static void emit_to_buf(const char *s, size_t n, void *ctx)
 {
-	textbuf_append(ctx, s, n);
+	bb_append(ctx, s, n);
 }
 
-void view_append_name(struct textbuf *b, const char *name)
+void view_append_name(struct bytebuf *b, const char *name)
 {
 	each_display_char(name, emit_to_buf, b);
 }
@@ -76,12 +76,12 @@ size_t view_name_width(const char *name)
 	return each_display_char(name, NULL, NULL);
 }
 
-void view_append_padded(struct textbuf *b, const char *s, size_t width)
+void view_append_padded(struct bytebuf *b, const char *s, size_t width)
 {
 	size_t w = each_display_char(s, emit_to_buf, b);
 
 	while (w++ < width)
-		textbuf_putc(b, ' ');
+		bb_putc(b, ' ');
 }
 
 void view_duration(uint64_t ns, char *buf, size_t len)

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "stats.h"
-#include "textbuf.h"
+#include "bytebuf.h"
 
 #define MCPF_DEFAULT_BPFFS "/sys/fs/bpf/mcpfence"
 
@@ -18,9 +18,9 @@ int stats_view_open(const char *cmd, const char *bpffs, int *tool_fd, int *daemo
 
 /* Agent-chosen names may hold escape sequences: control characters and
  * invalid UTF-8 become '?', so nothing reaches the terminal but text. */
-void view_append_name(struct textbuf *b, const char *name);
+void view_append_name(struct bytebuf *b, const char *name);
 /* Append s left-aligned in a column of width characters (code points). */
-void view_append_padded(struct textbuf *b, const char *s, size_t width);
+void view_append_padded(struct bytebuf *b, const char *s, size_t width);
 /* Characters (code points) name takes once made terminal-safe. */
 size_t view_name_width(const char *name);
 

@@ -57,7 +57,7 @@ static int by_rate(const void *a, const void *b)
 	return view_rows_by_calls(x->row, y->row);
 }
 
-void top_render(struct textbuf *b, const struct top_snapshot *prev, const struct top_snapshot *cur,
+void top_render(struct bytebuf *b, const struct top_snapshot *prev, const struct top_snapshot *cur,
 		time_t wall, size_t max_rows)
 {
 	double secs = (double)(cur->at.tv_sec - prev->at.tv_sec) +
@@ -94,13 +94,13 @@ void top_render(struct textbuf *b, const struct top_snapshot *prev, const struct
 
 	gmtime_r(&wall, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-	textbuf_printf(b, "mcpfence top - %s - interval %.1fs\n", when, secs);
-	textbuf_printf(b, "calls: %.1f/s, refused %.1f/s   connections: %llu active, %llu intercepted"
+	bb_printf(b, "mcpfence top - %s - interval %.1fs\n", when, secs);
+	bb_printf(b, "calls: %.1f/s, refused %.1f/s   connections: %llu active, %llu intercepted"
 		       "   tools: %zu\n\n", total, total_denied, cur->daemon.connections_active,
 		       cur->daemon.connections_intercepted, cur->n);
 	view_append_padded(b, "SERVER", wserver + 2);
 	view_append_padded(b, "TOOL", wtool);
-	textbuf_printf(b, "  %9s  %7s  %9s  %7s  %8s  %8s  %10s\n", "CALLS/S", "DENY/S", "RATELIM/S",
+	bb_printf(b, "  %9s  %7s  %9s  %7s  %8s  %8s  %10s\n", "CALLS/S", "DENY/S", "RATELIM/S",
 		       "ERR/S", "P50", "P99", "CALLS");
 	for (i = 0; i < shown; i++) {
 		const struct top_line *l = &lines[i];
@@ -109,10 +109,10 @@ void top_render(struct textbuf *b, const struct top_snapshot *prev, const struct
 		view_duration(stats_percentile_ns(l->hist, 0.99), p99, sizeof(p99));
 		view_append_padded(b, l->row->key.server, wserver + 2);
 		view_append_padded(b, l->row->key.tool, wtool);
-		textbuf_printf(b, "  %9.1f  %7.1f  %9.1f  %7.1f  %8s  %8s  %10llu\n", l->calls, l->denied,
+		bb_printf(b, "  %9.1f  %7.1f  %9.1f  %7.1f  %8s  %8s  %10llu\n", l->calls, l->denied,
 			       l->limited, l->errors, p50, p99, l->row->v.calls);
 	}
 	if (shown < cur->n)
-		textbuf_printf(b, "... %zu more\n", cur->n - shown);
+		bb_printf(b, "... %zu more\n", cur->n - shown);
 	free(lines);
 }

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "stats.h"
-#include "textbuf.h"
+#include "bytebuf.h"
 
 struct top_snapshot {
 	struct stats_row *rows;   /* sorted by server, tool */
@@ -24,7 +24,7 @@ void top_snapshot_index(struct top_snapshot *s);
  * at most max_rows of them (0 = all). A row whose counters went down (the
  * maps were recreated) counts from zero, as Prometheus treats a counter
  * reset. wall is the time printed in the header. */
-void top_render(struct textbuf *b, const struct top_snapshot *prev, const struct top_snapshot *cur,
+void top_render(struct bytebuf *b, const struct top_snapshot *prev, const struct top_snapshot *cur,
 		time_t wall, size_t max_rows);
 
 #endif /* MCPF_TOP_VIEW_H */

@@ -43,11 +43,12 @@ itest('unmodified curl reaches server-everything through the daemon', async (t) 
   assert.equal(rec.orig, `127.0.0.1:${everything.port}`);
 });
 
-for (const transport of ['streamable', 'sse']) {
-  itest(`the Node MCP SDK client (${transport}) works through the daemon`, async (t) => {
-    const sb = sandbox(t, `sdk-${transport}`);
+for (const [transport, sockmap] of [['streamable', undefined], ['sse', undefined], ['streamable', true], ['sse', true]]) {
+  const variant = sockmap ? ', --sockmap' : '';
+  itest(`the Node MCP SDK client (${transport}${variant}) works through the daemon`, async (t) => {
+    const sb = sandbox(t, `sdk-${transport}${sockmap ? '-sockmap' : ''}`);
     const everything = await startEverything(sb, transport === 'sse' ? 'sse' : 'streamableHttp');
-    const daemon = await startDaemon(sb, { policy: policyFor({ everything: [`127.0.0.1:${everything.port}`] }) });
+    const daemon = await startDaemon(sb, { sockmap, policy: policyFor({ everything: [`127.0.0.1:${everything.port}`] }) });
 
     const message = `through mcpfence ${transport} ${Date.now()}`;
     const out = await mcpClient(sb, everything.url('127.0.0.1'), { transport, tool: 'echo', args: { message } });
@@ -218,24 +219,27 @@ itest('a port that is not registered is untouched', async (t) => {
   assert.equal(daemon.interceptions().length, 1, daemon.log);
 });
 
-itest('no redirect loop when the daemon itself runs inside the target cgroup', async (t) => {
-  const sb = sandbox(t, 'noloop');
-  const echo = await startEchoServer(sb);
-  const everything = await startEverything(sb);
-  const daemon = await startDaemon(sb, {
-    inCgroup: true,
-    policy: policyFor({ echo: [`127.0.0.1:${echo.port}`], everything: [`127.0.0.1:${everything.port}`] }),
-  });
-  assert.ok(cgroupPids(sb.cgroup).includes(daemon.pid), 'the daemon runs in the target cgroup');
+for (const sockmap of [false, true]) {
+  itest(`no redirect loop when the daemon itself runs inside the target cgroup (${sockmap ? '--sockmap' : '--no-sockmap'})`, async (t) => {
+    const sb = sandbox(t, `noloop-${sockmap}`);
+    const echo = await startEchoServer(sb);
+    const everything = await startEverything(sb);
+    const daemon = await startDaemon(sb, {
+      inCgroup: true,
+      sockmap,
+      policy: policyFor({ echo: [`127.0.0.1:${echo.port}`], everything: [`127.0.0.1:${everything.port}`] }),
+    });
+    assert.ok(cgroupPids(sb.cgroup).includes(daemon.pid), 'the daemon runs in the target cgroup');
 
-  const out = await transfer(sb, { host: '127.0.0.1', port: echo.port, mode: 'echo', bytes: 1 << 20 });
-  assert.equal(out.ok, true, JSON.stringify(out));
-  await oneRecord(daemon, sb, out.pid);
-  const res = await curlInitialize(sb, everything.url('127.0.0.1'));
-  assert.equal(res.code, 0, res.stderr);
-  assert.match(res.body, SERVER_INFO);
-  await oneRecord(daemon, sb, res.pid);
-  // The daemon's upstream connects (SO_MARK) were not sent back to itself.
-  assert.deepEqual(daemon.interceptions({ pid: daemon.pid }), [], daemon.log);
-  assert.equal(daemon.interceptions().length, 2, daemon.log);
-});
+    const out = await transfer(sb, { host: '127.0.0.1', port: echo.port, mode: 'echo', bytes: 1 << 20 });
+    assert.equal(out.ok, true, JSON.stringify(out));
+    await oneRecord(daemon, sb, out.pid);
+    const res = await curlInitialize(sb, everything.url('127.0.0.1'));
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.body, SERVER_INFO);
+    await oneRecord(daemon, sb, res.pid);
+    // The daemon's upstream connects (SO_MARK) were not sent back to itself.
+    assert.deepEqual(daemon.interceptions({ pid: daemon.pid }), [], daemon.log);
+    assert.equal(daemon.interceptions().length, 2, daemon.log);
+  });
+}

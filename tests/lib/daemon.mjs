@@ -98,19 +98,19 @@ export function policyFor(servers) {
 // pinning under sb.pinDir (a directory below the private bpffs mount, as
 // --bpffs requires), itself running in sb.daemonCgroup. Options:
 //   policy      policy object (written to a file in the sandbox)
-//   sockmap     false adds --no-sockmap
+//   sockmap     true adds --sockmap, false --no-sockmap (default: the daemon's)
 //   failClosed  adds --fail-closed
 //   keepMaps    adds --keep-maps
 //   inCgroup    run the daemon itself inside the target (agent) cgroup
 //   args        extra arguments
-export async function startDaemon(sb, { policy, sockmap = true, failClosed = false, keepMaps = false, inCgroup = false, args = [], readyTimeoutMs = 20000 } = {}) {
+export async function startDaemon(sb, { policy, sockmap, failClosed = false, keepMaps = false, inCgroup = false, args = [], readyTimeoutMs = 20000 } = {}) {
   const policyFile = path.join(sb.tmp, 'policy.json');
   fs.writeFileSync(policyFile, JSON.stringify(policy, null, 2));
   const listenPort = await freePort();
   const metricsPort = await freePort();
   const argv = ['run', '--policy', policyFile, '--cgroup', sb.cgroup, '--bpffs', sb.pinDir,
     '--listen', String(listenPort), '--metrics', `127.0.0.1:${metricsPort}`, '-v'];
-  if (!sockmap) argv.push('--no-sockmap');
+  if (sockmap !== undefined) argv.push(sockmap ? '--sockmap' : '--no-sockmap');
   if (failClosed) argv.push('--fail-closed');
   if (keepMaps) argv.push('--keep-maps');
   argv.push(...args);

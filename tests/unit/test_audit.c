@@ -14,13 +14,13 @@
 
 static cJSON *format_parsed(const struct audit_record *r, bool log_args)
 {
-	struct textbuf b = TEXTBUF_INIT;
+	struct bytebuf b = BYTEBUF_INIT;
 	cJSON *j = NULL;
 
 	if (audit_format(r, log_args, &b) == 0 && b.len && b.data[b.len - 1] == '\n' &&
 	    memchr(b.data, '\n', b.len) == b.data + b.len - 1)
 		j = cJSON_Parse(b.data);
-	textbuf_free(&b);
+	bb_free(&b);
 	return j;
 }
 

@@ -228,7 +228,7 @@ TEST(top_render_rates_from_deltas)
 	struct stats_row before[2], after[3];
 	struct top_snapshot prev = { .rows = before, .n = 2, .at = { 100, 0 } };
 	struct top_snapshot cur = { .rows = after, .n = 3, .at = { 100, 500000000 } };
-	struct textbuf b = TEXTBUF_INIT;
+	struct bytebuf b = BYTEBUF_INIT;
 	const char *a, *z, *n;
 
 	set(&before[0], "a", 10, 0, 10);
@@ -249,10 +249,10 @@ TEST(top_render_rates_from_deltas)
 	CHECK(strstr(a, "100.0") != NULL && strstr(a, "100.0") < z);
 	CHECK(strstr(a, "768us") != NULL && strstr(a, "768us") < z);  /* p50 of the interval */
 	CHECK(strstr(z, "6.0") != NULL && strstr(z, "6.0") < n);
-	textbuf_reset(&b);
+	bb_reset(&b);
 	top_render(&b, &prev, &cur, 0, 1);  /* window fits one row */
 	CHECK(b.data && strstr(b.data, "... 2 more\n") != NULL);
-	textbuf_free(&b);
+	bb_free(&b);
 }
 
 /* ---- the three views agree ---- */
@@ -332,7 +332,7 @@ static void play_and_read(int tfd, int dfd, const char *dir)
 {
 	static const char *const json_names[] = { "allowed", "denied", "rate_limited", "hidden", "invalid" };
 	struct audit_options ao = { .max_bytes = 0, .keep = 1 };
-	struct textbuf b = TEXTBUF_INIT;
+	struct bytebuf b = BYTEBUF_INIT;
 	struct stats_row *rows = NULL;
 	char audit_path[128], series[256], *out = NULL;
 	struct audit_log *a;
@@ -378,7 +378,7 @@ static void play_and_read(int tfd, int dfd, const char *dir)
 			 "mcpfence_tool_call_duration_seconds_count{server=\"everything\",tool=\"%s\"}", script_tools[k]);
 		v->prom_count[k] = prom_value(b.data, series);
 	}
-	textbuf_free(&b);
+	bb_free(&b);
 
 	v->errors += run(cmd_stats, &out, "stats", "--json", "--bpffs", dir) != 0;
 	j = out ? cJSON_Parse(out) : NULL;

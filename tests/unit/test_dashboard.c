@@ -121,7 +121,7 @@ TEST(dashboard_queries_are_valid_promql_over_our_metrics)
 {
 	struct stats_row row = { .key = { "s", "t" }, .v = { .calls = 1, .allowed = 1 } };
 	struct mcpf_daemon_stats d = { 0 };
-	struct textbuf exposition = TEXTBUF_INIT;
+	struct bytebuf exposition = BYTEBUF_INIT;
 	char rules[] = "/tmp/mcpf-unit-rules.XXXXXX", cmd[128];
 	char *json = read_all(DASHBOARD);
 	int n = 0, i, fd, unknown = 0, unwritten = -1, rc = -1;
@@ -148,7 +148,7 @@ TEST(dashboard_queries_are_valid_promql_over_our_metrics)
 	}
 	if (fd >= 0)
 		unlink(rules);
-	textbuf_free(&exposition);
+	bb_free(&exposition);
 	cJSON_Delete(dash);
 	CHECK(n >= 15);
 	CHECK_INT_EQ(unwritten, 0);

@@ -1,7 +1,6 @@
 /* Decisions from real pinned policy maps: actions, precedence, wildcard
  * rules, conditions, hidden tools, rate limits per scope and window, state
  * across reloads and restarts, and atomic generation flips. */
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -390,8 +389,8 @@ MAPS_TEST(decide_generation_flip_is_atomic)
 					  "'default':'deny','tools':{'q':{'conditions':"
 					  "[{'path':'args.x','op':'eq','value':1}]}}}}}");
 	struct mcpf_endpoint fs_ep = { .addr = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 },
-				       .port = htons(3002) };
-	struct mcpf_endpoint db_ep = { .port = htons(5432) };
+				       .port = 3002 };
+	struct mcpf_endpoint db_ep = { .port = 5432 };
 	struct mcpf_target target;
 	unsigned int gen = 0;
 	char err[256];

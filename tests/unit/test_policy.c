@@ -1,6 +1,5 @@
 /* Policy files: loading, endpoint resolution, and every validation error
  * with its exact "file:field: reason" text. */
-#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,11 +79,11 @@ TEST(policy_endpoints_v4_v6_names_and_wildcard)
 	CHECK(p != NULL);
 	ep = p->servers[0].endpoints;
 	CHECK(p->servers[0].n_endpoints >= 4);  /* duplicate merged; localhost: 1+ addresses */
-	CHECK(!memcmp(ep[0].addr, v4, 16) && ep[0].port == htons(3002));
-	CHECK(!memcmp(ep[1].addr, v6, 16) && ep[1].port == htons(3002));
-	CHECK(!memcmp(ep[2].addr, any, 16) && ep[2].port == htons(9000));
+	CHECK(!memcmp(ep[0].addr, v4, 16) && ep[0].port == 3002);
+	CHECK(!memcmp(ep[1].addr, v6, 16) && ep[1].port == 3002);
+	CHECK(!memcmp(ep[2].addr, any, 16) && ep[2].port == 9000);
 	for (size_t i = 3; i < p->servers[0].n_endpoints; i++)
-		found_localhost |= !memcmp(ep[i].addr, v4, 16) && ep[i].port == htons(8080);
+		found_localhost |= !memcmp(ep[i].addr, v4, 16) && ep[i].port == 8080;
 	CHECK(found_localhost);
 	CHECK_INT_EQ(p->n_endpoints, p->servers[0].n_endpoints);
 	policy_free(p);
@@ -167,8 +166,8 @@ TEST(policy_rejects_duplicate_endpoints_across_servers)
 	CHECK_STR_EQ(errors_of("{'version':'1','servers':{"
 			       "'a':{'default':'allow','endpoints':['127.0.0.1:3002',':9000']},"
 			       "'b':{'default':'allow','endpoints':['[::ffff:127.0.0.1]:3002',':9000']}}}"),
-		     "t.json:servers.b.endpoints[0]: [::ffff:127.0.0.1]:3002 already belongs to server \"a\"\n"
-		     "t.json:servers.b.endpoints[1]: :9000 already belongs to server \"a\"\n");
+		     "t.json:servers.b.endpoints[0]: 127.0.0.1:3002 already belongs to server \"a\"\n"
+		     "t.json:servers.b.endpoints[1]: *:9000 already belongs to server \"a\"\n");
 }
 
 TEST(policy_rejects_names_longer_than_map_keys)

@@ -62,7 +62,7 @@ static int have_promtool(void)
 
 static char *escaped(const char *s)
 {
-	struct textbuf b = TEXTBUF_INIT;
+	struct bytebuf b = BYTEBUF_INIT;
 
 	prom_label_value(&b, s);
 	return b.data ? b.data : strdup("");
@@ -117,7 +117,7 @@ static const struct mcpf_daemon_stats daemon_sample = {
 
 TEST(prom_exposition_shape)
 {
-	struct textbuf b = TEXTBUF_INIT;
+	struct bytebuf b = BYTEBUF_INIT;
 	struct stats_row r;
 
 	set_row(&r, "fs", "read");
@@ -142,7 +142,7 @@ TEST(prom_exposition_shape)
 	CHECK(strstr(b.data, "\nmcpfence_policy_reloads_total{result=\"ok\"} 4\n"));
 	CHECK(strstr(b.data, "\nmcpfence_policy_reloads_total{result=\"error\"} 1\n"));
 	CHECK(strstr(b.data, "\nmcpfence_build_info{version=\"1.2.3\"} 1\n"));
-	textbuf_free(&b);
+	bb_free(&b);
 }
 
 TEST(prom_promtool_accepts_hostile_names)
@@ -156,7 +156,7 @@ TEST(prom_promtool_accepts_hostile_names)
 		{ "cr\rtab\t", "" },
 	};
 	struct stats_row rows[sizeof(names) / sizeof(names[0])];
-	struct textbuf b = TEXTBUF_INIT;
+	struct bytebuf b = BYTEBUF_INIT;
 	size_t i, samples = 0;
 	char *out = NULL, *line;
 	int rc;
@@ -180,7 +180,7 @@ TEST(prom_promtool_accepts_hostile_names)
 		samples += strncmp(line, "mcpfence_tool_calls_total{", 26) == 0;
 	}
 	CHECK_INT_EQ(samples, MCPF_DECISIONS * (sizeof(rows) / sizeof(rows[0])));
-	textbuf_free(&b);
+	bb_free(&b);
 }
 
 /* The check above would be worthless if promtool took anything. */
@@ -199,7 +199,7 @@ TEST(prom_promtool_rejects_unescaped_labels)
 
 static void empty_maps(int tfd, int dfd)
 {
-	struct textbuf b = TEXTBUF_INIT;
+	struct bytebuf b = BYTEBUF_INIT;
 	char *out = NULL;
 	int rc;
 
@@ -209,7 +209,7 @@ static void empty_maps(int tfd, int dfd)
 	CHECK(strstr(b.data, "\nmcpfence_connections_active 0\n") != NULL);
 	rc = promtool_check(b.data, &out);
 	free(out);
-	textbuf_free(&b);
+	bb_free(&b);
 	CHECK_INT_EQ(rc, 0);
 }
 

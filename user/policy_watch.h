@@ -1,0 +1,51 @@
+/* The daemon's policy: loaded from the file into the pinned policy maps
+ * at start-up, and again on SIGHUP or when the file changes.
+ *
+ * Each load is policy_load + policy_compile, so a new policy replaces the
+ * old one atomically (policy_compile.h) and an invalid file leaves the old
+ * one in force; either way the attempt is counted in daemon_stats.
+ *
+ * File changes are seen with inotify on the file's directory, not on the
+ * file: editors that save by writing a new file and renaming it over the
+ * old one (vim, sed -i, most config tools) replace the inode a watch on
+ * the file would hold. A reload happens once the new content is complete:
+ * on IN_CLOSE_WRITE (written in place) or IN_MOVED_TO (renamed into place),
+ * never on IN_CREATE or IN_MODIFY, which can see half a file.
+ */
+#ifndef MCPF_POLICY_WATCH_H
+#define MCPF_POLICY_WATCH_H
+
+#include <limits.h>
+#include "loop.h"
+#include "policy_compile.h"
+
+struct policy_watch {
+	struct watch inotify;       /* fd -1 until policy_watch_start */
+	struct loop *loop;
+	struct policy_maps *maps;
+	int daemon_stats_fd;
+	char file[PATH_MAX];        /* absolute, so a later chdir cannot move it */
+	const char *base;           /* file name inside its directory */
+};
+
+/* Remember FILE (made absolute). maps and daemon_stats_fd are the
+ * caller's to set before install or reload. 0 or -errno. */
+int policy_watch_init(struct policy_watch *pw, const char *file);
+
+/* Read and validate the file. NULL after logging every
+ * "FILE:FIELD: REASON" when it is invalid or unreadable. */
+struct policy *policy_watch_read(const struct policy_watch *pw);
+
+/* Compile policy into the maps (and free it). 0, or -1 after logging why;
+ * the active policy is then unchanged. */
+int policy_watch_install(struct policy_watch *pw, struct policy *policy);
+
+/* Watch the file's directory on loop for changes. 0 or -errno. */
+int policy_watch_start(struct policy_watch *pw, struct loop *loop);
+
+/* read + install now, logging why; counted in daemon_stats. */
+void policy_watch_reload(struct policy_watch *pw, const char *why);
+
+void policy_watch_stop(struct policy_watch *pw);
+
+#endif /* MCPF_POLICY_WATCH_H */
