@@ -155,7 +155,7 @@ itest('a body over the limit gets 413 with a JSON-RPC error and is not forwarded
 });
 
 itest('requests that are not MCP pass through untouched', async (t) => {
-  const { sb, rec } = await setUp(t, 'ev-not-mcp');
+  const { sb, rec, daemon } = await setUp(t, 'ev-not-mcp');
   const steps = [
     { method: 'GET', path: '/status?probe=1', headers: [['X-Probe', 'a b  c'], ['Authorization', 'Bearer t0ken']] },
     { method: 'POST', path: '/upload', headers: [['Content-Type', 'application/octet-stream'], ['X-Order', '1']], bodyBase64: Buffer.from([0, 1, 2, 255, 254, 10, 13]).toString('base64') },
@@ -164,6 +164,8 @@ itest('requests that are not MCP pass through untouched', async (t) => {
   ];
   const out = await rawExchange(sb, rec.port, steps);
   assert.equal(out.ok, true, out.error);
+  // Through the daemon, one connection per request.
+  await daemon.waitForInterceptions({ pid: out.pid }, steps.length);
   assert.equal(out.responses[0].body, 'not mcp: GET /status?probe=1\n');
   assert.equal(out.responses[1].body, 'not mcp: POST /upload\n');
   assert.equal(out.responses[2].body, 'not mcp: PUT /mcp-not\n');

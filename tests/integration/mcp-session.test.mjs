@@ -19,11 +19,11 @@ function headerOf(request, name) {
   return undefined;
 }
 
-for (const [transport, serverTransport] of [['streamable', 'streamableHttp'], ['sse', 'sse']]) {
-  itest(`allow-all: a full ${transport} session through mcpfence matches the direct one`, async (t) => {
-    const sb = sandbox(t, `session-${transport}`);
+for (const [transport, serverTransport, sockmap] of [['streamable', 'streamableHttp'], ['sse', 'sse'], ['streamable', 'streamableHttp', true]]) {
+  itest(`allow-all: a full ${transport} session through mcpfence matches the direct one${sockmap ? ' (--sockmap)' : ''}`, async (t) => {
+    const sb = sandbox(t, `session-${transport}${sockmap ? '-sockmap' : ''}`);
     const everything = await startEverything(sb, serverTransport);
-    const daemon = await startDaemon(sb, { policy: policyOf({ everything: { port: everything.port } }) });
+    const daemon = await startDaemon(sb, { sockmap, policy: policyOf({ everything: { port: everything.port } }) });
     const streamable = transport === 'streamable';
 
     const direct = await spawnAgent(sb, everything.url(), { transport, cgroup: false });

@@ -17,6 +17,7 @@ const MCP_AGENT = path.join(here, 'mcp-agent.mjs');
 const RAW_CLIENT = path.join(here, 'raw-client.mjs');
 
 let recorderSequence = 0;
+let rawSequence = 0;
 
 // Starts the recording server outside the test cgroups. options: tools
 // (names), jsonResponse, allowedHosts, allowedOrigins. Returns
@@ -127,8 +128,9 @@ export async function spawnAgent(sb, url, { transport = 'streamable', headers = 
 // Runs raw-client.mjs with these steps (see its header) against
 // host:port from the agent cgroup (or cgroup: PATH / false).
 export async function rawExchange(sb, port, steps, { host = '127.0.0.1', cgroup = true, timeoutMs = 30000 } = {}) {
-  const script = Buffer.from(JSON.stringify(steps)).toString('base64');
-  const argv = [RAW_CLIENT, '--host', host, '--port', String(port), '--script', script, '--timeout-ms', String(timeoutMs - 5000)];
+  const scriptFile = path.join(sb.tmp, `raw-script-${++rawSequence}.json`);
+  fs.writeFileSync(scriptFile, JSON.stringify(steps));
+  const argv = [RAW_CLIENT, '--host', host, '--port', String(port), '--script-file', scriptFile, '--timeout-ms', String(timeoutMs - 5000)];
   const run = cgroup === false ? sb.runOutside.bind(sb) : (c, a, o) => sb.runInCgroup(c, a, { ...o, ...(cgroup === true ? {} : { cgroup }) });
   const res = await run(process.execPath, argv, { timeoutMs });
   const line = res.stdout.trim().split('\n').pop();

@@ -3,7 +3,7 @@
 // well-behaved client library would never produce) and prints what came
 // back, as one JSON line.
 //
-//   raw-client.mjs --host H --port P --script BASE64(JSON)
+//   raw-client.mjs --host H --port P --script-file FILE   (FILE holds the JSON script)
 //
 // The script is a list of steps, each sent on its own TCP connection:
 //   {"method":"POST","path":"/mcp","headers":[["Name","value"],...],
@@ -18,6 +18,7 @@
 //   "events":[<parsed data of each SSE event>]|null,"closed":bool}]}
 // A response is complete at its Content-Length, at the last chunk, or
 // when the server closes; "closed" says the server closed the connection.
+import fs from 'node:fs';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 
@@ -25,7 +26,7 @@ const { values: opt } = parseArgs({
   options: {
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string' },
-    script: { type: 'string' },
+    'script-file': { type: 'string' },
     'timeout-ms': { type: 'string', default: '20000' },
   },
 });
@@ -100,7 +101,7 @@ function exchange(request) {
     let done = false;
     const finish = (closed) => {
       const res = parseResponse(buf, closed);
-      if (!res || done) return;
+      if (!res || done || (res.incomplete && res.status === 0 && buf.length === 0)) return;
       done = true;
       socket.destroy();
       resolve({ ...res, closed });
@@ -108,8 +109,15 @@ function exchange(request) {
     socket.on('connect', () => socket.write(request));
     socket.on('data', (chunk) => { buf = Buffer.concat([buf, chunk]); finish(false); });
     socket.on('end', () => finish(true));
-    socket.on('close', () => finish(true));
+    socket.on('close', () => {
+      finish(true);
+      if (!done) { done = true; resolve({ status: 0, headers: {}, body: '', closed: true, incomplete: true }); }
+    });
+    // A server may answer early (413 on Content-Length) and close while the
+    // body is still being written: a write error then ends the request,
+    // and whatever response arrived is the answer.
     socket.on('error', (err) => {
+      finish(true);
       if (!done) { done = true; reject(err); }
     });
   });
@@ -121,7 +129,7 @@ const timer = setTimeout(() => {
 }, Number(opt['timeout-ms']));
 
 try {
-  const steps = JSON.parse(Buffer.from(opt.script, 'base64').toString('utf8'));
+  const steps = JSON.parse(fs.readFileSync(opt['script-file'], 'utf8'));
   const responses = [];
   for (const step of steps) {
     const res = await exchange(buildRequest(step));
