@@ -3,7 +3,9 @@
 // pinned tool_stats map (bpftool), GET /metrics, `mcpfence stats --json`
 // and the audit log, and promtool accepts the exposition.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { itest } from '../lib/itest.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
 import { startDaemon } from '../lib/daemon.mjs';
@@ -13,8 +15,10 @@ import {
   auditLines, countsFromAudit, promtoolCheck,
 } from '../lib/metrics.mjs';
 
+// A tool name built to break a careless exposition: quote, backslash, newline.
+const WEIRD = 'we"ird\\tool\nname';
 const SCRIPT = [
-  ['echo', 3], ['execute', 2], ['limited', 4], ['secret', 1], ['echo', 1], ['execute', 1],
+  ['echo', 3], ['execute', 2], ['limited', 4], ['secret', 1], ['echo', 1], ['execute', 1], [WEIRD, 1],
 ];
 // SCRIPT's outcomes plus the two spot-check calls (one echo, one limited).
 const EXPECTED = {
@@ -23,12 +27,13 @@ const EXPECTED = {
   'rec/limited/allow': 2,
   'rec/limited/rate_limited': 3,
   'rec/secret/hidden': 1,
+  [`rec/${WEIRD}/allow`]: 1,
 };
 const TOTAL = Object.values(EXPECTED).reduce((a, b) => a + b, 0);
 
 itest('counts agree in bpftool, /metrics, mcpfence stats --json and the audit log', async (t) => {
   const sb = sandbox(t, 'metrics-agree');
-  const rec = await startRecorder(sb, { tools: ['echo', 'execute', 'limited', 'secret'] });
+  const rec = await startRecorder(sb, { tools: ['echo', 'execute', 'limited', 'secret', 'other'] });
   const auditFile = path.join(sb.tmp, 'audit.jsonl');
   const daemon = await startDaemon(sb, {
     keepMaps: true,
@@ -48,7 +53,7 @@ itest('counts agree in bpftool, /metrics, mcpfence stats --json and the audit lo
   await agent.close();
   const expected = EXPECTED;
   const total = TOTAL;
-  assert.equal(rec.calls().length, expected['rec/echo/allow'] + expected['rec/limited/allow']);
+  assert.equal(rec.calls().length, expected['rec/echo/allow'] + expected['rec/limited/allow'] + 1);
 
   // The audit line may be written after the reply: wait for all of them.
   const lines = await waitUntil(() => { const l = auditLines(auditFile); return l.length >= total && l; }, `${total} audit lines`);
@@ -59,6 +64,8 @@ itest('counts agree in bpftool, /metrics, mcpfence stats --json and the audit lo
   const stats = statsJson(sb.pinDir);
   assert.deepEqual(countsFromStats(stats), expected, 'mcpfence stats --json');
 
+  // The weird name is one label value, escaped, and reads back unchanged.
+  assert.ok(parseSamples(exposition).some((x) => x.name === 'mcpfence_tool_calls_total' && x.labels.tool === WEIRD), exposition);
   const check = promtoolCheck(exposition);
   assert.ok(check.ok, `promtool check metrics (exit ${check.status}):\n${check.output}\n${exposition}`);
 
@@ -95,3 +102,49 @@ itest('counts agree in bpftool, /metrics, mcpfence stats --json and the audit lo
   await daemon.stop('SIGTERM');
   assert.deepEqual(countsFromStats(statsJson(sb.pinDir)), expected, 'mcpfence stats --json with the daemon stopped');
 });
+
+// Issue 4: "rotation under load loses no line". Several agents call at
+// once while the audit log rotates every few kilobytes; every decision
+// the stats map counted is a line in FILE or in one of its .gz rotations.
+itest('audit log rotation under concurrent load loses no line', async (t) => {
+  const sb = sandbox(t, 'audit-rotation');
+  const rec = await startRecorder(sb, { tools: ['echo', 'execute'] });
+  const auditFile = path.join(sb.tmp, 'audit.jsonl');
+  await startDaemon(sb, {
+    args: ['--audit', auditFile, '--audit-max-bytes', '4096', '--audit-keep', '1000'],
+    policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'deny', reason: 'rotation' } } } }),
+  });
+  const AGENTS = 4;
+  const CALLS = 40;
+  const agents = await Promise.all(Array.from({ length: AGENTS }, (_, k) => spawnAgent(sb, rec.url(), { cgroup: sb.childCgroup(`agent-${k}`) })));
+  await Promise.all(agents.map(async (agent, k) => {
+    for (let i = 0; i < CALLS; i++) await agent.callTool(i % 3 ? 'echo' : 'execute', { agent: k, i, pad: 'p'.repeat(50) });
+  }));
+  await Promise.all(agents.map((agent) => agent.close()));
+  const total = AGENTS * CALLS;
+  const counted = Object.values(countsFromStats(statsJson(sb.pinDir))).reduce((a, b) => a + b, 0);
+  assert.equal(counted, total);
+
+  const readAll = () => {
+    const files = fs.readdirSync(sb.tmp).filter((name) => name === 'audit.jsonl' || /^audit\.jsonl\.\d+\.gz$/.test(name));
+    const lines = [];
+    for (const name of files) {
+      const raw = fs.readFileSync(path.join(sb.tmp, name));
+      const text = name.endsWith('.gz') ? zlib.gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+      lines.push(...text.split('\n').filter(Boolean).map((line) => JSON.parse(line)));
+    }
+    return { files, lines };
+  };
+  // Compression runs on a worker thread: wait until every rotation is a .gz.
+  const { files, lines } = await waitUntil(() => {
+    const found = readAll();
+    const pending = fs.readdirSync(sb.tmp).some((name) => /^audit\.jsonl\.\d+$/.test(name));
+    return !pending && found.lines.length >= total && found;
+  }, `${total} audit lines in ${auditFile} and its rotations`, 20000);
+  assert.ok(files.length > 3, `the log rotated: ${files.join(', ')}`);
+  assert.equal(lines.length, total, 'no line lost, none duplicated');
+  const perAgent = {};
+  for (const line of lines) perAgent[line.agent.pid] = (perAgent[line.agent.pid] || 0) + 1;
+  assert.deepEqual(Object.values(perAgent), Array(AGENTS).fill(CALLS));
+  assert.deepEqual(countsFromAudit(lines), countsFromStats(statsJson(sb.pinDir)));
+}, { timeoutMs: 180000 });

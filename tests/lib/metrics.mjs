@@ -14,11 +14,20 @@ function add(counts, server, tool, decision, n) {
   if (n > 0) counts[`${server}/${tool}/${decision}`] = (counts[`${server}/${tool}/${decision}`] || 0) + n;
 }
 
+// bpftool prints a char array as a string when it is printable and as an
+// array of byte values otherwise (a tool name with a newline): both to text.
+function charArray(value) {
+  if (typeof value === 'string') return value;
+  const bytes = Buffer.from(value.map(Number));
+  const end = bytes.indexOf(0);
+  return bytes.subarray(0, end < 0 ? bytes.length : end).toString('utf8');
+}
+
 // bpftool map dump pinned <pinDir>/tool_stats -j: BTF-formatted rows.
 export function toolStatsRows(pinDir) {
   return dumpPinnedMap(path.join(pinDir, 'tool_stats')).map((entry) => {
     if (!entry.formatted) throw new Error(`tool_stats entry without BTF formatting: ${JSON.stringify(entry)}`);
-    return { server: entry.formatted.key.server, tool: entry.formatted.key.tool, ...entry.formatted.value };
+    return { server: charArray(entry.formatted.key.server), tool: charArray(entry.formatted.key.tool), ...entry.formatted.value };
   });
 }
 
