@@ -1,5 +1,6 @@
 // Issue 3, rate limits: per-scope budgets (grant: one agent on one server;
-// global: everyone), the retry time in the denial, and budgets that survive
+// agent: one agent on every server; session: one Mcp-Session-Id; global:
+// everyone), the retry time in the denial, and budgets that survive
 // a daemon restart (they live in the pinned rate_state map). Agents are
 // long-lived SDK clients, so each keeps one identity (cgroup, uid, pid)
 // for the whole test; the recording server proves which calls arrived.
@@ -61,6 +62,51 @@ itest('global scope: agents in different cgroups share one budget', async (t) =>
   assert.deepEqual(rec.calls().map((c) => c.arguments.message), ['a-0', 'a-1', 'b-0']);
   await a.close();
   await b.close();
+});
+
+itest('session scope: two sessions of one agent have separate budgets', async (t) => {
+  const sb = sandbox(t, 'rl-session');
+  const rec = await startRecorder(sb, { tools: ['echo'] });
+  await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: limited('session') } }) });
+  const agent = await spawnAgent(sb, rec.url());
+  await agent.must('connect', { session: 'second' });
+  assertAllowed(await calls(agent, 2, 'main'), 'main');
+  assertRetry(await agent.callTool('echo', { message: 'main-over' }), 'tools.echo.limits[0]');
+  for (let i = 0; i < 2; i++) {
+    const r = await agent.callTool('echo', { message: `second-${i}` }, { session: 'second' });
+    assert.equal(resultText(r), `ran echo {"message":"second-${i}"}`, JSON.stringify(r));
+  }
+  assertRetry(await agent.callTool('echo', { message: 'second-over' }, { session: 'second' }), 'tools.echo.limits[0]');
+  assert.deepEqual(rec.calls().map((c) => c.arguments.message), ['main-0', 'main-1', 'second-0', 'second-1']);
+  assert.equal(new Set(rec.calls().map((c) => c.session)).size, 2, 'two server sessions');
+  await agent.close();
+});
+
+itest('agent scope: one agent shares a budget across servers; grant does not', async (t) => {
+  const sb = sandbox(t, 'rl-agent');
+  const one = await startRecorder(sb, { tools: ['echo', 'other'] });
+  const two = await startRecorder(sb, { tools: ['echo', 'other'] });
+  const tools = {
+    echo: { limits: [{ counter: 'echo_per_agent', window: 'hour', max: 3, scope: 'agent' }] },
+    other: { limits: [{ counter: 'other_per_grant', window: 'hour', max: 1, scope: 'grant' }] },
+  };
+  await startDaemon(sb, { policy: policyOf({ one: { port: one.port, tools }, two: { port: two.port, tools } }) });
+  const agent = await spawnAgent(sb, one.url());
+  await agent.must('connect', { session: 'two', url: two.url() });
+  const on = (session, tool, message) => agent.callTool(tool, { message }, session === 'main' ? {} : { session });
+  assert.equal(resultText(await on('main', 'echo', 'e1')), 'ran echo {"message":"e1"}');
+  assert.equal(resultText(await on('two', 'echo', 'e2')), 'ran echo {"message":"e2"}');
+  assert.equal(resultText(await on('main', 'echo', 'e3')), 'ran echo {"message":"e3"}');
+  assertRetry(await on('two', 'echo', 'e4'), 'tools.echo.limits[0]');
+  assertRetry(await on('main', 'echo', 'e5'), 'tools.echo.limits[0]');
+  // grant: one agent on one server, so each server has its own budget of one.
+  assert.equal(resultText(await on('main', 'other', 'o1')), 'ran other {"message":"o1"}');
+  assert.equal(resultText(await on('two', 'other', 'o2')), 'ran other {"message":"o2"}');
+  assertRetry(await on('main', 'other', 'o3'), 'tools.other.limits[0]');
+  assertRetry(await on('two', 'other', 'o4'), 'tools.other.limits[0]');
+  assert.deepEqual(one.calls().map((c) => c.arguments.message), ['e1', 'e3', 'o1']);
+  assert.deepEqual(two.calls().map((c) => c.arguments.message), ['e2', 'o2']);
+  await agent.close();
 });
 
 itest('rate_limit shorthand counts per tool and per agent', async (t) => {

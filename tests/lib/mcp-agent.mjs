@@ -9,8 +9,11 @@
 // stdin: one JSON command per line, {"seq":N,"op":OP,...}; stdout: one JSON
 // line per command, {"seq":N,"ok":true,"result":...} or {"seq":N,"ok":false,"error":"..."}.
 // Commands run concurrently (each answers when done), so a test can have
-// several requests, and their SSE streams, open at once.
-//   connect                          -> {serverInfo, protocolVersion, sessionId, capabilities}
+// several requests, and their SSE streams, open at once. Every command
+// takes "session" (default "main"): one process can hold several MCP
+// sessions, to one server or to several.
+//   connect {url?, transport?}       -> {serverInfo, protocolVersion, sessionId, capabilities}
+//                                       (defaults: --url, --transport)
 //   listTools                        -> {tools:[names]}
 //   callTool {name, arguments, progress?}  -> the CallToolResult, plus
 //                                       progress: [notifications/progress params]
@@ -46,61 +49,71 @@ for (const line of opt.header) {
   headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
 }
 const requestInit = { headers };
-const url = new URL(opt.url);
-const transport = opt.transport === 'sse'
-  ? new SSEClientTransport(url, { requestInit, eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...init?.headers, ...headers } }) } })
-  : new StreamableHTTPClientTransport(url, { requestInit });
 
-const client = new Client(
-  { name: 'mcpfence-test-agent', version: '1.0.0' },
-  { capabilities: { sampling: {}, elicitation: {} } },
-);
-const notifications = [];
-const serverRequests = [];
-client.fallbackNotificationHandler = async (notification) => { notifications.push(notification); };
-client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
-  serverRequests.push(request);
-  const first = request.params.messages[0]?.content;
-  return { model: 'mcpfence-test-model', role: 'assistant', content: { type: 'text', text: `sampled: ${first?.text ?? ''}` } };
-});
-client.setRequestHandler(ElicitRequestSchema, async (request) => {
-  serverRequests.push(request);
-  return { action: 'decline' };
-});
+// One SDK Client (one MCP session) per name; "main" is --url/--transport.
+class Session {
+  constructor(url, transportName) {
+    this.transport = transportName === 'sse'
+      ? new SSEClientTransport(url, { requestInit, eventSourceInit: { fetch: (u, init) => fetch(u, { ...init, headers: { ...init?.headers, ...headers } }) } })
+      : new StreamableHTTPClientTransport(url, { requestInit });
+    this.client = new Client(
+      { name: 'mcpfence-test-agent', version: '1.0.0' },
+      { capabilities: { sampling: {}, elicitation: {} } },
+    );
+    this.notifications = [];
+    this.serverRequests = [];
+    this.client.fallbackNotificationHandler = async (notification) => { this.notifications.push(notification); };
+    this.client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+      this.serverRequests.push(request);
+      const first = request.params.messages[0]?.content;
+      return { model: 'mcpfence-test-model', role: 'assistant', content: { type: 'text', text: `sampled: ${first?.text ?? ''}` } };
+    });
+    this.client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      this.serverRequests.push(request);
+      return { action: 'decline' };
+    });
+  }
+}
+
+const sessions = new Map();
 
 const ops = {
-  async connect() {
-    await client.connect(transport);
+  // {session?, url?, transport?}: a new session named `session` (default
+  // "main", at --url) to url (default --url).
+  async connect({ session = 'main', url = opt.url, transport = opt.transport }) {
+    const s = new Session(new URL(url), transport);
+    sessions.set(session, s);
+    await s.client.connect(s.transport);
     return {
-      serverInfo: client.getServerVersion(),
-      capabilities: client.getServerCapabilities(),
-      protocolVersion: transport.protocolVersion ?? null,
-      sessionId: transport.sessionId ?? null,
+      serverInfo: s.client.getServerVersion(),
+      capabilities: s.client.getServerCapabilities(),
+      protocolVersion: s.transport.protocolVersion ?? null,
+      sessionId: s.transport.sessionId ?? null,
     };
   },
-  async listTools() {
+  async listTools(_, { client }) {
     return { tools: (await client.listTools()).tools.map((tool) => tool.name) };
   },
-  async callTool({ name, arguments: args = {}, progress = false }) {
+  async callTool({ name, arguments: args = {}, progress = false }, { client }) {
     const seen = [];
     const options = progress ? { onprogress: (p) => seen.push(p), timeout: 60000 } : { timeout: 60000 };
     const result = await client.callTool({ name, arguments: args }, undefined, options);
     return progress ? { ...result, progress: seen } : result;
   },
-  async request({ method, params }) {
+  async request({ method, params }, { client }) {
     return client.request({ method, params }, ResultSchema, { timeout: 60000 });
   },
-  async notifications() {
-    return notifications;
+  async notifications(_, s) {
+    return s.notifications;
   },
-  async serverRequests() {
-    return serverRequests;
+  async serverRequests(_, s) {
+    return s.serverRequests;
   },
-  async terminate() {
+  async terminate(_, { transport }) {
     await transport.terminateSession();
     return {};
   },
-  async close() {
+  async close(_, { client }) {
     await client.close();
     return {};
   },
@@ -125,7 +138,12 @@ lines.on('line', async (line) => {
     return;
   }
   try {
-    reply({ seq, ok: true, result: await ops[op](args) });
+    let session;
+    if (op !== 'connect') {
+      session = sessions.get(args.session ?? 'main');
+      if (!session) throw new Error(`no session ${args.session ?? 'main'}: connect first`);
+    }
+    reply({ seq, ok: true, result: await ops[op](args, session) });
   } catch (err) {
     reply({ seq, ok: false, error: String(err?.message || err), code: err?.code ?? null });
   }
