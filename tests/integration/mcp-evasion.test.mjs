@@ -158,6 +158,21 @@ itest('a body over the limit gets 413 with a JSON-RPC error and is not forwarded
   assert.deepEqual(rec.calls().map((c) => c.arguments.m), ['under-marker']);
 });
 
+itest('--body-limit sets the limit', async (t) => {
+  const sb = sandbox(t, 'ev-body-limit');
+  const rec = await startRecorder(sb, { tools: ['echo'], jsonResponse: true });
+  await startDaemon(sb, { args: ['--body-limit', '65536'], policy: policyOf({ rec: { port: rec.port } }) });
+  const [over, under] = await inSession(sb, rec, [
+    sessionPost(JSON.stringify(toolCall(1, 'echo', { m: 'limit-over-marker', pad: 'o'.repeat(70000) }))),
+    sessionPost(JSON.stringify(toolCall(2, 'echo', { m: 'limit-under-marker', pad: 'u'.repeat(60000) }))),
+  ]);
+  assert.equal(over.status, 413, over.body.slice(0, 300));
+  assert.ok(over.json?.error, over.body.slice(0, 300));
+  assertNeverReached(rec, 'limit-over-marker');
+  assert.equal(under.status, 200, under.body.slice(0, 300));
+  assert.deepEqual(rec.calls().map((c) => c.arguments.m), ['limit-under-marker']);
+});
+
 itest('requests that are not MCP pass through untouched', async (t) => {
   const { sb, rec, daemon } = await setUp(t, 'ev-not-mcp');
   const steps = [

@@ -31,6 +31,7 @@ const { values: opt } = parseArgs({
   },
 });
 
+const WRITE_SLICE = 64 * 1024;
 let session = null;
 const fill = (text) => (session ? text.replaceAll('{{session}}', session) : text);
 
@@ -106,16 +107,24 @@ function exchange(request) {
       socket.destroy();
       resolve({ ...res, closed });
     };
-    socket.on('connect', () => socket.write(request));
+    // Written in slices, stopping once a response has begun (as curl does):
+    // a server may answer early (413 on Content-Length) and close.
+    socket.on('connect', async () => {
+      for (let at = 0; at < request.length && buf.length === 0 && !socket.destroyed; at += WRITE_SLICE) {
+        if (!socket.write(request.subarray(at, at + WRITE_SLICE))) {
+          await new Promise((resolve) => { socket.once('drain', resolve); socket.once('close', resolve); });
+        }
+        await new Promise(setImmediate); // let a response be read in between
+      }
+    });
     socket.on('data', (chunk) => { buf = Buffer.concat([buf, chunk]); finish(false); });
     socket.on('end', () => finish(true));
     socket.on('close', () => {
       finish(true);
       if (!done) { done = true; resolve({ status: 0, headers: {}, body: '', closed: true, incomplete: true }); }
     });
-    // A server may answer early (413 on Content-Length) and close while the
-    // body is still being written: a write error then ends the request,
-    // and whatever response arrived is the answer.
+    // A write error after the server answered early and closed ends the
+    // request; whatever response arrived is the answer.
     socket.on('error', (err) => {
       finish(true);
       if (!done) { done = true; reject(err); }
