@@ -275,6 +275,7 @@ int cmd_run(int argc, char **argv)
 	struct daemon *d;
 	int err;
 
+	argp_err_exit_status = 2;  /* usage errors exit 2, like the other commands */
 	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
 		return 2;
 	log_setup_libbpf();

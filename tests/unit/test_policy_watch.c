@@ -1,6 +1,7 @@
 /* policy_watch: reloads replace the policy, invalid files keep the old one,
  * and editors that rename a new file over the old one are noticed. */
 #include <poll.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -116,6 +117,67 @@ MAPS_TEST(policy_watch_reloads_on_rename_and_keeps_old_on_error)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		unlink(path);
+	}
+	CHECK(rmdir(dir) == 0);
+}
+
+/* dir/policy.json -> ..data/policy.json, ..data -> v1 or v2: the way a
+ * Kubernetes ConfigMap volume updates, by renaming a new ..data link. */
+static void symlink_sequence(struct policy_fixture *f, const char *dir, struct policy_watch *pw,
+			     struct loop *loop)
+{
+	char path[4200], link_tmp[4200], data[4200];
+	struct policy *p;
+
+	for (int v = 1; v <= 2; v++) {
+		snprintf(path, sizeof(path), "%s/v%d", dir, v);
+		CHECK(mkdir(path, 0700) == 0);
+		snprintf(path, sizeof(path), "%s/v%d/policy.json", dir, v);
+		CHECK(write_file(path, GOOD) == 0);
+	}
+	snprintf(data, sizeof(data), "%s/..data", dir);
+	CHECK(symlink("v1", data) == 0);
+	snprintf(path, sizeof(path), "%s/policy.json", dir);
+	CHECK(symlink("..data/policy.json", path) == 0);
+	CHECK(policy_watch_init(pw, path) == 0);
+	CHECK(pw->via_symlink);
+	pw->maps = &f->maps;
+	pw->daemon_stats_fd = bpf_map__fd(f->skel->maps.daemon_stats);
+	CHECK((p = policy_watch_read(pw)) != NULL);
+	CHECK(policy_watch_install(pw, p) == 0);
+	CHECK(policy_watch_start(pw, loop) == 0);
+
+	snprintf(link_tmp, sizeof(link_tmp), "%s/..data_tmp", dir);
+	CHECK(symlink("v2", link_tmp) == 0);
+	CHECK(rename(link_tmp, data) == 0);
+	CHECK(dispatch(pw));
+	CHECK_INT_EQ(policy_active_generation(&f->maps), 2);
+
+	/* a rename that leaves the target as it was is not a change */
+	snprintf(path, sizeof(path), "%s/unrelated", dir);
+	CHECK(write_file(link_tmp, "x") == 0 && rename(link_tmp, path) == 0);
+	CHECK(dispatch(pw));
+	CHECK_INT_EQ(policy_active_generation(&f->maps), 2);
+}
+
+MAPS_TEST(policy_watch_follows_configmap_style_symlink_swaps)
+{
+	char dir[] = "/tmp/mcpf-watch-XXXXXX", path[4200];
+	static const char *const names[] = { "policy.json", "..data", "..data_tmp", "unrelated",
+					     "v1/policy.json", "v2/policy.json", "v1", "v2" };
+	struct policy_watch pw = { .inotify.fd = -1 };
+	struct loop loop;
+
+	CHECK(mkdtemp(dir));
+	if (loop_init(&loop) == 0) {
+		symlink_sequence(f, dir, &pw, &loop);
+		policy_watch_stop(&pw);
+		loop_fini(&loop);
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (unlink(path))
+			rmdir(path);
 	}
 	CHECK(rmdir(dir) == 0);
 }
