@@ -349,10 +349,8 @@ cleanup:
 	audit_close(d->enforce.audit);
 	if (d->enforce.cgroup2_fd >= 0)
 		close(d->enforce.cgroup2_fd);
-	if (d->signals.fd >= 0)
-		close(d->signals.fd);
-	if (d->prune_timer.fd >= 0)
-		close(d->prune_timer.fd);
+	loop_close(&d->loop, &d->signals);
+	loop_close(&d->loop, &d->prune_timer);
 	loop_fini(&d->loop);
 	free(d);
 	return err ? 1 : 0;

@@ -147,9 +147,5 @@ int policy_watch_start(struct policy_watch *pw, struct loop *loop)
 
 void policy_watch_stop(struct policy_watch *pw)
 {
-	if (pw->inotify.fd < 0)
-		return;
-	loop_unwatch(pw->loop, &pw->inotify);
-	close(pw->inotify.fd);
-	pw->inotify.fd = -1;
+	loop_close(pw->loop, &pw->inotify);
 }

@@ -101,26 +101,6 @@ static void reload_sequence(struct policy_fixture *f, const char *dir, struct po
 	CHECK_INT_EQ(reloads(stats_fd, false), 1);
 }
 
-MAPS_TEST(policy_watch_reloads_on_rename_and_keeps_old_on_error)
-{
-	char dir[] = "/tmp/mcpf-watch-XXXXXX", path[4200];
-	static const char *const names[] = { "policy.json", "policy.json.swp", "other.json" };
-	struct policy_watch pw = { .inotify.fd = -1 };
-	struct loop loop;
-
-	CHECK(mkdtemp(dir));
-	if (loop_init(&loop) == 0) {
-		reload_sequence(f, dir, &pw, &loop);
-		policy_watch_stop(&pw);
-		loop_fini(&loop);
-	}
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		unlink(path);
-	}
-	CHECK(rmdir(dir) == 0);
-}
-
 /* dir/policy.json -> ..data/policy.json, ..data -> v1 or v2: the way a
  * Kubernetes ConfigMap volume updates, by renaming a new ..data link. */
 static void symlink_sequence(struct policy_fixture *f, const char *dir, struct policy_watch *pw,
@@ -160,24 +140,42 @@ static void symlink_sequence(struct policy_fixture *f, const char *dir, struct p
 	CHECK_INT_EQ(policy_active_generation(&f->maps), 2);
 }
 
-MAPS_TEST(policy_watch_follows_configmap_style_symlink_swaps)
+typedef void (*watch_sequence)(struct policy_fixture *f, const char *dir, struct policy_watch *pw,
+			       struct loop *loop);
+
+/* Runs seq in a fresh directory, then removes what it may have left
+ * (names relative to the directory, deepest first), also after a failed CHECK. */
+static void in_temp_dir(struct policy_fixture *f, watch_sequence seq, const char *const *names)
 {
 	char dir[] = "/tmp/mcpf-watch-XXXXXX", path[4200];
-	static const char *const names[] = { "policy.json", "..data", "..data_tmp", "unrelated",
-					     "v1/policy.json", "v2/policy.json", "v1", "v2" };
 	struct policy_watch pw = { .inotify.fd = -1 };
 	struct loop loop;
 
 	CHECK(mkdtemp(dir));
 	if (loop_init(&loop) == 0) {
-		symlink_sequence(f, dir, &pw, &loop);
+		seq(f, dir, &pw, &loop);
 		policy_watch_stop(&pw);
 		loop_fini(&loop);
 	}
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+	for (; *names; names++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, *names);
 		if (unlink(path))
 			rmdir(path);
 	}
 	CHECK(rmdir(dir) == 0);
+}
+
+MAPS_TEST(policy_watch_reloads_on_rename_and_keeps_old_on_error)
+{
+	static const char *const names[] = { "policy.json", "policy.json.swp", "other.json", NULL };
+
+	in_temp_dir(f, reload_sequence, names);
+}
+
+MAPS_TEST(policy_watch_follows_configmap_style_symlink_swaps)
+{
+	static const char *const names[] = { "policy.json", "..data", "..data_tmp", "unrelated",
+					     "v1/policy.json", "v2/policy.json", "v1", "v2", NULL };
+
+	in_temp_dir(f, symlink_sequence, names);
 }
