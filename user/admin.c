@@ -18,8 +18,6 @@ struct admin_conn {
 	struct deferred free_later;
 };
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
-
 static void admin_conn_free(struct deferred *d)
 {
 	struct admin_conn *c = container_of(d, struct admin_conn, free_later);

@@ -5,8 +5,12 @@
 #define MCPF_LOOP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+
+/* Callbacks get the watch; this finds the object it is embedded in. */
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct watch;
 typedef void (*watch_cb)(struct watch *w, uint32_t revents);

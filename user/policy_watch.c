@@ -101,7 +101,7 @@ static bool symlink_moved(const struct policy_watch *pw)
 /* One reload per batch of events, however many of them name the file. */
 static void on_inotify(struct watch *w, uint32_t revents)
 {
-	struct policy_watch *pw = (struct policy_watch *)((char *)w - offsetof(struct policy_watch, inotify));
+	struct policy_watch *pw = container_of(w, struct policy_watch, inotify);
 	char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	bool changed = false;
 	ssize_t n;
