@@ -8,10 +8,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "buf.h"
+#include "bytebuf.h"
 #include "endpoint.h"
 #include "log.h"
+#include "mcp_flow.h"
 #include "proxy.h"
+#include "stats.h"
 
 #define READ_CHUNK  (64 * 1024)
 /* Stop reading from one side while this much waits to be written to the
@@ -21,7 +23,7 @@
 struct side {
 	struct watch w;
 	struct proxy_conn *conn;
-	struct buf out;    /* bytes waiting to be written to this side */
+	struct bytebuf out;    /* bytes waiting to be written to this side */
 	bool rd_closed;    /* read EOF from this side */
 	bool wr_closed;    /* sent FIN to this side */
 };
@@ -30,6 +32,7 @@ struct proxy_conn {
 	struct side client, upstream;
 	bool connecting;
 	bool closed;
+	struct mcp_flow flow;         /* what the bytes mean: HTTP, MCP, policy */
 	struct mcpf_endpoint agent;   /* conns map key */
 	struct mcpf_conn origin;
 	struct proxy *px;
@@ -48,8 +51,9 @@ static void free_conn(struct deferred *d)
 {
 	struct proxy_conn *c = container_of(d, struct proxy_conn, free_later);
 
-	buf_free(&c->client.out);
-	buf_free(&c->upstream.out);
+	mcp_flow_free(&c->flow);
+	bb_free(&c->client.out);
+	bb_free(&c->upstream.out);
 	free(c);
 }
 
@@ -86,6 +90,7 @@ static void conn_close(struct proxy_conn *c, bool reset)
 	if (c->next)
 		c->next->prev = c->prev;
 	px->active--;
+	stats_connection_closed(px->enforce->daemon_stats_fd);
 	loop_defer(px->loop, &c->free_later, free_conn);
 }
 
@@ -101,11 +106,11 @@ static void conn_abort(struct proxy_conn *c, const char *what, int err)
 /* Returns false when the connection was aborted. */
 static bool side_write(struct proxy_conn *c, struct side *s)
 {
-	while (buf_used(&s->out)) {
-		ssize_t n = send(s->w.fd, buf_head(&s->out), buf_used(&s->out), MSG_NOSIGNAL);
+	while (s->out.len) {
+		ssize_t n = send(s->w.fd, s->out.data, s->out.len, MSG_NOSIGNAL);
 
 		if (n > 0) {
-			buf_consume(&s->out, n);
+			bb_consume(&s->out, n);
 		} else if (errno == EAGAIN || errno == EINTR) {
 			return true;
 		} else {
@@ -116,29 +121,54 @@ static bool side_write(struct proxy_conn *c, struct side *s)
 	return true;
 }
 
+/* The flow answered something it cannot go on from (a malformed request):
+ * the server side goes now, the agent gets what is queued for it, then
+ * the connection ends. */
+static void conn_fail_after_flush(struct proxy_conn *c)
+{
+	close_side(c->px, &c->upstream, true);
+	c->connecting = false;
+	c->upstream.rd_closed = c->upstream.wr_closed = true;
+	c->client.rd_closed = true;
+}
+
 static bool side_read(struct proxy_conn *c, struct side *s)
 {
-	struct buf *dst = &peer_of(c, s)->out;
+	static char scratch[READ_CHUNK];
+	struct flow_io io = { .to_upstream = &c->upstream.out, .to_client = &c->client.out };
+	struct bytebuf *dst = &peer_of(c, s)->out;
+	bool from_client = s == &c->client;
 
-	while (buf_used(dst) < HIGH_WATER) {
-		char *tail = buf_reserve(dst, READ_CHUNK);
-		ssize_t n;
+	while (dst->len < HIGH_WATER) {
+		ssize_t n = recv(s->w.fd, scratch, sizeof(scratch), 0);
+		int rc;
 
-		if (!tail) {
-			conn_abort(c, "buffer", ENOMEM);
+		if (n > 0)
+			rc = from_client ? mcp_flow_client_data(&c->flow, scratch, n, &io)
+					 : mcp_flow_upstream_data(&c->flow, scratch, n, &io);
+		else if (n == 0)
+			rc = from_client ? mcp_flow_client_eof(&c->flow, &io)
+					 : mcp_flow_upstream_eof(&c->flow, &io);
+		else if (errno == EAGAIN)
+			break;
+		else if (errno == EINTR)
+			continue;
+		else {
+			conn_abort(c, from_client ? "read from agent" : "read from server", errno);
 			return false;
 		}
-		n = recv(s->w.fd, tail, READ_CHUNK, 0);
-		if (n > 0) {
-			dst->len += n;
-		} else if (n == 0) {
+		if (rc) {
+			if (!from_client) {
+				/* the server's reply cannot be relayed as it came */
+				conn_abort(c, "relaying the server's reply", EPROTO);
+				return false;
+			}
+			conn_fail_after_flush(c);
+			return true;
+		}
+		if (n == 0) {
 			s->rd_closed = true;
 			break;
-		} else if (errno == EAGAIN) {
-			break;
-		} else if (errno != EINTR) {
-			conn_abort(c, s == &c->client ? "read from agent" : "read from server", errno);
-			return false;
 		}
 	}
 	return true;
@@ -151,9 +181,9 @@ static uint32_t side_interest(struct proxy_conn *c, struct side *s)
 
 	if (s == &c->upstream && c->connecting)
 		return EPOLLOUT;
-	if (!s->rd_closed && buf_used(&p->out) < HIGH_WATER)
+	if (!s->rd_closed && p->out.len < HIGH_WATER)
 		ev |= EPOLLIN;
-	if (buf_used(&s->out))
+	if (s->out.len)
 		ev |= EPOLLOUT;
 	return ev;
 }
@@ -167,7 +197,7 @@ static void conn_settle(struct proxy_conn *c)
 	for (int i = 0; i < 2; i++) {
 		struct side *s = sides[i], *p = peer_of(c, s);
 
-		if (p->rd_closed && !s->wr_closed && !buf_used(&s->out) &&
+		if (p->rd_closed && !s->wr_closed && !s->out.len &&
 		    !(s == &c->upstream && c->connecting)) {
 			shutdown(s->w.fd, SHUT_WR);
 			s->wr_closed = true;
@@ -216,11 +246,12 @@ static void on_side_event(struct watch *w, uint32_t revents)
 	if ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !s->rd_closed) {
 		if (!side_read(c, s))
 			return;
-		/* forward at once rather than wait for the next epoll round */
-		if (!side_write(c, peer_of(c, s)))
+		/* forward at once rather than wait for the next epoll round;
+		 * the flow may also have answered the reader itself */
+		if (!side_write(c, &c->client) || (c->upstream.w.fd >= 0 && !c->connecting && !side_write(c, &c->upstream)))
 			return;
 	}
-	if ((revents & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && buf_used(&s->out) && !side_write(c, s))
+	if ((revents & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && s->out.len && !side_write(c, s))
 		return;
 	if ((revents & EPOLLERR) || ((revents & EPOLLHUP) && s->rd_closed && !s->wr_closed)) {
 		/* the peer is gone in both directions: what we still owe it
@@ -229,6 +260,16 @@ static void on_side_event(struct watch *w, uint32_t revents)
 		return;
 	}
 	conn_settle(c);
+}
+
+/* Another connection's flow queued bytes for this agent (a legacy SSE
+ * stream carrying a denial): make sure they get written. */
+static void conn_kick(void *conn)
+{
+	struct proxy_conn *c = conn;
+
+	if (!c->closed && loop_watch(c->px->loop, &c->client.w, side_interest(c, &c->client)))
+		conn_abort(c, "epoll", errno);
 }
 
 static int upstream_open(struct proxy_conn *c)
@@ -291,6 +332,9 @@ static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *pe
 	px->conns = c;
 	px->active++;
 	px->intercepted_total++;
+	mcp_flow_init(&c->flow, px->enforce, &c->origin, px->intercepted_total, conn_kick, c);
+	c->flow.client_out = &c->client.out;
+	stats_connection_opened(px->enforce->daemon_stats_fd);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	log_info("intercepted pid=%u uid=%u comm=%.*s cgroup=%llu server=%.*s orig=%s",
 		 c->origin.pid, c->origin.uid, MCPF_COMM_LEN, c->origin.comm, c->origin.cgroup_id,

@@ -1,0 +1,110 @@
+// Issue 2, what happens around the daemon's life: pinned, readable maps
+// while it runs; a clean detach on SIGTERM; fail-open by default and
+// fail-closed on request after it is killed with SIGKILL (its pinned links
+// keep the programs attached, so the programs decide).
+import assert from 'node:assert/strict';
+import { itest } from '../lib/itest.mjs';
+import { sandbox } from '../lib/sandbox.mjs';
+import { startEchoServer } from '../lib/echo.mjs';
+import { startDaemon, policyFor } from '../lib/daemon.mjs';
+import { listPins } from '../lib/bpffs.mjs';
+import { cgroupPrograms, cgroupTreeText, dumpPinnedMap } from '../lib/bpftool.mjs';
+import { transfer } from '../lib/agents.mjs';
+import path from 'node:path';
+
+const REQUIRED_PINS = ['targets', 'settings', 'conn_origin', 'conns'];
+
+async function setUp(t, label, options = {}) {
+  const sb = sandbox(t, label);
+  const echo = await startEchoServer(sb);
+  const daemon = await startDaemon(sb, { ...options, policy: policyFor({ echo: [`127.0.0.1:${echo.port}`] }) });
+  const before = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 1000 });
+  assert.equal(before.ok, true, JSON.stringify(before));
+  await daemon.waitForInterceptions({ pid: before.pid });
+  return { sb, echo, daemon };
+}
+
+itest('maps and links are pinned under --bpffs and readable with bpftool', async (t) => {
+  const sb = sandbox(t, 'pins');
+  const echo = await startEchoServer(sb);
+  const port = echo.port;
+  await startDaemon(sb, { policy: policyFor({ echo: [`127.0.0.1:${port}`, `[::1]:${port}`, `:${port}`] }) });
+  const pins = listPins(sb.pinDir);
+  for (const name of REQUIRED_PINS) assert.ok(pins.includes(name), `${name} pinned in ${pins}`);
+  assert.ok(pins.some((name) => name.startsWith('links/')), `links pinned: ${pins}`);
+
+  // BTF-typed: bpftool prints field names, the server name as a string and
+  // the port as the number in the policy (addresses as v4-mapped IPv6).
+  const keys = dumpPinnedMap(path.join(sb.pinDir, 'targets')).map((entry) => {
+    assert.ok(entry.formatted, `no BTF-formatted entry: ${JSON.stringify(entry)}`);
+    assert.equal(entry.formatted.value.server, 'echo');
+    return `${entry.formatted.key.addr.join('.')}:${entry.formatted.key.port}`;
+  });
+  assert.deepEqual(keys.sort(), [
+    `0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0:${port}`,
+    `0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1:${port}`,
+    `0.0.0.0.0.0.0.0.0.0.255.255.127.0.0.1:${port}`,
+  ]);
+});
+
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  itest(`${signal} detaches everything and removes the pins`, async (t) => {
+    const { sb, echo, daemon } = await setUp(t, signal);
+    assert.ok(cgroupPrograms(sb.cgroup).length > 0, 'programs attached while running');
+
+    const status = await daemon.stop(signal);
+    assert.deepEqual(status, { code: 0, signal: null }, daemon.log);
+    // Nothing of ours on the agent cgroup nor on the daemon's own cgroup.
+    for (const dir of [sb.cgroup, sb.daemonCgroup]) {
+      assert.deepEqual(cgroupPrograms(dir), [], cgroupTreeText(dir));
+      assert.doesNotMatch(cgroupTreeText(dir), /connect|getpeername|sock_?ops/);
+    }
+    assert.deepEqual(listPins(sb.bpffs), []);
+    // With nothing attached the agent goes straight to the server.
+    const after = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 1000 });
+    assert.equal(after.ok, true, JSON.stringify(after));
+  });
+}
+
+itest('fail-open: after kill -9 new connections go straight to the server', async (t) => {
+  const { sb, echo, daemon } = await setUp(t, 'failopen');
+  const status = await daemon.kill9();
+  assert.equal(status.signal, 'SIGKILL');
+  // Still attached (pinned links), so it is the programs that let it pass.
+  assert.ok(cgroupPrograms(sb.cgroup).length > 0, cgroupTreeText(sb.cgroup));
+
+  const out = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 1 << 20 });
+  assert.equal(out.ok, true, JSON.stringify(out));
+  assert.equal(out.remoteAddress, '127.0.0.1');
+  assert.equal(out.remotePort, echo.port);
+});
+
+itest('--fail-closed: after kill -9 new connections to registered endpoints fail', async (t) => {
+  const { sb, echo, daemon } = await setUp(t, 'failclosed', { failClosed: true });
+  const other = await startEchoServer(sb);
+  const status = await daemon.kill9();
+  assert.equal(status.signal, 'SIGKILL');
+  assert.ok(cgroupPrograms(sb.cgroup).length > 0, cgroupTreeText(sb.cgroup));
+
+  const refused = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 1000 });
+  assert.equal(refused.ok, false, JSON.stringify(refused));
+  assert.match(refused.error, /^connect E[A-Z]+/, 'fails at connect');
+  // Only registered endpoints, only in the cgroup.
+  const unregistered = await transfer(sb, { port: other.port, mode: 'echo', bytes: 1000 });
+  assert.equal(unregistered.ok, true, JSON.stringify(unregistered));
+  const outside = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 1000 }, { inCgroup: false });
+  assert.equal(outside.ok, true, JSON.stringify(outside));
+});
+
+itest('a new daemon takes over the pins a killed one left behind', async (t) => {
+  const { sb, echo, daemon } = await setUp(t, 'restart');
+  await daemon.kill9();
+  const again = await startDaemon(sb, { policy: policyFor({ echo: [`127.0.0.1:${echo.port}`] }) });
+  const out = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 1 << 20 });
+  assert.equal(out.ok, true, JSON.stringify(out));
+  const records = await again.waitForInterceptions({ pid: out.pid });
+  assert.equal(records.length, 1);
+  // Exactly one set of programs on the cgroup: the stale links were dropped.
+  const attachTypes = cgroupPrograms(sb.cgroup).map((prog) => prog.attach_type).sort();
+  assert.deepEqual(attachTypes, [...new Set(attachTypes)], cgroupTreeText(sb.cgroup));
+});

@@ -1,0 +1,44 @@
+// What the kernel says, through bpftool: programs attached to a cgroup and
+// the contents of pinned maps.
+import { execFileSync } from 'node:child_process';
+
+function bpftoolJson(args) {
+  const out = execFileSync('bpftool', ['-j', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  return out ? JSON.parse(out) : [];
+}
+
+// Programs attached directly to the cgroup dir: [{ id, attach_type, name, ... }].
+export function cgroupPrograms(dir) {
+  return bpftoolJson(['cgroup', 'show', dir]);
+}
+
+// `bpftool cgroup tree DIR` as text: what an operator would look at.
+export function cgroupTreeText(dir) {
+  return execFileSync('bpftool', ['cgroup', 'tree', dir], { encoding: 'utf8' });
+}
+
+// Entries of a pinned map, with BTF-formatted keys/values where the map has BTF.
+export function dumpPinnedMap(pinPath) {
+  return bpftoolJson(['map', 'dump', 'pinned', pinPath]);
+}
+
+// Ids of the maps a running daemon's programs use, by name, found from
+// its pinned sock_ops link (so the unpinned sockmap maps are reachable
+// too, and never another daemon's).
+export function daemonMapIds(pinDir) {
+  const link = bpftoolJson(['link', 'show', 'pinned', `${pinDir}/links/sockops`]);
+  const prog = bpftoolJson(['prog', 'show', 'id', String(link.prog_id)]);
+  const ids = {};
+  for (const id of prog.map_ids) ids[bpftoolJson(['map', 'show', 'id', String(id)]).name] = id;
+  return ids;
+}
+
+// Keys of a map keyed by struct mcpf_sock_key (bpf/mcpfence.h: local[16],
+// remote[16], local_port, remote_port as host-order u32), decoded from raw
+// bytes since sockhash maps carry no BTF: [{ localPort, remotePort }].
+export function dumpSockKeys(mapId) {
+  return bpftoolJson(['map', 'dump', 'id', String(mapId)]).map(({ key }) => {
+    const bytes = Buffer.from(key.map((byte) => parseInt(byte, 16)));
+    return { localPort: bytes.readUInt32LE(32), remotePort: bytes.readUInt32LE(36) };
+  });
+}

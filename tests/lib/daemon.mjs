@@ -1,0 +1,127 @@
+// The mcpfence daemon under test: started on this sandbox's cgroup and
+// bpffs with its own ports, ready once GET /healthz answers 200, and read
+// back through its -v log (one line per intercepted connection).
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.mjs';
+import { sleep } from './sleep.mjs';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const MCPFENCE = path.join(repo, 'build/mcpfence');
+
+// mcpfence: intercepted pid=<tgid> uid=<uid> comm=<comm> cgroup=<id> server=<name> orig=<addr:port>
+const INTERCEPTED = /^mcpfence: intercepted pid=(\d+) uid=(\d+) comm=(.*) cgroup=(\d+) server=(\S+) orig=(\S+)$/;
+
+export function parseInterceptions(log) {
+  const found = [];
+  for (const line of log.split('\n')) {
+    const m = line.match(INTERCEPTED);
+    if (m) found.push({ pid: Number(m[1]), uid: Number(m[2]), comm: m[3], cgroup: BigInt(m[4]), server: m[5], orig: m[6] });
+  }
+  return found;
+}
+
+export function httpGet(url, timeoutMs = 2000) {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk) => { body += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (err) => resolve({ status: 0, body: '', error: err.message }));
+  });
+}
+
+export class Daemon {
+  constructor(proc, { listenPort, metricsPort, policyFile }) {
+    this.proc = proc;
+    this.pid = proc.pid;
+    this.listenPort = listenPort;
+    this.metricsPort = metricsPort;
+    this.policyFile = policyFile;
+  }
+
+  get log() {
+    return this.proc.stderr;
+  }
+
+  interceptions(filter = {}) {
+    return parseInterceptions(this.log).filter((rec) =>
+      Object.entries(filter).every(([key, value]) => rec[key] === value));
+  }
+
+  // Waits until `count` interception records match `filter`.
+  async waitForInterceptions(filter, count = 1, timeoutMs = 10000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.interceptions(filter);
+      if (found.length >= count) return found;
+      if (!this.proc.running) throw new Error(`daemon exited (${JSON.stringify(this.proc.exitStatus)}) with ${found.length}/${count} records matching ${describe(filter)}\n${this.log}`);
+      if (Date.now() > deadline) throw new Error(`${found.length}/${count} interception records matching ${describe(filter)} after ${timeoutMs} ms\n${this.log}`);
+      await sleep(25);
+    }
+  }
+
+  healthz() {
+    return httpGet(`http://127.0.0.1:${this.metricsPort}/healthz`);
+  }
+
+  // Graceful stop (SIGTERM by default): resolves with { code, signal }.
+  stop(signal = 'SIGTERM', graceMs = 10000) {
+    return this.proc.stop(signal, graceMs);
+  }
+
+  async kill9() {
+    this.proc.kill('SIGKILL');
+    return this.proc.exited;
+  }
+}
+
+function describe(filter) {
+  return JSON.stringify(filter, (_, v) => (typeof v === 'bigint' ? String(v) : v));
+}
+
+// Policy object for endpoints of one or more servers:
+//   policyFor({ everything: ['127.0.0.1:3002', '[::1]:3002', ':9000'] })
+export function policyFor(servers) {
+  const policy = { version: '1', servers: {} };
+  for (const [name, endpoints] of Object.entries(servers)) {
+    policy.servers[name] = { endpoints, default: 'allow', tools: {} };
+  }
+  return policy;
+}
+
+// Starts build/mcpfence run on the sandbox: intercepting the agent cgroup,
+// pinning under sb.pinDir (a directory below the private bpffs mount, as
+// --bpffs requires), itself running in sb.daemonCgroup. Options:
+//   policy      policy object (written to a file in the sandbox)
+//   sockmap     true adds --sockmap, false --no-sockmap (default: the daemon's)
+//   failClosed  adds --fail-closed
+//   keepMaps    adds --keep-maps
+//   inCgroup    run the daemon itself inside the target (agent) cgroup
+//   args        extra arguments
+export async function startDaemon(sb, { policy, sockmap, failClosed = false, keepMaps = false, inCgroup = false, args = [], readyTimeoutMs = 20000 } = {}) {
+  const policyFile = path.join(sb.tmp, 'policy.json');
+  fs.writeFileSync(policyFile, JSON.stringify(policy, null, 2));
+  const listenPort = await freePort();
+  const metricsPort = await freePort();
+  const argv = ['run', '--policy', policyFile, '--cgroup', sb.cgroup, '--bpffs', sb.pinDir,
+    '--listen', String(listenPort), '--metrics', `127.0.0.1:${metricsPort}`, '-v'];
+  if (sockmap !== undefined) argv.push(sockmap ? '--sockmap' : '--no-sockmap');
+  if (failClosed) argv.push('--fail-closed');
+  if (keepMaps) argv.push('--keep-maps');
+  argv.push(...args);
+  const proc = sb.spawn(MCPFENCE, argv, { cgroup: inCgroup ? sb.cgroup : sb.daemonCgroup });
+  const daemon = new Daemon(proc, { listenPort, metricsPort, policyFile });
+  const deadline = Date.now() + readyTimeoutMs;
+  for (;;) {
+    if (!proc.running) throw new Error(`mcpfence ${argv.join(' ')} exited (${JSON.stringify(proc.exitStatus)}) before /healthz answered 200\n${proc.stderr}`);
+    const { status } = await daemon.healthz();
+    if (status === 200) return daemon;
+    if (Date.now() > deadline) throw new Error(`mcpfence /healthz not 200 after ${readyTimeoutMs} ms (last ${status})\n${proc.stderr}`);
+    await sleep(50);
+  }
+}

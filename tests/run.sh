@@ -1,0 +1,82 @@
+#!/bin/bash
+# Runs every test and ends with one line: "N passed, N failed[, N skipped]".
+#   1. build/unit-tests (C unit tests; prints "unit: N passed, N failed")
+#   2. tests/integration/*.test.mjs with node --test, one file at a time:
+#      real peers, the real daemon, BPF attached to private cgroups.
+# Integration tests need root, a cgroup2 mount, a mountable bpffs and a
+# daemon that attaches (tests/lib/preflight.mjs checks). When the machine
+# cannot do BPF this says so on one line; under CI=true that is a failure,
+# elsewhere the integration tests are reported as skipped.
+# Exit status: non-zero if anything failed or if no test ran.
+# Arguments (optional): integration test files to run instead of all.
+set -u
+cd "$(dirname "$0")/.."
+
+passed=0 failed=0 skipped=0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# --- C unit tests ---------------------------------------------------------
+if [ -x build/unit-tests ]; then
+	build/unit-tests | tee "$work/unit.out"
+	summary=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed$' "$work/unit.out" | tail -n1)
+	if [ -n "$summary" ]; then
+		read -r up uf <<<"$(sed -E 's/^unit: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$summary")"
+		passed=$((passed + up)) failed=$((failed + uf))
+	else
+		echo "unit: build/unit-tests ended without a summary (crashed?)"
+		failed=$((failed + 1))
+	fi
+else
+	echo "unit: build/unit-tests is missing (run make test)"
+	failed=$((failed + 1))
+fi
+
+# --- integration tests ----------------------------------------------------
+if [ $# -gt 0 ]; then
+	files=("$@")
+else
+	files=(tests/integration/*.test.mjs)
+fi
+node tests/lib/preflight.mjs
+preflight=$?
+run_integration=1
+case $preflight in
+0) ;;
+2)
+	if [ "${CI:-}" = true ]; then
+		echo "integration: CI=true, so a machine without BPF is a failure"
+		failed=$((failed + 1)) run_integration=0
+	else
+		export MCPF_INTEGRATION_SKIP="BPF unavailable on this machine (see the preflight line)"
+	fi
+	;;
+*) failed=$((failed + 1)) run_integration=0 ;;
+esac
+
+# One node --test per file, so files run one after another (each attaches
+# BPF programs and starts servers, on 2 cores) on any Node version,
+# including Debian's Node 18, which has no --test-concurrency.
+count() { grep -E "^# $1 [0-9]+$" "$work/tap" | tail -n1 | awk '{print $3}'; }
+if [ $run_integration = 1 ]; then
+	for file in "${files[@]}"; do
+		rm -f "$work/tap"
+		node --test \
+			--test-reporter=spec --test-reporter-destination=stdout \
+			--test-reporter=tap --test-reporter-destination="$work/tap" \
+			"$file"
+		if grep -qE '^# pass [0-9]+$' "$work/tap" 2>/dev/null; then
+			passed=$((passed + $(count pass)))
+			failed=$((failed + $(count fail) + $(count cancelled)))
+			skipped=$((skipped + $(count skipped) + $(count todo)))
+		else
+			echo "integration: node --test $file produced no summary"
+			failed=$((failed + 1))
+		fi
+	done
+fi
+
+line="$passed passed, $failed failed"
+[ $skipped -gt 0 ] && line="$line, $skipped skipped"
+echo "$line"
+[ $failed -eq 0 ] && [ $passed -gt 0 ]

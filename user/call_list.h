@@ -1,0 +1,43 @@
+/*
+ * call_list: tools/call requests that were allowed and forwarded, waiting
+ * for their answers, so each can be accounted (stats, audit) with its
+ * latency and whether the server reported an error. Matched by JSON-RPC id
+ * as a JSON value, the way the server echoes it.
+ */
+#ifndef MCPF_CALL_LIST_H
+#define MCPF_CALL_LIST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "mcpfence.h"
+
+#define CALL_LIST_MAX 64
+
+struct pending_call {
+	cJSON *id;
+	cJSON *arguments;          /* kept only for the audit log, may be NULL */
+	char tool[MCPF_NAME_LEN * 2];
+	char rule[256];
+	char session[128];
+	uint64_t start_ns;
+	uint64_t req_bytes;
+	unsigned exchange;         /* which request carried it */
+};
+
+struct call_list {
+	size_t n;
+	struct pending_call calls[CALL_LIST_MAX];
+};
+
+/* Takes ownership of id and arguments. -1 when full (the caller refuses). */
+int call_list_add(struct call_list *l, const struct pending_call *c);
+/* Removes the call answered by id into *out; false if none. */
+bool call_list_take(struct call_list *l, const cJSON *id, struct pending_call *out);
+/* Removes any call of this exchange into *out; false when none is left. */
+bool call_list_take_exchange(struct call_list *l, unsigned exchange, struct pending_call *out);
+void call_free(struct pending_call *c);
+void call_list_clear(struct call_list *l);
+
+#endif

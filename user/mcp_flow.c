@@ -1,0 +1,933 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <cjson/cJSON.h>
+
+#include "audit.h"
+#include "bytebuf.h"
+#include "content_decode.h"
+#include "decide.h"
+#include "jsonrpc.h"
+#include "jsonrpc_reply.h"
+#include "log.h"
+#include "mcp_filter.h"
+#include "mcp_flow.h"
+#include "mcp_session.h"
+#include "stats.h"
+
+/* Responses can legitimately be larger than requests (tool results); a
+ * response the flow must inspect is held whole up to this size. */
+#define RESPONSE_LIMIT_MIN (64u << 20)
+
+/* One request, in the order the client sent it, until its answer is out. */
+struct exchange {
+	struct exchange *next;
+	unsigned seq;
+	bool local;                  /* answered here: reply holds the response */
+	struct bytebuf reply;
+	cJSON *extra;                /* answers to join to upstream's reply (partial batch) */
+	enum jsonrpc_shape shape;
+	bool inspect;                /* tools/list or tools/call inside: read the answer */
+	bool own_100;                /* we sent 100 Continue: drop upstream's */
+	bool legacy;                 /* legacy transport: answers arrive on the session's stream */
+	enum http_method method;
+};
+
+static uint64_t now_ns(void)
+{
+	return policy_now_ns();
+}
+
+static enum mcpf_decision decision_of(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_ALLOW: return MCPF_DECISION_ALLOW;
+	case VERDICT_DENY: return MCPF_DECISION_DENY;
+	case VERDICT_RATE_LIMITED: return MCPF_DECISION_RATE_LIMITED;
+	case VERDICT_HIDDEN: return MCPF_DECISION_HIDDEN;
+	default: return MCPF_DECISION_INVALID;
+	}
+}
+
+struct accounting {
+	const char *tool, *rule, *reason, *session;
+	enum mcpf_decision decision;
+	uint64_t latency_ns, req_bytes, resp_bytes;
+	bool upstream_error;
+	const cJSON *arguments;
+};
+
+/* One decided call: counted in the stats map and written to the audit log. */
+static void account(struct mcp_flow *f, const struct accounting *a)
+{
+	const struct mcpf_conn *o = f->origin;
+	char comm[MCPF_COMM_LEN + 1];
+
+	if (stats_record(f->enf->tool_stats_fd, o->server, a->tool, a->decision, a->req_bytes,
+			 a->resp_bytes, a->latency_ns, a->upstream_error))
+		log_warn("recording stats for %s/%s failed", o->server, a->tool ? a->tool : "");
+	if (!f->enf->audit)
+		return;
+	snprintf(comm, sizeof(comm), "%.*s", MCPF_COMM_LEN, o->comm);
+	struct audit_record r = {
+		.pid = o->pid, .uid = o->uid, .comm = comm, .cgroup_id = o->cgroup_id,
+		.server = o->server, .tool = a->tool, .decision = a->decision, .rule = a->rule,
+		.reason = a->reason, .session = a->session, .latency_ns = a->latency_ns,
+		.arguments = a->arguments,
+	};
+	if (audit_write(f->enf->audit, &r))
+		log_warn("audit log write failed");
+}
+
+static void account_answered(struct mcp_flow *f, struct pending_call *c, bool error, uint64_t resp_bytes)
+{
+	struct accounting a = {
+		.tool = c->tool, .rule = c->rule, .reason = "", .session = c->session,
+		.decision = MCPF_DECISION_ALLOW, .latency_ns = now_ns() - c->start_ns,
+		.req_bytes = c->req_bytes, .resp_bytes = resp_bytes, .upstream_error = error,
+		.arguments = c->arguments,
+	};
+
+	account(f, &a);
+	call_free(c);
+}
+
+/* ---- exchanges: answers go out in request order ---- */
+
+static struct exchange *exchange_push(struct mcp_flow *f, enum http_method method)
+{
+	struct exchange *ex = calloc(1, sizeof(*ex));
+
+	if (!ex)
+		return NULL;
+	ex->seq = f->next_seq++;
+	ex->method = method;
+	if (f->last)
+		f->last->next = ex;
+	else
+		f->first = ex;
+	f->last = ex;
+	return ex;
+}
+
+static void exchange_free(struct exchange *ex)
+{
+	bb_free(&ex->reply);
+	cJSON_Delete(ex->extra);
+	free(ex);
+}
+
+/* Write every local answer that has nothing unanswered before it. */
+static int flush_local(struct mcp_flow *f, struct flow_io *io)
+{
+	while (f->first && f->first->local) {
+		struct exchange *ex = f->first;
+
+		if (bb_append(io->to_client, ex->reply.data, ex->reply.len))
+			return -1;
+		f->first = ex->next;
+		if (!f->first)
+			f->last = NULL;
+		exchange_free(ex);
+	}
+	return 0;
+}
+
+static struct answer_track *track_of(struct mcp_flow *f, struct mcp_session *s)
+{
+	if (s)
+		return &s->track;
+	if (!f->track)
+		f->track = answer_track_new();
+	return f->track;
+}
+
+/* The session key for "session"-scoped limits and the audit log. */
+static void session_key(struct mcp_flow *f, const struct http1_msg *m, const char *legacy_id,
+			char *out, size_t len)
+{
+	const char *v;
+	size_t vlen;
+
+	if (http1_find_header(m, "Mcp-Session-Id", &v, &vlen) == 1)
+		snprintf(out, len, "%.*s", (int)vlen, v);
+	else if (legacy_id)
+		snprintf(out, len, "%s", legacy_id);
+	else
+		snprintf(out, len, "%s", f->conn_session);
+}
+
+/* ---- which requests are MCP ---- */
+
+static bool path_is_mcp(const char *path)
+{
+	static const char *const paths[] = { "/mcp", "/sse", "/messages", "/message", "/" };
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		size_t n = strlen(paths[i]);
+
+		if (!strcmp(path, paths[i]) || (n > 1 && !strncmp(path, paths[i], n) && path[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/* Off the MCP paths, a body is held for inspection unless its declared
+ * type cannot be JSON-RPC to a conforming server (uploads, forms); with no
+ * type, or a JSON or text one, it is held: when in doubt, look. */
+static bool may_carry_jsonrpc(const struct http1_msg *m)
+{
+	const char *type;
+	size_t len;
+
+	if (http1_find_header(m, "Content-Type", &type, &len) == 0)
+		return true;
+	return http1_content_type_is(m, "application/json") || (len >= 5 && !strncasecmp(type, "text/", 5)) ||
+	       (memmem(type, len, "+json", 5) != NULL);
+}
+
+/* sessionId query parameter of a legacy /messages POST. */
+static bool legacy_session_id(const struct http1_msg *m, char *out, size_t len)
+{
+	const char *q = memchr(m->target, '?', m->target_len), *end = m->target + m->target_len;
+
+	while (q && q < end) {
+		const char *p = q + 1, *amp = memchr(p, '&', end - p);
+		size_t plen = (amp ? amp : end) - p;
+
+		if (plen > 10 && !strncmp(p, "sessionId=", 10)) {
+			snprintf(out, len, "%.*s", (int)(plen - 10), p + 10);
+			return true;
+		}
+		q = amp;
+	}
+	return false;
+}
+
+/* Does this body hold JSON-RPC (an object, or an array of objects, with a
+ * "jsonrpc" or "method" member)? Used off the MCP paths. */
+static bool body_is_jsonrpc(const char *body, size_t len)
+{
+	cJSON *root = cJSON_ParseWithLength(body, len), *el;
+	bool yes = false;
+
+	if (cJSON_IsObject(root)) {
+		yes = cJSON_HasObjectItem(root, "jsonrpc") || cJSON_HasObjectItem(root, "method");
+	} else if (cJSON_IsArray(root)) {
+		cJSON_ArrayForEach(el, root)
+			yes |= cJSON_HasObjectItem(el, "jsonrpc") || cJSON_HasObjectItem(el, "method");
+	}
+	cJSON_Delete(root);
+	return yes;
+}
+
+/* ---- requests ---- */
+
+static int local_reply(struct mcp_flow *f, struct flow_io *io, struct bytebuf *reply)
+{
+	struct exchange *ex = exchange_push(f, HTTP_POST);
+
+	if (!ex)
+		return -1;
+	ex->local = true;
+	ex->reply = *reply;
+	*reply = (struct bytebuf)BYTEBUF_INIT;
+	return flush_local(f, io);
+}
+
+static int refuse_http(struct mcp_flow *f, struct flow_io *io, int status, int code, const char *why)
+{
+	struct bytebuf out = BYTEBUF_INIT;
+	struct accounting a = { .tool = "", .rule = "http", .reason = why, .session = f->conn_session,
+				.decision = MCPF_DECISION_INVALID };
+
+	account(f, &a);
+	if (jsonrpc_http_error(&out, status, code, why, false) || local_reply(f, io, &out)) {
+		bb_free(&out);
+		return -1;
+	}
+	return -1; /* the stream cannot be trusted past this point */
+}
+
+/* Answers for a legacy session go on its SSE stream, as events. */
+static int deliver_on_stream(struct mcp_session *s, const cJSON *replies)
+{
+	struct mcp_flow *sf = s->stream;
+	struct bytebuf ev = BYTEBUF_INIT;
+	int err = jsonrpc_sse_events(replies, &ev);
+
+	if (!err && sf->sse_chunked) {
+		struct bytebuf chunk = BYTEBUF_INIT;
+
+		err = http1_emit_chunk(&chunk, ev.data, ev.len);
+		bb_free(&ev);
+		ev = chunk;
+	}
+	if (!err)
+		err = bb_append(sf->client_out, ev.data, ev.len);
+	bb_free(&ev);
+	if (!err)
+		sf->kick(sf->conn);
+	return err;
+}
+
+struct request_ctx {
+	struct mcp_flow *f;
+	const struct http1_msg *m;
+	struct jsonrpc_body *b;
+	struct mcp_session *legacy;
+	char session[128];
+	cJSON *replies;
+	bool inspect_answer;
+	struct exchange *ex;
+};
+
+/* Decide one tools/call; answered here unless allowed. */
+static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t req_bytes)
+{
+	struct mcp_flow *f = rc->f;
+	struct decide_request dr = {
+		.server = f->origin->server, .tool = jm->tool_name, .arguments = jm->arguments,
+		.cgroup_id = f->origin->cgroup_id, .uid = f->origin->uid, .pid = f->origin->pid,
+		.session = rc->session, .now_ns = now_ns(),
+	};
+	struct decision d;
+	enum verdict v = decide(f->enf->policy, &dr, &d);
+	struct accounting a = { .tool = jm->tool_name, .rule = d.rule, .reason = d.reason,
+				.session = rc->session, .decision = decision_of(v), .req_bytes = req_bytes,
+				.arguments = jm->arguments };
+
+	if (v == VERDICT_ALLOW) {
+		struct answer_track *t = track_of(f, rc->legacy);
+		struct pending_call c = { .start_ns = dr.now_ns, .req_bytes = req_bytes, .exchange = rc->ex->seq };
+
+		snprintf(c.tool, sizeof(c.tool), "%s", jm->tool_name);
+		snprintf(c.rule, sizeof(c.rule), "%s", d.rule);
+		snprintf(c.session, sizeof(c.session), "%s", rc->session);
+		c.id = cJSON_Duplicate(jm->id, true);
+		c.arguments = f->enf->audit && jm->arguments ? cJSON_Duplicate(jm->arguments, true) : NULL;
+		if (t && c.id && call_list_add(&t->calls, &c) == 0) {
+			rc->inspect_answer = true;
+			return 0;
+		}
+		call_free(&c);
+		/* cannot follow its answer: refuse rather than lose the account */
+		v = VERDICT_INVALID;
+		snprintf(d.rule, sizeof(d.rule), "capacity");
+		snprintf(d.reason, sizeof(d.reason), "too many calls in flight on this connection");
+		a.decision = MCPF_DECISION_INVALID;
+	}
+	account(f, &a);
+	jm->verdict = JSONRPC_ANSWERED;
+	cJSON *reply = jsonrpc_denial(jm, d.rule, d.reason, v == VERDICT_RATE_LIMITED ? (long)d.retry_after : -1);
+
+	return reply && cJSON_AddItemToArray(rc->replies, reply) ? 0 : -1;
+}
+
+/* A buffered MCP request is complete: decide every element, then forward
+ * what is allowed and answer the rest. Nothing is forwarded before this. */
+static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct http1_msg *m, bool own_100)
+{
+	struct request_ctx rc = { .f = f, .m = m };
+	struct jsonrpc_body b;
+	struct jsonrpc_refusal why;
+	char legacy_id[128];
+	size_t forwarded;
+	int err = 0;
+
+	if (legacy_session_id(m, legacy_id, sizeof(legacy_id)))
+		rc.legacy = mcp_session_find(f->origin->server, legacy_id);
+	session_key(f, m, rc.legacy ? legacy_id : NULL, rc.session, sizeof(rc.session));
+
+	if (jsonrpc_inspect_request(m, f->enf->body_limit, &b, &why) < 0) {
+		struct bytebuf out = BYTEBUF_INIT;
+		struct accounting a = { .tool = "", .rule = "request", .reason = why.reason,
+					.session = rc.session, .decision = MCPF_DECISION_INVALID };
+
+		account(f, &a);
+		if (jsonrpc_http_refusal(&out, &why, m->keep_alive) || local_reply(f, io, &out)) {
+			bb_free(&out);
+			return -1;
+		}
+		return m->keep_alive ? 0 : -1;
+	}
+	rc.b = &b;
+	rc.replies = cJSON_CreateArray();
+	rc.ex = exchange_push(f, m->method);
+	if (!rc.replies || !rc.ex) {
+		err = -1;
+		goto out;
+	}
+	rc.ex->own_100 = own_100;
+	rc.ex->legacy = rc.legacy != NULL;
+	rc.ex->shape = jsonrpc_reply_shape(m);
+
+	for (size_t i = 0; i < b.count && !err; i++) {
+		struct jsonrpc_msg *jm = &b.msgs[i];
+		size_t req_bytes = b.batch ? jm->span.len : m->body_len;
+
+		if (jm->kind == JSONRPC_INVALID) {
+			struct accounting a = { .tool = jm->is_tools_call ? jm->tool_name : "", .rule = "request",
+						.reason = jm->invalid_reason, .session = rc.session,
+						.decision = MCPF_DECISION_INVALID, .req_bytes = req_bytes };
+			cJSON *reply = jsonrpc_error_reply(jm, JSONRPC_INVALID_REQUEST, jm->invalid_reason);
+
+			account(f, &a);
+			jm->verdict = JSONRPC_ANSWERED;
+			err = reply && cJSON_AddItemToArray(rc.replies, reply) ? 0 : -1;
+		} else if (jm->kind == JSONRPC_REQUEST && jm->is_tools_call) {
+			err = decide_call(&rc, jm, req_bytes);
+		} else if (jm->kind == JSONRPC_REQUEST && !strcmp(jm->method, "tools/list")) {
+			struct answer_track *t = track_of(f, rc.legacy);
+
+			if (t && mcp_idset_add(&t->tools_list, jm->id) == 0) {
+				rc.inspect_answer = true;
+			} else {
+				/* an answer we could not filter would show hidden tools */
+				cJSON *reply = jsonrpc_error_reply(jm, JSONRPC_INVALID_REQUEST,
+								   "mcpfence: too many tools/list requests in flight");
+
+				jm->verdict = JSONRPC_ANSWERED;
+				err = reply && cJSON_AddItemToArray(rc.replies, reply) ? 0 : -1;
+			}
+		}
+	}
+	if (err)
+		goto out;
+
+	forwarded = jsonrpc_forwarded_count(&b);
+	bool any_reply = cJSON_GetArraySize(rc.replies) > 0;
+
+	if (rc.legacy && any_reply) {
+		/* legacy: answers travel on the session's SSE stream */
+		err = deliver_on_stream(rc.legacy, rc.replies);
+		any_reply = false;
+	}
+	if (forwarded == 0) {
+		/* everything answered here: the server sees nothing of it */
+		const cJSON *payload = !any_reply ? NULL : b.batch ? rc.replies : cJSON_GetArrayItem(rc.replies, 0);
+
+		rc.ex->local = true;
+		err = err ? err : jsonrpc_http_reply(&rc.ex->reply, rc.ex->shape, payload, m->keep_alive);
+		if (!err)
+			err = flush_local(f, io);
+		goto out;
+	}
+	rc.ex->inspect = rc.inspect_answer || any_reply || rc.legacy;
+	if (any_reply) {
+		rc.ex->extra = rc.replies;
+		rc.replies = NULL;
+	}
+	if (forwarded == b.count) {
+		err = bb_append(io->to_upstream, m->head, m->head_len) ||
+		      bb_append(io->to_upstream, m->raw_body, m->raw_body_len);
+	} else {
+		struct bytebuf body = BYTEBUF_INIT, head = BYTEBUF_INIT;
+
+		err = jsonrpc_forward_body(&b, &body) ||
+		      http1_head_rebuild(m, (int64_t)body.len, b.decoded_body, &head) ||
+		      bb_append(io->to_upstream, head.data, head.len) ||
+		      bb_append(io->to_upstream, body.data, body.len);
+		bb_free(&body);
+		bb_free(&head);
+	}
+	if (!err && http1_expect_response(&f->resp, m->method))
+		err = -1;
+out:
+	cJSON_Delete(rc.replies);
+	jsonrpc_body_free(&b);
+	return err;
+}
+
+/* Per request head: MCP requests are held whole; the rest streams through. */
+static int on_request_head(struct mcp_flow *f, struct flow_io *io)
+{
+	const struct http1_msg *m = http1_msg(&f->req);
+	struct req_state *rs = &f->rs;
+	char path[2048];
+
+	memset(rs, 0, sizeof(*rs));
+	if (http1_normalized_path(m, path, sizeof(path)) < 0)
+		return refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST,
+				   "mcpfence: request target has encoded slashes, NULs or bad escapes");
+	rs->mcp_path = path_is_mcp(path);
+	if (m->method == HTTP_POST && (rs->mcp_path || may_carry_jsonrpc(m))) {
+		if (http1_set_body_mode(&f->req, HTTP1_BODY_BUFFER) < 0)
+			return refuse_http(f, io, 413, JSONRPC_INVALID_REQUEST,
+					   "mcpfence: request body over the limit");
+		rs->buffered = true;
+		if (m->expect_continue && !f->first) {
+			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+			rs->own_100 = true;
+			return bb_append(io->to_client, cont, sizeof(cont) - 1);
+		}
+		return 0;
+	}
+	/* not MCP: the head goes as it came, the body as it comes */
+	if (!exchange_push(f, m->method) || http1_expect_response(&f->resp, m->method))
+		return -1;
+	return bb_append(io->to_upstream, m->head, m->head_len);
+}
+
+static int on_request_end(struct mcp_flow *f, struct flow_io *io, const char *raw, size_t n)
+{
+	const struct http1_msg *m = http1_msg(&f->req);
+	const struct req_state *rs = &f->rs;
+
+	if (!rs->buffered)
+		return bb_append(io->to_upstream, raw, n);
+	if (rs->mcp_path || body_is_jsonrpc(m->body, m->body_len))
+		return on_mcp_request(f, io, m, rs->own_100);
+	/* a JSON-less POST off the MCP paths: forward as received */
+	struct exchange *ex = exchange_push(f, m->method);
+
+	if (!ex || http1_expect_response(&f->resp, m->method))
+		return -1;
+	ex->own_100 = rs->own_100;
+	return bb_append(io->to_upstream, m->head, m->head_len) ||
+	       bb_append(io->to_upstream, m->raw_body, m->raw_body_len);
+}
+
+
+static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
+{
+	for (;;) {
+		size_t used = 0;
+		enum http1_status st = http1_feed(&f->req, data, len, &used);
+		const char *raw = data;
+		int err = 0;
+
+		data += used;
+		len -= used;
+		switch (st) {
+		case HTTP1_NEED_MORE:
+			return 0;
+		case HTTP1_HEAD:
+			err = on_request_head(f, io);
+			break;
+		case HTTP1_BODY:
+		case HTTP1_TUNNEL:
+			err = f->rs.buffered ? 0 : bb_append(io->to_upstream, raw, used);
+			break;
+		case HTTP1_MESSAGE_END:
+			err = on_request_end(f, io, raw, used);
+			break;
+		case HTTP1_UPGRADE_WAIT:
+			/* hold what follows until the server says yes or no */
+			f->upgrade_wait = true;
+			return bb_append(&f->stalled, data, len);
+		case HTTP1_ERROR:
+			return refuse_http(f, io, http1_error_status(http1_error(&f->req)),
+					   JSONRPC_INVALID_REQUEST, http1_error_text(&f->req));
+		default:
+			return -1;
+		}
+		if (err)
+			return -1;
+	}
+}
+
+int mcp_flow_client_data(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
+{
+	if (f->tunnel)
+		return bb_append(io->to_upstream, data, len);
+	if (f->upgrade_wait)
+		return bb_append(&f->stalled, data, len);
+	return feed_requests(f, data, len, io);
+}
+
+int mcp_flow_client_eof(struct mcp_flow *f, struct flow_io *io)
+{
+	enum http1_status st;
+
+	(void)io;
+	if (f->tunnel || f->upgrade_wait)
+		return 0;
+	/* a request cut short was never forwarded (held) or is cut short
+	 * upstream as well (streamed): either way nothing more to do */
+	do
+		st = http1_feed_eof(&f->req);
+	while (st != HTTP1_CLOSED && st != HTTP1_ERROR);
+	return 0;
+}
+
+/* ---- responses ---- */
+
+static bool is_hidden(const char *tool, void *ctx)
+{
+	struct mcp_flow *f = ctx;
+
+	return policy_tool_hidden(f->enf->policy, f->origin->server, tool);
+}
+
+static bool answer_is_error(const cJSON *msg)
+{
+	const cJSON *result = cJSON_GetObjectItemCaseSensitive(msg, "result");
+
+	return cJSON_HasObjectItem(msg, "error") ||
+	       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(result, "isError"));
+}
+
+/* Account every tracked call this server->client JSON text answers. */
+static void account_answers(struct mcp_flow *f, struct answer_track *t, const char *json, size_t len)
+{
+	cJSON *root, *el;
+
+	if (!t || !t->calls.n)
+		return;
+	root = cJSON_ParseWithLength(json, len);
+	if (cJSON_IsObject(root)) {
+		struct pending_call c;
+
+		if (call_list_take(&t->calls, cJSON_GetObjectItemCaseSensitive(root, "id"), &c))
+			account_answered(f, &c, answer_is_error(root), len);
+	} else if (cJSON_IsArray(root)) {
+		cJSON_ArrayForEach(el, root) {
+			struct pending_call c;
+
+			if (call_list_take(&t->calls, cJSON_GetObjectItemCaseSensitive(el, "id"), &c))
+				account_answered(f, &c, answer_is_error(el), len);
+		}
+	}
+	cJSON_Delete(root);
+}
+
+static int emit_sse(struct mcp_flow *f, struct flow_io *io, const char *bytes, size_t n)
+{
+	struct bytebuf chunk = BYTEBUF_INIT;
+	int err;
+
+	if (!f->sse_chunked)
+		return bb_append(io->to_client, bytes, n);
+	err = http1_emit_chunk(&chunk, bytes, n) || bb_append(io->to_client, chunk.data, chunk.len);
+	bb_free(&chunk);
+	return err;
+}
+
+/* A legacy stream names its session in its first event:
+ * "event: endpoint" with data "/messages?sessionId=S". */
+static void note_legacy_endpoint(struct mcp_flow *f, const struct sse_event *ev)
+{
+	const char *id = memmem(ev->data, ev->data_len, "sessionId=", 10);
+	char sid[128];
+	size_t n;
+
+	if (f->stream_of || !id)
+		return;
+	id += 10;
+	for (n = 0; id + n < ev->data + ev->data_len && !strchr("&\r\n", id[n]); n++)
+		;
+	snprintf(sid, sizeof(sid), "%.*s", (int)n, id);
+	f->stream_of = mcp_session_open(f->origin->server, sid, f);
+	if (!f->stream_of)
+		log_warn("legacy SSE session %s: out of memory; its denials cannot be delivered", sid);
+}
+
+static struct answer_track *answers_for(struct mcp_flow *f, const struct exchange *ex)
+{
+	if (f->stream_of)
+		return &f->stream_of->track;
+	return ex && !ex->legacy ? f->track : NULL;
+}
+
+static int on_sse_event(struct mcp_flow *f, struct flow_io *io)
+{
+	const struct sse_event *ev = http1_event(&f->resp);
+	struct bytebuf filtered = BYTEBUF_INIT, rewritten = BYTEBUF_INIT;
+	struct answer_track *t;
+	int changed = 0, err;
+
+	if (ev->type_len == 8 && !memcmp(ev->type, "endpoint", 8) && ev->has_data)
+		note_legacy_endpoint(f, ev);
+	t = answers_for(f, f->first);
+	if (t && ev->has_data) {
+		account_answers(f, t, ev->data, ev->data_len);
+		changed = mcp_filter_tools_list(ev->data, ev->data_len, &t->tools_list, is_hidden, f, &filtered);
+		if (changed < 0)
+			return -1;
+	}
+	if (changed == 1) {
+		err = sse_format_event(&rewritten, ev->type, ev->type_len, ev->id, ev->id_len, ev->has_id,
+				       filtered.data, filtered.len) ||
+		      emit_sse(f, io, rewritten.data, rewritten.len);
+	} else {
+		err = emit_sse(f, io, ev->raw, ev->raw_len);
+	}
+	bb_free(&filtered);
+	bb_free(&rewritten);
+	return err;
+}
+
+static int on_response_head(struct mcp_flow *f, struct flow_io *io)
+{
+	const struct http1_msg *r = http1_msg(&f->resp);
+	struct exchange *ex = f->first;
+	bool sse = http1_content_type_is(r, "text/event-stream");
+
+	if (!ex || ex->local) {
+		log_debug("server %s sent a response nobody asked for", f->origin->server);
+		return -1;
+	}
+	if (r->status / 100 == 1) {
+		if (r->status == 101 && f->upgrade_wait) {
+			f->tunnel = true;
+			f->upgrade_wait = false;
+			http1_upgrade_result(&f->req, true);
+			if (bb_append(io->to_client, r->head, r->head_len) ||
+			    bb_append(io->to_upstream, f->stalled.data, f->stalled.len))
+				return -1;
+			bb_free(&f->stalled);
+			return 0;
+		}
+		if (r->status == 100 && ex->own_100)
+			return 0;
+		return bb_append(io->to_client, r->head, r->head_len);
+	}
+	f->resp_mode = RESP_STREAM;
+	f->sse_chunked = false;
+	if (sse && (ex->inspect || ex->method == HTTP_GET)) {
+		struct bytebuf head = BYTEBUF_INIT, extra = BYTEBUF_INIT;
+		int err;
+
+		if (http1_set_body_mode(&f->resp, HTTP1_BODY_SSE) < 0)
+			return -1;
+		f->resp_mode = RESP_SSE;
+		f->sse_chunked = r->framing != HTTP1_FRAMING_CLOSE;
+		if (r->framing == HTTP1_FRAMING_LENGTH)
+			/* events may change length: relay as chunked */
+			err = http1_head_rebuild(r, -1, false, &head) || bb_append(io->to_client, head.data, head.len);
+		else
+			err = bb_append(io->to_client, r->head, r->head_len);
+		if (!err && ex->extra)
+			err = jsonrpc_sse_events(ex->extra, &extra) || emit_sse(f, io, extra.data, extra.len);
+		bb_free(&head);
+		bb_free(&extra);
+		return err;
+	}
+	if (ex->inspect) {
+		f->resp_mode = RESP_BUFFER;
+		return http1_set_body_mode(&f->resp, HTTP1_BODY_BUFFER) < 0 ? -1 : 0;
+	}
+	return bb_append(io->to_client, r->head, r->head_len);
+}
+
+/* A held response is complete: filter, account, join denials, relay. */
+static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchange *ex)
+{
+	const struct http1_msg *r = http1_msg(&f->resp);
+	struct bytebuf decoded = BYTEBUF_INIT, filtered = BYTEBUF_INIT, merged = BYTEBUF_INIT, head = BYTEBUF_INIT;
+	struct answer_track *t = answers_for(f, ex);
+	const char *body = r->body;
+	size_t len = r->body_len;
+	bool changed = false, decoded_ce = false;
+	int err = 0;
+
+	switch (content_decode(r, body, len, RESPONSE_LIMIT_MIN, &decoded)) {
+	case CODING_IDENTITY:
+		break;
+	case CODING_DECODED:
+		body = decoded.data;
+		len = decoded.len;
+		changed = decoded_ce = true;
+		break;
+	default:
+		/* cannot read it, so cannot filter it: the client gets nothing */
+		log_warn("server %s: cannot decode a response to inspect; closing", f->origin->server);
+		err = -1;
+		goto out;
+	}
+	if (t) {
+		int fr;
+
+		account_answers(f, t, body, len);
+		fr = mcp_filter_tools_list(body, len, &t->tools_list, is_hidden, f, &filtered);
+		if (fr < 0) {
+			err = -1;
+			goto out;
+		}
+		if (fr == 1) {
+			body = filtered.data;
+			len = filtered.len;
+			changed = true;
+		}
+	}
+	if (ex->extra) {
+		if (len == 0 || r->status == 202) {
+			/* upstream had nothing to say: our answers are the reply */
+			err = jsonrpc_http_reply(&merged, ex->shape, ex->extra, r->keep_alive) ||
+			      bb_append(io->to_client, merged.data, merged.len);
+			goto out;
+		}
+		if (jsonrpc_merge_json(body, len, ex->extra, &merged)) {
+			log_warn("server %s answered a batch with something not JSON; closing", f->origin->server);
+			err = -1;
+			goto out;
+		}
+		body = merged.data;
+		len = merged.len;
+		changed = true;
+	}
+	if (changed)
+		err = http1_head_rebuild(r, (int64_t)len, decoded_ce, &head) ||
+		      bb_append(io->to_client, head.data, head.len) || bb_append(io->to_client, body, len);
+	else
+		err = bb_append(io->to_client, r->head, r->head_len) ||
+		      bb_append(io->to_client, r->raw_body, r->raw_body_len);
+out:
+	bb_free(&decoded);
+	bb_free(&filtered);
+	bb_free(&merged);
+	bb_free(&head);
+	return err;
+}
+
+static int on_response_end(struct mcp_flow *f, struct flow_io *io, const char *raw, size_t n)
+{
+	const struct http1_msg *r = http1_msg(&f->resp);
+	struct exchange *ex = f->first;
+	struct pending_call c;
+	int err = 0;
+
+	if (r->status / 100 == 1)
+		return 0; /* interim: the request is still waiting for its answer */
+	switch (f->resp_mode) {
+	case RESP_STREAM:
+		err = bb_append(io->to_client, raw, n);
+		break;
+	case RESP_SSE:
+		if (f->sse_chunked) {
+			struct bytebuf last = BYTEBUF_INIT;
+
+			err = http1_emit_last_chunk(&last) || bb_append(io->to_client, last.data, last.len);
+			bb_free(&last);
+		}
+		break;
+	case RESP_BUFFER:
+		err = finish_buffered(f, io, ex);
+		break;
+	}
+	/* calls this reply did not answer (HTTP error, 202, cut short) */
+	if (f->track && !ex->legacy)
+		while (call_list_take_exchange(&f->track->calls, ex->seq, &c))
+			account_answered(f, &c, true, 0);
+	f->first = ex->next;
+	if (!f->first)
+		f->last = NULL;
+	exchange_free(ex);
+	f->resp_mode = RESP_STREAM;
+	f->sse_chunked = false;
+	if (err || flush_local(f, io))
+		return -1;
+	if (f->upgrade_wait && !f->tunnel) {
+		/* the server declined the upgrade: read on as HTTP */
+		struct bytebuf held = f->stalled;
+
+		f->upgrade_wait = false;
+		http1_upgrade_result(&f->req, false);
+		memset(&f->stalled, 0, sizeof(f->stalled));
+		err = feed_requests(f, held.data, held.len, io);
+		bb_free(&held);
+	}
+	return err;
+}
+
+static int pump_responses(struct mcp_flow *f, const char *data, size_t len, bool eof, struct flow_io *io)
+{
+	for (;;) {
+		size_t used = 0;
+		enum http1_status st = eof ? http1_feed_eof(&f->resp) : http1_feed(&f->resp, data, len, &used);
+		const char *raw = data;
+		int err = 0;
+
+		data += used;
+		len -= used;
+		switch (st) {
+		case HTTP1_NEED_MORE:
+		case HTTP1_CLOSED:
+			return 0;
+		case HTTP1_HEAD:
+			err = on_response_head(f, io);
+			break;
+		case HTTP1_BODY:
+			err = bb_append(io->to_client, raw, used);
+			break;
+		case HTTP1_SSE_EVENT:
+			err = on_sse_event(f, io);
+			break;
+		case HTTP1_MESSAGE_END:
+			err = on_response_end(f, io, raw, used);
+			break;
+		case HTTP1_TUNNEL:
+			f->tunnel = true;
+			return bb_append(io->to_client, raw, used + len);
+		case HTTP1_ERROR:
+			log_debug("server %s: bad response: %s", f->origin->server, http1_error_text(&f->resp));
+			/* cut short by the server: the agent sees the same cut */
+			return eof ? 0 : -1;
+		default:
+			return -1;
+		}
+		if (err)
+			return -1;
+		if (f->tunnel)
+			return len ? bb_append(io->to_client, data, len) : 0;
+	}
+}
+
+int mcp_flow_upstream_data(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
+{
+	if (f->tunnel)
+		return bb_append(io->to_client, data, len);
+	return pump_responses(f, data, len, false, io);
+}
+
+int mcp_flow_upstream_eof(struct mcp_flow *f, struct flow_io *io)
+{
+	if (f->tunnel)
+		return 0;
+	return pump_responses(f, NULL, 0, true, io);
+}
+
+int mcp_flow_init(struct mcp_flow *f, const struct enforce *enf, const struct mcpf_conn *origin,
+		  unsigned long long conn_id, flow_kick_fn kick, void *conn)
+{
+	size_t resp_limit = enf->body_limit > RESPONSE_LIMIT_MIN ? enf->body_limit : RESPONSE_LIMIT_MIN;
+
+	memset(f, 0, sizeof(*f));
+	f->enf = enf;
+	f->origin = origin;
+	f->kick = kick;
+	f->conn = conn;
+	snprintf(f->conn_session, sizeof(f->conn_session), "conn-%llu", conn_id);
+	http1_init(&f->req, HTTP1_REQUEST, enf->body_limit);
+	http1_init(&f->resp, HTTP1_RESPONSE, resp_limit);
+	return 0;
+}
+
+void mcp_flow_free(struct mcp_flow *f)
+{
+	struct pending_call c;
+
+	/* calls whose answers never came: the connection ended first */
+	while (f->track && f->track->calls.n) {
+		c = f->track->calls.calls[0];
+		call_list_take(&f->track->calls, c.id, &c);
+		account_answered(f, &c, true, 0);
+	}
+	while (f->first) {
+		struct exchange *ex = f->first;
+
+		f->first = ex->next;
+		exchange_free(ex);
+	}
+	f->last = NULL;
+	answer_track_free(f->track);
+	if (f->stream_of)
+		mcp_session_close(f->stream_of);
+	http1_free(&f->req);
+	http1_free(&f->resp);
+	bb_free(&f->stalled);
+}

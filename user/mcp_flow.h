@@ -1,0 +1,85 @@
+/*
+ * mcp_flow: the MCP enforcement point inside one proxied connection.
+ *
+ * The proxy hands every byte it reads to the flow, which decides what goes
+ * where: requests are parsed as HTTP/1.1; POST bodies on MCP paths (or any
+ * body that is JSON-RPC) are inspected and every tools/call is decided from
+ * the policy maps before anything of that request reaches the server.
+ * Denied calls are answered here, in request order and in the shape the
+ * client asked for (JSON or SSE); the rest is forwarded byte for byte.
+ * Responses are parsed too: tools/list results lose hidden tools, and each
+ * allowed call is accounted (stats map, audit log) when its answer arrives.
+ *
+ *   mcp_flow_init(&f, enforce, origin, conn_id, kick, conn);
+ *   mcp_flow_client_data(&f, bytes, n, &io)   / mcp_flow_client_eof(&f, &io)
+ *   mcp_flow_upstream_data(&f, bytes, n, &io) / mcp_flow_upstream_eof(&f, &io)
+ *   mcp_flow_free(&f);
+ *
+ * Each call appends to io->to_upstream / io->to_client and returns 0, or -1
+ * when the connection must end once io->to_client has been written (a
+ * malformed stream was answered with an error).
+ */
+#ifndef MCPF_MCP_FLOW_H
+#define MCPF_MCP_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bytebuf.h"
+#include "enforce.h"
+#include "http1.h"
+#include "mcpfence.h"
+
+struct exchange;
+struct mcp_session;
+struct answer_track;
+
+struct flow_io {
+	struct bytebuf *to_upstream;
+	struct bytebuf *to_client;
+};
+
+/* Ask the proxy to write conn's pending client bytes: used when another
+ * connection's flow appends to this one (legacy SSE replies). */
+typedef void (*flow_kick_fn)(void *conn);
+
+/* The request being read: held whole (MCP) or streamed through. */
+struct req_state {
+	bool buffered;
+	bool own_100;     /* we answered Expect: 100-continue ourselves */
+	bool mcp_path;
+};
+
+/* The response being relayed. */
+enum resp_mode { RESP_STREAM, RESP_BUFFER, RESP_SSE };
+
+struct mcp_flow {
+	const struct enforce *enf;
+	const struct mcpf_conn *origin;
+	char conn_session[32];          /* session key when the client names none */
+	struct http1_parser req, resp;
+	bool tunnel;                    /* after a protocol switch: opaque bytes */
+	struct exchange *first, *last;  /* requests in order, awaiting answers */
+	struct answer_track *track;     /* tools/list ids, allowed calls: made on first use */
+	struct mcp_session *stream_of;  /* this connection carries a legacy SSE stream */
+	struct bytebuf stalled;             /* client bytes held while an upgrade is pending */
+	bool sse_chunked;               /* the SSE reply being relayed goes out chunked */
+	bool upgrade_wait;              /* an Upgrade request awaits the server's answer */
+	unsigned next_seq;
+	struct req_state rs;
+	enum resp_mode resp_mode;
+	struct bytebuf *client_out;         /* for the legacy registry */
+	flow_kick_fn kick;
+	void *conn;
+};
+
+int mcp_flow_init(struct mcp_flow *f, const struct enforce *enf, const struct mcpf_conn *origin,
+		  unsigned long long conn_id, flow_kick_fn kick, void *conn);
+void mcp_flow_free(struct mcp_flow *f);
+
+int mcp_flow_client_data(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io);
+int mcp_flow_client_eof(struct mcp_flow *f, struct flow_io *io);
+int mcp_flow_upstream_data(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io);
+int mcp_flow_upstream_eof(struct mcp_flow *f, struct flow_io *io);
+
+#endif

@@ -1,0 +1,61 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mcp_session.h"
+
+/* The daemon is single-threaded; a handful of legacy sessions at a time. */
+static struct mcp_session *sessions;
+
+struct answer_track *answer_track_new(void)
+{
+	struct answer_track *t = calloc(1, sizeof(*t));
+
+	if (t)
+		mcp_idset_init(&t->tools_list);
+	return t;
+}
+
+void answer_track_free(struct answer_track *t)
+{
+	if (!t)
+		return;
+	mcp_idset_free(&t->tools_list);
+	call_list_clear(&t->calls);
+	free(t);
+}
+
+struct mcp_session *mcp_session_open(const char *server, const char *id, struct mcp_flow *stream)
+{
+	struct mcp_session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	snprintf(s->server, sizeof(s->server), "%s", server);
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	s->stream = stream;
+	mcp_idset_init(&s->track.tools_list);
+	s->next = sessions;
+	sessions = s;
+	return s;
+}
+
+struct mcp_session *mcp_session_find(const char *server, const char *id)
+{
+	for (struct mcp_session *s = sessions; s; s = s->next)
+		if (!strcmp(s->id, id) && !strncmp(s->server, server, sizeof(s->server)))
+			return s;
+	return NULL;
+}
+
+void mcp_session_close(struct mcp_session *s)
+{
+	struct mcp_session **pp = &sessions;
+
+	while (*pp && *pp != s)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = s->next;
+	mcp_idset_free(&s->track.tools_list);
+	call_list_clear(&s->track.calls);
+	free(s);
+}

@@ -1,0 +1,40 @@
+/*
+ * mcp_session: what one MCP session's connections share.
+ *
+ * The legacy HTTP+SSE transport (protocol 2024-11-05) splits a session in
+ * two: the client POSTs to /messages?sessionId=S and the server answers on a
+ * GET /sse stream that announced S in its "endpoint" event. A denial must
+ * then be delivered on the stream, and tools/list results to filter, like
+ * answers to account, arrive there too. Connections of Streamable HTTP keep
+ * their own state and need no session here.
+ */
+#ifndef MCPF_MCP_SESSION_H
+#define MCPF_MCP_SESSION_H
+
+#include "call_list.h"
+#include "mcp_filter.h"
+
+struct mcp_flow;
+
+/* Ids of forwarded tools/list requests and allowed calls awaiting answers. */
+struct answer_track {
+	struct mcp_idset tools_list;
+	struct call_list calls;
+};
+
+struct mcp_session {
+	char server[MCPF_NAME_LEN];
+	char id[128];
+	struct mcp_flow *stream;    /* the connection carrying the SSE stream */
+	struct answer_track track;
+	struct mcp_session *next;
+};
+
+struct answer_track *answer_track_new(void);
+void answer_track_free(struct answer_track *t);
+
+struct mcp_session *mcp_session_open(const char *server, const char *id, struct mcp_flow *stream);
+struct mcp_session *mcp_session_find(const char *server, const char *id);
+void mcp_session_close(struct mcp_session *s);
+
+#endif
