@@ -1,7 +1,8 @@
 // Issue 3, "invisible when it allows": with an allow-all policy a whole MCP
 // session through mcpfence gives the agent exactly what the same session
 // gives it direct, on both HTTP transports, and the server's own Host and
-// Origin checks still see the client's headers.
+// Origin checks still see the client's headers; SSE streams resume with
+// Last-Event-ID.
 import assert from 'node:assert/strict';
 import { itest } from '../lib/itest.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
@@ -9,7 +10,7 @@ import { startEverything } from '../lib/everything.mjs';
 import { startDaemon } from '../lib/daemon.mjs';
 import { fullSession } from '../lib/full-session.mjs';
 import { freePort } from '../lib/ports.mjs';
-import { startRecorder, spawnAgent, rawExchange, sessionSteps, policyOf, resultText } from '../lib/mcp.mjs';
+import { startRecorder, spawnAgent, rawExchange, sessionSteps, sessionPost, policyOf, resultText } from '../lib/mcp.mjs';
 
 // The value of header `name` in a recorded request (rawHeaders pairs).
 function headerOf(request, name) {
@@ -70,4 +71,34 @@ itest('the server\'s own Host and Origin checks see the client\'s original heade
   assert.match(badHost.body, /Host/);
   const hosts = rec.http().map((r) => headerOf(r, 'host'));
   assert.ok(hosts.includes(`evil.example:${port}`), `the server saw the client's Host: ${hosts}`);
+});
+
+itest('an SSE stream resumes with Last-Event-ID through mcpfence as it does direct', async (t) => {
+  const sb = sandbox(t, 'resume');
+  const everything = await startEverything(sb);
+  const daemon = await startDaemon(sb, { policy: policyOf({ everything: { port: everything.port } }) });
+  const version = '2025-06-18';
+  const steps = [
+    ...sessionSteps('/mcp', version),
+    sessionPost(JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: {
+      name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 }, _meta: { progressToken: 'resume-token' } } }), { protocolVersion: version }),
+    { method: 'GET', path: '/mcp', readMs: 1500, headers: [['Accept', 'text/event-stream'], ['Mcp-Session-Id', '{{session}}'],
+      ['MCP-Protocol-Version', version], ['Last-Event-ID', '{{event:0}}']] },
+  ];
+  const run = async (cgroup) => {
+    const out = await rawExchange(sb, everything.port, steps, { cgroup });
+    assert.equal(out.ok, true, out.error);
+    const [, , call, resumed] = out.responses;
+    assert.equal(call.events.length, 4, call.body);
+    assert.equal(resumed.status, 200, JSON.stringify(resumed));
+    return { pid: out.pid, original: call.events, replayed: resumed.events };
+  };
+  const direct = await run(false);
+  const intercepted = await run(true);
+  await daemon.waitForInterceptions({ pid: intercepted.pid }, steps.length);
+  // The replay is everything after the first event: two progress
+  // notifications and the result.
+  assert.deepEqual(direct.replayed, direct.original.slice(1));
+  assert.deepEqual(intercepted.replayed, direct.replayed);
+  assert.equal(resultText(intercepted.replayed[2].result), 'Long running operation completed. Duration: 0.3 seconds, Steps: 3.');
 });

@@ -10,12 +10,15 @@
 //    "body":"text" | "bodyBase64":"...", "contentLength":true}
 //   {"rawBase64":"..."}   exact request bytes, nothing added
 // In header values and bodies, {{session}} is replaced by the last
-// Mcp-Session-Id a response carried. "contentLength" (default true) adds
-// Content-Length for the body; Host is added unless a header names it.
+// Mcp-Session-Id a response carried, and {{event:N}} by the id of SSE
+// event N (0-based) of the previous response. "contentLength" (default
+// true) adds Content-Length for the body; Host is added unless a header
+// names it. "readMs": N ends the exchange after N ms with what arrived by
+// then ("cut": true), for a GET SSE stream that stays open.
 //
 // Output: {"ok":true,"pid":N,"responses":[{"status":200,"headers":{lowercased: value},
 //   "body":"...","json":<parsed application/json body>|null,
-//   "events":[<parsed data of each SSE event>]|null,"closed":bool}]}
+//   "events":[<parsed data of each SSE event>]|null,"eventIds":[...],"closed":bool}]}
 // A response is complete at its Content-Length, at the last chunk, or
 // when the server closes; "closed" says the server closed the connection.
 import fs from 'node:fs';
@@ -33,7 +36,9 @@ const { values: opt } = parseArgs({
 
 const WRITE_SLICE = 64 * 1024;
 let session = null;
-const fill = (text) => (session ? text.replaceAll('{{session}}', session) : text);
+let previousEventIds = [];
+const fill = (text) => (session ? text.replaceAll('{{session}}', session) : text)
+  .replace(/\{\{event:(\d+)\}\}/g, (_, n) => previousEventIds[Number(n)] ?? '');
 
 function buildRequest(step) {
   if (step.rawBase64) return Buffer.from(step.rawBase64, 'base64');
@@ -85,6 +90,11 @@ function parseResponse(buf, closed) {
   return closed ? { status, headers, body: rest.toString('utf8') } : null;
 }
 
+function sseEventIds(body) {
+  return body.split(/\r?\n\r?\n/).map((block) => block.split(/\r?\n/).find((l) => l.startsWith('id:')))
+    .filter(Boolean).map((l) => l.slice(3).trim());
+}
+
 function sseEvents(body) {
   const events = [];
   for (const block of body.split(/\r?\n\r?\n/)) {
@@ -95,7 +105,7 @@ function sseEvents(body) {
   return events;
 }
 
-function exchange(request) {
+function exchange(request, readMs) {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: opt.host, port: Number(opt.port) });
     let buf = Buffer.alloc(0);
@@ -118,6 +128,14 @@ function exchange(request) {
       }
     });
     socket.on('data', (chunk) => { buf = Buffer.concat([buf, chunk]); finish(false); });
+    if (readMs) {
+      setTimeout(() => {
+        if (done) return;
+        done = true;
+        socket.destroy();
+        resolve({ ...(parseResponse(buf, true)), closed: false, cut: true });
+      }, readMs);
+    }
     socket.on('end', () => finish(true));
     socket.on('close', () => {
       finish(true);
@@ -141,14 +159,16 @@ try {
   const steps = JSON.parse(fs.readFileSync(opt['script-file'], 'utf8'));
   const responses = [];
   for (const step of steps) {
-    const res = await exchange(buildRequest(step));
+    const res = await exchange(buildRequest(step), step.readMs);
     if (res.headers['mcp-session-id']) session = res.headers['mcp-session-id'];
     const type = res.headers['content-type'] || '';
     let json = null;
     if (/application\/json/.test(type)) {
       try { json = JSON.parse(res.body); } catch { json = null; }
     }
-    responses.push({ ...res, json, events: /text\/event-stream/.test(type) ? sseEvents(res.body) : null });
+    const sse = /text\/event-stream/.test(type);
+    if (sse) previousEventIds = sseEventIds(res.body);
+    responses.push({ ...res, json, events: sse ? sseEvents(res.body) : null, eventIds: sse ? previousEventIds : null });
   }
   clearTimeout(timer);
   process.stdout.write(`${JSON.stringify({ ok: true, pid: process.pid, responses })}\n`);
