@@ -100,6 +100,26 @@ itest('Content-Encoding: undecodable refused; gzip decoded and decided on its co
   assert.deepEqual(rec.calls().map((c) => c.arguments.m), ['gzip-allowed-marker']);
 });
 
+itest('pipelined requests on one connection are each decided', async (t) => {
+  const { sb, rec } = await setUp(t, 'ev-pipeline');
+  const post = (id, tool, m) => sessionPost(JSON.stringify(toolCall(id, tool, { m })));
+  const responses = await inSession(sb, rec, [
+    { pipeline: [post(1, 'echo', 'pipe-1'), post(2, 'execute', 'pipe-denied-marker'), post(3, 'echo', 'pipe-3')] },
+    { pipeline: [post(4, 'execute', 'pipe-denied-first-marker'), post(5, 'echo', 'pipe-5')] },
+  ]);
+  assert.equal(responses.length, 5, JSON.stringify(responses));
+  const [one, two, three, four, five] = responses.map((res) => rawMessages(res)[0]);
+  assert.deepEqual([one.id, two.id, three.id, four.id, five.id], [1, 2, 3, 4, 5]);
+  assert.equal(resultText(one.result), 'ran echo {"m":"pipe-1"}');
+  expectDenial(assert, two.result, { rule: 'tools.execute.action' });
+  assert.equal(resultText(three.result), 'ran echo {"m":"pipe-3"}');
+  expectDenial(assert, four.result, { rule: 'tools.execute.action' });
+  assert.equal(resultText(five.result), 'ran echo {"m":"pipe-5"}');
+  assertNeverReached(rec, 'pipe-denied-marker');
+  assertNeverReached(rec, 'pipe-denied-first-marker');
+  assert.deepEqual(rec.calls().map((c) => c.arguments.m), ['pipe-1', 'pipe-3', 'pipe-5']);
+});
+
 itest('Content-Length together with Transfer-Encoding is refused', async (t) => {
   const { sb, rec, daemon } = await setUp(t, 'ev-cl-te');
   const body = JSON.stringify(toolCall(1, 'echo', { m: 'cl-te-marker' }));

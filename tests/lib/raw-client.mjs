@@ -19,6 +19,8 @@
 // Output: {"ok":true,"pid":N,"responses":[{"status":200,"headers":{lowercased: value},
 //   "body":"...","json":<parsed application/json body>|null,
 //   "events":[<parsed data of each SSE event>]|null,"eventIds":[...],"closed":bool}]}
+// {"pipeline": [step, ...]} writes several requests back to back in one
+// write on one connection and reads one response for each.
 // A response is complete at its Content-Length, at the last chunk, or
 // when the server closes; "closed" says the server closed the connection.
 import fs from 'node:fs';
@@ -65,11 +67,15 @@ function parseResponse(buf, closed) {
     headers[name] = headers[name] !== undefined ? `${headers[name]}, ${value}` : value;
   }
   let rest = buf.subarray(headEnd + 4);
-  if (status === 100) return parseResponse(rest, closed);
+  if (status === 100) {
+    const final = parseResponse(rest, closed);
+    if (final && final.used !== undefined) final.used += headEnd + 4;
+    return final;
+  }
   if (headers['content-length'] !== undefined) {
     const length = Number(headers['content-length']);
     if (rest.length < length) return closed ? { status, headers, body: rest.toString('utf8'), incomplete: true } : null;
-    return { status, headers, body: rest.subarray(0, length).toString('utf8') };
+    return { status, headers, body: rest.subarray(0, length).toString('utf8'), used: headEnd + 4 + length };
   }
   if (/chunked/i.test(headers['transfer-encoding'] || '')) {
     const parts = [];
@@ -77,7 +83,11 @@ function parseResponse(buf, closed) {
       const lineEnd = rest.indexOf('\r\n');
       if (lineEnd < 0) break;
       const size = parseInt(rest.subarray(0, lineEnd).toString('latin1'), 16);
-      if (size === 0) return { status, headers, body: Buffer.concat(parts).toString('utf8') };
+      if (size === 0) {
+        const trailerEnd = rest.indexOf('\r\n\r\n', lineEnd);
+        if (trailerEnd < 0) break;
+        return { status, headers, body: Buffer.concat(parts).toString('utf8'), used: buf.length - rest.length + trailerEnd + 4 };
+      }
       if (rest.length < lineEnd + 2 + size + 2) break;
       parts.push(rest.subarray(lineEnd + 2, lineEnd + 2 + size));
       rest = rest.subarray(lineEnd + 2 + size + 2);
@@ -85,7 +95,7 @@ function parseResponse(buf, closed) {
     return closed ? { status, headers, body: Buffer.concat(parts).toString('utf8'), incomplete: true } : null;
   }
   if (status === 204 || status === 304) {
-    return { status, headers, body: '' };
+    return { status, headers, body: '', used: headEnd + 4 };
   }
   return closed ? { status, headers, body: rest.toString('utf8') } : null;
 }
@@ -105,17 +115,26 @@ function sseEvents(body) {
   return events;
 }
 
-function exchange(request, readMs) {
+// Sends request on a new connection and resolves with the list of `count`
+// responses read from it (pipelined requests get one each).
+function exchange(request, readMs, count = 1) {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: opt.host, port: Number(opt.port) });
     let buf = Buffer.alloc(0);
     let done = false;
+    const got = [];
     const finish = (closed) => {
-      const res = parseResponse(buf, closed);
-      if (!res || done || (res.incomplete && res.status === 0 && buf.length === 0)) return;
-      done = true;
-      socket.destroy();
-      resolve({ ...res, closed });
+      while (!done) {
+        const res = parseResponse(buf, closed);
+        if (!res || (res.incomplete && res.status === 0 && buf.length === 0)) return;
+        got.push({ ...res, closed });
+        buf = res.used !== undefined ? buf.subarray(res.used) : Buffer.alloc(0);
+        if (got.length === count || res.used === undefined) {
+          done = true;
+          socket.destroy();
+          resolve(got);
+        }
+      }
     };
     // Written in slices, stopping once a response has begun (as curl does):
     // a server may answer early (413 on Content-Length) and close.
@@ -133,13 +152,13 @@ function exchange(request, readMs) {
         if (done) return;
         done = true;
         socket.destroy();
-        resolve({ ...(parseResponse(buf, true)), closed: false, cut: true });
+        resolve([...got, { ...(parseResponse(buf, true)), closed: false, cut: true }]);
       }, readMs);
     }
     socket.on('end', () => finish(true));
     socket.on('close', () => {
       finish(true);
-      if (!done) { done = true; resolve({ status: 0, headers: {}, body: '', closed: true, incomplete: true }); }
+      if (!done) { done = true; resolve([...got, { status: 0, headers: {}, body: '', closed: true, incomplete: true }]); }
     });
     // A write error after the server answered early and closed ends the
     // request; whatever response arrived is the answer.
@@ -159,16 +178,20 @@ try {
   const steps = JSON.parse(fs.readFileSync(opt['script-file'], 'utf8'));
   const responses = [];
   for (const step of steps) {
-    const res = await exchange(buildRequest(step), step.readMs);
-    if (res.headers['mcp-session-id']) session = res.headers['mcp-session-id'];
-    const type = res.headers['content-type'] || '';
-    let json = null;
-    if (/application\/json/.test(type)) {
-      try { json = JSON.parse(res.body); } catch { json = null; }
+    // {"pipeline": [step, ...]}: the requests back to back in one write.
+    const parts = step.pipeline || [step];
+    const results = await exchange(Buffer.concat(parts.map(buildRequest)), step.readMs, parts.length);
+    for (const res of results) {
+      if (res.headers['mcp-session-id']) session = res.headers['mcp-session-id'];
+      const type = res.headers['content-type'] || '';
+      let json = null;
+      if (/application\/json/.test(type)) {
+        try { json = JSON.parse(res.body); } catch { json = null; }
+      }
+      const sse = /text\/event-stream/.test(type);
+      if (sse) previousEventIds = sseEventIds(res.body);
+      responses.push({ ...res, json, events: sse ? sseEvents(res.body) : null, eventIds: sse ? previousEventIds : null });
     }
-    const sse = /text\/event-stream/.test(type);
-    if (sse) previousEventIds = sseEventIds(res.body);
-    responses.push({ ...res, json, events: sse ? sseEvents(res.body) : null, eventIds: sse ? previousEventIds : null });
   }
   clearTimeout(timer);
   process.stdout.write(`${JSON.stringify({ ok: true, pid: process.pid, responses })}\n`);
