@@ -141,6 +141,39 @@ itest('Content-Length together with Transfer-Encoding is refused', async (t) => 
   assert.deepEqual(rec.http(), [], 'nothing at all was forwarded');
 });
 
+// Request smuggling: heads a server could frame differently from the
+// daemon, each followed by a complete second request that calls the denied
+// tool. Whatever each side makes of the framing, those bytes must never
+// reach the server (the daemon may refuse the whole connection).
+itest('ambiguous framing cannot smuggle a denied call past the policy', async (t) => {
+  const { sb, rec, daemon } = await setUp(t, 'ev-smuggle');
+  const host = `127.0.0.1:${rec.port}`;
+  const allowed = JSON.stringify(toolCall(1, 'echo', { m: 'smuggle-carrier' }));
+  const smuggled = JSON.stringify(toolCall(2, 'execute', { m: 'smuggled-marker' }));
+  const chunk = (text) => `${text.length.toString(16)}\r\n${text}\r\n0\r\n\r\n`;
+  const inner = `POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`;
+  const head = (extra) => `POST /mcp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n${extra}\r\n`;
+  const variants = {
+    teTwice: `${head('Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n')}${chunk(allowed)}${inner}`,
+    teUnknown: `${head(`Transfer-Encoding: xchunked\r\nContent-Length: ${allowed.length}\r\n`)}${allowed}${inner}`,
+    teList: `${head('Transfer-Encoding: identity, chunked\r\n')}${chunk(allowed)}${inner}`,
+    spaceBeforeColon: `${head(`Transfer-Encoding : chunked\r\nContent-Length: ${chunk(allowed).length}\r\n`)}${chunk(allowed)}${inner}`,
+    bareLf: `POST /mcp HTTP/1.1\nHost: ${host}\nContent-Type: application/json\nContent-Length: ${allowed.length}\n\n${allowed}${inner}`,
+    clList: `${head(`Content-Length: ${allowed.length}, ${allowed.length + inner.length}\r\n`)}${allowed}${inner}`,
+    chunkExtension: `${head('Transfer-Encoding: chunked\r\n')}${allowed.length.toString(16)};x=1\r\n${allowed}\r\n0\r\n\r\n${inner}`,
+  };
+  for (const [name, bytes] of Object.entries(variants)) {
+    // Two responses at most (carrier and smuggled request); readMs ends
+    // the exchange if the connection stays open with fewer.
+    const out = await rawExchange(sb, rec.port, [{ readMs: 3000, pipeline: [{ rawBase64: Buffer.from(bytes).toString('base64') }, { rawBase64: '' }] }]);
+    assert.equal(out.ok, true, `${name}: ${out.error}`);
+    await daemon.waitForInterceptions({ pid: out.pid });
+    for (const res of out.responses) assert.doesNotMatch(res.body || '', /ran execute/, `${name}: ${JSON.stringify(res)}`);
+    assert.deepEqual(rec.calls().filter((c) => c.tool === 'execute'), [], `${name}: the smuggled call ran`);
+    assert.deepEqual(rec.requestsMentioning('smuggled-marker'), [], `${name}: the smuggled bytes reached the server`);
+  }
+});
+
 itest('Mcp-Method / Mcp-Name headers that disagree with the body are refused', async (t) => {
   const { sb, rec } = await setUp(t, 'ev-mcp-headers');
   const call = (marker) => JSON.stringify(toolCall(1, 'execute', { m: marker }));

@@ -43,7 +43,7 @@ const fill = (text) => (session ? text.replaceAll('{{session}}', session) : text
   .replace(/\{\{event:(\d+)\}\}/g, (_, n) => previousEventIds[Number(n)] ?? '');
 
 function buildRequest(step) {
-  if (step.rawBase64) return Buffer.from(step.rawBase64, 'base64');
+  if (step.rawBase64 !== undefined) return Buffer.from(step.rawBase64, 'base64');
   const body = step.bodyBase64 !== undefined ? Buffer.from(step.bodyBase64, 'base64') : Buffer.from(fill(step.body ?? ''), 'utf8');
   const headers = (step.headers || []).map(([name, value]) => [name, fill(String(value))]);
   if (!headers.some(([name]) => name.toLowerCase() === 'host')) headers.unshift(['Host', `${opt.host.includes(':') ? `[${opt.host}]` : opt.host}:${opt.port}`]);
@@ -148,12 +148,13 @@ function exchange(request, readMs, count = 1) {
     });
     socket.on('data', (chunk) => { buf = Buffer.concat([buf, chunk]); finish(false); });
     if (readMs) {
-      setTimeout(() => {
+      const timer = setTimeout(() => {
         if (done) return;
         done = true;
         socket.destroy();
         resolve([...got, { ...(parseResponse(buf, true)), closed: false, cut: true }]);
       }, readMs);
+      socket.once('close', () => clearTimeout(timer));
     }
     socket.on('end', () => finish(true));
     socket.on('close', () => {
