@@ -1,5 +1,6 @@
 // Issue 4: after a scripted mix of allowed, denied, rate-limited and hidden
-// calls by a real SDK client, the per-tool counts agree exactly in the
+// calls (and allowed ones the server fails) by a real SDK client, the
+// per-tool counts agree exactly in the
 // pinned tool_stats map (bpftool), GET /metrics, `mcpfence stats --json`
 // and the audit log, and promtool accepts the exposition.
 import assert from 'node:assert/strict';
@@ -28,12 +29,13 @@ const EXPECTED = {
   'rec/limited/rate_limited': 3,
   'rec/secret/hidden': 1,
   [`rec/${WEIRD}/allow`]: 1,
+  'rec/flaky/allow': 4,
 };
 const TOTAL = Object.values(EXPECTED).reduce((a, b) => a + b, 0);
 
 itest('counts agree in bpftool, /metrics, mcpfence stats --json and the audit log', async (t) => {
   const sb = sandbox(t, 'metrics-agree');
-  const rec = await startRecorder(sb, { tools: ['echo', 'execute', 'limited', 'secret', 'other'] });
+  const rec = await startRecorder(sb, { tools: ['echo', 'execute', 'limited', 'secret', 'flaky'] });
   const auditFile = path.join(sb.tmp, 'audit.jsonl');
   const daemon = await startDaemon(sb, {
     keepMaps: true,
@@ -47,13 +49,18 @@ itest('counts agree in bpftool, /metrics, mcpfence stats --json and the audit lo
   for (const [tool, times] of SCRIPT) {
     for (let i = 0; i < times; i++) await agent.callTool(tool, { i });
   }
+  // Allowed calls the server fails: two isError results, one JSON-RPC error.
+  assert.equal(resultText(await agent.callTool('flaky', {})), 'ran flaky {}');
+  for (let i = 0; i < 2; i++) assert.equal((await agent.callTool('flaky', { fail: 'isError' })).isError, true);
+  const thrown = await agent.send('callTool', { name: 'flaky', arguments: { fail: 'jsonrpc' } });
+  assert.match(thrown.error || '', /flaky threw/, JSON.stringify(thrown));
   // Spot-check what the agent saw, so the counts below count real outcomes.
   assert.equal(resultText(await agent.callTool('echo', { i: 'last' })), 'ran echo {"i":"last"}');
   expectDenial(assert, await agent.callTool('limited', { i: 'last' }), { retry: true });
   await agent.close();
   const expected = EXPECTED;
   const total = TOTAL;
-  assert.equal(rec.calls().length, expected['rec/echo/allow'] + expected['rec/limited/allow'] + 1);
+  assert.equal(rec.calls().length, expected['rec/echo/allow'] + expected['rec/limited/allow'] + expected['rec/flaky/allow'] + 1);
 
   // The audit line may be written after the reply: wait for all of them.
   const lines = await waitUntil(() => { const l = auditLines(auditFile); return l.length >= total && l; }, `${total} audit lines`);
@@ -82,6 +89,13 @@ itest('counts agree in bpftool, /metrics, mcpfence stats --json and the audit lo
     const statsRow = stats.tools.find((s) => s.server === row.server && s.tool === row.tool);
     assert.equal(statsRow.calls, Number(row.calls));
   }
+  // Upstream errors: 3 on flaky, none elsewhere, the same in all three views.
+  const errorsIn = {
+    bpftool: Object.fromEntries(toolStatsRows(sb.pinDir).filter((r) => Number(r.upstream_errors) > 0).map((r) => [r.tool, Number(r.upstream_errors)])),
+    stats: Object.fromEntries(stats.tools.filter((r) => r.upstream_errors > 0).map((r) => [r.tool, r.upstream_errors])),
+    metrics: Object.fromEntries(samples.filter((x) => x.name === 'mcpfence_tool_call_errors_total' && x.value > 0).map((x) => [x.labels.tool, x.value])),
+  };
+  assert.deepEqual(errorsIn, { bpftool: { flaky: 3 }, stats: { flaky: 3 }, metrics: { flaky: 3 } });
   for (const name of ['mcpfence_connections_intercepted_total', 'mcpfence_connections_active', 'mcpfence_build_info']) {
     assert.ok(samples.some((s) => s.name === name), `${name} in /metrics`);
   }

@@ -21,7 +21,9 @@
 //    "body":"<decoded text>","rawBodyBase64":"...","contentEncoding":null}
 //   {"kind":"call","tool":"name","arguments":{...},"session":"..."}
 // "body" is the request body after Content-Encoding gzip/deflate is undone.
-// Every tool takes any arguments and answers text "ran NAME ARGS_JSON".
+// Every tool takes any arguments and answers text "ran NAME ARGS_JSON";
+// with argument "fail": "isError" it answers an isError result instead,
+// with "fail": "jsonrpc" a JSON-RPC error (upstream errors, for metrics).
 // Ready when stderr says "recording server listening on port N".
 import fs from 'node:fs';
 import http from 'node:http';
@@ -31,7 +33,7 @@ import { parseArgs } from 'node:util';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -62,6 +64,8 @@ function newServer(sessionOf) {
   server.setRequestHandler(CallToolRequestSchema, async (request) => {
     const { name, arguments: args = {} } = request.params;
     record({ kind: 'call', tool: name, arguments: args, session: sessionOf() ?? null });
+    if (args.fail === 'isError') return { content: [{ type: 'text', text: `${name} failed` }], isError: true };
+    if (args.fail === 'jsonrpc') throw new McpError(ErrorCode.InternalError, `${name} threw`);
     return { content: [{ type: 'text', text: `ran ${name} ${JSON.stringify(args)}` }] };
   });
   return server;
