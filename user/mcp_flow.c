@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "audit.h"
+#include "cgroup_path.h"
 #include "bytebuf.h"
 #include "content_decode.h"
 #include "decide.h"
@@ -73,6 +74,7 @@ static void account(struct mcp_flow *f, const struct accounting *a)
 	snprintf(comm, sizeof(comm), "%.*s", MCPF_COMM_LEN, o->comm);
 	struct audit_record r = {
 		.pid = o->pid, .uid = o->uid, .comm = comm, .cgroup_id = o->cgroup_id,
+		.cgroup_path = f->cgroup_path[0] ? f->cgroup_path : NULL,
 		.server = o->server, .tool = a->tool, .decision = a->decision, .rule = a->rule,
 		.reason = a->reason, .session = a->session, .latency_ns = a->latency_ns,
 		.arguments = a->arguments,
@@ -902,6 +904,10 @@ int mcp_flow_init(struct mcp_flow *f, const struct enforce *enf, const struct mc
 	f->kick = kick;
 	f->conn = conn;
 	snprintf(f->conn_session, sizeof(f->conn_session), "conn-%llu", conn_id);
+	/* once per connection: three syscalls, only worth it for the audit log */
+	if (enf->audit && enf->cgroup2_fd >= 0 &&
+	    cgroup_path_from_id(enf->cgroup2_fd, origin->cgroup_id, f->cgroup_path, sizeof(f->cgroup_path)))
+		f->cgroup_path[0] = '\0';
 	http1_init(&f->req, HTTP1_REQUEST, enf->body_limit);
 	http1_init(&f->resp, HTTP1_RESPONSE, resp_limit);
 	return 0;
