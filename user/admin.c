@@ -18,8 +18,6 @@ struct admin_conn {
 	struct deferred free_later;
 };
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
-
 static void admin_conn_free(struct deferred *d)
 {
 	struct admin_conn *c = container_of(d, struct admin_conn, free_later);
@@ -31,8 +29,7 @@ static void admin_conn_free(struct deferred *d)
 
 static void admin_conn_close(struct admin_conn *c)
 {
-	loop_unwatch(c->a->loop, &c->w);
-	close(c->w.fd);
+	loop_close(c->a->loop, &c->w);
 	loop_defer(c->a->loop, &c->free_later, admin_conn_free);
 }
 
@@ -180,9 +177,5 @@ int admin_start(struct admin *a, struct loop *loop, const char *addr, admin_rend
 
 void admin_stop(struct admin *a)
 {
-	if (a->listen.fd < 0)
-		return;
-	loop_unwatch(a->loop, &a->listen);
-	close(a->listen.fd);
-	a->listen.fd = -1;
+	loop_close(a->loop, &a->listen);
 }

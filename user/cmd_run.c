@@ -51,7 +51,7 @@ enum {
 static const struct argp_option run_options[] = {
 	{ "policy", 'p', "FILE", 0, "Policy file (servers, endpoints, rules)", 0 },
 	{ "cgroup", 'c', "DIR", 0, "cgroup v2 directory whose processes are intercepted (default: the cgroup2 root)", 0 },
-	{ "bpffs", 'b', "DIR", 0, "Directory for pinned maps and links (default /sys/fs/bpf/mcpfence)", 0 },
+	{ "bpffs", 'b', "DIR", 0, "Directory for pinned maps and links (default " MCPF_DEFAULT_BPFFS ")", 0 },
 	{ "listen", 'l', "PORT", 0, "Port of the daemon's loopback listeners (default 15001)", 0 },
 	{ "metrics", 'm', "ADDR", 0, "Address for /metrics and /healthz (default 127.0.0.1:9464)", 0 },
 	{ "no-sockmap", OPT_NO_SOCKMAP, NULL, 0, "Do not accelerate the agent<->daemon hop with sk_msg (the default)", 0 },
@@ -127,8 +127,6 @@ struct daemon {
 	struct enforce enforce;
 };
 
-#define daemon_of(ptr, member) ((struct daemon *)((char *)(ptr) - offsetof(struct daemon, member)))
-
 static int render_metrics(struct bytebuf *out, void *ctx)
 {
 	const struct daemon *d = ctx;
@@ -141,7 +139,7 @@ static int render_metrics(struct bytebuf *out, void *ctx)
 
 static void on_signal(struct watch *w, uint32_t revents)
 {
-	struct daemon *d = daemon_of(w, signals);
+	struct daemon *d = container_of(w, struct daemon, signals);
 	struct signalfd_siginfo si;
 
 	(void)revents;
@@ -174,7 +172,7 @@ static int setup_signals(struct daemon *d)
 
 static void on_prune_timer(struct watch *w, uint32_t revents)
 {
-	struct daemon *d = daemon_of(w, prune_timer);
+	struct daemon *d = container_of(w, struct daemon, prune_timer);
 	uint64_t expirations;
 	struct timespec now;
 	int n;
@@ -226,7 +224,7 @@ static void raise_fd_limit(void)
 	}
 }
 
-/* Maps, policy and audit log: everything the proxy reads from d->enforce. */
+/* Maps and policy: the rest of what the proxy reads from d->enforce. */
 static int setup_enforcement(struct daemon *d, const struct run_args *a, struct policy *policy)
 {
 	struct mcpfence *skel = d->bpf.skel;
@@ -245,16 +243,7 @@ static int setup_enforcement(struct daemon *d, const struct run_args *a, struct 
 	}
 	d->policy.maps = &d->policy_maps;
 	d->policy.daemon_stats_fd = e->daemon_stats_fd;
-	if (policy_watch_install(&d->policy, policy))
-		return -EINVAL;
-	if (a->audit.path) {
-		e->audit = audit_open(&a->audit);
-		if (!e->audit) {
-			log_error("--audit %s: %s", a->audit.path, strerror(errno));
-			return -errno;
-		}
-	}
-	return 0;
+	return policy_watch_install(&d->policy, policy) ? -EINVAL : 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -262,7 +251,7 @@ int cmd_run(int argc, char **argv)
 	static const struct argp argp = { run_options, run_parse, NULL,
 		"Intercept agents' connections to the policy's MCP endpoints and enforce the policy.", NULL, NULL, NULL };
 	struct run_args a = {
-		.bpffs = "/sys/fs/bpf/mcpfence",
+		.bpffs = MCPF_DEFAULT_BPFFS,
 		.metrics = "127.0.0.1:9464",
 		.listen_port = 15001,
 		.mark = MCPF_DEFAULT_MARK,
@@ -275,6 +264,7 @@ int cmd_run(int argc, char **argv)
 	struct daemon *d;
 	int err;
 
+	argp_err_exit_status = 2;  /* usage errors exit 2, like the other commands */
 	if (argp_parse(&argp, argc, argv, 0, NULL, &a))
 		return 2;
 	log_setup_libbpf();
@@ -305,7 +295,7 @@ int cmd_run(int argc, char **argv)
 		.fail_closed = a.fail_closed, .mark = a.mark, .listen_port = a.listen_port,
 	};
 
-	/* an invalid policy stops us before anything touches the kernel */
+	/* an invalid policy or audit file stops us before anything touches the kernel */
 	err = policy_watch_init(&d->policy, a.policy);
 	if (err) {
 		log_error("%s: %s", a.policy, strerror(-err));
@@ -315,6 +305,12 @@ int cmd_run(int argc, char **argv)
 	if (!policy) {
 		log_error("%s: invalid policy, not starting", a.policy);
 		err = -EINVAL;
+		goto cleanup;
+	}
+	if (a.audit.path && !(d->enforce.audit = audit_open(&a.audit))) {
+		err = -errno;
+		log_error("--audit %s: %s", a.audit.path, strerror(-err));
+		policy_free(policy);
 		goto cleanup;
 	}
 	if ((err = setup_signals(d)) ||
@@ -348,10 +344,8 @@ cleanup:
 	audit_close(d->enforce.audit);
 	if (d->enforce.cgroup2_fd >= 0)
 		close(d->enforce.cgroup2_fd);
-	if (d->signals.fd >= 0)
-		close(d->signals.fd);
-	if (d->prune_timer.fd >= 0)
-		close(d->prune_timer.fd);
+	loop_close(&d->loop, &d->signals);
+	loop_close(&d->loop, &d->prune_timer);
 	loop_fini(&d->loop);
 	free(d);
 	return err ? 1 : 0;

@@ -77,8 +77,7 @@ static enum content_coding_status inflate_one(enum coding c, const char *in, siz
 		z.next_out = (Bytef *)out->data + out->len;
 		z.avail_out = (uInt)room;
 		int r = inflate(&z, Z_NO_FLUSH);
-		out->len += room - z.avail_out;
-		out->data[out->len] = '\0';
+		bb_commit(out, room - z.avail_out);
 		if (out->len > limit) {
 			st = CODING_TOO_LARGE;
 			break;

@@ -52,6 +52,15 @@ void loop_unwatch(struct loop *l, struct watch *w)
 	w->events = 0;
 }
 
+void loop_close(struct loop *l, struct watch *w)
+{
+	if (w->fd < 0)
+		return;
+	loop_unwatch(l, w);
+	close(w->fd);
+	w->fd = -1;
+}
+
 void loop_defer(struct loop *l, struct deferred *d, void (*fn)(struct deferred *))
 {
 	d->fn = fn;

@@ -5,8 +5,12 @@
 #define MCPF_LOOP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+
+/* Callbacks get the watch; this finds the object it is embedded in. */
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct watch;
 typedef void (*watch_cb)(struct watch *w, uint32_t revents);
@@ -36,6 +40,8 @@ void loop_fini(struct loop *l);
  * interest is unchanged, so callers can recompute it freely. */
 int loop_watch(struct loop *l, struct watch *w, uint32_t events);
 void loop_unwatch(struct loop *l, struct watch *w);
+/* Unwatch and close w->fd, leaving fd -1; nothing when fd is already -1. */
+void loop_close(struct loop *l, struct watch *w);
 
 /* Run fn(d) after the current batch of events has been dispatched. */
 void loop_defer(struct loop *l, struct deferred *d, void (*fn)(struct deferred *));

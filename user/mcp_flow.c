@@ -1,10 +1,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <cjson/cJSON.h>
 
 #include "audit.h"
+#include "cgroup_path.h"
 #include "bytebuf.h"
 #include "content_decode.h"
 #include "decide.h"
@@ -72,6 +74,7 @@ static void account(struct mcp_flow *f, const struct accounting *a)
 	snprintf(comm, sizeof(comm), "%.*s", MCPF_COMM_LEN, o->comm);
 	struct audit_record r = {
 		.pid = o->pid, .uid = o->uid, .comm = comm, .cgroup_id = o->cgroup_id,
+		.cgroup_path = f->cgroup_path[0] ? f->cgroup_path : NULL,
 		.server = o->server, .tool = a->tool, .decision = a->decision, .rule = a->rule,
 		.reason = a->reason, .session = a->session, .latency_ns = a->latency_ns,
 		.arguments = a->arguments,
@@ -173,11 +176,18 @@ static bool path_is_mcp(const char *path)
 	return false;
 }
 
-/* Form uploads cannot carry JSON-RPC to a conforming server. */
-static bool is_form(const struct http1_msg *m)
+/* Off the MCP paths, a body is held for inspection unless its declared
+ * type cannot be JSON-RPC to a conforming server (uploads, forms); with no
+ * type, or a JSON or text one, it is held: when in doubt, look. */
+static bool may_carry_jsonrpc(const struct http1_msg *m)
 {
-	return http1_content_type_is(m, "application/x-www-form-urlencoded") ||
-	       http1_content_type_is(m, "multipart/form-data");
+	const char *type;
+	size_t len;
+
+	if (http1_find_header(m, "Content-Type", &type, &len) == 0)
+		return true;
+	return http1_content_type_is(m, "application/json") || (len >= 5 && !strncasecmp(type, "text/", 5)) ||
+	       (memmem(type, len, "+json", 5) != NULL);
 }
 
 /* sessionId query parameter of a legacy /messages POST. */
@@ -445,7 +455,7 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 		return refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST,
 				   "mcpfence: request target has encoded slashes, NULs or bad escapes");
 	rs->mcp_path = path_is_mcp(path);
-	if (m->method == HTTP_POST && !is_form(m)) {
+	if (m->method == HTTP_POST && (rs->mcp_path || may_carry_jsonrpc(m))) {
 		if (http1_set_body_mode(&f->req, HTTP1_BODY_BUFFER) < 0)
 			return refuse_http(f, io, 413, JSONRPC_INVALID_REQUEST,
 					   "mcpfence: request body over the limit");
@@ -894,6 +904,10 @@ int mcp_flow_init(struct mcp_flow *f, const struct enforce *enf, const struct mc
 	f->kick = kick;
 	f->conn = conn;
 	snprintf(f->conn_session, sizeof(f->conn_session), "conn-%llu", conn_id);
+	/* once per connection: three syscalls, only worth it for the audit log */
+	if (enf->audit && enf->cgroup2_fd >= 0 &&
+	    cgroup_path_from_id(enf->cgroup2_fd, origin->cgroup_id, f->cgroup_path, sizeof(f->cgroup_path)))
+		f->cgroup_path[0] = '\0';
 	http1_init(&f->req, HTTP1_REQUEST, enf->body_limit);
 	http1_init(&f->resp, HTTP1_RESPONSE, resp_limit);
 	return 0;

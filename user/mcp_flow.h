@@ -57,6 +57,7 @@ struct mcp_flow {
 	const struct enforce *enf;
 	const struct mcpf_conn *origin;
 	char conn_session[32];          /* session key when the client names none */
+	char cgroup_path[256];          /* the agent's cgroup, for the audit log; "" if unknown */
 	struct http1_parser req, resp;
 	bool tunnel;                    /* after a protocol switch: opaque bytes */
 	struct exchange *first, *last;  /* requests in order, awaiting answers */

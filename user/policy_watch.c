@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "log.h"
 #include "policy_watch.h"
@@ -10,6 +11,7 @@
 
 int policy_watch_init(struct policy_watch *pw, const char *file)
 {
+	struct stat st;
 	char *slash;
 
 	memset(pw, 0, sizeof(*pw));
@@ -27,14 +29,30 @@ int policy_watch_init(struct policy_watch *pw, const char *file)
 	}
 	slash = strrchr(pw->file, '/');
 	pw->base = slash + 1;
+	pw->via_symlink = lstat(pw->file, &st) == 0 && S_ISLNK(st.st_mode);
 	return 0;
 }
 
-struct policy *policy_watch_read(const struct policy_watch *pw)
+/* Which file the path leads to now; false if none. */
+static bool current_file(const struct policy_watch *pw, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+
+	if (stat(pw->file, &st))
+		return false;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return true;
+}
+
+struct policy *policy_watch_read(struct policy_watch *pw)
 {
 	struct policy_errors errs = { 0 };
 	struct policy *policy;
 
+	/* before reading: a change after this point gets an event of its own */
+	if (!current_file(pw, &pw->read_dev, &pw->read_ino))
+		pw->read_dev = pw->read_ino = 0;
 	if (policy_load(pw->file, &policy, &errs) == 0)
 		return policy;
 	for (size_t i = 0; i < errs.n; i++)
@@ -72,10 +90,18 @@ void policy_watch_reload(struct policy_watch *pw, const char *why)
 	stats_policy_reloaded(pw->daemon_stats_fd, ok);
 }
 
+static bool symlink_moved(const struct policy_watch *pw)
+{
+	dev_t dev;
+	ino_t ino;
+
+	return current_file(pw, &dev, &ino) && (dev != pw->read_dev || ino != pw->read_ino);
+}
+
 /* One reload per batch of events, however many of them name the file. */
 static void on_inotify(struct watch *w, uint32_t revents)
 {
-	struct policy_watch *pw = (struct policy_watch *)((char *)w - offsetof(struct policy_watch, inotify));
+	struct policy_watch *pw = container_of(w, struct policy_watch, inotify);
 	char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	bool changed = false;
 	ssize_t n;
@@ -87,6 +113,8 @@ static void on_inotify(struct watch *w, uint32_t revents)
 
 			if (ev->len && !strcmp(ev->name, pw->base))
 				changed = true;
+			else if (pw->via_symlink && (ev->mask & IN_MOVED_TO))
+				changed |= symlink_moved(pw);
 			p += sizeof(*ev) + ev->len;
 		}
 	}
@@ -119,9 +147,5 @@ int policy_watch_start(struct policy_watch *pw, struct loop *loop)
 
 void policy_watch_stop(struct policy_watch *pw)
 {
-	if (pw->inotify.fd < 0)
-		return;
-	loop_unwatch(pw->loop, &pw->inotify);
-	close(pw->inotify.fd);
-	pw->inotify.fd = -1;
+	loop_close(pw->loop, &pw->inotify);
 }

@@ -11,11 +11,19 @@
  * the file would hold. A reload happens once the new content is complete:
  * on IN_CLOSE_WRITE (written in place) or IN_MOVED_TO (renamed into place),
  * never on IN_CREATE or IN_MODIFY, which can see half a file.
+ *
+ * A file behind a symlink can change without any event naming it: in a
+ * Kubernetes ConfigMap volume policy.json -> ..data/policy.json, and an
+ * update renames a new ..data symlink into place. So when FILE is a
+ * symlink, any rename in its directory counts if the file it resolves to
+ * is no longer the one last read (device and inode differ).
  */
 #ifndef MCPF_POLICY_WATCH_H
 #define MCPF_POLICY_WATCH_H
 
 #include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
 #include "loop.h"
 #include "policy_compile.h"
 
@@ -26,6 +34,9 @@ struct policy_watch {
 	int daemon_stats_fd;
 	char file[PATH_MAX];        /* absolute, so a later chdir cannot move it */
 	const char *base;           /* file name inside its directory */
+	bool via_symlink;           /* FILE itself is a symlink */
+	dev_t read_dev;             /* identity of the file last read */
+	ino_t read_ino;
 };
 
 /* Remember FILE (made absolute). maps and daemon_stats_fd are the
@@ -34,7 +45,7 @@ int policy_watch_init(struct policy_watch *pw, const char *file);
 
 /* Read and validate the file. NULL after logging every
  * "FILE:FIELD: REASON" when it is invalid or unreadable. */
-struct policy *policy_watch_read(const struct policy_watch *pw);
+struct policy *policy_watch_read(struct policy_watch *pw);
 
 /* Compile policy into the maps (and free it). 0, or -1 after logging why;
  * the active policy is then unchanged. */

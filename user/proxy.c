@@ -40,8 +40,6 @@ struct proxy_conn {
 	struct deferred free_later;
 };
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
-
 static struct side *peer_of(struct proxy_conn *c, struct side *s)
 {
 	return s == &c->client ? &c->upstream : &c->client;
@@ -460,10 +458,8 @@ int proxy_start(struct proxy *px, struct loop *loop, uint16_t port, int conns_fd
 
 void proxy_stop(struct proxy *px)
 {
-	for (int i = 0; i < px->nlisteners; i++) {
-		loop_unwatch(px->loop, &px->listeners[i].w);
-		close(px->listeners[i].w.fd);
-	}
+	for (int i = 0; i < px->nlisteners; i++)
+		loop_close(px->loop, &px->listeners[i].w);
 	px->nlisteners = 0;
 	while (px->conns)
 		conn_close(px->conns, false);

@@ -34,8 +34,7 @@ static void compact(struct sse_splitter *s)
 {
 	if (!s->consumed)
 		return;
-	memmove(s->in.data, s->in.data + s->consumed, s->in.len - s->consumed);
-	s->in.len -= s->consumed;
+	bb_consume(&s->in, s->consumed);
 	s->start -= s->consumed;
 	s->scan -= s->consumed;
 	s->consumed = 0;

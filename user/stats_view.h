@@ -9,8 +9,7 @@
 
 #include "stats.h"
 #include "bytebuf.h"
-
-#define MCPF_DEFAULT_BPFFS "/sys/fs/bpf/mcpfence"
+#include "sysfs.h"  /* MCPF_DEFAULT_BPFFS */
 
 /* Open bpffs/tool_stats and bpffs/daemon_stats; on failure print why to
  * stderr (prefixed by cmd) and return -1. */

@@ -5,6 +5,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Where the daemon pins, and where the CLI looks, unless --bpffs says. */
+#define MCPF_DEFAULT_BPFFS "/sys/fs/bpf/mcpfence"
+
 /* Mount point of the cgroup v2 hierarchy, from /proc/mounts. */
 int cgroup2_mount(char *out, size_t len);
 
