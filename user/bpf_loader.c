@@ -94,8 +94,12 @@ int bpf_load(struct bpf_state *st, const struct bpf_opts *o)
 	bpf_program__set_autoload(st->skel->progs.mcpf_sk_msg, o->sockmap);
 	err = mcpfence__load(st->skel);
 	if (err) {
-		log_error("loading BPF programs: %s%s", strerror(-err),
-			  err == -EINVAL ? " (pinned maps from an incompatible version? remove them or pick another --bpffs)" : "");
+		/* the usual causes, in the order they happen */
+		log_error("loading BPF programs: %s (%s; -vv shows libbpf's and the verifier's log)", strerror(-err),
+			  err == -EPERM || err == -EACCES
+				  ? "needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN, or root"
+				  : "a map pinned by an incompatible version (remove it or pick another --bpffs), "
+				    "or a program this kernel's verifier refuses");
 		return err;
 	}
 	err = write_settings(st, o);

@@ -52,7 +52,7 @@ static const struct argp_option run_options[] = {
 	{ "policy", 'p', "FILE", 0, "Policy file (servers, endpoints, rules)", 0 },
 	{ "cgroup", 'c', "DIR", 0, "cgroup v2 directory whose processes are intercepted (default: the cgroup2 root)", 0 },
 	{ "bpffs", 'b', "DIR", 0, "Directory for pinned maps and links (default " MCPF_DEFAULT_BPFFS ")", 0 },
-	{ "listen", 'l', "PORT", 0, "Port of the daemon's loopback listeners (default 15001)", 0 },
+	{ "listen", 'l', "PORT", 0, "Port of the daemon's loopback listeners (default 17001)", 0 },
 	{ "metrics", 'm', "ADDR", 0, "Address for /metrics and /healthz (default 127.0.0.1:9464)", 0 },
 	{ "no-sockmap", OPT_NO_SOCKMAP, NULL, 0, "Do not accelerate the agent<->daemon hop with sk_msg (the default)", 0 },
 	{ "sockmap", OPT_SOCKMAP, NULL, 0, "Accelerate the agent<->daemon hop with sk_msg (experimental: see README)", 0 },
@@ -253,7 +253,7 @@ int cmd_run(int argc, char **argv)
 	struct run_args a = {
 		.bpffs = MCPF_DEFAULT_BPFFS,
 		.metrics = "127.0.0.1:9464",
-		.listen_port = 15001,
+		.listen_port = 17001, /* not 15001: Istio listens there inside pods */
 		.mark = MCPF_DEFAULT_MARK,
 		.sockmap = false, /* see README: not byte-exact on 6.18 when agents half-close */
 		.body_limit = DEFAULT_BODY_LIMIT,

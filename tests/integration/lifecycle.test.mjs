@@ -108,3 +108,16 @@ itest('a new daemon takes over the pins a killed one left behind', async (t) => 
   const attachTypes = cgroupPrograms(sb.cgroup).map((prog) => prog.attach_type).sort();
   assert.deepEqual(attachTypes, [...new Set(attachTypes)], cgroupTreeText(sb.cgroup));
 });
+
+itest('--keep-maps: SIGTERM detaches the programs but leaves the maps pinned', async (t) => {
+  const { sb, echo, daemon } = await setUp(t, 'keepmaps', { keepMaps: true });
+  const status = await daemon.stop('SIGTERM');
+  assert.deepEqual(status, { code: 0, signal: null }, daemon.log);
+  assert.deepEqual(cgroupPrograms(sb.cgroup), [], cgroupTreeText(sb.cgroup));
+  const pins = listPins(sb.pinDir);
+  for (const name of REQUIRED_PINS) assert.ok(pins.includes(name), `${name} still pinned: ${pins}`);
+  assert.ok(!pins.some((name) => name.startsWith('links/')), `no link left pinned: ${pins}`);
+  // What the maps held is still readable after the daemon is gone.
+  const targets = dumpPinnedMap(path.join(sb.pinDir, 'targets'));
+  assert.deepEqual(targets.map((entry) => entry.formatted.key.port), [echo.port]);
+});

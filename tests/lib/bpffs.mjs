@@ -6,8 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 
+// The creating process's pid is part of the name, so a later run can tell
+// a mount whose owner died without cleaning up (see stale.mjs).
 export function mountBpffs() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcpfence-bpffs-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mcpfence-bpffs-${process.pid}-`));
   try {
     execFileSync('mount', ['-t', 'bpf', 'bpf', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
@@ -15,6 +17,13 @@ export function mountBpffs() {
     throw new Error(`mount -t bpf bpf ${dir} failed: ${String(err.stderr || err.message).trim()}`);
   }
   return dir;
+}
+
+export function bpffsMounts() {
+  return fs.readFileSync('/proc/mounts', 'utf8').split('\n')
+    .map((line) => line.split(' '))
+    .filter((fields) => fields[2] === 'bpf')
+    .map((fields) => fields[1]);
 }
 
 export function isMounted(dir) {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './ports.mjs';
+import { freePorts } from './ports.mjs';
 import { sleep } from './sleep.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -103,11 +103,22 @@ export function policyFor(servers) {
 //   keepMaps    adds --keep-maps
 //   inCgroup    run the daemon itself inside the target (agent) cgroup
 //   args        extra arguments
-export async function startDaemon(sb, { policy, sockmap, failClosed = false, keepMaps = false, inCgroup = false, args = [], readyTimeoutMs = 20000 } = {}) {
+export async function startDaemon(sb, options = {}) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startDaemonOnce(sb, options);
+    } catch (err) {
+      // Another process took a port between the pick and the daemon's bind.
+      if (attempt < 2 && /Address already in use/.test(err.message)) continue;
+      throw err;
+    }
+  }
+}
+
+async function startDaemonOnce(sb, { policy, sockmap, failClosed = false, keepMaps = false, inCgroup = false, args = [], readyTimeoutMs = 20000 }) {
   const policyFile = path.join(sb.tmp, 'policy.json');
   fs.writeFileSync(policyFile, JSON.stringify(policy, null, 2));
-  const listenPort = await freePort();
-  const metricsPort = await freePort();
+  const [listenPort, metricsPort] = await freePorts(2);
   const argv = ['run', '--policy', policyFile, '--cgroup', sb.cgroup, '--bpffs', sb.pinDir,
     '--listen', String(listenPort), '--metrics', `127.0.0.1:${metricsPort}`, '-v'];
   if (sockmap !== undefined) argv.push(sockmap ? '--sockmap' : '--no-sockmap');

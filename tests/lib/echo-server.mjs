@@ -1,101 +1,98 @@
 #!/usr/bin/env node
-// Byte-exactness peer for the interception tests (a script; echo.mjs
-// starts it, transfer-client.mjs talks to it). Listens on the
-// dual-stack wildcard of --port, prints "listening PORT" when ready.
+// Byte-exactness peer for the interception tests, speaking HTTP/1.1 (the
+// daemon parses every intercepted connection as HTTP, as MCP endpoints
+// are HTTP servers; these paths are not MCP paths, so it forwards them
+// untouched). A script: echo.mjs starts it, transfer-client.mjs talks to
+// it. Listens on the dual-stack wildcard of --port, prints
+// "listening PORT" when ready.
 //
-// Each connection starts with one header line, then raw bytes:
-//   "echo\n"   every byte is written back; when the client half-closes,
-//              the server finishes writing and half-closes too.
-//   "sink\n"   bytes are counted and hashed until the client half-closes;
-//              the reply is "<bytes> <sha256hex>\n", then close.
-//   "source N SEED\n"
-//              the server writes N bytes of Pattern(SEED) (with
-//              back-pressure) and closes, whether or not the client has
-//              half-closed.
-//   "stream COUNT SIZE INTERVAL_MS SEED\n"
-//              a long-lived response: COUNT chunks of SIZE bytes of
-//              Pattern(SEED); after each chunk the server waits for one
-//              byte from the client (its ack), then INTERVAL_MS, then
-//              sends the next. A proxy that buffers a response instead of
-//              forwarding it deadlocks here instead of passing.
-import net from 'node:net';
+//   POST /echo     answers with the request body, byte for byte
+//   POST /sink     answers {"bytes":N,"sha256":HEX} of the request body
+//   GET  /source?bytes=N&seed=S
+//                  answers N bytes of Pattern(S)
+//   GET  /stream?count=C&size=S&interval=MS&seed=X&id=ID
+//                  a long-lived response of C chunks of S bytes of
+//                  Pattern(X) (Content-Length C*S): chunk k+1 is sent only
+//                  after POST /ack?id=ID (any connection) acknowledged
+//                  chunk k, then INTERVAL ms later. A proxy that held back
+//                  part of a response would stall this instead of passing.
+import http from 'node:http';
 import crypto from 'node:crypto';
 import { Pattern } from './pattern.mjs';
 
-function serve(socket) {
-  let header = Buffer.alloc(0);
-  const onHeaderData = (chunk) => {
-    header = Buffer.concat([header, chunk]);
-    const newline = header.indexOf(10);
-    if (newline < 0) {
-      if (header.length > 256) socket.destroy();
-      return;
-    }
-    socket.off('data', onHeaderData);
-    socket.pause();
-    const [mode, ...args] = header.subarray(0, newline).toString().split(' ');
-    const rest = header.subarray(newline + 1);
-    const handler = MODES[mode];
-    if (!handler) {
-      socket.end(`unknown mode ${mode}\n`);
-      return;
-    }
-    handler(socket, args.map(Number), rest);
-    socket.resume();
-  };
-  socket.on('data', onHeaderData);
-  socket.on('error', () => socket.destroy());
+const streams = new Map(); // id -> function sending the next chunk
+
+function readBody(req, onChunk) {
+  return new Promise((resolve, reject) => {
+    req.on('data', onChunk);
+    req.on('end', resolve);
+    req.on('error', reject);
+  });
 }
 
-const MODES = {
-  echo(socket, _args, rest) {
-    if (rest.length) socket.write(rest);
-    socket.pipe(socket); // pipe ends the writable side on the readable's end
+const routes = {
+  async 'POST /echo'(req, res) {
+    const chunks = [];
+    await readBody(req, (chunk) => chunks.push(chunk));
+    const body = Buffer.concat(chunks);
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
+    res.end(body);
   },
 
-  sink(socket, _args, rest) {
-    const hash = crypto.createHash('sha256').update(rest);
-    let bytes = rest.length;
-    socket.on('data', (chunk) => { hash.update(chunk); bytes += chunk.length; });
-    socket.on('end', () => socket.end(`${bytes} ${hash.digest('hex')}\n`));
+  async 'POST /sink'(req, res) {
+    const hash = crypto.createHash('sha256');
+    let bytes = 0;
+    await readBody(req, (chunk) => { hash.update(chunk); bytes += chunk.length; });
+    const body = JSON.stringify({ bytes, sha256: hash.digest('hex') });
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
   },
 
-  source(socket, [total, seed]) {
-    const pattern = new Pattern(seed);
+  async 'GET /source'(req, res, query) {
+    const total = Number(query.get('bytes'));
+    const pattern = new Pattern(query.get('seed'));
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': total });
     let left = total;
-    socket.on('data', () => {}); // drain (and notice) the client's half-close
     const pump = () => {
       while (left > 0) {
         const size = Math.min(left, 256 * 1024);
         left -= size;
-        if (!socket.write(pattern.next(size))) {
-          socket.once('drain', pump);
+        if (!res.write(pattern.next(size))) {
+          res.once('drain', pump);
           return;
         }
       }
-      socket.end();
+      res.end();
     };
     pump();
   },
 
-  stream(socket, [count, size, intervalMs, seed]) {
-    const pattern = new Pattern(seed);
+  async 'GET /stream'(req, res, query) {
+    const count = Number(query.get('count'));
+    const size = Number(query.get('size'));
+    const interval = Number(query.get('interval'));
+    const id = query.get('id');
+    const pattern = new Pattern(query.get('seed'));
     let sent = 0;
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': count * size });
     const sendChunk = () => {
-      socket.write(pattern.next(size));
-      sent++;
-    };
-    socket.on('data', (acks) => {
-      // One ack byte per chunk received by the client.
-      for (let i = 0; i < acks.length; i++) {
-        if (sent === count) {
-          socket.end();
-          return;
-        }
-        setTimeout(sendChunk, intervalMs);
+      res.write(pattern.next(size));
+      if (++sent === count) {
+        streams.delete(id);
+        res.end();
       }
-    });
+    };
+    streams.set(id, () => setTimeout(sendChunk, interval));
+    res.on('close', () => streams.delete(id));
     sendChunk();
+  },
+
+  async 'POST /ack'(req, res, query) {
+    await readBody(req, () => {});
+    const next = streams.get(query.get('id'));
+    res.writeHead(next ? 204 : 404, { 'Content-Length': 0 });
+    res.end();
+    if (next) next();
   },
 };
 
@@ -105,7 +102,21 @@ if (!Number.isInteger(port)) {
   process.stderr.write('usage: echo-server.mjs --port PORT\n');
   process.exit(2);
 }
-const server = net.createServer({ allowHalfOpen: true }, serve);
+const server = http.createServer(async (req, res) => {
+  const url = new URL(req.url, 'http://peer');
+  const route = routes[`${req.method} ${url.pathname}`];
+  try {
+    if (route) await route(req, res, url.searchParams);
+    else res.writeHead(404, { 'Content-Length': 0 }).end();
+  } catch (err) {
+    res.destroy(err);
+  }
+});
+server.requestTimeout = 0; // long streams are the point
+// Keep answering after the client half-closed (by default node's server
+// aborts the response in flight when it reads the client's FIN); this
+// long-standing server property is what node's own tests use for it.
+server.httpAllowHalfOpen = true;
 server.listen({ port, host: '::', ipv6Only: false, backlog: 4096 }, () => {
   process.stdout.write(`listening ${server.address().port}\n`);
 });

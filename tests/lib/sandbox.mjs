@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createCgroup, cgroupId, destroyCgroupSync } from './cgroup.mjs';
 import { mountBpffs, unmountBpffsSync } from './bpffs.mjs';
 import { Proc, run, killAllSync } from './processes.mjs';
+import { sweepStaleOnce } from './stale.mjs';
 
 const open = new Set();
 
@@ -17,7 +18,8 @@ export class Sandbox {
   constructor(label) {
     this.label = label;
     this.procs = [];
-    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), `mcpfence-test-${label}-`));
+    sweepStaleOnce();
+    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), `mcpfence-test-${process.pid}-${label}-`));
     open.add(this);
     try {
       this.cgroup = createCgroup(label);

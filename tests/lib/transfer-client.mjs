@@ -1,16 +1,20 @@
 #!/usr/bin/env node
-// Agent side of the byte-exactness tests: talks to echo-server.mjs (see
-// its header for the modes) through whatever the kernel does to its
-// connect(), and prints one JSON object with what it sent and received,
-// as sha256 digests, plus the peer address that getpeername() reports.
+// Agent side of the byte-exactness tests: HTTP/1.1 over a raw socket, so
+// it controls every byte and the half-close, against echo-server.mjs (see
+// its header for the paths), through whatever the kernel does to its
+// connect(). Prints one JSON object with what it sent and received, as
+// sha256 digests, plus the peer address getpeername() reports.
 //
-//   transfer-client.mjs --host H --port P --mode echo|sink|source --bytes N [--write-size N]
+//   transfer-client.mjs --host H --port P --mode echo|sink|source --bytes N
+//                       [--write-size N] [--half-close true|false]
 //   transfer-client.mjs --host H --port P --mode stream --count C --size S --interval MS
 //   transfer-client.mjs --host H --port P --mode many --connections C --bytes N
 //
-// Every mode half-closes (shutdown(SHUT_WR)) after sending and still reads
-// the peer's full reply. Exit status 0 when everything matched.
+// --half-close (default true): after the request the client shuts down its
+// write side (shutdown(SHUT_WR)) and still reads the whole response.
+// Exit status 0 when everything matched.
 import net from 'node:net';
+import http from 'node:http';
 import crypto from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Pattern, sha256 } from './pattern.mjs';
@@ -21,11 +25,12 @@ const { values: opt } = parseArgs({
     port: { type: 'string' },
     mode: { type: 'string', default: 'echo' },
     bytes: { type: 'string', default: '0' },
+    'write-size': { type: 'string', default: String(256 * 1024) },
+    'half-close': { type: 'string', default: 'true' },
     count: { type: 'string', default: '20' },
     size: { type: 'string', default: '4096' },
     interval: { type: 'string', default: '100' },
     connections: { type: 'string', default: '1' },
-    'write-size': { type: 'string', default: String(256 * 1024) },
     'timeout-ms': { type: 'string', default: '120000' },
   },
 });
@@ -33,10 +38,12 @@ const host = opt.host;
 const port = Number(opt.port);
 const bytes = Number(opt.bytes);
 const writeSize = Number(opt['write-size']); // bytes per write() call
+const halfClose = opt['half-close'] !== 'false';
+const hostHeader = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 const randomSeed = () => crypto.randomInt(2 ** 47);
 
-// Connects, with allowHalfOpen so our end() is a shutdown(SHUT_WR) and the
-// reply can still be read afterwards.
+// Connects with allowHalfOpen, so end() is a shutdown(SHUT_WR) and the
+// response can still be read afterwards.
 function connect() {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port, allowHalfOpen: true });
@@ -50,6 +57,12 @@ function peerOf(socket) {
     remoteAddress: socket.remoteAddress, remotePort: socket.remotePort,
     localAddress: socket.localAddress, localPort: socket.localPort, family: socket.remoteFamily,
   };
+}
+
+function requestHead(method, path, headers = {}) {
+  const lines = [`${method} ${path} HTTP/1.1`, `Host: ${hostHeader}`];
+  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
+  return `${lines.join('\r\n')}\r\n\r\n`;
 }
 
 // Writes `total` bytes of `pattern` with back-pressure; resolves with their sha256.
@@ -68,137 +81,201 @@ function writePattern(socket, pattern, total) {
           return;
         }
       }
+      socket.off('error', reject);
       resolve(hash.digest('hex'));
     };
     pump();
   });
 }
 
-// Reads until the peer closes its side; resolves with { bytes, sha256, buffer? }.
-function readAll(socket, { keep = false } = {}) {
-  const hash = crypto.createHash('sha256');
-  const kept = [];
-  let total = 0;
-  return new Promise((resolve, reject) => {
-    socket.on('data', (chunk) => {
-      hash.update(chunk);
-      total += chunk.length;
-      if (keep) kept.push(chunk);
-    });
-    socket.once('end', () => resolve({ bytes: total, sha256: hash.digest('hex'), buffer: keep ? Buffer.concat(kept) : undefined }));
-    socket.once('error', reject);
-  });
+// Reads HTTP/1.1 responses (Content-Length bodies) off one socket, one
+// after another. onBody sees body bytes as they arrive.
+class ResponseReader {
+  constructor(socket) {
+    this.buffered = Buffer.alloc(0);
+    this.ended = false;
+    this.error = null;
+    this.wake = () => {};
+    socket.on('data', (chunk) => { this.buffered = Buffer.concat([this.buffered, chunk]); this.wake(); });
+    socket.on('end', () => { this.ended = true; this.wake(); });
+    socket.on('error', (err) => { this.error = err; this.wake(); });
+  }
+
+  async more(what) {
+    if (this.error) throw this.error;
+    if (this.ended) throw new Error(`connection closed before ${what}`);
+    await new Promise((resolve) => { this.wake = resolve; });
+  }
+
+  // Resolves with { status, headers, bytes, sha256, body } (body kept if keep).
+  async next({ keep = false, onBody = () => {} } = {}) {
+    let headEnd;
+    while ((headEnd = this.buffered.indexOf('\r\n\r\n')) < 0) await this.more('the response head');
+    const [statusLine, ...headerLines] = this.buffered.subarray(0, headEnd).toString('latin1').split('\r\n');
+    this.buffered = this.buffered.subarray(headEnd + 4);
+    const headers = {};
+    for (const line of headerLines) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const status = Number(statusLine.split(' ')[1]);
+    if (!('content-length' in headers)) throw new Error(`response without Content-Length: ${statusLine} ${JSON.stringify(headers)}`);
+    let left = Number(headers['content-length']);
+    const hash = crypto.createHash('sha256');
+    const kept = [];
+    let received = 0;
+    for (;;) {
+      const take = this.buffered.subarray(0, left);
+      this.buffered = this.buffered.subarray(take.length);
+      if (take.length) {
+        hash.update(take);
+        received += take.length;
+        left -= take.length;
+        if (keep) kept.push(take);
+        onBody(take, received);
+      }
+      if (left === 0) break;
+      await this.more(`the end of the body (${received} of ${received + left} bytes)`);
+    }
+    return { status, headers, bytes: received, sha256: hash.digest('hex'), body: keep ? Buffer.concat(kept) : undefined };
+  }
+
+  // After a Connection: close response: nothing more may arrive but EOF.
+  async expectEof() {
+    while (!this.ended) {
+      if (this.buffered.length) throw new Error(`${this.buffered.length} bytes after the response`);
+      await this.more('EOF').catch((err) => { if (!this.ended) throw err; });
+    }
+    if (this.buffered.length) throw new Error(`${this.buffered.length} bytes after the response`);
+  }
 }
 
-async function echo(total = bytes) {
+// One request with a body of `total` pattern bytes, then (half-)close;
+// resolves with the sent digest and the response.
+async function upload(path, total, { keep = false } = {}) {
   const socket = await connect();
   const peer = peerOf(socket);
-  const reply = readAll(socket);
-  socket.write('echo\n');
+  const reader = new ResponseReader(socket);
+  socket.write(requestHead('POST', path, {
+    'Content-Type': 'application/octet-stream', 'Content-Length': total, Connection: 'close',
+  }));
   const sentSha256 = await writePattern(socket, new Pattern(randomSeed()), total);
-  socket.end();
-  const got = await reply;
+  if (halfClose) socket.end();
+  const response = await reader.next({ keep });
+  await reader.expectEof();
   socket.destroy();
-  return { ...peer, sentBytes: total, sentSha256, receivedBytes: got.bytes, receivedSha256: got.sha256,
-    ok: got.bytes === total && got.sha256 === sentSha256 };
+  return { peer, sentSha256, response };
+}
+
+async function echo() {
+  const { peer, sentSha256, response } = await upload('/echo', bytes);
+  return { ...peer, halfClose, status: response.status, sentBytes: bytes, sentSha256,
+    receivedBytes: response.bytes, receivedSha256: response.sha256,
+    ok: response.status === 200 && response.bytes === bytes && response.sha256 === sentSha256 };
 }
 
 async function sink() {
-  const socket = await connect();
-  const peer = peerOf(socket);
-  const reply = readAll(socket, { keep: true });
-  socket.write('sink\n');
-  const sentSha256 = await writePattern(socket, new Pattern(randomSeed()), bytes);
-  socket.end();
-  const [serverBytes, serverSha256] = (await reply).buffer.toString().trim().split(' ');
-  socket.destroy();
-  return { ...peer, sentBytes: bytes, sentSha256, serverBytes: Number(serverBytes), serverSha256,
-    ok: Number(serverBytes) === bytes && serverSha256 === sentSha256 };
+  const { peer, sentSha256, response } = await upload('/sink', bytes, { keep: true });
+  const server = response.status === 200 ? JSON.parse(response.body.toString()) : {};
+  return { ...peer, halfClose, status: response.status, sentBytes: bytes, sentSha256,
+    serverBytes: server.bytes, serverSha256: server.sha256,
+    ok: response.status === 200 && server.bytes === bytes && server.sha256 === sentSha256 };
+}
+
+function patternSha256(seed, total) {
+  const pattern = new Pattern(seed);
+  const hash = crypto.createHash('sha256');
+  for (let left = total; left > 0; left -= 1 << 20) hash.update(pattern.next(Math.min(left, 1 << 20)));
+  return hash.digest('hex');
 }
 
 async function source() {
   const seed = randomSeed();
   const socket = await connect();
   const peer = peerOf(socket);
-  const reply = readAll(socket);
-  socket.end(`source ${bytes} ${seed}\n`); // half-close right after the request
-  const got = await reply;
+  const reader = new ResponseReader(socket);
+  socket.write(requestHead('GET', `/source?bytes=${bytes}&seed=${seed}`, { Connection: 'close' }));
+  if (halfClose) socket.end();
+  const response = await reader.next();
+  await reader.expectEof();
   socket.destroy();
-  const expected = new Pattern(seed);
-  const expectedHash = crypto.createHash('sha256');
-  for (let left = bytes; left > 0; left -= 1 << 20) expectedHash.update(expected.next(Math.min(left, 1 << 20)));
-  const expectedSha256 = expectedHash.digest('hex');
-  return { ...peer, expectedBytes: bytes, expectedSha256, receivedBytes: got.bytes, receivedSha256: got.sha256,
-    ok: got.bytes === bytes && got.sha256 === expectedSha256 };
+  const expectedSha256 = patternSha256(seed, bytes);
+  return { ...peer, halfClose, status: response.status, expectedBytes: bytes, expectedSha256,
+    receivedBytes: response.bytes, receivedSha256: response.sha256,
+    ok: response.status === 200 && response.bytes === bytes && response.sha256 === expectedSha256 };
 }
 
 async function stream() {
   const count = Number(opt.count);
   const size = Number(opt.size);
   const seed = randomSeed();
+  const id = crypto.randomUUID();
+  const ackAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const ack = () => new Promise((resolve, reject) => {
+    const req = http.request({ host, port, method: 'POST', path: `/ack?id=${id}`, agent: ackAgent, headers: { 'Content-Length': 0 } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 204 ? resolve() : reject(new Error(`ack answered ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
   const socket = await connect();
   const peer = peerOf(socket);
-  const hash = crypto.createHash('sha256');
-  let received = 0;
-  const chunkTimes = [];
+  const reader = new ResponseReader(socket);
   const started = Date.now();
-  const done = new Promise((resolve, reject) => {
-    socket.on('data', (chunk) => {
-      hash.update(chunk);
-      const before = Math.floor(received / size);
-      received += chunk.length;
-      // Ack every completed chunk: the server sends the next only then.
-      for (let k = before; k < Math.floor(received / size); k++) {
+  const chunkTimes = [];
+  const acks = [];
+  socket.write(requestHead('GET', `/stream?count=${count}&size=${size}&interval=${Number(opt.interval)}&seed=${seed}&id=${id}`, { Connection: 'close' }));
+  const response = await reader.next({
+    onBody: (_, received) => {
+      // Ack every chunk completed by this read: the server sends the next only then.
+      while (chunkTimes.length < Math.floor(received / size)) {
         chunkTimes.push(Date.now() - started);
-        socket.write('a');
+        if (chunkTimes.length < count) acks.push(ack());
       }
-    });
-    socket.once('end', resolve);
-    socket.once('error', reject);
+    },
   });
-  socket.write(`stream ${count} ${size} ${Number(opt.interval)} ${seed}\n`);
-  await done;
-  socket.end();
+  await Promise.all(acks);
+  await reader.expectEof();
   socket.destroy();
+  ackAgent.destroy();
   const expectedSha256 = sha256(new Pattern(seed).next(count * size));
-  const receivedSha256 = hash.digest('hex');
-  return { ...peer, chunks: chunkTimes.length, durationMs: Date.now() - started, chunkTimesMs: chunkTimes,
-    receivedBytes: received, expectedBytes: count * size, receivedSha256, expectedSha256,
-    ok: received === count * size && receivedSha256 === expectedSha256 && chunkTimes.length === count };
+  return { ...peer, status: response.status, chunks: chunkTimes.length, durationMs: Date.now() - started, chunkTimesMs: chunkTimes,
+    receivedBytes: response.bytes, expectedBytes: count * size, receivedSha256: response.sha256, expectedSha256,
+    ok: response.status === 200 && response.bytes === count * size && response.sha256 === expectedSha256 && chunkTimes.length === count };
 }
 
-// C connections held open at the same time: every one is connected and has
-// had a probe byte echoed end to end (so the daemon holds both legs of all
-// C at once) before any of them sends its payload and half-closes.
+// C connections held open at the same time: on every one a first request
+// (keep-alive) has been answered end to end, so the daemon holds both legs
+// of all C at once, before any of them sends its payload request
+// (Connection: close), half-closes and reads the echo.
 async function many() {
   const wanted = Number(opt.connections);
   const failures = [];
   const results = await Promise.allSettled(Array.from({ length: wanted }, async () => {
     const socket = await connect();
     socket.on('error', () => {});
-    const probe = new Promise((resolve, reject) => {
-      socket.once('data', (chunk) => (chunk.length === 1 && chunk[0] === 0x21 ? resolve() : reject(new Error(`bad probe echo ${chunk.toString('hex')}`))));
-      socket.once('close', () => reject(new Error('closed before the probe came back')));
-    });
-    socket.write('echo\n!');
-    await probe;
-    return socket;
+    const reader = new ResponseReader(socket);
+    socket.write(requestHead('POST', '/echo', { 'Content-Type': 'application/octet-stream', 'Content-Length': 1 }) + '!');
+    const probe = await reader.next({ keep: true });
+    if (probe.status !== 200 || probe.body.toString() !== '!') throw new Error(`probe answered ${probe.status} ${probe.body}`);
+    return { socket, reader };
   }));
-  const sockets = [];
+  const open = [];
   for (const r of results) {
-    if (r.status === 'fulfilled') sockets.push(r.value);
+    if (r.status === 'fulfilled') open.push(r.value);
     else failures.push(`setup: ${r.reason.message}`);
   }
-  const concurrent = sockets.length;
-  const transfers = await Promise.allSettled(sockets.map(async (socket) => {
-    const reply = readAll(socket);
+  const concurrent = open.length;
+  const transfers = await Promise.allSettled(open.map(async ({ socket, reader }) => {
+    socket.write(requestHead('POST', '/echo', { 'Content-Type': 'application/octet-stream', 'Content-Length': bytes, Connection: 'close' }));
     const sentSha256 = await writePattern(socket, new Pattern(randomSeed()), bytes);
-    socket.end();
-    const got = await reply;
+    if (halfClose) socket.end();
+    const response = await reader.next();
+    await reader.expectEof();
     socket.destroy();
-    // The probe was consumed above: what follows is exactly the payload.
-    if (got.bytes !== bytes || got.sha256 !== sentSha256) {
-      throw new Error(`sent ${bytes} bytes sha256 ${sentSha256}, got ${got.bytes} bytes sha256 ${got.sha256}`);
+    if (response.status !== 200 || response.bytes !== bytes || response.sha256 !== sentSha256) {
+      throw new Error(`sent ${bytes} bytes sha256 ${sentSha256}, got ${response.status} ${response.bytes} bytes sha256 ${response.sha256}`);
     }
   }));
   let succeeded = 0;
@@ -215,7 +292,7 @@ if (!modes[opt.mode] || !Number.isInteger(port)) {
   process.exit(2);
 }
 const timer = setTimeout(() => {
-  process.stdout.write(`${JSON.stringify({ mode: opt.mode, ok: false, error: `timed out after ${opt['timeout-ms']} ms` })}\n`);
+  process.stdout.write(`${JSON.stringify({ mode: opt.mode, pid: process.pid, ok: false, error: `timed out after ${opt['timeout-ms']} ms` })}\n`);
   process.exit(1);
 }, Number(opt['timeout-ms']));
 try {
