@@ -102,7 +102,7 @@ struct run {
 	long started_measured;
 	long warmup_calls;
 	long errors;
-	char first_error[256];
+	char first_error[512];
 	int active;           /* connections not yet idle */
 	struct histogram hist;
 };
@@ -309,7 +309,7 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 	if (c->header_name_len != SIZE_MAX) {
 		c->header_is_session = c->header_name_len == strlen("mcp-session-id") &&
 				       !strncasecmp(c->header_name, "mcp-session-id", c->header_name_len);
-		if (c->header_is_session)
+		if (c->header_is_session && c->phase == PHASE_INITIALIZE)
 			c->session_id[0] = '\0';
 		c->header_name_len = SIZE_MAX; /* now in a value */
 	}
@@ -609,7 +609,12 @@ static bool handle_reply(struct run *r, struct conn *c)
 	case PHASE_CALL:
 		err = check_call_reply(c);
 		if (err) {
-			restart_conn(r, c, err);
+			char why[WINDOW + 128];
+
+			snprintf(why, sizeof(why), "%s (HTTP %u, body starts '%.*s')", err,
+				 c->parser.status_code, (int)(c->body_head_len < 120 ? c->body_head_len : 120),
+				 c->body_head);
+			restart_conn(r, c, why);
 			return false;
 		}
 		if (c->recorded) {
