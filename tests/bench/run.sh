@@ -144,6 +144,12 @@ wait_until() {
 proc_cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 proc_status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
+human_size() { # BYTES -> 256 B, 4 KiB, 1 MiB
+	if [ "$1" -ge 1048576 ]; then echo "$(($1 / 1048576)) MiB"
+	elif [ "$1" -ge 1024 ]; then echo "$(($1 / 1024)) KiB"
+	else echo "$1 B"; fi
+}
+
 # in_cgroup DIR CMD...: CMD runs as a member of the cgroup from its first instruction.
 in_cgroup() {
 	local dir=$1
@@ -281,6 +287,9 @@ record() {
 			(($load.calls // 0) + ($load.warmup_calls // 0)) as $n
 			| { cpu_s: ($ticks / $hz), calls: $n, threads: $threads, vmhwm_kb: $hwm, vmrss_kb: $rss,
 			    cpu_us_per_call: (if $n > 0 then $ticks / $hz * 1e6 / $n else null end) }')
+	fi
+	if [ -n "$acct" ] && [ "${scenario#mcpfence}" != "$scenario" ] && [ $((c1 - c0)) = 0 ]; then
+		note "$phase $scenario round $round: the daemon used no CPU: were the calls redirected?"
 	fi
 	if [ "$rc" != 0 ]; then
 		note "$phase $scenario round $round size $size conns $conns: loadgen exit $rc: $(head -c 300 "$WORK/load.err")"
@@ -442,7 +451,7 @@ cols=$(echo $CONNS | wc -w)
 	i=0
 	for size in $SIZES; do
 		for conns in $CONNS; do
-			echo "set title '$size B payload, $conns connections'"
+			echo "set title '$(human_size "$size") payload, $conns connection$([ "$conns" = 1 ] || echo s)'"
 			echo "plot '$WORK/latency.dat' index $i using 2:xtic(1) title 'p50', '' index $i using 3 title 'p99', '' index $i using 4 title 'p99.9'"
 			i=$((i + 1))
 		done

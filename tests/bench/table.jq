@@ -32,7 +32,7 @@ def grid: .[] | . as $g | $g.scenarios | to_entries[] | .key as $k | .value | ro
 header,
 (.matrix | grid),
 "",
-"connect() + close() to a port no policy names, from the target cgroup (ns, median of \(.connect_cost.attached.rounds // .connect_cost.detached.rounds) rounds of \(.connect_cost.iterations_per_round) connections):",
+"connect() + close() to a port no policy names, from the target cgroup (ns, median of \([.connect_cost.attached.rounds, .connect_cost.detached.rounds] | max) rounds of \(.connect_cost.iterations_per_round) connections):",
 "  programs attached (\(.connect_cost.attached.programs_attached // 0) progs): mean \(.connect_cost.attached.mean_ns | num)  p50 \(.connect_cost.attached.p50_ns | num)  p99 \(.connect_cost.attached.p99_ns | num)",
 "  detached           (\(.connect_cost.detached.programs_attached // 0) progs): mean \(.connect_cost.detached.mean_ns | num)  p50 \(.connect_cost.detached.p50_ns | num)  p99 \(.connect_cost.detached.p99_ns | num)",
 "  cost of being attached: \(.connect_cost.extra_ns_mean | num) ns per connection (x\(.connect_cost.ratio_mean | num))",
