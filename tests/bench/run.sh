@@ -3,6 +3,7 @@
 # the same call made directly and through nginx. See tests/bench/README.md.
 #
 #   tests/bench/run.sh [--quick]      (as root; `make bench [QUICK=1]` builds first)
+#   optional: BENCH_SIZES, BENCH_CONNS, BENCH_ROUNDS, BENCH_DURATION override the matrix
 #
 # Writes build/bench/results.json, build/bench/table.txt and
 # build/bench/latency.png, and prints the table.
@@ -37,6 +38,11 @@ else
 	POLICY_RULES="10 1000 100000"; POLICY_ROUNDS=3; POLICY_CONNS=16
 	REAL_SIZES="256 4096"; REAL_CONNS="1 16"; REAL_ROUNDS=3
 fi
+# To focus on some cells: BENCH_SIZES="1048576" BENCH_CONNS="256" tests/bench/run.sh
+SIZES=${BENCH_SIZES:-$SIZES}
+CONNS=${BENCH_CONNS:-$CONNS}
+ROUNDS=${BENCH_ROUNDS:-$ROUNDS}
+DURATION=${BENCH_DURATION:-$DURATION}
 SCENARIOS=(direct mcpfence mcpfence-nosockmap nginx)
 NGINX_WORKERS=1
 CLK_TCK=$(getconf CLK_TCK)
