@@ -24,7 +24,7 @@ TEST_PKGS  := curl iproute2 prometheus procps
 # node/npm come either from Debian (nodejs + npm) or from a vendor nodejs
 # that bundles npm and conflicts with Debian's npm: ask apt only if missing.
 NODE_PKGS  := $(if $(shell command -v node && command -v npm),,nodejs npm)
-BENCH_PKGS := nginx gnuplot-nox
+BENCH_PKGS := nginx gnuplot-nox jq
 
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
@@ -32,9 +32,12 @@ LIB_OBJS  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
 BPF_HDRS  := $(wildcard bpf/*.h)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BIN  := $(BUILD)/unit-tests
+# Benchmark tools (tests/bench/): plain C, no BPF, each with only the libraries it uses.
+BENCH_DIR  := $(BUILD)/bench
+BENCH_BINS := $(BENCH_DIR)/loadgen $(BENCH_DIR)/mini_server $(BENCH_DIR)/connect_cost
 
 .SECONDARY:
-.PHONY: all deps test-deps bench-deps run test unit bench clean
+.PHONY: all deps test-deps bench-deps run test unit bench bench-bins clean
 all: $(BUILD)/mcpfence
 
 # apt-get only for what dpkg says is missing; needs root, says so otherwise.
@@ -79,16 +82,27 @@ $(BUILD)/mcpfence: $(USER_OBJS)
 $(UNIT_BIN): $(UNIT_SRCS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) -o $@ $(LDLIBS)
 
+bench-bins: $(BENCH_BINS)
+$(BENCH_DIR)/loadgen: tests/bench/loadgen.c tests/bench/histogram.c tests/bench/histogram.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(filter %.c,$^) -o $@ -lhttp_parser
+$(BENCH_DIR)/mini_server: tests/bench/mini_server.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(filter %.c,$^) -o $@ -lcjson -lhttp_parser
+$(BENCH_DIR)/connect_cost: tests/bench/connect_cost.c tests/bench/histogram.c tests/bench/histogram.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(filter %.c,$^) -o $@
+
 run: deps all
 	$(BUILD)/mcpfence run --policy policies/default.json -v
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
 
-test: test-deps all $(UNIT_BIN)
+test: test-deps all $(UNIT_BIN) $(BENCH_BINS)
 	@tests/run.sh
 
-bench: bench-deps all
+bench: bench-deps all $(BENCH_BINS)
 	@tests/bench/run.sh $(if $(QUICK),--quick)
 
 clean:
