@@ -29,8 +29,8 @@
 #endif
 
 /* Capacity of one policy generation; the maps hold two generations. */
-#define MCPF_POLICY_MAX_TOOLS   4096  /* tool entries (incl. "*" and hidden) */
-#define MCPF_POLICY_MAX_CONDS   4096  /* argument conditions */
+#define MCPF_POLICY_MAX_TOOLS   131072 /* tool entries (incl. "*" and hidden); maps are not preallocated */
+#define MCPF_POLICY_MAX_CONDS   131072 /* argument conditions */
 #define MCPF_TOOL_MAX_LIMITS    8     /* limits + rate_limit per tool entry */
 #define MCPF_TOOL_MAX_CONDS     16    /* conditions per tool entry */
 #define MCPF_MAX_RATE_STATES    16384 /* live rate-limit counters */

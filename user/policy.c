@@ -144,6 +144,19 @@ static bool in_list(const char *const *list, const char *s)
 
 /* Checks that obj is an object without duplicate keys and, when keys is
  * given, without keys outside it. */
+struct named_child {
+	const char *name;
+	size_t pos;
+};
+
+static int by_name_then_pos(const void *a, const void *b)
+{
+	const struct named_child *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
 static bool check_object(struct loader *l, const cJSON *obj, const char *field,
 			 const char *const *keys)
 {
@@ -153,16 +166,38 @@ static bool check_object(struct loader *l, const cJSON *obj, const char *field,
 		fail(l, field, "must be an object");
 		return false;
 	}
-	for (const cJSON *c = obj->child; c; c = c->next) {
+	struct named_child *sorted;
+	size_t n = 0, i = 0;
+	const cJSON *c;
+	bool *dup;
+
+	for (c = obj->child; c; c = c->next)
+		n++;
+	/* a policy may name 100,000 tools: find repeats by sorting, not by
+	 * comparing every pair; report them in document order all the same */
+	sorted = malloc(n * sizeof(*sorted) + 1);
+	dup = calloc(n + 1, sizeof(*dup));
+	if (!sorted || !dup) {
+		free(sorted);
+		free(dup);
+		fail(l, field, "out of memory");
+		return false;
+	}
+	for (c = obj->child; c; c = c->next, i++)
+		sorted[i] = (struct named_child){ c->string, i };
+	qsort(sorted, n, sizeof(*sorted), by_name_then_pos);
+	for (i = 1; i < n; i++)
+		if (!strcmp(sorted[i].name, sorted[i - 1].name))
+			dup[sorted[i].pos] = true;
+	for (c = obj->child, i = 0; c; c = c->next, i++) {
 		field_key(f, field, c->string);
-		for (const cJSON *d = obj->child; d != c; d = d->next)
-			if (!strcmp(d->string, c->string)) {
-				fail(l, f, "duplicate key");
-				break;
-			}
+		if (dup[i])
+			fail(l, f, "duplicate key");
 		if (keys && !in_list(keys, c->string))
 			fail(l, f, "unknown key");
 	}
+	free(sorted);
+	free(dup);
 	return true;
 }
 
@@ -545,7 +580,8 @@ static void load_tool(struct loader *l, const cJSON *j, const char *field, struc
 			fail(l, f, "must be an array");
 		} else if ((n = cJSON_GetArraySize(item)) > MCPF_TOOL_MAX_CONDS) {
 			fail(l, f, "at most %d conditions per tool (MCPF_TOOL_MAX_CONDS)", MCPF_TOOL_MAX_CONDS);
-		} else {
+		} else if (n > 0) {
+			t->cond = xcalloc(n, sizeof(*t->cond));
 			for (int i = 0; i < n; i++) {
 				field_index(e, f, i);
 				load_condition(l, cJSON_GetArrayItem(item, i), e, &t->cond[i]);
@@ -555,12 +591,26 @@ static void load_tool(struct loader *l, const cJSON *j, const char *field, struc
 	}
 }
 
-static struct policy_tool *find_tool(struct policy_server *s, const char *name)
+static int tool_by_name(const void *a, const void *b)
 {
-	for (size_t i = 0; i < s->n_tools; i++)
+	return strcmp(((const struct policy_tool *)a)->name, ((const struct policy_tool *)b)->name);
+}
+
+static int name_vs_tool(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct policy_tool *)elem)->name);
+}
+
+/* Tools [0, sorted) are in name order, the few after them (named only in
+ * "hide") are not: a policy may list 100,000 tools. */
+static struct policy_tool *find_tool(struct policy_server *s, size_t sorted, const char *name)
+{
+	struct policy_tool *t = bsearch(name, s->tools, sorted, sizeof(*s->tools), name_vs_tool);
+
+	for (size_t i = sorted; !t && i < s->n_tools; i++)
 		if (!strcmp(s->tools[i].name, name))
-			return &s->tools[i];
-	return NULL;
+			t = &s->tools[i];
+	return t;
 }
 
 static void load_server(struct loader *l, const cJSON *j, const char *field, struct policy_server *s)
@@ -569,7 +619,7 @@ static void load_server(struct loader *l, const cJSON *j, const char *field, str
 	char f[FIELD_LEN], e[FIELD_LEN];
 	const cJSON *item, *tools, *hide;
 	const char *text;
-	size_t cap;
+	size_t cap, sorted;
 	int i = 0;
 
 	if (!check_object(l, j, field, keys))
@@ -602,11 +652,14 @@ static void load_server(struct loader *l, const cJSON *j, const char *field, str
 		struct policy_tool *pt = &s->tools[s->n_tools];
 
 		field_key(e, f, t->string);
-		if (find_tool(s, t->string) || !copy_name(l, e, t->string, pt->name, sizeof(pt->name)))
-			continue;  /* duplicate key: already reported */
+		/* a repeated name was reported by check_object: the policy fails */
+		if (!copy_name(l, e, t->string, pt->name, sizeof(pt->name)))
+			continue;
 		s->n_tools++;
 		load_tool(l, t, e, pt);
 	}
+	qsort(s->tools, s->n_tools, sizeof(*s->tools), tool_by_name);
+	sorted = s->n_tools;
 	field_key(f, field, "hide");
 	i = 0;
 	for (const cJSON *h = hide ? hide->child : NULL; h; h = h->next, i++) {
@@ -619,7 +672,7 @@ static void load_server(struct loader *l, const cJSON *j, const char *field, str
 			fail(l, e, "\"*\" is not a tool name: list the tools to hide");
 			continue;
 		}
-		if (!(pt = find_tool(s, text))) {
+		if (!(pt = find_tool(s, sorted, text))) {
 			pt = &s->tools[s->n_tools];
 			if (!copy_name(l, e, text, pt->name, sizeof(pt->name)))
 				continue;
@@ -781,6 +834,8 @@ void policy_free(struct policy *policy)
 	if (!policy)
 		return;
 	for (size_t i = 0; i < policy->n_servers; i++) {
+		for (size_t t = 0; t < policy->servers[i].n_tools; t++)
+			free(policy->servers[i].tools[t].cond);
 		free(policy->servers[i].endpoints);
 		free(policy->servers[i].tools);
 	}

@@ -41,7 +41,7 @@
 struct policy_tool {
 	char name[MCPF_NAME_LEN];
 	struct mcpf_policy_tool rule;
-	struct mcpf_policy_cond cond[MCPF_TOOL_MAX_CONDS];
+	struct mcpf_policy_cond *cond;  /* rule.conditions entries; most tools have none */
 };
 
 struct policy_server {

@@ -264,7 +264,7 @@ HAVE_DAEMON=1
 if [ ! -x "$MCPFENCE" ]; then
 	HAVE_DAEMON=0
 	DAEMON_ERROR="$MCPFENCE not built"
-elif ! start_daemon sockmap "$CG/sockmap" "$WORK/policy.json" ||
+elif ! start_daemon sockmap "$CG/sockmap" "$WORK/policy.json" --sockmap ||
 	! start_daemon nosockmap "$CG/nosockmap" "$WORK/policy.json" --no-sockmap; then
 	HAVE_DAEMON=0
 	stop_daemon sockmap
