@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs every test and ends with one line: "N passed, N failed[, N skipped]".
 #   1. build/unit-tests (C unit tests; prints "unit: N passed, N failed")
-#   2. tests/integration/*.test.mjs with node --test, one file at a time:
+#   2. tests/bench/smoke.sh: the benchmark tools complete calls (no timing)
+#   3. tests/integration/*.test.mjs with node --test, one file at a time:
 #      real peers, the real daemon, BPF attached to private cgroups.
 # Integration tests need root, a cgroup2 mount, a mountable bpffs and a
 # daemon that attaches (tests/lib/preflight.mjs checks). When the machine
@@ -30,6 +31,17 @@ if [ -x build/unit-tests ]; then
 else
 	echo "unit: build/unit-tests is missing (run make test)"
 	failed=$((failed + 1))
+fi
+
+# --- benchmark tools: they work (no timing is asserted) ---------------------
+if [ $# -eq 0 ]; then
+	if tests/bench/smoke.sh; then
+		echo "bench smoke: ok"
+		passed=$((passed + 1))
+	else
+		echo "bench smoke: FAILED"
+		failed=$((failed + 1))
+	fi
 fi
 
 # --- integration tests ----------------------------------------------------
