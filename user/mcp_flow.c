@@ -36,11 +36,6 @@ struct exchange {
 	enum http_method method;
 };
 
-static uint64_t now_ns(void)
-{
-	return policy_now_ns();
-}
-
 static enum mcpf_decision decision_of(enum verdict v)
 {
 	switch (v) {
@@ -87,7 +82,7 @@ static void account_answered(struct mcp_flow *f, struct pending_call *c, bool er
 {
 	struct accounting a = {
 		.tool = c->tool, .rule = c->rule, .reason = "", .session = c->session,
-		.decision = MCPF_DECISION_ALLOW, .latency_ns = now_ns() - c->start_ns,
+		.decision = MCPF_DECISION_ALLOW, .latency_ns = policy_now_ns() - c->start_ns,
 		.req_bytes = c->req_bytes, .resp_bytes = resp_bytes, .upstream_error = error,
 		.arguments = c->arguments,
 	};
@@ -246,11 +241,11 @@ static int refuse_http(struct mcp_flow *f, struct flow_io *io, int status, int c
 				.decision = MCPF_DECISION_INVALID };
 
 	account(f, &a);
-	if (jsonrpc_http_error(&out, status, code, why, false) || local_reply(f, io, &out)) {
+	if (jsonrpc_http_error(&out, status, code, why, false) || local_reply(f, io, &out))
 		bb_free(&out);
-		return -1;
-	}
-	return -1; /* the stream cannot be trusted past this point */
+	/* answered if it could be; either way the stream cannot be trusted
+	 * past this point, so the connection ends */
+	return -1;
 }
 
 /* Answers for a legacy session go on its SSE stream, as events. */
@@ -277,8 +272,6 @@ static int deliver_on_stream(struct mcp_session *s, const cJSON *replies)
 
 struct request_ctx {
 	struct mcp_flow *f;
-	const struct http1_msg *m;
-	struct jsonrpc_body *b;
 	struct mcp_session *legacy;
 	char session[128];
 	cJSON *replies;
@@ -293,7 +286,7 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 	struct decide_request dr = {
 		.server = f->origin->server, .tool = jm->tool_name, .arguments = jm->arguments,
 		.cgroup_id = f->origin->cgroup_id, .uid = f->origin->uid, .pid = f->origin->pid,
-		.session = rc->session, .now_ns = now_ns(),
+		.session = rc->session, .now_ns = policy_now_ns(),
 	};
 	struct decision d;
 	enum verdict v = decide(f->enf->policy, &dr, &d);
@@ -332,7 +325,7 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
  * what is allowed and answer the rest. Nothing is forwarded before this. */
 static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct http1_msg *m, bool own_100)
 {
-	struct request_ctx rc = { .f = f, .m = m };
+	struct request_ctx rc = { .f = f };
 	struct jsonrpc_body b;
 	struct jsonrpc_refusal why;
 	char legacy_id[128];
@@ -355,7 +348,6 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		}
 		return m->keep_alive ? 0 : -1;
 	}
-	rc.b = &b;
 	rc.replies = cJSON_CreateArray();
 	rc.ex = exchange_push(f, m->method);
 	if (!rc.replies || !rc.ex) {
@@ -417,7 +409,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 			err = flush_local(f, io);
 		goto out;
 	}
-	rc.ex->inspect = rc.inspect_answer || any_reply || rc.legacy;
+	rc.ex->inspect = rc.inspect_answer || any_reply;
 	if (any_reply) {
 		rc.ex->extra = rc.replies;
 		rc.replies = NULL;
@@ -597,6 +589,16 @@ static void account_answers(struct mcp_flow *f, struct answer_track *t, const ch
 	cJSON_Delete(root);
 }
 
+/* Hidden tools out of a tools/list answer; parsing is skipped when no
+ * tools/list is awaiting one (a large tool result is not parsed twice). */
+static int filter_tools_list(struct mcp_flow *f, struct answer_track *t, const char *json, size_t len,
+			     struct bytebuf *out)
+{
+	if (!t->tools_list.n)
+		return 0;
+	return mcp_filter_tools_list(json, len, &t->tools_list, is_hidden, f, out);
+}
+
 static int emit_sse(struct mcp_flow *f, struct flow_io *io, const char *bytes, size_t n)
 {
 	struct bytebuf chunk = BYTEBUF_INIT;
@@ -647,7 +649,7 @@ static int on_sse_event(struct mcp_flow *f, struct flow_io *io)
 	t = answers_for(f, f->first);
 	if (t && ev->has_data) {
 		account_answers(f, t, ev->data, ev->data_len);
-		changed = mcp_filter_tools_list(ev->data, ev->data_len, &t->tools_list, is_hidden, f, &filtered);
+		changed = filter_tools_list(f, t, ev->data, ev->data_len, &filtered);
 		if (changed < 0)
 			return -1;
 	}
@@ -745,7 +747,7 @@ static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchan
 		int fr;
 
 		account_answers(f, t, body, len);
-		fr = mcp_filter_tools_list(body, len, &t->tools_list, is_hidden, f, &filtered);
+		fr = filter_tools_list(f, t, body, len, &filtered);
 		if (fr < 0) {
 			err = -1;
 			goto out;
