@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -213,4 +214,20 @@ int fixture_capture(int (*fn)(void *), void *arg, char **out, char **err)
 	}
 	close(errfd);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void fixture_compress(const char *in, size_t len, int window, struct bytebuf *out)
+{
+	z_stream z;
+
+	memset(&z, 0, sizeof(z));
+	deflateInit2(&z, 9, Z_DEFLATED, window, 9, Z_DEFAULT_STRATEGY);
+	bb_reserve(out, deflateBound(&z, len) + 16);
+	z.next_in = (Bytef *)in;
+	z.avail_in = (uInt)len;
+	z.next_out = (Bytef *)out->data + out->len;
+	z.avail_out = (uInt)(out->cap - out->len - 1);
+	deflate(&z, Z_FINISH);
+	bb_commit(out, z.total_out);
+	deflateEnd(&z);
 }

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "bytebuf.h"
+
 /* CHECK returns from the function it fails in, so tests put their checks
  * in a body and let these run it between set-up and clean-up: the clean-up
  * happens whatever the body does. They return 0, or -1 if the set-up
@@ -24,5 +26,8 @@ int fixture_with_tmpdir(void (*body)(const char *dir));
  * child's exit status (or -1), the malloc'd stdout in *out and, if err is
  * not NULL, the malloc'd stderr in *err. */
 int fixture_capture(int (*fn)(void *), void *arg, char **out, char **err);
+
+/* Append in compressed with zlib: window 15+16 gzip, 15 zlib, -15 raw deflate. */
+void fixture_compress(const char *in, size_t len, int window, struct bytebuf *out);
 
 #endif /* MCPF_UNIT_FIXTURE_H */

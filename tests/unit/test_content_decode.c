@@ -3,22 +3,9 @@
 #include <zlib.h>
 
 #include "content_decode.h"
+#include "fixture.h"
 #include "harness.h"
 
-static void compress_into(const char *in, size_t len, int window, struct bytebuf *out)
-{
-	z_stream z;
-	memset(&z, 0, sizeof(z));
-	deflateInit2(&z, 6, Z_DEFLATED, window, 8, Z_DEFAULT_STRATEGY);
-	bb_reserve(out, deflateBound(&z, len) + 16);
-	z.next_in = (Bytef *)in;
-	z.avail_in = (uInt)len;
-	z.next_out = (Bytef *)out->data + out->len;
-	z.avail_out = (uInt)(out->cap - out->len - 1);
-	deflate(&z, Z_FINISH);
-	out->len += z.total_out;
-	deflateEnd(&z);
-}
 
 /* Decodes body as a request with header lines `headers` would have it decoded. */
 static enum content_coding_status decode(const char *headers, const struct bytebuf *body, size_t limit,
@@ -43,8 +30,8 @@ TEST(decode_gzip_members_stacked_codings_and_corruption)
 	struct bytebuf body = BYTEBUF_INIT, inner = BYTEBUF_INIT, out = BYTEBUF_INIT;
 
 	/* Two gzip members are one body. */
-	compress_into("hello ", 6, 16 + MAX_WBITS, &body);
-	compress_into("world", 5, 16 + MAX_WBITS, &body);
+	fixture_compress("hello ", 6, 16 + MAX_WBITS, &body);
+	fixture_compress("world", 5, 16 + MAX_WBITS, &body);
 	struct http1_parser p;
 	size_t used;
 	static const char head[] = "POST / HTTP/1.1\r\nContent-Encoding: gzip\r\n\r\n";
@@ -63,8 +50,8 @@ TEST(decode_gzip_members_stacked_codings_and_corruption)
 
 	/* deflate applied first, then gzip: both listed, in order, over two headers. */
 	bb_reset(&body);
-	compress_into("stacked", 7, MAX_WBITS, &inner);
-	compress_into(inner.data, inner.len, 16 + MAX_WBITS, &body);
+	fixture_compress("stacked", 7, MAX_WBITS, &inner);
+	fixture_compress(inner.data, inner.len, 16 + MAX_WBITS, &body);
 	CHECK(decode("Content-Encoding: deflate\r\nContent-Encoding: gzip", &body, 100, &out) == CODING_DECODED);
 	CHECK(decode("Content-Encoding: gzip", &body, 100, &out) == CODING_DECODED);
 	CHECK(decode("Content-Encoding: gzip, br", &body, 100, &out) == CODING_UNSUPPORTED);

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "jsonrpc.h"
 
@@ -172,20 +173,6 @@ TEST(jsonrpc_refuses_what_it_cannot_interpret)
 	CHECK_STR_EQ(verdict("", "{\"a\":\"b\0\"}", 10, &why), "NUL byte in the body");
 }
 
-static void gzip_into(const char *in, size_t len, int window, struct bytebuf *out)
-{
-	z_stream z;
-	memset(&z, 0, sizeof(z));
-	deflateInit2(&z, 9, Z_DEFLATED, window, 9, Z_DEFAULT_STRATEGY);
-	bb_reserve(out, deflateBound(&z, len) + 16);
-	z.next_in = (Bytef *)in;
-	z.avail_in = (uInt)len;
-	z.next_out = (Bytef *)out->data + out->len;
-	z.avail_out = (uInt)(out->cap - out->len - 1);
-	deflate(&z, Z_FINISH);
-	out->len += z.total_out;
-	deflateEnd(&z);
-}
 
 static const char call[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\"}}";
 
@@ -194,7 +181,7 @@ static const char *encoded_verdict(const char *encoding, int window, struct json
 	struct bytebuf body = BYTEBUF_INIT, headers = BYTEBUF_INIT;
 	static char result[128];
 
-	gzip_into(call, sizeof(call) - 1, window, &body);
+	fixture_compress(call, sizeof(call) - 1, window, &body);
 	bb_printf(&headers, "Content-Encoding: %s\r\n", encoding);
 	snprintf(result, sizeof(result), "%s", verdict(headers.data, body.data, body.len, why));
 	bb_free(&body);
@@ -219,7 +206,7 @@ TEST(jsonrpc_gzip_and_deflate_bodies_are_decoded)
 	CHECK_INT_EQ(why.http_status, 415);
 
 	/* The decoded text is what gets inspected, and a rebuilt body must drop the encoding. */
-	gzip_into(call, sizeof(call) - 1, 16 + MAX_WBITS, &body);
+	fixture_compress(call, sizeof(call) - 1, 16 + MAX_WBITS, &body);
 	CHECK(load(&p, "Content-Encoding: gzip\r\n", body.data, body.len));
 	CHECK(jsonrpc_inspect_request(http1_msg(&p), LIMIT, &b, &why) == 0);
 	CHECK(b.decoded_body);
@@ -247,7 +234,7 @@ TEST(jsonrpc_gzip_bomb_over_the_limit_is_refused)
 	memset(plain, ' ', big);
 	plain[0] = '[';
 	plain[big - 1] = ']';
-	gzip_into(plain, big, 16 + MAX_WBITS, &body);
+	fixture_compress(plain, big, 16 + MAX_WBITS, &body);
 	free(plain);
 	CHECK(body.len < LIMIT);
 	CHECK_STR_EQ(verdict("Content-Encoding: gzip\r\n", body.data, body.len, &why),
