@@ -524,13 +524,47 @@ static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struc
 	}
 }
 
+/* Every request still waiting for the unreachable server gets a 502 with a
+ * JSON-RPC error, in order, after the answers the policy gave before it. */
+static int answer_unreachable(struct mcp_flow *f, struct flow_io *io)
+{
+	char msg[256];
+
+	if (!f->first)
+		return 0; /* answer the request when it comes, not a reset now */
+	snprintf(msg, sizeof(msg), "mcpfence: server %s is unreachable: %s", f->origin->server, f->upstream_error);
+	for (struct exchange *ex = f->first; ex; ex = ex->next) {
+		struct pending_call c;
+
+		if (ex->local)
+			continue;
+		while (f->track && call_list_take_exchange(&f->track->calls, ex->seq, &c))
+			account_answered(f, &c, true, 0);
+		ex->local = true;
+		bb_reset(&ex->reply);
+		if (jsonrpc_http_error(&ex->reply, 502, -32603, msg, false))
+			return -1;
+	}
+	flush_local(f, io);
+	return -1;
+}
+
+int mcp_flow_upstream_failed(struct mcp_flow *f, const char *why, struct flow_io *io)
+{
+	snprintf(f->upstream_error, sizeof(f->upstream_error), "%s", why);
+	return answer_unreachable(f, io);
+}
+
 int mcp_flow_client_data(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
 {
+	int err;
+
 	if (f->tunnel)
 		return bb_append(io->to_upstream, data, len);
 	if (f->upgrade_wait)
 		return bb_append(&f->stalled, data, len);
-	return feed_requests(f, data, len, io);
+	err = feed_requests(f, data, len, io);
+	return err || !f->upstream_error[0] ? err : answer_unreachable(f, io);
 }
 
 int mcp_flow_client_eof(struct mcp_flow *f, struct flow_io *io)

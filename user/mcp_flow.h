@@ -67,6 +67,7 @@ struct mcp_flow {
 	bool sse_chunked;               /* the SSE reply being relayed goes out chunked */
 	bool upgrade_wait;              /* an Upgrade request awaits the server's answer */
 	unsigned next_seq;
+	char upstream_error[128];       /* why the server cannot be reached; "" while it can */
 	struct req_state rs;
 	enum resp_mode resp_mode;
 	struct bytebuf *client_out;         /* for the legacy registry */
@@ -82,5 +83,8 @@ int mcp_flow_client_data(struct mcp_flow *f, const char *data, size_t len, struc
 int mcp_flow_client_eof(struct mcp_flow *f, struct flow_io *io);
 int mcp_flow_upstream_data(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io);
 int mcp_flow_upstream_eof(struct mcp_flow *f, struct flow_io *io);
+/* The server cannot be reached: requests are answered 502 here instead.
+ * 0 while no request has come yet, -1 once answered (end the connection). */
+int mcp_flow_upstream_failed(struct mcp_flow *f, const char *why, struct flow_io *io);
 
 #endif

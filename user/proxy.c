@@ -32,6 +32,7 @@ struct proxy_conn {
 	struct side client, upstream;
 	bool connecting;
 	bool closed;
+	bool upstream_failed;         /* never connected: the flow answers 502 */
 	struct mcp_flow flow;         /* what the bytes mean: HTTP, MCP, policy */
 	struct mcpf_endpoint agent;   /* conns map key */
 	struct mcpf_conn origin;
@@ -155,6 +156,8 @@ static bool side_read(struct proxy_conn *c, struct side *s)
 			conn_abort(c, from_client ? "read from agent" : "read from server", errno);
 			return false;
 		}
+		if (c->upstream_failed)
+			bb_reset(&c->upstream.out); /* nowhere to send it */
 		if (rc) {
 			if (!from_client) {
 				/* the server's reply cannot be relayed as it came */
@@ -195,8 +198,11 @@ static void conn_settle(struct proxy_conn *c)
 	for (int i = 0; i < 2; i++) {
 		struct side *s = sides[i], *p = peer_of(c, s);
 
+		/* an unreachable server is no end of stream for the agent:
+		 * it waits for its 502, and the connection ends after it */
 		if (p->rd_closed && !s->wr_closed && !s->out.len &&
-		    !(s == &c->upstream && c->connecting)) {
+		    !(s == &c->upstream && c->connecting) &&
+		    !(s == &c->client && c->upstream_failed && !c->client.rd_closed)) {
 			shutdown(s->w.fd, SHUT_WR);
 			s->wr_closed = true;
 		}
@@ -206,11 +212,32 @@ static void conn_settle(struct proxy_conn *c)
 		return;
 	}
 	for (int i = 0; i < 2; i++) {
+		if (sides[i]->w.fd < 0)
+			continue; /* closed early: the server was unreachable or gave up */
 		if (loop_watch(c->px->loop, &sides[i]->w, side_interest(c, sides[i]))) {
 			conn_abort(c, "epoll", errno);
 			return;
 		}
 	}
+}
+
+/* The server cannot be reached. The agent's connection stays: its requests
+ * get a 502 with a JSON-RPC error from the flow, rather than a reset. */
+static void upstream_unreachable(struct proxy_conn *c, int err)
+{
+	struct flow_io io = { .to_upstream = &c->upstream.out, .to_client = &c->client.out };
+	char ep[ENDPOINT_STRLEN];
+
+	c->px->upstream_failures++;
+	log_info("server %.*s at %s unreachable: %s", MCPF_NAME_LEN, c->origin.server,
+		 endpoint_str(&c->origin.orig_dst, ep), strerror(err));
+	close_side(c->px, &c->upstream, false);
+	c->connecting = false;
+	c->upstream_failed = true;
+	c->upstream.rd_closed = c->upstream.wr_closed = true;
+	bb_free(&c->upstream.out);
+	if (mcp_flow_upstream_failed(&c->flow, strerror(err), &io))
+		conn_fail_after_flush(c);
 }
 
 static bool upstream_connected(struct proxy_conn *c)
@@ -220,8 +247,8 @@ static bool upstream_connected(struct proxy_conn *c)
 
 	getsockopt(c->upstream.w.fd, SOL_SOCKET, SO_ERROR, &err, &len);
 	if (err) {
-		c->px->upstream_failures++;
-		conn_abort(c, "connect to server", err);
+		upstream_unreachable(c, err);
+		conn_settle(c);
 		return false;
 	}
 	c->connecting = false;
@@ -339,11 +366,8 @@ static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *pe
 		 MCPF_NAME_LEN, c->origin.server, endpoint_str(&c->origin.orig_dst, ep));
 
 	err = upstream_open(c);
-	if (err) {
-		px->upstream_failures++;
-		conn_abort(c, "connect to server", -err);
-		return;
-	}
+	if (err)
+		upstream_unreachable(c, -err);
 	conn_settle(c);
 }
 
