@@ -53,7 +53,7 @@ itest('SIGHUP reloads the policy file', async (t) => {
   expectDenial(assert, await agent.callTool('echo', { v: 2 }), { rule: 'tools.echo.action', reason: 'echo off in v2' });
   assert.equal(resultText(await agent.callTool('execute', { v: 2 })), 'ran execute {"v":2}');
   assert.deepEqual(rec.calls().map((c) => [c.tool, c.arguments.v]), [['echo', 1], ['execute', 2]]);
-  assert.match(daemon.log, /SIGHUP/);
+  await daemon.waitForLine(/SIGHUP/);
   await agent.close();
 });
 
@@ -86,7 +86,7 @@ itest('an invalid file keeps the running policy and the log says why', async (t)
   broken.servers.rec.tools.echo.action = 'maybe';
   fs.writeFileSync(daemon.policyFile, json(broken));
   before = await waitForReload(daemon, before, 'error');
-  assert.match(daemon.log, /servers\.rec\.tools\.echo\.action/);
+  await daemon.waitForLine(/servers\.rec\.tools\.echo\.action: /);
   // The old policy is still in force: echo allowed, execute denied.
   assert.equal(resultText(await agent.callTool('echo', { v: 2 })), 'ran echo {"v":2}');
   expectDenial(assert, await agent.callTool('execute', {}), { reason: 'v1' });

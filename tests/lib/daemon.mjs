@@ -53,16 +53,31 @@ export class Daemon {
       Object.entries(filter).every(([key, value]) => rec[key] === value));
   }
 
-  // Waits until `count` interception records match `filter`.
-  async waitForInterceptions(filter, count = 1, timeoutMs = 10000) {
+  // Polls `probe` (a function of nothing, truthy when done) until it holds:
+  // the daemon's stderr arrives on its own pipe, so a line written before
+  // an HTTP answer may still be in flight when that answer is read.
+  async waitForLogged(probe, what, timeoutMs = 10000) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = this.interceptions(filter);
-      if (found.length >= count) return found;
-      if (!this.proc.running) throw new Error(`daemon exited (${JSON.stringify(this.proc.exitStatus)}) with ${found.length}/${count} records matching ${describe(filter)}\n${this.log}`);
-      if (Date.now() > deadline) throw new Error(`${found.length}/${count} interception records matching ${describe(filter)} after ${timeoutMs} ms\n${this.log}`);
+      const found = probe();
+      if (found) return found;
+      if (!this.proc.running) throw new Error(`daemon exited (${JSON.stringify(this.proc.exitStatus)}) before logging ${what}\n${this.log}`);
+      if (Date.now() > deadline) throw new Error(`no ${what} in the daemon's log after ${timeoutMs} ms\n${this.log}`);
       await sleep(25);
     }
+  }
+
+  // Waits until the log has a line matching `re`.
+  waitForLine(re, timeoutMs) {
+    return this.waitForLogged(() => this.log.split('\n').find((line) => re.test(line)), `a line matching ${re}`, timeoutMs);
+  }
+
+  // Waits until `count` interception records match `filter`.
+  waitForInterceptions(filter, count = 1, timeoutMs) {
+    return this.waitForLogged(() => {
+      const found = this.interceptions(filter);
+      return found.length >= count && found;
+    }, `${count} interception records matching ${describe(filter)}`, timeoutMs);
   }
 
   healthz() {
