@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hex_digit.h"
+
 enum phase { PH_HEAD, PH_BODY, PH_DONE, PH_UPGRADE_WAIT, PH_TUNNEL, PH_ERROR, PH_CLOSED };
 
 /* Chunk framing may add overhead to the body; bounded so a stream of tiny
@@ -624,14 +626,6 @@ int http1_emit_last_chunk(struct bytebuf *out)
 	return bb_append_str(out, "0\r\n\r\n");
 }
 
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 int http1_normalized_path(const struct http1_msg *m, char *out, size_t cap)
 {
 	struct http_parser_url u;
@@ -662,8 +656,8 @@ int http1_normalized_path(const struct http1_msg *m, char *out, size_t cap)
 		for (; i < path_len && path[i] != '/' && path[i] != '\\'; i++) {
 			int c = (unsigned char)path[i];
 			if (c == '%') {
-				int hi = i + 2 < path_len ? unhex(path[i + 1]) : -1;
-				int lo = hi >= 0 ? unhex(path[i + 2]) : -1;
+				int hi = i + 2 < path_len ? hex_digit(path[i + 1]) : -1;
+				int lo = hi >= 0 ? hex_digit(path[i + 2]) : -1;
 				if (lo < 0)
 					return -1;
 				c = hi * 16 + lo;
