@@ -59,7 +59,7 @@ static const struct argp_option run_options[] = {
 	{ "fail-closed", OPT_FAIL_CLOSED, NULL, 0, "When the daemon is gone, refuse connections to registered endpoints", 0 },
 	{ "keep-maps", OPT_KEEP_MAPS, NULL, 0, "On exit, leave pinned maps (counters, rate-limit state) in place", 0 },
 	{ "mark", OPT_MARK, "N", 0, "SO_MARK of the daemon's upstream sockets (default 0x4d46)", 0 },
-	{ "body-limit", OPT_BODY_LIMIT, "BYTES", 0, "Largest request body inspected; larger ones get 413 (default 4 MiB). Replies that must be inspected are held up to 64 MiB or this, if larger", 0 },
+	{ "body-limit", OPT_BODY_LIMIT, "BYTES", 0, "Largest request body inspected; larger ones get 413 (default 4 MiB). Replies held whole (tools/list, batches, encoded) may reach 64 MiB or this, if larger; others stream", 0 },
 	{ "audit", OPT_AUDIT, "FILE", 0, "Append one JSON line per decision to FILE", 0 },
 	{ "audit-max-bytes", OPT_AUDIT_MAX_BYTES, "N", 0, "Rotate the audit log at N bytes; 0 never (default 100 MiB)", 0 },
 	{ "audit-keep", OPT_AUDIT_KEEP, "N", 0, "Rotated, gzip-compressed audit files kept (default 5)", 0 },

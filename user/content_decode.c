@@ -48,6 +48,14 @@ static enum content_coding_status list_codings(const struct http1_msg *m, enum c
 	return CODING_IDENTITY;
 }
 
+bool content_is_encoded(const struct http1_msg *m)
+{
+	enum coding codings[MAX_CODINGS];
+	size_t n;
+
+	return list_codings(m, codings, &n) != CODING_IDENTITY || n;
+}
+
 static bool has_zlib_header(const unsigned char *p, size_t len)
 {
 	return len >= 2 && (p[0] & 0x0f) == 8 && (p[0] >> 4) <= 7 && ((p[0] << 8) | p[1]) % 31 == 0;

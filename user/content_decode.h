@@ -21,6 +21,7 @@
 #ifndef MCPF_CONTENT_DECODE_H
 #define MCPF_CONTENT_DECODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "bytebuf.h"
@@ -38,5 +39,7 @@ enum content_coding_status {
 enum content_coding_status content_decode(const struct http1_msg *m, const char *body, size_t len,
 					  size_t limit, struct bytebuf *out);
 const char *content_coding_status_text(enum content_coding_status st);
+/* The message names a coding other than identity (supported or not). */
+bool content_is_encoded(const struct http1_msg *m);
 
 #endif /* MCPF_CONTENT_DECODE_H */

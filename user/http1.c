@@ -132,7 +132,9 @@ static int on_body(http_parser *hp, const char *at, size_t len)
 {
 	struct http1_parser *p = owner(hp);
 
-	if (p->mode == HTTP1_BODY_SSE) {
+	if (p->mode == HTTP1_BODY_STREAM && p->body_fn) {
+		p->body_fn(p->body_ctx, at, len);
+	} else if (p->mode == HTTP1_BODY_SSE) {
 		if (sse_push(&p->sse, at, len) < 0) {
 			fail(p, HTTP1_E_NOMEM, "out of memory");
 			return -1;
@@ -170,6 +172,8 @@ static void reset_message(struct http1_parser *p)
 	p->n_offs = 0;
 	p->target_off = p->target_len = 0;
 	p->mode = HTTP1_BODY_STREAM;
+	p->body_fn = NULL;
+	p->body_ctx = NULL;
 	p->lf_owed = p->msg_done = false;
 	p->phase = PH_HEAD;
 }
@@ -531,6 +535,12 @@ int http1_set_body_mode(struct http1_parser *p, enum http1_body_mode mode)
 	}
 	p->mode = mode;
 	return 0;
+}
+
+void http1_watch_body(struct http1_parser *p, http1_body_fn fn, void *ctx)
+{
+	p->body_fn = fn;
+	p->body_ctx = ctx;
 }
 
 int http1_expect_response(struct http1_parser *resp, enum http_method request_method)

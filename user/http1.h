@@ -32,7 +32,9 @@
  *                          at once if Content-Length is over the limit;
  *                        HTTP1_BODY_SSE split a text/event-stream body into events.
  *   HTTP1_BODY         STREAM mode: the consumed bytes are raw body bytes (chunk
- *                      framing included): forward them as they are.
+ *                      framing included): forward them as they are. To read
+ *                      the content too, http1_watch_body() after the head: its
+ *                      callback gets the de-chunked bytes during http1_feed.
  *   HTTP1_SSE_EVENT    SSE mode: http1_event(&p) is one event (sse.h); forward
  *                      ev->raw or a rewritten event (http1_emit_chunk() when the
  *                      response is chunked). Consumed bytes are already inside.
@@ -159,6 +161,9 @@ struct http1_field_offsets {
 	size_t name_off, name_len, value_off, value_len;
 };
 
+/* Sees the de-chunked body bytes of a STREAM-mode message as they pass. */
+typedef void (*http1_body_fn)(void *ctx, const char *data, size_t len);
+
 /* Private state: use the functions below. */
 struct http1_parser {
 	http_parser hp;
@@ -181,6 +186,8 @@ struct http1_parser {
 	struct bytebuf head, raw, body;
 	struct sse_splitter sse;
 	struct sse_event event;
+	http1_body_fn body_fn;
+	void *body_ctx;
 	enum http1_error err;
 	const char *err_text;
 };
@@ -194,6 +201,8 @@ enum http1_status http1_feed_eof(struct http1_parser *p);
 const struct http1_msg *http1_msg(const struct http1_parser *p);
 const struct sse_event *http1_event(const struct http1_parser *p);
 int http1_set_body_mode(struct http1_parser *p, enum http1_body_mode mode);
+/* STREAM mode: also hand the de-chunked body of this message to fn. */
+void http1_watch_body(struct http1_parser *p, http1_body_fn fn, void *ctx);
 int http1_expect_response(struct http1_parser *resp, enum http_method request_method);
 void http1_upgrade_result(struct http1_parser *req, bool switched);
 

@@ -591,36 +591,39 @@ static bool is_hidden(const char *tool, void *ctx)
 	return policy_tool_hidden(f->enf->policy, f->origin->server, tool);
 }
 
-static bool answer_is_error(const cJSON *msg)
+/* Account every tracked call the answers scanned so far settle, as
+ * `bytes` of response each; the scan starts over. */
+static void account_scanned(struct mcp_flow *f, struct answer_track *t)
 {
-	const cJSON *result = cJSON_GetObjectItemCaseSensitive(msg, "result");
+	struct answer a;
+	size_t pos = 0;
 
-	return cJSON_HasObjectItem(msg, "error") ||
-	       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(result, "isError"));
+	while (t && answer_scan_next(&f->scan, &pos, &a)) {
+		struct pending_call c;
+		cJSON *id = a.id ? cJSON_ParseWithLength(a.id, a.id_len) : NULL;
+
+		if (id && call_list_take(&t->calls, id, &c))
+			account_answered(f, &c, a.error, f->scan.bytes);
+		cJSON_Delete(id);
+	}
+	answer_scan_reset(&f->scan);
 }
 
-/* Account every tracked call this server->client JSON text answers. */
+/* Account every tracked call this whole server->client JSON text answers. */
 static void account_answers(struct mcp_flow *f, struct answer_track *t, const char *json, size_t len)
 {
-	cJSON *root, *el;
-
 	if (!t || !t->calls.n)
 		return;
-	root = cJSON_ParseWithLength(json, len);
-	if (cJSON_IsObject(root)) {
-		struct pending_call c;
+	answer_scan_reset(&f->scan);
+	answer_scan_feed(&f->scan, json, len);
+	account_scanned(f, t);
+}
 
-		if (call_list_take(&t->calls, cJSON_GetObjectItemCaseSensitive(root, "id"), &c))
-			account_answered(f, &c, answer_is_error(root), len);
-	} else if (cJSON_IsArray(root)) {
-		cJSON_ArrayForEach(el, root) {
-			struct pending_call c;
+static void scan_body(void *ctx, const char *data, size_t len)
+{
+	struct mcp_flow *f = ctx;
 
-			if (call_list_take(&t->calls, cJSON_GetObjectItemCaseSensitive(el, "id"), &c))
-				account_answered(f, &c, answer_is_error(el), len);
-		}
-	}
-	cJSON_Delete(root);
+	answer_scan_feed(&f->scan, data, len);
 }
 
 /* Hidden tools out of a tools/list answer; parsing is skipped when no
@@ -746,8 +749,18 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 		return err;
 	}
 	if (ex->inspect) {
-		f->resp_mode = RESP_BUFFER;
-		return http1_set_body_mode(&f->resp, HTTP1_BODY_BUFFER) < 0 ? -1 : 0;
+		struct answer_track *t = answers_for(f, ex);
+
+		if (ex->extra || (t && t->tools_list.n) || content_is_encoded(r)) {
+			f->resp_mode = RESP_BUFFER;
+			return http1_set_body_mode(&f->resp, HTTP1_BODY_BUFFER) < 0 ? -1 : 0;
+		}
+		if (t && t->calls.n) {
+			/* only accounting to do: relay the answer as it comes */
+			f->resp_mode = RESP_SCAN;
+			answer_scan_reset(&f->scan);
+			http1_watch_body(&f->resp, scan_body, f);
+		}
 	}
 	return bb_append(io->to_client, r->head, r->head_len);
 }
@@ -834,6 +847,10 @@ static int on_response_end(struct mcp_flow *f, struct flow_io *io, const char *r
 	switch (f->resp_mode) {
 	case RESP_STREAM:
 		err = bb_append(io->to_client, raw, n);
+		break;
+	case RESP_SCAN:
+		err = bb_append(io->to_client, raw, n);
+		account_scanned(f, answers_for(f, ex));
 		break;
 	case RESP_SSE:
 		if (f->sse_chunked) {
@@ -971,5 +988,6 @@ void mcp_flow_free(struct mcp_flow *f)
 		mcp_session_close(f->stream_of);
 	http1_free(&f->req);
 	http1_free(&f->resp);
+	answer_scan_free(&f->scan);
 	bb_free(&f->stalled);
 }

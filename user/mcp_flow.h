@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "answer_scan.h"
 #include "bytebuf.h"
 #include "enforce.h"
 #include "http1.h"
@@ -51,7 +52,12 @@ struct req_state {
 };
 
 /* The response being relayed. */
-enum resp_mode { RESP_STREAM, RESP_BUFFER, RESP_SSE };
+/* How the body of the response being relayed is handled:
+ *   STREAM  passed through untouched;
+ *   SCAN    passed through as it comes, its answers read for accounting;
+ *   BUFFER  held whole (tools/list to filter, denials to merge, an encoded body);
+ *   SSE     relayed event by event. */
+enum resp_mode { RESP_STREAM, RESP_SCAN, RESP_BUFFER, RESP_SSE };
 
 struct mcp_flow {
 	const struct enforce *enf;
@@ -70,6 +76,7 @@ struct mcp_flow {
 	char upstream_error[128];       /* why the server cannot be reached; "" while it can */
 	struct req_state rs;
 	enum resp_mode resp_mode;
+	struct answer_scan scan;        /* the answers of the response (or SSE event) being read */
 	struct bytebuf *client_out;         /* for the legacy registry */
 	flow_kick_fn kick;
 	void *conn;

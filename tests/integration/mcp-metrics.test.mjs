@@ -33,89 +33,93 @@ const EXPECTED = {
 };
 const TOTAL = Object.values(EXPECTED).reduce((a, b) => a + b, 0);
 
-itest('counts agree in bpftool, /metrics, mcpfence stats --json and the audit log', async (t) => {
-  const sb = sandbox(t, 'metrics-agree');
-  const rec = await startRecorder(sb, { tools: ['echo', 'execute', 'limited', 'secret', 'flaky'] });
-  const auditFile = path.join(sb.tmp, 'audit.jsonl');
-  const daemon = await startDaemon(sb, {
-    keepMaps: true,
-    args: ['--audit', auditFile],
-    policy: policyOf({ rec: { port: rec.port, hide: ['secret'], tools: {
-      execute: { action: 'deny', reason: 'metrics test deny' },
-      limited: { rate_limit: { max: 2, window: 3600 } },
-    } } }),
+// Both reply shapes: SSE answers are read event by event, JSON answers are
+// relayed as they come and scanned on the way.
+for (const jsonResponse of [false, true]) {
+  itest(`counts agree in bpftool, /metrics, mcpfence stats --json and the audit log (${jsonResponse ? 'JSON' : 'SSE'} replies)`, async (t) => {
+    const sb = sandbox(t, `metrics-agree-${jsonResponse ? 'json' : 'sse'}`);
+    const rec = await startRecorder(sb, { tools: ['echo', 'execute', 'limited', 'secret', 'flaky'], jsonResponse });
+    const auditFile = path.join(sb.tmp, 'audit.jsonl');
+    const daemon = await startDaemon(sb, {
+      keepMaps: true,
+      args: ['--audit', auditFile],
+      policy: policyOf({ rec: { port: rec.port, hide: ['secret'], tools: {
+        execute: { action: 'deny', reason: 'metrics test deny' },
+        limited: { rate_limit: { max: 2, window: 3600 } },
+      } } }),
+    });
+    const agent = await spawnAgent(sb, rec.url());
+    for (const [tool, times] of SCRIPT) {
+      for (let i = 0; i < times; i++) await agent.callTool(tool, { i });
+    }
+    // Allowed calls the server fails: two isError results, one JSON-RPC error.
+    assert.equal(resultText(await agent.callTool('flaky', {})), 'ran flaky {}');
+    for (let i = 0; i < 2; i++) assert.equal((await agent.callTool('flaky', { fail: 'isError' })).isError, true);
+    const thrown = await agent.send('callTool', { name: 'flaky', arguments: { fail: 'jsonrpc' } });
+    assert.match(thrown.error || '', /flaky threw/, JSON.stringify(thrown));
+    // Spot-check what the agent saw, so the counts below count real outcomes.
+    assert.equal(resultText(await agent.callTool('echo', { i: 'last' })), 'ran echo {"i":"last"}');
+    expectDenial(assert, await agent.callTool('limited', { i: 'last' }), { retry: true });
+    await agent.close();
+    const expected = EXPECTED;
+    const total = TOTAL;
+    assert.equal(rec.calls().length, expected['rec/echo/allow'] + expected['rec/limited/allow'] + expected['rec/flaky/allow'] + 1);
+
+    // The audit line may be written after the reply: wait for all of them.
+    const lines = await waitUntil(() => { const l = auditLines(auditFile); return l.length >= total && l; }, `${total} audit lines`);
+    assert.deepEqual(countsFromAudit(lines), expected, 'audit log');
+    assert.deepEqual(countsFromBpftool(sb.pinDir), expected, 'bpftool map dump pinned tool_stats');
+    const exposition = await scrapeMetrics(daemon);
+    assert.deepEqual(countsFromMetrics(exposition), expected, '/metrics');
+    const stats = statsJson(sb.pinDir);
+    assert.deepEqual(countsFromStats(stats), expected, 'mcpfence stats --json');
+
+    // The weird name is one label value, escaped, and reads back unchanged.
+    assert.ok(parseSamples(exposition).some((x) => x.name === 'mcpfence_tool_calls_total' && x.labels.tool === WEIRD), exposition);
+    const check = promtoolCheck(exposition);
+    assert.ok(check.ok, `promtool check metrics (exit ${check.status}):\n${check.output}\n${exposition}`);
+
+    // Per-row consistency: calls = sum of decisions = histogram total, in the
+    // map, in the stats output and in the Prometheus histogram's _count.
+    const samples = parseSamples(exposition);
+    for (const row of toolStatsRows(sb.pinDir).filter((r) => Number(r.calls) > 0)) {
+      const decisions = ['allowed', 'denied', 'rate_limited', 'hidden', 'invalid'].reduce((sum, f) => sum + Number(row[f]), 0);
+      assert.equal(Number(row.calls), decisions, JSON.stringify(row));
+      assert.equal(row.latency_hist.reduce((sum, n) => sum + Number(n), 0), Number(row.calls), `histogram of ${row.tool}`);
+      const count = samples.find((s) => s.name === 'mcpfence_tool_call_duration_seconds_count' && s.labels.server === row.server && s.labels.tool === row.tool);
+      assert.ok(count, `duration histogram for ${row.tool}`);
+      assert.equal(count.value, Number(row.calls), `_count of ${row.tool}`);
+      const statsRow = stats.tools.find((s) => s.server === row.server && s.tool === row.tool);
+      assert.equal(statsRow.calls, Number(row.calls));
+    }
+    // Upstream errors: 3 on flaky, none elsewhere, the same in all three views.
+    const errorsIn = {
+      bpftool: Object.fromEntries(toolStatsRows(sb.pinDir).filter((r) => Number(r.upstream_errors) > 0).map((r) => [r.tool, Number(r.upstream_errors)])),
+      stats: Object.fromEntries(stats.tools.filter((r) => r.upstream_errors > 0).map((r) => [r.tool, r.upstream_errors])),
+      metrics: Object.fromEntries(samples.filter((x) => x.name === 'mcpfence_tool_call_errors_total' && x.value > 0).map((x) => [x.labels.tool, x.value])),
+    };
+    assert.deepEqual(errorsIn, { bpftool: { flaky: 3 }, stats: { flaky: 3 }, metrics: { flaky: 3 } });
+    for (const name of ['mcpfence_connections_intercepted_total', 'mcpfence_connections_active', 'mcpfence_build_info']) {
+      assert.ok(samples.some((s) => s.name === name), `${name} in /metrics`);
+    }
+    assert.ok(samples.find((s) => s.name === 'mcpfence_connections_intercepted_total').value >= 1);
+
+    // Audit lines name the agent, the rule and the reason.
+    const deny = lines.find((l) => l.decision === 'deny');
+    assert.equal(deny.agent.pid, agent.pid);
+    assert.equal(deny.agent.cgroup, Number(sb.cgroupId));
+    assert.equal(deny.rule, 'tools.execute.action');
+    assert.match(deny.reason, /metrics test deny/);
+    assert.ok(deny.session, `session in ${JSON.stringify(deny)}`);
+    assert.ok(lines.every((l) => l.arguments === undefined), 'no arguments without --audit-args');
+    const limited = lines.find((l) => l.decision === 'rate_limited');
+    assert.equal(limited.rule, 'tools.limited.rate_limit');
+
+    // The map outlives the daemon: stats reads the same numbers while it is down.
+    await daemon.stop('SIGTERM');
+    assert.deepEqual(countsFromStats(statsJson(sb.pinDir)), expected, 'mcpfence stats --json with the daemon stopped');
   });
-  const agent = await spawnAgent(sb, rec.url());
-  for (const [tool, times] of SCRIPT) {
-    for (let i = 0; i < times; i++) await agent.callTool(tool, { i });
-  }
-  // Allowed calls the server fails: two isError results, one JSON-RPC error.
-  assert.equal(resultText(await agent.callTool('flaky', {})), 'ran flaky {}');
-  for (let i = 0; i < 2; i++) assert.equal((await agent.callTool('flaky', { fail: 'isError' })).isError, true);
-  const thrown = await agent.send('callTool', { name: 'flaky', arguments: { fail: 'jsonrpc' } });
-  assert.match(thrown.error || '', /flaky threw/, JSON.stringify(thrown));
-  // Spot-check what the agent saw, so the counts below count real outcomes.
-  assert.equal(resultText(await agent.callTool('echo', { i: 'last' })), 'ran echo {"i":"last"}');
-  expectDenial(assert, await agent.callTool('limited', { i: 'last' }), { retry: true });
-  await agent.close();
-  const expected = EXPECTED;
-  const total = TOTAL;
-  assert.equal(rec.calls().length, expected['rec/echo/allow'] + expected['rec/limited/allow'] + expected['rec/flaky/allow'] + 1);
-
-  // The audit line may be written after the reply: wait for all of them.
-  const lines = await waitUntil(() => { const l = auditLines(auditFile); return l.length >= total && l; }, `${total} audit lines`);
-  assert.deepEqual(countsFromAudit(lines), expected, 'audit log');
-  assert.deepEqual(countsFromBpftool(sb.pinDir), expected, 'bpftool map dump pinned tool_stats');
-  const exposition = await scrapeMetrics(daemon);
-  assert.deepEqual(countsFromMetrics(exposition), expected, '/metrics');
-  const stats = statsJson(sb.pinDir);
-  assert.deepEqual(countsFromStats(stats), expected, 'mcpfence stats --json');
-
-  // The weird name is one label value, escaped, and reads back unchanged.
-  assert.ok(parseSamples(exposition).some((x) => x.name === 'mcpfence_tool_calls_total' && x.labels.tool === WEIRD), exposition);
-  const check = promtoolCheck(exposition);
-  assert.ok(check.ok, `promtool check metrics (exit ${check.status}):\n${check.output}\n${exposition}`);
-
-  // Per-row consistency: calls = sum of decisions = histogram total, in the
-  // map, in the stats output and in the Prometheus histogram's _count.
-  const samples = parseSamples(exposition);
-  for (const row of toolStatsRows(sb.pinDir).filter((r) => Number(r.calls) > 0)) {
-    const decisions = ['allowed', 'denied', 'rate_limited', 'hidden', 'invalid'].reduce((sum, f) => sum + Number(row[f]), 0);
-    assert.equal(Number(row.calls), decisions, JSON.stringify(row));
-    assert.equal(row.latency_hist.reduce((sum, n) => sum + Number(n), 0), Number(row.calls), `histogram of ${row.tool}`);
-    const count = samples.find((s) => s.name === 'mcpfence_tool_call_duration_seconds_count' && s.labels.server === row.server && s.labels.tool === row.tool);
-    assert.ok(count, `duration histogram for ${row.tool}`);
-    assert.equal(count.value, Number(row.calls), `_count of ${row.tool}`);
-    const statsRow = stats.tools.find((s) => s.server === row.server && s.tool === row.tool);
-    assert.equal(statsRow.calls, Number(row.calls));
-  }
-  // Upstream errors: 3 on flaky, none elsewhere, the same in all three views.
-  const errorsIn = {
-    bpftool: Object.fromEntries(toolStatsRows(sb.pinDir).filter((r) => Number(r.upstream_errors) > 0).map((r) => [r.tool, Number(r.upstream_errors)])),
-    stats: Object.fromEntries(stats.tools.filter((r) => r.upstream_errors > 0).map((r) => [r.tool, r.upstream_errors])),
-    metrics: Object.fromEntries(samples.filter((x) => x.name === 'mcpfence_tool_call_errors_total' && x.value > 0).map((x) => [x.labels.tool, x.value])),
-  };
-  assert.deepEqual(errorsIn, { bpftool: { flaky: 3 }, stats: { flaky: 3 }, metrics: { flaky: 3 } });
-  for (const name of ['mcpfence_connections_intercepted_total', 'mcpfence_connections_active', 'mcpfence_build_info']) {
-    assert.ok(samples.some((s) => s.name === name), `${name} in /metrics`);
-  }
-  assert.ok(samples.find((s) => s.name === 'mcpfence_connections_intercepted_total').value >= 1);
-
-  // Audit lines name the agent, the rule and the reason.
-  const deny = lines.find((l) => l.decision === 'deny');
-  assert.equal(deny.agent.pid, agent.pid);
-  assert.equal(deny.agent.cgroup, Number(sb.cgroupId));
-  assert.equal(deny.rule, 'tools.execute.action');
-  assert.match(deny.reason, /metrics test deny/);
-  assert.ok(deny.session, `session in ${JSON.stringify(deny)}`);
-  assert.ok(lines.every((l) => l.arguments === undefined), 'no arguments without --audit-args');
-  const limited = lines.find((l) => l.decision === 'rate_limited');
-  assert.equal(limited.rule, 'tools.limited.rate_limit');
-
-  // The map outlives the daemon: stats reads the same numbers while it is down.
-  await daemon.stop('SIGTERM');
-  assert.deepEqual(countsFromStats(statsJson(sb.pinDir)), expected, 'mcpfence stats --json with the daemon stopped');
-});
+}
 
 // Issue 4: "rotation under load loses no line". Several agents call at
 // once while the audit log rotates every few kilobytes; every decision
