@@ -129,6 +129,8 @@ static int flush_local(struct mcp_flow *f, struct flow_io *io)
 			f->last = NULL;
 		exchange_free(ex);
 	}
+	if (f->refused && !f->first)
+		io->finished = true;  /* the refusal was the last answer owed */
 	return 0;
 }
 
@@ -241,11 +243,18 @@ static int refuse_http(struct mcp_flow *f, struct flow_io *io, int status, int c
 				.decision = MCPF_DECISION_INVALID };
 
 	account(f, &a);
-	if (jsonrpc_http_error(&out, status, code, why, false) || local_reply(f, io, &out))
+	if (jsonrpc_http_error(&out, status, code, why, false) || local_reply(f, io, &out)) {
 		bb_free(&out);
-	/* answered if it could be; either way the stream cannot be trusted
-	 * past this point, so the connection ends */
-	return -1;
+		return -1;
+	}
+	/* The stream cannot be trusted past this point: nothing more is read.
+	 * Answers still owed for earlier requests come first, then this one,
+	 * then the connection ends; at once if the server holds part of this
+	 * request, as it would wait for the rest instead of answering. */
+	if (!f->first || f->rs.streaming)
+		return -1;
+	f->refused = true;
+	return 0;
 }
 
 /* Answers for a legacy session go on its SSE stream, as events. */
@@ -463,16 +472,19 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 	/* not MCP: the head goes as it came, the body as it comes */
 	if (!exchange_push(f, m->method) || http1_expect_response(&f->resp, m->method))
 		return -1;
+	rs->streaming = true;
 	return bb_append(io->to_upstream, m->head, m->head_len);
 }
 
 static int on_request_end(struct mcp_flow *f, struct flow_io *io, const char *raw, size_t n)
 {
 	const struct http1_msg *m = http1_msg(&f->req);
-	const struct req_state *rs = &f->rs;
+	struct req_state *rs = &f->rs;
 
-	if (!rs->buffered)
+	if (!rs->buffered) {
+		rs->streaming = false;
 		return bb_append(io->to_upstream, raw, n);
+	}
 	if (rs->mcp_path || body_is_jsonrpc(m->body, m->body_len))
 		return on_mcp_request(f, io, m, rs->own_100);
 	/* a JSON-less POST off the MCP paths: forward as received */
@@ -521,6 +533,8 @@ static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struc
 		}
 		if (err)
 			return -1;
+		if (f->refused)
+			return 0;
 	}
 }
 
@@ -559,6 +573,8 @@ int mcp_flow_client_data(struct mcp_flow *f, const char *data, size_t len, struc
 {
 	int err;
 
+	if (f->refused)
+		return 0;  /* bytes after a refused request: never read as requests */
 	if (f->tunnel)
 		return bb_append(io->to_upstream, data, len);
 	if (f->upgrade_wait)
@@ -572,7 +588,7 @@ int mcp_flow_client_eof(struct mcp_flow *f, struct flow_io *io)
 	enum http1_status st;
 
 	(void)io;
-	if (f->tunnel || f->upgrade_wait)
+	if (f->tunnel || f->upgrade_wait || f->refused)
 		return 0;
 	/* a request cut short was never forwarded (held) or is cut short
 	 * upstream as well (streamed): either way nothing more to do */

@@ -38,6 +38,7 @@ struct answer_track;
 struct flow_io {
 	struct bytebuf *to_upstream;
 	struct bytebuf *to_client;
+	bool finished;    /* set by the flow: end the connection once to_client is written */
 };
 
 /* Ask the proxy to write conn's pending client bytes: used when another
@@ -47,6 +48,7 @@ typedef void (*flow_kick_fn)(void *conn);
 /* The request being read: held whole (MCP) or streamed through. */
 struct req_state {
 	bool buffered;
+	bool streaming;   /* its head went upstream, its body is going as it comes */
 	bool own_100;     /* we answered Expect: 100-continue ourselves */
 	bool mcp_path;
 };
@@ -72,6 +74,7 @@ struct mcp_flow {
 	struct bytebuf stalled;             /* client bytes held while an upgrade is pending */
 	bool sse_chunked;               /* the SSE reply being relayed goes out chunked */
 	bool upgrade_wait;              /* an Upgrade request awaits the server's answer */
+	bool refused;                   /* a request was refused: nothing after it is read */
 	unsigned next_seq;
 	char upstream_error[128];       /* why the server cannot be reached; "" while it can */
 	struct req_state rs;

@@ -126,6 +126,7 @@ static bool side_write(struct proxy_conn *c, struct side *s)
 static void conn_fail_after_flush(struct proxy_conn *c)
 {
 	close_side(c->px, &c->upstream, true);
+	bb_reset(&c->upstream.out);
 	c->connecting = false;
 	c->upstream.rd_closed = c->upstream.wr_closed = true;
 	c->client.rd_closed = true;
@@ -164,6 +165,11 @@ static bool side_read(struct proxy_conn *c, struct side *s)
 				conn_abort(c, "relaying the server's reply", EPROTO);
 				return false;
 			}
+			conn_fail_after_flush(c);
+			return true;
+		}
+		if (io.finished) {
+			/* every answer owed is queued for the agent, the last a refusal */
 			conn_fail_after_flush(c);
 			return true;
 		}

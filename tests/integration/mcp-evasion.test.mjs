@@ -120,6 +120,24 @@ itest('pipelined requests on one connection are each decided', async (t) => {
   assert.deepEqual(rec.calls().map((c) => c.arguments.m), ['pipe-1', 'pipe-3', 'pipe-5']);
 });
 
+itest('garbage pipelined after good requests: their answers first, then a 400, then the end', async (t) => {
+  const { sb, rec } = await setUp(t, 'ev-pipeline-garbage');
+  const post = (id, tool, m) => sessionPost(JSON.stringify(toolCall(id, tool, { m })));
+  const garbage = { rawBase64: Buffer.from('\x01\x02 not http\r\n\r\n').toString('base64') };
+  const responses = await inSession(sb, rec, [
+    { pipeline: [post(1, 'echo', 'before-garbage'), post(2, 'execute', 'g-denied-marker'), garbage, post(3, 'echo', 'after-garbage-marker')] },
+  ]);
+  assert.equal(responses.length, 4, JSON.stringify(responses));
+  const [one, two, refused, end] = responses;
+  assert.equal(resultText(rawMessages(one)[0].result), 'ran echo {"m":"before-garbage"}');
+  expectDenial(assert, rawMessages(two)[0].result, { rule: 'tools.execute.action' });
+  assertRefused(refused, { status: 400 });
+  assert.deepEqual({ status: end.status, closed: end.closed }, { status: 0, closed: true }, 'the connection ends after the 400');
+  assertNeverReached(rec, 'g-denied-marker');
+  assertNeverReached(rec, 'after-garbage-marker');
+  assert.deepEqual(rec.calls().map((c) => c.arguments.m), ['before-garbage']);
+});
+
 itest('Content-Length together with Transfer-Encoding is refused', async (t) => {
   const { sb, rec, daemon } = await setUp(t, 'ev-cl-te');
   const body = JSON.stringify(toolCall(1, 'echo', { m: 'cl-te-marker' }));
