@@ -9,7 +9,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { itest } from '../lib/itest.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
-import { startDaemon } from '../lib/daemon.mjs';
+import { startDaemon, MCPFENCE } from '../lib/daemon.mjs';
 import { startRecorder, spawnAgent, expectDenial, resultText, policyOf, waitUntil } from '../lib/mcp.mjs';
 import {
   toolStatsRows, countsFromBpftool, scrapeMetrics, parseSamples, countsFromMetrics, statsJson, countsFromStats,
@@ -166,3 +166,50 @@ itest('audit log rotation under concurrent load loses no line', async (t) => {
   assert.deepEqual(Object.values(perAgent), Array(AGENTS).fill(CALLS));
   assert.deepEqual(countsFromAudit(lines), countsFromStats(statsJson(sb.pinDir)));
 }, { timeoutMs: 180000 });
+
+// Issue 4: with --audit-args the audit log carries the arguments, secrets
+// redacted (the server still gets them as sent); `mcpfence top` reads the
+// running daemon's maps and shows calls per second while an agent calls.
+itest('--audit-args logs redacted arguments; top shows live rates', async (t) => {
+  const sb = sandbox(t, 'audit-args-top');
+  const rec = await startRecorder(sb, { tools: ['deploy', 'execute'] });
+  const auditFile = path.join(sb.tmp, 'audit.jsonl');
+  await startDaemon(sb, {
+    args: ['--audit', auditFile, '--audit-args'],
+    policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'deny', reason: 'no' } } } }),
+  });
+  const agent = await spawnAgent(sb, rec.url());
+  const args = {
+    service: 'web',
+    replicas: 3,
+    api_key: 'k-123',
+    env: { DATABASE_URL: 'postgres://app:hunter2@db/app', note: 'Authorization: Bearer abc.def-123456' },
+    max_tokens: 10,
+  };
+  assert.match(resultText(await agent.callTool('deploy', args)), /^ran deploy /);
+  expectDenial(assert, await agent.callTool('execute', { cmd: 'ls', password: 'pw' }), { reason: 'no' });
+  const lines = await waitUntil(() => { const l = auditLines(auditFile); return l.length >= 2 && l; }, '2 audit lines');
+  assert.deepEqual(lines.find((l) => l.tool === 'deploy').arguments, {
+    service: 'web',
+    replicas: 3,
+    api_key: '[REDACTED]',
+    env: { DATABASE_URL: '[REDACTED]', note: '[REDACTED]' },
+    max_tokens: '[REDACTED]',
+  });
+  assert.deepEqual(lines.find((l) => l.tool === 'execute').arguments, { cmd: 'ls', password: '[REDACTED]' });
+  assert.deepEqual(rec.calls()[0].arguments, args, 'redaction is for the log only');
+
+  // Three frames 0.3 s apart while the agent keeps calling deploy.
+  const top = sb.spawn(MCPFENCE, ['top', '--bpffs', sb.pinDir, '--interval', '0.3', '--iterations', '3']);
+  let calls = 0;
+  while (top.running) {
+    await agent.callTool('deploy', { i: calls++ });
+  }
+  assert.deepEqual(top.exitStatus, { code: 0, signal: null }, top.stderr);
+  const frames = top.stdout.split('mcpfence top - ').slice(1);
+  assert.equal(frames.length, 3, top.stdout);
+  const rate = (frame) => Number(frame.split('\n').find((l) => /^rec\s+deploy\s/.test(l))?.trim().split(/\s+/)[2]);
+  assert.ok(frames.slice(1).some((f) => rate(f) > 0), `a deploy rate above 0 after ${calls} calls:\n${top.stdout}`);
+  assert.match(frames[2], /^rec\s+execute\s+0\.0\s+0\.0\s/m, top.stdout);
+  await agent.close();
+});
