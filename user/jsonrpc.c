@@ -144,6 +144,10 @@ static int parse_text(const char *text, size_t len, struct jsonrpc_body *out, st
 	if (json_has_nul_escape(text, len))
 		return refuse(why, 400, JSONRPC_INVALID_REQUEST,
 			      "a string contains \\u0000, which cannot be matched reliably");
+	/* cJSON skips a UTF-8 byte-order mark that a server's parser may not
+	 * (or may, after its own charset decoding): neither is certain. */
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
+		return refuse(why, 400, JSONRPC_PARSE_ERROR, "byte-order mark before the JSON text");
 	out->root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	if (!out->root)
 		return refuse(why, 400, JSONRPC_PARSE_ERROR, "invalid JSON");
@@ -162,8 +166,10 @@ static int parse_text(const char *text, size_t len, struct jsonrpc_body *out, st
 		return dup < 0 ? refuse(why, 500, JSONRPC_INVALID_REQUEST, "out of memory")
 			       : refuse(why, 400, JSONRPC_INVALID_REQUEST, "duplicate object key");
 	out->msgs = calloc(out->count, sizeof(*out->msgs));
-	if (!out->msgs || json_value_span(text, len, 0, &root_span) < 0)
+	if (!out->msgs)
 		return refuse(why, 500, JSONRPC_INVALID_REQUEST, "out of memory");
+	if (json_value_span(text, len, 0, &root_span) < 0)
+		return refuse(why, 400, JSONRPC_PARSE_ERROR, "invalid JSON");
 	struct json_span *spans = malloc(out->count * sizeof(*spans));
 	if (!spans)
 		return refuse(why, 500, JSONRPC_INVALID_REQUEST, "out of memory");

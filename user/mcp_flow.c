@@ -205,20 +205,52 @@ static bool legacy_session_id(const struct http1_msg *m, char *out, size_t len)
 	return false;
 }
 
-/* Does this body hold JSON-RPC (an object, or an array of objects, with a
- * "jsonrpc" or "method" member)? Used off the MCP paths. */
-static bool body_is_jsonrpc(const char *body, size_t len)
+/* Off the MCP paths, must this body be inspected as JSON-RPC? Read as the
+ * server would read it: Content-Encoding undone first. Yes when it holds
+ * JSON-RPC (an object, or an array of objects, with a "jsonrpc" or "method"
+ * member), and also whenever that cannot be ruled out: a coding that cannot
+ * be decoded, a byte-order mark or NUL (UTF-16/32, which lenient servers
+ * accept), JSON-looking text that cJSON cannot parse (nesting too deep,
+ * say). Inspection then refuses what it cannot read; only bodies that are
+ * certainly not JSON-RPC go through untouched. */
+static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 {
-	cJSON *root = cJSON_ParseWithLength(body, len), *el;
-	bool yes = false;
+	struct bytebuf decoded = BYTEBUF_INIT;
+	const char *text = m->body ? m->body : "";
+	size_t len = m->body_len, i = 0;
+	bool yes = true;
+	cJSON *root, *el;
 
+	switch (content_decode(m, text, len, limit, &decoded)) {
+	case CODING_IDENTITY:
+		break;
+	case CODING_DECODED:
+		text = decoded.data;
+		len = decoded.len;
+		break;
+	default:
+		return true;
+	}
+	while (i < len && text[i] && strchr(" \t\r\n", text[i]))
+		i++;
+	if (memchr(text, '\0', len) || (i < len && (unsigned char)text[i] >= 0x80)) {
+		bb_free(&decoded);
+		return true;
+	}
+	if (i == len || (text[i] != '{' && text[i] != '[')) {
+		bb_free(&decoded);
+		return false;
+	}
+	root = cJSON_ParseWithLength(text, len);
 	if (cJSON_IsObject(root)) {
 		yes = cJSON_HasObjectItem(root, "jsonrpc") || cJSON_HasObjectItem(root, "method");
 	} else if (cJSON_IsArray(root)) {
+		yes = false;
 		cJSON_ArrayForEach(el, root)
 			yes |= cJSON_HasObjectItem(el, "jsonrpc") || cJSON_HasObjectItem(el, "method");
 	}
 	cJSON_Delete(root);
+	bb_free(&decoded);
 	return yes;
 }
 
@@ -452,6 +484,13 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 	char path[2048];
 
 	memset(rs, 0, sizeof(*rs));
+	/* After a protocol switch nothing could be inspected any more, and a
+	 * WebSocket can carry MCP: on an intercepted endpoint it is refused,
+	 * whatever the path. */
+	if (m->method == HTTP_CONNECT || http1_find_header(m, "Upgrade", NULL, NULL) > 0)
+		return refuse_http(f, io, 403, JSONRPC_INVALID_REQUEST,
+				   "mcpfence: protocol upgrades and CONNECT tunnels are refused on MCP endpoints "
+				   "(what follows them could not be inspected)");
 	if (http1_normalized_path(m, path, sizeof(path)) < 0)
 		return refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST,
 				   "mcpfence: request target has encoded slashes, NULs or bad escapes");
@@ -485,7 +524,7 @@ static int on_request_end(struct mcp_flow *f, struct flow_io *io, const char *ra
 		rs->streaming = false;
 		return bb_append(io->to_upstream, raw, n);
 	}
-	if (rs->mcp_path || body_is_jsonrpc(m->body, m->body_len))
+	if (rs->mcp_path || body_needs_inspection(m, f->enf->body_limit))
 		return on_mcp_request(f, io, m, rs->own_100);
 	/* a JSON-less POST off the MCP paths: forward as received */
 	struct exchange *ex = exchange_push(f, m->method);
@@ -515,16 +554,11 @@ static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struc
 			err = on_request_head(f, io);
 			break;
 		case HTTP1_BODY:
-		case HTTP1_TUNNEL:
 			err = f->rs.buffered ? 0 : bb_append(io->to_upstream, raw, used);
 			break;
 		case HTTP1_MESSAGE_END:
 			err = on_request_end(f, io, raw, used);
 			break;
-		case HTTP1_UPGRADE_WAIT:
-			/* hold what follows until the server says yes or no */
-			f->upgrade_wait = true;
-			return bb_append(&f->stalled, data, len);
 		case HTTP1_ERROR:
 			return refuse_http(f, io, http1_error_status(http1_error(&f->req)),
 					   JSONRPC_INVALID_REQUEST, http1_error_text(&f->req));
@@ -575,10 +609,6 @@ int mcp_flow_client_data(struct mcp_flow *f, const char *data, size_t len, struc
 
 	if (f->refused)
 		return 0;  /* bytes after a refused request: never read as requests */
-	if (f->tunnel)
-		return bb_append(io->to_upstream, data, len);
-	if (f->upgrade_wait)
-		return bb_append(&f->stalled, data, len);
 	err = feed_requests(f, data, len, io);
 	return err || !f->upstream_error[0] ? err : answer_unreachable(f, io);
 }
@@ -588,7 +618,7 @@ int mcp_flow_client_eof(struct mcp_flow *f, struct flow_io *io)
 	enum http1_status st;
 
 	(void)io;
-	if (f->tunnel || f->upgrade_wait || f->refused)
+	if (f->refused)
 		return 0;
 	/* a request cut short was never forwarded (held) or is cut short
 	 * upstream as well (streamed): either way nothing more to do */
@@ -729,15 +759,10 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 		return -1;
 	}
 	if (r->status / 100 == 1) {
-		if (r->status == 101 && f->upgrade_wait) {
-			f->tunnel = true;
-			f->upgrade_wait = false;
-			http1_upgrade_result(&f->req, true);
-			if (bb_append(io->to_client, r->head, r->head_len) ||
-			    bb_append(io->to_upstream, f->stalled.data, f->stalled.len))
-				return -1;
-			bb_free(&f->stalled);
-			return 0;
+		if (r->status == 101) {
+			/* no Upgrade request is ever forwarded (on_request_head) */
+			log_debug("server %s switched protocols unasked: connection closed", f->origin->server);
+			return -1;
 		}
 		if (r->status == 100 && ex->own_100)
 			return 0;
@@ -890,19 +915,7 @@ static int on_response_end(struct mcp_flow *f, struct flow_io *io, const char *r
 	exchange_free(ex);
 	f->resp_mode = RESP_STREAM;
 	f->sse_chunked = false;
-	if (err || flush_local(f, io))
-		return -1;
-	if (f->upgrade_wait && !f->tunnel) {
-		/* the server declined the upgrade: read on as HTTP */
-		struct bytebuf held = f->stalled;
-
-		f->upgrade_wait = false;
-		http1_upgrade_result(&f->req, false);
-		memset(&f->stalled, 0, sizeof(f->stalled));
-		err = feed_requests(f, held.data, held.len, io);
-		bb_free(&held);
-	}
-	return err;
+	return err || flush_local(f, io) ? -1 : 0;
 }
 
 static int pump_responses(struct mcp_flow *f, const char *data, size_t len, bool eof, struct flow_io *io)
@@ -931,9 +944,6 @@ static int pump_responses(struct mcp_flow *f, const char *data, size_t len, bool
 		case HTTP1_MESSAGE_END:
 			err = on_response_end(f, io, raw, used);
 			break;
-		case HTTP1_TUNNEL:
-			f->tunnel = true;
-			return bb_append(io->to_client, raw, used + len);
 		case HTTP1_ERROR:
 			log_debug("server %s: bad response: %s", f->origin->server, http1_error_text(&f->resp));
 			/* cut short by the server: the agent sees the same cut */
@@ -943,22 +953,16 @@ static int pump_responses(struct mcp_flow *f, const char *data, size_t len, bool
 		}
 		if (err)
 			return -1;
-		if (f->tunnel)
-			return len ? bb_append(io->to_client, data, len) : 0;
 	}
 }
 
 int mcp_flow_upstream_data(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
 {
-	if (f->tunnel)
-		return bb_append(io->to_client, data, len);
 	return pump_responses(f, data, len, false, io);
 }
 
 int mcp_flow_upstream_eof(struct mcp_flow *f, struct flow_io *io)
 {
-	if (f->tunnel)
-		return 0;
 	return pump_responses(f, NULL, 0, true, io);
 }
 
@@ -1005,5 +1009,4 @@ void mcp_flow_free(struct mcp_flow *f)
 	http1_free(&f->req);
 	http1_free(&f->resp);
 	answer_scan_free(&f->scan);
-	bb_free(&f->stalled);
 }

@@ -67,13 +67,10 @@ struct mcp_flow {
 	char conn_session[32];          /* session key when the client names none */
 	char cgroup_path[256];          /* the agent's cgroup, for the audit log; "" if unknown */
 	struct http1_parser req, resp;
-	bool tunnel;                    /* after a protocol switch: opaque bytes */
 	struct exchange *first, *last;  /* requests in order, awaiting answers */
 	struct answer_track *track;     /* tools/list ids, allowed calls: made on first use */
 	struct mcp_session *stream_of;  /* this connection carries a legacy SSE stream */
-	struct bytebuf stalled;             /* client bytes held while an upgrade is pending */
 	bool sse_chunked;               /* the SSE reply being relayed goes out chunked */
-	bool upgrade_wait;              /* an Upgrade request awaits the server's answer */
 	bool refused;                   /* a request was refused: nothing after it is read */
 	unsigned next_seq;
 	char upstream_error[128];       /* why the server cannot be reached; "" while it can */

@@ -274,3 +274,53 @@ itest('requests that are not MCP pass through untouched', async (t) => {
     assert.equal(seen[i].rawBodyBase64, body);
   });
 });
+
+itest('off the MCP paths, JSON-RPC is decided on what the server would read', async (t) => {
+  const { sb, rec } = await setUp(t, 'ev-off-path');
+  const post = (path, body, headers = [JSON_TYPE]) => ({ method: 'POST', path, headers, ...body });
+  const text = (obj) => ({ body: JSON.stringify(obj) });
+  const gz = (obj) => ({ bodyBase64: zlib.gzipSync(Buffer.from(JSON.stringify(obj))).toString('base64') });
+  const utf16 = (obj) => ({ bodyBase64: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(JSON.stringify(obj), 'utf16le')]).toString('base64') });
+  const deep = (obj) => ({ body: JSON.stringify(obj).replace('"deep"', `${'['.repeat(1100)}"deep"${']'.repeat(1100)}`) });
+  const out = await rawExchange(sb, rec.port, [
+    post('/api/rpc', gz(toolCall(1, 'execute', { m: 'offpath-gzip-marker' })), [JSON_TYPE, ['Content-Encoding', 'gzip']]),
+    post('/api/rpc', { body: `\ufeff${JSON.stringify(toolCall(2, 'execute', { m: 'offpath-bom-marker' }))}` }),
+    post('/api/u16', utf16(toolCall(3, 'execute', { m: 'offpath-utf16-marker' })), [['Content-Type', 'application/json; charset=utf-16le']]),
+    post('/api/deep', deep(toolCall(4, 'execute', { m: 'offpath-deep-marker', x: 'deep' }))),
+    post('/api/rpc', { body: '' }, [JSON_TYPE, ['Content-Encoding', 'br']]),
+    post('/api/items', text({ items: [1, 2], note: 'plain-json-marker' })),
+    post('/api/rpc', gz(toolCall(5, 'echo', { m: 'offpath-allowed-marker' })), [JSON_TYPE, ['Content-Encoding', 'gzip']]),
+  ]);
+  assert.equal(out.ok, true, out.error);
+  const [gzipped, bom, u16, tooDeep, brotli, plain, allowed] = out.responses;
+  // A gzipped call is decoded and decided like any other.
+  assert.equal(gzipped.status, 200, JSON.stringify(gzipped));
+  expectDenial(assert, rawMessages(gzipped)[0].result, { rule: 'tools.execute.action', reason: REASON });
+  // What cjson cannot read but a lenient server might is refused.
+  assertRefused(bom, { codes: [-32700] });
+  assertRefused(u16, { codes: [-32700] });
+  assertRefused(tooDeep, { codes: [-32700] });
+  assertRefused(brotli, { status: 415 });
+  for (const marker of ['offpath-gzip-marker', 'offpath-bom-marker', 'offpath-deep-marker']) assertNeverReached(rec, marker);
+  assert.deepEqual(rec.http().filter((r) => r.url === '/api/u16' || r.url === '/api/deep'), []);
+  // JSON that is not JSON-RPC, and allowed calls, reach the server as sent.
+  assert.equal(plain.body, 'not mcp: POST /api/items\n');
+  assert.equal(allowed.body, 'not mcp: POST /api/rpc\n');
+  assert.equal(rec.requestsMentioning('plain-json-marker').length, 1);
+  assert.equal(rec.requestsMentioning('offpath-allowed-marker').length, 1);
+});
+
+itest('protocol upgrades and CONNECT are refused: nothing after them could be inspected', async (t) => {
+  const { sb, rec } = await setUp(t, 'ev-upgrade');
+  const out = await rawExchange(sb, rec.port, [
+    { method: 'GET', path: '/mcp', headers: [['Upgrade', 'websocket'], ['Connection', 'Upgrade'], ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='], ['Sec-WebSocket-Version', '13'], ['X-Probe', 'ws-upgrade-marker']] },
+    { method: 'POST', path: '/api/ws', headers: [JSON_TYPE, ['Upgrade', 'h2c'], ['Connection', 'Upgrade, HTTP2-Settings'], ['HTTP2-Settings', 'AAMAAABkAAQAAP__']], body: JSON.stringify(toolCall(1, 'execute', { m: 'h2c-marker' })) },
+    { method: 'CONNECT', path: `127.0.0.1:${rec.port}`, headers: [['X-Probe', 'connect-marker']] },
+  ]);
+  assert.equal(out.ok, true, out.error);
+  for (const res of out.responses) {
+    assertRefused(res, { status: 403, codes: [-32600] });
+    assert.match(res.json.error.message, /upgrades and CONNECT tunnels are refused/);
+  }
+  assert.deepEqual(rec.http(), [], 'nothing reached the server');
+});

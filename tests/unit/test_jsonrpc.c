@@ -171,6 +171,8 @@ TEST(jsonrpc_refuses_what_it_cannot_interpret)
 	CHECK_STR_EQ(refusal_of("[]"), "empty batch");
 	CHECK_STR_EQ(refusal_of(""), "invalid JSON");
 	CHECK_STR_EQ(verdict("", "{\"a\":\"b\0\"}", 10, &why), "NUL byte in the body");
+	CHECK_STR_EQ(refusal_of("\xef\xbb\xbf{\"jsonrpc\":\"2.0\",\"method\":\"ping\"}"),
+		     "byte-order mark before the JSON text");
 }
 
 
