@@ -77,18 +77,25 @@ def policy_summary:
 	    + ($runs | map(select(.scenario == "rules\($n)")) | summary)
 	    + { vs_direct: ($runs | paired("rules\($n)"; "direct")) });
 
-# CPU per call and peak RSS of each proxy at 256 connections (from the matrix).
+# CPU per call and peak RSS of each proxy at 256 connections (from the
+# matrix: each run's own peak), and how they compare with nginx's.
 def cost_at_256:
 	map(select(.phase == "matrix" and .conns == 256 and .scenario != "direct"))
-	| group_by([.size, .scenario])
-	| map({ size: .[0].size, scenario: .[0].scenario } + (summary | { cpu_us_per_call, vmhwm_kb, threads }));
+	| group_by(.size)
+	| map(group_by(.scenario)
+	  | map({ size: .[0].size, scenario: .[0].scenario } + (summary | { cpu_us_per_call, vmhwm_kb, threads }))
+	  | (map(select(.scenario == "nginx"))[0]) as $ng
+	  | map(. + (if .scenario == "nginx" or $ng == null then {} else
+		{ vs_nginx: { cpu_us_per_call: ((.cpu_us_per_call / $ng.cpu_us_per_call)? | dec(100)),
+			      vmhwm: ((.vmhwm_kb / $ng.vmhwm_kb)? | dec(100)) } } end)))
+	| flatten;
 
 . as $all
 | {
   machine: { nproc: $nproc, cpu: $cpu, kernel: $kernel, date: $date, mcpfence_version: $version },
   settings: { quick: ($quick == 1), sizes: ($sizes | split(" ") | map(tonumber)),
 	      conns: ($conns | split(" ") | map(tonumber)), rounds: $rounds, duration_s: $duration,
-	      warmup_s: $warmup, nginx_worker_processes: $workers },
+	      warmup_s: $warmup, nginx_worker_processes: $workers, policy_conns: $policy_conns },
   daemon_error: (if $daemon_error == "" then null else $daemon_error end),
   matrix: ($all | map(select(.phase == "matrix")) | grid(["direct", "mcpfence", "mcpfence-nosockmap", "nginx"])),
   cost_at_256_conns: ($all | cost_at_256),
@@ -96,6 +103,6 @@ def cost_at_256:
   policy_scale: ($all | policy_summary),
   realism: { server: "@modelcontextprotocol/server-everything (streamableHttp, SSE replies)",
 	     error: (if $realism_error == "" then null else $realism_error end),
-	     results: ($all | map(select(.phase == "realism")) | grid(["direct", "mcpfence", "mcpfence-nosockmap"])) },
+	     results: ($all | map(select(.phase == "realism")) | grid(["direct", "mcpfence", "mcpfence-nosockmap", "nginx"])) },
   runs: $all
 }

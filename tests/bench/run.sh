@@ -9,9 +9,10 @@
 # build/bench/latency.png, and prints the table.
 #
 # Isolation: everything runs on loopback with ports picked at run time. The
-# load generator runs in cgroups this script creates; the daemons attach to
-# those cgroups only, with pins in a private bpffs mount. All of it is
-# removed on exit, failure or interrupt.
+# load generator runs in cgroups this script creates; each daemon runs in a
+# cgroup of its own below them (--sockmap attaches sock_ops to the daemon's
+# cgroup too) and attaches to those cgroups only, with pins in a private
+# bpffs mount. All of it is removed on exit, failure or interrupt.
 set -euo pipefail
 
 QUICK=0
@@ -156,18 +157,16 @@ human_size() { # BYTES -> 256 B, 4 KiB, 1 MiB
 	else echo "$1 B"; fi
 }
 
-# in_cgroup DIR CMD...: CMD runs as a member of the cgroup from its first instruction.
-in_cgroup() {
-	local dir=$1
-	shift
-	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$dir" "$@"
-}
+# in_cgroup DIR CMD...: CMD runs as a member of the cgroup from its first
+# instruction, and (exec) with the pid this command started with.
+IN_CGROUP=(sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh)
+in_cgroup() { "${IN_CGROUP[@]}" "$@"; }
 
 # ---- set-up ---------------------------------------------------------------
 
 mkdir -p "$OUT" "$BPFFS"
 mount -t bpf bpf "$BPFFS"
-mkdir "$CG" "$CG/sockmap" "$CG/nosockmap" "$CG/plain"
+mkdir "$CG" "$CG/sockmap" "$CG/nosockmap" "$CG/plain" "$CG/policy"
 : >"$RUNS"
 
 start_bg mini_server "$BIN/mini_server" --port 0 --port-file "$WORK/mini.port"
@@ -177,8 +176,10 @@ MINI_PORT=$(cat "$WORK/mini.port")
 EVERY_PORT=$(free_port)
 
 # nginx as a user would put it in front of an MCP server: a plain reverse
-# proxy, configured not to handicap it (see README for each choice).
+# proxy, configured not to handicap it (see README for each choice). One
+# server block per upstream: mini_server, and server-everything for realism.
 NGINX_PORT=$(free_port)
+NGINX_EVERY_PORT=$(free_port)
 mkdir -p "$WORK/nginx"
 cat >"$WORK/nginx/nginx.conf" <<EOF
 worker_processes $NGINX_WORKERS;
@@ -204,6 +205,12 @@ http {
 		keepalive_requests 1000000;
 		keepalive_timeout 300s;
 	}
+	upstream everything {
+		server 127.0.0.1:$EVERY_PORT;
+		keepalive 512;
+		keepalive_requests 1000000;
+		keepalive_timeout 300s;
+	}
 	server {
 		listen 127.0.0.1:$NGINX_PORT backlog=4096;
 		location / {
@@ -212,11 +219,19 @@ http {
 			proxy_set_header Connection "";
 		}
 	}
+	server {
+		listen 127.0.0.1:$NGINX_EVERY_PORT backlog=4096;
+		location / {
+			proxy_pass http://everything;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+		}
+	}
 }
 EOF
 start_bg nginx nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log"
 NGINX_PID=$BG_PID
-wait_until 10 "$NGINX_PID" curl -fsS -o /dev/null -X POST --data '{"jsonrpc":"2.0","id":1,"method":"ping"}' \
+wait_until 10 "$NGINX_PID" curl -fsS -o /dev/null --max-time 1 -X POST --data '{"jsonrpc":"2.0","id":1,"method":"ping"}' \
 	"http://127.0.0.1:$NGINX_PORT/mcp" || die "nginx did not start: $(tail -5 "$WORK/nginx/error.log")"
 NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -1)
 
@@ -231,15 +246,16 @@ write_policy "$WORK/policy.json"
 
 declare -A DAEMON_PID DAEMON_READY_S
 DAEMON_ERROR=""
-# start_daemon NAME CGROUP POLICY [ARGS...]
+# start_daemon NAME CGROUP POLICY [ARGS...]: intercepts CGROUP's calls,
+# runs in a cgroup of its own ($CG/daemon-NAME).
 start_daemon() {
 	local name=$1 cg=$2 policy=$3 listen metrics t0 t1
 	shift 3
 	listen=$(free_port)
 	metrics=$(free_port)
-	mkdir -p "$BPFFS/$name"
+	mkdir -p "$BPFFS/$name" "$CG/daemon-$name"
 	t0=$(date +%s.%N)
-	start_bg "daemon-$name" "$MCPFENCE" run --policy "$policy" --cgroup "$cg" --bpffs "$BPFFS/$name" \
+	start_bg "daemon-$name" "${IN_CGROUP[@]}" "$CG/daemon-$name" "$MCPFENCE" run --policy "$policy" --cgroup "$cg" --bpffs "$BPFFS/$name" \
 		--listen "$listen" --metrics "127.0.0.1:$metrics" "$@"
 	if ! wait_until 120 "$BG_PID" curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$metrics/healthz"; then
 		DAEMON_ERROR="$name: $(tail -3 "$WORK/daemon-$name.log" | tr '\n' ' ')"
@@ -280,7 +296,11 @@ fi
 record() {
 	local phase=$1 scenario=$2 round=$3 size=$4 conns=$5 cg=$6 acct=$7 rc=0 c0=0 c1 load proc=null
 	shift 7
-	if [ -n "$acct" ]; then c0=$(proc_cpu_ticks "$acct"); fi
+	if [ -n "$acct" ]; then
+		# peak RSS of this run alone, not of the largest run so far
+		echo 5 >"/proc/$acct/clear_refs"
+		c0=$(proc_cpu_ticks "$acct")
+	fi
 	in_cgroup "$cg" timeout 600 "$BIN/loadgen" --timeout 10 --size "$size" --conns "$conns" \
 		--duration "$DURATION" --warmup "$WARMUP" "$@" >"$WORK/load.json" 2>"$WORK/load.err" || rc=$?
 	load=$(jq -c . "$WORK/load.json" 2>/dev/null) || load=null
@@ -308,7 +328,17 @@ record() {
 
 # Where each scenario sends its calls from, to, and whose CPU it costs.
 scenario_cgroup() { case $1 in mcpfence) echo "$CG/sockmap" ;; mcpfence-nosockmap) echo "$CG/nosockmap" ;; *) echo "$CG/plain" ;; esac; }
-scenario_port() { case $1 in nginx) echo "$NGINX_PORT" ;; *) echo "$MINI_PORT" ;; esac; }
+scenario_port() { # PHASE SCENARIO
+	case $1/$2 in
+	realism/nginx) echo "$NGINX_EVERY_PORT" ;;
+	realism/*) echo "$EVERY_PORT" ;;
+	*/nginx) echo "$NGINX_PORT" ;;
+	*) echo "$MINI_PORT" ;;
+	esac
+}
+# rotated K: the scenarios in order, starting at the K-th. Callers shift K by
+# one every cell and every round, so no scenario keeps its place in the order.
+rotated() { echo "${SCENARIOS[@]:$1} ${SCENARIOS[@]:0:$1}"; }
 scenario_pid() {
 	case $1 in
 	mcpfence) echo "${DAEMON_PID[sockmap]:-}" ;;
@@ -321,17 +351,15 @@ scenario_available() { [ "$HAVE_DAEMON" = 1 ] || [ "${1#mcpfence}" = "$1" ]; }
 # ---- 1. latency/throughput matrix -----------------------------------------
 
 note "matrix: sizes [$SIZES] x conns [$CONNS] x ${#SCENARIOS[@]} scenarios x $ROUNDS rounds, ${DURATION}s each"
-combo=0
 for round in $(seq "$ROUNDS"); do
+	cell=0
 	for size in $SIZES; do
 		for conns in $CONNS; do
-			combo=$((combo + 1))
-			# Rotate the order every time so no scenario always runs first or last.
-			for k in $(seq 0 $((${#SCENARIOS[@]} - 1))); do
-				s=${SCENARIOS[$(((k + combo) % ${#SCENARIOS[@]}))]}
+			cell=$((cell + 1))
+			for s in $(rotated $(((cell + round) % ${#SCENARIOS[@]}))); do
 				scenario_available "$s" || continue
 				record matrix "$s" "$round" "$size" "$conns" "$(scenario_cgroup "$s")" \
-					"$(scenario_pid "$s")" --port "$(scenario_port "$s")"
+					"$(scenario_pid "$s")" --port "$(scenario_port matrix "$s")"
 			done
 		done
 	done
@@ -350,12 +378,15 @@ else
 	else
 		note "realism: server-everything, sizes [$REAL_SIZES] x conns [$REAL_CONNS] x $REAL_ROUNDS rounds"
 		for round in $(seq "$REAL_ROUNDS"); do
+			cell=0
 			for size in $REAL_SIZES; do
 				for conns in $REAL_CONNS; do
-					for s in direct mcpfence mcpfence-nosockmap; do
+					cell=$((cell + 1))
+					for s in $(rotated $(((cell + round) % ${#SCENARIOS[@]}))); do
 						scenario_available "$s" || continue
 						record realism "$s" "$round" "$size" "$conns" "$(scenario_cgroup "$s")" \
-							"$(scenario_pid "$s")" --port "$EVERY_PORT" --session --tool echo --arg message
+							"$(scenario_pid "$s")" --port "$(scenario_port realism "$s")" \
+							--session --tool echo --arg message
 					done
 				done
 			done
@@ -373,7 +404,7 @@ fi
 connect_run() { # ROUND STATE
 	local progs out
 	progs=$(bpftool -j cgroup show "$CG/sockmap" 2>/dev/null | jq 'length' 2>/dev/null || echo 0)
-	out=$(in_cgroup "$CG/sockmap" "$BIN/connect_cost" --iterations "$CONNECT_ITERS" --warmup 500) || out=null
+	out=$(in_cgroup "$CG/sockmap" timeout 300 "$BIN/connect_cost" --iterations "$CONNECT_ITERS" --warmup 500) || out=null
 	jq -nc --argjson round "$1" --arg state "$2" --argjson progs "${progs:-0}" --argjson r "$out" \
 		'{phase: "connect", round: $round, state: $state, programs: $progs, result: $r}' >>"$RUNS"
 }
@@ -414,16 +445,23 @@ POLICY_ERRORS=()
 if [ "$HAVE_DAEMON" = 1 ]; then
 	note "policy scale: rules [$POLICY_RULES] x $POLICY_ROUNDS rounds, $POLICY_CONNS conns, 256 B"
 	for n in $POLICY_RULES; do write_scale_policy "$n" "$WORK/policy-$n.json"; done
+	# Direct and each rule count take turns in a different order every round.
+	POLICY_ORDER=(direct $POLICY_RULES)
 	for round in $(seq "$POLICY_ROUNDS"); do
-		record policy direct "$round" 256 "$POLICY_CONNS" "$CG/plain" "" --port "$MINI_PORT"
-		for n in $POLICY_RULES; do
-			if ! start_daemon "rules$n" "$CG/sockmap" "$WORK/policy-$n.json"; then
+		k=$((round % ${#POLICY_ORDER[@]}))
+		for n in "${POLICY_ORDER[@]:$k}" "${POLICY_ORDER[@]:0:$k}"; do
+			if [ "$n" = direct ]; then
+				record policy direct "$round" 256 "$POLICY_CONNS" "$CG/plain" "" --port "$MINI_PORT"
+				continue
+			fi
+			# the default configuration (sockmap off), as most users run it
+			if ! start_daemon "rules$n" "$CG/policy" "$WORK/policy-$n.json"; then
 				POLICY_ERRORS+=("$n")
 				jq -nc --argjson round "$round" --argjson rules "$n" --arg err "$DAEMON_ERROR" \
 					'{phase: "policy", scenario: "mcpfence", round: $round, rules: $rules, error: $err}' >>"$RUNS"
 				continue
 			fi
-			record policy "rules$n" "$round" 256 "$POLICY_CONNS" "$CG/sockmap" "${DAEMON_PID[rules$n]}" \
+			record policy "rules$n" "$round" 256 "$POLICY_CONNS" "$CG/policy" "${DAEMON_PID[rules$n]}" \
 				--port "$MINI_PORT"
 			jq -nc --argjson round "$round" --argjson rules "$n" --argjson s "${DAEMON_READY_S[rules$n]}" \
 				'{phase: "policy-load", round: $round, rules: $rules, ready_s: $s}' >>"$RUNS"
@@ -440,6 +478,7 @@ jq -s --arg cpu "$CPU_MODEL" --arg kernel "$(uname -r)" --argjson nproc "$(nproc
 	--arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --argjson quick "$QUICK" \
 	--arg sizes "$SIZES" --arg conns "$CONNS" --argjson rounds "$ROUNDS" \
 	--argjson duration "$DURATION" --argjson warmup "$WARMUP" --argjson workers "$NGINX_WORKERS" \
+	--argjson policy_conns "$POLICY_CONNS" \
 	--arg daemon_error "$DAEMON_ERROR" --arg realism_error "$REALISM_ERROR" \
 	--arg version "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)" \
 	-f "$ROOT/tests/bench/report.jq" "$RUNS" >"$OUT/results.json"

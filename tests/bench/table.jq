@@ -37,14 +37,14 @@ header,
 "  detached           (\(.connect_cost.detached.programs_attached // 0) progs): mean \(.connect_cost.detached.mean_ns | num)  p50 \(.connect_cost.detached.p50_ns | num)  p99 \(.connect_cost.detached.p99_ns | num)",
 "  cost of being attached: \(.connect_cost.extra_ns_mean | num) ns per connection (x\(.connect_cost.ratio_mean | num))",
 "",
-"Policy scale (256 B, through mcpfence with sockmap; vs direct in the same round):",
+"Policy scale (256 B, \(.settings.policy_conns) connections, through mcpfence in its default configuration, sockmap off; vs direct in the same round):",
 (if (.policy_scale | length) == 0 then "  not run" else
  (.policy_scale[] | "  \(.rules | lpad(7)) rules: " + (if .error then "daemon did not start: \(.error)" else
    "ready in \(.ready_s | num) s, \(.calls_per_s | num) calls/s, p50 \(.p50_us | num) us (\(.vs_direct.p50 | ratio)), p99 \(.p99_us | num) us (\(.vs_direct.p99 | ratio)), cpu \(.cpu_us_per_call | num) us/call" end)) end),
 "",
-"Proxy CPU per call and peak RSS at 256 connections:",
+"Proxy CPU per call and peak RSS at 256 connections (peak of each run; ratios vs nginx in the same cell):",
 (if (.cost_at_256_conns | length) == 0 then "  not run" else
- (.cost_at_256_conns[] | "  \(.size | human_size | lpad(7))  \(.scenario | rpad(19)) \(.cpu_us_per_call | num | lpad(8)) us/call  \(.vmhwm_kb | mib | lpad(7)) MiB peak  \(.threads | num) threads") end),
+ (.cost_at_256_conns[] | "  \(.size | human_size | lpad(7))  \(.scenario | rpad(19)) \(.cpu_us_per_call | num | lpad(8)) us/call \(.vs_nginx.cpu_us_per_call | ratio | lpad(6))  \(.vmhwm_kb | mib | lpad(7)) MiB peak \(.vs_nginx.vmhwm | ratio | lpad(6))  \(.threads | num) threads") end),
 "",
 "Realism: \(.realism.server)",
 (if .realism.error then "  not run: \(.realism.error)" else
