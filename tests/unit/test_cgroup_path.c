@@ -1,32 +1,27 @@
 /* cgroup id -> path, on a cgroup of our own under the cgroup2 mount. */
 #include <errno.h>
 #include <fcntl.h>
-#include <mntent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "../../user/cgroup_path.h"
+#include "../../user/sysfs.h"
 
-static int cgroup2_mount(char *buf, size_t len)
+/* The mount the daemon picks as its default --cgroup really is cgroup v2. */
+TEST(cgroup2_mount_is_a_cgroup2_filesystem)
 {
-	FILE *f = setmntent("/proc/mounts", "r");
-	struct mntent *m;
-	int found = -1;
+	char mount[4096];
+	struct statfs fs;
 
-	while (f && (m = getmntent(f))) {
-		if (!strcmp(m->mnt_type, "cgroup2")) {
-			snprintf(buf, len, "%s", m->mnt_dir);
-			found = 0;
-			break;
-		}
-	}
-	if (f)
-		endmntent(f);
-	return found;
+	CHECK_INT_EQ(cgroup2_mount(mount, sizeof(mount)), 0);
+	CHECK_INT_EQ(statfs(mount, &fs), 0);
+	CHECK(fs.f_type == CGROUP2_SUPER_MAGIC);
 }
 
 static void resolve(const char *mount, const char *leaf, int mfd)
