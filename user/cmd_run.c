@@ -41,11 +41,12 @@ struct run_args {
 	bool sockmap;
 	bool fail_closed;
 	bool keep_maps;
+	bool agent_per_cgroup;
 };
 
 enum {
 	OPT_NO_SOCKMAP = 256, OPT_SOCKMAP, OPT_FAIL_CLOSED, OPT_KEEP_MAPS, OPT_MARK, OPT_BODY_LIMIT,
-	OPT_AUDIT, OPT_AUDIT_MAX_BYTES, OPT_AUDIT_KEEP, OPT_AUDIT_ARGS,
+	OPT_AUDIT, OPT_AUDIT_MAX_BYTES, OPT_AUDIT_KEEP, OPT_AUDIT_ARGS, OPT_AGENT_IDENTITY,
 };
 
 static const struct argp_option run_options[] = {
@@ -60,6 +61,7 @@ static const struct argp_option run_options[] = {
 	{ "keep-maps", OPT_KEEP_MAPS, NULL, 0, "On exit, leave pinned maps (counters, rate-limit state) in place", 0 },
 	{ "mark", OPT_MARK, "N", 0, "SO_MARK of the daemon's upstream sockets (default 0x4d46)", 0 },
 	{ "body-limit", OPT_BODY_LIMIT, "BYTES", 0, "Largest request body inspected; larger ones get 413 (default 4 MiB). Replies held whole (tools/list, batches, encoded) may reach 64 MiB or this, if larger; others stream", 0 },
+	{ "agent-identity", OPT_AGENT_IDENTITY, "process|cgroup", 0, "Who 'grant' and 'agent' limits count: each process (cgroup+uid+pid, the default) or each cgroup (cgroup+uid: new processes cannot start a fresh budget)", 0 },
 	{ "audit", OPT_AUDIT, "FILE", 0, "Append one JSON line per decision to FILE", 0 },
 	{ "audit-max-bytes", OPT_AUDIT_MAX_BYTES, "N", 0, "Rotate the audit log at N bytes; 0 never (default 100 MiB)", 0 },
 	{ "audit-keep", OPT_AUDIT_KEEP, "N", 0, "Rotated, gzip-compressed audit files kept (default 5)", 0 },
@@ -101,6 +103,11 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case OPT_SOCKMAP: a->sockmap = true; break;
 	case OPT_FAIL_CLOSED: a->fail_closed = true; break;
 	case OPT_KEEP_MAPS: a->keep_maps = true; break;
+	case OPT_AGENT_IDENTITY:
+		if (strcmp(arg, "process") && strcmp(arg, "cgroup"))
+			argp_error(state, "--agent-identity is 'process' or 'cgroup', not '%s'", arg);
+		a->agent_per_cgroup = !strcmp(arg, "cgroup");
+		break;
 	case 'v': log_verbosity++; break;
 	case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); break;
 	case ARGP_KEY_END:
@@ -236,6 +243,7 @@ static int setup_enforcement(struct daemon *d, const struct run_args *a, struct 
 	e->tool_stats_fd = bpf_tool_stats_fd(&d->bpf);
 	e->daemon_stats_fd = bpf_daemon_stats_fd(&d->bpf);
 	e->body_limit = a->body_limit;
+	e->agent_per_cgroup = a->agent_per_cgroup;
 	if ((err = stats_prepare(e->tool_stats_fd, e->daemon_stats_fd))) {
 		log_error("preparing the stats maps: %s", strerror(-err));
 		policy_free(policy);

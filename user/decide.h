@@ -31,7 +31,9 @@
  * Scopes: grant = one agent identity on one server, agent = one identity
  * on every server, session = one session key on one server, global = all
  * callers. Identity = (cgroup id, uid, pid): a restarted agent process is
- * a new grant; two agents in different cgroups never share one. Budgets
+ * a new grant; two agents in different cgroups never share one. The
+ * caller passes pid 0 to count per cgroup (run --agent-identity cgroup),
+ * so that spawning processes cannot buy fresh budgets. Budgets
  * are named by counter, so limits naming the same counter share it.
  *
  * Map errors and a full rate_state map give invalid: fail closed.
@@ -57,7 +59,7 @@ struct decide_request {
 	const cJSON *arguments;       /* params.arguments, NULL if absent */
 	unsigned long long cgroup_id; /* agent identity */
 	unsigned int uid;
-	unsigned int pid;
+	unsigned int pid;             /* 0: identity per cgroup */
 	const char *session;          /* Mcp-Session-Id or a per-connection id */
 	unsigned long long now_ns;    /* CLOCK_BOOTTIME, see policy_now_ns() */
 };

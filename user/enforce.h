@@ -16,6 +16,7 @@ struct enforce {
 	struct audit_log *audit;     /* NULL: no audit log */
 	int cgroup2_fd;              /* cgroup2 mount, for audit cgroup paths; -1 if unknown */
 	size_t body_limit;           /* request/response bodies over this: 413 */
+	bool agent_per_cgroup;       /* grant/agent limits key an agent by cgroup+uid, not +pid */
 };
 
 #endif

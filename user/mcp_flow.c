@@ -326,7 +326,8 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 	struct mcp_flow *f = rc->f;
 	struct decide_request dr = {
 		.server = f->origin->server, .tool = jm->tool_name, .arguments = jm->arguments,
-		.cgroup_id = f->origin->cgroup_id, .uid = f->origin->uid, .pid = f->origin->pid,
+		.cgroup_id = f->origin->cgroup_id, .uid = f->origin->uid,
+		.pid = f->enf->agent_per_cgroup ? 0 : f->origin->pid,
 		.session = rc->session, .now_ns = policy_now_ns(),
 	};
 	struct decision d;

@@ -126,6 +126,23 @@ itest('rate_limit shorthand counts per tool and per agent', async (t) => {
   assert.deepEqual(rec.calls().map((c) => c.arguments.message ?? c.tool), ['a-0', 'a-1', 'other', 'b-0', 'b-1']);
 });
 
+itest('--agent-identity cgroup: new processes in one cgroup share a grant, other cgroups do not', async (t) => {
+  const sb = sandbox(t, 'rl-per-cgroup');
+  const rec = await startRecorder(sb, { tools: ['echo'] });
+  await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: limited('grant', 2) } }), args: ['--agent-identity', 'cgroup'] });
+  const a = await spawnAgent(sb, rec.url());
+  assertAllowed(await calls(a, 2, 'a'), 'a');
+  await a.close();
+  // A fresh process in the same cgroup (what an agent spawning a client per call is) gets no fresh budget.
+  const again = await spawnAgent(sb, rec.url());
+  assertRetry(await again.callTool('echo', { message: 'again-over' }), 'tools.echo.limits[0]');
+  await again.close();
+  const other = await spawnAgent(sb, rec.url(), { cgroup: sb.childCgroup('agent-other') });
+  assertAllowed(await calls(other, 2, 'o'), 'o');
+  await other.close();
+  assert.deepEqual(rec.calls().map((c) => c.arguments.message), ['a-0', 'a-1', 'o-0', 'o-1']);
+});
+
 // The agent outlives the daemon, so after the restart it is the same grant.
 for (const [label, stop] of [
   ['SIGTERM with --keep-maps', (daemon) => daemon.stop('SIGTERM')],
