@@ -109,16 +109,17 @@ static int classify(const struct jsonrpc_body *b, struct jsonrpc_msg *m)
 		if (strcmp(m->method, "tools/call") == 0) {
 			m->is_tools_call = true;
 			const cJSON *name = member(params, "name"), *args = member(params, "arguments");
+			/* named even when invalid, so the refusal is counted for its tool */
+			if (cJSON_IsString(name))
+				m->tool_name = name->valuestring;
 			if (!cJSON_IsObject(params))
 				invalid(m, "tools/call params must be an object");
-			else if (!cJSON_IsString(name))
+			else if (!m->tool_name)
 				invalid(m, "tools/call params.name must be a string");
 			else if (args && !cJSON_IsObject(args))
 				invalid(m, "tools/call params.arguments must be an object");
-			else {
-				m->tool_name = name->valuestring;
+			else
 				m->arguments = args;
-			}
 		}
 		return 0;
 	}

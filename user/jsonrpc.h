@@ -12,7 +12,8 @@
  *                RESPONSE (result/error + id), INVALID (m->invalid_reason:
  *                answer it with -32600, never forward it)
  *       m->method, m->id_raw (exact id text, echo it), m->params,
- *       for tools/call: m->is_tools_call, m->tool_name (decoded), m->arguments
+ *       for tools/call: m->is_tools_call, m->tool_name (decoded; also set on an
+ *       INVALID call whose params.name is a string), m->arguments
  *       decide; when the proxy answers an element itself: m->verdict = JSONRPC_ANSWERED
  *       (a denied NOTIFICATION is dropped the same way, with no reply: it has no id)
  *   }

@@ -405,7 +405,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		size_t req_bytes = b.batch ? jm->span.len : m->body_len;
 
 		if (jm->kind == JSONRPC_INVALID) {
-			struct accounting a = { .tool = jm->is_tools_call ? jm->tool_name : "", .rule = "request",
+			struct accounting a = { .tool = jm->tool_name ? jm->tool_name : "", .rule = "request",
 						.reason = jm->invalid_reason, .session = rc.session,
 						.decision = MCPF_DECISION_INVALID, .req_bytes = req_bytes };
 			cJSON *reply = jsonrpc_error_reply(jm, JSONRPC_INVALID_REQUEST, jm->invalid_reason);

@@ -10,7 +10,9 @@ import zlib from 'node:zlib';
 import { itest } from '../lib/itest.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
 import { startDaemon, MCPFENCE } from '../lib/daemon.mjs';
-import { startRecorder, spawnAgent, expectDenial, resultText, policyOf, waitUntil } from '../lib/mcp.mjs';
+import {
+  startRecorder, spawnAgent, expectDenial, resultText, policyOf, waitUntil, rawExchange, sessionSteps, sessionPost,
+} from '../lib/mcp.mjs';
 import {
   toolStatsRows, countsFromBpftool, scrapeMetrics, parseSamples, countsFromMetrics, statsJson, countsFromStats,
   auditLines, countsFromAudit, promtoolCheck,
@@ -21,9 +23,11 @@ const WEIRD = 'we"ird\\tool\nname';
 const SCRIPT = [
   ['echo', 3], ['execute', 2], ['limited', 4], ['secret', 1], ['echo', 1], ['execute', 1], [WEIRD, 1],
 ];
-// SCRIPT's outcomes plus the two spot-check calls (one echo, one limited).
+// SCRIPT's outcomes plus the two spot-check calls (one echo, one limited)
+// and one malformed call (echo with array arguments) sent raw.
 const EXPECTED = {
   'rec/echo/allow': 5,
+  'rec/echo/invalid': 1,
   'rec/execute/deny': 3,
   'rec/limited/allow': 2,
   'rec/limited/rate_limited': 3,
@@ -57,6 +61,11 @@ for (const jsonResponse of [false, true]) {
     for (let i = 0; i < 2; i++) assert.equal((await agent.callTool('flaky', { fail: 'isError' })).isError, true);
     const thrown = await agent.send('callTool', { name: 'flaky', arguments: { fail: 'jsonrpc' } });
     assert.match(thrown.error || '', /flaky threw/, JSON.stringify(thrown));
+    // A call no conforming client sends: refused as invalid, counted for its tool.
+    const raw = await rawExchange(sb, rec.port, [...sessionSteps(), sessionPost(JSON.stringify(
+      { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'echo', arguments: ['not', 'an', 'object'] } }))]);
+    assert.equal(raw.ok, true, raw.error);
+    assert.match(JSON.stringify(raw.responses[2]), /-32600/, JSON.stringify(raw.responses[2]));
     // Spot-check what the agent saw, so the counts below count real outcomes.
     assert.equal(resultText(await agent.callTool('echo', { i: 'last' })), 'ran echo {"i":"last"}');
     expectDenial(assert, await agent.callTool('limited', { i: 'last' }), { retry: true });

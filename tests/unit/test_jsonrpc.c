@@ -138,6 +138,22 @@ TEST(jsonrpc_duplicate_keys_refused_at_every_level)
 	CHECK_STR_EQ(refusal_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"Method\":\"x\"}"), "ok");
 }
 
+/* An invalid tools/call still names its tool when it can, for the counters. */
+TEST(jsonrpc_invalid_call_keeps_its_tool_name)
+{
+	static const char body[] =
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":[1]}}";
+	struct jsonrpc_body b;
+	struct jsonrpc_refusal why;
+
+	CHECK(jsonrpc_parse(body, sizeof(body) - 1, &b, &why) == 0);
+	CHECK_INT_EQ(b.msgs[0].kind, JSONRPC_INVALID);
+	CHECK_STR_EQ(b.msgs[0].invalid_reason, "tools/call params.arguments must be an object");
+	CHECK_STR_EQ(b.msgs[0].tool_name, "echo");
+	CHECK(b.msgs[0].arguments == NULL);
+	jsonrpc_body_free(&b);
+}
+
 TEST(jsonrpc_escaped_names_are_decoded)
 {
 	static const char body[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"m\\u0065thod\":\"tools\\/call\","
