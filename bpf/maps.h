@@ -34,14 +34,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } conn_origin SEC(".maps");
 
-/* Agent address:port (as the daemon sees the peer) -> record. LRU so
+/* Agent netns + address:port (as the daemon sees the peer) -> record. LRU so
  * records of connections the daemon never accepted age out; the daemon
  * deletes its entry when the proxied connection ends, so a dump shows the
  * connections in flight. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MCPF_MAX_CONNS);
-	__type(key, struct mcpf_endpoint);
+	__type(key, struct mcpf_conn_key);
 	__type(value, struct mcpf_conn);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } conns SEC(".maps");

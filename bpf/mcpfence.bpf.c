@@ -212,6 +212,7 @@ int mcpf_getpeername6(struct bpf_sock_addr *ctx)
 		}                                                               \
 		(k)->local_port = (ctx)->local_port;                            \
 		(k)->remote_port = bpf_ntohl((ctx)->remote_port);               \
+		(k)->netns = bpf_get_netns_cookie(ctx);                         \
 	} while (0)
 
 static __always_inline void add_pair_end(struct bpf_sock_ops *ops, struct mcpf_sock_key *key)
@@ -235,7 +236,7 @@ int mcpf_sockops(struct bpf_sock_ops *ops)
 	switch (ops->op) {
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: {
 		/* An agent socket we redirected, now with its source port. */
-		struct mcpf_endpoint agent = {};
+		struct mcpf_conn_key agent = {};
 		struct bpf_sock *sk = ops->sk;
 		struct mcpf_conn *c;
 
@@ -245,8 +246,9 @@ int mcpf_sockops(struct bpf_sock_ops *ops)
 		if (!c)
 			return 1;
 		SOCK_KEY_FROM(ops, &key);
-		__builtin_memcpy(agent.addr, key.local, sizeof(agent.addr));
-		agent.port = (__u16)ops->local_port;
+		agent.netns = key.netns;
+		__builtin_memcpy(agent.agent.addr, key.local, sizeof(agent.agent.addr));
+		agent.agent.port = (__u16)ops->local_port;
 		bpf_map_update_elem(&conns, &agent, c, BPF_ANY);
 		if (cfg->sockmap)
 			add_pair_end(ops, &key);
@@ -276,6 +278,7 @@ int mcpf_sk_msg(struct sk_msg_md *msg)
 	__builtin_memcpy(peer.remote, self.local, sizeof(peer.remote));
 	peer.local_port = self.remote_port;
 	peer.remote_port = self.local_port;
+	peer.netns = self.netns;
 	/* Peer not (yet) in the map: these bytes take TCP, and so must every
 	 * later byte of this socket, or they would overtake these. */
 	if (bpf_msg_redirect_hash(msg, &sock_pairs, &peer, BPF_F_INGRESS) != SK_PASS)

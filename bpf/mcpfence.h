@@ -50,6 +50,17 @@ struct mcpf_config {
 	unsigned int daemon_tgid;       /* informational: who wrote this config */
 };
 
+/* conns map key: the agent's address and port as the daemon's accepted
+ * socket sees its peer, in the network namespace both live in. Loopback
+ * addresses repeat in every namespace (each pod has its own 127.0.0.1),
+ * so the namespace's cookie is part of the key: a daemon serving several
+ * namespaces through a listener in each finds each agent's own record. */
+struct mcpf_conn_key {
+	unsigned long long netns;   /* bpf_get_netns_cookie() / SO_NETNS_COOKIE */
+	struct mcpf_endpoint agent;
+	unsigned int pad;
+};
+
 /* Who connected, and where to. Written by connect4/6 into socket-local
  * storage, copied by sock_ops into the conns map once the agent's source
  * port is known, and looked up by the daemon with the peer address of the
@@ -67,12 +78,14 @@ struct mcpf_conn {
 };
 
 /* sockhash key: one TCP endpoint of a local connection, seen from the
- * socket that owns it (local address/port, remote address/port). */
+ * socket that owns it (local address/port, remote address/port), in its
+ * network namespace (the same 4-tuple can exist in another pod's). */
 struct mcpf_sock_key {
 	unsigned char local[16];
 	unsigned char remote[16];
 	unsigned int local_port;  /* host byte order, as sock_ops gives it */
 	unsigned int remote_port; /* host byte order */
+	unsigned long long netns; /* bpf_get_netns_cookie() */
 };
 
 #endif /* MCPFENCE_H */

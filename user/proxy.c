@@ -34,7 +34,7 @@ struct proxy_conn {
 	bool closed;
 	bool upstream_failed;         /* never connected: the flow answers 502 */
 	struct mcp_flow flow;         /* what the bytes mean: HTTP, MCP, policy */
-	struct mcpf_endpoint agent;   /* conns map key */
+	struct mcpf_conn_key key;     /* conns map key */
 	struct mcpf_conn origin;
 	struct proxy *px;
 	struct proxy_conn *prev, *next;
@@ -81,7 +81,7 @@ static void conn_close(struct proxy_conn *c, bool reset)
 	c->closed = true;
 	close_side(px, &c->client, reset);
 	close_side(px, &c->upstream, reset);
-	bpf_map_delete_elem(px->conns_fd, &c->agent);
+	bpf_map_delete_elem(px->conns_fd, &c->key);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -330,7 +330,7 @@ static int upstream_open(struct proxy_conn *c)
 	return 0;
 }
 
-static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *peer)
+static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *peer, unsigned long long netns)
 {
 	struct proxy_conn *c;
 	char ep[ENDPOINT_STRLEN];
@@ -341,13 +341,14 @@ static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *pe
 		close(fd);
 		return;
 	}
-	endpoint_from_sockaddr(&c->agent, peer);
-	if (bpf_map_lookup_elem(px->conns_fd, &c->agent, &c->origin)) {
+	c->key.netns = netns;
+	endpoint_from_sockaddr(&c->key.agent, peer);
+	if (bpf_map_lookup_elem(px->conns_fd, &c->key, &c->origin)) {
 		/* not one the kernel redirected (or its record was evicted):
 		 * with no original destination there is nowhere to go */
 		px->unknown_total++;
 		log_warn("connection from %s has no interception record; closing",
-			 endpoint_str(&c->agent, ep));
+			 endpoint_str(&c->key.agent, ep));
 		close(fd);
 		free(c);
 		return;
@@ -403,7 +404,7 @@ static void on_accept(struct watch *w, uint32_t revents)
 		int fd = accept4(w->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			conn_new(px, fd, &peer);
+			conn_new(px, fd, &peer, l->netns);
 			continue;
 		}
 		if (errno == EINTR || errno == ECONNABORTED)
@@ -444,7 +445,9 @@ static int listen_on(struct proxy *px, int family, uint16_t port)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, SOMAXCONN)) {
+	socklen_t cookie_len = sizeof(l->netns);
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, SOMAXCONN) ||
+	    getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &l->netns, &cookie_len)) {
 		int err = -errno;
 
 		close(fd);

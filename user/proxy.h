@@ -15,6 +15,7 @@ struct proxy;
 struct listener {
 	struct watch w;
 	struct proxy *px;
+	unsigned long long netns;  /* cookie of the namespace it (and its agents) live in */
 };
 
 struct proxy {

@@ -128,9 +128,12 @@ for (const [sockmap, halfClose] of [[true, true], [true, false], [false, true], 
       assert.ok(records.some((rec) => rec.orig === `127.0.0.1:${echo.port}`));
       const streamPairs = paired.filter((key) => key.localPort === out.localPort || key.remotePort === out.localPort);
       if (sockmap) {
+        // Keyed in the namespace both ends live in (the same for both, never 0).
+        const netns = streamPairs[0]?.netns;
+        assert.ok(netns > 0n, JSON.stringify(streamPairs, (k, v) => (typeof v === 'bigint' ? String(v) : v)));
         assert.deepEqual(streamPairs.sort((a, b) => a.localPort - b.localPort), [
-          { localPort: out.localPort, remotePort: daemon.listenPort },
-          { localPort: daemon.listenPort, remotePort: out.localPort },
+          { localPort: out.localPort, remotePort: daemon.listenPort, netns },
+          { localPort: daemon.listenPort, remotePort: out.localPort, netns },
         ].sort((a, b) => a.localPort - b.localPort), 'the stream connection in sock_pairs');
       } else {
         assert.deepEqual(paired, [], 'sock_pairs with --no-sockmap');

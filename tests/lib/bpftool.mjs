@@ -34,11 +34,11 @@ export function daemonMapIds(pinDir) {
 }
 
 // Keys of a map keyed by struct mcpf_sock_key (bpf/mcpfence.h: local[16],
-// remote[16], local_port, remote_port as host-order u32), decoded from raw
-// bytes since sockhash maps carry no BTF: [{ localPort, remotePort }].
+// remote[16], local_port, remote_port as host-order u32, netns u64), decoded
+// from raw bytes since sockhash maps carry no BTF: [{ localPort, remotePort, netns }].
 export function dumpSockKeys(mapId) {
   return bpftoolJson(['map', 'dump', 'id', String(mapId)]).map(({ key }) => {
     const bytes = Buffer.from(key.map((byte) => parseInt(byte, 16)));
-    return { localPort: bytes.readUInt32LE(32), remotePort: bytes.readUInt32LE(36) };
+    return { localPort: bytes.readUInt32LE(32), remotePort: bytes.readUInt32LE(36), netns: bytes.readBigUInt64LE(40) };
   });
 }
