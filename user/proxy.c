@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -49,11 +50,17 @@ static struct side *peer_of(struct proxy_conn *c, struct side *s)
 static void free_conn(struct deferred *d)
 {
 	struct proxy_conn *c = container_of(d, struct proxy_conn, free_later);
+	struct proxy *px = c->px;
 
 	mcp_flow_free(&c->flow);
 	bb_free(&c->client.out);
 	bb_free(&c->upstream.out);
 	free(c);
+	/* Idle: hand back what large bodies left in the heap. glibc keeps
+	 * freed memory otherwise, so one burst of 1 MiB calls would stay
+	 * resident for the daemon's whole life. */
+	if (px->active == 0)
+		malloc_trim(0);
 }
 
 static void close_side(struct proxy *px, struct side *s, bool reset)
