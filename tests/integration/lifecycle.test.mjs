@@ -47,10 +47,12 @@ itest('maps and links are pinned under --bpffs and readable with bpftool', async
   ]);
 });
 
-for (const signal of ['SIGTERM', 'SIGINT']) {
-  itest(`${signal} detaches everything and removes the pins`, async (t) => {
-    const { sb, echo, daemon } = await setUp(t, signal);
+for (const [signal, sockmap] of [['SIGTERM', false], ['SIGINT', false], ['SIGTERM', true]]) {
+  itest(`${signal} detaches everything and removes the pins${sockmap ? ' (--sockmap)' : ''}`, async (t) => {
+    const { sb, echo, daemon } = await setUp(t, `${signal}-${sockmap}`, { sockmap });
     assert.ok(cgroupPrograms(sb.cgroup).length > 0, 'programs attached while running');
+    // --sockmap also puts sock_ops on the daemon's own cgroup (its end of each pair).
+    if (sockmap) assert.ok(cgroupPrograms(sb.daemonCgroup).length > 0, cgroupTreeText(sb.daemonCgroup));
 
     const status = await daemon.stop(signal);
     assert.deepEqual(status, { code: 0, signal: null }, daemon.log);

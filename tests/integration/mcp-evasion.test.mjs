@@ -8,6 +8,7 @@ import zlib from 'node:zlib';
 import { itest } from '../lib/itest.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
 import { startDaemon } from '../lib/daemon.mjs';
+import { scrapeMetrics, parseSamples } from '../lib/metrics.mjs';
 import {
   startRecorder, rawExchange, rawMessages, sessionSteps, sessionPost, toolCall, expectDenial, resultText, policyOf,
   JSON_TYPE,
@@ -162,7 +163,10 @@ itest('Content-Length together with Transfer-Encoding is refused', async (t) => 
 // Request smuggling: heads a server could frame differently from the
 // daemon, each followed by a complete second request that calls the denied
 // tool. Whatever each side makes of the framing, those bytes must never
-// reach the server (the daemon may refuse the whole connection).
+// reach the server (the daemon may refuse the whole connection). Node's
+// own parser rejects several of these too, so the daemon must show it
+// handled each one itself: a refusal (decision invalid) or the smuggled
+// call denied, in its counters.
 itest('ambiguous framing cannot smuggle a denied call past the policy', async (t) => {
   const { sb, rec, daemon } = await setUp(t, 'ev-smuggle');
   const host = `127.0.0.1:${rec.port}`;
@@ -180,7 +184,12 @@ itest('ambiguous framing cannot smuggle a denied call past the policy', async (t
     clList: `${head(`Content-Length: ${allowed.length}, ${allowed.length + inner.length}\r\n`)}${allowed}${inner}`,
     chunkExtension: `${head('Transfer-Encoding: chunked\r\n')}${allowed.length.toString(16)};x=1\r\n${allowed}\r\n0\r\n\r\n${inner}`,
   };
+  const handled = async () => parseSamples(await scrapeMetrics(daemon))
+    .filter((x) => x.name === 'mcpfence_tool_calls_total'
+      && (x.labels.decision === 'invalid' || (x.labels.tool === 'execute' && x.labels.decision === 'deny')))
+    .reduce((sum, x) => sum + x.value, 0);
   for (const [name, bytes] of Object.entries(variants)) {
+    const before = await handled();
     // Two responses at most (carrier and smuggled request); readMs ends
     // the exchange if the connection stays open with fewer.
     const out = await rawExchange(sb, rec.port, [{ readMs: 3000, pipeline: [{ rawBase64: Buffer.from(bytes).toString('base64') }, { rawBase64: '' }] }]);
@@ -189,6 +198,7 @@ itest('ambiguous framing cannot smuggle a denied call past the policy', async (t
     for (const res of out.responses) assert.doesNotMatch(res.body || '', /ran execute/, `${name}: ${JSON.stringify(res)}`);
     assert.deepEqual(rec.calls().filter((c) => c.tool === 'execute'), [], `${name}: the smuggled call ran`);
     assert.deepEqual(rec.requestsMentioning('smuggled-marker'), [], `${name}: the smuggled bytes reached the server`);
+    assert.ok(await handled() > before, `${name}: the daemon neither refused the request nor denied the smuggled call`);
   }
 });
 

@@ -11,7 +11,7 @@ import { startEverything } from '../lib/everything.mjs';
 import { startDaemon } from '../lib/daemon.mjs';
 import {
   startRecorder, spawnAgent, everythingPosts, expectDenial, resultText, policyOf,
-  rawExchange, rawMessages, sessionSteps, sessionPost, toolCall,
+  rawExchange, rawMessages, sessionSteps, sessionPost, toolCall, JSON_TYPE, ACCEPT_BOTH,
 } from '../lib/mcp.mjs';
 
 const REASON = 'arbitrary commands are not allowed here';
@@ -225,4 +225,36 @@ itest('hidden tools are removed from tools/list (JSON and SSE replies) and denie
   const json = await rawExchange(sb, rec.port, [...sessionSteps(), sessionPost(list)]);
   assert.match(json.responses[2].headers['content-type'], /application\/json/);
   assert.deepEqual(json.responses[2].json.result.tools.map((tool) => tool.name), ['echo', 'read_file']);
+});
+
+itest('stateless POSTs (2026-07-28 shape): decided on the body, headers checked, session budgets per connection', async (t) => {
+  const sb = sandbox(t, 'stateless');
+  const rec = await startRecorder(sb, { tools: ['echo', 'execute'], jsonResponse: true });
+  await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: {
+    execute: { action: 'deny', reason: REASON },
+    echo: { limits: [{ counter: 'echo_per_session', window: 'hour', max: 1, scope: 'session' }] },
+  } } }) });
+  const b64 = (text) => `=?base64?${Buffer.from(text).toString('base64')}?=`;
+  // No initialize, no Mcp-Session-Id: every POST stands alone and names itself in headers.
+  const post = (id, tool, m, name = tool) => ({ method: 'POST', path: '/mcp/stateless',
+    headers: [JSON_TYPE, ACCEPT_BOTH, ['MCP-Protocol-Version', '2025-11-25'], ['Mcp-Method', 'tools/call'], ['Mcp-Name', b64(name)]],
+    body: JSON.stringify(toolCall(id, tool, { m })) });
+  const out = await rawExchange(sb, rec.port, [
+    { pipeline: [post(1, 'echo', 'sl-1'), post(2, 'echo', 'sl-over-marker')] }, // one connection, one budget
+    post(3, 'echo', 'sl-3'),                                                     // a new connection, a new one
+    post(4, 'execute', 'sl-denied-marker'),
+    post(5, 'execute', 'sl-mismatch-marker', 'echo'),
+  ]);
+  assert.equal(out.ok, true, out.error);
+  const [first, over, fresh, denied, mismatch] = out.responses;
+  assert.equal(resultText(rawMessages(first)[0].result), 'ran echo {"m":"sl-1"}', JSON.stringify(first));
+  expectDenial(assert, rawMessages(over)[0].result, { rule: 'tools.echo.limits[0]', retry: true });
+  assert.equal(resultText(rawMessages(fresh)[0].result), 'ran echo {"m":"sl-3"}', JSON.stringify(fresh));
+  expectDenial(assert, rawMessages(denied)[0].result, { rule: 'tools.execute.action', reason: REASON });
+  assert.equal(mismatch.status, 400, JSON.stringify(mismatch));
+  assert.equal(mismatch.json.error.code, -32600, JSON.stringify(mismatch));
+  assert.deepEqual(rec.calls().map((c) => c.arguments.m), ['sl-1', 'sl-3']);
+  for (const marker of ['sl-over-marker', 'sl-denied-marker', 'sl-mismatch-marker']) {
+    assert.deepEqual(rec.requestsMentioning(marker), [], `${marker} reached the server`);
+  }
 });

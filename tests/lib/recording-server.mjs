@@ -10,6 +10,9 @@
 //   Streamable HTTP  POST/GET/DELETE /mcp (stateful, Mcp-Session-Id);
 //                    --json-response answers POSTs with application/json
 //                    instead of an SSE stream.
+//   stateless        POST /mcp/stateless: no sessions, a fresh Server and
+//                    transport per request (as in the 2026-07-28 revision,
+//                    where every POST stands alone with Mcp-Method/Mcp-Name)
 //   legacy HTTP+SSE  GET /sse, POST /messages?sessionId=...
 // --allowed-hosts / --allowed-origins turn on the SDK's DNS-rebinding
 // protection (Host and Origin checks) with those values.
@@ -112,6 +115,14 @@ async function handleStreamable(req, res, parsed) {
   await transport.handleRequest(req, res, parsed);
 }
 
+async function handleStateless(req, res, parsed) {
+  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: opt['json-response'] });
+  const server = newServer(() => null);
+  res.on('close', () => { transport.close(); server.close(); });
+  await server.connect(transport);
+  await transport.handleRequest(req, res, parsed);
+}
+
 async function handleLegacy(req, res, url, parsed) {
   if (req.method === 'GET' && url.pathname === '/sse') {
     const transport = new SSEServerTransport('/messages', res, dnsRebinding);
@@ -142,7 +153,7 @@ const httpServer = http.createServer(async (req, res) => {
     record({ kind: 'http', method: req.method, url: req.url, headers: req.rawHeaders,
       body: body.toString('utf8'), rawBodyBase64: raw.toString('base64'), contentEncoding: encoding });
     const url = new URL(req.url, 'http://recording-server');
-    const mcpPath = ['/mcp', '/sse', '/messages'].includes(url.pathname);
+    const mcpPath = ['/mcp', '/mcp/stateless', '/sse', '/messages'].includes(url.pathname);
     let parsed;
     if (mcpPath && body.length > 0 && /json/.test(req.headers['content-type'] || '')) {
       try {
@@ -153,6 +164,7 @@ const httpServer = http.createServer(async (req, res) => {
       }
     }
     if (url.pathname === '/mcp') await handleStreamable(req, res, parsed);
+    else if (url.pathname === '/mcp/stateless') await handleStateless(req, res, parsed);
     else if (url.pathname === '/sse' || url.pathname === '/messages') await handleLegacy(req, res, url, parsed);
     else res.writeHead(200, { 'content-type': 'text/plain' }).end(`not mcp: ${req.method} ${req.url}\n`);
   } catch (err) {
