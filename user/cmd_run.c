@@ -263,7 +263,7 @@ int cmd_run(int argc, char **argv)
 		.metrics = "127.0.0.1:9464",
 		.listen_port = 17001, /* not 15001: Istio listens there inside pods */
 		.mark = MCPF_DEFAULT_MARK,
-		.sockmap = false, /* see README: not byte-exact on 6.18 when agents half-close */
+		.sockmap = false, /* see README: spurious EAGAIN for blocking agents that half-close (6.18) */
 		.body_limit = DEFAULT_BODY_LIMIT,
 		.audit = { .max_bytes = AUDIT_DEFAULT_MAX_BYTES, .keep = AUDIT_DEFAULT_KEEP },
 	};
