@@ -205,14 +205,30 @@ static bool legacy_session_id(const struct http1_msg *m, char *out, size_t len)
 	return false;
 }
 
+/* JSON that cJSON cannot read but a server decoding charsets might: a
+ * UTF-8, UTF-16 or UTF-32 byte-order mark, or UTF-16/32 without one (a NUL
+ * among the first four bytes, the rest of them starting a JSON value). */
+static bool bom_or_wide_json(const unsigned char *t, size_t len)
+{
+	size_t n = len < 4 ? len : 4, i = 0;
+
+	if ((len >= 3 && !memcmp(t, "\xef\xbb\xbf", 3)) ||
+	    (len >= 2 && ((t[0] == 0xfe && t[1] == 0xff) || (t[0] == 0xff && t[1] == 0xfe))))
+		return true;
+	if (!memchr(t, '\0', n))
+		return false;
+	while (i < n && t[i] == '\0')
+		i++;
+	return i < n && memchr("{[ \t\r\n", t[i], 6);
+}
+
 /* Off the MCP paths, must this body be inspected as JSON-RPC? Read as the
  * server would read it: Content-Encoding undone first. Yes when it holds
  * JSON-RPC (an object, or an array of objects, with a "jsonrpc" or "method"
  * member), and also whenever that cannot be ruled out: a coding that cannot
- * be decoded, a byte-order mark or NUL (UTF-16/32, which lenient servers
- * accept), JSON-looking text that cJSON cannot parse (nesting too deep,
- * say). Inspection then refuses what it cannot read; only bodies that are
- * certainly not JSON-RPC go through untouched. */
+ * be decoded, JSON in a form cJSON cannot read (bom_or_wide_json, nesting
+ * too deep). Inspection then refuses what it cannot read; only bodies that
+ * are certainly not JSON-RPC go through untouched. */
 static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 {
 	struct bytebuf decoded = BYTEBUF_INIT;
@@ -231,12 +247,12 @@ static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 	default:
 		return true;
 	}
-	while (i < len && text[i] && strchr(" \t\r\n", text[i]))
-		i++;
-	if (memchr(text, '\0', len) || (i < len && (unsigned char)text[i] >= 0x80)) {
+	if (bom_or_wide_json((const unsigned char *)text, len)) {
 		bb_free(&decoded);
 		return true;
 	}
+	while (i < len && text[i] && strchr(" \t\r\n", text[i]))
+		i++;
 	if (i == len || (text[i] != '{' && text[i] != '[')) {
 		bb_free(&decoded);
 		return false;

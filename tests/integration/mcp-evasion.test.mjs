@@ -291,18 +291,21 @@ itest('off the MCP paths, JSON-RPC is decided on what the server would read', as
   const text = (obj) => ({ body: JSON.stringify(obj) });
   const gz = (obj) => ({ bodyBase64: zlib.gzipSync(Buffer.from(JSON.stringify(obj))).toString('base64') });
   const utf16 = (obj) => ({ bodyBase64: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(JSON.stringify(obj), 'utf16le')]).toString('base64') });
+  const utf16be = (obj) => ({ bodyBase64: Buffer.from(JSON.stringify(obj), 'utf16le').swap16().toString('base64') });
   const deep = (obj) => ({ body: JSON.stringify(obj).replace('"deep"', `${'['.repeat(1100)}"deep"${']'.repeat(1100)}`) });
   const out = await rawExchange(sb, rec.port, [
     post('/api/rpc', gz(toolCall(1, 'execute', { m: 'offpath-gzip-marker' })), [JSON_TYPE, ['Content-Encoding', 'gzip']]),
     post('/api/rpc', { body: `\ufeff${JSON.stringify(toolCall(2, 'execute', { m: 'offpath-bom-marker' }))}` }),
     post('/api/u16', utf16(toolCall(3, 'execute', { m: 'offpath-utf16-marker' })), [['Content-Type', 'application/json; charset=utf-16le']]),
     post('/api/deep', deep(toolCall(4, 'execute', { m: 'offpath-deep-marker', x: 'deep' }))),
+    post('/api/u16', utf16be(toolCall(6, 'execute', { m: 'offpath-utf16be-marker' })), []),
     post('/api/rpc', { body: '' }, [JSON_TYPE, ['Content-Encoding', 'br']]),
     post('/api/items', text({ items: [1, 2], note: 'plain-json-marker' })),
+    post('/api/blob', { bodyBase64: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 13]).toString('base64') }, []),
     post('/api/rpc', gz(toolCall(5, 'echo', { m: 'offpath-allowed-marker' })), [JSON_TYPE, ['Content-Encoding', 'gzip']]),
   ]);
   assert.equal(out.ok, true, out.error);
-  const [gzipped, bom, u16, tooDeep, brotli, plain, allowed] = out.responses;
+  const [gzipped, bom, u16, tooDeep, u16be, brotli, plain, blob, allowed] = out.responses;
   // A gzipped call is decoded and decided like any other.
   assert.equal(gzipped.status, 200, JSON.stringify(gzipped));
   expectDenial(assert, rawMessages(gzipped)[0].result, { rule: 'tools.execute.action', reason: REASON });
@@ -310,11 +313,13 @@ itest('off the MCP paths, JSON-RPC is decided on what the server would read', as
   assertRefused(bom, { codes: [-32700] });
   assertRefused(u16, { codes: [-32700] });
   assertRefused(tooDeep, { codes: [-32700] });
+  assertRefused(u16be, { codes: [-32700] });
   assertRefused(brotli, { status: 415 });
   for (const marker of ['offpath-gzip-marker', 'offpath-bom-marker', 'offpath-deep-marker']) assertNeverReached(rec, marker);
   assert.deepEqual(rec.http().filter((r) => r.url === '/api/u16' || r.url === '/api/deep'), []);
   // JSON that is not JSON-RPC, and allowed calls, reach the server as sent.
   assert.equal(plain.body, 'not mcp: POST /api/items\n');
+  assert.equal(blob.body, 'not mcp: POST /api/blob\n'); // binary with no type: not JSON, untouched
   assert.equal(allowed.body, 'not mcp: POST /api/rpc\n');
   assert.equal(rec.requestsMentioning('plain-json-marker').length, 1);
   assert.equal(rec.requestsMentioning('offpath-allowed-marker').length, 1);
