@@ -101,6 +101,35 @@ itest('Content-Encoding: undecodable refused; gzip decoded and decided on its co
   assert.deepEqual(rec.calls().map((c) => c.arguments.m), ['gzip-allowed-marker']);
 });
 
+itest('chunked bodies, Expect: 100-continue and deflate are decided on the body the server reads', async (t) => {
+  const { sb, rec } = await setUp(t, 'ev-framing');
+  const chunked = (obj) => {
+    const text = JSON.stringify(obj);
+    const half = Math.floor(text.length / 2);
+    return `${half.toString(16)}\r\n${text.slice(0, half)}\r\n${(text.length - half).toString(16)}\r\n${text.slice(half)}\r\n0\r\n\r\n`;
+  };
+  const te = (obj) => sessionPost({ body: chunked(obj), contentLength: false }, { headers: [['Transfer-Encoding', 'chunked']] });
+  const expect = (obj) => sessionPost(JSON.stringify(obj), { headers: [['Expect', '100-continue']] });
+  const deflated = (obj) => sessionPost({ bodyBase64: zlib.deflateSync(Buffer.from(JSON.stringify(obj))).toString('base64') },
+    { headers: [['Content-Encoding', 'deflate']] });
+  const [deniedTe, allowedTe, deniedExpect, deniedDeflate, allowedDeflate] = await inSession(sb, rec, [
+    te(toolCall(1, 'execute', { m: 'te-denied-marker' })),
+    te(toolCall(2, 'echo', { m: 'te-allowed' })),
+    expect(toolCall(3, 'execute', { m: 'expect-denied-marker' })),
+    deflated(toolCall(4, 'execute', { m: 'deflate-denied-marker' })),
+    deflated(toolCall(5, 'echo', { m: 'deflate-allowed' })),
+  ]);
+  const result = (res) => rawMessages(res)[0]?.result;
+  expectDenial(assert, result(deniedTe), { rule: 'tools.execute.action', reason: REASON });
+  assert.equal(resultText(result(allowedTe)), 'ran echo {"m":"te-allowed"}', JSON.stringify(allowedTe));
+  assert.equal(deniedExpect.continued, true, `100 Continue first: ${JSON.stringify(deniedExpect)}`);
+  expectDenial(assert, result(deniedExpect), { rule: 'tools.execute.action', reason: REASON });
+  expectDenial(assert, result(deniedDeflate), { rule: 'tools.execute.action', reason: REASON });
+  assert.equal(resultText(result(allowedDeflate)), 'ran echo {"m":"deflate-allowed"}', JSON.stringify(allowedDeflate));
+  for (const marker of ['te-denied-marker', 'expect-denied-marker', 'deflate-denied-marker']) assertNeverReached(rec, marker);
+  assert.deepEqual(rec.calls().map((c) => c.arguments.m), ['te-allowed', 'deflate-allowed']);
+});
+
 itest('pipelined requests on one connection are each decided', async (t) => {
   const { sb, rec } = await setUp(t, 'ev-pipeline');
   const post = (id, tool, m) => sessionPost(JSON.stringify(toolCall(id, tool, { m })));

@@ -69,7 +69,11 @@ for (const jsonResponse of [false, true]) {
     // Spot-check what the agent saw, so the counts below count real outcomes.
     assert.equal(resultText(await agent.callTool('echo', { i: 'last' })), 'ran echo {"i":"last"}');
     expectDenial(assert, await agent.callTool('limited', { i: 'last' }), { retry: true });
+    // The agent's connections are open now, and none once it is gone.
+    const active = async () => parseSamples(await scrapeMetrics(daemon)).find((x) => x.name === 'mcpfence_connections_active').value;
+    assert.ok(await active() >= 1, 'mcpfence_connections_active while the agent is connected');
     await agent.close();
+    await waitUntil(async () => (await active()) === 0, 'mcpfence_connections_active back to 0');
     const expected = EXPECTED;
     const total = TOTAL;
     assert.equal(rec.calls().length, expected['rec/echo/allow'] + expected['rec/limited/allow'] + expected['rec/flaky/allow'] + 1);

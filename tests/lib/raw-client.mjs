@@ -17,7 +17,7 @@
 // then ("cut": true), for a GET SSE stream that stays open.
 //
 // Output: {"ok":true,"pid":N,"responses":[{"status":200,"headers":{lowercased: value},
-//   "body":"...","json":<parsed application/json body>|null,
+//   "body":"...","json":<parsed application/json body>|null, "continued":true after a 100 Continue,
 //   "events":[<parsed data of each SSE event>]|null,"eventIds":[...],"closed":bool}]}
 // {"pipeline": [step, ...]} writes several requests back to back in one
 // write on one connection and reads one response for each.
@@ -70,6 +70,7 @@ function parseResponse(buf, closed) {
   if (status === 100) {
     const final = parseResponse(rest, closed);
     if (final && final.used !== undefined) final.used += headEnd + 4;
+    if (final) final.continued = true; // a 100 Continue came first
     return final;
   }
   if (headers['content-length'] !== undefined) {

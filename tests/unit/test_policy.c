@@ -67,6 +67,30 @@ TEST(policy_policylayer_example_is_a_server_body)
 	policy_free(p);
 }
 
+/* Every window name, and a number of seconds, become the window's length. */
+TEST(policy_windows_by_name_and_seconds)
+{
+	static const struct { const char *window; unsigned long long seconds; } cases[] = {
+		{ "'second'", 1 }, { "'minute'", 60 }, { "'hour'", 3600 }, { "'day'", 86400 }, { "90", 90 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512];
+		struct policy *p;
+		const struct policy_tool *t;
+
+		snprintf(text, sizeof(text),
+			 FS("'tools':{'rm':{'limits':[{'counter':'c','window':%s,'max':1}]}}"), cases[i].window);
+		CHECK((p = policy_from(text)) != NULL);
+		if (!p)
+			continue;
+		CHECK((t = tool_of(&p->servers[0], "rm")) != NULL);
+		if (t)
+			CHECK(t->rule.limit[0].window_ns == cases[i].seconds * 1000000000ULL);
+		policy_free(p);
+	}
+}
+
 TEST(policy_endpoints_v4_v6_names_and_wildcard)
 {
 	struct policy *p = policy_from("{'version':'1','servers':{'a':{'default':'allow','endpoints':"
