@@ -2,7 +2,7 @@
 // them) and the legacy HTTP+SSE transport: a denied element is answered by
 // mcpfence, the allowed ones still reach the server; on the legacy
 // transport the denial comes back on the GET stream and the call never
-// reaches the server.
+// reaches the server, and hidden tools are cut from tools/list there too.
 import assert from 'node:assert/strict';
 import { itest } from '../lib/itest.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
@@ -101,4 +101,20 @@ itest('legacy HTTP+SSE transport (GET /sse + POST /messages): deny works, allow 
   expectDenial(assert, await sseAgent.callTool('get-sum', { a: 1, b: 1 }), { rule: 'tools.get-sum.action', reason: REASON });
   assert.equal(everythingPosts(everything), postsBefore, 'no POST reached server-everything');
   await sseAgent.close();
+});
+
+itest('legacy HTTP+SSE transport: hidden tools are cut from tools/list on the GET stream and denied on call', async (t) => {
+  const sb = sandbox(t, 'legacy-hide');
+  const rec = await startRecorder(sb, { tools: ['echo', 'secret_admin', 'read_file'] });
+  await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, hide: ['secret_admin'] } }) });
+  const direct = await spawnAgent(sb, rec.url('/sse'), { transport: 'sse', cgroup: false });
+  assert.deepEqual((await direct.must('listTools')).tools, ['echo', 'secret_admin', 'read_file']);
+  await direct.close();
+  const agent = await spawnAgent(sb, rec.url('/sse'), { transport: 'sse' });
+  assert.deepEqual((await agent.must('listTools')).tools, ['echo', 'read_file']);
+  expectDenial(assert, await agent.callTool('secret_admin', { m: 'legacy-hidden-marker' }));
+  assert.equal(resultText(await agent.callTool('read_file', { m: 'legacy-visible' })), 'ran read_file {"m":"legacy-visible"}');
+  await agent.close();
+  assert.deepEqual(rec.requestsMentioning('legacy-hidden-marker'), []);
+  assert.deepEqual(rec.calls().map((c) => c.arguments.m), ['legacy-visible']);
 });

@@ -2,7 +2,7 @@
 // session through mcpfence gives the agent exactly what the same session
 // gives it direct, on both HTTP transports, and the server's own Host and
 // Origin checks still see the client's headers; SSE streams resume with
-// Last-Event-ID.
+// Last-Event-ID and are relayed event by event.
 import assert from 'node:assert/strict';
 import { itest } from '../lib/itest.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
@@ -101,4 +101,22 @@ itest('an SSE stream resumes with Last-Event-ID through mcpfence as it does dire
   assert.deepEqual(direct.replayed, direct.original.slice(1));
   assert.deepEqual(intercepted.replayed, direct.replayed);
   assert.equal(resultText(intercepted.replayed[2].result), 'Long running operation completed. Duration: 0.3 seconds, Steps: 3.');
+});
+
+// A call whose server sends a progress event at once and its result 5 s
+// later, on the SSE stream answering the POST: an agent reading 2 s in must
+// already have the event (held until the response ended, it would have
+// nothing).
+itest('SSE replies are relayed event by event, not held until the response ends', async (t) => {
+  const sb = sandbox(t, 'sse-live');
+  const rec = await startRecorder(sb, { tools: ['echo'] });
+  await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port } }) });
+  const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { holdMs: 5000 }, _meta: { progressToken: 'live-1' } } };
+  const out = await rawExchange(sb, rec.port, [...sessionSteps(), { ...sessionPost(JSON.stringify(call)), readMs: 2000 }]);
+  assert.equal(out.ok, true, out.error);
+  const res = out.responses[2];
+  assert.equal(res.cut, true, `the call must still be running at 2 s: ${JSON.stringify(res)}`);
+  assert.match(res.headers['content-type'] || '', /text\/event-stream/, JSON.stringify(res));
+  assert.deepEqual(res.events.map((e) => e.method), ['notifications/progress'], JSON.stringify(res));
+  assert.equal(res.events[0].params.progressToken, 'live-1');
 });

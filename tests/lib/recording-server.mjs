@@ -26,6 +26,8 @@
 // "body" is the request body after Content-Encoding gzip/deflate is undone.
 // Every tool takes any arguments and answers text "ran NAME ARGS_JSON";
 // with argument "fail": "isError" it answers an isError result instead,
+// with "holdMs": N (and a progressToken) it sends one progress notification
+// at once, then answers N ms later (at most 20 s), to see events stream;
 // with "fail": "jsonrpc" a JSON-RPC error (upstream errors, for metrics).
 // Ready when stderr says "recording server listening on port N".
 import fs from 'node:fs';
@@ -64,9 +66,14 @@ function newServer(sessionOf) {
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: toolNames.map((name) => ({ name, description: `test tool ${name}`, inputSchema: { type: 'object' } })),
   }));
-  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name, arguments: args = {} } = request.params;
     record({ kind: 'call', tool: name, arguments: args, session: sessionOf() ?? null });
+    const progressToken = request.params._meta?.progressToken;
+    if (args.holdMs && progressToken !== undefined) {
+      await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: 1, total: 2 } });
+      await new Promise((resolve) => setTimeout(resolve, Math.min(Number(args.holdMs), 20000)));
+    }
     if (args.fail === 'isError') return { content: [{ type: 'text', text: `${name} failed` }], isError: true };
     if (args.fail === 'jsonrpc') throw new McpError(ErrorCode.InternalError, `${name} threw`);
     return { content: [{ type: 'text', text: `ran ${name} ${JSON.stringify(args)}` }] };
