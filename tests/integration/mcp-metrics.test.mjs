@@ -104,6 +104,17 @@ for (const jsonResponse of [false, true]) {
       assert.equal(count.value, Number(row.calls), `_count of ${row.tool}`);
       const statsRow = stats.tools.find((s) => s.server === row.server && s.tool === row.tool);
       assert.equal(statsRow.calls, Number(row.calls));
+      // Bytes and latency: the same numbers in the map, stats and /metrics.
+      const sample = (name) => samples.find((x) => x.name === name && x.labels.server === row.server && x.labels.tool === row.tool)?.value;
+      assert.equal(statsRow.request_bytes, Number(row.req_bytes), `request bytes of ${row.tool}`);
+      assert.equal(statsRow.response_bytes, Number(row.resp_bytes), `response bytes of ${row.tool}`);
+      assert.equal(statsRow.latency_ns_total, Number(row.latency_ns_total), `latency of ${row.tool}`);
+      assert.equal(sample('mcpfence_tool_call_request_bytes_total'), Number(row.req_bytes), `request bytes of ${row.tool}`);
+      assert.equal(sample('mcpfence_tool_call_response_bytes_total'), Number(row.resp_bytes), `response bytes of ${row.tool}`);
+      assert.equal(sample('mcpfence_tool_call_duration_seconds_sum'), Number(row.latency_ns_total) / 1e9, `duration sum of ${row.tool}`);
+      assert.ok(Number(row.req_bytes) > 0, JSON.stringify(row));
+      // Allowed calls went to the server and back: time passed, a response came.
+      if (Number(row.allowed) > 0) assert.ok(Number(row.resp_bytes) > 0 && Number(row.latency_ns_total) > 0, JSON.stringify(row));
     }
     // Upstream errors: 3 on flaky, none elsewhere, the same in all three views.
     const errorsIn = {
