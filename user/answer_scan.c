@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hex_digit.h"
+#include "json_span.h"
 
 enum state {
 	ST_VALUE,   /* a value comes next */
@@ -286,16 +287,6 @@ static void string_byte(struct answer_scan *s, char c)
 	}
 }
 
-/* Bytes of a string no one reads: skip to the next quote or backslash. */
-static size_t skip_plain(const char *data, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len && data[i] != '"' && data[i] != '\\')
-		i++;
-	return i;
-}
-
 void answer_scan_feed(struct answer_scan *s, const char *data, size_t len)
 {
 	s->bytes += len;
@@ -305,7 +296,8 @@ void answer_scan_feed(struct answer_scan *s, const char *data, size_t len)
 		switch (s->state) {
 		case ST_STRING:
 			if (!s->capture && !s->key_string) {
-				i += skip_plain(data + i, len - i);
+				/* bytes of a string no one reads */
+				i += json_plain_run(data + i, len - i);
 				if (i == len)
 					return;
 				c = data[i];

@@ -14,6 +14,8 @@
  *                                               child of `node` whose text is `container`
  *   json_has_nul_escape(text, len)              a string holds \u0000 (cJSON would
  *                                               truncate it there)
+ *   json_plain_run(text, len)                   bytes before the first '"' or '\\':
+ *                                               the plain part of a string, 16 at a time
  * Return 0 / a count on success, -1 on text that is not valid JSON.
  */
 #ifndef MCPF_JSON_SPAN_H
@@ -33,5 +35,6 @@ int json_child_spans(const char *text, struct json_span container, struct json_s
 int json_child_span(const char *text, struct json_span container, const cJSON *node, const cJSON *child,
 		    struct json_span *out);
 bool json_has_nul_escape(const char *text, size_t len);
+size_t json_plain_run(const char *text, size_t len);
 
 #endif /* MCPF_JSON_SPAN_H */
