@@ -245,6 +245,7 @@ static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 		len = decoded.len;
 		break;
 	default:
+		bb_free(&decoded); /* what was decoded before it failed */
 		return true;
 	}
 	if (bom_or_wide_json((const unsigned char *)text, len)) {
