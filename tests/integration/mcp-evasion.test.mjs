@@ -368,3 +368,33 @@ itest('protocol upgrades and CONNECT are refused: nothing after them could be in
   }
   assert.deepEqual(rec.http(), [], 'nothing reached the server');
 });
+
+itest('an inspected MCP POST reaches the server with its headers as sent; a trimmed batch only changes Content-Length', async (t) => {
+  const { sb, rec } = await setUp(t, 'ev-headers');
+  const extra = [['Authorization', 'Bearer s3cret-token'], ['X-Trace', 'a  b'], ['Cookie', 'k=v; k2=v2']];
+  const single = JSON.stringify(toolCall(1, 'echo', { m: 'hdr-single' }));
+  const batch = JSON.stringify([toolCall(2, 'echo', { m: 'hdr-batch' }), toolCall(3, 'execute', { m: 'hdr-denied-marker' })]);
+  const [one, trimmed] = await inSession(sb, rec, [
+    sessionPost(single, { headers: extra }),
+    sessionPost(batch, { headers: extra }),
+  ]);
+  assert.equal(one.status, 200, JSON.stringify(one));
+  assert.equal(trimmed.status, 200, JSON.stringify(trimmed));
+  const pairs = (r) => { const out = []; for (let k = 0; k < r.headers.length; k += 2) out.push([r.headers[k], r.headers[k + 1]]); return out; };
+  const [gotOne] = rec.requestsMentioning('hdr-single');
+  const [gotBatch] = rec.requestsMentioning('hdr-batch');
+  const sent = (body) => [['Host', `127.0.0.1:${rec.port}`], JSON_TYPE, ['Accept', 'application/json, text/event-stream'],
+    ['Mcp-Session-Id', headerValue(gotOne, 'mcp-session-id')], ['MCP-Protocol-Version', '2025-03-26'], ...extra,
+    ['Content-Length', String(Buffer.byteLength(body))]];
+  assert.deepEqual(pairs(gotOne), sent(single), 'single call: every header, same order and case');
+  assert.equal(gotOne.body, single);
+  // The denied element is cut out: the server gets the allowed one, with the length of what it gets.
+  assert.deepEqual(pairs(gotBatch), sent(gotBatch.body), 'trimmed batch: only Content-Length differs');
+  assert.deepEqual(JSON.parse(gotBatch.body).map((m) => m.id), [2]);
+  assertNeverReached(rec, 'hdr-denied-marker');
+});
+
+function headerValue(record, name) {
+  for (let k = 0; k < record.headers.length; k += 2) if (record.headers[k].toLowerCase() === name) return record.headers[k + 1];
+  return undefined;
+}
