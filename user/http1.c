@@ -7,7 +7,7 @@
 
 #include "hex_digit.h"
 
-enum phase { PH_HEAD, PH_BODY, PH_DONE, PH_UPGRADE_WAIT, PH_TUNNEL, PH_ERROR, PH_CLOSED };
+enum phase { PH_HEAD, PH_BODY, PH_DONE, PH_ERROR, PH_CLOSED };
 
 /* Chunk framing may add overhead to the body; bounded so a stream of tiny
  * chunks cannot make the raw copy grow without limit. */
@@ -470,34 +470,28 @@ static enum http1_status feed_body(struct http1_parser *p, const char *data, siz
 	return p->mode == HTTP1_BODY_STREAM && n ? HTTP1_BODY : HTTP1_NEED_MORE;
 }
 
-/* After HTTP1_MESSAGE_END: what the connection carries next. */
-static void next_message(struct http1_parser *p)
+/* After HTTP1_MESSAGE_END: what the connection carries next. After an
+ * upgrade (or CONNECT) the bytes are no longer HTTP, and nothing here
+ * follows them. */
+static enum http1_status next_message(struct http1_parser *p)
 {
-	if (p->msg.upgrade) {
-		p->phase = p->dir == HTTP1_REQUEST ? PH_UPGRADE_WAIT : PH_TUNNEL;
-		return;
-	}
+	if (p->msg.upgrade)
+		return fail(p, HTTP1_E_MALFORMED, "protocol switch: what follows is not HTTP");
 	reset_message(p);
 	http_parser_pause(&p->hp, 0);
+	return HTTP1_NEED_MORE;
 }
 
 enum http1_status http1_feed(struct http1_parser *p, const char *data, size_t len, size_t *used)
 {
 	*used = 0;
-	if (p->phase == PH_DONE)
-		next_message(p);
+	if (p->phase == PH_DONE && next_message(p) == HTTP1_ERROR)
+		return HTTP1_ERROR;
 	switch (p->phase) {
 	case PH_HEAD:
 		return feed_head(p, data, len, used);
 	case PH_BODY:
 		return feed_body(p, data, len, used);
-	case PH_UPGRADE_WAIT:
-		return p->eof ? HTTP1_CLOSED : HTTP1_UPGRADE_WAIT;
-	case PH_TUNNEL:
-		if (p->eof)
-			return HTTP1_CLOSED;
-		*used = len;
-		return len ? HTTP1_TUNNEL : HTTP1_NEED_MORE;
 	case PH_CLOSED:
 		return HTTP1_CLOSED;
 	default:
@@ -549,22 +543,6 @@ int http1_expect_response(struct http1_parser *resp, enum http_method request_me
 		return -1;
 	resp->pending[resp->n_pending++] = request_method;
 	return 0;
-}
-
-void http1_upgrade_result(struct http1_parser *req, bool switched)
-{
-	if (req->phase == PH_DONE)
-		next_message(req);
-	if (req->phase != PH_UPGRADE_WAIT)
-		return;
-	if (switched) {
-		req->phase = PH_TUNNEL;
-		return;
-	}
-	/* http_parser stops for good after an upgrade request; start it afresh. */
-	http_parser_init(&req->hp, HTTP_REQUEST);
-	req->hp.data = req;
-	reset_message(req);
 }
 
 enum http1_error http1_error(const struct http1_parser *p)

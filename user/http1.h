@@ -12,7 +12,7 @@
  *       enum http1_status st = http1_feed(&p, data, len, &used);
  *       data += used; len -= used;
  *       if (st == HTTP1_NEED_MORE) break;   // all consumed, nothing pending
- *       ... act on st (below); UPGRADE_WAIT/ERROR also stop the loop ...
+ *       ... act on st (below); ERROR also stops the loop ...
  *   }
  *   Any status but NEED_MORE means "call again", even when everything was
  *   consumed: several SSE events or a message end may still be pending.
@@ -43,16 +43,13 @@
  *                      is the de-chunked body, msg->raw_body the body as
  *                      received (head + raw_body = the message byte for byte).
  *                      The msg stays valid until the next http1_feed call.
- *   HTTP1_UPGRADE_WAIT requests only, after an Upgrade/CONNECT request: nothing
- *                      is consumed until http1_upgrade_result() says whether the
- *                      server switched protocols (101, or 2xx to CONNECT).
- *   HTTP1_TUNNEL       the connection switched protocols: consumed bytes are
- *                      opaque, forward them.
  *   HTTP1_ERROR        http1_error()/http1_error_text(): malformed, ambiguous
  *                      framing, head or body too large, truncated;
  *                      http1_error_status() is the status to answer with. The
  *                      connection cannot continue: answer, then close.
  *   HTTP1_CLOSED       (http1_feed_eof only) the stream ended cleanly.
+ * A message that switches protocols (Upgrade, 101, CONNECT) is the last one
+ * parsed: what follows it is not HTTP, and the next call reports HTTP1_ERROR.
  *
  * Responses: before a response can be parsed right the parser must know the
  * request method it answers (HEAD has no body, 2xx to CONNECT is a tunnel):
@@ -103,8 +100,6 @@ enum http1_status {
 	HTTP1_BODY,
 	HTTP1_SSE_EVENT,
 	HTTP1_MESSAGE_END,
-	HTTP1_UPGRADE_WAIT,
-	HTTP1_TUNNEL,
 	HTTP1_ERROR,
 	HTTP1_CLOSED,
 };
@@ -204,7 +199,6 @@ int http1_set_body_mode(struct http1_parser *p, enum http1_body_mode mode);
 /* STREAM mode: also hand the de-chunked body of this message to fn. */
 void http1_watch_body(struct http1_parser *p, http1_body_fn fn, void *ctx);
 int http1_expect_response(struct http1_parser *resp, enum http_method request_method);
-void http1_upgrade_result(struct http1_parser *req, bool switched);
 
 enum http1_error http1_error(const struct http1_parser *p);
 const char *http1_error_text(const struct http1_parser *p);

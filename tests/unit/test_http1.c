@@ -63,8 +63,6 @@ static enum http1_status drive(struct http1_parser *p, const char *in, size_t le
 				} else {
 					bb_append_str(log, "E|");
 				}
-			} else if (st == HTTP1_UPGRADE_WAIT || st == HTTP1_TUNNEL) {
-				goto out;
 			}
 		}
 	}
@@ -429,7 +427,7 @@ TEST(http1_sse_event_over_the_limit_is_an_error)
 	http1_free(&p);
 }
 
-TEST(http1_upgrade_waits_for_the_response)
+TEST(http1_upgrade_is_the_last_message_parsed)
 {
 	static const char req[] = "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
 				  "GET /next HTTP/1.1\r\n\r\n";
@@ -445,21 +443,24 @@ TEST(http1_upgrade_waits_for_the_response)
 	const char *next = req + used;
 	CHECK_INT_EQ(sizeof(req) - 1 - used, next_len);
 	CHECK(http1_feed(&p, next, next_len, &used) == HTTP1_MESSAGE_END);
-	CHECK(http1_feed(&p, next, next_len, &used) == HTTP1_UPGRADE_WAIT);
+	/* What follows is never read as a request. */
+	CHECK(http1_feed(&p, next, next_len, &used) == HTTP1_ERROR);
 	CHECK_INT_EQ(used, 0);
-	/* The server refused (no 101): the next bytes are HTTP again. */
-	http1_upgrade_result(&p, false);
-	CHECK(http1_feed(&p, next, next_len, &used) == HTTP1_HEAD);
-	CHECK(http1_msg(&p)->target_len == 5 && memcmp(http1_msg(&p)->target, "/next", 5) == 0);
+	CHECK_STR_EQ(http1_error_text(&p), "protocol switch: what follows is not HTTP");
 	http1_free(&p);
 
-	/* The server switched: everything after the request is opaque. */
-	http1_init(&p, HTTP1_REQUEST, 100);
-	CHECK(http1_feed(&p, req, sizeof(req) - 1, &used) == HTTP1_HEAD);
-	CHECK(http1_feed(&p, next, next_len, &used) == HTTP1_MESSAGE_END);
-	http1_upgrade_result(&p, true);
-	CHECK(http1_feed(&p, next, next_len, &used) == HTTP1_TUNNEL);
-	CHECK_INT_EQ(used, next_len);
+	/* The same for a 101 response. */
+	static const char resp[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello";
+	http1_init(&p, HTTP1_RESPONSE, 100);
+	http1_expect_response(&p, HTTP_GET);
+	CHECK(http1_feed(&p, resp, sizeof(resp) - 1, &used) == HTTP1_HEAD);
+	CHECK_INT_EQ(http1_msg(&p)->status, 101);
+	size_t rest = sizeof(resp) - 1 - used;
+	const char *after = resp + used;
+	enum http1_status st = http1_feed(&p, after, rest, &used);
+	if (st == HTTP1_MESSAGE_END)
+		st = http1_feed(&p, after + used, rest - used, &used);
+	CHECK(st == HTTP1_ERROR);
 	http1_free(&p);
 }
 
