@@ -29,7 +29,7 @@ size_t json_plain_run(const char *t, size_t len)
 	return i;
 }
 
-static size_t skip_ws(const char *t, size_t len, size_t i)
+size_t json_skip_ws(const char *t, size_t len, size_t i)
 {
 	while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
 		i++;
@@ -53,7 +53,7 @@ static size_t skip_string(const char *t, size_t len, size_t i)
 
 int json_value_span(const char *t, size_t len, size_t pos, struct json_span *out)
 {
-	size_t i = skip_ws(t, len, pos), start = i;
+	size_t i = json_skip_ws(t, len, pos), start = i;
 	int depth = 0;
 
 	if (i >= len)
@@ -74,9 +74,11 @@ int json_value_span(const char *t, size_t len, size_t pos, struct json_span *out
 			if (--depth < 0)
 				return -1;
 		} else if (depth == 0) {
-			/* A scalar: runs to the next delimiter. */
+			/* A scalar: runs to the next delimiter, and is not empty. */
 			while (i < len && !strchr(",:]} \t\r\n", t[i]))
 				i++;
+			if (i == start)
+				return -1;
 			break;
 		}
 		i++;
@@ -86,37 +88,67 @@ int json_value_span(const char *t, size_t len, size_t pos, struct json_span *out
 	return 0;
 }
 
+void json_members_begin(struct json_members *it, const char *t, struct json_span c)
+{
+	memset(it, 0, sizeof(*it));
+	it->t = t;
+	it->end = c.off + c.len;
+	it->i = c.off + 1;
+	it->object = c.len >= 2 && t[c.off] == '{';
+	it->bad = c.len < 2 || (t[c.off] != '[' && t[c.off] != '{');
+}
+
+int json_members_next(struct json_members *it)
+{
+	const char *t = it->t;
+	size_t end = it->end, i = json_skip_ws(t, end, it->i);
+
+	if (it->bad)
+		return -1;
+	if (it->n == 0 && i < end && t[i] == (it->object ? '}' : ']'))
+		return i + 1 == end ? 0 : -1;
+	if (it->n > 0) {
+		/* after a value: a comma and another one, or the closing bracket */
+		if (i + 1 == end)
+			return 0;
+		if (i >= end || t[i] != ',')
+			goto bad;
+		i = json_skip_ws(t, end, i + 1);
+	}
+	if (it->object) {
+		size_t key_end;
+
+		if (i >= end || t[i] != '"' || !(key_end = skip_string(t, end, i)))
+			goto bad;
+		it->key = (struct json_span){ .off = i, .len = key_end - i };
+		i = json_skip_ws(t, end, key_end);
+		if (i >= end || t[i] != ':')
+			goto bad;
+		i++;
+	}
+	if (json_value_span(t, end, i, &it->value) < 0)
+		goto bad;
+	it->i = it->value.off + it->value.len;
+	it->n++;
+	return 1;
+bad:
+	it->bad = true;
+	return -1;
+}
+
 int json_child_spans(const char *t, struct json_span c, struct json_span *values, size_t max)
 {
-	size_t end = c.off + c.len, i = c.off + 1;
+	struct json_members it;
 	size_t n = 0;
+	int r;
 
-	if (c.len < 2 || (t[c.off] != '[' && t[c.off] != '{'))
-		return -1;
-	bool object = t[c.off] == '{';
-	i = skip_ws(t, end, i);
-	if (i < end && t[i] == (object ? '}' : ']'))
-		return 0;
-	for (;;) {
-		if (object) {
-			if (i >= end || t[i] != '"' || !(i = skip_string(t, end, i)))
-				return -1;
-			i = skip_ws(t, end, i);
-			if (i >= end || t[i] != ':')
-				return -1;
-			i++;
-		}
-		struct json_span v;
-		if (json_value_span(t, end, i, &v) < 0 || n == max)
+	json_members_begin(&it, t, c);
+	while ((r = json_members_next(&it)) == 1) {
+		if (n == max)
 			return -1;
-		values[n++] = v;
-		i = skip_ws(t, end, v.off + v.len);
-		if (i < end && t[i] == ',') {
-			i = skip_ws(t, end, i + 1);
-			continue;
-		}
-		return i + 1 == end ? (int)n : -1;
+		values[n++] = it.value;
 	}
+	return r < 0 ? -1 : (int)n;
 }
 
 int json_child_span(const char *text, struct json_span container, const cJSON *node, const cJSON *child,

@@ -16,6 +16,10 @@
  *                                               truncate it there)
  *   json_plain_run(text, len)                   bytes before the first '"' or '\\':
  *                                               the plain part of a string, 16 at a time
+ *   json_members_begin(&it, text, container)    walk an object's members or an array's
+ *   while (json_members_next(&it) == 1) ...     elements: it.key (objects: the name with
+ *                                               its quotes, as written), it.value;
+ *                                               0 at the end, -1 on malformed text
  * Return 0 / a count on success, -1 on text that is not valid JSON.
  */
 #ifndef MCPF_JSON_SPAN_H
@@ -30,7 +34,18 @@ struct json_span {
 	size_t len;
 };
 
+struct json_members {
+	const char *t;
+	size_t i, end, n;
+	bool object, bad;
+	struct json_span key, value;
+};
+
+/* The index of the first byte at or after i that is not JSON whitespace. */
+size_t json_skip_ws(const char *text, size_t len, size_t i);
 int json_value_span(const char *text, size_t len, size_t pos, struct json_span *out);
+void json_members_begin(struct json_members *it, const char *text, struct json_span container);
+int json_members_next(struct json_members *it);
 int json_child_spans(const char *text, struct json_span container, struct json_span *values, size_t max);
 int json_child_span(const char *text, struct json_span container, const cJSON *node, const cJSON *child,
 		    struct json_span *out);

@@ -222,20 +222,42 @@ static bool bom_or_wide_json(const unsigned char *t, size_t len)
 	return i < n && memchr("{[ \t\r\n", t[i], 6);
 }
 
+/* Does this object have a member a server reads as "jsonrpc" or "method"?
+ * Names are compared as written; one with escapes might be either, and a
+ * malformed object cannot be ruled out: both count as yes. */
+static bool names_jsonrpc(const char *t, struct json_span obj)
+{
+	struct json_members it;
+	int r;
+
+	json_members_begin(&it, t, obj);
+	while ((r = json_members_next(&it)) == 1) {
+		const char *name = t + it.key.off + 1;
+		size_t n = it.key.len - 2;
+
+		if (memchr(name, '\\', n) || (n == 7 && !memcmp(name, "jsonrpc", 7)) ||
+		    (n == 6 && !memcmp(name, "method", 6)))
+			return true;
+	}
+	return r < 0;
+}
+
 /* Off the MCP paths, must this body be inspected as JSON-RPC? Read as the
  * server would read it: Content-Encoding undone first. Yes when it holds
- * JSON-RPC (an object, or an array of objects, with a "jsonrpc" or "method"
- * member), and also whenever that cannot be ruled out: a coding that cannot
- * be decoded, JSON in a form cJSON cannot read (bom_or_wide_json, nesting
- * too deep). Inspection then refuses what it cannot read; only bodies that
- * are certainly not JSON-RPC go through untouched. */
+ * JSON-RPC (an object, or an array with an object, naming "jsonrpc" or
+ * "method"), and also whenever that cannot be ruled out: a coding that
+ * cannot be decoded, JSON in a form cJSON cannot read (bom_or_wide_json),
+ * JSON-looking text that is malformed or followed by more. Inspection then
+ * refuses what it cannot read; only bodies that are certainly not JSON-RPC
+ * go through untouched. Only the top-level names are looked at, without
+ * building a tree: a JSON-RPC body is parsed once, by the inspection. */
 static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 {
 	struct bytebuf decoded = BYTEBUF_INIT;
 	const char *text = m->body ? m->body : "";
-	size_t len = m->body_len, i = 0;
-	bool yes = true;
-	cJSON *root, *el;
+	size_t len = m->body_len, i;
+	struct json_span root;
+	bool yes;
 
 	switch (content_decode(m, text, len, limit, &decoded)) {
 	case CODING_IDENTITY:
@@ -248,25 +270,25 @@ static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 		bb_free(&decoded); /* what was decoded before it failed */
 		return true;
 	}
-	if (bom_or_wide_json((const unsigned char *)text, len)) {
-		bb_free(&decoded);
-		return true;
-	}
-	while (i < len && text[i] && strchr(" \t\r\n", text[i]))
-		i++;
-	if (i == len || (text[i] != '{' && text[i] != '[')) {
-		bb_free(&decoded);
-		return false;
-	}
-	root = cJSON_ParseWithLength(text, len);
-	if (cJSON_IsObject(root)) {
-		yes = cJSON_HasObjectItem(root, "jsonrpc") || cJSON_HasObjectItem(root, "method");
-	} else if (cJSON_IsArray(root)) {
+	i = json_skip_ws(text, len, 0);
+	if (bom_or_wide_json((const unsigned char *)text, len))
+		yes = true;
+	else if (i == len || (text[i] != '{' && text[i] != '['))
 		yes = false;
-		cJSON_ArrayForEach(el, root)
-			yes |= cJSON_HasObjectItem(el, "jsonrpc") || cJSON_HasObjectItem(el, "method");
+	else if (json_value_span(text, len, i, &root) < 0 || json_skip_ws(text, len, root.off + root.len) != len)
+		yes = true;
+	else if (text[i] == '{')
+		yes = names_jsonrpc(text, root);
+	else {
+		struct json_members it;
+		int r = 0;
+
+		yes = false;
+		json_members_begin(&it, text, root);
+		while (!yes && (r = json_members_next(&it)) == 1)
+			yes = text[it.value.off] == '{' && names_jsonrpc(text, it.value);
+		yes = yes || r < 0;
 	}
-	cJSON_Delete(root);
 	bb_free(&decoded);
 	return yes;
 }

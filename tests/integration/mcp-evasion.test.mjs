@@ -332,9 +332,13 @@ itest('off the MCP paths, JSON-RPC is decided on what the server would read', as
     post('/api/items', text({ items: [1, 2], note: 'plain-json-marker' })),
     post('/api/blob', { bodyBase64: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 13]).toString('base64') }, []),
     post('/api/rpc', gz(toolCall(5, 'echo', { m: 'offpath-allowed-marker' })), [JSON_TYPE, ['Content-Encoding', 'gzip']]),
+    // an escaped member name is read as "method" by the server
+    post('/api/rpc', { body: JSON.stringify(toolCall(7, 'execute', { m: 'offpath-escaped-marker' })).replace('"method"', '"m\\u0065thod"') }),
+    // JSON-RPC after a harmless object
+    post('/api/rpc', { body: `{"a":1} ${JSON.stringify(toolCall(8, 'execute', { m: 'offpath-trailing-marker' }))}` }),
   ]);
   assert.equal(out.ok, true, out.error);
-  const [gzipped, bom, u16, tooDeep, u16be, brotli, plain, blob, allowed] = out.responses;
+  const [gzipped, bom, u16, tooDeep, u16be, brotli, plain, blob, allowed, escaped, trailing] = out.responses;
   // A gzipped call is decoded and decided like any other.
   assert.equal(gzipped.status, 200, JSON.stringify(gzipped));
   expectDenial(assert, rawMessages(gzipped)[0].result, { rule: 'tools.execute.action', reason: REASON });
@@ -344,7 +348,9 @@ itest('off the MCP paths, JSON-RPC is decided on what the server would read', as
   assertRefused(tooDeep, { codes: [-32700] });
   assertRefused(u16be, { codes: [-32700] });
   assertRefused(brotli, { status: 415 });
-  for (const marker of ['offpath-gzip-marker', 'offpath-bom-marker', 'offpath-deep-marker']) assertNeverReached(rec, marker);
+  expectDenial(assert, rawMessages(escaped)[0].result, { rule: 'tools.execute.action', reason: REASON });
+  assertRefused(trailing, { codes: [-32700] });
+  for (const marker of ['offpath-gzip-marker', 'offpath-bom-marker', 'offpath-deep-marker', 'offpath-escaped-marker', 'offpath-trailing-marker']) assertNeverReached(rec, marker);
   assert.deepEqual(rec.http().filter((r) => r.url === '/api/u16' || r.url === '/api/deep'), []);
   // JSON that is not JSON-RPC, and allowed calls, reach the server as sent.
   assert.equal(plain.body, 'not mcp: POST /api/items\n');

@@ -56,3 +56,39 @@ TEST(json_has_nul_escape_counts_the_backslashes)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		CHECK(json_has_nul_escape(cases[i].text, strlen(cases[i].text)) == cases[i].nul);
 }
+
+/* Collects "key=value|" (objects) or "value|" (arrays); "ERR" on -1. */
+static const char *members_of(const char *text)
+{
+	static char out[256];
+	struct json_members it;
+	struct json_span c;
+	size_t n = 0;
+	int r;
+
+	out[0] = '\0';
+	if (json_value_span(text, strlen(text), 0, &c) < 0)
+		return "NOSPAN";
+	json_members_begin(&it, text, c);
+	while ((r = json_members_next(&it)) == 1) {
+		if (it.object)
+			n += snprintf(out + n, sizeof(out) - n, "%.*s=", (int)it.key.len, text + it.key.off);
+		n += snprintf(out + n, sizeof(out) - n, "%.*s|", (int)it.value.len, text + it.value.off);
+	}
+	if (r < 0)
+		snprintf(out + n, sizeof(out) - n, "ERR");
+	return out;
+}
+
+TEST(json_members_walks_objects_and_arrays)
+{
+	CHECK_STR_EQ(members_of("{}"), "");
+	CHECK_STR_EQ(members_of("[ ]"), "");
+	CHECK_STR_EQ(members_of("{ \"a\" : 1 , \"m\\u0065thod\":{\"x\":[2]} }"), "\"a\"=1|\"m\\u0065thod\"={\"x\":[2]}|");
+	CHECK_STR_EQ(members_of("[1, \"two\", {\"3\":true}]"), "1|\"two\"|{\"3\":true}|");
+	/* malformed text is reported, after the members that were well formed */
+	CHECK_STR_EQ(members_of("{\"a\":1 \"b\":2}"), "\"a\"=1|ERR");
+	CHECK_STR_EQ(members_of("{\"a\" 1}"), "ERR");
+	CHECK_STR_EQ(members_of("[1,,2]"), "1|ERR");
+	CHECK_STR_EQ(members_of("{1:2}"), "ERR");
+}
