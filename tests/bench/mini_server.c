@@ -9,7 +9,8 @@
  *              tools/call echo {"message": S}  ->  text content S
  *   anything else: 404 / 405
  *
- *   mini_server [--host 127.0.0.1] [--port N | 0] [--port-file FILE] [--max-body BYTES]
+ *   mini_server [--host 127.0.0.1] [--port N | 0] [--port-file FILE] [--max-body BYTES] [--path /mcp]
+ *   (--path serves MCP elsewhere, to measure a proxy on a path it does not know as MCP)
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -49,6 +50,7 @@ struct client {
 };
 
 static size_t max_body = 16u << 20;
+static const char *mcp_path = "/mcp";
 static int epfd;
 
 static bool buf_reserve(struct buffer *b, size_t more)
@@ -248,7 +250,9 @@ static bool handle_request(struct client *c)
 	cJSON *msg;
 	bool ok;
 
-	if (c->url_too_long || strncmp(c->url, "/mcp", 4) || (c->url[4] && c->url[4] != '?'))
+	size_t n = strlen(mcp_path);
+
+	if (c->url_too_long || strncmp(c->url, mcp_path, n) || (c->url[n] && c->url[n] != '?'))
 		return respond_raw(c, 404, "Not Found", "", 0);
 	if (c->parser.method == HTTP_DELETE)
 		return respond_raw(c, 200, "OK", "", 0);
@@ -446,6 +450,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "host", required_argument, 0, 'H' },      { "port", required_argument, 0, 'p' },
 		{ "port-file", required_argument, 0, 'f' }, { "max-body", required_argument, 0, 'm' },
+		{ "path", required_argument, 0, 'P' },
 		{ 0, 0, 0, 0 },
 	};
 	const char *host = "127.0.0.1", *port = "0", *port_file = NULL;
@@ -464,6 +469,9 @@ int main(int argc, char **argv)
 		case 'f':
 			port_file = optarg;
 			break;
+		case 'P':
+			mcp_path = optarg;
+			break;
 		case 'm':
 			max_body = strtoul(optarg, &end, 10);
 			if (*end || !max_body) {
@@ -472,7 +480,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			fprintf(stderr, "usage: mini_server [--host H] [--port N] [--port-file F] [--max-body N]\n");
+			fprintf(stderr, "usage: mini_server [--host H] [--port N] [--port-file F] [--max-body N] [--path P]\n");
 			return 2;
 		}
 	}
