@@ -141,6 +141,22 @@ enum content_coding_status content_decode(const struct http1_msg *m, const char 
 	return st;
 }
 
+enum content_coding_status content_decode_text(const struct http1_msg *m, const char *body, size_t len,
+					       size_t limit, struct bytebuf *out, const char **text,
+					       size_t *text_len)
+{
+	enum content_coding_status st = content_decode(m, body, len, limit, out);
+
+	if (st == CODING_IDENTITY) {
+		*text = body;
+		*text_len = len;
+	} else if (st == CODING_DECODED) {
+		*text = out->data;
+		*text_len = out->len;
+	}
+	return st;
+}
+
 const char *content_coding_status_text(enum content_coding_status st)
 {
 	switch (st) {

@@ -38,6 +38,12 @@ enum content_coding_status {
 
 enum content_coding_status content_decode(const struct http1_msg *m, const char *body, size_t len,
 					  size_t limit, struct bytebuf *out);
+/* content_decode, and where the readable body is: *text and *text_len are set
+ * to body (CODING_IDENTITY) or to out (CODING_DECODED), left alone on any
+ * other status. Free out in every case. */
+enum content_coding_status content_decode_text(const struct http1_msg *m, const char *body, size_t len,
+					       size_t limit, struct bytebuf *out, const char **text,
+					       size_t *text_len);
 const char *content_coding_status_text(enum content_coding_status st);
 /* The message names a coding other than identity (supported or not). */
 bool content_is_encoded(const struct http1_msg *m);

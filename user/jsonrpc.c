@@ -303,16 +303,17 @@ int jsonrpc_inspect_request(const struct http1_msg *req, size_t limit, struct js
 			    struct jsonrpc_refusal *why)
 {
 	struct bytebuf decoded = BYTEBUF_INIT;
-	enum content_coding_status st = content_decode(req, req->body, req->body_len, limit, &decoded);
+	const char *text;
+	size_t len;
+	enum content_coding_status st = content_decode_text(req, req->body ? req->body : "", req->body_len, limit,
+							    &decoded, &text, &len);
 	int r;
 
 	switch (st) {
 	case CODING_IDENTITY:
-		r = jsonrpc_parse(req->body ? req->body : "", req->body_len, out, why);
-		break;
 	case CODING_DECODED:
-		r = jsonrpc_parse(decoded.data, decoded.len, out, why);
-		out->decoded_body = true;
+		r = jsonrpc_parse(text, len, out, why);
+		out->decoded_body = st == CODING_DECODED;
 		break;
 	case CODING_UNSUPPORTED:
 		memset(out, 0, sizeof(*out));

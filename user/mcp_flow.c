@@ -254,19 +254,14 @@ static bool names_jsonrpc(const char *t, struct json_span obj)
 static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 {
 	struct bytebuf decoded = BYTEBUF_INIT;
-	const char *text = m->body ? m->body : "";
-	size_t len = m->body_len, i;
+	const char *text;
+	size_t len, i;
 	struct json_span root;
 	bool yes;
+	enum content_coding_status st = content_decode_text(m, m->body ? m->body : "", m->body_len, limit,
+							    &decoded, &text, &len);
 
-	switch (content_decode(m, text, len, limit, &decoded)) {
-	case CODING_IDENTITY:
-		break;
-	case CODING_DECODED:
-		text = decoded.data;
-		len = decoded.len;
-		break;
-	default:
+	if (st != CODING_IDENTITY && st != CODING_DECODED) {
 		bb_free(&decoded); /* what was decoded before it failed */
 		return true;
 	}
@@ -852,20 +847,14 @@ static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchan
 	const struct http1_msg *r = http1_msg(&f->resp);
 	struct bytebuf decoded = BYTEBUF_INIT, filtered = BYTEBUF_INIT, merged = BYTEBUF_INIT, head = BYTEBUF_INIT;
 	struct answer_track *t = answers_for(f, ex);
-	const char *body = r->body;
-	size_t len = r->body_len;
-	bool changed = false, decoded_ce = false;
+	const char *body;
+	size_t len;
+	enum content_coding_status st = content_decode_text(r, r->body, r->body_len, RESPONSE_LIMIT_MIN, &decoded,
+							    &body, &len);
+	bool decoded_ce = st == CODING_DECODED, changed = decoded_ce;
 	int err = 0;
 
-	switch (content_decode(r, body, len, RESPONSE_LIMIT_MIN, &decoded)) {
-	case CODING_IDENTITY:
-		break;
-	case CODING_DECODED:
-		body = decoded.data;
-		len = decoded.len;
-		changed = decoded_ce = true;
-		break;
-	default:
+	if (st != CODING_IDENTITY && !decoded_ce) {
 		/* cannot read it, so cannot filter it: the client gets nothing */
 		log_warn("server %s: cannot decode a response to inspect; closing", f->origin->server);
 		err = -1;
