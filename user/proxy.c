@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "bytebuf.h"
@@ -47,6 +48,21 @@ static struct side *peer_of(struct proxy_conn *c, struct side *s)
 	return s == &c->client ? &c->upstream : &c->client;
 }
 
+/* Idle: hand back what large bodies left in the heap. glibc keeps freed
+ * memory otherwise, so one burst of 1 MiB calls would stay resident for the
+ * daemon's whole life. At most once a second: an agent that opens a
+ * connection per call is idle after every call. */
+static void trim_when_idle(struct proxy *px)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if (now.tv_sec == px->trimmed_at_s)
+		return;
+	px->trimmed_at_s = now.tv_sec;
+	malloc_trim(0);
+}
+
 static void free_conn(struct deferred *d)
 {
 	struct proxy_conn *c = container_of(d, struct proxy_conn, free_later);
@@ -56,11 +72,8 @@ static void free_conn(struct deferred *d)
 	bb_free(&c->client.out);
 	bb_free(&c->upstream.out);
 	free(c);
-	/* Idle: hand back what large bodies left in the heap. glibc keeps
-	 * freed memory otherwise, so one burst of 1 MiB calls would stay
-	 * resident for the daemon's whole life. */
 	if (px->active == 0)
-		malloc_trim(0);
+		trim_when_idle(px);
 }
 
 static void close_side(struct proxy *px, struct side *s, bool reset)

@@ -32,6 +32,7 @@ struct proxy {
 	unsigned long long unknown_total;   /* accepted with no interception record */
 	unsigned long long upstream_failures;
 	unsigned long long active;
+	long long trimmed_at_s;            /* last malloc_trim, CLOCK_MONOTONIC_COARSE */
 };
 
 /* Listen on 127.0.0.1:port and [::1]:port (the addresses connect4/6 rewrite to). */
