@@ -36,13 +36,19 @@ static __always_inline struct mcpf_config *get_config(void)
 	return bpf_map_lookup_elem(&settings, &zero);
 }
 
-static __always_inline struct mcpf_target *find_target(const struct mcpf_endpoint *dst)
+/* The registered endpoint dst reaches: exact address first, then the
+ * port's wildcard; *key is set to the entry that matched. */
+static __always_inline struct mcpf_target *find_target(const struct mcpf_endpoint *dst,
+							struct mcpf_endpoint *key)
 {
-	struct mcpf_endpoint any = { .port = dst->port };
 	struct mcpf_target *t;
 
-	t = bpf_map_lookup_elem(&targets, dst);
-	return t ? t : bpf_map_lookup_elem(&targets, &any);
+	*key = *dst;
+	t = bpf_map_lookup_elem(&targets, key);
+	if (t)
+		return t;
+	__builtin_memset(key->addr, 0, sizeof(key->addr));
+	return bpf_map_lookup_elem(&targets, key);
 }
 
 /* Is the daemon's listener there to take the connection? Looked up in the
@@ -69,8 +75,8 @@ static __always_inline bool daemon_listening(struct bpf_sock_addr *ctx,
 	return true;
 }
 
-static __always_inline bool record_origin(struct bpf_sock_addr *ctx,
-					  const struct mcpf_endpoint *dst, const struct mcpf_target *t)
+static __always_inline bool record_origin(struct bpf_sock_addr *ctx, const struct mcpf_endpoint *dst,
+					  const struct mcpf_endpoint *target, const struct mcpf_target *t)
 {
 	struct mcpf_conn *c;
 	__u64 pid_tgid, uid_gid;
@@ -81,6 +87,7 @@ static __always_inline bool record_origin(struct bpf_sock_addr *ctx,
 	pid_tgid = bpf_get_current_pid_tgid();
 	uid_gid = bpf_get_current_uid_gid();
 	c->orig_dst = *dst;
+	c->target = *target;
 	c->pid = pid_tgid >> 32;
 	c->tid = (__u32)pid_tgid;
 	c->uid = (__u32)uid_gid;
@@ -99,6 +106,7 @@ static __always_inline struct mcpf_config *
 should_redirect(struct bpf_sock_addr *ctx, const struct mcpf_endpoint *dst, bool v4, int *verdict)
 {
 	struct mcpf_config *cfg = get_config();
+	struct mcpf_endpoint target;
 	struct mcpf_target *t;
 
 	*verdict = CONNECT_OK;
@@ -107,10 +115,10 @@ should_redirect(struct bpf_sock_addr *ctx, const struct mcpf_endpoint *dst, bool
 	/* The daemon's own upstream sockets carry its mark: never loop. */
 	if (cfg->mark && ctx->sk->mark == cfg->mark)
 		return NULL;
-	t = find_target(dst);
+	t = find_target(dst, &target);
 	if (!t)
 		return NULL;
-	if (!daemon_listening(ctx, cfg, v4) || !record_origin(ctx, dst, t)) {
+	if (!daemon_listening(ctx, cfg, v4) || !record_origin(ctx, dst, &target, t)) {
 		*verdict = cfg->fail_closed ? CONNECT_REFUSE : CONNECT_OK;
 		return NULL;
 	}

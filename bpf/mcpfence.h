@@ -66,7 +66,8 @@ struct mcpf_conn_key {
  * port is known, and looked up by the daemon with the peer address of the
  * accepted socket: one lookup per connection. */
 struct mcpf_conn {
-	struct mcpf_endpoint orig_dst;
+	struct mcpf_endpoint orig_dst;   /* what the agent asked for */
+	struct mcpf_endpoint target;     /* the registered endpoint it reached (targets key) */
 	unsigned int pid;        /* tgid of the connecting process */
 	unsigned int tid;
 	unsigned int uid;
