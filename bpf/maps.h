@@ -24,6 +24,59 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } settings SEC(".maps");
 
+/* Network namespace cookie -> the daemon's listener ports in it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MCPF_MAX_NETNS);
+	__type(key, __u64);
+	__type(value, struct mcpf_netns_listen);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} netns_listen SEC(".maps");
+
+/* Sockets the daemon owns (listeners, upstream sockets): pinned, so a
+ * daemon that takes over another's listeners finds them marked. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} daemon_socks SEC(".maps");
+
+/* Addresses of the served namespaces' interfaces (netlink-fed). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, MCPF_MAX_LOCAL_ADDRS);
+	__type(key, struct mcpf_local_addr);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} local_addrs SEC(".maps");
+
+/* Port -> registered addresses on it (derived from targets). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, MCPF_MAX_TARGETS);
+	__type(key, __u16);
+	__type(value, struct mcpf_port_addrs);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} target_ports SEC(".maps");
+
+/* Namespaces without a listener, reported to the daemon... */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} netns_events SEC(".maps");
+
+/* ...at most once per namespace every MCPF_NETNS_REPORT_NS. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MCPF_MAX_NETNS);
+	__type(key, __u64);
+	__type(value, __u64);
+} netns_reported SEC(".maps");
+
 /* Per-socket record of a redirected agent socket: lives and dies with the
  * socket, so getpeername never sees a stale entry and nothing leaks. */
 struct {

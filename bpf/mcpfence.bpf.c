@@ -29,6 +29,9 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* A namespace without a listener is reported at most this often. */
+#define NETNS_REPORT_NS (100ULL * 1000 * 1000)
+
 static __always_inline struct mcpf_config *get_config(void)
 {
 	__u32 zero = 0;
@@ -36,43 +39,169 @@ static __always_inline struct mcpf_config *get_config(void)
 	return bpf_map_lookup_elem(&settings, &zero);
 }
 
+static __always_inline bool addr_is_loopback(const unsigned char a[16])
+{
+	const __u32 *w = (const __u32 *)a;
+
+	if (addr_is_v4mapped(w))
+		return (w[3] & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000);
+	return w[0] == 0 && w[1] == 0 && w[2] == 0 && w[3] == bpf_htonl(1);
+}
+
+/* connect() to an unspecified address reaches the loopback one (0.0.0.0
+ * -> 127.0.0.1, :: -> ::1): match it as that. */
+static __always_inline void addr_normalise(unsigned char a[16])
+{
+	__u32 *w = (__u32 *)a;
+
+	if (addr_is_v4mapped(w)) {
+		if (w[3] == 0)
+			w[3] = bpf_htonl(0x7f000001);
+	} else if (!(w[0] | w[1] | w[2] | w[3])) {
+		w[3] = bpf_htonl(1);
+	}
+}
+
+static __always_inline bool addr_is_local(__u64 netns, const unsigned char a[16])
+{
+	struct mcpf_local_addr key = { .netns = netns };
+
+	if (addr_is_loopback(a))
+		return true;
+	__builtin_memcpy(key.addr, a, sizeof(key.addr));
+	return bpf_map_lookup_elem(&local_addrs, &key) != NULL;
+}
+
+/* The TCP listener a connection to addr:port would reach in the caller's
+ * namespace, described by what it is bound to. */
+struct bound_to {
+	__u32 family;
+	__u32 ip4;
+	__u32 ip6[4];
+	__u32 port;
+};
+
+static __always_inline struct bpf_sock *lookup_listener(struct bpf_sock_addr *ctx, const unsigned char a[16],
+							__u16 port)
+{
+	const __u32 *w = (const __u32 *)a;
+	struct bpf_sock_tuple tuple = {};
+
+	if (addr_is_v4mapped(w)) {
+		tuple.ipv4.daddr = w[3];
+		tuple.ipv4.dport = bpf_htons(port);
+		return bpf_sk_lookup_tcp(ctx, &tuple, sizeof(tuple.ipv4), BPF_F_CURRENT_NETNS, 0);
+	}
+	__builtin_memcpy(tuple.ipv6.daddr, w, 16);
+	tuple.ipv6.dport = bpf_htons(port);
+	return bpf_sk_lookup_tcp(ctx, &tuple, sizeof(tuple.ipv6), BPF_F_CURRENT_NETNS, 0);
+}
+
+static __always_inline bool listener_of(struct bpf_sock_addr *ctx, const unsigned char a[16], __u16 port,
+					struct bound_to *b)
+{
+	struct bpf_sock *sk = lookup_listener(ctx, a, port);
+
+	if (!sk)
+		return false;
+	b->family = sk->family;
+	b->ip4 = sk->src_ip4;
+	b->ip6[0] = sk->src_ip6[0];
+	b->ip6[1] = sk->src_ip6[1];
+	b->ip6[2] = sk->src_ip6[2];
+	b->ip6[3] = sk->src_ip6[3];
+	b->port = sk->src_port;
+	bpf_sk_release(sk);
+	return true;
+}
+
+static __always_inline bool same_listener(const struct bound_to *x, const struct bound_to *y)
+{
+	return x->family == y->family && x->port == y->port && x->ip4 == y->ip4 && x->ip6[0] == y->ip6[0] &&
+	       x->ip6[1] == y->ip6[1] && x->ip6[2] == y->ip6[2] && x->ip6[3] == y->ip6[3];
+}
+
 /* The registered endpoint dst reaches: exact address first, then the
- * port's wildcard; *key is set to the entry that matched. */
-static __always_inline struct mcpf_target *find_target(const struct mcpf_endpoint *dst,
+ * port's wildcard, then, for a local address, any registered address on
+ * the port whose listening socket is the one dst reaches (a server bound
+ * to 0.0.0.0 or :: answers on 127.0.0.2, on the host's own addresses, on
+ * ::ffff:127.0.0.1...). *key is set to the entry that matched. */
+static __always_inline struct mcpf_target *find_target(struct bpf_sock_addr *ctx, __u64 netns,
+							const struct mcpf_endpoint *dst,
 							struct mcpf_endpoint *key)
 {
+	struct mcpf_port_addrs *alts;
 	struct mcpf_target *t;
+	struct bound_to reached, cand;
+	__u16 port = dst->port;
 
 	*key = *dst;
 	t = bpf_map_lookup_elem(&targets, key);
 	if (t)
 		return t;
 	__builtin_memset(key->addr, 0, sizeof(key->addr));
-	return bpf_map_lookup_elem(&targets, key);
+	t = bpf_map_lookup_elem(&targets, key);
+	if (t)
+		return t;
+	alts = bpf_map_lookup_elem(&target_ports, &port);
+	if (!alts || !addr_is_local(netns, dst->addr) || !listener_of(ctx, dst->addr, port, &reached))
+		return NULL;
+	for (int i = 0; i < MCPF_PORT_ADDRS; i++) {
+		if (i >= alts->count)
+			break;
+		if (!listener_of(ctx, alts->addr[i], port, &cand) || !same_listener(&reached, &cand))
+			continue;
+		__builtin_memcpy(key->addr, alts->addr[i], sizeof(key->addr));
+		return bpf_map_lookup_elem(&targets, key);
+	}
+	return NULL;
 }
 
-/* Is the daemon's listener there to take the connection? Looked up in the
- * caller's network namespace, so a crashed or killed daemon is noticed on
- * the very next connect(). */
-static __always_inline bool daemon_listening(struct bpf_sock_addr *ctx,
-					     const struct mcpf_config *cfg, bool v4)
+/* Tell the daemon about a namespace it does not serve yet. */
+static __always_inline void report_netns(__u64 netns)
 {
-	struct bpf_sock_tuple tuple = {};
-	struct bpf_sock *sk;
+	struct mcpf_netns_event *ev;
+	__u64 now = bpf_ktime_get_boot_ns(), *last, pid_tgid;
 
-	if (v4) {
-		tuple.ipv4.daddr = cfg->listen_addr4;
-		tuple.ipv4.dport = bpf_htons(cfg->listen_port);
-		sk = bpf_sk_lookup_tcp(ctx, &tuple, sizeof(tuple.ipv4), BPF_F_CURRENT_NETNS, 0);
-	} else {
-		__builtin_memcpy(tuple.ipv6.daddr, cfg->listen_addr6, 16);
-		tuple.ipv6.dport = bpf_htons(cfg->listen_port);
-		sk = bpf_sk_lookup_tcp(ctx, &tuple, sizeof(tuple.ipv6), BPF_F_CURRENT_NETNS, 0);
-	}
+	last = bpf_map_lookup_elem(&netns_reported, &netns);
+	if (last && now - *last < NETNS_REPORT_NS)
+		return;
+	bpf_map_update_elem(&netns_reported, &netns, &now, BPF_ANY);
+	ev = bpf_ringbuf_reserve(&netns_events, sizeof(*ev), 0);
+	if (!ev)
+		return;
+	pid_tgid = bpf_get_current_pid_tgid();
+	ev->netns = netns;
+	ev->pid = pid_tgid >> 32;
+	ev->tid = (__u32)pid_tgid;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* Is the daemon's own listener there to take the connection? Looked up in
+ * the caller's namespace, so a crashed daemon is noticed on the very next
+ * connect(), and checked for the daemon's mark, so a socket someone else
+ * bound on that port in the namespace is never handed an agent's bytes. */
+static __always_inline bool daemon_listening(struct bpf_sock_addr *ctx, const struct mcpf_config *cfg,
+					     __u16 port, bool v4)
+{
+	unsigned char a[16] = {};
+	struct bpf_sock *sk;
+	__u32 *mark;
+	bool ok;
+
+	if (!port)
+		return false;
+	if (v4)
+		addr_from4(a, cfg->listen_addr4);
+	else
+		__builtin_memcpy(a, cfg->listen_addr6, sizeof(a));
+	sk = lookup_listener(ctx, a, port);
 	if (!sk)
 		return false;
+	mark = bpf_sk_storage_get(&daemon_socks, sk, 0, 0);
+	ok = mark && (*mark & MCPF_SOCK_LISTENER);
 	bpf_sk_release(sk);
-	return true;
+	return ok;
 }
 
 static __always_inline bool record_origin(struct bpf_sock_addr *ctx, const struct mcpf_endpoint *dst,
@@ -99,46 +228,61 @@ static __always_inline bool record_origin(struct bpf_sock_addr *ctx, const struc
 	return true;
 }
 
-/* Common part of connect4/6: returns the matching target's config when the
- * connection is to be redirected, NULL when it is left alone; *verdict is
- * what to return when it is NULL. */
-static __always_inline struct mcpf_config *
-should_redirect(struct bpf_sock_addr *ctx, const struct mcpf_endpoint *dst, bool v4, int *verdict)
+/* Common part of connect4/6: returns the listener port to redirect to,
+ * or 0 when the connection is not redirected; *verdict is then what to
+ * return. dst->addr is normalised in place. */
+static __always_inline __u16 redirect_port(struct bpf_sock_addr *ctx, struct mcpf_endpoint *dst, bool v4,
+					   const struct mcpf_config **cfgp, int *verdict)
 {
-	struct mcpf_config *cfg = get_config();
+	const struct mcpf_config *cfg = get_config();
+	struct mcpf_netns_listen *lst;
 	struct mcpf_endpoint target;
 	struct mcpf_target *t;
+	__u64 netns;
+	__u16 port;
 
 	*verdict = CONNECT_OK;
 	if (!cfg || ctx->type != SOCK_STREAM)
-		return NULL;
-	/* The daemon's own upstream sockets carry its mark: never loop. */
-	if (cfg->mark && ctx->sk->mark == cfg->mark)
-		return NULL;
-	t = find_target(dst, &target);
+		return 0;
+	if (bpf_get_current_ancestor_cgroup_id(cfg->cgroup_level) != cfg->cgroup_id)
+		return 0;
+	/* the daemon's own upstream sockets: never loop back into it */
+	if (bpf_sk_storage_get(&daemon_socks, ctx->sk, 0, 0))
+		return 0;
+	netns = bpf_get_netns_cookie(ctx);
+	addr_normalise(dst->addr);
+	t = find_target(ctx, netns, dst, &target);
 	if (!t)
-		return NULL;
-	if (!daemon_listening(ctx, cfg, v4) || !record_origin(ctx, dst, &target, t)) {
-		*verdict = cfg->fail_closed ? CONNECT_REFUSE : CONNECT_OK;
-		return NULL;
+		return 0;
+	*verdict = cfg->fail_closed ? CONNECT_REFUSE : CONNECT_OK;
+	lst = bpf_map_lookup_elem(&netns_listen, &netns);
+	if (!lst) {
+		report_netns(netns);
+		return 0;
 	}
-	return cfg;
+	port = v4 ? lst->port4 : lst->port6;
+	if (!daemon_listening(ctx, cfg, port, v4) || !record_origin(ctx, dst, &target, t))
+		return 0;
+	*cfgp = cfg;
+	*verdict = CONNECT_OK;
+	return port;
 }
 
 SEC("cgroup/connect4")
 int mcpf_connect4(struct bpf_sock_addr *ctx)
 {
+	const struct mcpf_config *cfg = NULL;
 	struct mcpf_endpoint dst = {};
-	struct mcpf_config *cfg;
 	int verdict;
+	__u16 port;
 
 	addr_from4(dst.addr, ctx->user_ip4);
 	dst.port = bpf_ntohs((__u16)ctx->user_port);
-	cfg = should_redirect(ctx, &dst, true, &verdict);
-	if (!cfg)
+	port = redirect_port(ctx, &dst, true, &cfg, &verdict);
+	if (!port || !cfg)
 		return verdict;
 	ctx->user_ip4 = cfg->listen_addr4;
-	ctx->user_port = bpf_htons(cfg->listen_port);
+	ctx->user_port = bpf_htons(port);
 	return CONNECT_OK;
 }
 
@@ -146,15 +290,16 @@ SEC("cgroup/connect6")
 int mcpf_connect6(struct bpf_sock_addr *ctx)
 {
 	__u32 ip6[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
+	const struct mcpf_config *cfg = NULL;
 	struct mcpf_endpoint dst = {};
-	struct mcpf_config *cfg;
 	bool v4 = addr_is_v4mapped(ip6);
 	int verdict;
+	__u16 port;
 
 	addr_from6(dst.addr, ip6);
 	dst.port = bpf_ntohs((__u16)ctx->user_port);
-	cfg = should_redirect(ctx, &dst, v4, &verdict);
-	if (!cfg)
+	port = redirect_port(ctx, &dst, v4, &cfg, &verdict);
+	if (!port || !cfg)
 		return verdict;
 	if (v4) {
 		/* v4-mapped: stays IPv4 on the wire, goes to the IPv4 listener */
@@ -170,7 +315,7 @@ int mcpf_connect6(struct bpf_sock_addr *ctx)
 		ctx->user_ip6[2] = l6[2];
 		ctx->user_ip6[3] = l6[3];
 	}
-	ctx->user_port = bpf_htons(cfg->listen_port);
+	ctx->user_port = bpf_htons(port);
 	return CONNECT_OK;
 }
 
@@ -262,13 +407,21 @@ int mcpf_sockops(struct bpf_sock_ops *ops)
 			add_pair_end(ops, &key);
 		break;
 	}
-	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: {
 		/* The daemon's end of an agent connection. */
-		if (!cfg->sockmap || ops->local_port != cfg->listen_port)
+		struct mcpf_netns_listen *lst;
+		__u64 netns;
+
+		if (!cfg->sockmap)
+			return 1;
+		netns = bpf_get_netns_cookie(ops);
+		lst = bpf_map_lookup_elem(&netns_listen, &netns);
+		if (!lst || (ops->local_port != lst->port4 && ops->local_port != lst->port6))
 			return 1;
 		SOCK_KEY_FROM(ops, &key);
 		add_pair_end(ops, &key);
 		break;
+	}
 	}
 	return 1;
 }

@@ -18,10 +18,9 @@
 #define MCPF_MAX_CONNS    65536
 #define MCPF_MAX_SERVERS  256
 
-/* Default SO_MARK on the daemon's own upstream sockets: connect hooks
- * never redirect a socket carrying it, so the daemon cannot loop into
- * itself whatever cgroup it runs in. ("MF" in ASCII.) */
-#define MCPF_DEFAULT_MARK 0x4d46
+#define MCPF_MAX_NETNS    4096 /* network namespaces served */
+#define MCPF_MAX_LOCAL_ADDRS 16384
+#define MCPF_PORT_ADDRS   8    /* registered addresses per port tried for equivalence */
 
 /* An endpoint: address + port. An all-zero address is the wildcard
  * "any address on this port". */
@@ -39,15 +38,61 @@ struct mcpf_target {
 
 /* settings map (single entry, key 0): written by the daemon at start-up,
  * read by every program. A map rather than .rodata so a restarted daemon
- * updates it in place and an operator can read it with bpftool. */
+ * updates it in place and an operator can read it with bpftool.
+ *
+ * The programs are attached at the cgroup2 root and intercept a connect()
+ * when the *calling task* is in the agents' cgroup (ancestor id at level):
+ * a socket created outside that cgroup and handed to an agent is caught
+ * too, since cgroup hooks otherwise follow the socket's birth cgroup. */
 struct mcpf_config {
-	unsigned int listen_addr4;      /* daemon IPv4 listener, network order */
-	unsigned char listen_addr6[16]; /* daemon IPv6 listener */
-	unsigned short listen_port;
-	unsigned char fail_closed;      /* daemon gone: 1 = refuse, 0 = pass through */
+	unsigned long long cgroup_id;   /* the agents' cgroup (--cgroup) */
+	unsigned int cgroup_level;      /* its depth below the cgroup2 root */
+	unsigned int listen_addr4;      /* daemon IPv4 listeners, network order */
+	unsigned char listen_addr6[16]; /* daemon IPv6 listeners */
+	unsigned short listen_port;     /* preferred port; per netns in netns_listen */
+	unsigned char fail_closed;      /* no daemon listener: 1 = refuse, 0 = pass through */
 	unsigned char sockmap;          /* 1 = put agent<->daemon pairs in the sockhash */
-	unsigned int mark;              /* SO_MARK of the daemon's upstream sockets */
 	unsigned int daemon_tgid;       /* informational: who wrote this config */
+};
+
+/* netns_listen value, keyed by network namespace cookie: the ports of the
+ * daemon's listeners inside that namespace (0: none of that family).
+ * Ports differ from namespace to namespace when the preferred one is taken. */
+struct mcpf_netns_listen {
+	unsigned short port4;
+	unsigned short port6;
+	unsigned int pad;
+};
+
+/* daemon_socks (socket storage) value: sockets the daemon owns. Only a
+ * listener marked here receives redirected connections, and sockets
+ * marked upstream are never redirected (the loop guard): an agent cannot
+ * set either, unlike a SO_MARK, which CAP_NET_RAW alone can. */
+#define MCPF_SOCK_LISTENER 1u
+#define MCPF_SOCK_UPSTREAM 2u
+
+/* local_addrs key: an address configured on an interface of a namespace
+ * the daemon serves (loopback ranges are implied). A server listening on a
+ * wildcard address is reached through every one of them. */
+struct mcpf_local_addr {
+	unsigned long long netns;
+	unsigned char addr[16];
+};
+
+/* target_ports value, keyed by port: the registered (non-wildcard)
+ * addresses on that port, so that connect4/6 can tell whether another
+ * local address reaches the same listening socket as one of them. */
+struct mcpf_port_addrs {
+	unsigned int count;
+	unsigned char addr[MCPF_PORT_ADDRS][16];
+};
+
+/* netns_events ring buffer record: connect4/6 met a namespace with no
+ * daemon listener; the daemon opens /proc/PID/ns/net and serves it. */
+struct mcpf_netns_event {
+	unsigned long long netns;
+	unsigned int pid;
+	unsigned int tid;
 };
 
 /* conns map key: the agent's address and port as the daemon's accepted

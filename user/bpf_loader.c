@@ -19,9 +19,9 @@
  * them with --fail-closed) instead of leaving agents stranded. */
 #define LINKS_DIR "links"
 
-enum link_id { L_CONNECT4, L_CONNECT6, L_GETPEERNAME4, L_GETPEERNAME6, L_SOCKOPS, L_SOCKOPS_SELF, L_COUNT };
+enum link_id { L_CONNECT4, L_CONNECT6, L_GETPEERNAME4, L_GETPEERNAME6, L_SOCKOPS, L_COUNT };
 static const char *const link_names[L_COUNT] = {
-	"connect4", "connect6", "getpeername4", "getpeername6", "sockops", "sockops_self",
+	"connect4", "connect6", "getpeername4", "getpeername6", "sockops",
 };
 
 static void link_path(const struct bpf_state *st, int id, char *out, size_t len)
@@ -63,10 +63,18 @@ static int write_settings(struct bpf_state *st, const struct bpf_opts *o)
 		.listen_port = o->listen_port,
 		.fail_closed = o->fail_closed,
 		.sockmap = o->sockmap,
-		.mark = o->mark,
 		.daemon_tgid = (unsigned)getpid(),
 	};
 	__u32 zero = 0;
+	uint64_t id;
+	int err;
+
+	if ((err = cgroup2_id_level(o->cgroup, &id, &cfg.cgroup_level))) {
+		log_error("--cgroup %s: %s", o->cgroup,
+			  err == -EXDEV ? "not below the cgroup v2 mount" : strerror(-err));
+		return err;
+	}
+	cfg.cgroup_id = id;
 
 	memcpy(cfg.listen_addr6, &in6addr_loopback, sizeof(cfg.listen_addr6));
 	if (bpf_map_update_elem(bpf_map__fd(st->skel->maps.settings), &zero, &cfg, BPF_ANY))
@@ -80,7 +88,7 @@ int bpf_load(struct bpf_state *st, const struct bpf_opts *o)
 	int err;
 
 	memset(st, 0, sizeof(*st));
-	st->lock_fd = st->cgroup_fd = st->self_cgroup_fd = -1;
+	st->lock_fd = st->cgroup_fd = -1;
 	snprintf(st->bpffs, sizeof(st->bpffs), "%s", o->bpffs);
 	if ((err = bpffs_prepare(o->bpffs)) || (err = lock_pin_dir(st)))
 		return err;
@@ -103,7 +111,7 @@ int bpf_load(struct bpf_state *st, const struct bpf_opts *o)
 		return err;
 	}
 	err = write_settings(st, o);
-	if (err)
+	if (err && err != -EXDEV && err != -ENOENT)
 		log_error("writing settings map: %s", strerror(-err));
 	return err;
 }
@@ -137,16 +145,22 @@ static int open_cgroup(const char *path)
 	return fd;
 }
 
+/* Every program is attached at the cgroup2 root: cgroup hooks run for the
+ * cgroup a socket was created in, and an agent can connect() a socket
+ * born elsewhere (inherited, or passed over a unix socket). connect4/6
+ * pick the agents by the calling task's cgroup instead (settings). */
 int bpf_attach(struct bpf_state *st, const struct bpf_opts *o)
 {
 	struct mcpfence *s = st->skel;
-	char links[4200], self[4096];
+	char links[4200], root[4096];
 	int err;
 
 	snprintf(links, sizeof(links), "%s/" LINKS_DIR, st->bpffs);
 	if (mkdir(links, 0700) && errno != EEXIST)
 		return -errno;
-	st->cgroup_fd = open_cgroup(o->cgroup);
+	if ((err = cgroup2_mount(root, sizeof(root))))
+		return err;
+	st->cgroup_fd = open_cgroup(root);
 	if (st->cgroup_fd < 0)
 		return -errno;
 
@@ -165,18 +179,6 @@ int bpf_attach(struct bpf_state *st, const struct bpf_opts *o)
 	    (err = attach_one(st, s->progs.mcpf_getpeername6, st->cgroup_fd, L_GETPEERNAME6)) ||
 	    (err = attach_one(st, s->progs.mcpf_sockops, st->cgroup_fd, L_SOCKOPS)))
 		return err;
-
-	/* The daemon's accepted sockets belong to the daemon's cgroup: for
-	 * sk_msg pairing sock_ops must see that cgroup too. */
-	if (o->sockmap && cgroup2_self(self, sizeof(self)) == 0 && !path_within(self, o->cgroup)) {
-		st->self_cgroup_fd = open_cgroup(self);
-		if (st->self_cgroup_fd < 0)
-			return -errno;
-		err = attach_one(st, s->progs.mcpf_sockops, st->self_cgroup_fd, L_SOCKOPS_SELF);
-		if (err)
-			return err;
-		log_info("sock_ops also attached to the daemon's cgroup %s", self);
-	}
 	return 0;
 }
 
@@ -193,14 +195,12 @@ void bpf_unload(struct bpf_state *st, bool keep_maps)
 	st->skel = NULL;
 	if (st->cgroup_fd >= 0)
 		close(st->cgroup_fd);
-	if (st->self_cgroup_fd >= 0)
-		close(st->self_cgroup_fd);
 	if (st->lock_fd >= 0) {
 		if (!keep_maps && rmdir(st->bpffs) && errno != ENOENT)
 			log_warn("removing %s: %s", st->bpffs, strerror(errno));
 		close(st->lock_fd);
 	}
-	st->cgroup_fd = st->self_cgroup_fd = st->lock_fd = -1;
+	st->cgroup_fd = st->lock_fd = -1;
 }
 
 int bpf_conns_fd(const struct bpf_state *st)
@@ -216,4 +216,18 @@ int bpf_tool_stats_fd(const struct bpf_state *st)
 int bpf_daemon_stats_fd(const struct bpf_state *st)
 {
 	return bpf_map__fd(st->skel->maps.daemon_stats);
+}
+
+int bpf_map_fd_of(const struct bpf_state *st, enum bpf_map_id id)
+{
+	const struct mcpfence *s = st->skel;
+
+	switch (id) {
+	case MAP_NETNS_LISTEN: return bpf_map__fd(s->maps.netns_listen);
+	case MAP_DAEMON_SOCKS: return bpf_map__fd(s->maps.daemon_socks);
+	case MAP_LOCAL_ADDRS: return bpf_map__fd(s->maps.local_addrs);
+	case MAP_TARGET_PORTS: return bpf_map__fd(s->maps.target_ports);
+	case MAP_NETNS_EVENTS: return bpf_map__fd(s->maps.netns_events);
+	}
+	return -EINVAL;
 }

@@ -14,15 +14,13 @@ struct bpf_opts {
 	const char *cgroup;      /* cgroup v2 directory the agents are in */
 	bool sockmap;
 	bool fail_closed;
-	uint32_t mark;
-	uint16_t listen_port;    /* host byte order */
+	uint16_t listen_port;    /* preferred listener port, host byte order */
 };
 
 struct bpf_state {
 	struct mcpfence *skel;
 	int lock_fd;             /* flock on the pin dir: one daemon per dir */
-	int cgroup_fd;
-	int self_cgroup_fd;      /* our own cgroup, when sock_ops must see it too */
+	int cgroup_fd;           /* the cgroup2 root, where the programs are attached */
 	bool sk_msg_attached;
 	char bpffs[4096];
 };
@@ -38,5 +36,9 @@ void bpf_unload(struct bpf_state *st, bool keep_maps);
 int bpf_conns_fd(const struct bpf_state *st);
 int bpf_tool_stats_fd(const struct bpf_state *st);
 int bpf_daemon_stats_fd(const struct bpf_state *st);
+
+/* The maps of the namespace machinery (kern_netns). */
+enum bpf_map_id { MAP_NETNS_LISTEN, MAP_DAEMON_SOCKS, MAP_LOCAL_ADDRS, MAP_TARGET_PORTS, MAP_NETNS_EVENTS };
+int bpf_map_fd_of(const struct bpf_state *st, enum bpf_map_id id);
 
 #endif

@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "log.h"
 #include "loop.h"
+#include "netns.h"
 #include "policy_watch.h"
 #include "prom.h"
 #include "proxy.h"
@@ -35,7 +36,7 @@ struct run_args {
 	const char *bpffs;
 	const char *metrics;
 	unsigned listen_port;
-	unsigned mark;
+	const char *netns_dir;
 	size_t body_limit;
 	struct audit_options audit;
 	bool sockmap;
@@ -45,7 +46,7 @@ struct run_args {
 };
 
 enum {
-	OPT_NO_SOCKMAP = 256, OPT_SOCKMAP, OPT_FAIL_CLOSED, OPT_KEEP_MAPS, OPT_MARK, OPT_BODY_LIMIT,
+	OPT_NO_SOCKMAP = 256, OPT_SOCKMAP, OPT_FAIL_CLOSED, OPT_KEEP_MAPS, OPT_NETNS_DIR, OPT_BODY_LIMIT,
 	OPT_AUDIT, OPT_AUDIT_MAX_BYTES, OPT_AUDIT_KEEP, OPT_AUDIT_ARGS, OPT_AGENT_IDENTITY,
 };
 
@@ -53,13 +54,13 @@ static const struct argp_option run_options[] = {
 	{ "policy", 'p', "FILE", 0, "Policy file (servers, endpoints, rules)", 0 },
 	{ "cgroup", 'c', "DIR", 0, "cgroup v2 directory whose processes are intercepted (default: the cgroup2 root)", 0 },
 	{ "bpffs", 'b', "DIR", 0, "Directory for pinned maps and links (default " MCPF_DEFAULT_BPFFS ")", 0 },
-	{ "listen", 'l', "PORT", 0, "Port of the daemon's loopback listeners (default 17001)", 0 },
+	{ "listen", 'l', "PORT", 0, "Preferred port of the daemon's loopback listeners in each network namespace (default 17001; another when taken)", 0 },
 	{ "metrics", 'm', "ADDR", 0, "Address for /metrics and /healthz (default 127.0.0.1:9464)", 0 },
 	{ "no-sockmap", OPT_NO_SOCKMAP, NULL, 0, "Do not accelerate the agent<->daemon hop with sk_msg (the default)", 0 },
 	{ "sockmap", OPT_SOCKMAP, NULL, 0, "Accelerate the agent<->daemon hop with sk_msg (experimental: see README)", 0 },
 	{ "fail-closed", OPT_FAIL_CLOSED, NULL, 0, "When the daemon is gone, refuse connections to registered endpoints", 0 },
 	{ "keep-maps", OPT_KEEP_MAPS, NULL, 0, "On exit, leave pinned maps (counters, rate-limit state) in place", 0 },
-	{ "mark", OPT_MARK, "N", 0, "SO_MARK of the daemon's upstream sockets (default 0x4d46)", 0 },
+	{ "netns-dir", OPT_NETNS_DIR, "DIR", 0, "Named network namespaces to serve as they appear (default /run/netns, where ip netns and CNI plugins put them)", 0 },
 	{ "body-limit", OPT_BODY_LIMIT, "BYTES", 0, "Largest request body inspected; larger ones get 413 (default 4 MiB). Replies held whole (tools/list, batches, encoded) may reach 64 MiB or this, if larger; others stream", 0 },
 	{ "agent-identity", OPT_AGENT_IDENTITY, "process|cgroup", 0, "Who 'grant' and 'agent' limits count: each process (cgroup+uid+pid, the default) or each cgroup (cgroup+uid: new processes cannot start a fresh budget)", 0 },
 	{ "audit", OPT_AUDIT, "FILE", 0, "Append one JSON line per decision to FILE", 0 },
@@ -93,7 +94,7 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case 'b': a->bpffs = arg; break;
 	case 'm': a->metrics = arg; break;
 	case 'l': a->listen_port = parse_number(arg, 1, 65535, state); break;
-	case OPT_MARK: a->mark = parse_number(arg, 1, 0xffffffffU, state); break;
+	case OPT_NETNS_DIR: a->netns_dir = arg; break;
 	case OPT_BODY_LIMIT: a->body_limit = parse_number(arg, 1, SIZE_MAX / 2, state); break;
 	case OPT_AUDIT: a->audit.path = arg; break;
 	case OPT_AUDIT_MAX_BYTES: a->audit.max_bytes = parse_number(arg, 0, UINT64_MAX, state); break;
@@ -125,6 +126,7 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 struct daemon {
 	struct loop loop;
 	struct proxy proxy;
+	struct netns_registry netns;
 	struct admin admin;
 	struct bpf_state bpf;
 	struct policy_maps policy_maps;
@@ -262,7 +264,7 @@ int cmd_run(int argc, char **argv)
 		.bpffs = MCPF_DEFAULT_BPFFS,
 		.metrics = "127.0.0.1:9464",
 		.listen_port = 17001, /* not 15001: Istio listens there inside pods */
-		.mark = MCPF_DEFAULT_MARK,
+		.netns_dir = "/run/netns",
 		.sockmap = false, /* see README: spurious EAGAIN for blocking agents that half-close (6.18) */
 		.body_limit = DEFAULT_BODY_LIMIT,
 		.audit = { .max_bytes = AUDIT_DEFAULT_MAX_BYTES, .keep = AUDIT_DEFAULT_KEEP },
@@ -295,12 +297,13 @@ int cmd_run(int argc, char **argv)
 	d->signals.fd = d->prune_timer.fd = -1;
 	d->admin.listen.fd = -1;
 	d->proxy.spare_fd = -1;
-	d->bpf.lock_fd = d->bpf.cgroup_fd = d->bpf.self_cgroup_fd = -1;
+	d->bpf.lock_fd = d->bpf.cgroup_fd = -1;
+	d->netns.home_fd = d->netns.names.fd = d->netns.events.fd = d->netns.sweep.fd = -1;
 	d->enforce.tool_stats_fd = d->enforce.daemon_stats_fd = -1;
 	d->enforce.cgroup2_fd = open_cgroup2_mount();
 	struct bpf_opts bo = {
 		.bpffs = a.bpffs, .cgroup = a.cgroup, .sockmap = a.sockmap,
-		.fail_closed = a.fail_closed, .mark = a.mark, .listen_port = a.listen_port,
+		.fail_closed = a.fail_closed, .listen_port = a.listen_port,
 	};
 
 	/* an invalid policy or audit file stops us before anything touches the kernel */
@@ -331,8 +334,9 @@ int cmd_run(int argc, char **argv)
 	if ((err = setup_enforcement(d, &a, policy)) ||
 	    (err = policy_watch_start(&d->policy, &d->loop)) ||
 	    (err = setup_prune_timer(d)) ||
-	    (err = proxy_start(&d->proxy, &d->loop, a.listen_port, bpf_conns_fd(&d->bpf), a.mark,
-			       &d->enforce)) ||
+	    (err = proxy_start(&d->proxy, &d->loop, bpf_conns_fd(&d->bpf),
+			       bpf_map_fd_of(&d->bpf, MAP_DAEMON_SOCKS), &d->enforce)) ||
+	    (err = netns_start(&d->netns, &d->loop, &d->proxy, &d->bpf, a.cgroup, a.netns_dir, a.listen_port)) ||
 	    (err = bpf_attach(&d->bpf, &bo)))
 		goto cleanup;
 	d->admin.ready = true;
@@ -345,6 +349,7 @@ int cmd_run(int argc, char **argv)
 cleanup:
 	/* detach first: from here on new connections go straight to servers */
 	bpf_unload(&d->bpf, a.keep_maps);
+	netns_stop(&d->netns);
 	proxy_stop(&d->proxy);
 	admin_stop(&d->admin);
 	policy_watch_stop(&d->policy);

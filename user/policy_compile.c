@@ -11,6 +11,7 @@
 #include "mcpfence.skel.h"
 #include "policy_cache.h"
 #include "policy_compile.h"
+#include "target_ports.h"
 
 void policy_maps_from_skeleton(struct policy_maps *maps, const struct mcpfence *skel)
 {
@@ -21,6 +22,7 @@ void policy_maps_from_skeleton(struct policy_maps *maps, const struct mcpfence *
 		.conds = bpf_map__fd(skel->maps.policy_conds),
 		.rate = bpf_map__fd(skel->maps.rate_state),
 		.targets = bpf_map__fd(skel->maps.targets),
+		.target_ports = bpf_map__fd(skel->maps.target_ports),
 	};
 }
 
@@ -177,6 +179,8 @@ static int update_targets(struct policy_maps *maps, const struct policy *policy,
 			if (bpf_map_update_elem(maps->targets, &s->endpoints[e], &target, BPF_ANY))
 				return map_error(err, errlen, "targets", s->name, "endpoint");
 	}
+	if (target_ports_sync(maps->targets, maps->target_ports))
+		return map_error(err, errlen, "target_ports", "", "");
 	return 0;
 }
 

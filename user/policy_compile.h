@@ -34,6 +34,7 @@ struct policy_maps {
 	int conds;
 	int rate;
 	int targets;
+	int target_ports;  /* derived from targets (target_ports.h) */
 	struct policy_cache *cache;
 };
 

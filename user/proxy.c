@@ -14,6 +14,7 @@
 #include "endpoint.h"
 #include "log.h"
 #include "mcp_flow.h"
+#include "netns.h"
 #include "proxy.h"
 #include "stats.h"
 
@@ -323,24 +324,23 @@ static void conn_kick(void *conn)
 		conn_abort(c, "epoll", errno);
 }
 
-static int upstream_open(struct proxy_conn *c)
+/* The upstream socket is made in the agent's namespace, where the address
+ * it asked for means what it meant, and marked as the daemon's so that
+ * connect4/6 let it through. */
+static int upstream_open(struct proxy_conn *c, const struct netns *ns)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = endpoint_to_sockaddr(&c->origin.orig_dst, &ss);
+	__u32 mark = MCPF_SOCK_UPSTREAM;
 	int one = 1, fd;
 
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = netns_socket(ns, ss.ss_family, SOCK_STREAM, 0);
 	if (fd < 0)
-		return -errno;
-	/* the mark is what keeps connect4/6 from redirecting us to ourselves */
-	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &c->px->mark, sizeof(c->px->mark)) ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
+		return fd;
 	c->upstream.w.fd = fd;
+	if (bpf_map_update_elem(c->px->socks_fd, &fd, &mark, BPF_ANY) ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
+		return -errno;
 	if (connect(fd, (struct sockaddr *)&ss, len) == 0)
 		c->connecting = false;
 	else if (errno == EINPROGRESS)
@@ -350,7 +350,7 @@ static int upstream_open(struct proxy_conn *c)
 	return 0;
 }
 
-static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *peer, unsigned long long netns)
+static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *peer, const struct netns *ns)
 {
 	struct proxy_conn *c;
 	char ep[ENDPOINT_STRLEN];
@@ -361,7 +361,7 @@ static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *pe
 		close(fd);
 		return;
 	}
-	c->key.netns = netns;
+	c->key.netns = ns->cookie;
 	endpoint_from_sockaddr(&c->key.agent, peer);
 	if (bpf_map_lookup_elem(px->conns_fd, &c->key, &c->origin)) {
 		/* not one the kernel redirected (or its record was evicted):
@@ -392,7 +392,7 @@ static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *pe
 		 c->origin.pid, c->origin.uid, MCPF_COMM_LEN, c->origin.comm, c->origin.cgroup_id,
 		 MCPF_NAME_LEN, c->origin.server, endpoint_str(&c->origin.orig_dst, ep));
 
-	err = upstream_open(c);
+	err = upstream_open(c, ns);
 	if (err)
 		upstream_unreachable(c, -err);
 	conn_settle(c);
@@ -424,7 +424,7 @@ static void on_accept(struct watch *w, uint32_t revents)
 		int fd = accept4(w->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			conn_new(px, fd, &peer, l->netns);
+			conn_new(px, fd, &peer, l->ns);
 			continue;
 		}
 		if (errno == EINTR || errno == ECONNABORTED)
@@ -437,83 +437,40 @@ static void on_accept(struct watch *w, uint32_t revents)
 	}
 }
 
-static int listen_on(struct proxy *px, int family, uint16_t port)
+int proxy_listener_start(struct proxy *px, struct listener *l, int fd, struct netns *ns)
 {
-	struct sockaddr_storage ss = { 0 };
-	struct listener *l = &px->listeners[px->nlisteners];
-	socklen_t len;
-	int one = 1, fd;
-
-	if (family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-		in->sin_family = AF_INET;
-		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		in->sin_port = htons(port);
-		len = sizeof(*in);
-	} else {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-
-		in6->sin6_family = AF_INET6;
-		in6->sin6_addr = in6addr_loopback;
-		in6->sin6_port = htons(port);
-		len = sizeof(*in6);
-	}
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	socklen_t cookie_len = sizeof(l->netns);
-	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, SOMAXCONN) ||
-	    getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &l->netns, &cookie_len)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
 	l->px = px;
+	l->ns = ns;
 	l->w.fd = fd;
 	l->w.cb = on_accept;
 	if (loop_watch(px->loop, &l->w, EPOLLIN)) {
+		int err = -errno;
+
 		close(fd);
-		return -errno;
+		l->w.fd = -1;
+		return err;
 	}
-	px->nlisteners++;
 	return 0;
 }
 
-int proxy_start(struct proxy *px, struct loop *loop, uint16_t port, int conns_fd, uint32_t mark,
-		const struct enforce *enforce)
+void proxy_listener_stop(struct proxy *px, struct listener *l)
 {
-	int err;
+	loop_close(px->loop, &l->w);
+}
 
+int proxy_start(struct proxy *px, struct loop *loop, int conns_fd, int socks_fd, const struct enforce *enforce)
+{
 	memset(px, 0, sizeof(*px));
 	px->loop = loop;
 	px->conns_fd = conns_fd;
-	px->mark = mark;
+	px->socks_fd = socks_fd;
 	px->enforce = enforce;
 	px->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	err = listen_on(px, AF_INET, port);
-	if (err) {
-		log_error("listening on 127.0.0.1:%u: %s", port, strerror(-err));
-		return err;
-	}
-	err = listen_on(px, AF_INET6, port);
-	if (err)
-		/* IPv6 agents then pass through (fail-open) or are refused
-		 * (--fail-closed): connect6 only redirects to a live listener */
-		log_warn("listening on [::1]:%u: %s; IPv6 endpoints are not intercepted",
-			 port, strerror(-err));
 	return 0;
 }
 
 void proxy_stop(struct proxy *px)
 {
-	for (int i = 0; i < px->nlisteners; i++)
-		loop_close(px->loop, &px->listeners[i].w);
-	px->nlisteners = 0;
 	while (px->conns)
 		conn_close(px->conns, false);
 	if (px->spare_fd >= 0)

@@ -11,20 +11,19 @@
 
 struct proxy_conn;
 struct proxy;
+struct netns;
 
 struct listener {
 	struct watch w;
 	struct proxy *px;
-	unsigned long long netns;  /* cookie of the namespace it (and its agents) live in */
+	struct netns *ns;  /* the namespace it, its agents and their upstreams live in */
 };
 
 struct proxy {
 	struct loop *loop;
 	int conns_fd;           /* BPF map: agent address -> struct mcpf_conn */
-	uint32_t mark;          /* SO_MARK on upstream sockets (loop guard) */
+	int socks_fd;           /* BPF map: sockets the daemon owns (loop guard) */
 	const struct enforce *enforce;
-	struct listener listeners[2];
-	int nlisteners;
 	int spare_fd;           /* given up to accept-and-drop when out of fds */
 	struct proxy_conn *conns;
 	/* counters for /metrics */
@@ -35,10 +34,13 @@ struct proxy {
 	long long trimmed_at_s;            /* last malloc_trim, CLOCK_MONOTONIC_COARSE */
 };
 
-/* Listen on 127.0.0.1:port and [::1]:port (the addresses connect4/6 rewrite to). */
-int proxy_start(struct proxy *px, struct loop *loop, uint16_t port, int conns_fd, uint32_t mark,
-		const struct enforce *enforce);
-/* Close listeners and every connection. */
+int proxy_start(struct proxy *px, struct loop *loop, int conns_fd, int socks_fd, const struct enforce *enforce);
+/* Close every connection. */
 void proxy_stop(struct proxy *px);
+
+/* Accept redirected agents on fd, a listening socket in ns (taken over). */
+int proxy_listener_start(struct proxy *px, struct listener *l, int fd, struct netns *ns);
+/* Close it; nothing when it is not open. */
+void proxy_listener_stop(struct proxy *px, struct listener *l);
 
 #endif

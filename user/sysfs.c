@@ -1,4 +1,8 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -96,5 +100,29 @@ int bpffs_prepare(const char *dir)
 		log_error("creating %s: %s", dir, strerror(errno));
 		return -errno;
 	}
+	return 0;
+}
+
+/* A cgroup v2 directory's id (its kernfs inode, what
+ * bpf_get_current_ancestor_cgroup_id returns) and depth below the root. */
+int cgroup2_id_level(const char *dir, uint64_t *id, unsigned *level)
+{
+	struct { struct file_handle fh; uint64_t id; } h = { .fh.handle_bytes = sizeof(uint64_t) };
+	char mnt[4096], real[PATH_MAX];
+	const char *rel;
+	int mount_id, err;
+
+	if ((err = cgroup2_mount(mnt, sizeof(mnt))))
+		return err;
+	if (!realpath(dir, real))
+		return -errno;
+	if (!path_within(real, mnt))
+		return -EXDEV;
+	if (name_to_handle_at(AT_FDCWD, real, &h.fh, &mount_id, 0))
+		return -errno;
+	*id = h.id;
+	*level = 0;
+	for (rel = real + strlen(mnt); *rel; rel++)
+		*level += *rel == '/' && rel[1] && rel[1] != '/';
 	return 0;
 }

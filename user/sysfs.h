@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Where the daemon pins, and where the CLI looks, unless --bpffs says. */
 #define MCPF_DEFAULT_BPFFS "/sys/fs/bpf/mcpfence"
@@ -16,6 +17,9 @@ int cgroup2_self(char *out, size_t len);
 
 /* Is path equal to dir, or below it? (Both absolute, no trailing slash.) */
 bool path_within(const char *path, const char *dir);
+
+/* The id and depth of a cgroup v2 directory (-EXDEV outside the mount). */
+int cgroup2_id_level(const char *dir, uint64_t *id, unsigned *level);
 
 /* Make sure dir exists on a bpf filesystem: mounts bpffs on its parent when
  * that parent is /sys/fs/bpf and nothing is mounted there yet. */

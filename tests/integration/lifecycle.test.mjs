@@ -8,7 +8,7 @@ import { sandbox } from '../lib/sandbox.mjs';
 import { startEchoServer } from '../lib/echo.mjs';
 import { startDaemon, policyFor } from '../lib/daemon.mjs';
 import { listPins } from '../lib/bpffs.mjs';
-import { cgroupPrograms, cgroupTreeText, dumpPinnedMap } from '../lib/bpftool.mjs';
+import { cgroupPrograms, cgroupTreeText, daemonLinks, dumpPinnedMap, linksAlive } from '../lib/bpftool.mjs';
 import { transfer } from '../lib/agents.mjs';
 import path from 'node:path';
 
@@ -50,9 +50,12 @@ itest('maps and links are pinned under --bpffs and readable with bpftool', async
 for (const [signal, sockmap] of [['SIGTERM', false], ['SIGINT', false], ['SIGTERM', true]]) {
   itest(`${signal} detaches everything and removes the pins${sockmap ? ' (--sockmap)' : ''}`, async (t) => {
     const { sb, echo, daemon } = await setUp(t, `${signal}-${sockmap}`, { sockmap });
-    assert.ok(cgroupPrograms(sb.cgroup).length > 0, 'programs attached while running');
-    // --sockmap also puts sock_ops on the daemon's own cgroup (its end of each pair).
-    if (sockmap) assert.ok(cgroupPrograms(sb.daemonCgroup).length > 0, cgroupTreeText(sb.daemonCgroup));
+    const links = daemonLinks(sb.pinDir);
+    // connect4/6, getpeername4/6 and sock_ops, at the cgroup2 root (they pick
+    // agents by the calling task's cgroup), nothing on the agents' own cgroup
+    assert.deepEqual(links.map((link) => link.attach_type).sort(),
+      ['cgroup_inet4_connect', 'cgroup_inet4_getpeername', 'cgroup_inet6_connect', 'cgroup_inet6_getpeername', 'cgroup_sock_ops']);
+    for (const link of links) assert.equal(link.cgroup_id, 1, JSON.stringify(link));
 
     const status = await daemon.stop(signal);
     assert.deepEqual(status, { code: 0, signal: null }, daemon.log);
@@ -62,6 +65,7 @@ for (const [signal, sockmap] of [['SIGTERM', false], ['SIGINT', false], ['SIGTER
       assert.doesNotMatch(cgroupTreeText(dir), /connect|getpeername|sock_?ops/);
     }
     assert.deepEqual(listPins(sb.bpffs), []);
+    assert.deepEqual(linksAlive(links), [], 'every link of the daemon is gone');
     // With nothing attached the agent goes straight to the server.
     const after = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 1000 });
     assert.equal(after.ok, true, JSON.stringify(after));
@@ -70,10 +74,11 @@ for (const [signal, sockmap] of [['SIGTERM', false], ['SIGINT', false], ['SIGTER
 
 itest('fail-open: after kill -9 new connections go straight to the server', async (t) => {
   const { sb, echo, daemon } = await setUp(t, 'failopen');
+  const links = daemonLinks(sb.pinDir);
   const status = await daemon.kill9();
   assert.equal(status.signal, 'SIGKILL');
   // Still attached (pinned links), so it is the programs that let it pass.
-  assert.ok(cgroupPrograms(sb.cgroup).length > 0, cgroupTreeText(sb.cgroup));
+  assert.equal(linksAlive(links).length, links.length);
 
   const out = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 1 << 20 });
   assert.equal(out.ok, true, JSON.stringify(out));
@@ -84,9 +89,10 @@ itest('fail-open: after kill -9 new connections go straight to the server', asyn
 itest('--fail-closed: after kill -9 new connections to registered endpoints fail', async (t) => {
   const { sb, echo, daemon } = await setUp(t, 'failclosed', { failClosed: true });
   const other = await startEchoServer(sb);
+  const links = daemonLinks(sb.pinDir);
   const status = await daemon.kill9();
   assert.equal(status.signal, 'SIGKILL');
-  assert.ok(cgroupPrograms(sb.cgroup).length > 0, cgroupTreeText(sb.cgroup));
+  assert.equal(linksAlive(links).length, links.length);
 
   const refused = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 1000 });
   assert.equal(refused.ok, false, JSON.stringify(refused));
@@ -100,22 +106,26 @@ itest('--fail-closed: after kill -9 new connections to registered endpoints fail
 
 itest('a new daemon takes over the pins a killed one left behind', async (t) => {
   const { sb, echo, daemon } = await setUp(t, 'restart');
+  const stale = daemonLinks(sb.pinDir);
   await daemon.kill9();
   const again = await startDaemon(sb, { policy: policyFor({ echo: [`127.0.0.1:${echo.port}`] }) });
   const out = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 1 << 20 });
   assert.equal(out.ok, true, JSON.stringify(out));
   const records = await again.waitForInterceptions({ pid: out.pid });
   assert.equal(records.length, 1);
-  // Exactly one set of programs on the cgroup: the stale links were dropped.
-  const attachTypes = cgroupPrograms(sb.cgroup).map((prog) => prog.attach_type).sort();
-  assert.deepEqual(attachTypes, [...new Set(attachTypes)], cgroupTreeText(sb.cgroup));
+  // Exactly one set of programs: the stale links were dropped.
+  assert.deepEqual(linksAlive(stale), []);
+  const attachTypes = daemonLinks(sb.pinDir).map((link) => link.attach_type).sort();
+  assert.deepEqual(attachTypes, [...new Set(attachTypes)]);
+  assert.equal(attachTypes.length, 5);
 });
 
 itest('--keep-maps: SIGTERM detaches the programs but leaves the maps pinned', async (t) => {
   const { sb, echo, daemon } = await setUp(t, 'keepmaps', { keepMaps: true });
+  const links = daemonLinks(sb.pinDir);
   const status = await daemon.stop('SIGTERM');
   assert.deepEqual(status, { code: 0, signal: null }, daemon.log);
-  assert.deepEqual(cgroupPrograms(sb.cgroup), [], cgroupTreeText(sb.cgroup));
+  assert.deepEqual(linksAlive(links), []);
   const pins = listPins(sb.pinDir);
   for (const name of REQUIRED_PINS) assert.ok(pins.includes(name), `${name} still pinned: ${pins}`);
   assert.ok(!pins.some((name) => name.startsWith('links/')), `no link left pinned: ${pins}`);

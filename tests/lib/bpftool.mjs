@@ -1,6 +1,8 @@
 // What the kernel says, through bpftool: programs attached to a cgroup and
 // the contents of pinned maps.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 
 function bpftoolJson(args) {
   const out = execFileSync('bpftool', ['-j', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -41,4 +43,20 @@ export function dumpSockKeys(mapId) {
     const bytes = Buffer.from(key.map((byte) => parseInt(byte, 16)));
     return { localPort: bytes.readUInt32LE(32), remotePort: bytes.readUInt32LE(36), netns: bytes.readBigUInt64LE(40) };
   });
+}
+
+// The programs a daemon attached, from the links it pinned under
+// pinDir/links: [{ id, prog_id, attach_type, cgroup_id }]. They are
+// attached at the cgroup2 root (cgroup_id 1), not at the agents' cgroup.
+export function daemonLinks(pinDir) {
+  let names;
+  try { names = fs.readdirSync(path.join(pinDir, 'links')); } catch { return []; }
+  return names.map((name) => bpftoolJson(['link', 'show', 'pinned', path.join(pinDir, 'links', name)]));
+}
+
+// Which of these links still exist (a link whose last reference is gone is
+// detached and no longer listed).
+export function linksAlive(links) {
+  const alive = new Set(bpftoolJson(['link', 'show']).map((link) => link.id));
+  return links.filter((link) => alive.has(link.id));
 }

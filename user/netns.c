@@ -1,0 +1,523 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <linux/netlink.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "bpf_loader.h"
+#include "log.h"
+#include "netns.h"
+
+/* How often the sweep looks for namespaces to serve and to let go. */
+#define SWEEP_SECONDS 2
+/* A name just created in --netns-dir is bind-mounted a moment later:
+ * look again this soon. */
+#define SOON_NS (20 * 1000 * 1000)
+#ifndef IPV6_FREEBIND
+#define IPV6_FREEBIND 78
+#endif
+
+static void enter_or_die(int fd)
+{
+	/* Every later socket of this thread would be made in the wrong
+	 * namespace: there is no safe way to go on. */
+	if (setns(fd, CLONE_NEWNET)) {
+		log_error("setns back to the daemon's network namespace: %s", strerror(errno));
+		abort();
+	}
+}
+
+int netns_socket(const struct netns *ns, int family, int type, int protocol)
+{
+	int fd, err;
+
+	type |= SOCK_NONBLOCK | SOCK_CLOEXEC;
+	if (ns->self) {
+		fd = socket(family, type, protocol);
+		return fd < 0 ? -errno : fd;
+	}
+	if (setns(ns->fd, CLONE_NEWNET))
+		return -errno;
+	fd = socket(family, type, protocol);
+	err = errno;
+	enter_or_die(ns->home_fd);
+	return fd < 0 ? -err : fd;
+}
+
+static struct netns *find(struct netns_registry *r, dev_t dev, ino_t ino)
+{
+	for (struct netns *ns = r->list; ns; ns = ns->next)
+		if (ns->ino == ino && ns->dev == dev)
+			return ns;
+	return NULL;
+}
+
+/* A listener on the loopback address of ns: the preferred port, or any
+ * port when something in the namespace already holds that one (a pod may
+ * bind what it likes; netns_listen says where ours is). Marked as the
+ * daemon's, which is what connect4/6 check before redirecting. */
+static int listen_in(struct netns_registry *r, struct netns *ns, int family, uint16_t *port)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len = family == AF_INET ? sizeof(*in) : sizeof(*in6);
+	__u32 mark = MCPF_SOCK_LISTENER;
+	int one = 1, fd, err;
+
+	fd = netns_socket(ns, family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return fd;
+	ss.ss_family = family;
+	if (family == AF_INET) {
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		in->sin_port = htons(r->port);
+	} else {
+		in6->sin6_addr = in6addr_loopback;
+		in6->sin6_port = htons(r->port);
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* a new namespace's lo may still be down: bind all the same */
+	if (family == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	else
+		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len)) {
+		if (errno != EADDRINUSE)
+			goto fail;
+		if (family == AF_INET)
+			in->sin_port = 0;
+		else
+			in6->sin6_port = 0;
+		if (bind(fd, (struct sockaddr *)&ss, len))
+			goto fail;
+	}
+	if (listen(fd, SOMAXCONN) || getsockname(fd, (struct sockaddr *)&ss, &len) ||
+	    bpf_map_update_elem(r->socks_map, &fd, &mark, BPF_ANY))
+		goto fail;
+	*port = ntohs(family == AF_INET ? in->sin_port : in6->sin6_port);
+	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+static void release(struct netns_registry *r, struct netns *ns)
+{
+	bpf_map_delete_elem(r->listen_map, &ns->cookie);
+	proxy_listener_stop(r->px, &ns->l4);
+	proxy_listener_stop(r->px, &ns->l6);
+	netns_addrs_close(&ns->addrs);
+	if (!ns->self)
+		close(ns->fd);
+	free(ns);
+}
+
+/* Serve the namespace nsfd refers to (taken over). */
+static int serve(struct netns_registry *r, int nsfd, bool self, const char *how)
+{
+	struct mcpf_netns_listen val = { 0 };
+	socklen_t clen = sizeof(unsigned long long);
+	struct netns *ns;
+	struct stat st;
+	int fd4, fd6, nl, err;
+
+	if (fstat(nsfd, &st)) {
+		err = -errno;
+		close(nsfd);
+		return err;
+	}
+	if ((ns = find(r, st.st_dev, st.st_ino))) {
+		ns->seen = true;
+		if (!self)
+			close(nsfd);
+		return 0;
+	}
+	ns = calloc(1, sizeof(*ns));
+	if (!ns) {
+		close(nsfd);
+		return -ENOMEM;
+	}
+	ns->fd = nsfd;
+	ns->home_fd = r->home_fd;
+	ns->self = self;
+	ns->dev = st.st_dev;
+	ns->ino = st.st_ino;
+	ns->seen = true;
+	ns->l4.w.fd = ns->l6.w.fd = ns->addrs.w.fd = -1;
+	fd4 = listen_in(r, ns, AF_INET, &val.port4);
+	fd6 = listen_in(r, ns, AF_INET6, &val.port6);
+	if (fd4 < 0 && fd6 < 0) {
+		log_warn("network namespace %s: no listener: %s", how, strerror(-fd4));
+		err = fd4;
+		goto fail;
+	}
+	if (fd4 < 0 || fd6 < 0)
+		log_debug("network namespace %s: no IPv%d listener: %s", how, fd4 < 0 ? 4 : 6,
+			  strerror(-(fd4 < 0 ? fd4 : fd6)));
+	if (getsockopt(fd4 >= 0 ? fd4 : fd6, SOL_SOCKET, SO_NETNS_COOKIE, &ns->cookie, &clen)) {
+		err = -errno;
+		goto fail_fds;
+	}
+	nl = netns_socket(ns, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	if (nl < 0 || (err = netns_addrs_open(&ns->addrs, r->loop, r->addrs_map, ns->cookie, nl))) {
+		err = nl < 0 ? nl : err;
+		goto fail_fds;
+	}
+	if ((fd4 >= 0 && (err = proxy_listener_start(r->px, &ns->l4, fd4, ns))) ||
+	    (fd6 >= 0 && (err = proxy_listener_start(r->px, &ns->l6, fd6, ns))))
+		goto fail_started;
+	fd4 = fd6 = -1;
+	/* last: connect4/6 redirect here only from now on */
+	if (bpf_map_update_elem(r->listen_map, &ns->cookie, &val, BPF_ANY)) {
+		err = -errno;
+		goto fail_started;
+	}
+	ns->next = r->list;
+	r->list = ns;
+	r->stats.served++;
+	r->stats.found_total++;
+	log_info("serving network namespace %llu (%s): listeners on ports %u/%u", ns->cookie, how,
+		 val.port4, val.port6);
+	return 0;
+
+fail_started:
+	proxy_listener_stop(r->px, &ns->l4);
+	proxy_listener_stop(r->px, &ns->l6);
+	netns_addrs_close(&ns->addrs);
+fail_fds:
+	if (fd4 >= 0)
+		close(fd4);
+	if (fd6 >= 0)
+		close(fd6);
+fail:
+	log_warn("network namespace %s not served: %s", how, strerror(-err));
+	if (!self)
+		close(nsfd);
+	free(ns);
+	return err;
+}
+
+/* The namespace of a process (or one thread of it), served if new. */
+static void try_task(struct netns_registry *r, unsigned pid, unsigned tid, const char *how)
+{
+	char path[64], what[96];
+	struct netns *ns;
+	struct stat st;
+	int fd;
+
+	if (tid && tid != pid)
+		snprintf(path, sizeof(path), "/proc/%u/task/%u/ns/net", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%u/ns/net", pid);
+	if (stat(path, &st) || st.st_dev != r->nsfs_dev)
+		return;
+	if ((ns = find(r, st.st_dev, st.st_ino))) {
+		ns->seen = true;
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;  /* gone already */
+	snprintf(what, sizeof(what), "%s pid %u", how, pid);
+	serve(r, fd, false, what);
+}
+
+/* Every process in the cgroup subtree at dir (depth-bounded). */
+static void scan_cgroup(struct netns_registry *r, const char *dir, int depth)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	unsigned pid;
+	FILE *f;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	if ((f = fopen(path, "re"))) {
+		while (fscanf(f, "%u", &pid) == 1)
+			try_task(r, pid, 0, "cgroup");
+		fclose(f);
+	}
+	if (depth >= 32 || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < (int)sizeof(path))
+			scan_cgroup(r, path, depth + 1);
+	}
+	closedir(d);
+}
+
+/* Named namespaces; true when a name is not bind-mounted yet. */
+static bool scan_names(struct netns_registry *r)
+{
+	char path[PATH_MAX], what[NAME_MAX + 16];
+	bool pending = false;
+	struct dirent *de;
+	struct netns *ns;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	if (!r->dir || !(d = opendir(r->dir)))
+		return false;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' ||
+		    snprintf(path, sizeof(path), "%s/%s", r->dir, de->d_name) >= (int)sizeof(path) ||
+		    stat(path, &st))
+			continue;
+		if (st.st_dev != r->nsfs_dev) {
+			pending = true;
+			continue;
+		}
+		if ((ns = find(r, st.st_dev, st.st_ino))) {
+			ns->seen = true;
+			continue;
+		}
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		snprintf(what, sizeof(what), "name %s", de->d_name);
+		serve(r, fd, false, what);
+	}
+	closedir(d);
+	return pending;
+}
+
+static int by_ino(const void *a, const void *b)
+{
+	const struct netns *x = *(struct netns *const *)a, *y = *(struct netns *const *)b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* Mark every served namespace some process is in (any process: a pod's
+ * sidecar keeps its namespace in use too). */
+static void mark_in_use(struct netns_registry *r)
+{
+	struct netns **sorted, key, *kp = &key, **hit;
+	size_t n = 0, i = 0;
+	char path[64];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	for (struct netns *ns = r->list; ns; ns = ns->next)
+		n++;
+	if (!n || !(sorted = malloc(n * sizeof(*sorted))))
+		return;
+	for (struct netns *ns = r->list; ns; ns = ns->next)
+		sorted[i++] = ns;
+	qsort(sorted, n, sizeof(*sorted), by_ino);
+	if ((d = opendir("/proc"))) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] < '1' || de->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%.16s/ns/net", de->d_name);
+			if (stat(path, &st) || st.st_dev != r->nsfs_dev)
+				continue;
+			key.ino = st.st_ino;
+			hit = bsearch(&kp, sorted, n, sizeof(*sorted), by_ino);
+			if (hit)
+				(*hit)->seen = true;
+		}
+		closedir(d);
+	}
+	free(sorted);
+}
+
+static void arm_sweep(struct netns_registry *r, bool soon)
+{
+	struct itimerspec t = { .it_interval = { SWEEP_SECONDS, 0 } };
+
+	if (soon)
+		t.it_value.tv_nsec = SOON_NS;
+	else
+		t.it_value.tv_sec = SWEEP_SECONDS;
+	timerfd_settime(r->sweep.fd, 0, &t, NULL);
+}
+
+static void sweep(struct netns_registry *r)
+{
+	struct netns **pp = &r->list;
+	bool pending;
+
+	for (struct netns *ns = r->list; ns; ns = ns->next)
+		ns->seen = ns->self;
+	pending = scan_names(r);
+	scan_cgroup(r, r->cgroup, 0);
+	mark_in_use(r);
+	while (*pp) {
+		struct netns *ns = *pp;
+
+		if (ns->seen) {
+			pp = &ns->next;
+			continue;
+		}
+		*pp = ns->next;
+		log_info("network namespace %llu is gone: listeners closed", ns->cookie);
+		r->stats.served--;
+		r->stats.released_total++;
+		release(r, ns);
+	}
+	if (pending)
+		arm_sweep(r, true);
+}
+
+static void on_sweep(struct watch *w, uint32_t revents)
+{
+	struct netns_registry *r = container_of(w, struct netns_registry, sweep);
+	uint64_t n;
+
+	(void)revents;
+	if (read(w->fd, &n, sizeof(n)) == sizeof(n))
+		sweep(r);
+}
+
+static void on_names(struct watch *w, uint32_t revents)
+{
+	struct netns_registry *r = container_of(w, struct netns_registry, names);
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool created = false, gone = false;
+	ssize_t n;
+
+	(void)revents;
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+
+			created |= !!(ev->mask & (IN_CREATE | IN_MOVED_TO));
+			gone |= !!(ev->mask & (IN_DELETE | IN_MOVED_FROM));
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	if (created && scan_names(r))
+		arm_sweep(r, true);
+	else if (gone)
+		arm_sweep(r, true);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct netns_registry *r = ctx;
+	const struct mcpf_netns_event *ev = data;
+
+	if (size < sizeof(*ev))
+		return 0;
+	r->stats.events_total++;
+	log_info("an agent (pid %u) connected from network namespace %llu, not served yet", ev->pid, ev->netns);
+	try_task(r, ev->pid, ev->tid, "agent");
+	return 0;
+}
+
+static void on_events(struct watch *w, uint32_t revents)
+{
+	struct netns_registry *r = container_of(w, struct netns_registry, events);
+
+	(void)revents;
+	ring_buffer__consume(r->rb);
+}
+
+/* Stale entries of a previous daemon would point at listeners that are
+ * gone (connect4/6 would notice) or, worse, at ports since reused. */
+static void clear_listen_map(int fd)
+{
+	unsigned long long key;
+
+	while (!bpf_map_get_next_key(fd, NULL, &key))
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+}
+
+static int watch_names(struct netns_registry *r)
+{
+	r->names.cb = on_names;
+	r->names.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (r->names.fd < 0)
+		return -errno;
+	if (mkdir(r->dir, 0755) && errno != EEXIST)
+		return -errno;
+	if (inotify_add_watch(r->names.fd, r->dir, IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM) < 0)
+		return -errno;
+	return loop_watch(r->loop, &r->names, EPOLLIN) ? -errno : 0;
+}
+
+int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, const struct bpf_state *bpf,
+		const char *cgroup, const char *dir, uint16_t port)
+{
+	struct stat st;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->names.fd = r->events.fd = r->sweep.fd = -1;
+	r->loop = loop;
+	r->px = px;
+	r->cgroup = cgroup;
+	r->dir = dir;
+	r->port = port;
+	r->listen_map = bpf_map_fd_of(bpf, MAP_NETNS_LISTEN);
+	r->socks_map = bpf_map_fd_of(bpf, MAP_DAEMON_SOCKS);
+	r->addrs_map = bpf_map_fd_of(bpf, MAP_LOCAL_ADDRS);
+	r->home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (r->home_fd < 0 || fstat(r->home_fd, &st))
+		return -errno;
+	r->nsfs_dev = st.st_dev;
+	clear_listen_map(r->listen_map);
+
+	if ((err = serve(r, r->home_fd, true, "the daemon's own"))) {
+		log_error("listening in the daemon's own network namespace: %s", strerror(-err));
+		return err;
+	}
+	r->rb = ring_buffer__new(bpf_map_fd_of(bpf, MAP_NETNS_EVENTS), on_event, r, NULL);
+	if (!r->rb)
+		return -errno;
+	r->events.cb = on_events;
+	r->events.fd = ring_buffer__epoll_fd(r->rb);
+	if (loop_watch(loop, &r->events, EPOLLIN))
+		return -errno;
+	if (dir && (err = watch_names(r)))
+		log_warn("--netns-dir %s: %s; named namespaces are found by the sweep only", dir, strerror(-err));
+	r->sweep.cb = on_sweep;
+	r->sweep.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (r->sweep.fd < 0 || loop_watch(loop, &r->sweep, EPOLLIN))
+		return -errno;
+	sweep(r);
+	arm_sweep(r, false);
+	return 0;
+}
+
+void netns_stop(struct netns_registry *r)
+{
+	while (r->list) {
+		struct netns *ns = r->list;
+
+		r->list = ns->next;
+		release(r, ns);
+	}
+	if (r->loop) {
+		loop_close(r->loop, &r->names);
+		loop_close(r->loop, &r->sweep);
+		if (r->events.fd >= 0)
+			loop_unwatch(r->loop, &r->events);  /* the ring buffer owns it */
+	}
+	ring_buffer__free(r->rb);
+	r->rb = NULL;
+	r->events.fd = -1;
+	if (r->home_fd >= 0)
+		close(r->home_fd);
+	r->home_fd = -1;
+}

@@ -1,0 +1,173 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <bpf/bpf.h>
+#include "log.h"
+#include "netns_addrs.h"
+
+#define MAX_ADDRS_PER_NETNS 1024
+
+static int request_dump(struct netns_addrs *a)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifaddrmsg ifa;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETADDR,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.ifa = { .ifa_family = AF_UNSPEC },
+	};
+
+	return send(a->w.fd, &req, sizeof(req), 0) == sizeof(req) ? 0 : -errno;
+}
+
+static void addr_key(unsigned char out[16], int family, const void *data)
+{
+	memset(out, 0, 16);
+	if (family == AF_INET) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, data, 4);
+	} else {
+		memcpy(out, data, 16);
+	}
+}
+
+static void add_addr(struct netns_addrs *a, const unsigned char addr[16])
+{
+	struct mcpf_local_addr key = { .netns = a->netns };
+	__u8 one = 1;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (!memcmp(a->addrs[i], addr, 16))
+			return;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 8;
+		void *p;
+
+		if (cap > MAX_ADDRS_PER_NETNS || !(p = realloc(a->addrs, cap * 16))) {
+			log_warn("netns %llu: too many local addresses; others are not matched", a->netns);
+			return;
+		}
+		a->addrs = p;
+		a->cap = cap;
+	}
+	memcpy(key.addr, addr, 16);
+	if (bpf_map_update_elem(a->map_fd, &key, &one, BPF_ANY)) {
+		log_warn("local_addrs: %s", strerror(errno));
+		return;
+	}
+	memcpy(a->addrs[a->n++], addr, 16);
+}
+
+static void del_addr(struct netns_addrs *a, const unsigned char addr[16])
+{
+	struct mcpf_local_addr key = { .netns = a->netns };
+
+	for (size_t i = 0; i < a->n; i++) {
+		if (memcmp(a->addrs[i], addr, 16))
+			continue;
+		memcpy(key.addr, addr, 16);
+		bpf_map_delete_elem(a->map_fd, &key);
+		memcpy(a->addrs[i], a->addrs[--a->n], 16);
+		return;
+	}
+}
+
+static void on_addr_msg(struct netns_addrs *a, const struct nlmsghdr *nh)
+{
+	const struct ifaddrmsg *ifa = NLMSG_DATA(nh);
+	const struct rtattr *rta = IFA_RTA(ifa);
+	int len = IFA_PAYLOAD(nh);
+	const void *local = NULL, *address = NULL;
+	unsigned char key[16];
+	size_t want;
+
+	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
+		return;
+	want = ifa->ifa_family == AF_INET ? 4 : 16;
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		if (RTA_PAYLOAD(rta) != want)
+			continue;
+		if (rta->rta_type == IFA_LOCAL)
+			local = RTA_DATA(rta);
+		else if (rta->rta_type == IFA_ADDRESS)
+			address = RTA_DATA(rta);
+	}
+	/* IFA_LOCAL is the interface's own address (IFA_ADDRESS is the peer's
+	 * on point-to-point links); IPv6 only sends IFA_ADDRESS */
+	if (!local)
+		local = address;
+	if (!local)
+		return;
+	addr_key(key, ifa->ifa_family, local);
+	if (nh->nlmsg_type == RTM_NEWADDR)
+		add_addr(a, key);
+	else
+		del_addr(a, key);
+}
+
+static void on_readable(struct watch *w, uint32_t revents)
+{
+	struct netns_addrs *a = container_of(w, struct netns_addrs, w);
+	char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
+
+	(void)revents;
+	for (;;) {
+		ssize_t n = recv(w->fd, buf, sizeof(buf), 0);
+		int len;
+
+		if (n < 0) {
+			if (errno == ENOBUFS) {
+				/* events were lost: read the whole table again */
+				request_dump(a);
+				continue;
+			}
+			return;
+		}
+		len = (int)n;
+		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len))
+			if (nh->nlmsg_type == RTM_NEWADDR || nh->nlmsg_type == RTM_DELADDR)
+				on_addr_msg(a, nh);
+	}
+}
+
+int netns_addrs_open(struct netns_addrs *a, struct loop *loop, int map_fd, unsigned long long netns, int sock)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR };
+	int err;
+
+	memset(a, 0, sizeof(*a));
+	a->loop = loop;
+	a->map_fd = map_fd;
+	a->netns = netns;
+	a->w.cb = on_readable;
+	a->w.fd = sock;
+	if (bind(a->w.fd, (struct sockaddr *)&sa, sizeof(sa)) || (err = request_dump(a)) ||
+	    loop_watch(loop, &a->w, EPOLLIN)) {
+		err = -errno;
+		close(a->w.fd);
+		a->w.fd = -1;
+		return err;
+	}
+	return 0;
+}
+
+void netns_addrs_close(struct netns_addrs *a)
+{
+	struct mcpf_local_addr key = { .netns = a->netns };
+
+	if (a->loop)
+		loop_close(a->loop, &a->w);
+	for (size_t i = 0; i < a->n; i++) {
+		memcpy(key.addr, a->addrs[i], 16);
+		bpf_map_delete_elem(a->map_fd, &key);
+	}
+	free(a->addrs);
+	a->addrs = NULL;
+	a->n = a->cap = 0;
+}

@@ -1,0 +1,27 @@
+/* The addresses configured in one network namespace, kept in the
+ * local_addrs map from a netlink socket opened inside it: connect4/6 use
+ * them to know that a destination is this namespace's own (and so reaches
+ * a server listening on a wildcard address). */
+#ifndef MCPF_NETNS_ADDRS_H
+#define MCPF_NETNS_ADDRS_H
+
+#include <stddef.h>
+#include "loop.h"
+#include "mcpfence.h"
+
+struct netns_addrs {
+	struct watch w;
+	struct loop *loop;
+	int map_fd;
+	unsigned long long netns;
+	unsigned char (*addrs)[16];  /* what we put in the map, to take out */
+	size_t n, cap;
+};
+
+/* Track the addresses of the namespace that sock, a NETLINK_ROUTE socket,
+ * was created in (it stays there); takes sock over, even on failure. */
+int netns_addrs_open(struct netns_addrs *a, struct loop *loop, int map_fd, unsigned long long netns, int sock);
+/* Close the socket and remove every address it added. */
+void netns_addrs_close(struct netns_addrs *a);
+
+#endif
