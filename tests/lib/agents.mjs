@@ -9,9 +9,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const TRANSFER_CLIENT = path.join(here, 'transfer-client.mjs');
 const MCP_CLIENT = path.join(here, 'mcp-client.mjs');
 
-// inCgroup: true = the agent cgroup, a path = that cgroup, false = outside.
+// inCgroup: true = the agent cgroup, a path = that cgroup, false = outside,
+// a pod (pods.mjs) = inside that pod's network namespace and cgroup.
 function runner(sb, inCgroup) {
   if (inCgroup === true) return sb.runInCgroup.bind(sb);
+  if (typeof inCgroup === 'object' && inCgroup.run) return inCgroup.run.bind(inCgroup);
   if (inCgroup) return (command, args, options) => sb.runInCgroup(command, args, { ...options, cgroup: inCgroup });
   return sb.runOutside.bind(sb);
 }

@@ -135,7 +135,7 @@ async function startDaemonOnce(sb, { policy, sockmap, failClosed = false, keepMa
   fs.writeFileSync(policyFile, JSON.stringify(policy, null, 2));
   const [listenPort, metricsPort] = await freePorts(2);
   const argv = ['run', '--policy', policyFile, '--cgroup', sb.cgroup, '--bpffs', sb.pinDir,
-    '--listen', String(listenPort), '--metrics', `127.0.0.1:${metricsPort}`, '-v'];
+    '--listen', String(listenPort), '--metrics', `127.0.0.1:${metricsPort}`, '--netns-dir', sb.netnsDir, '-v'];
   if (sockmap !== undefined) argv.push(sockmap ? '--sockmap' : '--no-sockmap');
   if (failClosed) argv.push('--fail-closed');
   if (keepMaps) argv.push('--keep-maps');

@@ -18,6 +18,7 @@ export class Sandbox {
   constructor(label) {
     this.label = label;
     this.procs = [];
+    this.teardown = [];  // run before the temp dir goes (e.g. netns unmounts)
     sweepStaleOnce();
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), `mcpfence-test-${process.pid}-${label}-`));
     open.add(this);
@@ -48,6 +49,18 @@ export class Sandbox {
     return run(command, args, { cgroup: this.cgroup, ...options });
   }
 
+  // fn() runs at cleanup, after the processes are killed and before the
+  // cgroups and the temp dir go (last registered, first run).
+  onCleanup(fn) {
+    this.teardown.push(fn);
+  }
+
+  // Where the sandbox's daemon looks for named network namespaces
+  // (--netns-dir): its own, never the host's /run/netns.
+  get netnsDir() {
+    return path.join(this.tmp, 'netns');
+  }
+
   // A child cgroup of the agent cgroup (removed with it).
   childCgroup(name) {
     const dir = path.join(this.cgroup, name);
@@ -71,6 +84,7 @@ export class Sandbox {
     const errors = [];
     for (const step of [
       () => { for (const proc of this.procs) proc.kill('SIGKILL'); },
+      ...this.teardown.reverse(),
       () => this.cgroup && destroyCgroupSync(this.cgroup),
       () => this.daemonCgroup && destroyCgroupSync(this.daemonCgroup),
       () => this.bpffs && unmountBpffsSync(this.bpffs),

@@ -1,0 +1,166 @@
+// Issue 10 and issue 9 (classes 1 and 5), the kernel side: one daemon in
+// the host namespace enforces inside every pod's network namespace (pods
+// simulated as a CNI sets them up: tests/lib/pods.mjs), only its own
+// listeners receive agents, its loop guard is nothing an agent can set, a
+// server is reached through every address its listening socket accepts,
+// and a socket born outside the agents' cgroup is intercepted when an
+// agent connects it.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { itest } from '../lib/itest.mjs';
+import { sandbox } from '../lib/sandbox.mjs';
+import { startDaemon } from '../lib/daemon.mjs';
+import { startEverything } from '../lib/everything.mjs';
+import { mcpClient } from '../lib/agents.mjs';
+import { PodNetwork } from '../lib/pods.mjs';
+import { expectDenial, resultText, startRecorder } from '../lib/mcp.mjs';
+import { dumpPinnedMap } from '../lib/bpftool.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const RAW_AGENT = path.join(here, '../lib/raw-agent.py');
+const DENY_SUM = { 'get-sum': { action: 'deny', reason: 'no sums in pods' } };
+
+function policy(endpoints, tools = DENY_SUM) {
+  return { version: '1', servers: { everything: { endpoints, default: 'allow', tools } } };
+}
+
+// get-env through the proxy: which pod's server-everything answered.
+async function podOfServer(sb, url, runIn) {
+  const out = await mcpClient(sb, url, { tool: 'get-env', args: {}, inCgroup: runIn });
+  assert.equal(out.ok, true, out.error);
+  return JSON.parse(resultText(out.call)).POD_NAME;
+}
+
+async function expectSumDenied(sb, url, runIn) {
+  const out = await mcpClient(sb, url, { tool: 'get-sum', args: { a: 1, b: 2 }, inCgroup: runIn });
+  assert.equal(out.ok, true, out.error);
+  expectDenial(assert, out.call, { reason: 'no sums in pods' });
+  return out;
+}
+
+async function rawAgent(sb, args, { inCgroup = true } = {}) {
+  const runFn = inCgroup === true ? sb.runInCgroup.bind(sb) : sb.runOutside.bind(sb);
+  const res = await runFn('python3', [RAW_AGENT, ...args], { timeoutMs: 20000 });
+  return { ...JSON.parse(res.stdout.trim().split('\n').pop()), pid: res.pid };
+}
+
+itest('two pods, each with its own server on 127.0.0.1:3001: denied in both, allowed answered by its own', async (t) => {
+  const sb = sandbox(t, 'pods-two');
+  const net = new PodNetwork(sb);
+  const a = net.addPod('pod-a');  // before the daemon: found at start
+  await a.startEverything(3001);
+  const daemon = await startDaemon(sb, { policy: policy(['127.0.0.1:3001', '[::1]:3001']) });
+  const b = net.addPod('pod-b');  // after: found when named
+  await b.startEverything(3001);
+
+  for (const pod of [a, b]) {
+    for (const host of ['127.0.0.1', '[::1]']) {
+      const url = `http://${host}:3001/mcp`;
+      assert.equal(await podOfServer(sb, url, pod), pod.name, `${pod.name} via ${host}`);
+      const denied = await expectSumDenied(sb, url, pod);
+      await daemon.waitForInterceptions({ pid: denied.pid });
+    }
+  }
+  // one listener pair per namespace: the host's and the two pods'
+  const served = dumpPinnedMap(path.join(sb.pinDir, 'netns_listen'));
+  assert.equal(served.length, 3, JSON.stringify(served));
+});
+
+itest("a pod agent calling another pod's IP and a service-like address named in the policy is enforced", async (t) => {
+  const sb = sandbox(t, 'pods-remote');
+  const net = new PodNetwork(sb);
+  const agentPod = net.addPod('agent');
+  const serverPod = net.addPod('server');
+  // a second address of the server pod, reached on-link from the agent's
+  // pod: what a ClusterIP is to a pod (an address that is not a pod's own)
+  serverPod.in(['ip', 'addr', 'add', '10.250.1.10/32', 'dev', 'eth0']);
+  agentPod.in(['ip', 'route', 'add', '10.250.1.10/32', 'dev', 'eth0']);
+  await serverPod.startEverything(3001);
+  await startDaemon(sb, { policy: policy([`${serverPod.ip}:3001`, '10.250.1.10:3001']) });
+
+  for (const host of [serverPod.ip, '10.250.1.10']) {
+    const url = `http://${host}:3001/mcp`;
+    assert.equal(await podOfServer(sb, url, agentPod), 'server');
+    await expectSumDenied(sb, url, agentPod);
+  }
+});
+
+itest('a pod process bound to the listen port gets nothing; the daemon listens elsewhere in that pod', async (t) => {
+  const sb = sandbox(t, 'pods-squat');
+  const net = new PodNetwork(sb);
+  const pod = net.addPod('squat');
+  await pod.startEverything(3001);
+  const { freePort } = await import('../lib/ports.mjs');
+  const listen = await freePort();
+  // something in the pod holds 127.0.0.1 and [::1] on the daemon's port first
+  const squatter = pod.spawn(process.execPath, ['-e', `
+    const net = require('node:net');
+    for (const host of ['127.0.0.1', '::1']) net.createServer((s) => { console.log('GOT', s.remotePort); s.destroy(); })
+      .listen(${listen}, host, () => console.log('squatting', host));`]);
+  await squatter.waitForOutput(/squatting ::1/);
+  const daemon = await startDaemon(sb, { policy: policy(['127.0.0.1:3001', '[::1]:3001']), args: ['--listen', String(listen)] });
+  assert.equal(await podOfServer(sb, 'http://127.0.0.1:3001/mcp', pod), 'squat');
+  await expectSumDenied(sb, 'http://[::1]:3001/mcp', pod);
+  assert.doesNotMatch(squatter.stdout, /GOT/, 'the squatter received an agent connection');
+  assert.match(daemon.log, /serving network namespace \d+ \(name squat\): listeners on ports (\d+)\/(\d+)/);
+  const [, p4, p6] = daemon.log.match(/\(name squat\): listeners on ports (\d+)\/(\d+)/);
+  assert.notEqual(Number(p4), listen);
+  assert.notEqual(Number(p6), listen);
+});
+
+itest('SO_MARK is no loop guard: an agent setting the old daemon mark 0x4d46 is still intercepted', async (t) => {
+  const sb = sandbox(t, 'pods-mark');
+  const rec = await startRecorder(sb, { tools: ['echo', 'execute'] });
+  const daemon = await startDaemon(sb, { policy: policy([`127.0.0.1:${rec.port}`], { execute: { action: 'deny' } }) });
+  const out = await rawAgent(sb, ['--port', String(rec.port), '--tool', 'execute', '--mark', '0x4d46']);
+  assert.equal(out.ok, true, out.error);
+  assert.match(out.body, /mcpfence/, out.body);
+  assert.deepEqual(rec.calls(), []);
+  await daemon.waitForInterceptions({ pid: out.pid });
+});
+
+itest('a socket born outside the cgroup is intercepted when an agent in it connects the socket', async (t) => {
+  const sb = sandbox(t, 'born-outside');
+  const rec = await startRecorder(sb, { tools: ['echo', 'execute'] });
+  const daemon = await startDaemon(sb, { policy: policy([`127.0.0.1:${rec.port}`], { execute: { action: 'deny' } }) });
+  const out = await rawAgent(sb, ['--port', String(rec.port), '--tool', 'execute', '--move-to-cgroup', sb.cgroup], { inCgroup: false });
+  assert.equal(out.ok, true, out.error);
+  assert.match(out.body, /mcpfence/, out.body);
+  assert.equal(out.peer, `127.0.0.1:${rec.port}`, 'getpeername still shows the server');
+  assert.deepEqual(rec.calls(), []);
+  await daemon.waitForInterceptions({ pid: out.pid });
+  // and the reverse: a socket born inside, connected by a task outside, is not ours to judge
+  const outside = await rawAgent(sb, ['--port', String(rec.port), '--tool', 'echo'], { inCgroup: false });
+  assert.equal(outside.ok, true, outside.error);
+  assert.equal(daemon.interceptions({ pid: outside.pid }).length, 0);
+});
+
+itest('every address that reaches the listening socket is intercepted: 127.0.0.x, 0.0.0.0, ::, v4-mapped', async (t) => {
+  const sb = sandbox(t, 'other-addrs');
+  const everything = await startEverything(sb);  // app.listen(PORT): the dual-stack wildcard
+  const port = everything.port;
+  const daemon = await startDaemon(sb, { policy: policy([`127.0.0.1:${port}`]) });
+  for (const host of ['127.0.0.2', '127.1.2.3', '0.0.0.0', '[::]', '[::1]', '[::ffff:127.0.0.1]', '[::ffff:0.0.0.0]']) {
+    const denied = await expectSumDenied(sb, `http://${host}:${port}/mcp`, true);
+    const [rec] = await daemon.waitForInterceptions({ pid: denied.pid });
+    assert.equal(rec.server, 'everything', host);
+  }
+});
+
+itest("a pod's own address reaches its wildcard-bound server and is intercepted (netlink-fed local addresses)", async (t) => {
+  const sb = sandbox(t, 'own-addr');
+  const net = new PodNetwork(sb);
+  const pod = net.addPod('host-like');
+  await pod.startEverything(3001);
+  await startDaemon(sb, { policy: policy(['127.0.0.1:3001']) });
+  await expectSumDenied(sb, `http://${pod.ip}:3001/mcp`, pod);
+  // an address added while the daemon runs counts too
+  pod.in(['ip', 'addr', 'add', '10.250.2.7/32', 'dev', 'eth0']);
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const out = await mcpClient(sb, 'http://10.250.2.7:3001/mcp', { tool: 'get-sum', args: { a: 1, b: 2 }, inCgroup: pod });
+    if (out.ok && out.call.isError) { expectDenial(assert, out.call, { reason: 'no sums in pods' }); break; }
+    assert.ok(Date.now() < deadline, `10.250.2.7 not intercepted: ${JSON.stringify(out)}`);
+  }
+});
