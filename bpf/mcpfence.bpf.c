@@ -2,6 +2,8 @@
 /*
  * mcpfence kernel side.
  *
+ *   sock_create     an agent's process makes a socket in a network
+ *                   namespace the daemon does not serve yet: report it.
  *   connect4/6      agent connects to a registered MCP endpoint: remember
  *                   where it wanted to go and who it is, send it to the
  *                   daemon's listener instead.
@@ -317,6 +319,25 @@ int mcpf_connect6(struct bpf_sock_addr *ctx)
 	}
 	ctx->user_port = bpf_htons(port);
 	return CONNECT_OK;
+}
+
+/* An agent's process creating a socket in a namespace not served yet:
+ * tell the daemon now, most often well before any connect() to a target
+ * (a pod's server, or the agent's own first socket, comes first). */
+SEC("cgroup/sock_create")
+int mcpf_sock_create(struct bpf_sock *sk)
+{
+	const struct mcpf_config *cfg = get_config();
+	__u64 netns;
+
+	if (!cfg || sk->type != SOCK_STREAM || (sk->family != AF_INET && sk->family != AF_INET6))
+		return 1;
+	if (bpf_get_current_ancestor_cgroup_id(cfg->cgroup_level) != cfg->cgroup_id)
+		return 1;
+	netns = bpf_get_netns_cookie(sk);
+	if (!bpf_map_lookup_elem(&netns_listen, &netns))
+		report_netns(netns);
+	return 1;
 }
 
 SEC("cgroup/getpeername4")

@@ -19,9 +19,9 @@
  * them with --fail-closed) instead of leaving agents stranded. */
 #define LINKS_DIR "links"
 
-enum link_id { L_CONNECT4, L_CONNECT6, L_GETPEERNAME4, L_GETPEERNAME6, L_SOCKOPS, L_COUNT };
+enum link_id { L_CONNECT4, L_CONNECT6, L_GETPEERNAME4, L_GETPEERNAME6, L_SOCKOPS, L_SOCK_CREATE, L_COUNT };
 static const char *const link_names[L_COUNT] = {
-	"connect4", "connect6", "getpeername4", "getpeername6", "sockops",
+	"connect4", "connect6", "getpeername4", "getpeername6", "sockops", "sock_create",
 };
 
 static void link_path(const struct bpf_state *st, int id, char *out, size_t len)
@@ -177,7 +177,8 @@ int bpf_attach(struct bpf_state *st, const struct bpf_opts *o)
 	    (err = attach_one(st, s->progs.mcpf_connect6, st->cgroup_fd, L_CONNECT6)) ||
 	    (err = attach_one(st, s->progs.mcpf_getpeername4, st->cgroup_fd, L_GETPEERNAME4)) ||
 	    (err = attach_one(st, s->progs.mcpf_getpeername6, st->cgroup_fd, L_GETPEERNAME6)) ||
-	    (err = attach_one(st, s->progs.mcpf_sockops, st->cgroup_fd, L_SOCKOPS)))
+	    (err = attach_one(st, s->progs.mcpf_sockops, st->cgroup_fd, L_SOCKOPS)) ||
+	    (err = attach_one(st, s->progs.mcpf_sock_create, st->cgroup_fd, L_SOCK_CREATE)))
 		return err;
 	return 0;
 }

@@ -51,10 +51,12 @@ for (const [signal, sockmap] of [['SIGTERM', false], ['SIGINT', false], ['SIGTER
   itest(`${signal} detaches everything and removes the pins${sockmap ? ' (--sockmap)' : ''}`, async (t) => {
     const { sb, echo, daemon } = await setUp(t, `${signal}-${sockmap}`, { sockmap });
     const links = daemonLinks(sb.pinDir);
-    // connect4/6, getpeername4/6 and sock_ops, at the cgroup2 root (they pick
-    // agents by the calling task's cgroup), nothing on the agents' own cgroup
+    // connect4/6, getpeername4/6, sock_ops and sock_create, at the cgroup2
+    // root (they pick agents by the calling task's cgroup), nothing on the
+    // agents' own cgroup
     assert.deepEqual(links.map((link) => link.attach_type).sort(),
-      ['cgroup_inet4_connect', 'cgroup_inet4_getpeername', 'cgroup_inet6_connect', 'cgroup_inet6_getpeername', 'cgroup_sock_ops']);
+      ['cgroup_inet4_connect', 'cgroup_inet4_getpeername', 'cgroup_inet6_connect', 'cgroup_inet6_getpeername',
+        'cgroup_inet_sock_create', 'cgroup_sock_ops']);
     for (const link of links) assert.equal(link.cgroup_id, 1, JSON.stringify(link));
 
     const status = await daemon.stop(signal);
@@ -117,7 +119,7 @@ itest('a new daemon takes over the pins a killed one left behind', async (t) => 
   assert.deepEqual(linksAlive(stale), []);
   const attachTypes = daemonLinks(sb.pinDir).map((link) => link.attach_type).sort();
   assert.deepEqual(attachTypes, [...new Set(attachTypes)]);
-  assert.equal(attachTypes.length, 5);
+  assert.equal(attachTypes.length, 6);
 });
 
 itest('--keep-maps: SIGTERM detaches the programs but leaves the maps pinned', async (t) => {

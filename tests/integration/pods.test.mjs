@@ -6,6 +6,7 @@
 // and a socket born outside the agents' cgroup is intercepted when an
 // agent connects it.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { itest } from '../lib/itest.mjs';
@@ -163,4 +164,105 @@ itest("a pod's own address reaches its wildcard-bound server and is intercepted 
     if (out.ok && out.call.isError) { expectDenial(assert, out.call, { reason: 'no sums in pods' }); break; }
     assert.ok(Date.now() < deadline, `10.250.2.7 not intercepted: ${JSON.stringify(out)}`);
   }
+});
+
+async function rawAgentIn(pod, args) {
+  const res = await pod.run('python3', [RAW_AGENT, ...args], { timeoutMs: 20000 });
+  return { ...JSON.parse(res.stdout.trim().split('\n').pop()), pid: res.pid };
+}
+
+const REC_TOOLS = ['echo', 'execute'];
+const DENY_EXECUTE = (port) => ({ version: '1', servers: { rec: {
+  endpoints: [`127.0.0.1:${port}`], default: 'allow', tools: { execute: { action: 'deny' } } } } });
+
+itest('--fail-closed: a pod with an unnamed namespace, started after the daemon and calling at once: the denied tool never runs', async (t) => {
+  const sb = sandbox(t, 'pods-late-closed');
+  const net = new PodNetwork(sb);
+  const daemon = await startDaemon(sb, { policy: DENY_EXECUTE(3001), failClosed: true });
+  const refusedFirst = [];
+  for (let i = 0; i < 3; i++) {
+    const pod = net.addPod(`late${i}`, { named: false });
+    // the agent is the pod's first and only process: no server socket announced it
+    const first = await rawAgentIn(pod, ['--port', '3001', '--tool', 'execute']);
+    refusedFirst.push(first.ok ? first.status : first.error);
+    const rec = await startRecorder(sb, { tools: REC_TOOLS, port: 3001, pod });
+    const denied = await rawAgentIn(pod, ['--port', '3001', '--tool', 'execute']);
+    assert.equal(denied.ok, true, denied.error);
+    assert.match(denied.body, /mcpfence/);
+    const allowed = await rawAgentIn(pod, ['--port', '3001', '--tool', 'echo']);
+    assert.equal(allowed.ok, true, allowed.error);
+    assert.match(allowed.body, /ran echo/);
+    assert.deepEqual(rec.calls().map((c) => c.tool), ['echo'], `pod ${pod.name}`);
+  }
+  // Before anything of the pod made a socket the daemon may not know the
+  // namespace: that first connect is refused, never passed.
+  for (const what of refusedFirst) assert.ok(what === 200 || /PermissionError|Errno 1\b|ECONNREFUSED|Connection refused/.test(String(what)), String(what));
+  t.diagnostic(`first connects of an unannounced pod: ${JSON.stringify(refusedFirst)}`);
+  assert.match(daemon.log, /connected from network namespace|serving network namespace \d+ \(agent pid/);
+});
+
+itest('default (fail-open) mode: pods created after the daemon and calling at once: no denied call slips through', async (t) => {
+  const sb = sandbox(t, 'pods-late-open');
+  const net = new PodNetwork(sb);
+  const daemon = await startDaemon(sb, { policy: DENY_EXECUTE(3001) });
+  const windows = [];
+  let slipped = 0;
+  for (let i = 0; i < 4; i++) {
+    const named = i % 2 === 0;  // named: CNI-style; unnamed: found from its processes' sockets
+    const started = Date.now();
+    const pod = net.addPod(`open${i}`, { named });
+    const rec = await startRecorder(sb, { tools: REC_TOOLS, port: 3001, pod });
+    const out = await rawAgentIn(pod, ['--port', '3001', '--tool', 'execute']);
+    assert.equal(out.ok, true, out.error);
+    slipped += rec.calls().filter((c) => c.tool === 'execute').length;
+    const line = await daemon.waitForLine(new RegExp(`serving network namespace \\d+ \\((name open${i}|(cgroup|agent) pid \\d+)\\)`));
+    windows.push({ named, servedWithinMs: Date.now() - started, line: line.replace(/.*\((.*)\).*/, '$1') });
+  }
+  t.diagnostic(`late pods: ${slipped} denied calls slipped through; ${JSON.stringify(windows)}`);
+  assert.equal(slipped, 0);
+});
+
+function daemonFds(pid) {
+  return fs.readdirSync(`/proc/${pid}/fd`).map((fd) => { try { return fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ''; } });
+}
+
+function rssKiB(pid) {
+  return Number(fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
+}
+
+itest('pod churn: 50 pods come and go while calls run; no listener, fd or namespace is left behind', async (t) => {
+  const sb = sandbox(t, 'pods-churn');
+  const net = new PodNetwork(sb);
+  const daemon = await startDaemon(sb, { policy: DENY_EXECUTE(3001) });
+  const served = () => dumpPinnedMap(path.join(sb.pinDir, 'netns_listen')).length;
+  const baseFds = daemonFds(daemon.pid).length;
+  const baseNs = daemonFds(daemon.pid).filter((link) => link.startsWith('net:'));
+  const baseRss = rssKiB(daemon.pid);
+  const pods = [];
+  for (let i = 0; i < 50; i++) {
+    const pod = net.addPod(`churn${i}`, { named: i % 2 === 0 });
+    pod.spawn('sleep', ['120']);
+    if (i % 10 === 0) {
+      const rec = await startRecorder(sb, { tools: REC_TOOLS, port: 3001, pod });
+      const denied = await rawAgentIn(pod, ['--port', '3001', '--tool', 'execute']);
+      assert.match(denied.body ?? denied.error, /mcpfence/);
+      const allowed = await rawAgentIn(pod, ['--port', '3001', '--tool', 'echo']);
+      assert.match(allowed.body ?? allowed.error, /ran echo/);
+      assert.deepEqual(rec.calls().map((c) => c.tool), ['echo']);
+    }
+    pods.push(pod);
+    if (pods.length > 10) await pods.shift().delete();  // at most ~10 alive at once
+  }
+  const peak = served();
+  for (const pod of pods) await pod.delete();
+  // namespaces are let go at the next sweep (every 2 s)
+  const deadline = Date.now() + 10000;
+  while (served() > 1 || daemonFds(daemon.pid).length > baseFds) {
+    assert.ok(Date.now() < deadline, `left behind: ${served()} namespaces served, fds ${JSON.stringify(daemonFds(daemon.pid))}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.deepEqual(daemonFds(daemon.pid).filter((link) => link.startsWith('net:')), baseNs, 'only its own namespace kept');
+  const rss = rssKiB(daemon.pid);
+  t.diagnostic(`churn: peak ${peak} namespaces served; fds ${baseFds} -> ${daemonFds(daemon.pid).length}; RSS ${baseRss} -> ${rss} KiB; released ${(daemon.log.match(/is gone: listeners closed/g) || []).length}`);
+  assert.ok(rss < baseRss + 8192, `RSS ${baseRss} -> ${rss} KiB`);
 });

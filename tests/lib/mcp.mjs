@@ -22,7 +22,8 @@ let rawSequence = 0;
 // Starts the recording server outside the test cgroups. options: tools
 // (names), jsonResponse, allowedHosts, allowedOrigins. Returns
 // { port, url(path, host), records(), calls(), posts() }.
-export async function startRecorder(sb, { tools = ['echo'], jsonResponse = false, allowedHosts, allowedOrigins, port } = {}) {
+// pod: start it inside that pod (pods.mjs) instead, on port (required).
+export async function startRecorder(sb, { tools = ['echo'], jsonResponse = false, allowedHosts, allowedOrigins, port, pod } = {}) {
   const recordFile = path.join(sb.tmp, `recorder-${++recorderSequence}.jsonl`);
   fs.writeFileSync(recordFile, '');
   const listenPort = port ?? await freePort();
@@ -30,9 +31,9 @@ export async function startRecorder(sb, { tools = ['echo'], jsonResponse = false
   if (jsonResponse) argv.push('--json-response');
   if (allowedHosts) argv.push('--allowed-hosts', allowedHosts.join(','));
   if (allowedOrigins) argv.push('--allowed-origins', allowedOrigins.join(','));
-  const proc = sb.spawn(process.execPath, argv);
+  const proc = pod ? pod.spawn(process.execPath, argv) : sb.spawn(process.execPath, argv);
   await proc.waitForOutput(/recording server listening on port/, { stream: 'stderr', timeoutMs: 20000 });
-  await waitForListen('127.0.0.1', listenPort, 5000, () => proc.running);
+  if (!pod) await waitForListen('127.0.0.1', listenPort, 5000, () => proc.running);
   const records = () => fs.readFileSync(recordFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
   return {
     proc,
