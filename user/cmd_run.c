@@ -139,8 +139,18 @@ struct daemon {
 static int render_metrics(struct bytebuf *out, void *ctx)
 {
 	const struct daemon *d = ctx;
+	const struct netns_stats *ns = &d->netns.stats;
 	int err = prom_render_maps(out, d->enforce.tool_stats_fd, d->enforce.daemon_stats_fd, MCPF_VERSION);
 
+	prom_metric(out, "mcpfence_netns_served", "gauge",
+		    "Network namespaces with a daemon listener (the daemon's own included).", ns->served);
+	prom_metric(out, "mcpfence_netns_found_total", "counter",
+		    "Network namespaces the daemon started serving.", ns->found_total);
+	prom_metric(out, "mcpfence_netns_reports_total", "counter",
+		    "Kernel reports of an agent's socket or connect() in a namespace not served yet.",
+		    ns->events_total);
+	prom_metric(out, "mcpfence_netns_released_total", "counter",
+		    "Network namespaces let go once no process and no name held them.", ns->released_total);
 	if (err)
 		log_warn("/metrics: reading the stats maps: %s", strerror(-err));
 	return err ? -1 : 0;

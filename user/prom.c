@@ -36,6 +36,13 @@ static void family(struct bytebuf *b, const char *name, const char *type, const 
 	bb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+void prom_metric(struct bytebuf *b, const char *name, const char *type, const char *help,
+		 unsigned long long value)
+{
+	family(b, name, type, help);
+	bb_printf(b, "%s %llu\n", name, value);
+}
+
 /* `name{server="..",tool=".."` — the caller adds more labels and the `}`. */
 static void tool_sample(struct bytebuf *b, const char *name, const struct mcpf_tool_key *k)
 {

@@ -18,6 +18,10 @@ int prom_render_maps(struct bytebuf *b, int tool_fd, int daemon_fd, const char *
 void prom_render(struct bytebuf *b, const struct stats_row *rows, size_t n,
 		 const struct mcpf_daemon_stats *d, const char *version);
 
+/* One unlabelled sample with its HELP and TYPE lines. */
+void prom_metric(struct bytebuf *b, const char *name, const char *type, const char *help,
+		 unsigned long long value);
+
 /* Append s as the inside of a quoted label value: backslash, double quote
  * and newline escaped, invalid UTF-8 replaced by U+FFFD. */
 void prom_label_value(struct bytebuf *b, const char *s);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { itest } from '../lib/itest.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
-import { startDaemon } from '../lib/daemon.mjs';
+import { httpGet, startDaemon } from '../lib/daemon.mjs';
 import { startEverything } from '../lib/everything.mjs';
 import { mcpClient } from '../lib/agents.mjs';
 import { PodNetwork } from '../lib/pods.mjs';
@@ -66,6 +66,8 @@ itest('two pods, each with its own server on 127.0.0.1:3001: denied in both, all
   // one listener pair per namespace: the host's and the two pods'
   const served = dumpPinnedMap(path.join(sb.pinDir, 'netns_listen'));
   assert.equal(served.length, 3, JSON.stringify(served));
+  const metrics = await httpGet(`http://127.0.0.1:${daemon.metricsPort}/metrics`);
+  assert.match(metrics.body, /^mcpfence_netns_served 3$/m);
 });
 
 itest("a pod agent calling another pod's IP and a service-like address named in the policy is enforced", async (t) => {
@@ -110,7 +112,7 @@ itest('a pod process bound to the listen port gets nothing; the daemon listens e
   assert.notEqual(Number(p6), listen);
 });
 
-itest('SO_MARK is no loop guard: an agent setting the old daemon mark 0x4d46 is still intercepted', async (t) => {
+itest('SO_MARK is no loop guard, TCP Fast Open no way around connect(): both intercepted', async (t) => {
   const sb = sandbox(t, 'pods-mark');
   const rec = await startRecorder(sb, { tools: ['echo', 'execute'] });
   const daemon = await startDaemon(sb, { policy: policy([`127.0.0.1:${rec.port}`], { execute: { action: 'deny' } }) });
@@ -119,6 +121,12 @@ itest('SO_MARK is no loop guard: an agent setting the old daemon mark 0x4d46 is 
   assert.match(out.body, /mcpfence/, out.body);
   assert.deepEqual(rec.calls(), []);
   await daemon.waitForInterceptions({ pid: out.pid });
+  // nor is TCP Fast Open a way around connect(): sendto() connects too
+  const tfo = await rawAgent(sb, ['--port', String(rec.port), '--tool', 'execute', '--fastopen']);
+  assert.equal(tfo.ok, true, tfo.error);
+  assert.match(tfo.body, /mcpfence/, tfo.body);
+  assert.deepEqual(rec.calls(), []);
+  await daemon.waitForInterceptions({ pid: tfo.pid });
 });
 
 itest('a socket born outside the cgroup is intercepted when an agent in it connects the socket', async (t) => {

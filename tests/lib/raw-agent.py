@@ -5,6 +5,7 @@ over a plain socket, with tricks an agent can play on that socket first.
   raw-agent.py --host H --port P --tool NAME [--mark N] [--move-to-cgroup DIR]
 
 --mark N           setsockopt(SO_MARK, N) before connect (needs CAP_NET_RAW)
+--fastopen         no connect(): the first bytes go with sendto(MSG_FASTOPEN)
 --move-to-cgroup   create the socket first, then move this process into DIR
                    (the socket was born outside it), then connect
 Prints one JSON line: {"ok": bool, "status": N, "body": "...", "peer": "h:p"}.
@@ -18,6 +19,7 @@ p.add_argument('--tool', required=True)
 p.add_argument('--path', default='/mcp/stateless')
 p.add_argument('--mark', type=lambda s: int(s, 0))
 p.add_argument('--move-to-cgroup')
+p.add_argument('--fastopen', action='store_true', help='connect with the request itself (sendto MSG_FASTOPEN)')
 a = p.parse_args()
 
 def complete(data):
@@ -46,9 +48,15 @@ req = (f'POST {a.path} HTTP/1.1\r\nHost: {a.host}:{a.port}\r\nContent-Type: appl
        f'Accept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-06-18\r\n'
        f'Content-Length: {len(body)}\r\nConnection: close\r\n\r\n').encode() + body
 try:
-    s.connect((a.host, a.port))
+    if a.fastopen:
+        s.settimeout(None)  # blocking: sendto waits for the handshake
+        sent = s.sendto(req, socket.MSG_FASTOPEN, (a.host, a.port))
+        s.settimeout(15)
+        s.sendall(req[sent:])
+    else:
+        s.connect((a.host, a.port))
+        s.sendall(req)
     peer = s.getpeername()
-    s.sendall(req)
     data = b''
     while not complete(data):
         chunk = s.recv(65536)
