@@ -60,8 +60,8 @@ test('the unit restarts at once, fails closed and bounds its capabilities', () =
   const d = directives(unitText);
   assert.equal(d.get('Restart'), 'always');
   assert.ok(seconds(d.get('RestartSec')) <= 0.2, `RestartSec=${d.get('RestartSec')}`);
-  const args = d.get('ExecStart').split(/\s+/);
-  const flags = parseArgs(args.map((a, i) => (a.startsWith('--') && args[i + 1] && !args[i + 1].startsWith('--') && !a.includes('=') ? `${a}=${args[i + 1]}` : a)));
+  // ExecStart writes `--flag value`; parseArgs reads `--flag=value`.
+  const flags = parseArgs(d.get('ExecStart').replace(/(--[a-z-]+) (?!--)(\S+)/g, '$1=$2').split(/\s+/));
   assert.equal(flags.get('fail-closed'), true);
   assert.ok(seconds(d.get('TimeoutStopSec')) > Number(flags.get('drain-timeout')), 'TimeoutStopSec above --drain-timeout');
   assert.notEqual(Number(String(flags.get('metrics')).split(':').pop()), 9464);
