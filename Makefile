@@ -20,7 +20,10 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall 
 # Debian packages: what the build needs, what the tests add on top.
 BUILD_PKGS := clang llvm gcc make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
               libcjson-dev libhttp-parser-dev
-TEST_PKGS  := curl iproute2 prometheus procps
+TEST_PKGS  := curl iproute2 prometheus procps systemd
+# kubectl renders deploy/kubernetes in the tests: Debian's kubernetes-client,
+# unless some kubectl is already installed (its /usr/bin/kubectl would clash).
+KUBE_PKGS  := $(if $(shell command -v kubectl),,kubernetes-client)
 # node/npm come either from Debian (nodejs + npm) or from a vendor nodejs
 # that bundles npm and conflicts with Debian's npm: ask apt only if missing.
 NODE_PKGS  := $(if $(shell command -v node && command -v npm),,nodejs npm)
@@ -53,7 +56,7 @@ endef
 deps:
 	$(call ensure_pkgs,$(BUILD_PKGS))
 test-deps: deps
-	$(call ensure_pkgs,$(TEST_PKGS) $(NODE_PKGS))
+	$(call ensure_pkgs,$(TEST_PKGS) $(NODE_PKGS) $(KUBE_PKGS))
 	@[ -d node_modules/@modelcontextprotocol ] && [ node_modules/.package-lock.json -nt package-lock.json ] \
 		|| npm ci --no-audit --no-fund --loglevel=error
 bench-deps: test-deps

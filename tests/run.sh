@@ -2,7 +2,9 @@
 # Runs every test and ends with one line: "N passed, N failed[, N skipped]".
 #   1. build/unit-tests (C unit tests; prints "unit: N passed, N failed")
 #   2. tests/bench/smoke.sh: the benchmark tools complete calls (no timing)
-#   3. tests/integration/*.test.mjs with node --test, one file at a time:
+#   3. tests/deploy/*.test.mjs: deploy/kubernetes renders with kubectl and
+#      keeps its rules; the systemd unit parses (no BPF needed).
+#   4. tests/integration/*.test.mjs with node --test, one file at a time:
 #      real peers, the real daemon, BPF attached to private cgroups.
 # Integration tests need root, a cgroup2 mount, a mountable bpffs and a
 # daemon that attaches (tests/lib/preflight.mjs checks). When the machine
@@ -70,22 +72,28 @@ esac
 # BPF programs and starts servers, on 2 cores) on any Node version,
 # including Debian's Node 18, which has no --test-concurrency.
 count() { grep -E "^# $1 [0-9]+$" "$work/tap" | tail -n1 | awk '{print $3}'; }
+node_test() {
+	rm -f "$work/tap"
+	node --test \
+		--test-reporter=spec --test-reporter-destination=stdout \
+		--test-reporter=tap --test-reporter-destination="$work/tap" \
+		"$1"
+	if grep -qE '^# pass [0-9]+$' "$work/tap" 2>/dev/null; then
+		passed=$((passed + $(count pass)))
+		failed=$((failed + $(count fail) + $(count cancelled)))
+		skipped=$((skipped + $(count skipped) + $(count todo)))
+	else
+		echo "node --test $1 produced no summary"
+		failed=$((failed + 1))
+	fi
+}
+# Deploy files (no BPF needed): manifests render and keep their rules, the
+# systemd unit parses.
+if [ $# -eq 0 ]; then
+	for file in tests/deploy/*.test.mjs; do node_test "$file"; done
+fi
 if [ $run_integration = 1 ]; then
-	for file in "${files[@]}"; do
-		rm -f "$work/tap"
-		node --test \
-			--test-reporter=spec --test-reporter-destination=stdout \
-			--test-reporter=tap --test-reporter-destination="$work/tap" \
-			"$file"
-		if grep -qE '^# pass [0-9]+$' "$work/tap" 2>/dev/null; then
-			passed=$((passed + $(count pass)))
-			failed=$((failed + $(count fail) + $(count cancelled)))
-			skipped=$((skipped + $(count skipped) + $(count todo)))
-		else
-			echo "integration: node --test $file produced no summary"
-			failed=$((failed + 1))
-		fi
-	done
+	for file in "${files[@]}"; do node_test "$file"; done
 fi
 
 line="$passed passed, $failed failed"
