@@ -19,7 +19,7 @@ struct admin {
 	void *ctx;
 };
 
-/* addr: "127.0.0.1:9464", "[::1]:9464" or "host:port". */
+/* addr: "127.0.0.1:17002", "[::1]:17002" or "host:port". */
 int admin_start(struct admin *a, struct loop *loop, const char *addr, admin_render metrics, void *ctx);
 void admin_stop(struct admin *a);
 

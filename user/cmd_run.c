@@ -55,7 +55,7 @@ static const struct argp_option run_options[] = {
 	{ "cgroup", 'c', "DIR", 0, "cgroup v2 directory whose processes are intercepted (default: the cgroup2 root)", 0 },
 	{ "bpffs", 'b', "DIR", 0, "Directory for pinned maps and links (default " MCPF_DEFAULT_BPFFS ")", 0 },
 	{ "listen", 'l', "PORT", 0, "Preferred port of the daemon's loopback listeners in each network namespace (default 17001; another when taken)", 0 },
-	{ "metrics", 'm', "ADDR", 0, "Address for /metrics and /healthz (default 127.0.0.1:9464)", 0 },
+	{ "metrics", 'm', "ADDR", 0, "Address for /metrics and /healthz (default 127.0.0.1:17002; not 9464, OpenTelemetry's Prometheus exporter port)", 0 },
 	{ "no-sockmap", OPT_NO_SOCKMAP, NULL, 0, "Do not accelerate the agent<->daemon hop with sk_msg (the default)", 0 },
 	{ "sockmap", OPT_SOCKMAP, NULL, 0, "Accelerate the agent<->daemon hop with sk_msg (experimental: see README)", 0 },
 	{ "fail-closed", OPT_FAIL_CLOSED, NULL, 0, "When the daemon is gone, refuse connections to registered endpoints", 0 },
@@ -272,7 +272,7 @@ int cmd_run(int argc, char **argv)
 		"Intercept agents' connections to the policy's MCP endpoints and enforce the policy.", NULL, NULL, NULL };
 	struct run_args a = {
 		.bpffs = MCPF_DEFAULT_BPFFS,
-		.metrics = "127.0.0.1:9464",
+		.metrics = "127.0.0.1:17002",
 		.listen_port = 17001, /* not 15001: Istio listens there inside pods */
 		.netns_dir = "/run/netns",
 		.sockmap = false, /* see README: spurious EAGAIN for blocking agents that half-close (6.18) */
