@@ -263,6 +263,28 @@ static void scan_cgroup(struct netns_registry *r, const char *dir, int depth)
 	closedir(d);
 }
 
+/* The namespace bind-mounted at path, as a descriptor that does not hold
+ * the mount: one opened there would keep `umount` from working for as long
+ * as the daemon serves the namespace (ip netns and CNI plugins unmount
+ * lazily, an operator may not). */
+static int open_unpinned(struct netns_registry *r, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), nsfd, err;
+
+	if (fd < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWNET)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	err = -errno;
+	enter_or_die(r->home_fd);
+	close(fd);
+	return nsfd < 0 ? err : nsfd;
+}
+
 /* Named namespaces; true when a name is not bind-mounted yet. */
 static bool scan_names(struct netns_registry *r)
 {
@@ -289,7 +311,7 @@ static bool scan_names(struct netns_registry *r)
 			ns->seen = true;
 			continue;
 		}
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		if ((fd = open_unpinned(r, path)) < 0)
 			continue;
 		snprintf(what, sizeof(what), "name %s", de->d_name);
 		serve(r, fd, false, what);

@@ -22,8 +22,11 @@ function newNetns(file) {
   sh(['unshare', `--net=${file}`, 'true']);
 }
 
-function dropNetns(file) {
-  try { sh(['umount', '-l', file]); } catch { /* not mounted */ }
+// strict: a plain umount, which fails while anything holds the mount (a
+// daemon must not: CNI plugins and operators may not unmount lazily).
+function dropNetns(file, { strict = false } = {}) {
+  if (strict) sh(['umount', file]);
+  else try { sh(['umount', '-l', file]); } catch { /* not mounted */ }
   fs.rmSync(file, { force: true });
 }
 
@@ -69,7 +72,7 @@ export class Pod {
 
   async delete() {
     await Promise.all(this.procs.map((proc) => proc.stop('SIGKILL')));
-    dropNetns(this.file);
+    dropNetns(this.file, { strict: true });
     try { fs.rmdirSync(this.cgroup); } catch { /* removed with the sandbox */ }
     this.network.pods.delete(this);
   }
