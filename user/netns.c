@@ -440,8 +440,13 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*ev))
 		return 0;
+	/* served since (the daemon's own sockets, made in a namespace it is
+	 * setting up, are reported too when it runs inside --cgroup) */
+	for (struct netns *ns = r->list; ns; ns = ns->next)
+		if (ns->cookie == ev->netns)
+			return 0;
 	r->stats.events_total++;
-	log_info("an agent (pid %u) connected from network namespace %llu, not served yet", ev->pid, ev->netns);
+	log_info("pid %u made a socket or connected in network namespace %llu, not served yet", ev->pid, ev->netns);
 	try_task(r, ev->pid, ev->tid, "agent");
 	return 0;
 }

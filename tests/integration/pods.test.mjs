@@ -206,7 +206,7 @@ itest('--fail-closed: a pod with an unnamed namespace, started after the daemon 
   // namespace: that first connect is refused, never passed.
   for (const what of refusedFirst) assert.ok(what === 200 || /PermissionError|Errno 1\b|ECONNREFUSED|Connection refused/.test(String(what)), String(what));
   t.diagnostic(`first connects of an unannounced pod: ${JSON.stringify(refusedFirst)}`);
-  assert.match(daemon.log, /connected from network namespace|serving network namespace \d+ \(agent pid/);
+  assert.match(daemon.log, /not served yet|serving network namespace \d+ \((agent|cgroup) pid/);
 });
 
 // Resolves with the ms from `started` until the daemon logs one more
