@@ -459,15 +459,24 @@ static void on_events(struct watch *w, uint32_t revents)
 	ring_buffer__consume(r->rb);
 }
 
-/* Stale entries of a previous daemon would point at listeners that are
- * gone (connect4/6 would notice) or, worse, at ports since reused. */
-static void clear_listen_map(int fd)
+/* Entries no served namespace owns: a previous daemon's, for namespaces
+ * gone since. Deleted only after this daemon has written its own, so that
+ * at no moment does a served namespace lack its entry (a restart must not
+ * open a fail-open window). */
+static void prune_listen_map(struct netns_registry *r)
 {
-	unsigned long long key;
+	unsigned long long key, next, *prev = NULL;
 
-	while (!bpf_map_get_next_key(fd, NULL, &key))
-		if (bpf_map_delete_elem(fd, &key))
-			break;
+	while (!bpf_map_get_next_key(r->listen_map, prev, &next)) {
+		bool ours = false;
+
+		for (struct netns *ns = r->list; ns && !ours; ns = ns->next)
+			ours = ns->cookie == next;
+		if (!ours && !bpf_map_delete_elem(r->listen_map, &next))
+			continue;  /* deleted: go on from the same predecessor */
+		key = next;
+		prev = &key;
+	}
 }
 
 static int watch_names(struct netns_registry *r)
@@ -503,7 +512,6 @@ int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, c
 	if (r->home_fd < 0 || fstat(r->home_fd, &st))
 		return -errno;
 	r->nsfs_dev = st.st_dev;
-	clear_listen_map(r->listen_map);
 
 	if ((err = serve(r, r->home_fd, true, "the daemon's own"))) {
 		log_error("listening in the daemon's own network namespace: %s", strerror(-err));
@@ -523,6 +531,7 @@ int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, c
 	if (r->sweep.fd < 0 || loop_watch(loop, &r->sweep, EPOLLIN))
 		return -errno;
 	sweep(r);
+	prune_listen_map(r);
 	arm_sweep(r, false);
 	return 0;
 }
