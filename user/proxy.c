@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include "bytebuf.h"
 #include "endpoint.h"
+#include "handover.h"
 #include "log.h"
 #include "mcp_flow.h"
 #include "proxy.h"
@@ -474,6 +475,7 @@ static int listen_on(struct proxy *px, int family, uint16_t port)
 		return err;
 	}
 	l->px = px;
+	l->family = family;
 	l->w.fd = fd;
 	l->w.cb = on_accept;
 	if (loop_watch(px->loop, &l->w, EPOLLIN)) {
@@ -484,8 +486,79 @@ static int listen_on(struct proxy *px, int family, uint16_t port)
 	return 0;
 }
 
+/* The port an inherited listener is bound to; 0 if unknown. */
+static uint16_t bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+static bool has_listener(const struct proxy *px, int family)
+{
+	for (int i = 0; i < px->nlisteners; i++)
+		if (px->listeners[i].family == family)
+			return true;
+	return false;
+}
+
+int proxy_adopt_listeners(struct proxy *px, struct handover_set *set, uint16_t port)
+{
+	int adopted = 0;
+
+	for (int i = 0; i < set->n; i++) {
+		struct handover_item *it = &set->items[i];
+		struct listener *l = &px->listeners[px->nlisteners];
+
+		if (it->kind != HANDOVER_PROXY_LISTENER || it->fd < 0)
+			continue;
+		if (bound_port(it->fd) != port || has_listener(px, it->family) ||
+		    px->nlisteners == (int)(sizeof(px->listeners) / sizeof(px->listeners[0]))) {
+			/* closed with the set: its queued connections are lost */
+			log_warn("handover: inherited listener (family %u, port %u) is not one of ours on port %u; closing it",
+				 it->family, bound_port(it->fd), port);
+			continue;
+		}
+		l->px = px;
+		l->family = it->family;
+		l->netns = it->netns_cookie;
+		l->w.fd = it->fd;
+		l->w.cb = on_accept;
+		if (loop_watch(px->loop, &l->w, EPOLLIN)) {
+			l->w.fd = -1;
+			continue;
+		}
+		it->fd = -1;
+		px->nlisteners++;
+		adopted++;
+	}
+	return adopted;
+}
+
+int proxy_export_listeners(const struct proxy *px, struct handover_item *items, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < px->nlisteners && n < max; i++) {
+		const struct listener *l = &px->listeners[i];
+
+		if (l->w.fd < 0)
+			continue;
+		items[n++] = (struct handover_item){ .kind = HANDOVER_PROXY_LISTENER, .family = l->family,
+						     .netns_cookie = l->netns, .fd = l->w.fd, .netns_fd = -1 };
+	}
+	return n;
+}
+
 int proxy_start(struct proxy *px, struct loop *loop, uint16_t port, int conns_fd, uint32_t mark,
-		const struct enforce *enforce)
+		const struct enforce *enforce, struct handover_set *inherited)
 {
 	int err;
 
@@ -495,13 +568,13 @@ int proxy_start(struct proxy *px, struct loop *loop, uint16_t port, int conns_fd
 	px->mark = mark;
 	px->enforce = enforce;
 	px->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	err = listen_on(px, AF_INET, port);
-	if (err) {
+	if (inherited)
+		proxy_adopt_listeners(px, inherited, port);
+	if (!has_listener(px, AF_INET) && (err = listen_on(px, AF_INET, port))) {
 		log_error("listening on 127.0.0.1:%u: %s", port, strerror(-err));
 		return err;
 	}
-	err = listen_on(px, AF_INET6, port);
-	if (err)
+	if (!has_listener(px, AF_INET6) && (err = listen_on(px, AF_INET6, port)))
 		/* IPv6 agents then pass through (fail-open) or are refused
 		 * (--fail-closed): connect6 only redirects to a live listener */
 		log_warn("listening on [::1]:%u: %s; IPv6 endpoints are not intercepted",
@@ -509,11 +582,16 @@ int proxy_start(struct proxy *px, struct loop *loop, uint16_t port, int conns_fd
 	return 0;
 }
 
-void proxy_stop(struct proxy *px)
+void proxy_stop_listening(struct proxy *px)
 {
 	for (int i = 0; i < px->nlisteners; i++)
 		loop_close(px->loop, &px->listeners[i].w);
 	px->nlisteners = 0;
+}
+
+void proxy_stop(struct proxy *px)
+{
+	proxy_stop_listening(px);
 	while (px->conns)
 		conn_close(px->conns, false);
 	if (px->spare_fd >= 0)

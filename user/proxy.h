@@ -11,10 +11,13 @@
 
 struct proxy_conn;
 struct proxy;
+struct handover_item;
+struct handover_set;
 
 struct listener {
 	struct watch w;
 	struct proxy *px;
+	int family;
 	unsigned long long netns;  /* cookie of the namespace it (and its agents) live in */
 };
 
@@ -35,9 +38,19 @@ struct proxy {
 	long long trimmed_at_s;            /* last malloc_trim, CLOCK_MONOTONIC_COARSE */
 };
 
-/* Listen on 127.0.0.1:port and [::1]:port (the addresses connect4/6 rewrite to). */
+/* Listen on 127.0.0.1:port and [::1]:port (the addresses connect4/6
+ * rewrite to): the ones in inherited (may be NULL) that fit, new ones for
+ * the rest. */
 int proxy_start(struct proxy *px, struct loop *loop, uint16_t port, int conns_fd, uint32_t mark,
-		const struct enforce *enforce);
+		const struct enforce *enforce, struct handover_set *inherited);
+/* Handover, sending side: the listeners as items (the fds stay ours and
+ * open); returns how many. */
+int proxy_export_listeners(const struct proxy *px, struct handover_item *items, int max);
+/* Handover, receiving side: watch the proxy listeners among set bound to
+ * port (their item fd becomes -1); returns how many. */
+int proxy_adopt_listeners(struct proxy *px, struct handover_set *set, uint16_t port);
+/* Stop accepting (drain): the connections go on. */
+void proxy_stop_listening(struct proxy *px);
 /* Close listeners and every connection. */
 void proxy_stop(struct proxy *px);
 
