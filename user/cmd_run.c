@@ -172,6 +172,7 @@ static void on_drain_timer(struct watch *w, uint32_t revents)
 	(void)revents;
 	if (read(w->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
 		return;
+	proxy_close_idle(&d->proxy);
 	if (d->proxy.active == 0) {
 		log_info("drained");
 		d->loop.stop = true;
@@ -181,8 +182,9 @@ static void on_drain_timer(struct watch *w, uint32_t revents)
 	}
 }
 
-/* Stop accepting, let the connections in flight finish (bounded by
- * --drain-timeout), then the loop ends. Without --fail-closed and with no
+/* Stop accepting, let the calls in flight finish (bounded by
+ * --drain-timeout; idle connections are closed as soon as they are), then
+ * the loop ends. Without --fail-closed and with no
  * successor, the programs go first so new connections pass straight
  * through; otherwise they stay and connect4/6 refuse (fail-closed) or
  * redirect to the successor's listeners. */
@@ -199,6 +201,7 @@ static void begin_drain(struct daemon *d)
 		bpf_detach(&d->bpf);
 	proxy_stop_listening(&d->proxy);
 	handover_server_stop(&d->handover);
+	proxy_close_idle(&d->proxy);
 	if (d->proxy.active == 0 || d->drain_timeout == 0) {
 		d->loop.stop = true;
 		return;

@@ -51,6 +51,8 @@ int proxy_export_listeners(const struct proxy *px, struct handover_item *items, 
 int proxy_adopt_listeners(struct proxy *px, struct handover_set *set, uint16_t port);
 /* Stop accepting (drain): the connections go on. */
 void proxy_stop_listening(struct proxy *px);
+/* Close the connections with nothing in flight (mcp_flow_idle); how many. */
+int proxy_close_idle(struct proxy *px);
 /* Close listeners and every connection. */
 void proxy_stop(struct proxy *px);
 

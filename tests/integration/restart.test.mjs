@@ -12,7 +12,7 @@ import { sandbox } from '../lib/sandbox.mjs';
 import { startDaemon, MCPFENCE } from '../lib/daemon.mjs';
 import { listPins } from '../lib/bpffs.mjs';
 import { cgroupPrograms, cgroupTreeText, dumpPinnedMap } from '../lib/bpftool.mjs';
-import { startRecorder, policyOf, rawExchange, rawMessages, resultText, expectDenial, JSON_TYPE, ACCEPT_BOTH } from '../lib/mcp.mjs';
+import { startRecorder, policyOf, rawExchange, rawMessages, resultText, expectDenial, spawnAgent, JSON_TYPE, ACCEPT_BOTH } from '../lib/mcp.mjs';
 import { transfer } from '../lib/agents.mjs';
 import { execFileSync } from 'node:child_process';
 
@@ -177,7 +177,7 @@ itest('kill -9, then a supervisor restart (--fail-closed): adopted in well under
   assert.ok(selfMs < 1000, next.log);
   assert.ok(downMs < 5000, `restart took ${downMs} ms`);
 
-  await waitForRounds(loop, 10);
+  await next.waitForInterceptions({ pid: loop.pid }, 20, 30000);
   const summary = await stopCallLoop(loop);
   // While no daemon ran, connections were refused; nothing went around it.
   assert.deepEqual(summary.denied.passed, [], JSON.stringify(summary));
@@ -187,14 +187,17 @@ itest('kill -9, then a supervisor restart (--fail-closed): adopted in well under
   assert.ok(summary.allowed.failed.length <= 1, JSON.stringify(summary));
   const echoes = rec.calls().filter((c) => c.tool === 'echo').length;
   assert.ok(echoes >= summary.allowed.ok && echoes <= summary.allowed.ok + summary.allowed.failed.length, `${echoes} ${JSON.stringify(summary)}`);
-  assert.ok(summary.allowed.ok >= 20, JSON.stringify(summary));
+  assert.ok(summary.allowed.ok >= 15, JSON.stringify(summary));
   t.diagnostic(`kill -9 window: ${summary.allowed.connectRefused + summary.denied.connectRefused} connection(s) refused at connect`);
 });
 
-itest('drain: a call in flight at SIGTERM finishes; the daemon exits after it', async (t) => {
+itest('drain: a call in flight at SIGTERM finishes; idle connections do not hold the daemon; it exits after the call', async (t) => {
   const sb = sandbox(t, 'drain');
   const rec = await startRecorder(sb, { tools: ['echo'] });
   const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port } }), failClosed: true, args: ['--drain-timeout', '20'] });
+  // An SDK agent between calls: a keep-alive connection and a GET stream, both idle.
+  const idle = await spawnAgent(sb, rec.url());
+  assert.equal(resultText(await idle.callTool('echo', { m: 'idle' })), 'ran echo {"m":"idle"}');
   // One stateless call that holds its answer 2 s (a progress event first).
   const slow = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { holdMs: 2000, m: 'slow' }, _meta: { progressToken: 'p1' } } };
   const pending = rawExchange(sb, rec.port, [{ method: 'POST', path: '/mcp/stateless',
@@ -205,6 +208,7 @@ itest('drain: a call in flight at SIGTERM finishes; the daemon exits after it', 
   const sent = Date.now();
   daemon.proc.kill('SIGTERM');
   await daemon.waitForLine(/draining 1 connection\(s\)/);
+  // The idle agent's connections were closed at once; its answered call is not affected.
   const out = await pending;
   assert.equal(out.ok, true, out.error);
   const answer = rawMessages(out.responses[0]).find((msg) => msg.id === 1);
