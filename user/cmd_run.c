@@ -153,6 +153,7 @@ struct daemon {
 	long long drain_deadline_ms;
 	bool draining;
 	bool handed_over;        /* a successor serves: leave everything attached */
+	bool lock_released;      /* a successor owns the pin dir: no policy writes */
 	bool fail_closed;
 };
 
@@ -231,6 +232,9 @@ static void handover_released(void *ctx)
 {
 	struct daemon *d = ctx;
 
+	/* from here the successor compiles the policy into the shared maps */
+	policy_watch_stop(&d->policy);
+	d->lock_released = true;
 	bpf_release_lock(&d->bpf);
 }
 
@@ -249,8 +253,16 @@ static void handover_abandoned(void *ctx)
 	struct daemon *d = ctx;
 	int err = bpf_relock(&d->bpf);
 
-	if (err)
+	if (err) {
+		/* someone else holds the pin dir now: leave the policy to it */
 		log_warn("taking the pin dir lock back: %s", strerror(-err));
+		return;
+	}
+	d->lock_released = false;
+	if ((err = policy_watch_start(&d->policy, &d->loop)))
+		log_warn("watching the policy file again: %s", strerror(-err));
+	/* it may have changed while the successor tried */
+	policy_watch_reload(&d->policy, "handover abandoned");
 }
 
 /* Time since exec, from the process start time (clock ticks since boot). */
@@ -291,7 +303,10 @@ static void on_signal(struct watch *w, uint32_t revents)
 	(void)revents;
 	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			policy_watch_reload(&d->policy, "SIGHUP");
+			if (d->lock_released)
+				log_info("SIGHUP: the new daemon owns the policy maps; not reloading");
+			else
+				policy_watch_reload(&d->policy, "SIGHUP");
 		} else if (d->draining) {
 			log_info("signal %d while draining: closing connections now", si.ssi_signo);
 			d->loop.stop = true;

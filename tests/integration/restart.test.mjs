@@ -68,11 +68,12 @@ async function stopCallLoop(loop) {
   return JSON.parse(line);
 }
 
-itest('rolling update under load (--fail-closed): listeners handed over, nothing denied runs, nothing allowed fails, counters and windows go on', async (t) => {
-  const sb = sandbox(t, 'rollout');
+for (const failClosed of [true, false]) {
+itest(`rolling update under load (${failClosed ? '--fail-closed' : 'fail-open'}): listeners handed over, nothing denied runs, nothing allowed fails, counters and windows go on`, async (t) => {
+  const sb = sandbox(t, `rollout-${failClosed}`);
   const rec = await startRecorder(sb, { tools: ['echo', 'execute', 'limited'], jsonResponse: true });
   const policy = policyOf({ rec: { port: rec.port, tools: POLICY_TOOLS } });
-  const old = await startDaemon(sb, { policy, failClosed: true, args: ['--drain-timeout', '10'] });
+  const old = await startDaemon(sb, { policy, failClosed, args: ['--drain-timeout', '10'] });
   const linksBefore = pinnedLinks(sb.pinDir);
   assert.ok(Object.keys(linksBefore).length >= 5, JSON.stringify(linksBefore));
 
@@ -84,7 +85,7 @@ itest('rolling update under load (--fail-closed): listeners handed over, nothing
   // The new daemon starts while the old one serves, on the same ports and
   // pin dir (maxSurge 1, maxUnavailable 0); the old one then gets SIGTERM.
   const started = Date.now();
-  const successor = await startDaemon(sb, { policy, failClosed: true, listenPort: old.listenPort, metricsPort: old.metricsPort });
+  const successor = await startDaemon(sb, { policy, failClosed, listenPort: old.listenPort, metricsPort: old.metricsPort });
   const handoverMs = Date.now() - started;
   await old.waitForLine(/handover: the new daemon serves; draining/);
   const status = await old.stop('SIGTERM', 15000);
@@ -128,7 +129,10 @@ itest('rolling update under load (--fail-closed): listeners handed over, nothing
   assert.equal(resultText(await statelessCall(sb, rec.port, 'limited', 'lim-3')), 'ran limited {"m":"lim-3"}');
   expectDenial(assert, await statelessCall(sb, rec.port, 'limited', 'lim-4'), { rule: 'tools.limited.limits[0]', retry: true });
   assert.equal(toolStats(sb.pinDir, 'rec', 'limited').allowed, 3);
+  // The successor answers /metrics and /healthz on the same port.
+  assert.equal((await successor.healthz()).status, 200);
 });
+}
 
 itest('SIGTERM of a --fail-closed daemon with no successor: programs stay, registered endpoints refused, a new daemon serves', async (t) => {
   const sb = sandbox(t, 'sigterm-closed');
