@@ -198,7 +198,9 @@ static void begin_drain(struct daemon *d)
 		return;
 	d->draining = true;
 	d->admin.ready = false;
-	if (!d->handed_over && !d->fail_closed)
+	/* a successor that has the pin dir (even before it said it serves)
+	 * owns the links: never detach them under it */
+	if (!d->handed_over && !d->lock_released && !d->fail_closed)
 		bpf_detach(&d->bpf);
 	proxy_stop_listening(&d->proxy);
 	handover_server_stop(&d->handover);
@@ -537,7 +539,7 @@ cleanup:
 	/* The programs stay attached (fail-closed, or for a successor) unless
 	 * fail-open with nobody to take over; never while a predecessor that
 	 * failed to hand over to us still serves on them. */
-	detach = !a.fail_closed && !d->handed_over && session < 0;
+	detach = !a.fail_closed && !d->handed_over && !d->lock_released && session < 0;
 	if (detach)
 		bpf_detach(&d->bpf);  /* first: from here on new connections go straight to servers */
 	if (session >= 0)
