@@ -152,10 +152,25 @@ static int recv_msg(int fd, struct ho_msg *m, int *fds, int *nfds, int flags)
 
 /* ---- the running daemon's side ---- */
 
+/* Close the copies of what is still to be sent. */
+static void out_free(struct handover_server *hs)
+{
+	for (int i = 0; i < hs->n_out; i++) {
+		close(hs->out[i].fd);
+		if (hs->out[i].netns_fd >= 0)
+			close(hs->out[i].netns_fd);
+	}
+	free(hs->out);
+	hs->out = NULL;
+	hs->n_out = hs->next_out = 0;
+}
+
 static void session_end(struct handover_server *hs)
 {
 	bool was_released = hs->released;
 
+	out_free(hs);
+	hs->sending = false;
 	loop_close(hs->loop, &hs->session);
 	hs->released = false;
 	if (was_released)
@@ -167,27 +182,50 @@ static void refuse(int fd, const char *why)
 	send_msg(fd, HO_REFUSE, 0, why, strlen(why), NULL, 0, MSG_DONTWAIT);
 }
 
-/* Send every listener, batch by batch, then DONE. Never blocks: a peer
- * whose socket buffer fills up loses the session. */
-static int send_items(struct handover_server *hs)
+/* Copies of the daemon's listeners to send: its own may close meanwhile
+ * (a netns gone), and a closed number could be reused by anything. */
+static int export_copies(struct handover_server *hs)
 {
 	struct handover_item *items = calloc(HANDOVER_MAX_ITEMS, sizeof(*items));
-	int n, err = 0;
+	int n;
 
 	if (!items)
 		return -ENOMEM;
 	n = hs->ops.export_items(hs->ops.ctx, items, HANDOVER_MAX_ITEMS);
-	if (n < 0) {
-		free(items);
-		return n;
+	hs->out = items;
+	for (int i = 0; i < n; i++) {
+		int fd = fcntl(items[i].fd, F_DUPFD_CLOEXEC, 0);
+		int ns = items[i].netns_fd >= 0 ? fcntl(items[i].netns_fd, F_DUPFD_CLOEXEC, 0) : -1;
+
+		if (fd < 0 || (items[i].netns_fd >= 0 && ns < 0)) {
+			int err = -errno;
+
+			if (fd >= 0)
+				close(fd);
+			return err;   /* out_free closes the copies made so far */
+		}
+		items[i].fd = fd;
+		items[i].netns_fd = ns;
+		hs->n_out = i + 1;
 	}
-	for (int at = 0; at < n && !err; at += HANDOVER_BATCH) {
+	return n < 0 ? n : 0;
+}
+
+/* Send what is left, batch by batch, then DONE. Never blocks: when the
+ * peer's socket is full, go on when it is writable again. 1 when all is
+ * sent, 0 when waiting, -errno. */
+static int pump(struct handover_server *hs)
+{
+	int err = 0;
+
+	while (hs->next_out < hs->n_out) {
 		struct ho_wire_item wire[HANDOVER_BATCH];
-		int fds[HO_MAX_FDS], nfds = 0, k = n - at < HANDOVER_BATCH ? n - at : HANDOVER_BATCH;
+		int fds[HO_MAX_FDS], nfds = 0, at = hs->next_out;
+		int k = hs->n_out - at < HANDOVER_BATCH ? hs->n_out - at : HANDOVER_BATCH;
 
 		memset(wire, 0, sizeof(wire));
 		for (int i = 0; i < k; i++) {
-			const struct handover_item *it = &items[at + i];
+			const struct handover_item *it = &hs->out[at + i];
 
 			wire[i].kind = it->kind;
 			wire[i].family = it->family;
@@ -198,22 +236,65 @@ static int send_items(struct handover_server *hs)
 				fds[nfds++] = it->netns_fd;
 		}
 		err = send_msg(hs->session.fd, HO_ITEMS, k, wire, k * sizeof(wire[0]), fds, nfds, MSG_DONTWAIT);
+		if (err)
+			break;
+		hs->next_out += k;
 	}
-	free(items);
 	if (!err)
-		err = send_msg(hs->session.fd, HO_DONE, n, NULL, 0, NULL, 0, MSG_DONTWAIT);
-	if (!err)
-		log_info("handover: sent %d listener(s) to the new daemon", n);
-	return err;
+		err = send_msg(hs->session.fd, HO_DONE, hs->n_out, NULL, 0, NULL, 0, MSG_DONTWAIT);
+	if (err == -EAGAIN)
+		return loop_watch(hs->loop, &hs->session, EPOLLIN | EPOLLOUT);
+	if (err)
+		return err;
+	log_info("handover: sent %d listener(s) to the new daemon", hs->n_out);
+	out_free(hs);
+	hs->sending = false;
+	hs->released = true;
+	hs->ops.released(hs->ops.ctx);
+	return loop_watch(hs->loop, &hs->session, EPOLLIN) ?: 1;
+}
+
+static void on_hello(struct handover_server *hs, struct ho_msg *m)
+{
+	size_t len = m->h.len < sizeof(m->body) ? m->h.len : sizeof(m->body) - 1;
+	int err;
+
+	m->body[len] = '\0';
+	if (m->h.version != HANDOVER_VERSION) {
+		refuse(hs->session.fd, "protocol version not spoken here");
+		log_warn("handover: peer speaks version %u, we speak %u", m->h.version, HANDOVER_VERSION);
+		session_end(hs);
+		return;
+	}
+	if (strcmp(m->body, hs->bpffs)) {
+		refuse(hs->session.fd, "another --bpffs");
+		log_warn("handover: peer is for --bpffs %s, not ours (%s)", m->body, hs->bpffs);
+		session_end(hs);
+		return;
+	}
+	hs->sending = true;
+	if ((err = export_copies(hs)) || (err = pump(hs)) < 0) {
+		log_warn("handover: sending listeners: %s", strerror(-err));
+		session_end(hs);
+	}
 }
 
 static void on_session(struct watch *w, uint32_t revents)
 {
 	struct handover_server *hs = container_of(w, struct handover_server, session);
-	struct ho_msg *m = malloc(sizeof(*m));
+	struct ho_msg *m;
 	int err;
 
-	(void)revents;
+	if (hs->sending && (revents & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+		if ((err = pump(hs)) < 0) {
+			log_warn("handover: sending listeners: %s", strerror(-err));
+			session_end(hs);
+		}
+		return;
+	}
+	if (hs->sending)
+		return;  /* nothing is read from the peer before everything is sent */
+	m = malloc(sizeof(*m));
 	if (!m) {
 		session_end(hs);
 		return;
@@ -231,24 +312,7 @@ static void on_session(struct watch *w, uint32_t revents)
 			log_warn("handover: bad message from peer: %s", strerror(-err));
 		session_end(hs);
 	} else if (!hs->released && m->h.type == HO_HELLO) {
-		size_t len = m->h.len < sizeof(m->body) ? m->h.len : sizeof(m->body) - 1;
-
-		m->body[len] = '\0';
-		if (m->h.version != HANDOVER_VERSION) {
-			refuse(w->fd, "protocol version not spoken here");
-			log_warn("handover: peer speaks version %u, we speak %u", m->h.version, HANDOVER_VERSION);
-			session_end(hs);
-		} else if (strcmp(m->body, hs->bpffs)) {
-			refuse(w->fd, "another --bpffs");
-			log_warn("handover: peer is for --bpffs %s, not ours (%s)", m->body, hs->bpffs);
-			session_end(hs);
-		} else if ((err = send_items(hs))) {
-			log_warn("handover: sending listeners: %s", strerror(-err));
-			session_end(hs);
-		} else {
-			hs->released = true;
-			hs->ops.released(hs->ops.ctx);
-		}
+		on_hello(hs, m);
 	} else if (hs->released && m->h.type == HO_TAKEN) {
 		log_info("handover: the new daemon serves; draining");
 		hs->released = false;
@@ -338,6 +402,7 @@ void handover_server_stop(struct handover_server *hs)
 
 	if (!hs->loop)
 		return;
+	out_free(hs);
 	loop_close(hs->loop, &hs->session);
 	if (hs->listen.fd >= 0 && stat(hs->path, &st) == 0 &&
 	    st.st_dev == hs->path_dev && st.st_ino == hs->path_ino)

@@ -66,6 +66,9 @@ struct handover_server {
 	char path[4200];
 	unsigned long long path_dev, path_ino;  /* what we bound, to unlink only ours */
 	long long session_start_s;
+	struct handover_item *out;      /* copies still to send, while sending */
+	int n_out, next_out;
+	bool sending;                   /* HELLO came, DONE not sent yet */
 	bool released;                  /* DONE sent, lock given up, waiting for TAKEN */
 };
 

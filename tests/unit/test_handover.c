@@ -24,7 +24,7 @@ struct fixture {
 	int netns_fds[N_ITEMS];
 	uint16_t ports[N_ITEMS];
 	int n;
-	bool bogus;           /* export a socket that is not listening */
+	bool small_sndbuf;    /* the session's send buffer fills up after a message or two */
 	int released, taken, abandoned;
 };
 
@@ -32,6 +32,10 @@ static int export_items(void *ctx, struct handover_item *items, int max)
 {
 	struct fixture *f = ctx;
 	int n = f->n < max ? f->n : max;
+	int tiny = 1;  /* the kernel rounds it up to its minimum, ~4.5 KiB */
+
+	if (f->small_sndbuf)
+		setsockopt(f->hs.session.fd, SOL_SOCKET, SO_SNDBUF, &tiny, sizeof(tiny));
 
 	for (int i = 0; i < n; i++) {
 		uint64_t cookie = 0;
@@ -194,6 +198,21 @@ TEST(handover_receiver_rejects_a_socket_that_is_not_listening)
 	 * the sender carries on, holding its lock again if it had let go */
 	CHECK_INT_EQ(f->abandoned, f->released);
 	CHECK_INT_EQ(f->taken, 0);
+	teardown(f);
+	free(f);
+}
+
+TEST(handover_resumes_when_the_peer_socket_is_full)
+{
+	struct fixture *f = malloc(sizeof(*f));
+
+	CHECK(f && setup(f, N_ITEMS, true) == 0);
+	f->small_sndbuf = true;
+	CHECK_INT_EQ(run(f, "/sys/fs/bpf/unit", true), 0);
+	CHECK(WIFEXITED(f->child_status));
+	CHECK_INT_EQ(WEXITSTATUS(f->child_status), 0);
+	CHECK_INT_EQ(f->released, 1);
+	CHECK_INT_EQ(f->taken, 1);
 	teardown(f);
 	free(f);
 }
