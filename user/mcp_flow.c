@@ -1044,7 +1044,9 @@ void mcp_flow_free(struct mcp_flow *f)
 
 bool mcp_flow_idle(const struct mcp_flow *f)
 {
-	if (f->req_open || f->stream_of)
+	/* a connection with no request yet was just made for one: its
+	 * bytes may be on their way */
+	if (f->next_seq == 0 || f->req_open || f->stream_of)
 		return false;
 	for (const struct exchange *ex = f->first; ex; ex = ex->next)
 		if (ex->method != HTTP_GET)

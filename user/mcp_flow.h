@@ -94,9 +94,10 @@ int mcp_flow_upstream_eof(struct mcp_flow *f, struct flow_io *io);
 /* The server cannot be reached: requests are answered 502 here instead.
  * 0 while no request has come yet, -1 once answered (end the connection). */
 int mcp_flow_upstream_failed(struct mcp_flow *f, const char *why, struct flow_io *io);
-/* Nothing owed that a drain must wait for: no request being read, none
- * awaiting its answer but GET streams (which clients open again), and no
- * legacy SSE stream other connections' answers go to. */
+/* Nothing owed that a drain must wait for: a request came and was
+ * answered, none is being read, none awaits its answer but GET streams
+ * (which clients open again), and no legacy SSE stream other connections'
+ * answers go to. */
 bool mcp_flow_idle(const struct mcp_flow *f);
 
 #endif
