@@ -183,6 +183,17 @@ static void on_drain_timer(struct watch *w, uint32_t revents)
 	}
 }
 
+/* From here another daemon may lock the pin dir, load and compile its
+ * policy into the shared maps: ours stops writing it. */
+static void release_pin_dir(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	policy_watch_stop(&d->policy);
+	d->lock_released = true;
+	bpf_release_lock(&d->bpf);
+}
+
 /* Stop accepting, let the calls in flight finish (bounded by
  * --drain-timeout; idle connections are closed as soon as they are), then
  * the loop ends. Without --fail-closed and with no
@@ -202,6 +213,10 @@ static void begin_drain(struct daemon *d)
 	 * owns the links: never detach them under it */
 	if (!d->handed_over && !d->lock_released && !d->fail_closed)
 		bpf_detach(&d->bpf);
+	/* everything stays pinned for the next daemon: it may start now,
+	 * while we drain, instead of failing on our lock */
+	if (d->fail_closed && !d->lock_released)
+		release_pin_dir(d);
 	proxy_stop_listening(&d->proxy);
 	handover_server_stop(&d->handover);
 	proxy_close_idle(&d->proxy);
@@ -228,16 +243,6 @@ static int handover_export(void *ctx, struct handover_item *items, int max)
 	if (n < max && admin_export_listener(&d->admin, &items[n]) == 0)
 		n++;
 	return n;
-}
-
-static void handover_released(void *ctx)
-{
-	struct daemon *d = ctx;
-
-	/* from here the successor compiles the policy into the shared maps */
-	policy_watch_stop(&d->policy);
-	d->lock_released = true;
-	bpf_release_lock(&d->bpf);
 }
 
 static void handover_done(void *ctx)
@@ -521,7 +526,7 @@ int cmd_run(int argc, char **argv)
 			log_warn("handover: telling the old daemon we serve: %s", strerror(-err));
 	}
 	struct handover_ops ho_ops = {
-		.export_items = handover_export, .released = handover_released,
+		.export_items = handover_export, .released = release_pin_dir,
 		.taken = handover_done, .abandoned = handover_abandoned, .ctx = d,
 	};
 	err = handover_serve(&d->handover, &d->loop, a.state_dir, a.bpffs, &ho_ops);

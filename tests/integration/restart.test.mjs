@@ -195,7 +195,7 @@ itest('kill -9, then a supervisor restart (--fail-closed): adopted in well under
   t.diagnostic(`kill -9 window: ${summary.allowed.connectRefused + summary.denied.connectRefused} connection(s) refused at connect`);
 });
 
-itest('drain: a call in flight at SIGTERM finishes; idle connections do not hold the daemon; it exits after the call', async (t) => {
+itest('drain: a call in flight at SIGTERM finishes; idle connections do not hold the daemon; a new daemon serves meanwhile; the old one exits after the call', async (t) => {
   const sb = sandbox(t, 'drain');
   const rec = await startRecorder(sb, { tools: ['echo'] });
   const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port } }), failClosed: true, args: ['--drain-timeout', '20'] });
@@ -212,7 +212,13 @@ itest('drain: a call in flight at SIGTERM finishes; idle connections do not hold
   const sent = Date.now();
   daemon.proc.kill('SIGTERM');
   await daemon.waitForLine(/draining 1 connection\(s\)/);
-  // The idle agent's connections were closed at once; its answered call is not affected.
+  // The idle agent's connections were closed at once. A new daemon (a
+  // supervisor's restart) need not wait for the drain: with --fail-closed
+  // the old one lets go of the pin dir at once and leaves everything pinned.
+  const next = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port } }), failClosed: true });
+  assert.match(next.log, /adopted the pinned programs/);
+  assert.equal(daemon.proc.running, true, 'still draining');
+  assert.equal(resultText(await statelessCall(sb, rec.port, 'echo', 'meanwhile')), 'ran echo {"m":"meanwhile"}');
   const out = await pending;
   assert.equal(out.ok, true, out.error);
   const answer = rawMessages(out.responses[0]).find((msg) => msg.id === 1);
@@ -224,6 +230,9 @@ itest('drain: a call in flight at SIGTERM finishes; idle connections do not hold
   assert.ok(tookMs < 15000, `exit after ${tookMs} ms`);
   assert.doesNotMatch(daemon.log, /drain timeout/);
   assert.match(daemon.log, /drained/);
+  // It left the new daemon's links and maps alone.
+  assert.equal(resultText(await statelessCall(sb, rec.port, 'echo', 'after')), 'ran echo {"m":"after"}');
+  assert.ok(next.interceptions().length >= 2, next.log);
 });
 
 itest('handover is for root (or our uid) on the same --bpffs only; a refused or broken peer leaves the daemon serving', async (t) => {
