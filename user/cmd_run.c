@@ -396,7 +396,8 @@ static void raise_fd_limit(void)
 }
 
 /* Maps and policy: the rest of what the proxy reads from d->enforce. */
-static int setup_enforcement(struct daemon *d, const struct run_args *a, struct policy *policy)
+static int setup_enforcement(struct daemon *d, const struct run_args *a, struct policy *policy,
+			     bool predecessor_drains)
 {
 	struct mcpfence *skel = d->bpf.skel;
 	struct enforce *e = &d->enforce;
@@ -408,7 +409,7 @@ static int setup_enforcement(struct daemon *d, const struct run_args *a, struct 
 	e->daemon_stats_fd = bpf_daemon_stats_fd(&d->bpf);
 	e->body_limit = a->body_limit;
 	e->agent_per_cgroup = a->agent_per_cgroup;
-	if ((err = stats_prepare(e->tool_stats_fd, e->daemon_stats_fd))) {
+	if ((err = stats_prepare(e->tool_stats_fd, e->daemon_stats_fd, !predecessor_drains))) {
 		log_error("preparing the stats maps: %s", strerror(-err));
 		policy_free(policy);
 		return err;
@@ -510,7 +511,7 @@ int cmd_run(int argc, char **argv)
 		goto cleanup;
 	}
 	/* listeners before programs: connect4/6 only redirect to a live one */
-	if ((err = setup_enforcement(d, &a, policy)) ||
+	if ((err = setup_enforcement(d, &a, policy, session >= 0)) ||
 	    (err = policy_watch_start(&d->policy, &d->loop)) ||
 	    (err = setup_prune_timer(d)) ||
 	    (err = proxy_start(&d->proxy, &d->loop, a.listen_port, bpf_conns_fd(&d->bpf), a.mark,
