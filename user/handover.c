@@ -330,7 +330,9 @@ static void on_session(struct watch *w, uint32_t revents)
 static void on_handover_accept(struct watch *w, uint32_t revents)
 {
 	struct handover_server *hs = container_of(w, struct handover_server, listen);
+	char link[64], exe[512];
 	pid_t pid = 0;
+	ssize_t n;
 	int fd;
 
 	(void)revents;
@@ -351,7 +353,11 @@ static void on_handover_accept(struct watch *w, uint32_t revents)
 		log_warn("handover: dropping a session that stalled for %d s", HO_STALE_S);
 		session_end(hs);
 	}
-	log_info("handover: new daemon pid %d connected", (int)pid);
+	/* not a check (an upgrade brings another binary), a record */
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	log_info("handover: new daemon pid %d (%s) connected", (int)pid, n > 0 ? exe : "?");
 	hs->session.fd = fd;
 	hs->session.cb = on_session;
 	hs->session_start_s = now_s();
