@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "admin.h"
 #include "endpoint.h"
+#include "handover.h"
 #include "log.h"
 
 #define ADMIN_MAX_REQUEST 8192
@@ -143,13 +144,54 @@ static void on_accept(struct watch *w, uint32_t revents)
 	}
 }
 
-int admin_start(struct admin *a, struct loop *loop, const char *addr, admin_render metrics, void *ctx)
+/* A --metrics listener a previous daemon handed over, bound to ep; -1 if none. */
+static int take_inherited(struct handover_set *set, const struct mcpf_endpoint *ep)
+{
+	for (int i = 0; set && i < set->n; i++) {
+		struct handover_item *it = &set->items[i];
+		struct sockaddr_storage ss;
+		struct mcpf_endpoint bound;
+		socklen_t len = sizeof(ss);
+		int fd = it->fd;
+
+		if (it->kind != HANDOVER_ADMIN_LISTENER || fd < 0 ||
+		    getsockname(fd, (struct sockaddr *)&ss, &len))
+			continue;
+		endpoint_from_sockaddr(&bound, &ss);
+		if (memcmp(bound.addr, ep->addr, sizeof(ep->addr)) || bound.port != ep->port)
+			continue;
+		it->fd = -1;
+		return fd;
+	}
+	return -1;
+}
+
+static int listen_new(const struct mcpf_endpoint *ep, const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = endpoint_to_sockaddr(ep, &ss);
+	int one = 1, fd;
+
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 64)) {
+		int err = -errno;
+
+		log_error("--metrics %s: %s", addr, strerror(-err));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int admin_start(struct admin *a, struct loop *loop, const char *addr, admin_render metrics, void *ctx,
+		struct handover_set *inherited)
 {
 	struct mcpf_endpoint ep;
-	struct sockaddr_storage ss;
 	char err[256];
-	int one = 1, fd;
-	socklen_t len;
+	int fd;
 
 	memset(a, 0, sizeof(*a));
 	a->listen.fd = -1;
@@ -160,19 +202,30 @@ int admin_start(struct admin *a, struct loop *loop, const char *addr, admin_rend
 		log_error("--metrics %s: %s", addr, err);
 		return -EINVAL;
 	}
-	len = endpoint_to_sockaddr(&ep, &ss);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = take_inherited(inherited, &ep);
 	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 64)) {
-		log_error("--metrics %s: %s", addr, strerror(errno));
-		close(fd);
-		return -errno;
-	}
+		fd = listen_new(&ep, addr);
+	if (fd < 0)
+		return fd;
 	a->listen.fd = fd;
 	a->listen.cb = on_accept;
 	return loop_watch(loop, &a->listen, EPOLLIN);
+}
+
+int admin_export_listener(const struct admin *a, struct handover_item *it)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss), clen = sizeof(it->netns_cookie);
+	int fd = a->listen.fd;
+
+	if (fd < 0)
+		return -ENOENT;
+	*it = (struct handover_item){ .kind = HANDOVER_ADMIN_LISTENER, .fd = fd, .netns_fd = -1 };
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) ||
+	    getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &it->netns_cookie, &clen))
+		return -errno;
+	it->family = ss.ss_family;
+	return 0;
 }
 
 void admin_stop(struct admin *a)

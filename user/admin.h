@@ -19,8 +19,15 @@ struct admin {
 	void *ctx;
 };
 
-/* addr: "127.0.0.1:17002", "[::1]:17002" or "host:port". */
-int admin_start(struct admin *a, struct loop *loop, const char *addr, admin_render metrics, void *ctx);
+struct handover_set;
+struct handover_item;
+
+/* addr: "127.0.0.1:17002", "[::1]:17002" or "host:port". A listener on addr
+ * in inherited (a previous daemon's, may be NULL) is taken over as is. */
+int admin_start(struct admin *a, struct loop *loop, const char *addr, admin_render metrics, void *ctx,
+		struct handover_set *inherited);
+/* Handover: the listener as an item (the fd stays ours); 0 or -errno. */
+int admin_export_listener(const struct admin *a, struct handover_item *it);
 void admin_stop(struct admin *a);
 
 #endif

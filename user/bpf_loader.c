@@ -14,9 +14,12 @@
 #include "mcpfence.skel.h"
 #include "sysfs.h"
 
-/* Links are pinned so the programs outlive a crashed or killed daemon:
- * connect4/6 then see no listener and pass connections through (or refuse
- * them with --fail-closed) instead of leaving agents stranded. */
+/* Links are pinned so the programs outlive a crashed, killed or (with
+ * --fail-closed, or after a handover) stopped daemon: connect4/6 then see
+ * no listener and pass connections through (or refuse them with
+ * --fail-closed) instead of leaving agents stranded. The next daemon
+ * adopts the pinned links and swaps its programs in (BPF_LINK_UPDATE), so
+ * the hooks are never empty. */
 #define LINKS_DIR "links"
 
 enum link_id { L_CONNECT4, L_CONNECT6, L_GETPEERNAME4, L_GETPEERNAME6, L_SOCKOPS, L_SOCK_CREATE, L_COUNT };
@@ -29,30 +32,45 @@ static void link_path(const struct bpf_state *st, int id, char *out, size_t len)
 	snprintf(out, len, "%s/" LINKS_DIR "/%s", st->bpffs, link_names[id]);
 }
 
-/* Dropping a link's pin detaches its program: at start-up for the links a
- * daemon that did not shut down cleanly left behind, at exit for ours. */
-static void unpin_links(const struct bpf_state *st, bool stale)
+/* Dropping a link's pin detaches its program. */
+static void unpin_links(const struct bpf_state *st)
 {
 	char path[4200];
 
 	for (int i = 0; i < L_COUNT; i++) {
 		link_path(st, i, path, sizeof(path));
-		if (unlink(path) == 0 && stale)
-			log_info("removed stale link %s", path);
+		unlink(path);
 	}
 	snprintf(path, sizeof(path), "%s/" LINKS_DIR, st->bpffs);
 	rmdir(path);
 }
 
-static int lock_pin_dir(struct bpf_state *st)
+/* wait_ms: how long a daemon handing over to us may take to let go. */
+static int lock_pin_dir(struct bpf_state *st, int wait_ms)
 {
 	st->lock_fd = open(st->bpffs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->lock_fd < 0)
 		return -errno;
-	if (flock(st->lock_fd, LOCK_EX | LOCK_NB)) {
-		log_error("%s is in use by another mcpfence daemon", st->bpffs);
-		return -EBUSY;
+	for (int waited = 0; flock(st->lock_fd, LOCK_EX | LOCK_NB); waited += 5) {
+		if (errno != EWOULDBLOCK || waited >= wait_ms) {
+			log_error("%s is in use by another mcpfence daemon", st->bpffs);
+			return -EBUSY;
+		}
+		usleep(5000);
 	}
+	return 0;
+}
+
+void bpf_release_lock(struct bpf_state *st)
+{
+	if (st->lock_fd >= 0)
+		flock(st->lock_fd, LOCK_UN);
+}
+
+int bpf_relock(struct bpf_state *st)
+{
+	if (st->lock_fd >= 0 && flock(st->lock_fd, LOCK_EX | LOCK_NB))
+		return -errno;
 	return 0;
 }
 
@@ -90,9 +108,8 @@ int bpf_load(struct bpf_state *st, const struct bpf_opts *o)
 	memset(st, 0, sizeof(*st));
 	st->lock_fd = st->cgroup_fd = -1;
 	snprintf(st->bpffs, sizeof(st->bpffs), "%s", o->bpffs);
-	if ((err = bpffs_prepare(o->bpffs)) || (err = lock_pin_dir(st)))
+	if ((err = bpffs_prepare(o->bpffs)) || (err = lock_pin_dir(st, o->lock_wait_ms)))
 		return err;
-	unpin_links(st, true);
 
 	st->skel = mcpfence__open_opts(&open_opts);
 	if (!st->skel) {
@@ -116,18 +133,64 @@ int bpf_load(struct bpf_state *st, const struct bpf_opts *o)
 	return err;
 }
 
+static unsigned long long cgroup_id_of(int cgroup_fd)
+{
+	struct stat sb;
+
+	/* on cgroup2 the id is the directory's inode number */
+	return fstat(cgroup_fd, &sb) ? 0 : sb.st_ino;
+}
+
+/* A pinned link a previous daemon left on this cgroup: swap our program in
+ * atomically (no moment without a program). 1 when adopted, 0 when there
+ * is nothing to adopt (a pin on another cgroup is dropped), -errno. */
+static int adopt_one(struct bpf_program *prog, int cgroup_fd, const char *path, int id)
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	struct bpf_link *link;
+	int err;
+
+	if (access(path, F_OK))
+		return errno == ENOENT ? 0 : -errno;
+	link = bpf_link__open(path);
+	if (!link)
+		return -errno;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) ||
+	    info.type != BPF_LINK_TYPE_CGROUP || info.cgroup.cgroup_id != cgroup_id_of(cgroup_fd)) {
+		/* another --cgroup than ours: detach it, attach afresh */
+		log_info("dropping pinned %s: attached to another cgroup", link_names[id]);
+		bpf_link__destroy(link);
+		return unlink(path) ? -errno : 0;
+	}
+	err = bpf_link__update_program(link, prog);
+	bpf_link__destroy(link);   /* the pin keeps it */
+	if (err) {
+		log_error("adopting pinned %s: %s", link_names[id], strerror(-err));
+		return err;
+	}
+	log_debug("adopted pinned %s", link_names[id]);
+	return 1;
+}
+
 static int attach_one(struct bpf_state *st, struct bpf_program *prog, int cgroup_fd, int id)
 {
 	char path[4200];
-	struct bpf_link *link = bpf_program__attach_cgroup(prog, cgroup_fd);
+	struct bpf_link *link;
 	int err;
 
+	link_path(st, id, path, sizeof(path));
+	err = adopt_one(prog, cgroup_fd, path, id);
+	if (err)
+		return err < 0 ? err : 0;
+	st->adopted = false;
+	link = bpf_program__attach_cgroup(prog, cgroup_fd);
 	if (!link) {
 		err = -errno;
 		log_error("attaching %s: %s", link_names[id], strerror(-err));
 		return err;
 	}
-	link_path(st, id, path, sizeof(path));
 	err = bpf_link__pin(link, path);
 	if (err)
 		log_error("pinning %s: %s", path, strerror(-err));
@@ -163,6 +226,7 @@ int bpf_attach(struct bpf_state *st, const struct bpf_opts *o)
 	st->cgroup_fd = open_cgroup(root);
 	if (st->cgroup_fd < 0)
 		return -errno;
+	st->adopted = true;  /* until a link has to be attached afresh */
 
 	if (o->sockmap) {
 		err = bpf_prog_attach(bpf_program__fd(s->progs.mcpf_sk_msg),
@@ -183,13 +247,22 @@ int bpf_attach(struct bpf_state *st, const struct bpf_opts *o)
 	return 0;
 }
 
-void bpf_unload(struct bpf_state *st, bool keep_maps)
+void bpf_detach(struct bpf_state *st)
 {
 	if (st->lock_fd >= 0)
-		unpin_links(st, false);
+		unpin_links(st);
 	if (st->sk_msg_attached)
 		bpf_prog_detach2(bpf_program__fd(st->skel->progs.mcpf_sk_msg),
 				 bpf_map__fd(st->skel->maps.sock_pairs), BPF_SK_MSG_VERDICT);
+	st->sk_msg_attached = false;
+}
+
+void bpf_unload(struct bpf_state *st, bool detach, bool keep_maps)
+{
+	if (detach)
+		bpf_detach(st);
+	else
+		keep_maps = true;
 	if (st->skel && !keep_maps)
 		bpf_object__unpin_maps(st->skel->obj, NULL);
 	mcpfence__destroy(st->skel);

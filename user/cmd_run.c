@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "bpf_loader.h"
 #include "commands.h"
+#include "handover.h"
 #include "log.h"
 #include "loop.h"
 #include "netns.h"
@@ -29,14 +30,23 @@
 /* Expired rate-limit windows are deleted this often so rate_state
  * does not fill up with budgets nobody will spend again. */
 #define RATE_PRUNE_SECONDS 60
+/* Below Kubernetes' default 30 s grace period, so a drain ends before SIGKILL. */
+#define DEFAULT_DRAIN_SECONDS 25
+/* A daemon that handed us its listeners lets go of the pin dir at once;
+ * this only bounds a broken one. */
+#define HANDOVER_LOCK_WAIT_MS 10000
+/* How often a drain checks whether the last connection is gone. */
+#define DRAIN_POLL_MS 50
 
 struct run_args {
 	const char *policy;
 	const char *cgroup;
 	const char *bpffs;
 	const char *metrics;
+	const char *state_dir;
 	unsigned listen_port;
 	const char *netns_dir;
+	unsigned drain_timeout;
 	size_t body_limit;
 	struct audit_options audit;
 	bool sockmap;
@@ -48,6 +58,7 @@ struct run_args {
 enum {
 	OPT_NO_SOCKMAP = 256, OPT_SOCKMAP, OPT_FAIL_CLOSED, OPT_KEEP_MAPS, OPT_NETNS_DIR, OPT_BODY_LIMIT,
 	OPT_AUDIT, OPT_AUDIT_MAX_BYTES, OPT_AUDIT_KEEP, OPT_AUDIT_ARGS, OPT_AGENT_IDENTITY,
+	OPT_STATE_DIR, OPT_DRAIN_TIMEOUT,
 };
 
 static const struct argp_option run_options[] = {
@@ -58,7 +69,9 @@ static const struct argp_option run_options[] = {
 	{ "metrics", 'm', "ADDR", 0, "Address for /metrics and /healthz (default 127.0.0.1:17002; not 9464, OpenTelemetry's Prometheus exporter port)", 0 },
 	{ "no-sockmap", OPT_NO_SOCKMAP, NULL, 0, "Do not accelerate the agent<->daemon hop with sk_msg (the default)", 0 },
 	{ "sockmap", OPT_SOCKMAP, NULL, 0, "Accelerate the agent<->daemon hop with sk_msg (experimental: see README)", 0 },
-	{ "fail-closed", OPT_FAIL_CLOSED, NULL, 0, "When the daemon is gone, refuse connections to registered endpoints", 0 },
+	{ "fail-closed", OPT_FAIL_CLOSED, NULL, 0, "When the daemon is gone, refuse connections to registered endpoints; SIGTERM leaves the programs attached", 0 },
+	{ "state-dir", OPT_STATE_DIR, "DIR", 0, "Where the running daemon listens for a successor to hand its listeners to (default " MCPF_DEFAULT_STATE_DIR ")", 0 },
+	{ "drain-timeout", OPT_DRAIN_TIMEOUT, "SECONDS", 0, "On SIGTERM or after a handover, how long in-flight connections may take to finish (default 25)", 0 },
 	{ "keep-maps", OPT_KEEP_MAPS, NULL, 0, "On exit, leave pinned maps (counters, rate-limit state) in place", 0 },
 	{ "netns-dir", OPT_NETNS_DIR, "DIR", 0, "Named network namespaces to serve as they appear (default /run/netns, where ip netns and CNI plugins put them)", 0 },
 	{ "body-limit", OPT_BODY_LIMIT, "BYTES", 0, "Largest request body inspected; larger ones get 413 (default 4 MiB). Replies held whole (tools/list, batches, encoded) may reach 64 MiB or this, if larger; others stream", 0 },
@@ -104,6 +117,8 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case OPT_SOCKMAP: a->sockmap = true; break;
 	case OPT_FAIL_CLOSED: a->fail_closed = true; break;
 	case OPT_KEEP_MAPS: a->keep_maps = true; break;
+	case OPT_STATE_DIR: a->state_dir = arg; break;
+	case OPT_DRAIN_TIMEOUT: a->drain_timeout = parse_number(arg, 0, 3600, state); break;
 	case OPT_AGENT_IDENTITY:
 		if (strcmp(arg, "process") && strcmp(arg, "cgroup"))
 			argp_error(state, "--agent-identity is 'process' or 'cgroup', not '%s'", arg);
@@ -133,8 +148,151 @@ struct daemon {
 	struct policy_watch policy;
 	struct watch signals;
 	struct watch prune_timer;
+	struct watch drain_timer;
 	struct enforce enforce;
+	struct handover_server handover;
+	unsigned drain_timeout;
+	long long drain_deadline_ms;
+	bool draining;
+	bool handed_over;        /* a successor serves: leave everything attached */
+	bool lock_released;      /* a successor owns the pin dir: no policy writes */
+	bool fail_closed;
 };
+
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void on_drain_timer(struct watch *w, uint32_t revents)
+{
+	struct daemon *d = container_of(w, struct daemon, drain_timer);
+	uint64_t expirations;
+
+	(void)revents;
+	if (read(w->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
+		return;
+	proxy_close_idle(&d->proxy);
+	if (d->proxy.active == 0) {
+		log_info("drained");
+		d->loop.stop = true;
+	} else if (monotonic_ms() >= d->drain_deadline_ms) {
+		log_warn("drain timeout: closing %llu connection(s) still open", d->proxy.active);
+		d->loop.stop = true;
+	}
+}
+
+/* From here another daemon may lock the pin dir, load and compile its
+ * policy into the shared maps: ours stops writing it. */
+static void release_pin_dir(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	policy_watch_stop(&d->policy);
+	d->lock_released = true;
+	bpf_release_lock(&d->bpf);
+}
+
+/* Stop accepting, let the calls in flight finish (bounded by
+ * --drain-timeout; idle connections are closed as soon as they are), then
+ * the loop ends. Without --fail-closed and with no
+ * successor, the programs go first so new connections pass straight
+ * through; otherwise they stay and connect4/6 refuse (fail-closed) or
+ * redirect to the successor's listeners. */
+static void begin_drain(struct daemon *d)
+{
+	struct itimerspec every = { .it_interval = { 0, DRAIN_POLL_MS * 1000000L },
+				    .it_value = { 0, DRAIN_POLL_MS * 1000000L } };
+
+	if (d->draining)
+		return;
+	d->draining = true;
+	d->admin.ready = false;
+	/* a successor that has the pin dir (even before it said it serves)
+	 * owns the links: never detach them under it */
+	if (!d->handed_over && !d->lock_released && !d->fail_closed)
+		bpf_detach(&d->bpf);
+	/* everything stays pinned for the next daemon: it may start now,
+	 * while we drain, instead of failing on our lock */
+	if (d->fail_closed && !d->lock_released)
+		release_pin_dir(d);
+	netns_stop(&d->netns);  /* stop accepting; a successor has the same sockets */
+	handover_server_stop(&d->handover);
+	proxy_close_idle(&d->proxy);
+	if (d->proxy.active == 0 || d->drain_timeout == 0) {
+		d->loop.stop = true;
+		return;
+	}
+	log_info("draining %llu connection(s), at most %u s", d->proxy.active, d->drain_timeout);
+	d->drain_deadline_ms = monotonic_ms() + d->drain_timeout * 1000LL;
+	d->drain_timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	d->drain_timer.cb = on_drain_timer;
+	if (d->drain_timer.fd < 0 || timerfd_settime(d->drain_timer.fd, 0, &every, NULL) ||
+	    loop_watch(&d->loop, &d->drain_timer, EPOLLIN)) {
+		log_warn("drain timer: %s; closing connections now", strerror(errno));
+		d->loop.stop = true;
+	}
+}
+
+static int handover_export(void *ctx, struct handover_item *items, int max)
+{
+	struct daemon *d = ctx;
+	int n = netns_export(&d->netns, items, max);
+
+	if (n < max && admin_export_listener(&d->admin, &items[n]) == 0)
+		n++;
+	return n;
+}
+
+static void handover_done(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	d->handed_over = true;
+	/* the successor answers /metrics and /healthz on the same socket now */
+	admin_stop(&d->admin);
+	begin_drain(d);
+}
+
+static void handover_abandoned(void *ctx)
+{
+	struct daemon *d = ctx;
+	int err = bpf_relock(&d->bpf);
+
+	if (err) {
+		/* someone else holds the pin dir now: leave the policy to it */
+		log_warn("taking the pin dir lock back: %s", strerror(-err));
+		return;
+	}
+	d->lock_released = false;
+	if ((err = policy_watch_start(&d->policy, &d->loop)))
+		log_warn("watching the policy file again: %s", strerror(-err));
+	/* it may have changed while the successor tried */
+	policy_watch_reload(&d->policy, "handover abandoned");
+}
+
+/* Time since exec, from the process start time (clock ticks since boot). */
+static long long ms_since_exec(void)
+{
+	unsigned long long start = 0;
+	struct timespec now;
+	char buf[1024], *p;
+	FILE *f = fopen("/proc/self/stat", "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');   /* comm may hold spaces */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			 &start) != 1)
+		return -1;
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	return now.tv_sec * 1000LL + now.tv_nsec / 1000000 - start * 1000LL / sysconf(_SC_CLK_TCK);
+}
 
 static int render_metrics(struct bytebuf *out, void *ctx)
 {
@@ -164,10 +322,16 @@ static void on_signal(struct watch *w, uint32_t revents)
 	(void)revents;
 	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			policy_watch_reload(&d->policy, "SIGHUP");
+			if (d->lock_released)
+				log_info("SIGHUP: the new daemon owns the policy maps; not reloading");
+			else
+				policy_watch_reload(&d->policy, "SIGHUP");
+		} else if (d->draining) {
+			log_info("signal %d while draining: closing connections now", si.ssi_signo);
+			d->loop.stop = true;
 		} else {
 			log_info("signal %d: shutting down", si.ssi_signo);
-			d->loop.stop = true;
+			begin_drain(d);
 		}
 	}
 }
@@ -244,7 +408,8 @@ static void raise_fd_limit(void)
 }
 
 /* Maps and policy: the rest of what the proxy reads from d->enforce. */
-static int setup_enforcement(struct daemon *d, const struct run_args *a, struct policy *policy)
+static int setup_enforcement(struct daemon *d, const struct run_args *a, struct policy *policy,
+			     bool predecessor_drains)
 {
 	struct mcpfence *skel = d->bpf.skel;
 	struct enforce *e = &d->enforce;
@@ -256,7 +421,7 @@ static int setup_enforcement(struct daemon *d, const struct run_args *a, struct 
 	e->daemon_stats_fd = bpf_daemon_stats_fd(&d->bpf);
 	e->body_limit = a->body_limit;
 	e->agent_per_cgroup = a->agent_per_cgroup;
-	if ((err = stats_prepare(e->tool_stats_fd, e->daemon_stats_fd))) {
+	if ((err = stats_prepare(e->tool_stats_fd, e->daemon_stats_fd, !predecessor_drains))) {
 		log_error("preparing the stats maps: %s", strerror(-err));
 		policy_free(policy);
 		return err;
@@ -273,15 +438,20 @@ int cmd_run(int argc, char **argv)
 	struct run_args a = {
 		.bpffs = MCPF_DEFAULT_BPFFS,
 		.metrics = "127.0.0.1:17002",
+		.state_dir = MCPF_DEFAULT_STATE_DIR,
+		.drain_timeout = DEFAULT_DRAIN_SECONDS,
 		.listen_port = 17001, /* not 15001: Istio listens there inside pods */
 		.netns_dir = "/run/netns",
 		.sockmap = false, /* see README: spurious EAGAIN for blocking agents that half-close (6.18) */
 		.body_limit = DEFAULT_BODY_LIMIT,
 		.audit = { .max_bytes = AUDIT_DEFAULT_MAX_BYTES, .keep = AUDIT_DEFAULT_KEEP },
 	};
+	struct handover_set inherited = { 0 };
 	char cgroup_root[4096];
 	struct policy *policy;
 	struct daemon *d;
+	int session = -1;  /* open while a predecessor hands over to us */
+	bool detach;
 	int err;
 
 	argp_err_exit_status = 2;  /* usage errors exit 2, like the other commands */
@@ -304,7 +474,10 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	/* cleanup below runs on a partial set-up: nothing may look open */
-	d->signals.fd = d->prune_timer.fd = -1;
+	d->signals.fd = d->prune_timer.fd = d->drain_timer.fd = -1;
+	d->handover.listen.fd = d->handover.session.fd = -1;
+	d->drain_timeout = a.drain_timeout;
+	d->fail_closed = a.fail_closed;
 	d->admin.listen.fd = -1;
 	d->proxy.spare_fd = -1;
 	d->bpf.lock_fd = d->bpf.cgroup_fd = -1;
@@ -334,33 +507,69 @@ int cmd_run(int argc, char **argv)
 		policy_free(policy);
 		goto cleanup;
 	}
-	if ((err = setup_signals(d)) ||
-	    (err = admin_start(&d->admin, &d->loop, a.metrics, render_metrics, d)) ||
+	if ((err = setup_signals(d))) {
+		policy_free(policy);
+		goto cleanup;
+	}
+	/* a daemon still running on this pin dir (rolling update) hands over
+	 * its listeners; a broken exchange leaves it serving, and us to fail
+	 * on its lock or its ports */
+	err = handover_fetch(a.state_dir, a.bpffs, &inherited, &session);
+	if (err)
+		log_warn("handover from the running daemon: %s", strerror(-err));
+	bo.lock_wait_ms = session >= 0 ? HANDOVER_LOCK_WAIT_MS : 0;
+	if ((err = admin_start(&d->admin, &d->loop, a.metrics, render_metrics, d, &inherited)) ||
 	    (err = bpf_load(&d->bpf, &bo))) {
 		policy_free(policy);
 		goto cleanup;
 	}
 	/* listeners before programs: connect4/6 only redirect to a live one */
-	if ((err = setup_enforcement(d, &a, policy)) ||
+	if ((err = setup_enforcement(d, &a, policy, session >= 0)) ||
 	    (err = policy_watch_start(&d->policy, &d->loop)) ||
 	    (err = setup_prune_timer(d)) ||
 	    (err = proxy_start(&d->proxy, &d->loop, bpf_conns_fd(&d->bpf),
 			       bpf_map_fd_of(&d->bpf, MAP_DAEMON_SOCKS), &d->enforce)) ||
-	    (err = netns_start(&d->netns, &d->loop, &d->proxy, &d->bpf, a.cgroup, a.netns_dir, a.listen_port)) ||
+	    (err = netns_start(&d->netns, &d->loop, &d->proxy, &d->bpf, a.cgroup, a.netns_dir, a.listen_port,
+			       &inherited)) ||
 	    (err = bpf_attach(&d->bpf, &bo)))
 		goto cleanup;
+	handover_set_free(&inherited);
 	d->admin.ready = true;
+	if (session >= 0) {
+		err = handover_taken(session);
+		session = -1;
+		if (err)
+			log_warn("handover: telling the old daemon we serve: %s", strerror(-err));
+	}
+	struct handover_ops ho_ops = {
+		.export_items = handover_export, .released = release_pin_dir,
+		.taken = handover_done, .abandoned = handover_abandoned, .ctx = d,
+	};
+	err = handover_serve(&d->handover, &d->loop, a.state_dir, a.bpffs, &ho_ops);
+	if (err)
+		log_warn("--state-dir %s: %s; a successor will not get our listeners", a.state_dir, strerror(-err));
 	log_info("intercepting for cgroup %s; listening on port %u; sockmap %s; %s",
 		 a.cgroup, a.listen_port, a.sockmap ? "on" : "off",
 		 a.fail_closed ? "fail-closed" : "fail-open");
+	log_info("serving %lld ms after exec (%s)", ms_since_exec(),
+		 d->bpf.adopted ? "adopted the pinned programs" : "attached the programs");
 
 	err = loop_run(&d->loop);
 
 cleanup:
-	/* detach first: from here on new connections go straight to servers */
-	bpf_unload(&d->bpf, a.keep_maps);
+	/* The programs stay attached (fail-closed, or for a successor) unless
+	 * fail-open with nobody to take over; never while a predecessor that
+	 * failed to hand over to us still serves on them. */
+	detach = !a.fail_closed && !d->handed_over && !d->lock_released && session < 0;
+	if (detach)
+		bpf_detach(&d->bpf);  /* first: from here on new connections go straight to servers */
+	if (session >= 0)
+		close(session);
+	handover_set_free(&inherited);
+	handover_server_stop(&d->handover);
 	netns_stop(&d->netns);
 	proxy_stop(&d->proxy);
+	bpf_unload(&d->bpf, detach, a.keep_maps);
 	admin_stop(&d->admin);
 	policy_watch_stop(&d->policy);
 	policy_maps_release(&d->policy_maps);
@@ -369,6 +578,7 @@ cleanup:
 		close(d->enforce.cgroup2_fd);
 	loop_close(&d->loop, &d->signals);
 	loop_close(&d->loop, &d->prune_timer);
+	loop_close(&d->loop, &d->drain_timer);
 	loop_fini(&d->loop);
 	free(d);
 	return err ? 1 : 0;

@@ -586,12 +586,14 @@ static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struc
 		case HTTP1_NEED_MORE:
 			return 0;
 		case HTTP1_HEAD:
+			f->req_open = true;
 			err = on_request_head(f, io);
 			break;
 		case HTTP1_BODY:
 			err = f->rs.buffered ? 0 : bb_append(io->to_upstream, raw, used);
 			break;
 		case HTTP1_MESSAGE_END:
+			f->req_open = false;
 			err = on_request_end(f, io, raw, used);
 			break;
 		case HTTP1_ERROR:
@@ -1038,4 +1040,16 @@ void mcp_flow_free(struct mcp_flow *f)
 	http1_free(&f->req);
 	http1_free(&f->resp);
 	answer_scan_free(&f->scan);
+}
+
+bool mcp_flow_idle(const struct mcp_flow *f)
+{
+	/* a connection with no request yet was just made for one: its
+	 * bytes may be on their way */
+	if (f->next_seq == 0 || f->req_open || f->stream_of)
+		return false;
+	for (const struct exchange *ex = f->first; ex; ex = ex->next)
+		if (ex->method != HTTP_GET)
+			return false;
+	return true;
 }

@@ -72,6 +72,7 @@ struct mcp_flow {
 	struct mcp_session *stream_of;  /* this connection carries a legacy SSE stream */
 	bool sse_chunked;               /* the SSE reply being relayed goes out chunked */
 	bool refused;                   /* a request was refused: nothing after it is read */
+	bool req_open;                  /* a request's head came, its end not yet */
 	unsigned next_seq;
 	char upstream_error[128];       /* why the server cannot be reached; "" while it can */
 	struct req_state rs;
@@ -93,5 +94,10 @@ int mcp_flow_upstream_eof(struct mcp_flow *f, struct flow_io *io);
 /* The server cannot be reached: requests are answered 502 here instead.
  * 0 while no request has come yet, -1 once answered (end the connection). */
 int mcp_flow_upstream_failed(struct mcp_flow *f, const char *why, struct flow_io *io);
+/* Nothing owed that a drain must wait for: a request came and was
+ * answered, none is being read, none awaits its answer but GET streams
+ * (which clients open again), and no legacy SSE stream other connections'
+ * answers go to. */
+bool mcp_flow_idle(const struct mcp_flow *f);
 
 #endif

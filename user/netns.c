@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpf_loader.h"
+#include "handover.h"
 #include "log.h"
 #include "netns.h"
 
@@ -116,41 +117,57 @@ fail:
 	return err;
 }
 
-static void release(struct netns_registry *r, struct netns *ns)
+/* forget: the namespace is gone, its kernel-side entries go too. Not so
+ * at a stop: a successor serves on the same sockets under the same keys,
+ * or connect4/6 are to refuse (fail-closed) while no daemon runs. */
+static void release(struct netns_registry *r, struct netns *ns, bool forget)
 {
-	bpf_map_delete_elem(r->listen_map, &ns->cookie);
+	if (forget)
+		bpf_map_delete_elem(r->listen_map, &ns->cookie);
 	proxy_listener_stop(r->px, &ns->l4);
 	proxy_listener_stop(r->px, &ns->l6);
-	netns_addrs_close(&ns->addrs);
+	netns_addrs_close(&ns->addrs, forget);
 	if (!ns->self)
 		close(ns->fd);
 	free(ns);
 }
 
-/* Serve the namespace nsfd refers to (taken over). */
-static int serve(struct netns_registry *r, int nsfd, bool self, const char *how)
+static uint16_t bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return 0;
+	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* Serve the namespace nsfd refers to (taken over), on the listeners
+ * given (a predecessor's, taken over too) or on new ones (-1). */
+static int serve_on(struct netns_registry *r, int nsfd, bool self, int fd4, int fd6, const char *how)
 {
 	struct mcpf_netns_listen val = { 0 };
 	socklen_t clen = sizeof(unsigned long long);
-	struct netns *ns;
+	__u32 mark = MCPF_SOCK_LISTENER;
+	struct netns *ns = NULL;
 	struct stat st;
-	int fd4, fd6, nl, err;
+	int nl, err;
 
 	if (fstat(nsfd, &st)) {
 		err = -errno;
-		close(nsfd);
-		return err;
+		goto fail;
 	}
 	if ((ns = find(r, st.st_dev, st.st_ino))) {
 		ns->seen = true;
-		if (!self)
-			close(nsfd);
-		return 0;
+		ns = NULL;
+		err = 0;
+		goto fail;  /* nothing to do: not a failure */
 	}
 	ns = calloc(1, sizeof(*ns));
 	if (!ns) {
-		close(nsfd);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto fail;
 	}
 	ns->fd = nsfd;
 	ns->home_fd = r->home_fd;
@@ -159,10 +176,17 @@ static int serve(struct netns_registry *r, int nsfd, bool self, const char *how)
 	ns->ino = st.st_ino;
 	ns->seen = true;
 	ns->l4.w.fd = ns->l6.w.fd = ns->addrs.w.fd = -1;
-	fd4 = listen_in(r, ns, AF_INET, &val.port4);
-	fd6 = listen_in(r, ns, AF_INET6, &val.port6);
 	if (fd4 < 0 && fd6 < 0) {
-		log_warn("network namespace %s: no listener: %s", how, strerror(-fd4));
+		fd4 = listen_in(r, ns, AF_INET, &val.port4);
+		fd6 = listen_in(r, ns, AF_INET6, &val.port6);
+	} else {
+		/* marked by the predecessor (daemon_socks is pinned); again all the same */
+		if (fd4 >= 0 && !bpf_map_update_elem(r->socks_map, &fd4, &mark, BPF_ANY))
+			val.port4 = bound_port(fd4);
+		if (fd6 >= 0 && !bpf_map_update_elem(r->socks_map, &fd6, &mark, BPF_ANY))
+			val.port6 = bound_port(fd6);
+	}
+	if (fd4 < 0 && fd6 < 0) {
 		err = fd4;
 		goto fail;
 	}
@@ -178,10 +202,19 @@ static int serve(struct netns_registry *r, int nsfd, bool self, const char *how)
 		err = nl < 0 ? nl : err;
 		goto fail_fds;
 	}
-	if ((fd4 >= 0 && (err = proxy_listener_start(r->px, &ns->l4, fd4, ns))) ||
-	    (fd6 >= 0 && (err = proxy_listener_start(r->px, &ns->l6, fd6, ns))))
-		goto fail_started;
-	fd4 = fd6 = -1;
+	/* each fd is the listener's from here, whether it starts or not */
+	if (fd4 >= 0) {
+		err = proxy_listener_start(r->px, &ns->l4, fd4, ns);
+		fd4 = -1;
+		if (err)
+			goto fail_started;
+	}
+	if (fd6 >= 0) {
+		err = proxy_listener_start(r->px, &ns->l6, fd6, ns);
+		fd6 = -1;
+		if (err)
+			goto fail_started;
+	}
 	/* last: connect4/6 redirect here only from now on */
 	if (bpf_map_update_elem(r->listen_map, &ns->cookie, &val, BPF_ANY)) {
 		err = -errno;
@@ -198,18 +231,29 @@ static int serve(struct netns_registry *r, int nsfd, bool self, const char *how)
 fail_started:
 	proxy_listener_stop(r->px, &ns->l4);
 	proxy_listener_stop(r->px, &ns->l6);
-	netns_addrs_close(&ns->addrs);
+	netns_addrs_close(&ns->addrs, true);
 fail_fds:
 	if (fd4 >= 0)
 		close(fd4);
 	if (fd6 >= 0)
 		close(fd6);
+	fd4 = fd6 = -1;
 fail:
-	log_warn("network namespace %s not served: %s", how, strerror(-err));
+	if (err)
+		log_warn("network namespace %s not served: %s", how, strerror(-err));
+	if (fd4 >= 0)
+		close(fd4);
+	if (fd6 >= 0)
+		close(fd6);
 	if (!self)
 		close(nsfd);
 	free(ns);
 	return err;
+}
+
+static int serve(struct netns_registry *r, int nsfd, bool self, const char *how)
+{
+	return serve_on(r, nsfd, self, -1, -1, how);
 }
 
 /* The namespace of a process (or one thread of it), served if new. */
@@ -394,7 +438,7 @@ static void sweep(struct netns_registry *r)
 		log_info("network namespace %llu is gone: listeners closed", ns->cookie);
 		r->stats.served--;
 		r->stats.released_total++;
-		release(r, ns);
+		release(r, ns, true);
 	}
 	if (pending)
 		arm_sweep(r, true);
@@ -492,9 +536,75 @@ static int watch_names(struct netns_registry *r)
 	return loop_watch(r->loop, &r->names, EPOLLIN) ? -errno : 0;
 }
 
-int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, const struct bpf_state *bpf,
-		const char *cgroup, const char *dir, uint16_t port)
+static bool served_cookie(void *ctx, unsigned long long cookie)
 {
+	const struct netns_registry *r = ctx;
+
+	for (const struct netns *ns = r->list; ns; ns = ns->next)
+		if (ns->cookie == cookie)
+			return true;
+	return false;
+}
+
+/* The listener pairs a predecessor handed over, namespace by namespace.
+ * Items without a namespace fd are in the sender's own, which must be ours. */
+static void adopt(struct netns_registry *r, struct handover_set *set, unsigned long long home_cookie)
+{
+	for (int i = 0; i < set->n; i++) {
+		struct handover_item *it = &set->items[i];
+		int fd4 = -1, fd6 = -1, nsfd;
+		bool self;
+
+		if (it->kind != HANDOVER_PROXY_LISTENER || it->fd < 0)
+			continue;
+		self = it->netns_fd < 0;
+		if (self && it->netns_cookie != home_cookie) {
+			log_warn("handover: a listener of another namespace came without it; closing it");
+			continue;
+		}
+		/* this item and its namespace's other family, if sent */
+		for (int j = i; j < set->n; j++) {
+			struct handover_item *o = &set->items[j];
+
+			if (o->kind != HANDOVER_PROXY_LISTENER || o->fd < 0 || o->netns_cookie != it->netns_cookie)
+				continue;
+			if (o->family == AF_INET && fd4 < 0)
+				fd4 = o->fd, o->fd = -1;
+			else if (o->family == AF_INET6 && fd6 < 0)
+				fd6 = o->fd, o->fd = -1;
+		}
+		nsfd = self ? r->home_fd : it->netns_fd;
+		if (!self)
+			it->netns_fd = -1;
+		serve_on(r, nsfd, self, fd4, fd6, "handed over");
+	}
+}
+
+int netns_export(const struct netns_registry *r, struct handover_item *items, int max)
+{
+	int n = 0;
+
+	for (const struct netns *ns = r->list; ns; ns = ns->next) {
+		const struct listener *ls[2] = { &ns->l4, &ns->l6 };
+
+		for (int i = 0; i < 2; i++) {
+			if (ls[i]->w.fd < 0 || n == max)
+				continue;
+			items[n++] = (struct handover_item){
+				.kind = HANDOVER_PROXY_LISTENER, .family = i ? AF_INET6 : AF_INET,
+				.netns_cookie = ns->cookie, .fd = ls[i]->w.fd, .netns_fd = ns->self ? -1 : ns->fd,
+			};
+		}
+	}
+	return n;
+}
+
+int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, const struct bpf_state *bpf,
+		const char *cgroup, const char *dir, uint16_t port, struct handover_set *inherited)
+{
+	unsigned long long home_cookie = 0;
+	socklen_t clen = sizeof(home_cookie);
+	int probe;
 	struct stat st;
 	int err;
 
@@ -512,6 +622,12 @@ int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, c
 	if (r->home_fd < 0 || fstat(r->home_fd, &st))
 		return -errno;
 	r->nsfs_dev = st.st_dev;
+	if ((probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+		getsockopt(probe, SOL_SOCKET, SO_NETNS_COOKIE, &home_cookie, &clen);
+		close(probe);
+	}
+	if (inherited)
+		adopt(r, inherited, home_cookie);
 
 	if ((err = serve(r, r->home_fd, true, "the daemon's own"))) {
 		log_error("listening in the daemon's own network namespace: %s", strerror(-err));
@@ -532,6 +648,7 @@ int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, c
 		return -errno;
 	sweep(r);
 	prune_listen_map(r);
+	netns_addrs_prune(r->addrs_map, served_cookie, r);
 	arm_sweep(r, false);
 	return 0;
 }
@@ -542,8 +659,9 @@ void netns_stop(struct netns_registry *r)
 		struct netns *ns = r->list;
 
 		r->list = ns->next;
-		release(r, ns);
+		release(r, ns, false);
 	}
+	r->stats.served = 0;
 	if (r->loop) {
 		loop_close(r->loop, &r->names);
 		loop_close(r->loop, &r->sweep);

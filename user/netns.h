@@ -24,6 +24,8 @@
 #include "proxy.h"
 
 struct bpf_state;
+struct handover_item;
+struct handover_set;
 struct ring_buffer;
 
 struct netns {
@@ -63,10 +65,18 @@ struct netns_registry {
 	struct netns_stats stats;
 };
 
-/* Serve the daemon's own namespace and every one found; start watching. */
+/* Serve the daemon's own namespace and every one found; start watching.
+ * Listeners a previous daemon handed over (inherited, may be NULL) are
+ * taken as they are, in their namespaces: the same sockets, the same
+ * netns_listen entries, nothing to redirect anew. */
 int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, const struct bpf_state *bpf,
-		const char *cgroup, const char *dir, uint16_t port);
+		const char *cgroup, const char *dir, uint16_t port, struct handover_set *inherited);
+/* Stop accepting and watching. The kernel-side entries (netns_listen,
+ * local_addrs) stay: for a successor that serves on the same sockets, or
+ * to refuse (fail-closed) while no daemon does. Safe to call twice. */
 void netns_stop(struct netns_registry *r);
+/* Handover: every listener as an item (the fds stay ours); how many. */
+int netns_export(const struct netns_registry *r, struct handover_item *items, int max);
 
 /* A socket created inside ns (SOCK_NONBLOCK | SOCK_CLOEXEC), or -errno. */
 int netns_socket(const struct netns *ns, int family, int type, int protocol);

@@ -157,17 +157,30 @@ int netns_addrs_open(struct netns_addrs *a, struct loop *loop, int map_fd, unsig
 	return 0;
 }
 
-void netns_addrs_close(struct netns_addrs *a)
+void netns_addrs_close(struct netns_addrs *a, bool forget)
 {
 	struct mcpf_local_addr key = { .netns = a->netns };
 
 	if (a->loop)
 		loop_close(a->loop, &a->w);
-	for (size_t i = 0; i < a->n; i++) {
+	for (size_t i = 0; forget && i < a->n; i++) {
 		memcpy(key.addr, a->addrs[i], 16);
 		bpf_map_delete_elem(a->map_fd, &key);
 	}
 	free(a->addrs);
 	a->addrs = NULL;
 	a->n = a->cap = 0;
+}
+
+void netns_addrs_prune(int map_fd, bool (*keep)(void *ctx, unsigned long long netns), void *ctx)
+{
+	struct mcpf_local_addr key, next;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(map_fd, prev, &next)) {
+		if (!keep(ctx, next.netns) && !bpf_map_delete_elem(map_fd, &next))
+			continue;  /* deleted: go on from the same predecessor */
+		key = next;
+		prev = &key;
+	}
 }

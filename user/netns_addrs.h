@@ -5,6 +5,7 @@
 #ifndef MCPF_NETNS_ADDRS_H
 #define MCPF_NETNS_ADDRS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "loop.h"
 #include "mcpfence.h"
@@ -21,7 +22,11 @@ struct netns_addrs {
 /* Track the addresses of the namespace that sock, a NETLINK_ROUTE socket,
  * was created in (it stays there); takes sock over, even on failure. */
 int netns_addrs_open(struct netns_addrs *a, struct loop *loop, int map_fd, unsigned long long netns, int sock);
-/* Close the socket and remove every address it added. */
-void netns_addrs_close(struct netns_addrs *a);
+/* Close the socket; forget: also remove every address it added (not when
+ * a successor daemon tracks the same namespace under the same keys). */
+void netns_addrs_close(struct netns_addrs *a, bool forget);
+/* Remove the entries of namespaces keep() does not vouch for (a previous
+ * daemon's, for namespaces gone since). */
+void netns_addrs_prune(int map_fd, bool (*keep)(void *ctx, unsigned long long netns), void *ctx);
 
 #endif

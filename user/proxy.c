@@ -469,6 +469,26 @@ int proxy_start(struct proxy *px, struct loop *loop, int conns_fd, int socks_fd,
 	return 0;
 }
 
+/* Draining: end the connections with nothing in flight (keep-alive
+ * between requests, GET streams) rather than wait for their agents to. A
+ * connection with request bytes waiting to be read is not idle. */
+int proxy_close_idle(struct proxy *px)
+{
+	int closed = 0;
+
+	for (struct proxy_conn *c = px->conns, *next; c; c = next) {
+		char byte;
+
+		next = c->next;
+		if (c->connecting || c->client.out.len || c->upstream.out.len || !mcp_flow_idle(&c->flow) ||
+		    recv(c->client.w.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+			continue;
+		conn_close(c, false);
+		closed++;
+	}
+	return closed;
+}
+
 void proxy_stop(struct proxy *px)
 {
 	while (px->conns)

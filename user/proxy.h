@@ -35,6 +35,8 @@ struct proxy {
 };
 
 int proxy_start(struct proxy *px, struct loop *loop, int conns_fd, int socks_fd, const struct enforce *enforce);
+/* Close the connections with nothing in flight (mcp_flow_idle); how many. */
+int proxy_close_idle(struct proxy *px);
 /* Close every connection. */
 void proxy_stop(struct proxy *px);
 

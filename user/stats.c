@@ -122,7 +122,7 @@ static int write_locked(int fd, const void *key, const void *v)
 	return bpf_map_update_elem(fd, key, v, BPF_F_LOCK) ? -errno : 0;
 }
 
-int stats_prepare(int tool_fd, int daemon_fd)
+int stats_prepare(int tool_fd, int daemon_fd, bool reset_active)
 {
 	struct mcpf_tool_stats zero = { 0 };
 	struct mcpf_daemon_stats d;
@@ -133,6 +133,8 @@ int stats_prepare(int tool_fd, int daemon_fd)
 	make_overflow_key(&k);
 	if (bpf_map_update_elem(tool_fd, &k, &zero, BPF_NOEXIST | BPF_F_LOCK) && errno != EEXIST)
 		return -errno;
+	if (!reset_active)
+		return 0;
 	err = read_locked(daemon_fd, &idx, &d, sizeof(d));
 	if (err)
 		return err;

@@ -22,8 +22,9 @@ struct stats_row {
 
 /* Daemon start-up, once per map: reserve the overflow row that takes the
  * calls of new tools once the map is full, and zero connections_active
- * (connections of a previous daemon are gone). */
-int stats_prepare(int tool_fd, int daemon_fd);
+ * (connections of a previous daemon are gone) unless a previous daemon
+ * still drains its own (handover: it counts them down itself). */
+int stats_prepare(int tool_fd, int daemon_fd, bool reset_active);
 
 /* Count one decided tools/call. tool may be "" or NULL when the request
  * named none (e.g. an invalid one). latency_ns: request start to the end

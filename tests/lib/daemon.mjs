@@ -117,7 +117,13 @@ export function policyFor(servers) {
 //   failClosed  adds --fail-closed
 //   keepMaps    adds --keep-maps
 //   inCgroup    run the daemon itself inside the target (agent) cgroup
+//   listenPort, metricsPort  reuse a running daemon's ports (a rolling
+//               update: that daemon hands its listeners over); the daemon
+//               is then ready when it logs "serving", since the old one
+//               answers /healthz on the same port until it hands over
 //   args        extra arguments
+// Every daemon of a sandbox shares its --state-dir (sb.tmp/state), as
+// daemons on one node share /run/mcpfence.
 export async function startDaemon(sb, options = {}) {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -130,12 +136,14 @@ export async function startDaemon(sb, options = {}) {
   }
 }
 
-async function startDaemonOnce(sb, { policy, sockmap, failClosed = false, keepMaps = false, inCgroup = false, args = [], readyTimeoutMs = 20000 }) {
+async function startDaemonOnce(sb, { policy, sockmap, failClosed = false, keepMaps = false, inCgroup = false, args = [], readyTimeoutMs = 20000, ...ports }) {
   const policyFile = path.join(sb.tmp, 'policy.json');
   fs.writeFileSync(policyFile, JSON.stringify(policy, null, 2));
-  const [listenPort, metricsPort] = await freePorts(2);
+  const successor = ports.listenPort !== undefined;
+  const [listenPort, metricsPort] = successor ? [ports.listenPort, ports.metricsPort] : await freePorts(2);
   const argv = ['run', '--policy', policyFile, '--cgroup', sb.cgroup, '--bpffs', sb.pinDir,
-    '--listen', String(listenPort), '--metrics', `127.0.0.1:${metricsPort}`, '--netns-dir', sb.netnsDir, '-v'];
+    '--listen', String(listenPort), '--metrics', `127.0.0.1:${metricsPort}`, '--netns-dir', sb.netnsDir,
+    '--state-dir', path.join(sb.tmp, 'state'), '-v'];
   if (sockmap !== undefined) argv.push(sockmap ? '--sockmap' : '--no-sockmap');
   if (failClosed) argv.push('--fail-closed');
   if (keepMaps) argv.push('--keep-maps');
@@ -145,8 +153,12 @@ async function startDaemonOnce(sb, { policy, sockmap, failClosed = false, keepMa
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (!proc.running) throw new Error(`mcpfence ${argv.join(' ')} exited (${JSON.stringify(proc.exitStatus)}) before /healthz answered 200\n${proc.stderr}`);
-    const { status } = await daemon.healthz();
-    if (status === 200) return daemon;
+    if (successor) {
+      if (/^mcpfence: serving /m.test(proc.stderr)) return daemon;
+    } else {
+      const { status } = await daemon.healthz();
+      if (status === 200) return daemon;
+    }
     if (Date.now() > deadline) throw new Error(`mcpfence /healthz not 200 after ${readyTimeoutMs} ms (last ${status})\n${proc.stderr}`);
     await sleep(50);
   }

@@ -104,7 +104,7 @@ int fixture_with_pinned_maps(void (*body)(int tool_fd, int daemon_fd, const char
 	snprintf(path, sizeof(path), "%s/tool_stats", dir);
 	if (bpf_obj_pin(tfd, path) == 0) {
 		snprintf(path, sizeof(path), "%s/daemon_stats", dir);
-		if (bpf_obj_pin(dfd, path) == 0 && stats_prepare(tfd, dfd) == 0) {
+		if (bpf_obj_pin(dfd, path) == 0 && stats_prepare(tfd, dfd, true) == 0) {
 			body(tfd, dfd, dir);
 			err = 0;
 		}

@@ -203,7 +203,7 @@ static void empty_maps(int tfd, int dfd)
 	char *out = NULL;
 	int rc;
 
-	CHECK_INT_EQ(stats_prepare(tfd, dfd), 0);
+	CHECK_INT_EQ(stats_prepare(tfd, dfd, true), 0);
 	CHECK_INT_EQ(prom_render_maps(&b, tfd, dfd, "test"), 0);
 	CHECK(strstr(b.data, "mcpfence_tool_calls_total{") == NULL);  /* overflow row unused */
 	CHECK(strstr(b.data, "\nmcpfence_connections_active 0\n") != NULL);

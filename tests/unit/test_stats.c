@@ -81,8 +81,8 @@ static void record_counts_every_field(int tfd, int dfd)
 	size_t n = 0;
 	char longname[200];
 
-	CHECK_INT_EQ(stats_prepare(tfd, dfd), 0);
-	CHECK_INT_EQ(stats_prepare(tfd, dfd), 0);  /* idempotent */
+	CHECK_INT_EQ(stats_prepare(tfd, dfd, true), 0);
+	CHECK_INT_EQ(stats_prepare(tfd, dfd, true), 0);  /* idempotent */
 	CHECK_INT_EQ(stats_record(tfd, "fs", "read", MCPF_DECISION_ALLOW, 100, 1000, 3 * US, false), 0);
 	CHECK_INT_EQ(stats_record(tfd, "fs", "read", MCPF_DECISION_ALLOW, 100, 5000, 900 * US, true), 0);
 	CHECK_INT_EQ(stats_record(tfd, "fs", "read", MCPF_DECISION_DENY, 50, 200, 10 * US, false), 0);
@@ -141,7 +141,7 @@ static void full_map_overflow(int tfd, int dfd)
 	size_t n = 0, j;
 	char tool[32];
 
-	CHECK_INT_EQ(stats_prepare(tfd, dfd), 0);
+	CHECK_INT_EQ(stats_prepare(tfd, dfd, true), 0);
 	for (i = 0; i < MCPF_MAX_TOOL_STATS + 5; i++) {
 		snprintf(tool, sizeof(tool), "t%d", i);
 		fails += stats_record(tfd, "spray", tool, MCPF_DECISION_DENY, 1, 1, 1, false) != 0;
@@ -340,8 +340,12 @@ static void daemon_counters(int tfd, int dfd)
 	CHECK_INT_EQ(d.connections_active, 2);
 	CHECK_INT_EQ(d.policy_reloads_ok, 1);
 	CHECK_INT_EQ(d.policy_reloads_failed, 2);
+	/* a new daemon taking over from one that drains: its connections still count */
+	CHECK_INT_EQ(stats_prepare(tfd, dfd, false), 0);
+	CHECK_INT_EQ(stats_read_daemon(dfd, &d), 0);
+	CHECK_INT_EQ(d.connections_active, 2);
 	/* a new daemon: the previous one's connections are gone, totals stay */
-	CHECK_INT_EQ(stats_prepare(tfd, dfd), 0);
+	CHECK_INT_EQ(stats_prepare(tfd, dfd, true), 0);
 	CHECK_INT_EQ(stats_read_daemon(dfd, &d), 0);
 	CHECK_INT_EQ(d.connections_active, 0);
 	CHECK_INT_EQ(d.connections_intercepted, 3);
