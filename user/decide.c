@@ -1,5 +1,6 @@
 /* One tools/call against the active policy generation; the order of the
  * checks is documented in decide.h. */
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -109,7 +110,7 @@ static enum verdict check_limits(struct policy_maps *maps, const struct decide_r
 				 const struct entry *entries, size_t n_entries,
 				 struct decision *out)
 {
-	struct applicable_limit all[2 * MCPF_TOOL_MAX_LIMITS];
+	struct applicable_limit all[4 * MCPF_TOOL_MAX_LIMITS];
 	const struct applicable_limit *spent = NULL;
 	struct rate_subject subject = {
 		.server = req->server, .session = req->session,
@@ -192,8 +193,10 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 		return verdict(out, VERDICT_INVALID, "servers",
 			       "server \"%s\" is not in the active policy", req->server);
 
-	/* A tool called "*" gets no entry of its own: "*" means every tool. */
-	find_entry(cache, req->server, strcmp(req->tool, "*") ? req->tool : "", exact);
+	/* A tool called "*" gets no entry of its own: "*" means every tool;
+	 * nor does one named like a method, prompt or resource entry. */
+	find_entry(cache, req->server, strcmp(req->tool, "*") && !policy_name_reserved(req->tool) ? req->tool : "",
+		   exact);
 	find_entry(cache, req->server, "*", wild);
 
 	if (exact->tool && exact->tool->rule.hidden)
@@ -228,12 +231,174 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 	return verdict(out, VERDICT_ALLOW, rule, "allowed");
 }
 
+/* An entry named prefix + name, for the rule field family.name. */
+static void find_prefixed(const struct policy_cache *cache, const char *server, const char *prefix,
+			  const char *family, const char *name, struct entry *e)
+{
+	char key[MCPF_NAME_LEN * 2];
+
+	snprintf(key, sizeof(key), "%s%s", prefix, name);
+	e->tool = policy_cache_tool(cache, server, key);
+	policy_field_key(e->field, sizeof(e->field), family, name);
+}
+
+/* How specific a resource pattern is: its literal characters. */
+static size_t literal_chars(const char *glob)
+{
+	size_t n = 0;
+
+	for (; *glob; glob++)
+		n += !strchr("*?[]\\", *glob);
+	return n;
+}
+
+/* The resources entries for uri: the best match (named), "*" (family);
+ * true when any matching entry hides it. */
+static bool find_resource(const struct policy_cache *cache, const char *server, const char *uri,
+			  struct entry *named, struct entry *family)
+{
+	const size_t plen = strlen(POLICY_URI_PREFIX);
+	size_t n, best_lit = 0, best_len = 0;
+	const struct cached_tool *run = policy_cache_prefixed(cache, server, POLICY_URI_PREFIX, &n), *best = NULL;
+	bool hidden = false;
+
+	family->tool = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *pat = run[i].tool + plen;
+		size_t lit = literal_chars(pat), len = strlen(pat);
+
+		if (fnmatch(pat, uri, 0))
+			continue;
+		hidden |= run[i].rule.hidden;
+		if (!strcmp(pat, "*")) {
+			family->tool = &run[i];
+			continue;
+		}
+		if (!best || !strcmp(pat, uri) ||
+		    (strcmp(best->tool + plen, uri) && (lit > best_lit || (lit == best_lit && len > best_len)))) {
+			best = &run[i];
+			best_lit = lit;
+			best_len = len;
+		}
+	}
+	named->tool = best;
+	policy_field_key(named->field, sizeof(named->field), "resources", best ? best->tool + plen : uri);
+	policy_field_key(family->field, sizeof(family->field), "resources", "*");
+	return hidden;
+}
+
+static const char *object_noun(enum mcp_object kind)
+{
+	return kind == MCP_OBJECT_PROMPT ? "prompt" : "resource";
+}
+
+enum verdict decide_method(struct policy_maps *maps, const struct decide_request *req,
+			   struct decision *out)
+{
+	const struct policy_cache *cache;
+	const struct mcpf_policy_server *server;
+	struct entry chain[4] = { 0 };  /* named, family, method, any */
+	struct entry *named = &chain[0], *family = &chain[1], *method = &chain[2], *any = &chain[3];
+	const struct mcp_method_target *tg = &req->target;
+	bool list = mcp_method_class(req->method) == MCP_METHOD_LIST, hidden = false;
+	const struct mcpf_policy_tool *decider = NULL;
+	const struct entry *from = NULL;
+	char rule[sizeof(out->rule)];
+	enum mcpf_action action;
+	enum verdict v;
+
+	memset(out, 0, sizeof(*out));
+	out->generation = policy_active_generation(maps);
+	if (!out->generation)
+		return verdict(out, VERDICT_INVALID, "policy", "no policy is loaded");
+	if (!req->server || !req->method)
+		return verdict(out, VERDICT_INVALID, "servers", "the request has no server or method");
+	cache = policy_cache_for(maps, out->generation);
+	if (!(server = policy_cache_server(cache, req->server)))
+		return verdict(out, VERDICT_INVALID, "servers",
+			       "server \"%s\" is not in the active policy", req->server);
+
+	if (tg->kind == MCP_OBJECT_PROMPT) {
+		if (!strcmp(tg->name, "*"))
+			named->tool = NULL;  /* "*" means every prompt, never one */
+		else
+			find_prefixed(cache, req->server, POLICY_PROMPT_PREFIX, "prompts", tg->name, named);
+		find_prefixed(cache, req->server, POLICY_PROMPT_PREFIX, "prompts", "*", family);
+		hidden = named->tool && named->tool->rule.hidden;
+	} else if (tg->kind == MCP_OBJECT_RESOURCE) {
+		hidden = find_resource(cache, req->server, tg->name, named, family);
+	}
+	find_prefixed(cache, req->server, POLICY_METHOD_PREFIX, "methods", req->method, method);
+	if (!list)
+		find_prefixed(cache, req->server, POLICY_METHOD_PREFIX, "methods", "*", any);
+
+	if (hidden)
+		return verdict(out, VERDICT_HIDDEN, "hide", "%s \"%s\" is hidden by policy",
+			       object_noun(tg->kind), tg->name);
+	if (req->arguments && !cJSON_IsObject(req->arguments))
+		return verdict(out, VERDICT_INVALID, "arguments", "arguments must be an object");
+
+	if (named->tool)
+		from = named;
+	else if (family->tool && family->tool->rule.action)
+		from = family;
+	else if (method->tool)
+		from = method;
+	else if (any->tool && any->tool->rule.action)
+		from = any;
+	if (from) {
+		decider = &from->tool->rule;
+		action = decider->action ? decider->action : MCPF_ACTION_ALLOW;
+		snprintf(rule, sizeof(rule), decider->action ? "%s.action" : "%s", from->field);
+	} else if (list) {
+		action = MCPF_ACTION_ALLOW;
+		snprintf(rule, sizeof(rule), "methods");
+	} else {
+		action = server->default_action;
+		snprintf(rule, sizeof(rule), "default");
+	}
+	if (action != MCPF_ACTION_ALLOW) {
+		if (decider && decider->reason[0])
+			return verdict(out, VERDICT_DENY, rule, "%s", decider->reason);
+		if (tg->kind != MCP_OBJECT_NONE)
+			return verdict(out, VERDICT_DENY, rule, "%s of %s \"%s\" is not allowed by policy",
+				       req->method, object_noun(tg->kind), tg->name);
+		return verdict(out, VERDICT_DENY, rule, "method %s is not allowed by policy", req->method);
+	}
+	if ((v = check_conditions(req, family, out)) != VERDICT_ALLOW ||
+	    (v = check_conditions(req, named, out)) != VERDICT_ALLOW ||
+	    (v = check_limits(maps, req, chain, 4, out)) != VERDICT_ALLOW)
+		return v;
+	return verdict(out, VERDICT_ALLOW, rule, "allowed");
+}
+
+bool policy_list_hidden(struct policy_maps *maps, const char *server, enum mcp_list list,
+			const char *name)
+{
+	unsigned int gen = policy_active_generation(maps);
+	const struct policy_cache *cache;
+	struct entry named, family;
+
+	if (list == MCP_LIST_TOOLS)
+		return policy_tool_hidden(maps, server, name);
+	if (!gen)
+		return false;
+	cache = policy_cache_for(maps, gen);
+	if (list == MCP_LIST_PROMPTS) {
+		find_prefixed(cache, server, POLICY_PROMPT_PREFIX, "prompts", name, &named);
+		return strcmp(name, "*") && named.tool && named.tool->rule.hidden;
+	}
+	return find_resource(cache, server, name, &named, &family);
+}
+
 bool policy_tool_hidden(struct policy_maps *maps, const char *server, const char *tool)
 {
 	unsigned int gen = policy_active_generation(maps);
 	const struct cached_tool *t;
 
 	if (!gen)
+		return false;
+	if (policy_name_reserved(tool))
 		return false;
 	t = policy_cache_tool(policy_cache_for(maps, gen), server, tool);
 	return t && t->rule.hidden;

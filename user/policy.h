@@ -44,12 +44,35 @@ struct policy_tool {
 	struct mcpf_policy_cond *cond;  /* rule.conditions entries; most tools have none */
 };
 
+/* Rules for what is not a tool share the tool maps: their names carry a
+ * prefix no tool entry may start with ("method:resources/read",
+ * "prompt:summarize", "uri:file:///srv/" followed by a glob), so the compiled layout stays
+ * the same and bpftool still prints them as names. */
+#define POLICY_METHOD_PREFIX "method:"
+#define POLICY_PROMPT_PREFIX "prompt:"
+#define POLICY_URI_PREFIX    "uri:"
+
+/* Does this name start with one of the prefixes above? */
+int policy_name_reserved(const char *name);
+
+/* A host name in "endpoints": resolved by the daemon (endpoint_watch.h),
+ * never while the file is read, so an unreachable DNS cannot keep a
+ * policy from loading. */
+struct policy_hostname {
+	char host[256];
+	unsigned short port;
+};
+
 struct policy_server {
 	char name[MCPF_NAME_LEN];
 	enum mcpf_action default_action;
 	struct mcpf_endpoint *endpoints;
 	size_t n_endpoints;
-	struct policy_tool *tools;
+	struct policy_hostname *hostnames;
+	size_t n_hostnames;
+	char **agents;        /* cgroup path globs; none: every agent */
+	size_t n_agents;
+	struct policy_tool *tools;   /* tool, method, prompt and resource entries */
 	size_t n_tools;
 };
 

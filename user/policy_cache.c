@@ -132,6 +132,31 @@ const struct cached_tool *policy_cache_tool(const struct policy_cache *cache,
 	return bsearch(&key, cache->tools, cache->n_tools, sizeof(key), tool_cmp);
 }
 
+const struct cached_tool *policy_cache_prefixed(const struct policy_cache *cache, const char *server,
+						const char *prefix, size_t *n)
+{
+	struct cached_tool key;
+	size_t lo = 0, hi = cache->n_tools, plen = strlen(prefix);
+
+	*n = 0;
+	if (strlen(server) >= sizeof(key.server) || plen >= sizeof(key.tool))
+		return NULL;
+	strcpy(key.server, server);
+	strcpy(key.tool, prefix);
+	while (lo < hi) {  /* first entry not below (server, prefix) */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (tool_cmp(&cache->tools[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + *n < cache->n_tools && !strncmp(cache->tools[lo + *n].server, server, MCPF_NAME_LEN) &&
+	       !strncmp(cache->tools[lo + *n].tool, prefix, plen))
+		(*n)++;
+	return *n ? &cache->tools[lo] : NULL;
+}
+
 void policy_cache_free(struct policy_cache *cache)
 {
 	if (!cache)
