@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "bpf_loader.h"
 #include "commands.h"
+#include "endpoint_watch.h"
 #include "log.h"
 #include "loop.h"
 #include "policy_watch.h"
@@ -129,6 +130,7 @@ struct daemon {
 	struct bpf_state bpf;
 	struct policy_maps policy_maps;
 	struct policy_watch policy;
+	struct endpoint_watch resolver;
 	struct watch signals;
 	struct watch prune_timer;
 	struct enforce enforce;
@@ -141,6 +143,8 @@ static int render_metrics(struct bytebuf *out, void *ctx)
 
 	if (err)
 		log_warn("/metrics: reading the stats maps: %s", strerror(-err));
+	else
+		endpoint_watch_render(&d->resolver, out);
 	return err ? -1 : 0;
 }
 
@@ -292,7 +296,7 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	/* cleanup below runs on a partial set-up: nothing may look open */
-	d->signals.fd = d->prune_timer.fd = -1;
+	d->signals.fd = d->prune_timer.fd = d->resolver.timer.fd = -1;
 	d->admin.listen.fd = -1;
 	d->proxy.spare_fd = -1;
 	d->bpf.lock_fd = d->bpf.cgroup_fd = d->bpf.self_cgroup_fd = -1;
@@ -330,6 +334,7 @@ int cmd_run(int argc, char **argv)
 	/* listeners before programs: connect4/6 only redirect to a live one */
 	if ((err = setup_enforcement(d, &a, policy)) ||
 	    (err = policy_watch_start(&d->policy, &d->loop)) ||
+	    (err = endpoint_watch_start(&d->resolver, &d->loop, &d->policy_maps)) ||
 	    (err = setup_prune_timer(d)) ||
 	    (err = proxy_start(&d->proxy, &d->loop, a.listen_port, bpf_conns_fd(&d->bpf), a.mark,
 			       &d->enforce)) ||
@@ -348,6 +353,7 @@ cleanup:
 	proxy_stop(&d->proxy);
 	admin_stop(&d->admin);
 	policy_watch_stop(&d->policy);
+	endpoint_watch_stop(&d->resolver);
 	policy_maps_release(&d->policy_maps);
 	audit_close(d->enforce.audit);
 	if (d->enforce.cgroup2_fd >= 0)

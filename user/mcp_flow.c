@@ -583,6 +583,10 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 	char path[2048];
 
 	memset(rs, 0, sizeof(*rs));
+	/* no server entry covers this agent at this endpoint (policy_scope.h) */
+	if (!f->origin->server[0])
+		return refuse_http(f, io, 403, JSONRPC_INVALID_REQUEST,
+				   "mcpfence: no server of the policy covers this agent at this endpoint");
 	/* After a protocol switch nothing could be inspected any more, and a
 	 * WebSocket can carry MCP: on an intercepted endpoint it is refused,
 	 * whatever the path. */
