@@ -1,0 +1,161 @@
+// Issue 9 class 6 and issue 10: every method is governed (resources,
+// prompts, completion, logging, unknown methods) under "default", with
+// methods/prompts/resources rules and filtered lists; lifecycle keeps
+// working under default deny; server entries scoped to agent cgroups; and
+// host-name endpoints resolved without holding up the daemon. Real SDK
+// agents against server-everything, which prints a line per POST it gets,
+// so a refused request is seen never to reach it.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { itest } from '../lib/itest.mjs';
+import { sandbox } from '../lib/sandbox.mjs';
+import { cgroup2Root } from '../lib/cgroup.mjs';
+import { startEverything } from '../lib/everything.mjs';
+import { startDaemon } from '../lib/daemon.mjs';
+import { curlInitialize } from '../lib/agents.mjs';
+import { spawnAgent, everythingPosts, expectDenial, resultText, waitUntil } from '../lib/mcp.mjs';
+import { scrapeMetrics, parseSamples } from '../lib/metrics.mjs';
+
+const STATIC_DOCS = 'demo://resource/static/document/*';
+
+function serverPolicy(port, body) {
+  return { version: '1', servers: { everything: { endpoints: [`127.0.0.1:${port}`], ...body } } };
+}
+
+// The agent's request refused by the daemon: a JSON-RPC error naming the rule.
+async function expectRefused(agent, method, params, rule) {
+  const res = await agent.send('request', { method, params });
+  assert.equal(res.ok, false, `${method} should be refused, got ${JSON.stringify(res.result)}`);
+  assert.match(res.error, /-32001/, res.error);
+  assert.ok(res.error.includes(`Blocked by mcpfence: ${rule}`), res.error);
+}
+
+function sample(text, tool, decision) {
+  const s = parseSamples(text).find((x) => x.name === 'mcpfence_tool_calls_total' &&
+    x.labels.tool === tool && x.labels.decision === decision);
+  return s ? s.value : 0;
+}
+
+itest('default deny governs resources, prompts, completion, logging and unknown methods; lifecycle passes', async (t) => {
+  const sb = sandbox(t, 'methods-deny');
+  const everything = await startEverything(sb);
+  const daemon = await startDaemon(sb, { policy: serverPolicy(everything.port, {
+    default: 'deny',
+    tools: { echo: {} },
+    prompts: { 'simple-prompt': {} },
+    resources: { [STATIC_DOCS]: { action: 'deny', reason: 'static documents are private' }, 'demo://*': {} },
+  }) });
+  // initialize, notifications/initialized (connect) and ping work under default deny
+  const agent = await spawnAgent(sb, everything.url());
+  await agent.must('request', { method: 'ping' });
+  assert.equal(resultText(await agent.callTool('echo', { message: 'x' })), 'Echo: x');
+
+  // allowed by their own entries
+  const prompt = await agent.must('request', { method: 'prompts/get', params: { name: 'simple-prompt' } });
+  assert.ok(Array.isArray(prompt.messages) && prompt.messages.length > 0, JSON.stringify(prompt));
+  const listed = await agent.must('request', { method: 'resources/list', params: {} });
+  const doc = listed.resources.find((r) => r.uri.startsWith('demo://resource/static/document/'));
+  assert.ok(doc, JSON.stringify(listed));
+
+  const before = everythingPosts(everything);
+  await expectRefused(agent, 'resources/read', { uri: doc.uri }, `resources["${STATIC_DOCS}"].action: static documents are private`);
+  await expectRefused(agent, 'resources/subscribe', { uri: doc.uri }, `resources["${STATIC_DOCS}"].action`);
+  await expectRefused(agent, 'prompts/get', { name: 'args-prompt', arguments: { city: 'Paris' } }, 'default');
+  await expectRefused(agent, 'completion/complete', {
+    ref: { type: 'ref/prompt', name: 'completable-prompt' }, argument: { name: 'department', value: 'E' },
+  }, 'default');
+  await expectRefused(agent, 'logging/setLevel', { level: 'debug' }, 'default');
+  await expectRefused(agent, 'mcpfence/no-such-method', {}, 'default: method mcpfence/no-such-method is not allowed');
+  assert.equal(everythingPosts(everything), before, `no refused request reached server-everything:\n${everything.proc.stdout}`);
+
+  // the session goes on, and a readable resource is read
+  const other = listed.resources.find((r) => !r.uri.startsWith('demo://resource/static/document/'));
+  if (other) await agent.must('request', { method: 'resources/read', params: { uri: other.uri } });
+  await agent.close();
+
+  const text = await scrapeMetrics(daemon);
+  assert.equal(sample(text, 'resources/read', 'deny'), 1, text);
+  assert.equal(sample(text, 'prompts/get', 'allow'), 1, text);
+  assert.equal(sample(text, 'prompts/get', 'deny'), 1, text);
+  assert.equal(sample(text, 'mcpfence/no-such-method', 'deny'), 1, text);
+  assert.equal(sample(text, 'resources/list', 'allow'), 1, text);
+});
+
+itest('hidden prompts and resources disappear from their lists and cannot be fetched', async (t) => {
+  const sb = sandbox(t, 'methods-hide');
+  const everything = await startEverything(sb);
+  const open = await spawnAgent(sb, everything.url(), { cgroup: false });
+  const allPrompts = (await open.must('request', { method: 'prompts/list', params: {} })).prompts.map((p) => p.name);
+  const allResources = (await open.must('request', { method: 'resources/list', params: {} })).resources.map((r) => r.uri);
+  await open.close();
+  assert.ok(allPrompts.includes('args-prompt') && allPrompts.includes('simple-prompt'), allPrompts.join());
+  assert.ok(allResources.some((u) => u.startsWith('demo://resource/static/document/')), allResources.join());
+
+  await startDaemon(sb, { policy: serverPolicy(everything.port, {
+    default: 'allow', hide_prompts: ['args-prompt'], hide_resources: [STATIC_DOCS],
+  }) });
+  const agent = await spawnAgent(sb, everything.url());
+  const prompts = (await agent.must('request', { method: 'prompts/list', params: {} })).prompts.map((p) => p.name);
+  assert.deepEqual(prompts, allPrompts.filter((n) => n !== 'args-prompt'));
+  const resources = (await agent.must('request', { method: 'resources/list', params: {} })).resources.map((r) => r.uri);
+  assert.deepEqual(resources, allResources.filter((u) => !u.startsWith('demo://resource/static/document/')));
+  const before = everythingPosts(everything);
+  await expectRefused(agent, 'prompts/get', { name: 'args-prompt', arguments: { city: 'Paris' } }, 'hide');
+  assert.equal(everythingPosts(everything), before);
+  await agent.must('request', { method: 'prompts/get', params: { name: 'simple-prompt' } });
+  await agent.close();
+});
+
+itest('agent scopes: two cgroups get different decisions for the same tool on the same endpoint', async (t) => {
+  const sb = sandbox(t, 'scopes');
+  const everything = await startEverything(sb);
+  const podA = sb.childCgroup('pod-a');
+  const podB = sb.childCgroup('pod-b');
+  const rel = (dir) => path.relative(cgroup2Root(), dir);
+  const endpoints = [`127.0.0.1:${everything.port}`];
+  const daemon = await startDaemon(sb, { policy: { version: '1', servers: {
+    'pod-a': { endpoints, agents: [rel(podA)], default: 'allow', tools: { echo: { action: 'deny', reason: 'not for pod a' } } },
+    'pod-b': { endpoints, agents: [rel(podB)], default: 'allow' },
+  } } });
+
+  const a = await spawnAgent(sb, everything.url(), { cgroup: podA });
+  const b = await spawnAgent(sb, everything.url(), { cgroup: podB });
+  const before = everythingPosts(everything);
+  expectDenial(assert, await a.callTool('echo', { message: 'a' }), { rule: 'tools.echo.action', reason: 'not for pod a' });
+  assert.equal(everythingPosts(everything), before);
+  assert.equal(resultText(await b.callTool('echo', { message: 'b' })), 'Echo: b');
+  await daemon.waitForInterceptions({ pid: a.pid, server: 'pod-a' });
+  await daemon.waitForInterceptions({ pid: b.pid, server: 'pod-b' });
+  await a.close();
+  await b.close();
+
+  // an agent no scope covers, with no unscoped entry: refused, never forwarded
+  const postsBefore = everythingPosts(everything);
+  const res = await curlInitialize(sb, everything.url());
+  assert.equal(res.status, 403, res.body);
+  assert.match(res.body, /no server of the policy covers this agent/);
+  assert.equal(everythingPosts(everything), postsBefore);
+});
+
+itest('host-name endpoints: the daemon starts while a name does not resolve, and reports it', async (t) => {
+  const sb = sandbox(t, 'dns');
+  const everything = await startEverything(sb);
+  const daemon = await startDaemon(sb, { policy: { version: '1', servers: {
+    named: { endpoints: [`localhost:${everything.port}`], default: 'allow', tools: { echo: { action: 'deny' } } },
+    nowhere: { endpoints: ['mcp.tools.svc.cluster.invalid:3001'], default: 'deny' },
+  } } });
+
+  await daemon.waitForLine(/endpoint localhost:\d+ resolves to/);
+  await daemon.waitForLine(/endpoint mcp\.tools\.svc\.cluster\.invalid:3001: cannot resolve/);
+  const metrics = await waitUntil(async () => {
+    const samples = parseSamples(await scrapeMetrics(daemon));
+    const get = (name) => samples.find((s) => s.name === name)?.value;
+    return get('mcpfence_endpoint_resolution_failures_total') >= 1 && get('mcpfence_endpoints_unresolved') === 1 && samples;
+  }, 'an unresolved endpoint in /metrics');
+  assert.ok(metrics);
+
+  const agent = await spawnAgent(sb, everything.url());
+  expectDenial(assert, await agent.callTool('echo', { message: 'x' }), { rule: 'tools.echo.action' });
+  await daemon.waitForInterceptions({ pid: agent.pid, server: 'named' });
+  await agent.close();
+});
