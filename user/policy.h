@@ -20,9 +20,13 @@
  * is refused with an error saying how to wrap it: without a server name
  * and endpoints it could not say which traffic it governs.
  *
- * Endpoints: "ADDR:PORT", "[V6ADDR]:PORT", "HOST:PORT" (resolved now with
- * getaddrinfo, every address kept) or ":PORT" (any address). Duplicates
- * inside one server merge; the same endpoint in two servers is an error.
+ * Endpoints: "ADDR:PORT", "[V6ADDR]:PORT", "HOST:PORT" (kept as a name,
+ * resolved by the daemon: endpoint_watch.h) or ":PORT" (any address).
+ * Duplicates inside one server merge. "agents" (cgroup path globs) scopes
+ * a server to some agents; two servers may share an endpoint only when at
+ * most one is unscoped and no cgroup can be covered by both scopes
+ * (policy_scope.h). "methods", "prompts", "resources", "hide_prompts" and
+ * "hide_resources" govern what is not a tool call (decide.h).
  *
  * Validation reports every problem, each as "FILE:FIELD: REASON" where
  * FIELD is a JSON path (servers.fs.tools.rm.limits[0].scope; keys that
