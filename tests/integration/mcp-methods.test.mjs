@@ -14,7 +14,7 @@ import { startEverything } from '../lib/everything.mjs';
 import { startDaemon } from '../lib/daemon.mjs';
 import { curlInitialize } from '../lib/agents.mjs';
 import { spawnAgent, everythingPosts, expectDenial, resultText, waitUntil } from '../lib/mcp.mjs';
-import { scrapeMetrics, parseSamples } from '../lib/metrics.mjs';
+import { scrapeMetrics, parseSamples, auditLines, promtoolCheck } from '../lib/metrics.mjs';
 
 const STATIC_DOCS = 'demo://resource/static/document/*';
 
@@ -39,7 +39,8 @@ function sample(text, tool, decision) {
 itest('default deny governs resources, prompts, completion, logging and unknown methods; lifecycle passes', async (t) => {
   const sb = sandbox(t, 'methods-deny');
   const everything = await startEverything(sb);
-  const daemon = await startDaemon(sb, { policy: serverPolicy(everything.port, {
+  const audit = path.join(sb.tmp, 'audit.jsonl');
+  const daemon = await startDaemon(sb, { args: ['--audit', audit], policy: serverPolicy(everything.port, {
     default: 'deny',
     tools: { echo: {} },
     prompts: { 'simple-prompt': {} },
@@ -65,6 +66,7 @@ itest('default deny governs resources, prompts, completion, logging and unknown 
     ref: { type: 'ref/prompt', name: 'completable-prompt' }, argument: { name: 'department', value: 'E' },
   }, 'default');
   await expectRefused(agent, 'logging/setLevel', { level: 'debug' }, 'default');
+  await expectRefused(agent, 'tasks/list', {}, 'default');
   await expectRefused(agent, 'mcpfence/no-such-method', {}, 'default: method mcpfence/no-such-method is not allowed');
   assert.equal(everythingPosts(everything), before, `no refused request reached server-everything:\n${everything.proc.stdout}`);
 
@@ -79,6 +81,11 @@ itest('default deny governs resources, prompts, completion, logging and unknown 
   assert.equal(sample(text, 'prompts/get', 'deny'), 1, text);
   assert.equal(sample(text, 'mcpfence/no-such-method', 'deny'), 1, text);
   assert.equal(sample(text, 'resources/list', 'allow'), 1, text);
+  assert.ok(promtoolCheck(text).ok, promtoolCheck(text).output);
+  const refused = await waitUntil(() => auditLines(audit).find((l) => l.tool === 'resources/read' && l.decision === 'deny'),
+    'the refused resources/read in the audit log');
+  assert.equal(refused.rule, `resources["${STATIC_DOCS}"].action`);
+  assert.equal(refused.reason, 'static documents are private');
 });
 
 itest('hidden prompts and resources disappear from their lists and cannot be fetched', async (t) => {
@@ -87,21 +94,29 @@ itest('hidden prompts and resources disappear from their lists and cannot be fet
   const open = await spawnAgent(sb, everything.url(), { cgroup: false });
   const allPrompts = (await open.must('request', { method: 'prompts/list', params: {} })).prompts.map((p) => p.name);
   const allResources = (await open.must('request', { method: 'resources/list', params: {} })).resources.map((r) => r.uri);
+  const allTemplates = (await open.must('request', { method: 'resources/templates/list', params: {} }))
+    .resourceTemplates.map((r) => r.uriTemplate);
   await open.close();
+  assert.ok(allTemplates.includes('demo://resource/dynamic/blob/{resourceId}'), allTemplates.join());
   assert.ok(allPrompts.includes('args-prompt') && allPrompts.includes('simple-prompt'), allPrompts.join());
   assert.ok(allResources.some((u) => u.startsWith('demo://resource/static/document/')), allResources.join());
 
   await startDaemon(sb, { policy: serverPolicy(everything.port, {
-    default: 'allow', hide_prompts: ['args-prompt'], hide_resources: [STATIC_DOCS],
+    default: 'allow', hide_prompts: ['args-prompt'], hide_resources: [STATIC_DOCS, 'demo://resource/dynamic/blob/*'],
   }) });
   const agent = await spawnAgent(sb, everything.url());
   const prompts = (await agent.must('request', { method: 'prompts/list', params: {} })).prompts.map((p) => p.name);
   assert.deepEqual(prompts, allPrompts.filter((n) => n !== 'args-prompt'));
   const resources = (await agent.must('request', { method: 'resources/list', params: {} })).resources.map((r) => r.uri);
   assert.deepEqual(resources, allResources.filter((u) => !u.startsWith('demo://resource/static/document/')));
+  const templates = (await agent.must('request', { method: 'resources/templates/list', params: {} }))
+    .resourceTemplates.map((r) => r.uriTemplate);
+  assert.deepEqual(templates, allTemplates.filter((u) => !u.startsWith('demo://resource/dynamic/blob/')));
   const before = everythingPosts(everything);
   await expectRefused(agent, 'prompts/get', { name: 'args-prompt', arguments: { city: 'Paris' } }, 'hide');
+  await expectRefused(agent, 'resources/read', { uri: 'demo://resource/dynamic/blob/1' }, 'hide');
   assert.equal(everythingPosts(everything), before);
+  await agent.must('request', { method: 'resources/read', params: { uri: 'demo://resource/dynamic/text/1' } });
   await agent.must('request', { method: 'prompts/get', params: { name: 'simple-prompt' } });
   await agent.close();
 });
