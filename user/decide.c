@@ -1,12 +1,12 @@
 /* One tools/call against the active policy generation; the order of the
  * checks is documented in decide.h. */
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "decide.h"
+#include "glob.h"
 #include "policy_cache.h"
 #include "rate_limit.h"
 
@@ -267,7 +267,7 @@ static bool find_resource(const struct policy_cache *cache, const char *server, 
 		const char *pat = run[i].tool + plen;
 		size_t lit = literal_chars(pat), len = strlen(pat);
 
-		if (fnmatch(pat, uri, 0))
+		if (!glob_match(pat, uri))
 			continue;
 		hidden |= run[i].rule.hidden;
 		if (!strcmp(pat, "*")) {

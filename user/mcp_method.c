@@ -85,5 +85,9 @@ int mcp_method_target(const char *method, const cJSON *params, struct mcp_method
 			return -1;
 		}
 	}
-	return out->kind != MCP_OBJECT_NONE && !out->name ? -1 : 0;
+	if (out->kind == MCP_OBJECT_NONE)
+		return 0;
+	if (out->name && strlen(out->name) > MCP_TARGET_NAME_MAX)
+		*why = "the prompt name or resource URI is longer than 8192 bytes";
+	return out->name && strlen(out->name) <= MCP_TARGET_NAME_MAX ? 0 : -1;
 }

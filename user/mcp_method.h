@@ -35,6 +35,10 @@
  * error range. tools/call denials stay results with isError, as before. */
 #define MCP_POLICY_REFUSED (-32001)
 
+/* Longest prompt name or resource URI decided; longer ones make the
+ * request invalid (matching cost stays bounded, real URIs are far shorter). */
+#define MCP_TARGET_NAME_MAX 8192
+
 enum mcp_method_class { MCP_METHOD_LIFECYCLE, MCP_METHOD_TOOL_CALL, MCP_METHOD_LIST, MCP_METHOD_GOVERNED };
 
 enum mcp_object { MCP_OBJECT_NONE, MCP_OBJECT_PROMPT, MCP_OBJECT_RESOURCE };

@@ -6,6 +6,7 @@
 // agents against server-everything, which prints a line per POST it gets,
 // so a refused request is seen never to reach it.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { itest } from '../lib/itest.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
@@ -173,4 +174,33 @@ itest('host-name endpoints: the daemon starts while a name does not resolve, and
   expectDenial(assert, await agent.callTool('echo', { message: 'x' }), { rule: 'tools.echo.action' });
   await daemon.waitForInterceptions({ pid: agent.pid, server: 'named' });
   await agent.close();
+});
+
+itest('host-name endpoints follow reloads: a name added is resolved and intercepted, a name removed is not', async (t) => {
+  const sb = sandbox(t, 'dns-reload');
+  const everything = await startEverything(sb);
+  const write = (servers) => fs.writeFileSync(daemon.policyFile, `${JSON.stringify({ version: '1', servers })}\n`);
+  const daemon = await startDaemon(sb, { policy: { version: '1', servers: {
+    a: { endpoints: [`127.0.0.1:${everything.port}`], default: 'allow' },
+  } } });
+  const first = await spawnAgent(sb, everything.url());
+  assert.equal(resultText(await first.callTool('echo', { message: '1' })), 'Echo: 1');
+  await daemon.waitForInterceptions({ pid: first.pid, server: 'a' });
+  await first.close();
+
+  // the address now comes only from a name, under another server
+  write({ b: { endpoints: [`localhost:${everything.port}`], default: 'allow', tools: { echo: { action: 'deny' } } } });
+  await daemon.waitForLine(new RegExp(`endpoint localhost:${everything.port} resolves to`));
+  const second = await spawnAgent(sb, everything.url());
+  expectDenial(assert, await second.callTool('echo', { message: '2' }), { rule: 'tools.echo.action' });
+  await daemon.waitForInterceptions({ pid: second.pid, server: 'b' });
+  await second.close();
+
+  // no endpoint at all: the targets map lets the agent straight through
+  write({ b: { default: 'deny' } });
+  await daemon.waitForLine(/\(generation 3\)/);
+  const third = await spawnAgent(sb, everything.url());
+  assert.equal(resultText(await third.callTool('echo', { message: '3' })), 'Echo: 3');
+  await third.close();
+  assert.deepEqual(daemon.interceptions({ pid: third.pid }), []);
 });

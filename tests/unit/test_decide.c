@@ -605,3 +605,18 @@ MAPS_TEST(decide_tool_names_with_entry_prefixes_get_no_entry)
 	CHECK_STR_EQ(d.rule, "default");
 	CHECK(!policy_tool_hidden(&f->maps, "fs", "prompt:p"));
 }
+
+/* Resource globs come from the policy, URIs from the agent: a hostile URI
+ * against a many-star pattern is decided at once. */
+MAPS_TEST(decide_method_resource_match_is_bounded)
+{
+	struct decision d;
+	char *uri = malloc(MCP_TARGET_NAME_MAX + 1);
+
+	CHECK(fixture_compile(f, METHODS_POLICY("'resources':{'*a*a*a*a*a*a*b':{'action':'allow'}}")) == 0);
+	memset(uri, 'a', MCP_TARGET_NAME_MAX);
+	uri[MCP_TARGET_NAME_MAX] = '\0';
+	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, uri, NULL, &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "default");
+	free(uri);
+}
