@@ -292,19 +292,67 @@ static const char *object_noun(enum mcp_object kind)
 	return kind == MCP_OBJECT_PROMPT ? "prompt" : "resource";
 }
 
+/* The entries a request's decision walks (decide.h), and whether one
+ * hides what it acts on. */
+struct chain {
+	struct entry e[4];               /* named, family, method, any */
+	bool hidden;
+	bool list;
+};
+
+static void build_chain(const struct policy_cache *cache, const char *server, const char *method,
+			const struct mcp_method_target *tg, struct chain *c)
+{
+	struct entry *named = &c->e[0], *family = &c->e[1];
+
+	memset(c, 0, sizeof(*c));
+	c->list = mcp_method_class(method) == MCP_METHOD_LIST;
+	if (tg->kind == MCP_OBJECT_PROMPT) {
+		if (strcmp(tg->name, "*"))  /* "*" means every prompt, never one */
+			find_prefixed(cache, server, POLICY_PROMPT_PREFIX, "prompts", tg->name, named);
+		find_prefixed(cache, server, POLICY_PROMPT_PREFIX, "prompts", "*", family);
+		c->hidden = named->tool && named->tool->rule.hidden;
+	} else if (tg->kind == MCP_OBJECT_RESOURCE) {
+		c->hidden = find_resource(cache, server, tg->name, named, family);
+	}
+	find_prefixed(cache, server, POLICY_METHOD_PREFIX, "methods", method, &c->e[2]);
+	if (!c->list)
+		find_prefixed(cache, server, POLICY_METHOD_PREFIX, "methods", "*", &c->e[3]);
+}
+
+/* The action of the first entry that decides (decide.h), its rule, and
+ * the entry (NULL for "default" or an unlisted list method). */
+static enum mcpf_action chain_action(const struct chain *c, const struct mcpf_policy_server *server,
+				     char *rule, size_t rule_len, const struct mcpf_policy_tool **decider)
+{
+	const struct entry *from = NULL;
+
+	if (c->e[0].tool)
+		from = &c->e[0];
+	else if (c->e[1].tool && c->e[1].tool->rule.action)
+		from = &c->e[1];
+	else if (c->e[2].tool)
+		from = &c->e[2];
+	else if (c->e[3].tool && c->e[3].tool->rule.action)
+		from = &c->e[3];
+	*decider = from ? &from->tool->rule : NULL;
+	if (from) {
+		snprintf(rule, rule_len, (*decider)->action ? "%s.action" : "%s", from->field);
+		return (*decider)->action ? (*decider)->action : MCPF_ACTION_ALLOW;
+	}
+	snprintf(rule, rule_len, c->list ? "methods" : "default");
+	return c->list ? MCPF_ACTION_ALLOW : server->default_action;
+}
+
 enum verdict decide_method(struct policy_maps *maps, const struct decide_request *req,
 			   struct decision *out)
 {
 	const struct policy_cache *cache;
 	const struct mcpf_policy_server *server;
-	struct entry chain[4] = { 0 };  /* named, family, method, any */
-	struct entry *named = &chain[0], *family = &chain[1], *method = &chain[2], *any = &chain[3];
 	const struct mcp_method_target *tg = &req->target;
-	bool list = mcp_method_class(req->method) == MCP_METHOD_LIST, hidden = false;
-	const struct mcpf_policy_tool *decider = NULL;
-	const struct entry *from = NULL;
+	const struct mcpf_policy_tool *decider;
+	struct chain c;
 	char rule[sizeof(out->rule)];
-	enum mcpf_action action;
 	enum verdict v;
 
 	memset(out, 0, sizeof(*out));
@@ -318,46 +366,13 @@ enum verdict decide_method(struct policy_maps *maps, const struct decide_request
 		return verdict(out, VERDICT_INVALID, "servers",
 			       "server \"%s\" is not in the active policy", req->server);
 
-	if (tg->kind == MCP_OBJECT_PROMPT) {
-		if (!strcmp(tg->name, "*"))
-			named->tool = NULL;  /* "*" means every prompt, never one */
-		else
-			find_prefixed(cache, req->server, POLICY_PROMPT_PREFIX, "prompts", tg->name, named);
-		find_prefixed(cache, req->server, POLICY_PROMPT_PREFIX, "prompts", "*", family);
-		hidden = named->tool && named->tool->rule.hidden;
-	} else if (tg->kind == MCP_OBJECT_RESOURCE) {
-		hidden = find_resource(cache, req->server, tg->name, named, family);
-	}
-	find_prefixed(cache, req->server, POLICY_METHOD_PREFIX, "methods", req->method, method);
-	if (!list)
-		find_prefixed(cache, req->server, POLICY_METHOD_PREFIX, "methods", "*", any);
-
-	if (hidden)
+	build_chain(cache, req->server, req->method, tg, &c);
+	if (c.hidden)
 		return verdict(out, VERDICT_HIDDEN, "hide", "%s \"%s\" is hidden by policy",
 			       object_noun(tg->kind), tg->name);
 	if (req->arguments && !cJSON_IsObject(req->arguments))
 		return verdict(out, VERDICT_INVALID, "arguments", "arguments must be an object");
-
-	if (named->tool)
-		from = named;
-	else if (family->tool && family->tool->rule.action)
-		from = family;
-	else if (method->tool)
-		from = method;
-	else if (any->tool && any->tool->rule.action)
-		from = any;
-	if (from) {
-		decider = &from->tool->rule;
-		action = decider->action ? decider->action : MCPF_ACTION_ALLOW;
-		snprintf(rule, sizeof(rule), decider->action ? "%s.action" : "%s", from->field);
-	} else if (list) {
-		action = MCPF_ACTION_ALLOW;
-		snprintf(rule, sizeof(rule), "methods");
-	} else {
-		action = server->default_action;
-		snprintf(rule, sizeof(rule), "default");
-	}
-	if (action != MCPF_ACTION_ALLOW) {
+	if (chain_action(&c, server, rule, sizeof(rule), &decider) != MCPF_ACTION_ALLOW) {
 		if (decider && decider->reason[0])
 			return verdict(out, VERDICT_DENY, rule, "%s", decider->reason);
 		if (tg->kind != MCP_OBJECT_NONE)
@@ -365,9 +380,9 @@ enum verdict decide_method(struct policy_maps *maps, const struct decide_request
 				       req->method, object_noun(tg->kind), tg->name);
 		return verdict(out, VERDICT_DENY, rule, "method %s is not allowed by policy", req->method);
 	}
-	if ((v = check_conditions(req, family, out)) != VERDICT_ALLOW ||
-	    (v = check_conditions(req, named, out)) != VERDICT_ALLOW ||
-	    (v = check_limits(maps, req, chain, 4, out)) != VERDICT_ALLOW)
+	if ((v = check_conditions(req, &c.e[1], out)) != VERDICT_ALLOW ||
+	    (v = check_conditions(req, &c.e[0], out)) != VERDICT_ALLOW ||
+	    (v = check_limits(maps, req, c.e, 4, out)) != VERDICT_ALLOW)
 		return v;
 	return verdict(out, VERDICT_ALLOW, rule, "allowed");
 }
@@ -377,18 +392,23 @@ bool policy_list_hidden(struct policy_maps *maps, const char *server, enum mcp_l
 {
 	unsigned int gen = policy_active_generation(maps);
 	const struct policy_cache *cache;
-	struct entry named, family;
+	const struct mcpf_policy_server *srv;
+	const struct mcpf_policy_tool *decider;
+	struct mcp_method_target tg = { .name = name };
+	struct chain c;
+	char rule[256];
 
 	if (list == MCP_LIST_TOOLS)
 		return policy_tool_hidden(maps, server, name);
 	if (!gen)
 		return false;
 	cache = policy_cache_for(maps, gen);
-	if (list == MCP_LIST_PROMPTS) {
-		find_prefixed(cache, server, POLICY_PROMPT_PREFIX, "prompts", name, &named);
-		return strcmp(name, "*") && named.tool && named.tool->rule.hidden;
-	}
-	return find_resource(cache, server, name, &named, &family);
+	if (!(srv = policy_cache_server(cache, server)))
+		return false;
+	/* what fetching the entry would meet: hidden, or an action that denies */
+	tg.kind = list == MCP_LIST_PROMPTS ? MCP_OBJECT_PROMPT : MCP_OBJECT_RESOURCE;
+	build_chain(cache, server, list == MCP_LIST_PROMPTS ? "prompts/get" : "resources/read", &tg, &c);
+	return c.hidden || chain_action(&c, srv, rule, sizeof(rule), &decider) != MCPF_ACTION_ALLOW;
 }
 
 bool policy_tool_hidden(struct policy_maps *maps, const char *server, const char *tool)

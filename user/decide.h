@@ -102,7 +102,11 @@ enum verdict decide_method(struct policy_maps *maps, const struct decide_request
 bool policy_tool_hidden(struct policy_maps *maps, const char *server, const char *tool);
 
 /* For every list: is the entry with this name (tool, prompt name,
- * resource URI or URI template) hidden? */
+ * resource URI or URI template) to be left out? Tools: when hidden, as
+ * ever. Prompts, resources and templates: when hidden, or when the action
+ * of the chain for prompts/get or resources/read denies it (conditions
+ * and limits depend on the request and are not weighed), so under
+ * default deny a list shows what the agent may fetch. */
 bool policy_list_hidden(struct policy_maps *maps, const char *server, enum mcp_list list,
 			const char *name);
 

@@ -10,7 +10,7 @@
  *   LIST       tools/list, prompts/list, resources/list,
  *              resources/templates/list: decided by their own "methods"
  *              entry only (allowed without one, whatever "default" says),
- *              answers filtered of hidden entries.
+ *              answers filtered (policy_list_hidden in decide.h).
  *   GOVERNED   every other method, known or not (resources/read,
  *              prompts/get, completion/complete, tasks/..., logging/setLevel,
  *              resources/subscribe, anything new): decide_method(), where

@@ -18,6 +18,7 @@ import { spawnAgent, everythingPosts, expectDenial, resultText, waitUntil } from
 import { scrapeMetrics, parseSamples, auditLines, promtoolCheck } from '../lib/metrics.mjs';
 
 const STATIC_DOCS = 'demo://resource/static/document/*';
+const ARCHITECTURE = 'demo://resource/static/document/architecture.md';
 
 function serverPolicy(port, body) {
   return { version: '1', servers: { everything: { endpoints: [`127.0.0.1:${port}`], ...body } } };
@@ -45,19 +46,23 @@ itest('default deny governs resources, prompts, completion, logging and unknown 
     default: 'deny',
     tools: { echo: {} },
     prompts: { 'simple-prompt': {} },
-    resources: { [STATIC_DOCS]: { action: 'deny', reason: 'static documents are private' }, 'demo://*': {} },
+    resources: { [STATIC_DOCS]: { action: 'deny', reason: 'static documents are private' }, [ARCHITECTURE]: {} },
   }) });
   // initialize, notifications/initialized (connect) and ping work under default deny
   const agent = await spawnAgent(sb, everything.url());
   await agent.must('request', { method: 'ping' });
   assert.equal(resultText(await agent.callTool('echo', { message: 'x' })), 'Echo: x');
 
+  // lists are answered, showing only what may be fetched
+  const prompts = (await agent.must('request', { method: 'prompts/list', params: {} })).prompts.map((p) => p.name);
+  assert.deepEqual(prompts, ['simple-prompt']);
   // allowed by their own entries
   const prompt = await agent.must('request', { method: 'prompts/get', params: { name: 'simple-prompt' } });
   assert.ok(Array.isArray(prompt.messages) && prompt.messages.length > 0, JSON.stringify(prompt));
   const listed = await agent.must('request', { method: 'resources/list', params: {} });
-  const doc = listed.resources.find((r) => r.uri.startsWith('demo://resource/static/document/'));
-  assert.ok(doc, JSON.stringify(listed));
+  // the URI itself beats the glob that denies the other documents
+  assert.deepEqual(listed.resources.map((r) => r.uri), [ARCHITECTURE]);
+  const doc = { uri: 'demo://resource/static/document/features.md' };
 
   const before = everythingPosts(everything);
   await expectRefused(agent, 'resources/read', { uri: doc.uri }, `resources["${STATIC_DOCS}"].action: static documents are private`);
@@ -72,8 +77,8 @@ itest('default deny governs resources, prompts, completion, logging and unknown 
   assert.equal(everythingPosts(everything), before, `no refused request reached server-everything:\n${everything.proc.stdout}`);
 
   // the session goes on, and a readable resource is read
-  const other = listed.resources.find((r) => !r.uri.startsWith('demo://resource/static/document/'));
-  if (other) await agent.must('request', { method: 'resources/read', params: { uri: other.uri } });
+  const read = await agent.must('request', { method: 'resources/read', params: { uri: ARCHITECTURE } });
+  assert.equal(read.contents[0].uri, ARCHITECTURE);
   await agent.close();
 
   const text = await scrapeMetrics(daemon);
@@ -82,6 +87,7 @@ itest('default deny governs resources, prompts, completion, logging and unknown 
   assert.equal(sample(text, 'prompts/get', 'deny'), 1, text);
   assert.equal(sample(text, 'mcpfence/no-such-method', 'deny'), 1, text);
   assert.equal(sample(text, 'resources/list', 'allow'), 1, text);
+  assert.equal(sample(text, 'prompts/list', 'allow'), 1, text);
   assert.ok(promtoolCheck(text).ok, promtoolCheck(text).output);
   const refused = await waitUntil(() => auditLines(audit).find((l) => l.tool === 'resources/read' && l.decision === 'deny'),
     'the refused resources/read in the audit log');

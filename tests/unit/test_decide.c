@@ -556,6 +556,15 @@ MAPS_TEST(decide_method_chain_named_family_method_any)
 	CHECK_STR_EQ(d.rule, "methods[\"resources/list\"].action");
 	CHECK_INT_EQ(run_method(f, "prompts/list", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_ALLOW);
 	CHECK_STR_EQ(d.rule, "methods");
+	/* lists leave out what fetching would deny */
+	CHECK(!policy_list_hidden(&f->maps, "fs", MCP_LIST_PROMPTS, "ok"));
+	CHECK(policy_list_hidden(&f->maps, "fs", MCP_LIST_PROMPTS, "bad"));
+	CHECK(policy_list_hidden(&f->maps, "fs", MCP_LIST_PROMPTS, "other"));
+	CHECK(policy_list_hidden(&f->maps, "fs", MCP_LIST_RESOURCES, "demo://static/x"));
+	CHECK(!policy_list_hidden(&f->maps, "fs", MCP_LIST_RESOURCES, "demo://static/doc/2"));
+	CHECK(!policy_list_hidden(&f->maps, "fs", MCP_LIST_RESOURCES, "demo://other"));
+	CHECK(policy_list_hidden(&f->maps, "fs", MCP_LIST_TEMPLATES, "demo://static/{id}"));
+	CHECK(!policy_list_hidden(&f->maps, "nope", MCP_LIST_PROMPTS, "bad"));
 }
 
 MAPS_TEST(decide_method_hidden_conditions_and_limits)
