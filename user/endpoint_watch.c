@@ -16,7 +16,8 @@
 #include "log.h"
 #include "policy_scope.h"
 
-#define TICK_NS       (100 * 1000000L)
+#define TICK_NS       (100 * 1000000L)  /* while a lookup runs */
+#define IDLE_TICK_S   1                 /* otherwise: due lookups, new names */
 #define REFRESH_S     30
 #define BACKOFF_MAX_S 30
 #define MAX_ADDRS     64
@@ -152,6 +153,18 @@ static void answered(struct endpoint_watch *w, struct endpoint_lookup *l)
 	}
 }
 
+/* Poll finished lookups often; wake up once a second otherwise. */
+static void arm(struct endpoint_watch *w)
+{
+	struct itimerspec next = { .it_value = { IDLE_TICK_S, 0 } };
+
+	for (struct endpoint_lookup *l = w->lookups; l; l = l->next)
+		if (l->pending)
+			next.it_value = (struct timespec){ 0, TICK_NS };
+	if (timerfd_settime(w->timer.fd, 0, &next, NULL))
+		log_warn("endpoint resolution timer: %s", strerror(errno));
+}
+
 static void tick(struct endpoint_watch *w)
 {
 	long long now = now_s();
@@ -172,6 +185,7 @@ static void tick(struct endpoint_watch *w)
 			start_lookup(l);
 		}
 	}
+	arm(w);
 }
 
 static void on_tick(struct watch *wt, uint32_t revents)
@@ -186,15 +200,13 @@ static void on_tick(struct watch *wt, uint32_t revents)
 
 int endpoint_watch_start(struct endpoint_watch *w, struct loop *loop, struct policy_maps *maps)
 {
-	struct itimerspec every = { .it_interval = { 0, TICK_NS }, .it_value = { 0, TICK_NS } };
-
 	w->loop = loop;
 	w->maps = maps;
 	w->timer.cb = on_tick;
 	w->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (w->timer.fd < 0 || timerfd_settime(w->timer.fd, 0, &every, NULL))
+	if (w->timer.fd < 0)
 		return -errno;
-	tick(w);  /* the first lookups start now, not a tick later */
+	tick(w);  /* the first lookups start now, not a tick later; arms the timer */
 	return loop_watch(loop, &w->timer, EPOLLIN);
 }
 

@@ -4,7 +4,9 @@
  * resolved, so that DNS that is not up yet never stops the daemon from
  * starting and an answer that changes moves interception with it.
  *
- * A 100 ms timer on the loop drives everything: it starts a getaddrinfo_a
+ * A timer on the loop drives everything (every 100 ms while a lookup
+ * runs, every second otherwise, so new names of a reload start within a
+ * second): it starts a getaddrinfo_a
  * lookup (glibc runs it on its own thread) for each host name of the
  * active policy (policy_maps.scopes) that is due, and collects finished
  * ones with gai_error. An answer that differs from the addresses in use
