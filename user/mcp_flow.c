@@ -426,7 +426,13 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 	int list = mcp_method_list(jm->method);
 	enum verdict v;
 
-	if (mcp_method_target(jm->method, jm->params, &dr.target, &why) < 0) {
+	if (mcp_method_class(jm->method) == MCP_METHOD_TOOL_CALL) {
+		/* a tools/call without an id: no answer could say it was refused,
+		 * and a permissive server might run it; never forwarded */
+		v = d.verdict = VERDICT_INVALID;
+		snprintf(d.rule, sizeof(d.rule), "request");
+		snprintf(d.reason, sizeof(d.reason), "tools/call must have an id");
+	} else if (mcp_method_target(jm->method, jm->params, &dr.target, &why) < 0) {
 		v = d.verdict = VERDICT_INVALID;
 		snprintf(d.rule, sizeof(d.rule), "params");
 		snprintf(d.reason, sizeof(d.reason), "%s", why);

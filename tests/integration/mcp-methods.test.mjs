@@ -14,7 +14,10 @@ import { cgroup2Root } from '../lib/cgroup.mjs';
 import { startEverything } from '../lib/everything.mjs';
 import { startDaemon } from '../lib/daemon.mjs';
 import { curlInitialize } from '../lib/agents.mjs';
-import { spawnAgent, everythingPosts, expectDenial, resultText, waitUntil } from '../lib/mcp.mjs';
+import {
+  spawnAgent, everythingPosts, expectDenial, resultText, waitUntil, startRecorder, policyOf,
+  rawExchange, rawMessages, sessionSteps, sessionPost,
+} from '../lib/mcp.mjs';
 import { scrapeMetrics, parseSamples, auditLines, promtoolCheck } from '../lib/metrics.mjs';
 
 const STATIC_DOCS = 'demo://resource/static/document/*';
@@ -209,4 +212,38 @@ itest('host-name endpoints follow reloads: a name added is resolved and intercep
   assert.equal(resultText(await third.callTool('echo', { message: '3' })), 'Echo: 3');
   await third.close();
   assert.deepEqual(daemon.interceptions({ pid: third.pid }), []);
+});
+
+itest('notifications: lifecycle ones pass, others are decided, a tools/call without id never passes', async (t) => {
+  const sb = sandbox(t, 'methods-notify');
+  const rec = await startRecorder(sb, { tools: ['echo', 'execute'] });
+  const policy = policyOf({ rec: { port: rec.port, default: 'allow', tools: { execute: { action: 'deny' } } } });
+  policy.servers.rec.methods = { 'custom/blocked': { action: 'deny' } };
+  policy.servers.rec.resources = { 'x://*': { action: 'deny' } };
+  await startDaemon(sb, { policy });
+  const out = await rawExchange(sb, rec.port, [
+    ...sessionSteps(),
+    // a batch of notifications only: the governed ones are dropped, and
+    // the answer is the daemon's own 202 when nothing is left to forward
+    sessionPost(JSON.stringify([
+      { jsonrpc: '2.0', method: 'tools/call', params: { name: 'execute', arguments: { cmd: 'notify-marker-1' } } },
+      { jsonrpc: '2.0', method: 'tools/call', params: { name: 'echo', arguments: { cmd: 'notify-marker-2' } } },
+      { jsonrpc: '2.0', method: 'custom/blocked', params: { m: 'notify-marker-3' } },
+    ])),
+    // lifecycle notifications still pass; a request in the same batch is refused
+    sessionPost(JSON.stringify([
+      { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 99, reason: 'cancel-marker' } },
+      { jsonrpc: '2.0', id: 5, method: 'resources/read', params: { uri: 'x://notify-marker-4' } },
+    ])),
+  ]);
+  assert.equal(out.ok, true, out.error);
+  const [, , dropped, mixed] = out.responses;
+  assert.equal(dropped.status, 202, JSON.stringify(dropped));
+  const answers = rawMessages(mixed);
+  assert.equal(answers.length, 1, JSON.stringify(mixed));
+  assert.equal(answers[0].id, 5);
+  assert.equal(answers[0].error.code, -32001);
+  assert.match(answers[0].error.message, /^Blocked by mcpfence: resources\["x:\/\/\*"\]\.action: /);
+  assert.deepEqual(rec.requestsMentioning('notify-marker'), []);
+  assert.equal(rec.requestsMentioning('cancel-marker').length, 1);
 });
