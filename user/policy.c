@@ -2,7 +2,6 @@
  * problem, and produce the map-layout policy the compiler writes out.
  * Out of memory aborts: a half-validated policy is never an option. */
 #include <ctype.h>
-#include <fnmatch.h>
 #include <errno.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -319,7 +318,7 @@ static size_t glob_tokens(const char *g, bool descendants, struct glob_token *ou
 			out[n].kind = GLOB_STAR;
 		} else if (*g == '?') {
 			out[n].kind = GLOB_ANY;
-		} else if (*g == '[' && strchr(g + 2, ']')) {
+		} else if (*g == '[' && g[1] && strchr(g + 2, ']')) {
 			out[n].kind = GLOB_ANY;
 			g = strchr(g + 2, ']');  /* "[]...]" keeps its first ']' */
 		} else {

@@ -463,6 +463,12 @@ TEST(policy_agent_scopes_share_endpoints_only_when_disjoint)
 		"agents \"user.slice/x\" and \"user.slice\" may match the same cgroup\n"
 		"t.json:servers.f.endpoints[0]: 127.0.0.1:3001 is also an endpoint of server \"e\": "
 		"agents \"user.slice/*\" and \"user.slice\" may match the same cgroup\n");
+	/* a '[' at the end of a pattern is a literal, not a class */
+	CHECK_STR_EQ(errors_of("{'version':'1','servers':{"
+		"'a':{'default':'deny','endpoints':['127.0.0.1:3001'],'agents':['x/[']},"
+		"'b':{'default':'allow','endpoints':['127.0.0.1:3001'],'agents':['x/?']}}}"),
+		"t.json:servers.b.endpoints[0]: 127.0.0.1:3001 is also an endpoint of server \"a\": "
+		"agents \"x/[\" and \"x/?\" may match the same cgroup\n");
 	CHECK_STR_EQ(errors_of(FS("'agents':[]")),
 		     "t.json:servers.fs.agents: must be a non-empty array of cgroup path patterns "
 		     "(leave it out for every agent)\n");
