@@ -17,8 +17,14 @@ static int check(const char *file)
 		policy_errors_free(&errs);
 		return 1;
 	}
-	printf("%s: ok (%zu servers, %zu endpoints, %zu rules)\n",
-	       file, policy->n_servers, policy->n_endpoints, policy->n_tools);
+	size_t names = 0;
+
+	for (size_t i = 0; i < policy->n_servers; i++)
+		names += policy->servers[i].n_hostnames;
+	printf("%s: ok (%zu servers, %zu endpoints, ", file, policy->n_servers, policy->n_endpoints);
+	if (names)  /* resolved by the daemon, not here: DNS may be down now */
+		printf("%zu host names, ", names);
+	printf("%zu rules)\n", policy->n_tools);
 	policy_free(policy);
 	return 0;
 }

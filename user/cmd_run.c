@@ -16,6 +16,7 @@
 #include "bpf_loader.h"
 #include "commands.h"
 #include "handover.h"
+#include "endpoint_watch.h"
 #include "log.h"
 #include "loop.h"
 #include "netns.h"
@@ -146,6 +147,7 @@ struct daemon {
 	struct bpf_state bpf;
 	struct policy_maps policy_maps;
 	struct policy_watch policy;
+	struct endpoint_watch resolver;
 	struct watch signals;
 	struct watch prune_timer;
 	struct watch drain_timer;
@@ -154,6 +156,7 @@ struct daemon {
 	unsigned drain_timeout;
 	long long drain_deadline_ms;
 	bool draining;
+	bool signalled;          /* SIGTERM/SIGINT came: the next one cuts a drain */
 	bool handed_over;        /* a successor serves: leave everything attached */
 	bool lock_released;      /* a successor owns the pin dir: no policy writes */
 	bool fail_closed;
@@ -311,6 +314,8 @@ static int render_metrics(struct bytebuf *out, void *ctx)
 		    "Network namespaces let go once no process and no name held them.", ns->released_total);
 	if (err)
 		log_warn("/metrics: reading the stats maps: %s", strerror(-err));
+	else
+		endpoint_watch_render(&d->resolver, out);
 	return err ? -1 : 0;
 }
 
@@ -326,10 +331,16 @@ static void on_signal(struct watch *w, uint32_t revents)
 				log_info("SIGHUP: the new daemon owns the policy maps; not reloading");
 			else
 				policy_watch_reload(&d->policy, "SIGHUP");
-		} else if (d->draining) {
+		} else if (d->draining && d->signalled) {
 			log_info("signal %d while draining: closing connections now", si.ssi_signo);
 			d->loop.stop = true;
+		} else if (d->draining) {
+			/* the rollout's SIGTERM after a handover: the drain goes on */
+			d->signalled = true;
+			log_info("signal %d: already draining after a handover; a second one cuts the drain",
+				 si.ssi_signo);
 		} else {
+			d->signalled = true;
 			log_info("signal %d: shutting down", si.ssi_signo);
 			begin_drain(d);
 		}
@@ -474,7 +485,7 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	/* cleanup below runs on a partial set-up: nothing may look open */
-	d->signals.fd = d->prune_timer.fd = d->drain_timer.fd = -1;
+	d->signals.fd = d->prune_timer.fd = d->drain_timer.fd = d->resolver.timer.fd = -1;
 	d->handover.listen.fd = d->handover.session.fd = -1;
 	d->drain_timeout = a.drain_timeout;
 	d->fail_closed = a.fail_closed;
@@ -526,6 +537,7 @@ int cmd_run(int argc, char **argv)
 	/* listeners before programs: connect4/6 only redirect to a live one */
 	if ((err = setup_enforcement(d, &a, policy, session >= 0)) ||
 	    (err = policy_watch_start(&d->policy, &d->loop)) ||
+	    (err = endpoint_watch_start(&d->resolver, &d->loop, &d->policy_maps)) ||
 	    (err = setup_prune_timer(d)) ||
 	    (err = proxy_start(&d->proxy, &d->loop, bpf_conns_fd(&d->bpf),
 			       bpf_map_fd_of(&d->bpf, MAP_DAEMON_SOCKS), &d->enforce)) ||
@@ -572,6 +584,7 @@ cleanup:
 	bpf_unload(&d->bpf, detach, a.keep_maps);
 	admin_stop(&d->admin);
 	policy_watch_stop(&d->policy);
+	endpoint_watch_stop(&d->resolver);
 	policy_maps_release(&d->policy_maps);
 	audit_close(d->enforce.audit);
 	if (d->enforce.cgroup2_fd >= 0)

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "decide.h"
+#include "glob.h"
 #include "policy_cache.h"
 #include "rate_limit.h"
 
@@ -109,7 +110,7 @@ static enum verdict check_limits(struct policy_maps *maps, const struct decide_r
 				 const struct entry *entries, size_t n_entries,
 				 struct decision *out)
 {
-	struct applicable_limit all[2 * MCPF_TOOL_MAX_LIMITS];
+	struct applicable_limit all[4 * MCPF_TOOL_MAX_LIMITS];
 	const struct applicable_limit *spent = NULL;
 	struct rate_subject subject = {
 		.server = req->server, .session = req->session,
@@ -192,8 +193,10 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 		return verdict(out, VERDICT_INVALID, "servers",
 			       "server \"%s\" is not in the active policy", req->server);
 
-	/* A tool called "*" gets no entry of its own: "*" means every tool. */
-	find_entry(cache, req->server, strcmp(req->tool, "*") ? req->tool : "", exact);
+	/* A tool called "*" gets no entry of its own: "*" means every tool;
+	 * nor does one named like a method, prompt or resource entry. */
+	find_entry(cache, req->server, strcmp(req->tool, "*") && !policy_name_reserved(req->tool) ? req->tool : "",
+		   exact);
 	find_entry(cache, req->server, "*", wild);
 
 	if (exact->tool && exact->tool->rule.hidden)
@@ -228,12 +231,194 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 	return verdict(out, VERDICT_ALLOW, rule, "allowed");
 }
 
+/* An entry named prefix + name, for the rule field family.name. */
+static void find_prefixed(const struct policy_cache *cache, const char *server, const char *prefix,
+			  const char *family, const char *name, struct entry *e)
+{
+	char key[MCPF_NAME_LEN * 2];
+
+	snprintf(key, sizeof(key), "%s%s", prefix, name);
+	e->tool = policy_cache_tool(cache, server, key);
+	policy_field_key(e->field, sizeof(e->field), family, name);
+}
+
+/* How specific a resource pattern is: its literal characters. */
+static size_t literal_chars(const char *glob)
+{
+	size_t n = 0;
+
+	for (; *glob; glob++)
+		n += !strchr("*?[]\\", *glob);
+	return n;
+}
+
+/* The resources entries for uri: the best match (named), "*" (family);
+ * true when any matching entry hides it. */
+static bool find_resource(const struct policy_cache *cache, const char *server, const char *uri,
+			  struct entry *named, struct entry *family)
+{
+	const size_t plen = strlen(POLICY_URI_PREFIX);
+	size_t n, best_lit = 0, best_len = 0;
+	const struct cached_tool *run = policy_cache_prefixed(cache, server, POLICY_URI_PREFIX, &n), *best = NULL;
+	bool hidden = false;
+
+	family->tool = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *pat = run[i].tool + plen;
+		size_t lit = literal_chars(pat), len = strlen(pat);
+
+		if (!glob_match(pat, uri))
+			continue;
+		hidden |= run[i].rule.hidden;
+		if (!strcmp(pat, "*")) {
+			family->tool = &run[i];
+			continue;
+		}
+		if (!best || !strcmp(pat, uri) ||
+		    (strcmp(best->tool + plen, uri) && (lit > best_lit || (lit == best_lit && len > best_len)))) {
+			best = &run[i];
+			best_lit = lit;
+			best_len = len;
+		}
+	}
+	named->tool = best;
+	policy_field_key(named->field, sizeof(named->field), "resources", best ? best->tool + plen : uri);
+	policy_field_key(family->field, sizeof(family->field), "resources", "*");
+	return hidden;
+}
+
+static const char *object_noun(enum mcp_object kind)
+{
+	return kind == MCP_OBJECT_PROMPT ? "prompt" : "resource";
+}
+
+/* The entries a request's decision walks (decide.h), and whether one
+ * hides what it acts on. */
+struct chain {
+	struct entry e[4];               /* named, family, method, any */
+	bool hidden;
+	bool list;
+};
+
+static void build_chain(const struct policy_cache *cache, const char *server, const char *method,
+			const struct mcp_method_target *tg, struct chain *c)
+{
+	struct entry *named = &c->e[0], *family = &c->e[1];
+
+	memset(c, 0, sizeof(*c));
+	c->list = mcp_method_class(method) == MCP_METHOD_LIST;
+	if (tg->kind == MCP_OBJECT_PROMPT) {
+		if (strcmp(tg->name, "*"))  /* "*" means every prompt, never one */
+			find_prefixed(cache, server, POLICY_PROMPT_PREFIX, "prompts", tg->name, named);
+		find_prefixed(cache, server, POLICY_PROMPT_PREFIX, "prompts", "*", family);
+		c->hidden = named->tool && named->tool->rule.hidden;
+	} else if (tg->kind == MCP_OBJECT_RESOURCE) {
+		c->hidden = find_resource(cache, server, tg->name, named, family);
+	}
+	find_prefixed(cache, server, POLICY_METHOD_PREFIX, "methods", method, &c->e[2]);
+	if (!c->list)
+		find_prefixed(cache, server, POLICY_METHOD_PREFIX, "methods", "*", &c->e[3]);
+}
+
+/* The action of the first entry that decides (decide.h), its rule, and
+ * the entry (NULL for "default" or an unlisted list method). */
+static enum mcpf_action chain_action(const struct chain *c, const struct mcpf_policy_server *server,
+				     char *rule, size_t rule_len, const struct mcpf_policy_tool **decider)
+{
+	const struct entry *from = NULL;
+
+	if (c->e[0].tool)
+		from = &c->e[0];
+	else if (c->e[1].tool && c->e[1].tool->rule.action)
+		from = &c->e[1];
+	else if (c->e[2].tool)
+		from = &c->e[2];
+	else if (c->e[3].tool && c->e[3].tool->rule.action)
+		from = &c->e[3];
+	*decider = from ? &from->tool->rule : NULL;
+	if (from) {
+		snprintf(rule, rule_len, (*decider)->action ? "%s.action" : "%s", from->field);
+		return (*decider)->action ? (*decider)->action : MCPF_ACTION_ALLOW;
+	}
+	snprintf(rule, rule_len, c->list ? "methods" : "default");
+	return c->list ? MCPF_ACTION_ALLOW : server->default_action;
+}
+
+enum verdict decide_method(struct policy_maps *maps, const struct decide_request *req,
+			   struct decision *out)
+{
+	const struct policy_cache *cache;
+	const struct mcpf_policy_server *server;
+	const struct mcp_method_target *tg = &req->target;
+	const struct mcpf_policy_tool *decider;
+	struct chain c;
+	char rule[sizeof(out->rule)];
+	enum verdict v;
+
+	memset(out, 0, sizeof(*out));
+	out->generation = policy_active_generation(maps);
+	if (!out->generation)
+		return verdict(out, VERDICT_INVALID, "policy", "no policy is loaded");
+	if (!req->server || !req->method)
+		return verdict(out, VERDICT_INVALID, "servers", "the request has no server or method");
+	cache = policy_cache_for(maps, out->generation);
+	if (!(server = policy_cache_server(cache, req->server)))
+		return verdict(out, VERDICT_INVALID, "servers",
+			       "server \"%s\" is not in the active policy", req->server);
+
+	build_chain(cache, req->server, req->method, tg, &c);
+	if (c.hidden)
+		return verdict(out, VERDICT_HIDDEN, "hide", "%s \"%s\" is hidden by policy",
+			       object_noun(tg->kind), tg->name);
+	if (req->arguments && !cJSON_IsObject(req->arguments))
+		return verdict(out, VERDICT_INVALID, "arguments", "arguments must be an object");
+	if (chain_action(&c, server, rule, sizeof(rule), &decider) != MCPF_ACTION_ALLOW) {
+		if (decider && decider->reason[0])
+			return verdict(out, VERDICT_DENY, rule, "%s", decider->reason);
+		if (tg->kind != MCP_OBJECT_NONE)
+			return verdict(out, VERDICT_DENY, rule, "%s of %s \"%s\" is not allowed by policy",
+				       req->method, object_noun(tg->kind), tg->name);
+		return verdict(out, VERDICT_DENY, rule, "method %s is not allowed by policy", req->method);
+	}
+	if ((v = check_conditions(req, &c.e[1], out)) != VERDICT_ALLOW ||
+	    (v = check_conditions(req, &c.e[0], out)) != VERDICT_ALLOW ||
+	    (v = check_limits(maps, req, c.e, 4, out)) != VERDICT_ALLOW)
+		return v;
+	return verdict(out, VERDICT_ALLOW, rule, "allowed");
+}
+
+bool policy_list_hidden(struct policy_maps *maps, const char *server, enum mcp_list list,
+			const char *name)
+{
+	unsigned int gen = policy_active_generation(maps);
+	const struct policy_cache *cache;
+	const struct mcpf_policy_server *srv;
+	const struct mcpf_policy_tool *decider;
+	struct mcp_method_target tg = { .name = name };
+	struct chain c;
+	char rule[256];
+
+	if (list == MCP_LIST_TOOLS)
+		return policy_tool_hidden(maps, server, name);
+	if (!gen)
+		return false;
+	cache = policy_cache_for(maps, gen);
+	if (!(srv = policy_cache_server(cache, server)))
+		return false;
+	/* what fetching the entry would meet: hidden, or an action that denies */
+	tg.kind = list == MCP_LIST_PROMPTS ? MCP_OBJECT_PROMPT : MCP_OBJECT_RESOURCE;
+	build_chain(cache, server, list == MCP_LIST_PROMPTS ? "prompts/get" : "resources/read", &tg, &c);
+	return c.hidden || chain_action(&c, srv, rule, sizeof(rule), &decider) != MCPF_ACTION_ALLOW;
+}
+
 bool policy_tool_hidden(struct policy_maps *maps, const char *server, const char *tool)
 {
 	unsigned int gen = policy_active_generation(maps);
 	const struct cached_tool *t;
 
 	if (!gen)
+		return false;
+	if (policy_name_reserved(tool))
 		return false;
 	t = policy_cache_tool(policy_cache_for(maps, gen), server, tool);
 	return t && t->rule.hidden;

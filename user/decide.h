@@ -43,6 +43,7 @@
 
 #include <stdbool.h>
 #include <cjson/cJSON.h>
+#include "mcp_method.h"
 #include "policy_compile.h"
 
 enum verdict {
@@ -62,6 +63,9 @@ struct decide_request {
 	unsigned int pid;             /* 0: identity per cgroup */
 	const char *session;          /* Mcp-Session-Id or a per-connection id */
 	unsigned long long now_ns;    /* CLOCK_BOOTTIME, see policy_now_ns() */
+	/* decide_method() only: */
+	const char *method;
+	struct mcp_method_target target;  /* arguments: use .arguments above */
 };
 
 struct decision {
@@ -75,8 +79,36 @@ struct decision {
 enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 		    struct decision *out);
 
+/*
+ * Any other request (mcp_method.h: LIST or GOVERNED), by the same steps as
+ * a tools/call, over a chain of entries, most specific first:
+ *   named    prompts.NAME; or the resources pattern matching the URI best
+ *            (the URI itself, else the glob with the most literal
+ *            characters, then the longest, then the first in byte order)
+ *   family   prompts."*" / resources."*"
+ *   method   methods.METHOD
+ *   any      methods."*"
+ * Hidden (hide_prompts, hide_resources) first: rule "hide". Then the
+ * action: the first of named or method that exists (an entry without
+ * "action" allows), family or any when they carry an "action", else
+ * "default". A LIST method has only its method entry and is allowed
+ * without one. Conditions (prompt arguments, under "args.") of family
+ * then named; limits of every entry of the chain.
+ */
+enum verdict decide_method(struct policy_maps *maps, const struct decide_request *req,
+			   struct decision *out);
+
 /* For tools/list filtering: is this tool hidden on this server? */
 bool policy_tool_hidden(struct policy_maps *maps, const char *server, const char *tool);
+
+/* For every list: is the entry with this name (tool, prompt name,
+ * resource URI or URI template) to be left out? Tools: when hidden, as
+ * ever. Prompts, resources and templates: when hidden, or when the action
+ * of the chain for prompts/get or resources/read denies it (conditions
+ * and limits depend on the request and are not weighed), so under
+ * default deny a list shows what the agent may fetch. */
+bool policy_list_hidden(struct policy_maps *maps, const char *server, enum mcp_list list,
+			const char *name);
 
 const char *verdict_name(enum verdict verdict);
 

@@ -89,40 +89,49 @@ static int add_unique(struct mcpf_endpoint *out, int *n, int max, const struct m
 	return 0;
 }
 
-static int resolve(const char *text, const char *host, struct mcpf_endpoint *ep,
+int endpoints_from_addrinfo(const struct addrinfo *res, unsigned short port,
+			   struct mcpf_endpoint *out, int max)
+{
+	struct mcpf_endpoint ep = { .port = port };
+	int n = 0;
+
+	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET)
+			set_v4mapped(&ep, &((struct sockaddr_in *)ai->ai_addr)->sin_addr);
+		else if (ai->ai_family == AF_INET6)
+			memcpy(ep.addr, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, 16);
+		else
+			continue;
+		if (add_unique(out, &n, max, &ep))
+			return -1;
+	}
+	return n;
+}
+
+static int resolve(const char *text, const char *host, const struct mcpf_endpoint *ep,
 		   struct mcpf_endpoint *out, int max, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res;
-	int n = 0, rc = getaddrinfo(host, NULL, &hints, &res);
+	int n, rc = getaddrinfo(host, NULL, &hints, &res);
 
 	if (rc) {
 		snprintf(err, errlen, "cannot resolve \"%s\": %s", host, gai_strerror(rc));
 		return -1;
 	}
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		if (ai->ai_family == AF_INET)
-			set_v4mapped(ep, &((struct sockaddr_in *)ai->ai_addr)->sin_addr);
-		else if (ai->ai_family == AF_INET6)
-			memcpy(ep->addr, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, 16);
-		else
-			continue;
-		if (add_unique(out, &n, max, ep)) {
-			snprintf(err, errlen, "\"%s\": \"%s\" resolves to more than %d addresses", text, host, max);
-			n = -1;
-			break;
-		}
-	}
+	n = endpoints_from_addrinfo(res, ep->port, out, max);
 	freeaddrinfo(res);
-	if (n == 0) {
+	if (n < 0)
+		snprintf(err, errlen, "\"%s\": \"%s\" resolves to more than %d addresses", text, host, max);
+	else if (n == 0) {
 		snprintf(err, errlen, "\"%s\": \"%s\" has no IPv4 or IPv6 address", text, host);
-		return -1;
+		n = -1;
 	}
 	return n;
 }
 
-int endpoint_parse(const char *text, struct mcpf_endpoint *out, int max, char *err, size_t errlen)
+int endpoint_split(const char *text, struct mcpf_endpoint *out, char *host, size_t hostlen,
+		   char *err, size_t errlen)
 {
-	char host[256];
 	const char *host_start = text, *colon, *port_text;
 	struct mcpf_endpoint ep = { 0 };
 	struct in_addr a4;
@@ -153,7 +162,7 @@ int endpoint_parse(const char *text, struct mcpf_endpoint *out, int max, char *e
 			return -1;
 		}
 	}
-	if (host_len >= sizeof(host) || (bracketed && !host_len)) {
+	if (host_len >= hostlen || (bracketed && !host_len)) {
 		snprintf(err, errlen, "\"%s\": bad host", text);
 		return -1;
 	}
@@ -167,24 +176,42 @@ int endpoint_parse(const char *text, struct mcpf_endpoint *out, int max, char *e
 		return -1;
 	}
 	ep.port = (unsigned short)port;
+	*out = ep;
+	if (!host_len)
+		return 1;  /* all-zero address: any */
+	if (bracketed) {
+		if (inet_pton(AF_INET6, host, out->addr) != 1) {
+			snprintf(err, errlen, "\"%s\": \"%s\" is not an IPv6 address", text, host);
+			return -1;
+		}
+		return 1;
+	}
+	if (inet_pton(AF_INET, host, &a4) == 1) {
+		set_v4mapped(out, &a4);
+		return 1;
+	}
+	for (const char *c = host; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.' && *c != '_') {
+			snprintf(err, errlen, "\"%s\": \"%s\" is not a host name", text, host);
+			return -1;
+		}
+	return 0;
+}
+
+int endpoint_parse(const char *text, struct mcpf_endpoint *out, int max, char *err, size_t errlen)
+{
+	char host[256];
+	struct mcpf_endpoint ep;
+	int rc;
+
 	if (max < 1) {
 		snprintf(err, errlen, "\"%s\": no room for an address", text);
 		return -1;
 	}
-	if (!host_len) {
-		out[0] = ep;  /* all-zero address: any */
-		return 1;
-	}
-	if (bracketed) {
-		if (inet_pton(AF_INET6, host, ep.addr) != 1) {
-			snprintf(err, errlen, "\"%s\": \"%s\" is not an IPv6 address", text, host);
-			return -1;
-		}
-		out[0] = ep;
-		return 1;
-	}
-	if (inet_pton(AF_INET, host, &a4) == 1) {
-		set_v4mapped(&ep, &a4);
+	rc = endpoint_split(text, &ep, host, sizeof(host), err, errlen);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
 		out[0] = ep;
 		return 1;
 	}

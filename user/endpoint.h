@@ -14,6 +14,18 @@
  * -1 with a reason in err. */
 int endpoint_parse(const char *text, struct mcpf_endpoint *out, int max, char *err, size_t errlen);
 
+/* The same syntax without resolving: 1 and *out set for an address or
+ * ":PORT", 0 with the name in host and out->port set for "NAME:PORT",
+ * -1 with a reason in err. */
+int endpoint_split(const char *text, struct mcpf_endpoint *out, char *host, size_t hostlen,
+		   char *err, size_t errlen);
+
+/* The IPv4 and IPv6 addresses of a getaddrinfo answer, with port, each
+ * once: how many, or -1 when there are more than max. */
+struct addrinfo;
+int endpoints_from_addrinfo(const struct addrinfo *res, unsigned short port,
+			    struct mcpf_endpoint *out, int max);
+
 /* "127.0.0.1:3002" / "[::1]:3002" / "*:9000" */
 const char *endpoint_str(const struct mcpf_endpoint *ep, char buf[ENDPOINT_STRLEN]);
 

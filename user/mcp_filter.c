@@ -1,4 +1,4 @@
-/* Hidden tools removed from tools/list results; see mcp_filter.h. */
+/* Hidden entries removed from list results; see mcp_filter.h. */
 #include "mcp_filter.h"
 
 #include <stdlib.h>
@@ -18,7 +18,7 @@ void mcp_idset_free(struct mcp_idset *s)
 	s->n = 0;
 }
 
-int mcp_idset_add(struct mcp_idset *s, const cJSON *id)
+int mcp_idset_add(struct mcp_idset *s, const cJSON *id, enum mcp_list list)
 {
 	if (s->n == MCP_IDSET_MAX || !(cJSON_IsString(id) || cJSON_IsNumber(id)))
 		return -1;
@@ -26,36 +26,39 @@ int mcp_idset_add(struct mcp_idset *s, const cJSON *id)
 	e->is_string = cJSON_IsString(id);
 	e->number = id->valuedouble;
 	e->string = e->is_string ? strdup(id->valuestring) : NULL;
+	e->list = list;
 	if (e->is_string && !e->string)
 		return -1;
 	s->n++;
 	return 0;
 }
 
-bool mcp_idset_take(struct mcp_idset *s, const cJSON *id)
+int mcp_idset_take(struct mcp_idset *s, const cJSON *id)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		struct mcp_id *e = &s->ids[i];
 		bool match = e->is_string ? cJSON_IsString(id) && strcmp(e->string, id->valuestring) == 0
 					  : cJSON_IsNumber(id) && e->number == id->valuedouble;
 		if (match) {
+			int list = e->list;
+
 			free(e->string);
 			*e = s->ids[--s->n];
-			return true;
+			return list;
 		}
 	}
-	return false;
+	return -1;
 }
 
-/* One rewrite: the tools array at `span` becomes `text`. */
+/* One rewrite: the list's array at `span` becomes `text`. */
 struct splice {
 	struct json_span span;
 	struct bytebuf text;
 };
 
-/* The tools array without hidden tools; 1 if any was removed, 0 if none, -1 on error. */
-static int filtered_tools(const char *json, struct json_span tools_span, const cJSON *tools, mcp_hidden_fn is_hidden,
-			  void *ctx, struct bytebuf *out)
+/* The array without hidden entries; 1 if any was removed, 0 if none, -1 on error. */
+static int filtered_entries(const char *json, struct json_span tools_span, const cJSON *tools, enum mcp_list list,
+			    mcp_hidden_fn is_hidden, void *ctx, struct bytebuf *out)
 {
 	size_t n = (size_t)cJSON_GetArraySize(tools), i = 0;
 	int removed = 0;
@@ -70,8 +73,9 @@ static int filtered_tools(const char *json, struct json_span tools_span, const c
 	}
 	int r = bb_append(out, "[", 1);
 	for (const cJSON *tool = tools->child; tool && r == 0; tool = tool->next, i++) {
-		const cJSON *name = cJSON_IsObject(tool) ? cJSON_GetObjectItemCaseSensitive(tool, "name") : NULL;
-		if (cJSON_IsString(name) && is_hidden(name->valuestring, ctx)) {
+		const cJSON *name = cJSON_IsObject(tool) ? cJSON_GetObjectItemCaseSensitive(tool, mcp_list_key(list))
+							 : NULL;
+		if (cJSON_IsString(name) && is_hidden(list, name->valuestring, ctx)) {
 			removed = 1;
 			continue;
 		}
@@ -87,7 +91,7 @@ static int filtered_tools(const char *json, struct json_span tools_span, const c
 	return r < 0 ? -1 : removed;
 }
 
-/* A pending tools/list response: queue the rewrite of its tools array. */
+/* A pending list response: queue the rewrite of its array. */
 static int filter_message(const char *json, struct json_span msg_span, const cJSON *msg, struct mcp_idset *pending,
 			  mcp_hidden_fn is_hidden, void *ctx, struct splice *splices, size_t *n_splices)
 {
@@ -95,10 +99,12 @@ static int filter_message(const char *json, struct json_span msg_span, const cJS
 	const cJSON *result = id ? cJSON_GetObjectItemCaseSensitive(msg, "result") : NULL;
 	const cJSON *error = id ? cJSON_GetObjectItemCaseSensitive(msg, "error") : NULL;
 
+	int list;
+
 	/* Any answer (an error too) ends the wait for that id. */
-	if (!(result || error) || !mcp_idset_take(pending, id) || !cJSON_IsObject(result))
+	if (!(result || error) || (list = mcp_idset_take(pending, id)) < 0 || !cJSON_IsObject(result))
 		return 0;
-	const cJSON *tools = cJSON_GetObjectItemCaseSensitive(result, "tools");
+	const cJSON *tools = cJSON_GetObjectItemCaseSensitive(result, mcp_list_array(list));
 	if (!cJSON_IsArray(tools))
 		return 0;
 	struct json_span result_span, tools_span;
@@ -108,7 +114,7 @@ static int filter_message(const char *json, struct json_span msg_span, const cJS
 	struct splice *s = &splices[*n_splices];
 	s->span = tools_span;
 	s->text = (struct bytebuf)BYTEBUF_INIT;
-	int r = filtered_tools(json, tools_span, tools, is_hidden, ctx, &s->text);
+	int r = filtered_entries(json, tools_span, tools, list, is_hidden, ctx, &s->text);
 	if (r > 0)
 		(*n_splices)++;
 	else
@@ -116,7 +122,7 @@ static int filter_message(const char *json, struct json_span msg_span, const cJS
 	return r < 0 ? -1 : 0;
 }
 
-int mcp_filter_tools_list(const char *json, size_t len, struct mcp_idset *pending, mcp_hidden_fn is_hidden,
+int mcp_filter_lists(const char *json, size_t len, struct mcp_idset *pending, mcp_hidden_fn is_hidden,
 			  void *ctx, struct bytebuf *out)
 {
 	const char *end = NULL;

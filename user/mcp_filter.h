@@ -1,12 +1,15 @@
 /*
- * mcp_filter: hide tools from tools/list results flowing server->client.
+ * mcp_filter: hide entries from list results flowing server->client:
+ * tools (tools/list), prompts (prompts/list), resources (resources/list,
+ * by uri) and resource templates (resources/templates/list, by
+ * uriTemplate); mcp_method.h names the arrays and keys.
  *
  *   struct mcp_idset pending;                 // per MCP session (or connection)
  *   mcp_idset_init(&pending);
- *   client->server: for each forwarded request with method "tools/list":
- *       mcp_idset_add(&pending, m->id);        // -1 when full: refuse the request
+ *   client->server: for each forwarded request with a list method:
+ *       mcp_idset_add(&pending, m->id, list);  // -1 when full: refuse the request
  *   server->client: for a JSON reply body, or each SSE event's data:
- *       switch (mcp_filter_tools_list(json, len, &pending, is_hidden, ctx, &out)) {
+ *       switch (mcp_filter_lists(json, len, &pending, is_hidden, ctx, &out)) {
  *       case 0:  forward the original bytes unchanged
  *       case 1:  forward out (JSON body: new Content-Length via
  *                http1_head_rebuild; SSE: sse_format_event with out as data)
@@ -15,8 +18,8 @@
  *   mcp_idset_free(&pending);
  *
  * Every response (single or inside a batch array) whose id is pending is
- * taken off the set; if its result.tools is an array, the tools whose
- * "name" is_hidden() are removed. The rest of the text keeps its exact
+ * taken off the set; if its result holds the array of the list that id
+ * asked for, the entries whose name is_hidden(list, name) are removed. The rest of the text keeps its exact
  * bytes. Ids match as JSON values (1 and 1.0 match, "1" and 1 do not), the
  * way the server compared them when it echoed them. Text that is not JSON
  * is left alone: the client cannot read it either.
@@ -29,6 +32,7 @@
 #include <stddef.h>
 
 #include "bytebuf.h"
+#include "mcp_method.h"
 
 #define MCP_IDSET_MAX 64
 
@@ -36,6 +40,7 @@ struct mcp_id {
 	bool is_string;
 	double number;
 	char *string;
+	enum mcp_list list;
 };
 
 struct mcp_idset {
@@ -43,15 +48,15 @@ struct mcp_idset {
 	struct mcp_id ids[MCP_IDSET_MAX];
 };
 
-typedef bool (*mcp_hidden_fn)(const char *tool_name, void *ctx);
+typedef bool (*mcp_hidden_fn)(enum mcp_list list, const char *name, void *ctx);
 
 void mcp_idset_init(struct mcp_idset *s);
-int mcp_idset_add(struct mcp_idset *s, const cJSON *id);
-/* Removes id from the set; false when it was not there. */
-bool mcp_idset_take(struct mcp_idset *s, const cJSON *id);
+int mcp_idset_add(struct mcp_idset *s, const cJSON *id, enum mcp_list list);
+/* Removes id from the set: the list it asked for, or -1 when it was not there. */
+int mcp_idset_take(struct mcp_idset *s, const cJSON *id);
 void mcp_idset_free(struct mcp_idset *s);
 
-int mcp_filter_tools_list(const char *json, size_t len, struct mcp_idset *pending, mcp_hidden_fn is_hidden,
+int mcp_filter_lists(const char *json, size_t len, struct mcp_idset *pending, mcp_hidden_fn is_hidden,
 			  void *ctx, struct bytebuf *out);
 
 #endif /* MCPF_MCP_FILTER_H */

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mcp_filter.h"
 #include "mcp_flow.h"
+#include "mcp_method.h"
 #include "mcp_session.h"
 #include "stats.h"
 
@@ -354,6 +355,28 @@ struct request_ctx {
 	struct exchange *ex;
 };
 
+/* An allowed request whose answer is awaited, to account it then; false
+ * when it cannot be followed (too many in flight). */
+static bool follow_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm, const char *name,
+			  const char *rule, unsigned long long start_ns, size_t req_bytes)
+{
+	struct mcp_flow *f = rc->f;
+	struct answer_track *t = track_of(f, rc->legacy);
+	struct pending_call c = { .start_ns = start_ns, .req_bytes = req_bytes, .exchange = rc->ex->seq };
+
+	snprintf(c.tool, sizeof(c.tool), "%s", name);
+	snprintf(c.rule, sizeof(c.rule), "%s", rule);
+	snprintf(c.session, sizeof(c.session), "%s", rc->session);
+	c.id = cJSON_Duplicate(jm->id, true);
+	c.arguments = f->enf->audit && jm->arguments ? cJSON_Duplicate(jm->arguments, true) : NULL;
+	if (t && c.id && call_list_add(&t->calls, &c) == 0) {
+		rc->inspect_answer = true;
+		return true;
+	}
+	call_free(&c);
+	return false;
+}
+
 /* Decide one tools/call; answered here unless allowed. */
 static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t req_bytes)
 {
@@ -371,19 +394,8 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 				.arguments = jm->arguments };
 
 	if (v == VERDICT_ALLOW) {
-		struct answer_track *t = track_of(f, rc->legacy);
-		struct pending_call c = { .start_ns = dr.now_ns, .req_bytes = req_bytes, .exchange = rc->ex->seq };
-
-		snprintf(c.tool, sizeof(c.tool), "%s", jm->tool_name);
-		snprintf(c.rule, sizeof(c.rule), "%s", d.rule);
-		snprintf(c.session, sizeof(c.session), "%s", rc->session);
-		c.id = cJSON_Duplicate(jm->id, true);
-		c.arguments = f->enf->audit && jm->arguments ? cJSON_Duplicate(jm->arguments, true) : NULL;
-		if (t && c.id && call_list_add(&t->calls, &c) == 0) {
-			rc->inspect_answer = true;
+		if (follow_answer(rc, jm, jm->tool_name, d.rule, dr.now_ns, req_bytes))
 			return 0;
-		}
-		call_free(&c);
 		/* cannot follow its answer: refuse rather than lose the account */
 		v = VERDICT_INVALID;
 		snprintf(d.rule, sizeof(d.rule), "capacity");
@@ -393,6 +405,75 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 	account(f, &a);
 	jm->verdict = JSONRPC_ANSWERED;
 	cJSON *reply = jsonrpc_denial(jm, d.rule, d.reason, v == VERDICT_RATE_LIMITED ? (long)d.retry_after : -1);
+
+	return reply && cJSON_AddItemToArray(rc->replies, reply) ? 0 : -1;
+}
+
+/* Decide any other request or notification that is not lifecycle
+ * (mcp_method.h), accounted under its method name. Refused requests get a
+ * JSON-RPC error; a refused notification is dropped (it has no answer). */
+static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t req_bytes)
+{
+	struct mcp_flow *f = rc->f;
+	struct decide_request dr = {
+		.server = f->origin->server, .method = jm->method,
+		.cgroup_id = f->origin->cgroup_id, .uid = f->origin->uid,
+		.pid = f->enf->agent_per_cgroup ? 0 : f->origin->pid,
+		.session = rc->session, .now_ns = policy_now_ns(),
+	};
+	struct decision d = { 0 };
+	const char *why;
+	int list = mcp_method_list(jm->method);
+	enum verdict v;
+
+	if (mcp_method_class(jm->method) == MCP_METHOD_TOOL_CALL) {
+		/* a tools/call without an id: no answer could say it was refused,
+		 * and a permissive server might run it; never forwarded */
+		v = d.verdict = VERDICT_INVALID;
+		snprintf(d.rule, sizeof(d.rule), "request");
+		snprintf(d.reason, sizeof(d.reason), "tools/call must have an id");
+	} else if (mcp_method_target(jm->method, jm->params, &dr.target, &why) < 0) {
+		v = d.verdict = VERDICT_INVALID;
+		snprintf(d.rule, sizeof(d.rule), "params");
+		snprintf(d.reason, sizeof(d.reason), "%s", why);
+	} else {
+		dr.arguments = dr.target.arguments;
+		v = decide_method(f->enf->policy, &dr, &d);
+	}
+	struct accounting a = { .tool = jm->method, .rule = d.rule, .reason = d.reason, .session = rc->session,
+				.decision = decision_of(v), .req_bytes = req_bytes };
+
+	if (v == VERDICT_ALLOW && jm->kind == JSONRPC_NOTIFICATION) {
+		account(f, &a);
+		return 0;
+	}
+	if (v == VERDICT_ALLOW) {
+		struct answer_track *t = track_of(f, rc->legacy);
+
+		/* an answer that could not be filtered or accounted: refuse instead */
+		if (list < 0 || (t && mcp_idset_add(&t->lists, jm->id, list) == 0)) {
+			if (follow_answer(rc, jm, jm->method, d.rule, dr.now_ns, req_bytes))
+				return 0;
+			if (list >= 0)
+				mcp_idset_take(&t->lists, jm->id);
+		}
+		v = VERDICT_INVALID;
+		snprintf(d.rule, sizeof(d.rule), "capacity");
+		snprintf(d.reason, sizeof(d.reason), "too many requests in flight on this connection");
+		a.decision = MCPF_DECISION_INVALID;
+	}
+	account(f, &a);
+	jm->verdict = JSONRPC_ANSWERED;
+	if (jm->kind == JSONRPC_NOTIFICATION)
+		return 0;
+
+	char msg[sizeof(d.rule) + sizeof(d.reason) + 64];
+
+	snprintf(msg, sizeof(msg), "Blocked by mcpfence: %s: %s", d.rule, d.reason);
+	if (v == VERDICT_RATE_LIMITED)
+		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), "; retry after %u s", d.retry_after);
+	cJSON *reply = jsonrpc_error_reply(jm, v == VERDICT_INVALID ? JSONRPC_INVALID_REQUEST : MCP_POLICY_REFUSED,
+					   msg);
 
 	return reply && cJSON_AddItemToArray(rc->replies, reply) ? 0 : -1;
 }
@@ -449,19 +530,8 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 			err = reply && cJSON_AddItemToArray(rc.replies, reply) ? 0 : -1;
 		} else if (jm->kind == JSONRPC_REQUEST && jm->is_tools_call) {
 			err = decide_call(&rc, jm, req_bytes);
-		} else if (jm->kind == JSONRPC_REQUEST && !strcmp(jm->method, "tools/list")) {
-			struct answer_track *t = track_of(f, rc.legacy);
-
-			if (t && mcp_idset_add(&t->tools_list, jm->id) == 0) {
-				rc.inspect_answer = true;
-			} else {
-				/* an answer we could not filter would show hidden tools */
-				cJSON *reply = jsonrpc_error_reply(jm, JSONRPC_INVALID_REQUEST,
-								   "mcpfence: too many tools/list requests in flight");
-
-				jm->verdict = JSONRPC_ANSWERED;
-				err = reply && cJSON_AddItemToArray(rc.replies, reply) ? 0 : -1;
-			}
+		} else if (jm->kind != JSONRPC_RESPONSE && mcp_method_class(jm->method) != MCP_METHOD_LIFECYCLE) {
+			err = decide_other(&rc, jm, req_bytes);
 		}
 	}
 	if (err)
@@ -519,6 +589,10 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 	char path[2048];
 
 	memset(rs, 0, sizeof(*rs));
+	/* no server entry covers this agent at this endpoint (policy_scope.h) */
+	if (!f->origin->server[0])
+		return refuse_http(f, io, 403, JSONRPC_INVALID_REQUEST,
+				   "mcpfence: no server of the policy covers this agent at this endpoint");
 	/* After a protocol switch nothing could be inspected any more, and a
 	 * WebSocket can carry MCP: on an intercepted endpoint it is refused,
 	 * whatever the path. */
@@ -667,11 +741,11 @@ int mcp_flow_client_eof(struct mcp_flow *f, struct flow_io *io)
 
 /* ---- responses ---- */
 
-static bool is_hidden(const char *tool, void *ctx)
+static bool is_hidden(enum mcp_list list, const char *name, void *ctx)
 {
 	struct mcp_flow *f = ctx;
 
-	return policy_tool_hidden(f->enf->policy, f->origin->server, tool);
+	return policy_list_hidden(f->enf->policy, f->origin->server, list, name);
 }
 
 /* Account every tracked call the answers scanned so far settle, as
@@ -709,14 +783,14 @@ static void scan_body(void *ctx, const char *data, size_t len)
 	answer_scan_feed(&f->scan, data, len);
 }
 
-/* Hidden tools out of a tools/list answer; parsing is skipped when no
- * tools/list is awaiting one (a large tool result is not parsed twice). */
-static int filter_tools_list(struct mcp_flow *f, struct answer_track *t, const char *json, size_t len,
-			     struct bytebuf *out)
+/* Hidden entries out of a list answer; parsing is skipped when no list
+ * request is awaiting one (a large tool result is not parsed twice). */
+static int filter_lists(struct mcp_flow *f, struct answer_track *t, const char *json, size_t len,
+			struct bytebuf *out)
 {
-	if (!t->tools_list.n)
+	if (!t->lists.n)
 		return 0;
-	return mcp_filter_tools_list(json, len, &t->tools_list, is_hidden, f, out);
+	return mcp_filter_lists(json, len, &t->lists, is_hidden, f, out);
 }
 
 static int emit_sse(struct mcp_flow *f, struct flow_io *io, const char *bytes, size_t n)
@@ -769,7 +843,7 @@ static int on_sse_event(struct mcp_flow *f, struct flow_io *io)
 	t = answers_for(f, f->first);
 	if (t && ev->has_data) {
 		account_answers(f, t, ev->data, ev->data_len);
-		changed = filter_tools_list(f, t, ev->data, ev->data_len, &filtered);
+		changed = filter_lists(f, t, ev->data, ev->data_len, &filtered);
 		if (changed < 0)
 			return -1;
 	}
@@ -829,7 +903,7 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 	if (ex->inspect) {
 		struct answer_track *t = answers_for(f, ex);
 
-		if (ex->extra || (t && t->tools_list.n) || content_is_encoded(r)) {
+		if (ex->extra || (t && t->lists.n) || content_is_encoded(r)) {
 			f->resp_mode = RESP_BUFFER;
 			return http1_set_body_mode(&f->resp, HTTP1_BODY_BUFFER) < 0 ? -1 : 0;
 		}
@@ -866,7 +940,7 @@ static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchan
 		int fr;
 
 		account_answers(f, t, body, len);
-		fr = filter_tools_list(f, t, body, len, &filtered);
+		fr = filter_lists(f, t, body, len, &filtered);
 		if (fr < 0) {
 			err = -1;
 			goto out;

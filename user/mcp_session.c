@@ -11,7 +11,7 @@ struct answer_track *answer_track_new(void)
 	struct answer_track *t = calloc(1, sizeof(*t));
 
 	if (t)
-		mcp_idset_init(&t->tools_list);
+		mcp_idset_init(&t->lists);
 	return t;
 }
 
@@ -19,7 +19,7 @@ void answer_track_free(struct answer_track *t)
 {
 	if (!t)
 		return;
-	mcp_idset_free(&t->tools_list);
+	mcp_idset_free(&t->lists);
 	call_list_clear(&t->calls);
 	free(t);
 }
@@ -33,7 +33,7 @@ struct mcp_session *mcp_session_open(const char *server, const char *id, struct 
 	snprintf(s->server, sizeof(s->server), "%s", server);
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	s->stream = stream;
-	mcp_idset_init(&s->track.tools_list);
+	mcp_idset_init(&s->track.lists);
 	s->next = sessions;
 	sessions = s;
 	return s;
@@ -55,7 +55,7 @@ void mcp_session_close(struct mcp_session *s)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = s->next;
-	mcp_idset_free(&s->track.tools_list);
+	mcp_idset_free(&s->track.lists);
 	call_list_clear(&s->track.calls);
 	free(s);
 }

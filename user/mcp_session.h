@@ -18,7 +18,7 @@ struct mcp_flow;
 
 /* Ids of forwarded tools/list requests and allowed calls awaiting answers. */
 struct answer_track {
-	struct mcp_idset tools_list;
+	struct mcp_idset lists;      /* list requests whose answers get filtered */
 	struct call_list calls;
 };
 

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "endpoint.h"
+#include "mcp_method.h"
 #include "policy.h"
 
 /* A host name can resolve to several addresses: all are intercepted. */
@@ -30,9 +31,11 @@ struct counter_def {
 	char field[FIELD_LEN];
 };
 
+/* Who claimed an endpoint (an address, or a host name and port) first. */
 struct endpoint_owner {
 	struct mcpf_endpoint ep;
-	const char *server;
+	char host[256];                  /* "" for an address */
+	const struct policy_server *server;
 };
 
 struct loader {
@@ -56,6 +59,18 @@ static const char *const scope_names[] = {
 	[MCPF_SCOPE_GRANT] = "grant", [MCPF_SCOPE_AGENT] = "agent",
 	[MCPF_SCOPE_SESSION] = "session", [MCPF_SCOPE_GLOBAL] = "global",
 };
+
+static const char *const reserved_prefixes[] = {
+	POLICY_METHOD_PREFIX, POLICY_PROMPT_PREFIX, POLICY_URI_PREFIX, NULL,
+};
+
+int policy_name_reserved(const char *name)
+{
+	for (const char *const *p = reserved_prefixes; *p; p++)
+		if (!strncmp(name, *p, strlen(*p)))
+			return 1;
+	return 0;
+}
 
 const char *policy_op_name(unsigned int op)
 {
@@ -278,40 +293,229 @@ static void check_version(struct loader *l, const cJSON *item, const char *field
 		fail(l, field, "must be \"1\"");
 }
 
-/* ---- endpoints ---- */
+/* ---- agents and endpoints ---- */
+
+#define AGENT_PATTERN_MAX 512
+
+/* A glob (fnmatch with FNM_PATHNAME) as tokens: a byte; one byte but '/'
+ * ('?', and a [...] class, taken as any byte but '/': that can only make
+ * two globs look more alike); any run of bytes but '/' ('*'); and, for
+ * the descendants an agents pattern also covers, any run of bytes (SEQ). */
+enum glob_tok { GLOB_BYTE, GLOB_ANY, GLOB_STAR, GLOB_SEQ };
+
+struct glob_token {
+	enum glob_tok kind;
+	unsigned char byte;
+};
+
+/* Tokens of g, plus "/" SEQ when descendants is set. */
+static size_t glob_tokens(const char *g, bool descendants, struct glob_token *out)
+{
+	size_t n = 0;
+
+	for (; *g; g++, n++) {
+		if (*g == '*') {
+			out[n].kind = GLOB_STAR;
+		} else if (*g == '?') {
+			out[n].kind = GLOB_ANY;
+		} else if (*g == '[' && g[1] && strchr(g + 2, ']')) {
+			out[n].kind = GLOB_ANY;
+			g = strchr(g + 2, ']');  /* "[]...]" keeps its first ']' */
+		} else {
+			if (*g == '\\' && g[1])
+				g++;
+			out[n].kind = GLOB_BYTE;
+			out[n].byte = (unsigned char)*g;
+		}
+	}
+	if (descendants) {
+		out[n++] = (struct glob_token){ GLOB_BYTE, '/' };
+		out[n++] = (struct glob_token){ GLOB_SEQ, 0 };
+	}
+	return n;
+}
+
+static bool repeats(const struct glob_token *t)
+{
+	return t->kind == GLOB_STAR || t->kind == GLOB_SEQ;
+}
+
+/* Is there a byte both tokens can consume? */
+static bool tokens_meet(const struct glob_token *x, const struct glob_token *y)
+{
+	if (x->kind == GLOB_BYTE && y->kind == GLOB_BYTE)
+		return x->byte == y->byte;
+	if (x->kind == GLOB_BYTE)
+		return y->kind == GLOB_SEQ || x->byte != '/';
+	if (y->kind == GLOB_BYTE)
+		return x->kind == GLOB_SEQ || y->byte != '/';
+	return true;
+}
+
+/* Can one string match both token lists? Reachability over pairs of
+ * positions: a repeating token may be left, or consume a byte together
+ * with the other side; both lists done together is a common match. */
+static bool tokens_overlap(const struct glob_token *a, size_t na, const struct glob_token *b, size_t nb)
+{
+	size_t w = nb + 1, top = 0;
+	bool *seen = xcalloc((na + 1) * w, sizeof(bool));
+	size_t *stack = xcalloc((na + 1) * w, sizeof(size_t));
+	bool found = false;
+
+#define VISIT(i, j) do { if (!seen[(i) * w + (j)]) { seen[(i) * w + (j)] = true; stack[top++] = (i) * w + (j); } } while (0)
+	VISIT(0, 0);
+	while (top && !found) {
+		size_t at = stack[--top], i = at / w, j = at % w;
+
+		if (i == na && j == nb) {
+			found = true;
+			break;
+		}
+		if (i < na && repeats(&a[i]))
+			VISIT(i + 1, j);
+		if (j < nb && repeats(&b[j]))
+			VISIT(i, j + 1);
+		if (i == na || j == nb || !tokens_meet(&a[i], &b[j]) || (repeats(&a[i]) && repeats(&b[j])))
+			continue;
+		VISIT(repeats(&a[i]) ? i : i + 1, repeats(&b[j]) ? j : j + 1);
+	}
+#undef VISIT
+	free(seen);
+	free(stack);
+	return found;
+}
+
+/* Can one cgroup be covered by both agents patterns? A pattern covers a
+ * cgroup whose path, or an ancestor's, it matches; so either both match
+ * the same path, or one matches a path below what the other matches. */
+static bool globs_overlap(const char *ga, const char *gb)
+{
+	struct glob_token a[AGENT_PATTERN_MAX + 2], b[AGENT_PATTERN_MAX + 2], ad[AGENT_PATTERN_MAX + 2],
+		bd[AGENT_PATTERN_MAX + 2];
+	size_t na = glob_tokens(ga, false, a), nb = glob_tokens(gb, false, b);
+	size_t nad = glob_tokens(ga, true, ad), nbd = glob_tokens(gb, true, bd);
+
+	return tokens_overlap(a, na, b, nb) || tokens_overlap(ad, nad, b, nb) || tokens_overlap(a, na, bd, nbd);
+}
+
+/* Two servers may share an endpoint when at most one of them is unscoped
+ * (it takes the agents no scope matches) and no cgroup path can match
+ * both scopes. False when they may, else true with the clash in why. */
+static bool scopes_clash(const struct policy_server *x, const struct policy_server *y,
+			 char *why, size_t len)
+{
+	if (!x->n_agents && !y->n_agents) {
+		snprintf(why, len, "neither has \"agents\"");
+		return true;
+	}
+	for (size_t i = 0; i < x->n_agents; i++)
+		for (size_t j = 0; j < y->n_agents; j++)
+			if (globs_overlap(x->agents[i], y->agents[j])) {
+				snprintf(why, len, "agents \"%s\" and \"%s\" may match the same cgroup",
+					 x->agents[i], y->agents[j]);
+				return true;
+			}
+	return false;
+}
+
+static bool claim(struct loader *l, struct policy_server *s, const char *field,
+		  const struct mcpf_endpoint *ep, const char *host)
+{
+	char text[ENDPOINT_STRLEN + 256], why[512];
+	bool ok = true;
+
+	if (*host)
+		snprintf(text, sizeof(text), "%s:%u", host, ep->port);
+	else
+		endpoint_str(ep, text);
+	for (size_t i = 0; i < l->n_owners; i++) {
+		const struct endpoint_owner *o = &l->owners[i];
+
+		if (o->server == s || strcasecmp(o->host, host) || memcmp(&o->ep, ep, sizeof(*ep)))
+			continue;
+		if (scopes_clash(o->server, s, why, sizeof(why))) {
+			fail(l, field, "%s is also an endpoint of server \"%s\": %s", text, o->server->name, why);
+			ok = false;
+		}
+	}
+	l->owners = xrealloc(l->owners, l->n_owners + 1, sizeof(*l->owners));
+	l->owners[l->n_owners] = (struct endpoint_owner){ .ep = *ep, .server = s };
+	snprintf(l->owners[l->n_owners++].host, sizeof(l->owners[0].host), "%s", host);
+	return ok;
+}
 
 static void add_endpoint(struct loader *l, struct policy_server *s, const char *field,
 			 const struct mcpf_endpoint *ep)
 {
-	char text[ENDPOINT_STRLEN];
-
 	for (size_t i = 0; i < s->n_endpoints; i++)
 		if (!memcmp(&s->endpoints[i], ep, sizeof(*ep)))
 			return;
-	for (size_t i = 0; i < l->n_owners; i++)
-		if (!memcmp(&l->owners[i].ep, ep, sizeof(*ep))) {
-			fail(l, field, "%s already belongs to server \"%s\"",
-			     endpoint_str(ep, text), l->owners[i].server);
-			return;
-		}
+	if (!claim(l, s, field, ep, ""))
+		return;
 	s->endpoints = xrealloc(s->endpoints, s->n_endpoints + 1, sizeof(*ep));
 	s->endpoints[s->n_endpoints++] = *ep;
-	l->owners = xrealloc(l->owners, l->n_owners + 1, sizeof(*l->owners));
-	l->owners[l->n_owners].ep = *ep;
-	l->owners[l->n_owners++].server = s->name;
 }
 
+static void add_hostname(struct loader *l, struct policy_server *s, const char *field,
+			 const char *host, unsigned short port)
+{
+	struct mcpf_endpoint ep = { .port = port };
+	struct policy_hostname *h;
+
+	for (size_t i = 0; i < s->n_hostnames; i++)
+		if (s->hostnames[i].port == port && !strcasecmp(s->hostnames[i].host, host))
+			return;
+	if (!claim(l, s, field, &ep, host))
+		return;
+	s->hostnames = xrealloc(s->hostnames, s->n_hostnames + 1, sizeof(*s->hostnames));
+	h = &s->hostnames[s->n_hostnames++];
+	snprintf(h->host, sizeof(h->host), "%s", host);
+	h->port = port;
+}
+
+/* Addresses are taken as written; a host name is kept as a name, for the
+ * daemon to resolve (and keep resolving) without holding up the load. */
 static void load_endpoint(struct loader *l, struct policy_server *s, const char *field,
 			  const char *text)
 {
-	struct mcpf_endpoint eps[MAX_ADDRS_PER_ENDPOINT];
-	char err[512];
-	int n = endpoint_parse(text, eps, MAX_ADDRS_PER_ENDPOINT, err, sizeof(err));
+	struct mcpf_endpoint ep;
+	char err[512], host[256];
+	int rc = endpoint_split(text, &ep, host, sizeof(host), err, sizeof(err));
 
-	if (n < 0)
+	if (rc < 0)
 		fail(l, field, "%s", err);
-	for (int i = 0; i < n; i++)
-		add_endpoint(l, s, field, &eps[i]);
+	else if (rc == 1)
+		add_endpoint(l, s, field, &ep);
+	else
+		add_hostname(l, s, field, host, ep.port);
+}
+
+static void load_agents(struct loader *l, const cJSON *item, const char *field, struct policy_server *s)
+{
+	char e[FIELD_LEN];
+	size_t i = 0;
+
+	if (!cJSON_IsArray(item) || !item->child) {
+		fail(l, field, "must be a non-empty array of cgroup path patterns (leave it out for every agent)");
+		return;
+	}
+	s->agents = xcalloc(cJSON_GetArraySize(item), sizeof(*s->agents));
+	for (const cJSON *a = item->child; a; a = a->next, i++) {
+		const char *text;
+
+		field_index(e, field, i);
+		if (!(text = string_of(l, a, e)))
+			continue;
+		while (*text == '/')
+			text++;  /* relative to the cgroup2 root either way */
+		if (!*text || strlen(text) >= AGENT_PATTERN_MAX) {
+			fail(l, e, "must be a cgroup path pattern such as \"kubepods.slice/*pod1234*\"");
+			continue;
+		}
+		s->agents[s->n_agents] = strdup(text);
+		if (!s->agents[s->n_agents++])
+			abort();
+	}
 }
 
 /* ---- limits ---- */
@@ -538,9 +742,14 @@ static void load_condition(struct loader *l, const cJSON *j, const char *field,
 
 /* ---- tools, servers ---- */
 
-static void load_tool(struct loader *l, const cJSON *j, const char *field, struct policy_tool *t)
+/* Keys of an entry: tools and prompts have arguments to put conditions
+ * on; methods and resources do not. */
+static const char *const entry_keys[] = { "action", "reason", "rate_limit", "limits", "conditions", NULL };
+static const char *const entry_keys_no_args[] = { "action", "reason", "rate_limit", "limits", NULL };
+
+static void load_tool(struct loader *l, const cJSON *j, const char *field, struct policy_tool *t,
+		      const char *const *keys)
 {
-	static const char *const keys[] = { "action", "reason", "rate_limit", "limits", "conditions", NULL };
 	char f[FIELD_LEN], e[FIELD_LEN];
 	const cJSON *item, *rate, *limits;
 	const char *s;
@@ -613,13 +822,100 @@ static struct policy_tool *find_tool(struct policy_server *s, size_t sorted, con
 	return t;
 }
 
+/* One family of entries ("tools", "methods", "prompts", "resources"):
+ * each becomes a tool-map entry named prefix + key. */
+enum family_kind { FAMILY_TOOLS, FAMILY_METHODS, FAMILY_PROMPTS, FAMILY_RESOURCES };
+
+struct family {
+	enum family_kind kind;
+	const char *key;
+	const char *prefix;
+	const char *const *entry_keys;
+	const char *hide;              /* its "hide" list, if it has one */
+	const char *noun;
+};
+
+static const struct family families[] = {
+	{ FAMILY_TOOLS, "tools", "", entry_keys, "hide", "tool" },
+	{ FAMILY_METHODS, "methods", POLICY_METHOD_PREFIX, entry_keys_no_args, NULL, "method" },
+	{ FAMILY_PROMPTS, "prompts", POLICY_PROMPT_PREFIX, entry_keys, "hide_prompts", "prompt" },
+	{ FAMILY_RESOURCES, "resources", POLICY_URI_PREFIX, entry_keys_no_args, "hide_resources", "resource URI pattern" },
+};
+
+/* The map name of an entry, or false after saying why it has none. */
+static bool entry_name(struct loader *l, const struct family *fam, const char *field,
+		       const char *name, char *out)
+{
+	size_t room = MCPF_NAME_LEN - 1 - strlen(fam->prefix);
+
+	if (!*name) {
+		fail(l, field, "empty name");
+		return false;
+	}
+	if (strlen(name) > room) {
+		fail(l, field, "name longer than %zu bytes", room);
+		return false;
+	}
+	if (fam->kind == FAMILY_TOOLS && policy_name_reserved(name)) {
+		fail(l, field, "tool names cannot start with \"%s\", \"%s\" or \"%s\"",
+		     POLICY_METHOD_PREFIX, POLICY_PROMPT_PREFIX, POLICY_URI_PREFIX);
+		return false;
+	}
+	if (fam->kind == FAMILY_METHODS) {
+		if (!strcmp(name, "tools/call")) {
+			fail(l, field, "tools/call is governed by \"tools\"");
+			return false;
+		}
+		if (mcp_method_class(name) == MCP_METHOD_LIFECYCLE) {
+			fail(l, field, "%s is always forwarded (lifecycle): it cannot have a rule", name);
+			return false;
+		}
+	}
+	snprintf(out, MCPF_NAME_LEN, "%s%s", fam->prefix, name);
+	return true;
+}
+
+/* Hidden names of one family ("hide", "hide_prompts", "hide_resources"). */
+static void load_hide(struct loader *l, struct policy_server *s, const cJSON *hide, const char *field,
+		      const struct family *fam, size_t sorted, bool star_ok)
+{
+	char e[FIELD_LEN], name[MCPF_NAME_LEN];
+	const char *text;
+	size_t i = 0;
+
+	if (!cJSON_IsArray(hide)) {
+		fail(l, field, "must be an array of %s names", fam->noun);
+		return;
+	}
+	for (const cJSON *h = hide->child; h; h = h->next, i++) {
+		struct policy_tool *pt;
+
+		field_index(e, field, i);
+		if (!(text = string_of(l, h, e)))
+			continue;
+		if (!star_ok && !strcmp(text, "*")) {
+			fail(l, e, "\"*\" is not a %s name: list the %ss to hide", fam->noun, fam->noun);
+			continue;
+		}
+		if (!entry_name(l, fam, e, text, name))
+			continue;
+		if (!(pt = find_tool(s, sorted, name))) {
+			pt = &s->tools[s->n_tools++];
+			strcpy(pt->name, name);
+		}
+		pt->rule.hidden = 1;
+	}
+}
+
 static void load_server(struct loader *l, const cJSON *j, const char *field, struct policy_server *s)
 {
-	static const char *const keys[] = { "version", "endpoints", "default", "tools", "hide", NULL };
+	static const char *const keys[] = { "version", "endpoints", "agents", "default", "tools", "methods",
+					    "prompts", "resources", "hide", "hide_prompts", "hide_resources", NULL };
+	const size_t n_fam = sizeof(families) / sizeof(families[0]);
 	char f[FIELD_LEN], e[FIELD_LEN];
-	const cJSON *item, *tools, *hide;
+	const cJSON *item, *lists[4], *hides[4];
 	const char *text;
-	size_t cap, sorted;
+	size_t cap = 0, sorted;
 	int i = 0;
 
 	if (!check_object(l, j, field, keys))
@@ -628,6 +924,8 @@ static void load_server(struct loader *l, const cJSON *j, const char *field, str
 		check_version(l, item, f);
 	if ((item = required(l, j, "default", f, field)))
 		parse_action(l, item, f, &s->default_action);
+	if ((item = member(j, "agents", f, field)))
+		load_agents(l, item, f, s);
 	if ((item = member(j, "endpoints", f, field))) {
 		if (!cJSON_IsArray(item))
 			fail(l, f, "must be an array of \"HOST:PORT\" strings");
@@ -638,47 +936,39 @@ static void load_server(struct loader *l, const cJSON *j, const char *field, str
 					load_endpoint(l, s, e, text);
 			}
 	}
-	tools = member(j, "tools", f, field);
-	hide = member(j, "hide", e, field);
-	if (tools && !check_object(l, tools, f, NULL))
-		tools = NULL;
-	if (hide && !cJSON_IsArray(hide)) {
-		fail(l, e, "must be an array of tool names");
-		hide = NULL;
-	}
-	cap = (tools ? cJSON_GetArraySize(tools) : 0) + (hide ? cJSON_GetArraySize(hide) : 0);
-	s->tools = xcalloc(cap, sizeof(*s->tools));
-	for (const cJSON *t = tools ? tools->child : NULL; t; t = t->next) {
-		struct policy_tool *pt = &s->tools[s->n_tools];
+	for (size_t k = 0; k < n_fam; k++) {
+		const char *hk = families[k].hide;
 
-		field_key(e, f, t->string);
-		/* a repeated name was reported by check_object: the policy fails */
-		if (!copy_name(l, e, t->string, pt->name, sizeof(pt->name)))
-			continue;
-		s->n_tools++;
-		load_tool(l, t, e, pt);
+		lists[k] = member(j, families[k].key, f, field);
+		if (lists[k] && !check_object(l, lists[k], f, NULL))
+			lists[k] = NULL;
+		hides[k] = hk ? cJSON_GetObjectItemCaseSensitive(j, hk) : NULL;
+		cap += (lists[k] ? cJSON_GetArraySize(lists[k]) : 0) +
+		       (cJSON_IsArray(hides[k]) ? cJSON_GetArraySize(hides[k]) : 0);
+	}
+	s->tools = xcalloc(cap, sizeof(*s->tools));
+	for (size_t k = 0; k < n_fam; k++) {
+		field_key(f, field, families[k].key);
+		for (const cJSON *t = lists[k] ? lists[k]->child : NULL; t; t = t->next) {
+			struct policy_tool *pt = &s->tools[s->n_tools];
+
+			field_key(e, f, t->string);
+			/* a repeated name was reported by check_object: the policy fails */
+			if (!entry_name(l, &families[k], e, t->string, pt->name))
+				continue;
+			s->n_tools++;
+			load_tool(l, t, e, pt, families[k].entry_keys);
+		}
 	}
 	qsort(s->tools, s->n_tools, sizeof(*s->tools), tool_by_name);
 	sorted = s->n_tools;
-	field_key(f, field, "hide");
-	i = 0;
-	for (const cJSON *h = hide ? hide->child : NULL; h; h = h->next, i++) {
-		struct policy_tool *pt;
-
-		field_index(e, f, i);
-		if (!(text = string_of(l, h, e)))
+	for (size_t k = 0; k < n_fam; k++) {
+		if (!hides[k])
 			continue;
-		if (!strcmp(text, "*")) {
-			fail(l, e, "\"*\" is not a tool name: list the tools to hide");
-			continue;
-		}
-		if (!(pt = find_tool(s, sorted, text))) {
-			pt = &s->tools[s->n_tools];
-			if (!copy_name(l, e, text, pt->name, sizeof(pt->name)))
-				continue;
-			s->n_tools++;
-		}
-		pt->rule.hidden = 1;
+		field_key(f, field, families[k].hide);
+		/* a resource pattern "*" hides every resource; a tool or prompt
+		 * named "*" does not exist */
+		load_hide(l, s, hides[k], f, &families[k], sorted, families[k].kind == FAMILY_RESOURCES);
 	}
 }
 
@@ -836,6 +1126,10 @@ void policy_free(struct policy *policy)
 	for (size_t i = 0; i < policy->n_servers; i++) {
 		for (size_t t = 0; t < policy->servers[i].n_tools; t++)
 			free(policy->servers[i].tools[t].cond);
+		for (size_t a = 0; a < policy->servers[i].n_agents; a++)
+			free(policy->servers[i].agents[a]);
+		free(policy->servers[i].agents);
+		free(policy->servers[i].hostnames);
 		free(policy->servers[i].endpoints);
 		free(policy->servers[i].tools);
 	}

@@ -20,9 +20,13 @@
  * is refused with an error saying how to wrap it: without a server name
  * and endpoints it could not say which traffic it governs.
  *
- * Endpoints: "ADDR:PORT", "[V6ADDR]:PORT", "HOST:PORT" (resolved now with
- * getaddrinfo, every address kept) or ":PORT" (any address). Duplicates
- * inside one server merge; the same endpoint in two servers is an error.
+ * Endpoints: "ADDR:PORT", "[V6ADDR]:PORT", "HOST:PORT" (kept as a name,
+ * resolved by the daemon: endpoint_watch.h) or ":PORT" (any address).
+ * Duplicates inside one server merge. "agents" (cgroup path globs) scopes
+ * a server to some agents; two servers may share an endpoint only when at
+ * most one is unscoped and no cgroup can be covered by both scopes
+ * (policy_scope.h). "methods", "prompts", "resources", "hide_prompts" and
+ * "hide_resources" govern what is not a tool call (decide.h).
  *
  * Validation reports every problem, each as "FILE:FIELD: REASON" where
  * FIELD is a JSON path (servers.fs.tools.rm.limits[0].scope; keys that
@@ -44,12 +48,35 @@ struct policy_tool {
 	struct mcpf_policy_cond *cond;  /* rule.conditions entries; most tools have none */
 };
 
+/* Rules for what is not a tool share the tool maps: their names carry a
+ * prefix no tool entry may start with ("method:resources/read",
+ * "prompt:summarize", "uri:file:///srv/" followed by a glob), so the compiled layout stays
+ * the same and bpftool still prints them as names. */
+#define POLICY_METHOD_PREFIX "method:"
+#define POLICY_PROMPT_PREFIX "prompt:"
+#define POLICY_URI_PREFIX    "uri:"
+
+/* Does this name start with one of the prefixes above? */
+int policy_name_reserved(const char *name);
+
+/* A host name in "endpoints": resolved by the daemon (endpoint_watch.h),
+ * never while the file is read, so an unreachable DNS cannot keep a
+ * policy from loading. */
+struct policy_hostname {
+	char host[256];
+	unsigned short port;
+};
+
 struct policy_server {
 	char name[MCPF_NAME_LEN];
 	enum mcpf_action default_action;
 	struct mcpf_endpoint *endpoints;
 	size_t n_endpoints;
-	struct policy_tool *tools;
+	struct policy_hostname *hostnames;
+	size_t n_hostnames;
+	char **agents;        /* cgroup path globs; none: every agent */
+	size_t n_agents;
+	struct policy_tool *tools;   /* tool, method, prompt and resource entries */
 	size_t n_tools;
 };
 

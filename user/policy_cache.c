@@ -45,7 +45,8 @@ static void load_servers(int fd, struct policy_cache *cache)
 		if (!bpf_map_lookup_elem(fd, &key, &s->value))
 			cache->n_servers++;
 	}
-	qsort(cache->servers, cache->n_servers, sizeof(*cache->servers), server_cmp);
+	if (cache->n_servers)
+		qsort(cache->servers, cache->n_servers, sizeof(*cache->servers), server_cmp);
 }
 
 /* A condition missing from the map stays unusable: calls needing it are
@@ -90,7 +91,8 @@ static void load_tools(struct policy_maps *maps, struct policy_cache *cache)
 		load_conditions(maps->conds, cache->generation, t);
 		cache->n_tools++;
 	}
-	qsort(cache->tools, cache->n_tools, sizeof(*cache->tools), tool_cmp);
+	if (cache->n_tools)  /* tools stays NULL when there are none */
+		qsort(cache->tools, cache->n_tools, sizeof(*cache->tools), tool_cmp);
 }
 
 const struct policy_cache *policy_cache_for(struct policy_maps *maps, unsigned int generation)
@@ -113,7 +115,7 @@ const struct mcpf_policy_server *policy_cache_server(const struct policy_cache *
 	struct cached_server key = {0};
 	const struct cached_server *s;
 
-	if (strlen(server) >= sizeof(key.name))
+	if (!cache->n_servers || strlen(server) >= sizeof(key.name))
 		return NULL;
 	strcpy(key.name, server);
 	s = bsearch(&key, cache->servers, cache->n_servers, sizeof(*s), server_cmp);
@@ -125,11 +127,36 @@ const struct cached_tool *policy_cache_tool(const struct policy_cache *cache,
 {
 	struct cached_tool key;
 
-	if (strlen(server) >= sizeof(key.server) || strlen(tool) >= sizeof(key.tool))
+	if (!cache->n_tools || strlen(server) >= sizeof(key.server) || strlen(tool) >= sizeof(key.tool))
 		return NULL;
 	strcpy(key.server, server);
 	strcpy(key.tool, tool);
 	return bsearch(&key, cache->tools, cache->n_tools, sizeof(key), tool_cmp);
+}
+
+const struct cached_tool *policy_cache_prefixed(const struct policy_cache *cache, const char *server,
+						const char *prefix, size_t *n)
+{
+	struct cached_tool key;
+	size_t lo = 0, hi = cache->n_tools, plen = strlen(prefix);
+
+	*n = 0;
+	if (strlen(server) >= sizeof(key.server) || plen >= sizeof(key.tool))
+		return NULL;
+	strcpy(key.server, server);
+	strcpy(key.tool, prefix);
+	while (lo < hi) {  /* first entry not below (server, prefix) */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (tool_cmp(&cache->tools[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + *n < cache->n_tools && !strncmp(cache->tools[lo + *n].server, server, MCPF_NAME_LEN) &&
+	       !strncmp(cache->tools[lo + *n].tool, prefix, plen))
+		(*n)++;
+	return *n ? &cache->tools[lo] : NULL;
 }
 
 void policy_cache_free(struct policy_cache *cache)

@@ -45,6 +45,11 @@ const struct mcpf_policy_server *policy_cache_server(const struct policy_cache *
 const struct cached_tool *policy_cache_tool(const struct policy_cache *cache,
 					    const char *server, const char *tool);
 
+/* The server's entries whose names start with prefix: n of them from the
+ * one returned (they sort together). */
+const struct cached_tool *policy_cache_prefixed(const struct policy_cache *cache, const char *server,
+						const char *prefix, size_t *n);
+
 void policy_cache_free(struct policy_cache *cache);
 
 #endif /* MCPF_POLICY_CACHE_H */

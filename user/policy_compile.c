@@ -12,6 +12,7 @@
 #include "policy_cache.h"
 #include "policy_compile.h"
 #include "target_ports.h"
+#include "policy_scope.h"
 
 void policy_maps_from_skeleton(struct policy_maps *maps, const struct mcpfence *skel)
 {
@@ -30,6 +31,8 @@ void policy_maps_release(struct policy_maps *maps)
 {
 	policy_cache_free(maps->cache);
 	maps->cache = NULL;
+	policy_scopes_free(maps->scopes);
+	maps->scopes = NULL;
 }
 
 unsigned int policy_active_generation(const struct policy_maps *maps)
@@ -140,27 +143,50 @@ int policy_stage(struct policy_maps *maps, const struct policy *policy,
 	return 0;
 }
 
-static bool has_endpoint(const struct policy *policy, const struct mcpf_endpoint *ep)
+struct wanted_targets {
+	struct mcpf_endpoint *ep;
+	struct mcpf_target *target;
+	size_t n;
+};
+
+static void want_target(void *ctx, const struct mcpf_endpoint *ep, const char *server)
 {
-	for (size_t i = 0; i < policy->n_servers; i++)
-		for (size_t e = 0; e < policy->servers[i].n_endpoints; e++)
-			if (!memcmp(&policy->servers[i].endpoints[e], ep, sizeof(*ep)))
-				return true;
+	struct wanted_targets *w = ctx;
+
+	for (size_t i = 0; i < w->n; i++)
+		if (!memcmp(&w->ep[i], ep, sizeof(*ep)))
+			return;  /* the first server naming it keeps it */
+	w->ep = reallocarray(w->ep, w->n + 1, sizeof(*w->ep));
+	w->target = reallocarray(w->target, w->n + 1, sizeof(*w->target));
+	if (!w->ep || !w->target)
+		abort();
+	w->ep[w->n] = *ep;
+	memset(&w->target[w->n], 0, sizeof(w->target[0]));
+	memcpy(w->target[w->n++].server, server, MCPF_NAME_LEN);
+}
+
+static bool wanted(const struct wanted_targets *w, const struct mcpf_endpoint *ep)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (!memcmp(&w->ep[i], ep, sizeof(*ep)))
+			return true;
 	return false;
 }
 
 /* Stale endpoints go first so the map never needs room for both sets. */
-static int update_targets(struct policy_maps *maps, const struct policy *policy,
-			  char *err, size_t errlen)
+int policy_targets_sync(struct policy_maps *maps, char *err, size_t errlen)
 {
+	struct wanted_targets w = { 0 };
 	struct mcpf_endpoint key, next, *stale = NULL;
 	void *prev = NULL;
 	size_t n = 0;
+	int rc = 0;
 
+	policy_scopes_each_endpoint(maps->scopes, want_target, &w);
 	while (!bpf_map_get_next_key(maps->targets, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (has_endpoint(policy, &key))
+		if (wanted(&w, &key))
 			continue;
 		stale = reallocarray(stale, n + 1, sizeof(*stale));
 		if (!stale)
@@ -170,18 +196,14 @@ static int update_targets(struct policy_maps *maps, const struct policy *policy,
 	for (size_t i = 0; i < n; i++)
 		bpf_map_delete_elem(maps->targets, &stale[i]);
 	free(stale);
-	for (size_t i = 0; i < policy->n_servers; i++) {
-		const struct policy_server *s = &policy->servers[i];
-		struct mcpf_target target = {0};
-
-		memcpy(target.server, s->name, sizeof(target.server));
-		for (size_t e = 0; e < s->n_endpoints; e++)
-			if (bpf_map_update_elem(maps->targets, &s->endpoints[e], &target, BPF_ANY))
-				return map_error(err, errlen, "targets", s->name, "endpoint");
-	}
-	if (target_ports_sync(maps->targets, maps->target_ports))
-		return map_error(err, errlen, "target_ports", "", "");
-	return 0;
+	for (size_t i = 0; i < w.n && !rc; i++)
+		if (bpf_map_update_elem(maps->targets, &w.ep[i], &w.target[i], BPF_ANY))
+			rc = map_error(err, errlen, "targets", w.target[i].server, "endpoint");
+	free(w.ep);
+	free(w.target);
+	if (!rc && target_ports_sync(maps->targets, maps->target_ports))
+		rc = map_error(err, errlen, "target_ports", "", "");
+	return rc;
 }
 
 int policy_activate(struct policy_maps *maps, const struct policy *policy,
@@ -200,7 +222,15 @@ int policy_activate(struct policy_maps *maps, const struct policy *policy,
 	active.loaded_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	if (bpf_map_update_elem(maps->active, &zero, &active, BPF_F_LOCK))
 		return map_error(err, errlen, "policy_active", "generation", "");
-	if ((rc = update_targets(maps, policy, err, errlen)))
+	struct policy_scopes *scopes = policy_scopes_new(policy, maps->scopes);
+
+	if (!scopes) {
+		snprintf(err, errlen, "out of memory for the endpoint table");
+		return -ENOMEM;
+	}
+	policy_scopes_free(maps->scopes);
+	maps->scopes = scopes;
+	if ((rc = policy_targets_sync(maps, err, errlen)))
 		return rc;
 	if ((rc = sweep_all(maps, generation))) {
 		snprintf(err, errlen, "cannot delete the previous policy generation: %s", strerror(-rc));

@@ -24,6 +24,7 @@
 
 struct mcpfence;              /* build/mcpfence.skel.h */
 struct policy_cache;          /* policy_cache.h */
+struct policy_scopes;         /* policy_scope.h */
 
 /* File descriptors of the pinned maps, plus decide()'s snapshot of the
  * active generation. The fds belong to whoever opened the maps. */
@@ -36,11 +37,12 @@ struct policy_maps {
 	int targets;
 	int target_ports;  /* derived from targets (target_ports.h) */
 	struct policy_cache *cache;
+	struct policy_scopes *scopes; /* the active policy's endpoints and agent scopes */
 };
 
 void policy_maps_from_skeleton(struct policy_maps *maps, const struct mcpfence *skel);
 
-/* Frees the snapshot (not the fds). */
+/* Frees the snapshot and the scopes (not the fds). */
 void policy_maps_release(struct policy_maps *maps);
 
 /* The generation decisions use now; 0 before the first policy. */
@@ -55,5 +57,9 @@ int policy_stage(struct policy_maps *maps, const struct policy *policy,
 		 unsigned int *generation, char *err, size_t errlen);
 int policy_activate(struct policy_maps *maps, const struct policy *policy,
 		    unsigned int generation, char *err, size_t errlen);
+
+/* Make the targets map hold exactly the endpoints of maps->scopes (after
+ * a host name resolved differently). 0 or -errno with a reason in err. */
+int policy_targets_sync(struct policy_maps *maps, char *err, size_t errlen);
 
 #endif /* MCPF_POLICY_COMPILE_H */

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mcp_flow.h"
 #include "netns.h"
+#include "policy_scope.h"
 #include "proxy.h"
 #include "stats.h"
 
@@ -373,6 +374,7 @@ static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *pe
 		free(c);
 		return;
 	}
+	policy_scope_assign(px->enforce, &c->origin);
 	c->px = px;
 	c->client.conn = c->upstream.conn = c;
 	c->client.w.fd = fd;

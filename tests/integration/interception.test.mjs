@@ -163,10 +163,12 @@ itest('wildcard ":PORT" intercepts every local address on that port', async (t) 
   }
 });
 
-itest('a host name endpoint (localhost:PORT) is resolved at load', async (t) => {
+itest('a host name endpoint (localhost:PORT) is resolved by the daemon', async (t) => {
   const sb = sandbox(t, 'hostname');
   const echo = await startEchoServer(sb);
   const daemon = await startDaemon(sb, { policy: policyFor({ named: [`localhost:${echo.port}`] }) });
+  // resolved in the background, without holding up the start
+  await daemon.waitForLine(new RegExp(`endpoint localhost:${echo.port} resolves to`));
 
   // /etc/hosts on this machine maps localhost to 127.0.0.1 only.
   const out = await transfer(sb, { host: '127.0.0.1', port: echo.port, mode: 'echo', bytes: 1000 });

@@ -468,3 +468,164 @@ MAPS_TEST(decide_refuses_a_condition_missing_from_the_maps)
 	CHECK_STR_EQ(d.rule, "tools.t.conditions[1]");
 	CHECK_STR_EQ(d.reason, "condition cannot be evaluated");
 }
+
+/* ---- every other method (decide_method) ---- */
+
+/* Agent A of run() at T0; args: JSON text or NULL. */
+static enum verdict run_method(struct policy_fixture *f, const char *method, enum mcp_object kind,
+			       const char *name, const char *args_json, struct decision *d)
+{
+	cJSON *args = args_json ? cJSON_Parse(args_json) : NULL;
+	struct decide_request req = {
+		.server = "fs", .method = method, .arguments = args,
+		.target = { .kind = kind, .name = name },
+		.cgroup_id = 7, .uid = 1000, .pid = 100, .session = "s1", .now_ns = T0,
+	};
+	enum verdict v = decide_method(&f->maps, &req, d);
+
+	cJSON_Delete(args);
+	return v;
+}
+
+#define METHODS_POLICY(body) "{'version':'1','servers':{'fs':{'default':'deny'," body "}}}"
+
+MAPS_TEST(decide_method_default_deny_covers_every_method_but_lists)
+{
+	struct decision d;
+
+	CHECK(fixture_compile(f, METHODS_POLICY("'tools':{}")) == 0);
+	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://x", NULL, &d),
+		     VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "default");
+	CHECK_STR_EQ(d.reason, "resources/read of resource \"demo://x\" is not allowed by policy");
+	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "p", NULL, &d), VERDICT_DENY);
+	CHECK_INT_EQ(run_method(f, "tasks/result", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_DENY);
+	CHECK_INT_EQ(run_method(f, "logging/setLevel", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_DENY);
+	CHECK_INT_EQ(run_method(f, "some/future_method", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.reason, "method some/future_method is not allowed by policy");
+	/* lists are allowed (and filtered) unless their own entry denies them */
+	CHECK_INT_EQ(run_method(f, "prompts/list", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_ALLOW);
+	CHECK_STR_EQ(d.rule, "methods");
+	CHECK_INT_EQ(run_method(f, "tools/list", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_ALLOW);
+}
+
+MAPS_TEST(decide_method_chain_named_family_method_any)
+{
+	struct decision d;
+
+	CHECK(fixture_compile(f, METHODS_POLICY(
+		"'methods':{'resources/read':{},'completion/complete':{'action':'deny','reason':'no completion'},"
+		"'resources/list':{'action':'deny'},'*':{'action':'allow'}},"
+		"'prompts':{'ok':{},'bad':{'action':'deny','reason':'not this one'},'*':{'action':'deny'}},"
+		"'resources':{'demo://static/*':{'action':'deny','reason':'static is off'},"
+		"'demo://static/doc/1':{},'demo://static/doc/*':{'action':'allow'},'demo://s*':{'action':'allow'}}")) == 0);
+	/* methods entry without action allows what no resource rule names */
+	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://other", NULL, &d),
+		     VERDICT_ALLOW);
+	CHECK_STR_EQ(d.rule, "methods[\"resources/read\"]");
+	/* the most literal pattern wins; the URI itself beats every glob */
+	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://static/x", NULL, &d),
+		     VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "resources[\"demo://static/*\"].action");
+	CHECK_STR_EQ(d.reason, "static is off");
+	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://static/doc/2", NULL, &d),
+		     VERDICT_ALLOW);
+	CHECK_STR_EQ(d.rule, "resources[\"demo://static/doc/*\"].action");
+	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://static/doc/1", NULL, &d),
+		     VERDICT_ALLOW);
+	CHECK_STR_EQ(d.rule, "resources[\"demo://static/doc/1\"]");
+	/* subscribe is governed by the same resource rules */
+	CHECK_INT_EQ(run_method(f, "resources/subscribe", MCP_OBJECT_RESOURCE, "demo://static/x", NULL, &d),
+		     VERDICT_DENY);
+	/* prompts: named, then "*" with an action */
+	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "ok", NULL, &d), VERDICT_ALLOW);
+	CHECK_STR_EQ(d.rule, "prompts.ok");
+	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "bad", NULL, &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.reason, "not this one");
+	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "other", NULL, &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "prompts.*.action");
+	/* completion of an allowed prompt: the prompt entry decides first */
+	CHECK_INT_EQ(run_method(f, "completion/complete", MCP_OBJECT_PROMPT, "ok", NULL, &d),
+		     VERDICT_ALLOW);
+	CHECK_INT_EQ(run_method(f, "completion/complete", MCP_OBJECT_PROMPT, "bad", NULL, &d),
+		     VERDICT_DENY);
+	/* methods "*" with an action covers the rest; its own entry denies a list */
+	CHECK_INT_EQ(run_method(f, "tasks/get", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_ALLOW);
+	CHECK_STR_EQ(d.rule, "methods.*.action");
+	CHECK_INT_EQ(run_method(f, "resources/list", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "methods[\"resources/list\"].action");
+	CHECK_INT_EQ(run_method(f, "prompts/list", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_ALLOW);
+	CHECK_STR_EQ(d.rule, "methods");
+	/* lists leave out what fetching would deny */
+	CHECK(!policy_list_hidden(&f->maps, "fs", MCP_LIST_PROMPTS, "ok"));
+	CHECK(policy_list_hidden(&f->maps, "fs", MCP_LIST_PROMPTS, "bad"));
+	CHECK(policy_list_hidden(&f->maps, "fs", MCP_LIST_PROMPTS, "other"));
+	CHECK(policy_list_hidden(&f->maps, "fs", MCP_LIST_RESOURCES, "demo://static/x"));
+	CHECK(!policy_list_hidden(&f->maps, "fs", MCP_LIST_RESOURCES, "demo://static/doc/2"));
+	CHECK(!policy_list_hidden(&f->maps, "fs", MCP_LIST_RESOURCES, "demo://other"));
+	CHECK(policy_list_hidden(&f->maps, "fs", MCP_LIST_TEMPLATES, "demo://static/{id}"));
+	CHECK(!policy_list_hidden(&f->maps, "nope", MCP_LIST_PROMPTS, "bad"));
+}
+
+MAPS_TEST(decide_method_hidden_conditions_and_limits)
+{
+	struct decision d;
+
+	CHECK(fixture_compile(f, METHODS_POLICY(
+		"'methods':{'*':{'limits':[{'counter':'all_methods','window':'minute','max':3}]}},"
+		"'prompts':{'args':{'conditions':[{'path':'args.city','op':'eq','value':'Paris'}]}},"
+		"'resources':{'*':{'action':'allow'}},"
+		"'hide_prompts':['secret'],'hide_resources':['demo://private/*']")) == 0);
+	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "secret", NULL, &d), VERDICT_HIDDEN);
+	CHECK_STR_EQ(d.rule, "hide");
+	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://private/a", NULL, &d),
+		     VERDICT_HIDDEN);
+	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "args", "{\"city\":\"Rome\"}", &d),
+		     VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "prompts.args.conditions[0]");
+	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "args", "[1]", &d),
+		     VERDICT_INVALID);
+	/* methods."*" limits count every decided method, whichever entry allowed it */
+	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "args", "{\"city\":\"Paris\"}", &d),
+		     VERDICT_ALLOW);
+	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://a", NULL, &d),
+		     VERDICT_ALLOW);
+	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://b", NULL, &d),
+		     VERDICT_ALLOW);
+	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://c", NULL, &d),
+		     VERDICT_RATE_LIMITED);
+	CHECK_STR_EQ(d.rule, "methods.*.limits[0]");
+	/* list filtering asks the same rules */
+	CHECK(policy_list_hidden(&f->maps, "fs", MCP_LIST_PROMPTS, "secret"));
+	CHECK(!policy_list_hidden(&f->maps, "fs", MCP_LIST_PROMPTS, "args"));
+	CHECK(policy_list_hidden(&f->maps, "fs", MCP_LIST_RESOURCES, "demo://private/x"));
+	CHECK(policy_list_hidden(&f->maps, "fs", MCP_LIST_TEMPLATES, "demo://private/{id}"));
+	CHECK(!policy_list_hidden(&f->maps, "fs", MCP_LIST_RESOURCES, "demo://public/x"));
+}
+
+/* A tool named like a method, prompt or resource entry never gets that
+ * entry's rule: the prefixed names belong to other families. */
+MAPS_TEST(decide_tool_names_with_entry_prefixes_get_no_entry)
+{
+	struct decision d;
+
+	CHECK(fixture_compile(f, METHODS_POLICY("'methods':{'x':{'action':'allow'}},'hide_prompts':['p']")) == 0);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "method:x" }, &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "default");
+	CHECK(!policy_tool_hidden(&f->maps, "fs", "prompt:p"));
+}
+
+/* Resource globs come from the policy, URIs from the agent: a hostile URI
+ * against a many-star pattern is decided at once. */
+MAPS_TEST(decide_method_resource_match_is_bounded)
+{
+	struct decision d;
+	char *uri = malloc(MCP_TARGET_NAME_MAX + 1);
+
+	CHECK(fixture_compile(f, METHODS_POLICY("'resources':{'*a*a*a*a*a*a*b':{'action':'allow'}}")) == 0);
+	memset(uri, 'a', MCP_TARGET_NAME_MAX);
+	uri[MCP_TARGET_NAME_MAX] = '\0';
+	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, uri, NULL, &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "default");
+	free(uri);
+}

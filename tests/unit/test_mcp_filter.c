@@ -1,13 +1,16 @@
-/* Hidden tools removed from tools/list results, JSON and SSE. */
+/* Hidden entries removed from list results (tools, prompts, resources,
+ * templates), JSON and SSE. */
 #include <string.h>
 
 #include "harness.h"
 #include "http1.h"
 #include "mcp_filter.h"
 
-static bool hide_secret(const char *name, void *ctx)
+/* Hides "secret" and "exec" of any list; ctx counts the calls per list. */
+static bool hide_secret(enum mcp_list list, const char *name, void *ctx)
 {
-	(void)ctx;
+	if (ctx)
+		((int *)ctx)[list]++;
 	return strcmp(name, "secret") == 0 || strcmp(name, "exec") == 0;
 }
 
@@ -25,7 +28,7 @@ static const char tools_filtered[] =
 static void pend(struct mcp_idset *s, const char *id_json)
 {
 	cJSON *id = cJSON_Parse(id_json);
-	mcp_idset_add(s, id);
+	mcp_idset_add(s, id, MCP_LIST_TOOLS);
 	cJSON_Delete(id);
 }
 
@@ -37,20 +40,20 @@ TEST(filter_tools_list_json_reply)
 	mcp_idset_init(&pending);
 	/* Not a pending tools/list id: left alone. */
 	pend(&pending, "\"5\"");
-	CHECK(mcp_filter_tools_list(tools_reply, sizeof(tools_reply) - 1, &pending, hide_secret, NULL, &out) == 0);
+	CHECK(mcp_filter_lists(tools_reply, sizeof(tools_reply) - 1, &pending, hide_secret, NULL, &out) == 0);
 	CHECK_INT_EQ(pending.n, 1);
 	pend(&pending, "5.0");
-	CHECK(mcp_filter_tools_list(tools_reply, sizeof(tools_reply) - 1, &pending, hide_secret, NULL, &out) == 1);
+	CHECK(mcp_filter_lists(tools_reply, sizeof(tools_reply) - 1, &pending, hide_secret, NULL, &out) == 1);
 	CHECK_STR_EQ(out.data, tools_filtered);
 	CHECK_INT_EQ(pending.n, 1);
 	/* The id was answered: a second identical reply is not a tools/list reply any more. */
 	bb_reset(&out);
-	CHECK(mcp_filter_tools_list(tools_reply, sizeof(tools_reply) - 1, &pending, hide_secret, NULL, &out) == 0);
+	CHECK(mcp_filter_lists(tools_reply, sizeof(tools_reply) - 1, &pending, hide_secret, NULL, &out) == 0);
 	/* Nothing hidden in it: unchanged, and the id is still consumed. */
 	static const char plain[] = "{\"jsonrpc\":\"2.0\",\"id\":\"5\",\"result\":{\"tools\":[{\"name\":\"echo\"}]}}";
-	CHECK(mcp_filter_tools_list(plain, sizeof(plain) - 1, &pending, hide_secret, NULL, &out) == 0);
+	CHECK(mcp_filter_lists(plain, sizeof(plain) - 1, &pending, hide_secret, NULL, &out) == 0);
 	CHECK_INT_EQ(pending.n, 0);
-	CHECK(mcp_filter_tools_list("not json", 8, &pending, hide_secret, NULL, &out) == 0);
+	CHECK(mcp_filter_lists("not json", 8, &pending, hide_secret, NULL, &out) == 0);
 	mcp_idset_free(&pending);
 	bb_free(&out);
 }
@@ -67,7 +70,7 @@ TEST(filter_tools_list_in_a_batch_reply)
 		       "{\"jsonrpc\":\"2.0\",\"id\":6,\"result\":{\"tools\":[{\"name\":\"exec\"}]}}]", tools_reply);
 	bb_printf(&want, "[{\"jsonrpc\":\"2.0\",\"id\":\"e\",\"error\":{\"code\":1,\"message\":\"x\"}},%s,"
 			 "{\"jsonrpc\":\"2.0\",\"id\":6,\"result\":{\"tools\":[{\"name\":\"exec\"}]}}]", tools_filtered);
-	CHECK(mcp_filter_tools_list(in.data, in.len, &pending, hide_secret, NULL, &out) == 1);
+	CHECK(mcp_filter_lists(in.data, in.len, &pending, hide_secret, NULL, &out) == 1);
 	CHECK_STR_EQ(out.data, want.data);
 	CHECK_INT_EQ(pending.n, 0);
 	mcp_idset_free(&pending);
@@ -111,7 +114,7 @@ TEST(filter_tools_list_sse_reply_event_by_event)
 			events++;
 			bb_reset(&data);
 			if (ev->has_data &&
-			    mcp_filter_tools_list(ev->data, ev->data_len, &pending, hide_secret, NULL, &data) == 1) {
+			    mcp_filter_lists(ev->data, ev->data_len, &pending, hide_secret, NULL, &data) == 1) {
 				rewritten++;
 				CHECK(sse_format_event(&out, ev->type, ev->type_len, ev->id, ev->id_len, ev->has_id,
 						       data.data, data.len) == 0);
@@ -142,13 +145,53 @@ TEST(filter_idset_is_bounded)
 
 	mcp_idset_init(&s);
 	for (int i = 0; i < MCP_IDSET_MAX; i++)
-		CHECK(mcp_idset_add(&s, id) == 0);
-	CHECK(mcp_idset_add(&s, id) == -1);
-	CHECK(mcp_idset_take(&s, id));
+		CHECK(mcp_idset_add(&s, id, MCP_LIST_PROMPTS) == 0);
+	CHECK(mcp_idset_add(&s, id, MCP_LIST_PROMPTS) == -1);
+	CHECK_INT_EQ(mcp_idset_take(&s, id), MCP_LIST_PROMPTS);
 	CHECK_INT_EQ(s.n, MCP_IDSET_MAX - 1);
 	cJSON *b = cJSON_CreateTrue();
-	CHECK(mcp_idset_add(&s, b) == -1);
+	CHECK(mcp_idset_add(&s, b, MCP_LIST_TOOLS) == -1);
 	cJSON_Delete(b);
 	cJSON_Delete(id);
 	mcp_idset_free(&s);
+}
+
+/* Each pending id filters the list it asked for, by that list's key:
+ * prompts by name, resources by uri, templates by uriTemplate; a result
+ * carrying another list's array is left alone. */
+TEST(filter_prompts_resources_and_templates_by_their_keys)
+{
+	static const char reply[] =
+		"[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"prompts\":[{\"name\":\"secret\"},{\"name\":\"ok\"}]}},"
+		"{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"resources\":[{\"uri\":\"exec\",\"name\":\"x\"},"
+		"{\"uri\":\"a\",\"name\":\"secret\"}]}},"
+		"{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"resourceTemplates\":[{\"uriTemplate\":\"secret\"}]}},"
+		"{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"tools\":[{\"name\":\"secret\"}]}}]";
+	static const char want[] =
+		"[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"prompts\":[{\"name\":\"ok\"}]}},"
+		"{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"resources\":[{\"uri\":\"a\",\"name\":\"secret\"}]}},"
+		"{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"resourceTemplates\":[]}},"
+		"{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"tools\":[{\"name\":\"secret\"}]}}]";
+	static const enum mcp_list kinds[] = { MCP_LIST_PROMPTS, MCP_LIST_RESOURCES, MCP_LIST_TEMPLATES,
+					       MCP_LIST_PROMPTS };
+	struct mcp_idset pending;
+	struct bytebuf out = BYTEBUF_INIT;
+	int calls[4] = { 0 };
+
+	mcp_idset_init(&pending);
+	for (int i = 0; i < 4; i++) {
+		cJSON *id = cJSON_CreateNumber(i + 1);
+
+		CHECK(mcp_idset_add(&pending, id, kinds[i]) == 0);
+		cJSON_Delete(id);
+	}
+	CHECK(mcp_filter_lists(reply, sizeof(reply) - 1, &pending, hide_secret, calls, &out) == 1);
+	CHECK_STR_EQ(out.data, want);
+	CHECK_INT_EQ(calls[MCP_LIST_TOOLS], 0);
+	CHECK_INT_EQ(calls[MCP_LIST_PROMPTS], 2);
+	CHECK_INT_EQ(calls[MCP_LIST_RESOURCES], 2);
+	CHECK_INT_EQ(calls[MCP_LIST_TEMPLATES], 1);
+	CHECK_INT_EQ(pending.n, 0);
+	bb_free(&out);
+	mcp_idset_free(&pending);
 }

@@ -1,5 +1,6 @@
-/* Policy files: loading, endpoint resolution, and every validation error
- * with its exact "file:field: reason" text. */
+/* Policy files: loading, endpoints and host names, agent scopes, method,
+ * prompt and resource rules, and every validation error with its exact
+ * "file:field: reason" text. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,21 +95,26 @@ TEST(policy_windows_by_name_and_seconds)
 TEST(policy_endpoints_v4_v6_names_and_wildcard)
 {
 	struct policy *p = policy_from("{'version':'1','servers':{'a':{'default':'allow','endpoints':"
-				       "['127.0.0.1:3002','[::1]:3002',':9000','localhost:8080','127.0.0.1:3002']}}}");
+				       "['127.0.0.1:3002','[::1]:3002',':9000','localhost:8080','127.0.0.1:3002',"
+				       "'LOCALHOST:8080','mcp.tools.svc.cluster.local:3001']}}}");
 	const struct mcpf_endpoint *ep;
 	unsigned char v4[16] = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 };
 	unsigned char v6[16] = { [15] = 1 }, any[16] = {0};
-	bool found_localhost = false;
 
 	CHECK(p != NULL);
+	if (!p)
+		return;
 	ep = p->servers[0].endpoints;
-	CHECK(p->servers[0].n_endpoints >= 4);  /* duplicate merged; localhost: 1+ addresses */
+	CHECK_INT_EQ(p->servers[0].n_endpoints, 3);  /* duplicate merged */
 	CHECK(!memcmp(ep[0].addr, v4, 16) && ep[0].port == 3002);
 	CHECK(!memcmp(ep[1].addr, v6, 16) && ep[1].port == 3002);
 	CHECK(!memcmp(ep[2].addr, any, 16) && ep[2].port == 9000);
-	for (size_t i = 3; i < p->servers[0].n_endpoints; i++)
-		found_localhost |= !memcmp(ep[i].addr, v4, 16) && ep[i].port == 8080;
-	CHECK(found_localhost);
+	/* names are kept for the daemon to resolve, not resolved here */
+	CHECK_INT_EQ(p->servers[0].n_hostnames, 2);
+	CHECK_STR_EQ(p->servers[0].hostnames[0].host, "localhost");
+	CHECK_INT_EQ(p->servers[0].hostnames[0].port, 8080);
+	CHECK_STR_EQ(p->servers[0].hostnames[1].host, "mcp.tools.svc.cluster.local");
+	CHECK_INT_EQ(p->servers[0].hostnames[1].port, 3001);
 	CHECK_INT_EQ(p->n_endpoints, p->servers[0].n_endpoints);
 	policy_free(p);
 }
@@ -175,14 +181,15 @@ TEST(policy_rejects_bad_endpoints)
 		     "t.json:servers.a.endpoints[8]: must be a string\n");
 }
 
-TEST(policy_rejects_unresolvable_host)
+/* DNS may not be up when the policy is read (a pod starting before
+ * cluster DNS): a name that does not resolve is not an error. */
+TEST(policy_accepts_names_that_do_not_resolve_yet)
 {
-	const char *e = errors_of("{'version':'1','servers':{'a':{'default':'allow','endpoints':"
-				  "['nonexistent.invalid:80']}}}");
-	const char *want = "t.json:servers.a.endpoints[0]: cannot resolve \"nonexistent.invalid\": ";
-
-	CHECK(!strncmp(e, want, strlen(want)));
-	CHECK(strchr(e, '\n') == e + strlen(e) - 1);  /* exactly one error */
+	CHECK_STR_EQ(errors_of("{'version':'1','servers':{'a':{'default':'allow','endpoints':"
+			       "['nonexistent.invalid:80']}}}"), "");
+	CHECK_STR_EQ(errors_of("{'version':'1','servers':{'a':{'default':'allow','endpoints':"
+			       "['bad/name:80']}}}"),
+		     "t.json:servers.a.endpoints[0]: \"bad/name:80\": \"bad/name\" is not a host name\n");
 }
 
 TEST(policy_rejects_duplicate_endpoints_across_servers)
@@ -190,8 +197,15 @@ TEST(policy_rejects_duplicate_endpoints_across_servers)
 	CHECK_STR_EQ(errors_of("{'version':'1','servers':{"
 			       "'a':{'default':'allow','endpoints':['127.0.0.1:3002',':9000']},"
 			       "'b':{'default':'allow','endpoints':['[::ffff:127.0.0.1]:3002',':9000']}}}"),
-		     "t.json:servers.b.endpoints[0]: 127.0.0.1:3002 already belongs to server \"a\"\n"
-		     "t.json:servers.b.endpoints[1]: *:9000 already belongs to server \"a\"\n");
+		     "t.json:servers.b.endpoints[0]: 127.0.0.1:3002 is also an endpoint of server \"a\": "
+		     "neither has \"agents\"\n"
+		     "t.json:servers.b.endpoints[1]: *:9000 is also an endpoint of server \"a\": "
+		     "neither has \"agents\"\n");
+	CHECK_STR_EQ(errors_of("{'version':'1','servers':{"
+			       "'a':{'default':'allow','endpoints':['mcp.svc:3001']},"
+			       "'b':{'default':'allow','endpoints':['MCP.svc:3001']}}}"),
+		     "t.json:servers.b.endpoints[0]: MCP.svc:3001 is also an endpoint of server \"a\": "
+		     "neither has \"agents\"\n");
 }
 
 TEST(policy_rejects_names_longer_than_map_keys)
@@ -403,4 +417,111 @@ TEST(policy_check_command_output_and_exit_codes)
 	CHECK_STR_EQ(bad_out, want);
 	CHECK_INT_EQ(usage, 2);
 	CHECK_STR_EQ(usage_out, "usage: mcpfence policy check FILE...\n");
+}
+
+/* Servers sharing an endpoint: allowed when at most one is unscoped and
+ * no cgroup can be covered by two scopes (globs with FNM_PATHNAME,
+ * covering descendants too, intersected exactly; a [...] class counted as
+ * any byte but '/'). */
+TEST(policy_agent_scopes_share_endpoints_only_when_disjoint)
+{
+	struct policy *p = policy_from("{'version':'1','servers':{"
+		"'pod-a':{'default':'deny','endpoints':['127.0.0.1:3001'],'agents':['kubepods.slice/*-poda.slice/*']},"
+		"'pod-b':{'default':'allow','endpoints':['127.0.0.1:3001'],'agents':['/kubepods.slice/*-podb.slice/*']},"
+		"'user':{'default':'allow','endpoints':['127.0.0.1:3001'],'agents':['user.slice/user-1000.slice/*']},"
+		"'rest':{'default':'deny','endpoints':['127.0.0.1:3001']}}}");
+
+	CHECK(p != NULL);
+	if (p) {
+		CHECK_INT_EQ(p->servers[1].n_agents, 1);
+		CHECK_STR_EQ(p->servers[1].agents[0], "kubepods.slice/*-podb.slice/*");  /* leading / dropped */
+		CHECK_INT_EQ(p->servers[3].n_agents, 0);
+		policy_free(p);
+	}
+	CHECK_STR_EQ(errors_of("{'version':'1','servers':{"
+		"'a':{'default':'deny','endpoints':['127.0.0.1:3001'],'agents':['kubepods.slice/*']},"
+		"'b':{'default':'allow','endpoints':['127.0.0.1:3001'],'agents':['*/pod1*']},"
+		"'c':{'default':'allow','endpoints':['127.0.0.1:3001'],'agents':['user.slice/x','kubepods.slice/p']},"
+		"'d':{'default':'allow','endpoints':['127.0.0.1:3001'],'agents':['k?bepods.slice/*-pod[ab].slice/*']},"
+		"'e':{'default':'allow','endpoints':['127.0.0.1:3001'],'agents':['user.slice/*','user.slice/y']},"
+		"'f':{'default':'allow','endpoints':['127.0.0.1:3001'],'agents':['user.slice']}}}"),
+		"t.json:servers.b.endpoints[0]: 127.0.0.1:3001 is also an endpoint of server \"a\": "
+		"agents \"kubepods.slice/*\" and \"*/pod1*\" may match the same cgroup\n"
+		"t.json:servers.c.endpoints[0]: 127.0.0.1:3001 is also an endpoint of server \"a\": "
+		"agents \"kubepods.slice/*\" and \"kubepods.slice/p\" may match the same cgroup\n"
+		"t.json:servers.d.endpoints[0]: 127.0.0.1:3001 is also an endpoint of server \"a\": "
+		"agents \"kubepods.slice/*\" and \"k?bepods.slice/*-pod[ab].slice/*\" may match the same cgroup\n"
+		"t.json:servers.d.endpoints[0]: 127.0.0.1:3001 is also an endpoint of server \"b\": "
+		"agents \"*/pod1*\" and \"k?bepods.slice/*-pod[ab].slice/*\" may match the same cgroup\n"
+		"t.json:servers.e.endpoints[0]: 127.0.0.1:3001 is also an endpoint of server \"b\": "
+		"agents \"*/pod1*\" and \"user.slice/*\" may match the same cgroup\n"
+		"t.json:servers.e.endpoints[0]: 127.0.0.1:3001 is also an endpoint of server \"c\": "
+		"agents \"user.slice/x\" and \"user.slice/*\" may match the same cgroup\n"
+		"t.json:servers.f.endpoints[0]: 127.0.0.1:3001 is also an endpoint of server \"b\": "
+		"agents \"*/pod1*\" and \"user.slice\" may match the same cgroup\n"
+		"t.json:servers.f.endpoints[0]: 127.0.0.1:3001 is also an endpoint of server \"c\": "
+		"agents \"user.slice/x\" and \"user.slice\" may match the same cgroup\n"
+		"t.json:servers.f.endpoints[0]: 127.0.0.1:3001 is also an endpoint of server \"e\": "
+		"agents \"user.slice/*\" and \"user.slice\" may match the same cgroup\n");
+	/* a '[' at the end of a pattern is a literal, not a class */
+	CHECK_STR_EQ(errors_of("{'version':'1','servers':{"
+		"'a':{'default':'deny','endpoints':['127.0.0.1:3001'],'agents':['x/[']},"
+		"'b':{'default':'allow','endpoints':['127.0.0.1:3001'],'agents':['x/?']}}}"),
+		"t.json:servers.b.endpoints[0]: 127.0.0.1:3001 is also an endpoint of server \"a\": "
+		"agents \"x/[\" and \"x/?\" may match the same cgroup\n");
+	CHECK_STR_EQ(errors_of(FS("'agents':[]")),
+		     "t.json:servers.fs.agents: must be a non-empty array of cgroup path patterns "
+		     "(leave it out for every agent)\n");
+	CHECK_STR_EQ(errors_of(FS("'agents':['/',3]")),
+		     "t.json:servers.fs.agents[0]: must be a cgroup path pattern such as \"kubepods.slice/*pod1234*\"\n"
+		     "t.json:servers.fs.agents[1]: must be a string\n");
+}
+
+TEST(policy_methods_prompts_and_resources_become_prefixed_entries)
+{
+	struct policy *p = policy_from(FS("'methods':{'resources/read':{'action':'deny','reason':'no'},"
+					  "'*':{'limits':[{'counter':'m','window':'minute','max':5}]}},"
+					  "'prompts':{'simple':{'conditions':[{'path':'args.x','op':'exists'}]}},"
+					  "'resources':{'demo://x/*':{'action':'allow'}},"
+					  "'hide_prompts':['simple','secret'],'hide_resources':['*']"));
+	const struct policy_tool *t;
+
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	CHECK_INT_EQ(p->servers[0].n_tools, 6);
+	CHECK((t = tool_of(&p->servers[0], "method:resources/read")) && t->rule.action == MCPF_ACTION_DENY);
+	CHECK((t = tool_of(&p->servers[0], "method:*")) && t->rule.limits == 1);
+	CHECK((t = tool_of(&p->servers[0], "prompt:simple")) && t->rule.conditions == 1 && t->rule.hidden);
+	CHECK((t = tool_of(&p->servers[0], "prompt:secret")) && t->rule.hidden);
+	CHECK((t = tool_of(&p->servers[0], "uri:demo://x/*")) && t->rule.action == MCPF_ACTION_ALLOW);
+	CHECK((t = tool_of(&p->servers[0], "uri:*")) && t->rule.hidden);
+	policy_free(p);
+}
+
+TEST(policy_rejects_bad_method_prompt_and_resource_rules)
+{
+	CHECK_STR_EQ(errors_of(FS("'methods':{'tools/call':{},'initialize':{},'ping':{},"
+				  "'notifications/initialized':{},'x':{'conditions':[]}},"
+				  "'resources':{'a':{'conditions':[]},"
+				  "'a123456789012345678901234567890123456789012345678901234567890':{}},"
+				  "'tools':{'method:x':{},'uri:y':{}},'prompts':{'p':{'action':'hide'}},"
+				  "'hide_prompts':['*'],'hide_resources':'x'")),
+		     "t.json:servers.fs.tools[\"method:x\"]: tool names cannot start with \"method:\", "
+		     "\"prompt:\" or \"uri:\"\n"
+		     "t.json:servers.fs.tools[\"uri:y\"]: tool names cannot start with \"method:\", "
+		     "\"prompt:\" or \"uri:\"\n"
+		     "t.json:servers.fs.methods[\"tools/call\"]: tools/call is governed by \"tools\"\n"
+		     "t.json:servers.fs.methods.initialize: initialize is always forwarded (lifecycle): "
+		     "it cannot have a rule\n"
+		     "t.json:servers.fs.methods.ping: ping is always forwarded (lifecycle): it cannot have a rule\n"
+		     "t.json:servers.fs.methods[\"notifications/initialized\"]: notifications/initialized is always "
+		     "forwarded (lifecycle): it cannot have a rule\n"
+		     "t.json:servers.fs.methods.x.conditions: unknown key\n"
+		     "t.json:servers.fs.prompts.p.action: must be \"allow\" or \"deny\"\n"
+		     "t.json:servers.fs.resources.a.conditions: unknown key\n"
+		     "t.json:servers.fs.resources.a123456789012345678901234567890123456789012345678901234567890: "
+		     "name longer than 59 bytes\n"
+		     "t.json:servers.fs.hide_prompts[0]: \"*\" is not a prompt name: list the prompts to hide\n"
+		     "t.json:servers.fs.hide_resources: must be an array of resource URI pattern names\n");
 }
