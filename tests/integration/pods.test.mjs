@@ -15,6 +15,7 @@ import { httpGet, startDaemon } from '../lib/daemon.mjs';
 import { startEverything } from '../lib/everything.mjs';
 import { mcpClient } from '../lib/agents.mjs';
 import { PodNetwork } from '../lib/pods.mjs';
+import { cgroup2Root } from '../lib/cgroup.mjs';
 import { expectDenial, resultText, startRecorder } from '../lib/mcp.mjs';
 import { dumpPinnedMap } from '../lib/bpftool.mjs';
 
@@ -68,6 +69,26 @@ itest('two pods, each with its own server on 127.0.0.1:3001: denied in both, all
   assert.equal(served.length, 3, JSON.stringify(served));
   const metrics = await httpGet(`http://127.0.0.1:${daemon.metricsPort}/metrics`);
   assert.match(metrics.body, /^mcpfence_netns_served 3$/m);
+});
+
+itest('pod-scoped policy: two pods, the same 127.0.0.1:3001, different decisions for the same tool', async (t) => {
+  const sb = sandbox(t, 'pods-scoped');
+  const net = new PodNetwork(sb);
+  const [a, b] = [net.addPod('scope-a'), net.addPod('scope-b')];
+  await Promise.all([a.startEverything(3001), b.startEverything(3001)]);
+  const scope = (pod) => [path.relative(cgroup2Root(), pod.cgroup)];
+  const entry = (pod, tools) => ({ endpoints: ['127.0.0.1:3001'], agents: scope(pod), default: 'allow', tools });
+  await startDaemon(sb, { policy: { version: '1', servers: {
+    'pod-a-tools': entry(a, DENY_SUM),
+    'pod-b-tools': entry(b, {}),
+  } } });
+  await expectSumDenied(sb, 'http://127.0.0.1:3001/mcp', a);
+  const allowed = await mcpClient(sb, 'http://127.0.0.1:3001/mcp', { tool: 'get-sum', args: { a: 1, b: 2 }, inCgroup: b });
+  assert.equal(allowed.ok, true, allowed.error);
+  assert.equal(allowed.call.isError ?? false, false, JSON.stringify(allowed.call));
+  assert.match(resultText(allowed.call), /3/);
+  assert.equal(await podOfServer(sb, 'http://127.0.0.1:3001/mcp', a), 'scope-a');
+  assert.equal(await podOfServer(sb, 'http://127.0.0.1:3001/mcp', b), 'scope-b');
 });
 
 itest("a pod agent calling another pod's IP and a service-like address named in the policy is enforced", async (t) => {
