@@ -315,3 +315,44 @@ itest('pod churn: 50 pods come and go while calls run; no listener, fd or namesp
   t.diagnostic(`churn: peak ${peak} namespaces served; fds ${baseFds} -> ${daemonFds(daemon.pid).length}; RSS ${baseRss} -> ${rss} KiB; released ${(daemon.log.match(/is gone: listeners closed/g) || []).length}`);
   assert.ok(rss < baseRss + 8192, `RSS ${baseRss} -> ${rss} KiB`);
 });
+
+const CALL_LOOP = path.join(here, '../lib/call-loop.mjs');
+
+itest('rolling update with pods: the successor takes over every pod listener; nothing denied runs, nothing allowed fails', async (t) => {
+  const sb = sandbox(t, 'pods-rollout');
+  const net = new PodNetwork(sb);
+  const pods = [net.addPod('roll-a'), net.addPod('roll-b', { named: false })];
+  const recs = [];
+  for (const pod of pods) recs.push(await startRecorder(sb, { tools: REC_TOOLS, port: 3001, pod, jsonResponse: true }));
+  const policy = DENY_EXECUTE(3001);
+  const old = await startDaemon(sb, { policy, failClosed: true, args: ['--drain-timeout', '10'] });
+  const loops = pods.map((pod) => pod.spawn(process.execPath, [CALL_LOOP, '--port', '3001', '--allowed', 'echo', '--denied', 'execute']));
+  const rounds = (loop) => Math.max(0, ...[...loop.stdout.matchAll(/"progress":(\d+)/g)].map((m) => Number(m[1])));
+  const waitRounds = async (n) => {
+    const targets = loops.map((loop) => rounds(loop) + n);
+    await Promise.all(loops.map((loop, i) => loop.waitForOutput(new RegExp(`"progress":${targets[i]}\\b`), { timeoutMs: 60000 })));
+  };
+  await waitRounds(10);
+  const before = dumpPinnedMap(path.join(sb.pinDir, 'netns_listen')).map((e) => JSON.stringify(e.formatted)).sort();
+  assert.equal(before.length, 3, before.join('\n'));
+
+  const successor = await startDaemon(sb, { policy, failClosed: true, listenPort: old.listenPort, metricsPort: old.metricsPort });
+  await old.waitForLine(/handover: the new daemon serves; draining/);
+  assert.deepEqual((await old.stop('SIGTERM', 15000)), { code: 0, signal: null }, old.log);
+  assert.match(successor.log, /handover: received 7 listener\(s\)/);  // 3 namespaces x 2, and /metrics
+  assert.equal((successor.log.match(/serving network namespace \d+ \(handed over\)/g) || []).length, 3, successor.log);
+  await waitRounds(10);
+
+  // the same sockets serve on: the same namespaces, the same ports
+  const after = dumpPinnedMap(path.join(sb.pinDir, 'netns_listen')).map((e) => JSON.stringify(e.formatted)).sort();
+  assert.deepEqual(after, before);
+  for (const [i, loop] of loops.entries()) {
+    await loop.stop('SIGTERM', 30000);
+    const summary = JSON.parse(loop.stdout.trim().split('\n').pop());
+    assert.deepEqual(summary.allowed.failed, [], JSON.stringify(summary));
+    assert.equal(summary.allowed.connectRefused + summary.denied.connectRefused, 0, JSON.stringify(summary));
+    assert.deepEqual(summary.denied.passed, [], JSON.stringify(summary));
+    assert.deepEqual(recs[i].calls().filter((c) => c.tool === 'execute'), []);
+    assert.equal(recs[i].calls().length, summary.allowed.ok);
+  }
+});
