@@ -4,13 +4,12 @@
  * the conns record the daemon looks a redirected connection up by.
  *
  * Why real connect() rather than BPF_PROG_TEST_RUN with fixture contexts:
- * the kernel has no test_run for any program type here (cgroup sock_addr,
- * cgroup sock, sock_ops, sk_msg: their bpf_prog_ops are empty; on 6.18
- * every one returns -ENOTSUPP, 524), and the decisions that look pure are
- * not: "is this a target" asks bpf_sk_lookup_tcp which listener a
- * destination reaches, and the fail mode asks it whether the daemon's
- * listener is there. So every row builds that world in a namespace of
- * its own.
+ * the kernel has no test_run for these program types (cgroup sock_addr,
+ * cgroup sock, sock_ops, sk_msg; measured on 6.18: -ENOTSUPP, 524, for all
+ * seven programs), and the decisions that look pure are not: "is this a
+ * target" asks bpf_sk_lookup_tcp which listener a destination reaches,
+ * and the fail mode asks it whether the daemon's listener is there. So
+ * every row builds that world in a network namespace of its own.
  */
 #include <errno.h>
 #include <poll.h>
@@ -106,7 +105,7 @@ static const struct row {
 enum { L_SERVER, L_OTHER, L_D4, L_D6, L_COUNT };
 static const char *const listener_names[L_COUNT] = {
 	"accepted by the server on 3001", "accepted by the server on 3002",
-	"accepted by the daemon on 127.0.0.1:17001", "accepted by the daemon on [::1]:17011",
+	"accepted on the daemon's port 127.0.0.1:17001", "accepted on the daemon's port [::1]:17011",
 };
 
 static const char *want_str(const struct dest *d, enum outcome o)
