@@ -271,8 +271,18 @@ void kern_case_end(struct kern *k)
 	for (int i = 0; i < k->nfds; i++)
 		close(k->fds[i]);
 	k->nfds = 0;
-	if (k->netns && k->skel)
+	if (k->netns && k->skel) {
+		struct mcpf_local_addr key, next;
+		int fd = bpf_map__fd(k->skel->maps.local_addrs);
+		void *prev = NULL;
+
 		bpf_map_delete_elem(bpf_map__fd(k->skel->maps.netns_listen), &k->netns);
+		while (!bpf_map_get_next_key(fd, prev, &next)) {
+			key = next;
+			if (key.netns != k->netns || bpf_map_delete_elem(fd, &key))
+				prev = &key;
+		}
+	}
 	k->netns = 0;
 	if (k->in_case_netns && setns(k->home_netns, CLONE_NEWNET))
 		printf("  kern: back to the process's network namespace: %s\n", strerror(errno));
@@ -320,6 +330,31 @@ int kern_serve(struct kern *k, uint16_t port4, uint16_t port6)
 	struct mcpf_netns_listen v = { .port4 = port4, .port6 = port6 };
 
 	return bpf_map_update_elem(bpf_map__fd(k->skel->maps.netns_listen), &k->netns, &v, BPF_ANY) ? -errno : 0;
+}
+
+int kern_own_addr(struct kern *k, const char *addr, bool known)
+{
+	struct ifreq ifr = { .ifr_name = "lo:1" };
+	struct sockaddr_in *in = (struct sockaddr_in *)&ifr.ifr_addr;
+	struct mcpf_local_addr key = { .netns = k->netns };
+	struct mcpf_endpoint ep;
+	__u8 one = 1;
+	int fd, err = 0;
+
+	in->sin_family = AF_INET;
+	if (inet_pton(AF_INET, addr, &in->sin_addr) != 1)
+		return -EINVAL;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCSIFADDR, &ifr))
+		err = -errno;
+	close(fd);
+	if (err || !known)
+		return err;
+	kern_endpoint(addr, 0, &ep);
+	memcpy(key.addr, ep.addr, sizeof(key.addr));
+	return bpf_map_update_elem(bpf_map__fd(k->skel->maps.local_addrs), &key, &one, BPF_ANY) ? -errno : 0;
 }
 
 int kern_mark(struct kern *k, int fd, __u32 mark)

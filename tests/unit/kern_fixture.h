@@ -82,6 +82,10 @@ int kern_settings(struct kern *k, enum kern_cg agents, bool fail_closed, bool so
 int kern_targets(struct kern *k, const char *endpoint, const char *server);
 /* netns_listen for the case's namespace (0: no listener of that family). */
 int kern_serve(struct kern *k, uint16_t port4, uint16_t port6);
+/* IPv4 address addr on the case's lo (a namespace's own address, like a
+ * pod IP), and in local_addrs when known (as the daemon's netlink feed
+ * puts it there). */
+int kern_own_addr(struct kern *k, const char *addr, bool known);
 /* daemon_socks mark (MCPF_SOCK_*) on socket fd. */
 int kern_mark(struct kern *k, int fd, __u32 mark);
 

@@ -32,6 +32,8 @@
  * the destination is reached by), accepted by the server, or refused. */
 enum outcome { R, S, E, X };
 
+#define OWN_ADDR "192.0.2.1"   /* the namespace's own address (on its lo), like a pod IP */
+
 static const struct dest {
 	const char *addr;
 	uint16_t port;
@@ -44,6 +46,7 @@ static const struct dest {
 	{ "::1", PORT_SERVER, "::1" },
 	{ "::ffff:127.0.0.1", PORT_SERVER, "::ffff:127.0.0.1" },
 	{ "::ffff:0.0.0.0", PORT_SERVER, "::ffff:127.0.0.1" },
+	{ OWN_ADDR, PORT_SERVER, OWN_ADDR },
 	{ "127.0.0.1", PORT_OTHER, "127.0.0.1" },
 };
 #define N_DESTS (sizeof(dests) / sizeof(dests[0]))
@@ -51,6 +54,9 @@ static const struct dest {
 enum serve { SERVE_BOTH, SERVE_V4, SERVE_NONE };          /* the netns_listen entry */
 enum holder { DAEMON, SQUATTER, NOBODY };                 /* who listens on PORT_D4/PORT_D6 */
 
+/* Unless a row says otherwise: the namespace is served, the daemon's
+ * listeners are there, fail-open, the socket is made and connect()ed by
+ * an agent, and the daemon knows the namespace's own address. */
 static const struct row {
 	const char *name;
 	const char *server;       /* bind address of the server (PORT_SERVER and PORT_OTHER) */
@@ -58,48 +64,53 @@ static const struct row {
 	enum serve serve;
 	enum holder holder;       /* SQUATTER: listening there without the daemon's mark */
 	bool fail_closed;
-	enum kern_cg born, caller; /* cgroup of socket() and of connect() */
+	bool born_outside;        /* socket() by a task outside the agents' cgroup */
+	bool caller_outside;      /* connect() by one */
 	bool upstream;            /* socket marked MCPF_SOCK_UPSTREAM (the daemon's own) */
+	bool own_addr_unknown;    /* OWN_ADDR not in local_addrs */
 	enum outcome want[N_DESTS];
 } rows[] = {
-	/*                                                                            127.0.0.1  0.0.0.0       ::1   ::ffff:0.0.0.0
-	 *                                                                              |  127.0.0.2 |   ::    |  ::ffff:127.0.0.1  127.0.0.1:3002 */
-	{ "server 127.0.0.1, target 127.0.0.1", "127.0.0.1", "127.0.0.1:3001", SERVE_BOTH, DAEMON, false,
-	  KERN_CG_AGENTS, KERN_CG_AGENTS, false,                                      { R, X, R, X, X, R, R, S } },
-	/* a wildcard server answers on 127.0.0.2 too: the same listening socket */
-	{ "server 0.0.0.0, target 127.0.0.1", "0.0.0.0", "127.0.0.1:3001", SERVE_BOTH, DAEMON, false,
-	  KERN_CG_AGENTS, KERN_CG_AGENTS, false,                                      { R, R, R, X, X, R, R, S } },
-	{ "server ::, target 127.0.0.1", "::", "127.0.0.1:3001", SERVE_BOTH, DAEMON, false,
-	  KERN_CG_AGENTS, KERN_CG_AGENTS, false,                                      { R, R, R, R, R, R, R, S } },
-	{ "server ::, target [::1]", "::", "[::1]:3001", SERVE_BOTH, DAEMON, false,
-	  KERN_CG_AGENTS, KERN_CG_AGENTS, false,                                      { R, R, R, R, R, R, R, S } },
-	{ "server ::1, target [::1]", "::1", "[::1]:3001", SERVE_BOTH, DAEMON, false,
-	  KERN_CG_AGENTS, KERN_CG_AGENTS, false,                                      { X, X, X, R, R, X, X, X } },
-	/* any address on the port: 127.0.0.2 too, though nothing listens there */
-	{ "server 127.0.0.1, target *:3001", "127.0.0.1", ":3001", SERVE_BOTH, DAEMON, false,
-	  KERN_CG_AGENTS, KERN_CG_AGENTS, false,                                      { R, R, R, R, R, R, R, S } },
-	{ "namespace not served, fail-open", "::", "127.0.0.1:3001", SERVE_NONE, DAEMON, false,
-	  KERN_CG_AGENTS, KERN_CG_AGENTS, false,                                      { S, S, S, S, S, S, S, S } },
-	{ "namespace not served, fail-closed", "::", "127.0.0.1:3001", SERVE_NONE, DAEMON, true,
-	  KERN_CG_AGENTS, KERN_CG_AGENTS, false,                                      { E, E, E, E, E, E, E, S } },
-	{ "a squatter on the daemon's ports, fail-open", "::", "127.0.0.1:3001", SERVE_BOTH, SQUATTER, false,
-	  KERN_CG_AGENTS, KERN_CG_AGENTS, false,                                      { S, S, S, S, S, S, S, S } },
-	{ "a squatter on the daemon's ports, fail-closed", "::", "127.0.0.1:3001", SERVE_BOTH, SQUATTER, true,
-	  KERN_CG_AGENTS, KERN_CG_AGENTS, false,                                      { E, E, E, E, E, E, E, S } },
-	{ "daemon gone (served, nothing listening), fail-closed", "::", "127.0.0.1:3001", SERVE_BOTH, NOBODY, true,
-	  KERN_CG_AGENTS, KERN_CG_AGENTS, false,                                      { E, E, E, E, E, E, E, S } },
-	{ "IPv4 listener only, fail-closed", "::", "127.0.0.1:3001", SERVE_V4, DAEMON, true,
-	  KERN_CG_AGENTS, KERN_CG_AGENTS, false,                                      { R, R, R, E, E, R, R, S } },
-	{ "caller outside the agents' cgroup", "::", "127.0.0.1:3001", SERVE_BOTH, DAEMON, false,
-	  KERN_CG_OTHER, KERN_CG_OTHER, false,                                        { S, S, S, S, S, S, S, S } },
+	/*         127.0.0.1 127.0.0.2 0.0.0.0 :: ::1 ::ffff:127.0.0.1 ::ffff:0.0.0.0 OWN_ADDR 127.0.0.1:3002 */
+	{ "server 127.0.0.1, target 127.0.0.1", "127.0.0.1", "127.0.0.1:3001",
+	  .want = { R, X, R, X, X, R, R, X, S } },
+	/* a wildcard server answers on every local address: the same socket */
+	{ "server 0.0.0.0, target 127.0.0.1", "0.0.0.0", "127.0.0.1:3001",
+	  .want = { R, R, R, X, X, R, R, R, S } },
+	{ "server 0.0.0.0, own address not in local_addrs", "0.0.0.0", "127.0.0.1:3001", .own_addr_unknown = true,
+	  .want = { R, R, R, X, X, R, R, S, S } },
+	{ "server ::, target 127.0.0.1", "::", "127.0.0.1:3001",
+	  .want = { R, R, R, R, R, R, R, R, S } },
+	{ "server ::, target [::1]", "::", "[::1]:3001",
+	  .want = { R, R, R, R, R, R, R, R, S } },
+	{ "server ::1, target [::1]", "::1", "[::1]:3001",
+	  .want = { X, X, X, R, R, X, X, X, X } },
+	/* any address on the port, even one nothing listens on */
+	{ "server 127.0.0.1, target *:3001", "127.0.0.1", ":3001",
+	  .want = { R, R, R, R, R, R, R, R, S } },
+	{ "namespace not served, fail-open", "::", "127.0.0.1:3001", .serve = SERVE_NONE,
+	  .want = { S, S, S, S, S, S, S, S, S } },
+	{ "namespace not served, fail-closed", "::", "127.0.0.1:3001", .serve = SERVE_NONE, .fail_closed = true,
+	  .want = { E, E, E, E, E, E, E, E, S } },
+	{ "a squatter on the daemon's ports, fail-open", "::", "127.0.0.1:3001", .holder = SQUATTER,
+	  .want = { S, S, S, S, S, S, S, S, S } },
+	{ "a squatter on the daemon's ports, fail-closed", "::", "127.0.0.1:3001", .holder = SQUATTER,
+	  .fail_closed = true,
+	  .want = { E, E, E, E, E, E, E, E, S } },
+	{ "daemon gone (served, nothing listening), fail-closed", "::", "127.0.0.1:3001", .holder = NOBODY,
+	  .fail_closed = true,
+	  .want = { E, E, E, E, E, E, E, E, S } },
+	{ "IPv4 listener only, fail-closed", "::", "127.0.0.1:3001", .serve = SERVE_V4, .fail_closed = true,
+	  .want = { R, R, R, E, E, R, R, R, S } },
+	{ "caller outside the agents' cgroup", "::", "127.0.0.1:3001", .born_outside = true, .caller_outside = true,
+	  .want = { S, S, S, S, S, S, S, S, S } },
 	/* by the caller, not the socket */
-	{ "socket made outside, connect()ed by an agent", "::", "127.0.0.1:3001", SERVE_BOTH, DAEMON, false,
-	  KERN_CG_OTHER, KERN_CG_AGENTS, false,                                       { R, R, R, R, R, R, R, S } },
-	{ "socket made by an agent, connect()ed from outside", "::", "127.0.0.1:3001", SERVE_BOTH, DAEMON, false,
-	  KERN_CG_AGENTS, KERN_CG_OTHER, false,                                       { S, S, S, S, S, S, S, S } },
+	{ "socket made outside, connect()ed by an agent", "::", "127.0.0.1:3001", .born_outside = true,
+	  .want = { R, R, R, R, R, R, R, R, S } },
+	{ "socket made by an agent, connect()ed from outside", "::", "127.0.0.1:3001", .caller_outside = true,
+	  .want = { S, S, S, S, S, S, S, S, S } },
 	/* the loop guard comes before the fail mode */
-	{ "the daemon's upstream socket, fail-closed", "::", "127.0.0.1:3001", SERVE_BOTH, DAEMON, true,
-	  KERN_CG_AGENTS, KERN_CG_AGENTS, true,                                       { S, S, S, S, S, S, S, S } },
+	{ "the daemon's upstream socket, fail-closed", "::", "127.0.0.1:3001", .upstream = true, .fail_closed = true,
+	  .want = { S, S, S, S, S, S, S, S, S } },
 };
 
 enum { L_SERVER, L_OTHER, L_D4, L_D6, L_COUNT };
@@ -163,7 +174,7 @@ static void check_record(struct kern *k, const struct row *r, const struct dest 
 	KERN_CHECK_STR_EQ(where, rec.server, "srv");
 	KERN_CHECK(where, rec.pid == (unsigned)getpid() && rec.tid == (unsigned)gettid());
 	KERN_CHECK(where, rec.uid == getuid() && rec.gid == getgid());
-	KERN_CHECK(where, rec.cgroup_id == k->cg_id[r->caller]);
+	KERN_CHECK(where, rec.cgroup_id == k->cg_id[r->caller_outside ? KERN_CG_OTHER : KERN_CG_AGENTS]);
 	KERN_CHECK(where, rec.start_ns >= t0 && rec.start_ns <= t1);
 	if ((f = fopen("/proc/thread-self/comm", "re"))) {
 		if (fgets(comm, sizeof(comm), f))
@@ -190,6 +201,7 @@ static void run_case(struct kern *k, const struct row *r, const struct dest *d, 
 	KERN_CHECK(where, kern_targets(k, r->target, "srv") == 0);
 	if (r->serve != SERVE_NONE)
 		KERN_CHECK(where, kern_serve(k, PORT_D4, r->serve == SERVE_BOTH ? PORT_D6 : 0) == 0);
+	KERN_CHECK(where, kern_own_addr(k, OWN_ADDR, !r->own_addr_unknown) == 0);
 
 	KERN_CHECK(where, kern_enter(k, KERN_CG_DAEMON) == 0);
 	KERN_CHECK(where, (ls[L_SERVER] = kern_listen(k, r->server, PORT_SERVER)) >= 0);
@@ -203,11 +215,11 @@ static void run_case(struct kern *k, const struct row *r, const struct dest *d, 
 		KERN_CHECK(where, kern_mark(k, ls[L_D6], MCPF_SOCK_LISTENER) == 0);
 	}
 
-	KERN_CHECK(where, kern_enter(k, r->born) == 0);
+	KERN_CHECK(where, kern_enter(k, r->born_outside ? KERN_CG_OTHER : KERN_CG_AGENTS) == 0);
 	KERN_CHECK(where, (c = kern_socket(k, ss.ss_family)) >= 0);
 	if (r->upstream)
 		KERN_CHECK(where, kern_mark(k, c, MCPF_SOCK_UPSTREAM) == 0);
-	KERN_CHECK(where, kern_enter(k, r->caller) == 0);
+	KERN_CHECK(where, kern_enter(k, r->caller_outside ? KERN_CG_OTHER : KERN_CG_AGENTS) == 0);
 	t0 = kern_boot_ns();
 	rc = connect(c, (struct sockaddr *)&ss, len) ? -errno : 0;
 	t1 = kern_boot_ns();
