@@ -255,3 +255,35 @@ TEST(kern_connect_table)
 		}
 	kern_close(&k);
 }
+
+/* Only TCP is redirected: a UDP socket "connected" to a target in an
+ * unserved namespace with fail-closed is left alone. */
+static void udp_body(struct kern *k)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = kern_sockaddr("127.0.0.1", PORT_SERVER, &ss);
+	char a[64], b[64];
+	int fd, rc;
+
+	CHECK(kern_case_new(k) == 0);
+	CHECK(kern_settings(k, KERN_CG_AGENTS, true, false) == 0);
+	CHECK(kern_targets(k, "127.0.0.1:3001", "srv") == 0);
+	CHECK(kern_enter(k, KERN_CG_AGENTS) == 0);
+	CHECK((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0);
+	rc = connect(fd, (struct sockaddr *)&ss, len) ? -errno : 0;
+	snprintf(a, sizeof(a), "%s", kern_peer_str(fd, b));
+	close(fd);
+	CHECK_INT_EQ(rc, 0);
+	CHECK_STR_EQ(a, "127.0.0.1:3001");
+}
+
+TEST(kern_connect_leaves_udp_alone)
+{
+	struct kern k;
+
+	if (!kern_require())
+		return;
+	CHECK(kern_open(&k) == 0);
+	udp_body(&k);
+	kern_close(&k);
+}

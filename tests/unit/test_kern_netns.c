@@ -59,6 +59,7 @@ static void past_window(void)
 static void sock_create_body(struct kern *k, struct ring_buffer *rb, struct events *ev)
 {
 	bool quiet_checked = false;
+	__u64 prev;
 
 	CHECK(kern_case_new(k) == 0);
 	CHECK(kern_settings(k, KERN_CG_AGENTS, false, false) == 0);
@@ -100,6 +101,13 @@ static void sock_create_body(struct kern *k, struct ring_buffer *rb, struct even
 	/* ...while an agent's TCP socket still is, once it is unserved again */
 	CHECK(bpf_map_delete_elem(bpf_map__fd(k->skel->maps.netns_listen), &k->netns) == 0);
 	make_socket(AF_INET6, SOCK_STREAM);
+	CHECK_INT_EQ(events(rb, ev, 200), 1);
+	CHECK(ev->last.netns == k->netns);
+	/* the window is per namespace: another one, within it, is reported */
+	prev = k->netns;
+	CHECK(kern_case_new(k) == 0);
+	CHECK(k->netns != prev);
+	make_socket(AF_INET, SOCK_STREAM);
 	CHECK_INT_EQ(events(rb, ev, 200), 1);
 	CHECK(ev->last.netns == k->netns);
 }
