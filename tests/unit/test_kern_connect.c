@@ -96,6 +96,8 @@ static const struct row {
 	{ "a squatter on the daemon's ports, fail-closed", "::", "127.0.0.1:3001", .holder = SQUATTER,
 	  .fail_closed = true,
 	  .want = { E, E, E, E, E, E, E, E, S } },
+	{ "daemon gone (served, nothing listening), fail-open", "::", "127.0.0.1:3001", .holder = NOBODY,
+	  .want = { S, S, S, S, S, S, S, S, S } },
 	{ "daemon gone (served, nothing listening), fail-closed", "::", "127.0.0.1:3001", .holder = NOBODY,
 	  .fail_closed = true,
 	  .want = { E, E, E, E, E, E, E, E, S } },
