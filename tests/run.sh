@@ -22,10 +22,10 @@ trap 'rm -rf "$work"' EXIT
 # --- C unit tests ---------------------------------------------------------
 if [ -x build/unit-tests ]; then
 	build/unit-tests | tee "$work/unit.out"
-	summary=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed$' "$work/unit.out" | tail -n1)
+	summary=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$work/unit.out" | tail -n1)
 	if [ -n "$summary" ]; then
-		read -r up uf <<<"$(sed -E 's/^unit: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$summary")"
-		passed=$((passed + up)) failed=$((failed + uf))
+		read -r up uf us <<<"$(sed -E 's/^unit: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?$/\1 \2 \4/' <<<"$summary")"
+		passed=$((passed + up)) failed=$((failed + uf)) skipped=$((skipped + ${us:-0}))
 	else
 		echo "unit: build/unit-tests ended without a summary (crashed?)"
 		failed=$((failed + 1))

@@ -1,5 +1,6 @@
 /*
- * Unit-test harness: the whole API is TEST, CHECK, CHECK_INT_EQ, CHECK_STR_EQ.
+ * Unit-test harness: the whole API is TEST, CHECK, CHECK_INT_EQ, CHECK_STR_EQ
+ * (and unit_skip, for a test this machine cannot run).
  *
  *   // tests/unit/test_policy.c -- every .c file in tests/unit/ is linked
  *   // into build/unit-tests with every user/ object except main.o
@@ -24,9 +25,10 @@
  * build/unit-tests runs every test in registration order (file by file, in
  * source order) or, given arguments, only tests whose name contains one of
  * them; it prints `ok NAME` per passing test and ends with the line
- * `unit: N passed, N failed`; exit status 1 if any failed. tests/run.sh adds
- * that last line to the integration counts (and a crash that prints no
- * summary counts as a failure).
+ * `unit: N passed, N failed` (`, N skipped` when unit_skip was called);
+ * exit status 1 if any failed. tests/run.sh adds that last line to the
+ * integration counts (and a crash that prints no summary counts as a
+ * failure).
  */
 #ifndef MCPF_UNIT_HARNESS_H
 #define MCPF_UNIT_HARNESS_H
@@ -44,6 +46,10 @@ void unit_register(struct unit_test *test);
 /* Marks the running test failed and prints where. */
 void unit_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Marks the running test skipped (counted apart, neither passed nor failed)
+ * and prints why: only for what the machine lacks (tests/unit/kern_fixture.h
+ * decides when that is allowed), never for a test's own failure. */
+void unit_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define TEST(name)                                                        \
 	static void name(void);                                           \

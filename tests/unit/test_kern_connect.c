@@ -1,0 +1,291 @@
+/*
+ * connect4/6 and getpeername4/6 against real loopback sockets, as a
+ * fixture table (one row per set-up, one column per destination), and
+ * the conns record the daemon looks a redirected connection up by.
+ *
+ * Why real connect() rather than BPF_PROG_TEST_RUN with fixture contexts:
+ * the kernel has no test_run for these program types (cgroup sock_addr,
+ * cgroup sock, sock_ops, sk_msg; measured on 6.18: -ENOTSUPP, 524, for all
+ * seven programs), and the decisions that look pure are not: "is this a
+ * target" asks bpf_sk_lookup_tcp which listener a destination reaches,
+ * and the fail mode asks it whether the daemon's listener is there. So
+ * every row builds that world in a network namespace of its own.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <bpf/bpf.h>
+#include "endpoint.h"
+#include "harness.h"
+#include "kern_fixture.h"
+
+#define PORT_SERVER 3001    /* the MCP server, registered */
+#define PORT_OTHER  3002    /* the same server process's other port: no target names it */
+#define PORT_D4     17001   /* the daemon's listeners (netns_listen) */
+#define PORT_D6     17011
+
+/* Where connect() ended: accepted by the daemon's listener (of the family
+ * the destination is reached by), accepted by the server, or refused. */
+enum outcome { R, S, E, X };
+
+#define OWN_ADDR "192.0.2.1"   /* the namespace's own address (on its lo), like a pod IP */
+
+static const struct dest {
+	const char *addr;
+	uint16_t port;
+	const char *seen;   /* what getpeername and conns' orig_dst show */
+} dests[] = {
+	{ "127.0.0.1", PORT_SERVER, "127.0.0.1" },
+	{ "127.0.0.2", PORT_SERVER, "127.0.0.2" },
+	{ "0.0.0.0", PORT_SERVER, "127.0.0.1" },       /* reaches 127.0.0.1 */
+	{ "::", PORT_SERVER, "::1" },                  /* reaches ::1 */
+	{ "::1", PORT_SERVER, "::1" },
+	{ "::ffff:127.0.0.1", PORT_SERVER, "::ffff:127.0.0.1" },
+	{ "::ffff:0.0.0.0", PORT_SERVER, "::ffff:127.0.0.1" },
+	{ OWN_ADDR, PORT_SERVER, OWN_ADDR },
+	{ "127.0.0.1", PORT_OTHER, "127.0.0.1" },
+};
+#define N_DESTS (sizeof(dests) / sizeof(dests[0]))
+
+enum serve { SERVE_BOTH, SERVE_V4, SERVE_NONE };          /* the netns_listen entry */
+enum holder { DAEMON, SQUATTER, NOBODY };                 /* who listens on PORT_D4/PORT_D6 */
+
+/* Unless a row says otherwise: the namespace is served, the daemon's
+ * listeners are there, fail-open, the socket is made and connect()ed by
+ * an agent, and the daemon knows the namespace's own address. */
+static const struct row {
+	const char *name;
+	const char *server;       /* bind address of the server (PORT_SERVER and PORT_OTHER) */
+	const char *target;       /* the targets entry, as a policy writes it */
+	enum serve serve;
+	enum holder holder;       /* SQUATTER: listening there without the daemon's mark */
+	bool fail_closed;
+	bool born_outside;        /* socket() by a task outside the agents' cgroup */
+	bool caller_outside;      /* connect() by one */
+	bool upstream;            /* socket marked MCPF_SOCK_UPSTREAM (the daemon's own) */
+	bool own_addr_unknown;    /* OWN_ADDR not in local_addrs */
+	enum outcome want[N_DESTS];
+} rows[] = {
+	/*         127.0.0.1 127.0.0.2 0.0.0.0 :: ::1 ::ffff:127.0.0.1 ::ffff:0.0.0.0 OWN_ADDR 127.0.0.1:3002 */
+	{ "server 127.0.0.1, target 127.0.0.1", "127.0.0.1", "127.0.0.1:3001",
+	  .want = { R, X, R, X, X, R, R, X, S } },
+	/* a wildcard server answers on every local address: the same socket */
+	{ "server 0.0.0.0, target 127.0.0.1", "0.0.0.0", "127.0.0.1:3001",
+	  .want = { R, R, R, X, X, R, R, R, S } },
+	{ "server 0.0.0.0, own address not in local_addrs", "0.0.0.0", "127.0.0.1:3001", .own_addr_unknown = true,
+	  .want = { R, R, R, X, X, R, R, S, S } },
+	{ "server ::, target 127.0.0.1", "::", "127.0.0.1:3001",
+	  .want = { R, R, R, R, R, R, R, R, S } },
+	{ "server ::, target [::1]", "::", "[::1]:3001",
+	  .want = { R, R, R, R, R, R, R, R, S } },
+	{ "server ::1, target [::1]", "::1", "[::1]:3001",
+	  .want = { X, X, X, R, R, X, X, X, X } },
+	/* any address on the port, even one nothing listens on */
+	{ "server 127.0.0.1, target *:3001", "127.0.0.1", ":3001",
+	  .want = { R, R, R, R, R, R, R, R, S } },
+	{ "namespace not served, fail-open", "::", "127.0.0.1:3001", .serve = SERVE_NONE,
+	  .want = { S, S, S, S, S, S, S, S, S } },
+	{ "namespace not served, fail-closed", "::", "127.0.0.1:3001", .serve = SERVE_NONE, .fail_closed = true,
+	  .want = { E, E, E, E, E, E, E, E, S } },
+	{ "a squatter on the daemon's ports, fail-open", "::", "127.0.0.1:3001", .holder = SQUATTER,
+	  .want = { S, S, S, S, S, S, S, S, S } },
+	{ "a squatter on the daemon's ports, fail-closed", "::", "127.0.0.1:3001", .holder = SQUATTER,
+	  .fail_closed = true,
+	  .want = { E, E, E, E, E, E, E, E, S } },
+	{ "daemon gone (served, nothing listening), fail-open", "::", "127.0.0.1:3001", .holder = NOBODY,
+	  .want = { S, S, S, S, S, S, S, S, S } },
+	{ "daemon gone (served, nothing listening), fail-closed", "::", "127.0.0.1:3001", .holder = NOBODY,
+	  .fail_closed = true,
+	  .want = { E, E, E, E, E, E, E, E, S } },
+	{ "IPv4 listener only, fail-closed", "::", "127.0.0.1:3001", .serve = SERVE_V4, .fail_closed = true,
+	  .want = { R, R, R, E, E, R, R, R, S } },
+	{ "caller outside the agents' cgroup", "::", "127.0.0.1:3001", .born_outside = true, .caller_outside = true,
+	  .want = { S, S, S, S, S, S, S, S, S } },
+	/* by the caller, not the socket */
+	{ "socket made outside, connect()ed by an agent", "::", "127.0.0.1:3001", .born_outside = true,
+	  .want = { R, R, R, R, R, R, R, R, S } },
+	{ "socket made by an agent, connect()ed from outside", "::", "127.0.0.1:3001", .caller_outside = true,
+	  .want = { S, S, S, S, S, S, S, S, S } },
+	/* the loop guard comes before the fail mode */
+	{ "the daemon's upstream socket, fail-closed", "::", "127.0.0.1:3001", .upstream = true, .fail_closed = true,
+	  .want = { S, S, S, S, S, S, S, S, S } },
+};
+
+enum { L_SERVER, L_OTHER, L_D4, L_D6, L_COUNT };
+static const char *const listener_names[L_COUNT] = {
+	"accepted by the server on 3001", "accepted by the server on 3002",
+	"accepted on the daemon's port 127.0.0.1:17001", "accepted on the daemon's port [::1]:17011",
+};
+
+static const char *want_str(const struct dest *d, enum outcome o)
+{
+	switch (o) {
+	case R: return listener_names[strchr(d->addr, ':') && !strchr(d->addr, '.') ? L_D6 : L_D4];
+	case S: return listener_names[d->port == PORT_SERVER ? L_SERVER : L_OTHER];
+	case E: return "EPERM";
+	case X: return "ECONNREFUSED";
+	}
+	return "?";
+}
+
+static char where[200];
+
+/* Which listener took the connection (its accepted socket in *acc). */
+static const char *taken_by(struct kern *k, const int ls[L_COUNT], int *acc)
+{
+	struct pollfd p[L_COUNT];
+	const char *who = "accepted by nobody";
+	int n = 0;
+
+	for (int i = 0; i < L_COUNT; i++)
+		p[i] = (struct pollfd){ .fd = ls[i], .events = POLLIN };
+	if (poll(p, L_COUNT, 1000) <= 0)
+		return who;
+	for (int i = 0; i < L_COUNT; i++) {
+		int fd = ls[i] >= 0 ? kern_accept(k, ls[i], 0) : -1;
+
+		if (fd >= 0) {
+			who = n++ ? "accepted by two listeners" : listener_names[i];
+			*acc = fd;
+		}
+	}
+	return who;
+}
+
+/* The record the daemon finds for the accepted connection acc. */
+static void check_record(struct kern *k, const struct row *r, const struct dest *d, int c, int acc,
+			 __u64 t0, __u64 t1)
+{
+	struct mcpf_endpoint want_dst, want_target;
+	struct mcpf_conn_key key;
+	struct mcpf_conn rec;
+	char a[64], b[64], comm[32] = "";
+	FILE *f;
+
+	KERN_CHECK(where, kern_conn_of(k, acc, &key, &rec) == 0);
+	KERN_CHECK(where, key.netns == k->netns);
+	KERN_CHECK_STR_EQ(where, endpoint_str(&key.agent, a), kern_local_str(c, b));
+	kern_endpoint(d->seen, d->port, &want_dst);
+	KERN_CHECK(where, endpoint_parse(r->target, &want_target, 1, a, sizeof(a)) == 1);
+	KERN_CHECK_STR_EQ(where, endpoint_str(&rec.orig_dst, a), endpoint_str(&want_dst, b));
+	KERN_CHECK_STR_EQ(where, endpoint_str(&rec.target, a), endpoint_str(&want_target, b));
+	KERN_CHECK_STR_EQ(where, rec.server, "srv");
+	KERN_CHECK(where, rec.pid == (unsigned)getpid() && rec.tid == (unsigned)gettid());
+	KERN_CHECK(where, rec.uid == getuid() && rec.gid == getgid());
+	KERN_CHECK(where, rec.cgroup_id == k->cg_id[r->caller_outside ? KERN_CG_OTHER : KERN_CG_AGENTS]);
+	KERN_CHECK(where, rec.start_ns >= t0 && rec.start_ns <= t1);
+	if ((f = fopen("/proc/thread-self/comm", "re"))) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	KERN_CHECK_STR_EQ(where, rec.comm, comm);
+}
+
+static void run_case(struct kern *k, const struct row *r, const struct dest *d, enum outcome want)
+{
+	int ls[L_COUNT] = { -1, -1, -1, -1 }, c, acc = -1, rc;
+	struct sockaddr_storage ss;
+	socklen_t len = kern_sockaddr(d->addr, d->port, &ss);
+	struct mcpf_conn_key key = { 0 };
+	struct mcpf_conn rec;
+	const char *got;
+	char a[64], b[64];
+	__u64 t0, t1;
+
+	snprintf(where, sizeof(where), "%s; connect to %s port %u", r->name, d->addr, d->port);
+	KERN_CHECK(where, kern_case_new(k) == 0);
+	KERN_CHECK(where, kern_settings(k, KERN_CG_AGENTS, r->fail_closed, false) == 0);
+	KERN_CHECK(where, kern_targets(k, r->target, "srv") == 0);
+	if (r->serve != SERVE_NONE)
+		KERN_CHECK(where, kern_serve(k, PORT_D4, r->serve == SERVE_BOTH ? PORT_D6 : 0) == 0);
+	KERN_CHECK(where, kern_own_addr(k, OWN_ADDR, !r->own_addr_unknown) == 0);
+
+	KERN_CHECK(where, kern_enter(k, KERN_CG_DAEMON) == 0);
+	KERN_CHECK(where, (ls[L_SERVER] = kern_listen(k, r->server, PORT_SERVER)) >= 0);
+	KERN_CHECK(where, (ls[L_OTHER] = kern_listen(k, r->server, PORT_OTHER)) >= 0);
+	if (r->holder != NOBODY) {
+		KERN_CHECK(where, (ls[L_D4] = kern_listen(k, "127.0.0.1", PORT_D4)) >= 0);
+		KERN_CHECK(where, (ls[L_D6] = kern_listen(k, "::1", PORT_D6)) >= 0);
+	}
+	if (r->holder == DAEMON) {
+		KERN_CHECK(where, kern_mark(k, ls[L_D4], MCPF_SOCK_LISTENER) == 0);
+		KERN_CHECK(where, kern_mark(k, ls[L_D6], MCPF_SOCK_LISTENER) == 0);
+	}
+
+	KERN_CHECK(where, kern_enter(k, r->born_outside ? KERN_CG_OTHER : KERN_CG_AGENTS) == 0);
+	KERN_CHECK(where, (c = kern_socket(k, ss.ss_family)) >= 0);
+	if (r->upstream)
+		KERN_CHECK(where, kern_mark(k, c, MCPF_SOCK_UPSTREAM) == 0);
+	KERN_CHECK(where, kern_enter(k, r->caller_outside ? KERN_CG_OTHER : KERN_CG_AGENTS) == 0);
+	t0 = kern_boot_ns();
+	rc = connect(c, (struct sockaddr *)&ss, len) ? -errno : 0;
+	t1 = kern_boot_ns();
+	KERN_CHECK(where, kern_enter(k, KERN_CG_DAEMON) == 0);
+
+	got = rc == -EPERM ? "EPERM" : rc == -ECONNREFUSED ? "ECONNREFUSED" : rc ? strerror(-rc)
+									: taken_by(k, ls, &acc);
+	KERN_CHECK_STR_EQ(where, got, want_str(d, want));
+	if (rc)
+		return;
+	/* redirected or not, the agent sees where it connected to */
+	kern_endpoint(d->seen, d->port, &key.agent);
+	KERN_CHECK_STR_EQ(where, kern_peer_str(c, a), endpoint_str(&key.agent, b));
+	if (want == R) {
+		check_record(k, r, d, c, acc, t0, t1);
+		return;
+	}
+	/* not redirected: no record under the agent's address either */
+	KERN_CHECK(where, kern_conn_of(k, acc, &key, &rec) == -ENOENT);
+}
+
+TEST(kern_connect_table)
+{
+	struct kern k;
+
+	if (!kern_require())
+		return;
+	CHECK(kern_open(&k) == 0);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		for (size_t j = 0; j < N_DESTS; j++) {
+			run_case(&k, &rows[i], &dests[j], rows[i].want[j]);
+			kern_case_end(&k);
+		}
+	kern_close(&k);
+}
+
+/* Only TCP is redirected: a UDP socket "connected" to a target in an
+ * unserved namespace with fail-closed is left alone. */
+static void udp_body(struct kern *k)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = kern_sockaddr("127.0.0.1", PORT_SERVER, &ss);
+	char a[64], b[64];
+	int fd, rc;
+
+	CHECK(kern_case_new(k) == 0);
+	CHECK(kern_settings(k, KERN_CG_AGENTS, true, false) == 0);
+	CHECK(kern_targets(k, "127.0.0.1:3001", "srv") == 0);
+	CHECK(kern_enter(k, KERN_CG_AGENTS) == 0);
+	CHECK((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0);
+	rc = connect(fd, (struct sockaddr *)&ss, len) ? -errno : 0;
+	snprintf(a, sizeof(a), "%s", kern_peer_str(fd, b));
+	close(fd);
+	CHECK_INT_EQ(rc, 0);
+	CHECK_STR_EQ(a, "127.0.0.1:3001");
+}
+
+TEST(kern_connect_leaves_udp_alone)
+{
+	struct kern k;
+
+	if (!kern_require())
+		return;
+	CHECK(kern_open(&k) == 0);
+	udp_body(&k);
+	kern_close(&k);
+}
