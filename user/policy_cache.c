@@ -90,7 +90,8 @@ static void load_tools(struct policy_maps *maps, struct policy_cache *cache)
 		load_conditions(maps->conds, cache->generation, t);
 		cache->n_tools++;
 	}
-	qsort(cache->tools, cache->n_tools, sizeof(*cache->tools), tool_cmp);
+	if (cache->n_tools) /* tools is NULL then, and qsort's base is declared nonnull */
+		qsort(cache->tools, cache->n_tools, sizeof(*cache->tools), tool_cmp);
 }
 
 const struct policy_cache *policy_cache_for(struct policy_maps *maps, unsigned int generation)
@@ -125,7 +126,7 @@ const struct cached_tool *policy_cache_tool(const struct policy_cache *cache,
 {
 	struct cached_tool key;
 
-	if (strlen(server) >= sizeof(key.server) || strlen(tool) >= sizeof(key.tool))
+	if (!cache->n_tools || strlen(server) >= sizeof(key.server) || strlen(tool) >= sizeof(key.tool))
 		return NULL;
 	strcpy(key.server, server);
 	strcpy(key.tool, tool);
