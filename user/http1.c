@@ -370,10 +370,10 @@ static enum http1_status feed_head(struct http1_parser *p, const char *data, siz
 	while (p->head.len == 0 && skip < len && (data[skip] == '\r' || data[skip] == '\n'))
 		skip++;
 	*used = skip;
+	if (skip == len)
+		return HTTP1_NEED_MORE; /* before data + skip: data may be NULL */
 	data += skip;
 	len -= skip;
-	if (!len)
-		return HTTP1_NEED_MORE;
 	p->exec_data = data;
 	p->exec_base = p->head.len;
 	size_t n = http_parser_execute(&p->hp, &p->settings, data, len);
