@@ -125,8 +125,12 @@ $(SAN_UNIT_BIN): $(UNIT_SRCS) $(patsubst $(BUILD)/%,$(BUILD)/san/%,$(LIB_OBJS))
 	$(CLANG) $(SAN_CFLAGS) -Wno-string-plus-int -Itests/unit $(UNIT_SRCS) $(filter %.o,$^) -o $@ $(LDLIBS)
 unit-san: $(SAN_UNIT_BIN)
 	$(SAN_UNIT_BIN)
-fuzz: fuzz-deps all $(FUZZ_BINS)
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+$(BUILD)/differential/go-server: tests/differential/server.go
+	@mkdir -p $(@D)
+	cd $(@D) && GOCACHE=$(abspath $(BUILD))/differential/gocache go build -o go-server $(abspath $<)
+fuzz: fuzz-deps all $(FUZZ_BINS) $(BUILD)/differential/go-server
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh; f=$$?; \
+	DIFF_REQUESTS=$(DIFF_REQUESTS) tests/run.sh tests/integration/differential.test.mjs && exit $$f
 soak: test-deps all $(BENCH_BINS)
 	@node tests/soak/soak.mjs --calls $(SOAK_CALLS)
 
@@ -136,7 +140,7 @@ run: deps all
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
 
-test: fuzz-deps all $(UNIT_BIN) $(BENCH_BINS) $(SAN_UNIT_BIN) $(FUZZ_BINS)
+test: fuzz-deps all $(UNIT_BIN) $(BENCH_BINS) $(SAN_UNIT_BIN) $(FUZZ_BINS) $(BUILD)/differential/go-server
 	@tests/run.sh
 
 bench: bench-deps all $(BENCH_BINS)
