@@ -95,7 +95,8 @@ $(BENCH_DIR)/connect_cost: tests/bench/connect_cost.c tests/bench/histogram.c te
 
 # --- fuzzing and sanitizer builds (tests/fuzz/, tests/README.md) ------------
 # build/fuzz/fuzz_*: libFuzzer + ASan + UBSan harnesses, one per parser.
-# build/san/unit-tests: the unit tests under ASan + UBSan.
+# build/san/unit-tests, build/san/mcpfence: the unit tests and the daemon under
+# ASan + UBSan (tests/run.sh reruns a few integration tests on the latter).
 # make fuzz: every harness for FUZZ_SECONDS, then the differential test at
 # DIFF_REQUESTS; make soak: SOAK_CALLS calls through the daemon.
 FUZZ_PKGS    := libclang-rt-14-dev golang-go python3
@@ -123,6 +124,8 @@ $(BUILD)/san/user/%.o: user/%.c $(wildcard user/*.h) $(BPF_HDRS) $(BUILD)/mcpfen
 	$(CLANG) $(SAN_CFLAGS) -c $< -o $@
 $(SAN_UNIT_BIN): $(UNIT_SRCS) $(patsubst $(BUILD)/%,$(BUILD)/san/%,$(LIB_OBJS))
 	$(CLANG) $(SAN_CFLAGS) -Wno-string-plus-int -Itests/unit $(UNIT_SRCS) $(filter %.o,$^) -o $@ $(LDLIBS)
+$(BUILD)/san/mcpfence: $(patsubst $(BUILD)/%,$(BUILD)/san/%,$(USER_OBJS))
+	$(CLANG) $(SAN_CFLAGS) $^ -o $@ $(LDLIBS)
 unit-san: $(SAN_UNIT_BIN)
 	$(SAN_UNIT_BIN)
 $(BUILD)/differential/go-server: tests/differential/server.go
@@ -140,7 +143,7 @@ run: deps all
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
 
-test: fuzz-deps all $(UNIT_BIN) $(BENCH_BINS) $(SAN_UNIT_BIN) $(FUZZ_BINS) $(BUILD)/differential/go-server
+test: fuzz-deps all $(UNIT_BIN) $(BENCH_BINS) $(SAN_UNIT_BIN) $(BUILD)/san/mcpfence $(FUZZ_BINS) $(BUILD)/differential/go-server
 	@tests/run.sh
 
 bench: bench-deps all $(BENCH_BINS)

@@ -5,7 +5,8 @@
 #   3. tests/fuzz/run.sh: each libFuzzer harness for FUZZ_SMOKE_SECONDS (3),
 #      one test per target
 #   4. tests/bench/smoke.sh: the benchmark tools complete calls (no timing)
-#   5. tests/integration/*.test.mjs with node --test, one file at a time:
+#   5. tests/integration/*.test.mjs, then SAN_TESTS (hostile-input files)
+#      again on build/san/mcpfence, the daemon under ASan + UBSan with node --test, one file at a time:
 #      real peers, the real daemon, BPF attached to private cgroups.
 # Integration tests need root, a cgroup2 mount, a mountable bpffs and a
 # daemon that attaches (tests/lib/preflight.mjs checks). When the machine
@@ -106,6 +107,27 @@ if [ $run_integration = 1 ]; then
 			skipped=$((skipped + $(count skipped) + $(count todo)))
 		else
 			echo "integration: node --test $file produced no summary"
+			failed=$((failed + 1))
+		fi
+	done
+fi
+
+# The daemon under ASan + UBSan (MCPF_DAEMON) for the files that feed it
+# the most hostile input: a sanitizer report kills it, and the test fails.
+SAN_TESTS=${SAN_TESTS:-tests/integration/differential.test.mjs tests/integration/mcp-evasion.test.mjs tests/integration/mcp-batch.test.mjs}
+if [ $run_integration = 1 ] && [ $# -eq 0 ] && [ -x build/san/mcpfence ]; then
+	for file in $SAN_TESTS; do
+		echo "under ASan+UBSan: $file"
+		rm -f "$work/tap"
+		MCPF_DAEMON=build/san/mcpfence ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 node --test \
+			--test-reporter=spec --test-reporter-destination=stdout \
+			--test-reporter=tap --test-reporter-destination="$work/tap" "$file"
+		if grep -qE '^# pass [0-9]+$' "$work/tap" 2>/dev/null; then
+			passed=$((passed + $(count pass)))
+			failed=$((failed + $(count fail) + $(count cancelled)))
+			skipped=$((skipped + $(count skipped) + $(count todo)))
+		else
+			echo "integration (ASan+UBSan): node --test $file produced no summary"
 			failed=$((failed + 1))
 		fi
 	done
