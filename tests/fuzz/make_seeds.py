@@ -8,6 +8,8 @@ import gzip, json, os, shutil, zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, 'corpus')
 
+def gz(data): return gzip.compress(data, mtime=0)  # the same bytes on every run
+
 def j(o): return json.dumps(o, separators=(',', ':')).encode()
 
 init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "c", "version": "1"}}}
@@ -32,7 +34,7 @@ call_result = {"jsonrpc": "2.0", "id": 1, "result": {"content": [{"type": "text"
 err_result = {"jsonrpc": "2.0", "id": 2, "error": {"code": -32602, "message": "bad"}}
 
 def req(body, path='/mcp', extra=b'', method=b'POST', chunked=False, encoding=None):
-    if encoding == 'gzip': body = gzip.compress(body)
+    if encoding == 'gzip': body = gz(body)
     if encoding == 'deflate': body = zlib.compress(body)
     head = method + b' ' + path.encode() + b' HTTP/1.1\r\nHost: 127.0.0.1:3001\r\nContent-Type: application/json\r\n' \
         b'Accept: application/json, text/event-stream\r\nMcp-Session-Id: s-1\r\nMcp-Protocol-Version: 2025-06-18\r\n' + extra
@@ -71,7 +73,7 @@ responses = {
     'sse_close': b'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n' + sse(call_result),
     'continue': b'HTTP/1.1 100 Continue\r\n\r\n' + resp(j(call_result)),
     'accepted': b'HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n',
-    'gzip': resp(gzip.compress(j(tools_result)), extra=b'Content-Encoding: gzip\r\n'),
+    'gzip': resp(gz(j(tools_result)), extra=b'Content-Encoding: gzip\r\n'),
     'batch': resp(j([call_result, err_result, tools_result])),
     'switch': b'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x00',
     'endpoint': b'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nevent: endpoint\ndata: /messages?sessionId=abc\n\n',
@@ -87,6 +89,9 @@ shutil.rmtree(OUT, ignore_errors=True)
 for n, r in requests.items():
     write('fuzz_http1_request', n, b'\x03\x55\x55\x55\x55' + r)  # step 3, BUFFER for every message
     write('fuzz_http1_request', n + '_stream', b'\x00\x00\x00\x00\x00' + r)
+# Regression: a head ended by CR + any byte (http_parser, not strict, took it for CRLF).
+write('fuzz_http1_request', 'regress_cr_not_lf', b'\x00\x00\x00\x00\x00POST /mcp HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\rX{}')
+write('fuzz_http1_request', 'regress_cr_mid_head', b'\x00\x00\x00\x00\x00POST /mcp HTTP/1.1\r\nHost: a\rXContent-Length: 2\r\n\r\n{}')
 for n, r in responses.items():
     write('fuzz_http1_response', n, b'\x01\xaa\xaa\xaa\xaa\x00\x00' + r)  # SSE mode
     write('fuzz_http1_response', n + '_buffer', b'\x04\x55\x55\x55\x55\x00\x00' + r)
@@ -96,21 +101,21 @@ for n, b in bodies.items():
     write('fuzz_json_span', n, b)
 write('fuzz_jsonrpc', 'headers', b'Mcp-Method: tools/call\nMcp-Name: echo\x00' + bodies['call'])
 write('fuzz_jsonrpc', 'headers_b64', b'Mcp-Method: =?base64?dG9vbHMvY2FsbA==?=\nMcp-Name: rm\x00' + bodies['call'])
-write('fuzz_jsonrpc', 'gzip', b'Content-Encoding: gzip\x00' + gzip.compress(bodies['batch']))
+write('fuzz_jsonrpc', 'gzip', b'Content-Encoding: gzip\x00' + gz(bodies['batch']))
 write('fuzz_json_span', 'deep', b'[' * 40 + b'{"a":1e999,"b":"\\ud83d\\ude00"}' + b']' * 40)
 write('fuzz_json_span', 'numbers', b' [0,-0.5e-3,1E+9,123456789012345678901234567890,true,false,null,"\\"\\\\"] ')
 for n, r in (('tools', tools_result), ('call', call_result), ('error', err_result)):
     write('fuzz_json_span', 'answer_' + n, j(r))
 for n, enc in (('gzip', 'gzip'), ('deflate', 'deflate'), ('x-gzip', 'x-gzip'), ('identity', 'identity')):
     data = bodies['batch']
-    if enc in ('gzip', 'x-gzip'): data = gzip.compress(data)
+    if enc in ('gzip', 'x-gzip'): data = gz(data)
     if enc == 'deflate': data = zlib.compress(data)
     write('fuzz_content_decode', n, b'Content-Encoding: ' + enc.encode() + b'\x00' + data)
 raw = zlib.compressobj(wbits=-15)
 write('fuzz_content_decode', 'raw_deflate', b'Content-Encoding: deflate\x00' + raw.compress(bodies['call']) + raw.flush())
-write('fuzz_content_decode', 'layered', b'Content-Encoding: deflate, gzip\nContent-Encoding: identity\x00' + gzip.compress(zlib.compress(bodies['call'])))
-write('fuzz_content_decode', 'members', b'Content-Encoding: gzip\x00' + gzip.compress(b'[1,') + gzip.compress(b'2]'))
-write('fuzz_content_decode', 'bomb', b'Content-Encoding: gzip\x00' + gzip.compress(b'\x00' * (1 << 20)))
+write('fuzz_content_decode', 'layered', b'Content-Encoding: deflate, gzip\nContent-Encoding: identity\x00' + gz(zlib.compress(bodies['call'])))
+write('fuzz_content_decode', 'members', b'Content-Encoding: gzip\x00' + gz(b'[1,') + gz(b'2]'))
+write('fuzz_content_decode', 'bomb', b'Content-Encoding: gzip\x00' + gz(b'\x00' * (1 << 20)))
 write('fuzz_content_decode', 'br', b'Content-Encoding: br\x00xx')
 for n, r in (('call', call_result), ('error', err_result), ('tools', tools_result)):
     write('fuzz_answer_scan', n, b'\x03' + j(r))
