@@ -96,13 +96,57 @@ $(BENCH_DIR)/connect_cost: tests/bench/connect_cost.c tests/bench/histogram.c te
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(filter %.c,$^) -o $@
 
+# --- fuzzing and sanitizer builds (tests/fuzz/, tests/README.md) ------------
+# build/fuzz/fuzz_*: libFuzzer + ASan + UBSan harnesses, one per parser.
+# build/san/unit-tests, build/san/mcpfence: the unit tests and the daemon under
+# ASan + UBSan (tests/run.sh reruns a few integration tests on the latter).
+# make fuzz: every harness for FUZZ_SECONDS, then the differential test at
+# DIFF_REQUESTS; make soak: SOAK_CALLS calls through the daemon.
+FUZZ_PKGS    := libclang-rt-14-dev golang-go python3
+SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SAN_CFLAGS    = -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DMCPF_VERSION='"$(VERSION)"' \
+               -I$(BUILD) -Ibpf -Iuser $(SAN_FLAGS)
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_SECONDS ?= 300
+DIFF_REQUESTS ?= 100000
+SOAK_CALLS   ?= 1000000
+SAN_UNIT_BIN := $(BUILD)/san/unit-tests
+.PHONY: fuzz fuzz-bins fuzz-deps soak unit-san
+
+fuzz-deps: test-deps
+	$(call ensure_pkgs,$(FUZZ_PKGS))
+$(BUILD)/fuzz/user/%.o: user/%.c $(wildcard user/*.h) $(BPF_HDRS) $(BUILD)/mcpfence.skel.h
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/*.h $(patsubst $(BUILD)/%,$(BUILD)/fuzz/%,$(LIB_OBJS))
+	$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer -Itests/fuzz $< $(filter %.o,$^) -o $@ $(LDLIBS) -ldl
+fuzz-bins: $(FUZZ_BINS)
+$(BUILD)/san/user/%.o: user/%.c $(wildcard user/*.h) $(BPF_HDRS) $(BUILD)/mcpfence.skel.h
+	@mkdir -p $(@D)
+	$(CLANG) $(SAN_CFLAGS) -c $< -o $@
+$(SAN_UNIT_BIN): $(UNIT_SRCS) $(patsubst $(BUILD)/%,$(BUILD)/san/%,$(LIB_OBJS))
+	$(CLANG) $(SAN_CFLAGS) -Wno-string-plus-int -Itests/unit $(UNIT_SRCS) $(filter %.o,$^) -o $@ $(LDLIBS)
+$(BUILD)/san/mcpfence: $(patsubst $(BUILD)/%,$(BUILD)/san/%,$(USER_OBJS))
+	$(CLANG) $(SAN_CFLAGS) $^ -o $@ $(LDLIBS)
+unit-san: $(SAN_UNIT_BIN)
+	$(SAN_UNIT_BIN)
+$(BUILD)/differential/go-server: tests/differential/server.go
+	@mkdir -p $(@D)
+	cd $(@D) && GOCACHE=$(abspath $(BUILD))/differential/gocache go build -o go-server $(abspath $<)
+fuzz: fuzz-deps all $(FUZZ_BINS) $(BUILD)/differential/go-server
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh; f=$$?; \
+	DIFF_REQUESTS=$(DIFF_REQUESTS) tests/run.sh tests/integration/differential.test.mjs && exit $$f
+soak: test-deps all $(BENCH_BINS)
+	@node tests/soak/soak.mjs --calls $(SOAK_CALLS)
+
 run: deps all
 	$(BUILD)/mcpfence run --policy policies/default.json -v
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
 
-test: test-deps all $(UNIT_BIN) $(BENCH_BINS)
+test: fuzz-deps all $(UNIT_BIN) $(BENCH_BINS) $(SAN_UNIT_BIN) $(BUILD)/san/mcpfence $(FUZZ_BINS) $(BUILD)/differential/go-server
 	@tests/run.sh
 
 bench: bench-deps all $(BENCH_BINS)

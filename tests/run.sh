@@ -1,10 +1,15 @@
 #!/bin/bash
 # Runs every test and ends with one line: "N passed, N failed[, N skipped]".
 #   1. build/unit-tests (C unit tests; prints "unit: N passed, N failed")
-#   2. tests/bench/smoke.sh: the benchmark tools complete calls (no timing)
-#   3. tests/deploy/*.test.mjs: deploy/kubernetes renders with kubectl and
+#   2. build/san/unit-tests: the same under ASan + UBSan (one test)
+#   3. tests/fuzz/run.sh: each libFuzzer harness for FUZZ_SMOKE_SECONDS (3),
+#      one test per target
+#   4. tests/bench/smoke.sh: the benchmark tools complete calls (no timing)
+#   5. tests/deploy/*.test.mjs: deploy/kubernetes renders with kubectl and
 #      keeps its rules; the systemd unit parses (no BPF needed).
-#   4. tests/integration/*.test.mjs with node --test, one file at a time:
+#   6. tests/integration/*.test.mjs, then SAN_TESTS (hostile-input files)
+#      again on build/san/mcpfence, the daemon under ASan + UBSan; with
+#      node --test, one file at a time:
 #      real peers, the real daemon, BPF attached to private cgroups.
 # Integration tests need root, a cgroup2 mount, a mountable bpffs and a
 # daemon that attaches (tests/lib/preflight.mjs checks). When the machine
@@ -33,6 +38,26 @@ if [ -x build/unit-tests ]; then
 else
 	echo "unit: build/unit-tests is missing (run make test)"
 	failed=$((failed + 1))
+fi
+
+# --- unit tests under ASan + UBSan, and the fuzz harnesses, briefly ----------
+if [ $# -eq 0 ]; then
+	if build/san/unit-tests >"$work/san.out" 2>&1 && grep -qE '^unit: [0-9]+ passed, 0 failed$' "$work/san.out"; then
+		echo "unit under ASan+UBSan: ok ($(grep -E '^unit: ' "$work/san.out" | tail -n1))"
+		passed=$((passed + 1))
+	else
+		grep -vE '^ok ' "$work/san.out" | tail -n 20
+		echo "unit under ASan+UBSan: FAILED (build/san/unit-tests)"
+		failed=$((failed + 1))
+	fi
+	FUZZ_SECONDS=${FUZZ_SMOKE_SECONDS:-3} tests/fuzz/run.sh | tee "$work/fuzz.out"
+	summary=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' "$work/fuzz.out" | tail -n1)
+	if [ -n "$summary" ]; then
+		read -r fp ff <<<"$(sed -E 's/^fuzz: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$summary")"
+		passed=$((passed + fp)) failed=$((failed + ff))
+	else
+		failed=$((failed + 1))
+	fi
 fi
 
 # --- benchmark tools: they work (no timing is asserted) ---------------------
@@ -94,6 +119,16 @@ if [ $# -eq 0 ]; then
 fi
 if [ $run_integration = 1 ]; then
 	for file in "${files[@]}"; do node_test "$file"; done
+fi
+
+# The daemon under ASan + UBSan (MCPF_DAEMON) for the files that feed it
+# the most hostile input: a sanitizer report kills it, and the test fails.
+SAN_TESTS=${SAN_TESTS:-tests/integration/differential.test.mjs tests/integration/mcp-evasion.test.mjs tests/integration/mcp-batch.test.mjs}
+if [ $run_integration = 1 ] && [ $# -eq 0 ] && [ -x build/san/mcpfence ]; then
+	for file in $SAN_TESTS; do
+		echo "under ASan+UBSan: $file"
+		MCPF_DAEMON=build/san/mcpfence ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 node_test "$file"
+	done
 fi
 
 line="$passed passed, $failed failed"

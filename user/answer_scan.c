@@ -325,10 +325,11 @@ void answer_scan_feed(struct answer_scan *s, const char *data, size_t len)
 
 bool answer_scan_next(const struct answer_scan *s, size_t *pos, struct answer *out)
 {
-	const unsigned char *rec = (const unsigned char *)s->answers.data + *pos;
+	const unsigned char *rec;
 
 	if (*pos + 4 > s->answers.len)
-		return false;
+		return false; /* before rec: data is NULL until the first answer */
+	rec = (const unsigned char *)s->answers.data + *pos;
 	out->error = rec[0];
 	out->id_len = (size_t)rec[2] | (size_t)rec[3] << 8;
 	out->id = rec[1] ? (const char *)rec + 4 : NULL;

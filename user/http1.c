@@ -280,12 +280,14 @@ static bool has_control_char(const char *s, size_t len)
 	return false;
 }
 
-/* http_parser takes a bare LF as a line end; a server that does not would
- * see other headers, and so another message framing. */
+/* http_parser takes a bare LF as a line end, and (not strict) a CR followed
+ * by any byte; a server that does not would see other headers, and so
+ * another message framing. */
 static bool has_bare_lf(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+		if ((s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) ||
+		    (s[i] == '\r' && (i + 1 == len || s[i + 1] != '\n')))
 			return true;
 	return false;
 }
@@ -296,7 +298,7 @@ static enum http1_status finish_head(struct http1_parser *p)
 	size_t n_cl = 0, n_te = 0;
 
 	if (has_bare_lf(p->head.data, p->head.len))
-		return fail(p, HTTP1_E_MALFORMED, "line ending without CR in the head");
+		return fail(p, HTTP1_E_MALFORMED, "line ending other than CRLF in the head");
 
 	m->head = p->head.data;
 	m->head_len = p->head.len;
@@ -368,10 +370,10 @@ static enum http1_status feed_head(struct http1_parser *p, const char *data, siz
 	while (p->head.len == 0 && skip < len && (data[skip] == '\r' || data[skip] == '\n'))
 		skip++;
 	*used = skip;
+	if (skip == len)
+		return HTTP1_NEED_MORE; /* before data + skip: data may be NULL */
 	data += skip;
 	len -= skip;
-	if (!len)
-		return HTTP1_NEED_MORE;
 	p->exec_data = data;
 	p->exec_base = p->head.len;
 	size_t n = http_parser_execute(&p->hp, &p->settings, data, len);

@@ -654,8 +654,10 @@ static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struc
 		const char *raw = data;
 		int err = 0;
 
-		data += used;
-		len -= used;
+		if (used) { /* data is NULL at EOF */
+			data += used;
+			len -= used;
+		}
 		switch (st) {
 		case HTTP1_NEED_MORE:
 			return 0;
@@ -1031,8 +1033,10 @@ static int pump_responses(struct mcp_flow *f, const char *data, size_t len, bool
 		const char *raw = data;
 		int err = 0;
 
-		data += used;
-		len -= used;
+		if (used) { /* data is NULL at EOF */
+			data += used;
+			len -= used;
+		}
 		switch (st) {
 		case HTTP1_NEED_MORE:
 		case HTTP1_CLOSED:

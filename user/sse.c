@@ -157,7 +157,7 @@ int sse_flush(struct sse_splitter *s, struct sse_event *ev)
 
 static bool has_line_break(const char *p, size_t len)
 {
-	return memchr(p, '\r', len) || memchr(p, '\n', len);
+	return len && (memchr(p, '\r', len) || memchr(p, '\n', len)); /* p may be NULL when len is 0 */
 }
 
 int sse_format_event(struct bytebuf *out, const char *type, size_t type_len,

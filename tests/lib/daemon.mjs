@@ -9,7 +9,8 @@ import { freePorts } from './ports.mjs';
 import { sleep } from './sleep.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const MCPFENCE = path.join(repo, 'build/mcpfence');
+// MCPF_DAEMON: another build of it, e.g. build/san/mcpfence (ASan + UBSan).
+export const MCPFENCE = path.resolve(repo, process.env.MCPF_DAEMON || 'build/mcpfence');
 
 // mcpfence: intercepted pid=<tgid> uid=<uid> comm=<comm> cgroup=<id> server=<name> orig=<addr:port>
 const INTERCEPTED = /^mcpfence: intercepted pid=(\d+) uid=(\d+) comm=(.*) cgroup=(\d+) server=(\S+) orig=(\S+)$/;

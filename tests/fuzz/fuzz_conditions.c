@@ -1,0 +1,53 @@
+/* conditions: the agent's tools/call arguments evaluated against every op
+ * of the policy format, on paths into objects and arrays. Input: the
+ * arguments JSON (only objects reach condition_eval in the daemon, but any
+ * value must be safe). */
+#include "conditions.h"
+#include "fuzz.h"
+
+static const struct mcpf_policy_cond conds[] = {
+	{MCPF_OP_EQ, "args.path", "\"/srv/a\""},
+	{MCPF_OP_NEQ, "args.a.b.c", "{\"x\":[1,2]}"},
+	{MCPF_OP_IN, "args.mode", "[\"r\",\"w\",1,null]"},
+	{MCPF_OP_NOT_IN, "args.list.0", "[true,false]"},
+	{MCPF_OP_LT, "args.n", "10"},
+	{MCPF_OP_LTE, "args.items.3.size", "1e3"},
+	{MCPF_OP_GT, "args.n", "-1.5"},
+	{MCPF_OP_GTE, "args.deep.0.1.2", "0"},
+	{MCPF_OP_REGEX, "args.path", "\"^/(srv|tmp)/[a-z]+$\""},
+	{MCPF_OP_REGEX, "args.q", "\"(a|b)*c\""},
+	{MCPF_OP_CONTAINS, "args.path", "\"..\""},
+	{MCPF_OP_CONTAINS, "args.tags", "\"admin\""},
+	{MCPF_OP_EXISTS, "args.force", "true"},
+	{MCPF_OP_EXISTS, "args.x.y", "false"},
+	{MCPF_OP_EXISTS, "args.z", ""},
+	{MCPF_OP_EQ, "args", "{}"},
+	{MCPF_OP_EQ, "args.999999999", "1"},
+	{MCPF_OP_EQ, "args.9999999999", "1"},
+	{MCPF_OP_REGEX, "args.path", "1"},
+	{MCPF_OP_EQ, "args.path", "not json"},
+};
+#define N (sizeof(conds) / sizeof(conds[0]))
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct compiled_cond cc[N];
+	static bool ready;
+
+	if (!ready) {
+		for (size_t i = 0; i < N; i++) {
+			cc[i].cond = conds[i];
+			condition_compile(&cc[i]);
+		}
+		ready = true;
+	}
+	cJSON *args = cJSON_ParseWithLength((const char *)data, size);
+	for (size_t i = 0; i < N; i++) {
+		enum cond_result r = condition_eval(&cc[i], args);
+		FUZZ_ASSERT(r == COND_HOLDS || r == COND_FAILS || r == COND_AMBIGUOUS || r == COND_BROKEN);
+		if (!cc[i].usable)
+			FUZZ_ASSERT(r == COND_BROKEN);
+	}
+	cJSON_Delete(args);
+	return 0;
+}
