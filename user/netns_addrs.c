@@ -119,7 +119,6 @@ static void on_readable(struct watch *w, uint32_t revents)
 	(void)revents;
 	for (;;) {
 		ssize_t n = recv(w->fd, buf, sizeof(buf), 0);
-		int len;
 
 		if (n < 0) {
 			if (errno == ENOBUFS) {
@@ -129,10 +128,17 @@ static void on_readable(struct watch *w, uint32_t revents)
 			}
 			return;
 		}
-		len = (int)n;
-		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len))
+		/* NLMSG_OK mixes signed and unsigned lengths (clang warns): the same
+		 * walk with the bounds spelled out */
+		for (size_t off = 0; off + sizeof(struct nlmsghdr) <= (size_t)n;) {
+			const struct nlmsghdr *nh = (const struct nlmsghdr *)(buf + off);
+
+			if (nh->nlmsg_len < sizeof(*nh) || nh->nlmsg_len > (size_t)n - off)
+				break;
 			if (nh->nlmsg_type == RTM_NEWADDR || nh->nlmsg_type == RTM_DELADDR)
 				on_addr_msg(a, nh);
+			off += NLMSG_ALIGN(nh->nlmsg_len);
+		}
 	}
 }
 
