@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json_limits.h"
 #include "json_span.h"
 #include "sse.h"
 
@@ -202,7 +203,8 @@ int jsonrpc_merge_json(const char *upstream, size_t len, const cJSON *replies, s
 {
 	struct json_span whole;
 	const char *end = NULL;
-	cJSON *parsed = cJSON_ParseWithLengthOpts(upstream, len, &end, 0);
+	cJSON *parsed = json_limits_check(upstream, len, json_limits_for_answers()) == JSON_WITHIN
+				? cJSON_ParseWithLengthOpts(upstream, len, &end, 0) : NULL;
 	bool is_array = cJSON_IsArray(parsed), empty = is_array && !parsed->child;
 	bool ok = parsed && (is_array || cJSON_IsObject(parsed)) && json_value_span(upstream, len, 0, &whole) == 0;
 
