@@ -77,6 +77,8 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 
 /* For tools/list filtering: is this tool hidden on this server? */
 bool policy_tool_hidden(struct policy_maps *maps, const char *server, const char *tool);
+/* Does the active policy have an entry of its own for this tool? */
+bool policy_tool_named(struct policy_maps *maps, const char *server, const char *tool);
 
 const char *verdict_name(enum verdict verdict);
 

@@ -31,7 +31,7 @@ struct json_limits {
 };
 
 #define JSON_DEFAULT_MAX_DEPTH 64
-#define JSON_DEFAULT_MAX_NODES 100000
+#define JSON_DEFAULT_MAX_NODES 50000
 #define JSON_DEFAULT_MAX_BATCH 100
 /* answers: tools/list results with thousands of tools and their schemas */
 #define JSON_ANSWER_MAX_NODES 1000000

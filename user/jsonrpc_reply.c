@@ -1,6 +1,7 @@
 /* Replies the proxy sends itself; see jsonrpc_reply.h. */
 #include "jsonrpc_reply.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -183,12 +184,21 @@ int jsonrpc_http_reply(struct bytebuf *out, enum jsonrpc_shape shape, const cJSO
 
 int jsonrpc_http_error(struct bytebuf *out, int status, int code, const char *message, bool keep_alive)
 {
+	return jsonrpc_http_error_retry(out, status, code, message, keep_alive, 0);
+}
+
+int jsonrpc_http_error_retry(struct bytebuf *out, int status, int code, const char *message, bool keep_alive,
+			     unsigned retry_after_s)
+{
 	struct bytebuf body = BYTEBUF_INIT;
 	cJSON *err = jsonrpc_error_reply(NULL, code, message);
 	int r = err ? print_json(err, &body) : -1;
+	char retry[48] = "";
 
+	if (retry_after_s)
+		snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", retry_after_s);
 	if (r == 0)
-		r = http_response(out, status, "application/json", "", body.data, body.len, keep_alive);
+		r = http_response(out, status, "application/json", retry, body.data, body.len, keep_alive);
 	cJSON_Delete(err);
 	bb_free(&body);
 	return r;

@@ -6,8 +6,12 @@
 #define MCPF_PROXY_H
 
 #include <stdint.h>
+#include "bytebuf.h"
+#include "conn_limits.h"
 #include "enforce.h"
 #include "loop.h"
+#include "mem_budget.h"
+#include "timer_wheel.h"
 
 struct proxy_conn;
 struct proxy;
@@ -16,6 +20,7 @@ struct listener {
 	struct watch w;
 	struct proxy *px;
 	unsigned long long netns;  /* cookie of the namespace it (and its agents) live in */
+	struct timer resume;       /* out of fds even for shedding: paused until this fires */
 };
 
 struct proxy {
@@ -33,11 +38,17 @@ struct proxy {
 	unsigned long long upstream_failures;
 	unsigned long long active;
 	long long trimmed_at_s;            /* last malloc_trim, CLOCK_MONOTONIC_COARSE */
+	struct timer_wheel wheel;          /* every connection's timeouts */
+	struct conn_limits limits;         /* connections per agent and in all */
+	struct mem_budget mem;             /* bytes held by all connections */
+	unsigned long long timeouts_total, mem_refused_total, paused_total;
 };
 
 /* Listen on 127.0.0.1:port and [::1]:port (the addresses connect4/6 rewrite to). */
 int proxy_start(struct proxy *px, struct loop *loop, uint16_t port, int conns_fd, uint32_t mark,
 		const struct enforce *enforce);
+/* The limits' gauges and counters, Prometheus text. 0 or -1. */
+int proxy_render_limits(const struct proxy *px, struct bytebuf *out);
 /* Close listeners and every connection. */
 void proxy_stop(struct proxy *px);
 

@@ -75,7 +75,7 @@ TEST(json_limits_batch_counts_top_level_elements_only)
 TEST(jsonrpc_parse_refuses_costly_bodies_before_parsing)
 {
 	struct json_limits saved = *json_limits_for_requests();
-	struct json_limits lim = { .max_depth = 64, .max_nodes = 100000, .max_batch = 100 };
+	struct json_limits lim = { .max_depth = 64, .max_nodes = 50000, .max_batch = 100 };
 	char *zeros = repeat("[", "0", ",", 500000, "]");
 	char *deep = nested(200000);
 	char *batch = repeat("[", "{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1}", ",", 101, "]");
