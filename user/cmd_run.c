@@ -79,7 +79,7 @@ static const struct argp_option run_options[] = {
 	{ "max-json-values", OPT_MAX_VALUES, "N", 0, "Most JSON values and names in a request; more: 413 (default 50000; answers the daemon holds: at least 1000000)", 0 },
 	{ "memory-budget", OPT_MEMORY_BUDGET, "BYTES", 0, "Bytes all connections together may hold (bodies, held replies, queues); new requests past it: 503 (default 256 MiB)", 0 },
 	{ "max-conns", OPT_MAX_CONNS, "N", 0, "Connections in all; more: 503 (default 4096, less if the fd limit is lower)", 0 },
-	{ "max-agent-conns", OPT_MAX_AGENT_CONNS, "N", 0, "Connections per agent (--agent-identity); more: 503 (default 256)", 0 },
+	{ "max-agent-conns", OPT_MAX_AGENT_CONNS, "N", 0, "Connections per agent (--agent-identity); more: 503 (default 1024)", 0 },
 	{ "header-timeout", OPT_HEADER_TIMEOUT, "S", 0, "Seconds for a request head to complete; then 408 (default 10; 0 none)", 0 },
 	{ "body-timeout", OPT_BODY_TIMEOUT, "S", 0, "Seconds for a held request body to complete; then 408 (default 30; 0 none)", 0 },
 	{ "idle-timeout", OPT_IDLE_TIMEOUT, "S", 0, "Seconds an idle keep-alive connection, or an agent not reading its answers, is kept (default 60; 0 none)", 0 },

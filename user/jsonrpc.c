@@ -153,7 +153,8 @@ static int parse_text(const char *text, size_t len, struct jsonrpc_body *out, st
 	/* before any tree: what a document may cost (json_limits.h) */
 	enum json_limit_hit hit = json_limits_check(text, len, json_limits_for_requests());
 	if (hit != JSON_WITHIN)
-		return refuse(why, hit == JSON_TOO_DEEP ? 400 : 413, JSONRPC_INVALID_REQUEST, json_limit_text(hit));
+		return hit == JSON_TOO_DEEP ? refuse(why, 400, JSONRPC_PARSE_ERROR, json_limit_text(hit))
+					    : refuse(why, 413, JSONRPC_INVALID_REQUEST, json_limit_text(hit));
 	out->root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	if (!out->root)
 		return refuse(why, 400, JSONRPC_PARSE_ERROR, "invalid JSON");
