@@ -141,6 +141,27 @@ itest('an agent that pipelines and never reads is not read either, holds little,
   deniedNeverRan(rec);
 });
 
+itest('memory budget: held bodies past it are refused 503 with Retry-After, never grown past; freed, calls work again', async (t) => {
+  const budget = 4 << 20;
+  const { sb, rec, daemon } = await setup(t, 'limits-memory', ['--memory-budget', String(budget), '--body-timeout', '4']);
+  // twelve requests each holding ~1 MiB of a 2 MiB body: more than 4 MiB together
+  const held = await Promise.all(Array.from({ length: 12 }, () => abuse(sb, rec.port, 'partial', { size: 2 << 20, ms: 8000 })));
+  const refused = held.filter((r) => r.status === 503);
+  const timedOut = held.filter((r) => r.status === 408);
+  t.diagnostic(`12 half-sent 2 MiB bodies under a 4 MiB budget: ${refused.length} refused 503, ${timedOut.length} held until 408`);
+  assert.ok(refused.length >= 6, JSON.stringify(held.map((r) => r.status)));
+  assert.equal(refused.length + timedOut.length, 12, JSON.stringify(held.map((r) => r.status)));
+  assert.match(refused[0].head, /\r\nRetry-After: 1\r\n/i, refused[0].head);
+  assert.match(JSON.parse(refused[0].body).error.message, /memory budget exhausted/);
+  const peak = await metric(daemon, 'mcpfence_held_bytes_peak');
+  t.diagnostic(`held bytes peak ${peak} (budget ${budget})`);
+  assert.ok(peak <= budget, `held ${peak} bytes, over the budget of ${budget}`);
+  assert.ok(await metric(daemon, 'mcpfence_limit_refusals_total', { limit: 'memory' }) >= 6);
+  await waitUntil(async () => (await metric(daemon, 'mcpfence_held_bytes')) < 1 << 20, 'held bytes given back');
+  await bystanderWorks(sb, rec);
+  deniedNeverRan(rec);
+});
+
 itest('connection caps: an agent over its cap gets 503s, the total stays under the global cap', async (t) => {
   const { sb, rec, daemon } = await setup(t, 'limits-conns', ['--max-agent-conns', '10', '--max-conns', '40']);
   const one = await abuse(sb, rec.port, 'hold', { count: 30, ms: 1000 });

@@ -14,6 +14,8 @@
 //   body      a whole head, then trickle its body one byte every --ms
 //   idle      connect and send nothing
 //             -> {status, closedAfterMs} (status 0: closed without an answer)
+//   partial   a request announcing --size body bytes, of which half are
+//             sent, then nothing for --ms -> {status, closedAfterMs, headers}
 //   noread    pipeline --count tools/call of --tool as fast as the socket
 //             takes them, never read; after --ms report what was written
 //             -> {written, total, closed}
@@ -32,6 +34,7 @@ const { values: opt } = parseArgs({
     count: { type: 'string', default: '1' },
     parallel: { type: 'string', default: '4' },
     ms: { type: 'string', default: '200' },
+    size: { type: 'string', default: '1048576' },
   },
 });
 const port = Number(opt.port);
@@ -97,6 +100,29 @@ async function bodies() {
     }
   }
   return { bytes: body.length, statuses, body: first };
+}
+
+// A held body, half sent: the daemon keeps it until the body timeout.
+function partial() {
+  const size = Number(opt.size);
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const sock = net.connect(port, '127.0.0.1');
+    let got = Buffer.alloc(0);
+    const finish = () => {
+      clearTimeout(timer);
+      sock.destroy();
+      const text = got.toString('latin1');
+      resolve({ status: statusOf(got), closedAfterMs: Date.now() - started, head: text.split('\r\n\r\n')[0], body: text.split('\r\n\r\n')[1] || '' });
+    };
+    const timer = setTimeout(finish, ms);
+    sock.on('connect', () => sock.write(Buffer.concat([
+      Buffer.from(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`),
+      Buffer.alloc(size / 2, ' ')])));
+    sock.on('data', (d) => { got = Buffer.concat([got, d]); });
+    sock.on('error', finish);
+    sock.on('close', finish);
+  });
 }
 
 // Trickles bytes one at a time; resolves when the daemon answers or closes.
@@ -176,5 +202,6 @@ const modes = {
   idle: () => trickle(Buffer.alloc(0), Buffer.alloc(0)),
   noread,
   hold,
+  partial,
 };
 process.stdout.write(`${JSON.stringify({ pid: process.pid, ...(await modes[opt.mode]()) })}\n`);
