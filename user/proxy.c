@@ -57,6 +57,19 @@ struct proxy_conn {
 	size_t charged;               /* bytes counted in px->mem */
 };
 
+/* Refusals come in floods: one log line a second for each kind is enough
+ * (the counters in /metrics have the rest). */
+static bool log_once_a_second(long long *last)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if (now.tv_sec == *last)
+		return false;
+	*last = now.tv_sec;
+	return true;
+}
+
 static struct side *peer_of(struct proxy_conn *c, struct side *s)
 {
 	return s == &c->client ? &c->upstream : &c->client;
@@ -222,8 +235,11 @@ static bool side_read(struct proxy_conn *c, struct side *s)
 				conn_abort(c, "holding the server's reply: memory budget exhausted", ENOMEM);
 				return false;
 			}
-			log_warn("memory budget (%zu bytes) exhausted: refusing a request from pid=%u",
-				 c->px->mem.limit, c->origin.pid);
+			static long long logged;
+
+			if (log_once_a_second(&logged))
+				log_warn("memory budget (%zu bytes) exhausted: refusing a request from pid=%u",
+					 c->px->mem.limit, c->origin.pid);
 			if (mcp_flow_refuse(&c->flow, &io, 503, "mcpfence: memory budget exhausted, retry later", 1))
 				conn_fail_after_flush(c);
 			return true;
@@ -513,8 +529,10 @@ static void refuse_connection(int fd, const struct mcpf_conn *o, int why)
 	struct bytebuf out = BYTEBUF_INIT;
 	const char *msg = why == -EUSERS ? "mcpfence: too many connections from this agent"
 					 : "mcpfence: too many connections";
+	static long long logged;
 
-	log_warn("pid=%u uid=%u cgroup=%llu: %s", o->pid, o->uid, o->cgroup_id, msg + 10);
+	if (log_once_a_second(&logged))
+		log_warn("pid=%u uid=%u cgroup=%llu: %s", o->pid, o->uid, o->cgroup_id, msg + 10);
 	if (!jsonrpc_http_error_retry(&out, 503, JSONRPC_INVALID_REQUEST, msg, false, 1))
 		(void)!send(fd, out.data, out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	bb_free(&out);
@@ -585,6 +603,8 @@ static void resume_listener(struct timer *t)
 {
 	struct listener *l = container_of(t, struct listener, resume);
 
+	if (l->px->spare_fd < 0)
+		l->px->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (l->w.fd >= 0 && loop_watch(l->px->loop, &l->w, EPOLLIN))
 		log_warn("re-arming a listener: %s", strerror(errno));
 }
@@ -606,7 +626,10 @@ static void shed_connection(struct proxy *px, struct listener *l)
 		px->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
 	if (fd >= 0 && px->spare_fd >= 0) {
-		log_warn("out of file descriptors: dropped a connection");
+		static long long logged;
+
+		if (log_once_a_second(&logged))
+			log_warn("out of file descriptors: dropping connections");
 		return;
 	}
 	px->paused_total++;
