@@ -5,6 +5,8 @@
 #include "harness.h"
 #include "json_limits.h"
 #include "jsonrpc.h"
+#include "jsonrpc_reply.h"
+#include "mcp_filter.h"
 
 static char *repeat(const char *open, const char *unit, const char *sep, size_t n, const char *close)
 {
@@ -108,4 +110,39 @@ TEST(jsonrpc_parse_refuses_costly_bodies_before_parsing)
 	free(deep);
 	free(batch);
 	free(objs);
+}
+
+static bool hide_nothing(const char *tool, void *ctx)
+{
+	(void)tool;
+	(void)ctx;
+	return false;
+}
+
+/* Answers the daemon holds and parses have limits too: a tools/list answer
+ * it cannot afford to read is not relayed unfiltered (-1: the reply
+ * fails), and neither is a batch answer it would merge into. */
+TEST(held_answers_over_the_limits_are_not_relayed)
+{
+	struct json_limits saved = *json_limits_for_requests();
+	struct json_limits lim = { .max_depth = 8, .max_nodes = 100, .max_batch = 10 };
+	static const char deep[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[{\"name\":\"a\","
+				   "\"inputSchema\":{\"x\":[[[[[[[1]]]]]]]}}]}}";
+	static const char fine[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[{\"name\":\"a\"}]}}";
+	struct mcp_idset pending;
+	struct bytebuf out = BYTEBUF_INIT;
+	cJSON *id = cJSON_CreateNumber(1), *replies = cJSON_CreateArray();
+
+	json_limits_configure(&lim);
+	CHECK(json_limits_for_answers()->max_nodes >= JSON_ANSWER_MAX_NODES);
+	mcp_idset_init(&pending);
+	CHECK_INT_EQ(mcp_idset_add(&pending, id), 0);
+	CHECK_INT_EQ(mcp_filter_tools_list(deep, sizeof(deep) - 1, &pending, hide_nothing, NULL, &out), -1);
+	CHECK_INT_EQ(mcp_filter_tools_list(fine, sizeof(fine) - 1, &pending, hide_nothing, NULL, &out), 0);
+	CHECK_INT_EQ(jsonrpc_merge_json(deep, sizeof(deep) - 1, replies, &out), -1);
+	json_limits_configure(&saved);
+	mcp_idset_free(&pending);
+	bb_free(&out);
+	cJSON_Delete(id);
+	cJSON_Delete(replies);
 }
