@@ -24,6 +24,10 @@
  * response the flow must inspect is held whole up to this size. */
 #define RESPONSE_LIMIT_MIN (64u << 20)
 
+/* Denials queued on a legacy SSE stream its agent does not read: past
+ * this, the POST that would add one is refused. */
+#define STREAM_QUEUE_MAX (1u << 20)
+
 /* One request, in the order the client sent it, until its answer is out. */
 struct exchange {
 	struct exchange *next;
@@ -371,7 +375,12 @@ static int deliver_on_stream(struct mcp_session *s, const cJSON *replies)
 {
 	struct mcp_flow *sf = s->stream;
 	struct bytebuf ev = BYTEBUF_INIT;
-	int err = jsonrpc_sse_events(replies, &ev);
+	int err;
+
+	/* the stream's agent is not reading: refuse rather than queue without end */
+	if (sf->client_out->len >= STREAM_QUEUE_MAX)
+		return -1;
+	err = jsonrpc_sse_events(replies, &ev);
 
 	if (!err && sf->sse_chunked) {
 		struct bytebuf chunk = BYTEBUF_INIT;

@@ -491,8 +491,14 @@ static void conn_kick(void *conn)
 {
 	struct proxy_conn *c = conn;
 
-	if (!c->closed && loop_watch(c->px->loop, &c->client.w, side_interest(c, &c->client)))
+	if (c->closed)
+		return;
+	if (loop_watch(c->px->loop, &c->client.w, side_interest(c, &c->client))) {
 		conn_abort(c, "epoll", errno);
+		return;
+	}
+	conn_charge(c);
+	conn_watch_time(c); /* a stream nobody reads is ended like any other */
 }
 
 static int upstream_open(struct proxy_conn *c)

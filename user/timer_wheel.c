@@ -76,8 +76,10 @@ void timer_arm(struct timer_wheel *tw, struct timer *t, unsigned seconds)
 	long long now = timer_now_s();
 
 	timer_cancel(t);
-	/* the wheel may not have run this second yet; never behind it */
-	t->deadline_s = (now > tw->now_s ? now : tw->now_s) + (seconds ? seconds : 1);
+	/* whole seconds, ticks at any phase of a second: one more, so that a
+	 * timer never fires before `seconds` (the wheel may also not have run
+	 * this second yet: never behind it) */
+	t->deadline_s = (now > tw->now_s ? now : tw->now_s) + (seconds ? seconds : 1) + 1;
 	link_before(&tw->slots[t->deadline_s % TIMER_WHEEL_SLOTS], t);
 }
 

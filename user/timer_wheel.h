@@ -11,7 +11,7 @@
  * A hashed wheel of TIMER_WHEEL_SLOTS one-second slots: arm and cancel are
  * O(1); a tick looks only at the timers of the slots that elapsed (later
  * rounds stay in their slot). A timer fires between `seconds` and
- * `seconds + 1` after it was armed. fn may arm or cancel any timer,
+ * `seconds + 2` after it was armed (whole seconds, ticks at any phase). fn may arm or cancel any timer,
  * itself included.
  */
 #ifndef MCPF_TIMER_WHEEL_H

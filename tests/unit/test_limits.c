@@ -47,22 +47,22 @@ TEST(timer_wheel_fires_once_at_its_second_across_rounds)
 	t0 = tw.now_s;
 	timer_arm(&tw, &a.t, 2);
 	timer_arm(&tw, &b.t, 5);
-	timer_arm(&tw, &far.t, TIMER_WHEEL_SLOTS + 3);  /* same slot as a 3 s timer, a round later */
+	timer_arm(&tw, &far.t, TIMER_WHEEL_SLOTS + 3);  /* a 3 s timer's slot, one round later */
 	CHECK(timer_armed(&a.t));
 	timer_arm(&tw, &b.t, 4);                          /* re-arming moves it */
-	long long base = a.t.deadline_s - 2;
-	for (long long s = t0 + 1; s < base + 2; s++)
+	long long base = a.t.deadline_s - 3;  /* the second it was armed in: 2 s plus the phase second */
+	for (long long s = t0 + 1; s <= base + 2; s++)
 		advance_to(&tw, s);
 	CHECK_INT_EQ(a.fired, 0);
-	for (long long s = base + 2; s <= base + TIMER_WHEEL_SLOTS + 2; s++)
+	for (long long s = base + 3; s <= base + TIMER_WHEEL_SLOTS + 3; s++)
 		advance_to(&tw, s);
 	CHECK_INT_EQ(a.fired, 1);
-	CHECK(a.at == base + 2);
+	CHECK(a.at == base + 3);
 	CHECK_INT_EQ(b.fired, 1);
-	CHECK(b.at == base + 4);
-	CHECK_INT_EQ(far.fired, 0);
+	CHECK(b.at == base + 5);
+	CHECK_INT_EQ(far.fired, 0);  /* its slot came by, its round did not */
 	CHECK(!timer_armed(&a.t));
-	advance_to(&tw, base + TIMER_WHEEL_SLOTS + 3);
+	advance_to(&tw, base + TIMER_WHEEL_SLOTS + 4);
 	CHECK_INT_EQ(far.fired, 1);
 	timer_wheel_fini(&tw);
 	loop_fini(&loop);
