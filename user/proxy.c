@@ -184,14 +184,37 @@ static void conn_fail_after_flush(struct proxy_conn *c)
 	c->client.rd_closed = true;
 }
 
-/* Bytes this connection holds now: parsers (held bodies, heads, events)
- * and both queues. Counted in the daemon-wide budget after every read. */
+/* What a parser holding a body will hold once the body is in: with a
+ * Content-Length, the power of two its buffer grows to (bytebuf), reserved
+ * from the start so that admitted bodies complete and later ones are
+ * refused at once; otherwise as much again as it holds, and a read. */
+static size_t body_want(const struct http1_parser *p)
+{
+	const struct http1_msg *m = http1_msg(p);
+	size_t held = http1_held_bytes(p), cap = 256;
+
+	if (m->framing != HTTP1_FRAMING_LENGTH || m->content_length < 0)
+		return 2 * held + READ_CHUNK;
+	while (cap < (size_t)m->content_length + 1)
+		cap *= 2;
+	return held - p->raw.cap + (p->raw.cap > cap ? p->raw.cap : cap);  /* the body is in raw */
+}
+
+/* Bytes this connection holds, or has reserved for a body it holds:
+ * parsers (bodies, heads, events) and both queues. */
+static size_t conn_want(struct proxy_conn *c)
+{
+	size_t req = mcp_flow_phase(&c->flow) == FLOW_HELD_BODY ? body_want(&c->flow.req)
+								  : http1_held_bytes(&c->flow.req);
+	size_t resp = mcp_flow_holds_response(&c->flow) ? body_want(&c->flow.resp) : http1_held_bytes(&c->flow.resp);
+
+	return req + resp + c->client.out.cap + c->upstream.out.cap;
+}
+
+/* Counted in the daemon-wide budget after every event. */
 static void conn_charge(struct proxy_conn *c)
 {
-	size_t held = http1_held_bytes(&c->flow.req) + http1_held_bytes(&c->flow.resp) + c->client.out.cap +
-		      c->upstream.out.cap;
-
-	mem_budget_set(&c->px->mem, &c->charged, held);
+	mem_budget_set(&c->px->mem, &c->charged, conn_want(c));
 }
 
 /* May the agent's next bytes be read? Not while its own answers pile up
@@ -203,18 +226,21 @@ static bool client_readable(struct proxy_conn *c)
 	       !mcp_flow_backlog_over(&c->flow, PIPELINE_MAX);
 }
 
-/* The next read may grow what this side holds by a chunk, and a buffer
- * holding a body by as much again (it doubles): is there room for that? */
+/* Before a read: is there room for what this connection will hold after
+ * it (conn_want, and the read itself)? Takes that room if so. Bytes
+ * streamed through are held only up to the high-water mark, and after a
+ * refusal they are read and dropped: always room for those. */
 static bool room_to_read(struct proxy_conn *c, bool from_client)
 {
-	const struct http1_parser *p = from_client ? &c->flow.req : &c->flow.resp;
+	size_t want = conn_want(c) + READ_CHUNK;
 
-	/* streamed through, held only up to the high-water mark; or, after a
-	 * refusal, read and dropped */
-	if (from_client ? mcp_flow_phase(&c->flow) == FLOW_STREAMED_BODY || c->flow.refused
-			: !mcp_flow_holds_response(&c->flow))
+	if ((from_client ? mcp_flow_phase(&c->flow) == FLOW_STREAMED_BODY || c->flow.refused
+			 : !mcp_flow_holds_response(&c->flow)) ||
+	    want <= c->charged || mem_budget_room(&c->px->mem, want - c->charged)) {
+		mem_budget_set(&c->px->mem, &c->charged, want);
 		return true;
-	return mem_budget_room(&c->px->mem, READ_CHUNK + http1_held_bytes(p));
+	}
+	return false;
 }
 
 static bool side_read(struct proxy_conn *c, struct side *s)
@@ -228,7 +254,6 @@ static bool side_read(struct proxy_conn *c, struct side *s)
 		ssize_t n;
 		int rc;
 
-		conn_charge(c);
 		if (!room_to_read(c, from_client)) {
 			c->px->mem_refused_total++;
 			if (!from_client) {

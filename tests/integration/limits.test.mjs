@@ -144,12 +144,16 @@ itest('an agent that pipelines and never reads is not read either, holds little,
 itest('memory budget: held bodies past it are refused 503 with Retry-After, never grown past; freed, calls work again', async (t) => {
   const budget = 4 << 20;
   const { sb, rec, daemon } = await setup(t, 'limits-memory', ['--memory-budget', String(budget), '--body-timeout', '4']);
-  // twelve requests each holding ~1 MiB of a 2 MiB body: more than 4 MiB together
-  const held = await Promise.all(Array.from({ length: 12 }, () => abuse(sb, rec.port, 'partial', { size: 2 << 20, ms: 8000 })));
+  // twelve requests announcing ~1 MB bodies, half sent: a body's room is
+  // reserved at its head, so the first ones are held (until the body
+  // timeout) and the rest refused at once
+  const held = await Promise.all(Array.from({ length: 12 }, () => abuse(sb, rec.port, 'partial', { size: 1000000, ms: 8000 })));
   const refused = held.filter((r) => r.status === 503);
   const timedOut = held.filter((r) => r.status === 408);
-  t.diagnostic(`12 half-sent 2 MiB bodies under a 4 MiB budget: ${refused.length} refused 503, ${timedOut.length} held until 408`);
-  assert.ok(refused.length >= 6, JSON.stringify(held.map((r) => r.status)));
+  t.diagnostic(`12 half-sent 1 MB bodies under a 4 MiB budget: ${refused.length} refused 503, ${timedOut.length} held until 408`);
+  assert.ok(refused.length >= 8, JSON.stringify(held.map((r) => r.status)));
+  assert.ok(timedOut.length >= 2, JSON.stringify(held.map((r) => r.status)));
+  assert.ok(refused.every((r) => r.closedAfterMs < timedOut[0].closedAfterMs), 'refused only after others timed out');
   assert.equal(refused.length + timedOut.length, 12, JSON.stringify(held.map((r) => r.status)));
   assert.match(refused[0].head, /\r\nRetry-After: 1\r\n/i, refused[0].head);
   assert.match(JSON.parse(refused[0].body).error.message, /memory budget exhausted/);
