@@ -377,6 +377,7 @@ int cmd_run(int argc, char **argv)
 			       &d->enforce)) ||
 	    (err = bpf_attach(&d->bpf, &bo)))
 		goto cleanup;
+	d->admin.wheel = &d->proxy.wheel;  /* the admin's timeouts share the proxy's timerfd */
 	d->admin.ready = true;
 	log_info("intercepting for cgroup %s; listening on port %u; sockmap %s; %s",
 		 a.cgroup, a.listen_port, a.sockmap ? "on" : "off",

@@ -184,6 +184,16 @@ itest('connection caps: an agent over its cap gets 503s, the total stays under t
   deniedNeverRan(rec);
 });
 
+itest('the metrics endpoint holds at most 16 connections and closes idle ones', async (t) => {
+  const { sb, daemon } = await setup(t, 'limits-admin');
+  const flood = await abuse(sb, daemon.metricsPort, 'hold', { count: 50, ms: 500 });
+  t.diagnostic(`50 idle connections to /metrics: ${flood.open} kept, ${flood.refused} closed`);
+  assert.ok(flood.open <= 16, JSON.stringify(flood));
+  assert.ok((await metric(daemon, 'mcpfence_held_bytes')) !== undefined, 'a scrape during the flood');
+  const idle = await abuse(sb, daemon.metricsPort, 'hold', { count: 3, ms: 9000 });
+  assert.equal(idle.refused, 3, `idle connections to /metrics kept open: ${JSON.stringify(idle)}`);
+});
+
 itest('out of file descriptors: the listener rests instead of spinning, and accepts again after', async (t) => {
   const { sb, rec, daemon } = await setup(t, 'limits-fds');
   const limits = fs.readFileSync(`/proc/${daemon.pid}/limits`, 'utf8');
