@@ -87,7 +87,7 @@ int rate_check(int fd, const struct mcpf_rate_key *key, const struct mcpf_limit 
  * may hold at most RATE_OWNER_MAX budgets, so one agent (spraying session
  * ids, or processes under --agent-identity process) cannot fill rate_state
  * and make every other agent's limited calls fail. Counts are exact: they
- * grow here when a budget is created and are recounted from the map after
+ * grow here when a budget is created and are recounted from the map by
  * every prune (the only place budgets are deleted) and at first use. */
 #define RATE_OWNER_SLOTS (2 * MCPF_MAX_RATE_STATES)
 
@@ -185,13 +185,19 @@ int rate_prune(int fd, unsigned long long now_ns)
 	int err = 0;
 	void *prev = NULL;
 
-	/* Collect first: deleting while walking a hash can restart the walk. */
+	/* Collect first: deleting while walking a hash can restart the walk.
+	 * The budgets kept are counted per owner on the way. */
+	memset(owners, 0, sizeof(owners));
+	counted_map = 0;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem_flags(fd, &key, &state, BPF_F_LOCK) ||
-		    now_ns < state.window_start_ns + state.window_ns)
+		    now_ns < state.window_start_ns + state.window_ns) {
+			if (owned(&key))
+				owner_of(&key)->count++;
 			continue;
+		}
 		doomed = reallocarray(doomed, n + 1, sizeof(*doomed));
 		if (!doomed)
 			abort();
@@ -202,6 +208,6 @@ int rate_prune(int fd, unsigned long long now_ns)
 			err = -errno;
 	free(doomed);
 	if (!err)
-		err = recount_owners(fd);
+		counted_map = map_id(fd);
 	return err ? err : (int)n;
 }
