@@ -367,7 +367,7 @@ bool mcp_flow_backlog_over(const struct mcp_flow *f, unsigned max)
 
 bool mcp_flow_holds_response(const struct mcp_flow *f)
 {
-	return f->resp_mode == RESP_BUFFER && http1_in_body(&f->resp);
+	return (f->resp_mode == RESP_BUFFER || f->resp_mode == RESP_SSE) && http1_in_body(&f->resp);
 }
 
 /* Answers for a legacy session go on its SSE stream, as events. */

@@ -101,7 +101,8 @@ enum flow_phase { FLOW_IDLE, FLOW_HEAD, FLOW_HELD_BODY, FLOW_STREAMED_BODY, FLOW
 enum flow_phase mcp_flow_phase(const struct mcp_flow *f);
 /* More than max requests wait for their answers (pipelining). */
 bool mcp_flow_backlog_over(const struct mcp_flow *f, unsigned max);
-/* A response is being held whole (tools/list to filter, answers to merge). */
+/* A response is being held whole (tools/list to filter, answers to merge),
+ * or split into events (one event is held whole). */
 bool mcp_flow_holds_response(const struct mcp_flow *f);
 /* The server cannot be reached: requests are answered 502 here instead.
  * 0 while no request has come yet, -1 once answered (end the connection). */

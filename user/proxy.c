@@ -187,13 +187,14 @@ static void conn_fail_after_flush(struct proxy_conn *c)
 /* What a parser holding a body will hold once the body is in: with a
  * Content-Length, the power of two its buffer grows to (bytebuf), reserved
  * from the start so that admitted bodies complete and later ones are
- * refused at once; otherwise as much again as it holds, and a read. */
+ * refused at once; otherwise (chunked, an SSE event) as much again as it
+ * holds, and a read. */
 static size_t body_want(const struct http1_parser *p)
 {
 	const struct http1_msg *m = http1_msg(p);
 	size_t held = http1_held_bytes(p), cap = 256;
 
-	if (m->framing != HTTP1_FRAMING_LENGTH || m->content_length < 0)
+	if (p->mode != HTTP1_BODY_BUFFER || m->framing != HTTP1_FRAMING_LENGTH || m->content_length < 0)
 		return 2 * held + READ_CHUNK;
 	while (cap < (size_t)m->content_length + 1)
 		cap *= 2;
