@@ -5,6 +5,7 @@
 // denied or refused call reaches the server.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -164,6 +165,38 @@ itest('memory budget: held bodies past it are refused 503 with Retry-After, neve
   await waitUntil(async () => (await metric(daemon, 'mcpfence_held_bytes')) < 1 << 20, 'held bytes given back');
   await bystanderWorks(sb, rec);
   deniedNeverRan(rec);
+});
+
+itest('a server answer the daemon must hold but has no room for ends that connection, not the daemon', async (t) => {
+  const sb = sandbox(t, 'limits-held-answer');
+  // tools/list answers are held whole to filter them: ~6 MiB, or small
+  const server = http.createServer((req, res) => {
+    const parts = [];
+    req.on('data', (d) => parts.push(d));
+    req.on('end', () => {
+      const call = JSON.parse(Buffer.concat(parts).toString('utf8'));
+      const tools = Array.from({ length: call.params?.cursor === 'big' ? 6000 : 2 }, (_, i) => ({ name: `t${i}`, description: 'd'.repeat(1000) }));
+      const body = JSON.stringify({ jsonrpc: '2.0', id: call.id, result: { tools } });
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => { server.closeAllConnections(); server.close(); });
+  const port = server.address().port;
+  const daemon = await startDaemon(sb, { args: ['--memory-budget', String(4 << 20)], policy: policyOf({ big: { port, hide: ['t1'] } }) });
+  const list = (cursor) => ({ method: 'POST', path: '/mcp', headers: [JSON_TYPE, ACCEPT_BOTH],
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { cursor } }) });
+  const big = await rawExchange(sb, port, [list('big')]);
+  const got = big.ok ? `status ${big.responses[0].status}` : big.error;
+  assert.ok(!big.ok || big.responses[0].status !== 200, `an answer over the budget was relayed (unfiltered?): ${got}`);
+  const peak = await metric(daemon, 'mcpfence_held_bytes_peak');
+  t.diagnostic(`6 MiB tools/list answer under a 4 MiB budget: ${got}; held peak ${peak}`);
+  assert.ok(peak <= 4 << 20, `held ${peak}`);
+  assert.ok(await metric(daemon, 'mcpfence_limit_refusals_total', { limit: 'memory' }) >= 1);
+  const small = await rawExchange(sb, port, [list('small')]);
+  assert.equal(small.responses[0].status, 200);
+  assert.deepEqual(small.responses[0].json.result.tools.map((x) => x.name), ['t0'], 'filtered as before');
 });
 
 itest('connection caps: an agent over its cap gets 503s, the total stays under the global cap', async (t) => {
