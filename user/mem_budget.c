@@ -11,5 +11,5 @@ void mem_budget_set(struct mem_budget *b, size_t *charged, size_t held)
 
 bool mem_budget_room(const struct mem_budget *b, size_t n)
 {
-	return !b || (b->used <= b->limit && n <= b->limit - b->used);
+	return b->used <= b->limit && n <= b->limit - b->used;
 }

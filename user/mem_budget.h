@@ -24,7 +24,6 @@ struct mem_budget {
 	size_t limit;
 	size_t used;
 	size_t peak;
-	unsigned long long refused;   /* requests refused for want of room */
 };
 
 void mem_budget_set(struct mem_budget *b, size_t *charged, size_t held);

@@ -49,11 +49,6 @@ void timer_wheel_fini(struct timer_wheel *tw)
 		loop_close(tw->loop, &tw->w);
 }
 
-bool timer_armed(const struct timer *t)
-{
-	return t->next != NULL;
-}
-
 void timer_cancel(struct timer *t)
 {
 	if (!t->next)

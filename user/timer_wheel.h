@@ -5,7 +5,7 @@
  *   timer_wheel_init(&tw, loop);        // one timerfd, ticking once a second
  *   t->fn = on_timeout;                 // struct timer embedded in the owner
  *   timer_arm(&tw, t, seconds);         // (re)arm: fires once, seconds from now
- *   timer_cancel(t);                    // no-op when not armed
+ *   timer_cancel(t);                    // no-op when not armed (t->next is NULL)
  *   timer_wheel_fini(&tw);
  *
  * A hashed wheel of TIMER_WHEEL_SLOTS one-second slots: arm and cancel are
@@ -39,7 +39,6 @@ int timer_wheel_init(struct timer_wheel *tw, struct loop *loop);
 void timer_wheel_fini(struct timer_wheel *tw);
 void timer_arm(struct timer_wheel *tw, struct timer *t, unsigned seconds);
 void timer_cancel(struct timer *t);
-bool timer_armed(const struct timer *t);
 /* Run the timers due at now_s (the timerfd callback calls this). */
 void timer_wheel_advance(struct timer_wheel *tw, long long now_s);
 /* CLOCK_MONOTONIC seconds, the wheel's clock. */
