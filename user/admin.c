@@ -17,6 +17,8 @@ struct admin_conn {
 	struct bytebuf in, out;
 	bool replied;
 	struct deferred free_later;
+	struct timer timeout;
+	struct admin_conn *prev, *next;
 };
 
 static void admin_conn_free(struct deferred *d)
@@ -30,8 +32,33 @@ static void admin_conn_free(struct deferred *d)
 
 static void admin_conn_close(struct admin_conn *c)
 {
-	loop_close(c->a->loop, &c->w);
-	loop_defer(c->a->loop, &c->free_later, admin_conn_free);
+	struct admin *a = c->a;
+
+	if (c->w.fd < 0)
+		return;
+	loop_close(a->loop, &c->w);
+	timer_cancel(&c->timeout);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		a->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	a->nconns--;
+	loop_defer(a->loop, &c->free_later, admin_conn_free);
+}
+
+static void admin_conn_timeout(struct timer *t)
+{
+	admin_conn_close(container_of(t, struct admin_conn, timeout));
+}
+
+static void admin_resume(struct timer *t)
+{
+	struct admin *a = container_of(t, struct admin, resume);
+
+	if (a->listen.fd >= 0)
+		loop_watch(a->loop, &a->listen, EPOLLIN);
 }
 
 static void reply(struct admin_conn *c, int status, const char *type, const char *body, size_t len)
@@ -128,7 +155,7 @@ static void on_accept(struct watch *w, uint32_t revents)
 
 	(void)revents;
 	while ((fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		struct admin_conn *c = calloc(1, sizeof(*c));
+		struct admin_conn *c = calloc(1, sizeof(*c)), **last = &a->conns;
 
 		if (!c) {
 			close(fd);
@@ -140,7 +167,24 @@ static void on_accept(struct watch *w, uint32_t revents)
 		if (loop_watch(a->loop, &c->w, EPOLLIN)) {
 			close(fd);
 			free(c);
+			continue;
 		}
+		if (a->nconns >= ADMIN_MAX_CONNS)
+			admin_conn_close(a->conns);
+		while (*last) {
+			c->prev = *last;
+			last = &(*last)->next;
+		}
+		*last = c;
+		a->nconns++;
+		c->timeout.fn = admin_conn_timeout;
+		if (a->wheel)
+			timer_arm(a->wheel, &c->timeout, ADMIN_TIMEOUT_S);
+	}
+	if ((errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) && a->wheel) {
+		/* not a busy loop on a listener that stays readable */
+		loop_unwatch(a->loop, &a->listen);
+		timer_arm(a->wheel, &a->resume, 1);
 	}
 }
 
@@ -195,6 +239,7 @@ int admin_start(struct admin *a, struct loop *loop, const char *addr, admin_rend
 
 	memset(a, 0, sizeof(*a));
 	a->listen.fd = -1;
+	a->resume.fn = admin_resume;
 	a->loop = loop;
 	a->metrics = metrics;
 	a->ctx = ctx;
@@ -230,5 +275,8 @@ int admin_export_listener(const struct admin *a, struct handover_item *it)
 
 void admin_stop(struct admin *a)
 {
+	timer_cancel(&a->resume);
+	while (a->conns)
+		admin_conn_close(a->conns);
 	loop_close(a->loop, &a->listen);
 }

@@ -7,6 +7,15 @@
 #include <stdbool.h>
 #include "bytebuf.h"
 #include "loop.h"
+#include "timer_wheel.h"
+
+/* Connections at once: past it the oldest is closed (a scraper gets its
+ * answer; idle connections cannot take the daemon's descriptors). Each
+ * must be answered and gone within ADMIN_TIMEOUT_S. */
+#define ADMIN_MAX_CONNS 16
+#define ADMIN_TIMEOUT_S 5
+
+struct admin_conn;
 
 /* Append the /metrics body to out; 0, or -1 to answer 500. */
 typedef int (*admin_render)(struct bytebuf *out, void *ctx);
@@ -17,6 +26,10 @@ struct admin {
 	bool ready;              /* /healthz is 200 only once programs are attached */
 	admin_render metrics;
 	void *ctx;
+	struct timer_wheel *wheel;  /* timeouts and the pause at the fd limit; NULL: none */
+	struct timer resume;        /* out of descriptors: the listener rests until this fires */
+	struct admin_conn *conns;   /* oldest first */
+	unsigned nconns;
 };
 
 struct handover_set;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -17,6 +18,7 @@
 #include "commands.h"
 #include "handover.h"
 #include "endpoint_watch.h"
+#include "json_limits.h"
 #include "log.h"
 #include "loop.h"
 #include "netns.h"
@@ -26,6 +28,7 @@
 #include "rate_limit.h"
 #include "stats.h"
 #include "sysfs.h"
+#include "tool_names.h"
 
 #define DEFAULT_BODY_LIMIT (4u << 20)
 /* Expired rate-limit windows are deleted this often so rate_state
@@ -54,12 +57,17 @@ struct run_args {
 	bool fail_closed;
 	bool keep_maps;
 	bool agent_per_cgroup;
+	struct json_limits json;
+	struct conn_limits_config conn;
+	size_t memory_budget;
 };
 
 enum {
 	OPT_NO_SOCKMAP = 256, OPT_SOCKMAP, OPT_FAIL_CLOSED, OPT_KEEP_MAPS, OPT_NETNS_DIR, OPT_BODY_LIMIT,
 	OPT_AUDIT, OPT_AUDIT_MAX_BYTES, OPT_AUDIT_KEEP, OPT_AUDIT_ARGS, OPT_AGENT_IDENTITY,
 	OPT_STATE_DIR, OPT_DRAIN_TIMEOUT,
+	OPT_MAX_BATCH, OPT_MAX_DEPTH, OPT_MAX_VALUES, OPT_MEMORY_BUDGET, OPT_MAX_CONNS, OPT_MAX_AGENT_CONNS,
+	OPT_HEADER_TIMEOUT, OPT_BODY_TIMEOUT, OPT_IDLE_TIMEOUT,
 };
 
 static const struct argp_option run_options[] = {
@@ -81,6 +89,15 @@ static const struct argp_option run_options[] = {
 	{ "audit-max-bytes", OPT_AUDIT_MAX_BYTES, "N", 0, "Rotate the audit log at N bytes; 0 never (default 100 MiB)", 0 },
 	{ "audit-keep", OPT_AUDIT_KEEP, "N", 0, "Rotated, gzip-compressed audit files kept (default 5)", 0 },
 	{ "audit-args", OPT_AUDIT_ARGS, NULL, 0, "Log tool arguments in the audit log, secrets redacted", 0 },
+	{ "max-batch", OPT_MAX_BATCH, "N", 0, "Longest JSON-RPC batch; longer: 413 (default 100)", 0 },
+	{ "max-json-depth", OPT_MAX_DEPTH, "N", 0, "Deepest JSON nesting in a request; deeper: 400 (default 64)", 0 },
+	{ "max-json-values", OPT_MAX_VALUES, "N", 0, "Most JSON values and names in a request; more: 413 (default 50000; answers the daemon holds: at least 1000000)", 0 },
+	{ "memory-budget", OPT_MEMORY_BUDGET, "BYTES", 0, "Bytes all connections together may hold (bodies, held replies, queues); new requests past it: 503 (default 256 MiB)", 0 },
+	{ "max-conns", OPT_MAX_CONNS, "N", 0, "Connections in all; more: 503 (default 4096, less if the fd limit is lower)", 0 },
+	{ "max-agent-conns", OPT_MAX_AGENT_CONNS, "N", 0, "Connections per agent (--agent-identity); more: 503 (default 1024)", 0 },
+	{ "header-timeout", OPT_HEADER_TIMEOUT, "S", 0, "Seconds for a request head to complete; then 408 (default 10; 0 none)", 0 },
+	{ "body-timeout", OPT_BODY_TIMEOUT, "S", 0, "Seconds for a held request body to complete; then 408 (default 30; 0 none)", 0 },
+	{ "idle-timeout", OPT_IDLE_TIMEOUT, "S", 0, "Seconds an idle keep-alive connection, or an agent not reading its answers, is kept (default 60; 0 none)", 0 },
 	{ "verbose", 'v', NULL, 0, "Log each intercepted connection; twice for debug, three times for libbpf debug", 0 },
 	{ 0 },
 };
@@ -125,6 +142,15 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--agent-identity is 'process' or 'cgroup', not '%s'", arg);
 		a->agent_per_cgroup = !strcmp(arg, "cgroup");
 		break;
+	case OPT_MAX_BATCH: a->json.max_batch = parse_number(arg, 1, 1000000, state); break;
+	case OPT_MAX_DEPTH: a->json.max_depth = parse_number(arg, 2, 10000, state); break;
+	case OPT_MAX_VALUES: a->json.max_nodes = parse_number(arg, 16, 100000000, state); break;
+	case OPT_MEMORY_BUDGET: a->memory_budget = parse_number(arg, 1 << 20, SIZE_MAX / 2, state); break;
+	case OPT_MAX_CONNS: a->conn.max_conns = parse_number(arg, 1, 1000000, state); break;
+	case OPT_MAX_AGENT_CONNS: a->conn.max_conns_per_agent = parse_number(arg, 1, 1000000, state); break;
+	case OPT_HEADER_TIMEOUT: a->conn.header_timeout_s = parse_number(arg, 0, 86400, state); break;
+	case OPT_BODY_TIMEOUT: a->conn.body_timeout_s = parse_number(arg, 0, 86400, state); break;
+	case OPT_IDLE_TIMEOUT: a->conn.idle_timeout_s = parse_number(arg, 0, 86400, state); break;
 	case 'v': log_verbosity++; break;
 	case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); break;
 	case ARGP_KEY_END:
@@ -314,8 +340,10 @@ static int render_metrics(struct bytebuf *out, void *ctx)
 		    "Network namespaces let go once no process and no name held them.", ns->released_total);
 	if (err)
 		log_warn("/metrics: reading the stats maps: %s", strerror(-err));
-	else
+	else {
 		endpoint_watch_render(&d->resolver, out);
+		err = proxy_render_limits(&d->proxy, out);
+	}
 	return err ? -1 : 0;
 }
 
@@ -432,6 +460,15 @@ static int setup_enforcement(struct daemon *d, const struct run_args *a, struct 
 	e->daemon_stats_fd = bpf_daemon_stats_fd(&d->bpf);
 	e->body_limit = a->body_limit;
 	e->agent_per_cgroup = a->agent_per_cgroup;
+	e->conn = a->conn;
+	e->memory_budget = a->memory_budget;
+	json_limits_configure(&a->json);
+	if (!(e->listed = tool_names_new(TOOL_NAMES_DEFAULT_MAX)) ||
+	    getrandom(e->session_secret, sizeof(e->session_secret), 0) != sizeof(e->session_secret)) {
+		log_error("setting up: %s", strerror(errno));
+		policy_free(policy);
+		return -ENOMEM;
+	}
 	if ((err = stats_prepare(e->tool_stats_fd, e->daemon_stats_fd, !predecessor_drains))) {
 		log_error("preparing the stats maps: %s", strerror(-err));
 		policy_free(policy);
@@ -456,6 +493,11 @@ int cmd_run(int argc, char **argv)
 		.sockmap = false, /* see README: spurious EAGAIN for blocking agents that half-close (6.18) */
 		.body_limit = DEFAULT_BODY_LIMIT,
 		.audit = { .max_bytes = AUDIT_DEFAULT_MAX_BYTES, .keep = AUDIT_DEFAULT_KEEP },
+		.json = { JSON_DEFAULT_MAX_DEPTH, JSON_DEFAULT_MAX_NODES, JSON_DEFAULT_MAX_BATCH },
+		.conn = { .max_conns_per_agent = CONN_DEFAULT_PER_AGENT,
+			  .header_timeout_s = CONN_DEFAULT_HEADER_TIMEOUT, .body_timeout_s = CONN_DEFAULT_BODY_TIMEOUT,
+			  .idle_timeout_s = CONN_DEFAULT_IDLE_TIMEOUT },
+		.memory_budget = MEM_BUDGET_DEFAULT,
 	};
 	struct handover_set inherited = { 0 };
 	char cgroup_root[4096];
@@ -546,6 +588,7 @@ int cmd_run(int argc, char **argv)
 	    (err = bpf_attach(&d->bpf, &bo)))
 		goto cleanup;
 	handover_set_free(&inherited);
+	d->admin.wheel = &d->proxy.wheel;  /* the admin's timeouts share the proxy's timerfd */
 	d->admin.ready = true;
 	if (session >= 0) {
 		err = handover_taken(session);
@@ -587,6 +630,7 @@ cleanup:
 	endpoint_watch_stop(&d->resolver);
 	policy_maps_release(&d->policy_maps);
 	audit_close(d->enforce.audit);
+	tool_names_free(d->enforce.listed);
 	if (d->enforce.cgroup2_fd >= 0)
 		close(d->enforce.cgroup2_fd);
 	loop_close(&d->loop, &d->signals);

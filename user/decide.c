@@ -1,5 +1,6 @@
 /* One tools/call against the active policy generation; the order of the
  * checks is documented in decide.h. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -163,6 +164,10 @@ static enum verdict check_limits(struct policy_maps *maps, const struct decide_r
 		rc = rate_consume(maps->rate, &all[i].key, all[i].limit, req->now_ns);
 		if (rc < 0) {
 			limit_rule(rule, sizeof(rule), &all[i]);
+			if (rc == -EDQUOT)
+				return verdict(out, VERDICT_INVALID, rule,
+					       "this agent holds %u rate-limit budgets already, the most one agent may "
+					       "(too many sessions at once)", RATE_OWNER_MAX);
 			return verdict(out, VERDICT_INVALID, rule, "rate-limit state cannot be updated: %s",
 				       strerror(-rc));
 		}
@@ -422,4 +427,11 @@ bool policy_tool_hidden(struct policy_maps *maps, const char *server, const char
 		return false;
 	t = policy_cache_tool(policy_cache_for(maps, gen), server, tool);
 	return t && t->rule.hidden;
+}
+
+bool policy_tool_named(struct policy_maps *maps, const char *server, const char *tool)
+{
+	unsigned int gen = policy_active_generation(maps);
+
+	return gen && policy_cache_tool(policy_cache_for(maps, gen), server, tool);
 }

@@ -100,6 +100,8 @@ enum verdict decide_method(struct policy_maps *maps, const struct decide_request
 
 /* For tools/list filtering: is this tool hidden on this server? */
 bool policy_tool_hidden(struct policy_maps *maps, const char *server, const char *tool);
+/* Does the active policy have an entry of its own for this tool? */
+bool policy_tool_named(struct policy_maps *maps, const char *server, const char *tool);
 
 /* For every list: is the entry with this name (tool, prompt name,
  * resource URI or URI template) to be left out? Tools: when hidden, as

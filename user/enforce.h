@@ -6,8 +6,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "conn_limits.h"
+
 struct policy_maps;
 struct audit_log;
+struct tool_names;
 
 struct enforce {
 	struct policy_maps *policy;  /* decisions come from these maps */
@@ -17,6 +20,10 @@ struct enforce {
 	int cgroup2_fd;              /* cgroup2 mount, for audit cgroup paths; -1 if unknown */
 	size_t body_limit;           /* request/response bodies over this: 413 */
 	bool agent_per_cgroup;       /* grant/agent limits key an agent by cgroup+uid, not +pid */
+	struct tool_names *listed;   /* tools servers listed: the rest count as "(other)" */
+	struct conn_limits_config conn; /* connection caps and timeouts (conn_limits.h) */
+	size_t memory_budget;        /* bytes all connections may hold between events */
+	unsigned char session_secret[16]; /* keys the session id of connections that name none */
 };
 
 #endif

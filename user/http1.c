@@ -675,3 +675,31 @@ int http1_normalized_path(const struct http1_msg *m, char *out, size_t cap)
 	out[o] = '\0';
 	return (int)o;
 }
+
+size_t http1_held_bytes(const struct http1_parser *p)
+{
+	return p->head.cap + p->raw.cap + p->body.cap + p->sse.in.cap + p->sse.data.cap;
+}
+
+bool http1_in_head(const struct http1_parser *p)
+{
+	return p->phase == PH_HEAD && p->head.len > 0;
+}
+
+bool http1_in_body(const struct http1_parser *p)
+{
+	return p->phase == PH_BODY;
+}
+
+void http1_shrink(struct http1_parser *p)
+{
+	/* between messages nothing points into the buffers */
+	if (p->phase != PH_HEAD || p->head.len)
+		return;
+	if (p->raw.cap > HTTP1_KEEP_BUFFER)
+		bb_free(&p->raw);
+	if (p->body.cap > HTTP1_KEEP_BUFFER)
+		bb_free(&p->body);
+	if (p->head.cap > HTTP1_KEEP_BUFFER)
+		bb_free(&p->head);
+}

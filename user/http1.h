@@ -198,6 +198,15 @@ const struct sse_event *http1_event(const struct http1_parser *p);
 int http1_set_body_mode(struct http1_parser *p, enum http1_body_mode mode);
 /* STREAM mode: also hand the de-chunked body of this message to fn. */
 void http1_watch_body(struct http1_parser *p, http1_body_fn fn, void *ctx);
+
+/* For the proxy's limits: bytes the parser holds allocated (head, body,
+ * events); whether a head, or a body, is being read; between messages,
+ * free buffers a large message left over HTTP1_KEEP_BUFFER bytes. */
+#define HTTP1_KEEP_BUFFER (64u << 10)
+size_t http1_held_bytes(const struct http1_parser *p);
+bool http1_in_head(const struct http1_parser *p);
+bool http1_in_body(const struct http1_parser *p);
+void http1_shrink(struct http1_parser *p);
 int http1_expect_response(struct http1_parser *resp, enum http_method request_method);
 
 enum http1_error http1_error(const struct http1_parser *p);

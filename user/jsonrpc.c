@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "content_decode.h"
+#include "json_limits.h"
 
 static int refuse(struct jsonrpc_refusal *why, int status, int code, const char *reason)
 {
@@ -149,6 +150,11 @@ static int parse_text(const char *text, size_t len, struct jsonrpc_body *out, st
 	 * (or may, after its own charset decoding): neither is certain. */
 	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
 		return refuse(why, 400, JSONRPC_PARSE_ERROR, "byte-order mark before the JSON text");
+	/* before any tree: what a document may cost (json_limits.h) */
+	enum json_limit_hit hit = json_limits_check(text, len, json_limits_for_requests());
+	if (hit != JSON_WITHIN)
+		return hit == JSON_TOO_DEEP ? refuse(why, 400, JSONRPC_PARSE_ERROR, json_limit_text(hit))
+					    : refuse(why, 413, JSONRPC_INVALID_REQUEST, json_limit_text(hit));
 	out->root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	if (!out->root)
 		return refuse(why, 400, JSONRPC_PARSE_ERROR, "invalid JSON");

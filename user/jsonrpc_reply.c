@@ -1,10 +1,12 @@
 /* Replies the proxy sends itself; see jsonrpc_reply.h. */
 #include "jsonrpc_reply.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "json_limits.h"
 #include "json_span.h"
 #include "sse.h"
 
@@ -182,12 +184,21 @@ int jsonrpc_http_reply(struct bytebuf *out, enum jsonrpc_shape shape, const cJSO
 
 int jsonrpc_http_error(struct bytebuf *out, int status, int code, const char *message, bool keep_alive)
 {
+	return jsonrpc_http_error_retry(out, status, code, message, keep_alive, 0);
+}
+
+int jsonrpc_http_error_retry(struct bytebuf *out, int status, int code, const char *message, bool keep_alive,
+			     unsigned retry_after_s)
+{
 	struct bytebuf body = BYTEBUF_INIT;
 	cJSON *err = jsonrpc_error_reply(NULL, code, message);
 	int r = err ? print_json(err, &body) : -1;
+	char retry[48] = "";
 
+	if (retry_after_s)
+		snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", retry_after_s);
 	if (r == 0)
-		r = http_response(out, status, "application/json", "", body.data, body.len, keep_alive);
+		r = http_response(out, status, "application/json", retry, body.data, body.len, keep_alive);
 	cJSON_Delete(err);
 	bb_free(&body);
 	return r;
@@ -202,7 +213,8 @@ int jsonrpc_merge_json(const char *upstream, size_t len, const cJSON *replies, s
 {
 	struct json_span whole;
 	const char *end = NULL;
-	cJSON *parsed = cJSON_ParseWithLengthOpts(upstream, len, &end, 0);
+	cJSON *parsed = json_limits_check(upstream, len, json_limits_for_answers()) == JSON_WITHIN
+				? cJSON_ParseWithLengthOpts(upstream, len, &end, 0) : NULL;
 	bool is_array = cJSON_IsArray(parsed), empty = is_array && !parsed->child;
 	bool ok = parsed && (is_array || cJSON_IsObject(parsed)) && json_value_span(upstream, len, 0, &whole) == 0;
 

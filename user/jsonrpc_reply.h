@@ -53,6 +53,9 @@ enum jsonrpc_shape jsonrpc_reply_shape(const struct http1_msg *req);
 int jsonrpc_http_reply(struct bytebuf *out, enum jsonrpc_shape shape, const cJSON *payload, bool keep_alive);
 int jsonrpc_http_refusal(struct bytebuf *out, const struct jsonrpc_refusal *why, bool keep_alive);
 int jsonrpc_http_error(struct bytebuf *out, int status, int code, const char *message, bool keep_alive);
+/* The same with "Retry-After: retry_after_s" (none when 0). */
+int jsonrpc_http_error_retry(struct bytebuf *out, int status, int code, const char *message, bool keep_alive,
+			     unsigned retry_after_s);
 
 int jsonrpc_merge_json(const char *upstream, size_t len, const cJSON *replies, struct bytebuf *out);
 int jsonrpc_sse_events(const cJSON *replies, struct bytebuf *out);

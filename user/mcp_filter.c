@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_limits.h"
 #include "json_span.h"
 
 void mcp_idset_init(struct mcp_idset *s)
@@ -127,9 +128,13 @@ int mcp_filter_lists(const char *json, size_t len, struct mcp_idset *pending, mc
 {
 	const char *end = NULL;
 	struct json_span root_span;
-	cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+	cJSON *root;
 	int r = 0;
 
+	/* an answer too costly to read cannot be filtered, so not relayed */
+	if (json_limits_check(json, len, json_limits_for_answers()) != JSON_WITHIN)
+		return -1;
+	root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
 	if (!root || json_value_span(json, len, 0, &root_span) < 0) {
 		cJSON_Delete(root);
 		return 0;

@@ -13,7 +13,7 @@
  *       case 0:  forward the original bytes unchanged
  *       case 1:  forward out (JSON body: new Content-Length via
  *                http1_head_rebuild; SSE: sse_format_event with out as data)
- *       case -1: out of memory: fail the reply
+ *       case -1: out of memory, or over json_limits_for_answers(): fail the reply
  *       }
  *   mcp_idset_free(&pending);
  *

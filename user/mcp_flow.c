@@ -17,11 +17,17 @@
 #include "mcp_flow.h"
 #include "mcp_method.h"
 #include "mcp_session.h"
+#include "siphash.h"
 #include "stats.h"
+#include "tool_names.h"
 
 /* Responses can legitimately be larger than requests (tool results); a
  * response the flow must inspect is held whole up to this size. */
 #define RESPONSE_LIMIT_MIN (64u << 20)
+
+/* Denials queued on a legacy SSE stream its agent does not read: past
+ * this, the POST that would add one is refused. */
+#define STREAM_QUEUE_MAX (1u << 20)
 
 /* One request, in the order the client sent it, until its answer is out. */
 struct exchange {
@@ -62,7 +68,11 @@ static void account(struct mcp_flow *f, const struct accounting *a)
 	const struct mcpf_conn *o = f->origin;
 	char comm[MCPF_COMM_LEN + 1];
 
-	if (stats_record(f->enf->tool_stats_fd, o->server, a->tool, a->decision, a->req_bytes,
+	/* a row per real tool only: invented names share one */
+	const char *row = a->tool && a->tool[0] && !policy_tool_named(f->enf->policy, o->server, a->tool) &&
+			  !tool_names_has(f->enf->listed, o->server, a->tool) ? STATS_OTHER_TOOL : a->tool;
+
+	if (stats_record(f->enf->tool_stats_fd, o->server, row, a->decision, a->req_bytes,
 			 a->resp_bytes, a->latency_ns, a->upstream_error))
 		log_warn("recording stats for %s/%s failed", o->server, a->tool ? a->tool : "");
 	if (!f->enf->audit)
@@ -303,14 +313,15 @@ static int local_reply(struct mcp_flow *f, struct flow_io *io, struct bytebuf *r
 	return flush_local(f, io);
 }
 
-static int refuse_http(struct mcp_flow *f, struct flow_io *io, int status, int code, const char *why)
+static int refuse_http_retry(struct mcp_flow *f, struct flow_io *io, int status, int code, const char *why,
+			     unsigned retry_after_s)
 {
 	struct bytebuf out = BYTEBUF_INIT;
 	struct accounting a = { .tool = "", .rule = "http", .reason = why, .session = f->conn_session,
 				.decision = MCPF_DECISION_INVALID };
 
 	account(f, &a);
-	if (jsonrpc_http_error(&out, status, code, why, false) || local_reply(f, io, &out)) {
+	if (jsonrpc_http_error_retry(&out, status, code, why, false, retry_after_s) || local_reply(f, io, &out)) {
 		bb_free(&out);
 		return -1;
 	}
@@ -324,12 +335,53 @@ static int refuse_http(struct mcp_flow *f, struct flow_io *io, int status, int c
 	return 0;
 }
 
+static int refuse_http(struct mcp_flow *f, struct flow_io *io, int status, int code, const char *why)
+{
+	return refuse_http_retry(f, io, status, code, why, 0);
+}
+
+int mcp_flow_refuse(struct mcp_flow *f, struct flow_io *io, int status, const char *why, unsigned retry_after_s)
+{
+	if (f->refused)
+		return 0;  /* already ending: its refusal is queued */
+	return refuse_http_retry(f, io, status, JSONRPC_INVALID_REQUEST, why, retry_after_s);
+}
+
+enum flow_phase mcp_flow_phase(const struct mcp_flow *f)
+{
+	if (http1_in_head(&f->req))
+		return FLOW_HEAD;
+	if (http1_in_body(&f->req))
+		return f->rs.buffered ? FLOW_HELD_BODY : FLOW_STREAMED_BODY;
+	return f->first ? FLOW_BUSY : FLOW_IDLE;
+}
+
+bool mcp_flow_backlog_over(const struct mcp_flow *f, unsigned max)
+{
+	const struct exchange *ex = f->first;
+
+	for (unsigned n = 0; ex; ex = ex->next)
+		if (++n > max)
+			return true;
+	return false;
+}
+
+bool mcp_flow_holds_response(const struct mcp_flow *f)
+{
+	return (f->resp_mode == RESP_BUFFER || f->resp_mode == RESP_SSE) && http1_in_body(&f->resp);
+}
+
 /* Answers for a legacy session go on its SSE stream, as events. */
 static int deliver_on_stream(struct mcp_session *s, const cJSON *replies)
 {
 	struct mcp_flow *sf = s->stream;
 	struct bytebuf ev = BYTEBUF_INIT;
-	int err = jsonrpc_sse_events(replies, &ev);
+	int err;
+
+	/* the stream's agent is not reading: refuse rather than queue without end */
+	if (sf->client_out->len >= STREAM_QUEUE_MAX)
+		return -1;
+	err = jsonrpc_sse_events(replies, &ev);
 
 	if (!err && sf->sse_chunked) {
 		struct bytebuf chunk = BYTEBUF_INIT;
@@ -747,6 +799,8 @@ static bool is_hidden(enum mcp_list list, const char *name, void *ctx)
 {
 	struct mcp_flow *f = ctx;
 
+	if (list == MCP_LIST_TOOLS)
+		tool_names_add(f->enf->listed, f->origin->server, name); /* the server lists it */
 	return policy_list_hidden(f->enf->policy, f->origin->server, list, name);
 }
 
@@ -1085,7 +1139,9 @@ int mcp_flow_init(struct mcp_flow *f, const struct enforce *enf, const struct mc
 	f->origin = origin;
 	f->kick = kick;
 	f->conn = conn;
-	snprintf(f->conn_session, sizeof(f->conn_session), "conn-%llu", conn_id);
+	/* unguessable: another agent naming it could spend this one's budget */
+	snprintf(f->conn_session, sizeof(f->conn_session), "conn-%016llx",
+		 (unsigned long long)siphash24(enf->session_secret, &conn_id, sizeof(conn_id)));
 	/* once per connection: three syscalls, only worth it for the audit log */
 	if (enf->audit && enf->cgroup2_fd >= 0 &&
 	    cgroup_path_from_id(enf->cgroup2_fd, origin->cgroup_id, f->cgroup_path, sizeof(f->cgroup_path)))

@@ -91,6 +91,20 @@ int mcp_flow_client_data(struct mcp_flow *f, const char *data, size_t len, struc
 int mcp_flow_client_eof(struct mcp_flow *f, struct flow_io *io);
 int mcp_flow_upstream_data(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io);
 int mcp_flow_upstream_eof(struct mcp_flow *f, struct flow_io *io);
+/* For the proxy's limits. Refuse what the agent is sending (timeout, no
+ * memory) with status and a JSON-RPC error, after the answers owed before
+ * it; same return as the data calls, and nothing more is read. */
+int mcp_flow_refuse(struct mcp_flow *f, struct flow_io *io, int status, const char *why, unsigned retry_after_s);
+/* What the connection waits for: IDLE nothing in flight; HEAD the rest of a
+ * request head; HELD_BODY the rest of a body held for inspection;
+ * STREAMED_BODY the rest of a body passing through; BUSY answers owed. */
+enum flow_phase { FLOW_IDLE, FLOW_HEAD, FLOW_HELD_BODY, FLOW_STREAMED_BODY, FLOW_BUSY };
+enum flow_phase mcp_flow_phase(const struct mcp_flow *f);
+/* More than max requests wait for their answers (pipelining). */
+bool mcp_flow_backlog_over(const struct mcp_flow *f, unsigned max);
+/* A response is being held whole (tools/list to filter, answers to merge),
+ * or split into events (one event is held whole). */
+bool mcp_flow_holds_response(const struct mcp_flow *f);
 /* The server cannot be reached: requests are answered 502 here instead.
  * 0 while no request has come yet, -1 once answered (end the connection). */
 int mcp_flow_upstream_failed(struct mcp_flow *f, const char *why, struct flow_io *io);

@@ -12,6 +12,8 @@
 #include <bpf/bpf.h>
 #include "bytebuf.h"
 #include "endpoint.h"
+#include "jsonrpc.h"
+#include "jsonrpc_reply.h"
 #include "log.h"
 #include "mcp_flow.h"
 #include "netns.h"
@@ -23,6 +25,11 @@
 /* Stop reading from one side while this much waits to be written to the
  * other: memory per connection stays bounded whatever the peers do. */
 #define HIGH_WATER  (256 * 1024)
+/* Requests read ahead of their answers; past this the agent is not read
+ * until answers go out (the daemon's own answers queue up otherwise). */
+#define PIPELINE_MAX 64
+/* Out of descriptors even for shedding: the listener rests this long. */
+#define ACCEPT_PAUSE_S 1
 
 struct side {
 	struct watch w;
@@ -43,7 +50,27 @@ struct proxy_conn {
 	struct proxy *px;
 	struct proxy_conn *prev, *next;
 	struct deferred free_later;
+	/* limits (conn_limits.h): the state its timer runs for, since when */
+	struct timer timer;
+	enum conn_wait { WAIT_NONE, WAIT_IDLE, WAIT_HEAD, WAIT_BODY, WAIT_READER } wait;
+	bool wrote_client;            /* write progress toward the agent since the last settle */
+	bool admitted;                /* counted in px->limits */
+	struct conn_agent agent;
+	size_t charged;               /* bytes counted in px->mem */
 };
+
+/* Refusals come in floods: one log line a second for each kind is enough
+ * (the counters in /metrics have the rest). */
+static bool log_once_a_second(long long *last)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if (now.tv_sec == *last)
+		return false;
+	*last = now.tv_sec;
+	return true;
+}
 
 static struct side *peer_of(struct proxy_conn *c, struct side *s)
 {
@@ -73,6 +100,7 @@ static void free_conn(struct deferred *d)
 	mcp_flow_free(&c->flow);
 	bb_free(&c->client.out);
 	bb_free(&c->upstream.out);
+	mem_budget_set(&px->mem, &c->charged, 0);
 	free(c);
 	if (px->active == 0)
 		trim_when_idle(px);
@@ -111,6 +139,9 @@ static void conn_close(struct proxy_conn *c, bool reset)
 	if (c->next)
 		c->next->prev = c->prev;
 	px->active--;
+	timer_cancel(&c->timer);
+	if (c->admitted)
+		conn_limits_release(&px->limits, &c->agent);
 	stats_connection_closed(px->enforce->daemon_stats_fd);
 	loop_defer(px->loop, &c->free_later, free_conn);
 }
@@ -132,6 +163,7 @@ static bool side_write(struct proxy_conn *c, struct side *s)
 
 		if (n > 0) {
 			bb_consume(&s->out, n);
+			c->wrote_client |= s == &c->client;
 		} else if (errno == EAGAIN || errno == EINTR) {
 			return true;
 		} else {
@@ -154,6 +186,66 @@ static void conn_fail_after_flush(struct proxy_conn *c)
 	c->client.rd_closed = true;
 }
 
+/* What a parser holding a body will hold once the body is in: with a
+ * Content-Length, the power of two its buffer grows to (bytebuf), reserved
+ * from the start so that admitted bodies complete and later ones are
+ * refused at once; otherwise (chunked, an SSE event) as much again as it
+ * holds, and a read. */
+static size_t body_want(const struct http1_parser *p)
+{
+	const struct http1_msg *m = http1_msg(p);
+	size_t held = http1_held_bytes(p), cap = 256;
+
+	if (p->mode != HTTP1_BODY_BUFFER || m->framing != HTTP1_FRAMING_LENGTH || m->content_length < 0)
+		return 2 * held + READ_CHUNK;
+	while (cap < (size_t)m->content_length + 1)
+		cap *= 2;
+	return held - p->raw.cap + (p->raw.cap > cap ? p->raw.cap : cap);  /* the body is in raw */
+}
+
+/* Bytes this connection holds, or has reserved for a body it holds:
+ * parsers (bodies, heads, events) and both queues. */
+static size_t conn_want(struct proxy_conn *c)
+{
+	size_t req = mcp_flow_phase(&c->flow) == FLOW_HELD_BODY ? body_want(&c->flow.req)
+								  : http1_held_bytes(&c->flow.req);
+	size_t resp = mcp_flow_holds_response(&c->flow) ? body_want(&c->flow.resp) : http1_held_bytes(&c->flow.resp);
+
+	return req + resp + c->client.out.cap + c->upstream.out.cap;
+}
+
+/* Counted in the daemon-wide budget after every event. */
+static void conn_charge(struct proxy_conn *c)
+{
+	mem_budget_set(&c->px->mem, &c->charged, conn_want(c));
+}
+
+/* May the agent's next bytes be read? Not while its own answers pile up
+ * unread (its queue over the high-water mark, or too many requests ahead
+ * of their answers): back-pressure instead of an unbounded queue. */
+static bool client_readable(struct proxy_conn *c)
+{
+	return c->upstream.out.len < HIGH_WATER && c->client.out.len < HIGH_WATER &&
+	       !mcp_flow_backlog_over(&c->flow, PIPELINE_MAX);
+}
+
+/* Before a read: is there room for what this connection will hold after
+ * it (conn_want, and the read itself)? Takes that room if so. Bytes
+ * streamed through are held only up to the high-water mark, and after a
+ * refusal they are read and dropped: always room for those. */
+static bool room_to_read(struct proxy_conn *c, bool from_client)
+{
+	size_t want = conn_want(c) + READ_CHUNK;
+
+	if ((from_client ? mcp_flow_phase(&c->flow) == FLOW_STREAMED_BODY || c->flow.refused
+			 : !mcp_flow_holds_response(&c->flow)) ||
+	    want <= c->charged || mem_budget_room(&c->px->mem, want - c->charged)) {
+		mem_budget_set(&c->px->mem, &c->charged, want);
+		return true;
+	}
+	return false;
+}
+
 static bool side_read(struct proxy_conn *c, struct side *s)
 {
 	static char scratch[READ_CHUNK];
@@ -161,9 +253,26 @@ static bool side_read(struct proxy_conn *c, struct side *s)
 	struct bytebuf *dst = &peer_of(c, s)->out;
 	bool from_client = s == &c->client;
 
-	while (dst->len < HIGH_WATER) {
-		ssize_t n = recv(s->w.fd, scratch, sizeof(scratch), 0);
+	while (dst->len < HIGH_WATER && (!from_client || client_readable(c))) {
+		ssize_t n;
 		int rc;
+
+		if (!room_to_read(c, from_client)) {
+			c->px->mem_refused_total++;
+			if (!from_client) {
+				conn_abort(c, "holding the server's reply: memory budget exhausted", ENOMEM);
+				return false;
+			}
+			static long long logged;
+
+			if (log_once_a_second(&logged))
+				log_warn("memory budget (%zu bytes) exhausted: refusing a request from pid=%u",
+					 c->px->mem.limit, c->origin.pid);
+			if (mcp_flow_refuse(&c->flow, &io, 503, "mcpfence: memory budget exhausted, retry later", 1))
+				conn_fail_after_flush(c);
+			return true;
+		}
+		n = recv(s->w.fd, scratch, sizeof(scratch), 0);
 
 		if (n > 0)
 			rc = from_client ? mcp_flow_client_data(&c->flow, scratch, n, &io)
@@ -210,11 +319,98 @@ static uint32_t side_interest(struct proxy_conn *c, struct side *s)
 
 	if (s == &c->upstream && c->connecting)
 		return EPOLLOUT;
-	if (!s->rd_closed && p->out.len < HIGH_WATER)
+	if (!s->rd_closed && p->out.len < HIGH_WATER && (s != &c->client || client_readable(c)))
 		ev |= EPOLLIN;
 	if (s->out.len)
 		ev |= EPOLLOUT;
 	return ev;
+}
+
+/* ---- timeouts (conn_limits.h) ---- */
+
+static void conn_settle(struct proxy_conn *c);
+
+static enum conn_wait wait_of(struct proxy_conn *c)
+{
+	if (c->client.out.len >= HIGH_WATER)
+		return WAIT_READER;
+	switch (mcp_flow_phase(&c->flow)) {
+	case FLOW_HEAD: return WAIT_HEAD;
+	case FLOW_HELD_BODY: return WAIT_BODY;
+	case FLOW_IDLE: return c->client.out.len || c->upstream.out.len || c->connecting ? WAIT_NONE : WAIT_IDLE;
+	default: return WAIT_NONE;
+	}
+}
+
+static void on_conn_timeout(struct timer *t)
+{
+	struct proxy_conn *c = container_of(t, struct proxy_conn, timer);
+	struct flow_io io = { .to_upstream = &c->upstream.out, .to_client = &c->client.out };
+	static const char *const what[] = {
+		[WAIT_HEAD] = "mcpfence: request head not complete in time",
+		[WAIT_BODY] = "mcpfence: request body not complete in time",
+	};
+
+	if (c->closed)
+		return;
+	c->px->timeouts_total++;
+	switch (c->wait) {
+	case WAIT_IDLE:
+		conn_close(c, false);
+		return;
+	case WAIT_READER:
+		conn_abort(c, "agent does not read its answers", ETIMEDOUT);
+		return;
+	case WAIT_HEAD:
+	case WAIT_BODY:
+		log_info("connection pid=%u: %s", c->origin.pid, what[c->wait]);
+		if (mcp_flow_refuse(&c->flow, &io, 408, what[c->wait], 0))
+			conn_fail_after_flush(c);
+		if (side_write(c, &c->client))
+			conn_settle(c);
+		return;
+	default:
+		return;
+	}
+}
+
+/* Arm the timer of the state the connection is in, from when it entered
+ * it: bytes trickling in do not push a deadline back. Writes to an agent
+ * that reads slowly do (it is reading). */
+static void conn_watch_time(struct proxy_conn *c)
+{
+	const struct conn_limits_config *cfg = &c->px->limits.cfg;
+	enum conn_wait w = wait_of(c);
+	unsigned s = 0;
+
+	if (w == c->wait && !(w == WAIT_READER && c->wrote_client))
+		return;
+	c->wait = w;
+	c->wrote_client = false;
+	switch (w) {
+	case WAIT_HEAD: s = cfg->header_timeout_s; break;
+	case WAIT_BODY: s = cfg->body_timeout_s; break;
+	case WAIT_IDLE:
+	case WAIT_READER: s = cfg->idle_timeout_s; break;
+	default: break;
+	}
+	if (s)
+		timer_arm(&c->px->wheel, &c->timer, s);
+	else
+		timer_cancel(&c->timer);
+}
+
+/* Between messages, give back what a large one left allocated. */
+static void conn_shrink(struct proxy_conn *c)
+{
+	struct bytebuf *q[2] = { &c->client.out, &c->upstream.out };
+
+	http1_shrink(&c->flow.req);
+	http1_shrink(&c->flow.resp);
+	for (int i = 0; i < 2; i++)
+		if (!q[i]->len && q[i]->cap > HTTP1_KEEP_BUFFER)
+			bb_free(q[i]);
+	conn_charge(c);
 }
 
 /* After any progress: pass on half-closes, re-arm interest, and finish the
@@ -247,6 +443,8 @@ static void conn_settle(struct proxy_conn *c)
 			return;
 		}
 	}
+	conn_shrink(c);
+	conn_watch_time(c);
 }
 
 /* The server cannot be reached. The agent's connection stays: its requests
@@ -321,8 +519,14 @@ static void conn_kick(void *conn)
 {
 	struct proxy_conn *c = conn;
 
-	if (!c->closed && loop_watch(c->px->loop, &c->client.w, side_interest(c, &c->client)))
+	if (c->closed)
+		return;
+	if (loop_watch(c->px->loop, &c->client.w, side_interest(c, &c->client))) {
 		conn_abort(c, "epoll", errno);
+		return;
+	}
+	conn_charge(c);
+	conn_watch_time(c); /* a stream nobody reads is ended like any other */
 }
 
 /* The upstream socket is made in the agent's namespace, where the address
@@ -351,6 +555,24 @@ static int upstream_open(struct proxy_conn *c, const struct netns *ns)
 	return 0;
 }
 
+/* Over a connection cap: a 503 the agent can read if it is quick, then
+ * the end. The socket is new, its buffer empty: the short answer fits. */
+static void refuse_connection(int fd, const struct mcpf_conn *o, int why)
+{
+	struct bytebuf out = BYTEBUF_INIT;
+	const char *msg = why == -EUSERS ? "mcpfence: too many connections from this agent"
+					 : "mcpfence: too many connections";
+	static long long logged;
+
+	if (log_once_a_second(&logged))
+		log_warn("pid=%u uid=%u cgroup=%llu: %s", o->pid, o->uid, o->cgroup_id, msg + 10);
+	if (!jsonrpc_http_error_retry(&out, 503, JSONRPC_INVALID_REQUEST, msg, false, 1))
+		(void)!send(fd, out.data, out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	bb_free(&out);
+	shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
 static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *peer, const struct netns *ns)
 {
 	struct proxy_conn *c;
@@ -375,6 +597,17 @@ static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *pe
 		return;
 	}
 	policy_scope_assign(px->enforce, &c->origin);
+	c->agent = (struct conn_agent){ .cgroup_id = c->origin.cgroup_id, .uid = c->origin.uid,
+					.pid = px->enforce->agent_per_cgroup ? 0 : c->origin.pid };
+	err = conn_limits_admit(&px->limits, &c->agent);
+	if (err) {
+		refuse_connection(fd, &c->origin, err);
+		bpf_map_delete_elem(px->conns_fd, &c->key);
+		free(c);
+		return;
+	}
+	c->admitted = true;
+	c->timer.fn = on_conn_timeout;
 	c->px = px;
 	c->client.conn = c->upstream.conn = c;
 	c->client.w.fd = fd;
@@ -400,18 +633,43 @@ static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *pe
 	conn_settle(c);
 }
 
-/* Out of file descriptors: accept with the spare one and drop the
- * connection, rather than leave it queued and spin on the listener. */
-static void shed_connection(struct proxy *px, int lfd)
+static void resume_listener(struct timer *t)
 {
-	if (px->spare_fd < 0)
-		return;
-	close(px->spare_fd);
-	px->spare_fd = accept(lfd, NULL, NULL);
-	if (px->spare_fd >= 0)
+	struct listener *l = container_of(t, struct listener, resume);
+
+	if (l->px->spare_fd < 0)
+		l->px->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (l->w.fd >= 0 && loop_watch(l->px->loop, &l->w, EPOLLIN))
+		log_warn("re-arming a listener: %s", strerror(errno));
+}
+
+/* Out of file descriptors: accept with the spare one and drop the
+ * connection, rather than leave it queued and spin on the listener. When
+ * even that fails (no spare: another descriptor took its place, or the
+ * system table is full) the listener rests ACCEPT_PAUSE_S seconds; the
+ * queue waits in the kernel meanwhile. */
+static void shed_connection(struct proxy *px, struct listener *l)
+{
+	int fd = -1;
+
+	if (px->spare_fd >= 0) {
 		close(px->spare_fd);
-	px->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	log_warn("out of file descriptors: dropped a connection");
+		fd = accept(l->w.fd, NULL, NULL);
+		if (fd >= 0)
+			close(fd);
+		px->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (fd >= 0 && px->spare_fd >= 0) {
+		static long long logged;
+
+		if (log_once_a_second(&logged))
+			log_warn("out of file descriptors: dropping connections");
+		return;
+	}
+	px->paused_total++;
+	log_warn("out of file descriptors: not accepting for %ds", ACCEPT_PAUSE_S);
+	loop_unwatch(px->loop, &l->w);
+	timer_arm(&px->wheel, &l->resume, ACCEPT_PAUSE_S);
 }
 
 static void on_accept(struct watch *w, uint32_t revents)
@@ -431,8 +689,8 @@ static void on_accept(struct watch *w, uint32_t revents)
 		}
 		if (errno == EINTR || errno == ECONNABORTED)
 			continue;
-		if (errno == EMFILE || errno == ENFILE)
-			shed_connection(px, w->fd);
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			shed_connection(px, l);
 		else if (errno != EAGAIN)
 			log_warn("accept: %s", strerror(errno));
 		return;
@@ -445,6 +703,7 @@ int proxy_listener_start(struct proxy *px, struct listener *l, int fd, struct ne
 	l->ns = ns;
 	l->w.fd = fd;
 	l->w.cb = on_accept;
+	l->resume.fn = resume_listener;
 	if (loop_watch(px->loop, &l->w, EPOLLIN)) {
 		int err = -errno;
 
@@ -457,17 +716,27 @@ int proxy_listener_start(struct proxy *px, struct listener *l, int fd, struct ne
 
 void proxy_listener_stop(struct proxy *px, struct listener *l)
 {
+	timer_cancel(&l->resume);
 	loop_close(px->loop, &l->w);
 }
 
 int proxy_start(struct proxy *px, struct loop *loop, int conns_fd, int socks_fd, const struct enforce *enforce)
 {
+	int err;
+
 	memset(px, 0, sizeof(*px));
 	px->loop = loop;
 	px->conns_fd = conns_fd;
 	px->socks_fd = socks_fd;
 	px->enforce = enforce;
 	px->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	conn_limits_init(&px->limits, &enforce->conn);
+	px->mem.limit = enforce->memory_budget ? enforce->memory_budget : MEM_BUDGET_DEFAULT;
+	err = timer_wheel_init(&px->wheel, loop);
+	if (err) {
+		log_error("timer: %s", strerror(-err));
+		return err;
+	}
 	return 0;
 }
 
@@ -495,7 +764,29 @@ void proxy_stop(struct proxy *px)
 {
 	while (px->conns)
 		conn_close(px->conns, false);
+	conn_limits_free(&px->limits);
+	timer_wheel_fini(&px->wheel);
 	if (px->spare_fd >= 0)
 		close(px->spare_fd);
 	px->spare_fd = -1;
+}
+
+int proxy_render_limits(const struct proxy *px, struct bytebuf *out)
+{
+	return bb_printf(out,
+			 "# HELP mcpfence_held_bytes Bytes held by all connections (bodies, held replies, queues).\n"
+			 "# TYPE mcpfence_held_bytes gauge\nmcpfence_held_bytes %zu\n"
+			 "# HELP mcpfence_held_bytes_peak Most bytes held at once since start.\n"
+			 "# TYPE mcpfence_held_bytes_peak gauge\nmcpfence_held_bytes_peak %zu\n"
+			 "# HELP mcpfence_memory_budget_bytes The --memory-budget.\n"
+			 "# TYPE mcpfence_memory_budget_bytes gauge\nmcpfence_memory_budget_bytes %zu\n"
+			 "# HELP mcpfence_limit_refusals_total Requests and connections refused or ended by a limit.\n"
+			 "# TYPE mcpfence_limit_refusals_total counter\n"
+			 "mcpfence_limit_refusals_total{limit=\"memory\"} %llu\n"
+			 "mcpfence_limit_refusals_total{limit=\"connections\"} %llu\n"
+			 "mcpfence_limit_refusals_total{limit=\"agent_connections\"} %llu\n"
+			 "mcpfence_limit_refusals_total{limit=\"timeout\"} %llu\n"
+			 "mcpfence_limit_refusals_total{limit=\"fd_pause\"} %llu\n",
+			 px->mem.used, px->mem.peak, px->mem.limit, px->mem_refused_total, px->limits.refused_global,
+			 px->limits.refused_agent, px->timeouts_total, px->paused_total);
 }

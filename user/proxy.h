@@ -6,8 +6,12 @@
 #define MCPF_PROXY_H
 
 #include <stdint.h>
+#include "bytebuf.h"
+#include "conn_limits.h"
 #include "enforce.h"
 #include "loop.h"
+#include "mem_budget.h"
+#include "timer_wheel.h"
 
 struct proxy_conn;
 struct proxy;
@@ -17,6 +21,7 @@ struct listener {
 	struct watch w;
 	struct proxy *px;
 	struct netns *ns;  /* the namespace it, its agents and their upstreams live in */
+	struct timer resume;       /* out of fds even for shedding: paused until this fires */
 };
 
 struct proxy {
@@ -32,9 +37,15 @@ struct proxy {
 	unsigned long long upstream_failures;
 	unsigned long long active;
 	long long trimmed_at_s;            /* last malloc_trim, CLOCK_MONOTONIC_COARSE */
+	struct timer_wheel wheel;          /* every connection's timeouts */
+	struct conn_limits limits;         /* connections per agent and in all */
+	struct mem_budget mem;             /* bytes held by all connections */
+	unsigned long long timeouts_total, mem_refused_total, paused_total;
 };
 
 int proxy_start(struct proxy *px, struct loop *loop, int conns_fd, int socks_fd, const struct enforce *enforce);
+/* The limits' gauges and counters, Prometheus text. 0 or -1. */
+int proxy_render_limits(const struct proxy *px, struct bytebuf *out);
 /* Close the connections with nothing in flight (mcp_flow_idle); how many. */
 int proxy_close_idle(struct proxy *px);
 /* Close every connection. */

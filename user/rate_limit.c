@@ -44,6 +44,11 @@ void rate_key(struct mcpf_rate_key *key, const struct mcpf_limit *limit,
 	case MCPF_SCOPE_SESSION:
 		strncpy(key->server, subject->server, sizeof(key->server) - 1);
 		session_key(key->session, subject->session ? subject->session : "");
+		/* agents choose session ids: a session is one agent's (cgroup+uid),
+		 * so naming another's id cannot spend its budget, and every budget
+		 * has an owner for the quota below */
+		key->cgroup_id = subject->cgroup_id;
+		key->uid = subject->uid;
 		break;
 	case MCPF_SCOPE_GLOBAL:
 		break;  /* the counter name alone */
@@ -77,14 +82,86 @@ int rate_check(int fd, const struct mcpf_rate_key *key, const struct mcpf_limit 
 	return 0;
 }
 
+/* ---- budgets per owner ----
+ * Every budget but a global one belongs to an agent (cgroup+uid). An owner
+ * may hold at most RATE_OWNER_MAX budgets, so one agent (spraying session
+ * ids, or processes under --agent-identity process) cannot fill rate_state
+ * and make every other agent's limited calls fail. Counts are exact: they
+ * grow here when a budget is created and are recounted from the map by
+ * every prune (the only place budgets are deleted) and at first use. */
+#define RATE_OWNER_SLOTS (2 * MCPF_MAX_RATE_STATES)
+
+struct rate_owner {
+	unsigned long long cgroup_id;
+	unsigned int uid;
+	unsigned int count;   /* 0: free slot */
+};
+
+static struct rate_owner owners[RATE_OWNER_SLOTS];
+static unsigned int counted_map;  /* id of the map counted; 0: none yet */
+
+static unsigned int map_id(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+static struct rate_owner *owner_of(const struct mcpf_rate_key *key)
+{
+	size_t i = (key->cgroup_id * 0x9e3779b97f4a7c15ULL ^ key->uid) % RATE_OWNER_SLOTS;
+
+	/* at most MCPF_MAX_RATE_STATES owners have a count: a free slot is found */
+	while (owners[i].count && (owners[i].cgroup_id != key->cgroup_id || owners[i].uid != key->uid))
+		i = (i + 1) % RATE_OWNER_SLOTS;
+	owners[i].cgroup_id = key->cgroup_id;
+	owners[i].uid = key->uid;
+	return &owners[i];
+}
+
+static bool owned(const struct mcpf_rate_key *key)
+{
+	return key->scope != MCPF_SCOPE_GLOBAL;
+}
+
+static int recount_owners(int fd)
+{
+	struct mcpf_rate_key key, next;
+	void *prev = NULL;
+
+	memset(owners, 0, sizeof(owners));
+	counted_map = 0;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (owned(&key))
+			owner_of(&key)->count++;
+	}
+	if (errno != ENOENT)
+		return -errno;
+	counted_map = map_id(fd);
+	return 0;
+}
+
 int rate_consume(int fd, const struct mcpf_rate_key *key, const struct mcpf_limit *limit,
 		 unsigned long long now_ns)
 {
 	struct mcpf_rate_state state;
 	int open = current(fd, key, limit, now_ns, &state);
+	bool created = state.window_ns == 0;  /* no entry: every entry has a window */
+	int err;
 
 	if (open < 0)
 		return open;
+	if (created && owned(key)) {
+		/* a budget is made at most once per window and key: one
+		 * syscall to know the counts are this map's */
+		if (counted_map != map_id(fd) && (err = recount_owners(fd)))
+			return err;
+		if (owner_of(key)->count >= RATE_OWNER_MAX)
+			return -EDQUOT;
+	}
 	if (open) {
 		state.count++;
 	} else {
@@ -93,7 +170,11 @@ int rate_consume(int fd, const struct mcpf_rate_key *key, const struct mcpf_limi
 	}
 	state.window_ns = limit->window_ns;
 	state.max = limit->max;
-	return bpf_map_update_elem(fd, key, &state, BPF_F_LOCK) ? -errno : 0;
+	if (bpf_map_update_elem(fd, key, &state, BPF_F_LOCK))
+		return -errno;
+	if (created && owned(key) && counted_map)
+		owner_of(key)->count++;
+	return 0;
 }
 
 int rate_prune(int fd, unsigned long long now_ns)
@@ -104,13 +185,19 @@ int rate_prune(int fd, unsigned long long now_ns)
 	int err = 0;
 	void *prev = NULL;
 
-	/* Collect first: deleting while walking a hash can restart the walk. */
+	/* Collect first: deleting while walking a hash can restart the walk.
+	 * The budgets kept are counted per owner on the way. */
+	memset(owners, 0, sizeof(owners));
+	counted_map = 0;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem_flags(fd, &key, &state, BPF_F_LOCK) ||
-		    now_ns < state.window_start_ns + state.window_ns)
+		    now_ns < state.window_start_ns + state.window_ns) {
+			if (owned(&key))
+				owner_of(&key)->count++;
 			continue;
+		}
 		doomed = reallocarray(doomed, n + 1, sizeof(*doomed));
 		if (!doomed)
 			abort();
@@ -120,5 +207,7 @@ int rate_prune(int fd, unsigned long long now_ns)
 		if (bpf_map_delete_elem(fd, &doomed[i]) && errno != ENOENT)
 			err = -errno;
 	free(doomed);
+	if (!err)
+		counted_map = map_id(fd);
 	return err ? err : (int)n;
 }

@@ -40,9 +40,15 @@ void rate_key(struct mcpf_rate_key *key, const struct mcpf_limit *limit,
 int rate_check(int fd, const struct mcpf_rate_key *key, const struct mcpf_limit *limit,
 	       unsigned long long now_ns, unsigned long long *retry_ns);
 
-/* Count one call. 0 or -errno (-E2BIG/-ENOMEM: the map is full). */
+/* Count one call. 0 or -errno (-E2BIG/-ENOMEM: the map is full; -EDQUOT:
+ * the key's owner, the agent's cgroup+uid, holds RATE_OWNER_MAX budgets
+ * already). Global budgets have no owner. */
 int rate_consume(int fd, const struct mcpf_rate_key *key, const struct mcpf_limit *limit,
 		 unsigned long long now_ns);
+
+/* One agent's share of rate_state: what it can fill is the map's size
+ * divided by this many agents. */
+#define RATE_OWNER_MAX (MCPF_MAX_RATE_STATES / 16)
 
 /* Delete budgets whose window ended before now: they would restart from
  * zero anyway. Call periodically so the map does not fill up. Returns how

@@ -69,7 +69,8 @@ itest('streamed answers are accounted: errors after megabytes of text, exact byt
     pieces: answers[call.params.name](call.id),
     chunked: call.params.name === 'throwing',
   }));
-  await startDaemon(sb, { keepMaps: true, policy: policyOf({ big: { port } }) });
+  // tools the policy names get rows of their own (this server lists none)
+  await startDaemon(sb, { keepMaps: true, policy: policyOf({ big: { port, tools: { failing: {}, throwing: {}, fine: {} } } }) });
   const out = await rawExchange(sb, port, [
     post(toolCall(1, 'failing')), post(toolCall('t-2', 'throwing')), post(toolCall(3, 'fine')), post(toolCall(4, 'fine')),
   ]);

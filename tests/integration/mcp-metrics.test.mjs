@@ -42,7 +42,7 @@ const TOTAL = Object.values(EXPECTED).reduce((a, b) => a + b, 0);
 for (const jsonResponse of [false, true]) {
   itest(`counts agree in bpftool, /metrics, mcpfence stats --json and the audit log (${jsonResponse ? 'JSON' : 'SSE'} replies)`, async (t) => {
     const sb = sandbox(t, `metrics-agree-${jsonResponse ? 'json' : 'sse'}`);
-    const rec = await startRecorder(sb, { tools: ['echo', 'execute', 'limited', 'secret', 'flaky'], jsonResponse });
+    const rec = await startRecorder(sb, { tools: ['echo', 'execute', 'limited', 'secret', 'flaky', WEIRD], jsonResponse });
     const auditFile = path.join(sb.tmp, 'audit.jsonl');
     const daemon = await startDaemon(sb, {
       keepMaps: true,
@@ -53,6 +53,8 @@ for (const jsonResponse of [false, true]) {
       } } }),
     });
     const agent = await spawnAgent(sb, rec.url());
+    // as real clients do: tools a server lists get counters of their own
+    await agent.must('listTools');
     for (const [tool, times] of SCRIPT) {
       for (let i = 0; i < times; i++) await agent.callTool(tool, { i });
     }
@@ -159,6 +161,7 @@ itest('audit log rotation under concurrent load loses no line', async (t) => {
   const AGENTS = 4;
   const CALLS = 40;
   const agents = await Promise.all(Array.from({ length: AGENTS }, (_, k) => spawnAgent(sb, rec.url(), { cgroup: sb.childCgroup(`agent-${k}`) })));
+  await agents[0].must('listTools');
   await Promise.all(agents.map(async (agent, k) => {
     for (let i = 0; i < CALLS; i++) await agent.callTool(i % 3 ? 'echo' : 'execute', { agent: k, i, pad: 'p'.repeat(50) });
   }));
@@ -203,6 +206,7 @@ itest('--audit-args logs redacted arguments; top shows live rates', async (t) =>
     policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'deny', reason: 'no' } } } }),
   });
   const agent = await spawnAgent(sb, rec.url());
+  await agent.must('listTools');
   const args = {
     service: 'web',
     replicas: 3,

@@ -629,3 +629,30 @@ MAPS_TEST(decide_method_resource_match_is_bounded)
 	CHECK_STR_EQ(d.rule, "default");
 	free(uri);
 }
+
+/* One agent spraying session ids fills its share of rate_state, not the
+ * map: past RATE_OWNER_MAX budgets its new sessions are refused (invalid),
+ * while another agent's, and its own existing budgets, keep working. */
+MAPS_TEST(decide_one_agent_cannot_fill_rate_state)
+{
+	char session[32];
+	struct decision d;
+
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{'t':{"
+			      "'limits':[{'counter':'c','window':60,'max':5,'scope':'session'}]}}}}}") == 0);
+	for (unsigned int i = 0; i < RATE_OWNER_MAX; i++) {
+		snprintf(session, sizeof(session), "spray-%u", i);
+		CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = session }), VERDICT_ALLOW);
+	}
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .session = "one-more" }, &d), VERDICT_INVALID);
+	CHECK(strstr(d.reason, "rate-limit budgets already") != NULL);
+	/* its existing sessions still count */
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "spray-0" }), VERDICT_ALLOW);
+	/* another agent (another cgroup), even naming the same session id, has its own */
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 8, .session = "spray-0" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 8, .session = "new" }), VERDICT_ALLOW);
+	/* windows over and pruned: the agent's share is free again */
+	CHECK(rate_prune(f->maps.rate, T0 + 61 * SEC) > 0);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "one-more", .now = T0 + 62 * SEC }),
+		     VERDICT_ALLOW);
+}

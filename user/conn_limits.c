@@ -1,0 +1,98 @@
+/* Connection caps per agent and in all; see conn_limits.h. */
+#include "conn_limits.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+struct agent_count {
+	struct agent_count *next;
+	struct conn_agent agent;
+	unsigned n;
+};
+
+void conn_limits_init(struct conn_limits *cl, const struct conn_limits_config *cfg)
+{
+	memset(cl, 0, sizeof(*cl));
+	cl->cfg = *cfg;
+	if (!cl->cfg.max_conns)
+		cl->cfg.max_conns = conn_limits_default_max();
+}
+
+unsigned conn_limits_default_max(void)
+{
+	struct rlimit rl;
+	rlim_t n;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return CONN_DEFAULT_MAX;
+	n = rl.rlim_cur > 64 ? (rl.rlim_cur - 64) / 2 : 1;
+	return n < CONN_DEFAULT_MAX ? (unsigned)n : CONN_DEFAULT_MAX;
+}
+
+static bool same(const struct conn_agent *a, const struct conn_agent *b)
+{
+	return a->cgroup_id == b->cgroup_id && a->uid == b->uid && a->pid == b->pid;
+}
+
+static struct agent_count **slot(struct conn_limits *cl, const struct conn_agent *a)
+{
+	unsigned long long h = (a->cgroup_id * 0x9e3779b97f4a7c15ULL) ^ ((unsigned long long)a->uid << 32) ^ a->pid;
+	struct agent_count **p = &cl->buckets[(h ^ (h >> 29)) % CONN_AGENT_BUCKETS];
+
+	while (*p && !same(&(*p)->agent, a))
+		p = &(*p)->next;
+	return p;
+}
+
+int conn_limits_admit(struct conn_limits *cl, const struct conn_agent *a)
+{
+	struct agent_count **p;
+
+	if (cl->active >= cl->cfg.max_conns) {
+		cl->refused_global++;
+		return -EMFILE;
+	}
+	p = slot(cl, a);
+	if (*p && (*p)->n >= cl->cfg.max_conns_per_agent) {
+		cl->refused_agent++;
+		return -EUSERS;
+	}
+	if (!*p) {
+		*p = calloc(1, sizeof(**p));
+		if (!*p)
+			return -ENOMEM;
+		(*p)->agent = *a;
+	}
+	(*p)->n++;
+	cl->active++;
+	return 0;
+}
+
+void conn_limits_release(struct conn_limits *cl, const struct conn_agent *a)
+{
+	struct agent_count **p = slot(cl, a), *gone;
+
+	if (!*p)
+		return;
+	cl->active--;
+	if (--(*p)->n)
+		return;
+	gone = *p;
+	*p = gone->next;
+	free(gone);
+}
+
+void conn_limits_free(struct conn_limits *cl)
+{
+	for (int i = 0; i < CONN_AGENT_BUCKETS; i++)
+		while (cl->buckets[i]) {
+			struct agent_count *c = cl->buckets[i];
+
+			cl->buckets[i] = c->next;
+			free(c);
+		}
+	cl->active = 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * conn_limits: how many connections the proxy holds, per agent and in all,
+ * and how long a connection may sit in each state without progress.
+ *
+ *   conn_limits_init(&cl, &cfg);
+ *   at accept, once the agent is known (its interception record):
+ *       r = conn_limits_admit(&cl, &agent);  // 0: counted; -EMFILE: global
+ *                                            // cap; -EUSERS: the agent's cap
+ *   at close: conn_limits_release(&cl, &agent);
+ *   conn_limits_free(&cl);
+ *
+ * An agent is the identity rate limits use: cgroup+uid+pid, or cgroup+uid
+ * with --agent-identity cgroup (pid 0). The table holds agents with at
+ * least one connection, so its size is bounded by the global cap.
+ *
+ * Timeouts (seconds, 0 = none), each counted from the moment a connection
+ * enters the state, not from its last byte, so trickling bytes does not
+ * extend them (slowloris):
+ *   header  a request head has started and is not complete: 408, close;
+ *   body    the body of a request held for inspection is not complete: 408;
+ *   idle    nothing in flight (no request, no answer owed, nothing queued): close;
+ *   the same idle time bounds an agent that does not read what is queued
+ *   for it while it is over the high-water mark with no write progress:
+ *   the connection is reset.
+ */
+#ifndef MCPF_CONN_LIMITS_H
+#define MCPF_CONN_LIMITS_H
+
+#include <stddef.h>
+
+struct conn_limits_config {
+	unsigned max_conns;            /* all agents; 0: derived from RLIMIT_NOFILE */
+	unsigned max_conns_per_agent;
+	unsigned header_timeout_s, body_timeout_s, idle_timeout_s;
+};
+
+#define CONN_DEFAULT_MAX 4096
+#define CONN_DEFAULT_PER_AGENT 1024
+#define CONN_DEFAULT_HEADER_TIMEOUT 10
+#define CONN_DEFAULT_BODY_TIMEOUT 30
+#define CONN_DEFAULT_IDLE_TIMEOUT 60
+
+struct conn_agent {
+	unsigned long long cgroup_id;
+	unsigned int uid, pid;
+};
+
+struct agent_count;
+
+#define CONN_AGENT_BUCKETS 1024
+
+struct conn_limits {
+	struct conn_limits_config cfg;
+	unsigned active;
+	struct agent_count *buckets[CONN_AGENT_BUCKETS];
+	unsigned long long refused_global, refused_agent;
+};
+
+void conn_limits_init(struct conn_limits *cl, const struct conn_limits_config *cfg);
+int conn_limits_admit(struct conn_limits *cl, const struct conn_agent *a);
+void conn_limits_release(struct conn_limits *cl, const struct conn_agent *a);
+void conn_limits_free(struct conn_limits *cl);
+/* The global cap when none is configured: what the fd limit allows (two
+ * descriptors a connection, some kept for listeners, maps and files). */
+unsigned conn_limits_default_max(void);
+
+#endif

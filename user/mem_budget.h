@@ -1,0 +1,32 @@
+/*
+ * mem_budget: one budget for the memory every connection holds between
+ * events (request bodies being buffered, held replies, queued bytes), so
+ * that many connections together cannot grow the daemon without bound.
+ *
+ *   struct mem_budget b = { .limit = bytes };
+ *   mem_budget_set(&b, &conn->charged, held_now);  // after each event, per connection
+ *   if (!mem_budget_room(&b, n)) refuse (503, Retry-After)
+ *   mem_budget_set(&b, &conn->charged, 0);         // when the connection ends
+ *
+ * What one event may add before the next check is bounded by the caller
+ * (a read is at most one chunk), so admitting only while `n` more bytes fit
+ * keeps the total within the limit.
+ */
+#ifndef MCPF_MEM_BUDGET_H
+#define MCPF_MEM_BUDGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define MEM_BUDGET_DEFAULT (256u << 20)
+
+struct mem_budget {
+	size_t limit;
+	size_t used;
+	size_t peak;
+};
+
+void mem_budget_set(struct mem_budget *b, size_t *charged, size_t held);
+bool mem_budget_room(const struct mem_budget *b, size_t n);
+
+#endif
