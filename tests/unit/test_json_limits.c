@@ -112,9 +112,10 @@ TEST(jsonrpc_parse_refuses_costly_bodies_before_parsing)
 	free(objs);
 }
 
-static bool hide_nothing(const char *tool, void *ctx)
+static bool hide_nothing(enum mcp_list list, const char *name, void *ctx)
 {
-	(void)tool;
+	(void)list;
+	(void)name;
 	(void)ctx;
 	return false;
 }
@@ -136,9 +137,9 @@ TEST(held_answers_over_the_limits_are_not_relayed)
 	json_limits_configure(&lim);
 	CHECK(json_limits_for_answers()->max_nodes >= JSON_ANSWER_MAX_NODES);
 	mcp_idset_init(&pending);
-	CHECK_INT_EQ(mcp_idset_add(&pending, id), 0);
-	CHECK_INT_EQ(mcp_filter_tools_list(deep, sizeof(deep) - 1, &pending, hide_nothing, NULL, &out), -1);
-	CHECK_INT_EQ(mcp_filter_tools_list(fine, sizeof(fine) - 1, &pending, hide_nothing, NULL, &out), 0);
+	CHECK_INT_EQ(mcp_idset_add(&pending, id, MCP_LIST_TOOLS), 0);
+	CHECK_INT_EQ(mcp_filter_lists(deep, sizeof(deep) - 1, &pending, hide_nothing, NULL, &out), -1);
+	CHECK_INT_EQ(mcp_filter_lists(fine, sizeof(fine) - 1, &pending, hide_nothing, NULL, &out), 0);
 	CHECK_INT_EQ(jsonrpc_merge_json(deep, sizeof(deep) - 1, replies, &out), -1);
 	json_limits_configure(&saved);
 	mcp_idset_free(&pending);
