@@ -10,6 +10,9 @@
 #include "bytebuf.h"
 #include "content_decode.h"
 #include "decide.h"
+#include "http_strict.h"
+#include "json_fold.h"
+#include "json_strict.h"
 #include "jsonrpc.h"
 #include "jsonrpc_reply.h"
 #include "log.h"
@@ -17,6 +20,7 @@
 #include "mcp_flow.h"
 #include "mcp_session.h"
 #include "stats.h"
+#include "utf8.h"
 
 /* Responses can legitimately be larger than requests (tool results); a
  * response the flow must inspect is held whole up to this size. */
@@ -173,20 +177,6 @@ static bool path_is_mcp(const char *path)
 	return false;
 }
 
-/* Off the MCP paths, a body is held for inspection unless its declared
- * type cannot be JSON-RPC to a conforming server (uploads, forms); with no
- * type, or a JSON or text one, it is held: when in doubt, look. */
-static bool may_carry_jsonrpc(const struct http1_msg *m)
-{
-	const char *type;
-	size_t len;
-
-	if (http1_find_header(m, "Content-Type", &type, &len) == 0)
-		return true;
-	return http1_content_type_is(m, "application/json") || (len >= 5 && !strncasecmp(type, "text/", 5)) ||
-	       (memmem(type, len, "+json", 5) != NULL);
-}
-
 /* sessionId query parameter of a legacy /messages POST. */
 static bool legacy_session_id(const struct http1_msg *m, char *out, size_t len)
 {
@@ -223,8 +213,9 @@ static bool bom_or_wide_json(const unsigned char *t, size_t len)
 }
 
 /* Does this object have a member a server reads as "jsonrpc" or "method"?
- * Names are compared as written; one with escapes might be either, and a
- * malformed object cannot be ruled out: both count as yes. */
+ * Names are compared as written, case-folded as Go's encoding/json does
+ * (json_fold.h); one with escapes might be either, and a malformed object
+ * cannot be ruled out: both count as yes. */
 static bool names_jsonrpc(const char *t, struct json_span obj)
 {
 	struct json_members it;
@@ -235,28 +226,48 @@ static bool names_jsonrpc(const char *t, struct json_span obj)
 		const char *name = t + it.key.off + 1;
 		size_t n = it.key.len - 2;
 
-		if (memchr(name, '\\', n) || (n == 7 && !memcmp(name, "jsonrpc", 7)) ||
-		    (n == 6 && !memcmp(name, "method", 6)))
+		if (memchr(name, '\\', n) || json_fold_equal(name, n, "jsonrpc", 7) ||
+		    json_fold_equal(name, n, "method", 6))
 			return true;
 	}
 	return r < 0;
 }
 
-/* Off the MCP paths, must this body be inspected as JSON-RPC? Read as the
- * server would read it: Content-Encoding undone first. Yes when it holds
- * JSON-RPC (an object, or an array with an object, naming "jsonrpc" or
- * "method"), and also whenever that cannot be ruled out: a coding that
- * cannot be decoded, JSON in a form cJSON cannot read (bom_or_wide_json),
- * JSON-looking text that is malformed or followed by more. Inspection then
- * refuses what it cannot read; only bodies that are certainly not JSON-RPC
- * go through untouched. Only the top-level names are looked at, without
- * building a tree: a JSON-RPC body is parsed once, by the inspection. */
+/* Could a JSON reader, a lenient one included (JSON5, Jackson's features),
+ * find an object or array from t[i] on? JSON whitespace is skipped: '{'
+ * and '[' start one; '/' and '#' start comments, and \v, \f and Unicode
+ * spaces are JSON5 whitespace, that may come before one. A letter, a digit,
+ * a quote, a byte that is not UTF-8: no object can follow. */
+static bool may_lead_to_json(const char *t, size_t len, size_t i)
+{
+	unsigned int cp;
+
+	if (t[i] && strchr("{[/#\v\f", t[i]))
+		return true;
+	if (!utf8_sequence((const unsigned char *)t + i, len - i, &cp) || cp < 0x80)
+		return false;
+	return cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
+	       cp == 0x202f || cp == 0x205f || cp == 0x3000 || cp == 0xfeff;
+}
+
+/* Must this body be inspected as JSON-RPC (off the MCP paths, or not a
+ * POST)? Read as the server would read it: Content-Encoding undone first.
+ * Yes when it holds JSON-RPC (an object, or an array with an object,
+ * naming "jsonrpc" or "method" in any case), and whenever that cannot be
+ * ruled out: a coding that cannot be decoded, JSON in a form cJSON cannot
+ * read (bom_or_wide_json), a comment or odd whitespace first, JSON text
+ * outside the strict grammar (json_strict.h). Inspection then refuses what it cannot read.
+ * No: no object can start (binary, text, a scalar), or a strict JSON
+ * prefix that ends inside its value, which no reader completes. Only the
+ * top-level names are looked at, without building a tree: a JSON-RPC body
+ * is parsed once, by the inspection. */
 static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 {
 	struct bytebuf decoded = BYTEBUF_INIT;
-	const char *text;
+	const char *text, *why;
 	size_t len, i;
 	struct json_span root;
+	enum json_strict strict;
 	bool yes;
 	enum content_coding_status st = content_decode_text(m, m->body ? m->body : "", m->body_len, limit,
 							    &decoded, &text, &len);
@@ -268,9 +279,13 @@ static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 	i = json_skip_ws(text, len, 0);
 	if (bom_or_wide_json((const unsigned char *)text, len))
 		yes = true;
-	else if (i == len || (text[i] != '{' && text[i] != '['))
+	else if (i == len || !may_lead_to_json(text, len, i))
 		yes = false;
-	else if (json_value_span(text, len, i, &root) < 0 || json_skip_ws(text, len, root.off + root.len) != len)
+	else if (text[i] != '{' && text[i] != '[')
+		yes = true;
+	else if ((strict = json_strict_check(text + i, len - i, &why)) != JSON_STRICT_OK)
+		yes = strict == JSON_STRICT_BAD;
+	else if (json_value_span(text, len, i, &root) < 0)
 		yes = true;
 	else if (text[i] == '{')
 		yes = names_jsonrpc(text, root);
@@ -345,6 +360,37 @@ static int deliver_on_stream(struct mcp_session *s, const cJSON *replies)
 	return err;
 }
 
+/* A held request goes upstream with the daemon's own framing: its head
+ * with a Content-Length for exactly `body`, never the agent's chunks. */
+static int forward_reframed(struct flow_io *io, const struct http1_msg *m, const char *body, size_t len,
+			    bool drop_content_encoding)
+{
+	struct bytebuf head = BYTEBUF_INIT;
+	int err = http1_head_rebuild(m, (int64_t)len, drop_content_encoding, &head) ||
+		  bb_append(io->to_upstream, head.data, head.len) || bb_append(io->to_upstream, body, len);
+
+	bb_free(&head);
+	return err;
+}
+
+/* A held body some server would read differently from the daemon: chunk
+ * framing outside RFC 9112, a charset other than UTF-8 (http_strict.h).
+ * Refused (true) with 400 or 415. */
+static bool held_body_refused(struct mcp_flow *f, struct flow_io *io, const struct http1_msg *m)
+{
+	const char *why;
+
+	if (m->framing == HTTP1_FRAMING_CHUNKED && http_strict_chunked(m->raw_body, m->raw_body_len, &why) < 0) {
+		refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST, why);
+		return true;
+	}
+	if (m->body_len && http_strict_charset(m, m->body, m->body_len, &why) < 0) {
+		refuse_http(f, io, 415, JSONRPC_PARSE_ERROR, why);  /* not readable as UTF-8 JSON */
+		return true;
+	}
+	return false;
+}
+
 struct request_ctx {
 	struct mcp_flow *f;
 	struct mcp_session *legacy;
@@ -370,6 +416,10 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 				.session = rc->session, .decision = decision_of(v), .req_bytes = req_bytes,
 				.arguments = jm->arguments };
 
+	if (v == VERDICT_ALLOW && jm->kind == JSONRPC_NOTIFICATION) {
+		account(f, &a);  /* no answer will come to wait for */
+		return 0;
+	}
 	if (v == VERDICT_ALLOW) {
 		struct answer_track *t = track_of(f, rc->legacy);
 		struct pending_call c = { .start_ns = dr.now_ns, .req_bytes = req_bytes, .exchange = rc->ex->seq };
@@ -392,6 +442,8 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 	}
 	account(f, &a);
 	jm->verdict = JSONRPC_ANSWERED;
+	if (jm->kind == JSONRPC_NOTIFICATION)
+		return 0;  /* dropped; nothing to answer it under (202, no body, when alone) */
 	cJSON *reply = jsonrpc_denial(jm, d.rule, d.reason, v == VERDICT_RATE_LIMITED ? (long)d.retry_after : -1);
 
 	return reply && cJSON_AddItemToArray(rc->replies, reply) ? 0 : -1;
@@ -447,7 +499,8 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 			account(f, &a);
 			jm->verdict = JSONRPC_ANSWERED;
 			err = reply && cJSON_AddItemToArray(rc.replies, reply) ? 0 : -1;
-		} else if (jm->kind == JSONRPC_REQUEST && jm->is_tools_call) {
+		} else if (jm->is_tools_call) {
+			/* a notification is decided too: a server runs it all the same */
 			err = decide_call(&rc, jm, req_bytes);
 		} else if (jm->kind == JSONRPC_REQUEST && !strcmp(jm->method, "tools/list")) {
 			struct answer_track *t = track_of(f, rc.legacy);
@@ -490,18 +543,15 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		rc.ex->extra = rc.replies;
 		rc.replies = NULL;
 	}
+	/* What goes upstream is the text that was decided on: decoded, with
+	 * the daemon's own Content-Length (forward_reframed). */
 	if (forwarded == b.count) {
-		err = bb_append(io->to_upstream, m->head, m->head_len) ||
-		      bb_append(io->to_upstream, m->raw_body, m->raw_body_len);
+		err = forward_reframed(io, m, b.text, b.text_len, b.decoded_body);
 	} else {
-		struct bytebuf body = BYTEBUF_INIT, head = BYTEBUF_INIT;
+		struct bytebuf body = BYTEBUF_INIT;
 
-		err = jsonrpc_forward_body(&b, &body) ||
-		      http1_head_rebuild(m, (int64_t)body.len, b.decoded_body, &head) ||
-		      bb_append(io->to_upstream, head.data, head.len) ||
-		      bb_append(io->to_upstream, body.data, body.len);
+		err = jsonrpc_forward_body(&b, &body) || forward_reframed(io, m, body.data, body.len, b.decoded_body);
 		bb_free(&body);
-		bb_free(&head);
 	}
 	if (!err && http1_expect_response(&f->resp, m->method))
 		err = -1;
@@ -517,6 +567,7 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 	const struct http1_msg *m = http1_msg(&f->req);
 	struct req_state *rs = &f->rs;
 	char path[2048];
+	const char *why;
 
 	memset(rs, 0, sizeof(*rs));
 	/* After a protocol switch nothing could be inspected any more, and a
@@ -529,8 +580,14 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 	if (http1_normalized_path(m, path, sizeof(path)) < 0)
 		return refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST,
 				   "mcpfence: request target has encoded slashes, NULs or bad escapes");
-	rs->mcp_path = path_is_mcp(path);
-	if (m->method == HTTP_POST && (rs->mcp_path || may_carry_jsonrpc(m))) {
+	if (http_strict_head(m, &why) < 0)
+		return refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST, why);
+	rs->mcp_path = path_is_mcp(path) && m->method == HTTP_POST;
+	/* Every request with a body is held and read, whatever its method,
+	 * path or media type: servers that ignore Content-Type (Go handlers,
+	 * express.json({type: '*' + '/' + '*'})) read JSON-RPC anywhere. An
+	 * empty body is held too when framed: its labels are checked. */
+	if (rs->mcp_path || m->framing != HTTP1_FRAMING_NONE || m->content_length >= 0) {
 		if (http1_set_body_mode(&f->req, HTTP1_BODY_BUFFER) < 0)
 			return refuse_http(f, io, 413, JSONRPC_INVALID_REQUEST,
 					   "mcpfence: request body over the limit");
@@ -543,7 +600,7 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 		}
 		return 0;
 	}
-	/* not MCP: the head goes as it came, the body as it comes */
+	/* no body: the head goes as it came */
 	if (!exchange_push(f, m->method) || http1_expect_response(&f->resp, m->method))
 		return -1;
 	rs->streaming = true;
@@ -559,16 +616,17 @@ static int on_request_end(struct mcp_flow *f, struct flow_io *io, const char *ra
 		rs->streaming = false;
 		return bb_append(io->to_upstream, raw, n);
 	}
+	if (held_body_refused(f, io, m))
+		return f->refused ? 0 : -1;
 	if (rs->mcp_path || body_needs_inspection(m, f->enf->body_limit))
 		return on_mcp_request(f, io, m, rs->own_100);
-	/* a JSON-less POST off the MCP paths: forward as received */
+	/* a body that cannot be JSON-RPC: forwarded as the daemon read it */
 	struct exchange *ex = exchange_push(f, m->method);
 
 	if (!ex || http1_expect_response(&f->resp, m->method))
 		return -1;
 	ex->own_100 = rs->own_100;
-	return bb_append(io->to_upstream, m->head, m->head_len) ||
-	       bb_append(io->to_upstream, m->raw_body, m->raw_body_len);
+	return forward_reframed(io, m, m->body, m->body_len, false);
 }
 
 
