@@ -2,6 +2,7 @@
 #include "http_strict.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -42,39 +43,84 @@ int http_strict_head(const struct http1_msg *m, const char **why)
 	return 0;
 }
 
-int http_strict_chunked(const char *raw, size_t len, const char **why)
-{
-	size_t i = 0;
+enum { CK_SIZE, CK_SIZE_LF, CK_DATA, CK_DATA_CR, CK_DATA_LF, CK_LAST_CR, CK_LAST_LF, CK_DONE };
 
-	for (;;) {
-		size_t size = 0, digits = 0;
+void http_chunk_check_init(struct http_chunk_check *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+int http_chunk_check_feed(struct http_chunk_check *c, const char *raw, size_t len, const char **why)
+{
+	for (size_t i = 0; i < len; i++) {
+		char ch = raw[i];
 		int d;
 
-		while (i < len && (d = hex_digit(raw[i])) >= 0) {
-			if (++digits > 15)
-				return refuse(why, "chunk size too long");
-			size = size * 16 + (size_t)d;
-			i++;
-		}
-		if (!digits)
-			return refuse(why, "chunk size is not hexadecimal");
-		if (i < len && raw[i] == ';')
-			return refuse(why, "chunk extensions are refused");
-		if (i + 2 > len || raw[i] != '\r' || raw[i + 1] != '\n')
-			return refuse(why, "chunk size line not ended by CRLF");
-		i += 2;
-		if (size == 0)
+		switch (c->state) {
+		case CK_SIZE:
+			if ((d = hex_digit(ch)) >= 0) {
+				if (++c->digits > 15)
+					return refuse(why, "chunk size too long");
+				c->left = c->left * 16 + (uint64_t)d;
+			} else if (ch == ';') {
+				return refuse(why, "chunk extensions are refused");
+			} else if (ch == '\r' && c->digits) {
+				c->state = CK_SIZE_LF;
+			} else {
+				return refuse(why, ch == '\n' ? "bare LF in chunk framing" : "chunk size is not hexadecimal");
+			}
 			break;
-		if (size > len - i || len - i - size < 2)
-			return refuse(why, "chunk shorter than its size");
-		i += size;
-		if (raw[i] != '\r' || raw[i + 1] != '\n')
-			return refuse(why, "chunk data not followed by CRLF");
-		i += 2;
+		case CK_SIZE_LF:
+			if (ch != '\n')
+				return refuse(why, "chunk size line not ended by CRLF");
+			c->state = c->left ? CK_DATA : CK_LAST_CR;
+			break;
+		case CK_DATA: {
+			size_t n = len - i < c->left ? len - i : (size_t)c->left;
+			c->left -= n;
+			i += n - 1;
+			if (!c->left)
+				c->state = CK_DATA_CR;
+			break;
+		}
+		case CK_DATA_CR:
+		case CK_DATA_LF:
+			if (ch != (c->state == CK_DATA_CR ? '\r' : '\n'))
+				return refuse(why, "chunk data not followed by CRLF");
+			if (c->state == CK_DATA_LF)
+				c->digits = 0;
+			c->state = c->state == CK_DATA_CR ? CK_DATA_LF : CK_SIZE;
+			break;
+		case CK_LAST_CR:
+			if (ch != '\r')
+				return refuse(why, "trailer fields after the last chunk are refused");
+			c->state = CK_LAST_LF;
+			break;
+		case CK_LAST_LF:
+			if (ch != '\n')
+				return refuse(why, "last chunk not ended by CRLF");
+			c->state = CK_DONE;
+			break;
+		default:
+			return refuse(why, "data after the last chunk");
+		}
 	}
-	if (len - i != 2 || raw[i] != '\r' || raw[i + 1] != '\n')
-		return refuse(why, "trailer fields after the last chunk are refused");
 	return 0;
+}
+
+int http_chunk_check_end(const struct http_chunk_check *c, const char **why)
+{
+	return c->state == CK_DONE ? 0 : refuse(why, "chunked body cut short");
+}
+
+int http_strict_chunked(const char *raw, size_t len, const char **why)
+{
+	struct http_chunk_check c;
+
+	http_chunk_check_init(&c);
+	if (http_chunk_check_feed(&c, raw, len, why) < 0)
+		return -1;
+	return http_chunk_check_end(&c, why);
 }
 
 /* The charset parameter of Content-Type: 0 none, 1 found (*v, *vlen,

@@ -12,6 +12,7 @@
 #include "decide.h"
 #include "http_strict.h"
 #include "json_fold.h"
+#include "json_sniff.h"
 #include "json_strict.h"
 #include "jsonrpc.h"
 #include "jsonrpc_reply.h"
@@ -20,7 +21,6 @@
 #include "mcp_flow.h"
 #include "mcp_session.h"
 #include "stats.h"
-#include "utf8.h"
 
 /* Responses can legitimately be larger than requests (tool results); a
  * response the flow must inspect is held whole up to this size. */
@@ -233,31 +233,15 @@ static bool names_jsonrpc(const char *t, struct json_span obj)
 	return r < 0;
 }
 
-/* Could a JSON reader, a lenient one included (JSON5, Jackson's features),
- * find an object or array from t[i] on? JSON whitespace is skipped: '{'
- * and '[' start one; '/' and '#' start comments, and \v, \f and Unicode
- * spaces are JSON5 whitespace, that may come before one. A letter, a digit,
- * a quote, a byte that is not UTF-8: no object can follow. */
-static bool may_lead_to_json(const char *t, size_t len, size_t i)
-{
-	unsigned int cp;
-
-	if (t[i] && strchr("{[/#\v\f", t[i]))
-		return true;
-	if (!utf8_sequence((const unsigned char *)t + i, len - i, &cp) || cp < 0x80)
-		return false;
-	return cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
-	       cp == 0x202f || cp == 0x205f || cp == 0x3000 || cp == 0xfeff;
-}
-
 /* Must this body be inspected as JSON-RPC (off the MCP paths, or not a
  * POST)? Read as the server would read it: Content-Encoding undone first.
  * Yes when it holds JSON-RPC (an object, or an array with an object,
  * naming "jsonrpc" or "method" in any case), and whenever that cannot be
  * ruled out: a coding that cannot be decoded, JSON in a form cJSON cannot
  * read (bom_or_wide_json), a comment or odd whitespace first, JSON text
- * outside the strict grammar (json_strict.h). Inspection then refuses what it cannot read.
- * No: no object can start (binary, text, a scalar), or a strict JSON
+ * outside the strict grammar (json_strict.h). Inspection then refuses what
+ * it cannot read. No: no JSON reader, lenient ones included, can read an
+ * object from it (json_sniff.h: binary, text, a scalar), or a strict JSON
  * prefix that ends inside its value, which no reader completes. Only the
  * top-level names are looked at, without building a tree: a JSON-RPC body
  * is parsed once, by the inspection. */
@@ -267,6 +251,7 @@ static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 	const char *text, *why;
 	size_t len, i;
 	struct json_span root;
+	struct json_sniff sn;
 	enum json_strict strict;
 	bool yes;
 	enum content_coding_status st = content_decode_text(m, m->body ? m->body : "", m->body_len, limit,
@@ -277,9 +262,10 @@ static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 		return true;
 	}
 	i = json_skip_ws(text, len, 0);
+	json_sniff_init(&sn);
 	if (bom_or_wide_json((const unsigned char *)text, len))
 		yes = true;
-	else if (i == len || !may_lead_to_json(text, len, i))
+	else if (i == len || json_sniff_feed(&sn, text, len, true) == JSON_SNIFF_NOT_JSON)
 		yes = false;
 	else if (text[i] != '{' && text[i] != '[')
 		yes = true;
@@ -561,7 +547,20 @@ out:
 	return err;
 }
 
-/* Per request head: MCP requests are held whole; the rest streams through. */
+/* STREAM-mode request bodies, de-chunked, collect here (f->req_body)
+ * until the flow knows what to do with them (body_piece). */
+static void collect_body(void *ctx, const char *data, size_t len)
+{
+	struct mcp_flow *f = ctx;
+
+	bb_append(&f->req_body, data, len);  /* failure is sticky: seen in body_piece */
+}
+
+/* Per request head. MCP POSTs are held whole (BUFFER mode). Any other
+ * request with a body is read through the daemon (STREAM mode, collected
+ * by collect_body): its first bytes tell whether a JSON reader could find
+ * an object in it; if not, it streams on with the daemon's own framing,
+ * else it is held whole and decided at its end (body_piece). */
 static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 {
 	const struct http1_msg *m = http1_msg(&f->req);
@@ -570,6 +569,7 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 	const char *why;
 
 	memset(rs, 0, sizeof(*rs));
+	bb_reset(&f->req_body);
 	/* After a protocol switch nothing could be inspected any more, and a
 	 * WebSocket can carry MCP: on an intercepted endpoint it is refused,
 	 * whatever the path. */
@@ -583,28 +583,141 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 	if (http_strict_head(m, &why) < 0)
 		return refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST, why);
 	rs->mcp_path = path_is_mcp(path) && m->method == HTTP_POST;
-	/* Every request with a body is held and read, whatever its method,
-	 * path or media type: servers that ignore Content-Type (Go handlers,
-	 * express.json({type: '*' + '/' + '*'})) read JSON-RPC anywhere. An
-	 * empty body is held too when framed: its labels are checked. */
-	if (rs->mcp_path || m->framing != HTTP1_FRAMING_NONE || m->content_length >= 0) {
+	if (!rs->mcp_path && m->framing == HTTP1_FRAMING_NONE && m->content_length < 0) {
+		/* no body: the head goes as it came */
+		if (!exchange_push(f, m->method) || http1_expect_response(&f->resp, m->method))
+			return -1;
+		rs->streaming = true;
+		return bb_append(io->to_upstream, m->head, m->head_len);
+	}
+	/* Every body is read, whatever its method, path or media type:
+	 * servers that ignore Content-Type (Go handlers, express.json with
+	 * type '*' + '/' + '*') read JSON-RPC anywhere. An empty body is too,
+	 * when framed: its labels are checked. */
+	if (http_strict_charset(m, "", 0, &why) < 0)
+		return refuse_http(f, io, 415, JSONRPC_PARSE_ERROR, why);
+	http_chunk_check_init(&rs->chunks);
+	if (rs->mcp_path) {
 		if (http1_set_body_mode(&f->req, HTTP1_BODY_BUFFER) < 0)
-			return refuse_http(f, io, 413, JSONRPC_INVALID_REQUEST,
-					   "mcpfence: request body over the limit");
+			return refuse_http(f, io, 413, JSONRPC_INVALID_REQUEST, "mcpfence: request body over the limit");
 		rs->buffered = true;
-		if (m->expect_continue && !f->first) {
-			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	} else {
+		/* an encoded body cannot be sniffed as it comes: held whole */
+		rs->hold = content_is_encoded(m);
+		if (rs->hold && m->framing == HTTP1_FRAMING_LENGTH && (uint64_t)m->content_length > f->enf->body_limit)
+			return refuse_http(f, io, 413, JSONRPC_INVALID_REQUEST, "mcpfence: request body over the limit");
+		rs->sniffing = true;
+		json_sniff_init(&rs->sniff);
+		http1_watch_body(&f->req, collect_body, f);
+	}
+	if (m->expect_continue && !f->first) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-			rs->own_100 = true;
-			return bb_append(io->to_client, cont, sizeof(cont) - 1);
-		}
+		rs->own_100 = true;
+		return bb_append(io->to_client, cont, sizeof(cont) - 1);
+	}
+	return 0;
+}
+
+/* A sniffed body cannot be JSON-RPC: its head goes upstream now, with the
+ * daemon's own framing (the same Content-Length, or chunks of its own). */
+static int start_streaming(struct mcp_flow *f, struct flow_io *io, const struct http1_msg *m)
+{
+	struct req_state *rs = &f->rs;
+	struct exchange *ex = exchange_push(f, m->method);
+	struct bytebuf head = BYTEBUF_INIT;
+	int err;
+
+	if (!ex || http1_expect_response(&f->resp, m->method))
+		return -1;
+	ex->own_100 = rs->own_100;
+	rs->streaming = true;
+	rs->chunked_out = m->framing == HTTP1_FRAMING_CHUNKED;
+	err = http1_head_rebuild(m, rs->chunked_out ? -1 : m->content_length, false, &head) ||
+	      bb_append(io->to_upstream, head.data, head.len);
+	bb_free(&head);
+	return err;
+}
+
+/* Can the body collected so far be read as JSON by nobody? 1 yes, 0 no
+ * (hold it whole), -1 not known yet. Byte-order marks and UTF-16/32 want
+ * four bytes, the rest json_sniff (lenient readers included). */
+static int sniff(struct req_state *rs, const struct bytebuf *b, bool end)
+{
+	const char *t = b->data ? b->data : "";
+
+	if (b->len < 4 && !end)
+		return -1;
+	if (bom_or_wide_json((const unsigned char *)t, b->len))
+		return 0;
+	switch (json_sniff_feed(&rs->sniff, t, b->len, end)) {
+	case JSON_SNIFF_NOT_JSON:
+		return 1;
+	case JSON_SNIFF_MORE:
+		return -1;
+	default:
 		return 0;
 	}
-	/* no body: the head goes as it came */
-	if (!exchange_push(f, m->method) || http1_expect_response(&f->resp, m->method))
+}
+
+/* A held (not MCP path) body is complete: decided like an MCP request
+ * when it could be JSON-RPC, else forwarded as the daemon read it. */
+static int finish_held(struct mcp_flow *f, struct flow_io *io, const struct http1_msg *m)
+{
+	struct http1_msg held = *m;
+	struct exchange *ex;
+
+	held.body = held.raw_body = f->req_body.data ? f->req_body.data : "";
+	held.body_len = held.raw_body_len = f->req_body.len;
+	if (body_needs_inspection(&held, f->enf->body_limit))
+		return on_mcp_request(f, io, &held, f->rs.own_100);
+	ex = exchange_push(f, m->method);
+	if (!ex || http1_expect_response(&f->resp, m->method))
 		return -1;
-	rs->streaming = true;
-	return bb_append(io->to_upstream, m->head, m->head_len);
+	ex->own_100 = f->rs.own_100;
+	return forward_reframed(io, &held, held.body, held.body_len, false);
+}
+
+/* More of a sniffed body (raw: its bytes as received, framing included;
+ * f->req_body: the de-chunked ones not dealt with yet). */
+static int body_piece(struct mcp_flow *f, struct flow_io *io, const char *raw, size_t n, bool end)
+{
+	const struct http1_msg *m = http1_msg(&f->req);
+	struct req_state *rs = &f->rs;
+	struct bytebuf *b = &f->req_body;
+	const char *why;
+	int harmless, err = 0;
+
+	if (b->failed)
+		return -1;
+	if (m->framing == HTTP1_FRAMING_CHUNKED &&
+	    (http_chunk_check_feed(&rs->chunks, raw, n, &why) < 0 || (end && http_chunk_check_end(&rs->chunks, &why) < 0)))
+		return refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST, why);
+	if (b->len && http_strict_charset(m, b->data + rs->checked, b->len - rs->checked, &why) < 0)
+		return refuse_http(f, io, 415, JSONRPC_PARSE_ERROR, why);
+	rs->checked = b->len;
+	if (b->len > f->enf->body_limit && !rs->streaming)
+		return refuse_http(f, io, 413, JSONRPC_INVALID_REQUEST, "mcpfence: request body over the limit");
+	if (!rs->streaming && !rs->hold) {
+		harmless = sniff(rs, b, end);
+		if (harmless < 0)
+			return 0;
+		rs->hold = !harmless;
+		if (harmless && start_streaming(f, io, m))
+			return -1;
+	}
+	if (rs->hold)
+		return end ? finish_held(f, io, m) : 0;
+	err = rs->chunked_out ? http1_emit_chunk(io->to_upstream, b->data, b->len)
+			      : bb_append(io->to_upstream, b->data, b->len);
+	bb_reset(b);
+	rs->checked = 0;
+	if (!err && end) {
+		rs->streaming = false;
+		if (rs->chunked_out)
+			err = http1_emit_last_chunk(io->to_upstream);
+	}
+	return err;
 }
 
 static int on_request_end(struct mcp_flow *f, struct flow_io *io, const char *raw, size_t n)
@@ -612,23 +725,16 @@ static int on_request_end(struct mcp_flow *f, struct flow_io *io, const char *ra
 	const struct http1_msg *m = http1_msg(&f->req);
 	struct req_state *rs = &f->rs;
 
+	if (rs->sniffing)
+		return body_piece(f, io, raw, n, true);
 	if (!rs->buffered) {
 		rs->streaming = false;
 		return bb_append(io->to_upstream, raw, n);
 	}
 	if (held_body_refused(f, io, m))
 		return f->refused ? 0 : -1;
-	if (rs->mcp_path || body_needs_inspection(m, f->enf->body_limit))
-		return on_mcp_request(f, io, m, rs->own_100);
-	/* a body that cannot be JSON-RPC: forwarded as the daemon read it */
-	struct exchange *ex = exchange_push(f, m->method);
-
-	if (!ex || http1_expect_response(&f->resp, m->method))
-		return -1;
-	ex->own_100 = rs->own_100;
-	return forward_reframed(io, m, m->body, m->body_len, false);
+	return on_mcp_request(f, io, m, rs->own_100);
 }
-
 
 static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
 {
@@ -647,7 +753,7 @@ static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struc
 			err = on_request_head(f, io);
 			break;
 		case HTTP1_BODY:
-			err = f->rs.buffered ? 0 : bb_append(io->to_upstream, raw, used);
+			err = f->rs.sniffing ? body_piece(f, io, raw, used, false) : 0;
 			break;
 		case HTTP1_MESSAGE_END:
 			err = on_request_end(f, io, raw, used);
@@ -1095,5 +1201,6 @@ void mcp_flow_free(struct mcp_flow *f)
 		mcp_session_close(f->stream_of);
 	http1_free(&f->req);
 	http1_free(&f->resp);
+	bb_free(&f->req_body);
 	answer_scan_free(&f->scan);
 }

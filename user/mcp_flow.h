@@ -29,6 +29,8 @@
 #include "bytebuf.h"
 #include "enforce.h"
 #include "http1.h"
+#include "http_strict.h"
+#include "json_sniff.h"
 #include "mcpfence.h"
 
 struct exchange;
@@ -51,6 +53,12 @@ struct req_state {
 	bool streaming;   /* its head went upstream, its body is going as it comes */
 	bool own_100;     /* we answered Expect: 100-continue ourselves */
 	bool mcp_path;
+	bool sniffing;    /* a body read through the flow (mcp_flow.c, body_piece) */
+	bool hold;        /* ... kept whole, to be decided at its end */
+	bool chunked_out; /* ... streamed on in the daemon's own chunks */
+	size_t checked;   /* bytes of mcp_flow.req_body already checked for charset */
+	struct http_chunk_check chunks;
+	struct json_sniff sniff;
 };
 
 /* The response being relayed. */
@@ -75,6 +83,7 @@ struct mcp_flow {
 	unsigned next_seq;
 	char upstream_error[128];       /* why the server cannot be reached; "" while it can */
 	struct req_state rs;
+	struct bytebuf req_body;        /* a sniffed request body, de-chunked (body_piece) */
 	enum resp_mode resp_mode;
 	struct answer_scan scan;        /* the answers of the response (or SSE event) being read */
 	struct bytebuf *client_out;         /* for the legacy registry */

@@ -1,0 +1,45 @@
+/*
+ * json_sniff: could any JSON reader, lenient ones included, be reading an
+ * object or array from these bytes? Decides, as a body streams in, when a
+ * body that is not held whole can go on undecided: as soon as a byte shows
+ * that no reader can be reading JSON (random binary does within a few
+ * bytes), so large uploads stream instead of being held.
+ *
+ *   struct json_sniff s; json_sniff_init(&s);
+ *   switch (json_sniff_feed(&s, buf, len, end)) {   // buf: everything so far
+ *   case JSON_SNIFF_MORE:     still possible: hold and feed more
+ *   case JSON_SNIFF_NOT_JSON: no reader gets an object or array: harmless
+ *   case JSON_SNIFF_VALUE:    a top-level object or array was closed (or
+ *                             the body ended while one could be open):
+ *                             hold whole and inspect
+ *   }
+ *
+ * The lexical superset it accepts covers strict JSON, JSON5, Jackson's
+ * lenient features (comments, '#' comments, single quotes, unquoted
+ * names, NaN, leading zeros, any escaped character, control characters in
+ * strings), Go (invalid UTF-8 inside strings, data after the value) and
+ * Python (NaN, Infinity): a byte outside a string that none of them allows
+ * (a control character, invalid UTF-8, most ASCII punctuation), or a
+ * top-level value that is not an object or array, ends it. Readers of other
+ * formats (YAML, Hjson, forms) are not covered.
+ */
+#ifndef MCPF_JSON_SNIFF_H
+#define MCPF_JSON_SNIFF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum json_sniff_result { JSON_SNIFF_MORE, JSON_SNIFF_NOT_JSON, JSON_SNIFF_VALUE };
+
+struct json_sniff {
+	size_t pos;     /* bytes of the buffer already read */
+	size_t depth;
+	int state;
+	char quote;
+};
+
+void json_sniff_init(struct json_sniff *s);
+/* buf holds every byte so far (it grows between calls); end: no more come. */
+enum json_sniff_result json_sniff_feed(struct json_sniff *s, const char *buf, size_t len, bool end);
+
+#endif /* MCPF_JSON_SNIFF_H */
