@@ -119,3 +119,31 @@ TEST(http_strict_charset_is_utf8_or_nothing)
 	CHECK_STR_EQ(charset_verdict("application/json; charset=US-ASCII", "{\"m\xe5thod\":1}"),
 		     "charset us-ascii with bytes that are not ASCII");
 }
+
+/* Streamed chunk framing is checked as it comes: any split of the input
+ * gives the verdict the whole input gives. */
+TEST(http_strict_chunk_check_is_the_same_at_every_split)
+{
+	static const char *const inputs[] = { "5\r\nhello\r\n1A\r\n0123456789abcdefghijklmnop\r\n0\r\n\r\n",
+					      "5\r\nhello\n0\r\n\r\n", "5;e\r\nhello\r\n0\r\n\r\n",
+					      "5\r\nhello\r\n0\r\nT: 1\r\n\r\n", "5\r\nhello\r\n0\r\n" };
+	for (size_t k = 0; k < sizeof(inputs) / sizeof(inputs[0]); k++) {
+		const char *in = inputs[k], *why;
+		size_t len = strlen(in);
+		int whole = http_strict_chunked(in, len, &why);
+
+		for (size_t cut = 0; cut <= len; cut++) {
+			struct http_chunk_check c;
+			int r;
+
+			http_chunk_check_init(&c);
+			r = http_chunk_check_feed(&c, in, cut, &why);
+			if (r == 0)
+				r = http_chunk_check_feed(&c, in + cut, len - cut, &why);
+			if (r == 0)
+				r = http_chunk_check_end(&c, &why);
+			CHECK_INT_EQ(r, whole);
+		}
+	}
+	CHECK_INT_EQ(http_strict_chunked(inputs[0], strlen(inputs[0]), &(const char *){ NULL }), 0);
+}

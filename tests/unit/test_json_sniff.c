@@ -1,0 +1,83 @@
+/* json_sniff: a body streams on undecided only once no JSON reader,
+ * lenient ones included, can be reading an object or array from it. */
+#include <string.h>
+
+#include "harness.h"
+#include "json_sniff.h"
+
+static enum json_sniff_result whole(const char *text)
+{
+	struct json_sniff s;
+
+	json_sniff_init(&s);
+	return json_sniff_feed(&s, text, strlen(text), true);
+}
+
+/* Fed one more byte at a time, as a body arrives: the first verdict. */
+static enum json_sniff_result growing(const char *text, size_t len)
+{
+	struct json_sniff s;
+	enum json_sniff_result r = JSON_SNIFF_MORE;
+
+	json_sniff_init(&s);
+	for (size_t n = 1; n <= len && r == JSON_SNIFF_MORE; n++)
+		r = json_sniff_feed(&s, text, n, n == len);
+	return r;
+}
+
+TEST(json_sniff_lets_what_no_reader_takes_for_json_go)
+{
+	static const char *const harmless[] = {
+		"\x89PNG\r\n\x1a\n", "hello world", "  42 {\"method\":\"x\"}", "\"a string\"", "true", "NaN",
+		"{\x01", "{\xff\"method\"", "[1,2 <3]", "{\"a\":1;}", "{(}", "}", "]", "\x00{", "{ @ }",
+		"// note\nplain text", "# title\nplain text", "/x", "\xc3\xa9t\xc3\xa9 {}",
+	};
+	for (size_t i = 0; i < sizeof(harmless) / sizeof(harmless[0]); i++) {
+		size_t len = i == 13 ? 2 : strlen(harmless[i]);
+		struct json_sniff s;
+
+		json_sniff_init(&s);
+		if (json_sniff_feed(&s, harmless[i], len, true) != JSON_SNIFF_NOT_JSON)
+			unit_fail(__FILE__, __LINE__, "held: case %zu", i);
+		if (growing(harmless[i], len) != JSON_SNIFF_NOT_JSON)
+			unit_fail(__FILE__, __LINE__, "held when growing: case %zu", i);
+	}
+}
+
+TEST(json_sniff_holds_what_a_lenient_reader_could_read)
+{
+	static const char *const held[] = {
+		"{\"jsonrpc\":\"2.0\"}",
+		"[{\"method\":\"tools/call\"}]",
+		"{jsonrpc:'2.0', method:'tools/call', params:{name:'x',},}",   /* JSON5 */
+		"// c\n{\"method\" /* c */ : \"x\"}",                               /* comments */
+		"# yaml comment\n{\"method\":\"x\"}",                             /* Jackson ALLOW_YAML_COMMENTS */
+		"\xc2\xa0{\"method\":\"x\"}",                                     /* NBSP: JSON5 whitespace */
+		"\xef\xbb\xbf{}",                                                /* BOM */
+		"\v\f{\"a\":NaN,\"b\":-Infinity,\"c\":0x1F,\"d\":.5,\"e\":+1}",
+		"{\"a\":\"\xff\xfe raw bytes in a string, Go reads them\"}",
+		"{\"a\":\"\\\"}\"}", "{\"a\":'}\"'}", "[1,,2]",
+		"{\"a\":1} trailing garbage",                                     /* Go's Decoder stops at the value */
+		"{\"never closed\":",
+	};
+	for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++) {
+		if (whole(held[i]) != JSON_SNIFF_VALUE)
+			unit_fail(__FILE__, __LINE__, "let go: %s", held[i]);
+		if (growing(held[i], strlen(held[i])) != JSON_SNIFF_VALUE)
+			unit_fail(__FILE__, __LINE__, "let go when growing: %s", held[i]);
+	}
+}
+
+TEST(json_sniff_waits_for_more_while_undecided)
+{
+	struct json_sniff s;
+
+	json_sniff_init(&s);
+	CHECK(json_sniff_feed(&s, "{\"a\"", 4, false) == JSON_SNIFF_MORE);
+	CHECK(json_sniff_feed(&s, "{\"a\":/", 6, false) == JSON_SNIFF_MORE); /* a comment or not? */
+	CHECK(json_sniff_feed(&s, "{\"a\":/!", 7, false) == JSON_SNIFF_NOT_JSON);
+	json_sniff_init(&s);
+	CHECK(json_sniff_feed(&s, "\xc2", 1, false) == JSON_SNIFF_MORE);    /* half a character */
+	CHECK(json_sniff_feed(&s, "\xc2\xa0", 2, false) == JSON_SNIFF_MORE); /* NBSP */
+	CHECK(json_sniff_feed(&s, "\xc2\xa0{}", 4, false) == JSON_SNIFF_VALUE);
+}
