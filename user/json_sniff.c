@@ -98,3 +98,87 @@ enum json_sniff_result json_sniff_feed(struct json_sniff *s, const char *buf, si
 	}
 	return end ? JSON_SNIFF_VALUE : JSON_SNIFF_MORE;
 }
+
+enum json_wide json_wide_detect(const char *buf, size_t len)
+{
+	const unsigned char *b = (const unsigned char *)buf;
+
+	if (len >= 4 && !memcmp(b, "\0\0\xfe\xff", 4))
+		return JSON_WIDE_32BE;
+	if (len >= 4 && !memcmp(b, "\xff\xfe\0\0", 4))
+		return JSON_WIDE_32LE;
+	if (len >= 2 && b[0] == 0xfe && b[1] == 0xff)
+		return JSON_WIDE_16BE;
+	if (len >= 2 && b[0] == 0xff && b[1] == 0xfe)
+		return JSON_WIDE_16LE;
+	if (len < 4)
+		return JSON_WIDE_NONE;
+	if (!b[0])
+		return b[1] ? JSON_WIDE_16BE : JSON_WIDE_32BE;
+	if (!b[1])
+		return b[2] || b[3] ? JSON_WIDE_16LE : JSON_WIDE_32LE;
+	return JSON_WIDE_NONE;
+}
+
+static int put_utf8(struct bytebuf *out, unsigned long cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		cp = 0xfffd;
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | cp >> 12);
+		u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | cp >> 18);
+		u[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+		u[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	return bb_append(out, u, n);
+}
+
+static unsigned long unit(enum json_wide w, const unsigned char *b)
+{
+	switch (w) {
+	case JSON_WIDE_16BE: return (unsigned long)b[0] << 8 | b[1];
+	case JSON_WIDE_16LE: return (unsigned long)b[1] << 8 | b[0];
+	case JSON_WIDE_32BE: return (unsigned long)b[0] << 24 | (unsigned long)b[1] << 16 | (unsigned long)b[2] << 8 | b[3];
+	default: return (unsigned long)b[3] << 24 | (unsigned long)b[2] << 16 | (unsigned long)b[1] << 8 | b[0];
+	}
+}
+
+int json_wide_to_utf8(enum json_wide w, const char *buf, size_t len, size_t *pos, struct bytebuf *out)
+{
+	const unsigned char *b = (const unsigned char *)buf;
+	size_t size = w == JSON_WIDE_32BE || w == JSON_WIDE_32LE ? 4 : 2;
+
+	while (len - *pos >= size) {
+		unsigned long cp = unit(w, b + *pos);
+
+		if (size == 2 && cp >= 0xd800 && cp <= 0xdbff) {
+			if (len - *pos < 4)
+				break; /* its pair may follow */
+			unsigned long lo = unit(w, b + *pos + 2);
+			if (lo >= 0xdc00 && lo <= 0xdfff) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				*pos += 2;
+			}
+		}
+		*pos += size;
+		if (put_utf8(out, cp) < 0)
+			return -1;
+	}
+	return 0;
+}

@@ -29,6 +29,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "bytebuf.h"
+
 enum json_sniff_result { JSON_SNIFF_MORE, JSON_SNIFF_NOT_JSON, JSON_SNIFF_VALUE };
 
 struct json_sniff {
@@ -38,7 +40,16 @@ struct json_sniff {
 	char quote;
 };
 
+/* UTF-16 and UTF-32, as Python's json and Jackson detect them from the
+ * first four bytes (a byte-order mark, or where the NULs are). A body in
+ * one of them is sniffed on its UTF-8 transcoding (json_wide_to_utf8). */
+enum json_wide { JSON_WIDE_NONE, JSON_WIDE_16BE, JSON_WIDE_16LE, JSON_WIDE_32BE, JSON_WIDE_32LE };
+
 void json_sniff_init(struct json_sniff *s);
+enum json_wide json_wide_detect(const char *buf, size_t len);
+/* Appends the UTF-8 of the whole code units in buf[*pos..len) to out and
+ * advances *pos; lone surrogates and values past U+10FFFF become U+FFFD. */
+int json_wide_to_utf8(enum json_wide w, const char *buf, size_t len, size_t *pos, struct bytebuf *out);
 /* buf holds every byte so far (it grows between calls); end: no more come. */
 enum json_sniff_result json_sniff_feed(struct json_sniff *s, const char *buf, size_t len, bool end);
 

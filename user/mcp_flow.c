@@ -593,8 +593,8 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 	/* Every body is read, whatever its method, path or media type:
 	 * servers that ignore Content-Type (Go handlers, express.json with
 	 * type '*' + '/' + '*') read JSON-RPC anywhere. An empty body is too,
-	 * when framed: its labels are checked. */
-	if (http_strict_charset(m, "", 0, &why) < 0)
+	 * when framed: its Content-Encoding is checked. */
+	if (m->framing != HTTP1_FRAMING_NONE && http_strict_charset(m, "", 0, &why) < 0)
 		return refuse_http(f, io, 415, JSONRPC_PARSE_ERROR, why);
 	http_chunk_check_init(&rs->chunks);
 	if (rs->mcp_path) {
@@ -640,17 +640,28 @@ static int start_streaming(struct mcp_flow *f, struct flow_io *io, const struct 
 }
 
 /* Can the body collected so far be read as JSON by nobody? 1 yes, 0 no
- * (hold it whole), -1 not known yet. Byte-order marks and UTF-16/32 want
- * four bytes, the rest json_sniff (lenient readers included). */
-static int sniff(struct req_state *rs, const struct bytebuf *b, bool end)
+ * (hold it whole), -1 not known yet. json_sniff decides (lenient readers
+ * included), on the UTF-8 transcoding of a body that Python or Jackson
+ * would read as UTF-16 or UTF-32 (known from its first four bytes). */
+static int sniff(struct mcp_flow *f, const struct bytebuf *b, bool end)
 {
+	struct req_state *rs = &f->rs;
 	const char *t = b->data ? b->data : "";
 
 	if (b->len < 4 && !end)
 		return -1;
-	if (bom_or_wide_json((const unsigned char *)t, b->len))
-		return 0;
-	switch (json_sniff_feed(&rs->sniff, t, b->len, end)) {
+	if (!rs->wide_known) {
+		rs->wide = json_wide_detect(t, b->len);
+		rs->wide_known = true;
+		bb_reset(&f->wide_text);
+	}
+	if (rs->wide) {
+		/* read as those readers would: transcoded */
+		if (json_wide_to_utf8(rs->wide, t, b->len, &rs->wide_pos, &f->wide_text) < 0)
+			return 0;
+		t = f->wide_text.data ? f->wide_text.data : "";
+	}
+	switch (json_sniff_feed(&rs->sniff, t, rs->wide ? f->wide_text.len : b->len, end)) {
 	case JSON_SNIFF_NOT_JSON:
 		return 1;
 	case JSON_SNIFF_MORE:
@@ -699,7 +710,7 @@ static int body_piece(struct mcp_flow *f, struct flow_io *io, const char *raw, s
 	if (b->len > f->enf->body_limit && !rs->streaming)
 		return refuse_http(f, io, 413, JSONRPC_INVALID_REQUEST, "mcpfence: request body over the limit");
 	if (!rs->streaming && !rs->hold) {
-		harmless = sniff(rs, b, end);
+		harmless = sniff(f, b, end);
 		if (harmless < 0)
 			return 0;
 		rs->hold = !harmless;
@@ -1202,5 +1213,6 @@ void mcp_flow_free(struct mcp_flow *f)
 	http1_free(&f->req);
 	http1_free(&f->resp);
 	bb_free(&f->req_body);
+	bb_free(&f->wide_text);
 	answer_scan_free(&f->scan);
 }

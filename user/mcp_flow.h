@@ -59,6 +59,9 @@ struct req_state {
 	size_t checked;   /* bytes of mcp_flow.req_body already checked for charset */
 	struct http_chunk_check chunks;
 	struct json_sniff sniff;
+	bool wide_known;
+	enum json_wide wide;  /* UTF-16/32 by its first bytes: sniffed transcoded */
+	size_t wide_pos;      /* bytes of req_body transcoded into wide_text */
 };
 
 /* The response being relayed. */
@@ -84,6 +87,7 @@ struct mcp_flow {
 	char upstream_error[128];       /* why the server cannot be reached; "" while it can */
 	struct req_state rs;
 	struct bytebuf req_body;        /* a sniffed request body, de-chunked (body_piece) */
+	struct bytebuf wide_text;       /* ... its UTF-8 transcoding, when it looks UTF-16/32 */
 	enum resp_mode resp_mode;
 	struct answer_scan scan;        /* the answers of the response (or SSE event) being read */
 	struct bytebuf *client_out;         /* for the legacy registry */

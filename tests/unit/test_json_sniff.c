@@ -81,3 +81,64 @@ TEST(json_sniff_waits_for_more_while_undecided)
 	CHECK(json_sniff_feed(&s, "\xc2\xa0", 2, false) == JSON_SNIFF_MORE); /* NBSP */
 	CHECK(json_sniff_feed(&s, "\xc2\xa0{}", 4, false) == JSON_SNIFF_VALUE);
 }
+
+/* A body Python or Jackson reads as UTF-16/32 is sniffed transcoded: JSON
+ * in it is held, random bytes with a NUL up front still go. */
+static enum json_sniff_result wide_verdict(const char *bytes, size_t len)
+{
+	struct json_sniff s;
+	struct bytebuf text = BYTEBUF_INIT;
+	size_t pos = 0;
+	enum json_wide w = json_wide_detect(bytes, len);
+	enum json_sniff_result r;
+
+	json_sniff_init(&s);
+	if (w == JSON_WIDE_NONE)
+		return (enum json_sniff_result)-1;
+	if (json_wide_to_utf8(w, bytes, len, &pos, &text) < 0)
+		return (enum json_sniff_result)-2;
+	r = json_sniff_feed(&s, text.data ? text.data : "", text.len, true);
+	bb_free(&text);
+	return r;
+}
+
+TEST(json_sniff_reads_utf16_and_utf32_transcoded)
+{
+	static const char u16be[] = "\0{\0\"\0m\0\"\0:\0\"\xd8\x3d\xde\x00\0\"\0}";
+	static const char u16le[] = "\xff\xfe{\0\"\0a\0\"\0:\0" "1\0}\0";
+	static const char u32le[] = "{\0\0\0}\0\0\0";
+	static const char u32be[] = "\0\0\xfe\xff\0\0\0[\0\0\0]";
+	static const char noise[] = "\0\x17\x9c\x03\xaa\xff\x10";
+
+	CHECK_INT_EQ(json_wide_detect(u16be, sizeof(u16be) - 1), JSON_WIDE_16BE);
+	CHECK_INT_EQ(wide_verdict(u16be, sizeof(u16be) - 1), JSON_SNIFF_VALUE);
+	CHECK_INT_EQ(json_wide_detect(u16le, sizeof(u16le) - 1), JSON_WIDE_16LE);
+	CHECK_INT_EQ(wide_verdict(u16le, sizeof(u16le) - 1), JSON_SNIFF_VALUE);
+	CHECK_INT_EQ(json_wide_detect(u32le, sizeof(u32le) - 1), JSON_WIDE_32LE);
+	CHECK_INT_EQ(wide_verdict(u32le, sizeof(u32le) - 1), JSON_SNIFF_VALUE);
+	CHECK_INT_EQ(json_wide_detect(u32be, sizeof(u32be) - 1), JSON_WIDE_32BE);
+	CHECK_INT_EQ(wide_verdict(u32be, sizeof(u32be) - 1), JSON_SNIFF_VALUE);
+	CHECK_INT_EQ(json_wide_detect(noise, sizeof(noise) - 1), JSON_WIDE_16BE);
+	CHECK_INT_EQ(wide_verdict(noise, sizeof(noise) - 1), JSON_SNIFF_NOT_JSON);
+	CHECK_INT_EQ(json_wide_detect("{\"a\":1}", 7), JSON_WIDE_NONE);
+	CHECK_INT_EQ(json_wide_detect("\x89PNG", 4), JSON_WIDE_NONE);
+}
+
+TEST(json_wide_to_utf8_waits_for_whole_units_and_pairs)
+{
+	struct bytebuf out = BYTEBUF_INIT;
+	size_t pos = 0;
+
+	CHECK(json_wide_to_utf8(JSON_WIDE_16BE, "\xd8\x3d\xde", 3, &pos, &out) == 0);
+	CHECK_INT_EQ(pos, 0); /* a high surrogate waits for its pair */
+	CHECK(json_wide_to_utf8(JSON_WIDE_16BE, "\xd8\x3d\xde\x00\0A\0", 7, &pos, &out) == 0);
+	CHECK_INT_EQ(pos, 6);
+	CHECK_INT_EQ(out.len, 5);
+	CHECK(!memcmp(out.data, "\xf0\x9f\x98\x80" "A", 5));
+	bb_reset(&out);
+	pos = 0;
+	CHECK(json_wide_to_utf8(JSON_WIDE_16LE, "\x00\xdc" "A\0", 4, &pos, &out) == 0); /* lone low surrogate */
+	CHECK_INT_EQ(out.len, 4);
+	CHECK(!memcmp(out.data, "\xef\xbf\xbd" "A", 4));
+	bb_free(&out);
+}
