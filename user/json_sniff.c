@@ -96,7 +96,8 @@ enum json_sniff_result json_sniff_feed(struct json_sniff *s, const char *buf, si
 		}
 		s->pos++;
 	}
-	return end ? JSON_SNIFF_VALUE : JSON_SNIFF_MORE;
+	/* at the end, a value still open is one no reader completes */
+	return end ? JSON_SNIFF_NOT_JSON : JSON_SNIFF_MORE;
 }
 
 enum json_wide json_wide_detect(const char *buf, size_t len)

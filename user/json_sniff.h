@@ -9,9 +9,10 @@
  *   switch (json_sniff_feed(&s, buf, len, end)) {   // buf: everything so far
  *   case JSON_SNIFF_MORE:     still possible: hold and feed more
  *   case JSON_SNIFF_NOT_JSON: no reader gets an object or array: harmless
- *   case JSON_SNIFF_VALUE:    a top-level object or array was closed (or
- *                             the body ended while one could be open):
- *                             hold whole and inspect
+ *                             (so is a body that ends inside one: no reader
+ *                             completes it)
+ *   case JSON_SNIFF_VALUE:    a top-level object or array was closed: hold
+ *                             whole and inspect
  *   }
  *
  * The lexical superset it accepts covers strict JSON, JSON5, Jackson's

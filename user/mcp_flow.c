@@ -240,9 +240,9 @@ static bool names_jsonrpc(const char *t, struct json_span obj)
  * ruled out: a coding that cannot be decoded, JSON in a form cJSON cannot
  * read (bom_or_wide_json), a comment or odd whitespace first, JSON text
  * outside the strict grammar (json_strict.h). Inspection then refuses what
- * it cannot read. No: no JSON reader, lenient ones included, can read an
- * object from it (json_sniff.h: binary, text, a scalar), or a strict JSON
- * prefix that ends inside its value, which no reader completes. Only the
+ * it cannot read. No: no JSON reader, lenient ones included, can read a
+ * whole object from it (json_sniff.h: binary, text, a scalar, a value cut
+ * short). Only the
  * top-level names are looked at, without building a tree: a JSON-RPC body
  * is parsed once, by the inspection. */
 static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
@@ -252,7 +252,6 @@ static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 	size_t len, i;
 	struct json_span root;
 	struct json_sniff sn;
-	enum json_strict strict;
 	bool yes;
 	enum content_coding_status st = content_decode_text(m, m->body ? m->body : "", m->body_len, limit,
 							    &decoded, &text, &len);
@@ -269,8 +268,8 @@ static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 		yes = false;
 	else if (text[i] != '{' && text[i] != '[')
 		yes = true;
-	else if ((strict = json_strict_check(text + i, len - i, &why)) != JSON_STRICT_OK)
-		yes = strict == JSON_STRICT_BAD;
+	else if (json_strict_check(text + i, len - i, &why) != JSON_STRICT_OK)
+		yes = true;
 	else if (json_value_span(text, len, i, &root) < 0)
 		yes = true;
 	else if (text[i] == '{')
