@@ -5,7 +5,7 @@
 
 #include "utf8.h"
 
-enum { SN_TOKENS, SN_STRING, SN_ESCAPE, SN_SLASH, SN_LINE_COMMENT, SN_BLOCK_COMMENT, SN_BLOCK_STAR };
+enum { SN_TOKENS, SN_STRING, SN_ESCAPE, SN_SLASH, SN_LINE_COMMENT, SN_BLOCK_COMMENT, SN_BLOCK_STAR, SN_SCALAR };
 
 void json_sniff_init(struct json_sniff *s)
 {
@@ -19,6 +19,45 @@ static bool scalar_char(unsigned char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("_$+-.\\", c);
 }
 
+static bool in_object(const struct json_sniff *s)
+{
+	size_t d = s->depth - 1;
+
+	return d < JSON_SNIFF_KINDS && (s->kinds[d / 8] >> (d % 8) & 1);
+}
+
+/* A value spelled with a letter first: only these words, in some reader. */
+static bool literal_word(const unsigned char *w, size_t n)
+{
+	static const char *const words[] = { "true", "false", "null", "NaN", "Infinity", "INF", "undefined" };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (n == strlen(words[i]) && !memcmp(w, words[i], n))
+			return true;
+	return false;
+}
+
+/* A name, string or literal just ended (t[s->word..s->pos) for a name or
+ * literal): at a member name's place ':' must follow; a value spelled with
+ * a letter first must be a literal. false: no reader reads this. */
+static bool token_done(struct json_sniff *s, const unsigned char *t)
+{
+	if (s->word_value && !literal_word(t + s->word, s->pos - s->word))
+		return false;
+	s->word_value = false;
+	s->colon_next = s->key_next;
+	s->key_next = false;
+	return true;
+}
+
+/* A name or literal begins at s->pos. */
+static void word_begins(struct json_sniff *s, unsigned char c)
+{
+	s->state = SN_SCALAR;
+	s->word = s->pos;
+	s->word_value = !s->key_next && !((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.');
+}
+
 enum json_sniff_result json_sniff_feed(struct json_sniff *s, const char *buf, size_t len, bool end)
 {
 	const unsigned char *t = (const unsigned char *)buf;
@@ -30,8 +69,10 @@ enum json_sniff_result json_sniff_feed(struct json_sniff *s, const char *buf, si
 		case SN_STRING:
 			if (c == '\\')
 				s->state = SN_ESCAPE;
-			else if (c == (unsigned char)s->quote)
+			else if (c == (unsigned char)s->quote) {
 				s->state = SN_TOKENS;
+				token_done(s, t);
+			}
 			s->pos++;
 			continue;
 		case SN_ESCAPE:
@@ -56,8 +97,16 @@ enum json_sniff_result json_sniff_feed(struct json_sniff *s, const char *buf, si
 									  : SN_BLOCK_COMMENT;
 			s->pos++;
 			continue;
+		case SN_SCALAR:
+			if (c < 0x80 && !scalar_char(c)) {
+				s->state = SN_TOKENS; /* the byte is read again, between tokens */
+				if (!token_done(s, t))
+					return JSON_SNIFF_NOT_JSON;
+				continue;
+			}
+			break;
 		}
-		/* between and inside tokens */
+		/* between tokens, or inside a name or literal */
 		if (c >= 0x80) {
 			unsigned int cp;
 			size_t n = utf8_sequence(t + s->pos, len - s->pos, &cp);
@@ -65,32 +114,68 @@ enum json_sniff_result json_sniff_feed(struct json_sniff *s, const char *buf, si
 				return JSON_SNIFF_MORE; /* maybe a sequence cut short: wait */
 			if (!n)
 				return JSON_SNIFF_NOT_JSON;
-			if (s->depth == 0 && cp != 0xa0 && cp != 0xfeff && cp != 0x1680 && !(cp >= 0x2000 && cp <= 0x200a) &&
-			    cp != 0x2028 && cp != 0x2029 && cp != 0x202f && cp != 0x205f && cp != 0x3000)
-				return JSON_SNIFF_NOT_JSON; /* a top-level name or literal */
+			bool space = cp == 0xa0 || cp == 0xfeff || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) ||
+				     cp == 0x2028 || cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
+			if (space && s->state == SN_SCALAR) {
+				s->state = SN_TOKENS;
+				if (!token_done(s, t))
+					return JSON_SNIFF_NOT_JSON;
+			} else if (!space) {
+				/* a letter: of a member name only (no literal has one) */
+				if (s->depth == 0 || s->colon_next || (s->state != SN_SCALAR && !s->key_next) ||
+				    (s->state == SN_SCALAR && s->word_value))
+					return JSON_SNIFF_NOT_JSON;
+				if (s->state != SN_SCALAR)
+					word_begins(s, 'a');
+			}
 			s->pos += n;
 			continue;
 		}
-		if (c == '{' || c == '[') {
-			s->depth++;
-		} else if (c == '}' || c == ']') {
-			if (s->depth == 0)
+		if (s->state == SN_SCALAR) {
+			s->pos++; /* a scalar_char: the name or literal goes on */
+			continue;
+		}
+		if (strchr(" \t\r\n\v\f", c) && c) {
+			s->pos++;
+			continue;
+		}
+		if (c == '/' || c == '#') {
+			s->state = c == '/' ? SN_SLASH : SN_LINE_COMMENT;
+			s->pos++;
+			continue;
+		}
+		/* a token: after a member name only ':' may come */
+		if (s->colon_next != (c == ':'))
+			return JSON_SNIFF_NOT_JSON;
+		if (c == ':') {
+			s->colon_next = false;
+		} else if (c == '{' || c == '[') {
+			if (s->key_next)
 				return JSON_SNIFF_NOT_JSON;
-			if (--s->depth == 0)
+			if (s->depth < JSON_SNIFF_KINDS) {
+				unsigned char bit = (unsigned char)(1u << (s->depth % 8));
+				s->kinds[s->depth / 8] = c == '{' ? s->kinds[s->depth / 8] | bit : s->kinds[s->depth / 8] & ~bit;
+			}
+			if (!s->depth++)
+				s->start = s->pos;
+			s->key_next = c == '{';
+		} else if (c == '}' || c == ']') {
+			if (s->depth == 0 || (s->depth <= JSON_SNIFF_KINDS && in_object(s) != (c == '}')))
+				return JSON_SNIFF_NOT_JSON;
+			s->key_next = false;
+			if (--s->depth == 0) {
+				s->pos++;
 				return JSON_SNIFF_VALUE;
+			}
+		} else if (s->depth == 0) {
+			return JSON_SNIFF_NOT_JSON; /* a top-level string, name or number */
+		} else if (c == ',') {
+			s->key_next = in_object(s);
 		} else if (c == '"' || c == '\'') {
-			if (s->depth == 0)
-				return JSON_SNIFF_NOT_JSON; /* a top-level string */
 			s->quote = (char)c;
 			s->state = SN_STRING;
-		} else if (c == '/') {
-			s->state = SN_SLASH;
-		} else if (c == '#') {
-			s->state = SN_LINE_COMMENT;
-		} else if (strchr(" \t\r\n\v\f", c) && c) {
-			/* whitespace */
-		} else if (s->depth && (c == ':' || c == ',' || scalar_char(c))) {
-			/* inside a value */
+		} else if (scalar_char(c)) {
+			word_begins(s, c);
 		} else {
 			return JSON_SNIFF_NOT_JSON;
 		}

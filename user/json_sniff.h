@@ -11,8 +11,9 @@
  *   case JSON_SNIFF_NOT_JSON: no reader gets an object or array: harmless
  *                             (so is a body that ends inside one: no reader
  *                             completes it)
- *   case JSON_SNIFF_VALUE:    a top-level object or array was closed: hold
- *                             whole and inspect
+ *   case JSON_SNIFF_VALUE:    a top-level object or array was closed: it is
+ *                             buf[s.start..s.pos); feed again to go on
+ *                             after it
  *   }
  *
  * The lexical superset it accepts covers strict JSON, JSON5, Jackson's
@@ -21,8 +22,10 @@
  * strings), Go (invalid UTF-8 inside strings, data after the value) and
  * Python (NaN, Infinity): a byte outside a string that none of them allows
  * (a control character, invalid UTF-8, most ASCII punctuation), or a
- * top-level value that is not an object or array, ends it. Readers of other
- * formats (YAML, Hjson, forms) are not covered.
+ * top-level value that is not an object or array, a closing bracket of the
+ * wrong kind, a member name not followed by ':', or a bare value spelled
+ * with a letter first that is no literal (true, NaN, Infinity...) ends it. Readers of
+ * other formats (YAML, Hjson, forms) are not covered.
  */
 #ifndef MCPF_JSON_SNIFF_H
 #define MCPF_JSON_SNIFF_H
@@ -34,11 +37,19 @@
 
 enum json_sniff_result { JSON_SNIFF_MORE, JSON_SNIFF_NOT_JSON, JSON_SNIFF_VALUE };
 
+#define JSON_SNIFF_KINDS 1024  /* levels whose kind (object/array) is tracked */
+
 struct json_sniff {
 	size_t pos;     /* bytes of the buffer already read */
+	size_t start;   /* where the last top-level object or array began */
 	size_t depth;
 	int state;
 	char quote;
+	bool key_next;  /* in an object, where a member name must come */
+	bool colon_next; /* a member name was read: ':' must come */
+	bool word_value; /* the name or literal being read is a value */
+	size_t word;     /* where it began */
+	unsigned char kinds[JSON_SNIFF_KINDS / 8]; /* 1: object */
 };
 
 /* UTF-16 and UTF-32, as Python's json and Jackson detect them from the

@@ -233,24 +233,61 @@ static bool names_jsonrpc(const char *t, struct json_span obj)
 	return r < 0;
 }
 
-/* Must this body be inspected as JSON-RPC (off the MCP paths, or not a
- * POST)? Read as the server would read it: Content-Encoding undone first.
- * Yes when it holds JSON-RPC (an object, or an array with an object,
- * naming "jsonrpc" or "method" in any case), and whenever that cannot be
- * ruled out: a coding that cannot be decoded, JSON in a form cJSON cannot
- * read (bom_or_wide_json), a comment or odd whitespace first, JSON text
- * outside the strict grammar (json_strict.h). Inspection then refuses what
- * it cannot read. No: no JSON reader, lenient ones included, can read a
- * whole object from it (json_sniff.h: binary, text, a scalar, a value cut
- * short). Only the
+/* A top-level value json_sniff found, text[0..len): could a reader take it
+ * for JSON-RPC? Yes unless it is strict JSON (json_strict.h) naming no
+ * "jsonrpc" or "method", in any case, at its top or in an element. */
+static bool value_may_be_jsonrpc(const char *text, size_t len)
+{
+	const char *why;
+	struct json_span root;
+	struct json_members it;
+	bool yes = false;
+	int r = 0;
+
+	if (json_strict_check(text, len, &why) != JSON_STRICT_OK || json_value_span(text, len, 0, &root) < 0)
+		return true;
+	if (text[root.off] == '{')
+		return names_jsonrpc(text, root);
+	json_members_begin(&it, text, root);
+	while (!yes && (r = json_members_next(&it)) == 1)
+		yes = text[it.value.off] == '{' && names_jsonrpc(text, it.value);
+	return yes || r < 0;
+}
+
+/* Can no reader find JSON-RPC in text[0..len)? 1 none can, 0 one may,
+ * -1 not known before more of it comes. json_sniff reads it as lenient
+ * readers would; every top-level object or array in it must be harmless,
+ * the ones after the first too (Go's json.Decoder in a loop reads them). */
+static int sniff_text(struct json_sniff *sn, const char *text, size_t len, bool end)
+{
+	for (;;) {
+		switch (json_sniff_feed(sn, text, len, end)) {
+		case JSON_SNIFF_NOT_JSON:
+			return 1;
+		case JSON_SNIFF_MORE:
+			return -1;
+		case JSON_SNIFF_VALUE:
+			if (value_may_be_jsonrpc(text + sn->start, sn->pos - sn->start))
+				return 0;
+			break;
+		}
+	}
+}
+
+/* Must this whole body be inspected as JSON-RPC? Read as the server would
+ * read it: Content-Encoding undone first. Yes when it holds JSON-RPC, and
+ * whenever that cannot be ruled out: a coding that cannot be decoded, JSON
+ * in a form cJSON cannot read (bom_or_wide_json), a value outside the
+ * strict grammar. Inspection then refuses what it cannot read. No when no
+ * reader, lenient ones included, can read JSON-RPC from it (sniff_text:
+ * binary, text, scalars, values cut short, JSON naming no method). Only
  * top-level names are looked at, without building a tree: a JSON-RPC body
  * is parsed once, by the inspection. */
 static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 {
 	struct bytebuf decoded = BYTEBUF_INIT;
-	const char *text, *why;
-	size_t len, i;
-	struct json_span root;
+	const char *text;
+	size_t len;
 	struct json_sniff sn;
 	bool yes;
 	enum content_coding_status st = content_decode_text(m, m->body ? m->body : "", m->body_len, limit,
@@ -260,30 +297,8 @@ static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 		bb_free(&decoded); /* what was decoded before it failed */
 		return true;
 	}
-	i = json_skip_ws(text, len, 0);
 	json_sniff_init(&sn);
-	if (bom_or_wide_json((const unsigned char *)text, len))
-		yes = true;
-	else if (i == len || json_sniff_feed(&sn, text, len, true) == JSON_SNIFF_NOT_JSON)
-		yes = false;
-	else if (text[i] != '{' && text[i] != '[')
-		yes = true;
-	else if (json_strict_check(text + i, len - i, &why) != JSON_STRICT_OK)
-		yes = true;
-	else if (json_value_span(text, len, i, &root) < 0)
-		yes = true;
-	else if (text[i] == '{')
-		yes = names_jsonrpc(text, root);
-	else {
-		struct json_members it;
-		int r = 0;
-
-		yes = false;
-		json_members_begin(&it, text, root);
-		while (!yes && (r = json_members_next(&it)) == 1)
-			yes = text[it.value.off] == '{' && names_jsonrpc(text, it.value);
-		yes = yes || r < 0;
-	}
+	yes = bom_or_wide_json((const unsigned char *)text, len) || sniff_text(&sn, text, len, true) != 1;
 	bb_free(&decoded);
 	return yes;
 }
@@ -660,14 +675,7 @@ static int sniff(struct mcp_flow *f, const struct bytebuf *b, bool end)
 			return 0;
 		t = f->wide_text.data ? f->wide_text.data : "";
 	}
-	switch (json_sniff_feed(&rs->sniff, t, rs->wide ? f->wide_text.len : b->len, end)) {
-	case JSON_SNIFF_NOT_JSON:
-		return 1;
-	case JSON_SNIFF_MORE:
-		return -1;
-	default:
-		return 0;
-	}
+	return sniff_text(&rs->sniff, t, rs->wide ? f->wide_text.len : b->len, end);
 }
 
 /* A held (not MCP path) body is complete: decided like an MCP request

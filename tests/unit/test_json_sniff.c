@@ -33,6 +33,8 @@ TEST(json_sniff_lets_what_no_reader_takes_for_json_go)
 		"// note\nplain text", "# title\nplain text", "/x", "\xc3\xa9t\xc3\xa9 {}",
 		/* cut short: no reader completes these */
 		"{\"never closed\":", "{x", "[", "/", "#", "\v", "/* {\"method\":1}", "{\"a\":\"}",
+		/* grammar no reader accepts */
+		"{]", "[}", "[a]", "{a}", "{\"a\" 1}", "{\"a\":xyz}", "[\xc3\xa9]", "{[]:1}", "[1:2]", "{\"a\"::1}",
 	};
 	for (size_t i = 0; i < sizeof(harmless) / sizeof(harmless[0]); i++) {
 		size_t len = i == 13 ? 2 : strlen(harmless[i]);
@@ -60,6 +62,8 @@ TEST(json_sniff_holds_what_a_lenient_reader_could_read)
 		"{\"a\":\"\xff\xfe raw bytes in a string, Go reads them\"}",
 		"{\"a\":\"\\\"}\"}", "{\"a\":'}\"'}", "[1,,2]",
 		"{\"a\":1} trailing garbage",                                     /* Go's Decoder stops at the value */
+		"[true,false,null,NaN,-Infinity,INF,undefined,1e5,0x1f]",
+		"{\xc3\xa9t\xc3\xa9:1, $k_2:'v', a/*c*/:1, b#c\n:2,}",
 	};
 	for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++) {
 		if (whole(held[i]) != JSON_SNIFF_VALUE)
