@@ -104,6 +104,14 @@ static int object_collides(const cJSON *obj)
 		any = any || foldable(c->string);
 	if (!any || n < 2)
 		return 0;
+	if (n <= 8) {
+		/* the usual small object: compare pairs, allocate nothing */
+		for (const cJSON *a = obj->child; a; a = a->next)
+			for (const cJSON *b = a->next; b; b = b->next)
+				if (json_fold_equal(a->string, strlen(a->string), b->string, strlen(b->string)))
+					return 1;
+		return 0;
+	}
 	struct bytebuf buf = BYTEBUF_INIT;
 	struct folded *keys = calloc(n, sizeof(*keys));
 	if (!keys)
