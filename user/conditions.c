@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "conditions.h"
+#include "json_fold.h"
 
 void condition_compile(struct compiled_cond *c)
 {
@@ -31,14 +32,23 @@ void condition_release(struct compiled_cond *c)
 }
 
 /* The member of obj named by the first len bytes of name; *dup when the
- * name occurs more than once. */
+ * name occurs more than once, or another member folds to it ("PATH" for
+ * "path"): a server matching names case-insensitively (Go's encoding/json)
+ * could read that one instead (json_fold.h). */
 static const cJSON *object_member(const cJSON *obj, const char *name, size_t len, bool *dup)
 {
 	const cJSON *found = NULL;
 
 	for (const cJSON *c = obj->child; c; c = c->next) {
-		if (strlen(c->string) != len || memcmp(c->string, name, len))
+		size_t clen = strlen(c->string);
+
+		if (clen != len || memcmp(c->string, name, len)) {
+			if (json_fold_equal(c->string, clen, name, len)) {
+				*dup = true;
+				return NULL;
+			}
 			continue;
+		}
 		if (found) {
 			*dup = true;
 			return NULL;

@@ -31,7 +31,7 @@ struct compiled_cond {
 enum cond_result {
 	COND_HOLDS,
 	COND_FAILS,
-	COND_AMBIGUOUS,   /* a key on the path is duplicated in the arguments */
+	COND_AMBIGUOUS,   /* a key on the path is repeated, or spelled in another case, in the arguments */
 	COND_BROKEN,      /* the condition is missing or unusable in the maps */
 };
 

@@ -6,6 +6,8 @@
 
 #include "content_decode.h"
 #include "json_limits.h"
+#include "json_fold.h"
+#include "json_strict.h"
 
 static int refuse(struct jsonrpc_refusal *why, int status, int code, const char *reason)
 {
@@ -66,6 +68,24 @@ static void invalid(struct jsonrpc_msg *m, const char *reason)
 	m->verdict = JSONRPC_ANSWERED;
 }
 
+/* An id number every stack reads as the same integer: no fraction or
+ * exponent (1e400 is infinity to some, an error to others), not -0, and
+ * within 2^53 - 1, the largest integer JavaScript holds exactly. */
+static bool id_number_exact(const char *raw, size_t len)
+{
+	unsigned long long v = 0;
+	size_t i = raw[0] == '-';
+
+	if (i == len || len - i > 16 || (i && len == 2 && raw[1] == '0'))
+		return false;
+	for (; i < len; i++) {
+		if (raw[i] < '0' || raw[i] > '9')
+			return false;
+		v = v * 10 + (unsigned)(raw[i] - '0');
+	}
+	return v <= 9007199254740991ull;
+}
+
 static int classify(const struct jsonrpc_body *b, struct jsonrpc_msg *m)
 {
 	const cJSON *node = m->node;
@@ -85,6 +105,10 @@ static int classify(const struct jsonrpc_body *b, struct jsonrpc_msg *m)
 		m->id = id;
 		m->id_raw = b->text + id_span.off;
 		m->id_raw_len = id_span.len;
+		if (cJSON_IsNumber(id) && !id_number_exact(m->id_raw, m->id_raw_len)) {
+			invalid(m, "id must be a string or an integer within 2^53 - 1");
+			return 0;
+		}
 	} else if (id && !cJSON_IsNull(id)) {
 		invalid(m, "id must be a string or a number");
 		return 0;
@@ -162,6 +186,11 @@ static int parse_text(const char *text, size_t len, struct jsonrpc_body *out, st
 		end++;
 	if (end != text + len)
 		return refuse(why, 400, JSONRPC_PARSE_ERROR, "trailing data after the JSON value");
+	/* what cJSON reads leniently (raw control characters, invalid UTF-8,
+	 * lone surrogates, "+1") other stacks read otherwise or refuse */
+	const char *strict_why;
+	if (json_strict_check(text, len, &strict_why) != JSON_STRICT_OK)
+		return refuse(why, 400, JSONRPC_PARSE_ERROR, strict_why);
 	if (!cJSON_IsObject(out->root) && !cJSON_IsArray(out->root))
 		return refuse(why, 400, JSONRPC_INVALID_REQUEST, "body is neither a JSON-RPC message nor a batch");
 	out->batch = cJSON_IsArray(out->root);
@@ -172,6 +201,10 @@ static int parse_text(const char *text, size_t len, struct jsonrpc_body *out, st
 	if (dup)
 		return dup < 0 ? refuse(why, 500, JSONRPC_INVALID_REQUEST, "out of memory")
 			       : refuse(why, 400, JSONRPC_INVALID_REQUEST, "duplicate object key");
+	dup = json_fold_check(out->root, &strict_why);
+	if (dup)
+		return dup < 0 ? refuse(why, 500, JSONRPC_INVALID_REQUEST, "out of memory")
+			       : refuse(why, 400, JSONRPC_INVALID_REQUEST, strict_why);
 	out->msgs = calloc(out->count, sizeof(*out->msgs));
 	if (!out->msgs)
 		return refuse(why, 500, JSONRPC_INVALID_REQUEST, "out of memory");

@@ -93,6 +93,18 @@ static int filtered_entries(const char *json, struct json_span tools_span, const
 }
 
 /* A pending list response: queue the rewrite of its array. */
+/* How many members of obj are named name: cJSON reads the first, a
+ * client's JSON.parse the last, so a name that comes twice in an answer
+ * being filtered could show the agent what the filter never saw. */
+static int members_named(const cJSON *obj, const char *name)
+{
+	int n = 0;
+
+	for (const cJSON *m = obj->child; m; m = m->next)
+		n += m->string && !strcmp(m->string, name);
+	return n;
+}
+
 static int filter_message(const char *json, struct json_span msg_span, const cJSON *msg, struct mcp_idset *pending,
 			  mcp_hidden_fn is_hidden, void *ctx, struct splice *splices, size_t *n_splices)
 {
@@ -103,8 +115,14 @@ static int filter_message(const char *json, struct json_span msg_span, const cJS
 	int list;
 
 	/* Any answer (an error too) ends the wait for that id. */
-	if (!(result || error) || (list = mcp_idset_take(pending, id)) < 0 || !cJSON_IsObject(result))
+	if (!(result || error) || (list = mcp_idset_take(pending, id)) < 0)
 		return 0;
+	if (members_named(msg, "id") > 1 || members_named(msg, "result") > 1 || members_named(msg, "error") > 1)
+		return -1;
+	if (!cJSON_IsObject(result))
+		return 0;
+	if (members_named(result, mcp_list_array(list)) > 1)
+		return -1;
 	const cJSON *tools = cJSON_GetObjectItemCaseSensitive(result, mcp_list_array(list));
 	if (!cJSON_IsArray(tools))
 		return 0;

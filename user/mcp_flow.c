@@ -10,6 +10,10 @@
 #include "bytebuf.h"
 #include "content_decode.h"
 #include "decide.h"
+#include "http_strict.h"
+#include "json_fold.h"
+#include "json_sniff.h"
+#include "json_strict.h"
 #include "jsonrpc.h"
 #include "jsonrpc_reply.h"
 #include "log.h"
@@ -184,20 +188,6 @@ static bool path_is_mcp(const char *path)
 	return false;
 }
 
-/* Off the MCP paths, a body is held for inspection unless its declared
- * type cannot be JSON-RPC to a conforming server (uploads, forms); with no
- * type, or a JSON or text one, it is held: when in doubt, look. */
-static bool may_carry_jsonrpc(const struct http1_msg *m)
-{
-	const char *type;
-	size_t len;
-
-	if (http1_find_header(m, "Content-Type", &type, &len) == 0)
-		return true;
-	return http1_content_type_is(m, "application/json") || (len >= 5 && !strncasecmp(type, "text/", 5)) ||
-	       (memmem(type, len, "+json", 5) != NULL);
-}
-
 /* sessionId query parameter of a legacy /messages POST. */
 static bool legacy_session_id(const struct http1_msg *m, char *out, size_t len)
 {
@@ -234,8 +224,9 @@ static bool bom_or_wide_json(const unsigned char *t, size_t len)
 }
 
 /* Does this object have a member a server reads as "jsonrpc" or "method"?
- * Names are compared as written; one with escapes might be either, and a
- * malformed object cannot be ruled out: both count as yes. */
+ * Names are compared as written, case-folded as Go's encoding/json does
+ * (json_fold.h); one with escapes might be either, and a malformed object
+ * cannot be ruled out: both count as yes. */
 static bool names_jsonrpc(const char *t, struct json_span obj)
 {
 	struct json_members it;
@@ -246,28 +237,69 @@ static bool names_jsonrpc(const char *t, struct json_span obj)
 		const char *name = t + it.key.off + 1;
 		size_t n = it.key.len - 2;
 
-		if (memchr(name, '\\', n) || (n == 7 && !memcmp(name, "jsonrpc", 7)) ||
-		    (n == 6 && !memcmp(name, "method", 6)))
+		if (memchr(name, '\\', n) || json_fold_equal(name, n, "jsonrpc", 7) ||
+		    json_fold_equal(name, n, "method", 6))
 			return true;
 	}
 	return r < 0;
 }
 
-/* Off the MCP paths, must this body be inspected as JSON-RPC? Read as the
- * server would read it: Content-Encoding undone first. Yes when it holds
- * JSON-RPC (an object, or an array with an object, naming "jsonrpc" or
- * "method"), and also whenever that cannot be ruled out: a coding that
- * cannot be decoded, JSON in a form cJSON cannot read (bom_or_wide_json),
- * JSON-looking text that is malformed or followed by more. Inspection then
- * refuses what it cannot read; only bodies that are certainly not JSON-RPC
- * go through untouched. Only the top-level names are looked at, without
- * building a tree: a JSON-RPC body is parsed once, by the inspection. */
+/* A top-level value json_sniff found, text[0..len): could a reader take it
+ * for JSON-RPC? Yes unless it is strict JSON (json_strict.h) naming no
+ * "jsonrpc" or "method", in any case, at its top or in an element. */
+static bool value_may_be_jsonrpc(const char *text, size_t len)
+{
+	const char *why;
+	struct json_span root;
+	struct json_members it;
+	bool yes = false;
+	int r = 0;
+
+	if (json_strict_check(text, len, &why) != JSON_STRICT_OK || json_value_span(text, len, 0, &root) < 0)
+		return true;
+	if (text[root.off] == '{')
+		return names_jsonrpc(text, root);
+	json_members_begin(&it, text, root);
+	while (!yes && (r = json_members_next(&it)) == 1)
+		yes = text[it.value.off] == '{' && names_jsonrpc(text, it.value);
+	return yes || r < 0;
+}
+
+/* Can no reader find JSON-RPC in text[0..len)? 1 none can, 0 one may,
+ * -1 not known before more of it comes. json_sniff reads it as lenient
+ * readers would; every top-level object or array in it must be harmless,
+ * the ones after the first too (Go's json.Decoder in a loop reads them). */
+static int sniff_text(struct json_sniff *sn, const char *text, size_t len, bool end)
+{
+	for (;;) {
+		switch (json_sniff_feed(sn, text, len, end)) {
+		case JSON_SNIFF_NOT_JSON:
+			return 1;
+		case JSON_SNIFF_MORE:
+			return -1;
+		case JSON_SNIFF_VALUE:
+			if (value_may_be_jsonrpc(text + sn->start, sn->pos - sn->start))
+				return 0;
+			break;
+		}
+	}
+}
+
+/* Must this whole body be inspected as JSON-RPC? Read as the server would
+ * read it: Content-Encoding undone first. Yes when it holds JSON-RPC, and
+ * whenever that cannot be ruled out: a coding that cannot be decoded, JSON
+ * in a form cJSON cannot read (bom_or_wide_json), a value outside the
+ * strict grammar. Inspection then refuses what it cannot read. No when no
+ * reader, lenient ones included, can read JSON-RPC from it (sniff_text:
+ * binary, text, scalars, values cut short, JSON naming no method). Only
+ * top-level names are looked at, without building a tree: a JSON-RPC body
+ * is parsed once, by the inspection. */
 static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 {
 	struct bytebuf decoded = BYTEBUF_INIT;
 	const char *text;
-	size_t len, i;
-	struct json_span root;
+	size_t len;
+	struct json_sniff sn;
 	bool yes;
 	enum content_coding_status st = content_decode_text(m, m->body ? m->body : "", m->body_len, limit,
 							    &decoded, &text, &len);
@@ -276,25 +308,8 @@ static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
 		bb_free(&decoded); /* what was decoded before it failed */
 		return true;
 	}
-	i = json_skip_ws(text, len, 0);
-	if (bom_or_wide_json((const unsigned char *)text, len))
-		yes = true;
-	else if (i == len || (text[i] != '{' && text[i] != '['))
-		yes = false;
-	else if (json_value_span(text, len, i, &root) < 0 || json_skip_ws(text, len, root.off + root.len) != len)
-		yes = true;
-	else if (text[i] == '{')
-		yes = names_jsonrpc(text, root);
-	else {
-		struct json_members it;
-		int r = 0;
-
-		yes = false;
-		json_members_begin(&it, text, root);
-		while (!yes && (r = json_members_next(&it)) == 1)
-			yes = text[it.value.off] == '{' && names_jsonrpc(text, it.value);
-		yes = yes || r < 0;
-	}
+	json_sniff_init(&sn);
+	yes = bom_or_wide_json((const unsigned char *)text, len) || sniff_text(&sn, text, len, true) != 1;
 	bb_free(&decoded);
 	return yes;
 }
@@ -352,8 +367,14 @@ enum flow_phase mcp_flow_phase(const struct mcp_flow *f)
 	if (http1_in_head(&f->req))
 		return FLOW_HEAD;
 	if (http1_in_body(&f->req))
-		return f->rs.buffered ? FLOW_HELD_BODY : FLOW_STREAMED_BODY;
+		/* a sniffed body is kept (req_body) until it streams on */
+		return f->rs.buffered || (f->rs.sniffing && !f->rs.streaming) ? FLOW_HELD_BODY : FLOW_STREAMED_BODY;
 	return f->first ? FLOW_BUSY : FLOW_IDLE;
+}
+
+size_t mcp_flow_body_bytes(const struct mcp_flow *f)
+{
+	return f->req_body.cap + f->wide_text.cap;
 }
 
 bool mcp_flow_backlog_over(const struct mcp_flow *f, unsigned max)
@@ -396,6 +417,37 @@ static int deliver_on_stream(struct mcp_session *s, const cJSON *replies)
 	if (!err)
 		sf->kick(sf->conn);
 	return err;
+}
+
+/* A held request goes upstream with the daemon's own framing: its head
+ * with a Content-Length for exactly `body`, never the agent's chunks. */
+static int forward_reframed(struct flow_io *io, const struct http1_msg *m, const char *body, size_t len,
+			    bool drop_content_encoding)
+{
+	struct bytebuf head = BYTEBUF_INIT;
+	int err = http1_head_rebuild(m, (int64_t)len, drop_content_encoding, &head) ||
+		  bb_append(io->to_upstream, head.data, head.len) || bb_append(io->to_upstream, body, len);
+
+	bb_free(&head);
+	return err;
+}
+
+/* A held body some server would read differently from the daemon: chunk
+ * framing outside RFC 9112, a charset other than UTF-8 (http_strict.h).
+ * Refused (true) with 400 or 415. */
+static bool held_body_refused(struct mcp_flow *f, struct flow_io *io, const struct http1_msg *m)
+{
+	const char *why;
+
+	if (m->framing == HTTP1_FRAMING_CHUNKED && http_strict_chunked(m->raw_body, m->raw_body_len, &why) < 0) {
+		refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST, why);
+		return true;
+	}
+	if (m->body_len && http_strict_charset(m, m->body, m->body_len, &why) < 0) {
+		refuse_http(f, io, 415, JSONRPC_PARSE_ERROR, why);  /* not readable as UTF-8 JSON */
+		return true;
+	}
+	return false;
 }
 
 struct request_ctx {
@@ -445,6 +497,10 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 				.session = rc->session, .decision = decision_of(v), .req_bytes = req_bytes,
 				.arguments = jm->arguments };
 
+	if (v == VERDICT_ALLOW && jm->kind == JSONRPC_NOTIFICATION) {
+		account(f, &a);  /* no answer will come to wait for */
+		return 0;
+	}
 	if (v == VERDICT_ALLOW) {
 		if (follow_answer(rc, jm, jm->tool_name, d.rule, dr.now_ns, req_bytes))
 			return 0;
@@ -456,6 +512,8 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 	}
 	account(f, &a);
 	jm->verdict = JSONRPC_ANSWERED;
+	if (jm->kind == JSONRPC_NOTIFICATION)
+		return 0;  /* dropped; nothing to answer it under (202, no body, when alone) */
 	cJSON *reply = jsonrpc_denial(jm, d.rule, d.reason, v == VERDICT_RATE_LIMITED ? (long)d.retry_after : -1);
 
 	return reply && cJSON_AddItemToArray(rc->replies, reply) ? 0 : -1;
@@ -580,7 +638,8 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 			account(f, &a);
 			jm->verdict = JSONRPC_ANSWERED;
 			err = reply && cJSON_AddItemToArray(rc.replies, reply) ? 0 : -1;
-		} else if (jm->kind == JSONRPC_REQUEST && jm->is_tools_call) {
+		} else if (jm->is_tools_call) {
+			/* a notification is decided too: a server runs it all the same */
 			err = decide_call(&rc, jm, req_bytes);
 		} else if (jm->kind != JSONRPC_RESPONSE && mcp_method_class(jm->method) != MCP_METHOD_LIFECYCLE) {
 			err = decide_other(&rc, jm, req_bytes);
@@ -612,18 +671,15 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		rc.ex->extra = rc.replies;
 		rc.replies = NULL;
 	}
+	/* What goes upstream is the text that was decided on: decoded, with
+	 * the daemon's own Content-Length (forward_reframed). */
 	if (forwarded == b.count) {
-		err = bb_append(io->to_upstream, m->head, m->head_len) ||
-		      bb_append(io->to_upstream, m->raw_body, m->raw_body_len);
+		err = forward_reframed(io, m, b.text, b.text_len, b.decoded_body);
 	} else {
-		struct bytebuf body = BYTEBUF_INIT, head = BYTEBUF_INIT;
+		struct bytebuf body = BYTEBUF_INIT;
 
-		err = jsonrpc_forward_body(&b, &body) ||
-		      http1_head_rebuild(m, (int64_t)body.len, b.decoded_body, &head) ||
-		      bb_append(io->to_upstream, head.data, head.len) ||
-		      bb_append(io->to_upstream, body.data, body.len);
+		err = jsonrpc_forward_body(&b, &body) || forward_reframed(io, m, body.data, body.len, b.decoded_body);
 		bb_free(&body);
-		bb_free(&head);
 	}
 	if (!err && http1_expect_response(&f->resp, m->method))
 		err = -1;
@@ -633,14 +689,29 @@ out:
 	return err;
 }
 
-/* Per request head: MCP requests are held whole; the rest streams through. */
+/* STREAM-mode request bodies, de-chunked, collect here (f->req_body)
+ * until the flow knows what to do with them (body_piece). */
+static void collect_body(void *ctx, const char *data, size_t len)
+{
+	struct mcp_flow *f = ctx;
+
+	bb_append(&f->req_body, data, len);  /* failure is sticky: seen in body_piece */
+}
+
+/* Per request head. MCP POSTs are held whole (BUFFER mode). Any other
+ * request with a body is read through the daemon (STREAM mode, collected
+ * by collect_body): its first bytes tell whether a JSON reader could find
+ * an object in it; if not, it streams on with the daemon's own framing,
+ * else it is held whole and decided at its end (body_piece). */
 static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 {
 	const struct http1_msg *m = http1_msg(&f->req);
 	struct req_state *rs = &f->rs;
 	char path[2048];
+	const char *why;
 
 	memset(rs, 0, sizeof(*rs));
+	bb_reset(&f->req_body);
 	/* no server entry covers this agent at this endpoint (policy_scope.h) */
 	if (!f->origin->server[0])
 		return refuse_http(f, io, 403, JSONRPC_INVALID_REQUEST,
@@ -655,25 +726,148 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 	if (http1_normalized_path(m, path, sizeof(path)) < 0)
 		return refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST,
 				   "mcpfence: request target has encoded slashes, NULs or bad escapes");
-	rs->mcp_path = path_is_mcp(path);
-	if (m->method == HTTP_POST && (rs->mcp_path || may_carry_jsonrpc(m))) {
-		if (http1_set_body_mode(&f->req, HTTP1_BODY_BUFFER) < 0)
-			return refuse_http(f, io, 413, JSONRPC_INVALID_REQUEST,
-					   "mcpfence: request body over the limit");
-		rs->buffered = true;
-		if (m->expect_continue && !f->first) {
-			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-
-			rs->own_100 = true;
-			return bb_append(io->to_client, cont, sizeof(cont) - 1);
-		}
-		return 0;
+	if (http_strict_head(m, &why) < 0)
+		return refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST, why);
+	rs->mcp_path = path_is_mcp(path) && m->method == HTTP_POST;
+	if (!rs->mcp_path && m->framing == HTTP1_FRAMING_NONE && m->content_length < 0) {
+		/* no body: the head goes as it came */
+		if (!exchange_push(f, m->method) || http1_expect_response(&f->resp, m->method))
+			return -1;
+		rs->streaming = true;
+		return bb_append(io->to_upstream, m->head, m->head_len);
 	}
-	/* not MCP: the head goes as it came, the body as it comes */
-	if (!exchange_push(f, m->method) || http1_expect_response(&f->resp, m->method))
+	/* Every body is read, whatever its method, path or media type:
+	 * servers that ignore Content-Type (Go handlers, express.json with
+	 * type '*' + '/' + '*') read JSON-RPC anywhere. An empty body is too,
+	 * when framed: its Content-Encoding is checked. */
+	if (m->framing != HTTP1_FRAMING_NONE && http_strict_charset(m, "", 0, &why) < 0)
+		return refuse_http(f, io, 415, JSONRPC_PARSE_ERROR, why);
+	http_chunk_check_init(&rs->chunks);
+	if (rs->mcp_path) {
+		if (http1_set_body_mode(&f->req, HTTP1_BODY_BUFFER) < 0)
+			return refuse_http(f, io, 413, JSONRPC_INVALID_REQUEST, "mcpfence: request body over the limit");
+		rs->buffered = true;
+	} else {
+		/* an encoded body cannot be sniffed as it comes: held whole */
+		rs->hold = content_is_encoded(m);
+		if (rs->hold && m->framing == HTTP1_FRAMING_LENGTH && (uint64_t)m->content_length > f->enf->body_limit)
+			return refuse_http(f, io, 413, JSONRPC_INVALID_REQUEST, "mcpfence: request body over the limit");
+		rs->sniffing = true;
+		json_sniff_init(&rs->sniff);
+		http1_watch_body(&f->req, collect_body, f);
+	}
+	if (m->expect_continue && !f->first) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+		rs->own_100 = true;
+		return bb_append(io->to_client, cont, sizeof(cont) - 1);
+	}
+	return 0;
+}
+
+/* A sniffed body cannot be JSON-RPC: its head goes upstream now, with the
+ * daemon's own framing (the same Content-Length, or chunks of its own). */
+static int start_streaming(struct mcp_flow *f, struct flow_io *io, const struct http1_msg *m)
+{
+	struct req_state *rs = &f->rs;
+	struct exchange *ex = exchange_push(f, m->method);
+	struct bytebuf head = BYTEBUF_INIT;
+	int err;
+
+	if (!ex || http1_expect_response(&f->resp, m->method))
 		return -1;
+	ex->own_100 = rs->own_100;
 	rs->streaming = true;
-	return bb_append(io->to_upstream, m->head, m->head_len);
+	rs->chunked_out = m->framing == HTTP1_FRAMING_CHUNKED;
+	err = http1_head_rebuild(m, rs->chunked_out ? -1 : m->content_length, false, &head) ||
+	      bb_append(io->to_upstream, head.data, head.len);
+	bb_free(&head);
+	return err;
+}
+
+/* Can the body collected so far be read as JSON by nobody? 1 yes, 0 no
+ * (hold it whole), -1 not known yet. json_sniff decides (lenient readers
+ * included), on the UTF-8 transcoding of a body that Python or Jackson
+ * would read as UTF-16 or UTF-32 (known from its first four bytes). */
+static int sniff(struct mcp_flow *f, const struct bytebuf *b, bool end)
+{
+	struct req_state *rs = &f->rs;
+	const char *t = b->data ? b->data : "";
+
+	if (b->len < 4 && !end)
+		return -1;
+	if (!rs->wide_known) {
+		rs->wide = json_wide_detect(t, b->len);
+		rs->wide_known = true;
+		bb_reset(&f->wide_text);
+	}
+	if (rs->wide) {
+		/* read as those readers would: transcoded */
+		if (json_wide_to_utf8(rs->wide, t, b->len, &rs->wide_pos, &f->wide_text) < 0)
+			return 0;
+		t = f->wide_text.data ? f->wide_text.data : "";
+	}
+	return sniff_text(&rs->sniff, t, rs->wide ? f->wide_text.len : b->len, end);
+}
+
+/* A held (not MCP path) body is complete: decided like an MCP request
+ * when it could be JSON-RPC, else forwarded as the daemon read it. */
+static int finish_held(struct mcp_flow *f, struct flow_io *io, const struct http1_msg *m)
+{
+	struct http1_msg held = *m;
+	struct exchange *ex;
+
+	held.body = held.raw_body = f->req_body.data ? f->req_body.data : "";
+	held.body_len = held.raw_body_len = f->req_body.len;
+	if (body_needs_inspection(&held, f->enf->body_limit))
+		return on_mcp_request(f, io, &held, f->rs.own_100);
+	ex = exchange_push(f, m->method);
+	if (!ex || http1_expect_response(&f->resp, m->method))
+		return -1;
+	ex->own_100 = f->rs.own_100;
+	return forward_reframed(io, &held, held.body, held.body_len, false);
+}
+
+/* More of a sniffed body (raw: its bytes as received, framing included;
+ * f->req_body: the de-chunked ones not dealt with yet). */
+static int body_piece(struct mcp_flow *f, struct flow_io *io, const char *raw, size_t n, bool end)
+{
+	const struct http1_msg *m = http1_msg(&f->req);
+	struct req_state *rs = &f->rs;
+	struct bytebuf *b = &f->req_body;
+	const char *why;
+	int harmless, err = 0;
+
+	if (b->failed)
+		return -1;
+	if (m->framing == HTTP1_FRAMING_CHUNKED &&
+	    (http_chunk_check_feed(&rs->chunks, raw, n, &why) < 0 || (end && http_chunk_check_end(&rs->chunks, &why) < 0)))
+		return refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST, why);
+	if (b->len && http_strict_charset(m, b->data + rs->checked, b->len - rs->checked, &why) < 0)
+		return refuse_http(f, io, 415, JSONRPC_PARSE_ERROR, why);
+	rs->checked = b->len;
+	if (b->len > f->enf->body_limit && !rs->streaming)
+		return refuse_http(f, io, 413, JSONRPC_INVALID_REQUEST, "mcpfence: request body over the limit");
+	if (!rs->streaming && !rs->hold) {
+		harmless = sniff(f, b, end);
+		if (harmless < 0)
+			return 0;
+		rs->hold = !harmless;
+		if (harmless && start_streaming(f, io, m))
+			return -1;
+	}
+	if (rs->hold)
+		return end ? finish_held(f, io, m) : 0;
+	err = rs->chunked_out ? http1_emit_chunk(io->to_upstream, b->data, b->len)
+			      : bb_append(io->to_upstream, b->data, b->len);
+	bb_reset(b);
+	rs->checked = 0;
+	if (!err && end) {
+		rs->streaming = false;
+		if (rs->chunked_out)
+			err = http1_emit_last_chunk(io->to_upstream);
+	}
+	return err;
 }
 
 static int on_request_end(struct mcp_flow *f, struct flow_io *io, const char *raw, size_t n)
@@ -681,22 +875,16 @@ static int on_request_end(struct mcp_flow *f, struct flow_io *io, const char *ra
 	const struct http1_msg *m = http1_msg(&f->req);
 	struct req_state *rs = &f->rs;
 
+	if (rs->sniffing)
+		return body_piece(f, io, raw, n, true);
 	if (!rs->buffered) {
 		rs->streaming = false;
 		return bb_append(io->to_upstream, raw, n);
 	}
-	if (rs->mcp_path || body_needs_inspection(m, f->enf->body_limit))
-		return on_mcp_request(f, io, m, rs->own_100);
-	/* a JSON-less POST off the MCP paths: forward as received */
-	struct exchange *ex = exchange_push(f, m->method);
-
-	if (!ex || http1_expect_response(&f->resp, m->method))
-		return -1;
-	ex->own_100 = rs->own_100;
-	return bb_append(io->to_upstream, m->head, m->head_len) ||
-	       bb_append(io->to_upstream, m->raw_body, m->raw_body_len);
+	if (held_body_refused(f, io, m))
+		return f->refused ? 0 : -1;
+	return on_mcp_request(f, io, m, rs->own_100);
 }
-
 
 static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
 {
@@ -718,7 +906,7 @@ static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struc
 			err = on_request_head(f, io);
 			break;
 		case HTTP1_BODY:
-			err = f->rs.buffered ? 0 : bb_append(io->to_upstream, raw, used);
+			err = f->rs.sniffing ? body_piece(f, io, raw, used, false) : 0;
 			break;
 		case HTTP1_MESSAGE_END:
 			f->req_open = false;
@@ -1173,6 +1361,8 @@ void mcp_flow_free(struct mcp_flow *f)
 		mcp_session_close(f->stream_of);
 	http1_free(&f->req);
 	http1_free(&f->resp);
+	bb_free(&f->req_body);
+	bb_free(&f->wide_text);
 	answer_scan_free(&f->scan);
 }
 

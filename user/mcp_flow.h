@@ -29,6 +29,8 @@
 #include "bytebuf.h"
 #include "enforce.h"
 #include "http1.h"
+#include "http_strict.h"
+#include "json_sniff.h"
 #include "mcpfence.h"
 
 struct exchange;
@@ -51,6 +53,15 @@ struct req_state {
 	bool streaming;   /* its head went upstream, its body is going as it comes */
 	bool own_100;     /* we answered Expect: 100-continue ourselves */
 	bool mcp_path;
+	bool sniffing;    /* a body read through the flow (mcp_flow.c, body_piece) */
+	bool hold;        /* ... kept whole, to be decided at its end */
+	bool chunked_out; /* ... streamed on in the daemon's own chunks */
+	size_t checked;   /* bytes of mcp_flow.req_body already checked for charset */
+	struct http_chunk_check chunks;
+	struct json_sniff sniff;
+	bool wide_known;
+	enum json_wide wide;  /* UTF-16/32 by its first bytes: sniffed transcoded */
+	size_t wide_pos;      /* bytes of req_body transcoded into wide_text */
 };
 
 /* The response being relayed. */
@@ -76,6 +87,8 @@ struct mcp_flow {
 	unsigned next_seq;
 	char upstream_error[128];       /* why the server cannot be reached; "" while it can */
 	struct req_state rs;
+	struct bytebuf req_body;        /* a sniffed request body, de-chunked (body_piece) */
+	struct bytebuf wide_text;       /* ... its UTF-8 transcoding, when it looks UTF-16/32 */
 	enum resp_mode resp_mode;
 	struct answer_scan scan;        /* the answers of the response (or SSE event) being read */
 	struct bytebuf *client_out;         /* for the legacy registry */
@@ -101,6 +114,9 @@ int mcp_flow_refuse(struct mcp_flow *f, struct flow_io *io, int status, const ch
 enum flow_phase { FLOW_IDLE, FLOW_HEAD, FLOW_HELD_BODY, FLOW_STREAMED_BODY, FLOW_BUSY };
 enum flow_phase mcp_flow_phase(const struct mcp_flow *f);
 /* More than max requests wait for their answers (pipelining). */
+/* Bytes of request bodies the flow keeps itself (read through it to be
+ * sniffed or decided), for the memory budget. */
+size_t mcp_flow_body_bytes(const struct mcp_flow *f);
 bool mcp_flow_backlog_over(const struct mcp_flow *f, unsigned max);
 /* A response is being held whole (tools/list to filter, answers to merge),
  * or split into events (one event is held whole). */

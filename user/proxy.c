@@ -211,7 +211,7 @@ static size_t conn_want(struct proxy_conn *c)
 								  : http1_held_bytes(&c->flow.req);
 	size_t resp = mcp_flow_holds_response(&c->flow) ? body_want(&c->flow.resp) : http1_held_bytes(&c->flow.resp);
 
-	return req + resp + c->client.out.cap + c->upstream.out.cap;
+	return req + resp + mcp_flow_body_bytes(&c->flow) + c->client.out.cap + c->upstream.out.cap;
 }
 
 /* Counted in the daemon-wide budget after every event. */

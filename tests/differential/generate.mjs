@@ -12,20 +12,6 @@
 // "rm" is denied by default and "secret" is hidden (and so denied too).
 import zlib from 'node:zlib';
 
-// Request-path classes known to still reach a server undecided on this
-// branch (issue 9, classes 2 and 3; fixed on the integrity branch). A
-// denied tool executed by a case of one of these classes is reported but
-// does not fail the test. The lead empties this list when merging those
-// fixes; then each of them fails again until it is really closed.
-export const KNOWN_GAPS = [
-  'key-fold-method',        // Go: "METHOD":"tools/call" beside "method":"ping"
-  'key-fold-name',          // Go: "NAME":"rm" beside "name":"echo"
-  'key-fold-017f',          // Go: "paramſ" (U+017F folds to s) read as "params"
-  'method-other-than-post', // Python, Go: PUT/PATCH/OPTIONS/... bodies are never inspected
-  'post-other-media-type',  // Python, Go: off-path POST with a non-JSON Content-Type
-  'call-without-id',        // Python, Go: a tools/call notification is forwarded undecided
-];
-
 // A small deterministic PRNG (mulberry32) per case.
 function rng(seed, index) {
   let a = (seed * 0x9e3779b1 + index * 0x85ebca6b) >>> 0;

@@ -9,8 +9,7 @@
 // sets how many requests go through the daemon; `make fuzz` sends 100,000.
 // The same generator first runs a sample straight to the servers (outside
 // the intercepted cgroup) to show what each class makes each stack do when
-// nothing is in between. Classes listed in generate.mjs's KNOWN_GAPS are
-// reported, not failed (see there).
+// nothing is in between.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,7 +19,7 @@ import { sandbox } from '../lib/sandbox.mjs';
 import { startDaemon } from '../lib/daemon.mjs';
 import { freePorts, waitForListen } from '../lib/ports.mjs';
 import { policyOf } from '../lib/mcp.mjs';
-import { CLASS_NAMES, KNOWN_GAPS, generateCase } from '../differential/generate.mjs';
+import { CLASS_NAMES, generateCase } from '../differential/generate.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = path.join(here, '..', 'differential');
@@ -106,26 +105,20 @@ itest('differential: no reference server executes a tool the policy denies', asy
   const direct = tally(executed(), 'direct');
   const through = tally(executed(), 'fenced');
 
-  const failures = [], gaps = [];
+  const failures = [];
   const lines = [`differential: ${cases * SERVERS.length} requests through the daemon in ${seconds.toFixed(1)} s `
     + `(${fenced.timeouts} timeouts, ${fenced.errors} errors); per class, denied tools executed `
     + 'direct (sample) -> through the daemon, node/python/go:'];
   for (const cls of CLASS_NAMES) {
     const cell = (tt, s) => tt[cls]?.[s] ?? { denied: 0, allowed: 0, examples: [] };
-    const known = KNOWN_GAPS.includes(cls);
-    lines.push(`  ${cls.padEnd(24)} ${SERVERS.map((s) => `${cell(direct, s).denied}->${cell(through, s).denied}`).join('  ')}`
-      + `${known ? '  (KNOWN_GAPS)' : ''}`);
+    lines.push(`  ${cls.padEnd(24)} ${SERVERS.map((s) => `${cell(direct, s).denied}->${cell(through, s).denied}`).join('  ')}`);
     for (const s of SERVERS) {
       const c = cell(through, s);
       if (!c.denied) continue;
       const what = `${cls} on ${s}: ${c.denied} denied call(s) executed, e.g. ${reproducer(cls, c.examples[0], servers[s].port)}`;
-      (known ? gaps : failures).push(what);
+      failures.push(what);
     }
   }
-  for (const cls of KNOWN_GAPS)
-    if (!SERVERS.some((s) => through[cls]?.[s]?.denied))
-      lines.push(`  note: KNOWN_GAPS lists ${cls}, which executed no denied tool in this run`);
-  if (gaps.length) lines.push(`known gaps reproduced (KNOWN_GAPS in tests/differential/generate.mjs):\n  ${gaps.join('\n  ')}`);
   t.diagnostic(lines.join('\n'));
 
   // The test can fail: straight to the servers, denied tools do run ...

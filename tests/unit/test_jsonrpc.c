@@ -134,8 +134,10 @@ TEST(jsonrpc_duplicate_keys_refused_at_every_level)
 	};
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
 		CHECK_STR_EQ(refusal_of(bodies[i]), "duplicate object key");
-	/* Keys differing only in case are different keys. */
-	CHECK_STR_EQ(refusal_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"Method\":\"x\"}"), "ok");
+	/* Keys differing only in case are one key to Go's encoding/json
+	 * (issue 9): refused too, see test_json_fold.c. */
+	CHECK_STR_EQ(refusal_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"Method\":\"x\"}"),
+		     "object keys that differ only in case (or Unicode case folding)");
 }
 
 /* An invalid tools/call still names its tool when it can, for the counters. */
@@ -305,4 +307,47 @@ TEST(jsonrpc_ids_keep_their_exact_text)
 	CHECK(b.msgs[2].id_raw_len == 4 && memcmp(b.msgs[2].id_raw, "1.50", 4) == 0);
 	CHECK(b.msgs[3].id_raw == NULL && b.msgs[3].kind == JSONRPC_NOTIFICATION);
 	jsonrpc_body_free(&b);
+}
+
+/* Ids every stack reads as the same integer (issue 9): 1e400 is infinity
+ * to some readers and an error to others; 1.0, -0 and 2^53 are not exact
+ * everywhere either. Such a message is answered as invalid, never forwarded. */
+TEST(jsonrpc_ids_must_be_exact_integers)
+{
+	static const char *const odd[] = { "1e400", "1.0", "1.5", "-0", "1E2", "9007199254740992",
+					   "-9007199254740992", "12345678901234567" };
+	static const char *const fine[] = { "0", "7", "-7", "9007199254740991", "-9007199254740991", "\"1e400\"" };
+	char body[256];
+	struct jsonrpc_body b;
+	struct jsonrpc_refusal why;
+
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"tools/call\",\"params\":{\"name\":\"x\"}}",
+			 odd[i]);
+		CHECK(jsonrpc_parse(body, strlen(body), &b, &why) == 0);
+		CHECK_INT_EQ(b.msgs[0].kind, JSONRPC_INVALID);
+		CHECK_STR_EQ(b.msgs[0].invalid_reason, "id must be a string or an integer within 2^53 - 1");
+		CHECK_INT_EQ(b.msgs[0].verdict, JSONRPC_ANSWERED);
+		jsonrpc_body_free(&b);
+	}
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"ping\"}", fine[i]);
+		CHECK(jsonrpc_parse(body, strlen(body), &b, &why) == 0);
+		CHECK_INT_EQ(b.msgs[0].kind, JSONRPC_REQUEST);
+		jsonrpc_body_free(&b);
+	}
+}
+
+/* What cJSON would read leniently is refused before anything is decided. */
+TEST(jsonrpc_refuses_text_outside_the_strict_grammar)
+{
+	CHECK_STR_EQ(refusal_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"exec\xffute\"}}"),
+		     "invalid UTF-8 in the JSON text");
+	CHECK_STR_EQ(refusal_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"x\":\"a\nb\"}"),
+		     "control character inside a JSON string");
+	CHECK_STR_EQ(refusal_of("{\"jsonrpc\":\"2.0\",\"id\":1.,\"method\":\"ping\"}"), "invalid number");
+	CHECK_STR_EQ(refusal_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"p\":1.e3}"), "invalid number");
+	CHECK_STR_EQ(refusal_of("{\"jsonrpc\":\"2.0\",\"id\":01,\"method\":\"ping\"}"), "number with a leading zero");
+	CHECK_STR_EQ(refusal_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"Method\":\"tools/call\"}"),
+		     "a member name that is a case variant of a JSON-RPC or MCP member");
 }
