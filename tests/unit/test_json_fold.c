@@ -66,7 +66,7 @@ TEST(json_fold_refuses_case_variants_of_protocol_members)
 	static const char *const bodies[] = {
 		"{\"jsonrpc\":\"2.0\",\"id\":1,\"Method\":\"tools/call\",\"params\":{\"name\":\"x\"}}",
 		"{\"JSONRPC\":\"2.0\",\"id\":1,\"method\":\"ping\"}",
-		"{\"jsonrpc\":\"2.0\",\"\xc4\xb1" "d\":1,\"method\":\"ping\"}",
+		"{\"jsonrpc\":\"2.0\",\"\xc4\xb1\x64\":1,\"method\":\"ping\"}",  /* dotless i, then d */
 		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"param\xc5\xbf\":{\"name\":\"x\"}}",
 		"{\"jsonrpc\":\"2.0\",\"id\":1,\"Result\":{}}",
 		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"NAME\":\"execute\"}}",
