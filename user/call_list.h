@@ -24,6 +24,7 @@ struct pending_call {
 	uint64_t start_ns;
 	uint64_t req_bytes;
 	unsigned exchange;         /* which request carried it */
+	bool method;               /* tool holds a method name, not a tool's (not tools/call) */
 };
 
 struct call_list {

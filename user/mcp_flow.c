@@ -60,6 +60,7 @@ static enum mcpf_decision decision_of(enum verdict v)
 
 struct accounting {
 	const char *tool, *rule, *reason, *session;
+	bool method;                 /* tool is a method name (not tools/call) */
 	enum mcpf_decision decision;
 	uint64_t latency_ns, req_bytes, resp_bytes;
 	bool upstream_error;
@@ -72,9 +73,14 @@ static void account(struct mcp_flow *f, const struct accounting *a)
 	const struct mcpf_conn *o = f->origin;
 	char comm[MCPF_COMM_LEN + 1];
 
-	/* a row per real tool only: invented names share one */
-	const char *row = a->tool && a->tool[0] && !policy_tool_named(f->enf->policy, o->server, a->tool) &&
-			  !tool_names_has(f->enf->listed, o->server, a->tool) ? STATS_OTHER_TOOL : a->tool;
+	/* a row per real tool, or per method of the specification; invented
+	 * names share one */
+	const char *row = !a->tool || !a->tool[0]                  ? a->tool
+			  : a->method ? (mcp_method_specified(a->tool) ? a->tool : STATS_OTHER_TOOL)
+			  : !policy_tool_named(f->enf->policy, o->server, a->tool) &&
+					    !tool_names_has(f->enf->listed, o->server, a->tool)
+				  ? STATS_OTHER_TOOL
+				  : a->tool;
 
 	if (stats_record(f->enf->tool_stats_fd, o->server, row, a->decision, a->req_bytes,
 			 a->resp_bytes, a->latency_ns, a->upstream_error))
@@ -99,7 +105,7 @@ static void account_answered(struct mcp_flow *f, struct pending_call *c, bool er
 		.tool = c->tool, .rule = c->rule, .reason = "", .session = c->session,
 		.decision = MCPF_DECISION_ALLOW, .latency_ns = policy_now_ns() - c->start_ns,
 		.req_bytes = c->req_bytes, .resp_bytes = resp_bytes, .upstream_error = error,
-		.arguments = c->arguments,
+		.arguments = c->arguments, .method = c->method,
 	};
 
 	account(f, &a);
@@ -466,7 +472,8 @@ static bool follow_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm, 
 {
 	struct mcp_flow *f = rc->f;
 	struct answer_track *t = track_of(f, rc->legacy);
-	struct pending_call c = { .start_ns = start_ns, .req_bytes = req_bytes, .exchange = rc->ex->seq };
+	struct pending_call c = { .start_ns = start_ns, .req_bytes = req_bytes, .exchange = rc->ex->seq,
+				  .method = !jm->is_tools_call };
 
 	snprintf(c.tool, sizeof(c.tool), "%s", name);
 	snprintf(c.rule, sizeof(c.rule), "%s", rule);
@@ -492,15 +499,26 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 		.session = rc->session, .now_ns = policy_now_ns(),
 	};
 	struct decision d;
-	enum verdict v = decide(f->enf->policy, &dr, &d);
+	enum verdict v;
+
+	if (jm->kind == JSONRPC_NOTIFICATION) {
+		/* MCP's tools/call is a request: without an id it is no call a
+		 * server could answer, only a tool run whose result nobody sees
+		 * (and some stacks run it). Never forwarded, whatever the policy;
+		 * dropped (202, no body, when alone), no budget spent on it. */
+		struct accounting inv = { .tool = jm->tool_name, .rule = "request",
+					  .reason = "tools/call must have an id", .session = rc->session,
+					  .decision = MCPF_DECISION_INVALID, .req_bytes = req_bytes };
+
+		account(f, &inv);
+		jm->verdict = JSONRPC_ANSWERED;
+		return 0;
+	}
+	v = decide(f->enf->policy, &dr, &d);
 	struct accounting a = { .tool = jm->tool_name, .rule = d.rule, .reason = d.reason,
 				.session = rc->session, .decision = decision_of(v), .req_bytes = req_bytes,
 				.arguments = jm->arguments };
 
-	if (v == VERDICT_ALLOW && jm->kind == JSONRPC_NOTIFICATION) {
-		account(f, &a);  /* no answer will come to wait for */
-		return 0;
-	}
 	if (v == VERDICT_ALLOW) {
 		if (follow_answer(rc, jm, jm->tool_name, d.rule, dr.now_ns, req_bytes))
 			return 0;
@@ -512,8 +530,6 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 	}
 	account(f, &a);
 	jm->verdict = JSONRPC_ANSWERED;
-	if (jm->kind == JSONRPC_NOTIFICATION)
-		return 0;  /* dropped; nothing to answer it under (202, no body, when alone) */
 	cJSON *reply = jsonrpc_denial(jm, d.rule, d.reason, v == VERDICT_RATE_LIMITED ? (long)d.retry_after : -1);
 
 	return reply && cJSON_AddItemToArray(rc->replies, reply) ? 0 : -1;
@@ -536,13 +552,7 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 	int list = mcp_method_list(jm->method);
 	enum verdict v;
 
-	if (mcp_method_class(jm->method) == MCP_METHOD_TOOL_CALL) {
-		/* a tools/call without an id: no answer could say it was refused,
-		 * and a permissive server might run it; never forwarded */
-		v = d.verdict = VERDICT_INVALID;
-		snprintf(d.rule, sizeof(d.rule), "request");
-		snprintf(d.reason, sizeof(d.reason), "tools/call must have an id");
-	} else if (mcp_method_target(jm->method, jm->params, &dr.target, &why) < 0) {
+	if (mcp_method_target(jm->method, jm->params, &dr.target, &why) < 0) {
 		v = d.verdict = VERDICT_INVALID;
 		snprintf(d.rule, sizeof(d.rule), "params");
 		snprintf(d.reason, sizeof(d.reason), "%s", why);
@@ -550,8 +560,8 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 		dr.arguments = dr.target.arguments;
 		v = decide_method(f->enf->policy, &dr, &d);
 	}
-	struct accounting a = { .tool = jm->method, .rule = d.rule, .reason = d.reason, .session = rc->session,
-				.decision = decision_of(v), .req_bytes = req_bytes };
+	struct accounting a = { .tool = jm->method, .method = true, .rule = d.rule, .reason = d.reason,
+				.session = rc->session, .decision = decision_of(v), .req_bytes = req_bytes };
 
 	if (v == VERDICT_ALLOW && jm->kind == JSONRPC_NOTIFICATION) {
 		account(f, &a);
@@ -639,7 +649,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 			jm->verdict = JSONRPC_ANSWERED;
 			err = reply && cJSON_AddItemToArray(rc.replies, reply) ? 0 : -1;
 		} else if (jm->is_tools_call) {
-			/* a notification is decided too: a server runs it all the same */
+			/* an id-less one too: it is refused there, never forwarded */
 			err = decide_call(&rc, jm, req_bytes);
 		} else if (jm->kind != JSONRPC_RESPONSE && mcp_method_class(jm->method) != MCP_METHOD_LIFECYCLE) {
 			err = decide_other(&rc, jm, req_bytes);

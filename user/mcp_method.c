@@ -37,6 +37,22 @@ const char *mcp_list_key(enum mcp_list list)
 	return lists[list].key;
 }
 
+/* Client-to-server requests of the MCP revisions mcpfence follows
+ * (2025-11-25, 2026-07-28), besides lifecycle ones and tools/call. */
+static const char *const specified[] = {
+	"tools/list", "prompts/list", "prompts/get", "resources/list", "resources/templates/list",
+	"resources/read", "resources/subscribe", "resources/unsubscribe", "completion/complete",
+	"logging/setLevel", "tasks/get", "tasks/result", "tasks/cancel", "tasks/list", NULL,
+};
+
+bool mcp_method_specified(const char *method)
+{
+	for (const char *const *m = specified; *m; m++)
+		if (!strcmp(method, *m))
+			return true;
+	return false;
+}
+
 enum mcp_method_class mcp_method_class(const char *method)
 {
 	for (const char *const *m = lifecycle; *m; m++)

@@ -53,6 +53,8 @@ struct mcp_method_target {
 };
 
 enum mcp_method_class mcp_method_class(const char *method);
+/* Is method one the MCP specification defines (not one an agent made up)? */
+bool mcp_method_specified(const char *method);
 
 /* 0 with *out set, or -1 with a reason when params lack what the method
  * needs (the request is then invalid: refused, never forwarded). */
