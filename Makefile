@@ -3,19 +3,36 @@
 #   make run      install what is missing, build, run the daemon on policies/default.json
 #   make test     install what the tests need, build, run every test
 #   make bench    side-by-side benchmarks (QUICK=1 for the short run)
+#   make fuzz     every libFuzzer harness for FUZZ_SECONDS, then the differential test
+#   make soak     SOAK_CALLS mixed calls through the daemon
+# Quiet by default; V=1 shows every command.
 
 BUILD    := build
 CC       ?= gcc
 CLANG    ?= clang
+LLVM_STRIP ?= llvm-strip
 BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
+ifeq ($(V),1)
+Q   :=
+msg  =
+else
+Q   := @
+msg  = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# -MMD -MP: each object records the headers it read (build/**/*.d), so a
+# changed header rebuilds exactly what includes it.
+DEPFLAGS := -MMD -MP
+WARNINGS := -Wall -Wextra -Werror
+DEFINES  := -D_GNU_SOURCE -DMCPF_VERSION='"$(VERSION)"'
+INCLUDES := -I$(BUILD) -Ibpf -Iuser
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DMCPF_VERSION='"$(VERSION)"' \
-            -I$(BUILD) -Ibpf -Iuser
+CFLAGS   += -std=gnu11 $(WARNINGS) $(DEFINES) $(INCLUDES)
 LDLIBS   := -lbpf -lelf -lz -lcjson -lhttp_parser -lm -lpthread
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf -Wall -Werror
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf $(WARNINGS)
 
 # Debian packages: what the build needs, what the tests add on top.
 BUILD_PKGS := clang llvm gcc make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
@@ -27,20 +44,41 @@ KUBE_PKGS  := $(if $(shell command -v kubectl),,kubernetes-client)
 # node/npm come either from Debian (nodejs + npm) or from a vendor nodejs
 # that bundles npm and conflicts with Debian's npm: ask apt only if missing.
 NODE_PKGS  := $(if $(shell command -v node && command -v npm),,nodejs npm)
+# libFuzzer's runtime, and the differential test's Go and Python servers.
+FUZZ_PKGS  := libclang-rt-14-dev golang-go python3
 BENCH_PKGS := nginx gnuplot-nox jq
 
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
 LIB_OBJS  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
-BPF_HDRS  := $(wildcard bpf/*.h)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%.o,$(UNIT_SRCS))
 UNIT_BIN  := $(BUILD)/unit-tests
+SKEL      := $(BUILD)/mcpfence.skel.h
 # Benchmark tools (tests/bench/): plain C, no BPF, each with only the libraries it uses.
 BENCH_DIR  := $(BUILD)/bench
 BENCH_BINS := $(BENCH_DIR)/loadgen $(BENCH_DIR)/mini_server $(BENCH_DIR)/connect_cost
 
+# Sanitizer and fuzzing builds (tests/fuzz/, tests/README.md): the same
+# sources with clang under ASan + UBSan, in build/san/ and build/fuzz/.
+SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SAN_CFLAGS   := -O1 -g -std=gnu11 $(WARNINGS) $(DEFINES) $(INCLUDES) $(SAN_FLAGS)
+SAN_LIB_OBJS := $(patsubst $(BUILD)/%,$(BUILD)/san/%,$(LIB_OBJS))
+SAN_UNIT_OBJS := $(patsubst $(BUILD)/%,$(BUILD)/san/%,$(UNIT_OBJS))
+SAN_UNIT_BIN := $(BUILD)/san/unit-tests
+SAN_DAEMON   := $(BUILD)/san/mcpfence
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_LIB_OBJS := $(patsubst $(BUILD)/%,$(BUILD)/fuzz/%,$(LIB_OBJS))
+GO_SERVER    := $(BUILD)/differential/go-server
+FUZZ_SECONDS ?= 300
+DIFF_REQUESTS ?= 100000
+SOAK_CALLS   ?= 1000000
+
+.DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test-deps bench-deps run test unit bench bench-bins clean
+.PHONY: all deps test-deps fuzz-deps bench-deps run test unit unit-san bench bench-bins \
+        fuzz fuzz-bins soak clean
 all: $(BUILD)/mcpfence
 
 # apt-get only for what dpkg says is missing; needs root, says so otherwise.
@@ -59,98 +97,123 @@ test-deps: deps
 	$(call ensure_pkgs,$(TEST_PKGS) $(NODE_PKGS) $(KUBE_PKGS))
 	@[ -d node_modules/@modelcontextprotocol ] && [ node_modules/.package-lock.json -nt package-lock.json ] \
 		|| npm ci --no-audit --no-fund --loglevel=error
+fuzz-deps: test-deps
+	$(call ensure_pkgs,$(FUZZ_PKGS))
 bench-deps: test-deps
 	$(call ensure_pkgs,$(BENCH_PKGS))
 
-# vmlinux.h is generated from the running kernel's BTF rather than vendored:
-# programs are CO-RE, so any BTF-enabled kernel's types relocate at load.
+# --- kernel side -------------------------------------------------------------
+# vmlinux.h is generated from the running kernel's BTF rather than vendored
+# (3 MB of generated text; a kernel without BTF could not run mcpfence
+# anyway). The programs read only UAPI context fields (bpf_sock_addr,
+# bpf_sock_ops, sk_msg_md, bpf_sock), whose layout is the kernel's stable
+# ABI, so the object is not tied to the kernel it was built on.
 $(BUILD)/vmlinux.h:
-	@mkdir -p $(@D)
-	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+	$(call msg,VMLINUX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-	llvm-strip -g $@ 2>/dev/null || true
+# strip -g drops DWARF and keeps .BTF, which the maps' types need
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
-	$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) $(BPF_HDRS) $(BUILD)/mcpfence.skel.h
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+# --- daemon and unit tests ---------------------------------------------------
+# Objects wait for the skeleton (order-only): a first build has no .d files
+# yet to say who includes it; after that the .d files do.
+$(BUILD)/user/%.o: user/%.c | $(SKEL)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/mcpfence: $(USER_OBJS)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(UNIT_BIN): $(UNIT_SRCS) $(LIB_OBJS)
-	$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) -o $@ $(LDLIBS)
+$(BUILD)/tests/unit/%.o: tests/unit/%.c | $(SKEL)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(DEPFLAGS) -c $< -o $@
 
+$(UNIT_BIN): $(UNIT_OBJS) $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+# --- benchmark tools ---------------------------------------------------------
 bench-bins: $(BENCH_BINS)
-$(BENCH_DIR)/loadgen: tests/bench/loadgen.c tests/bench/histogram.c tests/bench/histogram.h
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(filter %.c,$^) -o $@ -lhttp_parser
-$(BENCH_DIR)/mini_server: tests/bench/mini_server.c
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(filter %.c,$^) -o $@ -lcjson -lhttp_parser
-$(BENCH_DIR)/connect_cost: tests/bench/connect_cost.c tests/bench/histogram.c tests/bench/histogram.h
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(filter %.c,$^) -o $@
+$(BENCH_DIR)/%.o: tests/bench/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(BENCH_DIR)/loadgen: $(BENCH_DIR)/loadgen.o $(BENCH_DIR)/histogram.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ -lhttp_parser
+$(BENCH_DIR)/mini_server: $(BENCH_DIR)/mini_server.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ -lcjson -lhttp_parser
+$(BENCH_DIR)/connect_cost: $(BENCH_DIR)/connect_cost.o $(BENCH_DIR)/histogram.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@
 
-# --- fuzzing and sanitizer builds (tests/fuzz/, tests/README.md) ------------
-# build/fuzz/fuzz_*: libFuzzer + ASan + UBSan harnesses, one per parser.
-# build/san/unit-tests, build/san/mcpfence: the unit tests and the daemon under
-# ASan + UBSan (tests/run.sh reruns a few integration tests on the latter).
-# make fuzz: every harness for FUZZ_SECONDS, then the differential test at
-# DIFF_REQUESTS; make soak: SOAK_CALLS calls through the daemon.
-FUZZ_PKGS    := libclang-rt-14-dev golang-go python3
-SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-SAN_CFLAGS    = -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DMCPF_VERSION='"$(VERSION)"' \
-               -I$(BUILD) -Ibpf -Iuser $(SAN_FLAGS)
-FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_SECONDS ?= 300
-DIFF_REQUESTS ?= 100000
-SOAK_CALLS   ?= 1000000
-SAN_UNIT_BIN := $(BUILD)/san/unit-tests
-.PHONY: fuzz fuzz-bins fuzz-deps soak unit-san
+# --- sanitizer and fuzzing builds ----------------------------------------------
+$(BUILD)/san/%.o: %.c | $(SKEL)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(SAN_CFLAGS) -Itests/unit -Wno-string-plus-int $(DEPFLAGS) -c $< -o $@
+$(SAN_UNIT_BIN): $(SAN_UNIT_OBJS) $(SAN_LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(SAN_CFLAGS) $^ -o $@ $(LDLIBS)
+$(SAN_DAEMON): $(patsubst $(BUILD)/%,$(BUILD)/san/%,$(USER_OBJS))
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(SAN_CFLAGS) $^ -o $@ $(LDLIBS)
 
-fuzz-deps: test-deps
-	$(call ensure_pkgs,$(FUZZ_PKGS))
-$(BUILD)/fuzz/user/%.o: user/%.c $(wildcard user/*.h) $(BPF_HDRS) $(BUILD)/mcpfence.skel.h
-	@mkdir -p $(@D)
-	$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/*.h $(patsubst $(BUILD)/%,$(BUILD)/fuzz/%,$(LIB_OBJS))
-	$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer -Itests/fuzz $< $(filter %.o,$^) -o $@ $(LDLIBS) -ldl
+$(BUILD)/fuzz/user/%.o: user/%.c | $(SKEL)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer-no-link $(DEPFLAGS) -c $< -o $@
+$(BUILD)/fuzz/fuzz_%.o: tests/fuzz/fuzz_%.c | $(SKEL)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer-no-link -Itests/fuzz $(DEPFLAGS) -c $< -o $@
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o $(FUZZ_LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS) -ldl
 fuzz-bins: $(FUZZ_BINS)
-$(BUILD)/san/user/%.o: user/%.c $(wildcard user/*.h) $(BPF_HDRS) $(BUILD)/mcpfence.skel.h
-	@mkdir -p $(@D)
-	$(CLANG) $(SAN_CFLAGS) -c $< -o $@
-$(SAN_UNIT_BIN): $(UNIT_SRCS) $(patsubst $(BUILD)/%,$(BUILD)/san/%,$(LIB_OBJS))
-	$(CLANG) $(SAN_CFLAGS) -Wno-string-plus-int -Itests/unit $(UNIT_SRCS) $(filter %.o,$^) -o $@ $(LDLIBS)
-$(BUILD)/san/mcpfence: $(patsubst $(BUILD)/%,$(BUILD)/san/%,$(USER_OBJS))
-	$(CLANG) $(SAN_CFLAGS) $^ -o $@ $(LDLIBS)
-unit-san: $(SAN_UNIT_BIN)
-	$(SAN_UNIT_BIN)
-$(BUILD)/differential/go-server: tests/differential/server.go
-	@mkdir -p $(@D)
-	cd $(@D) && GOCACHE=$(abspath $(BUILD))/differential/gocache go build -o go-server $(abspath $<)
-fuzz: fuzz-deps all $(FUZZ_BINS) $(BUILD)/differential/go-server
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh; f=$$?; \
-	DIFF_REQUESTS=$(DIFF_REQUESTS) tests/run.sh tests/integration/differential.test.mjs && exit $$f
-soak: test-deps all $(BENCH_BINS)
-	@node tests/soak/soak.mjs --calls $(SOAK_CALLS)
 
+$(GO_SERVER): tests/differential/server.go
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)cd $(@D) && GOCACHE=$(abspath $(BUILD))/differential/gocache go build -o go-server $(abspath $<)
+
+# --- what people run -----------------------------------------------------------
 run: deps all
 	$(BUILD)/mcpfence run --policy policies/default.json -v
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
 
-test: fuzz-deps all $(UNIT_BIN) $(BENCH_BINS) $(SAN_UNIT_BIN) $(BUILD)/san/mcpfence $(FUZZ_BINS) $(BUILD)/differential/go-server
+unit-san: $(SAN_UNIT_BIN)
+	$(SAN_UNIT_BIN)
+
+test: fuzz-deps all $(UNIT_BIN) $(BENCH_BINS) $(SAN_UNIT_BIN) $(SAN_DAEMON) $(FUZZ_BINS) $(GO_SERVER)
 	@tests/run.sh
+
+fuzz: fuzz-deps all $(FUZZ_BINS) $(GO_SERVER)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh; f=$$?; \
+	DIFF_REQUESTS=$(DIFF_REQUESTS) tests/run.sh tests/integration/differential.test.mjs && exit $$f
+
+soak: test-deps all $(BENCH_BINS)
+	@node tests/soak/soak.mjs --calls $(SOAK_CALLS)
 
 bench: bench-deps all $(BENCH_BINS)
 	@tests/bench/run.sh $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -148,7 +148,7 @@ static __always_inline struct mcpf_target *find_target(struct bpf_sock_addr *ctx
 	alts = bpf_map_lookup_elem(&target_ports, &port);
 	if (!alts || !addr_is_local(netns, dst->addr) || !listener_of(ctx, dst->addr, port, &reached))
 		return NULL;
-	for (int i = 0; i < MCPF_PORT_ADDRS; i++) {
+	for (__u32 i = 0; i < MCPF_PORT_ADDRS; i++) {
 		if (i >= alts->count)
 			break;
 		if (!listener_of(ctx, alts->addr[i], port, &cand) || !same_listener(&reached, &cand))

@@ -10,7 +10,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 secs=${FUZZ_SECONDS:-300}
-targets=${FUZZ_TARGETS:-$(cd build/fuzz && ls fuzz_* 2>/dev/null)}
+targets=${FUZZ_TARGETS:-$(cd build/fuzz && ls fuzz_* 2>/dev/null | grep -v "\.[od]$")}
 passed=0 failed=0
 mkdir -p build/fuzz/crashes build/fuzz/logs
 
