@@ -130,7 +130,8 @@ struct mcpf_policy_cond {
 
 /* rate_state key: which budget. Fields a scope does not use are zero:
  * grant = counter+server+identity, agent = counter+identity,
- * session = counter+server+session, global = counter. */
+ * session = counter+server+session+cgroup+uid (a session id is the agent's
+ * word: another agent naming it gets its own budget), global = counter. */
 struct mcpf_rate_key {
 	char counter[MCPF_COUNTER_LEN];
 	char server[MCPF_NAME_LEN];
