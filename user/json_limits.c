@@ -43,16 +43,9 @@ const char *json_limit_text(enum json_limit_hit hit)
 /* t[i] is an opening quote: the index after the closing one, or len. */
 static size_t after_string(const char *t, size_t len, size_t i)
 {
-	for (i++; i < len; i++) {
-		i += json_plain_run(t + i, len - i);
-		if (i >= len)
-			break;
-		if (t[i] == '\\')
-			i++;
-		else
-			return i + 1;
-	}
-	return len;
+	size_t end = json_string_end(t, len, i);
+
+	return end ? end : len;
 }
 
 static bool ends_scalar(char c)

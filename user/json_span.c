@@ -36,8 +36,7 @@ size_t json_skip_ws(const char *t, size_t len, size_t i)
 	return i;
 }
 
-/* t[i] is the opening quote; returns the index after the closing one, or 0. */
-static size_t skip_string(const char *t, size_t len, size_t i)
+size_t json_string_end(const char *t, size_t len, size_t i)
 {
 	for (i++; i < len; i++) {
 		i += json_plain_run(t + i, len - i);
@@ -63,7 +62,7 @@ int json_value_span(const char *t, size_t len, size_t pos, struct json_span *out
 			return -1;
 		char c = t[i];
 		if (c == '"') {
-			i = skip_string(t, len, i);
+			i = json_string_end(t, len, i);
 			if (!i)
 				return -1;
 			continue;
@@ -118,7 +117,7 @@ int json_members_next(struct json_members *it)
 	if (it->object) {
 		size_t key_end;
 
-		if (i >= end || t[i] != '"' || !(key_end = skip_string(t, end, i)))
+		if (i >= end || t[i] != '"' || !(key_end = json_string_end(t, end, i)))
 			goto bad;
 		it->key = (struct json_span){ .off = i, .len = key_end - i };
 		i = json_skip_ws(t, end, key_end);
