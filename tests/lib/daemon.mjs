@@ -120,7 +120,7 @@ export function policyFor(servers) {
 //   inCgroup    run the daemon itself inside the target (agent) cgroup
 //   listenPort, metricsPort  reuse a running daemon's ports (a rolling
 //               update: that daemon hands its listeners over); the daemon
-//               is then ready when it logs "serving", since the old one
+//               is then ready when it logs "serving N ms after exec", since the old one
 //               answers /healthz on the same port until it hands over
 //   args        extra arguments
 // Every daemon of a sandbox shares its --state-dir (sb.tmp/state), as
@@ -155,7 +155,7 @@ async function startDaemonOnce(sb, { policy, sockmap, failClosed = false, keepMa
   for (;;) {
     if (!proc.running) throw new Error(`mcpfence ${argv.join(' ')} exited (${JSON.stringify(proc.exitStatus)}) before /healthz answered 200\n${proc.stderr}`);
     if (successor) {
-      if (/^mcpfence: serving /m.test(proc.stderr)) return daemon;
+      if (/^mcpfence: serving \d+ ms after exec/m.test(proc.stderr)) return daemon;
     } else {
       const { status } = await daemon.healthz();
       if (status === 200) return daemon;
