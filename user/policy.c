@@ -657,6 +657,85 @@ static bool valid_path(const char *p)
 	}
 }
 
+
+/* A bound far above what a real argument check needs ("^/srv/[a-z0-9]{1,64}$" is
+ * about 70). */
+#define REGEX_MAX_NODES 4096
+
+/* About how many nodes glibc's regcomp builds for pattern: it copies the
+ * subexpression under `+` (x+ is x x*) and under an interval (x{m,n} is m
+ * to n copies), so stacked or nested repeats multiply ("a+++...", or
+ * "(a{200}){200}") and one short pattern can take gigabytes. Saturates
+ * just above limit. */
+static unsigned long regex_nodes(const char *p, unsigned long limit)
+{
+	unsigned long sum[32] = { 0 }, last = 0;
+	int depth = 0;
+
+#define ADD(x) (sum[depth] = sum[depth] + (x) > limit ? limit + 1 : sum[depth] + (x))
+	for (; *p; p++) {
+		unsigned long m = 0, n = 0;
+		char *end;
+
+		switch (*p) {
+		case '\\':
+			if (p[1])
+				p++;
+			last = 1;
+			ADD(1);
+			break;
+		case '[':  /* a bracket expression is one node; "]" first is literal */
+			p += p[1] == '^' ? 2 : 1;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']')
+				p++;
+			if (!*p)
+				return limit + 1;  /* unbalanced: regcomp refuses it anyway */
+			last = 1;
+			ADD(1);
+			break;
+		case '(':
+			if (++depth == 32)
+				return limit + 1;
+			sum[depth] = 0;
+			break;
+		case ')':
+			if (depth == 0)
+				return limit + 1;
+			last = sum[depth] ? sum[depth] : 1;
+			depth--;
+			ADD(last);
+			break;
+		case '+':
+			ADD(last);
+			last = last * 2 > limit ? limit + 1 : last * 2;
+			break;
+		case '{':
+			m = strtoul(p + 1, &end, 10);
+			n = *end == ',' ? (end[1] == '}' ? m + 1 : strtoul(end + 1, &end, 10)) : m;
+			if (*end == ',')
+				end++;
+			if (*end != '}' || m > limit || n > limit)
+				return limit + 1;
+			n = n > m ? n : m;
+			ADD(last * (n ? n - 1 : 0) > limit ? limit + 1 : last * (n ? n - 1 : 0));
+			last = last * (n ? n : 1) > limit ? limit + 1 : last * (n ? n : 1);
+			p = end;
+			break;
+		case '*': case '?': case '|': case '^': case '$':
+			break;
+		default:
+			last = 1;
+			ADD(1);
+		}
+		if (sum[depth] > limit)
+			return limit + 1;
+	}
+#undef ADD
+	return sum[0];
+}
+
 static void load_condition(struct loader *l, const cJSON *j, const char *field,
 			   struct mcpf_policy_cond *c)
 {
@@ -720,8 +799,14 @@ static void load_condition(struct loader *l, const cJSON *j, const char *field,
 		} else {
 			regex_t re;
 			char msg[256];
-			int rc = regcomp(&re, value->valuestring, REG_EXTENDED | REG_NOSUB);
+			int rc;
 
+			if (regex_nodes(value->valuestring, REGEX_MAX_NODES) > REGEX_MAX_NODES) {
+				fail(l, vf, "regex too costly to compile (repeats multiply to over %d nodes)",
+				     REGEX_MAX_NODES);
+				break;
+			}
+			rc = regcomp(&re, value->valuestring, REG_EXTENDED | REG_NOSUB);
 			if (rc) {
 				regerror(rc, &re, msg, sizeof(msg));
 				fail(l, vf, "invalid regex: %s", msg);

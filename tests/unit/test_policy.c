@@ -291,6 +291,21 @@ TEST(policy_rejects_bad_conditions)
 		     "t.json:servers.fs.tools.rm.conditions[7].value: must be a string\n");
 }
 
+/* glibc's regcomp copies what + and {m,n} repeat: stacked or nested repeats
+ * multiply, and a 100-byte pattern took over a gigabyte (fuzz_policy). */
+TEST(policy_rejects_regexes_too_costly_to_compile)
+{
+	CHECK_STR_EQ(errors_of(FS("'tools':{'rm':{'conditions':["
+				  "{'path':'args.p','op':'regex','value':'^/srv++++++++++++++++++++++++++++++/'},"
+				  "{'path':'args.p','op':'regex','value':'((a{200}){200})'},"
+				  "{'path':'args.p','op':'regex','value':'x{99999}'},"
+				  "{'path':'args.p','op':'regex','value':'^/srv/[a-z0-9]{1,64}(/[a-z0-9._-]{1,255})*$'},"
+				  "{'path':'args.p','op':'regex','value':'^(ab|c\\\\+)+[]x]{3}$'}]}}")),
+		     "t.json:servers.fs.tools.rm.conditions[0].value: regex too costly to compile (repeats multiply to over 4096 nodes)\n"
+		     "t.json:servers.fs.tools.rm.conditions[1].value: regex too costly to compile (repeats multiply to over 4096 nodes)\n"
+		     "t.json:servers.fs.tools.rm.conditions[2].value: regex too costly to compile (repeats multiply to over 4096 nodes)\n");
+}
+
 TEST(policy_rejects_what_does_not_fit_the_maps)
 {
 	char body[4096], text[8192], reason[300];
