@@ -50,7 +50,7 @@ if [ $# -eq 0 ]; then
 		echo "unit under ASan+UBSan: FAILED (build/san/unit-tests)"
 		failed=$((failed + 1))
 	fi
-	FUZZ_SECONDS=${FUZZ_SMOKE_SECONDS:-3} tests/fuzz/run.sh | tee "$work/fuzz.out"
+	FUZZ_SECONDS=${FUZZ_SMOKE_SECONDS:-3} FUZZ_SEED=${FUZZ_SEED:-1} tests/fuzz/run.sh | tee "$work/fuzz.out"
 	summary=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' "$work/fuzz.out" | tail -n1)
 	if [ -n "$summary" ]; then
 		read -r fp ff <<<"$(sed -E 's/^fuzz: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$summary")"

@@ -7,6 +7,8 @@
 # "fuzz: N passed, N failed". A crash, a leak, UB, a broken invariant or a
 # timeout fails the target and leaves its input in build/fuzz/crashes/.
 #   FUZZ_SECONDS=300 (default) FUZZ_TARGETS="fuzz_sse fuzz_jsonrpc" (default: all)
+#   FUZZ_SEED=N: libFuzzer's -seed (make test's smoke sets 1, so CI explores
+#   the same inputs every run: a new failure there is a regression, not luck)
 set -u
 cd "$(dirname "$0")/../.."
 secs=${FUZZ_SECONDS:-300}
@@ -37,7 +39,7 @@ for t in $targets; do
 	fi
 	mkdir -p "$work"
 	# -max_len: bigger than every seed; -rss_limit_mb: the daemon's bodies are bounded too.
-	"$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=1024 -max_len=16384 \
+	"$bin" -max_total_time="$secs" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -print_final_stats=1 -timeout=10 -rss_limit_mb=1024 -max_len=16384 \
 		-dict="tests/fuzz/dict/$(dict_of "$t").dict" -artifact_prefix="build/fuzz/crashes/$t-" \
 		"$work" "tests/fuzz/corpus/$t" >"$log" 2>&1
 	rc=$?
