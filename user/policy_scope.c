@@ -231,10 +231,19 @@ void policy_scope_assign(const struct enforce *enf, struct mcpf_conn *origin)
 
 	if (!s)
 		return;  /* no policy activated yet: keep what the kernel recorded */
-	if (policy_scopes_scoped(s, &origin->target) && enf->cgroup2_fd >= 0 &&
-	    !cgroup_path_from_id(enf->cgroup2_fd, origin->cgroup_id, path, sizeof(path)))
+	if (policy_scopes_scoped(s, &origin->target)) {
+		/* A scope may cover an agent whose cgroup cannot be named (gone
+		 * before this accept: an agent can rmdir a delegated cgroup it
+		 * left): refused, never handed to the unscoped entry. */
+		if (enf->cgroup2_fd < 0 || cgroup_path_from_id(enf->cgroup2_fd, origin->cgroup_id, path, sizeof(path))) {
+			memset(origin->server, 0, sizeof(origin->server));
+			log_info("agent pid=%u: its cgroup cannot be named and a scope may cover it at this "
+				 "endpoint; its requests are refused", origin->pid);
+			return;
+		}
 		for (rel = path; *rel == '/'; rel++)
 			;
+	}
 	if (policy_scopes_server(s, &origin->target, rel, origin->server))
 		log_info("agent pid=%u cgroup=%s: no server of the policy covers it at this endpoint; "
 			 "its requests are refused", origin->pid, rel ? rel : "(unknown)");
