@@ -20,7 +20,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const CALL_LOOP = path.join(here, '../lib/call-loop.mjs');
 const REASON = 'not on this node';
 
+// echo is named so that its calls have a tool_stats row of their own: the
+// stateless calls here never list tools, and tools neither named by the
+// policy nor listed by a server are counted under "(other)".
 const POLICY_TOOLS = {
+  echo: {},
   execute: { action: 'deny', reason: REASON },
   limited: { limits: [{ counter: 'limited_global', window: 'hour', max: 3, scope: 'global' }] },
 };
@@ -136,7 +140,7 @@ itest(`rolling update under load (${failClosed ? '--fail-closed' : 'fail-open'})
 itest('SIGTERM of a --fail-closed daemon with no successor: programs stay, registered endpoints refused, a new daemon serves', async (t) => {
   const sb = sandbox(t, 'sigterm-closed');
   const rec = await startRecorder(sb, { tools: ['echo'], jsonResponse: true });
-  const policy = policyOf({ rec: { port: rec.port } });
+  const policy = policyOf({ rec: { port: rec.port, tools: { echo: {} } } });  // a row of its own (POLICY_TOOLS)
   const old = await startDaemon(sb, { policy, failClosed: true });
   assert.equal(resultText(await statelessCall(sb, rec.port, 'echo', 'before')), 'ran echo {"m":"before"}');
   const linksBefore = pinnedLinks(sb.pinDir);
