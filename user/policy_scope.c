@@ -37,10 +37,22 @@ static const struct scope_host *find_host(const struct policy_scopes *s, const c
 	return NULL;
 }
 
+/* Unique for the daemon's life: a table freed and another allocated at
+ * its address still differ. */
+static unsigned long long next_epoch(void)
+{
+	static unsigned long long epoch;
+
+	return ++epoch;
+}
+
 struct policy_scopes *policy_scopes_new(const struct policy *policy, const struct policy_scopes *prev)
 {
 	struct policy_scopes *s = calloc(1, sizeof(*s));
 	bool oom = !s;
+
+	if (s)
+		s->epoch = next_epoch();
 
 	if (s)
 		s->servers = calloc(policy->n_servers ? policy->n_servers : 1, sizeof(*s->servers));
@@ -135,6 +147,8 @@ int policy_scopes_set_addrs(struct policy_scopes *s, const char *host, unsigned 
 			sh->n_addrs = n;
 			changed = 1;
 		}
+	if (changed)
+		s->epoch = next_epoch();
 	return changed;
 }
 
@@ -231,11 +245,25 @@ void policy_scope_assign(const struct enforce *enf, struct mcpf_conn *origin)
 
 	if (!s)
 		return;  /* no policy activated yet: keep what the kernel recorded */
-	if (policy_scopes_scoped(s, &origin->target) && enf->cgroup2_fd >= 0 &&
-	    !cgroup_path_from_id(enf->cgroup2_fd, origin->cgroup_id, path, sizeof(path)))
+	if (policy_scopes_scoped(s, &origin->target)) {
+		/* A scope may cover an agent whose cgroup cannot be named (gone
+		 * before this accept: an agent can rmdir a delegated cgroup it
+		 * left): refused, never handed to the unscoped entry. */
+		if (enf->cgroup2_fd < 0 || cgroup_path_from_id(enf->cgroup2_fd, origin->cgroup_id, path, sizeof(path))) {
+			memset(origin->server, 0, sizeof(origin->server));
+			log_info("agent pid=%u: its cgroup cannot be named and a scope may cover it at this "
+				 "endpoint; its requests are refused", origin->pid);
+			return;
+		}
 		for (rel = path; *rel == '/'; rel++)
 			;
+	}
 	if (policy_scopes_server(s, &origin->target, rel, origin->server))
 		log_info("agent pid=%u cgroup=%s: no server of the policy covers it at this endpoint; "
 			 "its requests are refused", origin->pid, rel ? rel : "(unknown)");
+}
+
+unsigned long long policy_scope_epoch(const struct enforce *enf)
+{
+	return enf->policy->scopes ? enf->policy->scopes->epoch : 0;
 }

@@ -51,6 +51,7 @@ struct scope_server {
 struct policy_scopes {
 	struct scope_server *servers;  /* file order */
 	size_t n_servers;
+	unsigned long long epoch;      /* new for every table and every change of its addresses */
 };
 
 /* The table of policy; host names keep the addresses prev had for them
@@ -82,9 +83,14 @@ void policy_scopes_each_endpoint(const struct policy_scopes *s,
 				 void (*fn)(void *ctx, const struct mcpf_endpoint *ep, const char *server),
 				 void *ctx);
 
-/* The daemon's one call per accepted connection: sets origin->server from
- * origin->target and the agent's cgroup, as above. */
+/* The daemon's call per accepted connection: sets origin->server from
+ * origin->target and the agent's cgroup, as above. Called again on the
+ * connection whenever policy_scope_epoch changed since (a reload, a host
+ * name resolving anew): a connection is governed by the entry the active
+ * policy gives it, not the one it was accepted under. */
 struct mcpf_conn;
 void policy_scope_assign(const struct enforce *enf, struct mcpf_conn *origin);
+/* The active table's epoch; 0 before the first policy. */
+unsigned long long policy_scope_epoch(const struct enforce *enf);
 
 #endif /* MCPF_POLICY_SCOPE_H */

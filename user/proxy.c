@@ -57,6 +57,7 @@ struct proxy_conn {
 	bool admitted;                /* counted in px->limits */
 	struct conn_agent agent;
 	size_t charged;               /* bytes counted in px->mem */
+	unsigned long long scope_epoch; /* policy_scope_epoch when origin.server was chosen */
 };
 
 /* Refusals come in floods: one log line a second for each kind is enough
@@ -246,6 +247,19 @@ static bool room_to_read(struct proxy_conn *c, bool from_client)
 	return false;
 }
 
+/* Which server entry governs the agent's next bytes: chosen again when the
+ * scope table changed since (policy_scope.h), so that a reload putting an
+ * agent under a stricter scoped entry reaches connections it already holds. */
+static void conn_rescope(struct proxy_conn *c)
+{
+	unsigned long long epoch = policy_scope_epoch(c->px->enforce);
+
+	if (epoch == c->scope_epoch)
+		return;
+	c->scope_epoch = epoch;
+	policy_scope_assign(c->px->enforce, &c->origin);
+}
+
 static bool side_read(struct proxy_conn *c, struct side *s)
 {
 	static char scratch[READ_CHUNK];
@@ -274,6 +288,8 @@ static bool side_read(struct proxy_conn *c, struct side *s)
 		}
 		n = recv(s->w.fd, scratch, sizeof(scratch), 0);
 
+		if (n > 0 && from_client)
+			conn_rescope(c);
 		if (n > 0)
 			rc = from_client ? mcp_flow_client_data(&c->flow, scratch, n, &io)
 					 : mcp_flow_upstream_data(&c->flow, scratch, n, &io);
@@ -597,6 +613,7 @@ static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *pe
 		return;
 	}
 	policy_scope_assign(px->enforce, &c->origin);
+	c->scope_epoch = policy_scope_epoch(px->enforce);
 	c->agent = (struct conn_agent){ .cgroup_id = c->origin.cgroup_id, .uid = c->origin.uid,
 					.pid = px->enforce->agent_per_cgroup ? 0 : c->origin.pid };
 	err = conn_limits_admit(&px->limits, &c->agent);

@@ -11,6 +11,7 @@ import { sandbox } from '../lib/sandbox.mjs';
 import { startDaemon } from '../lib/daemon.mjs';
 import { startRecorder, spawnAgent, expectDenial, resultText, policyOf, waitUntil } from '../lib/mcp.mjs';
 import { scrapeMetrics, parseSamples } from '../lib/metrics.mjs';
+import { cgroup2Root } from '../lib/cgroup.mjs';
 
 async function reloads(daemon) {
   const samples = parseSamples(await scrapeMetrics(daemon));
@@ -97,5 +98,27 @@ itest('an invalid file keeps the running policy and the log says why', async (t)
   before = await waitForReload(daemon, before, 'error');
   assert.equal(resultText(await agent.callTool('echo', { v: 3 })), 'ran echo {"v":3}');
   assert.deepEqual(rec.calls().map((c) => c.arguments.v), [1, 2, 3]);
+  await agent.close();
+});
+
+// A reload that puts an agent under a scoped entry (policy "agents") takes
+// effect on the connection it already holds, as a changed tool rule does:
+// otherwise an agent that keeps one connection alive keeps the laxer entry
+// it was assigned at accept() for as long as it likes.
+itest('a reload that scopes an agent to a stricter entry applies to its open connection', async (t) => {
+  const { sb, rec, daemon, agent } = await setUp(t, 'reload-scope');
+  const intercepted = async () => parseSamples(await scrapeMetrics(daemon))
+    .find((s) => s.name === 'mcpfence_connections_intercepted_total').value;
+  const connections = await intercepted();
+  const v2 = allowEcho(rec.port);
+  v2.servers.pinned = { ...v2.servers.rec, agents: [path.relative(cgroup2Root(), sb.cgroup)],
+    tools: { echo: { action: 'deny', reason: 'this agent is scoped in v2' } } };
+  const before = await reloads(daemon);
+  fs.writeFileSync(daemon.policyFile, json(v2));
+  await waitForReload(daemon, before);
+  expectDenial(assert, await agent.callTool('echo', { v: 2 }), { reason: 'this agent is scoped in v2' });
+  // the same connection: what is checked is the one held across the reload
+  assert.equal(await intercepted(), connections);
+  assert.deepEqual(rec.calls().map((c) => [c.tool, c.arguments.v]), [['echo', 1]]);
   await agent.close();
 });

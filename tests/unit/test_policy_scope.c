@@ -2,11 +2,17 @@
  * (patterns covering a cgroup and its descendants), the unscoped
  * fallback, none; and addresses that host names resolve to. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "policy_fixture.h"
+#include "enforce.h"
 #include "policy_scope.h"
+#include "sysfs.h"
 
 static struct mcpf_endpoint v4(unsigned char last, unsigned short port)
 {
@@ -92,5 +98,48 @@ TEST(scope_endpoints_list_unscoped_servers_first)
 	policy_scopes_each_endpoint(s, count_endpoint, order);
 	CHECK_STR_EQ(order, "b a ");
 	policy_scopes_free(s);
+	policy_free(p);
+}
+
+/* An agent whose cgroup cannot be named any more (removed between its
+ * connect() and the daemon's accept(): an agent can rmdir a cgroup of its
+ * own delegated subtree, e.g. under user@UID.service, once it has left it)
+ * may be one a scope covers: it must not fall back to the unscoped entry,
+ * which may be the laxer one. Real cgroup2: the id of a removed cgroup. */
+TEST(scope_assign_refuses_an_agent_whose_cgroup_is_gone)
+{
+	struct policy *p = policy_from("{'version':'1','servers':{"
+		"'scoped':{'default':'deny','endpoints':['127.0.0.1:3001'],'agents':['*']},"
+		"'lax':{'default':'allow','endpoints':['127.0.0.1:3001']}}}");
+	struct policy_maps maps = { .active = -1 };
+	struct enforce enf = { .policy = &maps, .cgroup2_fd = -1 };
+	struct mcpf_conn origin = { .target = v4(1, 3001) };
+	char mount[256], dir[300];
+	struct stat st;
+	int made;
+
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	maps.scopes = policy_scopes_new(p, NULL);
+	CHECK(maps.scopes != NULL);
+	CHECK_INT_EQ(cgroup2_mount(mount, sizeof(mount)), 0);
+	snprintf(dir, sizeof(dir), "%s/mcpf-unit-scope-%d", mount, (int)getpid());
+	made = mkdir(dir, 0755) == 0 && stat(dir, &st) == 0;
+	enf.cgroup2_fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(made && enf.cgroup2_fd >= 0 && maps.scopes);
+	if (made && enf.cgroup2_fd >= 0 && maps.scopes) {
+		origin.cgroup_id = st.st_ino;  /* a cgroup's id is its kernfs inode */
+		policy_scope_assign(&enf, &origin);
+		CHECK_STR_EQ(origin.server, "scoped");  /* '*' covers it while it exists */
+		CHECK_INT_EQ(rmdir(dir), 0);
+		memset(origin.server, 'x', sizeof(origin.server));
+		policy_scope_assign(&enf, &origin);
+		CHECK_STR_EQ(origin.server, "");  /* unknown: refused, not "lax" */
+	}
+	rmdir(dir);
+	if (enf.cgroup2_fd >= 0)
+		close(enf.cgroup2_fd);
+	policy_scopes_free(maps.scopes);
 	policy_free(p);
 }
