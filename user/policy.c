@@ -664,19 +664,27 @@ static bool valid_path(const char *p)
 
 /* About how many nodes glibc's regcomp builds for pattern: it copies the
  * subexpression under `+` (x+ is x x*) and under an interval (x{m,n} is m
- * to n copies), so stacked or nested repeats multiply ("a+++...", or
- * "(a{200}){200}") and one short pattern can take gigabytes. Saturates
- * just above limit. */
+ * to n copies), so nested repeats multiply ("(a{200}){200}") and one short
+ * pattern can take gigabytes. A repeat of a repeat ("a**", "x+{2}") is
+ * undefined in POSIX EREs and makes regcomp's closures explode (fuzz_policy:
+ * seconds of CPU, gigabytes): counted as over the limit. Saturates just
+ * above limit. */
 static unsigned long regex_nodes(const char *p, unsigned long limit)
 {
 	unsigned long sum[32] = { 0 }, last = 0;
+	bool repeated = false;  /* the previous token was a repeat */
 	int depth = 0;
 
 #define ADD(x) (sum[depth] = sum[depth] + (x) > limit ? limit + 1 : sum[depth] + (x))
+#define MUL(a, b) ((a) * (b) > limit ? limit + 1 : (a) * (b))
 	for (; *p; p++) {
-		unsigned long m = 0, n = 0;
+		bool repeat = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+		unsigned long m, n;
 		char *end;
 
+		if (repeat && repeated)
+			return limit + 1;
+		repeated = repeat;
 		switch (*p) {
 		case '\\':
 			if (p[1])
@@ -684,12 +692,18 @@ static unsigned long regex_nodes(const char *p, unsigned long limit)
 			last = 1;
 			ADD(1);
 			break;
-		case '[':  /* a bracket expression is one node; "]" first is literal */
+		case '[':  /* one node; "]" first is literal, [:x:] [.x.] [=x=] nest */
 			p += p[1] == '^' ? 2 : 1;
 			if (*p == ']')
 				p++;
-			while (*p && *p != ']')
-				p++;
+			for (; *p && *p != ']'; p++)
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+					const char *close = strchr(p + 2, p[1]);
+
+					if (!close || close[1] != ']')
+						return limit + 1;
+					p = close + 1;
+				}
 			if (!*p)
 				return limit + 1;  /* unbalanced: regcomp refuses it anyway */
 			last = 1;
@@ -709,7 +723,7 @@ static unsigned long regex_nodes(const char *p, unsigned long limit)
 			break;
 		case '+':
 			ADD(last);
-			last = last * 2 > limit ? limit + 1 : last * 2;
+			last = MUL(last, 2);
 			break;
 		case '{':
 			m = strtoul(p + 1, &end, 10);
@@ -719,11 +733,14 @@ static unsigned long regex_nodes(const char *p, unsigned long limit)
 			if (*end != '}' || m > limit || n > limit)
 				return limit + 1;
 			n = n > m ? n : m;
-			ADD(last * (n ? n - 1 : 0) > limit ? limit + 1 : last * (n ? n - 1 : 0));
-			last = last * (n ? n : 1) > limit ? limit + 1 : last * (n ? n : 1);
+			ADD(MUL(last, n ? n - 1 : 0));
+			last = MUL(last, n ? n : 1);
 			p = end;
 			break;
-		case '*': case '?': case '|': case '^': case '$':
+		case '*': case '?':
+			break;
+		case '|': case '^': case '$':
+			repeated = false;
 			break;
 		default:
 			last = 1;
@@ -732,6 +749,7 @@ static unsigned long regex_nodes(const char *p, unsigned long limit)
 		if (sum[depth] > limit)
 			return limit + 1;
 	}
+#undef MUL
 #undef ADD
 	return sum[0];
 }
@@ -802,7 +820,7 @@ static void load_condition(struct loader *l, const cJSON *j, const char *field,
 			int rc;
 
 			if (regex_nodes(value->valuestring, REGEX_MAX_NODES) > REGEX_MAX_NODES) {
-				fail(l, vf, "regex too costly to compile (repeats multiply to over %d nodes)",
+				fail(l, vf, "regex too costly to compile (a repeat of a repeat, or repeats multiplying to over %d nodes)",
 				     REGEX_MAX_NODES);
 				break;
 			}

@@ -300,10 +300,13 @@ TEST(policy_rejects_regexes_too_costly_to_compile)
 				  "{'path':'args.p','op':'regex','value':'((a{200}){200})'},"
 				  "{'path':'args.p','op':'regex','value':'x{99999}'},"
 				  "{'path':'args.p','op':'regex','value':'^/srv/[a-z0-9]{1,64}(/[a-z0-9._-]{1,255})*$'},"
-				  "{'path':'args.p','op':'regex','value':'^(ab|c\\\\+)+[]x]{3}$'}]}}")),
-		     "t.json:servers.fs.tools.rm.conditions[0].value: regex too costly to compile (repeats multiply to over 4096 nodes)\n"
-		     "t.json:servers.fs.tools.rm.conditions[1].value: regex too costly to compile (repeats multiply to over 4096 nodes)\n"
-		     "t.json:servers.fs.tools.rm.conditions[2].value: regex too costly to compile (repeats multiply to over 4096 nodes)\n");
+				  "{'path':'args.p','op':'regex','value':'^(ab|c\\\\+)+[]x]{3}$'},"
+				  "{'path':'args.p','op':'regex','value':'^[[:print:]]**{1,200}$'},"
+				  "{'path':'args.p','op':'regex','value':'^[[:print:][:space:]]{1,200}$'}]}}")),
+		     "t.json:servers.fs.tools.rm.conditions[0].value: regex too costly to compile (a repeat of a repeat, or repeats multiplying to over 4096 nodes)\n"
+		     "t.json:servers.fs.tools.rm.conditions[1].value: regex too costly to compile (a repeat of a repeat, or repeats multiplying to over 4096 nodes)\n"
+		     "t.json:servers.fs.tools.rm.conditions[2].value: regex too costly to compile (a repeat of a repeat, or repeats multiplying to over 4096 nodes)\n"
+		     "t.json:servers.fs.tools.rm.conditions[5].value: regex too costly to compile (a repeat of a repeat, or repeats multiplying to over 4096 nodes)\n");
 }
 
 TEST(policy_rejects_what_does_not_fit_the_maps)
