@@ -378,6 +378,13 @@ enum flow_phase mcp_flow_phase(const struct mcp_flow *f)
 	return f->first ? FLOW_BUSY : FLOW_IDLE;
 }
 
+void mcp_flow_drop_request(struct mcp_flow *f)
+{
+	http1_free(&f->req);
+	bb_free(&f->req_body);
+	bb_free(&f->wide_text);
+}
+
 size_t mcp_flow_body_bytes(const struct mcp_flow *f)
 {
 	return f->req_body.cap + f->wide_text.cap;

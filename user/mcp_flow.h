@@ -114,6 +114,9 @@ int mcp_flow_refuse(struct mcp_flow *f, struct flow_io *io, int status, const ch
 enum flow_phase { FLOW_IDLE, FLOW_HEAD, FLOW_HELD_BODY, FLOW_STREAMED_BODY, FLOW_BUSY };
 enum flow_phase mcp_flow_phase(const struct mcp_flow *f);
 /* More than max requests wait for their answers (pipelining). */
+/* The connection ends after a refusal: let go of the request being read
+ * (a body held in part may be megabytes) while the proxy lingers. */
+void mcp_flow_drop_request(struct mcp_flow *f);
 /* Bytes of request bodies the flow keeps itself (read through it to be
  * sniffed or decided), for the memory budget. */
 size_t mcp_flow_body_bytes(const struct mcp_flow *f);

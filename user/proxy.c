@@ -25,6 +25,10 @@
 /* Stop reading from one side while this much waits to be written to the
  * other: memory per connection stays bounded whatever the peers do. */
 #define HIGH_WATER  (256 * 1024)
+/* After a refusal, the agent's remaining bytes are dropped for at most
+ * this long and this much before the connection is closed. */
+#define LINGER_SECONDS   2
+#define LINGER_MAX_BYTES (16u << 20)
 /* Requests read ahead of their answers; past this the agent is not read
  * until answers go out (the daemon's own answers queue up otherwise). */
 #define PIPELINE_MAX 64
@@ -52,7 +56,9 @@ struct proxy_conn {
 	struct deferred free_later;
 	/* limits (conn_limits.h): the state its timer runs for, since when */
 	struct timer timer;
-	enum conn_wait { WAIT_NONE, WAIT_IDLE, WAIT_HEAD, WAIT_BODY, WAIT_READER } wait;
+	enum conn_wait { WAIT_NONE, WAIT_IDLE, WAIT_HEAD, WAIT_BODY, WAIT_READER, WAIT_LINGER } wait;
+	bool lingering;               /* refused: the agent's bytes are read and dropped until it stops */
+	size_t lingered;              /* ... how many so far */
 	bool wrote_client;            /* write progress toward the agent since the last settle */
 	bool admitted;                /* counted in px->limits */
 	struct conn_agent agent;
@@ -184,7 +190,12 @@ static void conn_fail_after_flush(struct proxy_conn *c)
 	bb_reset(&c->upstream.out);
 	c->connecting = false;
 	c->upstream.rd_closed = c->upstream.wr_closed = true;
-	c->client.rd_closed = true;
+	/* Lingering close (RFC 9112 9.6): closing with the agent's bytes still
+	 * unread would send a reset, which can destroy the answer before the
+	 * agent reads it (an agent still sending a body refused with 413). Its
+	 * bytes are read and dropped instead, bounded in bytes and time. */
+	c->lingering = true;
+	mcp_flow_drop_request(&c->flow);
 }
 
 /* What a parser holding a body will hold once the body is in: with a
@@ -208,6 +219,8 @@ static size_t body_want(const struct http1_parser *p)
  * parsers (bodies, heads, events) and both queues. */
 static size_t conn_want(struct proxy_conn *c)
 {
+	if (c->lingering)
+		return c->client.out.cap;  /* the refusal on its way; nothing else is kept */
 	size_t req = mcp_flow_phase(&c->flow) == FLOW_HELD_BODY ? body_want(&c->flow.req)
 								  : http1_held_bytes(&c->flow.req);
 	size_t resp = mcp_flow_holds_response(&c->flow) ? body_want(&c->flow.resp) : http1_held_bytes(&c->flow.resp);
@@ -267,6 +280,20 @@ static bool side_read(struct proxy_conn *c, struct side *s)
 	struct bytebuf *dst = &peer_of(c, s)->out;
 	bool from_client = s == &c->client;
 
+	while (from_client && c->lingering) {
+		ssize_t n = recv(s->w.fd, scratch, sizeof(scratch), 0);
+
+		if (!c->client.out.len)
+			bb_free(&c->client.out);  /* the refusal is out */
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return true;
+		if (n <= 0 || (c->lingered += n) > LINGER_MAX_BYTES) {
+			s->rd_closed = true;  /* its end, or enough: close (a reset past the bound) */
+			return true;
+		}
+	}
 	while (dst->len < HIGH_WATER && (!from_client || client_readable(c))) {
 		ssize_t n;
 		int rc;
@@ -348,6 +375,8 @@ static void conn_settle(struct proxy_conn *c);
 
 static enum conn_wait wait_of(struct proxy_conn *c)
 {
+	if (c->lingering)
+		return WAIT_LINGER;
 	if (c->client.out.len >= HIGH_WATER)
 		return WAIT_READER;
 	switch (mcp_flow_phase(&c->flow)) {
@@ -372,6 +401,7 @@ static void on_conn_timeout(struct timer *t)
 	c->px->timeouts_total++;
 	switch (c->wait) {
 	case WAIT_IDLE:
+	case WAIT_LINGER:
 		conn_close(c, false);
 		return;
 	case WAIT_READER:
@@ -408,6 +438,7 @@ static void conn_watch_time(struct proxy_conn *c)
 	case WAIT_BODY: s = cfg->body_timeout_s; break;
 	case WAIT_IDLE:
 	case WAIT_READER: s = cfg->idle_timeout_s; break;
+	case WAIT_LINGER: s = LINGER_SECONDS; break;
 	default: break;
 	}
 	if (s)
@@ -442,7 +473,7 @@ static void conn_settle(struct proxy_conn *c)
 		 * it waits for its 502, and the connection ends after it */
 		if (p->rd_closed && !s->wr_closed && !s->out.len &&
 		    !(s == &c->upstream && c->connecting) &&
-		    !(s == &c->client && c->upstream_failed && !c->client.rd_closed)) {
+		    !(s == &c->client && c->upstream_failed && !c->client.rd_closed && !c->lingering)) {
 			shutdown(s->w.fd, SHUT_WR);
 			s->wr_closed = true;
 		}

@@ -150,6 +150,20 @@ itest('SO_MARK is no loop guard, TCP Fast Open no way around connect(): both int
   await daemon.waitForInterceptions({ pid: tfo.pid });
 });
 
+itest('a body refused while the agent is still sending it: the agent reads its 413, not a reset (lingering close)', async (t) => {
+  const sb = sandbox(t, 'linger');
+  const rec = await startRecorder(sb, { tools: ['echo'] });
+  await startDaemon(sb, { policy: policy([`127.0.0.1:${rec.port}`], {}) });
+  // 6 MiB sent in one go against the 4 MiB --body-limit: the daemon answers
+  // 413 at 4 MiB while the rest is still on its way
+  for (let i = 0; i < 3; i++) {
+    const out = await rawAgent(sb, ['--port', String(rec.port), '--tool', 'echo', '--pad', String(6 << 20)]);
+    assert.equal(out.ok, true, out.error);
+    assert.equal(out.status, 413, out.body);
+  }
+  assert.deepEqual(rec.calls(), []);
+});
+
 itest('a socket born outside the cgroup is intercepted when an agent in it connects the socket', async (t) => {
   const sb = sandbox(t, 'born-outside');
   const rec = await startRecorder(sb, { tools: ['echo', 'execute'] });

@@ -5,6 +5,7 @@ over a plain socket, with tricks an agent can play on that socket first.
   raw-agent.py --host H --port P --tool NAME [--mark N] [--move-to-cgroup DIR]
 
 --mark N           setsockopt(SO_MARK, N) before connect (needs CAP_NET_RAW)
+--pad N            N bytes of filler in the arguments (the whole request is sent at once)
 --fastopen         no connect(): the first bytes go with sendto(MSG_FASTOPEN)
 --move-to-cgroup   create the socket first, then move this process into DIR
                    (the socket was born outside it), then connect
@@ -20,6 +21,7 @@ p.add_argument('--path', default='/mcp/stateless')
 p.add_argument('--mark', type=lambda s: int(s, 0))
 p.add_argument('--move-to-cgroup')
 p.add_argument('--fastopen', action='store_true', help='connect with the request itself (sendto MSG_FASTOPEN)')
+p.add_argument('--pad', type=int, default=0, help='bytes of filler in the arguments, sent in one go')
 a = p.parse_args()
 
 def complete(data):
@@ -43,7 +45,7 @@ if a.move_to_cgroup:
     with open(os.path.join(a.move_to_cgroup, 'cgroup.procs'), 'w') as f:
         f.write(str(os.getpid()))
 body = json.dumps({'jsonrpc': '2.0', 'id': 1, 'method': 'tools/call',
-                   'params': {'name': a.tool, 'arguments': {'marker': 'raw-agent-' + a.tool}}}).encode()
+                   'params': {'name': a.tool, 'arguments': {'marker': 'raw-agent-' + a.tool, 'pad': 'x' * a.pad}}}).encode()
 req = (f'POST {a.path} HTTP/1.1\r\nHost: {a.host}:{a.port}\r\nContent-Type: application/json\r\n'
        f'Accept: application/json, text/event-stream\r\nMcp-Protocol-Version: 2025-06-18\r\n'
        f'Content-Length: {len(body)}\r\nConnection: close\r\n\r\n').encode() + body
