@@ -186,6 +186,14 @@ enum json_strict json_strict_check(const char *text, size_t len, const char **wh
 		bool in_object = depth && (kinds[(depth - 1) / 64] >> ((depth - 1) % 64) & 1);
 		bool at_end = false;
 
+		/* a container ends where its first member could begin, or after a member */
+		if (depth && c == (in_object ? '}' : ']') &&
+		    (want == COMMA_OR_END || want == (in_object ? KEY_OR_END : VALUE_OR_END))) {
+			i++;
+			depth--;
+			want = depth ? COMMA_OR_END : DONE;
+			continue;
+		}
 		switch (want) {
 		case DONE:
 			r = bad(&s, "more data after the JSON value");
@@ -202,22 +210,11 @@ enum json_strict json_strict_check(const char *text, size_t len, const char **wh
 			if (c == ',') {
 				i++;
 				want = in_object ? KEY : VALUE;
-			} else if (c == (in_object ? '}' : ']')) {
-				i++;
-				depth--;
-				want = depth ? COMMA_OR_END : DONE;
 			} else {
 				r = bad(&s, "expected ',' or the end of the container");
 			}
 			continue;
 		case KEY_OR_END:
-			if (c == '}') {
-				i++;
-				depth--;
-				want = depth ? COMMA_OR_END : DONE;
-				continue;
-			}
-			/* fall through */
 		case KEY:
 			if (c != '"') {
 				r = bad(&s, c == '}' ? "trailing comma in an object" : "object key is not a string");
@@ -227,13 +224,6 @@ enum json_strict json_strict_check(const char *text, size_t len, const char **wh
 			want = COLON;
 			continue;
 		case VALUE_OR_END:
-			if (c == ']') {
-				i++;
-				depth--;
-				want = depth ? COMMA_OR_END : DONE;
-				continue;
-			}
-			/* fall through */
 		case VALUE:
 			if (c == ']') {
 				r = bad(&s, "trailing comma in an array");
