@@ -64,4 +64,14 @@ static inline void fuzz_msg(struct http1_msg *msg, char *scratch, const char *he
 	}
 }
 
+/* Text with control characters other than TAB, LF and CR outside strings:
+ * cJSON reads them as whitespace, JSON.parse and json_span refuse them. */
+static inline bool fuzz_cjson_only_space(const char *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)t[i] < 0x20 && !memchr("\t\n\r", t[i], 3))
+			return true;
+	return false;
+}
+
 #endif /* MCPF_FUZZ_H */

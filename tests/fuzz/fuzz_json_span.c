@@ -52,14 +52,6 @@ static void check_children(const char *text, struct json_span span, const cJSON 
 	free(vals);
 }
 
-static bool odd_space(const char *t, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)t[i] < 0x20 && !memchr("\t\n\r", t[i], 3))
-			return true;
-	return false;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = malloc(size + 1);
@@ -88,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * takes every byte <= 0x20 for whitespace (\f, \v, NUL...), json_span
 	 * only JSON's four, which makes callers refuse such text: left out. */
 	cJSON *root = cJSON_ParseWithLengthOpts(text, size, &end, false);
-	if (root && json_skip_ws(text, size, (size_t)(end - text)) == size && !odd_space(text, size)) {
+	if (root && json_skip_ws(text, size, (size_t)(end - text)) == size && !fuzz_cjson_only_space(text, size)) {
 		FUZZ_ASSERT(json_value_span(text, size, i, &whole) == 0);
 		FUZZ_ASSERT(json_skip_ws(text, size, whole.off + whole.len) == size);
 		depth_budget = 256;

@@ -52,14 +52,6 @@ static void check_message(const cJSON *msg, struct mcp_idset *set)
 	}
 }
 
-static bool odd_space(const char *t, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)t[i] < 0x20 && !memchr("\t\n\r", t[i], 3))
-			return true;
-	return false;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *json = malloc(size ? size : 1);
@@ -83,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(root);
 	/* Text only cJSON reads (control characters for whitespace) is left
 	 * as it is: JSON.parse and Python's json refuse it, as json_span does. */
-	if (odd_space(json, size) && r == 0) {
+	if (fuzz_cjson_only_space(json, size) && r == 0) {
 		cJSON_Delete(root);
 		goto out;
 	}
