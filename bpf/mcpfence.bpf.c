@@ -17,10 +17,10 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "addr.h"
-#include "maps.h"
-#include "policy_maps.h"
-#include "stats_maps.h"
+#include "addr.bpf.h"
+#include "maps.bpf.h"
+#include "policy_maps.bpf.h"
+#include "stats_maps.bpf.h"
 
 #define AF_INET  2
 #define AF_INET6 10

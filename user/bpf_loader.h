@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "mcpfence.h"
+#include "mcpfence_abi.h"
 
 struct mcpfence;
 

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
-#include "mcpfence.h"
+#include "mcpfence_abi.h"
 
 #define CALL_LIST_MAX 64
 

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 #include <sys/socket.h>
-#include "mcpfence.h"
+#include "mcpfence_abi.h"
 
 #define ENDPOINT_STRLEN 64 /* "[v6]:port" with room to spare */
 

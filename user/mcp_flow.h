@@ -31,7 +31,7 @@
 #include "http1.h"
 #include "http_strict.h"
 #include "json_sniff.h"
-#include "mcpfence.h"
+#include "mcpfence_abi.h"
 
 struct exchange;
 struct mcp_session;

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "loop.h"
-#include "mcpfence.h"
+#include "mcpfence_abi.h"
 
 struct netns_addrs {
 	struct watch w;

@@ -31,14 +31,14 @@
  * Validation reports every problem, each as "FILE:FIELD: REASON" where
  * FIELD is a JSON path (servers.fs.tools.rm.limits[0].scope; keys that
  * are not identifiers are quoted: tools["a.b"]). Sizes that would not fit
- * the policy maps (bpf/policy.h) are validation errors too, so a policy
+ * the policy maps (bpf/policy_abi.h) are validation errors too, so a policy
  * that loads always compiles.
  */
 #ifndef MCPF_POLICY_LOAD_H
 #define MCPF_POLICY_LOAD_H
 
 #include <stddef.h>
-#include "../bpf/policy.h"  /* map layouts (this file shadows the name) */
+#include "policy_abi.h"
 
 /* One entry of a server's "tools" object (or a tool only named in
  * "hide"), already in map layout. */

@@ -26,7 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "mcpfence.h"
+#include "mcpfence_abi.h"
 
 struct policy;
 struct enforce;

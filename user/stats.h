@@ -1,5 +1,5 @@
 /* Per-tool call statistics in the pinned `tool_stats` map and daemon
- * counters in `daemon_stats` (layouts in bpf/stats.h).
+ * counters in `daemon_stats` (layouts in bpf/stats_abi.h).
  *
  * Writers (the daemon): one call per decided tools/call, per connection
  * accepted/closed, per policy reload. Each is a BPF_F_LOCK lookup plus a
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/stats.h"  /* the map contract; this file is user/stats.h */
+#include "stats_abi.h"
 
 struct stats_row {
 	struct mcpf_tool_key key;
@@ -46,7 +46,7 @@ int stats_read_daemon(int daemon_fd, struct mcpf_daemon_stats *out);
  * this binary was built with (-EPROTO if not). Returns an fd or -errno. */
 int stats_open_pinned(const char *bpffs_dir, const char *name, size_t value_size);
 
-/* Histogram helpers (bucket rule in bpf/stats.h). */
+/* Histogram helpers (bucket rule in bpf/stats_abi.h). */
 unsigned int stats_latency_bucket(uint64_t latency_ns);
 uint64_t stats_bucket_upper_us(unsigned int bucket);  /* bucket < MCPF_LAT_BUCKETS - 1 */
 /* Latency at quantile q (0 < q <= 1), interpolated linearly inside the

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "log.h"
-#include "mcpfence.h"
+#include "mcpfence_abi.h"
 #include "target_ports.h"
 
 struct port_entry {

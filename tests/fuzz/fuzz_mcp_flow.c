@@ -18,9 +18,9 @@
 #include "fuzz.h"
 #include "mcp_flow.h"
 #include "mcpfence.skel.h"
-#include "../../user/policy.h" /* not bpf/policy.h */
+#include "policy.h"
 #include "policy_compile.h"
-#include "../../user/stats.h" /* not bpf/stats.h */
+#include "stats.h"
 #include "tool_names.h"
 
 #define SEP "\0--\0"

@@ -8,7 +8,7 @@
 
 #include "conditions.h"
 #include "fuzz.h"
-#include "../../user/policy.h" /* not bpf/policy.h */
+#include "policy.h"
 
 /* Overrides libc's (and ASan's interceptor) for this program: numeric
  * addresses and "localhost" resolve as usual, any other name fails, so

@@ -35,7 +35,7 @@ export function daemonMapIds(pinDir) {
   return ids;
 }
 
-// Keys of a map keyed by struct mcpf_sock_key (bpf/mcpfence.h: local[16],
+// Keys of a map keyed by struct mcpf_sock_key (bpf/mcpfence_abi.h: local[16],
 // remote[16], local_port, remote_port as host-order u32, netns u64), decoded
 // from raw bytes since sockhash maps carry no BTF: [{ localPort, remotePort, netns }].
 export function dumpSockKeys(mapId) {

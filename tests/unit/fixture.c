@@ -17,7 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "mcpfence.skel.h"
-#include "../../user/stats.h"
+#include "stats.h"
 
 static int fixture_maps_open(struct mcpfence **skel_out, int *tool_fd, int *daemon_fd)
 {

@@ -27,7 +27,7 @@
 #include <sys/socket.h>
 #include <linux/types.h>
 #include "harness.h"
-#include "mcpfence.h"
+#include "mcpfence_abi.h"
 
 /* The cgroups of the tree (all below its root, where the programs are
  * attached) and the process's own, outside it. */

@@ -10,7 +10,7 @@
 #include "mcpfence.skel.h"
 #include "policy_fixture.h"
 #include "policy_watch.h"
-#include "../../user/stats.h"  /* not bpf/stats.h */
+#include "stats.h"
 
 #define GOOD "{\"version\":\"1\",\"servers\":{\"a\":{\"endpoints\":[\"127.0.0.1:3002\"],\"default\":\"allow\"}}}"
 #define BAD  "{\"version\":\"1\",\"servers\":{\"a\":{\"default\":\"maybe\"}}}"

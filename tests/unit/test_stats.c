@@ -10,7 +10,7 @@
 
 #include "harness.h"
 #include "fixture.h"
-#include "../../user/stats.h"
+#include "stats.h"
 
 #define US 1000ULL
 

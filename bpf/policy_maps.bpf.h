@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Policy map definitions (layouts in policy.h). All pinned by name so the
+/* Policy map definitions (layouts in policy_abi.h). All pinned by name so the
  * compiled policy and, above all, the rate-limit windows outlive a daemon
  * restart. Hash maps are not preallocated: they are sized for two policy
  * generations side by side, but usually hold far less. */
 #ifndef MCPF_POLICY_MAPS_H
 #define MCPF_POLICY_MAPS_H
 
-#include "policy.h"
+#include "policy_abi.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -5,7 +5,7 @@
 #ifndef MCPF_STATS_MAPS_H
 #define MCPF_STATS_MAPS_H
 
-#include "stats.h"
+#include "stats_abi.h"
 
 /* (server, tool) -> counters. No prealloc: memory grows with the tools
  * actually called, not with the worst case. */

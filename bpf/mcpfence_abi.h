@@ -9,8 +9,8 @@
  * v4-mapped form (::ffff:a.b.c.d) so one key type serves both families.
  * Ports are in host byte order so dumps read as the numbers people type.
  */
-#ifndef MCPFENCE_H
-#define MCPFENCE_H
+#ifndef MCPF_ABI_H
+#define MCPF_ABI_H
 
 #define MCPF_NAME_LEN     64   /* server and tool names */
 #define MCPF_COMM_LEN     16   /* TASK_COMM_LEN */
@@ -134,4 +134,4 @@ struct mcpf_sock_key {
 	unsigned long long netns; /* bpf_get_netns_cookie() */
 };
 
-#endif /* MCPFENCE_H */
+#endif /* MCPF_ABI_H */

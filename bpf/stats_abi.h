@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Metrics contract: key and value layouts of the pinned `tool_stats` and
- * `daemon_stats` maps (defined in stats_maps.h). Same rules as mcpfence.h:
+ * `daemon_stats` maps (defined in stats_maps.bpf.h). Same rules as mcpfence_abi.h:
  * plain fixed-size structs that compile for -target bpf and for the host,
  * names as char arrays so `bpftool map dump` prints them as strings.
  *
@@ -18,13 +18,13 @@
  * user/stats.c). bpftool itself dumps without BPF_F_LOCK, so its view may
  * be mid-update; `mcpfence stats` never is.
  */
-#ifndef MCPF_STATS_H
-#define MCPF_STATS_H
+#ifndef MCPF_STATS_ABI_H
+#define MCPF_STATS_ABI_H
 
 #ifndef __bpf__
 #include <linux/bpf.h>   /* struct bpf_spin_lock; vmlinux.h has it for BPF */
 #endif
-#include "mcpfence.h"
+#include "mcpfence_abi.h"
 
 /* Distinct (server, tool) rows; one more slot is kept for the overflow row
  * below, so an agent spraying random tool names cannot make calls vanish. */
@@ -87,4 +87,4 @@ struct mcpf_daemon_stats {
 	unsigned long long policy_reloads_failed;
 };
 
-#endif /* MCPF_STATS_H */
+#endif /* MCPF_STATS_ABI_H */

@@ -5,7 +5,7 @@
 #ifndef MCPF_MAPS_H
 #define MCPF_MAPS_H
 
-#include "mcpfence.h"
+#include "mcpfence_abi.h"
 
 /* Registered MCP endpoints -> server. Exact address first, then wildcard. */
 struct {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The policy maps' contract: key and value layouts of the compiled policy
- * and of the rate-limit state. Like mcpfence.h, plain fixed-size structs
+ * and of the rate-limit state. Like mcpfence_abi.h, plain fixed-size structs
  * with char-array names, so `bpftool map dump` prints readable entries.
  *
  * Atomic reload: every policy key carries a generation number. The daemon
@@ -20,10 +20,10 @@
  * struct bpf_spin_lock comes from vmlinux.h in BPF programs and from
  * <linux/bpf.h> in user space.
  */
-#ifndef MCPF_POLICY_H
-#define MCPF_POLICY_H
+#ifndef MCPF_POLICY_ABI_H
+#define MCPF_POLICY_ABI_H
 
-#include "mcpfence.h"
+#include "mcpfence_abi.h"
 #ifndef __VMLINUX_H__
 #include <linux/bpf.h>
 #endif
@@ -155,4 +155,4 @@ struct mcpf_rate_state {
 	unsigned int pad;
 };
 
-#endif /* MCPF_POLICY_H */
+#endif /* MCPF_POLICY_ABI_H */
