@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include "admin.h"
 #include "audit.h"
-#include "bpf_loader.h"
+#include "kern_loader.h"
 #include "commands.h"
 #include "handover.h"
 #include "endpoint_watch.h"

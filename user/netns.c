@@ -16,7 +16,7 @@
 #include <linux/netlink.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "bpf_loader.h"
+#include "kern_loader.h"
 #include "handover.h"
 #include "log.h"
 #include "netns.h"

@@ -9,7 +9,7 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "bpf_loader.h"
+#include "kern_loader.h"
 #include "log.h"
 #include "mcpfence.skel.h"
 #include "sysfs.h"
