@@ -170,7 +170,7 @@ struct daemon {
 	struct proxy proxy;
 	struct netns_registry netns;
 	struct admin admin;
-	struct bpf_state bpf;
+	struct kern_state kern;
 	struct policy_maps policy_maps;
 	struct policy_watch policy;
 	struct endpoint_watch resolver;
@@ -222,7 +222,7 @@ static void release_pin_dir(void *ctx)
 
 	policy_watch_stop(&d->policy);
 	d->lock_released = true;
-	bpf_release_lock(&d->bpf);
+	kern_release_lock(&d->kern);
 }
 
 /* Stop accepting, let the calls in flight finish (bounded by
@@ -243,7 +243,7 @@ static void begin_drain(struct daemon *d)
 	/* a successor that has the pin dir (even before it said it serves)
 	 * owns the links: never detach them under it */
 	if (!d->handed_over && !d->lock_released && !d->fail_closed)
-		bpf_detach(&d->bpf);
+		kern_detach(&d->kern);
 	/* everything stays pinned for the next daemon: it may start now,
 	 * while we drain, instead of failing on our lock */
 	if (d->fail_closed && !d->lock_released)
@@ -289,7 +289,7 @@ static void handover_done(void *ctx)
 static void handover_abandoned(void *ctx)
 {
 	struct daemon *d = ctx;
-	int err = bpf_relock(&d->bpf);
+	int err = kern_relock(&d->kern);
 
 	if (err) {
 		/* someone else holds the pin dir now: leave the policy to it */
@@ -450,14 +450,14 @@ static void raise_fd_limit(void)
 static int setup_enforcement(struct daemon *d, const struct run_args *a, struct policy *policy,
 			     bool predecessor_drains)
 {
-	struct mcpfence *skel = d->bpf.skel;
+	struct mcpfence *skel = d->kern.skel;
 	struct enforce *e = &d->enforce;
 	int err;
 
 	policy_maps_from_skeleton(&d->policy_maps, skel);
 	e->policy = &d->policy_maps;
-	e->tool_stats_fd = bpf_tool_stats_fd(&d->bpf);
-	e->daemon_stats_fd = bpf_daemon_stats_fd(&d->bpf);
+	e->tool_stats_fd = kern_tool_stats_fd(&d->kern);
+	e->daemon_stats_fd = kern_daemon_stats_fd(&d->kern);
 	e->body_limit = a->body_limit;
 	e->agent_per_cgroup = a->agent_per_cgroup;
 	e->conn = a->conn;
@@ -533,11 +533,11 @@ int cmd_run(int argc, char **argv)
 	d->fail_closed = a.fail_closed;
 	d->admin.listen.fd = -1;
 	d->proxy.spare_fd = -1;
-	d->bpf.lock_fd = d->bpf.cgroup_fd = -1;
+	d->kern.lock_fd = d->kern.cgroup_fd = -1;
 	d->netns.home_fd = d->netns.names.fd = d->netns.events.fd = d->netns.sweep.fd = -1;
 	d->enforce.tool_stats_fd = d->enforce.daemon_stats_fd = -1;
 	d->enforce.cgroup2_fd = open_cgroup2_mount();
-	struct bpf_opts bo = {
+	struct kern_opts bo = {
 		.bpffs = a.bpffs, .cgroup = a.cgroup, .sockmap = a.sockmap,
 		.fail_closed = a.fail_closed, .listen_port = a.listen_port,
 	};
@@ -572,7 +572,7 @@ int cmd_run(int argc, char **argv)
 		log_warn("handover from the running daemon: %s", strerror(-err));
 	bo.lock_wait_ms = session >= 0 ? HANDOVER_LOCK_WAIT_MS : 0;
 	if ((err = admin_start(&d->admin, &d->loop, a.metrics, render_metrics, d, &inherited)) ||
-	    (err = bpf_load(&d->bpf, &bo))) {
+	    (err = kern_load(&d->kern, &bo))) {
 		policy_free(policy);
 		goto cleanup;
 	}
@@ -581,11 +581,11 @@ int cmd_run(int argc, char **argv)
 	    (err = policy_watch_start(&d->policy, &d->loop)) ||
 	    (err = endpoint_watch_start(&d->resolver, &d->loop, &d->policy_maps)) ||
 	    (err = setup_prune_timer(d)) ||
-	    (err = proxy_start(&d->proxy, &d->loop, bpf_conns_fd(&d->bpf),
-			       bpf_map_fd_of(&d->bpf, MAP_DAEMON_SOCKS), &d->enforce)) ||
-	    (err = netns_start(&d->netns, &d->loop, &d->proxy, &d->bpf, a.cgroup, a.netns_dir, a.listen_port,
+	    (err = proxy_start(&d->proxy, &d->loop, kern_conns_fd(&d->kern),
+			       kern_map_fd_of(&d->kern, KERN_MAP_DAEMON_SOCKS), &d->enforce)) ||
+	    (err = netns_start(&d->netns, &d->loop, &d->proxy, &d->kern, a.cgroup, a.netns_dir, a.listen_port,
 			       &inherited)) ||
-	    (err = bpf_attach(&d->bpf, &bo)))
+	    (err = kern_attach(&d->kern, &bo)))
 		goto cleanup;
 	handover_set_free(&inherited);
 	d->admin.wheel = &d->proxy.wheel;  /* the admin's timeouts share the proxy's timerfd */
@@ -607,7 +607,7 @@ int cmd_run(int argc, char **argv)
 		 a.cgroup, a.listen_port, a.sockmap ? "on" : "off",
 		 a.fail_closed ? "fail-closed" : "fail-open");
 	log_info("serving %lld ms after exec (%s)", ms_since_exec(),
-		 d->bpf.adopted ? "adopted the pinned programs" : "attached the programs");
+		 d->kern.adopted ? "adopted the pinned programs" : "attached the programs");
 
 	err = loop_run(&d->loop);
 
@@ -617,14 +617,14 @@ cleanup:
 	 * failed to hand over to us still serves on them. */
 	detach = !a.fail_closed && !d->handed_over && !d->lock_released && session < 0;
 	if (detach)
-		bpf_detach(&d->bpf);  /* first: from here on new connections go straight to servers */
+		kern_detach(&d->kern);  /* first: from here on new connections go straight to servers */
 	if (session >= 0)
 		close(session);
 	handover_set_free(&inherited);
 	handover_server_stop(&d->handover);
 	netns_stop(&d->netns);
 	proxy_stop(&d->proxy);
-	bpf_unload(&d->bpf, detach, a.keep_maps);
+	kern_unload(&d->kern, detach, a.keep_maps);
 	admin_stop(&d->admin);
 	policy_watch_stop(&d->policy);
 	endpoint_watch_stop(&d->resolver);

@@ -27,13 +27,13 @@ static const char *const link_names[L_COUNT] = {
 	"connect4", "connect6", "getpeername4", "getpeername6", "sockops", "sock_create",
 };
 
-static void link_path(const struct bpf_state *st, int id, char *out, size_t len)
+static void link_path(const struct kern_state *st, int id, char *out, size_t len)
 {
 	snprintf(out, len, "%s/" LINKS_DIR "/%s", st->bpffs, link_names[id]);
 }
 
 /* Dropping a link's pin detaches its program. */
-static void unpin_links(const struct bpf_state *st)
+static void unpin_links(const struct kern_state *st)
 {
 	char path[4200];
 
@@ -46,7 +46,7 @@ static void unpin_links(const struct bpf_state *st)
 }
 
 /* wait_ms: how long a daemon handing over to us may take to let go. */
-static int lock_pin_dir(struct bpf_state *st, int wait_ms)
+static int lock_pin_dir(struct kern_state *st, int wait_ms)
 {
 	st->lock_fd = open(st->bpffs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->lock_fd < 0)
@@ -61,20 +61,20 @@ static int lock_pin_dir(struct bpf_state *st, int wait_ms)
 	return 0;
 }
 
-void bpf_release_lock(struct bpf_state *st)
+void kern_release_lock(struct kern_state *st)
 {
 	if (st->lock_fd >= 0)
 		flock(st->lock_fd, LOCK_UN);
 }
 
-int bpf_relock(struct bpf_state *st)
+int kern_relock(struct kern_state *st)
 {
 	if (st->lock_fd >= 0 && flock(st->lock_fd, LOCK_EX | LOCK_NB))
 		return -errno;
 	return 0;
 }
 
-static int write_settings(struct bpf_state *st, const struct bpf_opts *o)
+static int write_settings(struct kern_state *st, const struct kern_opts *o)
 {
 	struct mcpf_config cfg = {
 		.listen_addr4 = htonl(INADDR_LOOPBACK),
@@ -100,7 +100,7 @@ static int write_settings(struct bpf_state *st, const struct bpf_opts *o)
 	return 0;
 }
 
-int bpf_load(struct bpf_state *st, const struct bpf_opts *o)
+int kern_load(struct kern_state *st, const struct kern_opts *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = o->bpffs);
 	int err;
@@ -174,7 +174,7 @@ static int adopt_one(struct bpf_program *prog, int cgroup_fd, const char *path, 
 	return 1;
 }
 
-static int attach_one(struct bpf_state *st, struct bpf_program *prog, int cgroup_fd, int id)
+static int attach_one(struct kern_state *st, struct bpf_program *prog, int cgroup_fd, int id)
 {
 	char path[4200];
 	struct bpf_link *link;
@@ -212,7 +212,7 @@ static int open_cgroup(const char *path)
  * cgroup a socket was created in, and an agent can connect() a socket
  * born elsewhere (inherited, or passed over a unix socket). connect4/6
  * pick the agents by the calling task's cgroup instead (settings). */
-int bpf_attach(struct bpf_state *st, const struct bpf_opts *o)
+int kern_attach(struct kern_state *st, const struct kern_opts *o)
 {
 	struct mcpfence *s = st->skel;
 	char links[4200], root[4096];
@@ -247,7 +247,7 @@ int bpf_attach(struct bpf_state *st, const struct bpf_opts *o)
 	return 0;
 }
 
-void bpf_detach(struct bpf_state *st)
+void kern_detach(struct kern_state *st)
 {
 	if (st->lock_fd >= 0)
 		unpin_links(st);
@@ -257,10 +257,10 @@ void bpf_detach(struct bpf_state *st)
 	st->sk_msg_attached = false;
 }
 
-void bpf_unload(struct bpf_state *st, bool detach, bool keep_maps)
+void kern_unload(struct kern_state *st, bool detach, bool keep_maps)
 {
 	if (detach)
-		bpf_detach(st);
+		kern_detach(st);
 	else
 		keep_maps = true;
 	if (st->skel && !keep_maps)
@@ -277,31 +277,31 @@ void bpf_unload(struct bpf_state *st, bool detach, bool keep_maps)
 	st->cgroup_fd = st->lock_fd = -1;
 }
 
-int bpf_conns_fd(const struct bpf_state *st)
+int kern_conns_fd(const struct kern_state *st)
 {
 	return bpf_map__fd(st->skel->maps.conns);
 }
 
-int bpf_tool_stats_fd(const struct bpf_state *st)
+int kern_tool_stats_fd(const struct kern_state *st)
 {
 	return bpf_map__fd(st->skel->maps.tool_stats);
 }
 
-int bpf_daemon_stats_fd(const struct bpf_state *st)
+int kern_daemon_stats_fd(const struct kern_state *st)
 {
 	return bpf_map__fd(st->skel->maps.daemon_stats);
 }
 
-int bpf_map_fd_of(const struct bpf_state *st, enum bpf_map_id id)
+int kern_map_fd_of(const struct kern_state *st, enum kern_map_id id)
 {
 	const struct mcpfence *s = st->skel;
 
 	switch (id) {
-	case MAP_NETNS_LISTEN: return bpf_map__fd(s->maps.netns_listen);
-	case MAP_DAEMON_SOCKS: return bpf_map__fd(s->maps.daemon_socks);
-	case MAP_LOCAL_ADDRS: return bpf_map__fd(s->maps.local_addrs);
-	case MAP_TARGET_PORTS: return bpf_map__fd(s->maps.target_ports);
-	case MAP_NETNS_EVENTS: return bpf_map__fd(s->maps.netns_events);
+	case KERN_MAP_NETNS_LISTEN: return bpf_map__fd(s->maps.netns_listen);
+	case KERN_MAP_DAEMON_SOCKS: return bpf_map__fd(s->maps.daemon_socks);
+	case KERN_MAP_LOCAL_ADDRS: return bpf_map__fd(s->maps.local_addrs);
+	case KERN_MAP_TARGET_PORTS: return bpf_map__fd(s->maps.target_ports);
+	case KERN_MAP_NETNS_EVENTS: return bpf_map__fd(s->maps.netns_events);
 	}
 	return -EINVAL;
 }

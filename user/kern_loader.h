@@ -1,7 +1,7 @@
 /* Loading, attaching and pinning the kernel side; the one place that knows
  * the skeleton's layout. */
-#ifndef MCPF_BPF_LOADER_H
-#define MCPF_BPF_LOADER_H
+#ifndef MCPF_KERN_LOADER_H
+#define MCPF_KERN_LOADER_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,7 +9,7 @@
 
 struct mcpfence;
 
-struct bpf_opts {
+struct kern_opts {
 	const char *bpffs;       /* pin directory */
 	const char *cgroup;      /* cgroup v2 directory the agents are in */
 	bool sockmap;
@@ -18,7 +18,7 @@ struct bpf_opts {
 	int lock_wait_ms;        /* a daemon handing over may hold the pin dir this long */
 };
 
-struct bpf_state {
+struct kern_state {
 	struct mcpfence *skel;
 	int lock_fd;             /* flock on the pin dir: one daemon per dir */
 	int cgroup_fd;           /* the cgroup2 root, where the programs are attached */
@@ -29,26 +29,26 @@ struct bpf_state {
 
 /* Open, load (reusing pinned maps), write settings. Nothing is attached.
  * The targets map is the policy's to fill (policy_compile). */
-int bpf_load(struct bpf_state *st, const struct bpf_opts *o);
+int kern_load(struct kern_state *st, const struct kern_opts *o);
 /* Attach every program and pin the links; links a previous daemon pinned
  * on the same cgroup get our programs swapped in instead (no gap). */
-int bpf_attach(struct bpf_state *st, const struct bpf_opts *o);
+int kern_attach(struct kern_state *st, const struct kern_opts *o);
 /* Unpin the links: the programs go, new connections pass straight through. */
-void bpf_detach(struct bpf_state *st);
+void kern_detach(struct kern_state *st);
 /* detach: unpin the links (the programs go), and the maps unless keep_maps.
  * !detach: leave links and maps pinned, programs attached, for the next
  * daemon. Safe on a partial set-up. */
-void bpf_unload(struct bpf_state *st, bool detach, bool keep_maps);
+void kern_unload(struct kern_state *st, bool detach, bool keep_maps);
 /* Handover: let a successor lock the pin dir; take it back if it left. */
-void bpf_release_lock(struct bpf_state *st);
-int bpf_relock(struct bpf_state *st);
+void kern_release_lock(struct kern_state *st);
+int kern_relock(struct kern_state *st);
 
-int bpf_conns_fd(const struct bpf_state *st);
-int bpf_tool_stats_fd(const struct bpf_state *st);
-int bpf_daemon_stats_fd(const struct bpf_state *st);
+int kern_conns_fd(const struct kern_state *st);
+int kern_tool_stats_fd(const struct kern_state *st);
+int kern_daemon_stats_fd(const struct kern_state *st);
 
-/* The maps of the namespace machinery (kern_netns). */
-enum bpf_map_id { MAP_NETNS_LISTEN, MAP_DAEMON_SOCKS, MAP_LOCAL_ADDRS, MAP_TARGET_PORTS, MAP_NETNS_EVENTS };
-int bpf_map_fd_of(const struct bpf_state *st, enum bpf_map_id id);
+/* The maps of the namespace machinery (netns.c). */
+enum kern_map_id { KERN_MAP_NETNS_LISTEN, KERN_MAP_DAEMON_SOCKS, KERN_MAP_LOCAL_ADDRS, KERN_MAP_TARGET_PORTS, KERN_MAP_NETNS_EVENTS };
+int kern_map_fd_of(const struct kern_state *st, enum kern_map_id id);
 
 #endif

@@ -599,7 +599,7 @@ int netns_export(const struct netns_registry *r, struct handover_item *items, in
 	return n;
 }
 
-int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, const struct bpf_state *bpf,
+int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, const struct kern_state *kern,
 		const char *cgroup, const char *dir, uint16_t port, struct handover_set *inherited)
 {
 	unsigned long long home_cookie = 0;
@@ -615,9 +615,9 @@ int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, c
 	r->cgroup = cgroup;
 	r->dir = dir;
 	r->port = port;
-	r->listen_map = bpf_map_fd_of(bpf, MAP_NETNS_LISTEN);
-	r->socks_map = bpf_map_fd_of(bpf, MAP_DAEMON_SOCKS);
-	r->addrs_map = bpf_map_fd_of(bpf, MAP_LOCAL_ADDRS);
+	r->listen_map = kern_map_fd_of(kern, KERN_MAP_NETNS_LISTEN);
+	r->socks_map = kern_map_fd_of(kern, KERN_MAP_DAEMON_SOCKS);
+	r->addrs_map = kern_map_fd_of(kern, KERN_MAP_LOCAL_ADDRS);
 	r->home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (r->home_fd < 0 || fstat(r->home_fd, &st))
 		return -errno;
@@ -633,7 +633,7 @@ int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, c
 		log_error("listening in the daemon's own network namespace: %s", strerror(-err));
 		return err;
 	}
-	r->rb = ring_buffer__new(bpf_map_fd_of(bpf, MAP_NETNS_EVENTS), on_event, r, NULL);
+	r->rb = ring_buffer__new(kern_map_fd_of(kern, KERN_MAP_NETNS_EVENTS), on_event, r, NULL);
 	if (!r->rb)
 		return -errno;
 	r->events.cb = on_events;

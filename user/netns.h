@@ -23,7 +23,7 @@
 #include "netns_addrs.h"
 #include "proxy.h"
 
-struct bpf_state;
+struct kern_state;
 struct handover_item;
 struct handover_set;
 struct ring_buffer;
@@ -69,7 +69,7 @@ struct netns_registry {
  * Listeners a previous daemon handed over (inherited, may be NULL) are
  * taken as they are, in their namespaces: the same sockets, the same
  * netns_listen entries, nothing to redirect anew. */
-int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, const struct bpf_state *bpf,
+int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, const struct kern_state *kern,
 		const char *cgroup, const char *dir, uint16_t port, struct handover_set *inherited);
 /* Stop accepting and watching. The kernel-side entries (netns_listen,
  * local_addrs) stay: for a successor that serves on the same sockets, or
