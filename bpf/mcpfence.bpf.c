@@ -25,9 +25,9 @@
 #define AF_INET  2
 #define AF_INET6 10
 
-/* cgroup sock_addr verdicts */
-#define CONNECT_OK     1
-#define CONNECT_REFUSE 0
+/* cgroup hook verdicts (sock_addr, sock_create, sock_ops) */
+#define CGROUP_ALLOW  1
+#define CGROUP_REFUSE 0
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -41,36 +41,31 @@ static __always_inline struct mcpf_config *get_config(void)
 	return bpf_map_lookup_elem(&settings, &zero);
 }
 
-static __always_inline bool addr_is_loopback(const unsigned char a[16])
+static __always_inline bool addr_is_loopback(const union mcpf_addr *a)
 {
-	const __u32 *w = (const __u32 *)a;
-
-	if (addr_is_v4mapped(w))
-		return (w[3] & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000);
-	return w[0] == 0 && w[1] == 0 && w[2] == 0 && w[3] == bpf_htonl(1);
+	if (addr_is_v4mapped(a))
+		return (a->w[3] & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000);
+	return a->w[0] == 0 && a->w[1] == 0 && a->w[2] == 0 && a->w[3] == bpf_htonl(1);
 }
 
 /* connect() to an unspecified address reaches the loopback one (0.0.0.0
  * -> 127.0.0.1, :: -> ::1): match it as that. */
-static __always_inline void addr_normalise(unsigned char a[16])
+static __always_inline void addr_normalise(union mcpf_addr *a)
 {
-	__u32 *w = (__u32 *)a;
-
-	if (addr_is_v4mapped(w)) {
-		if (w[3] == 0)
-			w[3] = bpf_htonl(0x7f000001);
-	} else if (!(w[0] | w[1] | w[2] | w[3])) {
-		w[3] = bpf_htonl(1);
+	if (addr_is_v4mapped(a)) {
+		if (a->w[3] == 0)
+			a->w[3] = bpf_htonl(0x7f000001);
+	} else if (!(a->w[0] | a->w[1] | a->w[2] | a->w[3])) {
+		a->w[3] = bpf_htonl(1);
 	}
 }
 
-static __always_inline bool addr_is_local(__u64 netns, const unsigned char a[16])
+static __always_inline bool addr_is_local(__u64 netns, const union mcpf_addr *a)
 {
-	struct mcpf_local_addr key = { .netns = netns };
+	struct mcpf_local_addr key = { .netns = netns, .addr = *a };
 
 	if (addr_is_loopback(a))
 		return true;
-	__builtin_memcpy(key.addr, a, sizeof(key.addr));
 	return bpf_map_lookup_elem(&local_addrs, &key) != NULL;
 }
 
@@ -83,23 +78,22 @@ struct bound_to {
 	__u32 port;
 };
 
-static __always_inline struct bpf_sock *lookup_listener(struct bpf_sock_addr *ctx, const unsigned char a[16],
+static __always_inline struct bpf_sock *lookup_listener(struct bpf_sock_addr *ctx, const union mcpf_addr *a,
 							__u16 port)
 {
-	const __u32 *w = (const __u32 *)a;
 	struct bpf_sock_tuple tuple = {};
 
-	if (addr_is_v4mapped(w)) {
-		tuple.ipv4.daddr = w[3];
+	if (addr_is_v4mapped(a)) {
+		tuple.ipv4.daddr = a->w[3];
 		tuple.ipv4.dport = bpf_htons(port);
 		return bpf_sk_lookup_tcp(ctx, &tuple, sizeof(tuple.ipv4), BPF_F_CURRENT_NETNS, 0);
 	}
-	__builtin_memcpy(tuple.ipv6.daddr, w, 16);
+	__builtin_memcpy(tuple.ipv6.daddr, a->w, sizeof(tuple.ipv6.daddr));
 	tuple.ipv6.dport = bpf_htons(port);
 	return bpf_sk_lookup_tcp(ctx, &tuple, sizeof(tuple.ipv6), BPF_F_CURRENT_NETNS, 0);
 }
 
-static __always_inline bool listener_of(struct bpf_sock_addr *ctx, const unsigned char a[16], __u16 port,
+static __always_inline bool listener_of(struct bpf_sock_addr *ctx, const union mcpf_addr *a, __u16 port,
 					struct bound_to *b)
 {
 	struct bpf_sock *sk = lookup_listener(ctx, a, port);
@@ -141,19 +135,19 @@ static __always_inline struct mcpf_target *find_target(struct bpf_sock_addr *ctx
 	t = bpf_map_lookup_elem(&targets, key);
 	if (t)
 		return t;
-	__builtin_memset(key->addr, 0, sizeof(key->addr));
+	__builtin_memset(&key->addr, 0, sizeof(key->addr));
 	t = bpf_map_lookup_elem(&targets, key);
 	if (t)
 		return t;
 	alts = bpf_map_lookup_elem(&target_ports, &port);
-	if (!alts || !addr_is_local(netns, dst->addr) || !listener_of(ctx, dst->addr, port, &reached))
+	if (!alts || !addr_is_local(netns, &dst->addr) || !listener_of(ctx, &dst->addr, port, &reached))
 		return NULL;
 	for (__u32 i = 0; i < MCPF_PORT_ADDRS; i++) {
 		if (i >= alts->count)
 			break;
-		if (!listener_of(ctx, alts->addr[i], port, &cand) || !same_listener(&reached, &cand))
+		if (!listener_of(ctx, &alts->addr[i], port, &cand) || !same_listener(&reached, &cand))
 			continue;
-		__builtin_memcpy(key->addr, alts->addr[i], sizeof(key->addr));
+		key->addr = alts->addr[i];
 		return bpf_map_lookup_elem(&targets, key);
 	}
 	return NULL;
@@ -186,7 +180,7 @@ static __always_inline void report_netns(__u64 netns)
 static __always_inline bool daemon_listening(struct bpf_sock_addr *ctx, const struct mcpf_config *cfg,
 					     __u16 port, bool v4)
 {
-	unsigned char a[16] = {};
+	union mcpf_addr a = {};
 	struct bpf_sock *sk;
 	__u32 *mark;
 	bool ok;
@@ -194,10 +188,10 @@ static __always_inline bool daemon_listening(struct bpf_sock_addr *ctx, const st
 	if (!port)
 		return false;
 	if (v4)
-		addr_from4(a, cfg->listen_addr4);
+		addr_from4(&a, cfg->listen_addr4);
 	else
-		__builtin_memcpy(a, cfg->listen_addr6, sizeof(a));
-	sk = lookup_listener(ctx, a, port);
+		a = cfg->listen_addr6;
+	sk = lookup_listener(ctx, &a, port);
 	if (!sk)
 		return false;
 	mark = bpf_sk_storage_get(&daemon_socks, sk, 0, 0);
@@ -243,7 +237,7 @@ static __always_inline __u16 redirect_port(struct bpf_sock_addr *ctx, struct mcp
 	__u64 netns;
 	__u16 port;
 
-	*verdict = CONNECT_OK;
+	*verdict = CGROUP_ALLOW;
 	if (!cfg || ctx->type != SOCK_STREAM)
 		return 0;
 	if (bpf_get_current_ancestor_cgroup_id(cfg->cgroup_level) != cfg->cgroup_id)
@@ -252,11 +246,11 @@ static __always_inline __u16 redirect_port(struct bpf_sock_addr *ctx, struct mcp
 	if (bpf_sk_storage_get(&daemon_socks, ctx->sk, 0, 0))
 		return 0;
 	netns = bpf_get_netns_cookie(ctx);
-	addr_normalise(dst->addr);
+	addr_normalise(&dst->addr);
 	t = find_target(ctx, netns, dst, &target);
 	if (!t)
 		return 0;
-	*verdict = cfg->fail_closed ? CONNECT_REFUSE : CONNECT_OK;
+	*verdict = cfg->fail_closed ? CGROUP_REFUSE : CGROUP_ALLOW;
 	lst = bpf_map_lookup_elem(&netns_listen, &netns);
 	if (!lst) {
 		report_netns(netns);
@@ -266,7 +260,7 @@ static __always_inline __u16 redirect_port(struct bpf_sock_addr *ctx, struct mcp
 	if (!daemon_listening(ctx, cfg, port, v4) || !record_origin(ctx, dst, &target, t))
 		return 0;
 	*cfgp = cfg;
-	*verdict = CONNECT_OK;
+	*verdict = CGROUP_ALLOW;
 	return port;
 }
 
@@ -278,14 +272,14 @@ int mcpf_connect4(struct bpf_sock_addr *ctx)
 	int verdict;
 	__u16 port;
 
-	addr_from4(dst.addr, ctx->user_ip4);
+	addr_from4(&dst.addr, ctx->user_ip4);
 	dst.port = bpf_ntohs((__u16)ctx->user_port);
 	port = redirect_port(ctx, &dst, true, &cfg, &verdict);
 	if (!port || !cfg)
 		return verdict;
 	ctx->user_ip4 = cfg->listen_addr4;
 	ctx->user_port = bpf_htons(port);
-	return CONNECT_OK;
+	return CGROUP_ALLOW;
 }
 
 SEC("cgroup/connect6")
@@ -294,11 +288,12 @@ int mcpf_connect6(struct bpf_sock_addr *ctx)
 	__u32 ip6[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
 	const struct mcpf_config *cfg = NULL;
 	struct mcpf_endpoint dst = {};
-	bool v4 = addr_is_v4mapped(ip6);
 	int verdict;
 	__u16 port;
+	bool v4;
 
-	addr_from6(dst.addr, ip6);
+	addr_from6(&dst.addr, ip6);
+	v4 = addr_is_v4mapped(&dst.addr);
 	dst.port = bpf_ntohs((__u16)ctx->user_port);
 	port = redirect_port(ctx, &dst, v4, &cfg, &verdict);
 	if (!port || !cfg)
@@ -310,15 +305,13 @@ int mcpf_connect6(struct bpf_sock_addr *ctx)
 		ctx->user_ip6[2] = bpf_htonl(0xffff);
 		ctx->user_ip6[3] = cfg->listen_addr4;
 	} else {
-		const __u32 *l6 = (const __u32 *)cfg->listen_addr6;
-
-		ctx->user_ip6[0] = l6[0];
-		ctx->user_ip6[1] = l6[1];
-		ctx->user_ip6[2] = l6[2];
-		ctx->user_ip6[3] = l6[3];
+		ctx->user_ip6[0] = cfg->listen_addr6.w[0];
+		ctx->user_ip6[1] = cfg->listen_addr6.w[1];
+		ctx->user_ip6[2] = cfg->listen_addr6.w[2];
+		ctx->user_ip6[3] = cfg->listen_addr6.w[3];
 	}
 	ctx->user_port = bpf_htons(port);
-	return CONNECT_OK;
+	return CGROUP_ALLOW;
 }
 
 /* An agent's process creating a socket in a namespace not served yet:
@@ -331,13 +324,13 @@ int mcpf_sock_create(struct bpf_sock *sk)
 	__u64 netns;
 
 	if (!cfg || sk->type != SOCK_STREAM || (sk->family != AF_INET && sk->family != AF_INET6))
-		return 1;
+		return CGROUP_ALLOW;
 	if (bpf_get_current_ancestor_cgroup_id(cfg->cgroup_level) != cfg->cgroup_id)
-		return 1;
+		return CGROUP_ALLOW;
 	netns = bpf_get_netns_cookie(sk);
 	if (!bpf_map_lookup_elem(&netns_listen, &netns))
 		report_netns(netns);
-	return 1;
+	return CGROUP_ALLOW;
 }
 
 SEC("cgroup/getpeername4")
@@ -346,10 +339,10 @@ int mcpf_getpeername4(struct bpf_sock_addr *ctx)
 	struct mcpf_conn *c = bpf_sk_storage_get(&conn_origin, ctx->sk, 0, 0);
 
 	if (c) {
-		ctx->user_ip4 = ((const __u32 *)c->orig_dst.addr)[3];
+		ctx->user_ip4 = c->orig_dst.addr.w[3];
 		ctx->user_port = bpf_htons(c->orig_dst.port);
 	}
-	return 1;
+	return CGROUP_ALLOW;
 }
 
 SEC("cgroup/getpeername6")
@@ -358,36 +351,50 @@ int mcpf_getpeername6(struct bpf_sock_addr *ctx)
 	struct mcpf_conn *c = bpf_sk_storage_get(&conn_origin, ctx->sk, 0, 0);
 
 	if (c) {
-		const __u32 *a = (const __u32 *)c->orig_dst.addr;
-
-		ctx->user_ip6[0] = a[0];
-		ctx->user_ip6[1] = a[1];
-		ctx->user_ip6[2] = a[2];
-		ctx->user_ip6[3] = a[3];
+		ctx->user_ip6[0] = c->orig_dst.addr.w[0];
+		ctx->user_ip6[1] = c->orig_dst.addr.w[1];
+		ctx->user_ip6[2] = c->orig_dst.addr.w[2];
+		ctx->user_ip6[3] = c->orig_dst.addr.w[3];
 		ctx->user_port = bpf_htons(c->orig_dst.port);
 	}
-	return 1;
+	return CGROUP_ALLOW;
 }
 
 /* sock_ops and sk_msg both describe a socket by family + addresses + ports;
  * remote_port arrives shifted into network order, local_port in host order. */
-#define SOCK_KEY_FROM(ctx, k)                                                   \
-	do {                                                                    \
-		if ((ctx)->family == AF_INET) {                                 \
-			addr_from4((k)->local, (ctx)->local_ip4);               \
-			addr_from4((k)->remote, (ctx)->remote_ip4);             \
-		} else {                                                        \
-			__u32 l6[4] = { (ctx)->local_ip6[0], (ctx)->local_ip6[1], \
-					(ctx)->local_ip6[2], (ctx)->local_ip6[3] }; \
-			__u32 r6[4] = { (ctx)->remote_ip6[0], (ctx)->remote_ip6[1], \
-					(ctx)->remote_ip6[2], (ctx)->remote_ip6[3] }; \
-			addr_from6((k)->local, l6);                             \
-			addr_from6((k)->remote, r6);                            \
-		}                                                               \
-		(k)->local_port = (ctx)->local_port;                            \
-		(k)->remote_port = bpf_ntohl((ctx)->remote_port);               \
-		(k)->netns = bpf_get_netns_cookie(ctx);                         \
-	} while (0)
+static __always_inline void sock_key_of_ops(struct bpf_sock_ops *ops, struct mcpf_sock_key *k)
+{
+	if (ops->family == AF_INET) {
+		addr_from4(&k->local, ops->local_ip4);
+		addr_from4(&k->remote, ops->remote_ip4);
+	} else {
+		__u32 l6[4] = { ops->local_ip6[0], ops->local_ip6[1], ops->local_ip6[2], ops->local_ip6[3] };
+		__u32 r6[4] = { ops->remote_ip6[0], ops->remote_ip6[1], ops->remote_ip6[2], ops->remote_ip6[3] };
+
+		addr_from6(&k->local, l6);
+		addr_from6(&k->remote, r6);
+	}
+	k->local_port = ops->local_port;
+	k->remote_port = bpf_ntohl(ops->remote_port);
+	k->netns = bpf_get_netns_cookie(ops);
+}
+
+static __always_inline void sock_key_of_msg(struct sk_msg_md *msg, struct mcpf_sock_key *k)
+{
+	if (msg->family == AF_INET) {
+		addr_from4(&k->local, msg->local_ip4);
+		addr_from4(&k->remote, msg->remote_ip4);
+	} else {
+		__u32 l6[4] = { msg->local_ip6[0], msg->local_ip6[1], msg->local_ip6[2], msg->local_ip6[3] };
+		__u32 r6[4] = { msg->remote_ip6[0], msg->remote_ip6[1], msg->remote_ip6[2], msg->remote_ip6[3] };
+
+		addr_from6(&k->local, l6);
+		addr_from6(&k->remote, r6);
+	}
+	k->local_port = msg->local_port;
+	k->remote_port = bpf_ntohl(msg->remote_port);
+	k->netns = bpf_get_netns_cookie(msg);
+}
 
 static __always_inline void add_pair_end(struct bpf_sock_ops *ops, struct mcpf_sock_key *key)
 {
@@ -402,10 +409,10 @@ int mcpf_sockops(struct bpf_sock_ops *ops)
 	struct mcpf_config *cfg;
 
 	if (ops->family != AF_INET && ops->family != AF_INET6)
-		return 1;
+		return CGROUP_ALLOW;
 	cfg = get_config();
 	if (!cfg)
-		return 1;
+		return CGROUP_ALLOW;
 
 	switch (ops->op) {
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: {
@@ -415,13 +422,13 @@ int mcpf_sockops(struct bpf_sock_ops *ops)
 		struct mcpf_conn *c;
 
 		if (!sk)
-			return 1;
+			return CGROUP_ALLOW;
 		c = bpf_sk_storage_get(&conn_origin, sk, 0, 0);
 		if (!c)
-			return 1;
-		SOCK_KEY_FROM(ops, &key);
+			return CGROUP_ALLOW;
+		sock_key_of_ops(ops, &key);
 		agent.netns = key.netns;
-		__builtin_memcpy(agent.agent.addr, key.local, sizeof(agent.agent.addr));
+		agent.agent.addr = key.local;
 		agent.agent.port = (__u16)ops->local_port;
 		bpf_map_update_elem(&conns, &agent, c, BPF_ANY);
 		if (cfg->sockmap)
@@ -434,17 +441,17 @@ int mcpf_sockops(struct bpf_sock_ops *ops)
 		__u64 netns;
 
 		if (!cfg->sockmap)
-			return 1;
+			return CGROUP_ALLOW;
 		netns = bpf_get_netns_cookie(ops);
 		lst = bpf_map_lookup_elem(&netns_listen, &netns);
 		if (!lst || (ops->local_port != lst->port4 && ops->local_port != lst->port6))
-			return 1;
-		SOCK_KEY_FROM(ops, &key);
+			return CGROUP_ALLOW;
+		sock_key_of_ops(ops, &key);
 		add_pair_end(ops, &key);
 		break;
 	}
 	}
-	return 1;
+	return CGROUP_ALLOW;
 }
 
 SEC("sk_msg")
@@ -453,11 +460,11 @@ int mcpf_sk_msg(struct sk_msg_md *msg)
 	struct mcpf_sock_key self = {}, peer = {};
 	__u8 one = 1;
 
-	SOCK_KEY_FROM(msg, &self);
+	sock_key_of_msg(msg, &self);
 	if (bpf_map_lookup_elem(&tcp_only, &self))
 		return SK_PASS;
-	__builtin_memcpy(peer.local, self.remote, sizeof(peer.local));
-	__builtin_memcpy(peer.remote, self.local, sizeof(peer.remote));
+	peer.local = self.remote;
+	peer.remote = self.local;
 	peer.local_port = self.remote_port;
 	peer.remote_port = self.local_port;
 	peer.netns = self.netns;

@@ -12,6 +12,10 @@
 #ifndef MCPF_ABI_H
 #define MCPF_ABI_H
 
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
 #define MCPF_NAME_LEN     64   /* server and tool names */
 #define MCPF_COMM_LEN     16   /* TASK_COMM_LEN */
 #define MCPF_MAX_TARGETS  4096
@@ -22,12 +26,19 @@
 #define MCPF_MAX_LOCAL_ADDRS 16384
 #define MCPF_PORT_ADDRS   8    /* registered addresses per port tried for equivalence */
 
+/* An IPv6 address, IPv4 as ::ffff:a.b.c.d: bytes for keys and dumps,
+ * network-order words for the programs' compares. */
+union mcpf_addr {
+	__u8 b[16];
+	__be32 w[4];
+};
+
 /* An endpoint: address + port. An all-zero address is the wildcard
  * "any address on this port". */
 struct mcpf_endpoint {
-	unsigned char addr[16];
-	unsigned short port;
-	unsigned short pad;
+	union mcpf_addr addr;
+	__u16 port;
+	__u16 pad;
 };
 
 /* targets map value: which policy server owns the endpoint. By name, so
@@ -45,23 +56,23 @@ struct mcpf_target {
  * a socket created outside that cgroup and handed to an agent is caught
  * too, since cgroup hooks otherwise follow the socket's birth cgroup. */
 struct mcpf_config {
-	unsigned long long cgroup_id;   /* the agents' cgroup (--cgroup) */
-	unsigned int cgroup_level;      /* its depth below the cgroup2 root */
-	unsigned int listen_addr4;      /* daemon IPv4 listeners, network order */
-	unsigned char listen_addr6[16]; /* daemon IPv6 listeners */
-	unsigned short listen_port;     /* preferred port; per netns in netns_listen */
-	unsigned char fail_closed;      /* no daemon listener: 1 = refuse, 0 = pass through */
-	unsigned char sockmap;          /* 1 = put agent<->daemon pairs in the sockhash */
-	unsigned int daemon_tgid;       /* informational: who wrote this config */
+	__u64 cgroup_id;   /* the agents' cgroup (--cgroup) */
+	__u32 cgroup_level;      /* its depth below the cgroup2 root */
+	__u32 listen_addr4;      /* daemon IPv4 listeners, network order */
+	union mcpf_addr listen_addr6; /* daemon IPv6 listeners */
+	__u16 listen_port;     /* preferred port; per netns in netns_listen */
+	__u8 fail_closed;      /* no daemon listener: 1 = refuse, 0 = pass through */
+	__u8 sockmap;          /* 1 = put agent<->daemon pairs in the sockhash */
+	__u32 daemon_tgid;       /* informational: who wrote this config */
 };
 
 /* netns_listen value, keyed by network namespace cookie: the ports of the
  * daemon's listeners inside that namespace (0: none of that family).
  * Ports differ from namespace to namespace when the preferred one is taken. */
 struct mcpf_netns_listen {
-	unsigned short port4;
-	unsigned short port6;
-	unsigned int pad;
+	__u16 port4;
+	__u16 port6;
+	__u32 pad;
 };
 
 /* daemon_socks (socket storage) value: sockets the daemon owns. Only a
@@ -75,24 +86,24 @@ struct mcpf_netns_listen {
  * the daemon serves (loopback ranges are implied). A server listening on a
  * wildcard address is reached through every one of them. */
 struct mcpf_local_addr {
-	unsigned long long netns;
-	unsigned char addr[16];
+	__u64 netns;
+	union mcpf_addr addr;
 };
 
 /* target_ports value, keyed by port: the registered (non-wildcard)
  * addresses on that port, so that connect4/6 can tell whether another
  * local address reaches the same listening socket as one of them. */
 struct mcpf_port_addrs {
-	unsigned int count;
-	unsigned char addr[MCPF_PORT_ADDRS][16];
+	__u32 count;
+	union mcpf_addr addr[MCPF_PORT_ADDRS];
 };
 
 /* netns_events ring buffer record: connect4/6 met a namespace with no
  * daemon listener; the daemon opens /proc/PID/ns/net and serves it. */
 struct mcpf_netns_event {
-	unsigned long long netns;
-	unsigned int pid;
-	unsigned int tid;
+	__u64 netns;
+	__u32 pid;
+	__u32 tid;
 };
 
 /* conns map key: the agent's address and port as the daemon's accepted
@@ -101,9 +112,9 @@ struct mcpf_netns_event {
  * so the namespace's cookie is part of the key: a daemon serving several
  * namespaces through a listener in each finds each agent's own record. */
 struct mcpf_conn_key {
-	unsigned long long netns;   /* bpf_get_netns_cookie() / SO_NETNS_COOKIE */
+	__u64 netns;   /* bpf_get_netns_cookie() / SO_NETNS_COOKIE */
 	struct mcpf_endpoint agent;
-	unsigned int pad;
+	__u32 pad;
 };
 
 /* Who connected, and where to. Written by connect4/6 into socket-local
@@ -113,12 +124,12 @@ struct mcpf_conn_key {
 struct mcpf_conn {
 	struct mcpf_endpoint orig_dst;   /* what the agent asked for */
 	struct mcpf_endpoint target;     /* the registered endpoint it reached (targets key) */
-	unsigned int pid;        /* tgid of the connecting process */
-	unsigned int tid;
-	unsigned int uid;
-	unsigned int gid;
-	unsigned long long cgroup_id;
-	unsigned long long start_ns;  /* bpf_ktime_get_boot_ns() at connect */
+	__u32 pid;        /* tgid of the connecting process */
+	__u32 tid;
+	__u32 uid;
+	__u32 gid;
+	__u64 cgroup_id;
+	__u64 start_ns;  /* bpf_ktime_get_boot_ns() at connect */
 	char comm[MCPF_COMM_LEN];
 	char server[MCPF_NAME_LEN];
 };
@@ -127,11 +138,11 @@ struct mcpf_conn {
  * socket that owns it (local address/port, remote address/port), in its
  * network namespace (the same 4-tuple can exist in another pod's). */
 struct mcpf_sock_key {
-	unsigned char local[16];
-	unsigned char remote[16];
-	unsigned int local_port;  /* host byte order, as sock_ops gives it */
-	unsigned int remote_port; /* host byte order */
-	unsigned long long netns; /* bpf_get_netns_cookie() */
+	union mcpf_addr local;
+	union mcpf_addr remote;
+	__u32 local_port;  /* host byte order, as sock_ops gives it */
+	__u32 remote_port; /* host byte order */
+	__u64 netns; /* bpf_get_netns_cookie() */
 };
 
 #endif /* MCPF_ABI_H */

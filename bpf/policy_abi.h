@@ -71,53 +71,53 @@ enum mcpf_cond_op {
 /* policy_active (array, one entry): the generation readers use. */
 struct mcpf_policy_active {
 	struct bpf_spin_lock lock;
-	unsigned int generation;        /* 0 = no policy loaded yet */
-	unsigned long long loaded_ns;   /* CLOCK_BOOTTIME of the flip */
-	unsigned int servers;
-	unsigned int tools;
+	__u32 generation;        /* 0 = no policy loaded yet */
+	__u64 loaded_ns;   /* CLOCK_BOOTTIME of the flip */
+	__u32 servers;
+	__u32 tools;
 };
 
 struct mcpf_policy_server_key {
-	unsigned int generation;
+	__u32 generation;
 	char server[MCPF_NAME_LEN];
 };
 
 struct mcpf_policy_server {
 	enum mcpf_action default_action;  /* MCPF_ACTION_ALLOW or _DENY */
-	unsigned int tools;             /* tool entries, for operators */
-	unsigned int endpoints;
+	__u32 tools;             /* tool entries, for operators */
+	__u32 endpoints;
 };
 
 /* Tool "*" holds the rules for every tool of the server. */
 struct mcpf_policy_tool_key {
-	unsigned int generation;
+	__u32 generation;
 	char server[MCPF_NAME_LEN];
 	char tool[MCPF_NAME_LEN];
 };
 
 struct mcpf_limit {
 	char counter[MCPF_COUNTER_LEN];
-	unsigned long long window_ns;
-	unsigned int max;
+	__u64 window_ns;
+	__u32 max;
 	enum mcpf_scope scope;
-	unsigned short index;           /* position in "limits" */
-	unsigned char shorthand;        /* 1 = came from "rate_limit" */
-	unsigned char pad[5];
+	__u16 index;           /* position in "limits" */
+	__u8 shorthand;        /* 1 = came from "rate_limit" */
+	__u8 pad[5];
 };
 
 struct mcpf_policy_tool {
 	enum mcpf_action action;
-	unsigned char hidden;           /* listed in the server's "hide" */
-	unsigned char limits;           /* used entries of limit[] */
-	unsigned char conditions;       /* entries in policy_conds, index 0.. */
-	unsigned char pad;
+	__u8 hidden;           /* listed in the server's "hide" */
+	__u8 limits;           /* used entries of limit[] */
+	__u8 conditions;       /* entries in policy_conds, index 0.. */
+	__u8 pad;
 	char reason[MCPF_REASON_LEN];
 	struct mcpf_limit limit[MCPF_TOOL_MAX_LIMITS];
 };
 
 struct mcpf_policy_cond_key {
-	unsigned int generation;
-	unsigned int index;
+	__u32 generation;
+	__u32 index;
 	char server[MCPF_NAME_LEN];
 	char tool[MCPF_NAME_LEN];
 };
@@ -136,11 +136,11 @@ struct mcpf_rate_key {
 	char counter[MCPF_COUNTER_LEN];
 	char server[MCPF_NAME_LEN];
 	char session[MCPF_SESSION_LEN];
-	unsigned long long cgroup_id;
-	unsigned int uid;
-	unsigned int pid;
+	__u64 cgroup_id;
+	__u32 uid;
+	__u32 pid;
 	enum mcpf_scope scope;
-	unsigned int pad;
+	__u32 pad;
 };
 
 /* Fixed window that opens at the first counted call: `count` calls were
@@ -148,11 +148,11 @@ struct mcpf_rate_key {
  * window_start_ns + window_ns. */
 struct mcpf_rate_state {
 	struct bpf_spin_lock lock;
-	unsigned int count;
-	unsigned long long window_start_ns;
-	unsigned long long window_ns;
-	unsigned int max;
-	unsigned int pad;
+	__u32 count;
+	__u64 window_start_ns;
+	__u64 window_ns;
+	__u32 max;
+	__u32 pad;
 };
 
 #endif /* MCPF_POLICY_ABI_H */

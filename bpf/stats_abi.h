@@ -21,7 +21,7 @@
 #ifndef MCPF_STATS_ABI_H
 #define MCPF_STATS_ABI_H
 
-#ifndef __bpf__
+#ifndef __VMLINUX_H__
 #include <linux/bpf.h>   /* struct bpf_spin_lock; vmlinux.h has it for BPF */
 #endif
 #include "mcpfence_abi.h"
@@ -62,29 +62,29 @@ struct mcpf_tool_key {
 
 struct mcpf_tool_stats {
 	struct bpf_spin_lock lock;
-	unsigned int pad;
-	unsigned long long calls;          /* every decided tools/call */
-	unsigned long long allowed;
-	unsigned long long denied;
-	unsigned long long rate_limited;
-	unsigned long long hidden;
-	unsigned long long invalid;
-	unsigned long long upstream_errors; /* HTTP error, JSON-RPC error or isError result */
-	unsigned long long req_bytes;      /* request bodies from the agent */
-	unsigned long long resp_bytes;     /* response bodies to the agent */
-	unsigned long long latency_ns_total; /* request start to end of response */
-	unsigned long long latency_hist[MCPF_LAT_BUCKETS];
+	__u32 pad;
+	__u64 calls;          /* every decided tools/call */
+	__u64 allowed;
+	__u64 denied;
+	__u64 rate_limited;
+	__u64 hidden;
+	__u64 invalid;
+	__u64 upstream_errors; /* HTTP error, JSON-RPC error or isError result */
+	__u64 req_bytes;      /* request bodies from the agent */
+	__u64 resp_bytes;     /* response bodies to the agent */
+	__u64 latency_ns_total; /* request start to end of response */
+	__u64 latency_hist[MCPF_LAT_BUCKETS];
 };
 
 /* daemon_stats (single entry, key 0): connection and reload counters that
  * outlive the daemon, so `mcpfence stats` can show them while it is down. */
 struct mcpf_daemon_stats {
 	struct bpf_spin_lock lock;
-	unsigned int pad;
-	unsigned long long connections_intercepted; /* accepted redirected connections */
-	unsigned long long connections_active;      /* reset to 0 when a daemon starts */
-	unsigned long long policy_reloads_ok;
-	unsigned long long policy_reloads_failed;
+	__u32 pad;
+	__u64 connections_intercepted; /* accepted redirected connections */
+	__u64 connections_active;      /* reset to 0 when a daemon starts */
+	__u64 policy_reloads_ok;
+	__u64 policy_reloads_failed;
 };
 
 #endif /* MCPF_STATS_ABI_H */

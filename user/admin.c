@@ -202,7 +202,7 @@ static int take_inherited(struct handover_set *set, const struct mcpf_endpoint *
 		    getsockname(fd, (struct sockaddr *)&ss, &len))
 			continue;
 		endpoint_from_sockaddr(&bound, &ss);
-		if (memcmp(bound.addr, ep->addr, sizeof(ep->addr)) || bound.port != ep->port)
+		if (memcmp(&bound.addr, &ep->addr, sizeof(ep->addr)) || bound.port != ep->port)
 			continue;
 		it->fd = -1;
 		return fd;

@@ -24,8 +24,8 @@ static int is_any(const unsigned char a[16])
 
 static void set_v4mapped(struct mcpf_endpoint *ep, const void *in_addr)
 {
-	memcpy(ep->addr, v4mapped_prefix, sizeof(v4mapped_prefix));
-	memcpy(ep->addr + 12, in_addr, 4);
+	memcpy(ep->addr.b, v4mapped_prefix, sizeof(v4mapped_prefix));
+	memcpy(&ep->addr.w[3], in_addr, 4);
 }
 
 void endpoint_from_sockaddr(struct mcpf_endpoint *ep, const struct sockaddr_storage *ss)
@@ -39,7 +39,7 @@ void endpoint_from_sockaddr(struct mcpf_endpoint *ep, const struct sockaddr_stor
 	} else {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
 
-		memcpy(ep->addr, &in6->sin6_addr, 16);
+		memcpy(ep->addr.b, &in6->sin6_addr, 16);
 		ep->port = ntohs(in6->sin6_port);
 	}
 }
@@ -47,18 +47,18 @@ void endpoint_from_sockaddr(struct mcpf_endpoint *ep, const struct sockaddr_stor
 socklen_t endpoint_to_sockaddr(const struct mcpf_endpoint *ep, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
-	if (is_v4mapped(ep->addr)) {
+	if (is_v4mapped(ep->addr.b)) {
 		struct sockaddr_in *in = (struct sockaddr_in *)ss;
 
 		in->sin_family = AF_INET;
-		memcpy(&in->sin_addr, ep->addr + 12, 4);
+		memcpy(&in->sin_addr, &ep->addr.w[3], 4);
 		in->sin_port = htons(ep->port);
 		return sizeof(*in);
 	}
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
 
 	in6->sin6_family = AF_INET6;
-	memcpy(&in6->sin6_addr, ep->addr, 16);
+	memcpy(&in6->sin6_addr, ep->addr.b, 16);
 	in6->sin6_port = htons(ep->port);
 	return sizeof(*in6);
 }
@@ -68,12 +68,12 @@ const char *endpoint_str(const struct mcpf_endpoint *ep, char buf[ENDPOINT_STRLE
 	char a[INET6_ADDRSTRLEN];
 	unsigned port = ep->port;
 
-	if (is_any(ep->addr))
+	if (is_any(ep->addr.b))
 		snprintf(buf, ENDPOINT_STRLEN, "*:%u", port);
-	else if (is_v4mapped(ep->addr))
-		snprintf(buf, ENDPOINT_STRLEN, "%s:%u", inet_ntop(AF_INET, ep->addr + 12, a, sizeof(a)), port);
+	else if (is_v4mapped(ep->addr.b))
+		snprintf(buf, ENDPOINT_STRLEN, "%s:%u", inet_ntop(AF_INET, &ep->addr.w[3], a, sizeof(a)), port);
 	else
-		snprintf(buf, ENDPOINT_STRLEN, "[%s]:%u", inet_ntop(AF_INET6, ep->addr, a, sizeof(a)), port);
+		snprintf(buf, ENDPOINT_STRLEN, "[%s]:%u", inet_ntop(AF_INET6, ep->addr.b, a, sizeof(a)), port);
 	return buf;
 }
 
@@ -99,7 +99,7 @@ int endpoints_from_addrinfo(const struct addrinfo *res, unsigned short port,
 		if (ai->ai_family == AF_INET)
 			set_v4mapped(&ep, &((struct sockaddr_in *)ai->ai_addr)->sin_addr);
 		else if (ai->ai_family == AF_INET6)
-			memcpy(ep.addr, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, 16);
+			memcpy(ep.addr.b, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, 16);
 		else
 			continue;
 		if (add_unique(out, &n, max, &ep))
@@ -180,7 +180,7 @@ int endpoint_split(const char *text, struct mcpf_endpoint *out, char *host, size
 	if (!host_len)
 		return 1;  /* all-zero address: any */
 	if (bracketed) {
-		if (inet_pton(AF_INET6, host, out->addr) != 1) {
+		if (inet_pton(AF_INET6, host, out->addr.b) != 1) {
 			snprintf(err, errlen, "\"%s\": \"%s\" is not an IPv6 address", text, host);
 			return -1;
 		}

@@ -94,7 +94,7 @@ static int write_settings(struct kern_state *st, const struct kern_opts *o)
 	}
 	cfg.cgroup_id = id;
 
-	memcpy(cfg.listen_addr6, &in6addr_loopback, sizeof(cfg.listen_addr6));
+	memcpy(cfg.listen_addr6.b, &in6addr_loopback, sizeof(cfg.listen_addr6.b));
 	if (bpf_map_update_elem(bpf_map__fd(st->skel->maps.settings), &zero, &cfg, BPF_ANY))
 		return -errno;
 	return 0;

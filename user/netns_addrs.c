@@ -56,7 +56,7 @@ static void add_addr(struct netns_addrs *a, const unsigned char addr[16])
 		a->addrs = p;
 		a->cap = cap;
 	}
-	memcpy(key.addr, addr, 16);
+	memcpy(key.addr.b, addr, 16);
 	if (bpf_map_update_elem(a->map_fd, &key, &one, BPF_ANY)) {
 		log_warn("local_addrs: %s", strerror(errno));
 		return;
@@ -71,7 +71,7 @@ static void del_addr(struct netns_addrs *a, const unsigned char addr[16])
 	for (size_t i = 0; i < a->n; i++) {
 		if (memcmp(a->addrs[i], addr, 16))
 			continue;
-		memcpy(key.addr, addr, 16);
+		memcpy(key.addr.b, addr, 16);
 		bpf_map_delete_elem(a->map_fd, &key);
 		memcpy(a->addrs[i], a->addrs[--a->n], 16);
 		return;
@@ -170,7 +170,7 @@ void netns_addrs_close(struct netns_addrs *a, bool forget)
 	if (a->loop)
 		loop_close(a->loop, &a->w);
 	for (size_t i = 0; forget && i < a->n; i++) {
-		memcpy(key.addr, a->addrs[i], 16);
+		memcpy(key.addr.b, a->addrs[i], 16);
 		bpf_map_delete_elem(a->map_fd, &key);
 	}
 	free(a->addrs);

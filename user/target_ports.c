@@ -32,7 +32,7 @@ static bool is_wildcard(const struct mcpf_endpoint *ep)
 {
 	static const unsigned char zero[16];
 
-	return !memcmp(ep->addr, zero, sizeof(zero));
+	return !memcmp(ep->addr.b, zero, sizeof(zero));
 }
 
 int target_ports_sync(int targets_fd, int ports_fd)
@@ -58,7 +58,7 @@ int target_ports_sync(int targets_fd, int ports_fd)
 				 key.port, MCPF_PORT_ADDRS);
 			continue;
 		}
-		memcpy(e->addrs.addr[e->addrs.count++], key.addr, 16);
+		e->addrs.addr[e->addrs.count++] = key.addr;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (bpf_map_update_elem(ports_fd, &v[i].port, &v[i].addrs, BPF_ANY)) {

@@ -36,11 +36,11 @@ itest('maps and links are pinned under --bpffs and readable with bpftool', async
   assert.ok(pins.some((name) => name.startsWith('links/')), `links pinned: ${pins}`);
 
   // BTF-typed: bpftool prints field names, the server name as a string and
-  // the port as the number in the policy (addresses as v4-mapped IPv6).
+  // the port as the number in the policy (addresses as v4-mapped IPv6, bytes in .b).
   const keys = dumpPinnedMap(path.join(sb.pinDir, 'targets')).map((entry) => {
     assert.ok(entry.formatted, `no BTF-formatted entry: ${JSON.stringify(entry)}`);
     assert.equal(entry.formatted.value.server, 'echo');
-    return `${entry.formatted.key.addr.join('.')}:${entry.formatted.key.port}`;
+    return `${entry.formatted.key.addr.b.join('.')}:${entry.formatted.key.port}`;
   });
   assert.deepEqual(keys.sort(), [
     `0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0:${port}`,

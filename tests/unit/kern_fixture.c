@@ -301,7 +301,7 @@ int kern_settings(struct kern *k, enum kern_cg agents, bool fail_closed, bool so
 	};
 	__u32 zero = 0;
 
-	memcpy(cfg.listen_addr6, &in6addr_loopback, sizeof(cfg.listen_addr6));
+	memcpy(cfg.listen_addr6.b, &in6addr_loopback, sizeof(cfg.listen_addr6.b));
 	return bpf_map_update_elem(bpf_map__fd(k->skel->maps.settings), &zero, &cfg, BPF_ANY) ? -errno : 0;
 }
 
@@ -353,7 +353,7 @@ int kern_own_addr(struct kern *k, const char *addr, bool known)
 	if (err || !known)
 		return err;
 	kern_endpoint(addr, 0, &ep);
-	memcpy(key.addr, ep.addr, sizeof(key.addr));
+	key.addr = ep.addr;
 	return bpf_map_update_elem(bpf_map__fd(k->skel->maps.local_addrs), &key, &one, BPF_ANY) ? -errno : 0;
 }
 

@@ -388,7 +388,7 @@ MAPS_TEST(decide_generation_flip_is_atomic)
 	struct policy *next = policy_from("{'version':'1','servers':{'db':{'endpoints':[':5432'],"
 					  "'default':'deny','tools':{'q':{'conditions':"
 					  "[{'path':'args.x','op':'eq','value':1}]}}}}}");
-	struct mcpf_endpoint fs_ep = { .addr = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 },
+	struct mcpf_endpoint fs_ep = { .addr.b = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 },
 				       .port = 3002 };
 	struct mcpf_endpoint db_ep = { .port = 5432 };
 	struct mcpf_target target;

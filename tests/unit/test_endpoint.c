@@ -14,14 +14,14 @@ TEST(endpoint_ports_are_host_order_and_v4_is_mapped)
 	char err[256], text[ENDPOINT_STRLEN];
 
 	CHECK_INT_EQ(endpoint_parse("127.0.0.1:3002", ep, 4, err, sizeof(err)), 1);
-	CHECK(!memcmp(ep[0].addr, v4_loopback, 16));
+	CHECK(!memcmp(ep[0].addr.b, v4_loopback, 16));
 	CHECK_INT_EQ(ep[0].port, 3002);
 	CHECK_STR_EQ(endpoint_str(&ep[0], text), "127.0.0.1:3002");
 	CHECK_INT_EQ(endpoint_parse("[::1]:80", ep, 4, err, sizeof(err)), 1);
-	CHECK(!memcmp(ep[0].addr, v6_loopback, 16) && ep[0].port == 80);
+	CHECK(!memcmp(ep[0].addr.b, v6_loopback, 16) && ep[0].port == 80);
 	CHECK_STR_EQ(endpoint_str(&ep[0], text), "[::1]:80");
 	CHECK_INT_EQ(endpoint_parse(":9000", ep, 4, err, sizeof(err)), 1);
-	CHECK(!memcmp(ep[0].addr, any, 16) && ep[0].port == 9000);
+	CHECK(!memcmp(ep[0].addr.b, any, 16) && ep[0].port == 9000);
 	CHECK_STR_EQ(endpoint_str(&ep[0], text), "*:9000");
 }
 
@@ -34,7 +34,7 @@ TEST(endpoint_names_resolve_to_every_address_once)
 	CHECK(n >= 1);
 	for (int i = 0; i < n; i++) {
 		CHECK_INT_EQ(ep[i].port, 8080);
-		v4 += !memcmp(ep[i].addr, v4_loopback, 16);
+		v4 += !memcmp(ep[i].addr.b, v4_loopback, 16);
 	}
 	CHECK_INT_EQ(v4, 1);
 	CHECK_INT_EQ(endpoint_parse("localhost:8080", ep, 0, err, sizeof(err)), -1);

@@ -35,8 +35,8 @@ static int sock_key(struct kern *k, int fd, int peer, struct mcpf_sock_key *key)
 	endpoint_from_sockaddr(&el, &l);
 	endpoint_from_sockaddr(&er, &r);
 	memset(key, 0, sizeof(*key));
-	memcpy(key->local, el.addr, 16);
-	memcpy(key->remote, er.addr, 16);
+	key->local = el.addr;
+	key->remote = er.addr;
 	key->local_port = el.port;
 	key->remote_port = er.port;
 	key->netns = k->netns;

@@ -106,9 +106,9 @@ TEST(policy_endpoints_v4_v6_names_and_wildcard)
 		return;
 	ep = p->servers[0].endpoints;
 	CHECK_INT_EQ(p->servers[0].n_endpoints, 3);  /* duplicate merged */
-	CHECK(!memcmp(ep[0].addr, v4, 16) && ep[0].port == 3002);
-	CHECK(!memcmp(ep[1].addr, v6, 16) && ep[1].port == 3002);
-	CHECK(!memcmp(ep[2].addr, any, 16) && ep[2].port == 9000);
+	CHECK(!memcmp(ep[0].addr.b, v4, 16) && ep[0].port == 3002);
+	CHECK(!memcmp(ep[1].addr.b, v6, 16) && ep[1].port == 3002);
+	CHECK(!memcmp(ep[2].addr.b, any, 16) && ep[2].port == 9000);
 	/* names are kept for the daemon to resolve, not resolved here */
 	CHECK_INT_EQ(p->servers[0].n_hostnames, 2);
 	CHECK_STR_EQ(p->servers[0].hostnames[0].host, "localhost");

@@ -16,7 +16,7 @@
 
 static struct mcpf_endpoint v4(unsigned char last, unsigned short port)
 {
-	struct mcpf_endpoint ep = { .addr = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = last }, .port = port };
+	struct mcpf_endpoint ep = { .addr.b = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = last }, .port = port };
 
 	return ep;
 }

@@ -61,7 +61,7 @@ static void reload_sequence(struct policy_fixture *f, const char *dir, struct po
 	char file[4200];
 	struct policy *p;
 	int stats_fd = bpf_map__fd(f->skel->maps.daemon_stats);
-	struct mcpf_endpoint ep = { .addr = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 }, .port = 3002 };
+	struct mcpf_endpoint ep = { .addr.b = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 }, .port = 3002 };
 	struct mcpf_target target;
 
 	snprintf(file, sizeof(file), "%s/policy.json", dir);
