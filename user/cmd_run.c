@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "admin.h"
 #include "audit.h"
+#include "common.h"
 #include "kern_loader.h"
 #include "commands.h"
 #include "handover.h"
@@ -396,14 +397,12 @@ static void on_prune_timer(struct watch *w, uint32_t revents)
 {
 	struct daemon *d = container_of(w, struct daemon, prune_timer);
 	uint64_t expirations;
-	struct timespec now;
 	int n;
 
 	(void)revents;
 	if (read(w->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
 		return;
-	clock_gettime(CLOCK_BOOTTIME, &now);  /* the clock rate windows run on */
-	n = rate_prune(d->policy_maps.rate, now.tv_sec * 1000000000ULL + now.tv_nsec);
+	n = rate_prune(d->policy_maps.rate, boot_time_ns());
 	if (n < 0)
 		log_warn("pruning expired rate-limit windows: %s", strerror(-n));
 	else if (n > 0)

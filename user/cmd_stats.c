@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common.h"
 #include "stats_view.h"
 #include "utf8.h"
 
@@ -24,7 +25,7 @@ static void usage(FILE *f)
 static const char *const columns[] = {
 	"CALLS", "ALLOW", "DENY", "RATELIM", "HIDDEN", "INVALID", "ERRORS", "P50", "P99", "IN", "OUT",
 };
-#define N_COLUMNS (sizeof(columns) / sizeof(columns[0]))
+#define N_COLUMNS (ARRAY_SIZE(columns))
 
 static void row_cells(const struct stats_row *r, char cells[N_COLUMNS][24])
 {

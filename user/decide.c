@@ -6,12 +6,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "common.h"
 #include "decide.h"
 #include "glob.h"
 #include "policy_cache.h"
 #include "rate_limit.h"
 
-#define NS_PER_SEC 1000000000ULL
 
 /* An entry that applies to the call: the exact tool's or "*". */
 struct entry {
@@ -36,14 +36,6 @@ static const char *const verdict_names[] = {
 const char *verdict_name(enum verdict verdict)
 {
 	return verdict <= VERDICT_INVALID ? verdict_names[verdict] : "?";
-}
-
-unsigned long long policy_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
 }
 
 static enum verdict verdict(struct decision *out, enum verdict v, const char *rule,

@@ -62,7 +62,7 @@ struct decide_request {
 	unsigned int uid;
 	unsigned int pid;             /* 0: identity per cgroup */
 	const char *session;          /* Mcp-Session-Id or a per-connection id */
-	unsigned long long now_ns;    /* CLOCK_BOOTTIME, see policy_now_ns() */
+	unsigned long long now_ns;    /* CLOCK_BOOTTIME, see boot_time_ns() */
 	/* decide_method() only: */
 	const char *method;
 	struct mcp_method_target target;  /* arguments: use .arguments above */
@@ -114,6 +114,5 @@ bool policy_list_hidden(struct policy_maps *maps, const char *server, enum mcp_l
 
 const char *verdict_name(enum verdict verdict);
 
-unsigned long long policy_now_ns(void);
 
 #endif /* MCPF_DECIDE_H */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "endpoint.h"
 #include "endpoint_watch.h"
 #include "log.h"
@@ -35,14 +36,6 @@ struct endpoint_lookup {
 	unsigned backoff_s;
 	struct endpoint_lookup *next;
 };
-
-static long long now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 static struct endpoint_lookup *lookup_of(struct endpoint_watch *w, const char *host, unsigned short port)
 {
@@ -118,7 +111,7 @@ static void failed(struct endpoint_watch *w, struct endpoint_lookup *l, const ch
 	else
 		log_debug("endpoint %s:%u: cannot resolve: %s", l->host, l->port, why);
 	l->failing = true;
-	l->due_s = now_s() + l->backoff_s;
+	l->due_s = monotonic_s() + l->backoff_s;
 	l->backoff_s = l->backoff_s * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : l->backoff_s * 2;
 }
 
@@ -138,7 +131,7 @@ static void answered(struct endpoint_watch *w, struct endpoint_lookup *l)
 		log_info("endpoint %s:%u resolves again", l->host, l->port);
 	l->failing = false;
 	l->backoff_s = 1;
-	l->due_s = now_s() + REFRESH_S;
+	l->due_s = monotonic_s() + REFRESH_S;
 	changed = l->referenced ? policy_scopes_set_addrs(w->maps->scopes, l->host, l->port, addrs, n) : 0;
 	if (changed < 0) {
 		log_warn("endpoint %s:%u: out of memory recording its addresses", l->host, l->port);
@@ -167,7 +160,7 @@ static void arm(struct endpoint_watch *w)
 
 static void tick(struct endpoint_watch *w)
 {
-	long long now = now_s();
+	long long now = monotonic_s();
 
 	reconcile(w);
 	for (struct endpoint_lookup *l = w->lookups; l; l = l->next) {

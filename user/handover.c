@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include "common.h"
 #include "handover.h"
 #include "log.h"
 
@@ -44,14 +45,6 @@ struct ho_msg {
 	struct ho_hdr h;
 	char body[HO_MAX_BODY];
 };
-
-static long long now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 static int sock_path(char *out, size_t len, const char *dir, const char *suffix)
 {
@@ -345,7 +338,7 @@ static void on_handover_accept(struct watch *w, uint32_t revents)
 		return;
 	}
 	if (hs->session.fd >= 0) {
-		if (now_s() - hs->session_start_s < HO_STALE_S) {
+		if (monotonic_s() - hs->session_start_s < HO_STALE_S) {
 			refuse(fd, "a handover is in progress");
 			close(fd);
 			return;
@@ -360,7 +353,7 @@ static void on_handover_accept(struct watch *w, uint32_t revents)
 	log_info("handover: new daemon pid %d (%s) connected", (int)pid, n > 0 ? exe : "?");
 	hs->session.fd = fd;
 	hs->session.cb = on_session;
-	hs->session_start_s = now_s();
+	hs->session_start_s = monotonic_s();
 	if (loop_watch(hs->loop, &hs->session, EPOLLIN))
 		loop_close(hs->loop, &hs->session);
 }
@@ -499,7 +492,7 @@ void handover_set_free(struct handover_set *set)
 static int exchange(int fd, const char *bpffs, struct handover_set *set)
 {
 	struct ho_msg *m = malloc(sizeof(*m));
-	long long deadline = now_s() + HO_TIMEOUT_S;
+	long long deadline = monotonic_s() + HO_TIMEOUT_S;
 	int fds[HO_MAX_FDS], nfds, err;
 
 	if (!m)
@@ -507,7 +500,7 @@ static int exchange(int fd, const char *bpffs, struct handover_set *set)
 	err = send_msg(fd, HO_HELLO, 0, bpffs, strlen(bpffs), NULL, 0, 0);
 	while (!err) {
 		/* each recv is bounded by SO_RCVTIMEO, the whole exchange by this */
-		if (now_s() > deadline) {
+		if (monotonic_s() > deadline) {
 			err = -ETIMEDOUT;
 			break;
 		}

@@ -1,4 +1,5 @@
 /* Strict request framing and labels; see http_strict.h. */
+#include "common.h"
 #include "http_strict.h"
 
 #include <stdbool.h>
@@ -37,7 +38,7 @@ int http_strict_head(const struct http1_msg *m, const char **why)
 	if (http1_find_header(m, "content-type", NULL, NULL) > 1)
 		return refuse(why, "repeated Content-Type header");
 	for (size_t i = 0; i < m->n_headers; i++)
-		for (size_t g = 0; g < sizeof(guarded) / sizeof(guarded[0]); g++)
+		for (size_t g = 0; g < ARRAY_SIZE(guarded); g++)
 			if (underscore_spelling(&m->headers[i], guarded[g]))
 				return refuse(why, "header name spelled with '_' where a server may read '-'");
 	return 0;

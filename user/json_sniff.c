@@ -1,4 +1,5 @@
 /* Lenient lexical sniffing of a body's first bytes; see json_sniff.h. */
+#include "common.h"
 #include "json_sniff.h"
 
 #include <string.h>
@@ -31,7 +32,7 @@ static bool literal_word(const unsigned char *w, size_t n)
 {
 	static const char *const words[] = { "true", "false", "null", "NaN", "Infinity", "INF", "undefined" };
 
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
 		if (n == strlen(words[i]) && !memcmp(w, words[i], n))
 			return true;
 	return false;

@@ -9,8 +9,7 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 
-/* Callbacks get the watch; this finds the object it is embedded in. */
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#include "common.h"  /* container_of: callbacks get the watch, not its owner */
 
 struct watch;
 typedef void (*watch_cb)(struct watch *w, uint32_t revents);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "commands.h"
+#include "common.h"
 
 static const struct command {
 	const char *name;
@@ -17,7 +18,7 @@ static const struct command {
 static int usage(FILE *out)
 {
 	fprintf(out, "usage: mcpfence COMMAND [OPTIONS]\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].help);
 	fprintf(out, "  %-14s %s\n\n'mcpfence COMMAND --help' for a command's options.\n", "version", "print the version");
 	return out == stderr ? 2 : 0;
@@ -33,7 +34,7 @@ int main(int argc, char **argv)
 		printf("mcpfence %s\n", MCPF_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
 	fprintf(stderr, "mcpfence: unknown command '%s'\n", argv[1]);

@@ -8,6 +8,7 @@
 #include "audit.h"
 #include "cgroup_path.h"
 #include "bytebuf.h"
+#include "common.h"
 #include "content_decode.h"
 #include "decide.h"
 #include "http_strict.h"
@@ -103,7 +104,7 @@ static void account_answered(struct mcp_flow *f, struct pending_call *c, bool er
 {
 	struct accounting a = {
 		.tool = c->tool, .rule = c->rule, .reason = "", .session = c->session,
-		.decision = MCPF_DECISION_ALLOW, .latency_ns = policy_now_ns() - c->start_ns,
+		.decision = MCPF_DECISION_ALLOW, .latency_ns = boot_time_ns() - c->start_ns,
 		.req_bytes = c->req_bytes, .resp_bytes = resp_bytes, .upstream_error = error,
 		.arguments = c->arguments, .method = c->method,
 	};
@@ -185,7 +186,7 @@ static bool path_is_mcp(const char *path)
 {
 	static const char *const paths[] = { "/mcp", "/sse", "/messages", "/message", "/" };
 
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
 		size_t n = strlen(paths[i]);
 
 		if (!strcmp(path, paths[i]) || (n > 1 && !strncmp(path, paths[i], n) && path[n] == '/'))
@@ -503,7 +504,7 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 		.server = f->origin->server, .tool = jm->tool_name, .arguments = jm->arguments,
 		.cgroup_id = f->origin->cgroup_id, .uid = f->origin->uid,
 		.pid = f->enf->agent_per_cgroup ? 0 : f->origin->pid,
-		.session = rc->session, .now_ns = policy_now_ns(),
+		.session = rc->session, .now_ns = boot_time_ns(),
 	};
 	struct decision d;
 	enum verdict v;
@@ -552,7 +553,7 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 		.server = f->origin->server, .method = jm->method,
 		.cgroup_id = f->origin->cgroup_id, .uid = f->origin->uid,
 		.pid = f->enf->agent_per_cgroup ? 0 : f->origin->pid,
-		.session = rc->session, .now_ns = policy_now_ns(),
+		.session = rc->session, .now_ns = boot_time_ns(),
 	};
 	struct decision d = { 0 };
 	const char *why;

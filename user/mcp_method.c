@@ -1,6 +1,7 @@
 /* Method classes and targets; see mcp_method.h. */
 #include <string.h>
 
+#include "common.h"
 #include "mcp_method.h"
 
 static const char *const lifecycle[] = {
@@ -17,7 +18,7 @@ static const struct {
 	[MCP_LIST_TEMPLATES] = { "resources/templates/list", "resourceTemplates", "uriTemplate" },
 };
 
-#define N_LISTS (sizeof(lists) / sizeof(lists[0]))
+#define N_LISTS (ARRAY_SIZE(lists))
 
 int mcp_method_list(const char *method)
 {

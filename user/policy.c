@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
+#include "common.h"
 #include "endpoint.h"
 #include "mcp_method.h"
 #include "policy.h"
@@ -20,7 +21,6 @@
 
 #define FIELD_LEN 1024
 #define MAX_WINDOW_SECONDS 0xffffffffULL
-#define NS_PER_SEC 1000000000ULL
 
 /* A counter name's first definition: later ones must agree with it,
  * because every limit naming the counter shares its window. */
@@ -74,12 +74,12 @@ int policy_name_reserved(const char *name)
 
 const char *policy_op_name(unsigned int op)
 {
-	return op > 0 && op < sizeof(op_names) / sizeof(op_names[0]) ? op_names[op] : "?";
+	return op > 0 && op < ARRAY_SIZE(op_names) ? op_names[op] : "?";
 }
 
 const char *policy_scope_name(unsigned int scope)
 {
-	return scope < sizeof(scope_names) / sizeof(scope_names[0]) ? scope_names[scope] : "?";
+	return scope < ARRAY_SIZE(scope_names) ? scope_names[scope] : "?";
 }
 
 static void *xrealloc(void *p, size_t n, size_t size)
@@ -549,7 +549,7 @@ static bool parse_window(struct loader *l, const cJSON *item, const char *field,
 	unsigned long long seconds;
 
 	if (cJSON_IsString(item)) {
-		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		for (size_t i = 0; i < ARRAY_SIZE(units); i++)
 			if (!strcmp(item->valuestring, units[i].name)) {
 				*ns = units[i].seconds * NS_PER_SEC;
 				return true;
@@ -600,7 +600,7 @@ static void load_limit(struct loader *l, const cJSON *j, const char *field, stru
 		ok = false;
 	lim->scope = MCPF_SCOPE_GRANT;
 	if ((item = member(j, "scope", f, field))) {
-		size_t i, n = sizeof(scope_names) / sizeof(scope_names[0]);
+		size_t i, n = ARRAY_SIZE(scope_names);
 
 		for (i = 0; i < n && !(cJSON_IsString(item) && !strcmp(item->valuestring, scope_names[i])); i++)
 			;
@@ -762,7 +762,7 @@ static void load_condition(struct loader *l, const cJSON *j, const char *field,
 	const cJSON *item, *value;
 	const char *s;
 	char *text;
-	size_t i, n = sizeof(op_names) / sizeof(op_names[0]);
+	size_t i, n = ARRAY_SIZE(op_names);
 
 	if (!check_object(l, j, field, keys))
 		return;
@@ -1014,7 +1014,7 @@ static void load_server(struct loader *l, const cJSON *j, const char *field, str
 {
 	static const char *const keys[] = { "version", "endpoints", "agents", "default", "tools", "methods",
 					    "prompts", "resources", "hide", "hide_prompts", "hide_resources", NULL };
-	const size_t n_fam = sizeof(families) / sizeof(families[0]);
+	const size_t n_fam = ARRAY_SIZE(families);
 	char f[FIELD_LEN], e[FIELD_LEN];
 	const cJSON *item, *lists[4], *hides[4];
 	const char *text;

@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "common.h"
 #include "mcpfence.skel.h"
 #include "policy_cache.h"
 #include "policy_compile.h"
@@ -214,12 +215,10 @@ int policy_activate(struct policy_maps *maps, const struct policy *policy,
 		.servers = policy->n_servers,
 		.tools = policy->n_tools,
 	};
-	struct timespec ts;
 	unsigned int zero = 0;
 	int rc;
 
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	active.loaded_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	active.loaded_ns = boot_time_ns();
 	if (bpf_map_update_elem(maps->active, &zero, &active, BPF_F_LOCK))
 		return map_error(err, errlen, "policy_active", "generation", "");
 	struct policy_scopes *scopes = policy_scopes_new(policy, maps->scopes);

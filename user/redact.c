@@ -1,3 +1,4 @@
+#include "common.h"
 #include "redact.h"
 
 #include <ctype.h>
@@ -101,7 +102,7 @@ static bool aws_key_id(const char *w, size_t n)
 	size_t i, p, j;
 
 	for (i = 0; i + 20 <= n; i++) {
-		for (p = 0; p < sizeof(prefixes) / sizeof(prefixes[0]); p++) {
+		for (p = 0; p < ARRAY_SIZE(prefixes); p++) {
 			if (strncmp(w + i, prefixes[p], 4))
 				continue;
 			for (j = 4; j < 20; j++)
@@ -123,7 +124,7 @@ static bool known_token(const char *w, size_t n)
 	const char *dot;
 	size_t i, len, rest, j;
 
-	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(prefixes); i++) {
 		len = strlen(prefixes[i]);
 		if (n < len + 16 || strncmp(w, prefixes[i], len))
 			continue;

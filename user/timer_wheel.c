@@ -1,4 +1,5 @@
 /* One timerfd for every connection timeout; see timer_wheel.h. */
+#include "common.h"
 #include "timer_wheel.h"
 
 #include <errno.h>
@@ -6,14 +7,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/timerfd.h>
-
-long long timer_now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 static void on_tick(struct watch *w, uint32_t revents)
 {
@@ -23,7 +16,7 @@ static void on_tick(struct watch *w, uint32_t revents)
 	(void)revents;
 	if (read(w->fd, &n, sizeof(n)) != sizeof(n))
 		return;
-	timer_wheel_advance(tw, timer_now_s());
+	timer_wheel_advance(tw, monotonic_s());
 }
 
 int timer_wheel_init(struct timer_wheel *tw, struct loop *loop)
@@ -31,7 +24,7 @@ int timer_wheel_init(struct timer_wheel *tw, struct loop *loop)
 	struct itimerspec every = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 
 	tw->loop = loop;
-	tw->now_s = timer_now_s();
+	tw->now_s = monotonic_s();
 	for (int i = 0; i < TIMER_WHEEL_SLOTS; i++)
 		tw->slots[i].prev = tw->slots[i].next = &tw->slots[i];
 	tw->w.cb = on_tick;
@@ -68,7 +61,7 @@ static void link_before(struct timer *head, struct timer *t)
 
 void timer_arm(struct timer_wheel *tw, struct timer *t, unsigned seconds)
 {
-	long long now = timer_now_s();
+	long long now = monotonic_s();
 
 	timer_cancel(t);
 	/* whole seconds, ticks at any phase of a second: one more, so that a

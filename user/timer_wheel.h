@@ -41,7 +41,6 @@ void timer_arm(struct timer_wheel *tw, struct timer *t, unsigned seconds);
 void timer_cancel(struct timer *t);
 /* Run the timers due at now_s (the timerfd callback calls this). */
 void timer_wheel_advance(struct timer_wheel *tw, long long now_s);
-/* CLOCK_MONOTONIC seconds, the wheel's clock. */
-long long timer_now_s(void);
+/* The wheel's clock is monotonic_s() (common.h). */
 
 #endif

@@ -234,14 +234,6 @@ __u64 kern_sock_cookie(int fd)
 	return getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) ? 0 : cookie;
 }
 
-__u64 kern_boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
-
 int kern_case_new(struct kern *k)
 {
 	struct ifreq ifr = { .ifr_name = "lo" };

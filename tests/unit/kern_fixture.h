@@ -111,8 +111,6 @@ int kern_conn_of(struct kern *k, int accepted, struct mcpf_conn_key *key, struct
 /* SO_NETNS_COOKIE / SO_COOKIE of fd, 0 on error. */
 __u64 kern_netns_cookie(int fd);
 __u64 kern_sock_cookie(int fd);
-/* CLOCK_BOOTTIME in ns, the clock of bpf_ktime_get_boot_ns(). */
-__u64 kern_boot_ns(void);
 
 /* CHECK and CHECK_STR_EQ for table rows: the failure names the case
  * (a string the test keeps up to date), not just the line. */

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 
 #include <bpf/bpf.h>
+#include "common.h"
 #include "endpoint.h"
 #include "harness.h"
 #include "kern_fixture.h"
@@ -222,9 +223,9 @@ static void run_case(struct kern *k, const struct row *r, const struct dest *d, 
 	if (r->upstream)
 		KERN_CHECK(where, kern_mark(k, c, MCPF_SOCK_UPSTREAM) == 0);
 	KERN_CHECK(where, kern_enter(k, r->caller_outside ? KERN_CG_OTHER : KERN_CG_AGENTS) == 0);
-	t0 = kern_boot_ns();
+	t0 = boot_time_ns();
 	rc = connect(c, (struct sockaddr *)&ss, len) ? -errno : 0;
-	t1 = kern_boot_ns();
+	t1 = boot_time_ns();
 	KERN_CHECK(where, kern_enter(k, KERN_CG_DAEMON) == 0);
 
 	got = rc == -EPERM ? "EPERM" : rc == -ECONNREFUSED ? "ECONNREFUSED" : rc ? strerror(-rc)

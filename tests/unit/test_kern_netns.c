@@ -8,6 +8,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "common.h"
 #include "mcpfence.skel.h"
 #include "harness.h"
 #include "kern_fixture.h"
@@ -71,14 +72,14 @@ static void sock_create_body(struct kern *k, struct ring_buffer *rb, struct even
 
 		past_window();
 		events(rb, ev, 0);
-		t0 = kern_boot_ns();
+		t0 = boot_time_ns();
 		make_socket(AF_INET, SOCK_STREAM);
 		CHECK_INT_EQ(events(rb, ev, 200), 1);
 		CHECK(ev->last.netns == k->netns);
 		CHECK_INT_EQ(ev->last.pid, getpid());
 		CHECK_INT_EQ(ev->last.tid, gettid());
 		make_socket(AF_INET6, SOCK_STREAM);
-		t1 = kern_boot_ns();
+		t1 = boot_time_ns();
 		if (t1 - t0 < WINDOW_NS) {
 			CHECK_INT_EQ(events(rb, ev, 0), 0);
 			quiet_checked = true;

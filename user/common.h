@@ -1,0 +1,34 @@
+/* Small helpers every module may use: one definition each. */
+#ifndef MCPF_COMMON_H
+#define MCPF_COMMON_H
+
+#include <stddef.h>
+#include <time.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The object a member (a watch, a list node...) is embedded in. */
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+#define NS_PER_SEC 1000000000ULL
+
+/* CLOCK_BOOTTIME in ns: bpf_ktime_get_boot_ns()'s clock, which keeps
+ * counting through suspend, so rate windows and start times compare. */
+static inline unsigned long long boot_time_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+/* CLOCK_MONOTONIC seconds, for timeouts. */
+static inline long long monotonic_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+#endif
