@@ -1,0 +1,151 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "kern_maps.h"
+
+#define DUMP_BATCH     128      /* entries per BPF_MAP_LOOKUP_BATCH */
+#define DUMP_BATCH_MAX 65536    /* a hash bucket never holds more */
+
+int kern_map_lookup(int fd, const void *key, void *value)
+{
+	return bpf_map_lookup_elem(fd, key, value) ? -errno : 0;
+}
+
+int kern_map_lookup_locked(int fd, const void *key, void *value)
+{
+	return bpf_map_lookup_elem_flags(fd, key, value, BPF_F_LOCK) ? -errno : 0;
+}
+
+int kern_map_update(int fd, const void *key, const void *value, __u64 flags)
+{
+	return bpf_map_update_elem(fd, key, value, flags) ? -errno : 0;
+}
+
+int kern_map_delete(int fd, const void *key)
+{
+	return bpf_map_delete_elem(fd, key) ? -errno : 0;
+}
+
+ssize_t kern_map_keys(int fd, size_t key_size, void **keys)
+{
+	unsigned char *all = NULL, *prev = NULL;
+	size_t n = 0, cap = 0;
+
+	for (;;) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			all = reallocarray(all, cap, key_size);
+			if (!all)
+				abort();
+			prev = n ? all + (n - 1) * key_size : NULL;
+		}
+		if (bpf_map_get_next_key(fd, prev, all + n * key_size))
+			break;
+		prev = all + n++ * key_size;
+	}
+	if (errno != ENOENT) {
+		free(all);
+		return -errno;
+	}
+	*keys = all;
+	return n;
+}
+
+int kern_map_prune(int fd, size_t key_size, bool (*drop)(const void *key, void *ctx), void *ctx)
+{
+	unsigned char *keys;
+	ssize_t n = kern_map_keys(fd, key_size, (void **)&keys);
+	int err = 0, rc;
+
+	if (n < 0)
+		return n;
+	for (ssize_t i = 0; i < n; i++) {
+		const void *key = keys + i * key_size;
+
+		if (drop(key, ctx) && (rc = kern_map_delete(fd, key)) && rc != -ENOENT && !err)
+			err = rc;
+	}
+	free(keys);
+	return err;
+}
+
+static int dump_by_key(int fd, size_t key_size, size_t value_size, __u64 elem_flags,
+		       int (*fn)(const void *key, const void *value, void *ctx), void *ctx)
+{
+	unsigned char *keys, *value = malloc(value_size);
+	ssize_t n = kern_map_keys(fd, key_size, (void **)&keys);
+	int rc = 0;
+
+	if (!value)
+		abort();
+	if (n < 0) {
+		free(value);
+		return n;
+	}
+	for (ssize_t i = 0; i < n && !rc; i++) {
+		const void *key = keys + i * key_size;
+
+		if (!bpf_map_lookup_elem_flags(fd, key, value, elem_flags))  /* else deleted meanwhile */
+			rc = fn(key, value, ctx);
+	}
+	free(keys);
+	free(value);
+	return rc;
+}
+
+int kern_map_dump(int fd, size_t key_size, size_t value_size, __u64 elem_flags,
+		  int (*fn)(const void *key, const void *value, void *ctx), void *ctx)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = elem_flags);
+	unsigned char *keys = NULL, *values = NULL;
+	__u64 in = 0, out = 0;  /* opaque batch positions (a bucket index for hash maps) */
+	__u32 batch = DUMP_BATCH, count;
+	bool first = true, last = false;
+	int rc = 0;
+
+	while (!last && !rc) {
+		keys = reallocarray(keys, batch, key_size);
+		values = reallocarray(values, batch, value_size);
+		if (!keys || !values)
+			abort();
+		count = batch;
+		if (bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, values, &count, &opts)) {
+			if (errno == ENOSPC && batch < DUMP_BATCH_MAX) {
+				batch *= 2;  /* one hash bucket holds more than a batch */
+				continue;
+			}
+			if (first && errno != ENOENT) {  /* no batch ops for this map or kernel */
+				rc = dump_by_key(fd, key_size, value_size, elem_flags, fn, ctx);
+				break;
+			}
+			if (errno != ENOENT) {
+				rc = -errno;
+				break;
+			}
+			last = true;  /* ENOENT: these were the last entries */
+		}
+		for (__u32 i = 0; i < count && !rc; i++)
+			rc = fn(keys + i * key_size, values + i * value_size, ctx);
+		in = out;
+		first = false;
+	}
+	free(keys);
+	free(values);
+	return rc;
+}
+
+int kern_conn_lookup(const struct kern_conns *k, const struct mcpf_conn_key *key, struct mcpf_conn *out)
+{
+	return kern_map_lookup(k->conns_fd, key, out);
+}
+
+void kern_conn_forget(const struct kern_conns *k, const struct mcpf_conn_key *key)
+{
+	bpf_map_delete_elem(k->conns_fd, key);
+}
+
+int kern_sock_mark(int socks_fd, int sock, __u32 mark)
+{
+	return kern_map_update(socks_fd, &sock, &mark, BPF_ANY);
+}

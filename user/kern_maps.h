@@ -1,0 +1,43 @@
+/* The daemon's one door to BPF maps (like libbpf-tools' map_helpers.c):
+ * single-entry access with 0 / -errno, a prune and a dump over whole maps,
+ * and the connection maps the proxy asks about by meaning, not by fd. */
+#ifndef MCPF_KERN_MAPS_H
+#define MCPF_KERN_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "mcpfence_abi.h"
+
+int kern_map_lookup(int fd, const void *key, void *value);
+/* BPF_F_LOCK: the value is copied under its bpf_spin_lock. */
+int kern_map_lookup_locked(int fd, const void *key, void *value);
+int kern_map_update(int fd, const void *key, const void *value, __u64 flags);
+int kern_map_delete(int fd, const void *key);
+
+/* Every key, copied into *keys (malloc'd, caller frees): a snapshot, since
+ * deleting while walking a hash map can restart the walk. Count or -errno. */
+ssize_t kern_map_keys(int fd, size_t key_size, void **keys);
+/* Deletes each key drop() picks from a snapshot of the keys. 0, or the
+ * -errno of the first delete that failed (a key gone meanwhile is fine). */
+int kern_map_prune(int fd, size_t key_size, bool (*drop)(const void *key, void *ctx), void *ctx);
+/* fn(key, value, ctx) for every entry, read in batches where the kernel
+ * can (BPF_MAP_LOOKUP_BATCH), key by key otherwise. elem_flags: 0 or
+ * BPF_F_LOCK. Stops at fn's first non-zero return and returns it. */
+int kern_map_dump(int fd, size_t key_size, size_t value_size, __u64 elem_flags,
+		  int (*fn)(const void *key, const void *value, void *ctx), void *ctx);
+
+/* The maps of intercepted connections, as the proxy uses them. */
+struct kern_conns {
+	int conns_fd;   /* conns: agent address -> struct mcpf_conn */
+	int socks_fd;   /* daemon_socks: sockets the daemon owns */
+};
+
+/* The record the kernel wrote for an accepted agent connection. */
+int kern_conn_lookup(const struct kern_conns *k, const struct mcpf_conn_key *key, struct mcpf_conn *out);
+/* The connection is over: its record goes (a dump shows those in flight). */
+void kern_conn_forget(const struct kern_conns *k, const struct mcpf_conn_key *key);
+/* Marks a socket of the daemon's (MCPF_SOCK_LISTENER / _UPSTREAM) in daemon_socks. */
+int kern_sock_mark(int socks_fd, int sock, __u32 mark);
+
+#endif
