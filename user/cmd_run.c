@@ -449,11 +449,10 @@ static void raise_fd_limit(void)
 static int setup_enforcement(struct daemon *d, const struct run_args *a, struct policy *policy,
 			     bool predecessor_drains)
 {
-	struct mcpfence *skel = d->kern.skel;
 	struct enforce *e = &d->enforce;
 	int err;
 
-	policy_maps_from_skeleton(&d->policy_maps, skel);
+	kern_policy_maps(d->kern.skel, &d->policy_maps);
 	e->policy = &d->policy_maps;
 	e->tool_stats_fd = kern_tool_stats_fd(&d->kern);
 	e->daemon_stats_fd = kern_daemon_stats_fd(&d->kern);
@@ -580,8 +579,7 @@ int cmd_run(int argc, char **argv)
 	    (err = policy_watch_start(&d->policy, &d->loop)) ||
 	    (err = endpoint_watch_start(&d->resolver, &d->loop, &d->policy_maps)) ||
 	    (err = setup_prune_timer(d)) ||
-	    (err = proxy_start(&d->proxy, &d->loop, kern_conns_fd(&d->kern),
-			       kern_map_fd_of(&d->kern, KERN_MAP_DAEMON_SOCKS), &d->enforce)) ||
+	    (err = proxy_start(&d->proxy, &d->loop, kern_conns_of(&d->kern), &d->enforce)) ||
 	    (err = netns_start(&d->netns, &d->loop, &d->proxy, &d->kern, a.cgroup, a.netns_dir, a.listen_port,
 			       &inherited)) ||
 	    (err = kern_attach(&d->kern, &bo)))

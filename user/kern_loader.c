@@ -12,6 +12,7 @@
 #include "kern_loader.h"
 #include "log.h"
 #include "mcpfence.skel.h"
+#include "policy_compile.h"
 #include "sysfs.h"
 
 /* Links are pinned so the programs outlive a crashed, killed or (with
@@ -277,9 +278,25 @@ void kern_unload(struct kern_state *st, bool detach, bool keep_maps)
 	st->cgroup_fd = st->lock_fd = -1;
 }
 
-int kern_conns_fd(const struct kern_state *st)
+struct kern_conns kern_conns_of(const struct kern_state *st)
 {
-	return bpf_map__fd(st->skel->maps.conns);
+	return (struct kern_conns){
+		.conns_fd = bpf_map__fd(st->skel->maps.conns),
+		.socks_fd = bpf_map__fd(st->skel->maps.daemon_socks),
+	};
+}
+
+void kern_policy_maps(const struct mcpfence *skel, struct policy_maps *maps)
+{
+	*maps = (struct policy_maps){
+		.active = bpf_map__fd(skel->maps.policy_active),
+		.servers = bpf_map__fd(skel->maps.policy_servers),
+		.tools = bpf_map__fd(skel->maps.policy_tools),
+		.conds = bpf_map__fd(skel->maps.policy_conds),
+		.rate = bpf_map__fd(skel->maps.rate_state),
+		.targets = bpf_map__fd(skel->maps.targets),
+		.target_ports = bpf_map__fd(skel->maps.target_ports),
+	};
 }
 
 int kern_tool_stats_fd(const struct kern_state *st)

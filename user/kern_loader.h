@@ -5,9 +5,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "mcpfence_abi.h"
+#include "kern_maps.h"
 
 struct mcpfence;
+struct policy_maps;
 
 struct kern_opts {
 	const char *bpffs;       /* pin directory */
@@ -43,7 +44,9 @@ void kern_unload(struct kern_state *st, bool detach, bool keep_maps);
 void kern_release_lock(struct kern_state *st);
 int kern_relock(struct kern_state *st);
 
-int kern_conns_fd(const struct kern_state *st);
+struct kern_conns kern_conns_of(const struct kern_state *st);
+/* The policy maps' fds (policy_compile.h), from a skeleton. */
+void kern_policy_maps(const struct mcpfence *skel, struct policy_maps *maps);
 int kern_tool_stats_fd(const struct kern_state *st);
 int kern_daemon_stats_fd(const struct kern_state *st);
 

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <linux/bpf.h>   /* BPF_ANY, BPF_NOEXIST, BPF_F_LOCK */
 #include "mcpfence_abi.h"
 
 int kern_map_lookup(int fd, const void *key, void *value);

@@ -14,10 +14,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/netlink.h>
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "kern_loader.h"
 #include "handover.h"
+#include "kern_maps.h"
 #include "log.h"
 #include "netns.h"
 
@@ -107,7 +107,7 @@ static int listen_in(struct netns_registry *r, struct netns *ns, int family, uin
 			goto fail;
 	}
 	if (listen(fd, SOMAXCONN) || getsockname(fd, (struct sockaddr *)&ss, &len) ||
-	    bpf_map_update_elem(r->socks_map, &fd, &mark, BPF_ANY))
+	    kern_sock_mark(r->socks_map, fd, mark))
 		goto fail;
 	*port = ntohs(family == AF_INET ? in->sin_port : in6->sin6_port);
 	return fd;
@@ -123,7 +123,7 @@ fail:
 static void release(struct netns_registry *r, struct netns *ns, bool forget)
 {
 	if (forget)
-		bpf_map_delete_elem(r->listen_map, &ns->cookie);
+		kern_map_delete(r->listen_map, &ns->cookie);
 	proxy_listener_stop(r->px, &ns->l4);
 	proxy_listener_stop(r->px, &ns->l6);
 	netns_addrs_close(&ns->addrs, forget);
@@ -181,9 +181,9 @@ static int serve_on(struct netns_registry *r, int nsfd, bool self, int fd4, int 
 		fd6 = listen_in(r, ns, AF_INET6, &val.port6);
 	} else {
 		/* marked by the predecessor (daemon_socks is pinned); again all the same */
-		if (fd4 >= 0 && !bpf_map_update_elem(r->socks_map, &fd4, &mark, BPF_ANY))
+		if (fd4 >= 0 && !kern_sock_mark(r->socks_map, fd4, mark))
 			val.port4 = bound_port(fd4);
-		if (fd6 >= 0 && !bpf_map_update_elem(r->socks_map, &fd6, &mark, BPF_ANY))
+		if (fd6 >= 0 && !kern_sock_mark(r->socks_map, fd6, mark))
 			val.port6 = bound_port(fd6);
 	}
 	if (fd4 < 0 && fd6 < 0) {
@@ -216,10 +216,8 @@ static int serve_on(struct netns_registry *r, int nsfd, bool self, int fd4, int 
 			goto fail_started;
 	}
 	/* last: connect4/6 redirect here only from now on */
-	if (bpf_map_update_elem(r->listen_map, &ns->cookie, &val, BPF_ANY)) {
-		err = -errno;
+	if ((err = kern_map_update(r->listen_map, &ns->cookie, &val, BPF_ANY)))
 		goto fail_started;
-	}
 	ns->next = r->list;
 	r->list = ns;
 	r->stats.served++;
@@ -507,20 +505,16 @@ static void on_events(struct watch *w, uint32_t revents)
  * gone since. Deleted only after this daemon has written its own, so that
  * at no moment does a served namespace lack its entry (a restart must not
  * open a fail-open window). */
+static bool served_cookie(void *ctx, unsigned long long cookie);
+
+static bool not_served(const void *key, void *ctx)
+{
+	return !served_cookie(ctx, *(const unsigned long long *)key);
+}
+
 static void prune_listen_map(struct netns_registry *r)
 {
-	unsigned long long key, next, *prev = NULL;
-
-	while (!bpf_map_get_next_key(r->listen_map, prev, &next)) {
-		bool ours = false;
-
-		for (struct netns *ns = r->list; ns && !ours; ns = ns->next)
-			ours = ns->cookie == next;
-		if (!ours && !bpf_map_delete_elem(r->listen_map, &next))
-			continue;  /* deleted: go on from the same predecessor */
-		key = next;
-		prev = &key;
-	}
+	kern_map_prune(r->listen_map, sizeof(unsigned long long), not_served, r);
 }
 
 static int watch_names(struct netns_registry *r)

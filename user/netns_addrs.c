@@ -6,7 +6,7 @@
 #include <arpa/inet.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <bpf/bpf.h>
+#include "kern_maps.h"
 #include "log.h"
 #include "netns_addrs.h"
 
@@ -41,6 +41,7 @@ static void add_addr(struct netns_addrs *a, const unsigned char addr[16])
 {
 	struct mcpf_local_addr key = { .netns = a->netns };
 	__u8 one = 1;
+	int err;
 
 	for (size_t i = 0; i < a->n; i++)
 		if (!memcmp(a->addrs[i], addr, 16))
@@ -57,8 +58,8 @@ static void add_addr(struct netns_addrs *a, const unsigned char addr[16])
 		a->cap = cap;
 	}
 	memcpy(key.addr.b, addr, 16);
-	if (bpf_map_update_elem(a->map_fd, &key, &one, BPF_ANY)) {
-		log_warn("local_addrs: %s", strerror(errno));
+	if ((err = kern_map_update(a->map_fd, &key, &one, BPF_ANY))) {
+		log_warn("local_addrs: %s", strerror(-err));
 		return;
 	}
 	memcpy(a->addrs[a->n++], addr, 16);
@@ -72,7 +73,7 @@ static void del_addr(struct netns_addrs *a, const unsigned char addr[16])
 		if (memcmp(a->addrs[i], addr, 16))
 			continue;
 		memcpy(key.addr.b, addr, 16);
-		bpf_map_delete_elem(a->map_fd, &key);
+		kern_map_delete(a->map_fd, &key);
 		memcpy(a->addrs[i], a->addrs[--a->n], 16);
 		return;
 	}
@@ -171,22 +172,28 @@ void netns_addrs_close(struct netns_addrs *a, bool forget)
 		loop_close(a->loop, &a->w);
 	for (size_t i = 0; forget && i < a->n; i++) {
 		memcpy(key.addr.b, a->addrs[i], 16);
-		bpf_map_delete_elem(a->map_fd, &key);
+		kern_map_delete(a->map_fd, &key);
 	}
 	free(a->addrs);
 	a->addrs = NULL;
 	a->n = a->cap = 0;
 }
 
+struct prune {
+	bool (*keep)(void *ctx, unsigned long long netns);
+	void *ctx;
+};
+
+static bool not_kept(const void *key, void *ctx)
+{
+	const struct prune *p = ctx;
+
+	return !p->keep(p->ctx, ((const struct mcpf_local_addr *)key)->netns);
+}
+
 void netns_addrs_prune(int map_fd, bool (*keep)(void *ctx, unsigned long long netns), void *ctx)
 {
-	struct mcpf_local_addr key, next;
-	void *prev = NULL;
+	struct prune p = { keep, ctx };
 
-	while (!bpf_map_get_next_key(map_fd, prev, &next)) {
-		if (!keep(ctx, next.netns) && !bpf_map_delete_elem(map_fd, &next))
-			continue;  /* deleted: go on from the same predecessor */
-		key = next;
-		prev = &key;
-	}
+	kern_map_prune(map_fd, sizeof(struct mcpf_local_addr), not_kept, &p);
 }

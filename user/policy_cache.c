@@ -1,8 +1,8 @@
 /* Per-generation snapshot of the policy maps; see policy_cache.h. */
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
 
+#include "kern_maps.h"
 #include "policy_cache.h"
 
 static void *grow(void *p, size_t n, size_t size)
@@ -27,24 +27,25 @@ static int tool_cmp(const void *a, const void *b)
 	return c ? c : strncmp(x->tool, y->tool, MCPF_NAME_LEN);
 }
 
+static int add_server(const void *k, const void *value, void *ctx)
+{
+	const struct mcpf_policy_server_key *key = k;
+	struct policy_cache *cache = ctx;
+	struct cached_server *s;
+
+	if (key->generation != cache->generation)
+		return 0;
+	cache->servers = grow(cache->servers, cache->n_servers + 1, sizeof(*s));
+	s = &cache->servers[cache->n_servers++];
+	memcpy(s->name, key->server, sizeof(s->name));
+	s->value = *(const struct mcpf_policy_server *)value;
+	return 0;
+}
+
 static void load_servers(int fd, struct policy_cache *cache)
 {
-	struct mcpf_policy_server_key key, next;
-	void *prev = NULL;
-
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		struct cached_server *s;
-
-		key = next;
-		prev = &key;
-		if (key.generation != cache->generation)
-			continue;
-		cache->servers = grow(cache->servers, cache->n_servers + 1, sizeof(*s));
-		s = &cache->servers[cache->n_servers];
-		memcpy(s->name, key.server, sizeof(s->name));
-		if (!bpf_map_lookup_elem(fd, &key, &s->value))
-			cache->n_servers++;
-	}
+	kern_map_dump(fd, sizeof(struct mcpf_policy_server_key), sizeof(struct mcpf_policy_server), 0,
+		      add_server, cache);
 	if (cache->n_servers)
 		qsort(cache->servers, cache->n_servers, sizeof(*cache->servers), server_cmp);
 }
@@ -62,35 +63,43 @@ static void load_conditions(int fd, unsigned int gen, struct cached_tool *t)
 		abort();
 	for (unsigned int i = 0; i < t->rule.conditions; i++) {
 		key.index = i;
-		if (!bpf_map_lookup_elem(fd, &key, &t->cond[i].cond))
+		if (!kern_map_lookup(fd, &key, &t->cond[i].cond))
 			condition_compile(&t->cond[i]);
 	}
 }
 
+struct tools_load {
+	struct policy_cache *cache;
+	int conds_fd;
+};
+
+static int add_tool(const void *k, const void *value, void *ctx)
+{
+	const struct mcpf_policy_tool_key *key = k;
+	struct tools_load *l = ctx;
+	struct policy_cache *cache = l->cache;
+	struct cached_tool *t;
+
+	if (key->generation != cache->generation)
+		return 0;
+	cache->tools = grow(cache->tools, cache->n_tools + 1, sizeof(*t));
+	t = &cache->tools[cache->n_tools++];
+	memset(t, 0, sizeof(*t));
+	memcpy(t->server, key->server, sizeof(t->server));
+	memcpy(t->tool, key->tool, sizeof(t->tool));
+	t->rule = *(const struct mcpf_policy_tool *)value;
+	if (t->rule.conditions > MCPF_TOOL_MAX_CONDS)
+		t->rule.conditions = MCPF_TOOL_MAX_CONDS;
+	load_conditions(l->conds_fd, cache->generation, t);
+	return 0;
+}
+
 static void load_tools(struct policy_maps *maps, struct policy_cache *cache)
 {
-	struct mcpf_policy_tool_key key, next;
-	void *prev = NULL;
+	struct tools_load l = { cache, maps->conds };
 
-	while (!bpf_map_get_next_key(maps->tools, prev, &next)) {
-		struct cached_tool *t;
-
-		key = next;
-		prev = &key;
-		if (key.generation != cache->generation)
-			continue;
-		cache->tools = grow(cache->tools, cache->n_tools + 1, sizeof(*t));
-		t = &cache->tools[cache->n_tools];
-		memset(t, 0, sizeof(*t));
-		memcpy(t->server, key.server, sizeof(t->server));
-		memcpy(t->tool, key.tool, sizeof(t->tool));
-		if (bpf_map_lookup_elem(maps->tools, &key, &t->rule))
-			continue;
-		if (t->rule.conditions > MCPF_TOOL_MAX_CONDS)
-			t->rule.conditions = MCPF_TOOL_MAX_CONDS;
-		load_conditions(maps->conds, cache->generation, t);
-		cache->n_tools++;
-	}
+	kern_map_dump(maps->tools, sizeof(struct mcpf_policy_tool_key), sizeof(struct mcpf_policy_tool), 0,
+		      add_tool, &l);
 	if (cache->n_tools)  /* tools stays NULL when there are none */
 		qsort(cache->tools, cache->n_tools, sizeof(*cache->tools), tool_cmp);
 }

@@ -5,28 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
 #include "common.h"
-#include "mcpfence.skel.h"
+#include "kern_maps.h"
 #include "policy_cache.h"
 #include "policy_compile.h"
 #include "target_ports.h"
 #include "policy_scope.h"
-
-void policy_maps_from_skeleton(struct policy_maps *maps, const struct mcpfence *skel)
-{
-	*maps = (struct policy_maps){
-		.active = bpf_map__fd(skel->maps.policy_active),
-		.servers = bpf_map__fd(skel->maps.policy_servers),
-		.tools = bpf_map__fd(skel->maps.policy_tools),
-		.conds = bpf_map__fd(skel->maps.policy_conds),
-		.rate = bpf_map__fd(skel->maps.rate_state),
-		.targets = bpf_map__fd(skel->maps.targets),
-		.target_ports = bpf_map__fd(skel->maps.target_ports),
-	};
-}
 
 void policy_maps_release(struct policy_maps *maps)
 {
@@ -41,36 +25,24 @@ unsigned int policy_active_generation(const struct policy_maps *maps)
 	struct mcpf_policy_active active;
 	unsigned int zero = 0;
 
-	if (bpf_map_lookup_elem_flags(maps->active, &zero, &active, BPF_F_LOCK))
+	if (kern_map_lookup_locked(maps->active, &zero, &active))
 		return 0;
 	return active.generation;
 }
 
-/* Deletes every entry of a generation-keyed map (key starts with the
- * generation) whose generation is not keep. Keys are collected first:
- * deleting while walking a hash map can restart the walk. */
+/* Generation-keyed maps: every key starts with its generation. */
+static bool other_generation(const void *key, void *keep)
+{
+	unsigned int gen;
+
+	memcpy(&gen, key, sizeof(gen));
+	return gen != *(const unsigned int *)keep;
+}
+
+/* Deletes every entry of a generation-keyed map whose generation is not keep. */
 static int sweep(int fd, size_t key_size, unsigned int keep)
 {
-	unsigned char *keys = NULL, *cur = NULL, next[key_size];
-	size_t n = 0;
-	int err = 0;
-
-	while (!bpf_map_get_next_key(fd, cur, next)) {
-		keys = reallocarray(keys, n + 1, key_size);
-		if (!keys)
-			abort();
-		memcpy(keys + n * key_size, next, key_size);
-		cur = keys + n++ * key_size;
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned int gen;
-
-		memcpy(&gen, keys + i * key_size, sizeof(gen));
-		if (gen != keep && bpf_map_delete_elem(fd, keys + i * key_size) && errno != ENOENT)
-			err = -errno;
-	}
-	free(keys);
-	return err;
+	return kern_map_prune(fd, key_size, other_generation, &keep);
 }
 
 static int sweep_all(struct policy_maps *maps, unsigned int keep)
@@ -82,13 +54,11 @@ static int sweep_all(struct policy_maps *maps, unsigned int keep)
 	return a ? a : b ? b : c;
 }
 
-/* Describes a failed map write (errno) in err; returns -errno. */
-static int map_error(char *err, size_t errlen, const char *map, const char *what, const char *sub)
+/* Describes a failed map write (rc: -errno) in err; returns rc. */
+static int map_error(char *err, size_t errlen, int rc, const char *map, const char *what, const char *sub)
 {
-	int e = errno;
-
-	snprintf(err, errlen, "%s: cannot write %s%s%s: %s", map, what, *sub ? "/" : "", sub, strerror(e));
-	return -e;
+	snprintf(err, errlen, "%s: cannot write %s%s%s: %s", map, what, *sub ? "/" : "", sub, strerror(-rc));
+	return rc;
 }
 
 static int write_server(struct policy_maps *maps, const struct policy_server *s,
@@ -100,25 +70,26 @@ static int write_server(struct policy_maps *maps, const struct policy_server *s,
 		.tools = s->n_tools,
 		.endpoints = s->n_endpoints,
 	};
+	int rc;
 
 	memcpy(skey.server, s->name, sizeof(skey.server));
-	if (bpf_map_update_elem(maps->servers, &skey, &sval, BPF_ANY))
-		return map_error(err, errlen, "policy_servers", s->name, "");
+	if ((rc = kern_map_update(maps->servers, &skey, &sval, BPF_ANY)))
+		return map_error(err, errlen, rc, "policy_servers", s->name, "");
 	for (size_t t = 0; t < s->n_tools; t++) {
 		const struct policy_tool *pt = &s->tools[t];
 		struct mcpf_policy_tool_key tkey = { .generation = gen };
 
 		memcpy(tkey.server, s->name, sizeof(tkey.server));
 		memcpy(tkey.tool, pt->name, sizeof(tkey.tool));
-		if (bpf_map_update_elem(maps->tools, &tkey, &pt->rule, BPF_ANY))
-			return map_error(err, errlen, "policy_tools", s->name, pt->name);
+		if ((rc = kern_map_update(maps->tools, &tkey, &pt->rule, BPF_ANY)))
+			return map_error(err, errlen, rc, "policy_tools", s->name, pt->name);
 		for (unsigned int i = 0; i < pt->rule.conditions; i++) {
 			struct mcpf_policy_cond_key ckey = { .generation = gen, .index = i };
 
 			memcpy(ckey.server, s->name, sizeof(ckey.server));
 			memcpy(ckey.tool, pt->name, sizeof(ckey.tool));
-			if (bpf_map_update_elem(maps->conds, &ckey, &pt->cond[i], BPF_ANY))
-				return map_error(err, errlen, "policy_conds", s->name, pt->name);
+			if ((rc = kern_map_update(maps->conds, &ckey, &pt->cond[i], BPF_ANY)))
+				return map_error(err, errlen, rc, "policy_conds", s->name, pt->name);
 		}
 	}
 	return 0;
@@ -166,44 +137,31 @@ static void want_target(void *ctx, const struct mcpf_endpoint *ep, const char *s
 	memcpy(w->target[w->n++].server, server, MCPF_NAME_LEN);
 }
 
-static bool wanted(const struct wanted_targets *w, const struct mcpf_endpoint *ep)
+static bool unwanted(const void *ep, void *ctx)
 {
+	const struct wanted_targets *w = ctx;
+
 	for (size_t i = 0; i < w->n; i++)
-		if (!memcmp(&w->ep[i], ep, sizeof(*ep)))
-			return true;
-	return false;
+		if (!memcmp(&w->ep[i], ep, sizeof(w->ep[i])))
+			return false;
+	return true;
 }
 
 /* Stale endpoints go first so the map never needs room for both sets. */
 int policy_targets_sync(struct policy_maps *maps, char *err, size_t errlen)
 {
 	struct wanted_targets w = { 0 };
-	struct mcpf_endpoint key, next, *stale = NULL;
-	void *prev = NULL;
-	size_t n = 0;
 	int rc = 0;
 
 	policy_scopes_each_endpoint(maps->scopes, want_target, &w);
-	while (!bpf_map_get_next_key(maps->targets, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (wanted(&w, &key))
-			continue;
-		stale = reallocarray(stale, n + 1, sizeof(*stale));
-		if (!stale)
-			abort();
-		stale[n++] = key;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(maps->targets, &stale[i]);
-	free(stale);
+	kern_map_prune(maps->targets, sizeof(struct mcpf_endpoint), unwanted, &w);
 	for (size_t i = 0; i < w.n && !rc; i++)
-		if (bpf_map_update_elem(maps->targets, &w.ep[i], &w.target[i], BPF_ANY))
-			rc = map_error(err, errlen, "targets", w.target[i].server, "endpoint");
+		if ((rc = kern_map_update(maps->targets, &w.ep[i], &w.target[i], BPF_ANY)))
+			rc = map_error(err, errlen, rc, "targets", w.target[i].server, "endpoint");
 	free(w.ep);
 	free(w.target);
-	if (!rc && target_ports_sync(maps->targets, maps->target_ports))
-		rc = map_error(err, errlen, "target_ports", "", "");
+	if (!rc && (rc = target_ports_sync(maps->targets, maps->target_ports)))
+		rc = map_error(err, errlen, rc, "target_ports", "", "");
 	return rc;
 }
 
@@ -219,8 +177,8 @@ int policy_activate(struct policy_maps *maps, const struct policy *policy,
 	int rc;
 
 	active.loaded_ns = boot_time_ns();
-	if (bpf_map_update_elem(maps->active, &zero, &active, BPF_F_LOCK))
-		return map_error(err, errlen, "policy_active", "generation", "");
+	if ((rc = kern_map_update(maps->active, &zero, &active, BPF_F_LOCK)))
+		return map_error(err, errlen, rc, "policy_active", "generation", "");
 	struct policy_scopes *scopes = policy_scopes_new(policy, maps->scopes);
 
 	if (!scopes) {

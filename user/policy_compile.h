@@ -22,7 +22,6 @@
 #include <stddef.h>
 #include "policy.h"
 
-struct mcpfence;              /* build/mcpfence.skel.h */
 struct policy_cache;          /* policy_cache.h */
 struct policy_scopes;         /* policy_scope.h */
 
@@ -39,8 +38,6 @@ struct policy_maps {
 	struct policy_cache *cache;
 	struct policy_scopes *scopes; /* the active policy's endpoints and agent scopes */
 };
-
-void policy_maps_from_skeleton(struct policy_maps *maps, const struct mcpfence *skel);
 
 /* Frees the snapshot and the scopes (not the fds). */
 void policy_maps_release(struct policy_maps *maps);

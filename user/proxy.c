@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 #include "bytebuf.h"
 #include "endpoint.h"
 #include "jsonrpc.h"
@@ -138,7 +137,7 @@ static void conn_close(struct proxy_conn *c, bool reset)
 	c->closed = true;
 	close_side(px, &c->client, reset);
 	close_side(px, &c->upstream, reset);
-	bpf_map_delete_elem(px->conns_fd, &c->key);
+	kern_conn_forget(&px->kern, &c->key);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -590,7 +589,7 @@ static int upstream_open(struct proxy_conn *c, const struct netns *ns)
 	if (fd < 0)
 		return fd;
 	c->upstream.w.fd = fd;
-	if (bpf_map_update_elem(c->px->socks_fd, &fd, &mark, BPF_ANY) ||
+	if (kern_sock_mark(c->px->kern.socks_fd, fd, mark) ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&ss, len) == 0)
@@ -633,7 +632,7 @@ static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *pe
 	}
 	c->key.netns = ns->cookie;
 	endpoint_from_sockaddr(&c->key.agent, peer);
-	if (bpf_map_lookup_elem(px->conns_fd, &c->key, &c->origin)) {
+	if (kern_conn_lookup(&px->kern, &c->key, &c->origin)) {
 		/* not one the kernel redirected (or its record was evicted):
 		 * with no original destination there is nowhere to go */
 		px->unknown_total++;
@@ -650,7 +649,7 @@ static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *pe
 	err = conn_limits_admit(&px->limits, &c->agent);
 	if (err) {
 		refuse_connection(fd, &c->origin, err);
-		bpf_map_delete_elem(px->conns_fd, &c->key);
+		kern_conn_forget(&px->kern, &c->key);
 		free(c);
 		return;
 	}
@@ -768,14 +767,13 @@ void proxy_listener_stop(struct proxy *px, struct listener *l)
 	loop_close(px->loop, &l->w);
 }
 
-int proxy_start(struct proxy *px, struct loop *loop, int conns_fd, int socks_fd, const struct enforce *enforce)
+int proxy_start(struct proxy *px, struct loop *loop, struct kern_conns kern, const struct enforce *enforce)
 {
 	int err;
 
 	memset(px, 0, sizeof(*px));
 	px->loop = loop;
-	px->conns_fd = conns_fd;
-	px->socks_fd = socks_fd;
+	px->kern = kern;
 	px->enforce = enforce;
 	px->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	conn_limits_init(&px->limits, &enforce->conn);

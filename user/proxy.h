@@ -9,6 +9,7 @@
 #include "bytebuf.h"
 #include "conn_limits.h"
 #include "enforce.h"
+#include "kern_maps.h"
 #include "loop.h"
 #include "mem_budget.h"
 #include "timer_wheel.h"
@@ -26,8 +27,7 @@ struct listener {
 
 struct proxy {
 	struct loop *loop;
-	int conns_fd;           /* BPF map: agent address -> struct mcpf_conn */
-	int socks_fd;           /* BPF map: sockets the daemon owns (loop guard) */
+	struct kern_conns kern; /* interception records, sockets the daemon owns */
 	const struct enforce *enforce;
 	int spare_fd;           /* given up to accept-and-drop when out of fds */
 	struct proxy_conn *conns;
@@ -43,7 +43,7 @@ struct proxy {
 	unsigned long long timeouts_total, mem_refused_total, paused_total;
 };
 
-int proxy_start(struct proxy *px, struct loop *loop, int conns_fd, int socks_fd, const struct enforce *enforce);
+int proxy_start(struct proxy *px, struct loop *loop, struct kern_conns kern, const struct enforce *enforce);
 /* The limits' gauges and counters, Prometheus text. 0 or -1. */
 int proxy_render_limits(const struct proxy *px, struct bytebuf *out);
 /* Close the connections with nothing in flight (mcp_flow_idle); how many. */

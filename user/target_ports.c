@@ -1,7 +1,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
+#include "kern_maps.h"
 #include "log.h"
 #include "mcpfence_abi.h"
 #include "target_ports.h"
@@ -35,49 +35,51 @@ static bool is_wildcard(const struct mcpf_endpoint *ep)
 	return !memcmp(ep->addr.b, zero, sizeof(zero));
 }
 
+struct ports {
+	struct port_entry *v;
+	size_t n;
+};
+
+static bool unused_port(const void *port, void *ctx)
+{
+	const struct ports *p = ctx;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].port == *(const __u16 *)port)
+			return false;
+	return true;
+}
+
 int target_ports_sync(int targets_fd, int ports_fd)
 {
-	struct mcpf_endpoint key, next;
-	struct port_entry *v = NULL, *e;
-	size_t n = 0;
-	void *prev = NULL;
-	__u16 port, pnext;
+	struct mcpf_endpoint *keys;
+	struct ports p = { 0 };
+	struct port_entry *e;
+	ssize_t n = kern_map_keys(targets_fd, sizeof(*keys), (void **)&keys);
 	int err = 0;
 
-	while (!bpf_map_get_next_key(targets_fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (is_wildcard(&key))
+	if (n < 0)
+		return n;
+	for (ssize_t i = 0; i < n; i++) {
+		if (is_wildcard(&keys[i]))
 			continue;  /* matched for every address already */
-		if (!(e = entry_for(&v, &n, key.port))) {
+		if (!(e = entry_for(&p.v, &p.n, keys[i].port))) {
 			err = -ENOMEM;
 			goto out;
 		}
 		if (e->addrs.count == MCPF_PORT_ADDRS) {
 			log_warn("port %u: more than %d registered addresses; the others match only exactly",
-				 key.port, MCPF_PORT_ADDRS);
+				 keys[i].port, MCPF_PORT_ADDRS);
 			continue;
 		}
-		e->addrs.addr[e->addrs.count++] = key.addr;
+		e->addrs.addr[e->addrs.count++] = keys[i].addr;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (bpf_map_update_elem(ports_fd, &v[i].port, &v[i].addrs, BPF_ANY)) {
-			err = -errno;
-			goto out;
-		}
-	/* ports no target uses any more */
-	prev = NULL;
-	while (!bpf_map_get_next_key(ports_fd, prev, &pnext)) {
-		bool used = false;
-
-		for (size_t i = 0; i < n && !used; i++)
-			used = v[i].port == pnext;
-		if (!used && !bpf_map_delete_elem(ports_fd, &pnext))
-			continue;  /* deleted: restart from the same predecessor */
-		port = pnext;
-		prev = &port;
-	}
+	for (size_t i = 0; i < p.n && !err; i++)
+		err = kern_map_update(ports_fd, &p.v[i].port, &p.v[i].addrs, BPF_ANY);
+	if (!err)  /* ports no target uses any more */
+		err = kern_map_prune(ports_fd, sizeof(__u16), unused_port, &p);
 out:
-	free(v);
+	free(keys);
+	free(p.v);
 	return err;
 }

@@ -16,6 +16,7 @@
 
 #include "content_decode.h"
 #include "fuzz.h"
+#include "kern_loader.h"
 #include "mcp_flow.h"
 #include "mcpfence.skel.h"
 #include "policy.h"
@@ -70,7 +71,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_mcp_flow: cannot load the maps or the policy\n");
 		exit(1);
 	}
-	policy_maps_from_skeleton(&maps, skel);
+	kern_policy_maps(skel, &maps);
 	if (policy_compile(&maps, policy, err, sizeof(err))) {
 		fprintf(stderr, "fuzz_mcp_flow: %s\n", err);
 		exit(1);

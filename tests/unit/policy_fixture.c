@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
+#include "kern_loader.h"
 #include "mcpfence.skel.h"
 #include "policy_fixture.h"
 
@@ -25,7 +26,7 @@ static int open_skeleton(struct policy_fixture *f)
 		f->skel = NULL;
 		return -1;
 	}
-	policy_maps_from_skeleton(&f->maps, f->skel);
+	kern_policy_maps(f->skel, &f->maps);
 	return 0;
 }
 
