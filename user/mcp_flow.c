@@ -12,12 +12,11 @@
 #include "content_decode.h"
 #include "decide.h"
 #include "http_strict.h"
-#include "json_fold.h"
 #include "json_sniff.h"
-#include "json_strict.h"
 #include "jsonrpc.h"
 #include "jsonrpc_reply.h"
 #include "log.h"
+#include "mcp_classify.h"
 #include "mcp_filter.h"
 #include "mcp_flow.h"
 #include "mcp_method.h"
@@ -163,162 +162,6 @@ static struct answer_track *track_of(struct mcp_flow *f, struct mcp_session *s)
 	if (!f->track)
 		f->track = answer_track_new();
 	return f->track;
-}
-
-/* The session key for "session"-scoped limits and the audit log. */
-static void session_key(struct mcp_flow *f, const struct http1_msg *m, const char *legacy_id,
-			char *out, size_t len)
-{
-	const char *v;
-	size_t vlen;
-
-	if (http1_find_header(m, "Mcp-Session-Id", &v, &vlen) == 1)
-		snprintf(out, len, "%.*s", (int)vlen, v);
-	else if (legacy_id)
-		snprintf(out, len, "%s", legacy_id);
-	else
-		snprintf(out, len, "%s", f->conn_session);
-}
-
-/* ---- which requests are MCP ---- */
-
-static bool path_is_mcp(const char *path)
-{
-	static const char *const paths[] = { "/mcp", "/sse", "/messages", "/message", "/" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
-		size_t n = strlen(paths[i]);
-
-		if (!strcmp(path, paths[i]) || (n > 1 && !strncmp(path, paths[i], n) && path[n] == '/'))
-			return true;
-	}
-	return false;
-}
-
-/* sessionId query parameter of a legacy /messages POST. */
-static bool legacy_session_id(const struct http1_msg *m, char *out, size_t len)
-{
-	const char *q = memchr(m->target, '?', m->target_len), *end = m->target + m->target_len;
-
-	while (q && q < end) {
-		const char *p = q + 1, *amp = memchr(p, '&', end - p);
-		size_t plen = (amp ? amp : end) - p;
-
-		if (plen > 10 && !strncmp(p, "sessionId=", 10)) {
-			snprintf(out, len, "%.*s", (int)(plen - 10), p + 10);
-			return true;
-		}
-		q = amp;
-	}
-	return false;
-}
-
-/* JSON that cJSON cannot read but a server decoding charsets might: a
- * UTF-8, UTF-16 or UTF-32 byte-order mark, or UTF-16/32 without one (a NUL
- * among the first four bytes, the rest of them starting a JSON value). */
-static bool bom_or_wide_json(const unsigned char *t, size_t len)
-{
-	size_t n = len < 4 ? len : 4, i = 0;
-
-	if ((len >= 3 && !memcmp(t, "\xef\xbb\xbf", 3)) ||
-	    (len >= 2 && ((t[0] == 0xfe && t[1] == 0xff) || (t[0] == 0xff && t[1] == 0xfe))))
-		return true;
-	if (!memchr(t, '\0', n))
-		return false;
-	while (i < n && t[i] == '\0')
-		i++;
-	return i < n && memchr("{[ \t\r\n", t[i], 6);
-}
-
-/* Does this object have a member a server reads as "jsonrpc" or "method"?
- * Names are compared as written, case-folded as Go's encoding/json does
- * (json_fold.h); one with escapes might be either, and a malformed object
- * cannot be ruled out: both count as yes. */
-static bool names_jsonrpc(const char *t, struct json_span obj)
-{
-	struct json_members it;
-	int r;
-
-	json_members_begin(&it, t, obj);
-	while ((r = json_members_next(&it)) == 1) {
-		const char *name = t + it.key.off + 1;
-		size_t n = it.key.len - 2;
-
-		if (memchr(name, '\\', n) || json_fold_equal(name, n, "jsonrpc", 7) ||
-		    json_fold_equal(name, n, "method", 6))
-			return true;
-	}
-	return r < 0;
-}
-
-/* A top-level value json_sniff found, text[0..len): could a reader take it
- * for JSON-RPC? Yes unless it is strict JSON (json_strict.h) naming no
- * "jsonrpc" or "method", in any case, at its top or in an element. */
-static bool value_may_be_jsonrpc(const char *text, size_t len)
-{
-	const char *why;
-	struct json_span root;
-	struct json_members it;
-	bool yes = false;
-	int r = 0;
-
-	if (json_strict_check(text, len, &why) != JSON_STRICT_OK || json_value_span(text, len, 0, &root) < 0)
-		return true;
-	if (text[root.off] == '{')
-		return names_jsonrpc(text, root);
-	json_members_begin(&it, text, root);
-	while (!yes && (r = json_members_next(&it)) == 1)
-		yes = text[it.value.off] == '{' && names_jsonrpc(text, it.value);
-	return yes || r < 0;
-}
-
-/* Can no reader find JSON-RPC in text[0..len)? 1 none can, 0 one may,
- * -1 not known before more of it comes. json_sniff reads it as lenient
- * readers would; every top-level object or array in it must be harmless,
- * the ones after the first too (Go's json.Decoder in a loop reads them). */
-static int sniff_text(struct json_sniff *sn, const char *text, size_t len, bool end)
-{
-	for (;;) {
-		switch (json_sniff_feed(sn, text, len, end)) {
-		case JSON_SNIFF_NOT_JSON:
-			return 1;
-		case JSON_SNIFF_MORE:
-			return -1;
-		case JSON_SNIFF_VALUE:
-			if (value_may_be_jsonrpc(text + sn->start, sn->pos - sn->start))
-				return 0;
-			break;
-		}
-	}
-}
-
-/* Must this whole body be inspected as JSON-RPC? Read as the server would
- * read it: Content-Encoding undone first. Yes when it holds JSON-RPC, and
- * whenever that cannot be ruled out: a coding that cannot be decoded, JSON
- * in a form cJSON cannot read (bom_or_wide_json), a value outside the
- * strict grammar. Inspection then refuses what it cannot read. No when no
- * reader, lenient ones included, can read JSON-RPC from it (sniff_text:
- * binary, text, scalars, values cut short, JSON naming no method). Only
- * top-level names are looked at, without building a tree: a JSON-RPC body
- * is parsed once, by the inspection. */
-static bool body_needs_inspection(const struct http1_msg *m, size_t limit)
-{
-	struct bytebuf decoded = BYTEBUF_INIT;
-	const char *text;
-	size_t len;
-	struct json_sniff sn;
-	bool yes;
-	enum content_coding_status st = content_decode_text(m, m->body ? m->body : "", m->body_len, limit,
-							    &decoded, &text, &len);
-
-	if (st != CODING_IDENTITY && st != CODING_DECODED) {
-		bb_free(&decoded); /* what was decoded before it failed */
-		return true;
-	}
-	json_sniff_init(&sn);
-	yes = bom_or_wide_json((const unsigned char *)text, len) || sniff_text(&sn, text, len, true) != 1;
-	bb_free(&decoded);
-	return yes;
 }
 
 /* ---- requests ---- */
@@ -617,9 +460,9 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 	size_t forwarded;
 	int err = 0;
 
-	if (legacy_session_id(m, legacy_id, sizeof(legacy_id)))
+	if (mcp_legacy_session_id(m, legacy_id, sizeof(legacy_id)))
 		rc.legacy = mcp_session_find(f->origin->server, legacy_id);
-	session_key(f, m, rc.legacy ? legacy_id : NULL, rc.session, sizeof(rc.session));
+	mcp_session_key(m, rc.legacy ? legacy_id : NULL, f->conn_session, rc.session, sizeof(rc.session));
 
 	if (jsonrpc_inspect_request(m, f->enf->body_limit, &b, &why) < 0) {
 		struct bytebuf out = BYTEBUF_INIT;
@@ -746,7 +589,7 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 				   "mcpfence: request target has encoded slashes, NULs or bad escapes");
 	if (http_strict_head(m, &why) < 0)
 		return refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST, why);
-	rs->mcp_path = path_is_mcp(path) && m->method == HTTP_POST;
+	rs->mcp_path = mcp_path_is_mcp(path) && m->method == HTTP_POST;
 	if (!rs->mcp_path && m->framing == HTTP1_FRAMING_NONE && m->content_length < 0) {
 		/* no body: the head goes as it came */
 		if (!exchange_push(f, m->method) || http1_expect_response(&f->resp, m->method))
@@ -825,7 +668,7 @@ static int sniff(struct mcp_flow *f, const struct bytebuf *b, bool end)
 			return 0;
 		t = f->wide_text.data ? f->wide_text.data : "";
 	}
-	return sniff_text(&rs->sniff, t, rs->wide ? f->wide_text.len : b->len, end);
+	return mcp_sniff_text(&rs->sniff, t, rs->wide ? f->wide_text.len : b->len, end);
 }
 
 /* A held (not MCP path) body is complete: decided like an MCP request
@@ -837,7 +680,7 @@ static int finish_held(struct mcp_flow *f, struct flow_io *io, const struct http
 
 	held.body = held.raw_body = f->req_body.data ? f->req_body.data : "";
 	held.body_len = held.raw_body_len = f->req_body.len;
-	if (body_needs_inspection(&held, f->enf->body_limit))
+	if (mcp_body_needs_inspection(&held, f->enf->body_limit))
 		return on_mcp_request(f, io, &held, f->rs.own_100);
 	ex = exchange_push(f, m->method);
 	if (!ex || http1_expect_response(&f->resp, m->method))

@@ -1,0 +1,112 @@
+/* mcp_classify: which paths are MCP, the session key, and whether a body
+ * could carry JSON-RPC for some reader (so it must be inspected). */
+#include <string.h>
+#include <zlib.h>
+
+#include "common.h"
+#include "fixture.h"
+#include "harness.h"
+#include "mcp_classify.h"
+
+/* A whole request, headers (CRLF-separated lines, may be "") then body. */
+static int parse(struct http1_parser *p, const char *target, const char *headers, const char *body, size_t len)
+{
+	struct bytebuf req = BYTEBUF_INIT;
+	size_t used, head_len;
+	int st;
+
+	bb_printf(&req, "POST %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %zu\r\n\r\n", target, headers, len);
+	head_len = req.len;
+	bb_append(&req, body, len);
+	http1_init(p, HTTP1_REQUEST, HTTP1_DEFAULT_BODY_LIMIT);
+	st = http1_feed(p, req.data, head_len, &used);
+	if (st == HTTP1_HEAD && !http1_set_body_mode(p, HTTP1_BODY_BUFFER))
+		st = len ? http1_feed(p, req.data + head_len, len, &used) : HTTP1_MESSAGE_END;
+	bb_free(&req);
+	return st == HTTP1_MESSAGE_END ? 0 : -1;
+}
+
+static int needs_inspection(const char *headers, const char *body, size_t len)
+{
+	struct http1_parser p;
+	int yes = -1;
+
+	if (!parse(&p, "/mcp", headers, body, len))
+		yes = mcp_body_needs_inspection(http1_msg(&p), 1 << 20);
+	http1_free(&p);
+	return yes;
+}
+
+TEST(mcp_classify_paths)
+{
+	const char *yes[] = { "/mcp", "/mcp/", "/mcp/x", "/sse", "/messages", "/messages/a", "/message", "/" };
+	const char *no[] = { "/mcpx", "/ssex", "/foo", "/api/mcp", "" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
+		CHECK(mcp_path_is_mcp(yes[i]));
+	for (size_t i = 0; i < ARRAY_SIZE(no); i++)
+		CHECK(!mcp_path_is_mcp(no[i]));
+}
+
+TEST(mcp_classify_session_key_prefers_the_header_then_the_legacy_id)
+{
+	struct http1_parser p;
+	char id[64], key[64];
+
+	CHECK(parse(&p, "/messages?x=1&sessionId=abc", "Mcp-Session-Id: hdr\r\n", "", 0) == 0);
+	CHECK(mcp_legacy_session_id(http1_msg(&p), id, sizeof(id)));
+	CHECK_STR_EQ(id, "abc");
+	mcp_session_key(http1_msg(&p), id, "conn-1", key, sizeof(key));
+	CHECK_STR_EQ(key, "hdr");
+	http1_free(&p);
+
+	CHECK(parse(&p, "/messages?sessionId=abc", "", "", 0) == 0);
+	mcp_session_key(http1_msg(&p), "abc", "conn-1", key, sizeof(key));
+	CHECK_STR_EQ(key, "abc");
+	mcp_session_key(http1_msg(&p), NULL, "conn-1", key, sizeof(key));
+	CHECK_STR_EQ(key, "conn-1");
+	http1_free(&p);
+
+	CHECK(parse(&p, "/messages?sessionId=", "", "", 0) == 0);
+	CHECK(!mcp_legacy_session_id(http1_msg(&p), id, sizeof(id)));
+	http1_free(&p);
+}
+
+TEST(mcp_classify_sniff_finds_jsonrpc_any_reader_could)
+{
+	static const struct { const char *text; bool end; int want; } cases[] = {
+		{ "{\"a\":1}", true, 1 },
+		{ "{\"method\":\"tools/call\"}", true, 0 },
+		{ "{\"METHOD\":1}", true, 0 },             /* Go folds case */
+		{ "{\"me\\u0074hod\":1}", true, 0 },       /* escaped name: might be */
+		{ "[{\"jsonrpc\":\"2.0\"}]", true, 0 },    /* a batch element */
+		{ "{\"a\":1}{\"method\":1}", true, 0 },    /* a second value */
+		{ "hello", true, 1 },
+		{ "42", true, 1 },
+		{ "{\"a\":", false, -1 },                 /* more to come */
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct json_sniff sn;
+
+		json_sniff_init(&sn);
+		CHECK_INT_EQ(mcp_sniff_text(&sn, cases[i].text, strlen(cases[i].text), cases[i].end), cases[i].want);
+	}
+}
+
+TEST(mcp_classify_bodies_that_must_be_inspected)
+{
+	struct bytebuf gz = BYTEBUF_INIT;
+
+	CHECK_INT_EQ(needs_inspection("", "{\"a\":1}", 7), 0);
+	CHECK_INT_EQ(needs_inspection("", "{\"method\":\"x\"}", 14), 1);
+	CHECK_INT_EQ(needs_inspection("", "\xef\xbb\xbf{\"a\":1}", 10), 1);       /* UTF-8 BOM */
+	CHECK_INT_EQ(needs_inspection("", "{\0\"\0a\0\"\0:\0001\0}\0", 14), 1); /* UTF-16LE */
+	CHECK_INT_EQ(needs_inspection("Content-Encoding: gzip\r\n", "not gzip", 8), 1);
+	fixture_compress("{\"a\":1}", 7, 16 + MAX_WBITS, &gz);
+	CHECK_INT_EQ(needs_inspection("Content-Encoding: gzip\r\n", gz.data, gz.len), 0);
+	bb_reset(&gz);
+	fixture_compress("{\"method\":1}", 12, 16 + MAX_WBITS, &gz);
+	CHECK_INT_EQ(needs_inspection("Content-Encoding: gzip\r\n", gz.data, gz.len), 1);
+	bb_free(&gz);
+}
