@@ -27,21 +27,10 @@ struct applicable_limit {
 	bool first_for_key;              /* count the call here, once per budget */
 };
 
-static const char *const verdict_names[] = {
-	[VERDICT_ALLOW] = "allow", [VERDICT_DENY] = "deny",
-	[VERDICT_RATE_LIMITED] = "rate_limited", [VERDICT_HIDDEN] = "hidden",
-	[VERDICT_INVALID] = "invalid",
-};
-
-const char *verdict_name(enum verdict verdict)
-{
-	return verdict <= VERDICT_INVALID ? verdict_names[verdict] : "?";
-}
-
-static enum verdict verdict(struct decision *out, enum verdict v, const char *rule,
+static enum mcpf_decision verdict(struct decision *out, enum mcpf_decision v, const char *rule,
 			    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static enum verdict verdict(struct decision *out, enum verdict v, const char *rule,
+static enum mcpf_decision verdict(struct decision *out, enum mcpf_decision v, const char *rule,
 			    const char *fmt, ...)
 {
 	va_list ap;
@@ -61,7 +50,7 @@ static void find_entry(const struct policy_cache *cache, const char *server,
 	policy_field_key(e->field, sizeof(e->field), "tools", tool);
 }
 
-static enum verdict check_conditions(const struct decide_request *req, const struct entry *e,
+static enum mcpf_decision check_conditions(const struct decide_request *req, const struct entry *e,
 				     struct decision *out)
 {
 	char rule[sizeof(e->field) + 32];
@@ -76,19 +65,19 @@ static enum verdict check_conditions(const struct decide_request *req, const str
 		case COND_HOLDS:
 			continue;
 		case COND_BROKEN:
-			return verdict(out, VERDICT_INVALID, rule, "condition cannot be evaluated");
+			return verdict(out, MCPF_DECISION_INVALID, rule, "condition cannot be evaluated");
 		case COND_AMBIGUOUS:
-			return verdict(out, VERDICT_INVALID, rule,
+			return verdict(out, MCPF_DECISION_INVALID, rule,
 				       "arguments repeat a key on %s", c->cond.path);
 		case COND_FAILS:
 			snprintf(what, sizeof(what), "condition not met: %s %s%s%s", c->cond.path,
 				 policy_op_name(c->cond.op), c->cond.value[0] ? " " : "", c->cond.value);
 			if (entry->reason[0])
-				return verdict(out, VERDICT_DENY, rule, "%s (%s)", entry->reason, what);
-			return verdict(out, VERDICT_DENY, rule, "%s", what);
+				return verdict(out, MCPF_DECISION_DENY, rule, "%s (%s)", entry->reason, what);
+			return verdict(out, MCPF_DECISION_DENY, rule, "%s", what);
 		}
 	}
-	return VERDICT_ALLOW;
+	return MCPF_DECISION_ALLOW;
 }
 
 static void limit_rule(char *out, size_t size, const struct applicable_limit *a)
@@ -99,7 +88,7 @@ static void limit_rule(char *out, size_t size, const struct applicable_limit *a)
 		snprintf(out, size, "%s.limits[%u]", a->entry->field, a->limit->index);
 }
 
-static enum verdict check_limits(struct policy_maps *maps, const struct decide_request *req,
+static enum mcpf_decision check_limits(struct policy_maps *maps, const struct decide_request *req,
 				 const struct entry *entries, size_t n_entries,
 				 struct decision *out)
 {
@@ -131,7 +120,7 @@ static enum verdict check_limits(struct policy_maps *maps, const struct decide_r
 		rc = rate_check(maps->rate, &all[i].key, all[i].limit, req->now_ns, &wait);
 		if (rc < 0) {
 			limit_rule(rule, sizeof(rule), &all[i]);
-			return verdict(out, VERDICT_INVALID, rule, "rate-limit state unreadable: %s",
+			return verdict(out, MCPF_DECISION_INVALID, rule, "rate-limit state unreadable: %s",
 				       strerror(-rc));
 		}
 		if (!rc) {
@@ -144,7 +133,7 @@ static enum verdict check_limits(struct policy_maps *maps, const struct decide_r
 		out->retry_after = (longest + NS_PER_SEC - 1) / NS_PER_SEC;
 		if (!out->retry_after)
 			out->retry_after = 1;
-		return verdict(out, VERDICT_RATE_LIMITED, rule,
+		return verdict(out, MCPF_DECISION_RATE_LIMITED, rule,
 			       "rate limit of %u calls per %llus reached (counter %s, scope %s); retry in %us",
 			       spent->limit->max, spent->limit->window_ns / NS_PER_SEC,
 			       spent->limit->counter, policy_scope_name(spent->limit->scope),
@@ -157,17 +146,17 @@ static enum verdict check_limits(struct policy_maps *maps, const struct decide_r
 		if (rc < 0) {
 			limit_rule(rule, sizeof(rule), &all[i]);
 			if (rc == -EDQUOT)
-				return verdict(out, VERDICT_INVALID, rule,
+				return verdict(out, MCPF_DECISION_INVALID, rule,
 					       "this agent holds %u rate-limit budgets already, the most one agent may "
 					       "(too many sessions at once)", RATE_OWNER_MAX);
-			return verdict(out, VERDICT_INVALID, rule, "rate-limit state cannot be updated: %s",
+			return verdict(out, MCPF_DECISION_INVALID, rule, "rate-limit state cannot be updated: %s",
 				       strerror(-rc));
 		}
 	}
-	return VERDICT_ALLOW;
+	return MCPF_DECISION_ALLOW;
 }
 
-enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
+enum mcpf_decision decide(struct policy_maps *maps, const struct decide_request *req,
 		    struct decision *out)
 {
 	const struct policy_cache *cache;
@@ -177,17 +166,17 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 	const struct mcpf_policy_tool *decider;
 	char rule[sizeof(out->rule)];
 	enum mcpf_action action;
-	enum verdict v;
+	enum mcpf_decision v;
 
 	memset(out, 0, sizeof(*out));
 	out->generation = policy_active_generation(maps);
 	if (!out->generation)
-		return verdict(out, VERDICT_INVALID, "policy", "no policy is loaded");
+		return verdict(out, MCPF_DECISION_INVALID, "policy", "no policy is loaded");
 	if (!req->server || !req->tool)
-		return verdict(out, VERDICT_INVALID, "servers", "the call has no server or tool");
+		return verdict(out, MCPF_DECISION_INVALID, "servers", "the call has no server or tool");
 	cache = policy_cache_for(maps, out->generation);
 	if (!(server = policy_cache_server(cache, req->server)))
-		return verdict(out, VERDICT_INVALID, "servers",
+		return verdict(out, MCPF_DECISION_INVALID, "servers",
 			       "server \"%s\" is not in the active policy", req->server);
 
 	/* A tool called "*" gets no entry of its own: "*" means every tool;
@@ -197,9 +186,9 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 	find_entry(cache, req->server, "*", wild);
 
 	if (exact->tool && exact->tool->rule.hidden)
-		return verdict(out, VERDICT_HIDDEN, "hide", "tool \"%s\" is hidden by policy", req->tool);
+		return verdict(out, MCPF_DECISION_HIDDEN, "hide", "tool \"%s\" is hidden by policy", req->tool);
 	if (req->arguments && !cJSON_IsObject(req->arguments))
-		return verdict(out, VERDICT_INVALID, "arguments", "arguments must be an object");
+		return verdict(out, MCPF_DECISION_INVALID, "arguments", "arguments must be an object");
 
 	if (exact->tool) {
 		decider = &exact->tool->rule;
@@ -216,16 +205,16 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 	}
 	if (action != MCPF_ACTION_ALLOW) {
 		if (decider && decider->reason[0])
-			return verdict(out, VERDICT_DENY, rule, "%s", decider->reason);
-		return verdict(out, VERDICT_DENY, rule, decider ? "tool \"%s\" is denied by policy"
+			return verdict(out, MCPF_DECISION_DENY, rule, "%s", decider->reason);
+		return verdict(out, MCPF_DECISION_DENY, rule, decider ? "tool \"%s\" is denied by policy"
 			       : "tool \"%s\" is not allowed by policy", req->tool);
 	}
 
-	if ((v = check_conditions(req, wild, out)) != VERDICT_ALLOW ||
-	    (v = check_conditions(req, exact, out)) != VERDICT_ALLOW ||
-	    (v = check_limits(maps, req, entries, 2, out)) != VERDICT_ALLOW)
+	if ((v = check_conditions(req, wild, out)) != MCPF_DECISION_ALLOW ||
+	    (v = check_conditions(req, exact, out)) != MCPF_DECISION_ALLOW ||
+	    (v = check_limits(maps, req, entries, 2, out)) != MCPF_DECISION_ALLOW)
 		return v;
-	return verdict(out, VERDICT_ALLOW, rule, "allowed");
+	return verdict(out, MCPF_DECISION_ALLOW, rule, "allowed");
 }
 
 /* An entry named prefix + name, for the rule field family.name. */
@@ -341,7 +330,7 @@ static enum mcpf_action chain_action(const struct chain *c, const struct mcpf_po
 	return c->list ? MCPF_ACTION_ALLOW : server->default_action;
 }
 
-enum verdict decide_method(struct policy_maps *maps, const struct decide_request *req,
+enum mcpf_decision decide_method(struct policy_maps *maps, const struct decide_request *req,
 			   struct decision *out)
 {
 	const struct policy_cache *cache;
@@ -350,38 +339,38 @@ enum verdict decide_method(struct policy_maps *maps, const struct decide_request
 	const struct mcpf_policy_tool *decider;
 	struct chain c;
 	char rule[sizeof(out->rule)];
-	enum verdict v;
+	enum mcpf_decision v;
 
 	memset(out, 0, sizeof(*out));
 	out->generation = policy_active_generation(maps);
 	if (!out->generation)
-		return verdict(out, VERDICT_INVALID, "policy", "no policy is loaded");
+		return verdict(out, MCPF_DECISION_INVALID, "policy", "no policy is loaded");
 	if (!req->server || !req->method)
-		return verdict(out, VERDICT_INVALID, "servers", "the request has no server or method");
+		return verdict(out, MCPF_DECISION_INVALID, "servers", "the request has no server or method");
 	cache = policy_cache_for(maps, out->generation);
 	if (!(server = policy_cache_server(cache, req->server)))
-		return verdict(out, VERDICT_INVALID, "servers",
+		return verdict(out, MCPF_DECISION_INVALID, "servers",
 			       "server \"%s\" is not in the active policy", req->server);
 
 	build_chain(cache, req->server, req->method, tg, &c);
 	if (c.hidden)
-		return verdict(out, VERDICT_HIDDEN, "hide", "%s \"%s\" is hidden by policy",
+		return verdict(out, MCPF_DECISION_HIDDEN, "hide", "%s \"%s\" is hidden by policy",
 			       object_noun(tg->kind), tg->name);
 	if (req->arguments && !cJSON_IsObject(req->arguments))
-		return verdict(out, VERDICT_INVALID, "arguments", "arguments must be an object");
+		return verdict(out, MCPF_DECISION_INVALID, "arguments", "arguments must be an object");
 	if (chain_action(&c, server, rule, sizeof(rule), &decider) != MCPF_ACTION_ALLOW) {
 		if (decider && decider->reason[0])
-			return verdict(out, VERDICT_DENY, rule, "%s", decider->reason);
+			return verdict(out, MCPF_DECISION_DENY, rule, "%s", decider->reason);
 		if (tg->kind != MCP_OBJECT_NONE)
-			return verdict(out, VERDICT_DENY, rule, "%s of %s \"%s\" is not allowed by policy",
+			return verdict(out, MCPF_DECISION_DENY, rule, "%s of %s \"%s\" is not allowed by policy",
 				       req->method, object_noun(tg->kind), tg->name);
-		return verdict(out, VERDICT_DENY, rule, "method %s is not allowed by policy", req->method);
+		return verdict(out, MCPF_DECISION_DENY, rule, "method %s is not allowed by policy", req->method);
 	}
-	if ((v = check_conditions(req, &c.e[1], out)) != VERDICT_ALLOW ||
-	    (v = check_conditions(req, &c.e[0], out)) != VERDICT_ALLOW ||
-	    (v = check_limits(maps, req, c.e, 4, out)) != VERDICT_ALLOW)
+	if ((v = check_conditions(req, &c.e[1], out)) != MCPF_DECISION_ALLOW ||
+	    (v = check_conditions(req, &c.e[0], out)) != MCPF_DECISION_ALLOW ||
+	    (v = check_limits(maps, req, c.e, 4, out)) != MCPF_DECISION_ALLOW)
 		return v;
-	return verdict(out, VERDICT_ALLOW, rule, "allowed");
+	return verdict(out, MCPF_DECISION_ALLOW, rule, "allowed");
 }
 
 bool policy_list_hidden(struct policy_maps *maps, const char *server, enum mcp_list list,

@@ -45,14 +45,7 @@
 #include <cjson/cJSON.h>
 #include "mcp_method.h"
 #include "policy_compile.h"
-
-enum verdict {
-	VERDICT_ALLOW,
-	VERDICT_DENY,
-	VERDICT_RATE_LIMITED,
-	VERDICT_HIDDEN,
-	VERDICT_INVALID,
-};
+#include "stats_abi.h"   /* enum mcpf_decision: what decide() returns */
 
 struct decide_request {
 	const char *server;           /* from the connection record */
@@ -69,14 +62,14 @@ struct decide_request {
 };
 
 struct decision {
-	enum verdict verdict;
+	enum mcpf_decision verdict;
 	char rule[256];               /* "tools.delete_file.action", "default", ... */
 	char reason[1024];            /* for the agent */
 	unsigned int retry_after;     /* seconds, rate_limited only */
 	unsigned int generation;      /* policy generation that decided */
 };
 
-enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
+enum mcpf_decision decide(struct policy_maps *maps, const struct decide_request *req,
 		    struct decision *out);
 
 /*
@@ -95,7 +88,7 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
  * without one. Conditions (prompt arguments, under "args.") of family
  * then named; limits of every entry of the chain.
  */
-enum verdict decide_method(struct policy_maps *maps, const struct decide_request *req,
+enum mcpf_decision decide_method(struct policy_maps *maps, const struct decide_request *req,
 			   struct decision *out);
 
 /* For tools/list filtering: is this tool hidden on this server? */
@@ -111,8 +104,6 @@ bool policy_tool_named(struct policy_maps *maps, const char *server, const char 
  * default deny a list shows what the agent may fetch. */
 bool policy_list_hidden(struct policy_maps *maps, const char *server, enum mcp_list list,
 			const char *name);
-
-const char *verdict_name(enum verdict verdict);
 
 
 #endif /* MCPF_DECIDE_H */

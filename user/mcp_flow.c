@@ -47,17 +47,6 @@ struct exchange {
 	enum http_method method;
 };
 
-static enum mcpf_decision decision_of(enum verdict v)
-{
-	switch (v) {
-	case VERDICT_ALLOW: return MCPF_DECISION_ALLOW;
-	case VERDICT_DENY: return MCPF_DECISION_DENY;
-	case VERDICT_RATE_LIMITED: return MCPF_DECISION_RATE_LIMITED;
-	case VERDICT_HIDDEN: return MCPF_DECISION_HIDDEN;
-	default: return MCPF_DECISION_INVALID;
-	}
-}
-
 struct accounting {
 	const char *tool, *rule, *reason, *session;
 	bool method;                 /* tool is a method name (not tools/call) */
@@ -350,7 +339,7 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 		.session = rc->session, .now_ns = boot_time_ns(),
 	};
 	struct decision d;
-	enum verdict v;
+	enum mcpf_decision v;
 
 	if (jm->kind == JSONRPC_NOTIFICATION) {
 		/* MCP's tools/call is a request: without an id it is no call a
@@ -367,21 +356,21 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 	}
 	v = decide(f->enf->policy, &dr, &d);
 	struct accounting a = { .tool = jm->tool_name, .rule = d.rule, .reason = d.reason,
-				.session = rc->session, .decision = decision_of(v), .req_bytes = req_bytes,
+				.session = rc->session, .decision = v, .req_bytes = req_bytes,
 				.arguments = jm->arguments };
 
-	if (v == VERDICT_ALLOW) {
+	if (v == MCPF_DECISION_ALLOW) {
 		if (follow_answer(rc, jm, jm->tool_name, d.rule, dr.now_ns, req_bytes))
 			return 0;
 		/* cannot follow its answer: refuse rather than lose the account */
-		v = VERDICT_INVALID;
+		v = MCPF_DECISION_INVALID;
 		snprintf(d.rule, sizeof(d.rule), "capacity");
 		snprintf(d.reason, sizeof(d.reason), "too many calls in flight on this connection");
 		a.decision = MCPF_DECISION_INVALID;
 	}
 	account(f, &a);
 	jm->verdict = JSONRPC_ANSWERED;
-	cJSON *reply = jsonrpc_denial(jm, d.rule, d.reason, v == VERDICT_RATE_LIMITED ? (long)d.retry_after : -1);
+	cJSON *reply = jsonrpc_denial(jm, d.rule, d.reason, v == MCPF_DECISION_RATE_LIMITED ? (long)d.retry_after : -1);
 
 	return reply && cJSON_AddItemToArray(rc->replies, reply) ? 0 : -1;
 }
@@ -401,10 +390,10 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 	struct decision d = { 0 };
 	const char *why;
 	int list = mcp_method_list(jm->method);
-	enum verdict v;
+	enum mcpf_decision v;
 
 	if (mcp_method_target(jm->method, jm->params, &dr.target, &why) < 0) {
-		v = d.verdict = VERDICT_INVALID;
+		v = d.verdict = MCPF_DECISION_INVALID;
 		snprintf(d.rule, sizeof(d.rule), "params");
 		snprintf(d.reason, sizeof(d.reason), "%s", why);
 	} else {
@@ -412,13 +401,13 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 		v = decide_method(f->enf->policy, &dr, &d);
 	}
 	struct accounting a = { .tool = jm->method, .method = true, .rule = d.rule, .reason = d.reason,
-				.session = rc->session, .decision = decision_of(v), .req_bytes = req_bytes };
+				.session = rc->session, .decision = v, .req_bytes = req_bytes };
 
-	if (v == VERDICT_ALLOW && jm->kind == JSONRPC_NOTIFICATION) {
+	if (v == MCPF_DECISION_ALLOW && jm->kind == JSONRPC_NOTIFICATION) {
 		account(f, &a);
 		return 0;
 	}
-	if (v == VERDICT_ALLOW) {
+	if (v == MCPF_DECISION_ALLOW) {
 		struct answer_track *t = track_of(f, rc->legacy);
 
 		/* an answer that could not be filtered or accounted: refuse instead */
@@ -428,7 +417,7 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 			if (list >= 0)
 				mcp_idset_take(&t->lists, jm->id);
 		}
-		v = VERDICT_INVALID;
+		v = MCPF_DECISION_INVALID;
 		snprintf(d.rule, sizeof(d.rule), "capacity");
 		snprintf(d.reason, sizeof(d.reason), "too many requests in flight on this connection");
 		a.decision = MCPF_DECISION_INVALID;
@@ -441,9 +430,9 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 	char msg[sizeof(d.rule) + sizeof(d.reason) + 64];
 
 	snprintf(msg, sizeof(msg), "Blocked by mcpfence: %s: %s", d.rule, d.reason);
-	if (v == VERDICT_RATE_LIMITED)
+	if (v == MCPF_DECISION_RATE_LIMITED)
 		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), "; retry after %u s", d.retry_after);
-	cJSON *reply = jsonrpc_error_reply(jm, v == VERDICT_INVALID ? JSONRPC_INVALID_REQUEST : MCP_POLICY_REFUSED,
+	cJSON *reply = jsonrpc_error_reply(jm, v == MCPF_DECISION_INVALID ? JSONRPC_INVALID_REQUEST : MCP_POLICY_REFUSED,
 					   msg);
 
 	return reply && cJSON_AddItemToArray(rc->replies, reply) ? 0 : -1;

@@ -25,7 +25,7 @@ struct call {
 
 /* Agent A (cgroup 7, uid 1000, pid 100) in session s1 at T0, unless the
  * call says otherwise. */
-static enum verdict run(struct policy_fixture *f, struct call c, struct decision *d)
+static enum mcpf_decision run(struct policy_fixture *f, struct call c, struct decision *d)
 {
 	cJSON *args = c.args ? cJSON_Parse(c.args) : NULL;
 	struct decide_request req = {
@@ -38,13 +38,13 @@ static enum verdict run(struct policy_fixture *f, struct call c, struct decision
 		.session = c.session ? c.session : "s1",
 		.now_ns = c.now ? c.now : T0,
 	};
-	enum verdict v = decide(&f->maps, &req, d);
+	enum mcpf_decision v = decide(&f->maps, &req, d);
 
 	cJSON_Delete(args);
 	return v;
 }
 
-static enum verdict verdict_of(struct policy_fixture *f, struct call c)
+static enum mcpf_decision verdict_of(struct policy_fixture *f, struct call c)
 {
 	struct decision d;
 
@@ -76,22 +76,22 @@ MAPS_TEST(decide_policylayer_example_behaves_as_written)
 	CHECK(fixture_compile(f, "{'version':'1','servers':{'ci':" EXAMPLE "}}") == 0);
 	for (int i = 0; i < 10; i++) {
 		CHECK_INT_EQ(run(f, (struct call){ .server = "ci", .tool = "execute_pipeline",
-						   .now = T0 + i * SEC }, &d), VERDICT_ALLOW);
+						   .now = T0 + i * SEC }, &d), MCPF_DECISION_ALLOW);
 		CHECK_STR_EQ(d.rule, "tools.execute_pipeline");
 	}
 	CHECK_INT_EQ(run(f, (struct call){ .server = "ci", .tool = "execute_pipeline",
-					   .now = T0 + 10 * SEC }, &d), VERDICT_RATE_LIMITED);
+					   .now = T0 + 10 * SEC }, &d), MCPF_DECISION_RATE_LIMITED);
 	CHECK_STR_EQ(d.rule, "tools.execute_pipeline.limits[0]");
 	CHECK_INT_EQ(d.retry_after, 50);
 	CHECK_STR_EQ(d.reason, "rate limit of 10 calls per 60s reached (counter execute_pipeline_rate, "
 		     "scope grant); retry in 50s");
 	/* The window opened at T0 closes at T0+60s. */
 	CHECK_INT_EQ(run(f, (struct call){ .server = "ci", .tool = "execute_pipeline",
-					   .now = T0 + 60 * SEC - 1 }, &d), VERDICT_RATE_LIMITED);
+					   .now = T0 + 60 * SEC - 1 }, &d), MCPF_DECISION_RATE_LIMITED);
 	CHECK_INT_EQ(d.retry_after, 1);
 	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "ci", .tool = "execute_pipeline",
-						  .now = T0 + 60 * SEC }), VERDICT_ALLOW);
-	CHECK_INT_EQ(run(f, (struct call){ .server = "ci", .tool = "other" }, &d), VERDICT_DENY);
+						  .now = T0 + 60 * SEC }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .server = "ci", .tool = "other" }, &d), MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.rule, "default");
 	CHECK_STR_EQ(d.reason, "tool \"other\" is not allowed by policy");
 }
@@ -104,16 +104,16 @@ MAPS_TEST(decide_actions_defaults_and_reasons)
 			      "'fs':{'default':'allow','tools':{'delete_file':{'action':'deny','reason':'no deletions'},"
 			      "'chmod':{'action':'deny'}}},"
 			      "'db':{'default':'deny','tools':{'query':{'action':'allow'}}}}}") == 0);
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "read_file" }, &d), VERDICT_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "read_file" }, &d), MCPF_DECISION_ALLOW);
 	CHECK_STR_EQ(d.rule, "default");
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "delete_file" }, &d), VERDICT_DENY);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "delete_file" }, &d), MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.rule, "tools.delete_file.action");
 	CHECK_STR_EQ(d.reason, "no deletions");
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "chmod" }, &d), VERDICT_DENY);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "chmod" }, &d), MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.reason, "tool \"chmod\" is denied by policy");
-	CHECK_INT_EQ(run(f, (struct call){ .server = "db", .tool = "query" }, &d), VERDICT_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .server = "db", .tool = "query" }, &d), MCPF_DECISION_ALLOW);
 	CHECK_STR_EQ(d.rule, "tools.query.action");
-	CHECK_INT_EQ(run(f, (struct call){ .server = "db", .tool = "drop" }, &d), VERDICT_DENY);
+	CHECK_INT_EQ(run(f, (struct call){ .server = "db", .tool = "drop" }, &d), MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.rule, "default");
 }
 
@@ -121,14 +121,14 @@ MAPS_TEST(decide_fails_closed_without_policy_or_server)
 {
 	struct decision d;
 
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "x" }, &d), VERDICT_INVALID);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "x" }, &d), MCPF_DECISION_INVALID);
 	CHECK_STR_EQ(d.rule, "policy");
 	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow'}}}") == 0);
-	CHECK_INT_EQ(run(f, (struct call){ .server = "gone", .tool = "x" }, &d), VERDICT_INVALID);
+	CHECK_INT_EQ(run(f, (struct call){ .server = "gone", .tool = "x" }, &d), MCPF_DECISION_INVALID);
 	CHECK_STR_EQ(d.reason, "server \"gone\" is not in the active policy");
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "x", .args = "[1,2]" }, &d), VERDICT_INVALID);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "x", .args = "[1,2]" }, &d), MCPF_DECISION_INVALID);
 	CHECK_STR_EQ(d.rule, "arguments");
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "x", .args = "{}" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "x", .args = "{}" }), MCPF_DECISION_ALLOW);
 }
 
 MAPS_TEST(decide_wildcard_rules_combine_with_exact_ones)
@@ -142,23 +142,23 @@ MAPS_TEST(decide_wildcard_rules_combine_with_exact_ones)
 			      "'read':{'action':'allow','limits':[{'counter':'reads','window':60,'max':2}]},"
 			      "'stat':{}}}}}") == 0);
 	/* "*" action beats the default; an exact entry beats "*". */
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "write", .args = "{\"dry_run\":true}" }, &d), VERDICT_DENY);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "write", .args = "{\"dry_run\":true}" }, &d), MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.rule, "tools.*.action");
 	CHECK_STR_EQ(d.reason, "read-only server");
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "stat", .args = "{\"dry_run\":true}" }, &d), VERDICT_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "stat", .args = "{\"dry_run\":true}" }, &d), MCPF_DECISION_ALLOW);
 	CHECK_STR_EQ(d.rule, "tools.stat");
 	/* "*" conditions apply to exact tools too. */
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "read", .args = "{\"dry_run\":false}" }, &d), VERDICT_DENY);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "read", .args = "{\"dry_run\":false}" }, &d), MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.rule, "tools.*.conditions[0]");
 	CHECK_STR_EQ(d.reason, "read-only server (condition not met: args.dry_run neq false)");
 	/* "*" limits count every call in addition to the tool's own. */
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "read", .args = "{\"dry_run\":true}" }, &d), VERDICT_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "read", .args = "{\"dry_run\":true}" }, &d), MCPF_DECISION_ALLOW);
 	CHECK_STR_EQ(d.rule, "tools.read.action");
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "read", .args = "{\"dry_run\":true}" }), VERDICT_ALLOW);
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "read", .args = "{\"dry_run\":true}" }, &d), VERDICT_RATE_LIMITED);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "read", .args = "{\"dry_run\":true}" }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "read", .args = "{\"dry_run\":true}" }, &d), MCPF_DECISION_RATE_LIMITED);
 	CHECK_STR_EQ(d.rule, "tools.read.limits[0]");
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "stat", .args = "{\"dry_run\":true}" }), VERDICT_ALLOW);
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "stat", .args = "{\"dry_run\":true}" }, &d), VERDICT_RATE_LIMITED);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "stat", .args = "{\"dry_run\":true}" }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "stat", .args = "{\"dry_run\":true}" }, &d), MCPF_DECISION_RATE_LIMITED);
 	CHECK_STR_EQ(d.rule, "tools.*.limits[0]");
 }
 
@@ -168,10 +168,10 @@ MAPS_TEST(decide_hidden_tools_win_over_everything)
 
 	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','hide':['secret','debug'],"
 			      "'tools':{'secret':{'action':'allow'}}},'db':{'default':'allow'}}}") == 0);
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "secret" }, &d), VERDICT_HIDDEN);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "secret" }, &d), MCPF_DECISION_HIDDEN);
 	CHECK_STR_EQ(d.rule, "hide");
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "debug" }), VERDICT_HIDDEN);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "debug" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "debug" }), MCPF_DECISION_HIDDEN);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "debug" }), MCPF_DECISION_ALLOW);
 	CHECK(policy_tool_hidden(&f->maps, "fs", "secret"));
 	CHECK(policy_tool_hidden(&f->maps, "fs", "debug"));
 	CHECK(!policy_tool_hidden(&f->maps, "fs", "read"));
@@ -183,41 +183,41 @@ MAPS_TEST(decide_conditions_for_every_op)
 {
 	static const struct {
 		const char *op, *value, *args;
-		enum verdict want;
+		enum mcpf_decision want;
 	} cases[] = {
-		{ "eq", "'a'", "{\"x\":\"a\"}", VERDICT_ALLOW },
-		{ "eq", "'a'", "{\"x\":\"b\"}", VERDICT_DENY },
-		{ "eq", "{'k':[1,2]}", "{\"x\":{\"k\":[1,2]}}", VERDICT_ALLOW },
-		{ "eq", "1", "{\"x\":\"1\"}", VERDICT_DENY },
-		{ "neq", "'a'", "{\"x\":\"b\"}", VERDICT_ALLOW },
-		{ "neq", "'a'", "{\"x\":\"a\"}", VERDICT_DENY },
-		{ "neq", "'a'", "{}", VERDICT_DENY },            /* absent fails */
-		{ "in", "['a','b']", "{\"x\":\"b\"}", VERDICT_ALLOW },
-		{ "in", "['a','b']", "{\"x\":\"c\"}", VERDICT_DENY },
-		{ "not_in", "['a','b']", "{\"x\":\"c\"}", VERDICT_ALLOW },
-		{ "not_in", "['a','b']", "{\"x\":\"a\"}", VERDICT_DENY },
-		{ "lt", "10", "{\"x\":9.5}", VERDICT_ALLOW },
-		{ "lt", "10", "{\"x\":10}", VERDICT_DENY },
-		{ "lt", "10", "{\"x\":\"5\"}", VERDICT_DENY },   /* wrong type fails */
-		{ "lte", "10", "{\"x\":10}", VERDICT_ALLOW },
-		{ "lte", "10", "{\"x\":11}", VERDICT_DENY },
-		{ "gt", "10", "{\"x\":11}", VERDICT_ALLOW },
-		{ "gt", "10", "{\"x\":10}", VERDICT_DENY },
-		{ "gte", "10", "{\"x\":10}", VERDICT_ALLOW },
-		{ "gte", "10", "{\"x\":-3}", VERDICT_DENY },
-		{ "regex", "'^/srv/[a-z]+$'", "{\"x\":\"/srv/data\"}", VERDICT_ALLOW },
-		{ "regex", "'^/srv/[a-z]+$'", "{\"x\":\"/srv/../etc\"}", VERDICT_DENY },
-		{ "regex", "'srv'", "{\"x\":7}", VERDICT_DENY },
-		{ "contains", "'etc'", "{\"x\":\"/etc/passwd\"}", VERDICT_ALLOW },
-		{ "contains", "'etc'", "{\"x\":\"/srv\"}", VERDICT_DENY },
-		{ "contains", "3", "{\"x\":[1,2,3]}", VERDICT_ALLOW },
-		{ "contains", "4", "{\"x\":[1,2,3]}", VERDICT_DENY },
-		{ "exists", NULL, "{\"x\":null}", VERDICT_ALLOW },
-		{ "exists", NULL, "{}", VERDICT_DENY },
-		{ "exists", "true", "{\"x\":0}", VERDICT_ALLOW },
-		{ "exists", "false", "{}", VERDICT_ALLOW },
-		{ "exists", "false", "{\"x\":0}", VERDICT_DENY },
-		{ "exists", "false", NULL, VERDICT_ALLOW },     /* no arguments at all */
+		{ "eq", "'a'", "{\"x\":\"a\"}", MCPF_DECISION_ALLOW },
+		{ "eq", "'a'", "{\"x\":\"b\"}", MCPF_DECISION_DENY },
+		{ "eq", "{'k':[1,2]}", "{\"x\":{\"k\":[1,2]}}", MCPF_DECISION_ALLOW },
+		{ "eq", "1", "{\"x\":\"1\"}", MCPF_DECISION_DENY },
+		{ "neq", "'a'", "{\"x\":\"b\"}", MCPF_DECISION_ALLOW },
+		{ "neq", "'a'", "{\"x\":\"a\"}", MCPF_DECISION_DENY },
+		{ "neq", "'a'", "{}", MCPF_DECISION_DENY },            /* absent fails */
+		{ "in", "['a','b']", "{\"x\":\"b\"}", MCPF_DECISION_ALLOW },
+		{ "in", "['a','b']", "{\"x\":\"c\"}", MCPF_DECISION_DENY },
+		{ "not_in", "['a','b']", "{\"x\":\"c\"}", MCPF_DECISION_ALLOW },
+		{ "not_in", "['a','b']", "{\"x\":\"a\"}", MCPF_DECISION_DENY },
+		{ "lt", "10", "{\"x\":9.5}", MCPF_DECISION_ALLOW },
+		{ "lt", "10", "{\"x\":10}", MCPF_DECISION_DENY },
+		{ "lt", "10", "{\"x\":\"5\"}", MCPF_DECISION_DENY },   /* wrong type fails */
+		{ "lte", "10", "{\"x\":10}", MCPF_DECISION_ALLOW },
+		{ "lte", "10", "{\"x\":11}", MCPF_DECISION_DENY },
+		{ "gt", "10", "{\"x\":11}", MCPF_DECISION_ALLOW },
+		{ "gt", "10", "{\"x\":10}", MCPF_DECISION_DENY },
+		{ "gte", "10", "{\"x\":10}", MCPF_DECISION_ALLOW },
+		{ "gte", "10", "{\"x\":-3}", MCPF_DECISION_DENY },
+		{ "regex", "'^/srv/[a-z]+$'", "{\"x\":\"/srv/data\"}", MCPF_DECISION_ALLOW },
+		{ "regex", "'^/srv/[a-z]+$'", "{\"x\":\"/srv/../etc\"}", MCPF_DECISION_DENY },
+		{ "regex", "'srv'", "{\"x\":7}", MCPF_DECISION_DENY },
+		{ "contains", "'etc'", "{\"x\":\"/etc/passwd\"}", MCPF_DECISION_ALLOW },
+		{ "contains", "'etc'", "{\"x\":\"/srv\"}", MCPF_DECISION_DENY },
+		{ "contains", "3", "{\"x\":[1,2,3]}", MCPF_DECISION_ALLOW },
+		{ "contains", "4", "{\"x\":[1,2,3]}", MCPF_DECISION_DENY },
+		{ "exists", NULL, "{\"x\":null}", MCPF_DECISION_ALLOW },
+		{ "exists", NULL, "{}", MCPF_DECISION_DENY },
+		{ "exists", "true", "{\"x\":0}", MCPF_DECISION_ALLOW },
+		{ "exists", "false", "{}", MCPF_DECISION_ALLOW },
+		{ "exists", "false", "{\"x\":0}", MCPF_DECISION_DENY },
+		{ "exists", "false", NULL, MCPF_DECISION_ALLOW },     /* no arguments at all */
 	};
 	char policy[512];
 
@@ -241,15 +241,15 @@ MAPS_TEST(decide_condition_paths_reach_into_objects_and_arrays)
 			      "'reason':'only /srv',"
 			      "'conditions':[{'path':'args.opts.files.1','op':'regex','value':'^/srv/'}]}}}}}") == 0);
 	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t",
-		.args = "{\"opts\":{\"files\":[\"/etc\",\"/srv/a\"]}}" }), VERDICT_ALLOW);
+		.args = "{\"opts\":{\"files\":[\"/etc\",\"/srv/a\"]}}" }), MCPF_DECISION_ALLOW);
 	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .args = "{\"opts\":{\"files\":[\"/srv/a\",\"/etc\"]}}" },
-			 &d), VERDICT_DENY);
+			 &d), MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.rule, "tools.t.conditions[0]");
 	CHECK_STR_EQ(d.reason, "only /srv (condition not met: args.opts.files.1 regex \"^/srv/\")");
 	/* A repeated key could be read either way by the server: refused. */
 	CHECK_INT_EQ(run(f, (struct call){ .tool = "t",
 		.args = "{\"opts\":{\"files\":[\"/x\",\"/srv/a\"]},\"opts\":{\"files\":[\"/x\",\"/etc\"]}}" },
-			 &d), VERDICT_INVALID);
+			 &d), MCPF_DECISION_INVALID);
 	CHECK_STR_EQ(d.reason, "arguments repeat a key on args.opts.files.1");
 }
 
@@ -259,15 +259,15 @@ MAPS_TEST(decide_grant_scope_is_per_identity_and_server)
 			      "'limits':[{'counter':'c','window':60,'max':1,'scope':'grant'}]}}},"
 			      "'db':{'default':'allow','tools':{'*':{"
 			      "'limits':[{'counter':'c','window':60,'max':1,'scope':'grant'}]}}}}}") == 0);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), VERDICT_ALLOW);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), VERDICT_RATE_LIMITED);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), MCPF_DECISION_RATE_LIMITED);
 	/* Another cgroup, uid or pid is another grant; so is another server. */
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 8 }), VERDICT_ALLOW);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .uid = 1001 }), VERDICT_ALLOW);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .pid = 101 }), VERDICT_ALLOW);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "t" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 8 }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .uid = 1001 }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .pid = 101 }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "t" }), MCPF_DECISION_ALLOW);
 	/* Sessions do not matter for a grant. */
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "s2" }), VERDICT_RATE_LIMITED);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "s2" }), MCPF_DECISION_RATE_LIMITED);
 }
 
 MAPS_TEST(decide_agent_scope_spans_servers)
@@ -276,9 +276,9 @@ MAPS_TEST(decide_agent_scope_spans_servers)
 			      "'limits':[{'counter':'c','window':60,'max':1,'scope':'agent'}]}}},"
 			      "'db':{'default':'allow','tools':{'q':{"
 			      "'limits':[{'counter':'c','window':60,'max':1,'scope':'agent'}]}}}}}") == 0);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), VERDICT_ALLOW);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "q" }), VERDICT_RATE_LIMITED);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "q", .pid = 5 }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "q" }), MCPF_DECISION_RATE_LIMITED);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "q", .pid = 5 }), MCPF_DECISION_ALLOW);
 }
 
 MAPS_TEST(decide_session_scope_is_per_session)
@@ -291,22 +291,22 @@ MAPS_TEST(decide_session_scope_is_per_session)
 	long_b[150] = 'y';  /* differs after the part that fits the key */
 	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{'*':{"
 			      "'limits':[{'counter':'c','window':60,'max':1,'scope':'session'}]}}}}}") == 0);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "s1" }), VERDICT_ALLOW);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "s1", .pid = 9 }), VERDICT_RATE_LIMITED);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "s2" }), VERDICT_ALLOW);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = long_a }), VERDICT_ALLOW);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = long_b }), VERDICT_ALLOW);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = long_a }), VERDICT_RATE_LIMITED);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "s1" }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "s1", .pid = 9 }), MCPF_DECISION_RATE_LIMITED);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "s2" }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = long_a }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = long_b }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = long_a }), MCPF_DECISION_RATE_LIMITED);
 }
 
 MAPS_TEST(decide_global_scope_is_shared_by_everyone)
 {
 	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{'*':{"
 			      "'limits':[{'counter':'c','window':60,'max':2,'scope':'global'}]}}}}}") == 0);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 1 }), VERDICT_ALLOW);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 2, .session = "x" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 1 }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 2, .session = "x" }), MCPF_DECISION_ALLOW);
 	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 3, .uid = 5, .pid = 6 }),
-		     VERDICT_RATE_LIMITED);
+		     MCPF_DECISION_RATE_LIMITED);
 }
 
 MAPS_TEST(decide_only_calls_that_pass_everything_consume_budget)
@@ -321,12 +321,12 @@ MAPS_TEST(decide_only_calls_that_pass_everything_consume_budget)
 			      "'limits':[{'counter':'c','window':60,'max':2},"
 			      "{'counter':'d','window':10,'max':100}]},"
 			      "'u':{'limits':[{'counter':'d','window':10,'max':100}]}}}}}") == 0);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .args = "{\"ok\":false}" }), VERDICT_DENY);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .args = "{\"ok\":true}" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .args = "{\"ok\":false}" }), MCPF_DECISION_DENY);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .args = "{\"ok\":true}" }), MCPF_DECISION_ALLOW);
 	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .args = "{\"ok\":true}", .now = T0 + SEC }),
-		     VERDICT_ALLOW);
+		     MCPF_DECISION_ALLOW);
 	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .args = "{\"ok\":true}", .now = T0 + 2 * SEC }, &d),
-		     VERDICT_RATE_LIMITED);
+		     MCPF_DECISION_RATE_LIMITED);
 	CHECK_INT_EQ(d.retry_after, 58);
 	/* Concurrent readers use BPF_F_LOCK too and see whole entries. */
 	CHECK(bpf_map_lookup_elem_flags(f->maps.rate, &key, &state, BPF_F_LOCK) == 0);
@@ -338,7 +338,7 @@ MAPS_TEST(decide_only_calls_that_pass_everything_consume_budget)
 	CHECK(bpf_map_lookup_elem_flags(f->maps.rate, &key, &state, BPF_F_LOCK) == 0);
 	CHECK_INT_EQ(state.count, 2);
 	/* "d" is shared by t and u (same counter name). */
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "u", .now = T0 + 3 * SEC }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "u", .now = T0 + 3 * SEC }), MCPF_DECISION_ALLOW);
 	CHECK(bpf_map_lookup_elem_flags(f->maps.rate, &key, &state, BPF_F_LOCK) == 0);
 	CHECK_INT_EQ(state.count, 3);
 }
@@ -349,17 +349,17 @@ MAPS_TEST(decide_rate_limit_shorthand_and_expiry)
 
 	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{"
 			      "'t':{'rate_limit':{'max':2,'window':10}}}}}}") == 0);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 }), VERDICT_ALLOW);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 + 9 * SEC }), VERDICT_ALLOW);
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .now = T0 + 9 * SEC + 1 }, &d), VERDICT_RATE_LIMITED);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 + 9 * SEC }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .now = T0 + 9 * SEC + 1 }, &d), MCPF_DECISION_RATE_LIMITED);
 	CHECK_STR_EQ(d.rule, "tools.t.rate_limit");
 	CHECK_INT_EQ(d.retry_after, 1);
 	/* A new window opens at the first call after the old one ended. */
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 + 25 * SEC }), VERDICT_ALLOW);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 + 34 * SEC }), VERDICT_ALLOW);
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .now = T0 + 34 * SEC }, &d), VERDICT_RATE_LIMITED);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 + 25 * SEC }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 + 34 * SEC }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .now = T0 + 34 * SEC }, &d), MCPF_DECISION_RATE_LIMITED);
 	CHECK_INT_EQ(d.retry_after, 1);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 + 35 * SEC }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 + 35 * SEC }), MCPF_DECISION_ALLOW);
 	/* Expired budgets can be pruned; live ones stay. */
 	CHECK_INT_EQ(rate_prune(f->maps.rate, T0 + 44 * SEC), 0);
 	CHECK_INT_EQ(rate_prune(f->maps.rate, T0 + 45 * SEC), 1);
@@ -371,16 +371,16 @@ MAPS_TEST(decide_rate_state_survives_reload_and_restart)
 			     "'limits':[{'counter':'c','window':60,'max':3}]}}}}}";
 
 	CHECK(fixture_compile(f, policy) == 0);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), VERDICT_ALLOW);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), MCPF_DECISION_ALLOW);
 	CHECK(fixture_compile(f, policy) == 0);             /* reload */
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), MCPF_DECISION_ALLOW);
 	CHECK(fixture_reopen(f) == 0);                      /* daemon restart */
 	CHECK(policy_active_generation(&f->maps) == 2);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), VERDICT_RATE_LIMITED);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), MCPF_DECISION_RATE_LIMITED);
 	CHECK(fixture_compile(f, policy) == 0);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), VERDICT_RATE_LIMITED);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 + 60 * SEC }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t" }), MCPF_DECISION_RATE_LIMITED);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .now = T0 + 60 * SEC }), MCPF_DECISION_ALLOW);
 }
 
 MAPS_TEST(decide_generation_flip_is_atomic)
@@ -408,9 +408,9 @@ MAPS_TEST(decide_generation_flip_is_atomic)
 	if (!staged) {
 		CHECK_INT_EQ(gen, 2);
 		CHECK_INT_EQ(policy_active_generation(&f->maps), 1);
-		CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "rm" }), VERDICT_DENY);
-		CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "ls" }), VERDICT_ALLOW);
-		CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "q" }), VERDICT_INVALID);
+		CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "rm" }), MCPF_DECISION_DENY);
+		CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "ls" }), MCPF_DECISION_ALLOW);
+		CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "q" }), MCPF_DECISION_INVALID);
 		CHECK_INT_EQ(entries_of_generation(f->maps.servers, sizeof(struct mcpf_policy_server_key), 1), 1);
 		CHECK_INT_EQ(entries_of_generation(f->maps.tools, sizeof(struct mcpf_policy_tool_key), 1), 1);
 		CHECK_INT_EQ(entries_of_generation(f->maps.conds, sizeof(struct mcpf_policy_cond_key), 1), 1);
@@ -422,11 +422,11 @@ MAPS_TEST(decide_generation_flip_is_atomic)
 	CHECK_INT_EQ(staged, 0);
 	CHECK_INT_EQ(activated, 0);
 	CHECK_INT_EQ(policy_active_generation(&f->maps), 2);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "rm" }), VERDICT_INVALID);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "rm" }), MCPF_DECISION_INVALID);
 	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "q", .args = "{\"x\":1}" }),
-		     VERDICT_ALLOW);
+		     MCPF_DECISION_ALLOW);
 	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "q", .args = "{\"x\":2}" }),
-		     VERDICT_DENY);
+		     MCPF_DECISION_DENY);
 	/* Generation 1 is gone from every map; targets follow the new policy. */
 	CHECK_INT_EQ(entries_of_generation(f->maps.servers, sizeof(struct mcpf_policy_server_key), 1), 0);
 	CHECK_INT_EQ(entries_of_generation(f->maps.tools, sizeof(struct mcpf_policy_tool_key), 1), 0);
@@ -453,7 +453,7 @@ MAPS_TEST(decide_interrupted_stage_is_cleaned_up)
 	CHECK_INT_EQ(activated, 0);
 	CHECK_INT_EQ(gen, 1);
 	CHECK_INT_EQ(entries_of_generation(f->maps.servers, sizeof(struct mcpf_policy_server_key), 1), 1);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "x" }), VERDICT_DENY);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "x" }), MCPF_DECISION_DENY);
 }
 
 MAPS_TEST(decide_refuses_a_condition_missing_from_the_maps)
@@ -464,7 +464,7 @@ MAPS_TEST(decide_refuses_a_condition_missing_from_the_maps)
 	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{'t':{'conditions':["
 			      "{'path':'args.a','op':'exists'},{'path':'args.b','op':'exists'}]}}}}}") == 0);
 	CHECK(bpf_map_delete_elem(f->maps.conds, &key) == 0);
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .args = "{\"a\":1,\"b\":2}" }, &d), VERDICT_INVALID);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .args = "{\"a\":1,\"b\":2}" }, &d), MCPF_DECISION_INVALID);
 	CHECK_STR_EQ(d.rule, "tools.t.conditions[1]");
 	CHECK_STR_EQ(d.reason, "condition cannot be evaluated");
 }
@@ -472,7 +472,7 @@ MAPS_TEST(decide_refuses_a_condition_missing_from_the_maps)
 /* ---- every other method (decide_method) ---- */
 
 /* Agent A of run() at T0; args: JSON text or NULL. */
-static enum verdict run_method(struct policy_fixture *f, const char *method, enum mcp_object kind,
+static enum mcpf_decision run_method(struct policy_fixture *f, const char *method, enum mcp_object kind,
 			       const char *name, const char *args_json, struct decision *d)
 {
 	cJSON *args = args_json ? cJSON_Parse(args_json) : NULL;
@@ -481,7 +481,7 @@ static enum verdict run_method(struct policy_fixture *f, const char *method, enu
 		.target = { .kind = kind, .name = name },
 		.cgroup_id = 7, .uid = 1000, .pid = 100, .session = "s1", .now_ns = T0,
 	};
-	enum verdict v = decide_method(&f->maps, &req, d);
+	enum mcpf_decision v = decide_method(&f->maps, &req, d);
 
 	cJSON_Delete(args);
 	return v;
@@ -495,18 +495,18 @@ MAPS_TEST(decide_method_default_deny_covers_every_method_but_lists)
 
 	CHECK(fixture_compile(f, METHODS_POLICY("'tools':{}")) == 0);
 	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://x", NULL, &d),
-		     VERDICT_DENY);
+		     MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.rule, "default");
 	CHECK_STR_EQ(d.reason, "resources/read of resource \"demo://x\" is not allowed by policy");
-	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "p", NULL, &d), VERDICT_DENY);
-	CHECK_INT_EQ(run_method(f, "tasks/result", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_DENY);
-	CHECK_INT_EQ(run_method(f, "logging/setLevel", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_DENY);
-	CHECK_INT_EQ(run_method(f, "some/future_method", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_DENY);
+	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "p", NULL, &d), MCPF_DECISION_DENY);
+	CHECK_INT_EQ(run_method(f, "tasks/result", MCP_OBJECT_NONE, NULL, NULL, &d), MCPF_DECISION_DENY);
+	CHECK_INT_EQ(run_method(f, "logging/setLevel", MCP_OBJECT_NONE, NULL, NULL, &d), MCPF_DECISION_DENY);
+	CHECK_INT_EQ(run_method(f, "some/future_method", MCP_OBJECT_NONE, NULL, NULL, &d), MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.reason, "method some/future_method is not allowed by policy");
 	/* lists are allowed (and filtered) unless their own entry denies them */
-	CHECK_INT_EQ(run_method(f, "prompts/list", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_ALLOW);
+	CHECK_INT_EQ(run_method(f, "prompts/list", MCP_OBJECT_NONE, NULL, NULL, &d), MCPF_DECISION_ALLOW);
 	CHECK_STR_EQ(d.rule, "methods");
-	CHECK_INT_EQ(run_method(f, "tools/list", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_ALLOW);
+	CHECK_INT_EQ(run_method(f, "tools/list", MCP_OBJECT_NONE, NULL, NULL, &d), MCPF_DECISION_ALLOW);
 }
 
 MAPS_TEST(decide_method_chain_named_family_method_any)
@@ -521,40 +521,40 @@ MAPS_TEST(decide_method_chain_named_family_method_any)
 		"'demo://static/doc/1':{},'demo://static/doc/*':{'action':'allow'},'demo://s*':{'action':'allow'}}")) == 0);
 	/* methods entry without action allows what no resource rule names */
 	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://other", NULL, &d),
-		     VERDICT_ALLOW);
+		     MCPF_DECISION_ALLOW);
 	CHECK_STR_EQ(d.rule, "methods[\"resources/read\"]");
 	/* the most literal pattern wins; the URI itself beats every glob */
 	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://static/x", NULL, &d),
-		     VERDICT_DENY);
+		     MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.rule, "resources[\"demo://static/*\"].action");
 	CHECK_STR_EQ(d.reason, "static is off");
 	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://static/doc/2", NULL, &d),
-		     VERDICT_ALLOW);
+		     MCPF_DECISION_ALLOW);
 	CHECK_STR_EQ(d.rule, "resources[\"demo://static/doc/*\"].action");
 	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://static/doc/1", NULL, &d),
-		     VERDICT_ALLOW);
+		     MCPF_DECISION_ALLOW);
 	CHECK_STR_EQ(d.rule, "resources[\"demo://static/doc/1\"]");
 	/* subscribe is governed by the same resource rules */
 	CHECK_INT_EQ(run_method(f, "resources/subscribe", MCP_OBJECT_RESOURCE, "demo://static/x", NULL, &d),
-		     VERDICT_DENY);
+		     MCPF_DECISION_DENY);
 	/* prompts: named, then "*" with an action */
-	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "ok", NULL, &d), VERDICT_ALLOW);
+	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "ok", NULL, &d), MCPF_DECISION_ALLOW);
 	CHECK_STR_EQ(d.rule, "prompts.ok");
-	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "bad", NULL, &d), VERDICT_DENY);
+	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "bad", NULL, &d), MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.reason, "not this one");
-	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "other", NULL, &d), VERDICT_DENY);
+	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "other", NULL, &d), MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.rule, "prompts.*.action");
 	/* completion of an allowed prompt: the prompt entry decides first */
 	CHECK_INT_EQ(run_method(f, "completion/complete", MCP_OBJECT_PROMPT, "ok", NULL, &d),
-		     VERDICT_ALLOW);
+		     MCPF_DECISION_ALLOW);
 	CHECK_INT_EQ(run_method(f, "completion/complete", MCP_OBJECT_PROMPT, "bad", NULL, &d),
-		     VERDICT_DENY);
+		     MCPF_DECISION_DENY);
 	/* methods "*" with an action covers the rest; its own entry denies a list */
-	CHECK_INT_EQ(run_method(f, "tasks/get", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_ALLOW);
+	CHECK_INT_EQ(run_method(f, "tasks/get", MCP_OBJECT_NONE, NULL, NULL, &d), MCPF_DECISION_ALLOW);
 	CHECK_STR_EQ(d.rule, "methods.*.action");
-	CHECK_INT_EQ(run_method(f, "resources/list", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_DENY);
+	CHECK_INT_EQ(run_method(f, "resources/list", MCP_OBJECT_NONE, NULL, NULL, &d), MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.rule, "methods[\"resources/list\"].action");
-	CHECK_INT_EQ(run_method(f, "prompts/list", MCP_OBJECT_NONE, NULL, NULL, &d), VERDICT_ALLOW);
+	CHECK_INT_EQ(run_method(f, "prompts/list", MCP_OBJECT_NONE, NULL, NULL, &d), MCPF_DECISION_ALLOW);
 	CHECK_STR_EQ(d.rule, "methods");
 	/* lists leave out what fetching would deny */
 	CHECK(!policy_list_hidden(&f->maps, "fs", MCP_LIST_PROMPTS, "ok"));
@@ -576,24 +576,24 @@ MAPS_TEST(decide_method_hidden_conditions_and_limits)
 		"'prompts':{'args':{'conditions':[{'path':'args.city','op':'eq','value':'Paris'}]}},"
 		"'resources':{'*':{'action':'allow'}},"
 		"'hide_prompts':['secret'],'hide_resources':['demo://private/*']")) == 0);
-	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "secret", NULL, &d), VERDICT_HIDDEN);
+	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "secret", NULL, &d), MCPF_DECISION_HIDDEN);
 	CHECK_STR_EQ(d.rule, "hide");
 	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://private/a", NULL, &d),
-		     VERDICT_HIDDEN);
+		     MCPF_DECISION_HIDDEN);
 	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "args", "{\"city\":\"Rome\"}", &d),
-		     VERDICT_DENY);
+		     MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.rule, "prompts.args.conditions[0]");
 	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "args", "[1]", &d),
-		     VERDICT_INVALID);
+		     MCPF_DECISION_INVALID);
 	/* methods."*" limits count every decided method, whichever entry allowed it */
 	CHECK_INT_EQ(run_method(f, "prompts/get", MCP_OBJECT_PROMPT, "args", "{\"city\":\"Paris\"}", &d),
-		     VERDICT_ALLOW);
+		     MCPF_DECISION_ALLOW);
 	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://a", NULL, &d),
-		     VERDICT_ALLOW);
+		     MCPF_DECISION_ALLOW);
 	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://b", NULL, &d),
-		     VERDICT_ALLOW);
+		     MCPF_DECISION_ALLOW);
 	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, "demo://c", NULL, &d),
-		     VERDICT_RATE_LIMITED);
+		     MCPF_DECISION_RATE_LIMITED);
 	CHECK_STR_EQ(d.rule, "methods.*.limits[0]");
 	/* list filtering asks the same rules */
 	CHECK(policy_list_hidden(&f->maps, "fs", MCP_LIST_PROMPTS, "secret"));
@@ -610,7 +610,7 @@ MAPS_TEST(decide_tool_names_with_entry_prefixes_get_no_entry)
 	struct decision d;
 
 	CHECK(fixture_compile(f, METHODS_POLICY("'methods':{'x':{'action':'allow'}},'hide_prompts':['p']")) == 0);
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "method:x" }, &d), VERDICT_DENY);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "method:x" }, &d), MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.rule, "default");
 	CHECK(!policy_tool_hidden(&f->maps, "fs", "prompt:p"));
 }
@@ -625,7 +625,7 @@ MAPS_TEST(decide_method_resource_match_is_bounded)
 	CHECK(fixture_compile(f, METHODS_POLICY("'resources':{'*a*a*a*a*a*a*b':{'action':'allow'}}")) == 0);
 	memset(uri, 'a', MCP_TARGET_NAME_MAX);
 	uri[MCP_TARGET_NAME_MAX] = '\0';
-	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, uri, NULL, &d), VERDICT_DENY);
+	CHECK_INT_EQ(run_method(f, "resources/read", MCP_OBJECT_RESOURCE, uri, NULL, &d), MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.rule, "default");
 	free(uri);
 }
@@ -642,17 +642,17 @@ MAPS_TEST(decide_one_agent_cannot_fill_rate_state)
 			      "'limits':[{'counter':'c','window':60,'max':5,'scope':'session'}]}}}}}") == 0);
 	for (unsigned int i = 0; i < RATE_OWNER_MAX; i++) {
 		snprintf(session, sizeof(session), "spray-%u", i);
-		CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = session }), VERDICT_ALLOW);
+		CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = session }), MCPF_DECISION_ALLOW);
 	}
-	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .session = "one-more" }, &d), VERDICT_INVALID);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .session = "one-more" }, &d), MCPF_DECISION_INVALID);
 	CHECK(strstr(d.reason, "rate-limit budgets already") != NULL);
 	/* its existing sessions still count */
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "spray-0" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "spray-0" }), MCPF_DECISION_ALLOW);
 	/* another agent (another cgroup), even naming the same session id, has its own */
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 8, .session = "spray-0" }), VERDICT_ALLOW);
-	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 8, .session = "new" }), VERDICT_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 8, .session = "spray-0" }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .cgroup = 8, .session = "new" }), MCPF_DECISION_ALLOW);
 	/* windows over and pruned: the agent's share is free again */
 	CHECK(rate_prune(f->maps.rate, T0 + 61 * SEC) > 0);
 	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "one-more", .now = T0 + 62 * SEC }),
-		     VERDICT_ALLOW);
+		     MCPF_DECISION_ALLOW);
 }
