@@ -1,0 +1,196 @@
+/* mcp_flow: bytes in, bytes out, decided from real policy maps (the
+ * skeleton's, in a private bpffs): what reaches the server and what the
+ * agent gets back for a denial, a partial batch, a refusal with a request
+ * pipelined behind it, and a server that cannot be reached. */
+#include <string.h>
+#include <bpf/libbpf.h>
+
+#include "mcp_flow.h"
+#include "mcpfence.skel.h"
+#include "policy_fixture.h"
+#include "stats.h"
+#include "tool_names.h"
+
+static const char policy[] =
+	"{'version':'1','servers':{'fs':{'default':'deny','tools':{"
+	"'echo':{'action':'allow'},'rm':{'action':'deny','reason':'no deleting'}}}}}";
+
+static const struct mcpf_conn origin = { .pid = 4242, .uid = 1000, .cgroup_id = 77, .comm = "agent", .server = "fs" };
+
+struct flow_case {
+	struct enforce enf;
+	struct mcp_flow flow;
+	struct bytebuf up, client;
+	struct flow_io io;
+};
+
+static void no_kick(void *conn)
+{
+	(void)conn;
+}
+
+static int flow_open(struct policy_fixture *f, struct flow_case *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (fixture_compile(f, policy))
+		return -1;
+	t->enf = (struct enforce){
+		.policy = &f->maps,
+		.tool_stats_fd = bpf_map__fd(f->skel->maps.tool_stats),
+		.daemon_stats_fd = bpf_map__fd(f->skel->maps.daemon_stats),
+		.cgroup2_fd = -1,
+		.body_limit = 64 << 10,
+		.listed = tool_names_new(TOOL_NAMES_DEFAULT_MAX),
+	};
+	t->io = (struct flow_io){ .to_upstream = &t->up, .to_client = &t->client };
+	if (!t->enf.listed || stats_prepare(t->enf.tool_stats_fd, t->enf.daemon_stats_fd, true))
+		return -1;
+	return mcp_flow_init(&t->flow, &t->enf, &origin, 1, no_kick, NULL);
+}
+
+static void flow_close(struct flow_case *t)
+{
+	mcp_flow_free(&t->flow);
+	tool_names_free(t->enf.listed);
+	bb_free(&t->up);
+	bb_free(&t->client);
+}
+
+/* A POST /mcp of body, as an SDK client sends it. */
+static void post(struct bytebuf *out, const char *body)
+{
+	bb_printf(out, "POST /mcp HTTP/1.1\r\nHost: fs\r\nContent-Type: application/json\r\n"
+		       "Accept: application/json, text/event-stream\r\nContent-Length: %zu\r\n\r\n%s",
+		  strlen(body), body);
+}
+
+static int from_agent(struct flow_case *t, const char *body)
+{
+	struct bytebuf req = BYTEBUF_INIT;
+	int rc;
+
+	post(&req, body);
+	rc = mcp_flow_client_data(&t->flow, req.data, req.len, &t->io);
+	bb_free(&req);
+	return rc;
+}
+
+static int from_server(struct flow_case *t, const char *body)
+{
+	struct bytebuf resp = BYTEBUF_INIT;
+	int rc;
+
+	bb_printf(&resp, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+		  strlen(body), body);
+	rc = mcp_flow_upstream_data(&t->flow, resp.data, resp.len, &t->io);
+	bb_free(&resp);
+	return rc;
+}
+
+#define CALL(id, tool) \
+	"{\"jsonrpc\":\"2.0\",\"id\":" #id ",\"method\":\"tools/call\",\"params\":{\"name\":\"" tool "\",\"arguments\":{}}}"
+
+static bool has(const struct bytebuf *b, const char *text)
+{
+	return b->len && memmem(b->data, b->len, text, strlen(text));
+}
+
+/* Where text starts in b, or -1. */
+static long at(const struct bytebuf *b, const char *text)
+{
+	const char *p = b->len ? memmem(b->data, b->len, text, strlen(text)) : NULL;
+
+	return p ? p - b->data : -1;
+}
+
+static void next_round(struct flow_case *t)
+{
+	bb_reset(&t->up);
+	bb_reset(&t->client);
+}
+
+MAPS_TEST(mcp_flow_denied_call_is_answered_here)
+{
+	struct flow_case t;
+
+	CHECK(flow_open(f, &t) == 0);
+	CHECK_INT_EQ(from_agent(&t, CALL(1, "rm")), 0);
+	CHECK_INT_EQ(t.up.len, 0);
+	CHECK(has(&t.client, "HTTP/1.1 200 OK\r\n"));
+	CHECK(has(&t.client, "\"id\":1,\"result\":{\"content\":[{\"type\":\"text\",\"text\":"
+			     "\"Blocked by mcpfence: tools.rm.action: no deleting\"}],\"isError\":true}"));
+	CHECK(!t.io.finished);
+	next_round(&t);
+	/* the connection goes on: an allowed call is forwarded as it came */
+	CHECK_INT_EQ(from_agent(&t, CALL(2, "echo")), 0);
+	CHECK(has(&t.up, CALL(2, "echo")));
+	CHECK_INT_EQ(t.client.len, 0);
+	flow_close(&t);
+}
+
+MAPS_TEST(mcp_flow_partial_batch_forwards_the_allowed_and_merges_the_answers)
+{
+	struct flow_case t;
+
+	CHECK(flow_open(f, &t) == 0);
+	CHECK_INT_EQ(from_agent(&t, "[" CALL(2, "echo") "," CALL(3, "rm") "]"), 0);
+	CHECK(has(&t.up, "Content-Length: 88\r\n\r\n[" CALL(2, "echo") "]"));
+	CHECK(!has(&t.up, "\"rm\""));
+	CHECK_INT_EQ(t.client.len, 0);  /* the denial waits for the server's part */
+	next_round(&t);
+	CHECK_INT_EQ(from_server(&t, "[{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"content\":[]}}]"), 0);
+	CHECK_INT_EQ(t.up.len, 0);
+	CHECK(has(&t.client, "Content-Length: 188\r\n\r\n[{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"content\":[]}},"
+			     "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"content\":[{\"type\":\"text\",\"text\":"
+			     "\"Blocked by mcpfence: tools.rm.action: no deleting\"}],\"isError\":true}}]"));
+	flow_close(&t);
+}
+
+MAPS_TEST(mcp_flow_refusal_stops_reading_and_answers_in_order)
+{
+	struct bytebuf three = BYTEBUF_INIT;
+	struct flow_case t;
+
+	CHECK(flow_open(f, &t) == 0);
+	post(&three, CALL(4, "echo"));
+	bb_append_str(&three, "POST /mcp HTTP/1.1\r\nHost: fs\r\nUpgrade: websocket\r\nContent-Length: 2\r\n\r\n{}");
+	post(&three, CALL(5, "echo"));
+	CHECK_INT_EQ(mcp_flow_client_data(&t.flow, three.data, three.len, &t.io), 0);
+	bb_free(&three);
+	/* the first went on; nothing after the refused one was read */
+	CHECK(has(&t.up, CALL(4, "echo")));
+	CHECK(!has(&t.up, "websocket"));
+	CHECK(!has(&t.up, "\"id\":5"));
+	CHECK_INT_EQ(t.client.len, 0);  /* the refusal waits for the answer owed before it */
+	CHECK(!t.io.finished);
+	next_round(&t);
+	CHECK_INT_EQ(from_server(&t, "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"content\":[]}}"), 0);
+	long answer = at(&t.client, "\"id\":4,\"result\""), refusal = at(&t.client, "HTTP/1.1 403 Forbidden\r\n");
+	CHECK(answer >= 0 && refusal > answer);
+	CHECK(t.io.finished);
+	flow_close(&t);
+}
+
+MAPS_TEST(mcp_flow_unreachable_server_answers_502)
+{
+	struct flow_case t;
+
+	CHECK(flow_open(f, &t) == 0);
+	/* nothing asked yet: nothing to answer */
+	CHECK_INT_EQ(mcp_flow_upstream_failed(&t.flow, "Connection refused", &t.io), 0);
+	CHECK_INT_EQ(t.client.len, 0);
+	/* asked: answered here, and the connection ends */
+	CHECK_INT_EQ(from_agent(&t, CALL(6, "echo")), -1);
+	CHECK(has(&t.client, "HTTP/1.1 502 Bad Gateway\r\n"));
+	CHECK(has(&t.client, "mcpfence: server fs is unreachable: Connection refused"));
+	flow_close(&t);
+
+	CHECK(flow_open(f, &t) == 0);
+	CHECK_INT_EQ(from_agent(&t, CALL(7, "echo")), 0);
+	CHECK(has(&t.up, CALL(7, "echo")));
+	next_round(&t);
+	CHECK_INT_EQ(mcp_flow_upstream_failed(&t.flow, "Connection refused", &t.io), -1);
+	CHECK(has(&t.client, "HTTP/1.1 502 Bad Gateway\r\n"));
+	CHECK(has(&t.client, "Connection: close\r\n"));
+	flow_close(&t);
+}
