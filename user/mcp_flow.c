@@ -183,9 +183,9 @@ static int refuse_http_retry(struct mcp_flow *f, struct flow_io *io, int status,
 	 * Answers still owed for earlier requests come first, then this one,
 	 * then the connection ends; at once if the server holds part of this
 	 * request, as it would wait for the rest instead of answering. */
-	if (!f->first || f->rs.streaming)
-		return -1;
 	f->refused = true;
+	if (!f->first || f->rs.streaming)
+		io->finished = true;
 	return 0;
 }
 
@@ -796,8 +796,8 @@ static int answer_unreachable(struct mcp_flow *f, struct flow_io *io)
 		if (jsonrpc_http_error(&ex->reply, 502, -32603, msg, false))
 			return -1;
 	}
-	flush_local(f, io);
-	return -1;
+	io->finished = true;
+	return flush_local(f, io);
 }
 
 int mcp_flow_upstream_failed(struct mcp_flow *f, const char *why, struct flow_io *io)

@@ -15,9 +15,10 @@
  *   mcp_flow_upstream_data(&f, bytes, n, &io) / mcp_flow_upstream_eof(&f, &io)
  *   mcp_flow_free(&f);
  *
- * Each call appends to io->to_upstream / io->to_client and returns 0, or -1
- * when the connection must end once io->to_client has been written (a
- * malformed stream was answered with an error).
+ * Each call appends to io->to_upstream / io->to_client and returns 0; the
+ * one way the flow ends a connection is io->finished: end it once
+ * io->to_client has been written (a refusal, an unreachable server). -1:
+ * the flow cannot go on (no memory, a server reply it cannot relay).
  */
 #ifndef MCPF_MCP_FLOW_H
 #define MCPF_MCP_FLOW_H
@@ -106,7 +107,7 @@ int mcp_flow_upstream_data(struct mcp_flow *f, const char *data, size_t len, str
 int mcp_flow_upstream_eof(struct mcp_flow *f, struct flow_io *io);
 /* For the proxy's limits. Refuse what the agent is sending (timeout, no
  * memory) with status and a JSON-RPC error, after the answers owed before
- * it; same return as the data calls, and nothing more is read. */
+ * it (then io->finished); same return as the data calls, and nothing more is read. */
 int mcp_flow_refuse(struct mcp_flow *f, struct flow_io *io, int status, const char *why, unsigned retry_after_s);
 /* What the connection waits for: IDLE nothing in flight; HEAD the rest of a
  * request head; HELD_BODY the rest of a body held for inspection;
@@ -124,8 +125,8 @@ bool mcp_flow_backlog_over(const struct mcp_flow *f, unsigned max);
 /* A response is being held whole (tools/list to filter, answers to merge),
  * or split into events (one event is held whole). */
 bool mcp_flow_holds_response(const struct mcp_flow *f);
-/* The server cannot be reached: requests are answered 502 here instead.
- * 0 while no request has come yet, -1 once answered (end the connection). */
+/* The server cannot be reached: requests are answered 502 here instead,
+ * and io->finished once one was (a request that comes later is answered then). */
 int mcp_flow_upstream_failed(struct mcp_flow *f, const char *why, struct flow_io *io);
 /* Nothing owed that a drain must wait for: a request came and was
  * answered, none is being read, none awaits its answer but GET streams

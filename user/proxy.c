@@ -308,7 +308,8 @@ static bool side_read(struct proxy_conn *c, struct side *s)
 			if (log_once_a_second(&logged))
 				log_warn("memory budget (%zu bytes) exhausted: refusing a request from pid=%u",
 					 c->px->mem.limit, c->origin.pid);
-			if (mcp_flow_refuse(&c->flow, &io, 503, "mcpfence: memory budget exhausted, retry later", 1))
+			if (mcp_flow_refuse(&c->flow, &io, 503, "mcpfence: memory budget exhausted, retry later", 1) ||
+			    io.finished)
 				conn_fail_after_flush(c);
 			return true;
 		}
@@ -409,7 +410,7 @@ static void on_conn_timeout(struct timer *t)
 	case WAIT_HEAD:
 	case WAIT_BODY:
 		log_info("connection pid=%u: %s", c->origin.pid, what[c->wait]);
-		if (mcp_flow_refuse(&c->flow, &io, 408, what[c->wait], 0))
+		if (mcp_flow_refuse(&c->flow, &io, 408, what[c->wait], 0) || io.finished)
 			conn_fail_after_flush(c);
 		if (side_write(c, &c->client))
 			conn_settle(c);
@@ -508,7 +509,7 @@ static void upstream_unreachable(struct proxy_conn *c, int err)
 	c->upstream_failed = true;
 	c->upstream.rd_closed = c->upstream.wr_closed = true;
 	bb_free(&c->upstream.out);
-	if (mcp_flow_upstream_failed(&c->flow, strerror(err), &io))
+	if (mcp_flow_upstream_failed(&c->flow, strerror(err), &io) || io.finished)
 		conn_fail_after_flush(c);
 }
 
