@@ -16,18 +16,18 @@ import { startRecorder, spawnAgent, resultText, expectDenial, policyOf, waitUnti
 import { scrapeMetrics, parseSamples, auditLines } from '../lib/metrics.mjs';
 import { sleep } from '../lib/sleep.mjs';
 
-const ABUSE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../lib/abuse-client.mjs');
+const RAW_CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../lib/raw-client.mjs');
 const MEMORY_CAP = 64 << 20;
 
 async function abuse(sb, port, mode, opts = {}, timeoutMs = 60000) {
-  const argv = [ABUSE, '--port', String(port), '--mode', mode];
+  const argv = [RAW_CLIENT, '--port', String(port), '--mode', mode];
   for (const [k, v] of Object.entries(opts)) argv.push(`--${k}`, String(v));
   const res = await sb.runInCgroup(process.execPath, argv, { timeoutMs, ...(opts.cgroup ? { cgroup: opts.cgroup } : {}) });
   const line = res.stdout.trim().split('\n').pop();
   try {
     return JSON.parse(line);
   } catch {
-    throw new Error(`abuse-client ${mode} printed no JSON (exit ${res.code})\n${res.stdout}\n${res.stderr}`);
+    throw new Error(`raw-client --mode ${mode} printed no JSON (exit ${res.code})\n${res.stdout}\n${res.stderr}`);
   }
 }
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const TRANSFER_CLIENT = path.join(here, 'transfer-client.mjs');
-const MCP_CLIENT = path.join(here, 'mcp-client.mjs');
+const MCP_AGENT = path.join(here, 'mcp-agent.mjs');
 
 // inCgroup: true = the agent cgroup, a path = that cgroup, false = outside,
 // a pod (pods.mjs) = inside that pod's network namespace and cgroup.
@@ -55,11 +55,11 @@ export async function transfer(sb, options, { inCgroup = true, timeoutMs = 12000
   return parseJsonLine(res, `transfer-client ${args.slice(1).join(' ')}`);
 }
 
-// mcp-client.mjs: initialize, tools/list, tools/call (see its header).
+// mcp-agent.mjs --once: initialize, tools/list, tools/call (see its header).
 export async function mcpClient(sb, url, { transport = 'streamable', tool, args, inCgroup = true, timeoutMs = 40000 } = {}) {
-  const argv = [MCP_CLIENT, '--url', url, '--transport', transport, '--timeout-ms', String(timeoutMs - 5000)];
+  const argv = [MCP_AGENT, '--once', '--url', url, '--transport', transport, '--timeout-ms', String(timeoutMs - 5000)];
   if (tool) argv.push('--tool', tool);
   if (args) argv.push('--arguments', JSON.stringify(args));
   const res = await runner(sb, inCgroup)(process.execPath, argv, { timeoutMs });
-  return parseJsonLine(res, `mcp-client ${argv.slice(1).join(' ')}`);
+  return parseJsonLine(res, `mcp-agent ${argv.slice(1).join(' ')}`);
 }

@@ -5,6 +5,12 @@
 // calls in one session.
 //
 //   mcp-agent.mjs --url URL [--transport streamable|sse] [--header 'Name: value' ...]
+//   mcp-agent.mjs --once --url URL [--transport T] [--tool echo] [--arguments JSON] [--no-call]
+//
+// --once: connect, tools/list, call one tool, print one JSON line and exit:
+//   {"ok":true,"pid":N,"transport":T,"serverInfo":{...},"protocolVersion":"...",
+//    "tools":["echo",...],"call":{"content":[...],"isError":...}}
+// or {"ok":false,"error":"..."} with exit status 1.
 //
 // stdin: one JSON command per line, {"seq":N,"op":OP,...}; stdout: one JSON
 // line per command, {"seq":N,"ok":true,"result":...} or {"seq":N,"ok":false,"error":"..."}.
@@ -40,6 +46,11 @@ const { values: opt } = parseArgs({
     url: { type: 'string' },
     transport: { type: 'string', default: 'streamable' },
     header: { type: 'string', multiple: true, default: [] },
+    once: { type: 'boolean', default: false },
+    tool: { type: 'string', default: 'echo' },
+    arguments: { type: 'string', default: '{"message":"hello from mcp-agent"}' },
+    'no-call': { type: 'boolean', default: false },
+    'timeout-ms': { type: 'string', default: '30000' },
   },
 });
 
@@ -73,6 +84,41 @@ class Session {
       return { action: 'decline' };
     });
   }
+}
+
+// --once: the one-shot client of agents.mjs's mcpClient.
+async function once() {
+  const finish = (result) => {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.exit(result.ok ? 0 : 1);
+  };
+  setTimeout(() => finish({ ok: false, pid: process.pid, error: `timed out after ${opt['timeout-ms']} ms` }),
+    Number(opt['timeout-ms']));
+  try {
+    const { client, transport } = new Session(new URL(opt.url), opt.transport);
+    await client.connect(transport);
+    const result = {
+      ok: true,
+      pid: process.pid,
+      transport: opt.transport,
+      serverInfo: client.getServerVersion(),
+      protocolVersion: transport.protocolVersion,
+      tools: (await client.listTools()).tools.map((tool) => tool.name),
+    };
+    if (!opt['no-call']) result.call = await client.callTool({ name: opt.tool, arguments: JSON.parse(opt.arguments) });
+    await client.close();
+    finish(result);
+  } catch (err) {
+    finish({ ok: false, pid: process.pid, error: String(err?.stack || err) });
+  }
+}
+
+if (opt.once) {
+  if (!opt.url || !['streamable', 'sse'].includes(opt.transport)) {
+    process.stderr.write('usage: mcp-agent.mjs --once --url URL [--transport streamable|sse] ...\n');
+    process.exit(2);
+  }
+  await once();
 }
 
 const sessions = new Map();

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Agent side of the byte-exactness tests: HTTP/1.1 over a raw socket, so
-// it controls every byte and the half-close, against echo-server.mjs (see
+// it controls every byte and the half-close, against echo.mjs (see
 // its header for the paths), through whatever the kernel does to its
 // connect(). Prints one JSON object with what it sent and received, as
 // sha256 digests, plus the peer address getpeername() reports.
