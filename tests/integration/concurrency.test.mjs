@@ -1,4 +1,4 @@
-// Issue 2: 1,000 connections held open through the daemon at the same
+// 1,000 connections held open through the daemon at the same
 // time, every one byte-exact. Bounded: one client process, one run, a
 // time limit; nothing here measures speed.
 import assert from 'node:assert/strict';

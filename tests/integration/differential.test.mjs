@@ -1,4 +1,4 @@
-// Differential test (issue 9, "Proof"): generated adversarial requests
+// Differential test: generated adversarial requests
 // (tests/differential/generate.mjs) go through the real daemon to three
 // small reference servers on real stacks (Node + the TS SDK's McpServer
 // behind express, Python's http.server + json, Go's net/http +

@@ -1,4 +1,4 @@
-// Issue 2, transparent interception: unmodified clients in the test cgroup
+// Transparent interception: unmodified clients in the test cgroup
 // reach real servers through the daemon; everything else is untouched.
 // Proof of the path is the daemon's own record of each connection (its -v
 // log line, keyed by the client's pid); proof of transparency is what the

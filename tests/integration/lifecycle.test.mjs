@@ -1,4 +1,4 @@
-// Issue 2, what happens around the daemon's life: pinned, readable maps
+// What happens around the daemon's life: pinned, readable maps
 // while it runs; a clean detach on SIGTERM (fail-open; --fail-closed keeps
 // the programs, see restart.test.mjs); fail-open by default and
 // fail-closed on request after it is killed with SIGKILL (its pinned links

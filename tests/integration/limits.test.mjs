@@ -1,4 +1,4 @@
-// Issue 9, class 4: no input can crash or stall the daemon. Adversarial
+// No input can crash or stall the daemon. Adversarial
 // bodies, slowloris, agents that never read, connection floods and fd
 // exhaustion are thrown at a daemon whose memory is capped; it stays up,
 // its memory stays bounded, other agents' calls keep working, and no

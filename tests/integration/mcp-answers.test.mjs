@@ -1,4 +1,4 @@
-// Issues 3 and 4: the answer to an allowed tools/call is relayed as it
+// The answer to an allowed tools/call is relayed as it
 // arrives, not held until it is complete, and it is still accounted
 // exactly (upstream errors found after megabytes of result text, response
 // bytes). The server here is a plain HTTP one in the test process, so it

@@ -1,4 +1,4 @@
-// Issue 3, JSON-RPC batches (protocol 2025-03-26, the revision that allows
+// JSON-RPC batches (protocol 2025-03-26, the revision that allows
 // them) and the legacy HTTP+SSE transport: a denied element is answered by
 // mcpfence, the allowed ones still reach the server; on the legacy
 // transport the denial comes back on the GET stream and the call never

@@ -1,4 +1,4 @@
-// Issue 3, requests built to slip past the policy: each is refused (or
+// Requests built to slip past the policy: each is refused (or
 // decided on what the server would really read) and never reaches the
 // server. The agent is raw-client.mjs in the agent cgroup, writing exact
 // bytes; every evasive body carries a marker that the recording server

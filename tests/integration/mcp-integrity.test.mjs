@@ -1,4 +1,4 @@
-// Issue 9, classes 2 and 3: what the daemon forwards is what it decided.
+// What the daemon forwards is what it decided.
 // Every request with a body is read, whatever its method, path or media
 // type; a denied call never reaches the server however it is labelled,
 // framed or spelled; forms some server stack would read differently from

@@ -1,4 +1,4 @@
-// Issue 9 class 6 and issue 10: every method is governed (resources,
+// Every method is governed (resources,
 // prompts, completion, logging, unknown methods) under "default", with
 // methods/prompts/resources rules and filtered lists; lifecycle keeps
 // working under default deny; server entries scoped to agent cgroups; and

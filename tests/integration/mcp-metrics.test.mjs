@@ -1,4 +1,4 @@
-// Issue 4: after a scripted mix of allowed, denied, rate-limited and hidden
+// After a scripted mix of allowed, denied, rate-limited and hidden
 // calls (and allowed ones the server fails) by a real SDK client, the
 // per-tool counts agree exactly in the
 // pinned tool_stats map (bpftool), GET /metrics, `mcpfence stats --json`
@@ -149,7 +149,7 @@ for (const jsonResponse of [false, true]) {
   });
 }
 
-// Issue 4: "rotation under load loses no line". Several agents call at
+// Rotation under load loses no line. Several agents call at
 // once while the audit log rotates every few kilobytes; every decision
 // the stats map counted is a line in FILE or in one of its .gz rotations.
 itest('audit log rotation under concurrent load loses no line', async (t) => {
@@ -196,7 +196,7 @@ itest('audit log rotation under concurrent load loses no line', async (t) => {
   assert.deepEqual(countsFromAudit(lines), countsFromStats(statsJson(sb.pinDir)));
 }, { timeoutMs: 180000 });
 
-// Issue 4: with --audit-args the audit log carries the arguments, secrets
+// With --audit-args the audit log carries the arguments, secrets
 // redacted (the server still gets them as sent); `mcpfence top` reads the
 // running daemon's maps and shows calls per second while an agent calls.
 itest('--audit-args logs redacted arguments; top shows live rates', async (t) => {

@@ -1,4 +1,4 @@
-// Issue 3, deciding tools/call: deny with a reason, default deny, "*"
+// Deciding tools/call: deny with a reason, default deny, "*"
 // rules, argument conditions and hidden tools, with real SDK clients in the
 // agent cgroup (their URLs unchanged) and real servers. A refused call must
 // never reach the server: the recording server (recording-server.mjs)

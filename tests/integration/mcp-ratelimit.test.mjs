@@ -1,4 +1,4 @@
-// Issue 3, rate limits: per-scope budgets (grant: one agent on one server;
+// Rate limits: per-scope budgets (grant: one agent on one server;
 // agent: one agent on every server; session: one Mcp-Session-Id; global:
 // everyone), the retry time in the denial, and budgets that survive
 // a daemon restart (they live in the pinned rate_state map). Agents are

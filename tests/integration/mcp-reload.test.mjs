@@ -1,4 +1,4 @@
-// Issue 3, hot reload: a new policy replaces the old one on SIGHUP and when
+// Hot reload: a new policy replaces the old one on SIGHUP and when
 // the file changes (written in place, or renamed over it as editors do);
 // an invalid file keeps the old policy and says why. Decisions are checked
 // with one long-lived SDK agent; the reload itself is observed through

@@ -1,4 +1,4 @@
-// Issue 3, "invisible when it allows": with an allow-all policy a whole MCP
+// "Invisible when it allows": with an allow-all policy a whole MCP
 // session through mcpfence gives the agent exactly what the same session
 // gives it direct, on both HTTP transports, and the server's own Host and
 // Origin checks still see the client's headers; SSE streams resume with

@@ -1,4 +1,4 @@
-// Issue 10 and issue 9 (classes 1 and 5), the kernel side: one daemon in
+// Pods, the kernel side: one daemon in
 // the host namespace enforces inside every pod's network namespace (pods
 // simulated as a CNI sets them up: tests/lib/pods.mjs), only its own
 // listeners receive agents, its loop guard is nothing an agent can set, a

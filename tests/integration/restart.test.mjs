@@ -1,4 +1,4 @@
-// Issues 9 and 10, restarts with no fail-open window: a rolling update
+// Restarts with no fail-open window: a rolling update
 // (the new daemon takes the old one's listeners over --state-dir, adopts
 // its pinned links, the old one drains), SIGTERM of a --fail-closed daemon
 // with nobody to take over (programs stay, connections are refused), a

@@ -1,4 +1,4 @@
-// Issue 2, byte-exactness of the forwarding path, with the sockmap
+// Byte-exactness of the forwarding path, with the sockmap
 // shortcut (sk_msg redirect between the agent and daemon sockets) and
 // without it (--no-sockmap): every byte arrives, once, in order, in both
 // directions, from 1 byte to 16 MiB, with the agent half-closing after its

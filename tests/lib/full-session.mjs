@@ -1,5 +1,5 @@
 // One scripted MCP session against server-everything through an agent
-// (mcp-agent.mjs), exercising every feature the issue lists, summarised
+// (mcp-agent.mjs), exercising every MCP feature it offers, summarised
 // into a transcript that does not depend on session ids, timing or
 // server-side randomness, so a direct run and an intercepted run can be
 // compared with deepEqual.

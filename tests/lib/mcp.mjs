@@ -1,4 +1,4 @@
-// MCP peers and agents for the policy tests (issues 3 and 4):
+// MCP peers and agents for the policy tests:
 //   startRecorder(sb, options)     recording-server.mjs: a real SDK server that
 //                                  writes down every request and tool call it gets
 //   spawnAgent(sb, url, options)   mcp-agent.mjs: a long-lived SDK client in a

@@ -1,4 +1,4 @@
-// The four places issue 4 counts tools/call decisions, each read back into
+// The four places that count tools/call decisions, each read back into
 // the same shape, { "server/tool/decision": count } (non-zero counts only):
 // the pinned tool_stats map through bpftool, GET /metrics, `mcpfence stats
 // --json` and the audit log.

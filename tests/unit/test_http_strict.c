@@ -1,5 +1,5 @@
 /* http_strict: chunk framing in the strict RFC 9112 grammar, charsets,
- * and heads some stack would read differently (issue 9, class 3). */
+ * and heads some stack would read differently. */
 #include <string.h>
 
 #include "harness.h"

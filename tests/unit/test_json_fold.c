@@ -1,5 +1,5 @@
 /* json_fold: names as case-insensitive stacks (Go's encoding/json) read
- * them; collisions and near misses of protocol members (issue 9, class 3). */
+ * them; collisions and near misses of protocol members. */
 #include <string.h>
 
 #include "harness.h"

@@ -72,7 +72,7 @@ TEST(json_limits_batch_counts_top_level_elements_only)
 	CHECK_INT_EQ(json_limits_check("{\"a\":[1,2,3,4,5]}", 17, &lim), JSON_WITHIN);
 }
 
-/* The adversarial bodies of issue 9: refused by jsonrpc_parse with the
+/* The adversarial bodies of the limits tests: refused by jsonrpc_parse with the
  * limit's status, without a tree. */
 TEST(jsonrpc_parse_refuses_costly_bodies_before_parsing)
 {

@@ -1,5 +1,5 @@
 /* json_strict: the RFC 8259 grammar, every lenient extension refused, and
- * truncation told apart from invalid text (issue 9, class 3). */
+ * truncation told apart from invalid text. */
 #include <stdio.h>
 #include <string.h>
 

@@ -134,8 +134,8 @@ TEST(jsonrpc_duplicate_keys_refused_at_every_level)
 	};
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
 		CHECK_STR_EQ(refusal_of(bodies[i]), "duplicate object key");
-	/* Keys differing only in case are one key to Go's encoding/json
-	 * (issue 9): refused too, see test_json_fold.c. */
+	/* Keys differing only in case are one key to Go's encoding/json:
+	 * refused too, see test_json_fold.c. */
 	CHECK_STR_EQ(refusal_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"Method\":\"x\"}"),
 		     "object keys that differ only in case (or Unicode case folding)");
 }
@@ -309,7 +309,7 @@ TEST(jsonrpc_ids_keep_their_exact_text)
 	jsonrpc_body_free(&b);
 }
 
-/* Ids every stack reads as the same integer (issue 9): 1e400 is infinity
+/* Ids every stack reads as the same integer: 1e400 is infinity
  * to some readers and an error to others; 1.0, -0 and 2^53 are not exact
  * everywhere either. Such a message is answered as invalid, never forwarded. */
 TEST(jsonrpc_ids_must_be_exact_integers)
