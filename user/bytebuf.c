@@ -1,4 +1,5 @@
 /* Growable byte buffer; see bytebuf.h. */
+#include <errno.h>
 #include "bytebuf.h"
 
 #include <stdarg.h>
@@ -37,7 +38,7 @@ int bb_reserve(struct bytebuf *b, size_t extra)
 	char *p;
 
 	if (b->failed)
-		return -1;
+		return -ENOMEM;
 	if (extra > SIZE_MAX / 2 - b->len - 1)
 		goto fail;
 	/* +1 keeps room for the NUL that makes data usable as a C string. */
@@ -58,7 +59,7 @@ int bb_reserve(struct bytebuf *b, size_t extra)
 	return 0;
 fail:
 	b->failed = true;
-	return -1;
+	return -ENOMEM;
 }
 
 void bb_commit(struct bytebuf *b, size_t n)
@@ -70,7 +71,7 @@ void bb_commit(struct bytebuf *b, size_t n)
 int bb_append(struct bytebuf *b, const void *data, size_t len)
 {
 	if (bb_reserve(b, len) < 0)
-		return -1;
+		return -ENOMEM;
 	if (len)
 		memcpy(b->data + b->len, data, len);
 	bb_commit(b, len);
@@ -94,18 +95,18 @@ int bb_printf(struct bytebuf *b, const char *fmt, ...)
 	int n;
 
 	if (b->failed)
-		return -1;
+		return -ENOMEM;
 	va_start(ap, fmt);
 	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n < 0) {
 		b->failed = true;
-		return -1;
+		return -ENOMEM;
 	}
 	if ((size_t)n < sizeof(small))
 		return bb_append(b, small, (size_t)n);
 	if (bb_reserve(b, (size_t)n) < 0)
-		return -1;
+		return -ENOMEM;
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);

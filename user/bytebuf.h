@@ -4,8 +4,8 @@
  * for queueing bytes between sockets.
  *
  *   struct bytebuf b = BYTEBUF_INIT;
- *   bb_append(&b, data, len);      // 0, or -1 when out of memory
- *   bb_printf(&b, "%zx\r\n", n);   // 0, or -1
+ *   bb_append(&b, data, len);      // 0, or -ENOMEM
+ *   bb_printf(&b, "%zx\r\n", n);   // 0, or -ENOMEM
  *   b.data / b.len                 // contents; NUL-terminated after any bb_ write
  *   bb_consume(&b, n);             // drop n bytes from the front, O(1)
  *   bb_reset(&b);                  // len = 0, keeps the allocation
@@ -36,7 +36,7 @@ struct bytebuf {
 
 #define BYTEBUF_INIT { 0 }
 
-/* Room for extra more bytes at data + len (and a NUL after them). 0 or -1. */
+/* Room for extra more bytes at data + len (and a NUL after them). 0 or -ENOMEM. */
 int bb_reserve(struct bytebuf *b, size_t extra);
 /* n bytes were written at data + len after bb_reserve: count them. */
 void bb_commit(struct bytebuf *b, size_t n);

@@ -1,10 +1,11 @@
+#include <errno.h>
 #include <string.h>
 #include "call_list.h"
 
 int call_list_add(struct call_list *l, const struct pending_call *c)
 {
 	if (l->n == CALL_LIST_MAX)
-		return -1;
+		return -ENOSPC;
 	l->calls[l->n++] = *c;
 	return 0;
 }

@@ -32,7 +32,7 @@ struct call_list {
 	struct pending_call calls[CALL_LIST_MAX];
 };
 
-/* Takes ownership of id and arguments. -1 when full (the caller refuses). */
+/* Takes ownership of id and arguments. -ENOSPC when full (the caller refuses). */
 int call_list_add(struct call_list *l, const struct pending_call *c);
 /* Removes the call answered by id into *out; false if none. */
 bool call_list_take(struct call_list *l, const cJSON *id, struct pending_call *out);

@@ -308,7 +308,6 @@ static void handover_abandoned(void *ctx)
 static long long ms_since_exec(void)
 {
 	unsigned long long start = 0;
-	struct timespec now;
 	char buf[1024], *p;
 	FILE *f = fopen("/proc/self/stat", "re");
 	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
@@ -320,8 +319,7 @@ static long long ms_since_exec(void)
 	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
 			 &start) != 1)
 		return -1;
-	clock_gettime(CLOCK_BOOTTIME, &now);
-	return now.tv_sec * 1000LL + now.tv_nsec / 1000000 - start * 1000LL / sysconf(_SC_CLK_TCK);
+	return (long long)(boot_time_ns() / 1000000) - start * 1000LL / sysconf(_SC_CLK_TCK);
 }
 
 static int render_metrics(struct bytebuf *out, void *ctx)

@@ -141,7 +141,7 @@ int policy_scopes_set_addrs(struct policy_scopes *s, const char *host, unsigned 
 				continue;
 			copy = dup_array(addrs, n, sizeof(*addrs), &oom);
 			if (oom)
-				return -1;
+				return -ENOMEM;
 			free(sh->addrs);
 			sh->addrs = copy;
 			sh->n_addrs = n;

@@ -61,7 +61,7 @@ struct policy_scopes *policy_scopes_new(const struct policy *policy, const struc
 void policy_scopes_free(struct policy_scopes *s);
 
 /* Record what host:port resolved to, for every server naming it: true
- * when that changed any server's addresses. -1 when out of memory. */
+ * when that changed any server's addresses. -ENOMEM. */
 int policy_scopes_set_addrs(struct policy_scopes *s, const char *host, unsigned short port,
 			    const struct mcpf_endpoint *addrs, size_t n);
 

@@ -1,4 +1,5 @@
 /* Names of tools servers listed; see tool_names.h. */
+#include <errno.h>
 #include "tool_names.h"
 
 #include <stdint.h>
@@ -76,19 +77,19 @@ int tool_names_add(struct tool_names *n, const char *server, const char *tool)
 	size_t i, sl, tl;
 
 	if (!n)
-		return -1;
+		return -EINVAL;
 	i = find(n, server, tool);
 	if (n->names[i])
 		return 0;
 	if (n->n >= n->max)
-		return -1;
+		return -ENOSPC;
 	sl = strlen(server);
 	tl = strlen(tool);
 	if (sl > TOOL_NAMES_MAX_LEN || tl > TOOL_NAMES_MAX_LEN)
-		return -1;
+		return -ENAMETOOLONG;
 	n->names[i] = malloc(sl + tl + 2);
 	if (!n->names[i])
-		return -1;
+		return -ENOMEM;
 	memcpy(n->names[i], server, sl + 1);
 	memcpy(n->names[i] + sl + 1, tool, tl + 1);
 	n->n++;

@@ -29,7 +29,7 @@ struct tool_names;
 
 struct tool_names *tool_names_new(size_t max);
 void tool_names_free(struct tool_names *n);
-/* 0, or -1 when full or out of memory (the name is then not kept). */
+/* 0, or -ENOSPC when full, -ENAMETOOLONG, -ENOMEM (the name is then not kept). */
 int tool_names_add(struct tool_names *n, const char *server, const char *tool);
 bool tool_names_has(const struct tool_names *n, const char *server, const char *tool);
 

@@ -1,5 +1,6 @@
 /* tool_names bounds what servers can make the daemon remember; siphash
  * matches the reference vectors (fallback session keys depend on it). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,9 @@ TEST(tool_names_keeps_names_per_server_up_to_max)
 	CHECK(!tool_names_has(n, "f", "sread"));
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	CHECK_INT_EQ(tool_names_add(n, "fs", big), -1);
+	CHECK_INT_EQ(tool_names_add(n, "fs", big), -ENAMETOOLONG);
 	CHECK_INT_EQ(tool_names_add(n, "fs", "write"), 0);
-	CHECK_INT_EQ(tool_names_add(n, "fs", "delete"), -1);  /* full */
+	CHECK_INT_EQ(tool_names_add(n, "fs", "delete"), -ENOSPC);  /* full */
 	CHECK(!tool_names_has(n, "fs", "delete"));
 	CHECK(tool_names_has(n, "fs", "write"));
 	CHECK(!tool_names_has(NULL, "fs", "write"));
@@ -39,7 +40,7 @@ TEST(tool_names_many_names_stay_findable)
 	CHECK(n != NULL);
 	for (int i = 0; i < 6000; i++) {
 		snprintf(name, sizeof(name), "t%d", i);
-		CHECK_INT_EQ(tool_names_add(n, "s", name), i < 5000 ? 0 : -1);
+		CHECK_INT_EQ(tool_names_add(n, "s", name), i < 5000 ? 0 : -ENOSPC);
 	}
 	for (int i = 0; i < 6000; i++) {
 		snprintf(name, sizeof(name), "t%d", i);
