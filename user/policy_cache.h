@@ -12,7 +12,7 @@
 #define MCPF_POLICY_CACHE_H
 
 #include <stddef.h>
-#include "conditions.h"
+#include "policy_conditions.h"
 #include "policy_compile.h"
 
 struct cached_server {

@@ -9,7 +9,7 @@
 #include "kern_maps.h"
 #include "policy_cache.h"
 #include "policy_compile.h"
-#include "target_ports.h"
+#include "kern_target_ports.h"
 #include "policy_scope.h"
 
 void policy_maps_release(struct policy_maps *maps)

@@ -34,7 +34,7 @@ struct policy_maps {
 	int conds;
 	int rate;
 	int targets;
-	int target_ports;  /* derived from targets (target_ports.h) */
+	int target_ports;  /* derived from targets (kern_target_ports.h) */
 	struct policy_cache *cache;
 	struct policy_scopes *scopes; /* the active policy's endpoints and agent scopes */
 };

@@ -2,7 +2,7 @@
  * of the policy format, on paths into objects and arrays. Input: the
  * arguments JSON (only objects reach condition_eval in the daemon, but any
  * value must be safe). */
-#include "conditions.h"
+#include "policy_conditions.h"
 #include "fuzz.h"
 
 static const struct mcpf_policy_cond conds[] = {

@@ -6,7 +6,7 @@
 #include <dlfcn.h>
 #include <netdb.h>
 
-#include "conditions.h"
+#include "policy_conditions.h"
 #include "fuzz.h"
 #include "policy.h"
 

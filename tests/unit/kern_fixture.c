@@ -21,7 +21,7 @@
 #include "endpoint.h"
 #include "harness.h"
 #include "sysfs.h"
-#include "target_ports.h"
+#include "kern_target_ports.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71

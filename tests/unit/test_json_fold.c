@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "conditions.h"
+#include "policy_conditions.h"
 #include "json_fold.h"
 
 static bool eq(const char *a, const char *b)

@@ -4,7 +4,7 @@
 #include "kern_maps.h"
 #include "log.h"
 #include "mcpfence_abi.h"
-#include "target_ports.h"
+#include "kern_target_ports.h"
 
 struct port_entry {
 	__u16 port;

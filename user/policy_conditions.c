@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conditions.h"
+#include "policy_conditions.h"
 #include "json_fold.h"
 
 void condition_compile(struct compiled_cond *c)
