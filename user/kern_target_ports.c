@@ -50,7 +50,7 @@ static bool unused_port(const void *port, void *ctx)
 	return true;
 }
 
-int target_ports_sync(int targets_fd, int ports_fd)
+int kern_target_ports_sync(int targets_fd, int ports_fd)
 {
 	struct mcpf_endpoint *keys;
 	struct ports p = { 0 };

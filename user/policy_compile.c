@@ -160,7 +160,7 @@ int policy_targets_sync(struct policy_maps *maps, char *err, size_t errlen)
 			rc = map_error(err, errlen, rc, "targets", w.target[i].server, "endpoint");
 	free(w.ep);
 	free(w.target);
-	if (!rc && (rc = target_ports_sync(maps->targets, maps->target_ports)))
+	if (!rc && (rc = kern_target_ports_sync(maps->targets, maps->target_ports)))
 		rc = map_error(err, errlen, rc, "target_ports", "", "");
 	return rc;
 }

@@ -12,8 +12,8 @@
  *   exists          present (value true or absent) / absent (value false)
  * An absent path fails every op but exists; a wrong type fails the op.
  */
-#ifndef MCPF_CONDITIONS_H
-#define MCPF_CONDITIONS_H
+#ifndef MCPF_POLICY_CONDITIONS_H
+#define MCPF_POLICY_CONDITIONS_H
 
 #include <regex.h>
 #include <stdbool.h>
@@ -41,4 +41,4 @@ void condition_release(struct compiled_cond *c);
 
 enum cond_result condition_eval(const struct compiled_cond *c, const cJSON *args);
 
-#endif /* MCPF_CONDITIONS_H */
+#endif /* MCPF_POLICY_CONDITIONS_H */

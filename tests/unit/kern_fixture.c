@@ -314,7 +314,7 @@ int kern_targets(struct kern *k, const char *endpoint, const char *server)
 	snprintf(t.server, sizeof(t.server), "%s", server);
 	if (bpf_map_update_elem(fd, &ep, &t, BPF_ANY))
 		return -errno;
-	return target_ports_sync(fd, bpf_map__fd(k->skel->maps.target_ports));
+	return kern_target_ports_sync(fd, bpf_map__fd(k->skel->maps.target_ports));
 }
 
 int kern_serve(struct kern *k, uint16_t port4, uint16_t port6)
