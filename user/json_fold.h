@@ -17,7 +17,7 @@
  * being it; (c) likewise in its "params" object for the MCP members the
  * policy reads or a server dispatches on (name, arguments, uri, _meta, ...).
  * Names inside "arguments" are matched the same way where the policy looks
- * at them (conditions.c).
+ * at them (policy_conditions.c).
  *
  * Folding: ASCII letters to lower case; U+017F, U+212A, U+0131, U+0130 to
  * the ASCII letter some stack reads them as; any other code point to
