@@ -14,8 +14,7 @@ static __always_inline void addr_from4(union mcpf_addr *out, __be32 ip4)
 	out->w[3] = ip4;
 }
 
-/* ip6: a copy of a context's words; handing the context's own array down
- * lets clang merge loads into a modified ctx pointer, which the verifier refuses. */
+/* ip6: a copy of a context's words, never the context's own array. */
 static __always_inline void addr_from6(union mcpf_addr *out, const __u32 ip6[4])
 {
 	out->w[0] = ip6[0];

@@ -361,39 +361,45 @@ int mcpf_getpeername6(struct bpf_sock_addr *ctx)
 }
 
 /* sock_ops and sk_msg both describe a socket by family + addresses + ports;
- * remote_port arrives shifted into network order, local_port in host order. */
-static __always_inline void sock_key_of_ops(struct bpf_sock_ops *ops, struct mcpf_sock_key *k)
+ * remote_port arrives shifted into network order, local_port in host order.
+ * Every address word is read up front (the IPv4 ones pinned by
+ * barrier_var): clang would otherwise sink the loads into the family
+ * branches and merge them into one load through a computed ctx pointer,
+ * which the verifier refuses. */
+static __always_inline void sock_key_fill(struct mcpf_sock_key *k, bool v4, __be32 l4, __be32 r4,
+					  const __u32 l6[4], const __u32 r6[4], __u32 local_port,
+					  __u32 remote_port_net, __u64 netns)
 {
-	if (ops->family == AF_INET) {
-		addr_from4(&k->local, ops->local_ip4);
-		addr_from4(&k->remote, ops->remote_ip4);
+	barrier_var(l4);
+	barrier_var(r4);
+	if (v4) {
+		addr_from4(&k->local, l4);
+		addr_from4(&k->remote, r4);
 	} else {
-		__u32 l6[4] = { ops->local_ip6[0], ops->local_ip6[1], ops->local_ip6[2], ops->local_ip6[3] };
-		__u32 r6[4] = { ops->remote_ip6[0], ops->remote_ip6[1], ops->remote_ip6[2], ops->remote_ip6[3] };
-
 		addr_from6(&k->local, l6);
 		addr_from6(&k->remote, r6);
 	}
-	k->local_port = ops->local_port;
-	k->remote_port = bpf_ntohl(ops->remote_port);
-	k->netns = bpf_get_netns_cookie(ops);
+	k->local_port = local_port;
+	k->remote_port = bpf_ntohl(remote_port_net);
+	k->netns = netns;
+}
+
+static __always_inline void sock_key_of_ops(struct bpf_sock_ops *ops, struct mcpf_sock_key *k)
+{
+	__u32 l6[4] = { ops->local_ip6[0], ops->local_ip6[1], ops->local_ip6[2], ops->local_ip6[3] };
+	__u32 r6[4] = { ops->remote_ip6[0], ops->remote_ip6[1], ops->remote_ip6[2], ops->remote_ip6[3] };
+
+	sock_key_fill(k, ops->family == AF_INET, ops->local_ip4, ops->remote_ip4, l6, r6, ops->local_port,
+		      ops->remote_port, bpf_get_netns_cookie(ops));
 }
 
 static __always_inline void sock_key_of_msg(struct sk_msg_md *msg, struct mcpf_sock_key *k)
 {
-	if (msg->family == AF_INET) {
-		addr_from4(&k->local, msg->local_ip4);
-		addr_from4(&k->remote, msg->remote_ip4);
-	} else {
-		__u32 l6[4] = { msg->local_ip6[0], msg->local_ip6[1], msg->local_ip6[2], msg->local_ip6[3] };
-		__u32 r6[4] = { msg->remote_ip6[0], msg->remote_ip6[1], msg->remote_ip6[2], msg->remote_ip6[3] };
+	__u32 l6[4] = { msg->local_ip6[0], msg->local_ip6[1], msg->local_ip6[2], msg->local_ip6[3] };
+	__u32 r6[4] = { msg->remote_ip6[0], msg->remote_ip6[1], msg->remote_ip6[2], msg->remote_ip6[3] };
 
-		addr_from6(&k->local, l6);
-		addr_from6(&k->remote, r6);
-	}
-	k->local_port = msg->local_port;
-	k->remote_port = bpf_ntohl(msg->remote_port);
-	k->netns = bpf_get_netns_cookie(msg);
+	sock_key_fill(k, msg->family == AF_INET, msg->local_ip4, msg->remote_ip4, l6, r6, msg->local_port,
+		      msg->remote_port, bpf_get_netns_cookie(msg));
 }
 
 static __always_inline void add_pair_end(struct bpf_sock_ops *ops, struct mcpf_sock_key *key)
