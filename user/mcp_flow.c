@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mcp_classify.h"
 #include "mcp_filter.h"
+#include "mcp_legacy.h"
 #include "mcp_flow.h"
 #include "mcp_method.h"
 #include "mcp_session.h"
@@ -28,10 +29,6 @@
 /* Responses can legitimately be larger than requests (tool results); a
  * response the flow must inspect is held whole up to this size. */
 #define RESPONSE_LIMIT_MIN (64u << 20)
-
-/* Denials queued on a legacy SSE stream its agent does not read: past
- * this, the POST that would add one is refused. */
-#define STREAM_QUEUE_MAX (1u << 20)
 
 /* One request, in the order the client sent it, until its answer is out. */
 struct exchange {
@@ -236,33 +233,6 @@ bool mcp_flow_backlog_over(const struct mcp_flow *f, unsigned max)
 bool mcp_flow_holds_response(const struct mcp_flow *f)
 {
 	return (f->resp_mode == RESP_BUFFER || f->resp_mode == RESP_SSE) && http1_in_body(&f->resp);
-}
-
-/* Answers for a legacy session go on its SSE stream, as events. */
-static int deliver_on_stream(struct mcp_session *s, const cJSON *replies)
-{
-	struct mcp_flow *sf = s->stream;
-	struct bytebuf ev = BYTEBUF_INIT;
-	int err;
-
-	/* the stream's agent is not reading: refuse rather than queue without end */
-	if (sf->client_out->len >= STREAM_QUEUE_MAX)
-		return -1;
-	err = jsonrpc_sse_events(replies, &ev);
-
-	if (!err && sf->sse_chunked) {
-		struct bytebuf chunk = BYTEBUF_INIT;
-
-		err = http1_emit_chunk(&chunk, ev.data, ev.len);
-		bb_free(&ev);
-		ev = chunk;
-	}
-	if (!err)
-		err = bb_append(sf->client_out, ev.data, ev.len);
-	bb_free(&ev);
-	if (!err)
-		sf->kick(sf->conn);
-	return err;
 }
 
 /* A held request goes upstream with the daemon's own framing: its head
@@ -503,7 +473,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 
 	if (rc.legacy && any_reply) {
 		/* legacy: answers travel on the session's SSE stream */
-		err = deliver_on_stream(rc.legacy, rc.replies);
+		err = mcp_legacy_deliver(rc.legacy, rc.replies);
 		any_reply = false;
 	}
 	if (forwarded == 0) {
@@ -887,37 +857,6 @@ static int filter_lists(struct mcp_flow *f, struct answer_track *t, const char *
 	return mcp_filter_lists(json, len, &t->lists, is_hidden, f, out);
 }
 
-static int emit_sse(struct mcp_flow *f, struct flow_io *io, const char *bytes, size_t n)
-{
-	struct bytebuf chunk = BYTEBUF_INIT;
-	int err;
-
-	if (!f->sse_chunked)
-		return bb_append(io->to_client, bytes, n);
-	err = http1_emit_chunk(&chunk, bytes, n) || bb_append(io->to_client, chunk.data, chunk.len);
-	bb_free(&chunk);
-	return err;
-}
-
-/* A legacy stream names its session in its first event:
- * "event: endpoint" with data "/messages?sessionId=S". */
-static void note_legacy_endpoint(struct mcp_flow *f, const struct sse_event *ev)
-{
-	const char *id = memmem(ev->data, ev->data_len, "sessionId=", 10);
-	char sid[128];
-	size_t n;
-
-	if (f->stream_of || !id)
-		return;
-	id += 10;
-	for (n = 0; id + n < ev->data + ev->data_len && !strchr("&\r\n", id[n]); n++)
-		;
-	snprintf(sid, sizeof(sid), "%.*s", (int)n, id);
-	f->stream_of = mcp_session_open(f->origin->server, sid, f);
-	if (!f->stream_of)
-		log_warn("legacy SSE session %s: out of memory; its denials cannot be delivered", sid);
-}
-
 static struct answer_track *answers_for(struct mcp_flow *f, const struct exchange *ex)
 {
 	if (f->stream_of)
@@ -932,8 +871,8 @@ static int on_sse_event(struct mcp_flow *f, struct flow_io *io)
 	struct answer_track *t;
 	int changed = 0, err;
 
-	if (ev->type_len == 8 && !memcmp(ev->type, "endpoint", 8) && ev->has_data)
-		note_legacy_endpoint(f, ev);
+	if (!f->stream_of)
+		f->stream_of = mcp_legacy_endpoint(f, ev);
 	t = answers_for(f, f->first);
 	if (t && ev->has_data) {
 		account_answers(f, t, ev->data, ev->data_len);
@@ -944,9 +883,9 @@ static int on_sse_event(struct mcp_flow *f, struct flow_io *io)
 	if (changed == 1) {
 		err = sse_format_event(&rewritten, ev->type, ev->type_len, ev->id, ev->id_len, ev->has_id,
 				       filtered.data, filtered.len) ||
-		      emit_sse(f, io, rewritten.data, rewritten.len);
+		      mcp_sse_append(io->to_client, f->sse_chunked, rewritten.data, rewritten.len);
 	} else {
-		err = emit_sse(f, io, ev->raw, ev->raw_len);
+		err = mcp_sse_append(io->to_client, f->sse_chunked, ev->raw, ev->raw_len);
 	}
 	bb_free(&filtered);
 	bb_free(&rewritten);
@@ -989,7 +928,7 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 		else
 			err = bb_append(io->to_client, r->head, r->head_len);
 		if (!err && ex->extra)
-			err = jsonrpc_sse_events(ex->extra, &extra) || emit_sse(f, io, extra.data, extra.len);
+			err = jsonrpc_sse_events(ex->extra, &extra) || mcp_sse_append(io->to_client, f->sse_chunked, extra.data, extra.len);
 		bb_free(&head);
 		bb_free(&extra);
 		return err;
