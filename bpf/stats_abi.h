@@ -5,18 +5,12 @@
  * plain fixed-size structs that compile for -target bpf and for the host,
  * names as char arrays so `bpftool map dump` prints them as strings.
  *
- * Concurrency: every value starts with a struct bpf_spin_lock, and user
- * space reads and writes whole values with BPF_F_LOCK. The kernel copies
- * the value under that lock, so a reader (`mcpfence stats`, /metrics)
- * always gets one consistent snapshot: calls equals the sum of the
- * decision counters and of the histogram buckets. Per-CPU values were
- * rejected because user space reads and writes them one CPU slot at a
- * time with no lock, so a reader could see a half-applied update, and
- * bpftool would print one value per CPU instead of one readable record.
- * The lock makes each copy atomic, not a read-modify-write: increments are
- * lossless because the daemon's event loop is the only writer (see
- * user/stats.c). bpftool itself dumps without BPF_F_LOCK, so its view may
- * be mid-update; `mcpfence stats` never is.
+ * Every value starts with a bpf_spin_lock and user space copies whole
+ * values with BPF_F_LOCK, so a reader (`mcpfence stats`, /metrics) sees one
+ * consistent snapshot (calls = the sum of the decisions and of the buckets);
+ * per-CPU values would be read slot by slot, unlocked. Increments are
+ * lossless because the daemon is the only writer (user/stats.c); bpftool
+ * dumps without the lock, so its view may be mid-update.
  */
 #ifndef MCPF_STATS_ABI_H
 #define MCPF_STATS_ABI_H

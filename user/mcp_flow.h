@@ -65,7 +65,6 @@ struct req_state {
 	size_t wide_pos;      /* bytes of req_body transcoded into wide_text */
 };
 
-/* The response being relayed. */
 /* How the body of the response being relayed is handled:
  *   STREAM  passed through untouched;
  *   SCAN    passed through as it comes, its answers read for accounting;
@@ -114,13 +113,13 @@ int mcp_flow_refuse(struct mcp_flow *f, struct flow_io *io, int status, const ch
  * STREAMED_BODY the rest of a body passing through; BUSY answers owed. */
 enum flow_phase { FLOW_IDLE, FLOW_HEAD, FLOW_HELD_BODY, FLOW_STREAMED_BODY, FLOW_BUSY };
 enum flow_phase mcp_flow_phase(const struct mcp_flow *f);
-/* More than max requests wait for their answers (pipelining). */
 /* The connection ends after a refusal: let go of the request being read
  * (a body held in part may be megabytes) while the proxy lingers. */
 void mcp_flow_drop_request(struct mcp_flow *f);
 /* Bytes of request bodies the flow keeps itself (read through it to be
  * sniffed or decided), for the memory budget. */
 size_t mcp_flow_body_bytes(const struct mcp_flow *f);
+/* More than max requests wait for their answers (pipelining). */
 bool mcp_flow_backlog_over(const struct mcp_flow *f, unsigned max);
 /* A response is being held whole (tools/list to filter, answers to merge),
  * or split into events (one event is held whole). */
