@@ -15,10 +15,9 @@
  * stderr (prefixed by cmd) and return -1. */
 int stats_view_open(const char *cmd, const char *bpffs, int *tool_fd, int *daemon_fd);
 
-/* Agent-chosen names may hold escape sequences: control characters and
- * invalid UTF-8 become '?', so nothing reaches the terminal but text. */
-void view_append_name(struct bytebuf *b, const char *name);
-/* Append s left-aligned in a column of width characters (code points). */
+/* Append s left-aligned in a column of width characters (code points),
+ * terminal-safe: agent-chosen names may hold escape sequences, so control
+ * characters and invalid UTF-8 become '?'. */
 void view_append_padded(struct bytebuf *b, const char *s, size_t width);
 /* Characters (code points) name takes once made terminal-safe. */
 size_t view_name_width(const char *name);
