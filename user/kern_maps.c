@@ -149,3 +149,8 @@ int kern_sock_mark(int socks_fd, int sock, __u32 mark)
 {
 	return kern_map_update(socks_fd, &sock, &mark, BPF_ANY);
 }
+
+int kern_mark_upstream(const struct kern_conns *k, int sock)
+{
+	return kern_sock_mark(k->socks_fd, sock, MCPF_SOCK_UPSTREAM);
+}

@@ -38,6 +38,8 @@ struct kern_conns {
 int kern_conn_lookup(const struct kern_conns *k, const struct mcpf_conn_key *key, struct mcpf_conn *out);
 /* The connection is over: its record goes (a dump shows those in flight). */
 void kern_conn_forget(const struct kern_conns *k, const struct mcpf_conn_key *key);
+/* An upstream socket of the daemon's: connect4/6 never redirect it (the loop guard). */
+int kern_mark_upstream(const struct kern_conns *k, int sock);
 /* Marks a socket of the daemon's (MCPF_SOCK_LISTENER / _UPSTREAM) in daemon_socks. */
 int kern_sock_mark(int socks_fd, int sock, __u32 mark);
 

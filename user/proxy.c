@@ -583,14 +583,13 @@ static int upstream_open(struct proxy_conn *c, const struct netns *ns)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = endpoint_to_sockaddr(&c->origin.orig_dst, &ss);
-	__u32 mark = MCPF_SOCK_UPSTREAM;
 	int one = 1, fd;
 
 	fd = netns_socket(ns, ss.ss_family, SOCK_STREAM, 0);
 	if (fd < 0)
 		return fd;
 	c->upstream.w.fd = fd;
-	if (kern_sock_mark(c->px->kern.socks_fd, fd, mark) ||
+	if (kern_mark_upstream(&c->px->kern, fd) ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&ss, len) == 0)
