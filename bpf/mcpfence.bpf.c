@@ -21,6 +21,7 @@
 #include "maps.h"
 #include "policy_maps.h"
 #include "stats_maps.h"
+#include "inventory_maps.h"
 
 #define AF_INET  2
 #define AF_INET6 10
