@@ -76,7 +76,7 @@ static int filtered_entries(const char *json, struct json_span tools_span, const
 	for (const cJSON *tool = tools->child; tool && r == 0; tool = tool->next, i++) {
 		const cJSON *name = cJSON_IsObject(tool) ? cJSON_GetObjectItemCaseSensitive(tool, mcp_list_key(list))
 							 : NULL;
-		if (cJSON_IsString(name) && is_hidden(list, name->valuestring, ctx)) {
+		if (cJSON_IsString(name) && is_hidden(list, name->valuestring, tool, ctx)) {
 			removed = 1;
 			continue;
 		}

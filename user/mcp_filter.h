@@ -48,7 +48,9 @@ struct mcp_idset {
 	struct mcp_id ids[MCP_IDSET_MAX];
 };
 
-typedef bool (*mcp_hidden_fn)(enum mcp_list list, const char *name, void *ctx);
+/* entry: the whole list entry (a tools/list tool object), for callers
+ * that record what servers list (tool_inventory.h). */
+typedef bool (*mcp_hidden_fn)(enum mcp_list list, const char *name, const cJSON *entry, void *ctx);
 
 void mcp_idset_init(struct mcp_idset *s);
 int mcp_idset_add(struct mcp_idset *s, const cJSON *id, enum mcp_list list);

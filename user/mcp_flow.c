@@ -23,6 +23,7 @@
 #include "mcp_session.h"
 #include "siphash.h"
 #include "stats.h"
+#include "tool_inventory.h"
 #include "tool_names.h"
 
 /* Responses can legitimately be larger than requests (tool results); a
@@ -1000,12 +1001,24 @@ int mcp_flow_client_eof(struct mcp_flow *f, struct flow_io *io)
 
 /* ---- responses ---- */
 
-static bool is_hidden(enum mcp_list list, const char *name, void *ctx)
-{
-	struct mcp_flow *f = ctx;
+/* One list answer being filtered: its id in the tool inventory. */
+struct list_answer {
+	struct mcp_flow *f;
+	unsigned long long inventory_id;
+};
 
-	if (list == MCP_LIST_TOOLS)
+static bool is_hidden(enum mcp_list list, const char *name, const cJSON *entry, void *ctx)
+{
+	struct list_answer *la = ctx;
+	struct mcp_flow *f = la->f;
+	int err;
+
+	if (list == MCP_LIST_TOOLS) {
 		tool_names_add(f->enf->listed, f->origin->server, name); /* the server lists it */
+		if (f->enf->inventory &&
+		    (err = tool_inventory_see(f->enf->inventory, f->origin->server, entry, la->inventory_id)))
+			log_debug("tool inventory: %s", strerror(-err));
+	}
 	return policy_list_hidden(f->enf->policy, f->origin->server, list, name);
 }
 
@@ -1049,9 +1062,11 @@ static void scan_body(void *ctx, const char *data, size_t len)
 static int filter_lists(struct mcp_flow *f, struct answer_track *t, const char *json, size_t len,
 			struct bytebuf *out)
 {
+	struct list_answer la = { f, f->enf->inventory ? tool_inventory_answer(f->enf->inventory) : 0 };
+
 	if (!t->lists.n)
 		return 0;
-	return mcp_filter_lists(json, len, &t->lists, is_hidden, f, out);
+	return mcp_filter_lists(json, len, &t->lists, is_hidden, &la, out);
 }
 
 static int emit_sse(struct mcp_flow *f, struct flow_io *io, const char *bytes, size_t n)

@@ -24,6 +24,8 @@ void policy_maps_from_skeleton(struct policy_maps *maps, const struct mcpfence *
 		.rate = bpf_map__fd(skel->maps.rate_state),
 		.targets = bpf_map__fd(skel->maps.targets),
 		.target_ports = bpf_map__fd(skel->maps.target_ports),
+		.inventory = bpf_map__fd(skel->maps.tool_inventory),
+		.inventory_servers = bpf_map__fd(skel->maps.tool_inventory_servers),
 	};
 }
 

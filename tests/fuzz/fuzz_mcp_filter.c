@@ -6,9 +6,10 @@
 #include "fuzz.h"
 #include "mcp_filter.h"
 
-static bool hidden(enum mcp_list list, const char *name, void *ctx)
+static bool hidden(enum mcp_list list, const char *name, const cJSON *entry, void *ctx)
 {
 	(void)ctx;
+	(void)entry;
 	(void)list;
 	return !strcmp(name, "secret") || !strncmp(name, "hid", 3);
 }

@@ -1,5 +1,6 @@
 /* Hidden entries removed from list results (tools, prompts, resources,
  * templates), JSON and SSE. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -7,10 +8,12 @@
 #include "mcp_filter.h"
 
 /* Hides "secret" and "exec" of any list; ctx counts the calls per list. */
-static bool hide_secret(enum mcp_list list, const char *name, void *ctx)
+static bool hide_secret(enum mcp_list list, const char *name, const cJSON *entry, void *ctx)
 {
 	if (ctx)
 		((int *)ctx)[list]++;
+	if (!cJSON_IsObject(entry))  /* every callback gets the whole entry */
+		abort();
 	return strcmp(name, "secret") == 0 || strcmp(name, "exec") == 0;
 }
 
