@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "class_rule.h"
 #include "decide.h"
 #include "glob.h"
 #include "policy_cache.h"
@@ -208,6 +209,23 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 		return verdict(out, VERDICT_HIDDEN, "hide", "tool \"%s\" is hidden by policy", req->tool);
 	if (req->arguments && !cJSON_IsObject(req->arguments))
 		return verdict(out, VERDICT_INVALID, "arguments", "arguments must be an object");
+	/* no entry of its own: its class's entry, or an on_change hold */
+	if (!exact->tool && strcmp(req->tool, "*") && !policy_name_reserved(req->tool)) {
+		struct class_pick_out cp;
+		enum mcpf_action fallback = wild->tool && wild->tool->rule.action ? wild->tool->rule.action
+										  : server->default_action;
+
+		switch (class_rule_pick(maps, cache, req->server, req->tool, fallback == MCPF_ACTION_ALLOW, &cp)) {
+		case CLASS_PICK_HELD:
+			return verdict(out, VERDICT_DENY, "on_change", "%s", cp.why);
+		case CLASS_PICK_RULE:
+			exact->tool = cp.rule;
+			policy_field_key(exact->field, sizeof(exact->field), "classes", cp.class_name);
+			break;
+		case CLASS_PICK_NONE:
+			break;
+		}
+	}
 
 	if (exact->tool) {
 		decider = &exact->tool->rule;
