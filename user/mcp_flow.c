@@ -1062,10 +1062,12 @@ static void scan_body(void *ctx, const char *data, size_t len)
 static int filter_lists(struct mcp_flow *f, struct answer_track *t, const char *json, size_t len,
 			struct bytebuf *out)
 {
-	struct list_answer la = { f, f->enf->inventory ? tool_inventory_answer(f->enf->inventory) : 0 };
+	struct list_answer la = { f, 0 };
 
 	if (!t->lists.n)
 		return 0;
+	if (f->enf->inventory)
+		la.inventory_id = tool_inventory_answer(f->enf->inventory);
 	return mcp_filter_lists(json, len, &t->lists, is_hidden, &la, out);
 }
 
