@@ -77,35 +77,41 @@ static const char *printable(const char *s, char *out, size_t size)
 	return out;
 }
 
-/* What a tool entry declares, in row layout (times and drift aside). */
-static int describe(const cJSON *tool, const char *name, struct mcpf_inventory_tool *row)
+/* What a tool entry declares that drift is judged on: digests and hints. */
+static int declared(const cJSON *tool, struct mcpf_inventory_tool *row)
 {
-	const cJSON *desc = cJSON_GetObjectItemCaseSensitive(tool, "description");
-	const cJSON *schema = cJSON_GetObjectItemCaseSensitive(tool, "inputSchema");
-	const char *text = cJSON_IsString(desc) ? desc->valuestring : NULL;
 	unsigned char d[SHA256_LEN];
 	struct tool_hints h;
-	struct tool_class c;
 	int err;
 
 	memset(row, 0, sizeof(*row));
-	if ((err = json_canon_digest(desc, d)))
+	if ((err = json_canon_digest(cJSON_GetObjectItemCaseSensitive(tool, "description"), d)))
 		return err;
 	sha256_hex(d, row->description_sha256);
-	if ((err = json_canon_digest(schema, d)))
+	if ((err = json_canon_digest(cJSON_GetObjectItemCaseSensitive(tool, "inputSchema"), d)))
 		return err;
 	sha256_hex(d, row->schema_sha256);
 	tool_hints_read(cJSON_GetObjectItemCaseSensitive(tool, "annotations"), &h);
-	tool_classify(name, text, schema, &h, &c);
 	row->read_only = h.read_only;
 	row->destructive = h.destructive;
 	row->idempotent = h.idempotent;
 	row->open_world = h.open_world;
+	return 0;
+}
+
+/* Its class, from what declared() read and the rest of the entry. */
+static void classify(const cJSON *tool, const char *name, struct mcpf_inventory_tool *row)
+{
+	const cJSON *desc = cJSON_GetObjectItemCaseSensitive(tool, "description");
+	const struct tool_hints h = { row->read_only, row->destructive, row->idempotent, row->open_world };
+	struct tool_class c;
+
+	tool_classify(name, cJSON_IsString(desc) ? desc->valuestring : NULL,
+		      cJSON_GetObjectItemCaseSensitive(tool, "inputSchema"), &h, &c);
 	row->category = c.category;
 	row->risk = c.risk;
 	row->reasons = c.reasons;
 	row->hints_only = c.hints_only;
-	return 0;
 }
 
 static bool same_definition(const struct mcpf_inventory_tool *a, const struct mcpf_inventory_tool *b)
@@ -114,6 +120,19 @@ static bool same_definition(const struct mcpf_inventory_tool *a, const struct mc
 	       !strcmp(a->schema_sha256, b->schema_sha256) && a->read_only == b->read_only &&
 	       a->destructive == b->destructive && a->idempotent == b->idempotent &&
 	       a->open_world == b->open_world;
+}
+
+/* A tool that cannot be recorded (the server's share or the map is full,
+ * or its name too long): counted, logged the first time. */
+static void dropped(struct mcpf_inventory_server *srv, const char *server)
+{
+	char sname[MCPF_NAME_LEN];
+
+	if (!srv->dropped++)
+		log_warn("tool inventory: server %s lists tools that cannot be recorded (over %u per server or "
+			 "%u in all, or names over %d bytes); they are counted as dropped",
+			 printable(server, sname, sizeof(sname)), MCPF_INVENTORY_PER_SERVER, MCPF_INVENTORY_MAX,
+			 MCPF_NAME_LEN - 1);
 }
 
 int tool_inventory_see(struct tool_inventory *inv, const char *server, const cJSON *tool,
@@ -127,27 +146,26 @@ int tool_inventory_see(struct tool_inventory *inv, const char *server, const cJS
 	bool known;
 	int err;
 
-	if (inv->tools_fd < 0 || !cJSON_IsString(name) || !name->valuestring[0])
+	if (inv->tools_fd < 0 || !cJSON_IsString(name) || !name->valuestring[0] ||
+	    strlen(server) >= sizeof(k.server))
 		return 0;
-	if (key_of(&k, server, name->valuestring)) {
-		/* too long to record: a drop the operator should see */
-		if (tool_inventory_server(inv->servers_fd, server, &srv) == 0) {
-			srv.dropped++;
-			bpf_map_update_elem(inv->servers_fd, k.server, &srv, BPF_EXIST);
-		}
-		return 0;
-	}
-	if ((err = tool_inventory_server(inv->servers_fd, server, &srv)) == -ENOENT) {
+	if ((err = tool_inventory_server(inv->servers_fd, server, &srv)) == -ENOENT)
 		srv = (struct mcpf_inventory_server){ .first_answer = answer, .first_seen_ns = now_ns() };
-	} else if (err) {
+	else if (err)
 		return err;
-	}
 	known = srv.first_answer != answer;
-	if ((err = describe(tool, k.tool, &row)))
+	if (key_of(&k, server, name->valuestring)) {
+		memset(&k, 0, sizeof(k));
+		strcpy(k.server, server);
+		dropped(&srv, server);
+	} else if ((err = declared(tool, &row))) {
 		return err;
-	if (bpf_map_lookup_elem(inv->tools_fd, &k, &old) == 0) {
+	} else if (bpf_map_lookup_elem(inv->tools_fd, &k, &old) == 0) {
+		if (same_definition(&old, &row) && known)
+			return 0;  /* the usual case: nothing to write */
 		if (same_definition(&old, &row))
-			return 0;
+			return bpf_map_update_elem(inv->servers_fd, k.server, &srv, BPF_ANY) ? -errno : 0;
+		classify(tool, k.tool, &row);
 		row.first_seen_ns = old.first_seen_ns;
 		row.changed_ns = now_ns();
 		row.changes = old.changes + 1;
@@ -158,24 +176,23 @@ int tool_inventory_see(struct tool_inventory *inv, const char *server, const cJS
 			 printable(k.tool, tname, sizeof(tname)), row.changes);
 		if (bpf_map_update_elem(inv->tools_fd, &k, &row, BPF_ANY))
 			return -errno;
-		return bpf_map_update_elem(inv->servers_fd, k.server, &srv, BPF_ANY) ? -errno : 0;
-	}
-	row.first_seen_ns = row.changed_ns = now_ns();
-	row.drift = known ? MCPF_DRIFT_ADDED : MCPF_DRIFT_NONE;
-	if (srv.tools >= MCPF_INVENTORY_PER_SERVER || bpf_map_update_elem(inv->tools_fd, &k, &row, BPF_NOEXIST)) {
-		if (srv.tools < MCPF_INVENTORY_PER_SERVER && errno != E2BIG && errno != ENOMEM)
-			return -errno;
-		if (!srv.dropped++)   /* the map is full, or this server's share is */
-			log_warn("tool inventory: server %s lists more tools than can be recorded (%u per server, "
-				 "%u in all); the rest are counted as dropped", printable(server, sname, sizeof(sname)),
-				 MCPF_INVENTORY_PER_SERVER, MCPF_INVENTORY_MAX);
 	} else {
-		srv.tools++;
-		if (known) {
-			srv.added++;
-			log_warn("tool inventory: server %s lists a new tool %s (%s, risk %s)",
-				 printable(server, sname, sizeof(sname)), printable(k.tool, tname, sizeof(tname)),
-				 tool_category_name(row.category), tool_risk_name(row.risk));
+		classify(tool, k.tool, &row);
+		row.first_seen_ns = row.changed_ns = now_ns();
+		row.drift = known ? MCPF_DRIFT_ADDED : MCPF_DRIFT_NONE;
+		if (srv.tools >= MCPF_INVENTORY_PER_SERVER ||
+		    bpf_map_update_elem(inv->tools_fd, &k, &row, BPF_NOEXIST)) {
+			if (srv.tools < MCPF_INVENTORY_PER_SERVER && errno != E2BIG && errno != ENOMEM)
+				return -errno;
+			dropped(&srv, server);
+		} else {
+			srv.tools++;
+			if (known) {
+				srv.added++;
+				log_warn("tool inventory: server %s lists a new tool %s (%s, risk %s)",
+					 printable(server, sname, sizeof(sname)), printable(k.tool, tname, sizeof(tname)),
+					 tool_category_name(row.category), tool_risk_name(row.risk));
+			}
 		}
 	}
 	return bpf_map_update_elem(inv->servers_fd, k.server, &srv, BPF_ANY) ? -errno : 0;
