@@ -32,7 +32,7 @@ enum class_pick class_rule_pick(const struct policy_maps *maps, const struct pol
 	if (!n || maps->inventory <= 0)
 		return CLASS_PICK_NONE;
 	err = tool_inventory_get(maps->inventory, server, tool, &row);
-	if (class_entry(run, n, POLICY_ON_CHANGE_ENTRY + strlen(POLICY_CLASS_PREFIX))) {
+	if (class_entry(run, n, POLICY_ON_CHANGE_NAME)) {
 		if (err == -ENOENT && tool_inventory_server(maps->inventory_servers, server, &srv) != -ENOENT) {
 			snprintf(out->why, sizeof(out->why), "tool \"%s\" is not in the inventory of server \"%s\" "
 				 "(on_change: deny): name it in the policy to allow it", tool, server);

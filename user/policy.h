@@ -61,7 +61,8 @@ struct policy_tool {
  * "on_change": "deny" also has the entry "class:on_change" (action deny),
  * a name no class can take. */
 #define POLICY_CLASS_PREFIX  "class:"
-#define POLICY_ON_CHANGE_ENTRY POLICY_CLASS_PREFIX "on_change"
+#define POLICY_ON_CHANGE_NAME  "on_change"
+#define POLICY_ON_CHANGE_ENTRY POLICY_CLASS_PREFIX POLICY_ON_CHANGE_NAME
 
 /* Does this name start with one of the prefixes above? */
 int policy_name_reserved(const char *name);
