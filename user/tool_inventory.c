@@ -26,7 +26,8 @@ void tool_inventory_init(struct tool_inventory *inv, int tools_fd, int servers_f
 
 unsigned long long tool_inventory_answer(struct tool_inventory *inv)
 {
-	return inv->run | ++inv->answers;
+	/* atomic: connections on other threads may list at the same time */
+	return inv->run | __atomic_add_fetch(&inv->answers, 1, __ATOMIC_RELAXED);
 }
 
 static unsigned long long now_ns(void)
