@@ -33,9 +33,12 @@ static const char *const financial_words[] = {
 	"checkout", "payout", "withdraw", "withdrawal", NULL,
 };
 static const char *const execute_words[] = {
-	"exec", "execute", "run", "eval", "evaluate", "deploy", "shell", "bash", "sh", "spawn",
-	"invoke", "launch", "command", "cmd", "script", "trigger", "restart", NULL,
+	"exec", "execute", "run", "eval", "evaluate", "deploy", "spawn", "invoke", "launch", "trigger",
+	"restart", NULL,
 };
+/* Nouns: in a name they say what the tool does ("shell", "run_command"),
+ * in prose they are often only mentioned ("lists the commands"). */
+static const char *const execute_name_words[] = { "shell", "bash", "sh", "command", "cmd", "script", NULL };
 static const char *const write_words[] = {
 	"write", "create", "update", "send", "set", "add", "post", "put", "edit", "modify", "insert",
 	"upload", "move", "rename", "publish", "save", "patch", "append", "toggle", "push", "commit",
@@ -84,7 +87,7 @@ static enum mcpf_tool_category token_category(const char *tok, bool all, unsigne
 		*why |= name ? TOOL_WHY_NAME_FINANCIAL : TOOL_WHY_DESC_FINANCIAL;
 		return MCPF_CATEGORY_FINANCIAL;
 	}
-	if (in_words(execute_words, tok)) {
+	if (in_words(execute_words, tok) || (name && in_words(execute_name_words, tok))) {
 		*why |= name ? TOOL_WHY_NAME_EXECUTE : TOOL_WHY_DESC_EXECUTE;
 		return MCPF_CATEGORY_EXECUTE;
 	}

@@ -57,6 +57,9 @@ static const struct fixture fixtures[] = {
 	{ "files", "Removes the given file for good", NULL, NULL, MCPF_CATEGORY_DESTRUCTIVE, MCPF_RISK_CRITICAL,
 	  TOOL_WHY_DESC_DESTRUCTIVE, false },
 	{ "files", "Lists and reads and writes files", NULL, NULL, MCPF_CATEGORY_UNKNOWN, MCPF_RISK_MEDIUM, 0, false },
+	{ "help", "Lists the shell commands and scripts", NULL, NULL, MCPF_CATEGORY_UNKNOWN, MCPF_RISK_MEDIUM, 0, false },
+	{ "run_shell", NULL, NULL, NULL, MCPF_CATEGORY_EXECUTE, MCPF_RISK_HIGH, TOOL_WHY_NAME_EXECUTE, false },
+	{ "jobs", "Deploys the service", NULL, NULL, MCPF_CATEGORY_EXECUTE, MCPF_RISK_HIGH, TOOL_WHY_DESC_EXECUTE, false },
 	/* schema: free-form code makes it execute; a query is a risk signal */
 	{ "sandbox", "A sandbox", STR_ARG("code"), NULL, MCPF_CATEGORY_EXECUTE, MCPF_RISK_CRITICAL,
 	  TOOL_WHY_SCHEMA_CODE, false },
