@@ -158,7 +158,7 @@ itest('a class rule applies to a tool without a rule of its own, not to one that
     execute: { action: 'deny', reason: 'no code here' },
     destructive: { action: 'deny', reason: 'no deletes' },
   };
-  await startDaemon(sb, { policy });
+  const daemon = await startDaemon(sb, { policy });
   await listTools(sb, ann.url());
   const agent = await spawnAgent(sb, ann.url());
   assert.equal(resultText(await agent.callTool('read_notes', {})), 'ran read_notes {}');
@@ -176,6 +176,18 @@ itest('a class rule applies to a tool without a rule of its own, not to one that
     add_note: 'allow classes.write', flip: 'deny default', notes_digest: 'deny default', purge_notes: 'deny classes.destructive.action',
     read_notes: 'allow classes.read', run_code: 'allow tools.run_code',
   });
+  // A class comes before "*"; an annotation-only class still cannot open
+  // what "*" denies. (`mcpfence tools` decides with decide() itself.)
+  const star = policyOf({ ann: { port: ann.port, default: 'allow', tools: { '*': { action: 'deny', reason: 'star' } } } });
+  star.servers.ann.classes = { read: {} };
+  fs.writeFileSync(daemon.policyFile, JSON.stringify(star));
+  daemon.proc.kill('SIGHUP');
+  const decided = await waitUntil(() => {
+    const rows = toolsJson(sb, 'ann').ann;
+    return rows.add_note.decision.rule === 'tools.*.action' && rows;
+  }, 'the reloaded policy', 15000);
+  assert.equal(`${decided.read_notes.decision.verdict} ${decided.read_notes.decision.rule}`, 'allow classes.read');
+  assert.equal(`${decided.notes_digest.decision.verdict} ${decided.notes_digest.decision.rule}`, 'deny tools.*.action');
 });
 
 itest('drift: a changed description and a new tool are logged, counted, denied under on_change: deny until named; the inventory survives a restart', async (t) => {
