@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "inventory_view.h"
+#include "stats_view.h"
 #include "policy.h"
 #include "sysfs.h"
 #include "tool_class.h"
@@ -41,6 +42,21 @@ static cJSON *destructive_entry(void)
 	cJSON_AddStringToObject(e, "action", "deny");
 	cJSON_AddStringToObject(e, "reason", "destructive tool: not allowed without a human decision");
 	return e;
+}
+
+/* "note: SERVER/TOOL WHAT" on stderr, the names made terminal-safe. */
+static void note(const struct inventory_row *r, const char *what)
+{
+	struct bytebuf b = BYTEBUF_INIT;
+
+	bb_append_str(&b, "note: ");
+	view_append_name(&b, r->key.server);
+	bb_putc(&b, '/');
+	view_append_name(&b, r->key.tool);
+	bb_printf(&b, " %s\n", what);
+	if (!b.failed)
+		fwrite(b.data, 1, b.len, stderr);
+	bb_free(&b);
 }
 
 /* A counter name of its own for server.tool: [A-Za-z0-9_.-], fits the
@@ -87,6 +103,7 @@ static cJSON *server_entry(struct inventory_view *view, const struct inventory_r
 	cJSON *s = cJSON_CreateObject(), *eps = NULL, *tools;
 	char **endpoints = inventory_view_endpoints(view, rows[0].key.server);
 	char (*used)[MCPF_COUNTER_LEN] = calloc(n, sizeof(*used));
+	char what[64];
 	size_t n_used = 0;
 
 	if (!s || !endpoints || !used) {
@@ -106,14 +123,13 @@ static cJSON *server_entry(struct inventory_view *view, const struct inventory_r
 		const struct mcpf_inventory_tool *v = &rows[i].v;
 
 		if (!strcmp(tool, "*") || policy_name_reserved(tool)) {
-			fprintf(stderr, "note: %s/%s cannot be named in a policy; left to default\n", rows[i].key.server, tool);
+			note(&rows[i], "cannot be named in a policy; left to default");
 			continue;
 		}
 		switch (v->category) {
 		case MCPF_CATEGORY_READ:
 			if (v->hints_only)
-				fprintf(stderr, "note: %s/%s is read only by its annotations (the server's claim); "
-					"left to default\n", rows[i].key.server, tool);
+				note(&rows[i], "is read only by its annotations (the server's claim); left to default");
 			else
 				cJSON_AddItemToObject(tools, tool, cJSON_CreateObject());
 			break;
@@ -125,8 +141,8 @@ static cJSON *server_entry(struct inventory_view *view, const struct inventory_r
 			cJSON_AddItemToObject(tools, tool, destructive_entry());
 			break;
 		default:
-			fprintf(stderr, "note: %s/%s is %s; left to default\n", rows[i].key.server, tool,
-				tool_category_name(v->category));
+			snprintf(what, sizeof(what), "is %s; left to default", tool_category_name(v->category));
+			note(&rows[i], what);
 			break;
 		}
 	}

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "inventory_view.h"
+#include "stats_view.h"
 #include "sysfs.h"
 #include "tool_class.h"
 
@@ -106,29 +107,36 @@ static int print_json(struct inventory_view *view, const struct inventory_row *r
 
 static void print_table(struct inventory_view *view, const struct inventory_row *rows, size_t n)
 {
-	int ws = (int)strlen("SERVER"), wt = (int)strlen("TOOL");
+	size_t ws = strlen("SERVER"), wt = strlen("TOOL");
 	char reasons[512], decision[300];
+	struct bytebuf b = BYTEBUF_INIT;
 	struct decision d;
 
 	for (size_t i = 0; i < n; i++) {
-		ws = (int)strlen(rows[i].key.server) > ws ? (int)strlen(rows[i].key.server) : ws;
-		wt = (int)strlen(rows[i].key.tool) > wt ? (int)strlen(rows[i].key.tool) : wt;
+		ws = view_name_width(rows[i].key.server) > ws ? view_name_width(rows[i].key.server) : ws;
+		wt = view_name_width(rows[i].key.tool) > wt ? view_name_width(rows[i].key.tool) : wt;
 	}
-	printf("%-*s  %-*s  %-11s  %-8s  %-7s  %-28s  %s\n", ws, "SERVER", wt, "TOOL", "CLASS", "RISK", "DRIFT",
-	       "DECISION", "REASONS");
+	/* names are what servers sent: made terminal-safe by the view */
+	view_append_padded(&b, "SERVER", ws + 2);
+	view_append_padded(&b, "TOOL", wt + 2);
+	bb_printf(&b, "%-11s  %-8s  %-7s  %-28s  %s\n", "CLASS", "RISK", "DRIFT", "DECISION", "REASONS");
 	for (size_t i = 0; i < n; i++) {
 		const struct mcpf_inventory_tool *v = &rows[i].v;
 
 		inventory_view_decide(view, &rows[i], &d);
 		snprintf(decision, sizeof(decision), "%s (%s)", decision_word(&d), d.rule);
 		tool_why_format(v->reasons, ",", reasons, sizeof(reasons));
-		printf("%-*s  %-*s  %-11s  %-8s  %-7s  %-28s  %s%s\n", ws, rows[i].key.server, wt, rows[i].key.tool,
-		       tool_category_name(v->category), tool_risk_name(v->risk),
-		       v->drift <= MCPF_DRIFT_CHANGED && v->drift ? drift_names[v->drift] : "-", decision,
-		       reasons[0] ? reasons : "-", v->hints_only ? " (class from annotations only)" : "");
+		view_append_padded(&b, rows[i].key.server, ws + 2);
+		view_append_padded(&b, rows[i].key.tool, wt + 2);
+		bb_printf(&b, "%-11s  %-8s  %-7s  ", tool_category_name(v->category), tool_risk_name(v->risk),
+			  v->drift <= MCPF_DRIFT_CHANGED && v->drift ? drift_names[v->drift] : "-");
+		view_append_padded(&b, decision, 30);
+		bb_printf(&b, "%s%s\n", reasons[0] ? reasons : "-", v->hints_only ? " (class from annotations only)" : "");
 	}
 	if (!n)
-		printf("(no tools recorded: the inventory fills as servers answer tools/list)\n");
+		bb_append_str(&b, "(no tools recorded: the inventory fills as servers answer tools/list)\n");
+	fwrite(b.data, 1, b.len, stdout);
+	bb_free(&b);
 }
 
 int cmd_tools(int argc, char **argv)

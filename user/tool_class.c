@@ -193,9 +193,18 @@ struct schema_walk {
 
 static void walk_schema(const cJSON *s, unsigned int depth, struct schema_walk *w);
 
+/* Past the node cap nothing more is read, not even names. */
+static bool schema_full(struct schema_walk *w)
+{
+	if (w->nodes < TOOL_CLASS_SCHEMA_NODES)
+		return false;
+	w->why |= TOOL_WHY_TRUNCATED;
+	return true;
+}
+
 static void walk_children(const cJSON *list, unsigned int depth, struct schema_walk *w)
 {
-	for (const cJSON *c = list ? list->child : NULL; c; c = c->next)
+	for (const cJSON *c = list ? list->child : NULL; c && !schema_full(w); c = c->next)
 		walk_schema(c, depth + 1, w);
 }
 
@@ -205,13 +214,15 @@ static void walk_schema(const cJSON *s, unsigned int depth, struct schema_walk *
 
 	if (!cJSON_IsObject(s))
 		return;
-	if (depth > TOOL_CLASS_SCHEMA_DEPTH || w->nodes >= TOOL_CLASS_SCHEMA_NODES) {
+	if (schema_full(w))
+		return;
+	if (depth > TOOL_CLASS_SCHEMA_DEPTH) {
 		w->why |= TOOL_WHY_TRUNCATED;
 		return;
 	}
 	w->nodes++;
 	props = cJSON_GetObjectItemCaseSensitive(s, "properties");
-	for (const cJSON *p = cJSON_IsObject(props) ? props->child : NULL; p; p = p->next) {
+	for (const cJSON *p = cJSON_IsObject(props) ? props->child : NULL; p && !schema_full(w); p = p->next) {
 		unsigned int named = 0;
 
 		if (cJSON_IsObject(p) && p->string) {

@@ -33,7 +33,7 @@ static void check_tools(const cJSON *tools)
 	cJSON_ArrayForEach(tool, tools)
 	{
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(tool, "name");
-		FUZZ_ASSERT(!cJSON_IsString(name) || !hidden(MCP_LIST_TOOLS, name->valuestring, NULL));
+		FUZZ_ASSERT(!cJSON_IsString(name) || !hidden(MCP_LIST_TOOLS, name->valuestring, tool, NULL));
 	}
 }
 

@@ -137,6 +137,19 @@ TEST(tool_class_bounded_on_hostile_input)
 	tool_classify("t", NULL, schema, &h, &c);
 	CHECK(c.reasons & TOOL_WHY_TRUNCATED);
 	CHECK(!(c.reasons & TOOL_WHY_SCHEMA_CODE));
+	/* a schema wider than the walk reads: cut, the last property unread */
+	cJSON_Delete(schema);
+	schema = cJSON_CreateObject();
+	node = cJSON_AddObjectToObject(schema, "properties");
+	for (int i = 0; i <= TOOL_CLASS_SCHEMA_NODES; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), i == TOOL_CLASS_SCHEMA_NODES ? "code" : "p%d", i);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(node, name), "type", "string");
+	}
+	tool_classify("t", NULL, schema, &h, &c);
+	CHECK(c.reasons & TOOL_WHY_TRUNCATED);
+	CHECK(!(c.reasons & TOOL_WHY_SCHEMA_CODE));
 	/* a name token longer than any word is skipped, not cut into one */
 	tool_classify("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxdelete", NULL, NULL, &h, &c);
 	CHECK_INT_EQ(c.category, MCPF_CATEGORY_UNKNOWN);
