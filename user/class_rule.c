@@ -18,8 +18,7 @@ static const struct cached_tool *class_entry(const struct cached_tool *run, size
 }
 
 enum class_pick class_rule_pick(const struct policy_maps *maps, const struct policy_cache *cache,
-				const char *server, const char *tool, bool fallback_allows,
-				struct class_pick_out *out)
+				const char *server, const char *tool, struct class_pick_out *out)
 {
 	struct mcpf_inventory_server srv;
 	struct mcpf_inventory_tool row;
@@ -53,11 +52,17 @@ enum class_pick class_rule_pick(const struct policy_maps *maps, const struct pol
 	if (err || row.category == MCPF_CATEGORY_UNKNOWN)
 		return CLASS_PICK_NONE;
 	snprintf(out->class_name, sizeof(out->class_name), "%s", tool_category_name(row.category));
-	if (!(rule = class_entry(run, n, out->class_name)))
-		return CLASS_PICK_NONE;
-	/* a server's claim alone can narrow what the policy grants, never widen it */
-	if (row.hints_only && !fallback_allows)
-		return CLASS_PICK_NONE;
+	rule = class_entry(run, n, out->class_name);
+	if (row.hints_only) {
+		/* a server's claim alone can narrow what the tool would get
+		 * without it, never widen or replace it */
+		enum mcpf_tool_category evidence = tool_evidence_category(row.reasons);
+
+		snprintf(out->also_name, sizeof(out->also_name), "%s", out->class_name);
+		out->also = rule;
+		snprintf(out->class_name, sizeof(out->class_name), "%s", tool_category_name(evidence));
+		rule = evidence == MCPF_CATEGORY_UNKNOWN ? NULL : class_entry(run, n, out->class_name);
+	}
 	out->rule = rule;
-	return CLASS_PICK_RULE;
+	return rule || out->also ? CLASS_PICK_RULE : CLASS_PICK_NONE;
 }

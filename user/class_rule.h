@@ -14,8 +14,10 @@
  *      entry without "action" allows, as a tool entry does. Its
  *      conditions and limits apply as a tool entry's would. A class that
  *      rests on annotations alone (hints_only: the server's claim) may
- *      only tighten: when "*" or default would deny, such a class entry
- *      is not used (the call falls to "*" / default).
+ *      only tighten: the tool is decided as it would be without the
+ *      claim (the entry of its evidence class, tool_evidence_category(),
+ *      else "*" / default), and the claimed class's entry is applied on
+ *      top (out->also: its deny denies, its conditions and limits add).
  *   Tools not in the inventory, or of category unknown, have no class.
  */
 #ifndef MCPF_CLASS_RULE_H
@@ -26,19 +28,18 @@
 
 enum class_pick {
 	CLASS_PICK_NONE,   /* no class rule: "*" / default decide */
-	CLASS_PICK_RULE,   /* out->rule decides, named classes.<class_name> */
+	CLASS_PICK_RULE,   /* out->rule (if any) decides, named classes.<class_name>;
+			    * out->also (if any) only adds, classes.<also_name> */
 	CLASS_PICK_HELD,   /* deny: on_change, out->why says why */
 };
 
 struct class_pick_out {
-	const struct cached_tool *rule;
-	char class_name[16];
+	const struct cached_tool *rule, *also;
+	char class_name[16], also_name[16];
 	char why[256];
 };
 
-/* fallback_allows: would "*" or default allow this call? */
 enum class_pick class_rule_pick(const struct policy_maps *maps, const struct policy_cache *cache,
-				const char *server, const char *tool, bool fallback_allows,
-				struct class_pick_out *out);
+				const char *server, const char *tool, struct class_pick_out *out);
 
 #endif /* MCPF_CLASS_RULE_H */

@@ -181,8 +181,8 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 {
 	const struct policy_cache *cache;
 	const struct mcpf_policy_server *server;
-	struct entry entries[2];   /* exact, "*" */
-	struct entry *exact = &entries[0], *wild = &entries[1];
+	struct entry entries[3];   /* exact, "*", a class that only adds (class_rule.h) */
+	struct entry *exact = &entries[0], *wild = &entries[1], *also = &entries[2];
 	const struct mcpf_policy_tool *decider;
 	char rule[sizeof(out->rule)];
 	enum mcpf_action action;
@@ -204,6 +204,7 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 	find_entry(cache, req->server, strcmp(req->tool, "*") && !policy_name_reserved(req->tool) ? req->tool : "",
 		   exact);
 	find_entry(cache, req->server, "*", wild);
+	also->tool = NULL;
 
 	if (exact->tool && exact->tool->rule.hidden)
 		return verdict(out, VERDICT_HIDDEN, "hide", "tool \"%s\" is hidden by policy", req->tool);
@@ -212,15 +213,15 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 	/* no entry of its own: its class's entry, or an on_change hold */
 	if (!exact->tool && strcmp(req->tool, "*") && !policy_name_reserved(req->tool)) {
 		struct class_pick_out cp;
-		enum mcpf_action fallback = wild->tool && wild->tool->rule.action ? wild->tool->rule.action
-										  : server->default_action;
 
-		switch (class_rule_pick(maps, cache, req->server, req->tool, fallback == MCPF_ACTION_ALLOW, &cp)) {
+		switch (class_rule_pick(maps, cache, req->server, req->tool, &cp)) {
 		case CLASS_PICK_HELD:
 			return verdict(out, VERDICT_DENY, "on_change", "%s", cp.why);
 		case CLASS_PICK_RULE:
 			exact->tool = cp.rule;
 			policy_field_key(exact->field, sizeof(exact->field), "classes", cp.class_name);
+			also->tool = cp.also;
+			policy_field_key(also->field, sizeof(also->field), "classes", cp.also_name);
 			break;
 		case CLASS_PICK_NONE:
 			break;
@@ -246,10 +247,17 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 		return verdict(out, VERDICT_DENY, rule, decider ? "tool \"%s\" is denied by policy"
 			       : "tool \"%s\" is not allowed by policy", req->tool);
 	}
+	if (also->tool && also->tool->rule.action && also->tool->rule.action != MCPF_ACTION_ALLOW) {
+		snprintf(rule, sizeof(rule), "%s.action", also->field);
+		if (also->tool->rule.reason[0])
+			return verdict(out, VERDICT_DENY, rule, "%s", also->tool->rule.reason);
+		return verdict(out, VERDICT_DENY, rule, "tool \"%s\" is denied by policy", req->tool);
+	}
 
 	if ((v = check_conditions(req, wild, out)) != VERDICT_ALLOW ||
 	    (v = check_conditions(req, exact, out)) != VERDICT_ALLOW ||
-	    (v = check_limits(maps, req, entries, 2, out)) != VERDICT_ALLOW)
+	    (v = check_conditions(req, also, out)) != VERDICT_ALLOW ||
+	    (v = check_limits(maps, req, entries, 3, out)) != VERDICT_ALLOW)
 		return v;
 	return verdict(out, VERDICT_ALLOW, rule, "allowed");
 }

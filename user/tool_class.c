@@ -295,9 +295,7 @@ void tool_classify(const char *name, const char *description, const cJSON *schem
 	walk_schema(schema, 0, &w);
 	why |= by_name.why | by_desc.why | w.why;
 
-	found = by_name.category > by_desc.category ? by_name.category : by_desc.category;
-	if ((w.why & TOOL_WHY_SCHEMA_CODE) && found < MCPF_CATEGORY_EXECUTE)
-		found = MCPF_CATEGORY_EXECUTE;
+	found = tool_evidence_category(by_name.why | by_desc.why | w.why);
 	out->category = claimed > found ? claimed : found;
 	out->hints_only = claimed > found;
 	out->reasons = why;
@@ -312,6 +310,19 @@ void tool_classify(const char *name, const char *description, const cJSON *schem
 	if (w.why & (TOOL_WHY_SCHEMA_CODE | TOOL_WHY_SCHEMA_QUERY) && risk < MCPF_RISK_CRITICAL)
 		risk++;
 	out->risk = risk;
+}
+
+enum mcpf_tool_category tool_evidence_category(unsigned int reasons)
+{
+	if (reasons & (TOOL_WHY_NAME_DESTRUCTIVE | TOOL_WHY_DESC_DESTRUCTIVE))
+		return MCPF_CATEGORY_DESTRUCTIVE;
+	if (reasons & (TOOL_WHY_NAME_FINANCIAL | TOOL_WHY_DESC_FINANCIAL))
+		return MCPF_CATEGORY_FINANCIAL;
+	if (reasons & (TOOL_WHY_NAME_EXECUTE | TOOL_WHY_DESC_EXECUTE | TOOL_WHY_SCHEMA_CODE))
+		return MCPF_CATEGORY_EXECUTE;
+	if (reasons & TOOL_WHY_NAME_WRITE)
+		return MCPF_CATEGORY_WRITE;
+	return reasons & TOOL_WHY_NAME_READ ? MCPF_CATEGORY_READ : MCPF_CATEGORY_UNKNOWN;
 }
 
 const char *tool_category_name(enum mcpf_tool_category c)

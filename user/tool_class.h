@@ -94,6 +94,11 @@ void tool_hints_read(const cJSON *annotations, struct tool_hints *out);
 void tool_classify(const char *name, const char *description, const cJSON *schema,
 		   const struct tool_hints *hints, struct tool_class *out);
 
+/* The category the evidence other than annotations names (TOOL_WHY_NAME_*,
+ * DESC_* and SCHEMA_CODE bits of reasons): what a hints_only tool would
+ * be without the server's claim. */
+enum mcpf_tool_category tool_evidence_category(unsigned int reasons);
+
 /* "read", "write", "execute", "financial", "destructive", "unknown". */
 const char *tool_category_name(enum mcpf_tool_category c);
 /* The category of a name, or -1 ("unknown" is not a class one can name). */
