@@ -57,7 +57,33 @@ struct splice {
 	struct bytebuf text;
 };
 
-/* The array without hidden entries; 1 if any was removed, 0 if none, -1 on error. */
+static int members_named(const cJSON *obj, const char *name);
+
+/* An entry a client could read otherwise than cJSON does: a member the
+ * filter or the tool inventory reads comes twice (cJSON reads the first,
+ * JSON.parse the last). */
+static bool ambiguous_entry(const cJSON *entry, enum mcp_list list)
+{
+	static const char *const read[] = { "name", "title", "description", "inputSchema", "annotations", NULL };
+	static const char *const hints[] = { "readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint", NULL };
+	const cJSON *annotations;
+
+	if (members_named(entry, mcp_list_key(list)) > 1)
+		return true;
+	if (list != MCP_LIST_TOOLS)
+		return false;
+	for (const char *const *k = read; *k; k++)
+		if (members_named(entry, *k) > 1)
+			return true;
+	annotations = cJSON_GetObjectItemCaseSensitive(entry, "annotations");
+	for (const char *const *k = hints; cJSON_IsObject(annotations) && *k; k++)
+		if (members_named(annotations, *k) > 1)
+			return true;
+	return false;
+}
+
+/* The array without hidden entries; 1 if any was removed, 0 if none, -1 on error
+ * (or an ambiguous entry). */
 static int filtered_entries(const char *json, struct json_span tools_span, const cJSON *tools, enum mcp_list list,
 			    mcp_hidden_fn is_hidden, void *ctx, struct bytebuf *out)
 {
@@ -76,6 +102,10 @@ static int filtered_entries(const char *json, struct json_span tools_span, const
 	for (const cJSON *tool = tools->child; tool && r == 0; tool = tool->next, i++) {
 		const cJSON *name = cJSON_IsObject(tool) ? cJSON_GetObjectItemCaseSensitive(tool, mcp_list_key(list))
 							 : NULL;
+		if (name && ambiguous_entry(tool, list)) {
+			r = -1;
+			break;
+		}
 		if (cJSON_IsString(name) && is_hidden(list, name->valuestring, tool, ctx)) {
 			removed = 1;
 			continue;
@@ -129,6 +159,9 @@ static int filter_message(const char *json, struct json_span msg_span, const cJS
 	struct json_span result_span, tools_span;
 	if (json_child_span(json, msg_span, msg, result, &result_span) < 0 ||
 	    json_child_span(json, result_span, result, tools, &tools_span) < 0)
+		return -1;
+	/* cJSON's strings end at a \u0000, a client's do not */
+	if (json_has_nul_escape(json + tools_span.off, tools_span.len))
 		return -1;
 	struct splice *s = &splices[*n_splices];
 	s->span = tools_span;

@@ -13,7 +13,10 @@
  *       case 0:  forward the original bytes unchanged
  *       case 1:  forward out (JSON body: new Content-Length via
  *                http1_head_rebuild; SSE: sse_format_event with out as data)
- *       case -1: out of memory, or over json_limits_for_answers(): fail the reply
+ *       case -1: out of memory, over json_limits_for_answers(), or a list a
+ *                client could read otherwise (a \u0000 in it, or a repeated
+ *                name key, or a tool's description, schema or annotation
+ *                hint given twice): fail the reply
  *       }
  *   mcp_idset_free(&pending);
  *

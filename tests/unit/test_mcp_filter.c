@@ -198,3 +198,40 @@ TEST(filter_prompts_resources_and_templates_by_their_keys)
 	bb_free(&out);
 	mcp_idset_free(&pending);
 }
+
+/* What the filter and the tool inventory read of an entry must be what the
+ * client reads: cJSON takes the first of a repeated member, JSON.parse the
+ * last, and a \u0000 ends cJSON's copy of a string. A server could
+ * otherwise change a description the client shows while the inventory's
+ * digest stays the same, or show a hidden tool. Such answers are refused;
+ * a \u0000 elsewhere in the document is not the filter's concern. */
+TEST(filter_refuses_entries_read_differently_by_clients)
+{
+	static const char *const bad[] = {
+		"{\"name\":\"echo\",\"description\":\"benign\",\"description\":\"evil\"}",
+		"{\"name\":\"echo\",\"name\":\"secret\"}",
+		"{\"name\":\"echo\",\"inputSchema\":{},\"inputSchema\":{\"type\":\"object\"}}",
+		"{\"name\":\"echo\",\"annotations\":{\"readOnlyHint\":true,\"readOnlyHint\":false}}",
+		"{\"name\":\"echo\",\"description\":\"benign\\u0000 evil\"}",
+		"{\"name\":\"echo\\u0000x\"}",
+	};
+	struct bytebuf out = BYTEBUF_INIT;
+	struct mcp_idset pending;
+	char reply[512];
+
+	mcp_idset_init(&pending);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(reply, sizeof(reply), "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":[%s]}}", bad[i]);
+		pend(&pending, "5");
+		CHECK_INT_EQ(mcp_filter_lists(reply, strlen(reply), &pending, hide_secret, NULL, &out), -1);
+		mcp_idset_free(&pending);
+	}
+	snprintf(reply, sizeof(reply), "[{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"content\":[{\"text\":\"a\\u0000b\"}]}},"
+		 "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":[{\"name\":\"echo\",\"description\":\"d\","
+		 "\"annotations\":{\"title\":\"t\"}},{\"name\":\"secret\"}]}}]");
+	pend(&pending, "5");
+	CHECK_INT_EQ(mcp_filter_lists(reply, strlen(reply), &pending, hide_secret, NULL, &out), 1);
+	CHECK(strstr(out.data, "\\u0000") && !strstr(out.data, "secret"));
+	bb_free(&out);
+	mcp_idset_free(&pending);
+}
