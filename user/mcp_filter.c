@@ -34,13 +34,26 @@ int mcp_idset_add(struct mcp_idset *s, const cJSON *id, enum mcp_list list)
 	return 0;
 }
 
+static bool id_matches(const struct mcp_id *e, const cJSON *id)
+{
+	return e->is_string ? cJSON_IsString(id) && strcmp(e->string, id->valuestring) == 0
+			    : cJSON_IsNumber(id) && e->number == id->valuedouble;
+}
+
+bool mcp_idset_has(const struct mcp_idset *s, const cJSON *id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (id_matches(&s->ids[i], id))
+			return true;
+	return false;
+}
+
 int mcp_idset_take(struct mcp_idset *s, const cJSON *id)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		struct mcp_id *e = &s->ids[i];
-		bool match = e->is_string ? cJSON_IsString(id) && strcmp(e->string, id->valuestring) == 0
-					  : cJSON_IsNumber(id) && e->number == id->valuedouble;
-		if (match) {
+
+		if (id_matches(e, id)) {
 			int list = e->list;
 
 			free(e->string);

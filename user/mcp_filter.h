@@ -59,6 +59,7 @@ void mcp_idset_init(struct mcp_idset *s);
 int mcp_idset_add(struct mcp_idset *s, const cJSON *id, enum mcp_list list);
 /* Removes id from the set: the list it asked for, or -1 when it was not there. */
 int mcp_idset_take(struct mcp_idset *s, const cJSON *id);
+bool mcp_idset_has(const struct mcp_idset *s, const cJSON *id);
 void mcp_idset_free(struct mcp_idset *s);
 
 int mcp_filter_lists(const char *json, size_t len, struct mcp_idset *pending, mcp_hidden_fn is_hidden,

@@ -606,6 +606,21 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 	return reply && cJSON_AddItemToArray(rc->replies, reply) ? 0 : -1;
 }
 
+/* A request reusing the id of one still awaiting its answer (MCP: ids are
+ * unique in a session), on this track or earlier in this body: its answer
+ * and the other's could not be told apart. */
+static bool id_in_use(struct request_ctx *rc, const struct jsonrpc_body *b, size_t i)
+{
+	const cJSON *id = b->msgs[i].id;
+
+	if (b->msgs[i].kind != JSONRPC_REQUEST || !id)
+		return false;
+	for (size_t k = 0; k < i; k++)
+		if (b->msgs[k].kind == JSONRPC_REQUEST && b->msgs[k].id && cJSON_Compare(b->msgs[k].id, id, true))
+			return true;
+	return answer_track_awaits(rc->legacy ? &rc->legacy->track : rc->f->track, id);
+}
+
 /* A buffered MCP request is complete: decide every element, then forward
  * what is allowed and answer the rest. Nothing is forwarded before this. */
 static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct http1_msg *m, bool own_100)
@@ -647,11 +662,13 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		struct jsonrpc_msg *jm = &b.msgs[i];
 		size_t req_bytes = b.batch ? jm->span.len : m->body_len;
 
-		if (jm->kind == JSONRPC_INVALID) {
+		if (jm->kind == JSONRPC_INVALID || id_in_use(&rc, &b, i)) {
+			const char *why = jm->kind == JSONRPC_INVALID ? jm->invalid_reason
+								     : "the id of a request still awaiting its answer";
 			struct accounting a = { .tool = jm->tool_name ? jm->tool_name : "", .rule = "request",
-						.reason = jm->invalid_reason, .session = rc.session,
+						.reason = why, .session = rc.session,
 						.decision = MCPF_DECISION_INVALID, .req_bytes = req_bytes };
-			cJSON *reply = jsonrpc_error_reply(jm, JSONRPC_INVALID_REQUEST, jm->invalid_reason);
+			cJSON *reply = jsonrpc_error_reply(jm, JSONRPC_INVALID_REQUEST, why);
 
 			account(f, &a);
 			jm->verdict = JSONRPC_ANSWERED;

@@ -5,6 +5,7 @@
 // tools carry each annotation (annotated-server.mjs).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,7 @@ import { startEverything } from '../lib/everything.mjs';
 import { startDaemon, MCPFENCE } from '../lib/daemon.mjs';
 import { dumpPinnedMap } from '../lib/bpftool.mjs';
 import { freePort, waitForListen } from '../lib/ports.mjs';
-import { spawnAgent, policyOf, expectDenial, resultText, waitUntil } from '../lib/mcp.mjs';
+import { spawnAgent, policyOf, expectDenial, resultText, waitUntil, rawExchange, rawMessages, toolCall, JSON_TYPE, ACCEPT_BOTH } from '../lib/mcp.mjs';
 import { scrapeMetrics, parseSamples } from '../lib/metrics.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -239,4 +240,57 @@ itest('drift: a changed description and a new tool are logged, counted, denied u
   await waitUntil(async () => !(await again.callTool('notes_digest', {})).isError, 'the policy naming notes_digest', 15000);
   expectDenial(assert, await again.callTool('added_later', {}), { rule: 'on_change' });
   await again.close();
+});
+
+// A plain JSON-RPC server in the test process: tools/list lists frob and
+// secret; its tool "reflect" answers with whatever the agent sent as
+// arguments spread into the result (as a proxying tool could); everything
+// else gets an empty result.
+async function startReflector(t) {
+  const LISTED = [{ name: 'frob', description: 'real', inputSchema: { type: 'object' } },
+    { name: 'secret', description: 'hidden by policy', inputSchema: { type: 'object' } }];
+  const answer = (m) => ({ jsonrpc: '2.0', id: m.id,
+    result: m.method === 'tools/list' ? { tools: LISTED } : m.method === 'tools/call' ? { content: [], ...m.params.arguments } : {} });
+  const server = http.createServer((req, res) => {
+    const parts = [];
+    req.on('data', (d) => parts.push(d));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(parts).toString('utf8'));
+      const out = JSON.stringify(Array.isArray(body) ? body.filter((m) => m.id !== undefined).map(answer) : answer(body));
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(out) });
+      res.end(out);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => { server.closeAllConnections(); server.close(); });
+  return server.address().port;
+}
+
+itest('only the answer to a tools/list counts: a request reusing its id cannot feed the inventory or unfilter the list', async (t) => {
+  const sb = sandbox(t, 'inv-ids');
+  const port = await startReflector(t);
+  const daemon = await startDaemon(sb, { policy: policyOf({ refl: { port, hide: ['secret'] } }) });
+  const post = (body) => ({ method: 'POST', path: '/mcp', headers: [JSON_TYPE, ACCEPT_BOTH], body: JSON.stringify(body) });
+  const list = (id) => ({ jsonrpc: '2.0', id, method: 'tools/list' });
+  const first = await rawExchange(sb, port, [post(list(1))]);
+  assert.deepEqual(rawMessages(first.responses[0])[0].result.tools.map((x) => x.name), ['frob']);
+  const before = toolsJson(sb, 'refl').refl;
+  assert.deepEqual(Object.keys(before), ['frob', 'secret']);
+
+  // The reflected answer comes first with the id the tools/list uses.
+  const forged = { tools: [{ name: 'frob', description: 'forged by the agent' }, { name: 'planted', description: 'x' }] };
+  const out = await rawExchange(sb, port, [post([toolCall(7, 'reflect', forged), list(7)])]);
+  const answers = rawMessages(out.responses[0]);
+  // whatever was answered, the hidden tool was not shown
+  for (const a of answers) for (const x of a.result?.tools || []) assert.notEqual(x.name, 'secret', JSON.stringify(answers));
+  assert.ok(answers.some((a) => a.id === 7 && (a.error || a.result?.isError)), `the reused id is refused: ${JSON.stringify(answers)}`);
+  // a lifecycle request (forwarded undecided) earlier in the batch too
+  const ping = await rawExchange(sb, port, [post([{ jsonrpc: '2.0', id: 9, method: 'ping' }, list(9)])]);
+  const pinged = rawMessages(ping.responses[0]);
+  for (const a of pinged) for (const x of a.result?.tools || []) assert.notEqual(x.name, 'secret', JSON.stringify(pinged));
+  assert.ok(pinged.some((a) => a.id === 9 && a.error), JSON.stringify(pinged));
+  const after = toolsJson(sb, 'refl').refl;
+  assert.deepEqual(Object.keys(after), ['frob', 'secret']);
+  assert.equal(after.frob.description_sha256, before.frob.description_sha256);
+  assert.equal(changes(parseSamples(await scrapeMetrics(daemon)), 'refl', 'changed'), 0);
 });
