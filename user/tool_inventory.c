@@ -12,6 +12,7 @@
 #include "log.h"
 #include "prom.h"
 #include "tool_class.h"
+#include "utf8.h"
 
 void tool_inventory_init(struct tool_inventory *inv, int tools_fd, int servers_fd)
 {
@@ -67,14 +68,30 @@ int tool_inventory_server(int servers_fd, const char *server, struct mcpf_invent
 	return bpf_map_lookup_elem(servers_fd, k, out) ? -errno : 0;
 }
 
-/* A name for a log line: what a server sent, control bytes made '?'. */
+/* A name for a log line: what a server sent, with '?' for each control
+ * character (C0, DEL, and C1: U+009B is a CSI to many terminals) and each
+ * byte that is not UTF-8. */
 static const char *printable(const char *s, char *out, size_t size)
 {
-	size_t i;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s), o = 0, len;
+	unsigned int cp;
 
-	for (i = 0; s[i] && i + 1 < size; i++)
-		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	out[i] = '\0';
+	while (left && o + 1 < size) {
+		len = utf8_sequence(p, left, &cp);
+		if (!len || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+			out[o++] = '?';
+			len = len ? len : 1;
+		} else if (o + len < size) {
+			memcpy(out + o, p, len);
+			o += len;
+		} else {
+			break;
+		}
+		p += len;
+		left -= len;
+	}
+	out[o] = '\0';
 	return out;
 }
 

@@ -245,7 +245,8 @@ itest('drift: a changed description and a new tool are logged, counted, denied u
 // A plain JSON-RPC server in the test process: tools/list lists frob and
 // secret; its tool "reflect" answers with whatever the agent sent as
 // arguments spread into the result (as a proxying tool could); everything
-// else gets an empty result.
+// else gets an empty result. Returns its port and the listed array (tests
+// change it).
 async function startReflector(t) {
   const LISTED = [{ name: 'frob', description: 'real', inputSchema: { type: 'object' } },
     { name: 'secret', description: 'hidden by policy', inputSchema: { type: 'object' } }];
@@ -263,12 +264,12 @@ async function startReflector(t) {
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => { server.closeAllConnections(); server.close(); });
-  return server.address().port;
+  return { port: server.address().port, listed: LISTED };
 }
 
 itest('only the answer to a tools/list counts: a request reusing its id cannot feed the inventory or unfilter the list', async (t) => {
   const sb = sandbox(t, 'inv-ids');
-  const port = await startReflector(t);
+  const { port } = await startReflector(t);
   const daemon = await startDaemon(sb, { policy: policyOf({ refl: { port, hide: ['secret'] } }) });
   const post = (body) => ({ method: 'POST', path: '/mcp', headers: [JSON_TYPE, ACCEPT_BOTH], body: JSON.stringify(body) });
   const list = (id) => ({ jsonrpc: '2.0', id, method: 'tools/list' });
@@ -293,4 +294,16 @@ itest('only the answer to a tools/list counts: a request reusing its id cannot f
   assert.deepEqual(Object.keys(after), ['frob', 'secret']);
   assert.equal(after.frob.description_sha256, before.frob.description_sha256);
   assert.equal(changes(parseSamples(await scrapeMetrics(daemon)), 'refl', 'changed'), 0);
+});
+
+itest('names a server lists reach the log without terminal controls (C0, DEL, C1)', async (t) => {
+  const sb = sandbox(t, 'inv-log-names');
+  const { port, listed } = await startReflector(t);
+  const daemon = await startDaemon(sb, { policy: policyOf({ refl: { port } }) });
+  const post = { method: 'POST', path: '/mcp', headers: [JSON_TYPE, ACCEPT_BOTH], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) };
+  await rawExchange(sb, port, [post]);
+  listed.push({ name: 'x\u009b31m\u001b[2J\u007fé', description: 'new' });
+  await rawExchange(sb, port, [post]);
+  const line = await daemon.waitForLine(/lists a new tool x/);
+  assert.ok(line.includes('lists a new tool x?31m?[2J?é ('), JSON.stringify(line));
 });
