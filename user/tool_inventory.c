@@ -161,7 +161,7 @@ int tool_inventory_see(struct tool_inventory *inv, const char *server, const cJS
 	struct mcpf_inventory_tool old, row;
 	struct mcpf_inventory_key k;
 	char sname[MCPF_NAME_LEN], tname[MCPF_NAME_LEN];
-	bool known;
+	bool known, recorded;
 	int err;
 
 	if (inv->tools_fd < 0 || !cJSON_IsString(name) || !name->valuestring[0] ||
@@ -176,9 +176,12 @@ int tool_inventory_see(struct tool_inventory *inv, const char *server, const cJS
 		memset(&k, 0, sizeof(k));
 		strcpy(k.server, server);
 		dropped(&srv, server);
+	} else if (!(recorded = bpf_map_lookup_elem(inv->tools_fd, &k, &old) == 0) &&
+		   srv.tools >= MCPF_INVENTORY_PER_SERVER) {
+		dropped(&srv, server);  /* no room: not worth digesting */
 	} else if ((err = declared(tool, &row))) {
 		return err;
-	} else if (bpf_map_lookup_elem(inv->tools_fd, &k, &old) == 0) {
+	} else if (recorded) {
 		if (same_definition(&old, &row) && known)
 			return 0;  /* the usual case: nothing to write */
 		if (same_definition(&old, &row))
