@@ -95,8 +95,43 @@ static bool ambiguous_entry(const cJSON *entry, enum mcp_list list)
 	return false;
 }
 
+static int by_string(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* An ambiguous entry, or (tools) a name listed twice: which definition
+ * would the client keep, which one the inventory? Checked before any
+ * entry is passed on. n: the array's size. */
+static bool ambiguous_list(const cJSON *entries, enum mcp_list list, size_t n)
+{
+	const char **names = list == MCP_LIST_TOOLS ? malloc(n * sizeof(*names)) : NULL;
+	size_t k = 0;
+	bool twice = false;
+
+	if (list == MCP_LIST_TOOLS && !names)
+		return true;
+	for (const cJSON *e = entries->child; e; e = e->next) {
+		const cJSON *name = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, mcp_list_key(list)) : NULL;
+
+		if (name && ambiguous_entry(e, list)) {
+			free(names);
+			return true;
+		}
+		if (names && cJSON_IsString(name) && k < n)
+			names[k++] = name->valuestring;
+	}
+	if (names) {
+		qsort(names, k, sizeof(*names), by_string);
+		for (size_t i = 1; i < k && !twice; i++)
+			twice = !strcmp(names[i - 1], names[i]);
+	}
+	free(names);
+	return twice;
+}
+
 /* The array without hidden entries; 1 if any was removed, 0 if none, -1 on error
- * (or an ambiguous entry). */
+ * (or an ambiguous list: ambiguous_list()). */
 static int filtered_entries(const char *json, struct json_span tools_span, const cJSON *tools, enum mcp_list list,
 			    mcp_hidden_fn is_hidden, void *ctx, struct bytebuf *out)
 {
@@ -106,6 +141,8 @@ static int filtered_entries(const char *json, struct json_span tools_span, const
 
 	if (n == 0)
 		return 0;
+	if (ambiguous_list(tools, list, n))
+		return -1;
 	struct json_span *spans = malloc(n * sizeof(*spans));
 	if (!spans || json_child_spans(json, tools_span, spans, n) != (int)n) {
 		free(spans);
@@ -115,10 +152,6 @@ static int filtered_entries(const char *json, struct json_span tools_span, const
 	for (const cJSON *tool = tools->child; tool && r == 0; tool = tool->next, i++) {
 		const cJSON *name = cJSON_IsObject(tool) ? cJSON_GetObjectItemCaseSensitive(tool, mcp_list_key(list))
 							 : NULL;
-		if (name && ambiguous_entry(tool, list)) {
-			r = -1;
-			break;
-		}
 		if (cJSON_IsString(name) && is_hidden(list, name->valuestring, tool, ctx)) {
 			removed = 1;
 			continue;

@@ -16,7 +16,7 @@
  *       case -1: out of memory, over json_limits_for_answers(), or a list a
  *                client could read otherwise (a \u0000 in it, or a repeated
  *                name key, or a tool's description, schema or annotation
- *                hint given twice): fail the reply
+ *                hint given twice, or a tool name listed twice): fail the reply
  *       }
  *   mcp_idset_free(&pending);
  *

@@ -1080,12 +1080,16 @@ static int filter_lists(struct mcp_flow *f, struct answer_track *t, const char *
 			struct bytebuf *out)
 {
 	struct list_answer la = { f, 0 };
+	int r;
 
 	if (!t->lists.n)
 		return 0;
 	if (f->enf->inventory)
 		la.inventory_id = tool_inventory_answer(f->enf->inventory);
-	return mcp_filter_lists(json, len, &t->lists, is_hidden, &la, out);
+	if ((r = mcp_filter_lists(json, len, &t->lists, is_hidden, &la, out)) < 0)
+		log_warn("server %s: a list answer that cannot be filtered (over the answer limits, out of memory, "
+			 "or ambiguous: mcp_filter.h); not relayed", f->origin->server);
+	return r;
 }
 
 static int emit_sse(struct mcp_flow *f, struct flow_io *io, const char *bytes, size_t n)

@@ -214,6 +214,7 @@ TEST(filter_refuses_entries_read_differently_by_clients)
 		"{\"name\":\"echo\",\"annotations\":{\"readOnlyHint\":true,\"readOnlyHint\":false}}",
 		"{\"name\":\"echo\",\"description\":\"benign\\u0000 evil\"}",
 		"{\"name\":\"echo\\u0000x\"}",
+		"{\"name\":\"echo\",\"description\":\"a\"},{\"name\":\"add\"},{\"name\":\"echo\",\"description\":\"b\"}",
 	};
 	struct bytebuf out = BYTEBUF_INIT;
 	struct mcp_idset pending;
@@ -223,7 +224,10 @@ TEST(filter_refuses_entries_read_differently_by_clients)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(reply, sizeof(reply), "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":[%s]}}", bad[i]);
 		pend(&pending, "5");
-		CHECK_INT_EQ(mcp_filter_lists(reply, strlen(reply), &pending, hide_secret, NULL, &out), -1);
+		int calls[4] = { 0 };
+
+		CHECK_INT_EQ(mcp_filter_lists(reply, strlen(reply), &pending, hide_secret, calls, &out), -1);
+		CHECK_INT_EQ(calls[MCP_LIST_TOOLS], 0);  /* nothing of it was passed on */
 		mcp_idset_free(&pending);
 	}
 	snprintf(reply, sizeof(reply), "[{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"content\":[{\"text\":\"a\\u0000b\"}]}},"
