@@ -210,8 +210,9 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 		return verdict(out, VERDICT_HIDDEN, "hide", "tool \"%s\" is hidden by policy", req->tool);
 	if (req->arguments && !cJSON_IsObject(req->arguments))
 		return verdict(out, VERDICT_INVALID, "arguments", "arguments must be an object");
-	/* no entry of its own: its class's entry, or an on_change hold */
-	if (!exact->tool && strcmp(req->tool, "*") && !policy_name_reserved(req->tool)) {
+	/* no entry of its own (never one for "*" or a reserved name): its
+	 * class's entry, or an on_change hold */
+	if (!exact->tool) {
 		struct class_pick_out cp;
 
 		switch (class_rule_pick(maps, cache, req->server, req->tool, &cp)) {

@@ -79,3 +79,25 @@ MAPS_TEST(class_decide_annotation_class_only_tightens)
 	CHECK_STR_EQ(d.rule, "classes.destructive.action");
 	CHECK_STR_EQ(d.reason, "claimed destructive");
 }
+
+/* Names no policy entry can take ("*", "class:...", "method:...") are
+ * still held by on_change: deny when they appear after the baseline or
+ * were never listed; a server cannot slip a new tool past the hold by
+ * naming it so. */
+MAPS_TEST(class_decide_on_change_holds_names_a_policy_cannot_take)
+{
+	struct decision d;
+
+	CHECK_INT_EQ(fixture_compile(f, "{'version':'1','servers':{'fs':{'endpoints':['127.0.0.1:1'],"
+				     "'default':'allow','on_change':'deny'}}}"), 0);
+	CHECK_INT_EQ(listed(f, "{\"name\":\"echo\"}"), 0);
+	CHECK_INT_EQ(call(f, "echo", &d), VERDICT_ALLOW);
+	CHECK_INT_EQ(listed(f, "{\"name\":\"class:evil\"}"), 0);
+	CHECK_INT_EQ(listed(f, "{\"name\":\"*\"}"), 0);
+	CHECK_INT_EQ(call(f, "class:evil", &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "on_change");
+	CHECK_INT_EQ(call(f, "*", &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "on_change");
+	CHECK_INT_EQ(call(f, "method:never_listed", &d), VERDICT_DENY);
+	CHECK_STR_EQ(d.rule, "on_change");
+}
