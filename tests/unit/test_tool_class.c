@@ -193,6 +193,13 @@ TEST(json_canon_one_digest_per_value)
 	CHECK_STR_EQ(a, b);
 	digest_of("{\"properties\":{\"a\":{\"type\":\"number\"}},\"type\":\"object\"}", b);
 	CHECK(strcmp(a, b) != 0);
+	/* numbers are compared as doubles (json_canon.h says so) */
+	digest_of("[12345678901234567890, 1e400, -0]", a);
+	digest_of("[12345678901234567891, 2e400, 0]", b);
+	CHECK_STR_EQ(a, b);
+	digest_of("[1e400]", a);
+	digest_of("[-1e400]", b);
+	CHECK(strcmp(a, b) != 0);
 	/* repeated names keep their order: [1,2] and [2,1] differ */
 	digest_of("{\"a\":1,\"a\":2}", a);
 	digest_of("{\"a\":2,\"a\":1}", b);
