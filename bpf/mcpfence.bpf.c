@@ -21,6 +21,7 @@
 #include "maps.bpf.h"
 #include "policy_maps.bpf.h"
 #include "stats_maps.bpf.h"
+#include "inventory_maps.bpf.h"
 
 #define AF_INET  2
 #define AF_INET6 10

@@ -17,6 +17,14 @@ static void take_at(struct call_list *l, size_t i, struct pending_call *out)
 	l->n--;
 }
 
+bool call_list_has(const struct call_list *l, const cJSON *id)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (id && cJSON_Compare(l->calls[i].id, id, true))
+			return true;
+	return false;
+}
+
 bool call_list_take(struct call_list *l, const cJSON *id, struct pending_call *out)
 {
 	for (size_t i = 0; i < l->n; i++) {

@@ -34,6 +34,8 @@ struct call_list {
 
 /* Takes ownership of id and arguments. -ENOSPC when full (the caller refuses). */
 int call_list_add(struct call_list *l, const struct pending_call *c);
+/* Is a call with this id awaiting its answer? */
+bool call_list_has(const struct call_list *l, const cJSON *id);
 /* Removes the call answered by id into *out; false if none. */
 bool call_list_take(struct call_list *l, const cJSON *id, struct pending_call *out);
 /* Removes any call of this exchange into *out; false when none is left. */

@@ -29,6 +29,7 @@
 #include "rate_limit.h"
 #include "stats.h"
 #include "sysfs.h"
+#include "tool_inventory.h"
 #include "tool_names.h"
 
 #define DEFAULT_BODY_LIMIT (4u << 20)
@@ -179,6 +180,7 @@ struct daemon {
 	struct watch prune_timer;
 	struct watch drain_timer;
 	struct enforce enforce;
+	struct tool_inventory inventory;
 	struct handover_server handover;
 	unsigned drain_timeout;
 	long long drain_deadline_ms;
@@ -342,6 +344,7 @@ static int render_metrics(struct bytebuf *out, void *ctx)
 	else {
 		endpoint_watch_render(&d->resolver, out);
 		err = proxy_render_limits(&d->proxy, out);
+		err = err ? err : tool_inventory_render(out, d->policy_maps.inventory_servers);
 	}
 	return err ? -1 : 0;
 }
@@ -452,6 +455,8 @@ static int setup_enforcement(struct daemon *d, const struct run_args *a, struct 
 
 	kern_policy_maps(d->kern.skel, &d->policy_maps);
 	e->policy = &d->policy_maps;
+	tool_inventory_init(&d->inventory, d->policy_maps.inventory, d->policy_maps.inventory_servers);
+	e->inventory = &d->inventory;
 	e->tool_stats_fd = kern_tool_stats_fd(&d->kern);
 	e->daemon_stats_fd = kern_daemon_stats_fd(&d->kern);
 	e->body_limit = a->body_limit;

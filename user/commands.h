@@ -5,6 +5,7 @@
 
 #include "cmd_policy.h"  /* cmd_policy */
 #include "cmd_stats.h"   /* cmd_stats, cmd_top */
+#include "cmd_tools.h"   /* cmd_tools, cmd_suggest */
 
 int cmd_run(int argc, char **argv);
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "common.h"
+#include "class_rule.h"
 #include "decide.h"
 #include "glob.h"
 #include "policy_cache.h"
@@ -161,8 +162,8 @@ enum mcpf_decision decide(struct policy_maps *maps, const struct decide_request 
 {
 	const struct policy_cache *cache;
 	const struct mcpf_policy_server *server;
-	struct entry entries[2];   /* exact, "*" */
-	struct entry *exact = &entries[0], *wild = &entries[1];
+	struct entry entries[3];   /* exact, "*", a class that only adds (class_rule.h) */
+	struct entry *exact = &entries[0], *wild = &entries[1], *also = &entries[2];
 	const struct mcpf_policy_tool *decider;
 	char rule[sizeof(out->rule)];
 	enum mcpf_action action;
@@ -184,11 +185,30 @@ enum mcpf_decision decide(struct policy_maps *maps, const struct decide_request 
 	find_entry(cache, req->server, strcmp(req->tool, "*") && !policy_name_reserved(req->tool) ? req->tool : "",
 		   exact);
 	find_entry(cache, req->server, "*", wild);
+	also->tool = NULL;
 
 	if (exact->tool && exact->tool->rule.hidden)
 		return verdict(out, MCPF_DECISION_HIDDEN, "hide", "tool \"%s\" is hidden by policy", req->tool);
 	if (req->arguments && !cJSON_IsObject(req->arguments))
 		return verdict(out, MCPF_DECISION_INVALID, "arguments", "arguments must be an object");
+	/* no entry of its own (never one for "*" or a reserved name): its
+	 * class's entry, or an on_change hold */
+	if (!exact->tool) {
+		struct class_pick_out cp;
+
+		switch (class_rule_pick(maps, cache, req->server, req->tool, &cp)) {
+		case CLASS_PICK_HELD:
+			return verdict(out, MCPF_DECISION_DENY, "on_change", "%s", cp.why);
+		case CLASS_PICK_RULE:
+			exact->tool = cp.rule;
+			policy_field_key(exact->field, sizeof(exact->field), "classes", cp.class_name);
+			also->tool = cp.also;
+			policy_field_key(also->field, sizeof(also->field), "classes", cp.also_name);
+			break;
+		case CLASS_PICK_NONE:
+			break;
+		}
+	}
 
 	if (exact->tool) {
 		decider = &exact->tool->rule;
@@ -209,10 +229,17 @@ enum mcpf_decision decide(struct policy_maps *maps, const struct decide_request 
 		return verdict(out, MCPF_DECISION_DENY, rule, decider ? "tool \"%s\" is denied by policy"
 			       : "tool \"%s\" is not allowed by policy", req->tool);
 	}
+	if (also->tool && also->tool->rule.action && also->tool->rule.action != MCPF_ACTION_ALLOW) {
+		snprintf(rule, sizeof(rule), "%s.action", also->field);
+		if (also->tool->rule.reason[0])
+			return verdict(out, MCPF_DECISION_DENY, rule, "%s", also->tool->rule.reason);
+		return verdict(out, MCPF_DECISION_DENY, rule, "tool \"%s\" is denied by policy", req->tool);
+	}
 
 	if ((v = check_conditions(req, wild, out)) != MCPF_DECISION_ALLOW ||
 	    (v = check_conditions(req, exact, out)) != MCPF_DECISION_ALLOW ||
-	    (v = check_limits(maps, req, entries, 2, out)) != MCPF_DECISION_ALLOW)
+	    (v = check_conditions(req, also, out)) != MCPF_DECISION_ALLOW ||
+	    (v = check_limits(maps, req, entries, 3, out)) != MCPF_DECISION_ALLOW)
 		return v;
 	return verdict(out, MCPF_DECISION_ALLOW, rule, "allowed");
 }

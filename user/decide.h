@@ -10,7 +10,10 @@
  *   2. tool named in the server's "hide": hidden (rule "hide").
  *   3. arguments present but not an object: invalid (rule "arguments").
  *   4. the action: the exact tool entry's "action"; an exact entry without
- *      "action" allows (listing a tool grants it, as in PolicyLayer); else
+ *      "action" allows (listing a tool grants it, as in PolicyLayer); else,
+ *      for a tool without an entry, an "on_change" hold (deny, rule
+ *      on_change) or its class's entry, which then stands for the exact
+ *      entry in steps 4-6 (rule classes.C...; class_rule.h); else
  *      the "*" entry's "action"; else the server's "default". A deny stops
  *      here with rule tools.T.action, tools.*.action or default.
  *   5. conditions of the "*" entry, then of the exact entry; all must

@@ -11,6 +11,7 @@
 struct policy_maps;
 struct audit_log;
 struct tool_names;
+struct tool_inventory;
 
 struct enforce {
 	struct policy_maps *policy;  /* decisions come from these maps */
@@ -21,6 +22,7 @@ struct enforce {
 	size_t body_limit;           /* request/response bodies over this: 413 */
 	bool agent_per_cgroup;       /* grant/agent limits key an agent by cgroup+uid, not +pid */
 	struct tool_names *listed;   /* tools servers listed: the rest count as "(other)" */
+	struct tool_inventory *inventory; /* what servers declare (tool_inventory.h); NULL: not kept */
 	struct conn_limits_config conn; /* connection caps and timeouts (conn_limits.h) */
 	size_t memory_budget;        /* bytes all connections may hold between events */
 	unsigned char session_secret[16]; /* keys the session id of connections that name none */

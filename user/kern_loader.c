@@ -296,6 +296,8 @@ void kern_policy_maps(const struct mcpfence *skel, struct policy_maps *maps)
 		.rate = bpf_map__fd(skel->maps.rate_state),
 		.targets = bpf_map__fd(skel->maps.targets),
 		.target_ports = bpf_map__fd(skel->maps.target_ports),
+		.inventory = bpf_map__fd(skel->maps.tool_inventory),
+		.inventory_servers = bpf_map__fd(skel->maps.tool_inventory_servers),
 	};
 }
 

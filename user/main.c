@@ -13,6 +13,8 @@ static const struct command {
 	{ "policy", cmd_policy, "check policy files: 'mcpfence policy check FILE...'" },
 	{ "stats", cmd_stats, "per-tool call statistics from the pinned maps" },
 	{ "top", cmd_top, "live per-tool view, refreshed every second" },
+	{ "tools", cmd_tools, "the tools servers listed: class, risk, drift, decision" },
+	{ "suggest", cmd_suggest, "a starter policy from the tool inventory" },
 };
 
 static int usage(FILE *out)

@@ -34,13 +34,26 @@ int mcp_idset_add(struct mcp_idset *s, const cJSON *id, enum mcp_list list)
 	return 0;
 }
 
+static bool id_matches(const struct mcp_id *e, const cJSON *id)
+{
+	return e->is_string ? cJSON_IsString(id) && strcmp(e->string, id->valuestring) == 0
+			    : cJSON_IsNumber(id) && e->number == id->valuedouble;
+}
+
+bool mcp_idset_has(const struct mcp_idset *s, const cJSON *id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (id_matches(&s->ids[i], id))
+			return true;
+	return false;
+}
+
 int mcp_idset_take(struct mcp_idset *s, const cJSON *id)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		struct mcp_id *e = &s->ids[i];
-		bool match = e->is_string ? cJSON_IsString(id) && strcmp(e->string, id->valuestring) == 0
-					  : cJSON_IsNumber(id) && e->number == id->valuedouble;
-		if (match) {
+
+		if (id_matches(e, id)) {
 			int list = e->list;
 
 			free(e->string);
@@ -57,7 +70,68 @@ struct splice {
 	struct bytebuf text;
 };
 
-/* The array without hidden entries; 1 if any was removed, 0 if none, -1 on error. */
+static int members_named(const cJSON *obj, const char *name);
+
+/* An entry a client could read otherwise than cJSON does: a member the
+ * filter or the tool inventory reads comes twice (cJSON reads the first,
+ * JSON.parse the last). */
+static bool ambiguous_entry(const cJSON *entry, enum mcp_list list)
+{
+	static const char *const read[] = { "name", "title", "description", "inputSchema", "annotations", NULL };
+	static const char *const hints[] = { "readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint", NULL };
+	const cJSON *annotations;
+
+	if (members_named(entry, mcp_list_key(list)) > 1)
+		return true;
+	if (list != MCP_LIST_TOOLS)
+		return false;
+	for (const char *const *k = read; *k; k++)
+		if (members_named(entry, *k) > 1)
+			return true;
+	annotations = cJSON_GetObjectItemCaseSensitive(entry, "annotations");
+	for (const char *const *k = hints; cJSON_IsObject(annotations) && *k; k++)
+		if (members_named(annotations, *k) > 1)
+			return true;
+	return false;
+}
+
+static int by_string(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* An ambiguous entry, or (tools) a name listed twice: which definition
+ * would the client keep, which one the inventory? Checked before any
+ * entry is passed on. n: the array's size. */
+static bool ambiguous_list(const cJSON *entries, enum mcp_list list, size_t n)
+{
+	const char **names = list == MCP_LIST_TOOLS ? malloc(n * sizeof(*names)) : NULL;
+	size_t k = 0;
+	bool twice = false;
+
+	if (list == MCP_LIST_TOOLS && !names)
+		return true;
+	for (const cJSON *e = entries->child; e; e = e->next) {
+		const cJSON *name = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, mcp_list_key(list)) : NULL;
+
+		if (name && ambiguous_entry(e, list)) {
+			free(names);
+			return true;
+		}
+		if (names && cJSON_IsString(name) && k < n)
+			names[k++] = name->valuestring;
+	}
+	if (names) {
+		qsort(names, k, sizeof(*names), by_string);
+		for (size_t i = 1; i < k && !twice; i++)
+			twice = !strcmp(names[i - 1], names[i]);
+	}
+	free(names);
+	return twice;
+}
+
+/* The array without hidden entries; 1 if any was removed, 0 if none, -1 on error
+ * (or an ambiguous list: ambiguous_list()). */
 static int filtered_entries(const char *json, struct json_span tools_span, const cJSON *tools, enum mcp_list list,
 			    mcp_hidden_fn is_hidden, void *ctx, struct bytebuf *out)
 {
@@ -67,6 +141,8 @@ static int filtered_entries(const char *json, struct json_span tools_span, const
 
 	if (n == 0)
 		return 0;
+	if (ambiguous_list(tools, list, n))
+		return -1;
 	struct json_span *spans = malloc(n * sizeof(*spans));
 	if (!spans || json_child_spans(json, tools_span, spans, n) != (int)n) {
 		free(spans);
@@ -76,7 +152,7 @@ static int filtered_entries(const char *json, struct json_span tools_span, const
 	for (const cJSON *tool = tools->child; tool && r == 0; tool = tool->next, i++) {
 		const cJSON *name = cJSON_IsObject(tool) ? cJSON_GetObjectItemCaseSensitive(tool, mcp_list_key(list))
 							 : NULL;
-		if (cJSON_IsString(name) && is_hidden(list, name->valuestring, ctx)) {
+		if (cJSON_IsString(name) && is_hidden(list, name->valuestring, tool, ctx)) {
 			removed = 1;
 			continue;
 		}
@@ -129,6 +205,9 @@ static int filter_message(const char *json, struct json_span msg_span, const cJS
 	struct json_span result_span, tools_span;
 	if (json_child_span(json, msg_span, msg, result, &result_span) < 0 ||
 	    json_child_span(json, result_span, result, tools, &tools_span) < 0)
+		return -1;
+	/* cJSON's strings end at a \u0000, a client's do not */
+	if (json_has_nul_escape(json + tools_span.off, tools_span.len))
 		return -1;
 	struct splice *s = &splices[*n_splices];
 	s->span = tools_span;

@@ -13,7 +13,10 @@
  *       case 0:  forward the original bytes unchanged
  *       case 1:  forward out (JSON body: new Content-Length via
  *                http1_head_rebuild; SSE: sse_format_event with out as data)
- *       case -1: out of memory, or over json_limits_for_answers(): fail the reply
+ *       case -1: out of memory, over json_limits_for_answers(), or a list a
+ *                client could read otherwise (a \u0000 in it, or a repeated
+ *                name key, or a tool's description, schema or annotation
+ *                hint given twice, or a tool name listed twice): fail the reply
  *       }
  *   mcp_idset_free(&pending);
  *
@@ -48,12 +51,15 @@ struct mcp_idset {
 	struct mcp_id ids[MCP_IDSET_MAX];
 };
 
-typedef bool (*mcp_hidden_fn)(enum mcp_list list, const char *name, void *ctx);
+/* entry: the whole list entry (a tools/list tool object), for callers
+ * that record what servers list (tool_inventory.h). */
+typedef bool (*mcp_hidden_fn)(enum mcp_list list, const char *name, const cJSON *entry, void *ctx);
 
 void mcp_idset_init(struct mcp_idset *s);
 int mcp_idset_add(struct mcp_idset *s, const cJSON *id, enum mcp_list list);
 /* Removes id from the set: the list it asked for, or -1 when it was not there. */
 int mcp_idset_take(struct mcp_idset *s, const cJSON *id);
+bool mcp_idset_has(const struct mcp_idset *s, const cJSON *id);
 void mcp_idset_free(struct mcp_idset *s);
 
 int mcp_filter_lists(const char *json, size_t len, struct mcp_idset *pending, mcp_hidden_fn is_hidden,

@@ -24,6 +24,7 @@
 #include "mcp_session.h"
 #include "siphash.h"
 #include "stats.h"
+#include "tool_inventory.h"
 #include "tool_names.h"
 
 /* Responses can legitimately be larger than requests (tool results); a
@@ -408,6 +409,21 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 	return reply && cJSON_AddItemToArray(rc->replies, reply) ? 0 : -1;
 }
 
+/* A request reusing the id of one still awaiting its answer (MCP: ids are
+ * unique in a session), on this track or earlier in this body: its answer
+ * and the other's could not be told apart. */
+static bool id_in_use(struct request_ctx *rc, const struct jsonrpc_body *b, size_t i)
+{
+	const cJSON *id = b->msgs[i].id;
+
+	if (b->msgs[i].kind != JSONRPC_REQUEST || !id)
+		return false;
+	for (size_t k = 0; k < i; k++)
+		if (b->msgs[k].kind == JSONRPC_REQUEST && b->msgs[k].id && cJSON_Compare(b->msgs[k].id, id, true))
+			return true;
+	return answer_track_awaits(rc->legacy ? &rc->legacy->track : rc->f->track, id);
+}
+
 /* A buffered MCP request is complete: decide every element, then forward
  * what is allowed and answer the rest. Nothing is forwarded before this. */
 static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct http1_msg *m, bool own_100)
@@ -449,11 +465,13 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		struct jsonrpc_msg *jm = &b.msgs[i];
 		size_t req_bytes = b.batch ? jm->span.len : m->body_len;
 
-		if (jm->kind == JSONRPC_INVALID) {
+		if (jm->kind == JSONRPC_INVALID || id_in_use(&rc, &b, i)) {
+			const char *why = jm->kind == JSONRPC_INVALID ? jm->invalid_reason
+								     : "the id of a request still awaiting its answer";
 			struct accounting a = { .tool = jm->tool_name ? jm->tool_name : "", .rule = "request",
-						.reason = jm->invalid_reason, .session = rc.session,
+						.reason = why, .session = rc.session,
 						.decision = MCPF_DECISION_INVALID, .req_bytes = req_bytes };
-			cJSON *reply = jsonrpc_error_reply(jm, JSONRPC_INVALID_REQUEST, jm->invalid_reason);
+			cJSON *reply = jsonrpc_error_reply(jm, JSONRPC_INVALID_REQUEST, why);
 
 			account(f, &a);
 			jm->verdict = JSONRPC_ANSWERED;
@@ -803,12 +821,24 @@ int mcp_flow_client_eof(struct mcp_flow *f, struct flow_io *io)
 
 /* ---- responses ---- */
 
-static bool is_hidden(enum mcp_list list, const char *name, void *ctx)
-{
-	struct mcp_flow *f = ctx;
+/* One list answer being filtered: its id in the tool inventory. */
+struct list_answer {
+	struct mcp_flow *f;
+	unsigned long long inventory_id;
+};
 
-	if (list == MCP_LIST_TOOLS)
+static bool is_hidden(enum mcp_list list, const char *name, const cJSON *entry, void *ctx)
+{
+	struct list_answer *la = ctx;
+	struct mcp_flow *f = la->f;
+	int err;
+
+	if (list == MCP_LIST_TOOLS) {
 		tool_names_add(f->enf->listed, f->origin->server, name); /* the server lists it */
+		if (f->enf->inventory &&
+		    (err = tool_inventory_see(f->enf->inventory, f->origin->server, entry, la->inventory_id)))
+			log_debug("tool inventory: %s", strerror(-err));
+	}
 	return policy_list_hidden(f->enf->policy, f->origin->server, list, name);
 }
 
@@ -852,9 +882,17 @@ static void scan_body(void *ctx, const char *data, size_t len)
 static int filter_lists(struct mcp_flow *f, struct answer_track *t, const char *json, size_t len,
 			struct bytebuf *out)
 {
+	struct list_answer la = { f, 0 };
+	int r;
+
 	if (!t->lists.n)
 		return 0;
-	return mcp_filter_lists(json, len, &t->lists, is_hidden, f, out);
+	if (f->enf->inventory)
+		la.inventory_id = tool_inventory_answer(f->enf->inventory);
+	if ((r = mcp_filter_lists(json, len, &t->lists, is_hidden, &la, out)) < 0)
+		log_warn("server %s: a list answer that cannot be filtered (over the answer limits, out of memory, "
+			 "or ambiguous: mcp_filter.h); not relayed", f->origin->server);
+	return r;
 }
 
 static struct answer_track *answers_for(struct mcp_flow *f, const struct exchange *ex)

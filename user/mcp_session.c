@@ -15,6 +15,11 @@ struct answer_track *answer_track_new(void)
 	return t;
 }
 
+bool answer_track_awaits(const struct answer_track *t, const cJSON *id)
+{
+	return t && (mcp_idset_has(&t->lists, id) || call_list_has(&t->calls, id));
+}
+
 void answer_track_free(struct answer_track *t)
 {
 	if (!t)

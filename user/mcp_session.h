@@ -32,6 +32,10 @@ struct mcp_session {
 
 struct answer_track *answer_track_new(void);
 void answer_track_free(struct answer_track *t);
+/* Does t await an answer with this id (a list request or a call)? Answers
+ * are matched by id alone, so a second request with it could have its
+ * answer read as the first one's (an echo read as a tools/list). */
+bool answer_track_awaits(const struct answer_track *t, const cJSON *id);
 
 struct mcp_session *mcp_session_open(const char *server, const char *id, struct mcp_flow *stream);
 struct mcp_session *mcp_session_find(const char *server, const char *id);

@@ -15,6 +15,7 @@
 #include "endpoint.h"
 #include "mcp_method.h"
 #include "policy.h"
+#include "tool_class.h"
 
 /* A host name can resolve to several addresses: all are intercepted. */
 #define MAX_ADDRS_PER_ENDPOINT 64
@@ -61,7 +62,7 @@ static const char *const scope_names[] = {
 };
 
 static const char *const reserved_prefixes[] = {
-	POLICY_METHOD_PREFIX, POLICY_PROMPT_PREFIX, POLICY_URI_PREFIX, NULL,
+	POLICY_METHOD_PREFIX, POLICY_PROMPT_PREFIX, POLICY_URI_PREFIX, POLICY_CLASS_PREFIX, NULL,
 };
 
 int policy_name_reserved(const char *name)
@@ -927,7 +928,7 @@ static struct policy_tool *find_tool(struct policy_server *s, size_t sorted, con
 
 /* One family of entries ("tools", "methods", "prompts", "resources"):
  * each becomes a tool-map entry named prefix + key. */
-enum family_kind { FAMILY_TOOLS, FAMILY_METHODS, FAMILY_PROMPTS, FAMILY_RESOURCES };
+enum family_kind { FAMILY_TOOLS, FAMILY_METHODS, FAMILY_PROMPTS, FAMILY_RESOURCES, FAMILY_CLASSES };
 
 struct family {
 	enum family_kind kind;
@@ -943,7 +944,9 @@ static const struct family families[] = {
 	{ FAMILY_METHODS, "methods", POLICY_METHOD_PREFIX, entry_keys_no_args, NULL, "method" },
 	{ FAMILY_PROMPTS, "prompts", POLICY_PROMPT_PREFIX, entry_keys, "hide_prompts", "prompt" },
 	{ FAMILY_RESOURCES, "resources", POLICY_URI_PREFIX, entry_keys_no_args, "hide_resources", "resource URI pattern" },
+	{ FAMILY_CLASSES, "classes", POLICY_CLASS_PREFIX, entry_keys, NULL, "class" },
 };
+#define N_FAMILIES ARRAY_SIZE(families)
 
 /* The map name of an entry, or false after saying why it has none. */
 static bool entry_name(struct loader *l, const struct family *fam, const char *field,
@@ -959,9 +962,18 @@ static bool entry_name(struct loader *l, const struct family *fam, const char *f
 		fail(l, field, "name longer than %zu bytes", room);
 		return false;
 	}
+	if (fam->kind == FAMILY_TOOLS && !strncmp(name, POLICY_CLASS_PREFIX, strlen(POLICY_CLASS_PREFIX))) {
+		fail(l, field, "tool names cannot start with \"%s\" (rules by class go in \"classes\")",
+		     POLICY_CLASS_PREFIX);
+		return false;
+	}
 	if (fam->kind == FAMILY_TOOLS && policy_name_reserved(name)) {
 		fail(l, field, "tool names cannot start with \"%s\", \"%s\" or \"%s\"",
 		     POLICY_METHOD_PREFIX, POLICY_PROMPT_PREFIX, POLICY_URI_PREFIX);
+		return false;
+	}
+	if (fam->kind == FAMILY_CLASSES && tool_category_parse(name) < 0) {
+		fail(l, field, "unknown class \"%s\" (read, write, execute, financial, destructive)", name);
 		return false;
 	}
 	if (fam->kind == FAMILY_METHODS) {
@@ -1010,13 +1022,29 @@ static void load_hide(struct loader *l, struct policy_server *s, const cJSON *hi
 	}
 }
 
+/* "on_change": "log" (the default: drift is logged and counted) or
+ * "deny"; true when s needs the POLICY_ON_CHANGE_ENTRY, written next. */
+static bool load_on_change(struct loader *l, const cJSON *item, const char *field, struct policy_tool *t)
+{
+	if (cJSON_IsString(item) && !strcmp(item->valuestring, "log"))
+		return false;
+	if (!cJSON_IsString(item) || strcmp(item->valuestring, "deny")) {
+		fail(l, field, "must be \"log\" or \"deny\"");
+		return false;
+	}
+	strcpy(t->name, POLICY_ON_CHANGE_ENTRY);
+	t->rule.action = MCPF_ACTION_DENY;
+	return true;
+}
+
 static void load_server(struct loader *l, const cJSON *j, const char *field, struct policy_server *s)
 {
 	static const char *const keys[] = { "version", "endpoints", "agents", "default", "tools", "methods",
-					    "prompts", "resources", "hide", "hide_prompts", "hide_resources", NULL };
-	const size_t n_fam = ARRAY_SIZE(families);
+					    "prompts", "resources", "hide", "hide_prompts", "hide_resources",
+					    "classes", "on_change", NULL };
+	const size_t n_fam = N_FAMILIES;
 	char f[FIELD_LEN], e[FIELD_LEN];
-	const cJSON *item, *lists[4], *hides[4];
+	const cJSON *item, *lists[N_FAMILIES], *hides[N_FAMILIES], *on_change;
 	const char *text;
 	size_t cap = 0, sorted;
 	int i = 0;
@@ -1049,7 +1077,10 @@ static void load_server(struct loader *l, const cJSON *j, const char *field, str
 		cap += (lists[k] ? cJSON_GetArraySize(lists[k]) : 0) +
 		       (cJSON_IsArray(hides[k]) ? cJSON_GetArraySize(hides[k]) : 0);
 	}
-	s->tools = xcalloc(cap, sizeof(*s->tools));
+	on_change = member(j, "on_change", e, field);
+	s->tools = xcalloc(cap + 1, sizeof(*s->tools));  /* + the on_change entry */
+	if (on_change && load_on_change(l, on_change, e, &s->tools[0]))
+		s->n_tools++;  /* its name sorts with the class entries */
 	for (size_t k = 0; k < n_fam; k++) {
 		field_key(f, field, families[k].key);
 		for (const cJSON *t = lists[k] ? lists[k]->child : NULL; t; t = t->next) {

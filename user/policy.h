@@ -26,7 +26,9 @@
  * a server to some agents; two servers may share an endpoint only when at
  * most one is unscoped and no cgroup can be covered by both scopes
  * (policy_scope.h). "methods", "prompts", "resources", "hide_prompts" and
- * "hide_resources" govern what is not a tool call (decide.h).
+ * "hide_resources" govern what is not a tool call (decide.h). "classes"
+ * (rules by tool class) and "on_change" ("log" or "deny") use the tool
+ * inventory (class_rule.h).
  *
  * Validation reports every problem, each as "FILE:FIELD: REASON" where
  * FIELD is a JSON path (servers.fs.tools.rm.limits[0].scope; keys that
@@ -55,6 +57,12 @@ struct policy_tool {
 #define POLICY_METHOD_PREFIX "method:"
 #define POLICY_PROMPT_PREFIX "prompt:"
 #define POLICY_URI_PREFIX    "uri:"
+/* "classes" entries: "class:read", ... (class_rule.h); a server with
+ * "on_change": "deny" also has the entry "class:on_change" (action deny),
+ * a name no class can take. */
+#define POLICY_CLASS_PREFIX  "class:"
+#define POLICY_ON_CHANGE_NAME  "on_change"
+#define POLICY_ON_CHANGE_ENTRY POLICY_CLASS_PREFIX POLICY_ON_CHANGE_NAME
 
 /* Does this name start with one of the prefixes above? */
 int policy_name_reserved(const char *name);

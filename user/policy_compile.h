@@ -35,6 +35,8 @@ struct policy_maps {
 	int rate;
 	int targets;
 	int target_ports;  /* derived from targets (kern_target_ports.h) */
+	int inventory;     /* tool_inventory, for class rules (class_rule.h); <= 0: none */
+	int inventory_servers;
 	struct policy_cache *cache;
 	struct policy_scopes *scopes; /* the active policy's endpoints and agent scopes */
 };

@@ -66,6 +66,11 @@ static void emit_to_buf(const char *s, size_t n, void *ctx)
 	bb_append(ctx, s, n);
 }
 
+void view_append_name(struct bytebuf *b, const char *name)
+{
+	each_display_char(name, emit_to_buf, b);
+}
+
 size_t view_name_width(const char *name)
 {
 	return each_display_char(name, NULL, NULL);

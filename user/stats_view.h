@@ -19,6 +19,8 @@ int stats_view_open(const char *cmd, const char *bpffs, int *tool_fd, int *daemo
  * terminal-safe: agent-chosen names may hold escape sequences, so control
  * characters and invalid UTF-8 become '?'. */
 void view_append_padded(struct bytebuf *b, const char *s, size_t width);
+/* name, terminal-safe, unpadded. */
+void view_append_name(struct bytebuf *b, const char *name);
 /* Characters (code points) name takes once made terminal-safe. */
 size_t view_name_width(const char *name);
 

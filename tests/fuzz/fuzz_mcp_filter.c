@@ -6,9 +6,10 @@
 #include "fuzz.h"
 #include "mcp_filter.h"
 
-static bool hidden(enum mcp_list list, const char *name, void *ctx)
+static bool hidden(enum mcp_list list, const char *name, const cJSON *entry, void *ctx)
 {
 	(void)ctx;
+	(void)entry;
 	(void)list;
 	return !strcmp(name, "secret") || !strncmp(name, "hid", 3);
 }
@@ -32,7 +33,7 @@ static void check_tools(const cJSON *tools)
 	cJSON_ArrayForEach(tool, tools)
 	{
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(tool, "name");
-		FUZZ_ASSERT(!cJSON_IsString(name) || !hidden(MCP_LIST_TOOLS, name->valuestring, NULL));
+		FUZZ_ASSERT(!cJSON_IsString(name) || !hidden(MCP_LIST_TOOLS, name->valuestring, tool, NULL));
 	}
 }
 

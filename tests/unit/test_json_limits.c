@@ -112,10 +112,11 @@ TEST(jsonrpc_parse_refuses_costly_bodies_before_parsing)
 	free(objs);
 }
 
-static bool hide_nothing(enum mcp_list list, const char *name, void *ctx)
+static bool hide_nothing(enum mcp_list list, const char *name, const cJSON *entry, void *ctx)
 {
 	(void)list;
 	(void)name;
+	(void)entry;
 	(void)ctx;
 	return false;
 }

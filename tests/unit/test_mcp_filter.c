@@ -1,5 +1,6 @@
 /* Hidden entries removed from list results (tools, prompts, resources,
  * templates), JSON and SSE. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -7,10 +8,12 @@
 #include "mcp_filter.h"
 
 /* Hides "secret" and "exec" of any list; ctx counts the calls per list. */
-static bool hide_secret(enum mcp_list list, const char *name, void *ctx)
+static bool hide_secret(enum mcp_list list, const char *name, const cJSON *entry, void *ctx)
 {
 	if (ctx)
 		((int *)ctx)[list]++;
+	if (!cJSON_IsObject(entry))  /* every callback gets the whole entry */
+		abort();
 	return strcmp(name, "secret") == 0 || strcmp(name, "exec") == 0;
 }
 
@@ -192,6 +195,47 @@ TEST(filter_prompts_resources_and_templates_by_their_keys)
 	CHECK_INT_EQ(calls[MCP_LIST_RESOURCES], 2);
 	CHECK_INT_EQ(calls[MCP_LIST_TEMPLATES], 1);
 	CHECK_INT_EQ(pending.n, 0);
+	bb_free(&out);
+	mcp_idset_free(&pending);
+}
+
+/* What the filter and the tool inventory read of an entry must be what the
+ * client reads: cJSON takes the first of a repeated member, JSON.parse the
+ * last, and a \u0000 ends cJSON's copy of a string. A server could
+ * otherwise change a description the client shows while the inventory's
+ * digest stays the same, or show a hidden tool. Such answers are refused;
+ * a \u0000 elsewhere in the document is not the filter's concern. */
+TEST(filter_refuses_entries_read_differently_by_clients)
+{
+	static const char *const bad[] = {
+		"{\"name\":\"echo\",\"description\":\"benign\",\"description\":\"evil\"}",
+		"{\"name\":\"echo\",\"name\":\"secret\"}",
+		"{\"name\":\"echo\",\"inputSchema\":{},\"inputSchema\":{\"type\":\"object\"}}",
+		"{\"name\":\"echo\",\"annotations\":{\"readOnlyHint\":true,\"readOnlyHint\":false}}",
+		"{\"name\":\"echo\",\"description\":\"benign\\u0000 evil\"}",
+		"{\"name\":\"echo\\u0000x\"}",
+		"{\"name\":\"echo\",\"description\":\"a\"},{\"name\":\"add\"},{\"name\":\"echo\",\"description\":\"b\"}",
+	};
+	struct bytebuf out = BYTEBUF_INIT;
+	struct mcp_idset pending;
+	char reply[512];
+
+	mcp_idset_init(&pending);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(reply, sizeof(reply), "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":[%s]}}", bad[i]);
+		pend(&pending, "5");
+		int calls[4] = { 0 };
+
+		CHECK_INT_EQ(mcp_filter_lists(reply, strlen(reply), &pending, hide_secret, calls, &out), -1);
+		CHECK_INT_EQ(calls[MCP_LIST_TOOLS], 0);  /* nothing of it was passed on */
+		mcp_idset_free(&pending);
+	}
+	snprintf(reply, sizeof(reply), "[{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"content\":[{\"text\":\"a\\u0000b\"}]}},"
+		 "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":[{\"name\":\"echo\",\"description\":\"d\","
+		 "\"annotations\":{\"title\":\"t\"}},{\"name\":\"secret\"}]}}]");
+	pend(&pending, "5");
+	CHECK_INT_EQ(mcp_filter_lists(reply, strlen(reply), &pending, hide_secret, NULL, &out), 1);
+	CHECK(strstr(out.data, "\\u0000") && !strstr(out.data, "secret"));
 	bb_free(&out);
 	mcp_idset_free(&pending);
 }

@@ -1,0 +1,263 @@
+/* The tool inventory in the pinned maps (tool_inventory.h). */
+#include "tool_inventory.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <sys/random.h>
+#include <bpf/bpf.h>
+
+#include "json_canon.h"
+#include "log.h"
+#include "prom.h"
+#include "tool_class.h"
+#include "utf8.h"
+
+void tool_inventory_init(struct tool_inventory *inv, int tools_fd, int servers_fd)
+{
+	unsigned int run = 0;
+
+	/* ids of one run never equal a past run's first_answer: a server
+	 * inventoried before a restart is known at once */
+	if (getrandom(&run, sizeof(run), 0) != sizeof(run))
+		run = (unsigned int)time(NULL);
+	*inv = (struct tool_inventory){ tools_fd, servers_fd, (unsigned long long)(run | 1) << 32, 0 };
+}
+
+unsigned long long tool_inventory_answer(struct tool_inventory *inv)
+{
+	/* atomic: connections on other threads may list at the same time */
+	return inv->run | __atomic_add_fetch(&inv->answers, 1, __ATOMIC_RELAXED);
+}
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int key_of(struct mcpf_inventory_key *k, const char *server, const char *tool)
+{
+	memset(k, 0, sizeof(*k));
+	if (strlen(server) >= sizeof(k->server) || strlen(tool) >= sizeof(k->tool))
+		return -ENAMETOOLONG;
+	strcpy(k->server, server);
+	strcpy(k->tool, tool);
+	return 0;
+}
+
+int tool_inventory_get(int tools_fd, const char *server, const char *tool, struct mcpf_inventory_tool *out)
+{
+	struct mcpf_inventory_key k;
+
+	if (tools_fd < 0 || key_of(&k, server, tool))
+		return -ENOENT;
+	return bpf_map_lookup_elem(tools_fd, &k, out) ? -errno : 0;
+}
+
+int tool_inventory_server(int servers_fd, const char *server, struct mcpf_inventory_server *out)
+{
+	char k[MCPF_NAME_LEN] = { 0 };
+
+	if (servers_fd < 0 || strlen(server) >= sizeof(k))
+		return -ENOENT;
+	strcpy(k, server);
+	return bpf_map_lookup_elem(servers_fd, k, out) ? -errno : 0;
+}
+
+/* A name for a log line: what a server sent, with '?' for each control
+ * character (C0, DEL, and C1: U+009B is a CSI to many terminals) and each
+ * byte that is not UTF-8. */
+static const char *printable(const char *s, char *out, size_t size)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s), o = 0, len;
+	unsigned int cp;
+
+	while (left && o + 1 < size) {
+		len = utf8_sequence(p, left, &cp);
+		if (!len || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+			out[o++] = '?';
+			len = len ? len : 1;
+		} else if (o + len < size) {
+			memcpy(out + o, p, len);
+			o += len;
+		} else {
+			break;
+		}
+		p += len;
+		left -= len;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* What a tool entry declares that drift is judged on: digests and hints. */
+static int declared(const cJSON *tool, struct mcpf_inventory_tool *row)
+{
+	unsigned char d[SHA256_LEN];
+	struct tool_hints h;
+	int err;
+
+	memset(row, 0, sizeof(*row));
+	if ((err = json_canon_digest(cJSON_GetObjectItemCaseSensitive(tool, "description"), d)))
+		return err;
+	sha256_hex(d, row->description_sha256);
+	if ((err = json_canon_digest(cJSON_GetObjectItemCaseSensitive(tool, "inputSchema"), d)))
+		return err;
+	sha256_hex(d, row->schema_sha256);
+	tool_hints_read(cJSON_GetObjectItemCaseSensitive(tool, "annotations"), &h);
+	row->read_only = h.read_only;
+	row->destructive = h.destructive;
+	row->idempotent = h.idempotent;
+	row->open_world = h.open_world;
+	return 0;
+}
+
+/* Its class, from what declared() read and the rest of the entry. */
+static void classify(const cJSON *tool, const char *name, struct mcpf_inventory_tool *row)
+{
+	const cJSON *desc = cJSON_GetObjectItemCaseSensitive(tool, "description");
+	const struct tool_hints h = { row->read_only, row->destructive, row->idempotent, row->open_world };
+	struct tool_class c;
+
+	tool_classify(name, cJSON_IsString(desc) ? desc->valuestring : NULL,
+		      cJSON_GetObjectItemCaseSensitive(tool, "inputSchema"), &h, &c);
+	row->category = c.category;
+	row->risk = c.risk;
+	row->reasons = c.reasons;
+	row->hints_only = c.hints_only;
+}
+
+static bool same_definition(const struct mcpf_inventory_tool *a, const struct mcpf_inventory_tool *b)
+{
+	return !strcmp(a->description_sha256, b->description_sha256) &&
+	       !strcmp(a->schema_sha256, b->schema_sha256) && a->read_only == b->read_only &&
+	       a->destructive == b->destructive && a->idempotent == b->idempotent &&
+	       a->open_world == b->open_world;
+}
+
+/* A tool that cannot be recorded (the server's share or the map is full,
+ * or its name too long): counted, logged the first time. */
+static void dropped(struct mcpf_inventory_server *srv, const char *server)
+{
+	char sname[MCPF_NAME_LEN];
+
+	if (!srv->dropped++)
+		log_warn("tool inventory: server %s lists tools that cannot be recorded (over %u per server or "
+			 "%u in all, or names over %d bytes); they are counted as dropped",
+			 printable(server, sname, sizeof(sname)), MCPF_INVENTORY_PER_SERVER, MCPF_INVENTORY_MAX,
+			 MCPF_NAME_LEN - 1);
+}
+
+int tool_inventory_see(struct tool_inventory *inv, const char *server, const cJSON *tool,
+		       unsigned long long answer)
+{
+	const cJSON *name = cJSON_IsObject(tool) ? cJSON_GetObjectItemCaseSensitive(tool, "name") : NULL;
+	struct mcpf_inventory_server srv;
+	struct mcpf_inventory_tool old, row;
+	struct mcpf_inventory_key k;
+	char sname[MCPF_NAME_LEN], tname[MCPF_NAME_LEN];
+	bool known, recorded;
+	int err;
+
+	if (inv->tools_fd < 0 || !cJSON_IsString(name) || !name->valuestring[0] ||
+	    strlen(server) >= sizeof(k.server))
+		return 0;
+	if ((err = tool_inventory_server(inv->servers_fd, server, &srv)) == -ENOENT)
+		srv = (struct mcpf_inventory_server){ .first_answer = answer, .first_seen_ns = now_ns() };
+	else if (err)
+		return err;
+	known = srv.first_answer != answer;
+	if (key_of(&k, server, name->valuestring)) {
+		memset(&k, 0, sizeof(k));
+		strcpy(k.server, server);
+		dropped(&srv, server);
+	} else if (!(recorded = bpf_map_lookup_elem(inv->tools_fd, &k, &old) == 0) &&
+		   srv.tools >= MCPF_INVENTORY_PER_SERVER) {
+		dropped(&srv, server);  /* no room: not worth digesting */
+	} else if ((err = declared(tool, &row))) {
+		return err;
+	} else if (recorded) {
+		if (same_definition(&old, &row) && known)
+			return 0;  /* the usual case: nothing to write */
+		if (same_definition(&old, &row))
+			return bpf_map_update_elem(inv->servers_fd, k.server, &srv, BPF_ANY) ? -errno : 0;
+		classify(tool, k.tool, &row);
+		row.first_seen_ns = old.first_seen_ns;
+		row.changed_ns = now_ns();
+		row.changes = old.changes + 1;
+		row.drift = MCPF_DRIFT_CHANGED;
+		srv.changed++;
+		log_warn("tool inventory: server %s changed the definition of tool %s (description, schema or "
+			 "annotations): change #%u", printable(server, sname, sizeof(sname)),
+			 printable(k.tool, tname, sizeof(tname)), row.changes);
+		if (bpf_map_update_elem(inv->tools_fd, &k, &row, BPF_ANY))
+			return -errno;
+	} else {
+		classify(tool, k.tool, &row);
+		row.first_seen_ns = row.changed_ns = now_ns();
+		row.drift = known ? MCPF_DRIFT_ADDED : MCPF_DRIFT_NONE;
+		if (srv.tools >= MCPF_INVENTORY_PER_SERVER ||
+		    bpf_map_update_elem(inv->tools_fd, &k, &row, BPF_NOEXIST)) {
+			if (srv.tools < MCPF_INVENTORY_PER_SERVER && errno != E2BIG && errno != ENOMEM)
+				return -errno;
+			dropped(&srv, server);
+		} else {
+			srv.tools++;
+			if (known) {
+				srv.added++;
+				log_warn("tool inventory: server %s lists a new tool %s (%s, risk %s)",
+					 printable(server, sname, sizeof(sname)), printable(k.tool, tname, sizeof(tname)),
+					 tool_category_name(row.category), tool_risk_name(row.risk));
+			}
+		}
+	}
+	return bpf_map_update_elem(inv->servers_fd, k.server, &srv, BPF_ANY) ? -errno : 0;
+}
+
+int tool_inventory_render(struct bytebuf *b, int servers_fd)
+{
+	static const char *const kinds[] = { "added", "changed" };
+	char cur[MCPF_NAME_LEN], next[MCPF_NAME_LEN];
+	struct mcpf_inventory_server v;
+	bool first = true;
+
+	if (servers_fd < 0)
+		return 0;
+	for (int metric = 0; metric < 3; metric++) {
+		static const char *const head[] = {
+			"# HELP mcpfence_tool_changes_total Tool definitions that drifted after a server was inventoried: "
+			"new tools (added) and changed descriptions, schemas or annotations (changed).\n"
+			"# TYPE mcpfence_tool_changes_total counter\n",
+			"# HELP mcpfence_tool_inventory_tools Tools recorded in the inventory per server.\n"
+			"# TYPE mcpfence_tool_inventory_tools gauge\n",
+			"# HELP mcpfence_tool_inventory_dropped_total Tools listed but not recorded (per-server or total cap, "
+			"or a name longer than 63 bytes).\n"
+			"# TYPE mcpfence_tool_inventory_dropped_total counter\n",
+		};
+
+		bb_append_str(b, head[metric]);
+		for (first = true; !bpf_map_get_next_key(servers_fd, first ? NULL : cur, next); first = false) {
+			memcpy(cur, next, sizeof(cur));
+			if (bpf_map_lookup_elem(servers_fd, cur, &v))
+				continue;  /* gone meanwhile */
+			cur[sizeof(cur) - 1] = '\0';
+			for (int kind = 0; metric == 0 && kind < 2; kind++) {
+				bb_append_str(b, "mcpfence_tool_changes_total{server=\"");
+				prom_label_value(b, cur);
+				bb_printf(b, "\",kind=\"%s\"} %llu\n", kinds[kind], kind ? v.changed : v.added);
+			}
+			if (metric) {
+				bb_append_str(b, metric == 1 ? "mcpfence_tool_inventory_tools{server=\""
+						  : "mcpfence_tool_inventory_dropped_total{server=\"");
+				prom_label_value(b, cur);
+				bb_printf(b, "\"} %u\n", metric == 1 ? v.tools : v.dropped);
+			}
+		}
+	}
+	return 0;
+}
