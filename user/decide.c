@@ -188,7 +188,7 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 	enum verdict v;
 
 	memset(out, 0, sizeof(*out));
-	out->generation = policy_active_generation(maps);
+	out->generation = policy_generation_now(maps);
 	if (!out->generation)
 		return verdict(out, VERDICT_INVALID, "policy", "no policy is loaded");
 	if (!req->server || !req->tool)
@@ -361,7 +361,7 @@ enum verdict decide_method(struct policy_maps *maps, const struct decide_request
 	enum verdict v;
 
 	memset(out, 0, sizeof(*out));
-	out->generation = policy_active_generation(maps);
+	out->generation = policy_generation_now(maps);
 	if (!out->generation)
 		return verdict(out, VERDICT_INVALID, "policy", "no policy is loaded");
 	if (!req->server || !req->method)
@@ -395,7 +395,7 @@ enum verdict decide_method(struct policy_maps *maps, const struct decide_request
 bool policy_list_hidden(struct policy_maps *maps, const char *server, enum mcp_list list,
 			const char *name)
 {
-	unsigned int gen = policy_active_generation(maps);
+	unsigned int gen = policy_generation_now(maps);
 	const struct policy_cache *cache;
 	const struct mcpf_policy_server *srv;
 	const struct mcpf_policy_tool *decider;
@@ -418,7 +418,7 @@ bool policy_list_hidden(struct policy_maps *maps, const char *server, enum mcp_l
 
 bool policy_tool_hidden(struct policy_maps *maps, const char *server, const char *tool)
 {
-	unsigned int gen = policy_active_generation(maps);
+	unsigned int gen = policy_generation_now(maps);
 	const struct cached_tool *t;
 
 	if (!gen)
@@ -431,7 +431,7 @@ bool policy_tool_hidden(struct policy_maps *maps, const char *server, const char
 
 bool policy_tool_named(struct policy_maps *maps, const char *server, const char *tool)
 {
-	unsigned int gen = policy_active_generation(maps);
+	unsigned int gen = policy_generation_now(maps);
 
 	return gen && policy_cache_tool(policy_cache_for(maps, gen), server, tool);
 }

@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "loop.h"
 #include "mcpfence.skel.h"
 #include "policy_cache.h"
 #include "policy_compile.h"
@@ -43,6 +44,18 @@ unsigned int policy_active_generation(const struct policy_maps *maps)
 	if (bpf_map_lookup_elem_flags(maps->active, &zero, &active, BPF_F_LOCK))
 		return 0;
 	return active.generation;
+}
+
+unsigned int policy_generation_now(struct policy_maps *maps)
+{
+	const struct loop *l = loop_current();
+
+	if (!l || maps->gen_loop != l || maps->gen_batch != l->batch) {
+		maps->gen_seen = policy_active_generation(maps);
+		maps->gen_loop = l;
+		maps->gen_batch = l ? l->batch : 0;
+	}
+	return maps->gen_seen;
 }
 
 /* Deletes every entry of a generation-keyed map (key starts with the
@@ -222,6 +235,7 @@ int policy_activate(struct policy_maps *maps, const struct policy *policy,
 	active.loaded_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	if (bpf_map_update_elem(maps->active, &zero, &active, BPF_F_LOCK))
 		return map_error(err, errlen, "policy_active", "generation", "");
+	maps->gen_loop = NULL;  /* decisions after this use the new generation */
 	struct policy_scopes *scopes = policy_scopes_new(policy, maps->scopes);
 
 	if (!scopes) {
