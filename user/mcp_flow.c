@@ -473,6 +473,16 @@ struct request_ctx {
 
 /* An allowed request whose answer is awaited, to account it then; false
  * when it cannot be followed (too many in flight). */
+/* snprintf(dst, size, "%s", src) without formatting: three per allowed call */
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+	size_t n = src ? strnlen(src, size - 1) : 0;
+
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static bool follow_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm, const char *name,
 			  const char *rule, unsigned long long start_ns, size_t req_bytes)
 {
@@ -481,9 +491,9 @@ static bool follow_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm, 
 	struct pending_call c = { .start_ns = start_ns, .req_bytes = req_bytes, .exchange = rc->ex->seq,
 				  .method = !jm->is_tools_call };
 
-	snprintf(c.tool, sizeof(c.tool), "%s", name);
-	snprintf(c.rule, sizeof(c.rule), "%s", rule);
-	snprintf(c.session, sizeof(c.session), "%s", rc->session);
+	copy_cut(c.tool, sizeof(c.tool), name);
+	copy_cut(c.rule, sizeof(c.rule), rule);
+	copy_cut(c.session, sizeof(c.session), rc->session);
 	c.id = cJSON_Duplicate(jm->id, true);
 	c.arguments = acct_audits(f->enf->acct) && jm->arguments ? cJSON_Duplicate(jm->arguments, true) : NULL;
 	if (t && c.id && call_list_add(&t->calls, &c) == 0) {
