@@ -14,9 +14,10 @@
  * time with no lock, so a reader could see a half-applied update, and
  * bpftool would print one value per CPU instead of one readable record.
  * The lock makes each copy atomic, not a read-modify-write: increments are
- * lossless because the daemon's event loop is the only writer (see
- * user/stats.c). bpftool itself dumps without BPF_F_LOCK, so its view may
- * be mid-update; `mcpfence stats` never is.
+ * lossless because the daemon is the only writing process and its threads
+ * take a mutex around each lookup + update (see user/stats.c). bpftool
+ * itself dumps without BPF_F_LOCK, so its view may be mid-update;
+ * `mcpfence stats` never is.
  */
 #ifndef MCPF_STATS_H
 #define MCPF_STATS_H
