@@ -1027,11 +1027,9 @@ static void account_scanned(struct mcp_flow *f, struct answer_track *t)
 
 	while (t && answer_scan_next(&f->scan, &pos, &a)) {
 		struct pending_call c;
-		cJSON *id = a.id ? cJSON_ParseWithLength(a.id, a.id_len) : NULL;
 
-		if (id && call_list_take(&t->calls, id, &c))
+		if (call_list_take_raw(&t->calls, a.id, a.id_len, &c))
 			account_answered(f, &c, a.error, f->scan.bytes);
-		cJSON_Delete(id);
 	}
 	answer_scan_reset(&f->scan);
 }
