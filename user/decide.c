@@ -49,13 +49,26 @@ unsigned long long policy_now_ns(void)
 static enum verdict verdict(struct decision *out, enum verdict v, const char *rule,
 			    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* snprintf(dst, size, "%s", src) without vfprintf: every decision copies */
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static enum verdict verdict(struct decision *out, enum verdict v, const char *rule,
 			    const char *fmt, ...)
 {
 	va_list ap;
 
 	out->verdict = v;
-	snprintf(out->rule, sizeof(out->rule), "%s", rule);
+	copy_cut(out->rule, sizeof(out->rule), rule);
+	if (!strchr(fmt, '%')) {  /* "allowed" and other fixed reasons */
+		copy_cut(out->reason, sizeof(out->reason), fmt);
+		return v;
+	}
 	va_start(ap, fmt);
 	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
 	va_end(ap);

@@ -163,6 +163,16 @@ static struct answer_track *track_of(struct mcp_flow *f, struct mcp_session *s)
 	return f->track;
 }
 
+/* snprintf(dst, size, "%s", src) without formatting: a few per call */
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+	size_t n = src ? strnlen(src, size - 1) : 0;
+
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 /* The session key for "session"-scoped limits and the audit log. */
 static void session_key(struct mcp_flow *f, const struct http1_msg *m, const char *legacy_id,
 			char *out, size_t len)
@@ -172,10 +182,8 @@ static void session_key(struct mcp_flow *f, const struct http1_msg *m, const cha
 
 	if (http1_find_header(m, "Mcp-Session-Id", &v, &vlen) == 1)
 		snprintf(out, len, "%.*s", (int)vlen, v);
-	else if (legacy_id)
-		snprintf(out, len, "%s", legacy_id);
 	else
-		snprintf(out, len, "%s", f->conn_session);
+		copy_cut(out, len, legacy_id ? legacy_id : f->conn_session);
 }
 
 /* ---- which requests are MCP ---- */
@@ -473,16 +481,6 @@ struct request_ctx {
 
 /* An allowed request whose answer is awaited, to account it then; false
  * when it cannot be followed (too many in flight). */
-/* snprintf(dst, size, "%s", src) without formatting: three per allowed call */
-static void copy_cut(char *dst, size_t size, const char *src)
-{
-	size_t n = src ? strnlen(src, size - 1) : 0;
-
-	if (n)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 static bool follow_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm, const char *name,
 			  const char *rule, unsigned long long start_ns, size_t req_bytes)
 {
