@@ -8,9 +8,11 @@
  * Every value starts with a bpf_spin_lock and user space copies whole
  * values with BPF_F_LOCK, so a reader (`mcpfence stats`, /metrics) sees one
  * consistent snapshot (calls = the sum of the decisions and of the buckets);
- * per-CPU values would be read slot by slot, unlocked. Increments are
- * lossless because the daemon is the only writer (user/stats.c); bpftool
- * dumps without the lock, so its view may be mid-update.
+ * per-CPU values would be read slot by slot, unlocked, and bpftool would
+ * print one record per CPU. Increments are lossless because the daemon is
+ * the only writing process and its threads take a mutex around each lookup
+ * + update (user/acct.c, user/stats.c); bpftool dumps without the lock, so
+ * its view may be mid-update.
  */
 #ifndef MCPF_STATS_ABI_H
 #define MCPF_STATS_ABI_H

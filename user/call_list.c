@@ -36,6 +36,63 @@ bool call_list_take(struct call_list *l, const cJSON *id, struct pending_call *o
 	return false;
 }
 
+/* The raw id as what cJSON_Compare would match, without parsing it, for
+ * the ids clients use: integers of up to 15 digits and strings without
+ * escapes. 1: *num or (*str, *slen) set; 0: parse it. */
+static int plain_id(const char *raw, size_t len, double *num, const char **str, size_t *slen)
+{
+	size_t i = raw[0] == '-';
+
+	if (len >= 2 && raw[0] == '"' && raw[len - 1] == '"') {
+		for (i = 1; i < len - 1; i++)
+			if (raw[i] == '\\' || raw[i] == '"' || (unsigned char)raw[i] < 0x20)
+				return 0;
+		*str = raw + 1;
+		*slen = len - 2;
+		return 1;
+	}
+	if (len == i || len - i > 15 || (raw[i] == '0' && len - i > 1))
+		return 0;
+	*num = 0;
+	for (; i < len; i++) {
+		if (raw[i] < '0' || raw[i] > '9')
+			return 0;
+		*num = *num * 10 + (raw[i] - '0');
+	}
+	if (raw[0] == '-')
+		*num = -*num;
+	*str = NULL;
+	return 1;
+}
+
+bool call_list_take_raw(struct call_list *l, const char *raw, size_t len, struct pending_call *out)
+{
+	const char *str = NULL;
+	size_t slen = 0;
+	double num = 0;
+	bool found;
+
+	if (!l->n || !raw || !len)
+		return false;
+	if (!plain_id(raw, len, &num, &str, &slen)) {
+		cJSON *id = cJSON_ParseWithLength(raw, len);
+
+		found = id && call_list_take(l, id, out);
+		cJSON_Delete(id);
+		return found;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const cJSON *id = l->calls[i].id;
+
+		if (str ? cJSON_IsString(id) && strlen(id->valuestring) == slen && !memcmp(id->valuestring, str, slen)
+			: cJSON_IsNumber(id) && id->valuedouble == num) {
+			take_at(l, i, out);
+			return true;
+		}
+	}
+	return false;
+}
+
 bool call_list_take_exchange(struct call_list *l, unsigned exchange, struct pending_call *out)
 {
 	for (size_t i = 0; i < l->n; i++) {

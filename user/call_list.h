@@ -38,6 +38,9 @@ int call_list_add(struct call_list *l, const struct pending_call *c);
 bool call_list_has(const struct call_list *l, const cJSON *id);
 /* Removes the call answered by id into *out; false if none. */
 bool call_list_take(struct call_list *l, const cJSON *id, struct pending_call *out);
+/* The same for an id given as raw JSON text (an answer's, as scanned):
+ * plain integers and strings are matched without building a tree. */
+bool call_list_take_raw(struct call_list *l, const char *raw, size_t len, struct pending_call *out);
 /* Removes any call of this exchange into *out; false when none is left. */
 bool call_list_take_exchange(struct call_list *l, unsigned exchange, struct pending_call *out);
 void call_free(struct pending_call *c);

@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+#include "acct.h"
 #include "admin.h"
 #include "audit.h"
 #include "common.h"
@@ -328,7 +329,10 @@ static int render_metrics(struct bytebuf *out, void *ctx)
 {
 	const struct daemon *d = ctx;
 	const struct netns_stats *ns = &d->netns.stats;
-	int err = prom_render_maps(out, d->enforce.tool_stats_fd, d->enforce.daemon_stats_fd, MCPF_VERSION);
+	int err = acct_flush(d->enforce.acct);  /* calls answered so far are all counted */
+
+	err = prom_render_maps(out, acct_tool_stats_fd(d->enforce.acct), acct_daemon_stats_fd(d->enforce.acct),
+			       MCPF_VERSION) ?: err;
 
 	prom_metric(out, "mcpfence_netns_served", "gauge",
 		    "Network namespaces with a daemon listener (the daemon's own included).", ns->served);
@@ -448,7 +452,7 @@ static void raise_fd_limit(void)
 
 /* Maps and policy: the rest of what the proxy reads from d->enforce. */
 static int setup_enforcement(struct daemon *d, const struct run_args *a, struct policy *policy,
-			     bool predecessor_drains)
+			     bool predecessor_drains, struct audit_log **audit)
 {
 	struct enforce *e = &d->enforce;
 	int err;
@@ -457,8 +461,12 @@ static int setup_enforcement(struct daemon *d, const struct run_args *a, struct 
 	e->policy = &d->policy_maps;
 	tool_inventory_init(&d->inventory, d->policy_maps.inventory, d->policy_maps.inventory_servers);
 	e->inventory = &d->inventory;
-	e->tool_stats_fd = kern_tool_stats_fd(&d->kern);
-	e->daemon_stats_fd = kern_daemon_stats_fd(&d->kern);
+	if (!(e->acct = acct_new(kern_tool_stats_fd(&d->kern), kern_daemon_stats_fd(&d->kern), *audit,
+				 open_cgroup2_mount()))) {
+		policy_free(policy);
+		return -ENOMEM;
+	}
+	*audit = NULL;  /* the accounting owns it */
 	e->body_limit = a->body_limit;
 	e->agent_per_cgroup = a->agent_per_cgroup;
 	e->conn = a->conn;
@@ -470,13 +478,13 @@ static int setup_enforcement(struct daemon *d, const struct run_args *a, struct 
 		policy_free(policy);
 		return -ENOMEM;
 	}
-	if ((err = stats_prepare(e->tool_stats_fd, e->daemon_stats_fd, !predecessor_drains))) {
+	if ((err = acct_prepare(e->acct, !predecessor_drains))) {
 		log_error("preparing the stats maps: %s", strerror(-err));
 		policy_free(policy);
 		return err;
 	}
 	d->policy.maps = &d->policy_maps;
-	d->policy.daemon_stats_fd = e->daemon_stats_fd;
+	d->policy.daemon_stats_fd = acct_daemon_stats_fd(e->acct);
 	return policy_watch_install(&d->policy, policy) ? -EINVAL : 0;
 }
 
@@ -501,6 +509,7 @@ int cmd_run(int argc, char **argv)
 		.memory_budget = MEM_BUDGET_DEFAULT,
 	};
 	struct handover_set inherited = { 0 };
+	struct audit_log *audit = NULL;
 	char cgroup_root[4096];
 	struct policy *policy;
 	struct daemon *d;
@@ -536,8 +545,6 @@ int cmd_run(int argc, char **argv)
 	d->proxy.spare_fd = -1;
 	d->kern.lock_fd = d->kern.cgroup_fd = -1;
 	d->netns.home_fd = d->netns.names.fd = d->netns.events.fd = d->netns.sweep.fd = -1;
-	d->enforce.tool_stats_fd = d->enforce.daemon_stats_fd = -1;
-	d->enforce.cgroup2_fd = open_cgroup2_mount();
 	struct kern_opts bo = {
 		.bpffs = a.bpffs, .cgroup = a.cgroup, .sockmap = a.sockmap,
 		.fail_closed = a.fail_closed, .listen_port = a.listen_port,
@@ -555,7 +562,7 @@ int cmd_run(int argc, char **argv)
 		err = -EINVAL;
 		goto cleanup;
 	}
-	if (a.audit.path && !(d->enforce.audit = audit_open(&a.audit))) {
+	if (a.audit.path && !(audit = audit_open(&a.audit))) {
 		err = -errno;
 		log_error("--audit %s: %s", a.audit.path, strerror(-err));
 		policy_free(policy);
@@ -578,7 +585,7 @@ int cmd_run(int argc, char **argv)
 		goto cleanup;
 	}
 	/* listeners before programs: connect4/6 only redirect to a live one */
-	if ((err = setup_enforcement(d, &a, policy, session >= 0)) ||
+	if ((err = setup_enforcement(d, &a, policy, session >= 0, &audit)) ||
 	    (err = policy_watch_start(&d->policy, &d->loop)) ||
 	    (err = endpoint_watch_start(&d->resolver, &d->loop, &d->policy_maps)) ||
 	    (err = setup_prune_timer(d)) ||
@@ -629,10 +636,9 @@ cleanup:
 	policy_watch_stop(&d->policy);
 	endpoint_watch_stop(&d->resolver);
 	policy_maps_release(&d->policy_maps);
-	audit_close(d->enforce.audit);
+	acct_free(d->enforce.acct);
+	audit_close(audit);  /* opened, but the start failed before accounting took it */
 	tool_names_free(d->enforce.listed);
-	if (d->enforce.cgroup2_fd >= 0)
-		close(d->enforce.cgroup2_fd);
 	loop_close(&d->loop, &d->signals);
 	loop_close(&d->loop, &d->prune_timer);
 	loop_close(&d->loop, &d->drain_timer);

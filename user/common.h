@@ -3,6 +3,7 @@
 #define MCPF_COMMON_H
 
 #include <stddef.h>
+#include <string.h>
 #include <time.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -29,6 +30,16 @@ static inline long long monotonic_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
+}
+
+/* snprintf(dst, size, "%s", src) without vfprintf (hot path: a few per
+ * call); src NULL gives "". */
+static inline void copy_cut(char *dst, size_t size, const char *src)
+{
+	size_t n = src ? strnlen(src, size - 1) : 0;
+
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
 }
 
 #endif

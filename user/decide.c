@@ -37,7 +37,11 @@ static enum mcpf_decision verdict(struct decision *out, enum mcpf_decision v, co
 	va_list ap;
 
 	out->verdict = v;
-	snprintf(out->rule, sizeof(out->rule), "%s", rule);
+	copy_cut(out->rule, sizeof(out->rule), rule);
+	if (!strchr(fmt, '%')) {  /* "allowed" and other fixed reasons */
+		copy_cut(out->reason, sizeof(out->reason), fmt);
+		return v;
+	}
 	va_start(ap, fmt);
 	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
 	va_end(ap);
@@ -170,7 +174,7 @@ enum mcpf_decision decide(struct policy_maps *maps, const struct decide_request 
 	enum mcpf_decision v;
 
 	memset(out, 0, sizeof(*out));
-	out->generation = policy_active_generation(maps);
+	out->generation = policy_generation_now(maps);
 	if (!out->generation)
 		return verdict(out, MCPF_DECISION_INVALID, "policy", "no policy is loaded");
 	if (!req->server || !req->tool)
@@ -369,7 +373,7 @@ enum mcpf_decision decide_method(struct policy_maps *maps, const struct decide_r
 	enum mcpf_decision v;
 
 	memset(out, 0, sizeof(*out));
-	out->generation = policy_active_generation(maps);
+	out->generation = policy_generation_now(maps);
 	if (!out->generation)
 		return verdict(out, MCPF_DECISION_INVALID, "policy", "no policy is loaded");
 	if (!req->server || !req->method)
@@ -403,7 +407,7 @@ enum mcpf_decision decide_method(struct policy_maps *maps, const struct decide_r
 bool policy_list_hidden(struct policy_maps *maps, const char *server, enum mcp_list list,
 			const char *name)
 {
-	unsigned int gen = policy_active_generation(maps);
+	unsigned int gen = policy_generation_now(maps);
 	const struct policy_cache *cache;
 	const struct mcpf_policy_server *srv;
 	const struct mcpf_policy_tool *decider;
@@ -426,7 +430,7 @@ bool policy_list_hidden(struct policy_maps *maps, const char *server, enum mcp_l
 
 bool policy_tool_hidden(struct policy_maps *maps, const char *server, const char *tool)
 {
-	unsigned int gen = policy_active_generation(maps);
+	unsigned int gen = policy_generation_now(maps);
 	const struct cached_tool *t;
 
 	if (!gen)
@@ -439,7 +443,7 @@ bool policy_tool_hidden(struct policy_maps *maps, const char *server, const char
 
 bool policy_tool_named(struct policy_maps *maps, const char *server, const char *tool)
 {
-	unsigned int gen = policy_active_generation(maps);
+	unsigned int gen = policy_generation_now(maps);
 
 	return gen && policy_cache_tool(policy_cache_for(maps, gen), server, tool);
 }

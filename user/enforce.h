@@ -9,16 +9,13 @@
 #include "conn_limits.h"
 
 struct policy_maps;
-struct audit_log;
+struct acct;
 struct tool_names;
 struct tool_inventory;
 
 struct enforce {
 	struct policy_maps *policy;  /* decisions come from these maps */
-	int tool_stats_fd;           /* per-tool counters (stats.h) */
-	int daemon_stats_fd;         /* connection counters (stats.h) */
-	struct audit_log *audit;     /* NULL: no audit log */
-	int cgroup2_fd;              /* cgroup2 mount, for audit cgroup paths; -1 if unknown */
+	struct acct *acct;           /* counters, audit log, cgroup paths (acct.h) */
 	size_t body_limit;           /* request/response bodies over this: 413 */
 	bool agent_per_cgroup;       /* grant/agent limits key an agent by cgroup+uid, not +pid */
 	struct tool_names *listed;   /* tools servers listed: the rest count as "(other)" */

@@ -31,7 +31,9 @@ static int has_duplicate_keys(const cJSON *node)
 		for (const cJSON *c = node->child; c; c = c->next)
 			n++;
 		if (n > 1) {
-			const char **keys = malloc(n * sizeof(*keys));
+			/* MCP objects have a handful of keys: no malloc for those */
+			const char *few[16];
+			const char **keys = n <= 16 ? few : malloc(n * sizeof(*keys));
 			if (!keys)
 				return -1;
 			for (const cJSON *c = node->child; c; c = c->next)
@@ -40,7 +42,8 @@ static int has_duplicate_keys(const cJSON *node)
 			int dup = 0;
 			for (i = 1; i < n && !dup; i++)
 				dup = strcmp(keys[i - 1], keys[i]) == 0;
-			free(keys);
+			if (keys != few)
+				free(keys);
 			if (dup)
 				return 1;
 		}

@@ -68,18 +68,32 @@ void loop_defer(struct loop *l, struct deferred *d, void (*fn)(struct deferred *
 	l->pending = d;
 }
 
+static _Thread_local struct loop *running;
+
+struct loop *loop_current(void)
+{
+	return running;
+}
+
 int loop_run(struct loop *l)
 {
 	struct epoll_event evs[LOOP_BATCH];
+	struct loop *outer = running;
 
+	running = l;
 	while (!l->stop) {
 		int n = epoll_wait(l->epfd, evs, LOOP_BATCH, -1);
 
+		l->batch++;
+
 		if (n < 0) {
-			if (errno == EINTR)
+			int err = errno;
+
+			if (err == EINTR)
 				continue;
-			log_error("epoll_wait: %s", strerror(errno));
-			return -errno;
+			log_error("epoll_wait: %s", strerror(err));
+			running = outer;
+			return -err;
 		}
 		for (int i = 0; i < n; i++) {
 			struct watch *w = evs[i].data.ptr;
@@ -90,5 +104,6 @@ int loop_run(struct loop *l)
 		}
 		run_deferred(l);
 	}
+	running = outer;
 	return 0;
 }

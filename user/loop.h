@@ -30,6 +30,7 @@ struct loop {
 	int epfd;
 	bool stop;
 	struct deferred *pending;
+	unsigned long long batch;  /* epoll_wait returns so far */
 };
 
 int loop_init(struct loop *l);
@@ -47,5 +48,7 @@ void loop_defer(struct loop *l, struct deferred *d, void (*fn)(struct deferred *
 
 /* Dispatch until l->stop is set. */
 int loop_run(struct loop *l);
+/* The loop this thread is dispatching in loop_run; NULL outside one. */
+struct loop *loop_current(void);
 
 #endif

@@ -18,10 +18,8 @@ void mcp_session_key(const struct http1_msg *m, const char *legacy_id, const cha
 
 	if (http1_find_header(m, "Mcp-Session-Id", &v, &vlen) == 1)
 		snprintf(out, len, "%.*s", (int)vlen, v);
-	else if (legacy_id)
-		snprintf(out, len, "%s", legacy_id);
 	else
-		snprintf(out, len, "%s", conn_session);
+		copy_cut(out, len, legacy_id ? legacy_id : conn_session);
 }
 
 bool mcp_path_is_mcp(const char *path)

@@ -5,8 +5,7 @@
 #include <time.h>
 #include <cjson/cJSON.h>
 
-#include "audit.h"
-#include "cgroup_path.h"
+#include "acct.h"
 #include "bytebuf.h"
 #include "common.h"
 #include "content_decode.h"
@@ -69,10 +68,10 @@ static void account(struct mcp_flow *f, const struct accounting *a)
 				  ? STATS_OTHER_TOOL
 				  : a->tool;
 
-	if (stats_record(f->enf->tool_stats_fd, o->server, row, a->decision, a->req_bytes,
-			 a->resp_bytes, a->latency_ns, a->upstream_error))
+	if (acct_call(f->enf->acct, o->server, row, a->decision, a->req_bytes,
+		      a->resp_bytes, a->latency_ns, a->upstream_error))
 		log_warn("recording stats for %s/%s failed", o->server, a->tool ? a->tool : "");
-	if (!f->enf->audit)
+	if (!acct_audits(f->enf->acct))
 		return;
 	snprintf(comm, sizeof(comm), "%.*s", MCPF_COMM_LEN, o->comm);
 	struct audit_record r = {
@@ -82,7 +81,7 @@ static void account(struct mcp_flow *f, const struct accounting *a)
 		.reason = a->reason, .session = a->session, .latency_ns = a->latency_ns,
 		.arguments = a->arguments,
 	};
-	if (audit_write(f->enf->audit, &r))
+	if (acct_audit(f->enf->acct, &r))
 		log_warn("audit log write failed");
 }
 
@@ -286,11 +285,11 @@ static bool follow_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm, 
 	struct pending_call c = { .start_ns = start_ns, .req_bytes = req_bytes, .exchange = rc->ex->seq,
 				  .method = !jm->is_tools_call };
 
-	snprintf(c.tool, sizeof(c.tool), "%s", name);
-	snprintf(c.rule, sizeof(c.rule), "%s", rule);
-	snprintf(c.session, sizeof(c.session), "%s", rc->session);
+	copy_cut(c.tool, sizeof(c.tool), name);
+	copy_cut(c.rule, sizeof(c.rule), rule);
+	copy_cut(c.session, sizeof(c.session), rc->session);
 	c.id = cJSON_Duplicate(jm->id, true);
-	c.arguments = f->enf->audit && jm->arguments ? cJSON_Duplicate(jm->arguments, true) : NULL;
+	c.arguments = acct_audits(f->enf->acct) && jm->arguments ? cJSON_Duplicate(jm->arguments, true) : NULL;
 	if (t && c.id && call_list_add(&t->calls, &c) == 0) {
 		rc->inspect_answer = true;
 		return true;
@@ -851,11 +850,9 @@ static void account_scanned(struct mcp_flow *f, struct answer_track *t)
 
 	while (t && answer_scan_next(&f->scan, &pos, &a)) {
 		struct pending_call c;
-		cJSON *id = a.id ? cJSON_ParseWithLength(a.id, a.id_len) : NULL;
 
-		if (id && call_list_take(&t->calls, id, &c))
+		if (call_list_take_raw(&t->calls, a.id, a.id_len, &c))
 			account_answered(f, &c, a.error, f->scan.bytes);
-		cJSON_Delete(id);
 	}
 	answer_scan_reset(&f->scan);
 }
@@ -1158,8 +1155,8 @@ int mcp_flow_init(struct mcp_flow *f, const struct enforce *enf, const struct mc
 	snprintf(f->conn_session, sizeof(f->conn_session), "conn-%016llx",
 		 (unsigned long long)siphash24(enf->session_secret, &conn_id, sizeof(conn_id)));
 	/* once per connection: three syscalls, only worth it for the audit log */
-	if (enf->audit && enf->cgroup2_fd >= 0 &&
-	    cgroup_path_from_id(enf->cgroup2_fd, origin->cgroup_id, f->cgroup_path, sizeof(f->cgroup_path)))
+	if (acct_audits(enf->acct) &&
+	    acct_cgroup_path(enf->acct, origin->cgroup_id, f->cgroup_path, sizeof(f->cgroup_path)))
 		f->cgroup_path[0] = '\0';
 	http1_init(&f->req, HTTP1_REQUEST, enf->body_limit);
 	http1_init(&f->resp, HTTP1_RESPONSE, resp_limit);

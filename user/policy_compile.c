@@ -7,6 +7,7 @@
 #include <time.h>
 #include "common.h"
 #include "kern_maps.h"
+#include "loop.h"
 #include "policy_cache.h"
 #include "policy_compile.h"
 #include "kern_target_ports.h"
@@ -28,6 +29,18 @@ unsigned int policy_active_generation(const struct policy_maps *maps)
 	if (kern_map_lookup_locked(maps->active, &zero, &active))
 		return 0;
 	return active.generation;
+}
+
+unsigned int policy_generation_now(struct policy_maps *maps)
+{
+	const struct loop *l = loop_current();
+
+	if (!l || maps->gen_loop != l || maps->gen_batch != l->batch) {
+		maps->gen_seen = policy_active_generation(maps);
+		maps->gen_loop = l;
+		maps->gen_batch = l ? l->batch : 0;
+	}
+	return maps->gen_seen;
 }
 
 /* Generation-keyed maps: every key starts with its generation. */
@@ -179,6 +192,7 @@ int policy_activate(struct policy_maps *maps, const struct policy *policy,
 	active.loaded_ns = boot_time_ns();
 	if ((rc = kern_map_update(maps->active, &zero, &active, BPF_F_LOCK)))
 		return map_error(err, errlen, rc, "policy_active", "generation", "");
+	maps->gen_loop = NULL;  /* decisions after this use the new generation */
 	struct policy_scopes *scopes = policy_scopes_new(policy, maps->scopes);
 
 	if (!scopes) {

@@ -39,6 +39,10 @@ struct policy_maps {
 	int inventory_servers;
 	struct policy_cache *cache;
 	struct policy_scopes *scopes; /* the active policy's endpoints and agent scopes */
+	/* policy_generation_now: the generation read in this batch of events */
+	const void *gen_loop;
+	unsigned long long gen_batch;
+	unsigned int gen_seen;
 };
 
 /* Frees the snapshot and the scopes (not the fds). */
@@ -46,6 +50,11 @@ void policy_maps_release(struct policy_maps *maps);
 
 /* The generation decisions use now; 0 before the first policy. */
 unsigned int policy_active_generation(const struct policy_maps *maps);
+/* The same, read once per batch of events of the calling thread's loop
+ * (loop.h) rather than a syscall per decision: a flip is seen from the
+ * next batch on, as if the batch had run just before it (this daemon's
+ * own flips at once). Outside a loop, every call reads the map. */
+unsigned int policy_generation_now(struct policy_maps *maps);
 
 /* stage + activate. 0, or -errno with a one-line reason in err; on
  * failure the active policy is unchanged. */

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cgroup_path.h"
+#include "acct.h"
 #include "enforce.h"
 #include "log.h"
 #include "policy.h"
@@ -249,7 +249,7 @@ void policy_scope_assign(const struct enforce *enf, struct mcpf_conn *origin)
 		/* A scope may cover an agent whose cgroup cannot be named (gone
 		 * before this accept: an agent can rmdir a delegated cgroup it
 		 * left): refused, never handed to the unscoped entry. */
-		if (enf->cgroup2_fd < 0 || cgroup_path_from_id(enf->cgroup2_fd, origin->cgroup_id, path, sizeof(path))) {
+		if (acct_cgroup_path(enf->acct, origin->cgroup_id, path, sizeof(path))) {
 			memset(origin->server, 0, sizeof(origin->server));
 			log_info("agent pid=%u: its cgroup cannot be named and a scope may cover it at this "
 				 "endpoint; its requests are refused", origin->pid);

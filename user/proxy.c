@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "acct.h"
 #include "bytebuf.h"
 #include "endpoint.h"
 #include "jsonrpc.h"
@@ -148,7 +149,7 @@ static void conn_close(struct proxy_conn *c, bool reset)
 	timer_cancel(&c->timer);
 	if (c->admitted)
 		conn_limits_release(&px->limits, &c->agent);
-	stats_connection_closed(px->enforce->daemon_stats_fd);
+	acct_connection_closed(px->enforce->acct);
 	loop_defer(px->loop, &c->free_later, free_conn);
 }
 
@@ -274,7 +275,7 @@ static void conn_rescope(struct proxy_conn *c)
 
 static bool side_read(struct proxy_conn *c, struct side *s)
 {
-	static char scratch[READ_CHUNK];
+	static _Thread_local char scratch[READ_CHUNK];
 	struct flow_io io = { .to_upstream = &c->upstream.out, .to_client = &c->client.out };
 	struct bytebuf *dst = &peer_of(c, s)->out;
 	bool from_client = s == &c->client;
@@ -351,6 +352,11 @@ static bool side_read(struct proxy_conn *c, struct side *s)
 			s->rd_closed = true;
 			break;
 		}
+		/* a short read drained the socket: the next recv would only say
+		 * EAGAIN (a syscall per message); level-triggered epoll reports
+		 * anything that arrives later */
+		if ((size_t)n < sizeof(scratch))
+			break;
 	}
 	return true;
 }
@@ -668,7 +674,7 @@ static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *pe
 	px->intercepted_total++;
 	mcp_flow_init(&c->flow, px->enforce, &c->origin, px->intercepted_total, conn_kick, c);
 	c->flow.client_out = &c->client.out;
-	stats_connection_opened(px->enforce->daemon_stats_fd);
+	acct_connection_opened(px->enforce->acct);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	log_info("intercepted pid=%u uid=%u comm=%.*s cgroup=%llu server=%.*s orig=%s",
 		 c->origin.pid, c->origin.uid, MCPF_COMM_LEN, c->origin.comm, c->origin.cgroup_id,

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,11 @@ static void make_overflow_key(struct mcpf_tool_key *k)
 	make_key(k, MCPF_OVERFLOW_NAME, MCPF_OVERFLOW_NAME);
 }
 
+/* BPF_F_LOCK makes each copy atomic, not a read-modify-write: every
+ * writer of this process takes this lock around its lookup + update, so
+ * event-loop threads never lose each other's increments. */
+static pthread_mutex_t rmw_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* Read a value under its lock; ENOENT leaves *v zeroed. */
 static int read_locked(int fd, const void *key, void *v, size_t size)
 {
@@ -135,15 +141,18 @@ int stats_prepare(int tool_fd, int daemon_fd, bool reset_active)
 		return -errno;
 	if (!reset_active)
 		return 0;
+	pthread_mutex_lock(&rmw_lock);
 	err = read_locked(daemon_fd, &idx, &d, sizeof(d));
-	if (err)
-		return err;
-	d.connections_active = 0;
-	return write_locked(daemon_fd, &idx, &d);
+	if (!err) {
+		d.connections_active = 0;
+		err = write_locked(daemon_fd, &idx, &d);
+	}
+	pthread_mutex_unlock(&rmw_lock);
+	return err;
 }
 
-static void add_call(struct mcpf_tool_stats *v, enum mcpf_decision decision, uint64_t req_bytes,
-		     uint64_t resp_bytes, uint64_t latency_ns, bool upstream_error)
+void stats_count(struct mcpf_tool_stats *v, enum mcpf_decision decision, uint64_t req_bytes,
+		 uint64_t resp_bytes, uint64_t latency_ns, bool upstream_error)
 {
 	v->calls++;
 	(*decision_counter(v, decision))++;
@@ -154,31 +163,68 @@ static void add_call(struct mcpf_tool_stats *v, enum mcpf_decision decision, uin
 	v->latency_hist[stats_latency_bucket(latency_ns)]++;
 }
 
+/* Every counter after the lock header is an unsigned long long that
+ * adds up, whatever counters later layouts append. */
+#define COUNTERS_OFFSET offsetof(struct mcpf_tool_stats, calls)
+#define COUNTERS_N ((sizeof(struct mcpf_tool_stats) - COUNTERS_OFFSET) / sizeof(unsigned long long))
+
+void stats_merge(struct mcpf_tool_stats *into, const struct mcpf_tool_stats *delta)
+{
+	unsigned long long *d = (unsigned long long *)((char *)into + COUNTERS_OFFSET);
+	const unsigned long long *s = (const unsigned long long *)((const char *)delta + COUNTERS_OFFSET);
+
+	for (size_t i = 0; i < COUNTERS_N; i++)
+		d[i] += s[i];
+}
+
+void stats_key(struct mcpf_tool_key *k, const char *server, const char *tool)
+{
+	make_key(k, server, tool);
+}
+
+static int add_row_locked(int tool_fd, struct mcpf_tool_key *k, const struct mcpf_tool_stats *delta)
+{
+	struct mcpf_tool_stats v;
+	int err = read_locked(tool_fd, k, &v, sizeof(v));
+
+	if (err)
+		return err;
+	stats_merge(&v, delta);
+	err = write_locked(tool_fd, k, &v);
+	if (err != -E2BIG)
+		return err;
+	/* Map full and this is a new row: count it in the overflow row. */
+	make_overflow_key(k);
+	err = read_locked(tool_fd, k, &v, sizeof(v));
+	if (err)
+		return err;
+	stats_merge(&v, delta);
+	return write_locked(tool_fd, k, &v);
+}
+
+int stats_add(int tool_fd, const struct mcpf_tool_key *key, const struct mcpf_tool_stats *delta)
+{
+	struct mcpf_tool_key k = *key;
+	int err;
+
+	pthread_mutex_lock(&rmw_lock);
+	err = add_row_locked(tool_fd, &k, delta);
+	pthread_mutex_unlock(&rmw_lock);
+	return err;
+}
+
 int stats_record(int tool_fd, const char *server, const char *tool,
 		 enum mcpf_decision decision, uint64_t req_bytes, uint64_t resp_bytes,
 		 uint64_t latency_ns, bool upstream_error)
 {
-	struct mcpf_tool_stats v;
+	struct mcpf_tool_stats delta = { 0 };
 	struct mcpf_tool_key k;
-	int err;
 
 	if ((unsigned int)decision >= MCPF_DECISIONS)
 		return -EINVAL;
 	make_key(&k, server, tool);
-	err = read_locked(tool_fd, &k, &v, sizeof(v));
-	if (err)
-		return err;
-	add_call(&v, decision, req_bytes, resp_bytes, latency_ns, upstream_error);
-	err = write_locked(tool_fd, &k, &v);
-	if (err != -E2BIG)
-		return err;
-	/* Map full and this is a new row: count it in the overflow row. */
-	make_overflow_key(&k);
-	err = read_locked(tool_fd, &k, &v, sizeof(v));
-	if (err)
-		return err;
-	add_call(&v, decision, req_bytes, resp_bytes, latency_ns, upstream_error);
-	return write_locked(tool_fd, &k, &v);
+	stats_count(&delta, decision, req_bytes, resp_bytes, latency_ns, upstream_error);
+	return stats_add(tool_fd, &k, &delta);
 }
 
 static int update_daemon(int daemon_fd, void (*change)(struct mcpf_daemon_stats *, int), int arg)
@@ -187,11 +233,14 @@ static int update_daemon(int daemon_fd, void (*change)(struct mcpf_daemon_stats 
 	__u32 idx = 0;
 	int err;
 
+	pthread_mutex_lock(&rmw_lock);
 	err = read_locked(daemon_fd, &idx, &d, sizeof(d));
-	if (err)
-		return err;
-	change(&d, arg);
-	return write_locked(daemon_fd, &idx, &d);
+	if (!err) {
+		change(&d, arg);
+		err = write_locked(daemon_fd, &idx, &d);
+	}
+	pthread_mutex_unlock(&rmw_lock);
+	return err;
 }
 
 static void conn_opened(struct mcpf_daemon_stats *d, int unused)

@@ -1,11 +1,11 @@
 /* Per-tool call statistics in the pinned `tool_stats` map and daemon
  * counters in `daemon_stats` (layouts in bpf/stats_abi.h).
  *
- * Writers (the daemon): one call per decided tools/call, per connection
- * accepted/closed, per policy reload. Each is a BPF_F_LOCK lookup plus a
- * BPF_F_LOCK update, lossless because the daemon's event loop is the only
- * writer; readers get whole-value snapshots. Functions return 0 or a
- * negative errno. */
+ * Writers (the daemon): decided tools/calls (batched by acct.h), connections
+ * accepted/closed, policy reloads. Each is a BPF_F_LOCK lookup plus a
+ * BPF_F_LOCK update under one process-wide mutex, lossless because the
+ * daemon is the only writing process and its threads take turns; readers
+ * get whole-value snapshots. Functions return 0 or a negative errno. */
 #ifndef MCPF_USER_STATS_H
 #define MCPF_USER_STATS_H
 
@@ -32,6 +32,16 @@ int stats_prepare(int tool_fd, int daemon_fd, bool reset_active);
 int stats_record(int tool_fd, const char *server, const char *tool,
 		 enum mcpf_decision decision, uint64_t req_bytes, uint64_t resp_bytes,
 		 uint64_t latency_ns, bool upstream_error);
+
+/* Count one call into v (a row or a delta to add later). */
+void stats_count(struct mcpf_tool_stats *v, enum mcpf_decision decision, uint64_t req_bytes,
+		 uint64_t resp_bytes, uint64_t latency_ns, bool upstream_error);
+/* Add every counter of delta to into (the lock header untouched). */
+void stats_merge(struct mcpf_tool_stats *into, const struct mcpf_tool_stats *delta);
+/* The row key of (server, tool), names cut as the map stores them. */
+void stats_key(struct mcpf_tool_key *k, const char *server, const char *tool);
+/* Add delta to the row of key (the overflow row when the map is full). */
+int stats_add(int tool_fd, const struct mcpf_tool_key *key, const struct mcpf_tool_stats *delta);
 
 int stats_connection_opened(int daemon_fd);
 int stats_connection_closed(int daemon_fd);

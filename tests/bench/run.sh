@@ -488,11 +488,13 @@ jq -r -f "$ROOT/tests/bench/plot-data.jq" "$OUT/results.json" >"$WORK/latency.da
 rows=$(echo $SIZES | wc -w)
 cols=$(echo $CONNS | wc -w)
 {
-	echo "set terminal pngcairo size $((cols * 480)),$((rows * 320)) font ',9'"
+	echo "set terminal pngcairo size $((cols * 560)),$((rows * 360)) font ',9'"
 	echo "set output '$OUT/latency.png'"
 	echo "set multiplot layout $rows,$cols title 'mcpfence benchmark: latency percentiles per scenario (µs, log scale; median of rounds)'"
 	echo "set style data histogram; set style histogram clustered gap 1; set style fill solid 0.8 border -1"
-	echo "set logscale y; set grid ytics; set key top left; set xtics nomirror; set boxwidth 0.9"
+	# scenario names are longer than a cluster is wide: slanted, with room below
+	echo "set logscale y; set grid ytics; set key top left; set boxwidth 0.9"
+	echo "set xtics nomirror rotate by 25 right font ',8'; set bmargin 6"
 	i=0
 	for size in $SIZES; do
 		for conns in $CONNS; do

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include <cjson/cJSON.h>
 
+#include "acct.h"
 #include "content_decode.h"
 #include "fuzz.h"
 #include "kern_loader.h"
@@ -79,13 +80,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	policy_free(policy);
 	enf = (struct enforce){
 		.policy = &maps,
-		.tool_stats_fd = bpf_map__fd(skel->maps.tool_stats),
-		.daemon_stats_fd = bpf_map__fd(skel->maps.daemon_stats),
-		.cgroup2_fd = -1,
+		.acct = acct_new(bpf_map__fd(skel->maps.tool_stats), bpf_map__fd(skel->maps.daemon_stats), NULL, -1),
 		.body_limit = 64 << 10,
 	};
 	enf.listed = tool_names_new(TOOL_NAMES_DEFAULT_MAX);
-	if (!enf.listed || stats_prepare(enf.tool_stats_fd, enf.daemon_stats_fd, true))
+	if (!enf.listed || !enf.acct || acct_prepare(enf.acct, true))
 		exit(1);
 	/* The directory is removed now; the mount stays until the process ends. */
 	umount2(dir, MNT_DETACH);

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 
+#include "acct.h"
 #include "mcp_flow.h"
 #include "mcpfence.skel.h"
 #include "policy_fixture.h"
-#include "stats.h"
 #include "tool_names.h"
 
 static const char policy[] =
@@ -36,14 +36,13 @@ static int flow_open(struct policy_fixture *f, struct flow_case *t)
 		return -1;
 	t->enf = (struct enforce){
 		.policy = &f->maps,
-		.tool_stats_fd = bpf_map__fd(f->skel->maps.tool_stats),
-		.daemon_stats_fd = bpf_map__fd(f->skel->maps.daemon_stats),
-		.cgroup2_fd = -1,
+		.acct = acct_new(bpf_map__fd(f->skel->maps.tool_stats), bpf_map__fd(f->skel->maps.daemon_stats),
+				 NULL, -1),
 		.body_limit = 64 << 10,
 		.listed = tool_names_new(TOOL_NAMES_DEFAULT_MAX),
 	};
 	t->io = (struct flow_io){ .to_upstream = &t->up, .to_client = &t->client };
-	if (!t->enf.listed || stats_prepare(t->enf.tool_stats_fd, t->enf.daemon_stats_fd, true))
+	if (!t->enf.listed || !t->enf.acct || acct_prepare(t->enf.acct, true))
 		return -1;
 	return mcp_flow_init(&t->flow, &t->enf, &origin, 1, no_kick, NULL);
 }
@@ -52,6 +51,7 @@ static void flow_close(struct flow_case *t)
 {
 	mcp_flow_free(&t->flow);
 	tool_names_free(t->enf.listed);
+	acct_free(t->enf.acct);
 	bb_free(&t->up);
 	bb_free(&t->client);
 }

@@ -10,6 +10,7 @@
 
 #include "harness.h"
 #include "policy_fixture.h"
+#include "acct.h"
 #include "enforce.h"
 #include "policy_scope.h"
 #include "sysfs.h"
@@ -112,7 +113,8 @@ TEST(scope_assign_refuses_an_agent_whose_cgroup_is_gone)
 		"'scoped':{'default':'deny','endpoints':['127.0.0.1:3001'],'agents':['*']},"
 		"'lax':{'default':'allow','endpoints':['127.0.0.1:3001']}}}");
 	struct policy_maps maps = { .active = -1 };
-	struct enforce enf = { .policy = &maps, .cgroup2_fd = -1 };
+	struct enforce enf = { .policy = &maps };
+	int cgroup2_fd;
 	struct mcpf_conn origin = { .target = v4(1, 3001) };
 	char mount[256], dir[300];
 	struct stat st;
@@ -126,9 +128,10 @@ TEST(scope_assign_refuses_an_agent_whose_cgroup_is_gone)
 	CHECK_INT_EQ(cgroup2_mount(mount, sizeof(mount)), 0);
 	snprintf(dir, sizeof(dir), "%s/mcpf-unit-scope-%d", mount, (int)getpid());
 	made = mkdir(dir, 0755) == 0 && stat(dir, &st) == 0;
-	enf.cgroup2_fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	CHECK(made && enf.cgroup2_fd >= 0 && maps.scopes);
-	if (made && enf.cgroup2_fd >= 0 && maps.scopes) {
+	cgroup2_fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	enf.acct = acct_new(-1, -1, NULL, cgroup2_fd);  /* owns the fd from here */
+	CHECK(made && cgroup2_fd >= 0 && enf.acct && maps.scopes);
+	if (made && cgroup2_fd >= 0 && enf.acct && maps.scopes) {
 		origin.cgroup_id = st.st_ino;  /* a cgroup's id is its kernfs inode */
 		policy_scope_assign(&enf, &origin);
 		CHECK_STR_EQ(origin.server, "scoped");  /* '*' covers it while it exists */
@@ -138,8 +141,10 @@ TEST(scope_assign_refuses_an_agent_whose_cgroup_is_gone)
 		CHECK_STR_EQ(origin.server, "");  /* unknown: refused, not "lax" */
 	}
 	rmdir(dir);
-	if (enf.cgroup2_fd >= 0)
-		close(enf.cgroup2_fd);
+	if (enf.acct)
+		acct_free(enf.acct);
+	else if (cgroup2_fd >= 0)
+		close(cgroup2_fd);
 	policy_scopes_free(maps.scopes);
 	policy_free(p);
 }
