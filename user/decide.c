@@ -30,12 +30,12 @@ struct applicable_limit {
 static const char *const verdict_names[] = {
 	[VERDICT_ALLOW] = "allow", [VERDICT_DENY] = "deny",
 	[VERDICT_RATE_LIMITED] = "rate_limited", [VERDICT_HIDDEN] = "hidden",
-	[VERDICT_INVALID] = "invalid",
+	[VERDICT_INVALID] = "invalid", [VERDICT_APPROVE] = "approve",
 };
 
 const char *verdict_name(enum verdict verdict)
 {
-	return verdict <= VERDICT_INVALID ? verdict_names[verdict] : "?";
+	return verdict <= VERDICT_APPROVE ? verdict_names[verdict] : "?";
 }
 
 unsigned long long policy_now_ns(void)
@@ -108,7 +108,7 @@ static void limit_rule(char *out, size_t size, const struct applicable_limit *a)
 }
 
 static enum verdict check_limits(struct policy_maps *maps, const struct decide_request *req,
-				 const struct entry *entries, size_t n_entries,
+				 const struct entry *entries, size_t n_entries, bool spend,
 				 struct decision *out)
 {
 	struct applicable_limit all[4 * MCPF_TOOL_MAX_LIMITS];
@@ -158,7 +158,7 @@ static enum verdict check_limits(struct policy_maps *maps, const struct decide_r
 			       spent->limit->counter, policy_scope_name(spent->limit->scope),
 			       out->retry_after);
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; spend && i < n; i++) {
 		if (!all[i].first_for_key)
 			continue;
 		rc = rate_consume(maps->rate, &all[i].key, all[i].limit, req->now_ns);
@@ -222,7 +222,9 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 		action = server->default_action;
 		snprintf(rule, sizeof(rule), "default");
 	}
-	if (action != MCPF_ACTION_ALLOW) {
+	bool ask = action == MCPF_ACTION_APPROVE && !req->approved;
+
+	if (action != MCPF_ACTION_ALLOW && action != MCPF_ACTION_APPROVE) {
 		if (decider && decider->reason[0])
 			return verdict(out, VERDICT_DENY, rule, "%s", decider->reason);
 		return verdict(out, VERDICT_DENY, rule, decider ? "tool \"%s\" is denied by policy"
@@ -231,8 +233,14 @@ enum verdict decide(struct policy_maps *maps, const struct decide_request *req,
 
 	if ((v = check_conditions(req, wild, out)) != VERDICT_ALLOW ||
 	    (v = check_conditions(req, exact, out)) != VERDICT_ALLOW ||
-	    (v = check_limits(maps, req, entries, 2, out)) != VERDICT_ALLOW)
+	    (v = check_limits(maps, req, entries, 2, !ask, out)) != VERDICT_ALLOW)
 		return v;
+	if (ask) {
+		out->approval = decider->approval;
+		if (decider->reason[0])
+			return verdict(out, VERDICT_APPROVE, rule, "%s", decider->reason);
+		return verdict(out, VERDICT_APPROVE, rule, "tool \"%s\" requires approval", req->tool);
+	}
 	return verdict(out, VERDICT_ALLOW, rule, "allowed");
 }
 
@@ -387,7 +395,7 @@ enum verdict decide_method(struct policy_maps *maps, const struct decide_request
 	}
 	if ((v = check_conditions(req, &c.e[1], out)) != VERDICT_ALLOW ||
 	    (v = check_conditions(req, &c.e[0], out)) != VERDICT_ALLOW ||
-	    (v = check_limits(maps, req, c.e, 4, out)) != VERDICT_ALLOW)
+	    (v = check_limits(maps, req, c.e, 4, true, out)) != VERDICT_ALLOW)
 		return v;
 	return verdict(out, VERDICT_ALLOW, rule, "allowed");
 }
