@@ -12,6 +12,9 @@ static const struct command {
 	{ "policy", cmd_policy, "check policy files: 'mcpfence policy check FILE...'" },
 	{ "stats", cmd_stats, "per-tool call statistics from the pinned maps" },
 	{ "top", cmd_top, "live per-tool view, refreshed every second" },
+	{ "approvals", cmd_approvals, "calls held for approval (--watch follows them)" },
+	{ "approve", cmd_approve, "let a held call go: 'mcpfence approve ID [--remember 10m]'" },
+	{ "deny", cmd_deny, "refuse a held call: 'mcpfence deny ID [--reason TEXT]'" },
 };
 
 static int usage(FILE *out)

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -5,6 +6,8 @@
 #include <time.h>
 #include <cjson/cJSON.h>
 
+#include "approval.h"
+#include "approval_canon.h"
 #include "audit.h"
 #include "cgroup_path.h"
 #include "bytebuf.h"
@@ -45,6 +48,23 @@ struct exchange {
 	bool own_100;                /* we sent 100 Continue: drop upstream's */
 	bool legacy;                 /* legacy transport: answers arrive on the session's stream */
 	enum http_method method;
+	struct held_call *held;      /* its call awaits approval: not forwarded yet */
+};
+
+/* A tools/call held for approval (approval.h): what is needed to forward
+ * it, answer it, or account it once a human (or the clock) decides. */
+struct held_call {
+	struct mcp_flow *f;
+	struct exchange *ex;
+	struct approval *a;
+	struct bytebuf upstream;     /* the request as it goes upstream once approved */
+	char *id_raw;
+	cJSON *arguments;
+	char tool[MCPF_NAME_LEN * 2], rule[256], session[128], args_hash[17];
+	size_t req_bytes;
+	unsigned long long start_ns;
+	bool keep_alive;
+	enum http_method method;
 };
 
 static enum mcpf_decision decision_of(enum verdict v)
@@ -65,6 +85,7 @@ struct accounting {
 	uint64_t latency_ns, req_bytes, resp_bytes;
 	bool upstream_error;
 	const cJSON *arguments;
+	const char *approval, *approved_by, *args_hash;  /* held for approval: audit_record */
 };
 
 /* One decided call: counted in the stats map and written to the audit log. */
@@ -93,7 +114,8 @@ static void account(struct mcp_flow *f, const struct accounting *a)
 		.cgroup_path = f->cgroup_path[0] ? f->cgroup_path : NULL,
 		.server = o->server, .tool = a->tool, .decision = a->decision, .rule = a->rule,
 		.reason = a->reason, .session = a->session, .latency_ns = a->latency_ns,
-		.arguments = a->arguments,
+		.arguments = a->arguments, .approval = a->approval, .approved_by = a->approved_by,
+		.args_hash = a->args_hash,
 	};
 	if (audit_write(f->enf->audit, &r))
 		log_warn("audit log write failed");
@@ -107,6 +129,12 @@ static void account_answered(struct mcp_flow *f, struct pending_call *c, bool er
 		.req_bytes = c->req_bytes, .resp_bytes = resp_bytes, .upstream_error = error,
 		.arguments = c->arguments, .method = c->method,
 	};
+
+	if (c->approved_by[0]) {
+		a.approval = "approved";
+		a.approved_by = c->approved_by;
+		a.args_hash = c->args_hash;
+	}
 
 	account(f, &a);
 	call_free(c);
@@ -387,7 +415,7 @@ void mcp_flow_drop_request(struct mcp_flow *f)
 
 size_t mcp_flow_body_bytes(const struct mcp_flow *f)
 {
-	return f->req_body.cap + f->wide_text.cap;
+	return f->req_body.cap + f->wide_text.cap + f->stalled.cap + (f->held ? f->held->upstream.cap : 0);
 }
 
 bool mcp_flow_backlog_over(const struct mcp_flow *f, unsigned max)
@@ -470,6 +498,10 @@ struct request_ctx {
 	cJSON *replies;
 	bool inspect_answer;
 	struct exchange *ex;
+	bool batch;
+	struct held_call *held;      /* the call this request holds for approval */
+	const char *approved_by;     /* the call being followed was approved (remembered) */
+	char args_hash[17];
 };
 
 /* An allowed request whose answer is awaited, to account it then; false
@@ -487,12 +519,103 @@ static bool follow_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm, 
 	snprintf(c.session, sizeof(c.session), "%s", rc->session);
 	c.id = cJSON_Duplicate(jm->id, true);
 	c.arguments = f->enf->audit && jm->arguments ? cJSON_Duplicate(jm->arguments, true) : NULL;
+	if (rc->approved_by) {
+		snprintf(c.approved_by, sizeof(c.approved_by), "%s", rc->approved_by);
+		snprintf(c.args_hash, sizeof(c.args_hash), "%s", rc->args_hash);
+	}
 	if (t && c.id && call_list_add(&t->calls, &c) == 0) {
 		rc->inspect_answer = true;
 		return true;
 	}
 	call_free(&c);
 	return false;
+}
+
+static void held_done(void *ctx, const struct approval_result *r);
+
+static void held_free(struct held_call *h)
+{
+	bb_free(&h->upstream);
+	free(h->id_raw);
+	cJSON_Delete(h->arguments);
+	free(h);
+}
+
+/* An "approve" verdict (decide.h): a remembered approval of the identical
+ * call lets it go (decided again as approved: budgets spent now); else
+ * the call is held for a human (1), or *v and d say why nobody can be
+ * asked (0). -1 out of memory. */
+static int ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct decide_request *dr,
+			struct decision *d, enum verdict *v, size_t req_bytes)
+{
+	struct mcp_flow *f = rc->f;
+	const struct mcpf_conn *o = f->origin;
+	struct approval_store *st = f->enf->approvals;
+	struct approval_subject s = { .cgroup_id = o->cgroup_id, .uid = o->uid, .pid = o->pid,
+				      .identity_pid = dr->pid, .timeout_s = d->approval.timeout_s,
+				      .remember_s = d->approval.remember_s, .via = d->approval.via };
+	const char *why = NULL;
+	char busy[96];
+	struct held_call *h;
+	int err;
+
+	snprintf(s.server, sizeof(s.server), "%.*s", MCPF_NAME_LEN - 1, o->server);
+	snprintf(s.tool, sizeof(s.tool), "%s", jm->tool_name);
+	snprintf(s.comm, sizeof(s.comm), "%.*s", MCPF_COMM_LEN, o->comm);
+	snprintf(s.cgroup_path, sizeof(s.cgroup_path), "%s", f->cgroup_path);
+	if (approval_args_hash(f->enf->session_secret, jm->arguments, &s.args_hash))
+		return -1;
+	snprintf(rc->args_hash, sizeof(rc->args_hash), "%016llx", (unsigned long long)s.args_hash);
+	approval_summary(jm->arguments, s.summary, sizeof(s.summary));
+	if (!st) {
+		why = "no approval is possible on this daemon";
+	} else if (approval_remembered(st, &s)) {
+		dr->approved = true;
+		*v = decide(f->enf->policy, dr, d);
+		if (*v == VERDICT_ALLOW)
+			rc->approved_by = "remembered";
+		return 0;
+	} else if (rc->batch) {
+		why = "a call that needs approval must be sent alone, not in a batch";
+	} else if (rc->legacy) {
+		why = "a call that needs approval cannot be held on the legacy SSE transport";
+	} else if (!(s.via & MCPF_VIA_OPERATOR)) {
+		why = "the policy lets only the agent's MCP client approve this call (elicitation), "
+		      "and this client cannot be asked";
+	}
+	if (!why) {
+		h = calloc(1, sizeof(*h));
+		if (!h)
+			return -1;
+		err = approval_submit(st, &s, held_done, h, &h->a);
+		if (err == -ENOSPC) {
+			snprintf(busy, sizeof(busy), "too many calls await approval (%u); try again later",
+				 st->max_pending);
+			why = busy;
+			free(h);
+		} else if (err) {
+			free(h);
+			return -1;
+		} else {
+			h->f = f;
+			h->ex = rc->ex;
+			h->id_raw = strndup(jm->id_raw, jm->id_raw_len);
+			h->arguments = jm->arguments ? cJSON_Duplicate(jm->arguments, true) : NULL;
+			snprintf(h->tool, sizeof(h->tool), "%s", jm->tool_name);
+			snprintf(h->rule, sizeof(h->rule), "%s", d->rule);
+			snprintf(h->session, sizeof(h->session), "%s", rc->session);
+			snprintf(h->args_hash, sizeof(h->args_hash), "%s", rc->args_hash);
+			h->req_bytes = req_bytes;
+			h->start_ns = dr->now_ns;
+			rc->held = h;
+			if (!h->id_raw || (jm->arguments && !h->arguments))
+				return -1;  /* freed with the request (on_mcp_request) */
+			return 1;
+		}
+	}
+	*v = VERDICT_DENY;
+	snprintf(d->reason, sizeof(d->reason), "%s", why);
+	return 0;
 }
 
 /* Decide one tools/call; answered here unless allowed. */
@@ -522,12 +645,21 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 		return 0;
 	}
 	v = decide(f->enf->policy, &dr, &d);
+	if (v == VERDICT_APPROVE) {
+		int held = ask_approval(rc, jm, &dr, &d, &v, req_bytes);
+
+		if (held)
+			return held < 0 ? -1 : 0;  /* held: forwarded once approved */
+	}
 	struct accounting a = { .tool = jm->tool_name, .rule = d.rule, .reason = d.reason,
 				.session = rc->session, .decision = decision_of(v), .req_bytes = req_bytes,
 				.arguments = jm->arguments };
 
 	if (v == VERDICT_ALLOW) {
-		if (follow_answer(rc, jm, jm->tool_name, d.rule, dr.now_ns, req_bytes))
+		bool followed = follow_answer(rc, jm, jm->tool_name, d.rule, dr.now_ns, req_bytes);
+
+		rc->approved_by = NULL;
+		if (followed)
 			return 0;
 		/* cannot follow its answer: refuse rather than lose the account */
 		v = VERDICT_INVALID;
@@ -641,6 +773,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 	rc.ex->own_100 = own_100;
 	rc.ex->legacy = rc.legacy != NULL;
 	rc.ex->shape = jsonrpc_reply_shape(m);
+	rc.batch = b.batch;
 
 	for (size_t i = 0; i < b.count && !err; i++) {
 		struct jsonrpc_msg *jm = &b.msgs[i];
@@ -664,6 +797,19 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 	}
 	if (err)
 		goto out;
+	if (rc.held) {
+		/* alone in its request (ask_approval): kept as it would go
+		 * upstream; nothing after it is read until it is decided */
+		struct flow_io hold = { .to_upstream = &rc.held->upstream };
+
+		rc.ex->held = rc.held;
+		rc.ex->inspect = true;
+		f->held = rc.held;
+		rc.held->keep_alive = m->keep_alive;
+		rc.held->method = m->method;
+		err = forward_reframed(&hold, m, b.text, b.text_len, b.decoded_body);
+		goto out;
+	}
 
 	forwarded = jsonrpc_forwarded_count(&b);
 	bool any_reply = cJSON_GetArraySize(rc.replies) > 0;
@@ -701,6 +847,10 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 	if (!err && http1_expect_response(&f->resp, m->method))
 		err = -1;
 out:
+	if (rc.held && !f->held) {
+		approval_cancel(f->enf->approvals, rc.held->a);
+		held_free(rc.held);
+	}
 	cJSON_Delete(rc.replies);
 	jsonrpc_body_free(&b);
 	return err;
@@ -939,6 +1089,10 @@ static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struc
 			return -1;
 		if (f->refused)
 			return 0;
+		if (f->held) {
+			/* what follows waits until the held call is decided */
+			return len && bb_append(&f->stalled, data, len) ? -1 : 0;
+		}
 	}
 }
 
@@ -956,6 +1110,11 @@ static int answer_unreachable(struct mcp_flow *f, struct flow_io *io)
 
 		if (ex->local)
 			continue;
+		if (ex->held) {
+			approval_cancel(f->enf->approvals, ex->held->a);
+			held_free(ex->held);
+			ex->held = f->held = NULL;
+		}
 		while (f->track && call_list_take_exchange(&f->track->calls, ex->seq, &c))
 			account_answered(f, &c, true, 0);
 		ex->local = true;
@@ -979,6 +1138,8 @@ int mcp_flow_client_data(struct mcp_flow *f, const char *data, size_t len, struc
 
 	if (f->refused)
 		return 0;  /* bytes after a refused request: never read as requests */
+	if (f->held)
+		return bb_append(&f->stalled, data, len) ? -1 : 0;
 	err = feed_requests(f, data, len, io);
 	return err || !f->upstream_error[0] ? err : answer_unreachable(f, io);
 }
@@ -1360,6 +1521,12 @@ void mcp_flow_free(struct mcp_flow *f)
 {
 	struct pending_call c;
 
+	if (f->held) {
+		approval_cancel(f->enf->approvals, f->held->a);
+		held_free(f->held);
+		f->held = NULL;
+	}
+	bb_free(&f->stalled);
 	/* calls whose answers never came: the connection ended first */
 	while (f->track && f->track->calls.n) {
 		c = f->track->calls.calls[0];
@@ -1393,4 +1560,92 @@ bool mcp_flow_idle(const struct mcp_flow *f)
 		if (ex->method != HTTP_GET)
 			return false;
 	return true;
+}
+
+bool mcp_flow_held(const struct mcp_flow *f)
+{
+	return f->held != NULL;
+}
+
+/* ---- a held call decided (approval.h) ---- */
+
+static const char *const outcome_names[] = {
+	[APPROVAL_APPROVED] = "approved", [APPROVAL_DECLINED] = "declined",
+	[APPROVAL_TIMEOUT] = "approval_timeout", [APPROVAL_STOPPED] = "declined",
+};
+
+/* Approved: decided again as approved (conditions and budgets of this
+ * moment, decide.h) and forwarded; else answered here with the usual
+ * isError denial naming the reason. Then the bytes read after it. */
+static void held_done(void *ctx, const struct approval_result *r)
+{
+	struct held_call *h = ctx;
+	struct mcp_flow *f = h->f;
+	const struct mcpf_conn *o = f->origin;
+	struct flow_io io = { .to_upstream = f->upstream_out, .to_client = f->client_out };
+	struct decide_request dr = {
+		.server = o->server, .tool = h->tool, .arguments = h->arguments, .cgroup_id = o->cgroup_id,
+		.uid = o->uid, .pid = f->enf->agent_per_cgroup ? 0 : o->pid, .session = h->session,
+		.now_ns = policy_now_ns(), .approved = true,
+	};
+	struct decision d = { 0 };
+	enum verdict v = VERDICT_DENY;
+	int err = 0;
+
+	h->ex->held = NULL;
+	f->held = NULL;
+	if (r->outcome == APPROVAL_APPROVED) {
+		v = decide(f->enf->policy, &dr, &d);
+	} else {
+		snprintf(d.rule, sizeof(d.rule), "%s", h->rule);
+		snprintf(d.reason, sizeof(d.reason), "%s", r->reason);
+	}
+	if (v == VERDICT_ALLOW) {
+		struct answer_track *t = track_of(f, NULL);
+		struct pending_call c = { .start_ns = h->start_ns, .req_bytes = h->req_bytes, .exchange = h->ex->seq };
+
+		snprintf(c.tool, sizeof(c.tool), "%s", h->tool);
+		snprintf(c.rule, sizeof(c.rule), "%s", d.rule);
+		snprintf(c.session, sizeof(c.session), "%s", h->session);
+		snprintf(c.approved_by, sizeof(c.approved_by), "%s", r->by);
+		snprintf(c.args_hash, sizeof(c.args_hash), "%s", h->args_hash);
+		c.id = cJSON_Parse(h->id_raw);
+		c.arguments = f->enf->audit && h->arguments ? cJSON_Duplicate(h->arguments, true) : NULL;
+		if (t && c.id && call_list_add(&t->calls, &c) == 0) {
+			err = bb_append(io.to_upstream, h->upstream.data, h->upstream.len) ||
+			      http1_expect_response(&f->resp, h->method) ? -1 : 0;
+			goto next;
+		}
+		call_free(&c);
+		v = VERDICT_INVALID;
+		snprintf(d.rule, sizeof(d.rule), "capacity");
+		snprintf(d.reason, sizeof(d.reason), "too many calls in flight on this connection");
+	}
+	struct accounting a = {
+		.tool = h->tool, .rule = d.rule, .reason = d.reason, .session = h->session,
+		.decision = decision_of(v),
+		.req_bytes = h->req_bytes, .arguments = h->arguments, .latency_ns = r->latency_ns,
+		.approval = r->outcome == APPROVAL_APPROVED ? NULL : outcome_names[r->outcome],
+		.approved_by = r->by, .args_hash = h->args_hash,
+	};
+	struct jsonrpc_msg m = { .id_raw = h->id_raw, .id_raw_len = strlen(h->id_raw) };
+	cJSON *reply = jsonrpc_denial(&m, d.rule, d.reason, v == VERDICT_RATE_LIMITED ? (long)d.retry_after : -1);
+
+	account(f, &a);
+	h->ex->local = true;
+	err = !reply || jsonrpc_http_reply(&h->ex->reply, h->ex->shape, reply, h->keep_alive) ||
+	      flush_local(f, &io) ? -1 : 0;
+	cJSON_Delete(reply);
+next:
+	held_free(h);
+	if (!err && f->upstream_error[0])
+		err = answer_unreachable(f, &io);
+	if (!err && f->stalled.len && !f->refused) {
+		struct bytebuf in = f->stalled;
+
+		f->stalled = (struct bytebuf)BYTEBUF_INIT;
+		err = feed_requests(f, in.data, in.len, &io);
+		bb_free(&in);
+	}
+	f->resume(f->conn, err, io.finished);
 }

@@ -240,7 +240,7 @@ static void conn_charge(struct proxy_conn *c)
 static bool client_readable(struct proxy_conn *c)
 {
 	return c->upstream.out.len < HIGH_WATER && c->client.out.len < HIGH_WATER &&
-	       !mcp_flow_backlog_over(&c->flow, PIPELINE_MAX);
+	       !mcp_flow_backlog_over(&c->flow, PIPELINE_MAX) && !mcp_flow_held(&c->flow);
 }
 
 /* Before a read: is there room for what this connection will hold after
@@ -576,6 +576,24 @@ static void conn_kick(void *conn)
 	conn_watch_time(c); /* a stream nobody reads is ended like any other */
 }
 
+/* A call held for approval was decided (mcp_flow.h): write what the flow
+ * queued on both sides and go on reading the agent. */
+static void conn_resume(void *conn, int rc, bool finished)
+{
+	struct proxy_conn *c = conn;
+
+	if (c->closed)
+		return;
+	if (c->upstream_failed)
+		bb_reset(&c->upstream.out);
+	if (rc || finished)
+		conn_fail_after_flush(c);
+	if (!side_write(c, &c->client) ||
+	    (c->upstream.w.fd >= 0 && !c->connecting && !side_write(c, &c->upstream)))
+		return;
+	conn_settle(c);
+}
+
 /* The upstream socket is made in the agent's namespace, where the address
  * it asked for means what it meant, and marked as the daemon's so that
  * connect4/6 let it through. */
@@ -669,6 +687,8 @@ static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *pe
 	px->intercepted_total++;
 	mcp_flow_init(&c->flow, px->enforce, &c->origin, px->intercepted_total, conn_kick, c);
 	c->flow.client_out = &c->client.out;
+	c->flow.upstream_out = &c->upstream.out;
+	c->flow.resume = conn_resume;
 	stats_connection_opened(px->enforce->daemon_stats_fd);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	log_info("intercepted pid=%u uid=%u comm=%.*s cgroup=%llu server=%.*s orig=%s",
