@@ -178,6 +178,15 @@ void approval_cancel(struct approval_store *st, struct approval *a)
 	free(a);
 }
 
+const struct approval *approval_find(const struct approval_store *st, const char *id)
+{
+	const struct approval *a;
+
+	for (a = st->head; a && strcmp(a->id, id); a = a->next)
+		;
+	return a;
+}
+
 int approval_decide(struct approval_store *st, const char *id, bool approve, long remember_s,
 		    const char *by, const char *reason)
 {

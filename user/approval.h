@@ -44,6 +44,7 @@ struct approval_subject {
 	char summary[256];               /* canonical arguments, cut */
 	unsigned int timeout_s, remember_s;
 	unsigned int via;                /* MCPF_VIA_* still possible for this call */
+	char session[128];               /* the session it came in: an elicitation answer must too */
 };
 
 enum approval_outcome { APPROVAL_APPROVED, APPROVAL_DECLINED, APPROVAL_TIMEOUT, APPROVAL_STOPPED };
@@ -101,6 +102,7 @@ void approval_cancel(struct approval_store *st, struct approval *a);
 int approval_decide(struct approval_store *st, const char *id, bool approve, long remember_s,
 		    const char *by, const char *reason);
 
+const struct approval *approval_find(const struct approval_store *st, const char *id);
 const char *approval_id(const struct approval *a);
 const struct approval_subject *approval_subject_of(const struct approval *a);
 long long approval_age_s(const struct approval *a);

@@ -302,6 +302,13 @@ static void handle_request(struct ctl_client *cl, const char *line, size_t len)
 		send_json(cl, error_json("\"reason\" must be a string of at most 200 bytes"));
 	} else {
 		bool approve = !strcmp(op->valuestring, "approve");
+		const struct approval *a = approval_find(&c->st, id->valuestring);
+
+		if (a && !(approval_subject_of(a)->via & MCPF_VIA_OPERATOR)) {
+			send_json(cl, error_json("the policy lets only the agent's own client decide this call"));
+			cJSON_Delete(req);
+			return;
+		}
 
 		snprintf(by, sizeof(by), "operator uid %u", (unsigned)cl->uid);
 		if (reason && reason->valuestring[0])

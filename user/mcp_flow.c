@@ -8,6 +8,7 @@
 
 #include "approval.h"
 #include "approval_canon.h"
+#include "approval_elicit.h"
 #include "audit.h"
 #include "cgroup_path.h"
 #include "bytebuf.h"
@@ -49,6 +50,8 @@ struct exchange {
 	bool legacy;                 /* legacy transport: answers arrive on the session's stream */
 	enum http_method method;
 	struct held_call *held;      /* its call awaits approval: not forwarded yet */
+	bool own_stream;             /* answered with the daemon's own event stream (elicitation) */
+	bool init_elicit;            /* an initialize declaring elicitation: note its session */
 };
 
 /* A tools/call held for approval (approval.h): what is needed to forward
@@ -63,6 +66,7 @@ struct held_call {
 	char tool[MCPF_NAME_LEN * 2], rule[256], session[128], args_hash[17];
 	size_t req_bytes;
 	unsigned long long start_ns;
+	bool elicit;                 /* ask in the agent's client too (approval_elicit.h) */
 	bool keep_alive;
 	enum http_method method;
 };
@@ -499,6 +503,7 @@ struct request_ctx {
 	bool inspect_answer;
 	struct exchange *ex;
 	bool batch;
+	const struct http1_msg *m;
 	struct held_call *held;      /* the call this request holds for approval */
 	const char *approved_by;     /* the call being followed was approved (remembered) */
 	char args_hash[17];
@@ -541,6 +546,44 @@ static void held_free(struct held_call *h)
 	free(h);
 }
 
+/* Can the human be asked in the agent's own client (approval_elicit.h)?
+ * The policy allows it, the session's client declared elicitation, this
+ * POST accepts an event stream, and no answer is owed before this one on
+ * the connection (the daemon's stream is the next thing it writes). */
+static bool can_elicit(const struct request_ctx *rc, const struct approval_subject *s)
+{
+	const char *v;
+	size_t n;
+	char accept[512];
+
+	if (!(s->via & MCPF_VIA_ELICITATION) || rc->batch || rc->legacy || rc->f->first != rc->ex ||
+	    http1_find_header(rc->m, "Mcp-Session-Id", NULL, NULL) != 1 || !elicit_caps_has(s->server, rc->session) ||
+	    http1_find_header(rc->m, "Accept", &v, &n) != 1)
+		return false;
+	snprintf(accept, sizeof(accept), "%.*s", (int)n, v);
+	return strcasestr(accept, "text/event-stream") != NULL;
+}
+
+/* A response to the daemon's own elicitation/create: never forwarded
+ * (the server does not know the id). It decides the held call when it
+ * comes from the same agent, for the same server and session. */
+static void elicit_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm)
+{
+	const struct mcpf_conn *o = rc->f->origin;
+	struct approval_store *st = rc->f->enf->approvals;
+	const char *id = jm->id->valuestring + strlen(ELICIT_ID_PREFIX);
+	const struct approval *a = st ? approval_find(st, id) : NULL;
+	const struct approval_subject *s = a ? approval_subject_of(a) : NULL;
+
+	if (!s || s->cgroup_id != o->cgroup_id || s->uid != o->uid || strcmp(s->server, o->server) ||
+	    strcmp(s->session, rc->session) || !(s->via & MCPF_VIA_ELICITATION)) {
+		log_info("pid=%u: an answer to an elicitation that is not pending for it; dropped", o->pid);
+		return;
+	}
+	approval_decide(st, id, elicit_accepted(cJSON_GetObjectItemCaseSensitive(jm->node, "result")), -1,
+			"elicitation", "declined by user");
+}
+
 /* An "approve" verdict (decide.h): a remembered approval of the identical
  * call lets it go (decided again as approved: budgets spent now); else
  * the call is held for a human (1), or *v and d say why nobody can be
@@ -565,6 +608,7 @@ static int ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct d
 	snprintf(s.cgroup_path, sizeof(s.cgroup_path), "%s", f->cgroup_path);
 	if (approval_args_hash(f->enf->session_secret, jm->arguments, &s.args_hash))
 		return -1;
+	snprintf(s.session, sizeof(s.session), "%s", rc->session);
 	snprintf(rc->args_hash, sizeof(rc->args_hash), "%016llx", (unsigned long long)s.args_hash);
 	approval_summary(jm->arguments, s.summary, sizeof(s.summary));
 	if (!st) {
@@ -579,7 +623,7 @@ static int ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct d
 		why = "a call that needs approval must be sent alone, not in a batch";
 	} else if (rc->legacy) {
 		why = "a call that needs approval cannot be held on the legacy SSE transport";
-	} else if (!(s.via & MCPF_VIA_OPERATOR)) {
+	} else if (!(s.via & MCPF_VIA_OPERATOR) && !can_elicit(rc, &s)) {
 		why = "the policy lets only the agent's MCP client approve this call (elicitation), "
 		      "and this client cannot be asked";
 	}
@@ -607,6 +651,7 @@ static int ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct d
 			snprintf(h->args_hash, sizeof(h->args_hash), "%s", rc->args_hash);
 			h->req_bytes = req_bytes;
 			h->start_ns = dr->now_ns;
+			h->elicit = can_elicit(rc, &s);
 			rc->held = h;
 			if (!h->id_raw || (jm->arguments && !h->arguments))
 				return -1;  /* freed with the request (on_mcp_request) */
@@ -774,6 +819,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 	rc.ex->legacy = rc.legacy != NULL;
 	rc.ex->shape = jsonrpc_reply_shape(m);
 	rc.batch = b.batch;
+	rc.m = m;
 
 	for (size_t i = 0; i < b.count && !err; i++) {
 		struct jsonrpc_msg *jm = &b.msgs[i];
@@ -788,11 +834,17 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 			account(f, &a);
 			jm->verdict = JSONRPC_ANSWERED;
 			err = reply && cJSON_AddItemToArray(rc.replies, reply) ? 0 : -1;
+		} else if (jm->kind == JSONRPC_RESPONSE && cJSON_IsString(jm->id) &&
+			   !strncmp(jm->id->valuestring, ELICIT_ID_PREFIX, strlen(ELICIT_ID_PREFIX))) {
+			elicit_answer(&rc, jm);
+			jm->verdict = JSONRPC_ANSWERED;
 		} else if (jm->is_tools_call) {
 			/* an id-less one too: it is refused there, never forwarded */
 			err = decide_call(&rc, jm, req_bytes);
 		} else if (jm->kind != JSONRPC_RESPONSE && mcp_method_class(jm->method) != MCP_METHOD_LIFECYCLE) {
 			err = decide_other(&rc, jm, req_bytes);
+		} else if (jm->method && !strcmp(jm->method, "initialize") && elicit_declared(jm->params)) {
+			rc.ex->init_elicit = true;
 		}
 	}
 	if (err)
@@ -808,6 +860,10 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		rc.held->keep_alive = m->keep_alive;
 		rc.held->method = m->method;
 		err = forward_reframed(&hold, m, b.text, b.text_len, b.decoded_body);
+		if (!err && rc.held->elicit) {
+			rc.ex->own_stream = true;
+			err = elicit_stream_start(io->to_client, rc.held->a, m->keep_alive);
+		}
 		goto out;
 	}
 
@@ -1119,6 +1175,18 @@ static int answer_unreachable(struct mcp_flow *f, struct flow_io *io)
 			account_answered(f, &c, true, 0);
 		ex->local = true;
 		bb_reset(&ex->reply);
+		if (ex->own_stream) {
+			struct jsonrpc_msg none = { 0 };
+			cJSON *e = jsonrpc_error_reply(&none, -32603, msg);
+			char *text = e ? cJSON_PrintUnformatted(e) : NULL;
+			int bad = !text || elicit_stream_event(&ex->reply, text, strlen(text), true);
+
+			cJSON_free(text);
+			cJSON_Delete(e);
+			if (bad)
+				return -1;
+			continue;
+		}
 		if (jsonrpc_http_error(&ex->reply, 502, -32603, msg, false))
 			return -1;
 	}
@@ -1297,12 +1365,26 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 			log_debug("server %s switched protocols unasked: connection closed", f->origin->server);
 			return -1;
 		}
-		if (r->status == 100 && ex->own_100)
+		if ((r->status == 100 && ex->own_100) || ex->own_stream)
 			return 0;
 		return bb_append(io->to_client, r->head, r->head_len);
 	}
 	f->resp_mode = RESP_STREAM;
 	f->sse_chunked = false;
+	if (ex->init_elicit && r->status / 100 == 2) {
+		const char *sid;
+		size_t n;
+
+		if (http1_find_header(r, "Mcp-Session-Id", &sid, &n) == 1)
+			elicit_caps_note(f->origin->server, sid, n);
+	}
+	if (ex->own_stream) {
+		/* the agent has the daemon's stream already: the server's answer
+		 * goes on it, as events in the daemon's chunks */
+		f->resp_mode = sse ? RESP_SSE : RESP_BUFFER;
+		f->sse_chunked = true;
+		return http1_set_body_mode(&f->resp, sse ? HTTP1_BODY_SSE : HTTP1_BODY_BUFFER) < 0 ? -1 : 0;
+	}
 	if (sse && (ex->inspect || ex->method == HTTP_GET)) {
 		struct bytebuf head = BYTEBUF_INIT, extra = BYTEBUF_INIT;
 		int err;
@@ -1389,7 +1471,9 @@ static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchan
 		len = merged.len;
 		changed = true;
 	}
-	if (changed)
+	if (ex->own_stream)
+		err = len ? elicit_stream_event(io->to_client, body, len, true) : http1_emit_last_chunk(io->to_client);
+	else if (changed)
 		err = http1_head_rebuild(r, (int64_t)len, decoded_ce, &head) ||
 		      bb_append(io->to_client, head.data, head.len) || bb_append(io->to_client, body, len);
 	else
@@ -1633,8 +1717,15 @@ static void held_done(void *ctx, const struct approval_result *r)
 
 	account(f, &a);
 	h->ex->local = true;
-	err = !reply || jsonrpc_http_reply(&h->ex->reply, h->ex->shape, reply, h->keep_alive) ||
-	      flush_local(f, &io) ? -1 : 0;
+	if (reply && h->ex->own_stream) {
+		char *text = cJSON_PrintUnformatted(reply);
+
+		err = !text || elicit_stream_event(&h->ex->reply, text, strlen(text), true) || flush_local(f, &io) ? -1 : 0;
+		cJSON_free(text);
+	} else {
+		err = !reply || jsonrpc_http_reply(&h->ex->reply, h->ex->shape, reply, h->keep_alive) ||
+		      flush_local(f, &io) ? -1 : 0;
+	}
 	cJSON_Delete(reply);
 next:
 	held_free(h);

@@ -1,4 +1,5 @@
-// Issue 11, "approve": a call held for a human. The operator path on the
+// Issue 11, "approve": a call held for a human. Asked in the agent's own
+// client (elicitation: accept, decline, no answer), the operator path on the
 // control socket (list, approve, deny with a reason, remember), refusal of
 // an approval from inside the intercepted cgroup, timeouts, the bound on
 // held calls while other connections keep flowing, batches and the legacy
@@ -38,11 +39,44 @@ async function waitPending(sb, daemon, n) {
     `${n} call(s) awaiting approval`, 20000);
 }
 
+// The SDK client's elicitation handler (mcp-agent.mjs --elicit): the call
+// is held, the client is asked on the daemon's own event stream, and its
+// answer never reaches the server.
+for (const [mode, expect, jsonResponse] of [['accept', null, true], ['accept', null, false],
+  ['decline', 'declined by user', false], ['ignore', 'no answer in 2s', false]]) {
+  itest(`elicitation, the client's handler answers ${mode}: ${expect ? `isError "${expect}", the server never sees the call` : `the call runs once, its answer (${jsonResponse ? 'JSON' : 'an event stream'} from the server) on the same request`}`, async (t) => {
+    const sb = sandbox(t, `approve-elicit-${mode}`);
+    const rec = await startRecorder(sb, { tools: ['echo', 'execute'], jsonResponse });
+    const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: {
+      execute: { action: 'approve', approval: { timeout: '2s', via: ['elicitation'] } } } } }) });
+    const agent = await spawnAgent(sb, rec.url(), { elicit: mode });
+    const result = await agent.callTool('execute', { command: 'ls', marker: `elicit-${mode}` });
+    if (expect) {
+      expectDenial(assert, result, { rule: 'tools.execute.action', reason: expect });
+      assert.deepEqual(rec.requestsMentioning(`elicit-${mode}`), [], 'the server never saw the call');
+    } else {
+      assert.equal(resultText(result), `ran execute {"command":"ls","marker":"elicit-${mode}"}`);
+      assert.equal(rec.calls().filter((c) => c.tool === 'execute').length, 1, 'ran once');
+    }
+    const asked = await agent.must('serverRequests');
+    assert.equal(asked.length, 1, JSON.stringify(asked));
+    assert.equal(asked[0].method, 'elicitation/create');
+    assert.match(asked[0].params.message, /tool "execute" on server "rec"/);
+    assert.match(asked[0].params.message, /"command":"ls"/);
+    assert.deepEqual(rec.http().filter((r) => /mcpfence-[0-9a-f]{32}/.test(r.body)), [], 'the elicitation and its answer never reached the server');
+    assert.deepEqual(rec.requestsMentioning('elicitation/create'), []);
+    assert.deepEqual(rec.requestsMentioning('"approve"'), []);
+    assert.equal(resultText(await agent.callTool('echo', { message: 'after' })), 'ran echo {"message":"after"}');
+    await daemon.waitForInterceptions({ pid: agent.pid });
+    await agent.close();
+  });
+}
+
 itest('operator path: approvals lists the held call, approve runs it once, deny --reason refuses it, remember lets only the identical call through', async (t) => {
   const sb = sandbox(t, 'approve-operator');
   const rec = await startRecorder(sb, { tools: ['echo', 'execute'], jsonResponse: true });
   const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }) });
-  const agent = await spawnAgent(sb, rec.url());
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
 
   // approve
   const first = agent.callTool('execute', { command: 'ls', n: 1 });
@@ -95,7 +129,7 @@ itest('an approval from inside the intercepted cgroup is refused; the call stays
   const sb = sandbox(t, 'approve-self');
   const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
   const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }) });
-  const agent = await spawnAgent(sb, rec.url());
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
   const call = agent.callTool('execute', { command: 'self' });
   const [held] = await waitPending(sb, daemon, 1);
 
@@ -117,7 +151,7 @@ itest('no answer in time: the call is denied with the reason, the server never s
   const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
   await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: {
     execute: { action: 'approve', approval: { timeout: '2s' } } } } }), args: ['--audit', path.join(sb.tmp, 'audit.jsonl')] });
-  const agent = await spawnAgent(sb, rec.url());
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
   expectDenial(assert, await agent.callTool('execute', { marker: 'timeout-marker' }), { rule: 'tools.execute.action', reason: 'no answer in 2s' });
   assert.deepEqual(rec.requestsMentioning('timeout-marker'), []);
   const fs = await import('node:fs');
@@ -184,7 +218,7 @@ itest('a daemon stop denies the held calls cleanly with a reason', async (t) => 
   const sb = sandbox(t, 'approve-stop');
   const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
   const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }) });
-  const agent = await spawnAgent(sb, rec.url());
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
   const call = agent.callTool('execute', { marker: 'stop-marker' });
   await waitPending(sb, daemon, 1);
   const stopped = daemon.stop();
