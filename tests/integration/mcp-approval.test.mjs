@@ -7,6 +7,7 @@
 // writes down every call it runs: a held call must not reach it before
 // it is approved, and a declined one never.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { itest } from '../lib/itest.mjs';
@@ -125,12 +126,15 @@ itest('operator path: approvals lists the held call, approve runs it once, deny 
   await agent.close();
 });
 
-itest('an approval from inside the intercepted cgroup is refused; the call stays held', async (t) => {
+itest('an approval from inside the intercepted cgroup is refused, the call stays held; --approval-hook gets it in its environment, never through a shell', async (t) => {
   const sb = sandbox(t, 'approve-self');
   const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
-  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }) });
+  const hookOut = path.join(sb.tmp, 'hook.out');
+  const marker = path.join(sb.tmp, 'injected');
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }),
+    args: ['--approval-hook', `printf '%s|%s|%s|%s\\n' "$MCPFENCE_APPROVAL_ID" "$MCPFENCE_APPROVAL_TOOL" "$MCPFENCE_APPROVAL_PID" "$MCPFENCE_APPROVAL_ARGS" >> ${hookOut}`] });
   const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
-  const call = agent.callTool('execute', { command: 'self' });
+  const call = agent.callTool('execute', { command: `$(touch ${marker})` });
   const [held] = await waitPending(sb, daemon, 1);
 
   for (const args of [['approve', held.id], ['deny', held.id], ['approvals']]) {
@@ -140,8 +144,11 @@ itest('an approval from inside the intercepted cgroup is refused; the call stays
   }
   assert.equal((await pending(sb, daemon)).length, 1, 'still held');
   assert.deepEqual(rec.calls(), []);
+  const hooked = await waitUntil(() => fs.existsSync(hookOut) && fs.readFileSync(hookOut, 'utf8'), 'the hook ran');
+  assert.equal(hooked, `${held.id}|execute|${agent.pid}|{"command":"$(touch ${marker})"}\n`);
+  assert.equal(fs.existsSync(marker), false, 'the arguments never reached a shell');
   assert.equal((await ctl(sb, daemon, ['approve', held.id])).code, 0);
-  assert.equal(resultText(await call), 'ran execute {"command":"self"}');
+  assert.equal(resultText(await call), `ran execute {"command":"$(touch ${marker})"}`);
   await daemon.waitForLine(/control socket: refused pid \d+ uid 0: the peer runs inside the intercepted cgroup/);
   await agent.close();
 });
@@ -154,7 +161,6 @@ itest('no answer in time: the call is denied with the reason, the server never s
   const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
   expectDenial(assert, await agent.callTool('execute', { marker: 'timeout-marker' }), { rule: 'tools.execute.action', reason: 'no answer in 2s' });
   assert.deepEqual(rec.requestsMentioning('timeout-marker'), []);
-  const fs = await import('node:fs');
   const lines = fs.readFileSync(path.join(sb.tmp, 'audit.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const line = lines.find((l) => l.tool === 'execute');
   assert.equal(line.decision, 'approval_timeout');
