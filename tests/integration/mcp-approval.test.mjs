@@ -233,3 +233,20 @@ itest('a daemon stop denies the held calls cleanly with a reason', async (t) => 
   assert.deepEqual(rec.requestsMentioning('stop-marker'), []);
   await agent.close();
 });
+
+itest('a policy_tools map pinned by the version before approvals (a shorter rule) is replaced, not a failed start', async (t) => {
+  const sb = sandbox(t, 'approve-old-pin');
+  const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
+  fs.mkdirSync(sb.pinDir, { recursive: true });
+  // the rule before issue 11: 1112 bytes less the 16 of struct mcpf_approval
+  const old = path.join(sb.pinDir, 'policy_tools');
+  const made = await sb.runOutside('bpftool', ['map', 'create', old, 'type', 'hash', 'key', '132', 'value', '1096',
+    'entries', '262144', 'name', 'policy_tools', 'flags', '1']);
+  assert.equal(made.code, 0, made.stderr);
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: {
+    execute: { action: 'approve', approval: { timeout: '1s' } } } } }) });
+  await daemon.waitForLine(/pinned policy_tools has another layout \(value 1096 bytes, now 1112\): replaced/);
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
+  expectDenial(assert, await agent.callTool('execute', {}), { reason: 'no answer in 1s' });
+  await agent.close();
+});
