@@ -30,6 +30,7 @@
 
 #define ELICIT_ID_PREFIX "mcpfence-"
 #define ELICIT_CAPS_MAX 4096
+#define ELICIT_KEEPALIVE_S 15   /* ": keep-alive" comments on the stream, when the call asked for progress */
 
 /* Does this initialize request declare the elicitation capability? */
 bool elicit_declared(const cJSON *params);

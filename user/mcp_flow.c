@@ -67,6 +67,8 @@ struct held_call {
 	size_t req_bytes;
 	unsigned long long start_ns;
 	bool elicit;                 /* ask in the agent's client too (approval_elicit.h) */
+	bool progress;               /* the call asked for progress: keep-alives on the daemon's stream */
+	struct timer keepalive;
 	bool keep_alive;
 	enum http_method method;
 };
@@ -540,10 +542,23 @@ static void held_done(void *ctx, const struct approval_result *r);
 
 static void held_free(struct held_call *h)
 {
+	timer_cancel(&h->keepalive);
 	bb_free(&h->upstream);
 	free(h->id_raw);
 	cJSON_Delete(h->arguments);
 	free(h);
+}
+
+/* A client that asked for progress waits on the daemon's stream: a
+ * comment now and then tells it (and proxies between) the call lives. */
+static void held_keepalive(struct timer *t)
+{
+	struct held_call *h = container_of(t, struct held_call, keepalive);
+	struct mcp_flow *f = h->f;
+
+	if (http1_emit_chunk(f->client_out, ": keep-alive\n\n", 14) == 0)
+		f->kick(f->conn);
+	timer_arm(f->enf->approvals->wheel, &h->keepalive, ELICIT_KEEPALIVE_S);
 }
 
 /* Can the human be asked in the agent's own client (approval_elicit.h)?
@@ -652,6 +667,8 @@ static int ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct d
 			h->req_bytes = req_bytes;
 			h->start_ns = dr->now_ns;
 			h->elicit = can_elicit(rc, &s);
+			h->progress = cJSON_GetObjectItemCaseSensitive(
+					      cJSON_GetObjectItemCaseSensitive(jm->params, "_meta"), "progressToken") != NULL;
 			rc->held = h;
 			if (!h->id_raw || (jm->arguments && !h->arguments))
 				return -1;  /* freed with the request (on_mcp_request) */
@@ -863,6 +880,10 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		if (!err && rc.held->elicit) {
 			rc.ex->own_stream = true;
 			err = elicit_stream_start(io->to_client, rc.held->a, m->keep_alive);
+			if (rc.held->progress) {
+				rc.held->keepalive.fn = held_keepalive;
+				timer_arm(f->enf->approvals->wheel, &rc.held->keepalive, ELICIT_KEEPALIVE_S);
+			}
 		}
 		goto out;
 	}

@@ -250,3 +250,27 @@ itest('a policy_tools map pinned by the version before approvals (a shorter rule
   expectDenial(assert, await agent.callTool('execute', {}), { reason: 'no answer in 1s' });
   await agent.close();
 });
+
+itest('a held call that asked for progress gets keep-alive comments on the daemon\'s stream while it waits', async (t) => {
+  const sb = sandbox(t, 'approve-keepalive');
+  const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
+  await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: {
+    execute: { action: 'approve', approval: { timeout: '30s', via: ['elicitation'] } } } } }) });
+  const version = '2025-11-25';
+  const [init, initialized] = sessionSteps('/mcp', version);
+  const body = JSON.parse(init.body);
+  body.params.capabilities = { elicitation: {} };
+  init.body = JSON.stringify(body);
+  const call = { ...toolCall(9, 'execute', { marker: 'keepalive-marker' }) };
+  call.params._meta = { progressToken: 'p1' };
+  const out = await rawExchange(sb, rec.port, [init, initialized,
+    { ...sessionPost(JSON.stringify(call), { protocolVersion: version }), readMs: 18000 }], { timeoutMs: 40000 });
+  assert.equal(out.ok, true, out.error);
+  const res = out.responses.at(-1);
+  assert.equal(res.status, 200);
+  assert.match(res.headers['content-type'], /text\/event-stream/);
+  assert.equal(res.events[0].method, 'elicitation/create');
+  assert.match(res.events[0].id, /^mcpfence-[0-9a-f]{32}$/);
+  assert.match(res.body, /^: keep-alive$/m, res.body);
+  assert.deepEqual(rec.requestsMentioning('keepalive-marker'), []);
+});
