@@ -1672,6 +1672,12 @@ bool mcp_flow_held(const struct mcp_flow *f)
 	return f->held != NULL;
 }
 
+bool mcp_flow_held_idle(const struct mcp_flow *f)
+{
+	return f->held && f->first && f->first->held == f->held && !http1_in_head(&f->resp) &&
+	       !http1_in_body(&f->resp);
+}
+
 /* ---- a held call decided (approval.h) ---- */
 
 static const char *const outcome_names[] = {

@@ -144,5 +144,8 @@ bool mcp_flow_idle(const struct mcp_flow *f);
 /* A call waits for a human's approval: read nothing more from the agent
  * (what follows must not overtake it). */
 bool mcp_flow_held(const struct mcp_flow *f);
+/* ... and nothing else of the connection awaits the server (the server
+ * may close it meanwhile without losing anything). */
+bool mcp_flow_held_idle(const struct mcp_flow *f);
 
 #endif

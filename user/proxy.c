@@ -64,6 +64,8 @@ struct proxy_conn {
 	struct conn_agent agent;
 	size_t charged;               /* bytes counted in px->mem */
 	unsigned long long scope_epoch; /* policy_scope_epoch when origin.server was chosen */
+	const struct netns *ns;       /* where its upstream connects */
+	bool upstream_gone;           /* the server closed while a call was held: a new connection for what follows */
 };
 
 /* Refusals come in floods: one log line a second for each kind is enough
@@ -320,7 +322,14 @@ static bool side_read(struct proxy_conn *c, struct side *s)
 		if (n > 0)
 			rc = from_client ? mcp_flow_client_data(&c->flow, scratch, n, &io)
 					 : mcp_flow_upstream_data(&c->flow, scratch, n, &io);
-		else if (n == 0)
+		else if (n == 0 && !from_client && mcp_flow_held_idle(&c->flow)) {
+			/* a server's idle timeout (Node's 5 s keep-alive) while a
+			 * human decides: nothing of this connection is in flight
+			 * there, so the call goes on a new one (conn_settle) */
+			close_side(c->px, &c->upstream, false);
+			c->upstream_gone = true;
+			return true;
+		} else if (n == 0)
 			rc = from_client ? mcp_flow_client_eof(&c->flow, &io)
 					 : mcp_flow_upstream_eof(&c->flow, &io);
 		else if (errno == EAGAIN)
@@ -462,9 +471,22 @@ static void conn_shrink(struct proxy_conn *c)
 
 /* After any progress: pass on half-closes, re-arm interest, and finish the
  * connection once both directions are done. */
+static int upstream_open(struct proxy_conn *c, const struct netns *ns);
+static void upstream_unreachable(struct proxy_conn *c, int err);
+
 static void conn_settle(struct proxy_conn *c)
 {
 	struct side *sides[2] = { &c->client, &c->upstream };
+
+	if (c->upstream_gone && c->upstream.out.len) {
+		int err = upstream_open(c, c->ns);
+
+		c->upstream_gone = false;
+		if (err)
+			upstream_unreachable(c, -err);
+	} else if (c->upstream_gone && c->client.rd_closed) {
+		c->upstream.rd_closed = c->upstream.wr_closed = true;  /* nothing more will need it */
+	}
 
 	for (int i = 0; i < 2; i++) {
 		struct side *s = sides[i], *p = peer_of(c, s);
@@ -663,6 +685,7 @@ static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *pe
 	}
 	policy_scope_assign(px->enforce, &c->origin);
 	c->scope_epoch = policy_scope_epoch(px->enforce);
+	c->ns = ns;
 	c->agent = (struct conn_agent){ .cgroup_id = c->origin.cgroup_id, .uid = c->origin.uid,
 					.pid = px->enforce->agent_per_cgroup ? 0 : c->origin.pid };
 	err = conn_limits_admit(&px->limits, &c->agent);

@@ -274,3 +274,18 @@ itest('a held call that asked for progress gets keep-alive comments on the daemo
   assert.match(res.body, /^: keep-alive$/m, res.body);
   assert.deepEqual(rec.requestsMentioning('keepalive-marker'), []);
 });
+
+itest('a server that closes its idle connection while a human decides: the approved call goes on a new one', async (t) => {
+  const sb = sandbox(t, 'approve-slow');
+  const rec = await startRecorder(sb, { tools: ['echo', 'execute'], jsonResponse: true });
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }) });
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
+  assert.equal(resultText(await agent.callTool('echo', { message: 'warm' })), 'ran echo {"message":"warm"}');
+  const call = agent.callTool('execute', { command: 'slow' });
+  const [held] = await waitPending(sb, daemon, 1);
+  await new Promise((resolve) => { setTimeout(resolve, 7000); });  // past Node's 5 s keep-alive timeout
+  assert.equal((await ctl(sb, daemon, ['approve', held.id])).code, 0);
+  assert.equal(resultText(await call), 'ran execute {"command":"slow"}');
+  assert.equal(resultText(await agent.callTool('echo', { message: 'after' })), 'ran echo {"message":"after"}');
+  await agent.close();
+});
