@@ -49,6 +49,9 @@ enum mcpf_decision {
 	MCPF_DECISION_RATE_LIMITED,
 	MCPF_DECISION_HIDDEN,     /* call to a tool the policy hides */
 	MCPF_DECISION_INVALID,    /* request refused as uninterpretable */
+	MCPF_DECISION_APPROVED,   /* held for approval (policy "approve"), approved, forwarded */
+	MCPF_DECISION_DECLINED,   /* ... declined by the user or an operator (or the daemon stopped) */
+	MCPF_DECISION_APPROVAL_TIMEOUT, /* ... no answer in time */
 	MCPF_DECISIONS
 };
 
@@ -69,6 +72,9 @@ struct mcpf_tool_stats {
 	unsigned long long rate_limited;
 	unsigned long long hidden;
 	unsigned long long invalid;
+	unsigned long long approved;       /* issue 11: a pin of the shorter layout is replaced (bpf_loader.c) */
+	unsigned long long declined;
+	unsigned long long approval_timeout;
 	unsigned long long upstream_errors; /* HTTP error, JSON-RPC error or isError result */
 	unsigned long long req_bytes;      /* request bodies from the agent */
 	unsigned long long resp_bytes;     /* response bodies to the agent */

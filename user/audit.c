@@ -121,12 +121,12 @@ int audit_format(const struct audit_record *r, bool log_args, struct bytebuf *ou
 	if (r->cgroup_path && add_string(agent, "cgroup_path", r->cgroup_path))
 		goto out;
 	if (add_string(line, "server", r->server) || add_string(line, "tool", r->tool ? r->tool : "") ||
-	    add_string(line, "decision", r->approval ? r->approval : stats_decision_name(r->decision)) ||
+	    add_string(line, "decision", stats_decision_name(r->decision)) ||
 	    add_string(line, "rule", r->rule) || add_string(line, "reason", r->reason) ||
 	    add_string(line, "session", r->session) ||
 	    !cJSON_AddNumberToObject(line, "latency_ms", (double)((r->latency_ns + 500) / 1000) / 1000.0))
 		goto out;
-	if (r->approval && (add_string(line, "approved_by", r->approved_by ? r->approved_by : "") ||
+	if (r->args_hash && (add_string(line, "approved_by", r->approved_by ? r->approved_by : "") ||
 			    add_string(line, "args_hash", r->args_hash ? r->args_hash : "")))
 		goto out;
 	if (log_args && r->arguments) {

@@ -101,11 +101,12 @@ static int write_settings(struct bpf_state *st, const struct bpf_opts *o)
 	return 0;
 }
 
-/* The compiled policy is written again from the policy file at every
- * start, so a policy_tools pin of another layout (an older version: its
- * rule grew the approval parameters) is dropped for a new map instead of
- * failing the load. Counters and rate-limit windows are never dropped. */
-static void drop_stale_policy_pin(const struct bpf_state *st, const struct bpf_map *map)
+/* A pin of another layout (an older version: the policy rule grew the
+ * approval parameters, tool_stats the approval decisions) is dropped for
+ * a new map instead of failing the load. The compiled policy is written
+ * again from the policy file at every start; per-tool counters start
+ * again from zero (the log says so). Rate-limit windows are never dropped. */
+static void drop_stale_pin(const struct bpf_state *st, const struct bpf_map *map)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
@@ -141,7 +142,8 @@ int bpf_load(struct bpf_state *st, const struct bpf_opts *o)
 		return -errno;
 	}
 	bpf_program__set_autoload(st->skel->progs.mcpf_sk_msg, o->sockmap);
-	drop_stale_policy_pin(st, st->skel->maps.policy_tools);
+	drop_stale_pin(st, st->skel->maps.policy_tools);
+	drop_stale_pin(st, st->skel->maps.tool_stats);
 	err = mcpfence__load(st->skel);
 	if (err) {
 		/* the usual causes, in the order they happen */

@@ -91,7 +91,7 @@ struct accounting {
 	uint64_t latency_ns, req_bytes, resp_bytes;
 	bool upstream_error;
 	const cJSON *arguments;
-	const char *approval, *approved_by, *args_hash;  /* held for approval: audit_record */
+	const char *approved_by, *args_hash;  /* held for approval: audit_record */
 };
 
 /* One decided call: counted in the stats map and written to the audit log. */
@@ -120,7 +120,7 @@ static void account(struct mcp_flow *f, const struct accounting *a)
 		.cgroup_path = f->cgroup_path[0] ? f->cgroup_path : NULL,
 		.server = o->server, .tool = a->tool, .decision = a->decision, .rule = a->rule,
 		.reason = a->reason, .session = a->session, .latency_ns = a->latency_ns,
-		.arguments = a->arguments, .approval = a->approval, .approved_by = a->approved_by,
+		.arguments = a->arguments, .approved_by = a->approved_by,
 		.args_hash = a->args_hash,
 	};
 	if (audit_write(f->enf->audit, &r))
@@ -137,7 +137,7 @@ static void account_answered(struct mcp_flow *f, struct pending_call *c, bool er
 	};
 
 	if (c->approved_by[0]) {
-		a.approval = "approved";
+		a.decision = MCPF_DECISION_APPROVED;
 		a.approved_by = c->approved_by;
 		a.args_hash = c->args_hash;
 	}
@@ -1680,11 +1680,6 @@ bool mcp_flow_held_idle(const struct mcp_flow *f)
 
 /* ---- a held call decided (approval.h) ---- */
 
-static const char *const outcome_names[] = {
-	[APPROVAL_APPROVED] = "approved", [APPROVAL_DECLINED] = "declined",
-	[APPROVAL_TIMEOUT] = "approval_timeout", [APPROVAL_STOPPED] = "declined",
-};
-
 /* Approved: decided again as approved (conditions and budgets of this
  * moment, decide.h) and forwarded; else answered here with the usual
  * isError denial naming the reason. Then the bytes read after it. */
@@ -1734,9 +1729,9 @@ static void held_done(void *ctx, const struct approval_result *r)
 	}
 	struct accounting a = {
 		.tool = h->tool, .rule = d.rule, .reason = d.reason, .session = h->session,
-		.decision = decision_of(v),
+		.decision = r->outcome == APPROVAL_APPROVED ? decision_of(v)
+			    : r->outcome == APPROVAL_TIMEOUT ? MCPF_DECISION_APPROVAL_TIMEOUT : MCPF_DECISION_DECLINED,
 		.req_bytes = h->req_bytes, .arguments = h->arguments, .latency_ns = r->latency_ns,
-		.approval = r->outcome == APPROVAL_APPROVED ? NULL : outcome_names[r->outcome],
 		.approved_by = r->by, .args_hash = h->args_hash,
 	};
 	struct jsonrpc_msg m = { .id_raw = h->id_raw, .id_raw_len = strlen(h->id_raw) };

@@ -123,6 +123,12 @@ itest('operator path: approvals lists the held call, approve runs it once, deny 
   assert.match(metrics, /^mcpfence_approvals_total\{outcome="approved"\} 2$/m);
   assert.match(metrics, /^mcpfence_approvals_total\{outcome="declined"\} 2$/m);
   assert.match(metrics, /^mcpfence_approval_latency_seconds_count 4$/m);
+  // per tool: the remembered call counts as approved too
+  assert.match(metrics, /^mcpfence_tool_calls_total\{server="rec",tool="execute",decision="approved"\} 3$/m);
+  assert.match(metrics, /^mcpfence_tool_calls_total\{server="rec",tool="execute",decision="declined"\} 2$/m);
+  const stats = await sb.runOutside(MCPFENCE, ['stats', '--json', '--bpffs', sb.pinDir]);
+  const row = JSON.parse(stats.stdout).tools.find((r) => r.tool === 'execute');
+  assert.deepEqual([row.approved, row.declined, row.approval_timeout, row.allowed], [3, 2, 0, 0], stats.stdout);
   await agent.close();
 });
 
