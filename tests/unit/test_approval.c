@@ -7,6 +7,7 @@
 
 #include "approval.h"
 #include "approval_canon.h"
+#include "approval_elicit.h"
 #include "harness.h"
 #include "../../bpf/policy.h"
 
@@ -147,4 +148,35 @@ TEST(approval_store_bounds_decides_remembers_and_times_out)
 	timer_wheel_fini(&tw);
 	loop_fini(&loop);
 	free(st);
+}
+
+TEST(approval_elicitation_answer_and_capability)
+{
+	static const char *const answers[] = {
+		"{\"action\":\"accept\",\"content\":{\"approve\":true}}",
+		"{\"action\":\"accept\",\"content\":{\"approve\":false}}",
+		"{\"action\":\"accept\",\"content\":{\"approve\":\"true\"}}",
+		"{\"action\":\"accept\"}",
+		"{\"action\":\"decline\",\"content\":{\"approve\":true}}",
+		"{\"action\":\"cancel\"}",
+	};
+	cJSON *init = cJSON_Parse("{\"capabilities\":{\"elicitation\":{}}}");
+	cJSON *none = cJSON_Parse("{\"capabilities\":{\"sampling\":{}}}");
+
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		cJSON *r = cJSON_Parse(answers[i]);
+
+		CHECK_INT_EQ(elicit_accepted(r), i == 0);
+		cJSON_Delete(r);
+	}
+	CHECK(!elicit_accepted(NULL));  /* an error response */
+	CHECK(elicit_declared(init));
+	CHECK(!elicit_declared(none));
+	CHECK(!elicit_declared(NULL));
+	cJSON_Delete(init);
+	cJSON_Delete(none);
+	elicit_caps_note("fs", "session-1xyz", 9);
+	CHECK(elicit_caps_has("fs", "session-1"));
+	CHECK(!elicit_caps_has("fs", "session-1xyz"));
+	CHECK(!elicit_caps_has("other", "session-1"));
 }
