@@ -324,9 +324,8 @@ static void handle_request(struct ctl_client *cl, const char *line, size_t len)
 			cJSON_AddTrueToObject(ok, "ok");
 			send_json(cl, ok);
 		}
-		log_info("approval %.32s %s by uid %u (pid %d)%s", id->valuestring,
-			 err ? "not found" : approve ? "approved" : "declined", (unsigned)cl->uid, (int)cl->pid,
-			 err ? "" : "");
+		log_info("approval %.32s %s by uid %u (pid %d)", id->valuestring,
+			 err ? "not found" : approve ? "approved" : "declined", (unsigned)cl->uid, (int)cl->pid);
 	}
 	cJSON_Delete(req);
 }
@@ -373,13 +372,16 @@ static void on_accept(struct watch *w, uint32_t revents)
 {
 	struct approval_ctl *c = container_of(w, struct approval_ctl, listen);
 	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	socklen_t len;
 	struct ctl_client *cl;
 	const char *why;
 	int fd;
 
 	(void)revents;
 	while ((fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		cred = (struct ucred){ .pid = 0 };
+		len = sizeof(cred);
+		why = "the peer's credentials cannot be read, or no memory";
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
 		    approval_peer_allowed(c->enf, c->intercepted, c->group, c->have_group, cred.pid, cred.uid,
 					  cred.gid, &why) || c->n_clients >= CTL_CLIENTS_MAX ||
