@@ -226,15 +226,18 @@ itest('batches and the legacy SSE transport: a call that needs approval is denie
   await legacy.close();
 });
 
-itest('a daemon stop denies the held calls cleanly with a reason', async (t) => {
+itest('a daemon stop denies the held calls cleanly with a reason; approvals --watch shows the call and its end', async (t) => {
   const sb = sandbox(t, 'approve-stop');
   const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
   const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }) });
   const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
+  const watch = sb.spawn(MCPFENCE, ['approvals', '--watch', '--control', daemon.controlPath]);
   const call = agent.callTool('execute', { marker: 'stop-marker' });
-  await waitPending(sb, daemon, 1);
+  const [held] = await waitPending(sb, daemon, 1);
+  await watch.waitForOutput(new RegExp(`^${held.id} .*rec/execute`, 'm'));
   const stopped = daemon.stop();
   expectDenial(assert, await call, { reason: 'mcpfence is restarting or stopping' });
+  await watch.waitForOutput(new RegExp(`^${held.id}  cancelled by daemon: mcpfence is restarting or stopping`, 'm'));
   await stopped;
   assert.deepEqual(rec.requestsMentioning('stop-marker'), []);
   await agent.close();
