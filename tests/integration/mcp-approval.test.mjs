@@ -298,3 +298,24 @@ itest('a server that closes its idle connection while a human decides: the appro
   assert.equal(resultText(await agent.callTool('echo', { message: 'after' })), 'ran echo {"message":"after"}');
   await agent.close();
 });
+
+itest('a handover denies the calls held by the old daemon with a reason; the successor holds and decides the next ones', async (t) => {
+  const sb = sandbox(t, 'approve-handover');
+  const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
+  const policy = policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } });
+  const old = await startDaemon(sb, { policy, args: ['--drain-timeout', '10'] });
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
+  const call = agent.callTool('execute', { marker: 'handover-marker' });
+  await waitPending(sb, old, 1);
+  const successor = await startDaemon(sb, { policy, listenPort: old.listenPort, metricsPort: old.metricsPort });
+  await old.waitForLine(/handover: the new daemon serves; draining/);
+  expectDenial(assert, await call, { reason: 'mcpfence is restarting or stopping: the call was not run' });
+  assert.deepEqual(rec.requestsMentioning('handover-marker'), []);
+
+  const next = agent.callTool('execute', { command: 'after' });
+  const [held] = await waitPending(sb, successor, 1);
+  assert.equal((await ctl(sb, successor, ['approve', held.id])).code, 0);
+  assert.equal(resultText(await next), 'ran execute {"command":"after"}');
+  await old.stop('SIGTERM', 15000);
+  await agent.close();
+});
