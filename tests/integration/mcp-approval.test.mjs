@@ -273,7 +273,7 @@ itest('a held call that asked for progress gets keep-alive comments on the daemo
   const call = { ...toolCall(9, 'execute', { marker: 'keepalive-marker' }) };
   call.params._meta = { progressToken: 'p1' };
   const out = await rawExchange(sb, rec.port, [init, initialized,
-    { ...sessionPost(JSON.stringify(call), { protocolVersion: version }), readMs: 18000 }], { timeoutMs: 40000 });
+    { ...sessionPost(JSON.stringify(call), { protocolVersion: version }), readMs: 19500 }], { timeoutMs: 40000 });
   assert.equal(out.ok, true, out.error);
   const res = out.responses.at(-1);
   assert.equal(res.status, 200);
