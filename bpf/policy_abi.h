@@ -45,6 +45,19 @@ enum mcpf_action {
 	MCPF_ACTION_NONE = 0,  /* entry does not say: see decide.h */
 	MCPF_ACTION_ALLOW = 1,
 	MCPF_ACTION_DENY = 2,
+	MCPF_ACTION_APPROVE = 3, /* tools only: a human approves each call (user/approval.h) */
+};
+
+/* Who may approve a call of an "approve" entry (bit set). */
+#define MCPF_VIA_ELICITATION 1u  /* the agent's own MCP client (elicitation/create) */
+#define MCPF_VIA_OPERATOR    2u  /* `mcpfence approve` on the control socket */
+
+/* Parameters of an "approve" entry; zero for the other actions. */
+struct mcpf_approval {
+	unsigned int timeout_s;         /* no answer in this long: denied */
+	unsigned int remember_s;        /* an approval lets identical calls through this long; 0 none */
+	unsigned char via;              /* MCPF_VIA_* */
+	unsigned char pad[7];
 };
 
 enum mcpf_scope {
@@ -113,6 +126,10 @@ struct mcpf_policy_tool {
 	__u8 pad;
 	char reason[MCPF_REASON_LEN];
 	struct mcpf_limit limit[MCPF_TOOL_MAX_LIMITS];
+	/* Appended (issue 11): a pinned policy_tools of the older, shorter
+	 * layout is replaced at load (bpf_loader.c), its content being
+	 * compiled again from the policy file at every start. */
+	struct mcpf_approval approval;
 };
 
 struct mcpf_policy_cond_key {

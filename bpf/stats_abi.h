@@ -45,7 +45,13 @@ enum mcpf_decision {
 	MCPF_DECISION_RATE_LIMITED,
 	MCPF_DECISION_HIDDEN,     /* call to a tool the policy hides */
 	MCPF_DECISION_INVALID,    /* request refused as uninterpretable */
-	MCPF_DECISIONS
+	MCPF_DECISION_APPROVED,   /* held for approval (policy "approve"), approved, forwarded */
+	MCPF_DECISION_DECLINED,   /* ... declined by the user or an operator (or the daemon stopped) */
+	MCPF_DECISION_APPROVAL_TIMEOUT, /* ... no answer in time */
+	MCPF_DECISIONS,
+	/* Never counted: decide()'s answer for a call a human must decide
+	 * first (user/approval.h); it ends as APPROVED, DECLINED or _TIMEOUT. */
+	MCPF_DECISION_APPROVE = MCPF_DECISIONS,
 };
 
 /* Names longer than MCPF_NAME_LEN - 1 bytes are truncated (user/stats.c
@@ -65,6 +71,9 @@ struct mcpf_tool_stats {
 	__u64 rate_limited;
 	__u64 hidden;
 	__u64 invalid;
+	__u64 approved;       /* a pin of the shorter layout is replaced (kern_loader.c) */
+	__u64 declined;
+	__u64 approval_timeout;
 	__u64 upstream_errors; /* HTTP error, JSON-RPC error or isError result */
 	__u64 req_bytes;      /* request bodies from the agent */
 	__u64 resp_bytes;     /* response bodies to the agent */

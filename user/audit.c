@@ -126,6 +126,9 @@ int audit_format(const struct audit_record *r, bool log_args, struct bytebuf *ou
 	    add_string(line, "session", r->session) ||
 	    !cJSON_AddNumberToObject(line, "latency_ms", (double)((r->latency_ns + 500) / 1000) / 1000.0))
 		goto out;
+	if (r->args_hash && (add_string(line, "approved_by", r->approved_by ? r->approved_by : "") ||
+			    add_string(line, "args_hash", r->args_hash ? r->args_hash : "")))
+		goto out;
 	if (log_args && r->arguments) {
 		args = cJSON_Duplicate(r->arguments, true);
 		if (!args)

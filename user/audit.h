@@ -57,6 +57,9 @@ struct audit_record {
 	const char *session;      /* Mcp-Session-Id; NULL if none */
 	uint64_t latency_ns;      /* request start to end of response */
 	const cJSON *arguments;   /* tools/call params.arguments; logged with log_args */
+	/* a call held for approval (approval.h): who decided and the hash of
+	 * the canonical arguments; NULL otherwise */
+	const char *approved_by, *args_hash;
 };
 
 struct audit_log;

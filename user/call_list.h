@@ -25,6 +25,8 @@ struct pending_call {
 	uint64_t req_bytes;
 	unsigned exchange;         /* which request carried it */
 	bool method;               /* tool holds a method name, not a tool's (not tools/call) */
+	char approved_by[64];      /* held for approval and approved by (approval.h); "" if not */
+	char args_hash[17];
 };
 
 struct call_list {

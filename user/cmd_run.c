@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "acct.h"
 #include "admin.h"
+#include "approval_ctl.h"
 #include "audit.h"
 #include "common.h"
 #include "kern_loader.h"
@@ -63,6 +64,7 @@ struct run_args {
 	struct json_limits json;
 	struct conn_limits_config conn;
 	size_t memory_budget;
+	struct approval_ctl_opts approvals;
 };
 
 enum {
@@ -71,6 +73,7 @@ enum {
 	OPT_STATE_DIR, OPT_DRAIN_TIMEOUT,
 	OPT_MAX_BATCH, OPT_MAX_DEPTH, OPT_MAX_VALUES, OPT_MEMORY_BUDGET, OPT_MAX_CONNS, OPT_MAX_AGENT_CONNS,
 	OPT_HEADER_TIMEOUT, OPT_BODY_TIMEOUT, OPT_IDLE_TIMEOUT,
+	OPT_CONTROL, OPT_CONTROL_GROUP, OPT_MAX_APPROVALS, OPT_APPROVAL_HOOK,
 };
 
 static const struct argp_option run_options[] = {
@@ -101,6 +104,10 @@ static const struct argp_option run_options[] = {
 	{ "header-timeout", OPT_HEADER_TIMEOUT, "S", 0, "Seconds for a request head to complete; then 408 (default 10; 0 none)", 0 },
 	{ "body-timeout", OPT_BODY_TIMEOUT, "S", 0, "Seconds for a held request body to complete; then 408 (default 30; 0 none)", 0 },
 	{ "idle-timeout", OPT_IDLE_TIMEOUT, "S", 0, "Seconds an idle keep-alive connection, or an agent not reading its answers, is kept (default 60; 0 none)", 0 },
+	{ "control", OPT_CONTROL, "PATH", 0, "Control socket for approvals (default " APPROVAL_CTL_DEFAULT_PATH ")", 0 },
+	{ "control-group", OPT_CONTROL_GROUP, "GROUP", 0, "Members of GROUP may decide approvals too (default: root only); never from an agent's cgroup", 0 },
+	{ "max-approvals", OPT_MAX_APPROVALS, "N", 0, "Calls held for approval at once; more are denied (default 100)", 0 },
+	{ "approval-hook", OPT_APPROVAL_HOOK, "CMD", 0, "Run '/bin/sh -c CMD' for each new held call, its details in MCPFENCE_APPROVAL_* variables", 0 },
 	{ "verbose", 'v', NULL, 0, "Log each intercepted connection; twice for debug, three times for libbpf debug", 0 },
 	{ 0 },
 };
@@ -154,6 +161,10 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case OPT_HEADER_TIMEOUT: a->conn.header_timeout_s = parse_number(arg, 0, 86400, state); break;
 	case OPT_BODY_TIMEOUT: a->conn.body_timeout_s = parse_number(arg, 0, 86400, state); break;
 	case OPT_IDLE_TIMEOUT: a->conn.idle_timeout_s = parse_number(arg, 0, 86400, state); break;
+	case OPT_CONTROL: a->approvals.path = arg; break;
+	case OPT_CONTROL_GROUP: a->approvals.group = arg; break;
+	case OPT_MAX_APPROVALS: a->approvals.max_pending = parse_number(arg, 1, 100000, state); break;
+	case OPT_APPROVAL_HOOK: a->approvals.hook = arg; break;
 	case 'v': log_verbosity++; break;
 	case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); break;
 	case ARGP_KEY_END:
@@ -183,6 +194,7 @@ struct daemon {
 	struct enforce enforce;
 	struct tool_inventory inventory;
 	struct handover_server handover;
+	struct approval_ctl *approvals;
 	unsigned drain_timeout;
 	long long drain_deadline_ms;
 	bool draining;
@@ -244,6 +256,9 @@ static void begin_drain(struct daemon *d)
 		return;
 	d->draining = true;
 	d->admin.ready = false;
+	/* held calls survive nothing: their agents get a denial now, and
+	 * their connections can finish draining */
+	approval_ctl_deny_all(d->approvals, "mcpfence is restarting or stopping: the call was not run");
 	/* a successor that has the pin dir (even before it said it serves)
 	 * owns the links: never detach them under it */
 	if (!d->handed_over && !d->lock_released && !d->fail_closed)
@@ -349,6 +364,8 @@ static int render_metrics(struct bytebuf *out, void *ctx)
 		endpoint_watch_render(&d->resolver, out);
 		err = proxy_render_limits(&d->proxy, out);
 		err = err ? err : tool_inventory_render(out, d->policy_maps.inventory_servers);
+		if (d->approvals)
+			approval_ctl_render(d->approvals, out);
 	}
 	return err ? -1 : 0;
 }
@@ -507,6 +524,7 @@ int cmd_run(int argc, char **argv)
 			  .header_timeout_s = CONN_DEFAULT_HEADER_TIMEOUT, .body_timeout_s = CONN_DEFAULT_BODY_TIMEOUT,
 			  .idle_timeout_s = CONN_DEFAULT_IDLE_TIMEOUT },
 		.memory_budget = MEM_BUDGET_DEFAULT,
+		.approvals = { .max_pending = APPROVAL_DEFAULT_MAX },
 	};
 	struct handover_set inherited = { 0 };
 	struct audit_log *audit = NULL;
@@ -529,6 +547,7 @@ int cmd_run(int argc, char **argv)
 		a.cgroup = cgroup_root;
 	}
 	raise_fd_limit();
+	a.approvals.cgroup_dir = a.cgroup;
 
 	d = calloc(1, sizeof(*d));
 	if (!d || loop_init(&d->loop)) {
@@ -590,11 +609,13 @@ int cmd_run(int argc, char **argv)
 	    (err = endpoint_watch_start(&d->resolver, &d->loop, &d->policy_maps)) ||
 	    (err = setup_prune_timer(d)) ||
 	    (err = proxy_start(&d->proxy, &d->loop, kern_conns_of(&d->kern), &d->enforce)) ||
+	    (err = approval_ctl_start(&d->approvals, &d->loop, &d->proxy.wheel, &d->enforce, &a.approvals)) ||
 	    (err = netns_start(&d->netns, &d->loop, &d->proxy, &d->kern, a.cgroup, a.netns_dir, a.listen_port,
 			       &inherited)) ||
 	    (err = kern_attach(&d->kern, &bo)))
 		goto cleanup;
 	handover_set_free(&inherited);
+	d->enforce.approvals = approval_ctl_store(d->approvals);
 	d->admin.wheel = &d->proxy.wheel;  /* the admin's timeouts share the proxy's timerfd */
 	d->admin.ready = true;
 	if (session >= 0) {
@@ -630,6 +651,7 @@ cleanup:
 	handover_set_free(&inherited);
 	handover_server_stop(&d->handover);
 	netns_stop(&d->netns);
+	approval_ctl_stop(d->approvals);  /* denials written before the connections go */
 	proxy_stop(&d->proxy);
 	kern_unload(&d->kern, detach, a.keep_maps);
 	admin_stop(&d->admin);

@@ -23,7 +23,8 @@ static void usage(FILE *f)
 }
 
 static const char *const columns[] = {
-	"CALLS", "ALLOW", "DENY", "RATELIM", "HIDDEN", "INVALID", "ERRORS", "P50", "P99", "IN", "OUT",
+	"CALLS", "ALLOW", "DENY", "RATELIM", "HIDDEN", "INVALID", "APPROVED", "DECLINED", "NOANSWER", "ERRORS",
+	"P50", "P99", "IN", "OUT",
 };
 #define N_COLUMNS (ARRAY_SIZE(columns))
 
@@ -31,16 +32,18 @@ static void row_cells(const struct stats_row *r, char cells[N_COLUMNS][24])
 {
 	const struct mcpf_tool_stats *v = &r->v;
 	const unsigned long long counts[] = {
-		v->calls, v->allowed, v->denied, v->rate_limited, v->hidden, v->invalid, v->upstream_errors,
+		v->calls, v->allowed, v->denied, v->rate_limited, v->hidden, v->invalid,
+		v->approved, v->declined, v->approval_timeout, v->upstream_errors,
 	};
+	const size_t n = sizeof(counts) / sizeof(counts[0]);
 	size_t i;
 
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < n; i++)
 		snprintf(cells[i], sizeof(cells[i]), "%llu", counts[i]);
-	view_duration(stats_percentile_ns(v->latency_hist, 0.50), cells[7], sizeof(cells[7]));
-	view_duration(stats_percentile_ns(v->latency_hist, 0.99), cells[8], sizeof(cells[8]));
-	view_bytes(v->req_bytes, cells[9], sizeof(cells[9]));
-	view_bytes(v->resp_bytes, cells[10], sizeof(cells[10]));
+	view_duration(stats_percentile_ns(v->latency_hist, 0.50), cells[n], sizeof(cells[n]));
+	view_duration(stats_percentile_ns(v->latency_hist, 0.99), cells[n + 1], sizeof(cells[n + 1]));
+	view_bytes(v->req_bytes, cells[n + 2], sizeof(cells[n + 2]));
+	view_bytes(v->resp_bytes, cells[n + 3], sizeof(cells[n + 3]));
 }
 
 static void print_table(const struct stats_row *rows, size_t n, const struct mcpf_daemon_stats *d)
@@ -115,6 +118,8 @@ static cJSON *tool_json(const struct stats_row *r)
 	     add_u64(o, "calls", v->calls) && add_u64(o, "allowed", v->allowed) &&
 	     add_u64(o, "denied", v->denied) && add_u64(o, "rate_limited", v->rate_limited) &&
 	     add_u64(o, "hidden", v->hidden) && add_u64(o, "invalid", v->invalid) &&
+	     add_u64(o, "approved", v->approved) && add_u64(o, "declined", v->declined) &&
+	     add_u64(o, "approval_timeout", v->approval_timeout) &&
 	     add_u64(o, "upstream_errors", v->upstream_errors) &&
 	     add_u64(o, "request_bytes", v->req_bytes) && add_u64(o, "response_bytes", v->resp_bytes) &&
 	     add_u64(o, "latency_ns_total", v->latency_ns_total) &&

@@ -29,18 +29,17 @@ static void usage(FILE *f)
 	fprintf(f, "usage: mcpfence suggest [--server S] [--bpffs DIR]\n"
 		   "  Prints a starter policy for the servers in the tool inventory (maps pinned\n"
 		   "  in DIR, default " MCPF_DEFAULT_BPFFS "): default deny, read tools allowed,\n"
-		   "  execute tools allowed %d times a minute per agent, destructive tools denied.\n"
+		   "  execute tools allowed %d times a minute per agent, destructive tools held for approval.\n"
 		   "  Review it, then check it with 'mcpfence policy check'.\n", SUGGEST_EXECUTE_MAX);
 }
 
-/* What a destructive tool gets: the one place to change when approvals
- * exist ("action": "approve"). */
+/* What a destructive tool gets: a human decides each call (Approvals). */
 static cJSON *destructive_entry(void)
 {
 	cJSON *e = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(e, "action", "deny");
-	cJSON_AddStringToObject(e, "reason", "destructive tool: not allowed without a human decision");
+	cJSON_AddStringToObject(e, "action", "approve");
+	cJSON_AddStringToObject(e, "reason", "destructive tool: a human decides each call");
 	return e;
 }
 

@@ -34,6 +34,8 @@ static const char *decision_word(const struct decision *d)
 {
 	if (d->verdict == MCPF_DECISION_DENY && strstr(d->rule, ".conditions["))
 		return "conditional";
+	if (d->verdict == MCPF_DECISION_APPROVE)
+		return "approve";
 	return stats_decision_name(d->verdict);
 }
 

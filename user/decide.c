@@ -94,7 +94,7 @@ static void limit_rule(char *out, size_t size, const struct applicable_limit *a)
 }
 
 static enum mcpf_decision check_limits(struct policy_maps *maps, const struct decide_request *req,
-				 const struct entry *entries, size_t n_entries,
+				 const struct entry *entries, size_t n_entries, bool spend,
 				 struct decision *out)
 {
 	struct applicable_limit all[4 * MCPF_TOOL_MAX_LIMITS];
@@ -144,7 +144,7 @@ static enum mcpf_decision check_limits(struct policy_maps *maps, const struct de
 			       spent->limit->counter, policy_scope_name(spent->limit->scope),
 			       out->retry_after);
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; spend && i < n; i++) {
 		if (!all[i].first_for_key)
 			continue;
 		rc = rate_consume(maps->rate, &all[i].key, all[i].limit, req->now_ns);
@@ -227,13 +227,22 @@ enum mcpf_decision decide(struct policy_maps *maps, const struct decide_request 
 		action = server->default_action;
 		snprintf(rule, sizeof(rule), "default");
 	}
-	if (action != MCPF_ACTION_ALLOW) {
+	bool ask = action == MCPF_ACTION_APPROVE && !req->approved;
+
+	if (action != MCPF_ACTION_ALLOW && action != MCPF_ACTION_APPROVE) {
 		if (decider && decider->reason[0])
 			return verdict(out, MCPF_DECISION_DENY, rule, "%s", decider->reason);
 		return verdict(out, MCPF_DECISION_DENY, rule, decider ? "tool \"%s\" is denied by policy"
 			       : "tool \"%s\" is not allowed by policy", req->tool);
 	}
-	if (also->tool && also->tool->rule.action && also->tool->rule.action != MCPF_ACTION_ALLOW) {
+	if (also->tool && also->tool->rule.action == MCPF_ACTION_APPROVE) {
+		/* a claimed class asking for approval tightens like a deny does */
+		if (!ask && !req->approved) {
+			ask = true;
+			decider = &also->tool->rule;
+			snprintf(rule, sizeof(rule), "%s.action", also->field);
+		}
+	} else if (also->tool && also->tool->rule.action && also->tool->rule.action != MCPF_ACTION_ALLOW) {
 		snprintf(rule, sizeof(rule), "%s.action", also->field);
 		if (also->tool->rule.reason[0])
 			return verdict(out, MCPF_DECISION_DENY, rule, "%s", also->tool->rule.reason);
@@ -243,8 +252,14 @@ enum mcpf_decision decide(struct policy_maps *maps, const struct decide_request 
 	if ((v = check_conditions(req, wild, out)) != MCPF_DECISION_ALLOW ||
 	    (v = check_conditions(req, exact, out)) != MCPF_DECISION_ALLOW ||
 	    (v = check_conditions(req, also, out)) != MCPF_DECISION_ALLOW ||
-	    (v = check_limits(maps, req, entries, 3, out)) != MCPF_DECISION_ALLOW)
+	    (v = check_limits(maps, req, entries, 3, !ask, out)) != MCPF_DECISION_ALLOW)
 		return v;
+	if (ask) {
+		out->approval = decider->approval;
+		if (decider->reason[0])
+			return verdict(out, MCPF_DECISION_APPROVE, rule, "%s", decider->reason);
+		return verdict(out, MCPF_DECISION_APPROVE, rule, "tool \"%s\" requires approval", req->tool);
+	}
 	return verdict(out, MCPF_DECISION_ALLOW, rule, "allowed");
 }
 
@@ -399,7 +414,7 @@ enum mcpf_decision decide_method(struct policy_maps *maps, const struct decide_r
 	}
 	if ((v = check_conditions(req, &c.e[1], out)) != MCPF_DECISION_ALLOW ||
 	    (v = check_conditions(req, &c.e[0], out)) != MCPF_DECISION_ALLOW ||
-	    (v = check_limits(maps, req, c.e, 4, out)) != MCPF_DECISION_ALLOW)
+	    (v = check_limits(maps, req, c.e, 4, true, out)) != MCPF_DECISION_ALLOW)
 		return v;
 	return verdict(out, MCPF_DECISION_ALLOW, rule, "allowed");
 }

@@ -31,6 +31,14 @@
  *      rate-limited calls consume nothing.
  *   7. allow, with the rule of step 4.
  *
+ * Action "approve" (tools and "*" only): steps 5 and 6 run, but step 6
+ * only looks (nothing is spent), and the verdict is approve: the caller
+ * holds the call for a human. Once approved, the caller decides it again
+ * with req->approved set: "approve" then acts as allow and the budgets
+ * are spent at that moment. A declined or unanswered call spends nothing;
+ * an approved one is checked against the policy and budgets of the moment
+ * it goes out (rate_limited if another call took the last slot meanwhile).
+ *
  * Scopes: grant = one agent identity on one server, agent = one identity
  * on every server, session = one session key on one server, global = all
  * callers. Identity = (cgroup id, uid, pid): a restarted agent process is
@@ -59,6 +67,7 @@ struct decide_request {
 	unsigned int pid;             /* 0: identity per cgroup */
 	const char *session;          /* Mcp-Session-Id or a per-connection id */
 	unsigned long long now_ns;    /* CLOCK_BOOTTIME, see boot_time_ns() */
+	bool approved;                /* a human approved it: "approve" acts as allow */
 	/* decide_method() only: */
 	const char *method;
 	struct mcp_method_target target;  /* arguments: use .arguments above */
@@ -70,6 +79,7 @@ struct decision {
 	char reason[1024];            /* for the agent */
 	unsigned int retry_after;     /* seconds, rate_limited only */
 	unsigned int generation;      /* policy generation that decided */
+	struct mcpf_approval approval; /* MCPF_DECISION_APPROVE: timeout, remember, via */
 };
 
 enum mcpf_decision decide(struct policy_maps *maps, const struct decide_request *req,

@@ -12,6 +12,7 @@ struct policy_maps;
 struct acct;
 struct tool_names;
 struct tool_inventory;
+struct approval_store;
 
 struct enforce {
 	struct policy_maps *policy;  /* decisions come from these maps */
@@ -23,6 +24,7 @@ struct enforce {
 	struct conn_limits_config conn; /* connection caps and timeouts (conn_limits.h) */
 	size_t memory_budget;        /* bytes all connections may hold between events */
 	unsigned char session_secret[16]; /* keys the session id of connections that name none */
+	struct approval_store *approvals; /* calls held for a human (approval.h); NULL: "approve" denies */
 };
 
 #endif

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -101,6 +102,30 @@ static int write_settings(struct kern_state *st, const struct kern_opts *o)
 	return 0;
 }
 
+/* A pin of another layout (an older version: the policy rule grew the
+ * approval parameters, tool_stats the approval decisions) is dropped for
+ * a new map instead of failing the load. The compiled policy is written
+ * again from the policy file at every start; per-tool counters start
+ * again from zero (the log says so). Rate-limit windows are never dropped. */
+static void drop_stale_pin(const struct kern_state *st, const struct bpf_map *map)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	char path[PATH_MAX + 64];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", st->bpffs, bpf_map__name(map));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.value_size != bpf_map__value_size(map)) {
+		log_info("pinned %s has another layout (value %u bytes, now %u): replaced",
+			 bpf_map__name(map), info.value_size, bpf_map__value_size(map));
+		unlink(path);
+	}
+	close(fd);
+}
+
 int kern_load(struct kern_state *st, const struct kern_opts *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = o->bpffs);
@@ -118,6 +143,8 @@ int kern_load(struct kern_state *st, const struct kern_opts *o)
 		return -errno;
 	}
 	bpf_program__set_autoload(st->skel->progs.mcpf_sk_msg, o->sockmap);
+	drop_stale_pin(st, st->skel->maps.policy_tools);
+	drop_stale_pin(st, st->skel->maps.tool_stats);
 	err = mcpfence__load(st->skel);
 	if (err) {
 		/* the usual causes, in the order they happen */

@@ -15,6 +15,9 @@ static const struct command {
 	{ "top", cmd_top, "live per-tool view, refreshed every second" },
 	{ "tools", cmd_tools, "the tools servers listed: class, risk, drift, decision" },
 	{ "suggest", cmd_suggest, "a starter policy from the tool inventory" },
+	{ "approvals", cmd_approvals, "calls held for approval (--watch follows them)" },
+	{ "approve", cmd_approve, "let a held call go: 'mcpfence approve ID [--remember 10m]'" },
+	{ "deny", cmd_deny, "refuse a held call: 'mcpfence deny ID [--reason TEXT]'" },
 };
 
 static int usage(FILE *out)

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,9 @@
 #include <cjson/cJSON.h>
 
 #include "acct.h"
+#include "approval.h"
+#include "approval_canon.h"
+#include "approval_elicit.h"
 #include "bytebuf.h"
 #include "common.h"
 #include "content_decode.h"
@@ -42,6 +46,28 @@ struct exchange {
 	bool own_100;                /* we sent 100 Continue: drop upstream's */
 	bool legacy;                 /* legacy transport: answers arrive on the session's stream */
 	enum http_method method;
+	struct held_call *held;      /* its call awaits approval: not forwarded yet */
+	bool own_stream;             /* answered with the daemon's own event stream (elicitation) */
+	bool init_elicit;            /* an initialize declaring elicitation: note its session */
+};
+
+/* A tools/call held for approval (approval.h): what is needed to forward
+ * it, answer it, or account it once a human (or the clock) decides. */
+struct held_call {
+	struct mcp_flow *f;
+	struct exchange *ex;
+	struct approval *a;
+	struct bytebuf upstream;     /* the request as it goes upstream once approved */
+	char *id_raw;
+	cJSON *arguments;
+	char tool[MCPF_NAME_LEN * 2], rule[256], session[128], args_hash[17];
+	size_t req_bytes;
+	unsigned long long start_ns;
+	bool elicit;                 /* ask in the agent's client too (approval_elicit.h) */
+	bool progress;               /* the call asked for progress: keep-alives on the daemon's stream */
+	struct timer keepalive;
+	bool keep_alive;
+	enum http_method method;
 };
 
 struct accounting {
@@ -51,6 +77,7 @@ struct accounting {
 	uint64_t latency_ns, req_bytes, resp_bytes;
 	bool upstream_error;
 	const cJSON *arguments;
+	const char *approved_by, *args_hash;  /* held for approval: audit_record */
 };
 
 /* One decided call: counted in the stats map and written to the audit log. */
@@ -79,7 +106,8 @@ static void account(struct mcp_flow *f, const struct accounting *a)
 		.cgroup_path = f->cgroup_path[0] ? f->cgroup_path : NULL,
 		.server = o->server, .tool = a->tool, .decision = a->decision, .rule = a->rule,
 		.reason = a->reason, .session = a->session, .latency_ns = a->latency_ns,
-		.arguments = a->arguments,
+		.arguments = a->arguments, .approved_by = a->approved_by,
+		.args_hash = a->args_hash,
 	};
 	if (acct_audit(f->enf->acct, &r))
 		log_warn("audit log write failed");
@@ -93,6 +121,12 @@ static void account_answered(struct mcp_flow *f, struct pending_call *c, bool er
 		.req_bytes = c->req_bytes, .resp_bytes = resp_bytes, .upstream_error = error,
 		.arguments = c->arguments, .method = c->method,
 	};
+
+	if (c->approved_by[0]) {
+		a.decision = MCPF_DECISION_APPROVED;
+		a.approved_by = c->approved_by;
+		a.args_hash = c->args_hash;
+	}
 
 	account(f, &a);
 	call_free(c);
@@ -217,7 +251,7 @@ void mcp_flow_drop_request(struct mcp_flow *f)
 
 size_t mcp_flow_body_bytes(const struct mcp_flow *f)
 {
-	return f->req_body.cap + f->wide_text.cap;
+	return f->req_body.cap + f->wide_text.cap + f->stalled.cap + (f->held ? f->held->upstream.cap : 0);
 }
 
 bool mcp_flow_backlog_over(const struct mcp_flow *f, unsigned max)
@@ -273,6 +307,11 @@ struct request_ctx {
 	cJSON *replies;
 	bool inspect_answer;
 	struct exchange *ex;
+	bool batch;
+	const struct http1_msg *m;
+	struct held_call *held;      /* the call this request holds for approval */
+	const char *approved_by;     /* the call being followed was approved (remembered) */
+	char args_hash[17];
 };
 
 /* An allowed request whose answer is awaited, to account it then; false
@@ -290,12 +329,158 @@ static bool follow_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm, 
 	copy_cut(c.session, sizeof(c.session), rc->session);
 	c.id = cJSON_Duplicate(jm->id, true);
 	c.arguments = acct_audits(f->enf->acct) && jm->arguments ? cJSON_Duplicate(jm->arguments, true) : NULL;
+	if (rc->approved_by) {
+		snprintf(c.approved_by, sizeof(c.approved_by), "%s", rc->approved_by);
+		snprintf(c.args_hash, sizeof(c.args_hash), "%s", rc->args_hash);
+	}
 	if (t && c.id && call_list_add(&t->calls, &c) == 0) {
 		rc->inspect_answer = true;
 		return true;
 	}
 	call_free(&c);
 	return false;
+}
+
+static void held_done(void *ctx, const struct approval_result *r);
+
+static void held_free(struct held_call *h)
+{
+	timer_cancel(&h->keepalive);
+	bb_free(&h->upstream);
+	free(h->id_raw);
+	cJSON_Delete(h->arguments);
+	free(h);
+}
+
+/* A client that asked for progress waits on the daemon's stream: a
+ * comment now and then tells it (and proxies between) the call lives. */
+static void held_keepalive(struct timer *t)
+{
+	struct held_call *h = container_of(t, struct held_call, keepalive);
+	struct mcp_flow *f = h->f;
+
+	if (http1_emit_chunk(f->client_out, ": keep-alive\n\n", 14) == 0)
+		f->kick(f->conn);
+	timer_arm(f->enf->approvals->wheel, &h->keepalive, ELICIT_KEEPALIVE_S);
+}
+
+/* Can the human be asked in the agent's own client (approval_elicit.h)?
+ * The policy allows it, the session's client declared elicitation, this
+ * POST accepts an event stream, and no answer is owed before this one on
+ * the connection (the daemon's stream is the next thing it writes). */
+static bool can_elicit(const struct request_ctx *rc, const struct approval_subject *s)
+{
+	const char *v;
+	size_t n;
+	char accept[512];
+
+	if (!(s->via & MCPF_VIA_ELICITATION) || rc->batch || rc->legacy || rc->f->first != rc->ex ||
+	    http1_find_header(rc->m, "Mcp-Session-Id", NULL, NULL) != 1 || !elicit_caps_has(s->server, rc->session) ||
+	    http1_find_header(rc->m, "Accept", &v, &n) != 1)
+		return false;
+	snprintf(accept, sizeof(accept), "%.*s", (int)n, v);
+	return strcasestr(accept, "text/event-stream") != NULL;
+}
+
+/* A response to the daemon's own elicitation/create: never forwarded
+ * (the server does not know the id). It decides the held call when it
+ * comes from the same agent, for the same server and session. */
+static void elicit_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm)
+{
+	const struct mcpf_conn *o = rc->f->origin;
+	struct approval_store *st = rc->f->enf->approvals;
+	const char *id = jm->id->valuestring + strlen(ELICIT_ID_PREFIX);
+	const struct approval *a = st ? approval_find(st, id) : NULL;
+	const struct approval_subject *s = a ? approval_subject_of(a) : NULL;
+
+	if (!s || s->cgroup_id != o->cgroup_id || s->uid != o->uid || strcmp(s->server, o->server) ||
+	    strcmp(s->session, rc->session) || !(s->via & MCPF_VIA_ELICITATION)) {
+		log_info("pid=%u: an answer to an elicitation that is not pending for it; dropped", o->pid);
+		return;
+	}
+	approval_decide(st, id, elicit_accepted(cJSON_GetObjectItemCaseSensitive(jm->node, "result")), -1,
+			"elicitation", "declined by user");
+}
+
+/* An "approve" verdict (decide.h): a remembered approval of the identical
+ * call lets it go (decided again as approved: budgets spent now); else
+ * the call is held for a human (1), or *v and d say why nobody can be
+ * asked (0). -1 out of memory. */
+static int ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct decide_request *dr,
+			struct decision *d, enum mcpf_decision *v, size_t req_bytes)
+{
+	struct mcp_flow *f = rc->f;
+	const struct mcpf_conn *o = f->origin;
+	struct approval_store *st = f->enf->approvals;
+	struct approval_subject s = { .cgroup_id = o->cgroup_id, .uid = o->uid, .pid = o->pid,
+				      .identity_pid = dr->pid, .timeout_s = d->approval.timeout_s,
+				      .remember_s = d->approval.remember_s, .via = d->approval.via };
+	const char *why = NULL;
+	char busy[96];
+	struct held_call *h;
+	int err;
+
+	snprintf(s.server, sizeof(s.server), "%.*s", MCPF_NAME_LEN - 1, o->server);
+	snprintf(s.tool, sizeof(s.tool), "%s", jm->tool_name);
+	snprintf(s.comm, sizeof(s.comm), "%.*s", MCPF_COMM_LEN, o->comm);
+	snprintf(s.cgroup_path, sizeof(s.cgroup_path), "%s", f->cgroup_path);
+	if (approval_args_hash(f->enf->session_secret, jm->arguments, &s.args_hash))
+		return -1;
+	snprintf(s.session, sizeof(s.session), "%s", rc->session);
+	snprintf(rc->args_hash, sizeof(rc->args_hash), "%016llx", (unsigned long long)s.args_hash);
+	approval_summary(jm->arguments, s.summary, sizeof(s.summary));
+	if (!st) {
+		why = "no approval is possible on this daemon";
+	} else if (approval_remembered(st, &s)) {
+		dr->approved = true;
+		*v = decide(f->enf->policy, dr, d);
+		if (*v == MCPF_DECISION_ALLOW)
+			rc->approved_by = "remembered";
+		return 0;
+	} else if (rc->batch) {
+		why = "a call that needs approval must be sent alone, not in a batch";
+	} else if (rc->legacy) {
+		why = "a call that needs approval cannot be held on the legacy SSE transport";
+	} else if (!(s.via & MCPF_VIA_OPERATOR) && !can_elicit(rc, &s)) {
+		why = "the policy lets only the agent's MCP client approve this call (elicitation), "
+		      "and this client cannot be asked";
+	}
+	if (!why) {
+		h = calloc(1, sizeof(*h));
+		if (!h)
+			return -1;
+		err = approval_submit(st, &s, held_done, h, &h->a);
+		if (err == -ENOSPC) {
+			snprintf(busy, sizeof(busy), "too many calls await approval (%u); try again later",
+				 st->max_pending);
+			why = busy;
+			free(h);
+		} else if (err) {
+			free(h);
+			return -1;
+		} else {
+			h->f = f;
+			h->ex = rc->ex;
+			h->id_raw = strndup(jm->id_raw, jm->id_raw_len);
+			h->arguments = jm->arguments ? cJSON_Duplicate(jm->arguments, true) : NULL;
+			snprintf(h->tool, sizeof(h->tool), "%s", jm->tool_name);
+			snprintf(h->rule, sizeof(h->rule), "%s", d->rule);
+			snprintf(h->session, sizeof(h->session), "%s", rc->session);
+			snprintf(h->args_hash, sizeof(h->args_hash), "%s", rc->args_hash);
+			h->req_bytes = req_bytes;
+			h->start_ns = dr->now_ns;
+			h->elicit = can_elicit(rc, &s);
+			h->progress = cJSON_GetObjectItemCaseSensitive(
+					      cJSON_GetObjectItemCaseSensitive(jm->params, "_meta"), "progressToken") != NULL;
+			rc->held = h;
+			if (!h->id_raw || (jm->arguments && !h->arguments))
+				return -1;  /* freed with the request (on_mcp_request) */
+			return 1;
+		}
+	}
+	*v = MCPF_DECISION_DENY;
+	snprintf(d->reason, sizeof(d->reason), "%s", why);
+	return 0;
 }
 
 /* Decide one tools/call; answered here unless allowed. */
@@ -325,12 +510,21 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 		return 0;
 	}
 	v = decide(f->enf->policy, &dr, &d);
+	if (v == MCPF_DECISION_APPROVE) {
+		int held = ask_approval(rc, jm, &dr, &d, &v, req_bytes);
+
+		if (held)
+			return held < 0 ? -1 : 0;  /* held: forwarded once approved */
+	}
 	struct accounting a = { .tool = jm->tool_name, .rule = d.rule, .reason = d.reason,
 				.session = rc->session, .decision = v, .req_bytes = req_bytes,
 				.arguments = jm->arguments };
 
 	if (v == MCPF_DECISION_ALLOW) {
-		if (follow_answer(rc, jm, jm->tool_name, d.rule, dr.now_ns, req_bytes))
+		bool followed = follow_answer(rc, jm, jm->tool_name, d.rule, dr.now_ns, req_bytes);
+
+		rc->approved_by = NULL;
+		if (followed)
 			return 0;
 		/* cannot follow its answer: refuse rather than lose the account */
 		v = MCPF_DECISION_INVALID;
@@ -459,6 +653,8 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 	rc.ex->own_100 = own_100;
 	rc.ex->legacy = rc.legacy != NULL;
 	rc.ex->shape = jsonrpc_reply_shape(m);
+	rc.batch = b.batch;
+	rc.m = m;
 
 	for (size_t i = 0; i < b.count && !err; i++) {
 		struct jsonrpc_msg *jm = &b.msgs[i];
@@ -475,15 +671,42 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 			account(f, &a);
 			jm->verdict = JSONRPC_ANSWERED;
 			err = reply && cJSON_AddItemToArray(rc.replies, reply) ? 0 : -1;
+		} else if (jm->kind == JSONRPC_RESPONSE && cJSON_IsString(jm->id) &&
+			   !strncmp(jm->id->valuestring, ELICIT_ID_PREFIX, strlen(ELICIT_ID_PREFIX))) {
+			elicit_answer(&rc, jm);
+			jm->verdict = JSONRPC_ANSWERED;
 		} else if (jm->is_tools_call) {
 			/* an id-less one too: it is refused there, never forwarded */
 			err = decide_call(&rc, jm, req_bytes);
 		} else if (jm->kind != JSONRPC_RESPONSE && mcp_method_class(jm->method) != MCP_METHOD_LIFECYCLE) {
 			err = decide_other(&rc, jm, req_bytes);
+		} else if (jm->method && !strcmp(jm->method, "initialize") && elicit_declared(jm->params)) {
+			rc.ex->init_elicit = true;
 		}
 	}
 	if (err)
 		goto out;
+	if (rc.held) {
+		/* alone in its request (ask_approval): kept as it would go
+		 * upstream; nothing after it is read until it is decided */
+		struct flow_io hold = { .to_upstream = &rc.held->upstream };
+
+		rc.ex->held = rc.held;
+		rc.ex->inspect = true;
+		f->held = rc.held;
+		rc.held->keep_alive = m->keep_alive;
+		rc.held->method = m->method;
+		err = forward_reframed(&hold, m, b.text, b.text_len, b.decoded_body);
+		if (!err && rc.held->elicit) {
+			rc.ex->own_stream = true;
+			err = elicit_stream_start(io->to_client, rc.held->a, m->keep_alive);
+			if (rc.held->progress) {
+				rc.held->keepalive.fn = held_keepalive;
+				timer_arm(f->enf->approvals->wheel, &rc.held->keepalive, ELICIT_KEEPALIVE_S);
+			}
+		}
+		goto out;
+	}
 
 	forwarded = jsonrpc_forwarded_count(&b);
 	bool any_reply = cJSON_GetArraySize(rc.replies) > 0;
@@ -521,6 +744,10 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 	if (!err && http1_expect_response(&f->resp, m->method))
 		err = -1;
 out:
+	if (rc.held && !f->held) {
+		approval_cancel(f->enf->approvals, rc.held->a);
+		held_free(rc.held);
+	}
 	cJSON_Delete(rc.replies);
 	jsonrpc_body_free(&b);
 	return err;
@@ -759,6 +986,10 @@ static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struc
 			return -1;
 		if (f->refused)
 			return 0;
+		if (f->held) {
+			/* what follows waits until the held call is decided */
+			return len && bb_append(&f->stalled, data, len) ? -1 : 0;
+		}
 	}
 }
 
@@ -776,10 +1007,27 @@ static int answer_unreachable(struct mcp_flow *f, struct flow_io *io)
 
 		if (ex->local)
 			continue;
+		if (ex->held) {
+			approval_cancel(f->enf->approvals, ex->held->a);
+			held_free(ex->held);
+			ex->held = f->held = NULL;
+		}
 		while (f->track && call_list_take_exchange(&f->track->calls, ex->seq, &c))
 			account_answered(f, &c, true, 0);
 		ex->local = true;
 		bb_reset(&ex->reply);
+		if (ex->own_stream) {
+			struct jsonrpc_msg none = { 0 };
+			cJSON *e = jsonrpc_error_reply(&none, -32603, msg);
+			char *text = e ? cJSON_PrintUnformatted(e) : NULL;
+			int bad = !text || elicit_stream_event(&ex->reply, text, strlen(text), true);
+
+			cJSON_free(text);
+			cJSON_Delete(e);
+			if (bad)
+				return -1;
+			continue;
+		}
 		if (jsonrpc_http_error(&ex->reply, 502, -32603, msg, false))
 			return -1;
 	}
@@ -799,6 +1047,8 @@ int mcp_flow_client_data(struct mcp_flow *f, const char *data, size_t len, struc
 
 	if (f->refused)
 		return 0;  /* bytes after a refused request: never read as requests */
+	if (f->held)
+		return bb_append(&f->stalled, data, len) ? -1 : 0;
 	err = feed_requests(f, data, len, io);
 	return err || !f->upstream_error[0] ? err : answer_unreachable(f, io);
 }
@@ -943,12 +1193,26 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 			log_debug("server %s switched protocols unasked: connection closed", f->origin->server);
 			return -1;
 		}
-		if (r->status == 100 && ex->own_100)
+		if ((r->status == 100 && ex->own_100) || ex->own_stream)
 			return 0;
 		return bb_append(io->to_client, r->head, r->head_len);
 	}
 	f->resp_mode = RESP_STREAM;
 	f->sse_chunked = false;
+	if (ex->init_elicit && r->status / 100 == 2) {
+		const char *sid;
+		size_t n;
+
+		if (http1_find_header(r, "Mcp-Session-Id", &sid, &n) == 1)
+			elicit_caps_note(f->origin->server, sid, n);
+	}
+	if (ex->own_stream) {
+		/* the agent has the daemon's stream already: the server's answer
+		 * goes on it, as events in the daemon's chunks */
+		f->resp_mode = sse ? RESP_SSE : RESP_BUFFER;
+		f->sse_chunked = true;
+		return http1_set_body_mode(&f->resp, sse ? HTTP1_BODY_SSE : HTTP1_BODY_BUFFER) < 0 ? -1 : 0;
+	}
 	if (sse && (ex->inspect || ex->method == HTTP_GET)) {
 		struct bytebuf head = BYTEBUF_INIT, extra = BYTEBUF_INIT;
 		int err;
@@ -1035,7 +1299,9 @@ static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchan
 		len = merged.len;
 		changed = true;
 	}
-	if (changed)
+	if (ex->own_stream)
+		err = len ? elicit_stream_event(io->to_client, body, len, true) : http1_emit_last_chunk(io->to_client);
+	else if (changed)
 		err = http1_head_rebuild(r, (int64_t)len, decoded_ce, &head) ||
 		      bb_append(io->to_client, head.data, head.len) || bb_append(io->to_client, body, len);
 	else
@@ -1167,6 +1433,12 @@ void mcp_flow_free(struct mcp_flow *f)
 {
 	struct pending_call c;
 
+	if (f->held) {
+		approval_cancel(f->enf->approvals, f->held->a);
+		held_free(f->held);
+		f->held = NULL;
+	}
+	bb_free(&f->stalled);
 	/* calls whose answers never came: the connection ended first */
 	while (f->track && f->track->calls.n) {
 		c = f->track->calls.calls[0];
@@ -1200,4 +1472,100 @@ bool mcp_flow_idle(const struct mcp_flow *f)
 		if (ex->method != HTTP_GET)
 			return false;
 	return true;
+}
+
+bool mcp_flow_held(const struct mcp_flow *f)
+{
+	return f->held != NULL;
+}
+
+bool mcp_flow_held_idle(const struct mcp_flow *f)
+{
+	return f->held && f->first && f->first->held == f->held && !http1_in_head(&f->resp) &&
+	       !http1_in_body(&f->resp);
+}
+
+/* ---- a held call decided (approval.h) ---- */
+
+/* Approved: decided again as approved (conditions and budgets of this
+ * moment, decide.h) and forwarded; else answered here with the usual
+ * isError denial naming the reason. Then the bytes read after it. */
+static void held_done(void *ctx, const struct approval_result *r)
+{
+	struct held_call *h = ctx;
+	struct mcp_flow *f = h->f;
+	const struct mcpf_conn *o = f->origin;
+	struct flow_io io = { .to_upstream = f->upstream_out, .to_client = f->client_out };
+	struct decide_request dr = {
+		.server = o->server, .tool = h->tool, .arguments = h->arguments, .cgroup_id = o->cgroup_id,
+		.uid = o->uid, .pid = f->enf->agent_per_cgroup ? 0 : o->pid, .session = h->session,
+		.now_ns = boot_time_ns(), .approved = true,
+	};
+	struct decision d = { 0 };
+	enum mcpf_decision v = MCPF_DECISION_DENY;
+	int err = 0;
+
+	h->ex->held = NULL;
+	f->held = NULL;
+	if (r->outcome == APPROVAL_APPROVED) {
+		v = decide(f->enf->policy, &dr, &d);
+	} else {
+		snprintf(d.rule, sizeof(d.rule), "%s", h->rule);
+		snprintf(d.reason, sizeof(d.reason), "%s", r->reason);
+	}
+	if (v == MCPF_DECISION_ALLOW) {
+		struct answer_track *t = track_of(f, NULL);
+		struct pending_call c = { .start_ns = h->start_ns, .req_bytes = h->req_bytes, .exchange = h->ex->seq };
+
+		snprintf(c.tool, sizeof(c.tool), "%s", h->tool);
+		snprintf(c.rule, sizeof(c.rule), "%s", d.rule);
+		snprintf(c.session, sizeof(c.session), "%s", h->session);
+		snprintf(c.approved_by, sizeof(c.approved_by), "%s", r->by);
+		snprintf(c.args_hash, sizeof(c.args_hash), "%s", h->args_hash);
+		c.id = cJSON_Parse(h->id_raw);
+		c.arguments = acct_audits(f->enf->acct) && h->arguments ? cJSON_Duplicate(h->arguments, true) : NULL;
+		if (t && c.id && call_list_add(&t->calls, &c) == 0) {
+			err = bb_append(io.to_upstream, h->upstream.data, h->upstream.len) ||
+			      http1_expect_response(&f->resp, h->method) ? -1 : 0;
+			goto next;
+		}
+		call_free(&c);
+		v = MCPF_DECISION_INVALID;
+		snprintf(d.rule, sizeof(d.rule), "capacity");
+		snprintf(d.reason, sizeof(d.reason), "too many calls in flight on this connection");
+	}
+	struct accounting a = {
+		.tool = h->tool, .rule = d.rule, .reason = d.reason, .session = h->session,
+		.decision = r->outcome == APPROVAL_APPROVED ? v
+			    : r->outcome == APPROVAL_TIMEOUT ? MCPF_DECISION_APPROVAL_TIMEOUT : MCPF_DECISION_DECLINED,
+		.req_bytes = h->req_bytes, .arguments = h->arguments, .latency_ns = r->latency_ns,
+		.approved_by = r->by, .args_hash = h->args_hash,
+	};
+	struct jsonrpc_msg m = { .id_raw = h->id_raw, .id_raw_len = strlen(h->id_raw) };
+	cJSON *reply = jsonrpc_denial(&m, d.rule, d.reason, v == MCPF_DECISION_RATE_LIMITED ? (long)d.retry_after : -1);
+
+	account(f, &a);
+	h->ex->local = true;
+	if (reply && h->ex->own_stream) {
+		char *text = cJSON_PrintUnformatted(reply);
+
+		err = !text || elicit_stream_event(&h->ex->reply, text, strlen(text), true) || flush_local(f, &io) ? -1 : 0;
+		cJSON_free(text);
+	} else {
+		err = !reply || jsonrpc_http_reply(&h->ex->reply, h->ex->shape, reply, h->keep_alive) ||
+		      flush_local(f, &io) ? -1 : 0;
+	}
+	cJSON_Delete(reply);
+next:
+	held_free(h);
+	if (!err && f->upstream_error[0])
+		err = answer_unreachable(f, &io);
+	if (!err && f->stalled.len && !f->refused) {
+		struct bytebuf in = f->stalled;
+
+		f->stalled = (struct bytebuf)BYTEBUF_INIT;
+		err = feed_requests(f, in.data, in.len, &io);
+		bb_free(&in);
+	}
+	f->resume(f->conn, err, io.finished);
 }

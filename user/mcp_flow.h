@@ -47,6 +47,11 @@ struct flow_io {
 /* Ask the proxy to write conn's pending client bytes: used when another
  * connection's flow appends to this one (legacy SSE replies). */
 typedef void (*flow_kick_fn)(void *conn);
+/* A call held for approval was decided outside any read (a timer, the
+ * control socket): the flow wrote to the connection's queues; rc and
+ * finished as a data call's. */
+typedef void (*flow_resume_fn)(void *conn, int rc, bool finished);
+struct held_call;
 
 /* The request being read: held whole (MCP) or streamed through. */
 struct req_state {
@@ -92,6 +97,10 @@ struct mcp_flow {
 	enum resp_mode resp_mode;
 	struct answer_scan scan;        /* the answers of the response (or SSE event) being read */
 	struct bytebuf *client_out;         /* for the legacy registry */
+	struct bytebuf *upstream_out;       /* for approvals decided outside a read */
+	struct held_call *held;         /* a call awaiting approval: nothing after it is read */
+	struct bytebuf stalled;         /* bytes read after it, fed in once it is decided */
+	flow_resume_fn resume;
 	flow_kick_fn kick;
 	void *conn;
 };
@@ -132,5 +141,11 @@ int mcp_flow_upstream_failed(struct mcp_flow *f, const char *why, struct flow_io
  * (which clients open again), and no legacy SSE stream other connections'
  * answers go to. */
 bool mcp_flow_idle(const struct mcp_flow *f);
+/* A call waits for a human's approval: read nothing more from the agent
+ * (what follows must not overtake it). */
+bool mcp_flow_held(const struct mcp_flow *f);
+/* ... and nothing else of the connection awaits the server (the server
+ * may close it meanwhile without losing anything). */
+bool mcp_flow_held_idle(const struct mcp_flow *f);
 
 #endif

@@ -850,6 +850,68 @@ static void load_condition(struct loader *l, const cJSON *j, const char *field,
  * on; methods and resources do not. */
 static const char *const entry_keys[] = { "action", "reason", "rate_limit", "limits", "conditions", NULL };
 static const char *const entry_keys_no_args[] = { "action", "reason", "rate_limit", "limits", NULL };
+static const char *const entry_keys_tools[] = { "action", "reason", "rate_limit", "limits", "conditions",
+						"approval", NULL };
+
+#define APPROVAL_MAX_SECONDS 86400u
+#define APPROVAL_DEFAULT_TIMEOUT_S 120u
+
+/* "90s", "2m", "1h" or a whole number of seconds, at most a day. */
+static bool parse_duration(struct loader *l, const cJSON *item, const char *field, bool zero_ok,
+			   unsigned int *out)
+{
+	unsigned long long v = 0, mult = 1;
+	char *end = NULL;
+
+	if (cJSON_IsNumber(item) && item->valuedouble >= 0 && item->valuedouble <= APPROVAL_MAX_SECONDS &&
+	    (double)(unsigned long long)item->valuedouble == item->valuedouble) {
+		v = (unsigned long long)item->valuedouble;
+	} else if (cJSON_IsString(item) && isdigit((unsigned char)item->valuestring[0])) {
+		v = strtoull(item->valuestring, &end, 10);
+		mult = !strcmp(end, "s") || !*end ? 1 : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600 : 0;
+	} else {
+		mult = 0;
+	}
+	if (!mult || v > APPROVAL_MAX_SECONDS || v * mult > APPROVAL_MAX_SECONDS || (!zero_ok && !v)) {
+		fail(l, field, "must be a duration like \"90s\", \"2m\" or \"1h\" (%s, at most 24h)",
+		     zero_ok ? "0 for none" : "at least 1s");
+		return false;
+	}
+	*out = (unsigned int)(v * mult);
+	return true;
+}
+
+/* "approval": {"timeout": "2m", "remember": "10m", "via": ["elicitation", "operator"]} */
+static void load_approval(struct loader *l, const cJSON *j, const char *field, struct mcpf_approval *a)
+{
+	static const char *const keys[] = { "timeout", "remember", "via", NULL };
+	char f[FIELD_LEN], e[FIELD_LEN];
+	const cJSON *item;
+	int i = 0;
+
+	if (!check_object(l, j, field, keys))
+		return;
+	if ((item = member(j, "timeout", f, field)))
+		parse_duration(l, item, f, false, &a->timeout_s);
+	if ((item = member(j, "remember", f, field)))
+		parse_duration(l, item, f, true, &a->remember_s);
+	if (!(item = member(j, "via", f, field)))
+		return;
+	if (!cJSON_IsArray(item) || !cJSON_GetArraySize(item)) {
+		fail(l, f, "must be a non-empty array of \"elicitation\" and \"operator\"");
+		return;
+	}
+	a->via = 0;
+	for (const cJSON *v = item->child; v; v = v->next, i++) {
+		field_index(e, f, i);
+		if (cJSON_IsString(v) && !strcmp(v->valuestring, "elicitation"))
+			a->via |= MCPF_VIA_ELICITATION;
+		else if (cJSON_IsString(v) && !strcmp(v->valuestring, "operator"))
+			a->via |= MCPF_VIA_OPERATOR;
+		else
+			fail(l, e, "must be \"elicitation\" or \"operator\"");
+	}
+}
 
 static void load_tool(struct loader *l, const cJSON *j, const char *field, struct policy_tool *t,
 		      const char *const *keys)
@@ -861,8 +923,29 @@ static void load_tool(struct loader *l, const cJSON *j, const char *field, struc
 
 	if (!check_object(l, j, field, keys))
 		return;
-	if ((item = member(j, "action", f, field)))
-		parse_action(l, item, f, &t->rule.action);
+	if ((item = member(j, "action", f, field))) {
+		/* approve: only a tool call can be held for a human (issue 11) */
+		bool is_approve = cJSON_IsString(item) && !strcmp(item->valuestring, "approve");
+
+		if (keys == entry_keys_tools && is_approve) {
+			t->rule.action = MCPF_ACTION_APPROVE;
+			t->rule.approval = (struct mcpf_approval){ .timeout_s = APPROVAL_DEFAULT_TIMEOUT_S,
+								   .via = MCPF_VIA_ELICITATION | MCPF_VIA_OPERATOR };
+		} else if (is_approve) {
+			fail(l, f, "\"approve\" applies to tools only: must be \"allow\" or \"deny\"");
+		} else if (keys == entry_keys_tools && !(cJSON_IsString(item) && (!strcmp(item->valuestring, "allow") ||
+										  !strcmp(item->valuestring, "deny")))) {
+			fail(l, f, "must be \"allow\", \"deny\" or \"approve\"");
+		} else {
+			parse_action(l, item, f, &t->rule.action);
+		}
+	}
+	if ((item = member(j, "approval", f, field))) {
+		if (t->rule.action != MCPF_ACTION_APPROVE)
+			fail(l, f, "only with \"action\": \"approve\"");
+		else
+			load_approval(l, item, f, &t->rule.approval);
+	}
 	if ((item = member(j, "reason", f, field)) && (s = string_of(l, item, f))) {
 		if (strlen(s) >= sizeof(t->rule.reason))
 			fail(l, f, "longer than %zu bytes", sizeof(t->rule.reason) - 1);
@@ -940,7 +1023,7 @@ struct family {
 };
 
 static const struct family families[] = {
-	{ FAMILY_TOOLS, "tools", "", entry_keys, "hide", "tool" },
+	{ FAMILY_TOOLS, "tools", "", entry_keys_tools, "hide", "tool" },
 	{ FAMILY_METHODS, "methods", POLICY_METHOD_PREFIX, entry_keys_no_args, NULL, "method" },
 	{ FAMILY_PROMPTS, "prompts", POLICY_PROMPT_PREFIX, entry_keys, "hide_prompts", "prompt" },
 	{ FAMILY_RESOURCES, "resources", POLICY_URI_PREFIX, entry_keys_no_args, "hide_resources", "resource URI pattern" },

@@ -64,6 +64,8 @@ struct proxy_conn {
 	struct conn_agent agent;
 	size_t charged;               /* bytes counted in px->mem */
 	unsigned long long scope_epoch; /* policy_scope_epoch when origin.server was chosen */
+	const struct netns *ns;       /* where its upstream connects */
+	bool upstream_gone;           /* the server closed while a call was held: a new connection for what follows */
 };
 
 /* Refusals come in floods: one log line a second for each kind is enough
@@ -240,7 +242,7 @@ static void conn_charge(struct proxy_conn *c)
 static bool client_readable(struct proxy_conn *c)
 {
 	return c->upstream.out.len < HIGH_WATER && c->client.out.len < HIGH_WATER &&
-	       !mcp_flow_backlog_over(&c->flow, PIPELINE_MAX);
+	       !mcp_flow_backlog_over(&c->flow, PIPELINE_MAX) && !mcp_flow_held(&c->flow);
 }
 
 /* Before a read: is there room for what this connection will hold after
@@ -321,7 +323,14 @@ static bool side_read(struct proxy_conn *c, struct side *s)
 		if (n > 0)
 			rc = from_client ? mcp_flow_client_data(&c->flow, scratch, n, &io)
 					 : mcp_flow_upstream_data(&c->flow, scratch, n, &io);
-		else if (n == 0)
+		else if (n == 0 && !from_client && mcp_flow_held_idle(&c->flow)) {
+			/* a server's idle timeout (Node's 5 s keep-alive) while a
+			 * human decides: nothing of this connection is in flight
+			 * there, so the call goes on a new one (conn_settle) */
+			close_side(c->px, &c->upstream, false);
+			c->upstream_gone = true;
+			return true;
+		} else if (n == 0)
 			rc = from_client ? mcp_flow_client_eof(&c->flow, &io)
 					 : mcp_flow_upstream_eof(&c->flow, &io);
 		else if (errno == EAGAIN)
@@ -468,9 +477,22 @@ static void conn_shrink(struct proxy_conn *c)
 
 /* After any progress: pass on half-closes, re-arm interest, and finish the
  * connection once both directions are done. */
+static int upstream_open(struct proxy_conn *c, const struct netns *ns);
+static void upstream_unreachable(struct proxy_conn *c, int err);
+
 static void conn_settle(struct proxy_conn *c)
 {
 	struct side *sides[2] = { &c->client, &c->upstream };
+
+	if (c->upstream_gone && c->upstream.out.len) {
+		int err = upstream_open(c, c->ns);
+
+		c->upstream_gone = false;
+		if (err)
+			upstream_unreachable(c, -err);
+	} else if (c->upstream_gone && c->client.rd_closed) {
+		c->upstream.rd_closed = c->upstream.wr_closed = true;  /* nothing more will need it */
+	}
 
 	for (int i = 0; i < 2; i++) {
 		struct side *s = sides[i], *p = peer_of(c, s);
@@ -582,6 +604,24 @@ static void conn_kick(void *conn)
 	conn_watch_time(c); /* a stream nobody reads is ended like any other */
 }
 
+/* A call held for approval was decided (mcp_flow.h): write what the flow
+ * queued on both sides and go on reading the agent. */
+static void conn_resume(void *conn, int rc, bool finished)
+{
+	struct proxy_conn *c = conn;
+
+	if (c->closed)
+		return;
+	if (c->upstream_failed)
+		bb_reset(&c->upstream.out);
+	if (rc || finished)
+		conn_fail_after_flush(c);
+	if (!side_write(c, &c->client) ||
+	    (c->upstream.w.fd >= 0 && !c->connecting && !side_write(c, &c->upstream)))
+		return;
+	conn_settle(c);
+}
+
 /* The upstream socket is made in the agent's namespace, where the address
  * it asked for means what it meant, and marked as the daemon's so that
  * connect4/6 let it through. */
@@ -650,6 +690,7 @@ static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *pe
 	}
 	policy_scope_assign(px->enforce, &c->origin);
 	c->scope_epoch = policy_scope_epoch(px->enforce);
+	c->ns = ns;
 	c->agent = (struct conn_agent){ .cgroup_id = c->origin.cgroup_id, .uid = c->origin.uid,
 					.pid = px->enforce->agent_per_cgroup ? 0 : c->origin.pid };
 	err = conn_limits_admit(&px->limits, &c->agent);
@@ -674,6 +715,8 @@ static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *pe
 	px->intercepted_total++;
 	mcp_flow_init(&c->flow, px->enforce, &c->origin, px->intercepted_total, conn_kick, c);
 	c->flow.client_out = &c->client.out;
+	c->flow.upstream_out = &c->upstream.out;
+	c->flow.resume = conn_resume;
 	acct_connection_opened(px->enforce->acct);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	log_info("intercepted pid=%u uid=%u comm=%.*s cgroup=%llu server=%.*s orig=%s",

@@ -16,6 +16,9 @@ static const char *const decision_names[MCPF_DECISIONS] = {
 	[MCPF_DECISION_RATE_LIMITED] = "rate_limited",
 	[MCPF_DECISION_HIDDEN] = "hidden",
 	[MCPF_DECISION_INVALID] = "invalid",
+	[MCPF_DECISION_APPROVED] = "approved",
+	[MCPF_DECISION_DECLINED] = "declined",
+	[MCPF_DECISION_APPROVAL_TIMEOUT] = "approval_timeout",
 };
 
 const char *stats_decision_name(enum mcpf_decision d)
@@ -31,6 +34,9 @@ static unsigned long long *decision_counter(struct mcpf_tool_stats *v, enum mcpf
 	case MCPF_DECISION_RATE_LIMITED: return &v->rate_limited;
 	case MCPF_DECISION_HIDDEN: return &v->hidden;
 	case MCPF_DECISION_INVALID: return &v->invalid;
+	case MCPF_DECISION_APPROVED: return &v->approved;
+	case MCPF_DECISION_DECLINED: return &v->declined;
+	case MCPF_DECISION_APPROVAL_TIMEOUT: return &v->approval_timeout;
 	default: return NULL;
 	}
 }

@@ -64,7 +64,8 @@ uint64_t stats_bucket_upper_us(unsigned int bucket);  /* bucket < MCPF_LAT_BUCKE
  * overflow bucket reports its lower bound. */
 uint64_t stats_percentile_ns(const unsigned long long hist[MCPF_LAT_BUCKETS], double q);
 
-/* "allow", "deny", "rate_limited", "hidden", "invalid". */
+/* "allow", "deny", "rate_limited", "hidden", "invalid", "approved",
+ * "declined", "approval_timeout". */
 const char *stats_decision_name(enum mcpf_decision d);
 /* The counter of the row that counts decision d. */
 unsigned long long stats_decision_count(const struct mcpf_tool_stats *v, enum mcpf_decision d);

@@ -41,7 +41,8 @@ static void diff(struct top_line *l, const struct stats_row *cur, const struct s
 		p = &zero;
 	l->row = cur;
 	l->calls = (double)delta(c->calls, p->calls) / secs;
-	l->denied = (double)delta(c->denied, p->denied) / secs;
+	l->denied = (double)(delta(c->denied, p->denied) + delta(c->declined, p->declined) +
+			     delta(c->approval_timeout, p->approval_timeout)) / secs;
 	l->limited = (double)delta(c->rate_limited, p->rate_limited) / secs;
 	l->errors = (double)delta(c->upstream_errors, p->upstream_errors) / secs;
 	for (i = 0; i < MCPF_LAT_BUCKETS; i++)

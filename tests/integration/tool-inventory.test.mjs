@@ -125,7 +125,7 @@ itest('suggest: a starter policy `policy check` accepts; running with it gives t
   assert.deepEqual(annEntry.endpoints.sort(), [`127.0.0.1:${ann.port}`, `[::1]:${ann.port}`].sort());
   assert.deepEqual(annEntry.tools.read_notes, {});
   assert.deepEqual(annEntry.tools.run_code, { limits: [{ counter: 'ann.run_code', window: 'minute', max: 10, scope: 'grant' }] });
-  assert.equal(annEntry.tools.purge_notes.action, 'deny');
+  assert.equal(annEntry.tools.purge_notes.action, 'approve');
   assert.deepEqual(Object.keys(annEntry.tools).sort(), ['purge_notes', 'read_notes', 'run_code']);
   assert.deepEqual(suggested.servers.everything.tools['get-sum'], {});
   assert.equal(suggested.servers.everything.tools.echo, undefined, 'echo is read by its annotations only');
@@ -139,7 +139,8 @@ itest('suggest: a starter policy `policy check` accepts; running with it gives t
   assert.equal(resultText(await agent.callTool('read_notes', {})), 'ran read_notes {}');
   expectDenial(assert, await agent.callTool('notes_digest', {}), { rule: 'default' });
   expectDenial(assert, await agent.callTool('add_note', { text: 'x' }), { rule: 'default' });
-  expectDenial(assert, await agent.callTool('purge_notes', {}), { rule: 'tools.purge_notes.action', reason: 'destructive tool' });
+  // held for approval: this agent's client declines when asked
+  expectDenial(assert, await agent.callTool('purge_notes', {}), { rule: 'elicitation', reason: 'declined by user' });
   for (let i = 0; i < 10; i++) assert.equal(resultText(await agent.callTool('run_code', { code: `${i}` })), `ran run_code {"code":"${i}"}`);
   expectDenial(assert, await agent.callTool('run_code', { code: 'one more' }), { rule: 'tools.run_code.limits[0]', retry: true });
   await agent.close();

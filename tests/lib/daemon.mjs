@@ -43,6 +43,7 @@ export class Daemon {
     this.listenPort = listenPort;
     this.metricsPort = metricsPort;
     this.policyFile = policyFile;
+    this.controlPath = path.join(path.dirname(policyFile), 'state', 'control.sock');
   }
 
   get log() {
@@ -144,7 +145,7 @@ async function startDaemonOnce(sb, { policy, sockmap, failClosed = false, keepMa
   const [listenPort, metricsPort] = successor ? [ports.listenPort, ports.metricsPort] : await freePorts(2);
   const argv = ['run', '--policy', policyFile, '--cgroup', sb.cgroup, '--bpffs', sb.pinDir,
     '--listen', String(listenPort), '--metrics', `127.0.0.1:${metricsPort}`, '--netns-dir', sb.netnsDir,
-    '--state-dir', path.join(sb.tmp, 'state'), '-v'];
+    '--state-dir', path.join(sb.tmp, 'state'), '--control', path.join(sb.tmp, 'state', 'control.sock'), '-v'];
   if (sockmap !== undefined) argv.push(sockmap ? '--sockmap' : '--no-sockmap');
   if (failClosed) argv.push('--fail-closed');
   if (keepMaps) argv.push('--keep-maps');

@@ -31,7 +31,9 @@
 //   close
 // The client declares sampling and elicitation and answers them itself:
 // sampling/createMessage -> text "sampled: <first message text>" from model
-// "mcpfence-test-model"; elicitation/create -> {"action":"decline"}.
+// "mcpfence-test-model"; elicitation/create -> {"action":"decline"}, or as
+// --elicit says: accept ({"action":"accept","content":{"approve":true}}),
+// ignore (never answers), none (elicitation not declared at all).
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -51,6 +53,7 @@ const { values: opt } = parseArgs({
     arguments: { type: 'string', default: '{"message":"hello from mcp-agent"}' },
     'no-call': { type: 'boolean', default: false },
     'timeout-ms': { type: 'string', default: '30000' },
+    elicit: { type: 'string', default: 'decline' },
   },
 });
 
@@ -69,7 +72,7 @@ class Session {
       : new StreamableHTTPClientTransport(url, { requestInit });
     this.client = new Client(
       { name: 'mcpfence-test-agent', version: '1.0.0' },
-      { capabilities: { sampling: {}, elicitation: {} } },
+      { capabilities: opt.elicit === 'none' ? { sampling: {} } : { sampling: {}, elicitation: {} } },
     );
     this.notifications = [];
     this.serverRequests = [];
@@ -79,10 +82,13 @@ class Session {
       const first = request.params.messages[0]?.content;
       return { model: 'mcpfence-test-model', role: 'assistant', content: { type: 'text', text: `sampled: ${first?.text ?? ''}` } };
     });
-    this.client.setRequestHandler(ElicitRequestSchema, async (request) => {
-      this.serverRequests.push(request);
-      return { action: 'decline' };
-    });
+    if (opt.elicit !== 'none') {
+      this.client.setRequestHandler(ElicitRequestSchema, async (request) => {
+        this.serverRequests.push(request);
+        if (opt.elicit === 'ignore') return new Promise(() => {});
+        return opt.elicit === 'accept' ? { action: 'accept', content: { approve: true } } : { action: 'decline' };
+      });
+    }
   }
 }
 

@@ -117,8 +117,9 @@ export class Agent {
 
 // An SDK client process in the agent cgroup (cgroup: true), another cgroup
 // (a path) or outside (false). options: transport, headers ({name: value}).
-export async function spawnAgent(sb, url, { transport = 'streamable', headers = {}, cgroup = true, connect = true } = {}) {
+export async function spawnAgent(sb, url, { transport = 'streamable', headers = {}, cgroup = true, connect = true, elicit } = {}) {
   const argv = [MCP_AGENT, '--url', url, '--transport', transport];
+  if (elicit) argv.push('--elicit', elicit);
   for (const [name, value] of Object.entries(headers)) argv.push('--header', `${name}: ${value}`);
   const proc = sb.spawn(process.execPath, argv, { cgroup, stdin: 'pipe' });
   const agent = new Agent(proc);

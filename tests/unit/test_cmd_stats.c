@@ -150,7 +150,7 @@ TEST(cmd_stats_table_is_terminal_safe)
 		lines += *c == '\n';
 	CHECK_INT_EQ(lines, 1 + 3 + 1 + 1);  /* header, rows, blank, connections */
 	CHECK(strncmp(out, "SERVER", 6) == 0);
-	CHECK(strstr(out, "CALLS  ALLOW  DENY  RATELIM  HIDDEN  INVALID  ERRORS") != NULL);
+	CHECK(strstr(out, "CALLS  ALLOW  DENY  RATELIM  HIDDEN  INVALID  APPROVED  DECLINED  NOANSWER  ERRORS") != NULL);
 	line2 = strchr(out, '\n') + 1;
 	line3 = strchr(line2, '\n') + 1;
 	CHECK(strncmp(line2, "fs ", 3) == 0 && strstr(line2, "read_file") < line3);
@@ -278,6 +278,9 @@ static const struct {
 	{ "longRunningOperation", MCPF_DECISION_HIDDEN, 2 },
 	{ "add", MCPF_DECISION_ALLOW, 1 },
 	{ "echo", MCPF_DECISION_INVALID, 1 },
+	{ "add", MCPF_DECISION_APPROVED, 2 },
+	{ "echo", MCPF_DECISION_DECLINED, 1 },
+	{ "add", MCPF_DECISION_APPROVAL_TIMEOUT, 1 },
 };
 #define SCRIPT_LEN (sizeof(script) / sizeof(script[0]))
 static const char *const script_tools[] = { "echo", "add", "longRunningOperation" };
@@ -330,7 +333,8 @@ static void count_audit(const char *path, struct views *v)
  * (stats_record + audit_write per decision), then reads every view. */
 static void play_and_read(int tfd, int dfd, const char *dir)
 {
-	static const char *const json_names[] = { "allowed", "denied", "rate_limited", "hidden", "invalid" };
+	static const char *const json_names[] = { "allowed", "denied", "rate_limited", "hidden", "invalid",
+						  "approved", "declined", "approval_timeout" };
 	struct audit_options ao = { .max_bytes = 0, .keep = 1 };
 	struct bytebuf b = BYTEBUF_INIT;
 	struct stats_row *rows = NULL;

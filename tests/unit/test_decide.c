@@ -656,3 +656,32 @@ MAPS_TEST(decide_one_agent_cannot_fill_rate_state)
 	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "one-more", .now = T0 + 62 * SEC }),
 		     MCPF_DECISION_ALLOW);
 }
+
+/* Issue 11: "approve" asks after conditions and limits, spending nothing;
+ * decided again as approved, it spends like an allowed call. */
+MAPS_TEST(decide_approve_checks_first_and_spends_only_when_approved)
+{
+	struct decision d;
+	cJSON *args = cJSON_Parse("{\"path\":\"/srv/a\"}");
+	struct decide_request req = { .server = "fs", .tool = "rm", .arguments = args, .cgroup_id = 7,
+				      .uid = 1000, .pid = 100, .session = "s1", .now_ns = T0 };
+
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'deny','tools':{"
+				 "'rm':{'action':'approve','approval':{'timeout':'30s','remember':'5m'},"
+				 "'conditions':[{'path':'args.path','op':'regex','value':'^/srv/'}],"
+				 "'rate_limit':{'max':1,'window':60}}}}}}") == 0);
+	for (int i = 0; i < 3; i++) {  /* asking spends nothing */
+		CHECK_INT_EQ(decide(&f->maps, &req, &d), MCPF_DECISION_APPROVE);
+		CHECK_STR_EQ(d.rule, "tools.rm.action");
+		CHECK_INT_EQ(d.approval.timeout_s, 30);
+		CHECK_INT_EQ(d.approval.remember_s, 300);
+		CHECK_INT_EQ(d.approval.via, MCPF_VIA_ELICITATION | MCPF_VIA_OPERATOR);
+	}
+	req.approved = true;
+	CHECK_INT_EQ(decide(&f->maps, &req, &d), MCPF_DECISION_ALLOW);
+	/* the budget is spent now: nobody is asked for a call that cannot run */
+	req.approved = false;
+	CHECK_INT_EQ(decide(&f->maps, &req, &d), MCPF_DECISION_RATE_LIMITED);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "rm", .args = "{\"path\":\"/etc\"}" }), MCPF_DECISION_DENY);
+	cJSON_Delete(args);
+}

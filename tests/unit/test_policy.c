@@ -233,7 +233,7 @@ TEST(policy_rejects_bad_tool_entries)
 				  "'a.b':{'rate_limit':{'max':-1,'window':0,'burst':2}},"
 				  "'c':[],'c2':{'limits':{},'conditions':'x'},'c3':{'rate_limit':{}}}")),
 		     "t.json:servers.fs.tools.rm.colour: unknown key\n"
-		     "t.json:servers.fs.tools.rm.action: must be \"allow\" or \"deny\"\n"
+		     "t.json:servers.fs.tools.rm.action: must be \"allow\", \"deny\" or \"approve\"\n"
 		     "t.json:servers.fs.tools.rm.reason: must be a string\n"
 		     "t.json:servers.fs.tools[\"a.b\"].rate_limit.burst: unknown key\n"
 		     "t.json:servers.fs.tools[\"a.b\"].rate_limit.max: must be a positive integer (at most 4294967295)\n"
@@ -542,4 +542,34 @@ TEST(policy_rejects_bad_method_prompt_and_resource_rules)
 		     "name longer than 59 bytes\n"
 		     "t.json:servers.fs.hide_prompts[0]: \"*\" is not a prompt name: list the prompts to hide\n"
 		     "t.json:servers.fs.hide_resources: must be an array of resource URI pattern names\n");
+}
+
+TEST(policy_approve_action_and_its_parameters)
+{
+	struct policy *p = policy_from("{'version':'1','servers':{'fs':{'default':'deny','tools':{"
+				       "'rm':{'action':'approve','approval':{'timeout':'90s','remember':'1h',"
+				       "'via':['operator']}},'*':{'action':'approve'}}}}}");
+	const struct policy_tool *t;
+
+	CHECK(p != NULL);
+	CHECK((t = tool_of(&p->servers[0], "rm")) && t->rule.action == MCPF_ACTION_APPROVE);
+	CHECK_INT_EQ(t->rule.approval.timeout_s, 90);
+	CHECK_INT_EQ(t->rule.approval.remember_s, 3600);
+	CHECK_INT_EQ(t->rule.approval.via, MCPF_VIA_OPERATOR);
+	CHECK((t = tool_of(&p->servers[0], "*")) && t->rule.action == MCPF_ACTION_APPROVE);
+	CHECK_INT_EQ(t->rule.approval.timeout_s, 120);  /* defaults */
+	CHECK_INT_EQ(t->rule.approval.remember_s, 0);
+	policy_free(p);
+	CHECK_STR_EQ(errors_of(FS("'tools':{'a':{'action':'approve','approval':{'timeout':0,'remember':'2d',"
+				  "'via':[],'x':1}},'b':{'approval':{}}},'prompts':{'p':{'action':'approve'}}")),
+		     "t.json:servers.fs.tools.a.approval.x: unknown key\n"
+		     "t.json:servers.fs.tools.a.approval.timeout: must be a duration like \"90s\", \"2m\" or \"1h\" "
+		     "(at least 1s, at most 24h)\n"
+		     "t.json:servers.fs.tools.a.approval.remember: must be a duration like \"90s\", \"2m\" or \"1h\" "
+		     "(0 for none, at most 24h)\n"
+		     "t.json:servers.fs.tools.a.approval.via: must be a non-empty array of \"elicitation\" and "
+		     "\"operator\"\n"
+		     "t.json:servers.fs.tools.b.approval: only with \"action\": \"approve\"\n"
+		     "t.json:servers.fs.prompts.p.action: \"approve\" applies to tools only: must be \"allow\" or "
+		     "\"deny\"\n");
 }

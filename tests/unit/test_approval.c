@@ -1,0 +1,182 @@
+/* Approvals (issue 11): the canonical form and hash of arguments, and the
+ * pending store: bound, ids, decisions, remember, timeout, cancel, stop. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "approval.h"
+#include "approval_canon.h"
+#include "approval_elicit.h"
+#include "harness.h"
+#include "policy_abi.h"
+
+static const unsigned char KEY[16] = "0123456789abcdef";
+
+static char *canon_of(const char *json)
+{
+	static char out[512];
+	struct bytebuf b = BYTEBUF_INIT;
+	cJSON *v = json ? cJSON_Parse(json) : NULL;
+
+	out[0] = '\0';
+	if (!approval_canon(v, &b))
+		snprintf(out, sizeof(out), "%.*s", (int)b.len, b.data);
+	bb_free(&b);
+	cJSON_Delete(v);
+	return out;
+}
+
+static uint64_t hash_of(const char *json)
+{
+	cJSON *v = cJSON_Parse(json);
+	uint64_t h = 0;
+
+	approval_args_hash(KEY, v, &h);
+	cJSON_Delete(v);
+	return h;
+}
+
+TEST(approval_canonical_arguments_sort_keys_and_drop_space)
+{
+	char summary[24];
+	cJSON *v;
+
+	CHECK_STR_EQ(canon_of("{ \"b\" : 1, \"a\": {\"d\": [1, {\"z\": true, \"y\": null}], \"c\": \"x\"} }"),
+		     "{\"a\":{\"c\":\"x\",\"d\":[1,{\"y\":null,\"z\":true}]},\"b\":1}");
+	CHECK_STR_EQ(canon_of(NULL), "{}");
+	CHECK_STR_EQ(canon_of("{\"s\":\"\\u001b[31m\"}"), "{\"s\":\"\\u001b[31m\"}");  /* escapes stay escaped */
+	CHECK(hash_of("{\"a\":1,\"b\":[1,2]}") == hash_of("{ \"b\": [1, 2], \"a\": 1 }"));
+	CHECK(hash_of("{\"a\":1,\"b\":[1,2]}") != hash_of("{\"a\":1,\"b\":[2,1]}"));
+	CHECK(hash_of("{\"a\":1}") != hash_of("{\"a\":\"1\"}"));
+	CHECK(hash_of("{\"a\":{\"b\":1}}") != hash_of("{\"a\":{\"b\":2}}"));
+	v = cJSON_Parse("{\"path\":\"/srv/a-very-long-path/that/does/not/fit\"}");
+	approval_summary(v, summary, sizeof(summary));
+	CHECK_STR_EQ(summary, "{\"path\":\"/srv/a-very...");
+	cJSON_Delete(v);
+}
+
+struct outcome {
+	int calls;
+	struct approval_result r;
+};
+
+static void on_done(void *ctx, const struct approval_result *r)
+{
+	struct outcome *o = ctx;
+
+	o->calls++;
+	o->r = *r;
+}
+
+static struct approval_subject subject(unsigned pid, uint64_t hash)
+{
+	struct approval_subject s = { .cgroup_id = 7, .uid = 1000, .pid = pid, .identity_pid = pid,
+				      .args_hash = hash, .timeout_s = 3, .remember_s = 0,
+				      .via = MCPF_VIA_OPERATOR };
+
+	strcpy(s.server, "fs");
+	strcpy(s.tool, "rm");
+	return s;
+}
+
+TEST(approval_store_bounds_decides_remembers_and_times_out)
+{
+	struct loop loop;
+	struct timer_wheel tw = { 0 };
+	struct approval_store *st = calloc(1, sizeof(*st));
+	struct outcome o[4] = { 0 };
+	struct approval *a[4];
+	struct approval_subject s = subject(100, 42);
+	char id0[APPROVAL_ID_LEN + 1];
+
+	CHECK(st != NULL);
+	CHECK_INT_EQ(loop_init(&loop), 0);
+	CHECK_INT_EQ(timer_wheel_init(&tw, &loop), 0);
+	approval_store_init(st, &tw, 2);
+	CHECK_INT_EQ(approval_submit(st, &s, on_done, &o[0], &a[0]), 0);
+	CHECK_INT_EQ(approval_submit(st, &s, on_done, &o[1], &a[1]), 0);
+	CHECK_INT_EQ(approval_submit(st, &s, on_done, &o[2], &a[2]), -ENOSPC);  /* the bound */
+	CHECK_INT_EQ(st->refused_full_total, 1);
+	CHECK_INT_EQ(strlen(approval_id(a[0])), APPROVAL_ID_LEN);
+	CHECK(strspn(approval_id(a[0]), "0123456789abcdef") == APPROVAL_ID_LEN);
+	CHECK(strcmp(approval_id(a[0]), approval_id(a[1])));
+	CHECK_INT_EQ(o[0].calls + o[1].calls, 0);  /* never inside submit */
+
+	/* approve with remember: identical calls only */
+	strcpy(id0, approval_id(a[0]));
+	CHECK_INT_EQ(approval_decide(st, "not-an-id", true, -1, "operator uid 0", NULL), -ENOENT);
+	CHECK_INT_EQ(approval_decide(st, id0, true, 60, "operator uid 0", NULL), 0);
+	CHECK_INT_EQ(o[0].calls, 1);
+	CHECK_INT_EQ(o[0].r.outcome, APPROVAL_APPROVED);
+	CHECK_STR_EQ(o[0].r.by, "operator uid 0");
+	CHECK_INT_EQ(approval_decide(st, id0, true, -1, "operator uid 0", NULL), -ENOENT);  /* once */
+	CHECK(approval_remembered(st, &s));
+	struct approval_subject other = subject(100, 43), other_pid = subject(101, 42), other_tool = s;
+
+	strcpy(other_tool.tool, "rmdir");
+	CHECK(!approval_remembered(st, &other));
+	CHECK(!approval_remembered(st, &other_pid));
+	CHECK(!approval_remembered(st, &other_tool));
+
+	/* decline with a reason */
+	CHECK_INT_EQ(approval_decide(st, approval_id(a[1]), false, -1, "operator uid 0", "declined by operator: no"), 0);
+	CHECK_INT_EQ(o[1].r.outcome, APPROVAL_DECLINED);
+	CHECK_STR_EQ(o[1].r.reason, "declined by operator: no");
+	CHECK_INT_EQ(st->n_pending, 0);
+
+	/* timeout: the wheel fires it, the reason says how long */
+	CHECK_INT_EQ(approval_submit(st, &s, on_done, &o[2], &a[2]), 0);
+	for (long long t = tw.now_s + 1, end = tw.now_s + 6; t <= end; t++)
+		timer_wheel_advance(&tw, t);
+	CHECK_INT_EQ(o[2].calls, 1);
+	CHECK_INT_EQ(o[2].r.outcome, APPROVAL_TIMEOUT);
+	CHECK_STR_EQ(o[2].r.reason, "no answer in 3s");
+
+	/* cancel: no callback; stop: every pending one denied with the reason */
+	CHECK_INT_EQ(approval_submit(st, &s, on_done, &o[3], &a[3]), 0);
+	approval_cancel(st, a[3]);
+	CHECK_INT_EQ(o[3].calls, 0);
+	CHECK_INT_EQ(approval_submit(st, &s, on_done, &o[3], &a[3]), 0);
+	approval_store_fini(st, "mcpfence is stopping");
+	CHECK_INT_EQ(o[3].calls, 1);
+	CHECK_INT_EQ(o[3].r.outcome, APPROVAL_STOPPED);
+	CHECK_STR_EQ(o[3].r.reason, "mcpfence is stopping");
+	CHECK_INT_EQ(st->approved_total, 1);
+	CHECK_INT_EQ(st->declined_total, 1);
+	CHECK_INT_EQ(st->timeout_total, 1);
+	timer_wheel_fini(&tw);
+	loop_fini(&loop);
+	free(st);
+}
+
+TEST(approval_elicitation_answer_and_capability)
+{
+	static const char *const answers[] = {
+		"{\"action\":\"accept\",\"content\":{\"approve\":true}}",
+		"{\"action\":\"accept\",\"content\":{\"approve\":false}}",
+		"{\"action\":\"accept\",\"content\":{\"approve\":\"true\"}}",
+		"{\"action\":\"accept\"}",
+		"{\"action\":\"decline\",\"content\":{\"approve\":true}}",
+		"{\"action\":\"cancel\"}",
+	};
+	cJSON *init = cJSON_Parse("{\"capabilities\":{\"elicitation\":{}}}");
+	cJSON *none = cJSON_Parse("{\"capabilities\":{\"sampling\":{}}}");
+
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		cJSON *r = cJSON_Parse(answers[i]);
+
+		CHECK_INT_EQ(elicit_accepted(r), i == 0);
+		cJSON_Delete(r);
+	}
+	CHECK(!elicit_accepted(NULL));  /* an error response */
+	CHECK(elicit_declared(init));
+	CHECK(!elicit_declared(none));
+	CHECK(!elicit_declared(NULL));
+	cJSON_Delete(init);
+	cJSON_Delete(none);
+	elicit_caps_note("fs", "session-1xyz", 9);
+	CHECK(elicit_caps_has("fs", "session-1"));
+	CHECK(!elicit_caps_has("fs", "session-1xyz"));
+	CHECK(!elicit_caps_has("other", "session-1"));
+}

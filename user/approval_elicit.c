@@ -1,0 +1,111 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "approval_elicit.h"
+#include "http1.h"
+#include "sse.h"
+
+struct caps_entry {
+	char server[MCPF_NAME_LEN];
+	char session[128];
+};
+
+static struct caps_entry caps[ELICIT_CAPS_MAX];
+static unsigned caps_next;
+
+bool elicit_declared(const cJSON *params)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(params, "capabilities");
+
+	return cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(c, "elicitation"));
+}
+
+void elicit_caps_note(const char *server, const char *session, size_t session_len)
+{
+	struct caps_entry *e = &caps[caps_next++ % ELICIT_CAPS_MAX];
+
+	if (!session_len || session_len >= sizeof(e->session))
+		return;
+	snprintf(e->server, sizeof(e->server), "%s", server);
+	memcpy(e->session, session, session_len);
+	e->session[session_len] = '\0';
+}
+
+bool elicit_caps_has(const char *server, const char *session)
+{
+	for (unsigned i = 0; i < ELICIT_CAPS_MAX; i++)
+		if (caps[i].session[0] && !strcmp(caps[i].session, session) && !strcmp(caps[i].server, server))
+			return true;
+	return false;
+}
+
+int elicit_stream_event(struct bytebuf *out, const char *json, size_t len, bool last)
+{
+	struct bytebuf ev = BYTEBUF_INIT;
+	int err = sse_format_event(&ev, "message", 7, NULL, 0, false, json, len) ||
+		  http1_emit_chunk(out, ev.data, ev.len) || (last && http1_emit_last_chunk(out));
+
+	bb_free(&ev);
+	return err ? -1 : 0;
+}
+
+int elicit_stream_start(struct bytebuf *out, const struct approval *a, bool keep_alive)
+{
+	const struct approval_subject *s = approval_subject_of(a);
+	cJSON *req = cJSON_CreateObject(), *params = cJSON_CreateObject(), *schema = cJSON_CreateObject();
+	cJSON *props = cJSON_CreateObject(), *field = cJSON_CreateObject(), *required = cJSON_CreateArray();
+	char id[sizeof(ELICIT_ID_PREFIX) + APPROVAL_ID_LEN], msg[1024];
+	char *text = NULL;
+	int err = -1;
+
+	if (!req || !params || !schema || !props || !field || !required)
+		goto out;
+	snprintf(id, sizeof(id), ELICIT_ID_PREFIX "%s", approval_id(a));
+	snprintf(msg, sizeof(msg),
+		 "mcpfence: allow %s (pid %u, uid %u) to call tool \"%s\" on server \"%s\" with arguments %s? "
+		 "No answer in %us means no.", s->comm, s->pid, s->uid, s->tool, s->server, s->summary, s->timeout_s);
+	cJSON_AddStringToObject(field, "type", "boolean");
+	cJSON_AddStringToObject(field, "title", "Allow this call");
+	cJSON_AddStringToObject(field, "description", msg);
+	cJSON_AddItemToObject(props, "approve", field);
+	field = NULL;
+	cJSON_AddStringToObject(schema, "type", "object");
+	cJSON_AddItemToObject(schema, "properties", props);
+	props = NULL;
+	cJSON_AddItemToArray(required, cJSON_CreateString("approve"));
+	cJSON_AddItemToObject(schema, "required", required);
+	required = NULL;
+	cJSON_AddStringToObject(params, "message", msg);
+	cJSON_AddItemToObject(params, "requestedSchema", schema);
+	schema = NULL;
+	cJSON_AddStringToObject(req, "jsonrpc", "2.0");
+	cJSON_AddStringToObject(req, "id", id);
+	cJSON_AddStringToObject(req, "method", "elicitation/create");
+	cJSON_AddItemToObject(req, "params", params);
+	params = NULL;
+	text = cJSON_PrintUnformatted(req);
+	if (!text)
+		goto out;
+	if (bb_printf(out, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+			   "Transfer-Encoding: chunked\r\n%s\r\n", keep_alive ? "" : "Connection: close\r\n") < 0)
+		goto out;
+	err = elicit_stream_event(out, text, strlen(text), false);
+out:
+	cJSON_free(text);
+	cJSON_Delete(req);
+	cJSON_Delete(params);
+	cJSON_Delete(schema);
+	cJSON_Delete(props);
+	cJSON_Delete(field);
+	cJSON_Delete(required);
+	return err;
+}
+
+bool elicit_accepted(const cJSON *result)
+{
+	const cJSON *action = cJSON_GetObjectItemCaseSensitive(result, "action");
+	const cJSON *content = cJSON_GetObjectItemCaseSensitive(result, "content");
+
+	return cJSON_IsString(action) && !strcmp(action->valuestring, "accept") &&
+	       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(content, "approve"));
+}
