@@ -136,7 +136,9 @@ enum json_sniff_result json_sniff_feed(struct json_sniff *s, const char *buf, si
 			s->pos++; /* a scalar_char: the name or literal goes on */
 			continue;
 		}
-		if (strchr(" \t\r\n\v\f", c) && c) {
+		/* cJSON (and C readers like it) skips every byte up to 0x20 as
+		 * whitespace, NUL included */
+		if (c <= 0x20) {
 			s->pos++;
 			continue;
 		}

@@ -20,8 +20,9 @@
  * lenient features (comments, '#' comments, single quotes, unquoted
  * names, NaN, leading zeros, any escaped character, control characters in
  * strings), Go (invalid UTF-8 inside strings, data after the value) and
- * Python (NaN, Infinity): a byte outside a string that none of them allows
- * (a control character, invalid UTF-8, most ASCII punctuation), or a
+ * Python (NaN, Infinity) and cJSON (any byte up to 0x20, NUL included, is
+ * whitespace): a byte outside a string that none of them allows (DEL,
+ * invalid UTF-8, most ASCII punctuation), or a
  * top-level value that is not an object or array, a closing bracket of the
  * wrong kind, a member name not followed by ':', or a bare value spelled
  * with a letter first that is no literal (true, NaN, Infinity...) ends it. Readers of

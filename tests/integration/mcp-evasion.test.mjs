@@ -336,9 +336,11 @@ itest('off the MCP paths, JSON-RPC is decided on what the server would read', as
     post('/api/rpc', { body: JSON.stringify(toolCall(7, 'execute', { m: 'offpath-escaped-marker' })).replace('"method"', '"m\\u0065thod"') }),
     // JSON-RPC after a harmless object
     post('/api/rpc', { body: `{"a":1} ${JSON.stringify(toolCall(8, 'execute', { m: 'offpath-trailing-marker' }))}` }),
+    // NUL and other bytes below 0x20 between tokens: cJSON reads them as whitespace
+    post('/api/rpc', { body: JSON.stringify(toolCall(9, 'execute', { m: 'offpath-nul-marker' })).replace('"jsonrpc"', '"jsonrpc"\u0000\u0000\u0001').replace('"method"', '\u001f"method"') }),
   ]);
   assert.equal(out.ok, true, out.error);
-  const [gzipped, bom, u16, tooDeep, u16be, brotli, plain, blob, allowed, escaped, trailing] = out.responses;
+  const [gzipped, bom, u16, tooDeep, u16be, brotli, plain, blob, allowed, escaped, trailing, nulPadded] = out.responses;
   // A gzipped call is decoded and decided like any other.
   assert.equal(gzipped.status, 200, JSON.stringify(gzipped));
   expectDenial(assert, rawMessages(gzipped)[0].result, { rule: 'tools.execute.action', reason: REASON });
@@ -350,7 +352,8 @@ itest('off the MCP paths, JSON-RPC is decided on what the server would read', as
   assertRefused(brotli, { status: 415 });
   expectDenial(assert, rawMessages(escaped)[0].result, { rule: 'tools.execute.action', reason: REASON });
   assertRefused(trailing, { codes: [-32700] });
-  for (const marker of ['offpath-gzip-marker', 'offpath-bom-marker', 'offpath-deep-marker', 'offpath-escaped-marker', 'offpath-trailing-marker']) assertNeverReached(rec, marker);
+  assertRefused(nulPadded, { codes: [-32700] });
+  for (const marker of ['offpath-gzip-marker', 'offpath-bom-marker', 'offpath-deep-marker', 'offpath-escaped-marker', 'offpath-trailing-marker', 'offpath-nul-marker']) assertNeverReached(rec, marker);
   assert.deepEqual(rec.http().filter((r) => r.url === '/api/u16' || r.url === '/api/deep'), []);
   // JSON that is not JSON-RPC, and allowed calls, reach the server as sent.
   assert.equal(plain.body, 'not mcp: POST /api/items\n');

@@ -73,6 +73,19 @@ TEST(json_sniff_holds_what_a_lenient_reader_could_read)
 	}
 }
 
+/* cJSON skips every byte up to 0x20 between tokens, NUL included: a call
+ * padded with them is a call to a server that reads with it. */
+TEST(json_sniff_holds_json_padded_with_control_bytes)
+{
+	static const char nul_padded[] = "[{\"jsonrpc\"\0\0\0:\"2.0\",\x01\"method\"\x1f:\"tools/call\"}]";
+	const size_t len = sizeof(nul_padded) - 1;
+	struct json_sniff s;
+
+	json_sniff_init(&s);
+	CHECK_INT_EQ(json_sniff_feed(&s, nul_padded, len, true), JSON_SNIFF_VALUE);
+	CHECK_INT_EQ(growing(nul_padded, len), JSON_SNIFF_VALUE);
+}
+
 TEST(json_sniff_waits_for_more_while_undecided)
 {
 	struct json_sniff s;
