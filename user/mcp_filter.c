@@ -220,6 +220,17 @@ static int filter_message(const char *json, struct json_span msg_span, const cJS
 	return r < 0 ? -1 : 0;
 }
 
+/* Could this text be a JSON-RPC message (or batch): does it start, after
+ * JSON white space, with '{' or '['? */
+static bool looks_like_message(const char *json, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && strchr(" \t\r\n", json[i]) && json[i])
+		i++;
+	return i < len && (json[i] == '{' || json[i] == '[');
+}
+
 int mcp_filter_lists(const char *json, size_t len, struct mcp_idset *pending, mcp_hidden_fn is_hidden,
 			  void *ctx, struct bytebuf *out)
 {
@@ -234,7 +245,9 @@ int mcp_filter_lists(const char *json, size_t len, struct mcp_idset *pending, mc
 	root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
 	if (!root || json_value_span(json, len, 0, &root_span) < 0) {
 		cJSON_Delete(root);
-		return 0;
+		/* an object or array cJSON cannot read may still be one a client
+		 * reads (JSON.parse takes "\udc00"): refused, not left alone */
+		return looks_like_message(json, len) ? -1 : 0;
 	}
 	size_t n = cJSON_IsArray(root) ? (size_t)cJSON_GetArraySize(root) : 1;
 	struct splice *splices = calloc(n ? n : 1, sizeof(*splices));

@@ -239,3 +239,26 @@ TEST(filter_refuses_entries_read_differently_by_clients)
 	bb_free(&out);
 	mcp_idset_free(&pending);
 }
+
+/* JSON cJSON cannot read but a client can (a lone surrogate escape, which
+ * JSON.parse and Python's json accept) is not "not JSON": left alone it
+ * would show hidden tools and reach no inventory. Refused; text that
+ * cannot be a JSON-RPC message at all (an SSE "endpoint" URL) still
+ * passes untouched. */
+TEST(filter_refuses_json_only_cjson_cannot_read)
+{
+	static const char lone[] =
+		"{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":[{\"name\":\"echo\",\"description\":\"\\udc00\"},"
+		"{\"name\":\"secret\"}]}}";
+	static const char endpoint[] = "/messages?sessionId=abc";
+	struct bytebuf out = BYTEBUF_INIT;
+	struct mcp_idset pending;
+
+	mcp_idset_init(&pending);
+	pend(&pending, "5");
+	CHECK_INT_EQ(mcp_filter_lists(lone, sizeof(lone) - 1, &pending, hide_secret, NULL, &out), -1);
+	CHECK_INT_EQ(mcp_filter_lists(endpoint, sizeof(endpoint) - 1, &pending, hide_secret, NULL, &out), 0);
+	CHECK_INT_EQ(mcp_filter_lists(" [1,", 4, &pending, hide_secret, NULL, &out), -1);
+	mcp_idset_free(&pending);
+	bb_free(&out);
+}
