@@ -248,8 +248,8 @@ TEST(filter_refuses_entries_read_differently_by_clients)
 TEST(filter_refuses_text_only_a_client_reads)
 {
 	static const char *const bad[] = {
-		"{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":[{\"name\":\"echo\",\"description\":\"\\udc00\"},"
-		"{\"name\":\"secret\"}]}}",
+		("{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":[{\"name\":\"echo\",\"description\":\"\\udc00\"},"
+		 "{\"name\":\"secret\"}]}}"),
 		"data: {\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":[{\"name\":\"secret\"}]}}\n\n",
 		"{}\n\ndata: {\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":[{\"name\":\"secret\"}]}}\n\n",
 		" [1,",
