@@ -220,6 +220,14 @@ static int filter_message(const char *json, struct json_span msg_span, const cJS
 	return r < 0 ? -1 : 0;
 }
 
+/* The offset of the first byte at or after i that is not JSON white space. */
+static size_t skip_space(const char *json, size_t len, size_t i)
+{
+	while (i < len && (json[i] == ' ' || json[i] == '\t' || json[i] == '\r' || json[i] == '\n'))
+		i++;
+	return i;
+}
+
 int mcp_filter_lists(const char *json, size_t len, struct mcp_idset *pending, mcp_hidden_fn is_hidden,
 			  void *ctx, struct bytebuf *out)
 {
@@ -231,10 +239,16 @@ int mcp_filter_lists(const char *json, size_t len, struct mcp_idset *pending, mc
 	/* an answer too costly to read cannot be filtered, so not relayed */
 	if (json_limits_check(json, len, json_limits_for_answers()) != JSON_WITHIN)
 		return -1;
+	/* While a list answer is awaited, what the client reads as messages
+	 * must be exactly one JSON value cJSON reads: a client may read what
+	 * cJSON cannot (JSON.parse takes "\udc00"), or read the text as SSE
+	 * when it disagrees on the Content-Type ("{}\n\ndata: {...}"). */
 	root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-	if (!root || json_value_span(json, len, 0, &root_span) < 0) {
+	if (!root || json_value_span(json, len, 0, &root_span) < 0 ||
+	    skip_space(json, len, (size_t)(end - json)) != len) {
 		cJSON_Delete(root);
-		return 0;
+		/* nothing at all, or no answer awaited: nothing to filter */
+		return skip_space(json, len, 0) == len || !pending->n ? 0 : -1;
 	}
 	size_t n = cJSON_IsArray(root) ? (size_t)cJSON_GetArraySize(root) : 1;
 	struct splice *splices = calloc(n ? n : 1, sizeof(*splices));

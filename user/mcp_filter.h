@@ -24,8 +24,11 @@
  * taken off the set; if its result holds the array of the list that id
  * asked for, the entries whose name is_hidden(list, name) are removed. The rest of the text keeps its exact
  * bytes. Ids match as JSON values (1 and 1.0 match, "1" and 1 do not), the
- * way the server compared them when it echoed them. Text that is not JSON
- * is left alone: the client cannot read it either.
+ * way the server compared them when it echoed them. Empty (or white space)
+ * text is left alone; any other text that is not exactly one JSON value
+ * cJSON reads is refused (-1): clients read some of it (a lone surrogate
+ * escape, SSE text under a Content-Type they read otherwise). Callers pass
+ * only the SSE events a client reads as messages (type "message" or none).
  */
 #ifndef MCPF_MCP_FILTER_H
 #define MCPF_MCP_FILTER_H

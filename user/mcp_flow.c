@@ -1159,7 +1159,8 @@ static int on_sse_event(struct mcp_flow *f, struct flow_io *io)
 	if (!f->stream_of)
 		f->stream_of = mcp_legacy_endpoint(f, ev);
 	t = answers_for(f, f->first);
-	if (t && ev->has_data) {
+	/* clients read only "message" events (the default type) as JSON-RPC */
+	if (t && ev->has_data && (!ev->type_len || (ev->type_len == 7 && !memcmp(ev->type, "message", 7)))) {
 		account_answers(f, t, ev->data, ev->data_len);
 		changed = filter_lists(f, t, ev->data, ev->data_len, &filtered);
 		if (changed < 0)

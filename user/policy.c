@@ -924,7 +924,7 @@ static void load_tool(struct loader *l, const cJSON *j, const char *field, struc
 	if (!check_object(l, j, field, keys))
 		return;
 	if ((item = member(j, "action", f, field))) {
-		/* approve: only a tool call can be held for a human (issue 11) */
+		/* approve: only a tool call (a tool or its class) can be held for a human */
 		bool is_approve = cJSON_IsString(item) && !strcmp(item->valuestring, "approve");
 
 		if (keys == entry_keys_tools && is_approve) {
@@ -1027,7 +1027,7 @@ static const struct family families[] = {
 	{ FAMILY_METHODS, "methods", POLICY_METHOD_PREFIX, entry_keys_no_args, NULL, "method" },
 	{ FAMILY_PROMPTS, "prompts", POLICY_PROMPT_PREFIX, entry_keys, "hide_prompts", "prompt" },
 	{ FAMILY_RESOURCES, "resources", POLICY_URI_PREFIX, entry_keys_no_args, "hide_resources", "resource URI pattern" },
-	{ FAMILY_CLASSES, "classes", POLICY_CLASS_PREFIX, entry_keys, NULL, "class" },
+	{ FAMILY_CLASSES, "classes", POLICY_CLASS_PREFIX, entry_keys_tools, NULL, "class" },
 };
 #define N_FAMILIES ARRAY_SIZE(families)
 

@@ -65,7 +65,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r = mcp_filter_lists(json, size, &set, hidden, NULL, &out);
 	/* -1 fails the reply (nothing is relayed): text cJSON reads with
 	 * control characters for whitespace, where json_span (rightly) stops,
-	 * a member an answer names twice, an answer over the JSON limits. */
+	 * a member an answer names twice, an answer over the JSON limits,
+	 * text that is not exactly one JSON value cJSON reads, a list a
+	 * client could read otherwise (mcp_filter.h). */
 	FUZZ_ASSERT(r == 0 || r == 1 || r == -1);
 	if (r < 0)
 		goto out;

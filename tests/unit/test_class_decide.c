@@ -101,3 +101,22 @@ MAPS_TEST(class_decide_on_change_holds_names_a_policy_cannot_take)
 	CHECK_INT_EQ(call(f, "method:never_listed", &d), MCPF_DECISION_DENY);
 	CHECK_STR_EQ(d.rule, "on_change");
 }
+
+/* A claimed class that asks for approval tightens too: the call is held
+ * for a human, and once approved it is decided as its evidence class says. */
+MAPS_TEST(class_decide_annotation_class_asking_approval_holds)
+{
+	struct decision d;
+	struct decide_request req = {
+		.server = "fs", .tool = "run_job", .cgroup_id = 7, .uid = 1000, .pid = 100,
+		.session = "s1", .now_ns = 1000ULL * 1000000000ULL,
+	};
+
+	CHECK_INT_EQ(fixture_compile(f, "{'version':'1','servers':{'fs':{'endpoints':['127.0.0.1:1'],"
+				     "'default':'allow','classes':{'destructive':{'action':'approve'}}}}}"), 0);
+	CHECK_INT_EQ(listed(f, "{\"name\":\"run_job\",\"annotations\":{\"destructiveHint\":true}}"), 0);
+	CHECK_INT_EQ(call(f, "run_job", &d), MCPF_DECISION_APPROVE);
+	CHECK_STR_EQ(d.rule, "classes.destructive.action");
+	req.approved = true;
+	CHECK_INT_EQ(decide(&f->maps, &req, &d), MCPF_DECISION_ALLOW);
+}

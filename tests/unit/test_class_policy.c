@@ -69,7 +69,7 @@ TEST(class_policy_rejects_unknown_classes_and_on_change_values)
 		     "t.json:servers.fs.tools[\"class:read\"]: tool names cannot start with \"class:\" "
 		     "(rules by class go in \"classes\")\n"
 		     "t.json:servers.fs.classes.admin: unknown class \"admin\" (read, write, execute, financial, destructive)\n"
-		     "t.json:servers.fs.classes.read.action: must be \"allow\" or \"deny\"\n"
+		     "t.json:servers.fs.classes.read.action: must be \"allow\", \"deny\" or \"approve\"\n"
 		     "t.json:servers.fs.classes.unknown: unknown class \"unknown\" (read, write, execute, financial, "
 		     "destructive)\n"
 		     "t.json:servers.fs.classes.write.hide: unknown key\n");

@@ -239,3 +239,32 @@ TEST(filter_refuses_entries_read_differently_by_clients)
 	bb_free(&out);
 	mcp_idset_free(&pending);
 }
+
+/* While a list answer is awaited, text that is not exactly one JSON
+ * value cJSON reads is refused: a lone surrogate escape (JSON.parse and
+ * Python's json accept it; cJSON does not), SSE text a client reads under
+ * a Content-Type the daemon reads otherwise, or a JSON value with such
+ * text after it. Empty text has nothing to filter. */
+TEST(filter_refuses_text_only_a_client_reads)
+{
+	static const char *const bad[] = {
+		("{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":[{\"name\":\"echo\",\"description\":\"\\udc00\"},"
+		 "{\"name\":\"secret\"}]}}"),
+		"data: {\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":[{\"name\":\"secret\"}]}}\n\n",
+		"{}\n\ndata: {\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":[{\"name\":\"secret\"}]}}\n\n",
+		" [1,",
+	};
+	struct bytebuf out = BYTEBUF_INIT;
+	struct mcp_idset pending;
+
+	mcp_idset_init(&pending);
+	pend(&pending, "5");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_INT_EQ(mcp_filter_lists(bad[i], strlen(bad[i]), &pending, hide_secret, NULL, &out), -1);
+	CHECK_INT_EQ(mcp_filter_lists("", 0, &pending, hide_secret, NULL, &out), 0);
+	CHECK_INT_EQ(mcp_filter_lists(" \r\n", 3, &pending, hide_secret, NULL, &out), 0);
+	CHECK_INT_EQ(mcp_filter_lists("{} ", 3, &pending, hide_secret, NULL, &out), 0);
+	CHECK_INT_EQ(pending.n, 1);
+	mcp_idset_free(&pending);
+	bb_free(&out);
+}
