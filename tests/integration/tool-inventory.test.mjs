@@ -134,13 +134,14 @@ itest('suggest: a starter policy `policy check` accepts; running with it gives t
 
   // Run with it (the endpoints of the suggestion are the running ones).
   await daemon.stop();
+  // held for approval; this stateless server has no session to ask the client in, and no operator answers
+  suggested.servers.ann.tools.purge_notes.approval = { timeout: '2s' };
   await startDaemon(sb, { policy: suggested });
   const agent = await spawnAgent(sb, ann.url());
   assert.equal(resultText(await agent.callTool('read_notes', {})), 'ran read_notes {}');
   expectDenial(assert, await agent.callTool('notes_digest', {}), { rule: 'default' });
   expectDenial(assert, await agent.callTool('add_note', { text: 'x' }), { rule: 'default' });
-  // held for approval: this agent's client declines when asked
-  expectDenial(assert, await agent.callTool('purge_notes', {}), { rule: 'elicitation', reason: 'declined by user' });
+  expectDenial(assert, await agent.callTool('purge_notes', {}), { reason: 'no answer in 2s' });
   for (let i = 0; i < 10; i++) assert.equal(resultText(await agent.callTool('run_code', { code: `${i}` })), `ran run_code {"code":"${i}"}`);
   expectDenial(assert, await agent.callTool('run_code', { code: 'one more' }), { rule: 'tools.run_code.limits[0]', retry: true });
   await agent.close();
