@@ -1,6 +1,9 @@
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include "kern_maps.h"
 
@@ -135,6 +138,56 @@ int kern_map_dump(int fd, size_t key_size, size_t value_size, __u64 elem_flags,
 	return rc;
 }
 
+static int map_info(int fd, struct bpf_map_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
+}
+
+int kern_map_open_pinned(const char *bpffs, const char *name, size_t key_size, size_t value_size)
+{
+	struct bpf_map_info info;
+	char path[PATH_MAX];
+	int fd, err;
+
+	if (snprintf(path, sizeof(path), "%s/%s", bpffs, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if ((fd = bpf_obj_get(path)) < 0)
+		return -errno;
+	if ((err = map_info(fd, &info)) || info.key_size != key_size || info.value_size != value_size) {
+		close(fd);
+		return err ? err : -EPROTO;
+	}
+	return fd;
+}
+
+__u32 kern_map_id(int fd)
+{
+	struct bpf_map_info info;
+
+	return map_info(fd, &info) ? 0 : info.id;
+}
+
+int kern_map_clone_empty(int fd, const char *name)
+{
+	struct bpf_map_info info;
+	int btf = -1, clone, err;
+
+	if ((err = map_info(fd, &info)))
+		return err;
+	if (info.btf_id && (btf = bpf_btf_get_fd_by_id(info.btf_id)) < 0)
+		return -errno;
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .btf_fd = btf < 0 ? 0 : btf, .btf_key_type_id = info.btf_key_type_id,
+		    .btf_value_type_id = info.btf_value_type_id, .map_flags = info.map_flags);
+	clone = bpf_map_create(info.type, name, info.key_size, info.value_size, info.max_entries, &opts);
+	err = clone < 0 ? -errno : clone;
+	if (btf >= 0)
+		close(btf);
+	return err;
+}
+
 int kern_conn_lookup(const struct kern_conns *k, const struct mcpf_conn_key *key, struct mcpf_conn *out)
 {
 	return kern_map_lookup(k->conns_fd, key, out);
@@ -142,7 +195,7 @@ int kern_conn_lookup(const struct kern_conns *k, const struct mcpf_conn_key *key
 
 void kern_conn_forget(const struct kern_conns *k, const struct mcpf_conn_key *key)
 {
-	bpf_map_delete_elem(k->conns_fd, key);
+	kern_map_delete(k->conns_fd, key);
 }
 
 int kern_sock_mark(int socks_fd, int sock, __u32 mark)

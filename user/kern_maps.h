@@ -28,6 +28,16 @@ int kern_map_prune(int fd, size_t key_size, bool (*drop)(const void *key, void *
 int kern_map_dump(int fd, size_t key_size, size_t value_size, __u64 elem_flags,
 		  int (*fn)(const void *key, const void *value, void *ctx), void *ctx);
 
+/* The map pinned as bpffs/name, checked to have the key and value sizes
+ * this binary was built with: an fd, -EPROTO for another layout (pinned
+ * by another mcpfence version), -errno. */
+int kern_map_open_pinned(const char *bpffs, const char *name, size_t key_size, size_t value_size);
+/* The map's kernel id (ids start at 1); 0 if fd is not a map. */
+__u32 kern_map_id(int fd);
+/* A new, empty, unpinned map with fd's type, sizes, flags and BTF (so a
+ * value with a bpf_spin_lock is accepted): an fd or -errno. */
+int kern_map_clone_empty(int fd, const char *name);
+
 /* The maps of intercepted connections, as the proxy uses them. */
 struct kern_conns {
 	int conns_fd;   /* conns: agent address -> struct mcpf_conn */

@@ -1,12 +1,17 @@
 /* kern_maps: the keys snapshot, prune and dump over real hash and array
- * maps, with more entries than one lookup batch holds. */
+ * maps, with more entries than one lookup batch holds; opening pinned maps
+ * and cloning one, on the real tool_stats map. */
 #include <errno.h>
+#include <limits.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "common.h"
+#include "fixture.h"
 #include "harness.h"
 #include "kern_maps.h"
+#include "stats.h"
 
 #define ENTRIES 1000  /* several DUMP_BATCHes */
 
@@ -110,4 +115,82 @@ TEST(kern_maps_keys_of_an_empty_map)
 	CHECK_INT_EQ(kern_map_dump(fd, sizeof(__u32), sizeof(__u64), 0, count_entry, &t), 0);
 	close(fd);
 	CHECK_INT_EQ(t.n, 0);
+}
+
+static void open_pinned_checks_layout(int tfd, int dfd, const char *dir)
+{
+	const size_t key = sizeof(struct mcpf_tool_key), value = sizeof(struct mcpf_tool_stats);
+	char long_name[PATH_MAX];
+	int fd;
+
+	(void)tfd;
+	(void)dfd;
+	fd = kern_map_open_pinned(dir, "tool_stats", key, value);
+	CHECK(fd >= 0);
+	CHECK(kern_map_id(fd) != 0);
+	CHECK_INT_EQ(kern_map_id(fd), kern_map_id(tfd));  /* the same map */
+	close(fd);
+	CHECK_INT_EQ(kern_map_open_pinned(dir, "tool_stats", key, sizeof(struct mcpf_daemon_stats)), -EPROTO);
+	CHECK_INT_EQ(kern_map_open_pinned(dir, "tool_stats", sizeof(__u32), value), -EPROTO);
+	CHECK_INT_EQ(kern_map_open_pinned(dir, "no_such_map", key, value), -ENOENT);
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	CHECK_INT_EQ(kern_map_open_pinned(dir, long_name, key, value), -ENAMETOOLONG);
+}
+
+TEST(kern_maps_open_pinned_checks_layout)
+{
+	CHECK_INT_EQ(fixture_with_pinned_maps(open_pinned_checks_layout), 0);
+}
+
+/* tool_stats values hold a bpf_spin_lock: BPF_F_LOCK works on the clone
+ * only if it got the map's BTF. */
+static void clone_is_empty_and_locks(int tfd, int dfd)
+{
+	struct mcpf_tool_stats v = { .calls = 5 }, got;
+	struct mcpf_tool_key k;
+	void *keys = NULL;
+	int clone;
+
+	(void)dfd;
+	stats_key(&k, "srv", "tool");
+	CHECK_INT_EQ(kern_map_update(tfd, &k, &v, BPF_F_LOCK), 0);
+	clone = kern_map_clone_empty(tfd, "unit_clone");
+	CHECK(clone >= 0);
+	CHECK(kern_map_id(clone) != 0 && kern_map_id(clone) != kern_map_id(tfd));
+	CHECK_INT_EQ(kern_map_keys(clone, sizeof(k), &keys), 0);
+	free(keys);
+	CHECK_INT_EQ(kern_map_lookup_locked(clone, &k, &got), -ENOENT);
+	v.calls = 9;
+	CHECK_INT_EQ(kern_map_update(clone, &k, &v, BPF_F_LOCK), 0);
+	CHECK_INT_EQ(kern_map_lookup_locked(clone, &k, &got), 0);
+	CHECK_INT_EQ(got.calls, 9);
+	CHECK_INT_EQ(kern_map_lookup_locked(tfd, &k, &got), 0);
+	CHECK_INT_EQ(got.calls, 5);  /* the original untouched */
+	close(clone);
+}
+
+TEST(kern_maps_clone_empty_keeps_btf)
+{
+	CHECK_INT_EQ(fixture_with_maps(clone_is_empty_and_locks), 0);
+}
+
+TEST(kern_maps_clone_and_id_without_btf)
+{
+	int fd = filled_map(BPF_MAP_TYPE_HASH), clone, pipefd[2];
+	__u32 k = 1;
+	__u64 v = 4;
+
+	CHECK(fd >= 0);
+	clone = kern_map_clone_empty(fd, NULL);
+	CHECK(clone >= 0);
+	CHECK_INT_EQ(kern_map_lookup(clone, &k, &v), -ENOENT);
+	CHECK_INT_EQ(kern_map_update(clone, &k, &v, BPF_F_LOCK), -EINVAL);  /* no spin lock in a plain value */
+	close(clone);
+	close(fd);
+	CHECK_INT_EQ(pipe(pipefd), 0);
+	CHECK_INT_EQ(kern_map_id(pipefd[0]), 0);  /* not a map */
+	CHECK_INT_EQ(kern_map_clone_empty(pipefd[0], NULL), -EINVAL);
+	close(pipefd[0]);
+	close(pipefd[1]);
 }
