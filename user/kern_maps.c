@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "kern_maps.h"
 
 #define DUMP_BATCH     128      /* entries per BPF_MAP_LOOKUP_BATCH */
@@ -186,6 +187,33 @@ int kern_map_clone_empty(int fd, const char *name)
 	if (btf >= 0)
 		close(btf);
 	return err;
+}
+
+/* libbpf's reader is the kern_ring: the type stays opaque to callers */
+int kern_ring_open(int map_fd, int (*fn)(void *ctx, void *data, size_t size), void *ctx,
+		   struct kern_ring **out)
+{
+	struct ring_buffer *rb = ring_buffer__new(map_fd, fn, ctx, NULL);
+
+	if (!rb)
+		return -errno;
+	*out = (struct kern_ring *)rb;
+	return 0;
+}
+
+int kern_ring_fd(struct kern_ring *r)
+{
+	return ring_buffer__epoll_fd((struct ring_buffer *)r);
+}
+
+int kern_ring_consume(struct kern_ring *r)
+{
+	return ring_buffer__consume((struct ring_buffer *)r);
+}
+
+void kern_ring_close(struct kern_ring *r)
+{
+	ring_buffer__free((struct ring_buffer *)r);
 }
 
 int kern_conn_lookup(const struct kern_conns *k, const struct mcpf_conn_key *key, struct mcpf_conn *out)

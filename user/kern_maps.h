@@ -38,6 +38,17 @@ __u32 kern_map_id(int fd);
  * value with a bpf_spin_lock is accepted): an fd or -errno. */
 int kern_map_clone_empty(int fd, const char *name);
 
+/* A reader of a BPF_MAP_TYPE_RINGBUF map: kern_ring_consume calls
+ * fn(ctx, data, size) for each record there (a non-zero return stops it);
+ * kern_ring_fd is an fd to poll for EPOLLIN, owned by the reader. */
+struct kern_ring;
+int kern_ring_open(int map_fd, int (*fn)(void *ctx, void *data, size_t size), void *ctx,
+		   struct kern_ring **out);
+int kern_ring_fd(struct kern_ring *r);
+/* Records read, or -errno. */
+int kern_ring_consume(struct kern_ring *r);
+void kern_ring_close(struct kern_ring *r);  /* NULL is fine */
+
 /* The maps of intercepted connections, as the proxy uses them. */
 struct kern_conns {
 	int conns_fd;   /* conns: agent address -> struct mcpf_conn */

@@ -194,3 +194,30 @@ TEST(kern_maps_clone_and_id_without_btf)
 	close(pipefd[0]);
 	close(pipefd[1]);
 }
+
+static int no_record(void *ctx, void *data, size_t size)
+{
+	(void)data;
+	(void)size;
+	++*(int *)ctx;
+	return 0;
+}
+
+/* Records from a real program: test_kern_netns. Here: what is no ring. */
+TEST(kern_maps_ring_of_an_empty_and_a_wrong_map)
+{
+	int ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, 4096, NULL);
+	int hash_fd = filled_map(BPF_MAP_TYPE_HASH), calls = 0;
+	struct kern_ring *r = NULL;
+
+	CHECK(ring_fd >= 0 && hash_fd >= 0);
+	CHECK_INT_EQ(kern_ring_open(hash_fd, no_record, &calls, &r), -EINVAL);
+	CHECK_INT_EQ(kern_ring_open(ring_fd, no_record, &calls, &r), 0);
+	CHECK(kern_ring_fd(r) >= 0);
+	CHECK_INT_EQ(kern_ring_consume(r), 0);
+	CHECK_INT_EQ(calls, 0);
+	kern_ring_close(r);
+	kern_ring_close(NULL);
+	close(ring_fd);
+	close(hash_fd);
+}
