@@ -64,47 +64,31 @@ static int by_key(const void *a, const void *b)
 	return c ? c : strcmp(x->key.tool, y->key.tool);
 }
 
-struct rows_out {
-	const char *server;  /* NULL: every server */
-	struct inventory_row *rows;
-	size_t n, cap;
-};
-
-static int keep_row(const void *key, const void *value, void *ctx)
+static bool of_server(const void *key, const void *value, void *server)
 {
-	struct rows_out *o = ctx;
-	struct inventory_row *r, *grown;
-
-	if (o->server && strncmp(((const struct mcpf_inventory_key *)key)->server, o->server, MCPF_NAME_LEN))
-		return 0;
-	if (o->n == o->cap) {
-		o->cap = o->cap ? 2 * o->cap : 64;
-		if (!(grown = reallocarray(o->rows, o->cap, sizeof(*o->rows))))
-			return -ENOMEM;
-		o->rows = grown;
-	}
-	r = &o->rows[o->n++];
-	memcpy(&r->key, key, sizeof(r->key));
-	memcpy(&r->v, value, sizeof(r->v));
-	r->key.server[sizeof(r->key.server) - 1] = r->key.tool[sizeof(r->key.tool) - 1] = '\0';
-	return 0;
+	(void)value;
+	return !server || !strncmp(((const struct mcpf_inventory_key *)key)->server, server, MCPF_NAME_LEN);
 }
 
 int inventory_view_rows(const struct inventory_view *v, const char *server,
 			struct inventory_row **rows_out, size_t *n_out)
 {
-	struct rows_out o = { .server = server };
-	int err = kern_map_dump(v->policy.inventory, sizeof(struct mcpf_inventory_key),
-				sizeof(struct mcpf_inventory_tool), 0, keep_row, &o);
+	struct inventory_row *rows;
+	ssize_t n = kern_map_rows(v->policy.inventory, sizeof(struct mcpf_inventory_key),
+				  sizeof(struct mcpf_inventory_tool), 0, of_server, (void *)server, sizeof(*rows),
+				  offsetof(struct inventory_row, v), (void **)&rows);
 
-	if (err) {
-		free(o.rows);
-		return err;
+	if (n < 0)
+		return n;
+	for (ssize_t i = 0; i < n; i++) {
+		struct mcpf_inventory_key *k = &rows[i].key;
+
+		k->server[sizeof(k->server) - 1] = k->tool[sizeof(k->tool) - 1] = '\0';
 	}
-	if (o.n)
-		qsort(o.rows, o.n, sizeof(*o.rows), by_key);
-	*rows_out = o.rows;
-	*n_out = o.n;
+	if (n)
+		qsort(rows, n, sizeof(*rows), by_key);
+	*rows_out = rows;
+	*n_out = n;
 	return 0;
 }
 

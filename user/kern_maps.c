@@ -139,6 +139,49 @@ int kern_map_dump(int fd, size_t key_size, size_t value_size, __u64 elem_flags,
 	return rc;
 }
 
+struct rows_ctx {
+	size_t key_size, value_size, row_size, value_offset;
+	bool (*keep)(const void *key, const void *value, void *ctx);
+	void *ctx;
+	unsigned char *rows;
+	size_t n, cap;
+};
+
+static int add_row(const void *key, const void *value, void *ctx)
+{
+	struct rows_ctx *c = ctx;
+	unsigned char *grown, *row;
+
+	if (!c->keep(key, value, c->ctx))
+		return 0;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 64;
+		if (!(grown = reallocarray(c->rows, c->cap, c->row_size)))
+			return -ENOMEM;
+		c->rows = grown;
+	}
+	row = c->rows + c->n++ * c->row_size;
+	memcpy(row, key, c->key_size);
+	memcpy(row + c->value_offset, value, c->value_size);
+	return 0;
+}
+
+ssize_t kern_map_rows(int fd, size_t key_size, size_t value_size, __u64 elem_flags,
+		      bool (*keep)(const void *key, const void *value, void *ctx), void *ctx,
+		      size_t row_size, size_t value_offset, void **rows)
+{
+	struct rows_ctx c = { .key_size = key_size, .value_size = value_size, .row_size = row_size,
+			      .value_offset = value_offset, .keep = keep, .ctx = ctx };
+	int err = kern_map_dump(fd, key_size, value_size, elem_flags, add_row, &c);
+
+	if (err) {
+		free(c.rows);
+		return err;
+	}
+	*rows = c.rows;
+	return c.n;
+}
+
 static int map_info(int fd, struct bpf_map_info *info)
 {
 	__u32 len = sizeof(*info);

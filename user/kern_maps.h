@@ -27,6 +27,12 @@ int kern_map_prune(int fd, size_t key_size, bool (*drop)(const void *key, void *
  * BPF_F_LOCK. Stops at fn's first non-zero return and returns it. */
 int kern_map_dump(int fd, size_t key_size, size_t value_size, __u64 elem_flags,
 		  int (*fn)(const void *key, const void *value, void *ctx), void *ctx);
+/* The entries keep() picks, dumped as above, copied into rows of row_size
+ * bytes (the key at offset 0, the value at value_offset) in *rows:
+ * malloc'd, the caller frees, NULL when none. Count or -errno. */
+ssize_t kern_map_rows(int fd, size_t key_size, size_t value_size, __u64 elem_flags,
+		      bool (*keep)(const void *key, const void *value, void *ctx), void *ctx,
+		      size_t row_size, size_t value_offset, void **rows);
 
 /* The map pinned as bpffs/name, checked to have the key and value sizes
  * this binary was built with: an fd, -EPROTO for another layout (pinned

@@ -286,43 +286,23 @@ int stats_read_daemon(int daemon_fd, struct mcpf_daemon_stats *out)
 	return read_locked(daemon_fd, &idx, out, sizeof(*out));
 }
 
-struct rows_out {
-	struct stats_row *rows;
-	size_t n, cap;
-};
-
-static int keep_row(const void *key, const void *value, void *ctx)
+static bool counted(const void *key, const void *value, void *ctx)
 {
-	struct rows_out *o = ctx;
-	const struct mcpf_tool_stats *v = value;
-	struct stats_row *grown;
-
-	if (!v->calls)  /* the reserved overflow row, unused */
-		return 0;
-	if (o->n == o->cap) {
-		o->cap = o->cap ? 2 * o->cap : 64;
-		if (!(grown = reallocarray(o->rows, o->cap, sizeof(*o->rows))))
-			return -ENOMEM;
-		o->rows = grown;
-	}
-	memcpy(&o->rows[o->n].key, key, sizeof(o->rows[o->n].key));
-	o->rows[o->n++].v = *v;
-	return 0;
+	(void)key;
+	(void)ctx;
+	return ((const struct mcpf_tool_stats *)value)->calls;  /* else the reserved overflow row, unused */
 }
 
 /* Batched lookups walk the hash bucket by bucket, so rows are neither
  * skipped nor repeated even while the daemon adds new ones. */
 int stats_read_all(int tool_fd, struct stats_row **rows_out, size_t *n_out)
 {
-	struct rows_out o = { 0 };
-	int err = kern_map_dump(tool_fd, sizeof(struct mcpf_tool_key), sizeof(struct mcpf_tool_stats),
-				BPF_F_LOCK, keep_row, &o);
+	ssize_t n = kern_map_rows(tool_fd, sizeof(struct mcpf_tool_key), sizeof(struct mcpf_tool_stats),
+				  BPF_F_LOCK, counted, NULL, sizeof(**rows_out), offsetof(struct stats_row, v),
+				  (void **)rows_out);
 
-	if (err) {
-		free(o.rows);
-		return err;
-	}
-	*rows_out = o.rows;
-	*n_out = o.n;
+	if (n < 0)
+		return n;
+	*n_out = n;
 	return 0;
 }

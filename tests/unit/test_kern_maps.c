@@ -3,6 +3,7 @@
  * and cloning one, on the real tool_stats map. */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -103,6 +104,35 @@ TEST(kern_maps_prune_deletes_what_drop_picks)
 	close(fd);
 }
 
+struct row {
+	__u32 key;
+	__u64 value;  /* at offset 8 */
+};
+
+static bool odd_entry(const void *key, const void *value, void *ctx)
+{
+	(void)value;
+	return odd_key(key, ctx);
+}
+
+TEST(kern_maps_rows_copies_what_keep_picks)
+{
+	int fd = filled_map(BPF_MAP_TYPE_HASH);
+	struct row *rows = NULL;
+	ssize_t n;
+
+	CHECK(fd >= 0);
+	n = kern_map_rows(fd, sizeof(__u32), sizeof(__u64), 0, odd_entry, NULL, sizeof(*rows),
+			  offsetof(struct row, value), (void **)&rows);
+	close(fd);
+	CHECK_INT_EQ(n, ENTRIES / 2);
+	for (ssize_t i = 0; i < n; i++) {
+		CHECK(rows[i].key & 1);
+		CHECK_INT_EQ(rows[i].value, 3ULL * rows[i].key);
+	}
+	free(rows);
+}
+
 TEST(kern_maps_keys_of_an_empty_map)
 {
 	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, NULL, sizeof(__u32), sizeof(__u64), 4, NULL);
@@ -113,6 +143,9 @@ TEST(kern_maps_keys_of_an_empty_map)
 	CHECK_INT_EQ(kern_map_keys(fd, sizeof(__u32), &keys), 0);
 	free(keys);
 	CHECK_INT_EQ(kern_map_dump(fd, sizeof(__u32), sizeof(__u64), 0, count_entry, &t), 0);
+	CHECK_INT_EQ(kern_map_rows(fd, sizeof(__u32), sizeof(__u64), 0, odd_entry, NULL, sizeof(struct row),
+				   offsetof(struct row, value), &keys), 0);
+	CHECK(keys == NULL);
 	close(fd);
 	CHECK_INT_EQ(t.n, 0);
 }
