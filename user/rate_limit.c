@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include "kern_maps.h"
 #include "rate_limit.h"
 
