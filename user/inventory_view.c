@@ -6,50 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <bpf/bpf.h>
 
 #include "common.h"
 #include "endpoint.h"
+#include "kern_maps.h"
 #include "policy_cache.h"
-
-static int open_pinned(const char *cmd, const char *bpffs, const char *name, size_t value_size)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-	char path[4096];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", bpffs, name);
-	if ((fd = bpf_obj_get(path)) < 0) {
-		fprintf(stderr, "mcpfence %s: cannot open %s: %s%s\n", cmd, path, strerror(errno),
-			errno == ENOENT ? " (has the daemon run with this --bpffs dir?)" : "");
-		return -1;
-	}
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.value_size != value_size) {
-		fprintf(stderr, "mcpfence %s: %s has another layout than this binary expects"
-			" (pinned by a different mcpfence version?)\n", cmd, path);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* An empty, unpinned map like rate_state (same BTF, so its spin lock is
- * accepted): decide() counts into it and forgets. */
-static int scratch_like(int fd)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-	int btf, scratch;
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) || (btf = bpf_btf_get_fd_by_id(info.btf_id)) < 0)
-		return -1;
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .btf_fd = btf, .btf_key_type_id = info.btf_key_type_id,
-		    .btf_value_type_id = info.btf_value_type_id, .map_flags = info.map_flags);
-	scratch = bpf_map_create(info.type, "rate_scratch", info.key_size, info.value_size, info.max_entries, &opts);
-	close(btf);
-	return scratch;
-}
+#include "stats_view.h"
 
 void inventory_view_close(struct inventory_view *v)
 {
@@ -68,22 +30,26 @@ int inventory_view_open(const char *cmd, const char *bpffs, struct inventory_vie
 
 	memset(v, 0, sizeof(*v));
 	v->policy.target_ports = -1;
-	if ((v->policy.inventory = open_pinned(cmd, bpffs, "tool_inventory", sizeof(struct mcpf_inventory_tool))) < 0 ||
-	    (v->policy.inventory_servers = open_pinned(cmd, bpffs, "tool_inventory_servers",
-						       sizeof(struct mcpf_inventory_server))) < 0 ||
-	    (v->policy.active = open_pinned(cmd, bpffs, "policy_active", sizeof(struct mcpf_policy_active))) < 0 ||
-	    (v->policy.servers = open_pinned(cmd, bpffs, "policy_servers", sizeof(struct mcpf_policy_server))) < 0 ||
-	    (v->policy.tools = open_pinned(cmd, bpffs, "policy_tools", sizeof(struct mcpf_policy_tool))) < 0 ||
-	    (v->policy.conds = open_pinned(cmd, bpffs, "policy_conds", sizeof(struct mcpf_policy_cond))) < 0 ||
-	    (v->policy.targets = open_pinned(cmd, bpffs, "targets", sizeof(struct mcpf_target))) < 0 ||
-	    (rate = open_pinned(cmd, bpffs, "rate_state", sizeof(struct mcpf_rate_state))) < 0) {
+#define OPEN(name, key, value) view_open_pinned(cmd, bpffs, name, sizeof(key), sizeof(value))
+	if ((v->policy.inventory = OPEN("tool_inventory", struct mcpf_inventory_key, struct mcpf_inventory_tool)) < 0 ||
+	    (v->policy.inventory_servers = OPEN("tool_inventory_servers", char[MCPF_NAME_LEN],
+						struct mcpf_inventory_server)) < 0 ||
+	    (v->policy.active = OPEN("policy_active", __u32, struct mcpf_policy_active)) < 0 ||
+	    (v->policy.servers = OPEN("policy_servers", struct mcpf_policy_server_key, struct mcpf_policy_server)) < 0 ||
+	    (v->policy.tools = OPEN("policy_tools", struct mcpf_policy_tool_key, struct mcpf_policy_tool)) < 0 ||
+	    (v->policy.conds = OPEN("policy_conds", struct mcpf_policy_cond_key, struct mcpf_policy_cond)) < 0 ||
+	    (v->policy.targets = OPEN("targets", struct mcpf_endpoint, struct mcpf_target)) < 0 ||
+	    (rate = OPEN("rate_state", struct mcpf_rate_key, struct mcpf_rate_state)) < 0) {
 		inventory_view_close(v);
 		return -1;
 	}
-	v->policy.rate = scratch_like(rate);
+#undef OPEN
+	/* decide() counts into an empty copy of rate_state (same BTF, so its
+	 * spin lock is accepted) and forgets */
+	v->policy.rate = kern_map_clone_empty(rate, "rate_scratch");
 	close(rate);
 	if (v->policy.rate < 0) {
-		fprintf(stderr, "mcpfence %s: cannot make a scratch rate-limit map: %s\n", cmd, strerror(errno));
+		fprintf(stderr, "mcpfence %s: cannot make a scratch rate-limit map: %s\n", cmd, strerror(-v->policy.rate));
 		inventory_view_close(v);
 		return -1;
 	}
@@ -98,31 +64,26 @@ static int by_key(const void *a, const void *b)
 	return c ? c : strcmp(x->key.tool, y->key.tool);
 }
 
+static bool of_server(const void *key, const void *value, void *server)
+{
+	(void)value;
+	return !server || !strncmp(((const struct mcpf_inventory_key *)key)->server, server, MCPF_NAME_LEN);
+}
+
 int inventory_view_rows(const struct inventory_view *v, const char *server,
 			struct inventory_row **rows_out, size_t *n_out)
 {
-	struct mcpf_inventory_key cur, next;
-	struct inventory_row *rows = NULL, *grown;
-	size_t n = 0, cap = 0;
-	bool first = true;
+	struct inventory_row *rows;
+	ssize_t n = kern_map_rows(v->policy.inventory, sizeof(struct mcpf_inventory_key),
+				  sizeof(struct mcpf_inventory_tool), 0, of_server, (void *)server, sizeof(*rows),
+				  offsetof(struct inventory_row, v), (void **)&rows);
 
-	for (; !bpf_map_get_next_key(v->policy.inventory, first ? NULL : &cur, &next); first = false) {
-		cur = next;
-		if (server && strncmp(cur.server, server, sizeof(cur.server)))
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 64;
-			if (!(grown = reallocarray(rows, cap, sizeof(*rows)))) {
-				free(rows);
-				return -ENOMEM;
-			}
-			rows = grown;
-		}
-		rows[n].key = cur;
-		if (bpf_map_lookup_elem(v->policy.inventory, &cur, &rows[n].v))
-			continue;  /* gone meanwhile */
-		rows[n].key.server[sizeof(cur.server) - 1] = rows[n].key.tool[sizeof(cur.tool) - 1] = '\0';
-		n++;
+	if (n < 0)
+		return n;
+	for (ssize_t i = 0; i < n; i++) {
+		struct mcpf_inventory_key *k = &rows[i].key;
+
+		k->server[sizeof(k->server) - 1] = k->tool[sizeof(k->tool) - 1] = '\0';
 	}
 	if (n)
 		qsort(rows, n, sizeof(*rows), by_key);
@@ -141,34 +102,41 @@ void inventory_view_decide(struct inventory_view *v, const struct inventory_row 
 	decide(&v->policy, &req, d);
 }
 
+struct endpoints_out {
+	const char *server;
+	char **list;  /* NULL-terminated */
+	size_t n;
+};
+
+static int keep_endpoint(const void *key, const void *value, void *ctx)
+{
+	struct endpoints_out *o = ctx;
+	const struct mcpf_target *target = value;
+	char buf[ENDPOINT_STRLEN], **grown;
+
+	if (strncmp(target->server, o->server, sizeof(target->server)))
+		return 0;
+	endpoint_str(key, buf);
+	if (!(grown = reallocarray(o->list, o->n + 2, sizeof(*o->list))))
+		return -ENOMEM;
+	o->list = grown;
+	/* a wildcard address prints as "*:PORT"; policies write ":PORT" */
+	if (!(o->list[o->n] = strdup(buf[0] == '*' ? buf + 1 : buf)))
+		return -ENOMEM;
+	o->list[++o->n] = NULL;
+	return 0;
+}
+
 char **inventory_view_endpoints(const struct inventory_view *v, const char *server)
 {
-	struct mcpf_endpoint cur, next;
-	struct mcpf_target target;
-	char buf[ENDPOINT_STRLEN], **out = calloc(1, sizeof(*out)), **grown;
-	size_t n = 0;
-	bool first = true;
+	struct endpoints_out o = { .server = server, .list = calloc(1, sizeof(char *)) };
 
-	for (; out && !bpf_map_get_next_key(v->policy.targets, first ? NULL : &cur, &next); first = false) {
-		cur = next;
-		if (bpf_map_lookup_elem(v->policy.targets, &cur, &target) ||
-		    strncmp(target.server, server, sizeof(target.server)))
-			continue;
-		endpoint_str(&cur, buf);
-		if (!(grown = reallocarray(out, n + 2, sizeof(*out)))) {
-			out[n] = NULL;
-			goto oom;
-		}
-		out = grown;
-		/* a wildcard address prints as "*:PORT"; policies write ":PORT" */
-		if (!(out[n] = strdup(buf[0] == '*' ? buf + 1 : buf)))
-			goto oom;
-		out[++n] = NULL;
-	}
-	return out;
-oom:
-	for (size_t i = 0; i < n; i++)
-		free(out[i]);
-	free(out);
+	/* a map that cannot be read lists what was read: only OOM is NULL */
+	if (o.list && kern_map_dump(v->policy.targets, sizeof(struct mcpf_endpoint), sizeof(struct mcpf_target), 0,
+				    keep_endpoint, &o) != -ENOMEM)
+		return o.list;
+	for (size_t i = 0; o.list && i < o.n; i++)
+		free(o.list[i]);
+	free(o.list);
 	return NULL;
 }

@@ -27,6 +27,33 @@ int kern_map_prune(int fd, size_t key_size, bool (*drop)(const void *key, void *
  * BPF_F_LOCK. Stops at fn's first non-zero return and returns it. */
 int kern_map_dump(int fd, size_t key_size, size_t value_size, __u64 elem_flags,
 		  int (*fn)(const void *key, const void *value, void *ctx), void *ctx);
+/* The entries keep() picks, dumped as above, copied into rows of row_size
+ * bytes (the key at offset 0, the value at value_offset) in *rows:
+ * malloc'd, the caller frees, NULL when none. Count or -errno. */
+ssize_t kern_map_rows(int fd, size_t key_size, size_t value_size, __u64 elem_flags,
+		      bool (*keep)(const void *key, const void *value, void *ctx), void *ctx,
+		      size_t row_size, size_t value_offset, void **rows);
+
+/* The map pinned as bpffs/name, checked to have the key and value sizes
+ * this binary was built with: an fd, -EPROTO for another layout (pinned
+ * by another mcpfence version), -errno. */
+int kern_map_open_pinned(const char *bpffs, const char *name, size_t key_size, size_t value_size);
+/* The map's kernel id (ids start at 1); 0 if fd is not a map. */
+__u32 kern_map_id(int fd);
+/* A new, empty, unpinned map with fd's type, sizes, flags and BTF (so a
+ * value with a bpf_spin_lock is accepted): an fd or -errno. */
+int kern_map_clone_empty(int fd, const char *name);
+
+/* A reader of a BPF_MAP_TYPE_RINGBUF map: kern_ring_consume calls
+ * fn(ctx, data, size) for each record there (a non-zero return stops it);
+ * kern_ring_fd is an fd to poll for EPOLLIN, owned by the reader. */
+struct kern_ring;
+int kern_ring_open(int map_fd, int (*fn)(void *ctx, void *data, size_t size), void *ctx,
+		   struct kern_ring **out);
+int kern_ring_fd(struct kern_ring *r);
+/* Records read, or -errno. */
+int kern_ring_consume(struct kern_ring *r);
+void kern_ring_close(struct kern_ring *r);  /* NULL is fine */
 
 /* The maps of intercepted connections, as the proxy uses them. */
 struct kern_conns {

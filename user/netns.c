@@ -14,7 +14,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/netlink.h>
-#include <bpf/libbpf.h>
 #include "kern_loader.h"
 #include "handover.h"
 #include "kern_maps.h"
@@ -498,7 +497,7 @@ static void on_events(struct watch *w, uint32_t revents)
 	struct netns_registry *r = container_of(w, struct netns_registry, events);
 
 	(void)revents;
-	ring_buffer__consume(r->rb);
+	kern_ring_consume(r->rb);
 }
 
 /* Entries no served namespace owns: a previous daemon's, for namespaces
@@ -627,11 +626,10 @@ int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, c
 		log_error("listening in the daemon's own network namespace: %s", strerror(-err));
 		return err;
 	}
-	r->rb = ring_buffer__new(kern_map_fd_of(kern, KERN_MAP_NETNS_EVENTS), on_event, r, NULL);
-	if (!r->rb)
-		return -errno;
+	if ((err = kern_ring_open(kern_map_fd_of(kern, KERN_MAP_NETNS_EVENTS), on_event, r, &r->rb)))
+		return err;
 	r->events.cb = on_events;
-	r->events.fd = ring_buffer__epoll_fd(r->rb);
+	r->events.fd = kern_ring_fd(r->rb);
 	if (loop_watch(loop, &r->events, EPOLLIN))
 		return -errno;
 	if (dir && (err = watch_names(r)))
@@ -662,7 +660,7 @@ void netns_stop(struct netns_registry *r)
 		if (r->events.fd >= 0)
 			loop_unwatch(r->loop, &r->events);  /* the ring buffer owns it */
 	}
-	ring_buffer__free(r->rb);
+	kern_ring_close(r->rb);
 	r->rb = NULL;
 	r->events.fd = -1;
 	if (r->home_fd >= 0)

@@ -26,7 +26,7 @@
 struct kern_state;
 struct handover_item;
 struct handover_set;
-struct ring_buffer;
+struct kern_ring;
 
 struct netns {
 	struct netns *next;
@@ -61,7 +61,7 @@ struct netns_registry {
 	struct watch names;       /* inotify on dir */
 	struct watch events;      /* the netns_events ring buffer */
 	struct watch sweep;       /* timerfd */
-	struct ring_buffer *rb;
+	struct kern_ring *rb;
 	struct netns_stats stats;
 };
 

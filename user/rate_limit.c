@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
 
+#include "kern_maps.h"
 #include "rate_limit.h"
 
 /* Session ids that do not fit the key keep a prefix plus a digest of the
@@ -60,9 +60,11 @@ void rate_key(struct mcpf_rate_key *key, const struct mcpf_limit *limit,
 static int current(int fd, const struct mcpf_rate_key *key, const struct mcpf_limit *limit,
 		   unsigned long long now_ns, struct mcpf_rate_state *state)
 {
-	if (bpf_map_lookup_elem_flags(fd, key, state, BPF_F_LOCK)) {
+	int err = kern_map_lookup_locked(fd, key, state);
+
+	if (err) {
 		memset(state, 0, sizeof(*state));
-		return errno == ENOENT ? 0 : -errno;
+		return err == -ENOENT ? 0 : err;
 	}
 	return now_ns < state->window_start_ns + limit->window_ns;
 }
@@ -100,14 +102,6 @@ struct rate_owner {
 static struct rate_owner owners[RATE_OWNER_SLOTS];
 static unsigned int counted_map;  /* id of the map counted; 0: none yet */
 
-static unsigned int map_id(int fd)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
 static struct rate_owner *owner_of(const struct mcpf_rate_key *key)
 {
 	size_t i = (key->cgroup_id * 0x9e3779b97f4a7c15ULL ^ key->uid) % RATE_OWNER_SLOTS;
@@ -127,20 +121,18 @@ static bool owned(const struct mcpf_rate_key *key)
 
 static int recount_owners(int fd)
 {
-	struct mcpf_rate_key key, next;
-	void *prev = NULL;
+	struct mcpf_rate_key *keys;
+	ssize_t n;
 
 	memset(owners, 0, sizeof(owners));
 	counted_map = 0;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (owned(&key))
-			owner_of(&key)->count++;
-	}
-	if (errno != ENOENT)
-		return -errno;
-	counted_map = map_id(fd);
+	if ((n = kern_map_keys(fd, sizeof(*keys), (void **)&keys)) < 0)
+		return n;
+	for (ssize_t i = 0; i < n; i++)
+		if (owned(&keys[i]))
+			owner_of(&keys[i])->count++;
+	free(keys);
+	counted_map = kern_map_id(fd);
 	return 0;
 }
 
@@ -157,7 +149,7 @@ int rate_consume(int fd, const struct mcpf_rate_key *key, const struct mcpf_limi
 	if (created && owned(key)) {
 		/* a budget is made at most once per window and key: one
 		 * syscall to know the counts are this map's */
-		if (counted_map != map_id(fd) && (err = recount_owners(fd)))
+		if (counted_map != kern_map_id(fd) && (err = recount_owners(fd)))
 			return err;
 		if (owner_of(key)->count >= RATE_OWNER_MAX)
 			return -EDQUOT;
@@ -170,44 +162,44 @@ int rate_consume(int fd, const struct mcpf_rate_key *key, const struct mcpf_limi
 	}
 	state.window_ns = limit->window_ns;
 	state.max = limit->max;
-	if (bpf_map_update_elem(fd, key, &state, BPF_F_LOCK))
-		return -errno;
+	if ((err = kern_map_update(fd, key, &state, BPF_F_LOCK)))
+		return err;
 	if (created && owned(key) && counted_map)
 		owner_of(key)->count++;
 	return 0;
 }
 
+struct prune_ctx {
+	int fd;
+	unsigned long long now_ns;
+	int expired;
+};
+
+/* Expired budgets go; the ones kept (or unreadable) are counted per owner. */
+static bool expired(const void *k, void *ctx)
+{
+	const struct mcpf_rate_key *key = k;
+	struct prune_ctx *p = ctx;
+	struct mcpf_rate_state state;
+
+	if (kern_map_lookup_locked(p->fd, key, &state) || p->now_ns < state.window_start_ns + state.window_ns) {
+		if (owned(key))
+			owner_of(key)->count++;
+		return false;
+	}
+	p->expired++;
+	return true;
+}
+
 int rate_prune(int fd, unsigned long long now_ns)
 {
-	struct mcpf_rate_key key, next, *doomed = NULL;
-	struct mcpf_rate_state state;
-	size_t n = 0;
-	int err = 0;
-	void *prev = NULL;
+	struct prune_ctx p = { .fd = fd, .now_ns = now_ns };
+	int err;
 
-	/* Collect first: deleting while walking a hash can restart the walk.
-	 * The budgets kept are counted per owner on the way. */
 	memset(owners, 0, sizeof(owners));
 	counted_map = 0;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem_flags(fd, &key, &state, BPF_F_LOCK) ||
-		    now_ns < state.window_start_ns + state.window_ns) {
-			if (owned(&key))
-				owner_of(&key)->count++;
-			continue;
-		}
-		doomed = reallocarray(doomed, n + 1, sizeof(*doomed));
-		if (!doomed)
-			abort();
-		doomed[n++] = key;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (bpf_map_delete_elem(fd, &doomed[i]) && errno != ENOENT)
-			err = -errno;
-	free(doomed);
-	if (!err)
-		counted_map = map_id(fd);
-	return err ? err : (int)n;
+	if ((err = kern_map_prune(fd, sizeof(struct mcpf_rate_key), expired, &p)))
+		return err;
+	counted_map = kern_map_id(fd);
+	return p.expired;
 }

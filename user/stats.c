@@ -1,14 +1,11 @@
 #include "stats.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <bpf/bpf.h>
+#include "kern_maps.h"
 
 static const char *const decision_names[MCPF_DECISIONS] = {
 	[MCPF_DECISION_ALLOW] = "allow",
@@ -123,15 +120,17 @@ static pthread_mutex_t rmw_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Read a value under its lock; ENOENT leaves *v zeroed. */
 static int read_locked(int fd, const void *key, void *v, size_t size)
 {
-	if (bpf_map_lookup_elem_flags(fd, key, v, BPF_F_LOCK) == 0)
+	int err = kern_map_lookup_locked(fd, key, v);
+
+	if (err == 0)
 		return 0;
 	memset(v, 0, size);
-	return errno == ENOENT ? 0 : -errno;
+	return err == -ENOENT ? 0 : err;
 }
 
 static int write_locked(int fd, const void *key, const void *v)
 {
-	return bpf_map_update_elem(fd, key, v, BPF_F_LOCK) ? -errno : 0;
+	return kern_map_update(fd, key, v, BPF_F_LOCK);
 }
 
 int stats_prepare(int tool_fd, int daemon_fd, bool reset_active)
@@ -143,8 +142,8 @@ int stats_prepare(int tool_fd, int daemon_fd, bool reset_active)
 	int err;
 
 	make_overflow_key(&k);
-	if (bpf_map_update_elem(tool_fd, &k, &zero, BPF_NOEXIST | BPF_F_LOCK) && errno != EEXIST)
-		return -errno;
+	if ((err = kern_map_update(tool_fd, &k, &zero, BPF_NOEXIST | BPF_F_LOCK)) && err != -EEXIST)
+		return err;
 	if (!reset_active)
 		return 0;
 	pthread_mutex_lock(&rmw_lock);
@@ -293,100 +292,23 @@ int stats_read_daemon(int daemon_fd, struct mcpf_daemon_stats *out)
 	return read_locked(daemon_fd, &idx, out, sizeof(*out));
 }
 
+static bool counted(const void *key, const void *value, void *ctx)
+{
+	(void)key;
+	(void)ctx;
+	return ((const struct mcpf_tool_stats *)value)->calls;  /* else the reserved overflow row, unused */
+}
+
 /* Batched lookups walk the hash bucket by bucket, so rows are neither
  * skipped nor repeated even while the daemon adds new ones. */
 int stats_read_all(int tool_fd, struct stats_row **rows_out, size_t *n_out)
 {
-	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_F_LOCK);
-	struct mcpf_tool_stats *vals = NULL;
-	struct mcpf_tool_key *keys = NULL;
-	struct stats_row *rows = NULL;
-	size_t n = 0, cap = 0, chunk = 256, i, kept = 0;
-	__u32 token = 0, count;
-	bool first = true, done = false;
-	int err = 0;
+	ssize_t n = kern_map_rows(tool_fd, sizeof(struct mcpf_tool_key), sizeof(struct mcpf_tool_stats),
+				  BPF_F_LOCK, counted, NULL, sizeof(**rows_out), offsetof(struct stats_row, v),
+				  (void **)rows_out);
 
-	while (!done) {
-		if (cap - n < chunk) {
-			size_t ncap = n + chunk;
-			void *nk = realloc(keys, ncap * sizeof(*keys));
-			void *nv = nk ? realloc(vals, ncap * sizeof(*vals)) : NULL;
-
-			if (nk)
-				keys = nk;
-			if (!nv) {
-				err = -ENOMEM;
-				goto out;
-			}
-			vals = nv;
-			cap = ncap;
-		}
-		count = (__u32)chunk;
-		if (bpf_map_lookup_batch(tool_fd, first ? NULL : &token, &token,
-					 keys + n, vals + n, &count, &opts)) {
-			if (errno == ENOSPC && count == 0) {  /* a bucket larger than chunk */
-				chunk *= 2;
-				continue;
-			}
-			if (errno != ENOENT) {
-				err = -errno;
-				goto out;
-			}
-			done = true;  /* ENOENT: this was the last batch */
-		}
-		n += count;
-		first = false;
-	}
-	if (n) {
-		rows = calloc(n, sizeof(*rows));
-		if (!rows) {
-			err = -ENOMEM;
-			goto out;
-		}
-		for (i = 0; i < n; i++) {
-			if (!vals[i].calls)  /* the reserved overflow row, unused */
-				continue;
-			rows[kept].key = keys[i];
-			rows[kept].v = vals[i];
-			kept++;
-		}
-	}
-out:
-	free(keys);
-	free(vals);
-	if (err) {
-		free(rows);
-		return err;
-	}
-	if (!kept) {
-		free(rows);
-		rows = NULL;
-	}
-	*rows_out = rows;
-	*n_out = kept;
+	if (n < 0)
+		return n;
+	*n_out = n;
 	return 0;
-}
-
-int stats_open_pinned(const char *bpffs_dir, const char *name, size_t value_size)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-	char path[PATH_MAX];
-	int fd, err;
-
-	if (snprintf(path, sizeof(path), "%s/%s", bpffs_dir, name) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return -errno;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	if (info.value_size != value_size) {
-		close(fd);
-		return -EPROTO;
-	}
-	return fd;
 }

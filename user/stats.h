@@ -52,10 +52,6 @@ int stats_policy_reloaded(int daemon_fd, bool ok);
 int stats_read_all(int tool_fd, struct stats_row **rows, size_t *n);
 int stats_read_daemon(int daemon_fd, struct mcpf_daemon_stats *out);
 
-/* Open a map pinned as bpffs_dir/name and check it has the value layout
- * this binary was built with (-EPROTO if not). Returns an fd or -errno. */
-int stats_open_pinned(const char *bpffs_dir, const char *name, size_t value_size);
-
 /* Histogram helpers (bucket rule in bpf/stats_abi.h). */
 unsigned int stats_latency_bucket(uint64_t latency_ns);
 uint64_t stats_bucket_upper_us(unsigned int bucket);  /* bucket < MCPF_LAT_BUCKETS - 1 */

@@ -5,36 +5,33 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kern_maps.h"
 #include "utf8.h"
+
+int view_open_pinned(const char *cmd, const char *bpffs, const char *name, size_t key_size, size_t value_size)
+{
+	int fd = kern_map_open_pinned(bpffs, name, key_size, value_size);
+
+	if (fd == -EPROTO)
+		fprintf(stderr, "mcpfence %s: %s/%s has another layout than this binary expects"
+			" (pinned by a different mcpfence version?)\n", cmd, bpffs, name);
+	else if (fd < 0)
+		fprintf(stderr, "mcpfence %s: cannot open %s/%s: %s%s\n", cmd, bpffs, name, strerror(-fd),
+			fd == -ENOENT ? " (has the daemon run with this --bpffs dir?)" : "");
+	return fd < 0 ? -1 : fd;
+}
 
 int stats_view_open(const char *cmd, const char *bpffs, int *tool_fd, int *daemon_fd)
 {
-	static const struct {
-		const char *name;
-		size_t size;
-	} maps[] = {
-		{ "tool_stats", sizeof(struct mcpf_tool_stats) },
-		{ "daemon_stats", sizeof(struct mcpf_daemon_stats) },
-	};
-	int fds[2], i;
-
-	for (i = 0; i < 2; i++) {
-		fds[i] = stats_open_pinned(bpffs, maps[i].name, maps[i].size);
-		if (fds[i] >= 0)
-			continue;
-		if (fds[i] == -EPROTO)
-			fprintf(stderr, "mcpfence %s: %s/%s has another layout than this binary expects"
-				" (pinned by a different mcpfence version?)\n", cmd, bpffs, maps[i].name);
-		else
-			fprintf(stderr, "mcpfence %s: cannot open %s/%s: %s%s\n", cmd, bpffs, maps[i].name,
-				strerror(-fds[i]),
-				fds[i] == -ENOENT ? " (has the daemon run with this --bpffs dir?)" : "");
-		if (i)
-			close(fds[0]);
+	*tool_fd = view_open_pinned(cmd, bpffs, "tool_stats", sizeof(struct mcpf_tool_key),
+				    sizeof(struct mcpf_tool_stats));
+	if (*tool_fd < 0)
+		return -1;
+	*daemon_fd = view_open_pinned(cmd, bpffs, "daemon_stats", sizeof(__u32), sizeof(struct mcpf_daemon_stats));
+	if (*daemon_fd < 0) {
+		close(*tool_fd);
 		return -1;
 	}
-	*tool_fd = fds[0];
-	*daemon_fd = fds[1];
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /* Shared pieces of the `stats` and `top` commands: opening the pinned maps
- * with readable errors, and formatting names, durations and sizes for a
+ * (the inventory's too) with readable errors, and formatting names, durations and sizes for a
  * terminal. */
 #ifndef MCPF_STATS_VIEW_H
 #define MCPF_STATS_VIEW_H
@@ -11,8 +11,11 @@
 #include "bytebuf.h"
 #include "sysfs.h"  /* MCPF_DEFAULT_BPFFS */
 
-/* Open bpffs/tool_stats and bpffs/daemon_stats; on failure print why to
- * stderr (prefixed by cmd) and return -1. */
+/* Open the map pinned as bpffs/name with this key and value layout
+ * (kern_map_open_pinned); on failure print why to stderr (prefixed by cmd)
+ * and return -1. */
+int view_open_pinned(const char *cmd, const char *bpffs, const char *name, size_t key_size, size_t value_size);
+/* Open bpffs/tool_stats and bpffs/daemon_stats, as view_open_pinned. */
 int stats_view_open(const char *cmd, const char *bpffs, int *tool_fd, int *daemon_fd);
 
 /* Append s left-aligned in a column of width characters (code points),

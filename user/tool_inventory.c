@@ -6,9 +6,9 @@
 #include <string.h>
 #include <time.h>
 #include <sys/random.h>
-#include <bpf/bpf.h>
 
 #include "json_canon.h"
+#include "kern_maps.h"
 #include "log.h"
 #include "prom.h"
 #include "tool_class.h"
@@ -55,7 +55,7 @@ int tool_inventory_get(int tools_fd, const char *server, const char *tool, struc
 
 	if (tools_fd < 0 || key_of(&k, server, tool))
 		return -ENOENT;
-	return bpf_map_lookup_elem(tools_fd, &k, out) ? -errno : 0;
+	return kern_map_lookup(tools_fd, &k, out);
 }
 
 int tool_inventory_server(int servers_fd, const char *server, struct mcpf_inventory_server *out)
@@ -65,7 +65,7 @@ int tool_inventory_server(int servers_fd, const char *server, struct mcpf_invent
 	if (servers_fd < 0 || strlen(server) >= sizeof(k))
 		return -ENOENT;
 	strcpy(k, server);
-	return bpf_map_lookup_elem(servers_fd, k, out) ? -errno : 0;
+	return kern_map_lookup(servers_fd, k, out);
 }
 
 /* A name for a log line: what a server sent, with '?' for each control
@@ -176,7 +176,7 @@ int tool_inventory_see(struct tool_inventory *inv, const char *server, const cJS
 		memset(&k, 0, sizeof(k));
 		strcpy(k.server, server);
 		dropped(&srv, server);
-	} else if (!(recorded = bpf_map_lookup_elem(inv->tools_fd, &k, &old) == 0) &&
+	} else if (!(recorded = kern_map_lookup(inv->tools_fd, &k, &old) == 0) &&
 		   srv.tools >= MCPF_INVENTORY_PER_SERVER) {
 		dropped(&srv, server);  /* no room: not worth digesting */
 	} else if ((err = declared(tool, &row))) {
@@ -185,7 +185,7 @@ int tool_inventory_see(struct tool_inventory *inv, const char *server, const cJS
 		if (same_definition(&old, &row) && known)
 			return 0;  /* the usual case: nothing to write */
 		if (same_definition(&old, &row))
-			return bpf_map_update_elem(inv->servers_fd, k.server, &srv, BPF_ANY) ? -errno : 0;
+			return kern_map_update(inv->servers_fd, k.server, &srv, BPF_ANY);
 		classify(tool, k.tool, &row);
 		row.first_seen_ns = old.first_seen_ns;
 		row.changed_ns = now_ns();
@@ -195,16 +195,16 @@ int tool_inventory_see(struct tool_inventory *inv, const char *server, const cJS
 		log_warn("tool inventory: server %s changed the definition of tool %s (description, schema or "
 			 "annotations): change #%u", printable(server, sname, sizeof(sname)),
 			 printable(k.tool, tname, sizeof(tname)), row.changes);
-		if (bpf_map_update_elem(inv->tools_fd, &k, &row, BPF_ANY))
-			return -errno;
+		if ((err = kern_map_update(inv->tools_fd, &k, &row, BPF_ANY)))
+			return err;
 	} else {
 		classify(tool, k.tool, &row);
 		row.first_seen_ns = row.changed_ns = now_ns();
 		row.drift = known ? MCPF_DRIFT_ADDED : MCPF_DRIFT_NONE;
 		if (srv.tools >= MCPF_INVENTORY_PER_SERVER ||
-		    bpf_map_update_elem(inv->tools_fd, &k, &row, BPF_NOEXIST)) {
-			if (srv.tools < MCPF_INVENTORY_PER_SERVER && errno != E2BIG && errno != ENOMEM)
-				return -errno;
+		    (err = kern_map_update(inv->tools_fd, &k, &row, BPF_NOEXIST))) {
+			if (srv.tools < MCPF_INVENTORY_PER_SERVER && err != -E2BIG && err != -ENOMEM)
+				return err;
 			dropped(&srv, server);
 		} else {
 			srv.tools++;
@@ -216,19 +216,44 @@ int tool_inventory_see(struct tool_inventory *inv, const char *server, const cJS
 			}
 		}
 	}
-	return bpf_map_update_elem(inv->servers_fd, k.server, &srv, BPF_ANY) ? -errno : 0;
+	return kern_map_update(inv->servers_fd, k.server, &srv, BPF_ANY);
+}
+
+struct render_ctx {
+	struct bytebuf *b;
+	int metric;
+};
+
+static int render_server(const void *key, const void *value, void *ctx)
+{
+	static const char *const kinds[] = { "added", "changed" };
+	const struct mcpf_inventory_server *v = value;
+	struct render_ctx *r = ctx;
+	char server[MCPF_NAME_LEN];
+
+	memcpy(server, key, sizeof(server));
+	server[sizeof(server) - 1] = '\0';
+	for (int kind = 0; r->metric == 0 && kind < 2; kind++) {
+		bb_append_str(r->b, "mcpfence_tool_changes_total{server=\"");
+		prom_label_value(r->b, server);
+		bb_printf(r->b, "\",kind=\"%s\"} %llu\n", kinds[kind], kind ? v->changed : v->added);
+	}
+	if (r->metric) {
+		bb_append_str(r->b, r->metric == 1 ? "mcpfence_tool_inventory_tools{server=\""
+					      : "mcpfence_tool_inventory_dropped_total{server=\"");
+		prom_label_value(r->b, server);
+		bb_printf(r->b, "\"} %u\n", r->metric == 1 ? v->tools : v->dropped);
+	}
+	return 0;
 }
 
 int tool_inventory_render(struct bytebuf *b, int servers_fd)
 {
-	static const char *const kinds[] = { "added", "changed" };
-	char cur[MCPF_NAME_LEN], next[MCPF_NAME_LEN];
-	struct mcpf_inventory_server v;
-	bool first = true;
+	struct render_ctx r = { .b = b };
 
 	if (servers_fd < 0)
 		return 0;
-	for (int metric = 0; metric < 3; metric++) {
+	for (r.metric = 0; r.metric < 3; r.metric++) {
 		static const char *const head[] = {
 			"# HELP mcpfence_tool_changes_total Tool definitions that drifted after a server was inventoried: "
 			"new tools (added) and changed descriptions, schemas or annotations (changed).\n"
@@ -240,24 +265,9 @@ int tool_inventory_render(struct bytebuf *b, int servers_fd)
 			"# TYPE mcpfence_tool_inventory_dropped_total counter\n",
 		};
 
-		bb_append_str(b, head[metric]);
-		for (first = true; !bpf_map_get_next_key(servers_fd, first ? NULL : cur, next); first = false) {
-			memcpy(cur, next, sizeof(cur));
-			if (bpf_map_lookup_elem(servers_fd, cur, &v))
-				continue;  /* gone meanwhile */
-			cur[sizeof(cur) - 1] = '\0';
-			for (int kind = 0; metric == 0 && kind < 2; kind++) {
-				bb_append_str(b, "mcpfence_tool_changes_total{server=\"");
-				prom_label_value(b, cur);
-				bb_printf(b, "\",kind=\"%s\"} %llu\n", kinds[kind], kind ? v.changed : v.added);
-			}
-			if (metric) {
-				bb_append_str(b, metric == 1 ? "mcpfence_tool_inventory_tools{server=\""
-						  : "mcpfence_tool_inventory_dropped_total{server=\"");
-				prom_label_value(b, cur);
-				bb_printf(b, "\"} %u\n", metric == 1 ? v.tools : v.dropped);
-			}
-		}
+		bb_append_str(b, head[r.metric]);
+		/* a map that cannot be read renders what was read */
+		kern_map_dump(servers_fd, MCPF_NAME_LEN, sizeof(struct mcpf_inventory_server), 0, render_server, &r);
 	}
 	return 0;
 }

@@ -1,12 +1,18 @@
 /* kern_maps: the keys snapshot, prune and dump over real hash and array
- * maps, with more entries than one lookup batch holds. */
+ * maps, with more entries than one lookup batch holds; opening pinned maps
+ * and cloning one, on the real tool_stats map. */
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "common.h"
+#include "fixture.h"
 #include "harness.h"
 #include "kern_maps.h"
+#include "stats.h"
 
 #define ENTRIES 1000  /* several DUMP_BATCHes */
 
@@ -98,6 +104,35 @@ TEST(kern_maps_prune_deletes_what_drop_picks)
 	close(fd);
 }
 
+struct row {
+	__u32 key;
+	__u64 value;  /* at offset 8 */
+};
+
+static bool odd_entry(const void *key, const void *value, void *ctx)
+{
+	(void)value;
+	return odd_key(key, ctx);
+}
+
+TEST(kern_maps_rows_copies_what_keep_picks)
+{
+	int fd = filled_map(BPF_MAP_TYPE_HASH);
+	struct row *rows = NULL;
+	ssize_t n;
+
+	CHECK(fd >= 0);
+	n = kern_map_rows(fd, sizeof(__u32), sizeof(__u64), 0, odd_entry, NULL, sizeof(*rows),
+			  offsetof(struct row, value), (void **)&rows);
+	close(fd);
+	CHECK_INT_EQ(n, ENTRIES / 2);
+	for (ssize_t i = 0; i < n; i++) {
+		CHECK(rows[i].key & 1);
+		CHECK_INT_EQ(rows[i].value, 3ULL * rows[i].key);
+	}
+	free(rows);
+}
+
 TEST(kern_maps_keys_of_an_empty_map)
 {
 	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, NULL, sizeof(__u32), sizeof(__u64), 4, NULL);
@@ -108,6 +143,114 @@ TEST(kern_maps_keys_of_an_empty_map)
 	CHECK_INT_EQ(kern_map_keys(fd, sizeof(__u32), &keys), 0);
 	free(keys);
 	CHECK_INT_EQ(kern_map_dump(fd, sizeof(__u32), sizeof(__u64), 0, count_entry, &t), 0);
+	CHECK_INT_EQ(kern_map_rows(fd, sizeof(__u32), sizeof(__u64), 0, odd_entry, NULL, sizeof(struct row),
+				   offsetof(struct row, value), &keys), 0);
+	CHECK(keys == NULL);
 	close(fd);
 	CHECK_INT_EQ(t.n, 0);
+}
+
+static void open_pinned_checks_layout(int tfd, int dfd, const char *dir)
+{
+	const size_t key = sizeof(struct mcpf_tool_key), value = sizeof(struct mcpf_tool_stats);
+	char long_name[PATH_MAX];
+	int fd;
+
+	(void)tfd;
+	(void)dfd;
+	fd = kern_map_open_pinned(dir, "tool_stats", key, value);
+	CHECK(fd >= 0);
+	CHECK(kern_map_id(fd) != 0);
+	CHECK_INT_EQ(kern_map_id(fd), kern_map_id(tfd));  /* the same map */
+	close(fd);
+	CHECK_INT_EQ(kern_map_open_pinned(dir, "tool_stats", key, sizeof(struct mcpf_daemon_stats)), -EPROTO);
+	CHECK_INT_EQ(kern_map_open_pinned(dir, "tool_stats", sizeof(__u32), value), -EPROTO);
+	CHECK_INT_EQ(kern_map_open_pinned(dir, "no_such_map", key, value), -ENOENT);
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	CHECK_INT_EQ(kern_map_open_pinned(dir, long_name, key, value), -ENAMETOOLONG);
+}
+
+TEST(kern_maps_open_pinned_checks_layout)
+{
+	CHECK_INT_EQ(fixture_with_pinned_maps(open_pinned_checks_layout), 0);
+}
+
+/* tool_stats values hold a bpf_spin_lock: BPF_F_LOCK works on the clone
+ * only if it got the map's BTF. */
+static void clone_is_empty_and_locks(int tfd, int dfd)
+{
+	struct mcpf_tool_stats v = { .calls = 5 }, got;
+	struct mcpf_tool_key k;
+	void *keys = NULL;
+	int clone;
+
+	(void)dfd;
+	stats_key(&k, "srv", "tool");
+	CHECK_INT_EQ(kern_map_update(tfd, &k, &v, BPF_F_LOCK), 0);
+	clone = kern_map_clone_empty(tfd, "unit_clone");
+	CHECK(clone >= 0);
+	CHECK(kern_map_id(clone) != 0 && kern_map_id(clone) != kern_map_id(tfd));
+	CHECK_INT_EQ(kern_map_keys(clone, sizeof(k), &keys), 0);
+	free(keys);
+	CHECK_INT_EQ(kern_map_lookup_locked(clone, &k, &got), -ENOENT);
+	v.calls = 9;
+	CHECK_INT_EQ(kern_map_update(clone, &k, &v, BPF_F_LOCK), 0);
+	CHECK_INT_EQ(kern_map_lookup_locked(clone, &k, &got), 0);
+	CHECK_INT_EQ(got.calls, 9);
+	CHECK_INT_EQ(kern_map_lookup_locked(tfd, &k, &got), 0);
+	CHECK_INT_EQ(got.calls, 5);  /* the original untouched */
+	close(clone);
+}
+
+TEST(kern_maps_clone_empty_keeps_btf)
+{
+	CHECK_INT_EQ(fixture_with_maps(clone_is_empty_and_locks), 0);
+}
+
+TEST(kern_maps_clone_and_id_without_btf)
+{
+	int fd = filled_map(BPF_MAP_TYPE_HASH), clone, pipefd[2];
+	__u32 k = 1;
+	__u64 v = 4;
+
+	CHECK(fd >= 0);
+	clone = kern_map_clone_empty(fd, NULL);
+	CHECK(clone >= 0);
+	CHECK_INT_EQ(kern_map_lookup(clone, &k, &v), -ENOENT);
+	CHECK_INT_EQ(kern_map_update(clone, &k, &v, BPF_F_LOCK), -EINVAL);  /* no spin lock in a plain value */
+	close(clone);
+	close(fd);
+	CHECK_INT_EQ(pipe(pipefd), 0);
+	CHECK_INT_EQ(kern_map_id(pipefd[0]), 0);  /* not a map */
+	CHECK_INT_EQ(kern_map_clone_empty(pipefd[0], NULL), -EINVAL);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+static int no_record(void *ctx, void *data, size_t size)
+{
+	(void)data;
+	(void)size;
+	++*(int *)ctx;
+	return 0;
+}
+
+/* Records from a real program: test_kern_netns. Here: what is no ring. */
+TEST(kern_maps_ring_of_an_empty_and_a_wrong_map)
+{
+	int ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, 4096, NULL);
+	int hash_fd = filled_map(BPF_MAP_TYPE_HASH), calls = 0;
+	struct kern_ring *r = NULL;
+
+	CHECK(ring_fd >= 0 && hash_fd >= 0);
+	CHECK_INT_EQ(kern_ring_open(hash_fd, no_record, &calls, &r), -EINVAL);
+	CHECK_INT_EQ(kern_ring_open(ring_fd, no_record, &calls, &r), 0);
+	CHECK(kern_ring_fd(r) >= 0);
+	CHECK_INT_EQ(kern_ring_consume(r), 0);
+	CHECK_INT_EQ(calls, 0);
+	kern_ring_close(r);
+	kern_ring_close(NULL);
+	close(ring_fd);
+	close(hash_fd);
 }

@@ -359,20 +359,3 @@ TEST(stats_daemon_counters)
 	CHECK_INT_EQ(fixture_with_maps(daemon_counters), 0);
 }
 
-static void open_pinned_checks_layout(int tfd, int dfd, const char *dir)
-{
-	int fd;
-
-	(void)tfd;
-	(void)dfd;
-	fd = stats_open_pinned(dir, "tool_stats", sizeof(struct mcpf_tool_stats));
-	CHECK(fd >= 0);
-	close(fd);
-	CHECK_INT_EQ(stats_open_pinned(dir, "tool_stats", sizeof(struct mcpf_daemon_stats)), -EPROTO);
-	CHECK_INT_EQ(stats_open_pinned(dir, "no_such_map", sizeof(struct mcpf_daemon_stats)), -ENOENT);
-}
-
-TEST(stats_open_pinned_checks_layout)
-{
-	CHECK_INT_EQ(fixture_with_pinned_maps(open_pinned_checks_layout), 0);
-}
