@@ -11,5 +11,8 @@ void mem_budget_set(struct mem_budget *b, size_t *charged, size_t held)
 
 bool mem_budget_room(const struct mem_budget *b, size_t n)
 {
-	return b->used <= b->limit && n <= b->limit - b->used;
+	size_t reserve = b->limit / 16 < MEM_BUDGET_RESERVE_MAX ? b->limit / 16 : MEM_BUDGET_RESERVE_MAX;
+	size_t admit = b->limit - reserve;
+
+	return b->used <= admit && n <= admit - b->used;
 }

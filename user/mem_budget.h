@@ -10,7 +10,10 @@
  *
  * What one event may add before the next check is bounded by the caller
  * (a read is at most one chunk), so admitting only while `n` more bytes fit
- * keeps the total within the limit.
+ * keeps the total within the limit. Some bytes are taken without asking
+ * (a refusal on its way out, a read of bytes streamed through or dropped):
+ * they come out of a reserve that admissions leave free, the limit's
+ * sixteenth, at most MEM_BUDGET_RESERVE_MAX.
  */
 #ifndef MCPF_MEM_BUDGET_H
 #define MCPF_MEM_BUDGET_H
@@ -19,6 +22,7 @@
 #include <stddef.h>
 
 #define MEM_BUDGET_DEFAULT (256u << 20)
+#define MEM_BUDGET_RESERVE_MAX (4u << 20)
 
 struct mem_budget {
 	size_t limit;

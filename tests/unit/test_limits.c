@@ -132,18 +132,21 @@ TEST(conn_limits_per_agent_and_global)
 
 TEST(mem_budget_admits_only_what_fits)
 {
-	struct mem_budget b = { .limit = 1000 };
+	/* a sixteenth (1000 of 16000) is the reserve for bytes taken unasked */
+	struct mem_budget b = { .limit = 16000 };
 	size_t c1 = 0, c2 = 0;
 
-	CHECK(mem_budget_room(&b, 1000));
-	mem_budget_set(&b, &c1, 600);
+	CHECK(mem_budget_room(&b, 15000));
+	CHECK(!mem_budget_room(&b, 15001));
+	mem_budget_set(&b, &c1, 14600);
 	CHECK(mem_budget_room(&b, 400));
 	CHECK(!mem_budget_room(&b, 401));
+	mem_budget_set(&b, &c1, 600);
 	mem_budget_set(&b, &c2, 300);
 	mem_budget_set(&b, &c1, 100);   /* shrinks */
 	CHECK_INT_EQ(b.used, 400);
-	CHECK_INT_EQ(b.peak, 900);
-	mem_budget_set(&b, &c2, 1200);  /* over (a caller's slack): nothing more fits */
+	CHECK_INT_EQ(b.peak, 14600);
+	mem_budget_set(&b, &c2, 15200); /* into the reserve (a refusal, a read): nothing more is admitted */
 	CHECK(!mem_budget_room(&b, 0));
 	mem_budget_set(&b, &c1, 0);
 	mem_budget_set(&b, &c2, 0);
