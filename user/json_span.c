@@ -7,26 +7,40 @@
 
 /* Strings are most of a large body (a tool's argument or result): their
  * plain bytes are checked 16 at a time with a vector compare (GCC vector
- * extensions: SSE2 on x86, NEON on arm64), not one by one. */
-size_t json_plain_run(const char *t, size_t len)
+ * extensions: SSE2 on x86, NEON on arm64), not one by one. ascii: stop at
+ * control characters and non-ASCII bytes too (json_strict checks those). */
+static inline size_t plain_run(const char *t, size_t len, bool ascii)
 {
 	typedef unsigned char v16 __attribute__((vector_size(16)));
 	size_t i = 0;
 
 	for (; i + 16 <= len; i += 16) {
-		v16 v;
+		v16 v, hit;
 		uint64_t lo, hi;
 
 		memcpy(&v, t + i, 16);
-		v16 hit = (v16)((v == '"') | (v == '\\'));
+		hit = (v16)((v == '"') | (v == '\\'));
+		if (ascii)
+			hit |= (v16)((v < 0x20) | (v >= 0x80));
 		memcpy(&lo, &hit, 8);
 		memcpy(&hi, (const char *)&hit + 8, 8);
 		if (lo | hi)
 			break;
 	}
-	while (i < len && t[i] != '"' && t[i] != '\\')
+	while (i < len && t[i] != '"' && t[i] != '\\' &&
+	       (!ascii || ((unsigned char)t[i] >= 0x20 && (unsigned char)t[i] < 0x80)))
 		i++;
 	return i;
+}
+
+size_t json_plain_run(const char *t, size_t len)
+{
+	return plain_run(t, len, false);
+}
+
+size_t json_plain_run_ascii(const char *t, size_t len)
+{
+	return plain_run(t, len, true);
 }
 
 size_t json_skip_ws(const char *t, size_t len, size_t i)

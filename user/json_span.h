@@ -51,6 +51,8 @@ int json_child_span(const char *text, struct json_span container, const cJSON *n
 		    struct json_span *out);
 bool json_has_nul_escape(const char *text, size_t len);
 size_t json_plain_run(const char *text, size_t len);
+/* The same, stopping at control characters and non-ASCII bytes too. */
+size_t json_plain_run_ascii(const char *text, size_t len);
 /* text[i] is an opening quote: the index after the closing one, or 0 when
  * the string does not end within len. */
 size_t json_string_end(const char *text, size_t len, size_t i);

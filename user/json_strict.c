@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hex_digit.h"
+#include "json_span.h"
 #include "utf8.h"
 
 /* Scanner outcome for one token: consumed up to *i, or ran out, or bad. */
@@ -44,37 +45,13 @@ static long hex4(const struct scan *s, size_t i)
 	return v;
 }
 
-/* Bytes from t on that need no look: printable ASCII other than '"' and
- * '\\', 16 at a time with a vector compare (a string argument is most of a
- * body; byte by byte this loop was the daemon's hottest at 4 KiB). */
-static size_t ascii_plain_run(const unsigned char *t, size_t len)
-{
-	typedef unsigned char v16 __attribute__((vector_size(16)));
-	size_t i = 0;
-
-	for (; i + 16 <= len; i += 16) {
-		v16 v;
-		uint64_t lo, hi;
-
-		memcpy(&v, t + i, 16);
-		v16 hit = (v16)((v < 0x20) | (v >= 0x80) | (v == '"') | (v == '\\'));
-		memcpy(&lo, &hit, 8);
-		memcpy(&hi, (const char *)&hit + 8, 8);
-		if (lo | hi)
-			break;
-	}
-	return i;
-}
-
 /* s->t[*i] is the opening quote. */
 static enum tok string(struct scan *s, size_t *i)
 {
 	size_t p = *i + 1;
 
 	for (;;) {
-		p += ascii_plain_run(s->t + p, p < s->len ? s->len - p : 0);
-		while (p < s->len && s->t[p] >= 0x20 && s->t[p] < 0x80 && s->t[p] != '"' && s->t[p] != '\\')
-			p++;
+		p += json_plain_run_ascii((const char *)s->t + p, p < s->len ? s->len - p : 0);
 		if (p >= s->len)
 			return TOK_EOF;
 		unsigned char c = s->t[p];
