@@ -126,8 +126,8 @@ struct mcpf_policy_tool {
 	__u8 pad;
 	char reason[MCPF_REASON_LEN];
 	struct mcpf_limit limit[MCPF_TOOL_MAX_LIMITS];
-	/* Appended (issue 11): a pinned policy_tools of the older, shorter
-	 * layout is replaced at load (bpf_loader.c), its content being
+	/* Appended with approvals: a pinned policy_tools of the older, shorter
+	 * layout is replaced at load (kern_loader.c), its content being
 	 * compiled again from the policy file at every start. */
 	struct mcpf_approval approval;
 };

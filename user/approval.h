@@ -1,5 +1,5 @@
 /*
- * approval: calls held for a human (policy action "approve", issue 11).
+ * approval: calls held for a human (policy action "approve").
  *
  *   approval_store_init(&st, wheel, max_pending, secret);
  *   if (approval_remembered(&st, &subject, &by)) ... goes out at once

@@ -1,4 +1,4 @@
-// Issue 11, "approve": a call held for a human. Asked in the agent's own
+// "approve": a call held for a human. Asked in the agent's own
 // client (elicitation: accept, decline, no answer), the operator path on the
 // control socket (list, approve, deny with a reason, remember), refusal of
 // an approval from inside the intercepted cgroup, timeouts, the bound on
@@ -247,7 +247,7 @@ itest('a policy_tools map pinned by the version before approvals (a shorter rule
   const sb = sandbox(t, 'approve-old-pin');
   const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
   fs.mkdirSync(sb.pinDir, { recursive: true });
-  // the rule before issue 11: 1112 bytes less the 16 of struct mcpf_approval
+  // the rule before approvals: 1112 bytes less the 16 of struct mcpf_approval
   const old = path.join(sb.pinDir, 'policy_tools');
   const made = await sb.runOutside('bpftool', ['map', 'create', old, 'type', 'hash', 'key', '132', 'value', '1096',
     'entries', '262144', 'name', 'policy_tools', 'flags', '1']);

@@ -1,4 +1,4 @@
-// Issue 12, knowing the tools: the inventory of what servers declare in
+// Knowing the tools: the inventory of what servers declare in
 // the tools/list answers the daemon relays (class, risk, reasons), rules by
 // class, drift ("rug pulls") and on_change, `mcpfence tools` and
 // `mcpfence suggest`, with server-everything and a small SDK server whose

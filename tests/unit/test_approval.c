@@ -1,4 +1,4 @@
-/* Approvals (issue 11): the canonical form and hash of arguments, and the
+/* Approvals: the canonical form and hash of arguments, and the
  * pending store: bound, ids, decisions, remember, timeout, cancel, stop. */
 #include <errno.h>
 #include <stdlib.h>

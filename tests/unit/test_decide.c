@@ -657,7 +657,7 @@ MAPS_TEST(decide_one_agent_cannot_fill_rate_state)
 		     MCPF_DECISION_ALLOW);
 }
 
-/* Issue 11: "approve" asks after conditions and limits, spending nothing;
+/* "approve" asks after conditions and limits, spending nothing;
  * decided again as approved, it spends like an allowed call. */
 MAPS_TEST(decide_approve_checks_first_and_spends_only_when_approved)
 {
