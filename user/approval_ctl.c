@@ -464,8 +464,14 @@ static void run_hook(struct approval_ctl *c, const struct approval *a)
 	snprintf(env[n++], sizeof(env[0]), "MCPFENCE_APPROVAL_ARGS_HASH=%016llx", (unsigned long long)s->args_hash);
 	snprintf(env[n++], sizeof(env[0]), "MCPFENCE_APPROVAL_ARGS=%s", s->summary);
 	snprintf(env[n++], sizeof(env[0]), "MCPFENCE_APPROVAL_TIMEOUT=%u", s->timeout_s);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		/* agent-chosen text (tool, comm, arguments): one line, no terminal
+		 * control, whatever the hook does with it */
+		for (char *p = strchr(env[i], '=') + 1; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 		envp[i] = env[i];
+	}
 	envp[n] = NULL;
 	err = posix_spawn(&h->pid, "/bin/sh", NULL, NULL, argv, envp);
 	if (err) {
@@ -658,8 +664,12 @@ void approval_ctl_stop(struct approval_ctl *c)
 		loop_close(c->loop, &c->listen);
 	}
 	for (int i = 0; i < APPROVAL_HOOKS_MAX; i++)
-		if (c->hooks[i].pid)
-			hook_reap(&c->hooks[i]);  /* the daemon is going: wait for them */
+		if (c->hooks[i].pid) {
+			/* the daemon is going: a hook still running (up to its
+			 * timeout) must not hold up a stop or a handover */
+			kill(c->hooks[i].pid, SIGKILL);
+			hook_reap(&c->hooks[i]);
+		}
 	free(c->hook);
 	free(c);
 }

@@ -319,3 +319,38 @@ itest('a handover denies the calls held by the old daemon with a reason; the suc
   await old.stop('SIGTERM', 15000);
   await agent.close();
 });
+
+itest('--approval-hook: control characters an agent puts in a tool name reach the hook\'s environment as "?", one line each', async (t) => {
+  const sb = sandbox(t, 'approve-hook-env');
+  const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
+  const hookOut = path.join(sb.tmp, 'hook.out');
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { '*': { action: 'approve' } } } }),
+    args: ['--approval-hook', `printf '%s|%s\\n' "$MCPFENCE_APPROVAL_TOOL" "$MCPFENCE_APPROVAL_ARGS" >> ${hookOut}`] });
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
+  const call = agent.callTool('exec\nute\x1b[2J\tx', { line: 'a\nb' });
+  const [held] = await waitPending(sb, daemon, 1);
+  const hooked = await waitUntil(() => fs.existsSync(hookOut) && fs.readFileSync(hookOut, 'utf8'), 'the hook ran');
+  assert.equal(hooked, 'exec?ute?[2J?x|{"line":"a\\nb"}\n');
+  assert.equal((await ctl(sb, daemon, ['deny', held.id])).code, 0);
+  await call.catch(() => {});
+  assert.deepEqual(rec.calls(), []);
+  await agent.close();
+});
+
+itest('a daemon stop does not wait for an --approval-hook still running', async (t) => {
+  const sb = sandbox(t, 'approve-hook-stop');
+  const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
+  const started = path.join(sb.tmp, 'hook.started');
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }),
+    args: ['--approval-hook', `touch ${started}; exec sleep 25`] });
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
+  const call = agent.callTool('execute', { marker: 'hook-stop' });
+  await waitPending(sb, daemon, 1);
+  await waitUntil(() => fs.existsSync(started), 'the hook runs');
+  const t0 = Date.now();
+  const { code } = await daemon.stop('SIGTERM', 20000);
+  assert.equal(code, 0);
+  assert.ok(Date.now() - t0 < 8000, `the stop took ${Date.now() - t0} ms`);
+  expectDenial(assert, await call, { reason: 'mcpfence is restarting or stopping' });
+  await agent.close();
+});
