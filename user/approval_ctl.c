@@ -34,6 +34,7 @@ struct ctl_client {
 	struct bytebuf in, out;
 	bool watching;
 	pid_t pid;
+	int pidfd;                   /* the peer process itself (approval_peer_allowed) */
 	uid_t uid;
 	gid_t gid;
 	struct deferred free_later;
@@ -126,13 +127,21 @@ static bool in_group(pid_t pid, gid_t gid, gid_t group)
 }
 
 int approval_peer_allowed(const struct enforce *enf, const char *intercepted_rel, gid_t group, bool have_group,
-			  pid_t pid, uid_t uid, gid_t gid, const char **why)
+			  pid_t pid, int pidfd, uid_t uid, gid_t gid, const char **why)
 {
 	const struct policy_scopes *sc = enf && enf->policy ? enf->policy->scopes : NULL;
 	char cg[PATH_MAX];
+	bool member;
 
 	if (peer_cgroup(pid, cg, sizeof(cg))) {
 		*why = "the peer's cgroup cannot be read";
+		return -EPERM;
+	}
+	member = have_group && in_group(pid, gid, group);
+	/* read from /proc first, then: is the pid still the peer's? (a live
+	 * or unreaped process keeps its pid) */
+	if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0)) {
+		*why = "the process that connected has exited";
 		return -EPERM;
 	}
 	if (path_inside(cg, intercepted_rel)) {
@@ -146,7 +155,7 @@ int approval_peer_allowed(const struct enforce *enf, const char *intercepted_rel
 				       "decide approvals";
 				return -EPERM;
 			}
-	if (uid != 0 && !(have_group && in_group(pid, gid, group))) {
+	if (uid != 0 && !member) {
 		*why = have_group ? "only root or members of the control group may decide approvals"
 				  : "only root may decide approvals (see run --control-group)";
 		return -EPERM;
@@ -162,6 +171,8 @@ static void client_free(struct deferred *d)
 
 	bb_free(&cl->in);
 	bb_free(&cl->out);
+	if (cl->pidfd >= 0)
+		close(cl->pidfd);
 	free(cl);
 }
 
@@ -285,7 +296,8 @@ static void handle_request(struct ctl_client *cl, const char *line, size_t len)
 	char by[64], text[256];
 	int err;
 
-	if (approval_peer_allowed(c->enf, c->intercepted, c->group, c->have_group, cl->pid, cl->uid, cl->gid, &why)) {
+	if (approval_peer_allowed(c->enf, c->intercepted, c->group, c->have_group, cl->pid, cl->pidfd, cl->uid,
+				  cl->gid, &why)) {
 		send_json(cl, error_json(why));
 	} else if (!cJSON_IsString(op)) {
 		send_json(cl, error_json("a request is {\"op\": \"list\"|\"watch\"|\"approve\"|\"deny\", ...}"));
@@ -368,6 +380,22 @@ static void on_client(struct watch *w, uint32_t revents)
 	client_flush(cl);
 }
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+/* The connecting process itself (Linux 6.5); before that, a pidfd for its
+ * pid opened now, which narrows pid reuse to the time before accept. */
+static int peer_pidfd(int fd, pid_t pid, int *out)
+{
+	socklen_t len = sizeof(*out);
+
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, out, &len))
+		return 0;
+	*out = errno == ENOPROTOOPT ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	return *out < 0 ? -1 : 0;
+}
+
 static void on_accept(struct watch *w, uint32_t revents)
 {
 	struct approval_ctl *c = container_of(w, struct approval_ctl, listen);
@@ -375,15 +403,16 @@ static void on_accept(struct watch *w, uint32_t revents)
 	socklen_t len;
 	struct ctl_client *cl;
 	const char *why;
-	int fd;
+	int fd, pidfd;
 
 	(void)revents;
 	while ((fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		cred = (struct ucred){ .pid = 0 };
 		len = sizeof(cred);
+		pidfd = -1;
 		why = "the peer's credentials cannot be read, or no memory";
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
-		    approval_peer_allowed(c->enf, c->intercepted, c->group, c->have_group, cred.pid, cred.uid,
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || peer_pidfd(fd, cred.pid, &pidfd) ||
+		    approval_peer_allowed(c->enf, c->intercepted, c->group, c->have_group, cred.pid, pidfd, cred.uid,
 					  cred.gid, &why) || c->n_clients >= CTL_CLIENTS_MAX ||
 		    !(cl = calloc(1, sizeof(*cl)))) {
 			char msg[320];
@@ -394,9 +423,12 @@ static void on_accept(struct watch *w, uint32_t revents)
 			n = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"%s\"}\n", why);
 			(void)!send(fd, msg, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 			log_warn("control socket: refused pid %d uid %u: %s", (int)cred.pid, (unsigned)cred.uid, why);
+			if (pidfd >= 0)
+				close(pidfd);
 			close(fd);
 			continue;
 		}
+		cl->pidfd = pidfd;
 		cl->ctl = c;
 		cl->w.fd = fd;
 		cl->w.cb = on_client;

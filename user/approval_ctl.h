@@ -59,8 +59,10 @@ void approval_ctl_stop(struct approval_ctl *c);
 void approval_ctl_render(const struct approval_ctl *c, struct bytebuf *out);
 
 /* Is this peer allowed to decide approvals? 0, or -EPERM with why set.
- * Exposed for tests. */
+ * pidfd is the peer's own (SO_PEERPIDFD): what /proc says of pid counts
+ * only while that process is still alive, so pid reuse cannot lend a
+ * dead agent's socket another process's cgroup. Exposed for tests. */
 int approval_peer_allowed(const struct enforce *enf, const char *intercepted_rel, gid_t group, bool have_group,
-			  pid_t pid, uid_t uid, gid_t gid, const char **why);
+			  pid_t pid, int pidfd, uid_t uid, gid_t gid, const char **why);
 
 #endif

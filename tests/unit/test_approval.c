@@ -3,10 +3,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 
 #include "approval.h"
 #include "approval_canon.h"
+#include "approval_ctl.h"
 #include "approval_elicit.h"
 #include "harness.h"
 #include "policy_abi.h"
@@ -179,4 +183,27 @@ TEST(approval_elicitation_answer_and_capability)
 	CHECK(elicit_caps_has("fs", "session-1"));
 	CHECK(!elicit_caps_has("fs", "session-1xyz"));
 	CHECK(!elicit_caps_has("other", "session-1"));
+}
+
+/* SO_PEERCRED's pid is only a number: the peer that connected may have
+ * exited (its socket kept by a child inside the agent cgroup) and the pid
+ * gone to a process outside. The pidfd names the peer itself. */
+TEST(approval_peer_refused_when_the_pid_outlived_the_peer)
+{
+	const char *why = NULL;
+	int self = (int)syscall(SYS_pidfd_open, getpid(), 0), dead;
+	pid_t child = fork();
+
+	if (child == 0)
+		_exit(0);
+	CHECK(child > 0 && self >= 0);
+	dead = (int)syscall(SYS_pidfd_open, child, 0);
+	CHECK(dead >= 0);
+	CHECK(waitpid(child, NULL, 0) == child);
+	CHECK_INT_EQ(approval_peer_allowed(NULL, "", 0, false, getpid(), self, 0, 0, &why), 0);
+	/* the live pid (this process, outside any agent cgroup) is not the peer's */
+	CHECK_INT_EQ(approval_peer_allowed(NULL, "", 0, false, getpid(), dead, 0, 0, &why), -EPERM);
+	CHECK(why && strstr(why, "exited"));
+	close(self);
+	close(dead);
 }
