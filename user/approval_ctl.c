@@ -629,6 +629,7 @@ int approval_ctl_start(struct approval_ctl **out, struct loop *loop, struct time
 	c->enf = enf;
 	c->listen.fd = -1;
 	approval_store_init(&c->st, wheel, o->max_pending);
+	c->st.max_per_agent = o->max_per_agent < o->max_pending ? o->max_per_agent : 0;
 	c->st.watch = on_store_event;
 	c->st.watch_ctx = c;
 	if (o->group) {

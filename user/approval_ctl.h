@@ -45,6 +45,7 @@ struct approval_ctl_opts {
 	const char *hook;            /* NULL: none */
 	const char *cgroup_dir;      /* run --cgroup (absolute path on the cgroup2 mount) */
 	unsigned int max_pending;
+	unsigned int max_per_agent;  /* 0: max_pending */
 };
 
 struct approval_ctl;

@@ -450,9 +450,10 @@ static int ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct d
 		if (!h)
 			return -1;
 		err = approval_submit(st, &s, held_done, h, &h->a);
-		if (err == -ENOSPC) {
-			snprintf(busy, sizeof(busy), "too many calls await approval (%u); try again later",
-				 st->max_pending);
+		if (err == -ENOSPC || err == -EDQUOT) {
+			snprintf(busy, sizeof(busy), "too many calls await approval (%u%s); try again later",
+				 err == -EDQUOT ? st->max_per_agent : st->max_pending,
+				 err == -EDQUOT ? " from this agent" : "");
 			why = busy;
 			free(h);
 		} else if (err) {

@@ -177,7 +177,9 @@ itest('no answer in time: the call is denied with the reason, the server never s
 itest('100 calls held while 16 other connections keep calling: their throughput holds, the 101st is denied with a reason', async (t) => {
   const sb = sandbox(t, 'approve-bound');
   const rec = await startRecorder(sb, { tools: ['echo', 'execute'], jsonResponse: true });
-  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }) });
+  // one agent may take the whole bound here (its own share is the next test)
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }),
+    args: ['--max-agent-approvals', '100'] });
   const loop = async () => {
     const out = await sb.runInCgroup(process.execPath, [LOAD, '--port', String(rec.port), '--mode', 'loop', '--conns', '16', '--seconds', '3']);
     assert.equal(out.code, 0, out.stderr);
@@ -352,5 +354,22 @@ itest('a daemon stop does not wait for an --approval-hook still running', async 
   assert.equal(code, 0);
   assert.ok(Date.now() - t0 < 8000, `the stop took ${Date.now() - t0} ms`);
   expectDenial(assert, await call, { reason: 'mcpfence is restarting or stopping' });
+  await agent.close();
+});
+
+itest('one agent cannot fill the bound: past its share (--max-agent-approvals, default 25) its calls are denied, another agent\'s call is still held', async (t) => {
+  const sb = sandbox(t, 'approve-share');
+  const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }) });
+  const hold = sb.spawn(process.execPath, [LOAD, '--port', String(rec.port), '--mode', 'hold', '--tool', 'execute', '--count', '26'], { cgroup: true });
+  const [over] = await hold.waitForOutput(/.*"isError":true.*/, { timeoutMs: 30000 });
+  assert.match(over, /too many calls await approval \(25 from this agent\)/);
+  assert.equal((await waitPending(sb, daemon, 25)).length, 25);
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
+  const call = agent.callTool('execute', { marker: 'other-agent' });
+  const other = (await waitPending(sb, daemon, 26)).find((p) => p.agent.pid === agent.pid);
+  assert.ok(other, 'the other agent\'s call is held');
+  assert.equal((await ctl(sb, daemon, ['approve', other.id])).code, 0);
+  assert.equal(resultText(await call), 'ran execute {"marker":"other-agent"}');
   await agent.close();
 });

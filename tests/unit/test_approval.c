@@ -149,6 +149,22 @@ TEST(approval_store_bounds_decides_remembers_and_times_out)
 	CHECK_INT_EQ(st->approved_total, 1);
 	CHECK_INT_EQ(st->declined_total, 1);
 	CHECK_INT_EQ(st->timeout_total, 1);
+
+	/* one agent's share: it cannot fill the bound and starve the others */
+	st->max_pending = 3;
+	st->max_per_agent = 2;
+	struct approval *b[4];
+	struct outcome ob[4] = { 0 };
+	struct approval_subject same_cg_other_pid = subject(101, 42), other_cg = s;
+
+	other_cg.cgroup_id++;
+	CHECK_INT_EQ(approval_submit(st, &s, on_done, &ob[0], &b[0]), 0);
+	CHECK_INT_EQ(approval_submit(st, &s, on_done, &ob[1], &b[1]), 0);
+	CHECK_INT_EQ(approval_submit(st, &s, on_done, &ob[2], &b[2]), -EDQUOT);
+	CHECK_INT_EQ(approval_submit(st, &same_cg_other_pid, on_done, &ob[2], &b[2]), 0);
+	CHECK_INT_EQ(approval_submit(st, &other_cg, on_done, &ob[3], &b[3]), -ENOSPC);  /* the bound still holds */
+	approval_store_fini(st, "mcpfence is stopping");
+	CHECK_INT_EQ(ob[0].calls + ob[1].calls + ob[2].calls, 3);
 	timer_wheel_fini(&tw);
 	loop_fini(&loop);
 	free(st);
