@@ -582,6 +582,19 @@ static int intercepted_rel(const char *cgroup_dir, char *out, size_t len)
 	return 0;
 }
 
+int approval_ctl_dir_safe(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return -EPERM;
+	return 0;
+}
+
 static int listen_at(struct approval_ctl *c, const char *path, gid_t group, bool have_group)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -592,10 +605,20 @@ static int listen_at(struct approval_ctl *c, const char *path, gid_t group, bool
 	    snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid()) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) && slash != dir) {
+	if (!(slash = strrchr(dir, '/'))) {
+		snprintf(dir, sizeof(dir), ".");
+	} else if (slash == dir) {
+		dir[1] = '\0';
+	} else {
 		*slash = '\0';
 		if (mkdir(dir, 0755) && errno != EEXIST)
 			return -errno;
+	}
+	err = approval_ctl_dir_safe(dir);
+	if (err) {
+		log_error("control socket: %s must be a directory of root (or this user) that nobody else can "
+			  "write: %s", dir, strerror(-err));
+		return err;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)

@@ -59,6 +59,12 @@ void approval_ctl_stop(struct approval_ctl *c);
 /* Gauge, counters and latency histogram for /metrics. */
 void approval_ctl_render(const struct approval_ctl *c, struct bytebuf *out);
 
+/* May the control socket be made in dir? A directory (not a symlink),
+ * owned by this user or root, that nobody else can write: the socket is
+ * chmod-ed, chown-ed and renamed there by path. 0, -ENOTDIR, -EPERM or
+ * -errno. Exposed for tests. */
+int approval_ctl_dir_safe(const char *dir);
+
 /* Is this peer allowed to decide approvals? 0, or -EPERM with why set.
  * pidfd is the peer's own (SO_PEERPIDFD): what /proc says of pid counts
  * only while that process is still alive, so pid reuse cannot lend a

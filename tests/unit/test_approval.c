@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -199,6 +200,32 @@ TEST(approval_elicitation_answer_and_capability)
 	CHECK(elicit_caps_has("fs", "session-1"));
 	CHECK(!elicit_caps_has("fs", "session-1xyz"));
 	CHECK(!elicit_caps_has("other", "session-1"));
+}
+
+/* The daemon (root) chmods and chowns the socket by path, and renames it
+ * into place: in a directory someone else can write, that path could be
+ * swapped for a symlink (chmod 0660 of any file) or for their own socket. */
+TEST(approval_control_dir_must_be_ours_alone)
+{
+	char dir[] = "/tmp/mcpf-ctl-XXXXXX", link[64], sub[64];
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	CHECK_INT_EQ(mkdir(sub, 0755), 0);
+	CHECK_INT_EQ(symlink(sub, link), 0);
+	CHECK_INT_EQ(approval_ctl_dir_safe(sub), 0);
+	CHECK_INT_EQ(approval_ctl_dir_safe(link), -ENOTDIR);
+	CHECK_INT_EQ(chmod(sub, 0775), 0);
+	CHECK_INT_EQ(approval_ctl_dir_safe(sub), -EPERM);
+	CHECK_INT_EQ(chmod(sub, 01777), 0);
+	CHECK_INT_EQ(approval_ctl_dir_safe(sub), -EPERM);
+	CHECK_INT_EQ(chmod(sub, 0755), 0);
+	CHECK_INT_EQ(chown(sub, 65534, 65534), 0);
+	CHECK_INT_EQ(approval_ctl_dir_safe(sub), -EPERM);
+	unlink(link);
+	rmdir(sub);
+	rmdir(dir);
 }
 
 /* SO_PEERCRED's pid is only a number: the peer that connected may have
