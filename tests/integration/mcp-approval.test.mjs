@@ -373,3 +373,14 @@ itest('one agent cannot fill the bound: past its share (--max-agent-approvals, d
   assert.equal(resultText(await call), 'ran execute {"marker":"other-agent"}');
   await agent.close();
 });
+
+itest('a call whose arguments hold an integer past 2^53 is not held: no summary or hash could show or bind it exactly', async (t) => {
+  const sb = sandbox(t, 'approve-bignum');
+  const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }) });
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
+  expectDenial(assert, await agent.callTool('execute', { id: 2 ** 60, marker: 'bignum' }), { reason: 'number of magnitude 2^53' });
+  assert.deepEqual(await pending(sb, daemon), []);
+  assert.deepEqual(rec.requestsMentioning('bignum'), []);
+  await agent.close();
+});
