@@ -384,3 +384,20 @@ itest('a call whose arguments hold an integer past 2^53 is not held: no summary 
   assert.deepEqual(rec.requestsMentioning('bignum'), []);
   await agent.close();
 });
+
+itest('approvals on a terminal: control characters an agent puts in a tool name print as "?", never reach the operator\'s terminal', async (t) => {
+  const sb = sandbox(t, 'approve-term');
+  const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { '*': { action: 'approve' } } } }) });
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
+  // cursor up, erase the line, carriage return, an 8-bit CSI: would rewrite the line of another held call
+  const call = agent.callTool('rm\x1b[1A\x1b[2K\r\u009b31m', {});
+  const [held] = await waitPending(sb, daemon, 1);
+  const out = await ctl(sb, daemon, ['approvals']);
+  assert.equal(out.code, 0, out.stderr);
+  assert.doesNotMatch(out.stdout, /[\x00-\x09\x0b-\x1f\x7f\u0080-\u009f]/);
+  assert.match(out.stdout, new RegExp(`^${held.id} .* rec/rm\\?\\[1A\\?\\[2K\\?\\?\\?31m  args `, 'm'));
+  assert.equal((await ctl(sb, daemon, ['deny', held.id])).code, 0);
+  await call.catch(() => {});
+  await agent.close();
+});
