@@ -137,6 +137,17 @@ int approval_submit(struct approval_store *st, const struct approval_subject *s,
 		st->refused_full_total++;
 		return -ENOSPC;
 	}
+	if (st->max_per_agent) {
+		unsigned mine = 0;
+
+		for (a = st->head; a; a = a->next)
+			mine += a->s.cgroup_id == s->cgroup_id && a->s.uid == s->uid &&
+				a->s.identity_pid == s->identity_pid;
+		if (mine >= st->max_per_agent) {
+			st->refused_full_total++;
+			return -EDQUOT;
+		}
+	}
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return -EIO;
 	a = calloc(1, sizeof(*a));

@@ -3,7 +3,8 @@
  *
  *   approval_store_init(&st, wheel, max_pending, secret);
  *   if (approval_remembered(&st, &subject, &by)) ... goes out at once
- *   approval_submit(&st, &subject, done, ctx, &a);   // -ENOSPC: over the bound
+ *   approval_submit(&st, &subject, done, ctx, &a);   // -ENOSPC: over the bound,
+ *                                                    // -EDQUOT: over this agent's share
  *   ... approval_decide(&st, id, true, remember_s, "operator uid 0", NULL)
  *   ... or the timer: done(ctx, {APPROVAL_TIMEOUT}) after subject.timeout_s
  *   approval_cancel(a);        // the held call's connection is gone: no callback
@@ -29,6 +30,7 @@
 
 #define APPROVAL_ID_LEN 32           /* hex characters */
 #define APPROVAL_DEFAULT_MAX 100
+#define APPROVAL_DEFAULT_AGENT_MAX 25 /* per agent identity: others still get a turn */
 #define APPROVAL_REMEMBER_MAX 1024   /* remembered approvals kept at once */
 #define APPROVAL_LATENCY_BUCKETS 17
 
@@ -75,6 +77,7 @@ struct remembered {
 struct approval_store {
 	struct timer_wheel *wheel;
 	unsigned int max_pending, n_pending;
+	unsigned int max_per_agent;      /* held at once per agent identity; 0: max_pending */
 	struct approval *head;           /* oldest first */
 	struct approval *tail;
 	struct remembered remembered[APPROVAL_REMEMBER_MAX];

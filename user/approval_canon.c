@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +20,28 @@ static int by_name(const void *a, const void *b)
 
 static int emit_scalar(const cJSON *v, struct bytebuf *out)
 {
-	char *text = cJSON_PrintUnformatted(v);
+	char *text;
 	int err;
 
+	/* from 2^53 on (and at infinity) one double stands for many literals
+	 * a server may read apart: no hash or summary could tell them apart */
+	if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+		char num[32];
+
+		if (!(fabs(d) < 9007199254740992.0))
+			return -ERANGE;
+		/* the shortest text that reads back as exactly this double (cJSON's
+		 * own printing rounds to 15 digits when within an epsilon: two
+		 * integers near 2^53 would print alike) */
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(num, sizeof(num), "%.*g", prec, d);
+			if (strtod(num, NULL) == d)
+				break;
+		}
+		return bb_append(out, num, strlen(num)) ? -ENOMEM : 0;
+	}
+	text = cJSON_PrintUnformatted(v);
 	if (!text)
 		return -ENOMEM;
 	err = bb_append(out, text, strlen(text)) ? -ENOMEM : 0;
@@ -50,7 +70,7 @@ static int emit(const cJSON *v, struct bytebuf *out)
 			return -ENOMEM;
 		for (c = v->child; c && !err; c = c->next)
 			err = (c != v->child && bb_append(out, ",", 1)) ? -ENOMEM : emit(c, out);
-		return err || bb_append(out, "]", 1) ? -ENOMEM : 0;
+		return err ? err : bb_append(out, "]", 1) ? -ENOMEM : 0;
 	}
 	if (!cJSON_IsObject(v))
 		return emit_scalar(v, out);
@@ -74,7 +94,7 @@ static int emit(const cJSON *v, struct bytebuf *out)
 			err = emit(members[i], out);
 	}
 	free(members);
-	return err || bb_append(out, "}", 1) ? -ENOMEM : 0;
+	return err ? err : bb_append(out, "}", 1) ? -ENOMEM : 0;
 }
 
 int approval_canon(const cJSON *args, struct bytebuf *out)

@@ -13,6 +13,9 @@
  * terminal). Two calls whose arguments differ only in member order or
  * white space hash alike; any other difference hashes differently (up to
  * 64-bit collisions, which a keyed hash keeps the agent from aiming at).
+ * Numbers are cJSON's doubles: spellings of one value (1, 1.0, 1e0) hash
+ * alike; a number whose magnitude reaches 2^53 (or infinity) is -ERANGE,
+ * since one double there stands for integers a server reads apart.
  */
 #ifndef MCPF_APPROVAL_CANON_H
 #define MCPF_APPROVAL_CANON_H
@@ -23,6 +26,7 @@
 
 #include "bytebuf.h"
 
+/* 0, -ENOMEM, or -ERANGE (a number no hash can bind, above). */
 int approval_canon(const cJSON *args, struct bytebuf *out);
 int approval_args_hash(const unsigned char key[16], const cJSON *args, uint64_t *out);
 void approval_summary(const cJSON *args, char *out, size_t size);

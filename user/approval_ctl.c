@@ -34,6 +34,7 @@ struct ctl_client {
 	struct bytebuf in, out;
 	bool watching;
 	pid_t pid;
+	int pidfd;                   /* the peer process itself (approval_peer_allowed) */
 	uid_t uid;
 	gid_t gid;
 	struct deferred free_later;
@@ -126,13 +127,21 @@ static bool in_group(pid_t pid, gid_t gid, gid_t group)
 }
 
 int approval_peer_allowed(const struct enforce *enf, const char *intercepted_rel, gid_t group, bool have_group,
-			  pid_t pid, uid_t uid, gid_t gid, const char **why)
+			  pid_t pid, int pidfd, uid_t uid, gid_t gid, const char **why)
 {
 	const struct policy_scopes *sc = enf && enf->policy ? enf->policy->scopes : NULL;
 	char cg[PATH_MAX];
+	bool member;
 
 	if (peer_cgroup(pid, cg, sizeof(cg))) {
 		*why = "the peer's cgroup cannot be read";
+		return -EPERM;
+	}
+	member = have_group && in_group(pid, gid, group);
+	/* read from /proc first, then: is the pid still the peer's? (a live
+	 * or unreaped process keeps its pid) */
+	if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0)) {
+		*why = "the process that connected has exited";
 		return -EPERM;
 	}
 	if (path_inside(cg, intercepted_rel)) {
@@ -146,7 +155,7 @@ int approval_peer_allowed(const struct enforce *enf, const char *intercepted_rel
 				       "decide approvals";
 				return -EPERM;
 			}
-	if (uid != 0 && !(have_group && in_group(pid, gid, group))) {
+	if (uid != 0 && !member) {
 		*why = have_group ? "only root or members of the control group may decide approvals"
 				  : "only root may decide approvals (see run --control-group)";
 		return -EPERM;
@@ -162,6 +171,8 @@ static void client_free(struct deferred *d)
 
 	bb_free(&cl->in);
 	bb_free(&cl->out);
+	if (cl->pidfd >= 0)
+		close(cl->pidfd);
 	free(cl);
 }
 
@@ -285,7 +296,8 @@ static void handle_request(struct ctl_client *cl, const char *line, size_t len)
 	char by[64], text[256];
 	int err;
 
-	if (approval_peer_allowed(c->enf, c->intercepted, c->group, c->have_group, cl->pid, cl->uid, cl->gid, &why)) {
+	if (approval_peer_allowed(c->enf, c->intercepted, c->group, c->have_group, cl->pid, cl->pidfd, cl->uid,
+				  cl->gid, &why)) {
 		send_json(cl, error_json(why));
 	} else if (!cJSON_IsString(op)) {
 		send_json(cl, error_json("a request is {\"op\": \"list\"|\"watch\"|\"approve\"|\"deny\", ...}"));
@@ -368,6 +380,22 @@ static void on_client(struct watch *w, uint32_t revents)
 	client_flush(cl);
 }
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+/* The connecting process itself (Linux 6.5); before that, a pidfd for its
+ * pid opened now, which narrows pid reuse to the time before accept. */
+static int peer_pidfd(int fd, pid_t pid, int *out)
+{
+	socklen_t len = sizeof(*out);
+
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, out, &len))
+		return 0;
+	*out = errno == ENOPROTOOPT ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	return *out < 0 ? -1 : 0;
+}
+
 static void on_accept(struct watch *w, uint32_t revents)
 {
 	struct approval_ctl *c = container_of(w, struct approval_ctl, listen);
@@ -375,15 +403,16 @@ static void on_accept(struct watch *w, uint32_t revents)
 	socklen_t len;
 	struct ctl_client *cl;
 	const char *why;
-	int fd;
+	int fd, pidfd;
 
 	(void)revents;
 	while ((fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		cred = (struct ucred){ .pid = 0 };
 		len = sizeof(cred);
+		pidfd = -1;
 		why = "the peer's credentials cannot be read, or no memory";
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
-		    approval_peer_allowed(c->enf, c->intercepted, c->group, c->have_group, cred.pid, cred.uid,
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || peer_pidfd(fd, cred.pid, &pidfd) ||
+		    approval_peer_allowed(c->enf, c->intercepted, c->group, c->have_group, cred.pid, pidfd, cred.uid,
 					  cred.gid, &why) || c->n_clients >= CTL_CLIENTS_MAX ||
 		    !(cl = calloc(1, sizeof(*cl)))) {
 			char msg[320];
@@ -394,9 +423,12 @@ static void on_accept(struct watch *w, uint32_t revents)
 			n = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"%s\"}\n", why);
 			(void)!send(fd, msg, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 			log_warn("control socket: refused pid %d uid %u: %s", (int)cred.pid, (unsigned)cred.uid, why);
+			if (pidfd >= 0)
+				close(pidfd);
 			close(fd);
 			continue;
 		}
+		cl->pidfd = pidfd;
 		cl->ctl = c;
 		cl->w.fd = fd;
 		cl->w.cb = on_client;
@@ -464,8 +496,14 @@ static void run_hook(struct approval_ctl *c, const struct approval *a)
 	snprintf(env[n++], sizeof(env[0]), "MCPFENCE_APPROVAL_ARGS_HASH=%016llx", (unsigned long long)s->args_hash);
 	snprintf(env[n++], sizeof(env[0]), "MCPFENCE_APPROVAL_ARGS=%s", s->summary);
 	snprintf(env[n++], sizeof(env[0]), "MCPFENCE_APPROVAL_TIMEOUT=%u", s->timeout_s);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		/* agent-chosen text (tool, comm, arguments): one line, no terminal
+		 * control, whatever the hook does with it */
+		for (char *p = strchr(env[i], '=') + 1; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 		envp[i] = env[i];
+	}
 	envp[n] = NULL;
 	err = posix_spawn(&h->pid, "/bin/sh", NULL, NULL, argv, envp);
 	if (err) {
@@ -544,6 +582,19 @@ static int intercepted_rel(const char *cgroup_dir, char *out, size_t len)
 	return 0;
 }
 
+int approval_ctl_dir_safe(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return -EPERM;
+	return 0;
+}
+
 static int listen_at(struct approval_ctl *c, const char *path, gid_t group, bool have_group)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -554,10 +605,20 @@ static int listen_at(struct approval_ctl *c, const char *path, gid_t group, bool
 	    snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid()) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) && slash != dir) {
+	if (!(slash = strrchr(dir, '/'))) {
+		snprintf(dir, sizeof(dir), ".");
+	} else if (slash == dir) {
+		dir[1] = '\0';
+	} else {
 		*slash = '\0';
 		if (mkdir(dir, 0755) && errno != EEXIST)
 			return -errno;
+	}
+	err = approval_ctl_dir_safe(dir);
+	if (err) {
+		log_error("control socket: %s must be a directory of root (or this user) that nobody else can "
+			  "write: %s", dir, strerror(-err));
+		return err;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -591,6 +652,7 @@ int approval_ctl_start(struct approval_ctl **out, struct loop *loop, struct time
 	c->enf = enf;
 	c->listen.fd = -1;
 	approval_store_init(&c->st, wheel, o->max_pending);
+	c->st.max_per_agent = o->max_per_agent < o->max_pending ? o->max_per_agent : 0;
 	c->st.watch = on_store_event;
 	c->st.watch_ctx = c;
 	if (o->group) {
@@ -658,8 +720,12 @@ void approval_ctl_stop(struct approval_ctl *c)
 		loop_close(c->loop, &c->listen);
 	}
 	for (int i = 0; i < APPROVAL_HOOKS_MAX; i++)
-		if (c->hooks[i].pid)
-			hook_reap(&c->hooks[i]);  /* the daemon is going: wait for them */
+		if (c->hooks[i].pid) {
+			/* the daemon is going: a hook still running (up to its
+			 * timeout) must not hold up a stop or a handover */
+			kill(c->hooks[i].pid, SIGKILL);
+			hook_reap(&c->hooks[i]);
+		}
 	free(c->hook);
 	free(c);
 }

@@ -45,6 +45,7 @@ struct approval_ctl_opts {
 	const char *hook;            /* NULL: none */
 	const char *cgroup_dir;      /* run --cgroup (absolute path on the cgroup2 mount) */
 	unsigned int max_pending;
+	unsigned int max_per_agent;  /* 0: max_pending */
 };
 
 struct approval_ctl;
@@ -58,9 +59,17 @@ void approval_ctl_stop(struct approval_ctl *c);
 /* Gauge, counters and latency histogram for /metrics. */
 void approval_ctl_render(const struct approval_ctl *c, struct bytebuf *out);
 
+/* May the control socket be made in dir? A directory (not a symlink),
+ * owned by this user or root, that nobody else can write: the socket is
+ * chmod-ed, chown-ed and renamed there by path. 0, -ENOTDIR, -EPERM or
+ * -errno. Exposed for tests. */
+int approval_ctl_dir_safe(const char *dir);
+
 /* Is this peer allowed to decide approvals? 0, or -EPERM with why set.
- * Exposed for tests. */
+ * pidfd is the peer's own (SO_PEERPIDFD): what /proc says of pid counts
+ * only while that process is still alive, so pid reuse cannot lend a
+ * dead agent's socket another process's cgroup. Exposed for tests. */
 int approval_peer_allowed(const struct enforce *enf, const char *intercepted_rel, gid_t group, bool have_group,
-			  pid_t pid, uid_t uid, gid_t gid, const char **why);
+			  pid_t pid, int pidfd, uid_t uid, gid_t gid, const char **why);
 
 #endif

@@ -89,11 +89,24 @@ static int check_ok(const cJSON *reply)
 	return 1;
 }
 
+/* A string of the reply, for a terminal: what an agent chose (its tool
+ * name, its comm) must not move the cursor or rewrite the line of another
+ * call, so C0, DEL and C1 controls print as '?'. */
 static const char *str(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 
-	return cJSON_IsString(v) ? v->valuestring : "";
+	if (!cJSON_IsString(v))
+		return "";
+	for (unsigned char *p = (unsigned char *)v->valuestring; *p; p++) {
+		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			p[0] = p[1] = '?';  /* U+0080..U+009F: a C1 control, two bytes */
+			p++;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			*p = '?';
+		}
+	}
+	return v->valuestring;
 }
 
 static double num(const cJSON *o, const char *k)

@@ -74,6 +74,7 @@ enum {
 	OPT_MAX_BATCH, OPT_MAX_DEPTH, OPT_MAX_VALUES, OPT_MEMORY_BUDGET, OPT_MAX_CONNS, OPT_MAX_AGENT_CONNS,
 	OPT_HEADER_TIMEOUT, OPT_BODY_TIMEOUT, OPT_IDLE_TIMEOUT,
 	OPT_CONTROL, OPT_CONTROL_GROUP, OPT_MAX_APPROVALS, OPT_APPROVAL_HOOK,
+	OPT_MAX_AGENT_APPROVALS,
 };
 
 static const struct argp_option run_options[] = {
@@ -107,6 +108,7 @@ static const struct argp_option run_options[] = {
 	{ "control", OPT_CONTROL, "PATH", 0, "Control socket for approvals (default " APPROVAL_CTL_DEFAULT_PATH ")", 0 },
 	{ "control-group", OPT_CONTROL_GROUP, "GROUP", 0, "Members of GROUP may decide approvals too (default: root only); never from an agent's cgroup", 0 },
 	{ "max-approvals", OPT_MAX_APPROVALS, "N", 0, "Calls held for approval at once; more are denied (default 100)", 0 },
+	{ "max-agent-approvals", OPT_MAX_AGENT_APPROVALS, "N", 0, "Calls held for approval at once per agent (--agent-identity); more are denied (default 25)", 0 },
 	{ "approval-hook", OPT_APPROVAL_HOOK, "CMD", 0, "Run '/bin/sh -c CMD' for each new held call, its details in MCPFENCE_APPROVAL_* variables", 0 },
 	{ "verbose", 'v', NULL, 0, "Log each intercepted connection; twice for debug, three times for libbpf debug", 0 },
 	{ 0 },
@@ -164,6 +166,7 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case OPT_CONTROL: a->approvals.path = arg; break;
 	case OPT_CONTROL_GROUP: a->approvals.group = arg; break;
 	case OPT_MAX_APPROVALS: a->approvals.max_pending = parse_number(arg, 1, 100000, state); break;
+	case OPT_MAX_AGENT_APPROVALS: a->approvals.max_per_agent = parse_number(arg, 1, 100000, state); break;
 	case OPT_APPROVAL_HOOK: a->approvals.hook = arg; break;
 	case 'v': log_verbosity++; break;
 	case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); break;
@@ -524,7 +527,7 @@ int cmd_run(int argc, char **argv)
 			  .header_timeout_s = CONN_DEFAULT_HEADER_TIMEOUT, .body_timeout_s = CONN_DEFAULT_BODY_TIMEOUT,
 			  .idle_timeout_s = CONN_DEFAULT_IDLE_TIMEOUT },
 		.memory_budget = MEM_BUDGET_DEFAULT,
-		.approvals = { .max_pending = APPROVAL_DEFAULT_MAX },
+		.approvals = { .max_pending = APPROVAL_DEFAULT_MAX, .max_per_agent = APPROVAL_DEFAULT_AGENT_MAX },
 	};
 	struct handover_set inherited = { 0 };
 	struct audit_log *audit = NULL;

@@ -424,13 +424,17 @@ static int ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct d
 	snprintf(s.tool, sizeof(s.tool), "%s", jm->tool_name);
 	snprintf(s.comm, sizeof(s.comm), "%.*s", MCPF_COMM_LEN, o->comm);
 	snprintf(s.cgroup_path, sizeof(s.cgroup_path), "%s", f->cgroup_path);
-	if (approval_args_hash(f->enf->session_secret, jm->arguments, &s.args_hash))
+	err = approval_args_hash(f->enf->session_secret, jm->arguments, &s.args_hash);
+	if (err && err != -ERANGE)
 		return -1;
 	snprintf(s.session, sizeof(s.session), "%s", rc->session);
 	snprintf(rc->args_hash, sizeof(rc->args_hash), "%016llx", (unsigned long long)s.args_hash);
 	approval_summary(jm->arguments, s.summary, sizeof(s.summary));
 	if (!st) {
 		why = "no approval is possible on this daemon";
+	} else if (err) {
+		why = "an argument holds a number of magnitude 2^53 or more, which cannot be shown or bound "
+		      "exactly for approval";
 	} else if (approval_remembered(st, &s)) {
 		dr->approved = true;
 		*v = decide(f->enf->policy, dr, d);
@@ -450,9 +454,10 @@ static int ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct d
 		if (!h)
 			return -1;
 		err = approval_submit(st, &s, held_done, h, &h->a);
-		if (err == -ENOSPC) {
-			snprintf(busy, sizeof(busy), "too many calls await approval (%u); try again later",
-				 st->max_pending);
+		if (err == -ENOSPC || err == -EDQUOT) {
+			snprintf(busy, sizeof(busy), "too many calls await approval (%u%s); try again later",
+				 err == -EDQUOT ? st->max_per_agent : st->max_pending,
+				 err == -EDQUOT ? " from this agent" : "");
 			why = busy;
 			free(h);
 		} else if (err) {

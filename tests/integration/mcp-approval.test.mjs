@@ -177,7 +177,9 @@ itest('no answer in time: the call is denied with the reason, the server never s
 itest('100 calls held while 16 other connections keep calling: their throughput holds, the 101st is denied with a reason', async (t) => {
   const sb = sandbox(t, 'approve-bound');
   const rec = await startRecorder(sb, { tools: ['echo', 'execute'], jsonResponse: true });
-  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }) });
+  // one agent may take the whole bound here (its own share is the next test)
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }),
+    args: ['--max-agent-approvals', '100'] });
   const loop = async () => {
     const out = await sb.runInCgroup(process.execPath, [LOAD, '--port', String(rec.port), '--mode', 'loop', '--conns', '16', '--seconds', '3']);
     assert.equal(out.code, 0, out.stderr);
@@ -317,5 +319,85 @@ itest('a handover denies the calls held by the old daemon with a reason; the suc
   assert.equal((await ctl(sb, successor, ['approve', held.id])).code, 0);
   assert.equal(resultText(await next), 'ran execute {"command":"after"}');
   await old.stop('SIGTERM', 15000);
+  await agent.close();
+});
+
+itest('--approval-hook: control characters an agent puts in a tool name reach the hook\'s environment as "?", one line each', async (t) => {
+  const sb = sandbox(t, 'approve-hook-env');
+  const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
+  const hookOut = path.join(sb.tmp, 'hook.out');
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { '*': { action: 'approve' } } } }),
+    args: ['--approval-hook', `printf '%s|%s\\n' "$MCPFENCE_APPROVAL_TOOL" "$MCPFENCE_APPROVAL_ARGS" >> ${hookOut}`] });
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
+  const call = agent.callTool('exec\nute\x1b[2J\tx', { line: 'a\nb' });
+  const [held] = await waitPending(sb, daemon, 1);
+  const hooked = await waitUntil(() => fs.existsSync(hookOut) && fs.readFileSync(hookOut, 'utf8'), 'the hook ran');
+  assert.equal(hooked, 'exec?ute?[2J?x|{"line":"a\\nb"}\n');
+  assert.equal((await ctl(sb, daemon, ['deny', held.id])).code, 0);
+  await call.catch(() => {});
+  assert.deepEqual(rec.calls(), []);
+  await agent.close();
+});
+
+itest('a daemon stop does not wait for an --approval-hook still running', async (t) => {
+  const sb = sandbox(t, 'approve-hook-stop');
+  const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
+  const started = path.join(sb.tmp, 'hook.started');
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }),
+    args: ['--approval-hook', `touch ${started}; exec sleep 25`] });
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
+  const call = agent.callTool('execute', { marker: 'hook-stop' });
+  await waitPending(sb, daemon, 1);
+  await waitUntil(() => fs.existsSync(started), 'the hook runs');
+  const t0 = Date.now();
+  const { code } = await daemon.stop('SIGTERM', 20000);
+  assert.equal(code, 0);
+  assert.ok(Date.now() - t0 < 8000, `the stop took ${Date.now() - t0} ms`);
+  expectDenial(assert, await call, { reason: 'mcpfence is restarting or stopping' });
+  await agent.close();
+});
+
+itest('one agent cannot fill the bound: past its share (--max-agent-approvals, default 25) its calls are denied, another agent\'s call is still held', async (t) => {
+  const sb = sandbox(t, 'approve-share');
+  const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }) });
+  const hold = sb.spawn(process.execPath, [LOAD, '--port', String(rec.port), '--mode', 'hold', '--tool', 'execute', '--count', '26'], { cgroup: true });
+  const [over] = await hold.waitForOutput(/.*"isError":true.*/, { timeoutMs: 30000 });
+  assert.match(over, /too many calls await approval \(25 from this agent\)/);
+  assert.equal((await waitPending(sb, daemon, 25)).length, 25);
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
+  const call = agent.callTool('execute', { marker: 'other-agent' });
+  const other = (await waitPending(sb, daemon, 26)).find((p) => p.agent.pid === agent.pid);
+  assert.ok(other, 'the other agent\'s call is held');
+  assert.equal((await ctl(sb, daemon, ['approve', other.id])).code, 0);
+  assert.equal(resultText(await call), 'ran execute {"marker":"other-agent"}');
+  await agent.close();
+});
+
+itest('a call whose arguments hold an integer past 2^53 is not held: no summary or hash could show or bind it exactly', async (t) => {
+  const sb = sandbox(t, 'approve-bignum');
+  const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }) });
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
+  expectDenial(assert, await agent.callTool('execute', { id: 2 ** 60, marker: 'bignum' }), { reason: 'number of magnitude 2^53' });
+  assert.deepEqual(await pending(sb, daemon), []);
+  assert.deepEqual(rec.requestsMentioning('bignum'), []);
+  await agent.close();
+});
+
+itest('approvals on a terminal: control characters an agent puts in a tool name print as "?", never reach the operator\'s terminal', async (t) => {
+  const sb = sandbox(t, 'approve-term');
+  const rec = await startRecorder(sb, { tools: ['execute'], jsonResponse: true });
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { '*': { action: 'approve' } } } }) });
+  const agent = await spawnAgent(sb, rec.url(), { elicit: 'none' });
+  // cursor up, erase the line, carriage return, an 8-bit CSI: would rewrite the line of another held call
+  const call = agent.callTool('rm\x1b[1A\x1b[2K\r\u009b31m', {});
+  const [held] = await waitPending(sb, daemon, 1);
+  const out = await ctl(sb, daemon, ['approvals']);
+  assert.equal(out.code, 0, out.stderr);
+  assert.doesNotMatch(out.stdout, /[\x00-\x09\x0b-\x1f\x7f\u0080-\u009f]/);
+  assert.match(out.stdout, new RegExp(`^${held.id} .* rec/rm\\?\\[1A\\?\\[2K\\?\\?\\?31m  args `, 'm'));
+  assert.equal((await ctl(sb, daemon, ['deny', held.id])).code, 0);
+  await call.catch(() => {});
   await agent.close();
 });

@@ -3,10 +3,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 
 #include "approval.h"
 #include "approval_canon.h"
+#include "approval_ctl.h"
 #include "approval_elicit.h"
 #include "harness.h"
 #include "policy_abi.h"
@@ -54,6 +59,34 @@ TEST(approval_canonical_arguments_sort_keys_and_drop_space)
 	approval_summary(v, summary, sizeof(summary));
 	CHECK_STR_EQ(summary, "{\"path\":\"/srv/a-very...");
 	cJSON_Delete(v);
+}
+
+/* cJSON keeps a number as a double: every literal that rounds to it would
+ * share one hash and one summary. Past 2^53 that joins different integers
+ * a server reads exactly (1234567890123456789 shown as ...768, and a
+ * remembered approval of one letting its neighbours through); 1e400 would
+ * print as null. Such arguments cannot be bound, so they are not held. */
+TEST(approval_canonical_numbers_only_where_a_double_is_exact)
+{
+	static const char *const refused[] = { "{\"id\":9007199254740992}", "{\"id\":9007199254740993}",
+					      "{\"id\":-1234567890123456789}", "{\"a\":[{\"n\":1e400}]}",
+					      "{\"n\":-1e999}", "{\"n\":1e20}" };
+	uint64_t h;
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		cJSON *v = cJSON_Parse(refused[i]);
+
+		CHECK(v != NULL);
+		CHECK_INT_EQ(approval_args_hash(KEY, v, &h), -ERANGE);
+		cJSON_Delete(v);
+	}
+	CHECK_STR_EQ(canon_of("{\"a\":9007199254740991,\"b\":-9007199254740991,\"c\":1.5,\"d\":1e-300}"),
+		     "{\"a\":9007199254740991,\"b\":-9007199254740991,\"c\":1.5,\"d\":1e-300}");
+	CHECK(hash_of("{\"n\":9007199254740991}") != hash_of("{\"n\":9007199254740990}"));
+	CHECK(hash_of("{\"n\":0.30000000000000004}") != hash_of("{\"n\":0.3}"));
+	CHECK_STR_EQ(canon_of("{\"n\":0.1,\"m\":-0.0}"), "{\"m\":-0,\"n\":0.1}");
+	CHECK(hash_of("{\"n\":1}") == hash_of("{\"n\":1.0}"));  /* one value, spelt two ways */
+	CHECK(hash_of("{\"n\":1}") != hash_of("{\"n\":null}"));
 }
 
 struct outcome {
@@ -145,6 +178,22 @@ TEST(approval_store_bounds_decides_remembers_and_times_out)
 	CHECK_INT_EQ(st->approved_total, 1);
 	CHECK_INT_EQ(st->declined_total, 1);
 	CHECK_INT_EQ(st->timeout_total, 1);
+
+	/* one agent's share: it cannot fill the bound and starve the others */
+	st->max_pending = 3;
+	st->max_per_agent = 2;
+	struct approval *b[4];
+	struct outcome ob[4] = { 0 };
+	struct approval_subject same_cg_other_pid = subject(101, 42), other_cg = s;
+
+	other_cg.cgroup_id++;
+	CHECK_INT_EQ(approval_submit(st, &s, on_done, &ob[0], &b[0]), 0);
+	CHECK_INT_EQ(approval_submit(st, &s, on_done, &ob[1], &b[1]), 0);
+	CHECK_INT_EQ(approval_submit(st, &s, on_done, &ob[2], &b[2]), -EDQUOT);
+	CHECK_INT_EQ(approval_submit(st, &same_cg_other_pid, on_done, &ob[2], &b[2]), 0);
+	CHECK_INT_EQ(approval_submit(st, &other_cg, on_done, &ob[3], &b[3]), -ENOSPC);  /* the bound still holds */
+	approval_store_fini(st, "mcpfence is stopping");
+	CHECK_INT_EQ(ob[0].calls + ob[1].calls + ob[2].calls, 3);
 	timer_wheel_fini(&tw);
 	loop_fini(&loop);
 	free(st);
@@ -179,4 +228,53 @@ TEST(approval_elicitation_answer_and_capability)
 	CHECK(elicit_caps_has("fs", "session-1"));
 	CHECK(!elicit_caps_has("fs", "session-1xyz"));
 	CHECK(!elicit_caps_has("other", "session-1"));
+}
+
+/* The daemon (root) chmods and chowns the socket by path, and renames it
+ * into place: in a directory someone else can write, that path could be
+ * swapped for a symlink (chmod 0660 of any file) or for their own socket. */
+TEST(approval_control_dir_must_be_ours_alone)
+{
+	char dir[] = "/tmp/mcpf-ctl-XXXXXX", link[64], sub[64];
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	CHECK_INT_EQ(mkdir(sub, 0755), 0);
+	CHECK_INT_EQ(symlink(sub, link), 0);
+	CHECK_INT_EQ(approval_ctl_dir_safe(sub), 0);
+	CHECK_INT_EQ(approval_ctl_dir_safe(link), -ENOTDIR);
+	CHECK_INT_EQ(chmod(sub, 0775), 0);
+	CHECK_INT_EQ(approval_ctl_dir_safe(sub), -EPERM);
+	CHECK_INT_EQ(chmod(sub, 01777), 0);
+	CHECK_INT_EQ(approval_ctl_dir_safe(sub), -EPERM);
+	CHECK_INT_EQ(chmod(sub, 0755), 0);
+	CHECK_INT_EQ(chown(sub, 65534, 65534), 0);
+	CHECK_INT_EQ(approval_ctl_dir_safe(sub), -EPERM);
+	unlink(link);
+	rmdir(sub);
+	rmdir(dir);
+}
+
+/* SO_PEERCRED's pid is only a number: the peer that connected may have
+ * exited (its socket kept by a child inside the agent cgroup) and the pid
+ * gone to a process outside. The pidfd names the peer itself. */
+TEST(approval_peer_refused_when_the_pid_outlived_the_peer)
+{
+	const char *why = NULL;
+	int self = (int)syscall(SYS_pidfd_open, getpid(), 0), dead;
+	pid_t child = fork();
+
+	if (child == 0)
+		_exit(0);
+	CHECK(child > 0 && self >= 0);
+	dead = (int)syscall(SYS_pidfd_open, child, 0);
+	CHECK(dead >= 0);
+	CHECK(waitpid(child, NULL, 0) == child);
+	CHECK_INT_EQ(approval_peer_allowed(NULL, "", 0, false, getpid(), self, 0, 0, &why), 0);
+	/* the live pid (this process, outside any agent cgroup) is not the peer's */
+	CHECK_INT_EQ(approval_peer_allowed(NULL, "", 0, false, getpid(), dead, 0, 0, &why), -EPERM);
+	CHECK(why && strstr(why, "exited"));
+	close(self);
+	close(dead);
 }
