@@ -48,7 +48,7 @@ function expectAsked(res) {
   assert.equal(r.inputRequests[KEY].method, 'elicitation/create');
   assert.match(r.inputRequests[KEY].params.message, /tool "execute" on server "rec"/);
   assert.equal(r.inputRequests[KEY].params.requestedSchema.properties.approve.type, 'boolean');
-  assert.match(r.requestState, /^mcpf1\.[0-9a-f]{32}\.\d+\.[0-9a-f]{32}$/);
+  assert.match(r.requestState, /^mcpf1\.[0-9a-f]{32}\.\d+\.[0-9a-f]{32}(\.\{.*\})?$/);
   return r;
 }
 
@@ -72,6 +72,7 @@ itest('2026-07-28 MRTR, the user accepts: the call runs once; the server never s
     retry(2, 'execute', args, answer('accept', true), { inputResponses: { [KEY]: answer('accept', true), theirs: { action: 'accept', content: { x: 1 } } } }),
     call(3, 'echo', { message: 'after' })]);
   const r = expectAsked(asked);
+  assert.match(r.requestState, /^mcpf1\.[0-9a-f]{32}\.\d+\.[0-9a-f]{32}$/, 'no server round to carry');
   assert.match(r.inputRequests[KEY].params.message, /"command":"ls"/);
   assert.equal(asked.message.id, 1);
   assert.equal(ran.message.id, 2);
@@ -153,4 +154,33 @@ itest('2026-07-28 without elicitation in _meta: the operator path (held, approva
   const [ran] = await running;
   assert.equal(resultText(ran.message.result), 'ran execute {"marker":"mrtr-operator-marker"}', JSON.stringify(ran));
   assert.equal(rec.calls().filter((c) => c.tool === 'execute').length, 1);
+});
+
+itest('2026-07-28 MRTR with the server\'s own round in the call: approvals lists the asked call, an operator may decide it; the server gets its requestState and answers back', async (t) => {
+  const { sb, rec, daemon } = await setup(t, 'mrtr-both', { timeout: '20s' });
+  const args = { marker: 'mrtr-both-marker' };
+  const theirs = { inputResponses: { confirm: { action: 'accept', content: { ok: true } } }, requestState: 'server-state-1' };
+  const go = path.join(sb.tmp, 'mrtr-both-go');
+  const script = path.join(sb.tmp, 'mrtr-both.json');
+  fs.writeFileSync(script, JSON.stringify([call(1, 'execute', args, theirs), { waitFile: go },
+    retry(2, 'execute', args, answer('accept', true))]));
+  const agent = sb.spawn(process.execPath, [CLIENT, '--url', rec.url('/mcp/stateless'), '--script-file', script], { cgroup: true });
+  await agent.waitForOutput(/"response"/, { timeoutMs: 20000 });
+  const r = expectAsked(JSON.parse(agent.stdout.split('\n')[0]).response);
+  assert.deepEqual(JSON.parse(r.requestState.split('.').slice(4).join('.')), theirs, 'the server\'s round, carried');
+  const out = await sb.runOutside(MCPFENCE, ['approvals', '--json', '--control', daemon.controlPath]);
+  const [pending] = JSON.parse(out.stdout).pending;
+  assert.equal(pending.tool, 'execute');
+  assert.equal(r.requestState.slice(6, 38), pending.id, 'the state names the pending approval');
+  assert.equal((await sb.runOutside(MCPFENCE, ['approve', pending.id, '--control', daemon.controlPath])).code, 0);
+  fs.writeFileSync(go, '');
+  await agent.waitForOutput(/"ok":true/, { timeoutMs: 20000 });
+  const [, ran] = JSON.parse(agent.stdout.trim().split('\n').pop()).responses;
+  assert.equal(resultText(ran.message.result), 'ran execute {"marker":"mrtr-both-marker"}', JSON.stringify(ran));
+  const [seen, ...more] = rec.requestsMentioning('mrtr-both-marker');
+  assert.deepEqual(more, []);
+  const params = JSON.parse(seen.body).params;
+  assert.deepEqual(params.inputResponses, theirs.inputResponses);
+  assert.equal(params.requestState, 'server-state-1');
+  neverSawDaemon(rec);
 });

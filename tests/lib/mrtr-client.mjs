@@ -8,7 +8,9 @@
 // FILE: a list of JSON-RPC request objects, each POSTed alone on its own
 // connection, in order. In any string of a step, "{{requestState}}" is
 // replaced by the requestState of the last input_required result seen.
-// A step {"sleepMs": N} waits N ms instead (no response recorded).
+// A step {"sleepMs": N} waits N ms instead (no response recorded);
+// {"waitFile": PATH} waits until PATH exists (the test did something).
+// Each response is printed as it comes too: {"response": {...}} lines.
 // The MCP-Protocol-Version header says 2025-11-25: the recording server
 // (SDK 1.32.2) refuses a request naming 2026-07-28 there; the daemon reads
 // the revision from params._meta, where this client declares 2026-07-28.
@@ -56,11 +58,16 @@ try {
       await new Promise((resolve) => setTimeout(resolve, step.sleepMs));
       continue;
     }
+    if (step.waitFile) {
+      while (!fs.existsSync(step.waitFile)) await new Promise((resolve) => setTimeout(resolve, 20));
+      continue;
+    }
     const body = JSON.stringify(step, (k, v) => (typeof v === 'string' ? v.replaceAll('{{requestState}}', state) : v));
     const res = await post(body);
     const message = messageOf(res);
     if (message?.result?.resultType === 'input_required') state = message.result.requestState;
     responses.push({ status: res.status, message, body: res.body });
+    console.log(JSON.stringify({ response: responses.at(-1) }));
   }
   console.log(JSON.stringify({ ok: true, responses }));
 } catch (err) {
