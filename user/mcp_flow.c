@@ -544,7 +544,7 @@ static int mrtr_call(struct request_ctx *rc, struct jsonrpc_msg *jm, struct deci
 	if (mrtr_retry(st, &s, jm->params, &mv))
 		return -1;
 	snprintf(rc->mrtr_by, sizeof(rc->mrtr_by), "%s", mv.by);
-	rc->approved_by = rc->mrtr_by;
+	rc->approved_by = mv.by[0] ? rc->mrtr_by : NULL;  /* a refused retry was decided by nobody */
 	*v = mv.decision;
 	if (*v == MCPF_DECISION_ALLOW) {
 		dr->approved = true;
