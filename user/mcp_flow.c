@@ -508,9 +508,16 @@ static int mrtr_call(struct request_ctx *rc, struct jsonrpc_msg *jm, struct deci
 	cJSON *result, *reply;
 	int err;
 
-	if (!st || rc->batch || rc->legacy || (*v != MCPF_DECISION_APPROVE && !(retry && *v == MCPF_DECISION_ALLOW)) ||
-	    (!retry && !((s.via & MCPF_VIA_ELICITATION) && mrtr_client_can_elicit(jm->params))))
+	if (!st || (*v != MCPF_DECISION_APPROVE && !(retry && *v == MCPF_DECISION_ALLOW)) ||
+	    (!retry && (rc->batch || rc->legacy || !(s.via & MCPF_VIA_ELICITATION) || !mrtr_client_can_elicit(jm->params))))
 		return MRTR_NOT;
+	if (rc->batch || rc->legacy) {
+		/* its answer and state are the daemon's: never forwarded */
+		*v = MCPF_DECISION_INVALID;
+		snprintf(d->reason, sizeof(d->reason), "an answer to an mcpfence approval must be sent alone, "
+			 "not in a batch or on the legacy SSE transport");
+		return MRTR_DECIDED;
+	}
 	snprintf(s.server, sizeof(s.server), "%.*s", MCPF_NAME_LEN - 1, o->server);
 	snprintf(s.tool, sizeof(s.tool), "%s", jm->tool_name);
 	snprintf(s.comm, sizeof(s.comm), "%.*s", MCPF_COMM_LEN, o->comm);

@@ -184,3 +184,20 @@ itest('2026-07-28 MRTR with the server\'s own round in the call: approvals lists
   assert.equal(params.requestState, 'server-state-1');
   neverSawDaemon(rec);
 });
+
+itest('2026-07-28 MRTR and batches: a call needing approval in a batch is denied; a retry in a batch is refused, never forwarded', async (t) => {
+  const { sb, rec } = await setup(t, 'mrtr-batch', { timeout: '20s' });
+  const args = { marker: 'mrtr-batch-marker' };
+  const [inBatch, asked, retried] = await client(sb, rec, [
+    [call(1, 'execute', args), call(2, 'echo', { message: 'b' })],
+    call(3, 'execute', args),
+    [retry(4, 'execute', args, answer('accept', true)), call(5, 'echo', { message: 'c' })]]);
+  const byId = (res, id) => JSON.parse(res.body).find((m) => m.id === id);
+  expectDenial(assert, byId(inBatch, 1).result, { reason: 'must be sent alone, not in a batch' });
+  assert.equal(resultText(byId(inBatch, 2).result), 'ran echo {"message":"b"}');
+  expectAsked(asked);
+  expectDenial(assert, byId(retried, 4).result, { reason: 'an answer to an mcpfence approval must be sent alone' });
+  assert.equal(resultText(byId(retried, 5).result), 'ran echo {"message":"c"}');
+  assert.deepEqual(rec.requestsMentioning('mrtr-batch-marker'), []);
+  neverSawDaemon(rec);
+});
