@@ -537,11 +537,15 @@ static int mrtr_call(struct request_ctx *rc, struct jsonrpc_msg *jm, struct deci
 				 st->max_pending);
 			return MRTR_DECIDED;
 		}
-		reply = err ? NULL : jsonrpc_denial(jm, "", "", -1);  /* its id and envelope */
-		if (!reply || !cJSON_ReplaceItemInObjectCaseSensitive(reply, "result", result) ||
-		    !cJSON_AddItemToArray(rc->replies, reply)) {
-			if (!err && !reply)
-				cJSON_Delete(result);
+		if (err)
+			return -1;
+		reply = jsonrpc_denial(jm, "", "", -1);  /* its id and envelope */
+		if (!reply || !cJSON_ReplaceItemInObjectCaseSensitive(reply, "result", result)) {
+			cJSON_Delete(result);
+			cJSON_Delete(reply);
+			return -1;
+		}
+		if (!cJSON_AddItemToArray(rc->replies, reply)) {
 			cJSON_Delete(reply);
 			return -1;
 		}
