@@ -61,8 +61,18 @@ async function setup(t, name, approval) {
   const sb = sandbox(t, name);
   const rec = await startRecorder(sb, { tools: ['echo', 'execute'], jsonResponse: true });
   const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: {
-    execute: { action: 'approve', approval } } } }) });
+    execute: { action: 'approve', approval } } } }), args: ['--audit', path.join(sb.tmp, 'audit.jsonl')] });
   return { sb, rec, daemon };
+}
+
+// The audit line of the decided execute call (the input_required answer is none).
+async function audited(sb) {
+  return waitUntil(() => {
+    const file = path.join(sb.tmp, 'audit.jsonl');
+    const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+    const exec = lines.filter((l) => l.tool === 'execute');
+    return exec.length && exec;
+  }, 'the audit line of the execute call');
 }
 
 itest('2026-07-28 MRTR, the user accepts: the call runs once; the server never saw the first attempt, the daemon\'s key or state; its own keys pass', async (t) => {
@@ -87,6 +97,11 @@ itest('2026-07-28 MRTR, the user accepts: the call runs once; the server never s
   assert.equal(Number(seen[0].headers[seen[0].headers.findIndex((h) => /^content-length$/i.test(h)) + 1]), Buffer.byteLength(seen[0].body));
   neverSawDaemon(rec);
   assert.equal(resultText(after.message.result), 'ran echo {"message":"after"}');
+  const [line, ...others] = await audited(sb);
+  assert.deepEqual(others, [], 'one decision for the call');
+  assert.equal(line.decision, 'approved');
+  assert.equal(line.approved_by, 'elicitation');
+  assert.match(line.args_hash, /^[0-9a-f]{16}$/);
 });
 
 itest('2026-07-28 MRTR, the user declines: isError "declined by user", the server never saw the call', async (t) => {
@@ -99,6 +114,9 @@ itest('2026-07-28 MRTR, the user declines: isError "declined by user", the serve
   expectAsked(cancelled);  // a new call is asked again
   assert.deepEqual(rec.requestsMentioning('mrtr-decline-marker'), []);
   neverSawDaemon(rec);
+  const [line] = await audited(sb);
+  assert.equal(line.decision, 'declined');
+  assert.equal(line.approved_by, 'elicitation');
 });
 
 itest('2026-07-28 MRTR: a retry with other arguments, a tampered or another agent\'s requestState is refused and never forwarded; the genuine one still works once', async (t) => {
