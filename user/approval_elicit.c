@@ -49,18 +49,15 @@ int elicit_stream_event(struct bytebuf *out, const char *json, size_t len, bool 
 	return err ? -1 : 0;
 }
 
-int elicit_stream_start(struct bytebuf *out, const struct approval *a, bool keep_alive)
+cJSON *elicit_params(const struct approval *a)
 {
 	const struct approval_subject *s = approval_subject_of(a);
-	cJSON *req = cJSON_CreateObject(), *params = cJSON_CreateObject(), *schema = cJSON_CreateObject();
+	cJSON *params = cJSON_CreateObject(), *schema = cJSON_CreateObject();
 	cJSON *props = cJSON_CreateObject(), *field = cJSON_CreateObject(), *required = cJSON_CreateArray();
-	char id[sizeof(ELICIT_ID_PREFIX) + APPROVAL_ID_LEN], msg[1024];
-	char *text = NULL;
-	int err = -1;
+	char msg[1024];
 
-	if (!req || !params || !schema || !props || !field || !required)
-		goto out;
-	snprintf(id, sizeof(id), ELICIT_ID_PREFIX "%s", approval_id(a));
+	if (!params || !schema || !props || !field || !required)
+		goto fail;
 	snprintf(msg, sizeof(msg),
 		 "mcpfence: allow %s (pid %u, uid %u) to call tool \"%s\" on server \"%s\" with arguments %s? "
 		 "No answer in %us means no.", s->comm, s->pid, s->uid, s->tool, s->server, s->summary, s->timeout_s);
@@ -75,9 +72,29 @@ int elicit_stream_start(struct bytebuf *out, const struct approval *a, bool keep
 	cJSON_AddItemToArray(required, cJSON_CreateString("approve"));
 	cJSON_AddItemToObject(schema, "required", required);
 	required = NULL;
-	cJSON_AddStringToObject(params, "message", msg);
+	if (!cJSON_AddStringToObject(params, "message", msg))
+		goto fail;
 	cJSON_AddItemToObject(params, "requestedSchema", schema);
-	schema = NULL;
+	return params;
+fail:
+	cJSON_Delete(params);
+	cJSON_Delete(schema);
+	cJSON_Delete(props);
+	cJSON_Delete(field);
+	cJSON_Delete(required);
+	return NULL;
+}
+
+int elicit_stream_start(struct bytebuf *out, const struct approval *a, bool keep_alive)
+{
+	cJSON *req = cJSON_CreateObject(), *params = elicit_params(a);
+	char id[sizeof(ELICIT_ID_PREFIX) + APPROVAL_ID_LEN];
+	char *text = NULL;
+	int err = -1;
+
+	if (!req || !params)
+		goto out;
+	snprintf(id, sizeof(id), ELICIT_ID_PREFIX "%s", approval_id(a));
 	cJSON_AddStringToObject(req, "jsonrpc", "2.0");
 	cJSON_AddStringToObject(req, "id", id);
 	cJSON_AddStringToObject(req, "method", "elicitation/create");
@@ -94,10 +111,6 @@ out:
 	cJSON_free(text);
 	cJSON_Delete(req);
 	cJSON_Delete(params);
-	cJSON_Delete(schema);
-	cJSON_Delete(props);
-	cJSON_Delete(field);
-	cJSON_Delete(required);
 	return err;
 }
 

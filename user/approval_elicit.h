@@ -37,6 +37,10 @@ bool elicit_declared(const cJSON *params);
 void elicit_caps_note(const char *server, const char *session, size_t session_len);
 bool elicit_caps_has(const char *server, const char *session);
 
+/* The params of the daemon's elicitation/create for a pending call: a
+ * message naming agent, server, tool and arguments, and a form with one
+ * boolean field "approve". NULL: out of memory. */
+cJSON *elicit_params(const struct approval *a);
 /* The start of the daemon's own answer to the held POST: a chunked
  * text/event-stream head and the elicitation/create request event. */
 int elicit_stream_start(struct bytebuf *out, const struct approval *a, bool keep_alive);

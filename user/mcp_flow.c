@@ -10,6 +10,7 @@
 #include "approval.h"
 #include "approval_canon.h"
 #include "approval_elicit.h"
+#include "approval_mrtr.h"
 #include "bytebuf.h"
 #include "common.h"
 #include "content_decode.h"
@@ -312,6 +313,8 @@ struct request_ctx {
 	struct held_call *held;      /* the call this request holds for approval */
 	const char *approved_by;     /* the call being followed was approved (remembered) */
 	char args_hash[17];
+	char mrtr_by[64];            /* who decided a call asked the 2026-07-28 way (approval_mrtr.h) */
+	struct bytebuf upstream_body; /* not empty: the call as it goes upstream instead (mrtr_strip) */
 };
 
 /* An allowed request whose answer is awaited, to account it then; false
@@ -488,6 +491,98 @@ static int ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct d
 	return 0;
 }
 
+enum { MRTR_NOT, MRTR_DECIDED, MRTR_ANSWERED };
+
+/* The 2026-07-28 way of asking (approval_mrtr.h), for a call alone in its
+ * request that needs approval (or is allowed) and either answers the
+ * daemon's input_required (a retry) or declares elicitation in _meta.
+ * MRTR_ANSWERED: answered here with input_required; MRTR_DECIDED: *v and
+ * d are the verdict (an approved retry goes upstream as
+ * rc->upstream_body); MRTR_NOT: not this way; -1 out of memory. */
+static int mrtr_call(struct request_ctx *rc, struct jsonrpc_msg *jm, struct decide_request *dr,
+		     struct decision *d, enum mcpf_decision *v)
+{
+	struct mcp_flow *f = rc->f;
+	const struct mcpf_conn *o = f->origin;
+	struct approval_store *st = f->enf->approvals;
+	bool retry = mrtr_carries_own(jm->params);
+	struct approval_subject s = { .cgroup_id = o->cgroup_id, .uid = o->uid, .pid = o->pid,
+				      .identity_pid = dr->pid, .timeout_s = d->approval.timeout_s,
+				      .remember_s = d->approval.remember_s, .via = d->approval.via };
+	struct mrtr_verdict mv;
+	cJSON *result, *reply;
+	int err;
+
+	if (!st || (*v != MCPF_DECISION_APPROVE && !(retry && *v == MCPF_DECISION_ALLOW)) ||
+	    (!retry && (rc->batch || rc->legacy || !(s.via & MCPF_VIA_ELICITATION) || !mrtr_client_can_elicit(jm->params))))
+		return MRTR_NOT;
+	if (rc->batch || rc->legacy) {
+		/* its answer and state are the daemon's: never forwarded */
+		*v = MCPF_DECISION_INVALID;
+		snprintf(d->reason, sizeof(d->reason), "an answer to an mcpfence approval must be sent alone, "
+			 "not in a batch or on the legacy SSE transport");
+		return MRTR_DECIDED;
+	}
+	snprintf(s.server, sizeof(s.server), "%.*s", MCPF_NAME_LEN - 1, o->server);
+	snprintf(s.tool, sizeof(s.tool), "%s", jm->tool_name);
+	snprintf(s.comm, sizeof(s.comm), "%.*s", MCPF_COMM_LEN, o->comm);
+	snprintf(s.cgroup_path, sizeof(s.cgroup_path), "%s", f->cgroup_path);
+	snprintf(s.session, sizeof(s.session), "%s", rc->session);
+	err = approval_args_hash(f->enf->session_secret, jm->arguments, &s.args_hash);
+	if (err == -ERANGE && !retry)
+		return MRTR_NOT;  /* ask_approval refuses it, saying why */
+	if (err == -ERANGE) {
+		*v = MCPF_DECISION_INVALID;
+		snprintf(d->reason, sizeof(d->reason), "an argument holds a number of magnitude 2^53 or more, "
+			 "which cannot be bound exactly to an approval");
+		return MRTR_DECIDED;
+	}
+	if (err)
+		return -1;
+	snprintf(rc->args_hash, sizeof(rc->args_hash), "%016llx", (unsigned long long)s.args_hash);
+	approval_summary(jm->arguments, s.summary, sizeof(s.summary));
+	if (!retry) {
+		if (approval_remembered(st, &s))
+			return MRTR_NOT;  /* ask_approval lets it through */
+		err = mrtr_ask(st, &s, jm->params, &result);
+		if (err == -ENOSPC || err == -EDQUOT) {
+			*v = MCPF_DECISION_DENY;
+			snprintf(d->reason, sizeof(d->reason), "too many calls await approval (%u%s); try again later",
+				 err == -EDQUOT ? st->max_per_agent : st->max_pending,
+				 err == -EDQUOT ? " from this agent" : "");
+			return MRTR_DECIDED;
+		}
+		if (err)
+			return -1;
+		reply = jsonrpc_denial(jm, "", "", -1);  /* its id and envelope */
+		if (!reply || !cJSON_ReplaceItemInObjectCaseSensitive(reply, "result", result)) {
+			cJSON_Delete(result);
+			cJSON_Delete(reply);
+			return -1;
+		}
+		if (!cJSON_AddItemToArray(rc->replies, reply)) {
+			cJSON_Delete(reply);
+			return -1;
+		}
+		jm->verdict = JSONRPC_ANSWERED;
+		return MRTR_ANSWERED;
+	}
+	if (mrtr_retry(st, &s, jm->params, &mv))
+		return -1;
+	snprintf(rc->mrtr_by, sizeof(rc->mrtr_by), "%s", mv.by);
+	rc->approved_by = mv.by[0] ? rc->mrtr_by : NULL;  /* a refused retry was decided by nobody */
+	*v = mv.decision;
+	if (*v == MCPF_DECISION_ALLOW) {
+		dr->approved = true;
+		*v = decide(f->enf->policy, dr, d);
+		err = *v == MCPF_DECISION_ALLOW ? mrtr_strip(jm->node, mv.carried, &rc->upstream_body) : 0;
+		cJSON_Delete(mv.carried);
+		return err ? -1 : MRTR_DECIDED;
+	}
+	snprintf(d->reason, sizeof(d->reason), "%s", mv.reason);
+	return MRTR_DECIDED;
+}
+
 /* Decide one tools/call; answered here unless allowed. */
 static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t req_bytes)
 {
@@ -515,6 +610,10 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 		return 0;
 	}
 	v = decide(f->enf->policy, &dr, &d);
+	int mrtr = mrtr_call(rc, jm, &dr, &d, &v);
+
+	if (mrtr < 0 || mrtr == MRTR_ANSWERED)
+		return mrtr < 0 ? -1 : 0;
 	if (v == MCPF_DECISION_APPROVE) {
 		int held = ask_approval(rc, jm, &dr, &d, &v, req_bytes);
 
@@ -523,7 +622,8 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 	}
 	struct accounting a = { .tool = jm->tool_name, .rule = d.rule, .reason = d.reason,
 				.session = rc->session, .decision = v, .req_bytes = req_bytes,
-				.arguments = jm->arguments };
+				.arguments = jm->arguments, .approved_by = rc->approved_by,
+				.args_hash = rc->approved_by ? rc->args_hash : NULL };
 
 	if (v == MCPF_DECISION_ALLOW) {
 		bool followed = follow_answer(rc, jm, jm->tool_name, d.rule, dr.now_ns, req_bytes);
@@ -738,7 +838,9 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 	}
 	/* What goes upstream is the text that was decided on: decoded, with
 	 * the daemon's own Content-Length (forward_reframed). */
-	if (forwarded == b.count) {
+	if (rc.upstream_body.len) {
+		err = forward_reframed(io, m, rc.upstream_body.data, rc.upstream_body.len, b.decoded_body);
+	} else if (forwarded == b.count) {
 		err = forward_reframed(io, m, b.text, b.text_len, b.decoded_body);
 	} else {
 		struct bytebuf body = BYTEBUF_INIT;
@@ -754,6 +856,7 @@ out:
 		held_free(rc.held);
 	}
 	cJSON_Delete(rc.replies);
+	bb_free(&rc.upstream_body);
 	jsonrpc_body_free(&b);
 	return err;
 }
