@@ -33,7 +33,9 @@ static const char policy_text[] =
 	"\"echo\":{\"action\":\"allow\"},"
 	"\"add\":{\"conditions\":[{\"path\":\"args.a\",\"op\":\"lte\",\"value\":10}]},"
 	"\"limited\":{\"limits\":[{\"counter\":\"c\",\"window\":\"minute\",\"max\":2,\"scope\":\"session\"}]},"
-	"\"rm\":{\"action\":\"deny\",\"reason\":\"no\"}}}}}";
+	"\"rm\":{\"action\":\"deny\",\"reason\":\"no\"},"
+	/* no approval store here: a call needing approval is never forwarded */
+	"\"deploy\":{\"action\":\"approve\"}}}}}";
 
 static struct enforce enf;
 static struct policy_maps maps;
