@@ -1,16 +1,12 @@
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <cjson/cJSON.h>
 
 #include "acct.h"
 #include "approval.h"
-#include "approval_canon.h"
 #include "approval_elicit.h"
-#include "approval_mrtr.h"
 #include "bytebuf.h"
 #include "common.h"
 #include "content_decode.h"
@@ -24,6 +20,7 @@
 #include "mcp_filter.h"
 #include "mcp_legacy.h"
 #include "mcp_flow.h"
+#include "mcp_flow_int.h"
 #include "mcp_method.h"
 #include "mcp_session.h"
 #include "siphash.h"
@@ -35,54 +32,8 @@
  * response the flow must inspect is held whole up to this size. */
 #define RESPONSE_LIMIT_MIN (64u << 20)
 
-/* One request, in the order the client sent it, until its answer is out. */
-struct exchange {
-	struct exchange *next;
-	unsigned seq;
-	bool local;                  /* answered here: reply holds the response */
-	struct bytebuf reply;
-	cJSON *extra;                /* answers to join to upstream's reply (partial batch) */
-	enum jsonrpc_shape shape;
-	bool inspect;                /* tools/list or tools/call inside: read the answer */
-	bool own_100;                /* we sent 100 Continue: drop upstream's */
-	bool legacy;                 /* legacy transport: answers arrive on the session's stream */
-	enum http_method method;
-	struct held_call *held;      /* its call awaits approval: not forwarded yet */
-	bool own_stream;             /* answered with the daemon's own event stream (elicitation) */
-	bool init_elicit;            /* an initialize declaring elicitation: note its session */
-};
-
-/* A tools/call held for approval (approval.h): what is needed to forward
- * it, answer it, or account it once a human (or the clock) decides. */
-struct held_call {
-	struct mcp_flow *f;
-	struct exchange *ex;
-	struct approval *a;
-	struct bytebuf upstream;     /* the request as it goes upstream once approved */
-	char *id_raw;
-	cJSON *arguments;
-	char tool[MCPF_NAME_LEN * 2], rule[256], session[128], args_hash[17];
-	size_t req_bytes;
-	unsigned long long start_ns;
-	bool elicit;                 /* ask in the agent's client too (approval_elicit.h) */
-	bool progress;               /* the call asked for progress: keep-alives on the daemon's stream */
-	struct timer keepalive;
-	bool keep_alive;
-	enum http_method method;
-};
-
-struct accounting {
-	const char *tool, *rule, *reason, *session;
-	bool method;                 /* tool is a method name (not tools/call) */
-	enum mcpf_decision decision;
-	uint64_t latency_ns, req_bytes, resp_bytes;
-	bool upstream_error;
-	const cJSON *arguments;
-	const char *approved_by, *args_hash;  /* held for approval: audit_record */
-};
-
 /* One decided call: counted in the stats map and written to the audit log. */
-static void account(struct mcp_flow *f, const struct accounting *a)
+void mcp_flow_account(struct mcp_flow *f, const struct accounting *a)
 {
 	const struct mcpf_conn *o = f->origin;
 	char comm[MCPF_COMM_LEN + 1];
@@ -129,7 +80,7 @@ static void account_answered(struct mcp_flow *f, struct pending_call *c, bool er
 		a.args_hash = c->args_hash;
 	}
 
-	account(f, &a);
+	mcp_flow_account(f, &a);
 	call_free(c);
 }
 
@@ -159,7 +110,7 @@ static void exchange_free(struct exchange *ex)
 }
 
 /* Write every local answer that has nothing unanswered before it. */
-static int flush_local(struct mcp_flow *f, struct flow_io *io)
+int mcp_flow_flush_local(struct mcp_flow *f, struct flow_io *io)
 {
 	while (f->first && f->first->local) {
 		struct exchange *ex = f->first;
@@ -176,7 +127,7 @@ static int flush_local(struct mcp_flow *f, struct flow_io *io)
 	return 0;
 }
 
-static struct answer_track *track_of(struct mcp_flow *f, struct mcp_session *s)
+struct answer_track *mcp_flow_track_of(struct mcp_flow *f, struct mcp_session *s)
 {
 	if (s)
 		return &s->track;
@@ -196,7 +147,7 @@ static int local_reply(struct mcp_flow *f, struct flow_io *io, struct bytebuf *r
 	ex->local = true;
 	ex->reply = *reply;
 	*reply = (struct bytebuf)BYTEBUF_INIT;
-	return flush_local(f, io);
+	return mcp_flow_flush_local(f, io);
 }
 
 static int refuse_http_retry(struct mcp_flow *f, struct flow_io *io, int status, int code, const char *why,
@@ -206,7 +157,7 @@ static int refuse_http_retry(struct mcp_flow *f, struct flow_io *io, int status,
 	struct accounting a = { .tool = "", .rule = "http", .reason = why, .session = f->conn_session,
 				.decision = MCPF_DECISION_INVALID };
 
-	account(f, &a);
+	mcp_flow_account(f, &a);
 	if (jsonrpc_http_error_retry(&out, status, code, why, false, retry_after_s) || local_reply(f, io, &out)) {
 		bb_free(&out);
 		return -1;
@@ -301,29 +252,13 @@ static bool held_body_refused(struct mcp_flow *f, struct flow_io *io, const stru
 	return false;
 }
 
-struct request_ctx {
-	struct mcp_flow *f;
-	struct mcp_session *legacy;
-	char session[128];
-	cJSON *replies;
-	bool inspect_answer;
-	struct exchange *ex;
-	bool batch;
-	const struct http1_msg *m;
-	struct held_call *held;      /* the call this request holds for approval */
-	const char *approved_by;     /* the call being followed was approved (remembered) */
-	char args_hash[17];
-	char mrtr_by[64];            /* who decided a call asked the 2026-07-28 way (approval_mrtr.h) */
-	struct bytebuf upstream_body; /* not empty: the call as it goes upstream instead (mrtr_strip) */
-};
-
 /* An allowed request whose answer is awaited, to account it then; false
  * when it cannot be followed (too many in flight). */
 static bool follow_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm, const char *name,
 			  const char *rule, unsigned long long start_ns, size_t req_bytes)
 {
 	struct mcp_flow *f = rc->f;
-	struct answer_track *t = track_of(f, rc->legacy);
+	struct answer_track *t = mcp_flow_track_of(f, rc->legacy);
 	struct pending_call c = { .start_ns = start_ns, .req_bytes = req_bytes, .exchange = rc->ex->seq,
 				  .method = !jm->is_tools_call };
 
@@ -342,245 +277,6 @@ static bool follow_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm, 
 	}
 	call_free(&c);
 	return false;
-}
-
-static void held_done(void *ctx, const struct approval_result *r);
-
-static void held_free(struct held_call *h)
-{
-	timer_cancel(&h->keepalive);
-	bb_free(&h->upstream);
-	free(h->id_raw);
-	cJSON_Delete(h->arguments);
-	free(h);
-}
-
-/* A client that asked for progress waits on the daemon's stream: a
- * comment now and then tells it (and proxies between) the call lives. */
-static void held_keepalive(struct timer *t)
-{
-	struct held_call *h = container_of(t, struct held_call, keepalive);
-	struct mcp_flow *f = h->f;
-
-	if (http1_emit_chunk(f->client_out, ": keep-alive\n\n", 14) == 0)
-		f->kick(f->conn);
-	timer_arm(f->enf->approvals->wheel, &h->keepalive, ELICIT_KEEPALIVE_S);
-}
-
-/* Can the human be asked in the agent's own client (approval_elicit.h)?
- * The policy allows it, the session's client declared elicitation, this
- * POST accepts an event stream, and no answer is owed before this one on
- * the connection (the daemon's stream is the next thing it writes). */
-static bool can_elicit(const struct request_ctx *rc, const struct approval_subject *s)
-{
-	const char *v;
-	size_t n;
-	char accept[512];
-
-	if (!(s->via & MCPF_VIA_ELICITATION) || rc->batch || rc->legacy || rc->f->first != rc->ex ||
-	    http1_find_header(rc->m, "Mcp-Session-Id", NULL, NULL) != 1 || !elicit_caps_has(s->server, rc->session) ||
-	    http1_find_header(rc->m, "Accept", &v, &n) != 1)
-		return false;
-	snprintf(accept, sizeof(accept), "%.*s", (int)n, v);
-	return strcasestr(accept, "text/event-stream") != NULL;
-}
-
-/* A response to the daemon's own elicitation/create: never forwarded
- * (the server does not know the id). It decides the held call when it
- * comes from the same agent, for the same server and session. */
-static void elicit_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm)
-{
-	const struct mcpf_conn *o = rc->f->origin;
-	struct approval_store *st = rc->f->enf->approvals;
-	const char *id = jm->id->valuestring + strlen(ELICIT_ID_PREFIX);
-	const struct approval *a = st ? approval_find(st, id) : NULL;
-	const struct approval_subject *s = a ? approval_subject_of(a) : NULL;
-
-	if (!s || s->cgroup_id != o->cgroup_id || s->uid != o->uid || strcmp(s->server, o->server) ||
-	    strcmp(s->session, rc->session) || !(s->via & MCPF_VIA_ELICITATION)) {
-		log_info("pid=%u: an answer to an elicitation that is not pending for it; dropped", o->pid);
-		return;
-	}
-	approval_decide(st, id, elicit_accepted(cJSON_GetObjectItemCaseSensitive(jm->node, "result")), -1,
-			"elicitation", "declined by user");
-}
-
-/* An "approve" verdict (decide.h): a remembered approval of the identical
- * call lets it go (decided again as approved: budgets spent now); else
- * the call is held for a human (1), or *v and d say why nobody can be
- * asked (0). -1 out of memory. */
-static int ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct decide_request *dr,
-			struct decision *d, enum mcpf_decision *v, size_t req_bytes)
-{
-	struct mcp_flow *f = rc->f;
-	const struct mcpf_conn *o = f->origin;
-	struct approval_store *st = f->enf->approvals;
-	struct approval_subject s = { .cgroup_id = o->cgroup_id, .uid = o->uid, .pid = o->pid,
-				      .identity_pid = dr->pid, .timeout_s = d->approval.timeout_s,
-				      .remember_s = d->approval.remember_s, .via = d->approval.via };
-	const char *why = NULL;
-	char busy[96];
-	struct held_call *h;
-	int err;
-
-	snprintf(s.server, sizeof(s.server), "%.*s", MCPF_NAME_LEN - 1, o->server);
-	snprintf(s.tool, sizeof(s.tool), "%s", jm->tool_name);
-	snprintf(s.comm, sizeof(s.comm), "%.*s", MCPF_COMM_LEN, o->comm);
-	snprintf(s.cgroup_path, sizeof(s.cgroup_path), "%s", f->cgroup_path);
-	err = approval_args_hash(f->enf->session_secret, jm->arguments, &s.args_hash);
-	if (err && err != -ERANGE)
-		return -1;
-	snprintf(s.session, sizeof(s.session), "%s", rc->session);
-	snprintf(rc->args_hash, sizeof(rc->args_hash), "%016llx", (unsigned long long)s.args_hash);
-	approval_summary(jm->arguments, s.summary, sizeof(s.summary));
-	if (!st) {
-		why = "no approval is possible on this daemon";
-	} else if (err) {
-		why = "an argument holds a number of magnitude 2^53 or more, which cannot be shown or bound "
-		      "exactly for approval";
-	} else if (approval_remembered(st, &s)) {
-		dr->approved = true;
-		*v = decide(f->enf->policy, dr, d);
-		if (*v == MCPF_DECISION_ALLOW)
-			rc->approved_by = "remembered";
-		return 0;
-	} else if (rc->batch) {
-		why = "a call that needs approval must be sent alone, not in a batch";
-	} else if (rc->legacy) {
-		why = "a call that needs approval cannot be held on the legacy SSE transport";
-	} else if (!(s.via & MCPF_VIA_OPERATOR) && !can_elicit(rc, &s)) {
-		why = "the policy lets only the agent's MCP client approve this call (elicitation), "
-		      "and this client cannot be asked";
-	}
-	if (!why) {
-		h = calloc(1, sizeof(*h));
-		if (!h)
-			return -1;
-		err = approval_submit(st, &s, held_done, h, &h->a);
-		if (err == -ENOSPC || err == -EDQUOT) {
-			snprintf(busy, sizeof(busy), "too many calls await approval (%u%s); try again later",
-				 err == -EDQUOT ? st->max_per_agent : st->max_pending,
-				 err == -EDQUOT ? " from this agent" : "");
-			why = busy;
-			free(h);
-		} else if (err) {
-			free(h);
-			return -1;
-		} else {
-			h->f = f;
-			h->ex = rc->ex;
-			h->id_raw = strndup(jm->id_raw, jm->id_raw_len);
-			h->arguments = jm->arguments ? cJSON_Duplicate(jm->arguments, true) : NULL;
-			snprintf(h->tool, sizeof(h->tool), "%s", jm->tool_name);
-			snprintf(h->rule, sizeof(h->rule), "%s", d->rule);
-			snprintf(h->session, sizeof(h->session), "%s", rc->session);
-			snprintf(h->args_hash, sizeof(h->args_hash), "%s", rc->args_hash);
-			h->req_bytes = req_bytes;
-			h->start_ns = dr->now_ns;
-			h->elicit = can_elicit(rc, &s);
-			h->progress = cJSON_GetObjectItemCaseSensitive(
-					      cJSON_GetObjectItemCaseSensitive(jm->params, "_meta"), "progressToken") != NULL;
-			rc->held = h;
-			if (!h->id_raw || (jm->arguments && !h->arguments))
-				return -1;  /* freed with the request (on_mcp_request) */
-			return 1;
-		}
-	}
-	*v = MCPF_DECISION_DENY;
-	snprintf(d->reason, sizeof(d->reason), "%s", why);
-	return 0;
-}
-
-enum { MRTR_NOT, MRTR_DECIDED, MRTR_ANSWERED };
-
-/* The 2026-07-28 way of asking (approval_mrtr.h), for a call alone in its
- * request that needs approval (or is allowed) and either answers the
- * daemon's input_required (a retry) or declares elicitation in _meta.
- * MRTR_ANSWERED: answered here with input_required; MRTR_DECIDED: *v and
- * d are the verdict (an approved retry goes upstream as
- * rc->upstream_body); MRTR_NOT: not this way; -1 out of memory. */
-static int mrtr_call(struct request_ctx *rc, struct jsonrpc_msg *jm, struct decide_request *dr,
-		     struct decision *d, enum mcpf_decision *v)
-{
-	struct mcp_flow *f = rc->f;
-	const struct mcpf_conn *o = f->origin;
-	struct approval_store *st = f->enf->approvals;
-	bool retry = mrtr_carries_own(jm->params);
-	struct approval_subject s = { .cgroup_id = o->cgroup_id, .uid = o->uid, .pid = o->pid,
-				      .identity_pid = dr->pid, .timeout_s = d->approval.timeout_s,
-				      .remember_s = d->approval.remember_s, .via = d->approval.via };
-	struct mrtr_verdict mv;
-	cJSON *result, *reply;
-	int err;
-
-	if (!st || (*v != MCPF_DECISION_APPROVE && !(retry && *v == MCPF_DECISION_ALLOW)) ||
-	    (!retry && (rc->batch || rc->legacy || !(s.via & MCPF_VIA_ELICITATION) || !mrtr_client_can_elicit(jm->params))))
-		return MRTR_NOT;
-	if (rc->batch || rc->legacy) {
-		/* its answer and state are the daemon's: never forwarded */
-		*v = MCPF_DECISION_INVALID;
-		snprintf(d->reason, sizeof(d->reason), "an answer to an mcpfence approval must be sent alone, "
-			 "not in a batch or on the legacy SSE transport");
-		return MRTR_DECIDED;
-	}
-	snprintf(s.server, sizeof(s.server), "%.*s", MCPF_NAME_LEN - 1, o->server);
-	snprintf(s.tool, sizeof(s.tool), "%s", jm->tool_name);
-	snprintf(s.comm, sizeof(s.comm), "%.*s", MCPF_COMM_LEN, o->comm);
-	snprintf(s.cgroup_path, sizeof(s.cgroup_path), "%s", f->cgroup_path);
-	snprintf(s.session, sizeof(s.session), "%s", rc->session);
-	err = approval_args_hash(f->enf->session_secret, jm->arguments, &s.args_hash);
-	if (err == -ERANGE && !retry)
-		return MRTR_NOT;  /* ask_approval refuses it, saying why */
-	if (err == -ERANGE) {
-		*v = MCPF_DECISION_INVALID;
-		snprintf(d->reason, sizeof(d->reason), "an argument holds a number of magnitude 2^53 or more, "
-			 "which cannot be bound exactly to an approval");
-		return MRTR_DECIDED;
-	}
-	if (err)
-		return -1;
-	snprintf(rc->args_hash, sizeof(rc->args_hash), "%016llx", (unsigned long long)s.args_hash);
-	approval_summary(jm->arguments, s.summary, sizeof(s.summary));
-	if (!retry) {
-		if (approval_remembered(st, &s))
-			return MRTR_NOT;  /* ask_approval lets it through */
-		err = mrtr_ask(st, &s, jm->params, &result);
-		if (err == -ENOSPC || err == -EDQUOT) {
-			*v = MCPF_DECISION_DENY;
-			snprintf(d->reason, sizeof(d->reason), "too many calls await approval (%u%s); try again later",
-				 err == -EDQUOT ? st->max_per_agent : st->max_pending,
-				 err == -EDQUOT ? " from this agent" : "");
-			return MRTR_DECIDED;
-		}
-		if (err)
-			return -1;
-		reply = jsonrpc_denial(jm, "", "", -1);  /* its id and envelope */
-		if (!reply || !cJSON_ReplaceItemInObjectCaseSensitive(reply, "result", result)) {
-			cJSON_Delete(result);
-			cJSON_Delete(reply);
-			return -1;
-		}
-		if (!cJSON_AddItemToArray(rc->replies, reply)) {
-			cJSON_Delete(reply);
-			return -1;
-		}
-		jm->verdict = JSONRPC_ANSWERED;
-		return MRTR_ANSWERED;
-	}
-	if (mrtr_retry(st, &s, jm->params, &mv))
-		return -1;
-	snprintf(rc->mrtr_by, sizeof(rc->mrtr_by), "%s", mv.by);
-	rc->approved_by = mv.by[0] ? rc->mrtr_by : NULL;  /* a refused retry was decided by nobody */
-	*v = mv.decision;
-	if (*v == MCPF_DECISION_ALLOW) {
-		dr->approved = true;
-		*v = decide(f->enf->policy, dr, d);
-		err = *v == MCPF_DECISION_ALLOW ? mrtr_strip(jm->node, mv.carried, &rc->upstream_body) : 0;
-		cJSON_Delete(mv.carried);
-		return err ? -1 : MRTR_DECIDED;
-	}
-	snprintf(d->reason, sizeof(d->reason), "%s", mv.reason);
-	return MRTR_DECIDED;
 }
 
 /* Decide one tools/call; answered here unless allowed. */
@@ -605,17 +301,17 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 					  .reason = "tools/call must have an id", .session = rc->session,
 					  .decision = MCPF_DECISION_INVALID, .req_bytes = req_bytes };
 
-		account(f, &inv);
+		mcp_flow_account(f, &inv);
 		jm->verdict = JSONRPC_ANSWERED;
 		return 0;
 	}
 	v = decide(f->enf->policy, &dr, &d);
-	int mrtr = mrtr_call(rc, jm, &dr, &d, &v);
+	int mrtr = mcp_flow_mrtr_call(rc, jm, &dr, &d, &v);
 
 	if (mrtr < 0 || mrtr == MRTR_ANSWERED)
 		return mrtr < 0 ? -1 : 0;
 	if (v == MCPF_DECISION_APPROVE) {
-		int held = ask_approval(rc, jm, &dr, &d, &v, req_bytes);
+		int held = mcp_flow_ask_approval(rc, jm, &dr, &d, &v, req_bytes);
 
 		if (held)
 			return held < 0 ? -1 : 0;  /* held: forwarded once approved */
@@ -637,7 +333,7 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 		snprintf(d.reason, sizeof(d.reason), "too many calls in flight on this connection");
 		a.decision = MCPF_DECISION_INVALID;
 	}
-	account(f, &a);
+	mcp_flow_account(f, &a);
 	jm->verdict = JSONRPC_ANSWERED;
 	cJSON *reply = jsonrpc_denial(jm, d.rule, d.reason, v == MCPF_DECISION_RATE_LIMITED ? (long)d.retry_after : -1);
 
@@ -673,11 +369,11 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 				.session = rc->session, .decision = v, .req_bytes = req_bytes };
 
 	if (v == MCPF_DECISION_ALLOW && jm->kind == JSONRPC_NOTIFICATION) {
-		account(f, &a);
+		mcp_flow_account(f, &a);
 		return 0;
 	}
 	if (v == MCPF_DECISION_ALLOW) {
-		struct answer_track *t = track_of(f, rc->legacy);
+		struct answer_track *t = mcp_flow_track_of(f, rc->legacy);
 
 		/* an answer that could not be filtered or accounted: refuse instead */
 		if (list < 0 || (t && mcp_idset_add(&t->lists, jm->id, list) == 0)) {
@@ -691,7 +387,7 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 		snprintf(d.reason, sizeof(d.reason), "too many requests in flight on this connection");
 		a.decision = MCPF_DECISION_INVALID;
 	}
-	account(f, &a);
+	mcp_flow_account(f, &a);
 	jm->verdict = JSONRPC_ANSWERED;
 	if (jm->kind == JSONRPC_NOTIFICATION)
 		return 0;
@@ -742,7 +438,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		struct accounting a = { .tool = "", .rule = "request", .reason = why.reason,
 					.session = rc.session, .decision = MCPF_DECISION_INVALID };
 
-		account(f, &a);
+		mcp_flow_account(f, &a);
 		if (jsonrpc_http_refusal(&out, &why, m->keep_alive) || local_reply(f, io, &out)) {
 			bb_free(&out);
 			return -1;
@@ -773,12 +469,12 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 						.decision = MCPF_DECISION_INVALID, .req_bytes = req_bytes };
 			cJSON *reply = jsonrpc_error_reply(jm, JSONRPC_INVALID_REQUEST, why);
 
-			account(f, &a);
+			mcp_flow_account(f, &a);
 			jm->verdict = JSONRPC_ANSWERED;
 			err = reply && cJSON_AddItemToArray(rc.replies, reply) ? 0 : -1;
 		} else if (jm->kind == JSONRPC_RESPONSE && cJSON_IsString(jm->id) &&
 			   !strncmp(jm->id->valuestring, ELICIT_ID_PREFIX, strlen(ELICIT_ID_PREFIX))) {
-			elicit_answer(&rc, jm);
+			mcp_flow_elicit_answer(&rc, jm);
 			jm->verdict = JSONRPC_ANSWERED;
 		} else if (jm->is_tools_call) {
 			/* an id-less one too: it is refused there, never forwarded */
@@ -792,7 +488,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 	if (err)
 		goto out;
 	if (rc.held) {
-		/* alone in its request (ask_approval): kept as it would go
+		/* alone in its request (mcp_flow_ask_approval): kept as it would go
 		 * upstream; nothing after it is read until it is decided */
 		struct flow_io hold = { .to_upstream = &rc.held->upstream };
 
@@ -806,7 +502,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 			rc.ex->own_stream = true;
 			err = elicit_stream_start(io->to_client, rc.held->a, m->keep_alive);
 			if (rc.held->progress) {
-				rc.held->keepalive.fn = held_keepalive;
+				rc.held->keepalive.fn = mcp_flow_held_keepalive;
 				timer_arm(f->enf->approvals->wheel, &rc.held->keepalive, ELICIT_KEEPALIVE_S);
 			}
 		}
@@ -828,7 +524,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		rc.ex->local = true;
 		err = err ? err : jsonrpc_http_reply(&rc.ex->reply, rc.ex->shape, payload, m->keep_alive);
 		if (!err)
-			err = flush_local(f, io);
+			err = mcp_flow_flush_local(f, io);
 		goto out;
 	}
 	rc.ex->inspect = rc.inspect_answer || any_reply;
@@ -853,7 +549,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 out:
 	if (rc.held && !f->held) {
 		approval_cancel(f->enf->approvals, rc.held->a);
-		held_free(rc.held);
+		mcp_flow_held_free(rc.held);
 	}
 	cJSON_Delete(rc.replies);
 	bb_free(&rc.upstream_body);
@@ -1058,7 +754,7 @@ static int on_request_end(struct mcp_flow *f, struct flow_io *io, const char *ra
 	return on_mcp_request(f, io, m, rs->own_100);
 }
 
-static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
+int mcp_flow_feed_requests(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
 {
 	for (;;) {
 		size_t used = 0;
@@ -1103,7 +799,7 @@ static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struc
 
 /* Every request still waiting for the unreachable server gets a 502 with a
  * JSON-RPC error, in order, after the answers the policy gave before it. */
-static int answer_unreachable(struct mcp_flow *f, struct flow_io *io)
+int mcp_flow_answer_unreachable(struct mcp_flow *f, struct flow_io *io)
 {
 	char msg[256];
 
@@ -1117,7 +813,7 @@ static int answer_unreachable(struct mcp_flow *f, struct flow_io *io)
 			continue;
 		if (ex->held) {
 			approval_cancel(f->enf->approvals, ex->held->a);
-			held_free(ex->held);
+			mcp_flow_held_free(ex->held);
 			ex->held = f->held = NULL;
 		}
 		while (f->track && call_list_take_exchange(&f->track->calls, ex->seq, &c))
@@ -1140,13 +836,13 @@ static int answer_unreachable(struct mcp_flow *f, struct flow_io *io)
 			return -1;
 	}
 	io->finished = true;
-	return flush_local(f, io);
+	return mcp_flow_flush_local(f, io);
 }
 
 int mcp_flow_upstream_failed(struct mcp_flow *f, const char *why, struct flow_io *io)
 {
 	snprintf(f->upstream_error, sizeof(f->upstream_error), "%s", why);
-	return answer_unreachable(f, io);
+	return mcp_flow_answer_unreachable(f, io);
 }
 
 int mcp_flow_client_data(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
@@ -1157,8 +853,8 @@ int mcp_flow_client_data(struct mcp_flow *f, const char *data, size_t len, struc
 		return 0;  /* bytes after a refused request: never read as requests */
 	if (f->held)
 		return bb_append(&f->stalled, data, len) ? -1 : 0;
-	err = feed_requests(f, data, len, io);
-	return err || !f->upstream_error[0] ? err : answer_unreachable(f, io);
+	err = mcp_flow_feed_requests(f, data, len, io);
+	return err || !f->upstream_error[0] ? err : mcp_flow_answer_unreachable(f, io);
 }
 
 int mcp_flow_client_eof(struct mcp_flow *f, struct flow_io *io)
@@ -1463,7 +1159,7 @@ static int on_response_end(struct mcp_flow *f, struct flow_io *io, const char *r
 	exchange_free(ex);
 	f->resp_mode = RESP_STREAM;
 	f->sse_chunked = false;
-	return err || flush_local(f, io) ? -1 : 0;
+	return err || mcp_flow_flush_local(f, io) ? -1 : 0;
 }
 
 static int pump_responses(struct mcp_flow *f, const char *data, size_t len, bool eof, struct flow_io *io)
@@ -1544,7 +1240,7 @@ void mcp_flow_free(struct mcp_flow *f)
 
 	if (f->held) {
 		approval_cancel(f->enf->approvals, f->held->a);
-		held_free(f->held);
+		mcp_flow_held_free(f->held);
 		f->held = NULL;
 	}
 	bb_free(&f->stalled);
@@ -1581,100 +1277,4 @@ bool mcp_flow_idle(const struct mcp_flow *f)
 		if (ex->method != HTTP_GET)
 			return false;
 	return true;
-}
-
-bool mcp_flow_held(const struct mcp_flow *f)
-{
-	return f->held != NULL;
-}
-
-bool mcp_flow_held_idle(const struct mcp_flow *f)
-{
-	return f->held && f->first && f->first->held == f->held && !http1_in_head(&f->resp) &&
-	       !http1_in_body(&f->resp);
-}
-
-/* ---- a held call decided (approval.h) ---- */
-
-/* Approved: decided again as approved (conditions and budgets of this
- * moment, decide.h) and forwarded; else answered here with the usual
- * isError denial naming the reason. Then the bytes read after it. */
-static void held_done(void *ctx, const struct approval_result *r)
-{
-	struct held_call *h = ctx;
-	struct mcp_flow *f = h->f;
-	const struct mcpf_conn *o = f->origin;
-	struct flow_io io = { .to_upstream = f->upstream_out, .to_client = f->client_out };
-	struct decide_request dr = {
-		.server = o->server, .tool = h->tool, .arguments = h->arguments, .cgroup_id = o->cgroup_id,
-		.uid = o->uid, .pid = f->enf->agent_per_cgroup ? 0 : o->pid, .session = h->session,
-		.now_ns = boot_time_ns(), .approved = true,
-	};
-	struct decision d = { 0 };
-	enum mcpf_decision v = MCPF_DECISION_DENY;
-	int err = 0;
-
-	h->ex->held = NULL;
-	f->held = NULL;
-	if (r->outcome == APPROVAL_APPROVED) {
-		v = decide(f->enf->policy, &dr, &d);
-	} else {
-		snprintf(d.rule, sizeof(d.rule), "%s", h->rule);
-		snprintf(d.reason, sizeof(d.reason), "%s", r->reason);
-	}
-	if (v == MCPF_DECISION_ALLOW) {
-		struct answer_track *t = track_of(f, NULL);
-		struct pending_call c = { .start_ns = h->start_ns, .req_bytes = h->req_bytes, .exchange = h->ex->seq };
-
-		snprintf(c.tool, sizeof(c.tool), "%s", h->tool);
-		snprintf(c.rule, sizeof(c.rule), "%s", d.rule);
-		snprintf(c.session, sizeof(c.session), "%s", h->session);
-		snprintf(c.approved_by, sizeof(c.approved_by), "%s", r->by);
-		snprintf(c.args_hash, sizeof(c.args_hash), "%s", h->args_hash);
-		c.id = cJSON_Parse(h->id_raw);
-		c.arguments = acct_audits(f->enf->acct) && h->arguments ? cJSON_Duplicate(h->arguments, true) : NULL;
-		if (t && c.id && call_list_add(&t->calls, &c) == 0) {
-			err = bb_append(io.to_upstream, h->upstream.data, h->upstream.len) ||
-			      http1_expect_response(&f->resp, h->method) ? -1 : 0;
-			goto next;
-		}
-		call_free(&c);
-		v = MCPF_DECISION_INVALID;
-		snprintf(d.rule, sizeof(d.rule), "capacity");
-		snprintf(d.reason, sizeof(d.reason), "too many calls in flight on this connection");
-	}
-	struct accounting a = {
-		.tool = h->tool, .rule = d.rule, .reason = d.reason, .session = h->session,
-		.decision = r->outcome == APPROVAL_APPROVED ? v
-			    : r->outcome == APPROVAL_TIMEOUT ? MCPF_DECISION_APPROVAL_TIMEOUT : MCPF_DECISION_DECLINED,
-		.req_bytes = h->req_bytes, .arguments = h->arguments, .latency_ns = r->latency_ns,
-		.approved_by = r->by, .args_hash = h->args_hash,
-	};
-	struct jsonrpc_msg m = { .id_raw = h->id_raw, .id_raw_len = strlen(h->id_raw) };
-	cJSON *reply = jsonrpc_denial(&m, d.rule, d.reason, v == MCPF_DECISION_RATE_LIMITED ? (long)d.retry_after : -1);
-
-	account(f, &a);
-	h->ex->local = true;
-	if (reply && h->ex->own_stream) {
-		char *text = cJSON_PrintUnformatted(reply);
-
-		err = !text || elicit_stream_event(&h->ex->reply, text, strlen(text), true) || flush_local(f, &io) ? -1 : 0;
-		cJSON_free(text);
-	} else {
-		err = !reply || jsonrpc_http_reply(&h->ex->reply, h->ex->shape, reply, h->keep_alive) ||
-		      flush_local(f, &io) ? -1 : 0;
-	}
-	cJSON_Delete(reply);
-next:
-	held_free(h);
-	if (!err && f->upstream_error[0])
-		err = answer_unreachable(f, &io);
-	if (!err && f->stalled.len && !f->refused) {
-		struct bytebuf in = f->stalled;
-
-		f->stalled = (struct bytebuf)BYTEBUF_INIT;
-		err = feed_requests(f, in.data, in.len, &io);
-		bb_free(&in);
-	}
-	f->resume(f->conn, err, io.finished);
 }
