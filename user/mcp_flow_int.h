@@ -1,8 +1,8 @@
 /*
- * Internal to mcp_flow*.c and mcp_approve.c: the state one connection's
- * flow shares between its files (the exchange queue, the request being
- * decided, a call held for approval) and the helpers they call across.
- * Not for other modules: they use mcp_flow.h.
+ * Internal to mcp_flow.c, mcp_approve.c and mcp_answers.c: the state one
+ * connection's flow shares between its files (the exchange queue, the
+ * request being decided, a call held for approval) and the helpers they
+ * call across. Not for other modules: they use mcp_flow.h.
  */
 #ifndef MCPF_MCP_FLOW_INT_H
 #define MCPF_MCP_FLOW_INT_H
@@ -14,12 +14,17 @@
 
 #include "approval.h"
 #include "bytebuf.h"
+#include "call_list.h"
 #include "decide.h"
 #include "http1.h"
 #include "jsonrpc.h"
 #include "jsonrpc_reply.h"
 #include "mcp_flow.h"
 #include "timer_wheel.h"
+
+/* Responses can legitimately be larger than requests (tool results); a
+ * response the flow must inspect is held whole up to this size. */
+#define RESPONSE_LIMIT_MIN (64u << 20)
 
 /* One request, in the order the client sent it, until its answer is out. */
 struct exchange {
@@ -85,6 +90,8 @@ struct request_ctx {
 
 /* mcp_flow.c */
 void mcp_flow_account(struct mcp_flow *f, const struct accounting *a);
+void mcp_flow_account_answered(struct mcp_flow *f, struct pending_call *c, bool error, uint64_t resp_bytes);
+void mcp_flow_exchange_free(struct exchange *ex);
 int mcp_flow_flush_local(struct mcp_flow *f, struct flow_io *io);
 struct answer_track *mcp_flow_track_of(struct mcp_flow *f, struct mcp_session *s);
 int mcp_flow_feed_requests(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io);
