@@ -1,16 +1,12 @@
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <cjson/cJSON.h>
 
 #include "acct.h"
 #include "approval.h"
-#include "approval_canon.h"
 #include "approval_elicit.h"
-#include "approval_mrtr.h"
 #include "bytebuf.h"
 #include "common.h"
 #include "content_decode.h"
@@ -24,65 +20,15 @@
 #include "mcp_filter.h"
 #include "mcp_legacy.h"
 #include "mcp_flow.h"
+#include "mcp_flow_int.h"
 #include "mcp_method.h"
 #include "mcp_session.h"
 #include "siphash.h"
 #include "stats.h"
-#include "tool_inventory.h"
 #include "tool_names.h"
 
-/* Responses can legitimately be larger than requests (tool results); a
- * response the flow must inspect is held whole up to this size. */
-#define RESPONSE_LIMIT_MIN (64u << 20)
-
-/* One request, in the order the client sent it, until its answer is out. */
-struct exchange {
-	struct exchange *next;
-	unsigned seq;
-	bool local;                  /* answered here: reply holds the response */
-	struct bytebuf reply;
-	cJSON *extra;                /* answers to join to upstream's reply (partial batch) */
-	enum jsonrpc_shape shape;
-	bool inspect;                /* tools/list or tools/call inside: read the answer */
-	bool own_100;                /* we sent 100 Continue: drop upstream's */
-	bool legacy;                 /* legacy transport: answers arrive on the session's stream */
-	enum http_method method;
-	struct held_call *held;      /* its call awaits approval: not forwarded yet */
-	bool own_stream;             /* answered with the daemon's own event stream (elicitation) */
-	bool init_elicit;            /* an initialize declaring elicitation: note its session */
-};
-
-/* A tools/call held for approval (approval.h): what is needed to forward
- * it, answer it, or account it once a human (or the clock) decides. */
-struct held_call {
-	struct mcp_flow *f;
-	struct exchange *ex;
-	struct approval *a;
-	struct bytebuf upstream;     /* the request as it goes upstream once approved */
-	char *id_raw;
-	cJSON *arguments;
-	char tool[MCPF_NAME_LEN * 2], rule[256], session[128], args_hash[17];
-	size_t req_bytes;
-	unsigned long long start_ns;
-	bool elicit;                 /* ask in the agent's client too (approval_elicit.h) */
-	bool progress;               /* the call asked for progress: keep-alives on the daemon's stream */
-	struct timer keepalive;
-	bool keep_alive;
-	enum http_method method;
-};
-
-struct accounting {
-	const char *tool, *rule, *reason, *session;
-	bool method;                 /* tool is a method name (not tools/call) */
-	enum mcpf_decision decision;
-	uint64_t latency_ns, req_bytes, resp_bytes;
-	bool upstream_error;
-	const cJSON *arguments;
-	const char *approved_by, *args_hash;  /* held for approval: audit_record */
-};
-
 /* One decided call: counted in the stats map and written to the audit log. */
-static void account(struct mcp_flow *f, const struct accounting *a)
+void mcp_flow_account(struct mcp_flow *f, const struct accounting *a)
 {
 	const struct mcpf_conn *o = f->origin;
 	char comm[MCPF_COMM_LEN + 1];
@@ -114,7 +60,7 @@ static void account(struct mcp_flow *f, const struct accounting *a)
 		log_warn("audit log write failed");
 }
 
-static void account_answered(struct mcp_flow *f, struct pending_call *c, bool error, uint64_t resp_bytes)
+void mcp_flow_account_answered(struct mcp_flow *f, struct pending_call *c, bool error, uint64_t resp_bytes)
 {
 	struct accounting a = {
 		.tool = c->tool, .rule = c->rule, .reason = "", .session = c->session,
@@ -129,7 +75,7 @@ static void account_answered(struct mcp_flow *f, struct pending_call *c, bool er
 		a.args_hash = c->args_hash;
 	}
 
-	account(f, &a);
+	mcp_flow_account(f, &a);
 	call_free(c);
 }
 
@@ -151,7 +97,7 @@ static struct exchange *exchange_push(struct mcp_flow *f, enum http_method metho
 	return ex;
 }
 
-static void exchange_free(struct exchange *ex)
+void mcp_flow_exchange_free(struct exchange *ex)
 {
 	bb_free(&ex->reply);
 	cJSON_Delete(ex->extra);
@@ -159,7 +105,7 @@ static void exchange_free(struct exchange *ex)
 }
 
 /* Write every local answer that has nothing unanswered before it. */
-static int flush_local(struct mcp_flow *f, struct flow_io *io)
+int mcp_flow_flush_local(struct mcp_flow *f, struct flow_io *io)
 {
 	while (f->first && f->first->local) {
 		struct exchange *ex = f->first;
@@ -169,14 +115,14 @@ static int flush_local(struct mcp_flow *f, struct flow_io *io)
 		f->first = ex->next;
 		if (!f->first)
 			f->last = NULL;
-		exchange_free(ex);
+		mcp_flow_exchange_free(ex);
 	}
 	if (f->refused && !f->first)
 		io->finished = true;  /* the refusal was the last answer owed */
 	return 0;
 }
 
-static struct answer_track *track_of(struct mcp_flow *f, struct mcp_session *s)
+struct answer_track *mcp_flow_track_of(struct mcp_flow *f, struct mcp_session *s)
 {
 	if (s)
 		return &s->track;
@@ -196,7 +142,7 @@ static int local_reply(struct mcp_flow *f, struct flow_io *io, struct bytebuf *r
 	ex->local = true;
 	ex->reply = *reply;
 	*reply = (struct bytebuf)BYTEBUF_INIT;
-	return flush_local(f, io);
+	return mcp_flow_flush_local(f, io);
 }
 
 static int refuse_http_retry(struct mcp_flow *f, struct flow_io *io, int status, int code, const char *why,
@@ -206,7 +152,7 @@ static int refuse_http_retry(struct mcp_flow *f, struct flow_io *io, int status,
 	struct accounting a = { .tool = "", .rule = "http", .reason = why, .session = f->conn_session,
 				.decision = MCPF_DECISION_INVALID };
 
-	account(f, &a);
+	mcp_flow_account(f, &a);
 	if (jsonrpc_http_error_retry(&out, status, code, why, false, retry_after_s) || local_reply(f, io, &out)) {
 		bb_free(&out);
 		return -1;
@@ -301,29 +247,13 @@ static bool held_body_refused(struct mcp_flow *f, struct flow_io *io, const stru
 	return false;
 }
 
-struct request_ctx {
-	struct mcp_flow *f;
-	struct mcp_session *legacy;
-	char session[128];
-	cJSON *replies;
-	bool inspect_answer;
-	struct exchange *ex;
-	bool batch;
-	const struct http1_msg *m;
-	struct held_call *held;      /* the call this request holds for approval */
-	const char *approved_by;     /* the call being followed was approved (remembered) */
-	char args_hash[17];
-	char mrtr_by[64];            /* who decided a call asked the 2026-07-28 way (approval_mrtr.h) */
-	struct bytebuf upstream_body; /* not empty: the call as it goes upstream instead (mrtr_strip) */
-};
-
 /* An allowed request whose answer is awaited, to account it then; false
  * when it cannot be followed (too many in flight). */
 static bool follow_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm, const char *name,
 			  const char *rule, unsigned long long start_ns, size_t req_bytes)
 {
 	struct mcp_flow *f = rc->f;
-	struct answer_track *t = track_of(f, rc->legacy);
+	struct answer_track *t = mcp_flow_track_of(f, rc->legacy);
 	struct pending_call c = { .start_ns = start_ns, .req_bytes = req_bytes, .exchange = rc->ex->seq,
 				  .method = !jm->is_tools_call };
 
@@ -342,245 +272,6 @@ static bool follow_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm, 
 	}
 	call_free(&c);
 	return false;
-}
-
-static void held_done(void *ctx, const struct approval_result *r);
-
-static void held_free(struct held_call *h)
-{
-	timer_cancel(&h->keepalive);
-	bb_free(&h->upstream);
-	free(h->id_raw);
-	cJSON_Delete(h->arguments);
-	free(h);
-}
-
-/* A client that asked for progress waits on the daemon's stream: a
- * comment now and then tells it (and proxies between) the call lives. */
-static void held_keepalive(struct timer *t)
-{
-	struct held_call *h = container_of(t, struct held_call, keepalive);
-	struct mcp_flow *f = h->f;
-
-	if (http1_emit_chunk(f->client_out, ": keep-alive\n\n", 14) == 0)
-		f->kick(f->conn);
-	timer_arm(f->enf->approvals->wheel, &h->keepalive, ELICIT_KEEPALIVE_S);
-}
-
-/* Can the human be asked in the agent's own client (approval_elicit.h)?
- * The policy allows it, the session's client declared elicitation, this
- * POST accepts an event stream, and no answer is owed before this one on
- * the connection (the daemon's stream is the next thing it writes). */
-static bool can_elicit(const struct request_ctx *rc, const struct approval_subject *s)
-{
-	const char *v;
-	size_t n;
-	char accept[512];
-
-	if (!(s->via & MCPF_VIA_ELICITATION) || rc->batch || rc->legacy || rc->f->first != rc->ex ||
-	    http1_find_header(rc->m, "Mcp-Session-Id", NULL, NULL) != 1 || !elicit_caps_has(s->server, rc->session) ||
-	    http1_find_header(rc->m, "Accept", &v, &n) != 1)
-		return false;
-	snprintf(accept, sizeof(accept), "%.*s", (int)n, v);
-	return strcasestr(accept, "text/event-stream") != NULL;
-}
-
-/* A response to the daemon's own elicitation/create: never forwarded
- * (the server does not know the id). It decides the held call when it
- * comes from the same agent, for the same server and session. */
-static void elicit_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm)
-{
-	const struct mcpf_conn *o = rc->f->origin;
-	struct approval_store *st = rc->f->enf->approvals;
-	const char *id = jm->id->valuestring + strlen(ELICIT_ID_PREFIX);
-	const struct approval *a = st ? approval_find(st, id) : NULL;
-	const struct approval_subject *s = a ? approval_subject_of(a) : NULL;
-
-	if (!s || s->cgroup_id != o->cgroup_id || s->uid != o->uid || strcmp(s->server, o->server) ||
-	    strcmp(s->session, rc->session) || !(s->via & MCPF_VIA_ELICITATION)) {
-		log_info("pid=%u: an answer to an elicitation that is not pending for it; dropped", o->pid);
-		return;
-	}
-	approval_decide(st, id, elicit_accepted(cJSON_GetObjectItemCaseSensitive(jm->node, "result")), -1,
-			"elicitation", "declined by user");
-}
-
-/* An "approve" verdict (decide.h): a remembered approval of the identical
- * call lets it go (decided again as approved: budgets spent now); else
- * the call is held for a human (1), or *v and d say why nobody can be
- * asked (0). -1 out of memory. */
-static int ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct decide_request *dr,
-			struct decision *d, enum mcpf_decision *v, size_t req_bytes)
-{
-	struct mcp_flow *f = rc->f;
-	const struct mcpf_conn *o = f->origin;
-	struct approval_store *st = f->enf->approvals;
-	struct approval_subject s = { .cgroup_id = o->cgroup_id, .uid = o->uid, .pid = o->pid,
-				      .identity_pid = dr->pid, .timeout_s = d->approval.timeout_s,
-				      .remember_s = d->approval.remember_s, .via = d->approval.via };
-	const char *why = NULL;
-	char busy[96];
-	struct held_call *h;
-	int err;
-
-	snprintf(s.server, sizeof(s.server), "%.*s", MCPF_NAME_LEN - 1, o->server);
-	snprintf(s.tool, sizeof(s.tool), "%s", jm->tool_name);
-	snprintf(s.comm, sizeof(s.comm), "%.*s", MCPF_COMM_LEN, o->comm);
-	snprintf(s.cgroup_path, sizeof(s.cgroup_path), "%s", f->cgroup_path);
-	err = approval_args_hash(f->enf->session_secret, jm->arguments, &s.args_hash);
-	if (err && err != -ERANGE)
-		return -1;
-	snprintf(s.session, sizeof(s.session), "%s", rc->session);
-	snprintf(rc->args_hash, sizeof(rc->args_hash), "%016llx", (unsigned long long)s.args_hash);
-	approval_summary(jm->arguments, s.summary, sizeof(s.summary));
-	if (!st) {
-		why = "no approval is possible on this daemon";
-	} else if (err) {
-		why = "an argument holds a number of magnitude 2^53 or more, which cannot be shown or bound "
-		      "exactly for approval";
-	} else if (approval_remembered(st, &s)) {
-		dr->approved = true;
-		*v = decide(f->enf->policy, dr, d);
-		if (*v == MCPF_DECISION_ALLOW)
-			rc->approved_by = "remembered";
-		return 0;
-	} else if (rc->batch) {
-		why = "a call that needs approval must be sent alone, not in a batch";
-	} else if (rc->legacy) {
-		why = "a call that needs approval cannot be held on the legacy SSE transport";
-	} else if (!(s.via & MCPF_VIA_OPERATOR) && !can_elicit(rc, &s)) {
-		why = "the policy lets only the agent's MCP client approve this call (elicitation), "
-		      "and this client cannot be asked";
-	}
-	if (!why) {
-		h = calloc(1, sizeof(*h));
-		if (!h)
-			return -1;
-		err = approval_submit(st, &s, held_done, h, &h->a);
-		if (err == -ENOSPC || err == -EDQUOT) {
-			snprintf(busy, sizeof(busy), "too many calls await approval (%u%s); try again later",
-				 err == -EDQUOT ? st->max_per_agent : st->max_pending,
-				 err == -EDQUOT ? " from this agent" : "");
-			why = busy;
-			free(h);
-		} else if (err) {
-			free(h);
-			return -1;
-		} else {
-			h->f = f;
-			h->ex = rc->ex;
-			h->id_raw = strndup(jm->id_raw, jm->id_raw_len);
-			h->arguments = jm->arguments ? cJSON_Duplicate(jm->arguments, true) : NULL;
-			snprintf(h->tool, sizeof(h->tool), "%s", jm->tool_name);
-			snprintf(h->rule, sizeof(h->rule), "%s", d->rule);
-			snprintf(h->session, sizeof(h->session), "%s", rc->session);
-			snprintf(h->args_hash, sizeof(h->args_hash), "%s", rc->args_hash);
-			h->req_bytes = req_bytes;
-			h->start_ns = dr->now_ns;
-			h->elicit = can_elicit(rc, &s);
-			h->progress = cJSON_GetObjectItemCaseSensitive(
-					      cJSON_GetObjectItemCaseSensitive(jm->params, "_meta"), "progressToken") != NULL;
-			rc->held = h;
-			if (!h->id_raw || (jm->arguments && !h->arguments))
-				return -1;  /* freed with the request (on_mcp_request) */
-			return 1;
-		}
-	}
-	*v = MCPF_DECISION_DENY;
-	snprintf(d->reason, sizeof(d->reason), "%s", why);
-	return 0;
-}
-
-enum { MRTR_NOT, MRTR_DECIDED, MRTR_ANSWERED };
-
-/* The 2026-07-28 way of asking (approval_mrtr.h), for a call alone in its
- * request that needs approval (or is allowed) and either answers the
- * daemon's input_required (a retry) or declares elicitation in _meta.
- * MRTR_ANSWERED: answered here with input_required; MRTR_DECIDED: *v and
- * d are the verdict (an approved retry goes upstream as
- * rc->upstream_body); MRTR_NOT: not this way; -1 out of memory. */
-static int mrtr_call(struct request_ctx *rc, struct jsonrpc_msg *jm, struct decide_request *dr,
-		     struct decision *d, enum mcpf_decision *v)
-{
-	struct mcp_flow *f = rc->f;
-	const struct mcpf_conn *o = f->origin;
-	struct approval_store *st = f->enf->approvals;
-	bool retry = mrtr_carries_own(jm->params);
-	struct approval_subject s = { .cgroup_id = o->cgroup_id, .uid = o->uid, .pid = o->pid,
-				      .identity_pid = dr->pid, .timeout_s = d->approval.timeout_s,
-				      .remember_s = d->approval.remember_s, .via = d->approval.via };
-	struct mrtr_verdict mv;
-	cJSON *result, *reply;
-	int err;
-
-	if (!st || (*v != MCPF_DECISION_APPROVE && !(retry && *v == MCPF_DECISION_ALLOW)) ||
-	    (!retry && (rc->batch || rc->legacy || !(s.via & MCPF_VIA_ELICITATION) || !mrtr_client_can_elicit(jm->params))))
-		return MRTR_NOT;
-	if (rc->batch || rc->legacy) {
-		/* its answer and state are the daemon's: never forwarded */
-		*v = MCPF_DECISION_INVALID;
-		snprintf(d->reason, sizeof(d->reason), "an answer to an mcpfence approval must be sent alone, "
-			 "not in a batch or on the legacy SSE transport");
-		return MRTR_DECIDED;
-	}
-	snprintf(s.server, sizeof(s.server), "%.*s", MCPF_NAME_LEN - 1, o->server);
-	snprintf(s.tool, sizeof(s.tool), "%s", jm->tool_name);
-	snprintf(s.comm, sizeof(s.comm), "%.*s", MCPF_COMM_LEN, o->comm);
-	snprintf(s.cgroup_path, sizeof(s.cgroup_path), "%s", f->cgroup_path);
-	snprintf(s.session, sizeof(s.session), "%s", rc->session);
-	err = approval_args_hash(f->enf->session_secret, jm->arguments, &s.args_hash);
-	if (err == -ERANGE && !retry)
-		return MRTR_NOT;  /* ask_approval refuses it, saying why */
-	if (err == -ERANGE) {
-		*v = MCPF_DECISION_INVALID;
-		snprintf(d->reason, sizeof(d->reason), "an argument holds a number of magnitude 2^53 or more, "
-			 "which cannot be bound exactly to an approval");
-		return MRTR_DECIDED;
-	}
-	if (err)
-		return -1;
-	snprintf(rc->args_hash, sizeof(rc->args_hash), "%016llx", (unsigned long long)s.args_hash);
-	approval_summary(jm->arguments, s.summary, sizeof(s.summary));
-	if (!retry) {
-		if (approval_remembered(st, &s))
-			return MRTR_NOT;  /* ask_approval lets it through */
-		err = mrtr_ask(st, &s, jm->params, &result);
-		if (err == -ENOSPC || err == -EDQUOT) {
-			*v = MCPF_DECISION_DENY;
-			snprintf(d->reason, sizeof(d->reason), "too many calls await approval (%u%s); try again later",
-				 err == -EDQUOT ? st->max_per_agent : st->max_pending,
-				 err == -EDQUOT ? " from this agent" : "");
-			return MRTR_DECIDED;
-		}
-		if (err)
-			return -1;
-		reply = jsonrpc_denial(jm, "", "", -1);  /* its id and envelope */
-		if (!reply || !cJSON_ReplaceItemInObjectCaseSensitive(reply, "result", result)) {
-			cJSON_Delete(result);
-			cJSON_Delete(reply);
-			return -1;
-		}
-		if (!cJSON_AddItemToArray(rc->replies, reply)) {
-			cJSON_Delete(reply);
-			return -1;
-		}
-		jm->verdict = JSONRPC_ANSWERED;
-		return MRTR_ANSWERED;
-	}
-	if (mrtr_retry(st, &s, jm->params, &mv))
-		return -1;
-	snprintf(rc->mrtr_by, sizeof(rc->mrtr_by), "%s", mv.by);
-	rc->approved_by = mv.by[0] ? rc->mrtr_by : NULL;  /* a refused retry was decided by nobody */
-	*v = mv.decision;
-	if (*v == MCPF_DECISION_ALLOW) {
-		dr->approved = true;
-		*v = decide(f->enf->policy, dr, d);
-		err = *v == MCPF_DECISION_ALLOW ? mrtr_strip(jm->node, mv.carried, &rc->upstream_body) : 0;
-		cJSON_Delete(mv.carried);
-		return err ? -1 : MRTR_DECIDED;
-	}
-	snprintf(d->reason, sizeof(d->reason), "%s", mv.reason);
-	return MRTR_DECIDED;
 }
 
 /* Decide one tools/call; answered here unless allowed. */
@@ -605,17 +296,17 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 					  .reason = "tools/call must have an id", .session = rc->session,
 					  .decision = MCPF_DECISION_INVALID, .req_bytes = req_bytes };
 
-		account(f, &inv);
+		mcp_flow_account(f, &inv);
 		jm->verdict = JSONRPC_ANSWERED;
 		return 0;
 	}
 	v = decide(f->enf->policy, &dr, &d);
-	int mrtr = mrtr_call(rc, jm, &dr, &d, &v);
+	int mrtr = mcp_flow_mrtr_call(rc, jm, &dr, &d, &v);
 
 	if (mrtr < 0 || mrtr == MRTR_ANSWERED)
 		return mrtr < 0 ? -1 : 0;
 	if (v == MCPF_DECISION_APPROVE) {
-		int held = ask_approval(rc, jm, &dr, &d, &v, req_bytes);
+		int held = mcp_flow_ask_approval(rc, jm, &dr, &d, &v, req_bytes);
 
 		if (held)
 			return held < 0 ? -1 : 0;  /* held: forwarded once approved */
@@ -637,7 +328,7 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 		snprintf(d.reason, sizeof(d.reason), "too many calls in flight on this connection");
 		a.decision = MCPF_DECISION_INVALID;
 	}
-	account(f, &a);
+	mcp_flow_account(f, &a);
 	jm->verdict = JSONRPC_ANSWERED;
 	cJSON *reply = jsonrpc_denial(jm, d.rule, d.reason, v == MCPF_DECISION_RATE_LIMITED ? (long)d.retry_after : -1);
 
@@ -673,11 +364,11 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 				.session = rc->session, .decision = v, .req_bytes = req_bytes };
 
 	if (v == MCPF_DECISION_ALLOW && jm->kind == JSONRPC_NOTIFICATION) {
-		account(f, &a);
+		mcp_flow_account(f, &a);
 		return 0;
 	}
 	if (v == MCPF_DECISION_ALLOW) {
-		struct answer_track *t = track_of(f, rc->legacy);
+		struct answer_track *t = mcp_flow_track_of(f, rc->legacy);
 
 		/* an answer that could not be filtered or accounted: refuse instead */
 		if (list < 0 || (t && mcp_idset_add(&t->lists, jm->id, list) == 0)) {
@@ -691,7 +382,7 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 		snprintf(d.reason, sizeof(d.reason), "too many requests in flight on this connection");
 		a.decision = MCPF_DECISION_INVALID;
 	}
-	account(f, &a);
+	mcp_flow_account(f, &a);
 	jm->verdict = JSONRPC_ANSWERED;
 	if (jm->kind == JSONRPC_NOTIFICATION)
 		return 0;
@@ -742,7 +433,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		struct accounting a = { .tool = "", .rule = "request", .reason = why.reason,
 					.session = rc.session, .decision = MCPF_DECISION_INVALID };
 
-		account(f, &a);
+		mcp_flow_account(f, &a);
 		if (jsonrpc_http_refusal(&out, &why, m->keep_alive) || local_reply(f, io, &out)) {
 			bb_free(&out);
 			return -1;
@@ -773,12 +464,12 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 						.decision = MCPF_DECISION_INVALID, .req_bytes = req_bytes };
 			cJSON *reply = jsonrpc_error_reply(jm, JSONRPC_INVALID_REQUEST, why);
 
-			account(f, &a);
+			mcp_flow_account(f, &a);
 			jm->verdict = JSONRPC_ANSWERED;
 			err = reply && cJSON_AddItemToArray(rc.replies, reply) ? 0 : -1;
 		} else if (jm->kind == JSONRPC_RESPONSE && cJSON_IsString(jm->id) &&
 			   !strncmp(jm->id->valuestring, ELICIT_ID_PREFIX, strlen(ELICIT_ID_PREFIX))) {
-			elicit_answer(&rc, jm);
+			mcp_flow_elicit_answer(&rc, jm);
 			jm->verdict = JSONRPC_ANSWERED;
 		} else if (jm->is_tools_call) {
 			/* an id-less one too: it is refused there, never forwarded */
@@ -792,7 +483,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 	if (err)
 		goto out;
 	if (rc.held) {
-		/* alone in its request (ask_approval): kept as it would go
+		/* alone in its request (mcp_flow_ask_approval): kept as it would go
 		 * upstream; nothing after it is read until it is decided */
 		struct flow_io hold = { .to_upstream = &rc.held->upstream };
 
@@ -806,7 +497,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 			rc.ex->own_stream = true;
 			err = elicit_stream_start(io->to_client, rc.held->a, m->keep_alive);
 			if (rc.held->progress) {
-				rc.held->keepalive.fn = held_keepalive;
+				rc.held->keepalive.fn = mcp_flow_held_keepalive;
 				timer_arm(f->enf->approvals->wheel, &rc.held->keepalive, ELICIT_KEEPALIVE_S);
 			}
 		}
@@ -828,7 +519,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		rc.ex->local = true;
 		err = err ? err : jsonrpc_http_reply(&rc.ex->reply, rc.ex->shape, payload, m->keep_alive);
 		if (!err)
-			err = flush_local(f, io);
+			err = mcp_flow_flush_local(f, io);
 		goto out;
 	}
 	rc.ex->inspect = rc.inspect_answer || any_reply;
@@ -853,7 +544,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 out:
 	if (rc.held && !f->held) {
 		approval_cancel(f->enf->approvals, rc.held->a);
-		held_free(rc.held);
+		mcp_flow_held_free(rc.held);
 	}
 	cJSON_Delete(rc.replies);
 	bb_free(&rc.upstream_body);
@@ -1058,7 +749,7 @@ static int on_request_end(struct mcp_flow *f, struct flow_io *io, const char *ra
 	return on_mcp_request(f, io, m, rs->own_100);
 }
 
-static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
+int mcp_flow_feed_requests(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
 {
 	for (;;) {
 		size_t used = 0;
@@ -1103,7 +794,7 @@ static int feed_requests(struct mcp_flow *f, const char *data, size_t len, struc
 
 /* Every request still waiting for the unreachable server gets a 502 with a
  * JSON-RPC error, in order, after the answers the policy gave before it. */
-static int answer_unreachable(struct mcp_flow *f, struct flow_io *io)
+int mcp_flow_answer_unreachable(struct mcp_flow *f, struct flow_io *io)
 {
 	char msg[256];
 
@@ -1117,11 +808,11 @@ static int answer_unreachable(struct mcp_flow *f, struct flow_io *io)
 			continue;
 		if (ex->held) {
 			approval_cancel(f->enf->approvals, ex->held->a);
-			held_free(ex->held);
+			mcp_flow_held_free(ex->held);
 			ex->held = f->held = NULL;
 		}
 		while (f->track && call_list_take_exchange(&f->track->calls, ex->seq, &c))
-			account_answered(f, &c, true, 0);
+			mcp_flow_account_answered(f, &c, true, 0);
 		ex->local = true;
 		bb_reset(&ex->reply);
 		if (ex->own_stream) {
@@ -1140,13 +831,13 @@ static int answer_unreachable(struct mcp_flow *f, struct flow_io *io)
 			return -1;
 	}
 	io->finished = true;
-	return flush_local(f, io);
+	return mcp_flow_flush_local(f, io);
 }
 
 int mcp_flow_upstream_failed(struct mcp_flow *f, const char *why, struct flow_io *io)
 {
 	snprintf(f->upstream_error, sizeof(f->upstream_error), "%s", why);
-	return answer_unreachable(f, io);
+	return mcp_flow_answer_unreachable(f, io);
 }
 
 int mcp_flow_client_data(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
@@ -1157,8 +848,8 @@ int mcp_flow_client_data(struct mcp_flow *f, const char *data, size_t len, struc
 		return 0;  /* bytes after a refused request: never read as requests */
 	if (f->held)
 		return bb_append(&f->stalled, data, len) ? -1 : 0;
-	err = feed_requests(f, data, len, io);
-	return err || !f->upstream_error[0] ? err : answer_unreachable(f, io);
+	err = mcp_flow_feed_requests(f, data, len, io);
+	return err || !f->upstream_error[0] ? err : mcp_flow_answer_unreachable(f, io);
 }
 
 int mcp_flow_client_eof(struct mcp_flow *f, struct flow_io *io)
@@ -1174,346 +865,6 @@ int mcp_flow_client_eof(struct mcp_flow *f, struct flow_io *io)
 		st = http1_feed_eof(&f->req);
 	while (st != HTTP1_CLOSED && st != HTTP1_ERROR);
 	return 0;
-}
-
-/* ---- responses ---- */
-
-/* One list answer being filtered: its id in the tool inventory. */
-struct list_answer {
-	struct mcp_flow *f;
-	unsigned long long inventory_id;
-};
-
-static bool is_hidden(enum mcp_list list, const char *name, const cJSON *entry, void *ctx)
-{
-	struct list_answer *la = ctx;
-	struct mcp_flow *f = la->f;
-	int err;
-
-	if (list == MCP_LIST_TOOLS) {
-		tool_names_add(f->enf->listed, f->origin->server, name); /* the server lists it */
-		if (f->enf->inventory &&
-		    (err = tool_inventory_see(f->enf->inventory, f->origin->server, entry, la->inventory_id)))
-			log_debug("tool inventory: %s", strerror(-err));
-	}
-	return policy_list_hidden(f->enf->policy, f->origin->server, list, name);
-}
-
-/* Account every tracked call the answers scanned so far settle, as
- * `bytes` of response each; the scan starts over. */
-static void account_scanned(struct mcp_flow *f, struct answer_track *t)
-{
-	struct answer a;
-	size_t pos = 0;
-
-	while (t && answer_scan_next(&f->scan, &pos, &a)) {
-		struct pending_call c;
-
-		if (call_list_take_raw(&t->calls, a.id, a.id_len, &c))
-			account_answered(f, &c, a.error, f->scan.bytes);
-	}
-	answer_scan_reset(&f->scan);
-}
-
-/* Account every tracked call this whole server->client JSON text answers. */
-static void account_answers(struct mcp_flow *f, struct answer_track *t, const char *json, size_t len)
-{
-	if (!t || !t->calls.n)
-		return;
-	answer_scan_reset(&f->scan);
-	answer_scan_feed(&f->scan, json, len);
-	account_scanned(f, t);
-}
-
-static void scan_body(void *ctx, const char *data, size_t len)
-{
-	struct mcp_flow *f = ctx;
-
-	answer_scan_feed(&f->scan, data, len);
-}
-
-/* Hidden entries out of a list answer; parsing is skipped when no list
- * request is awaiting one (a large tool result is not parsed twice). */
-static int filter_lists(struct mcp_flow *f, struct answer_track *t, const char *json, size_t len,
-			struct bytebuf *out)
-{
-	struct list_answer la = { f, 0 };
-	int r;
-
-	if (!t->lists.n)
-		return 0;
-	if (f->enf->inventory)
-		la.inventory_id = tool_inventory_answer(f->enf->inventory);
-	if ((r = mcp_filter_lists(json, len, &t->lists, is_hidden, &la, out)) < 0)
-		log_warn("server %s: a list answer that cannot be filtered (over the answer limits, out of memory, "
-			 "or ambiguous: mcp_filter.h); not relayed", f->origin->server);
-	return r;
-}
-
-static struct answer_track *answers_for(struct mcp_flow *f, const struct exchange *ex)
-{
-	if (f->stream_of)
-		return &f->stream_of->track;
-	return ex && !ex->legacy ? f->track : NULL;
-}
-
-static int on_sse_event(struct mcp_flow *f, struct flow_io *io)
-{
-	const struct sse_event *ev = http1_event(&f->resp);
-	struct bytebuf filtered = BYTEBUF_INIT, rewritten = BYTEBUF_INIT;
-	struct answer_track *t;
-	int changed = 0, err;
-
-	if (!f->stream_of)
-		f->stream_of = mcp_legacy_endpoint(f, ev);
-	t = answers_for(f, f->first);
-	/* clients read only "message" events (the default type) as JSON-RPC */
-	if (t && ev->has_data && (!ev->type_len || (ev->type_len == 7 && !memcmp(ev->type, "message", 7)))) {
-		account_answers(f, t, ev->data, ev->data_len);
-		changed = filter_lists(f, t, ev->data, ev->data_len, &filtered);
-		if (changed < 0)
-			return -1;
-	}
-	if (changed == 1) {
-		err = sse_format_event(&rewritten, ev->type, ev->type_len, ev->id, ev->id_len, ev->has_id,
-				       filtered.data, filtered.len) ||
-		      mcp_sse_append(io->to_client, f->sse_chunked, rewritten.data, rewritten.len);
-	} else {
-		err = mcp_sse_append(io->to_client, f->sse_chunked, ev->raw, ev->raw_len);
-	}
-	bb_free(&filtered);
-	bb_free(&rewritten);
-	return err;
-}
-
-static int on_response_head(struct mcp_flow *f, struct flow_io *io)
-{
-	const struct http1_msg *r = http1_msg(&f->resp);
-	struct exchange *ex = f->first;
-	bool sse = http1_content_type_is(r, "text/event-stream");
-
-	if (!ex || ex->local) {
-		log_debug("server %s sent a response nobody asked for", f->origin->server);
-		return -1;
-	}
-	if (r->status / 100 == 1) {
-		if (r->status == 101) {
-			/* no Upgrade request is ever forwarded (on_request_head) */
-			log_debug("server %s switched protocols unasked: connection closed", f->origin->server);
-			return -1;
-		}
-		if ((r->status == 100 && ex->own_100) || ex->own_stream)
-			return 0;
-		return bb_append(io->to_client, r->head, r->head_len);
-	}
-	f->resp_mode = RESP_STREAM;
-	f->sse_chunked = false;
-	if (ex->init_elicit && r->status / 100 == 2) {
-		const char *sid;
-		size_t n;
-
-		if (http1_find_header(r, "Mcp-Session-Id", &sid, &n) == 1)
-			elicit_caps_note(f->origin->server, sid, n);
-	}
-	if (ex->own_stream) {
-		/* the agent has the daemon's stream already: the server's answer
-		 * goes on it, as events in the daemon's chunks */
-		f->resp_mode = sse ? RESP_SSE : RESP_BUFFER;
-		f->sse_chunked = true;
-		return http1_set_body_mode(&f->resp, sse ? HTTP1_BODY_SSE : HTTP1_BODY_BUFFER) < 0 ? -1 : 0;
-	}
-	if (sse && (ex->inspect || ex->method == HTTP_GET)) {
-		struct bytebuf head = BYTEBUF_INIT, extra = BYTEBUF_INIT;
-		int err;
-
-		if (http1_set_body_mode(&f->resp, HTTP1_BODY_SSE) < 0)
-			return -1;
-		f->resp_mode = RESP_SSE;
-		f->sse_chunked = r->framing != HTTP1_FRAMING_CLOSE;
-		if (r->framing == HTTP1_FRAMING_LENGTH)
-			/* events may change length: relay as chunked */
-			err = http1_head_rebuild(r, -1, false, &head) || bb_append(io->to_client, head.data, head.len);
-		else
-			err = bb_append(io->to_client, r->head, r->head_len);
-		if (!err && ex->extra)
-			err = jsonrpc_sse_events(ex->extra, &extra) || mcp_sse_append(io->to_client, f->sse_chunked, extra.data, extra.len);
-		bb_free(&head);
-		bb_free(&extra);
-		return err;
-	}
-	if (ex->inspect) {
-		struct answer_track *t = answers_for(f, ex);
-
-		if (ex->extra || (t && t->lists.n) || content_is_encoded(r)) {
-			f->resp_mode = RESP_BUFFER;
-			return http1_set_body_mode(&f->resp, HTTP1_BODY_BUFFER) < 0 ? -1 : 0;
-		}
-		if (t && t->calls.n) {
-			/* only accounting to do: relay the answer as it comes */
-			f->resp_mode = RESP_SCAN;
-			answer_scan_reset(&f->scan);
-			http1_watch_body(&f->resp, scan_body, f);
-		}
-	}
-	return bb_append(io->to_client, r->head, r->head_len);
-}
-
-/* A held response is complete: filter, account, join denials, relay. */
-static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchange *ex)
-{
-	const struct http1_msg *r = http1_msg(&f->resp);
-	struct bytebuf decoded = BYTEBUF_INIT, filtered = BYTEBUF_INIT, merged = BYTEBUF_INIT, head = BYTEBUF_INIT;
-	struct answer_track *t = answers_for(f, ex);
-	const char *body;
-	size_t len;
-	enum content_coding_status st = content_decode_text(r, r->body, r->body_len, RESPONSE_LIMIT_MIN, &decoded,
-							    &body, &len);
-	bool decoded_ce = st == CODING_DECODED, changed = decoded_ce;
-	int err = 0;
-
-	if (st != CODING_IDENTITY && !decoded_ce) {
-		/* cannot read it, so cannot filter it: the client gets nothing */
-		log_warn("server %s: cannot decode a response to inspect; closing", f->origin->server);
-		err = -1;
-		goto out;
-	}
-	if (t) {
-		int fr;
-
-		account_answers(f, t, body, len);
-		fr = filter_lists(f, t, body, len, &filtered);
-		if (fr < 0) {
-			err = -1;
-			goto out;
-		}
-		if (fr == 1) {
-			body = filtered.data;
-			len = filtered.len;
-			changed = true;
-		}
-	}
-	if (ex->extra) {
-		if (len == 0 || r->status == 202) {
-			/* upstream had nothing to say: our answers are the reply */
-			err = jsonrpc_http_reply(&merged, ex->shape, ex->extra, r->keep_alive) ||
-			      bb_append(io->to_client, merged.data, merged.len);
-			goto out;
-		}
-		if (jsonrpc_merge_json(body, len, ex->extra, &merged)) {
-			log_warn("server %s answered a batch with something not JSON; closing", f->origin->server);
-			err = -1;
-			goto out;
-		}
-		body = merged.data;
-		len = merged.len;
-		changed = true;
-	}
-	if (ex->own_stream)
-		err = len ? elicit_stream_event(io->to_client, body, len, true) : http1_emit_last_chunk(io->to_client);
-	else if (changed)
-		err = http1_head_rebuild(r, (int64_t)len, decoded_ce, &head) ||
-		      bb_append(io->to_client, head.data, head.len) || bb_append(io->to_client, body, len);
-	else
-		err = bb_append(io->to_client, r->head, r->head_len) ||
-		      bb_append(io->to_client, r->raw_body, r->raw_body_len);
-out:
-	bb_free(&decoded);
-	bb_free(&filtered);
-	bb_free(&merged);
-	bb_free(&head);
-	return err;
-}
-
-static int on_response_end(struct mcp_flow *f, struct flow_io *io, const char *raw, size_t n)
-{
-	const struct http1_msg *r = http1_msg(&f->resp);
-	struct exchange *ex = f->first;
-	struct pending_call c;
-	int err = 0;
-
-	if (r->status / 100 == 1)
-		return 0; /* interim: the request is still waiting for its answer */
-	switch (f->resp_mode) {
-	case RESP_STREAM:
-		err = bb_append(io->to_client, raw, n);
-		break;
-	case RESP_SCAN:
-		err = bb_append(io->to_client, raw, n);
-		account_scanned(f, answers_for(f, ex));
-		break;
-	case RESP_SSE:
-		if (f->sse_chunked) {
-			struct bytebuf last = BYTEBUF_INIT;
-
-			err = http1_emit_last_chunk(&last) || bb_append(io->to_client, last.data, last.len);
-			bb_free(&last);
-		}
-		break;
-	case RESP_BUFFER:
-		err = finish_buffered(f, io, ex);
-		break;
-	}
-	/* calls this reply did not answer (HTTP error, 202, cut short) */
-	if (f->track && !ex->legacy)
-		while (call_list_take_exchange(&f->track->calls, ex->seq, &c))
-			account_answered(f, &c, true, 0);
-	f->first = ex->next;
-	if (!f->first)
-		f->last = NULL;
-	exchange_free(ex);
-	f->resp_mode = RESP_STREAM;
-	f->sse_chunked = false;
-	return err || flush_local(f, io) ? -1 : 0;
-}
-
-static int pump_responses(struct mcp_flow *f, const char *data, size_t len, bool eof, struct flow_io *io)
-{
-	for (;;) {
-		size_t used = 0;
-		enum http1_status st = eof ? http1_feed_eof(&f->resp) : http1_feed(&f->resp, data, len, &used);
-		const char *raw = data;
-		int err = 0;
-
-		if (used) { /* data is NULL at EOF */
-			data += used;
-			len -= used;
-		}
-		switch (st) {
-		case HTTP1_NEED_MORE:
-		case HTTP1_CLOSED:
-			return 0;
-		case HTTP1_HEAD:
-			err = on_response_head(f, io);
-			break;
-		case HTTP1_BODY:
-			err = bb_append(io->to_client, raw, used);
-			break;
-		case HTTP1_SSE_EVENT:
-			err = on_sse_event(f, io);
-			break;
-		case HTTP1_MESSAGE_END:
-			err = on_response_end(f, io, raw, used);
-			break;
-		case HTTP1_ERROR:
-			log_debug("server %s: bad response: %s", f->origin->server, http1_error_text(&f->resp));
-			/* cut short by the server: the agent sees the same cut */
-			return eof ? 0 : -1;
-		default:
-			return -1;
-		}
-		if (err)
-			return -1;
-	}
-}
-
-int mcp_flow_upstream_data(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
-{
-	return pump_responses(f, data, len, false, io);
-}
-
-int mcp_flow_upstream_eof(struct mcp_flow *f, struct flow_io *io)
-{
-	return pump_responses(f, NULL, 0, true, io);
 }
 
 int mcp_flow_init(struct mcp_flow *f, const struct enforce *enf, const struct mcpf_conn *origin,
@@ -1544,7 +895,7 @@ void mcp_flow_free(struct mcp_flow *f)
 
 	if (f->held) {
 		approval_cancel(f->enf->approvals, f->held->a);
-		held_free(f->held);
+		mcp_flow_held_free(f->held);
 		f->held = NULL;
 	}
 	bb_free(&f->stalled);
@@ -1552,13 +903,13 @@ void mcp_flow_free(struct mcp_flow *f)
 	while (f->track && f->track->calls.n) {
 		c = f->track->calls.calls[0];
 		call_list_take(&f->track->calls, c.id, &c);
-		account_answered(f, &c, true, 0);
+		mcp_flow_account_answered(f, &c, true, 0);
 	}
 	while (f->first) {
 		struct exchange *ex = f->first;
 
 		f->first = ex->next;
-		exchange_free(ex);
+		mcp_flow_exchange_free(ex);
 	}
 	f->last = NULL;
 	answer_track_free(f->track);
@@ -1581,100 +932,4 @@ bool mcp_flow_idle(const struct mcp_flow *f)
 		if (ex->method != HTTP_GET)
 			return false;
 	return true;
-}
-
-bool mcp_flow_held(const struct mcp_flow *f)
-{
-	return f->held != NULL;
-}
-
-bool mcp_flow_held_idle(const struct mcp_flow *f)
-{
-	return f->held && f->first && f->first->held == f->held && !http1_in_head(&f->resp) &&
-	       !http1_in_body(&f->resp);
-}
-
-/* ---- a held call decided (approval.h) ---- */
-
-/* Approved: decided again as approved (conditions and budgets of this
- * moment, decide.h) and forwarded; else answered here with the usual
- * isError denial naming the reason. Then the bytes read after it. */
-static void held_done(void *ctx, const struct approval_result *r)
-{
-	struct held_call *h = ctx;
-	struct mcp_flow *f = h->f;
-	const struct mcpf_conn *o = f->origin;
-	struct flow_io io = { .to_upstream = f->upstream_out, .to_client = f->client_out };
-	struct decide_request dr = {
-		.server = o->server, .tool = h->tool, .arguments = h->arguments, .cgroup_id = o->cgroup_id,
-		.uid = o->uid, .pid = f->enf->agent_per_cgroup ? 0 : o->pid, .session = h->session,
-		.now_ns = boot_time_ns(), .approved = true,
-	};
-	struct decision d = { 0 };
-	enum mcpf_decision v = MCPF_DECISION_DENY;
-	int err = 0;
-
-	h->ex->held = NULL;
-	f->held = NULL;
-	if (r->outcome == APPROVAL_APPROVED) {
-		v = decide(f->enf->policy, &dr, &d);
-	} else {
-		snprintf(d.rule, sizeof(d.rule), "%s", h->rule);
-		snprintf(d.reason, sizeof(d.reason), "%s", r->reason);
-	}
-	if (v == MCPF_DECISION_ALLOW) {
-		struct answer_track *t = track_of(f, NULL);
-		struct pending_call c = { .start_ns = h->start_ns, .req_bytes = h->req_bytes, .exchange = h->ex->seq };
-
-		snprintf(c.tool, sizeof(c.tool), "%s", h->tool);
-		snprintf(c.rule, sizeof(c.rule), "%s", d.rule);
-		snprintf(c.session, sizeof(c.session), "%s", h->session);
-		snprintf(c.approved_by, sizeof(c.approved_by), "%s", r->by);
-		snprintf(c.args_hash, sizeof(c.args_hash), "%s", h->args_hash);
-		c.id = cJSON_Parse(h->id_raw);
-		c.arguments = acct_audits(f->enf->acct) && h->arguments ? cJSON_Duplicate(h->arguments, true) : NULL;
-		if (t && c.id && call_list_add(&t->calls, &c) == 0) {
-			err = bb_append(io.to_upstream, h->upstream.data, h->upstream.len) ||
-			      http1_expect_response(&f->resp, h->method) ? -1 : 0;
-			goto next;
-		}
-		call_free(&c);
-		v = MCPF_DECISION_INVALID;
-		snprintf(d.rule, sizeof(d.rule), "capacity");
-		snprintf(d.reason, sizeof(d.reason), "too many calls in flight on this connection");
-	}
-	struct accounting a = {
-		.tool = h->tool, .rule = d.rule, .reason = d.reason, .session = h->session,
-		.decision = r->outcome == APPROVAL_APPROVED ? v
-			    : r->outcome == APPROVAL_TIMEOUT ? MCPF_DECISION_APPROVAL_TIMEOUT : MCPF_DECISION_DECLINED,
-		.req_bytes = h->req_bytes, .arguments = h->arguments, .latency_ns = r->latency_ns,
-		.approved_by = r->by, .args_hash = h->args_hash,
-	};
-	struct jsonrpc_msg m = { .id_raw = h->id_raw, .id_raw_len = strlen(h->id_raw) };
-	cJSON *reply = jsonrpc_denial(&m, d.rule, d.reason, v == MCPF_DECISION_RATE_LIMITED ? (long)d.retry_after : -1);
-
-	account(f, &a);
-	h->ex->local = true;
-	if (reply && h->ex->own_stream) {
-		char *text = cJSON_PrintUnformatted(reply);
-
-		err = !text || elicit_stream_event(&h->ex->reply, text, strlen(text), true) || flush_local(f, &io) ? -1 : 0;
-		cJSON_free(text);
-	} else {
-		err = !reply || jsonrpc_http_reply(&h->ex->reply, h->ex->shape, reply, h->keep_alive) ||
-		      flush_local(f, &io) ? -1 : 0;
-	}
-	cJSON_Delete(reply);
-next:
-	held_free(h);
-	if (!err && f->upstream_error[0])
-		err = answer_unreachable(f, &io);
-	if (!err && f->stalled.len && !f->refused) {
-		struct bytebuf in = f->stalled;
-
-		f->stalled = (struct bytebuf)BYTEBUF_INIT;
-		err = feed_requests(f, in.data, in.len, &io);
-		bb_free(&in);
-	}
-	f->resume(f->conn, err, io.finished);
 }

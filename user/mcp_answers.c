@@ -1,0 +1,358 @@
+/* The response side of the flow: answers read as they come back (list
+ * answers filtered, allowed calls accounted), responses held whole
+ * finished and relayed, legacy SSE events passed on. */
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "answer_scan.h"
+#include "approval_elicit.h"
+#include "call_list.h"
+#include "content_decode.h"
+#include "log.h"
+#include "mcp_filter.h"
+#include "mcp_flow_int.h"
+#include "mcp_legacy.h"
+#include "mcp_session.h"
+#include "sse.h"
+#include "tool_inventory.h"
+#include "tool_names.h"
+
+/* ---- responses ---- */
+
+/* One list answer being filtered: its id in the tool inventory. */
+struct list_answer {
+	struct mcp_flow *f;
+	unsigned long long inventory_id;
+};
+
+static bool is_hidden(enum mcp_list list, const char *name, const cJSON *entry, void *ctx)
+{
+	struct list_answer *la = ctx;
+	struct mcp_flow *f = la->f;
+	int err;
+
+	if (list == MCP_LIST_TOOLS) {
+		tool_names_add(f->enf->listed, f->origin->server, name); /* the server lists it */
+		if (f->enf->inventory &&
+		    (err = tool_inventory_see(f->enf->inventory, f->origin->server, entry, la->inventory_id)))
+			log_debug("tool inventory: %s", strerror(-err));
+	}
+	return policy_list_hidden(f->enf->policy, f->origin->server, list, name);
+}
+
+/* Account every tracked call the answers scanned so far settle, as
+ * `bytes` of response each; the scan starts over. */
+static void account_scanned(struct mcp_flow *f, struct answer_track *t)
+{
+	struct answer a;
+	size_t pos = 0;
+
+	while (t && answer_scan_next(&f->scan, &pos, &a)) {
+		struct pending_call c;
+
+		if (call_list_take_raw(&t->calls, a.id, a.id_len, &c))
+			mcp_flow_account_answered(f, &c, a.error, f->scan.bytes);
+	}
+	answer_scan_reset(&f->scan);
+}
+
+/* Account every tracked call this whole server->client JSON text answers. */
+static void account_answers(struct mcp_flow *f, struct answer_track *t, const char *json, size_t len)
+{
+	if (!t || !t->calls.n)
+		return;
+	answer_scan_reset(&f->scan);
+	answer_scan_feed(&f->scan, json, len);
+	account_scanned(f, t);
+}
+
+static void scan_body(void *ctx, const char *data, size_t len)
+{
+	struct mcp_flow *f = ctx;
+
+	answer_scan_feed(&f->scan, data, len);
+}
+
+/* Hidden entries out of a list answer; parsing is skipped when no list
+ * request is awaiting one (a large tool result is not parsed twice). */
+static int filter_lists(struct mcp_flow *f, struct answer_track *t, const char *json, size_t len,
+			struct bytebuf *out)
+{
+	struct list_answer la = { f, 0 };
+	int r;
+
+	if (!t->lists.n)
+		return 0;
+	if (f->enf->inventory)
+		la.inventory_id = tool_inventory_answer(f->enf->inventory);
+	if ((r = mcp_filter_lists(json, len, &t->lists, is_hidden, &la, out)) < 0)
+		log_warn("server %s: a list answer that cannot be filtered (over the answer limits, out of memory, "
+			 "or ambiguous: mcp_filter.h); not relayed", f->origin->server);
+	return r;
+}
+
+static struct answer_track *answers_for(struct mcp_flow *f, const struct exchange *ex)
+{
+	if (f->stream_of)
+		return &f->stream_of->track;
+	return ex && !ex->legacy ? f->track : NULL;
+}
+
+static int on_sse_event(struct mcp_flow *f, struct flow_io *io)
+{
+	const struct sse_event *ev = http1_event(&f->resp);
+	struct bytebuf filtered = BYTEBUF_INIT, rewritten = BYTEBUF_INIT;
+	struct answer_track *t;
+	int changed = 0, err;
+
+	if (!f->stream_of)
+		f->stream_of = mcp_legacy_endpoint(f, ev);
+	t = answers_for(f, f->first);
+	/* clients read only "message" events (the default type) as JSON-RPC */
+	if (t && ev->has_data && (!ev->type_len || (ev->type_len == 7 && !memcmp(ev->type, "message", 7)))) {
+		account_answers(f, t, ev->data, ev->data_len);
+		changed = filter_lists(f, t, ev->data, ev->data_len, &filtered);
+		if (changed < 0)
+			return -1;
+	}
+	if (changed == 1) {
+		err = sse_format_event(&rewritten, ev->type, ev->type_len, ev->id, ev->id_len, ev->has_id,
+				       filtered.data, filtered.len) ||
+		      mcp_sse_append(io->to_client, f->sse_chunked, rewritten.data, rewritten.len);
+	} else {
+		err = mcp_sse_append(io->to_client, f->sse_chunked, ev->raw, ev->raw_len);
+	}
+	bb_free(&filtered);
+	bb_free(&rewritten);
+	return err;
+}
+
+static int on_response_head(struct mcp_flow *f, struct flow_io *io)
+{
+	const struct http1_msg *r = http1_msg(&f->resp);
+	struct exchange *ex = f->first;
+	bool sse = http1_content_type_is(r, "text/event-stream");
+
+	if (!ex || ex->local) {
+		log_debug("server %s sent a response nobody asked for", f->origin->server);
+		return -1;
+	}
+	if (r->status / 100 == 1) {
+		if (r->status == 101) {
+			/* no Upgrade request is ever forwarded (on_request_head) */
+			log_debug("server %s switched protocols unasked: connection closed", f->origin->server);
+			return -1;
+		}
+		if ((r->status == 100 && ex->own_100) || ex->own_stream)
+			return 0;
+		return bb_append(io->to_client, r->head, r->head_len);
+	}
+	f->resp_mode = RESP_STREAM;
+	f->sse_chunked = false;
+	if (ex->init_elicit && r->status / 100 == 2) {
+		const char *sid;
+		size_t n;
+
+		if (http1_find_header(r, "Mcp-Session-Id", &sid, &n) == 1)
+			elicit_caps_note(f->origin->server, sid, n);
+	}
+	if (ex->own_stream) {
+		/* the agent has the daemon's stream already: the server's answer
+		 * goes on it, as events in the daemon's chunks */
+		f->resp_mode = sse ? RESP_SSE : RESP_BUFFER;
+		f->sse_chunked = true;
+		return http1_set_body_mode(&f->resp, sse ? HTTP1_BODY_SSE : HTTP1_BODY_BUFFER) < 0 ? -1 : 0;
+	}
+	if (sse && (ex->inspect || ex->method == HTTP_GET)) {
+		struct bytebuf head = BYTEBUF_INIT, extra = BYTEBUF_INIT;
+		int err;
+
+		if (http1_set_body_mode(&f->resp, HTTP1_BODY_SSE) < 0)
+			return -1;
+		f->resp_mode = RESP_SSE;
+		f->sse_chunked = r->framing != HTTP1_FRAMING_CLOSE;
+		if (r->framing == HTTP1_FRAMING_LENGTH)
+			/* events may change length: relay as chunked */
+			err = http1_head_rebuild(r, -1, false, &head) || bb_append(io->to_client, head.data, head.len);
+		else
+			err = bb_append(io->to_client, r->head, r->head_len);
+		if (!err && ex->extra)
+			err = jsonrpc_sse_events(ex->extra, &extra) || mcp_sse_append(io->to_client, f->sse_chunked, extra.data, extra.len);
+		bb_free(&head);
+		bb_free(&extra);
+		return err;
+	}
+	if (ex->inspect) {
+		struct answer_track *t = answers_for(f, ex);
+
+		if (ex->extra || (t && t->lists.n) || content_is_encoded(r)) {
+			f->resp_mode = RESP_BUFFER;
+			return http1_set_body_mode(&f->resp, HTTP1_BODY_BUFFER) < 0 ? -1 : 0;
+		}
+		if (t && t->calls.n) {
+			/* only accounting to do: relay the answer as it comes */
+			f->resp_mode = RESP_SCAN;
+			answer_scan_reset(&f->scan);
+			http1_watch_body(&f->resp, scan_body, f);
+		}
+	}
+	return bb_append(io->to_client, r->head, r->head_len);
+}
+
+/* A held response is complete: filter, account, join denials, relay. */
+static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchange *ex)
+{
+	const struct http1_msg *r = http1_msg(&f->resp);
+	struct bytebuf decoded = BYTEBUF_INIT, filtered = BYTEBUF_INIT, merged = BYTEBUF_INIT, head = BYTEBUF_INIT;
+	struct answer_track *t = answers_for(f, ex);
+	const char *body;
+	size_t len;
+	enum content_coding_status st = content_decode_text(r, r->body, r->body_len, RESPONSE_LIMIT_MIN, &decoded,
+							    &body, &len);
+	bool decoded_ce = st == CODING_DECODED, changed = decoded_ce;
+	int err = 0;
+
+	if (st != CODING_IDENTITY && !decoded_ce) {
+		/* cannot read it, so cannot filter it: the client gets nothing */
+		log_warn("server %s: cannot decode a response to inspect; closing", f->origin->server);
+		err = -1;
+		goto out;
+	}
+	if (t) {
+		int fr;
+
+		account_answers(f, t, body, len);
+		fr = filter_lists(f, t, body, len, &filtered);
+		if (fr < 0) {
+			err = -1;
+			goto out;
+		}
+		if (fr == 1) {
+			body = filtered.data;
+			len = filtered.len;
+			changed = true;
+		}
+	}
+	if (ex->extra) {
+		if (len == 0 || r->status == 202) {
+			/* upstream had nothing to say: our answers are the reply */
+			err = jsonrpc_http_reply(&merged, ex->shape, ex->extra, r->keep_alive) ||
+			      bb_append(io->to_client, merged.data, merged.len);
+			goto out;
+		}
+		if (jsonrpc_merge_json(body, len, ex->extra, &merged)) {
+			log_warn("server %s answered a batch with something not JSON; closing", f->origin->server);
+			err = -1;
+			goto out;
+		}
+		body = merged.data;
+		len = merged.len;
+		changed = true;
+	}
+	if (ex->own_stream)
+		err = len ? elicit_stream_event(io->to_client, body, len, true) : http1_emit_last_chunk(io->to_client);
+	else if (changed)
+		err = http1_head_rebuild(r, (int64_t)len, decoded_ce, &head) ||
+		      bb_append(io->to_client, head.data, head.len) || bb_append(io->to_client, body, len);
+	else
+		err = bb_append(io->to_client, r->head, r->head_len) ||
+		      bb_append(io->to_client, r->raw_body, r->raw_body_len);
+out:
+	bb_free(&decoded);
+	bb_free(&filtered);
+	bb_free(&merged);
+	bb_free(&head);
+	return err;
+}
+
+static int on_response_end(struct mcp_flow *f, struct flow_io *io, const char *raw, size_t n)
+{
+	const struct http1_msg *r = http1_msg(&f->resp);
+	struct exchange *ex = f->first;
+	struct pending_call c;
+	int err = 0;
+
+	if (r->status / 100 == 1)
+		return 0; /* interim: the request is still waiting for its answer */
+	switch (f->resp_mode) {
+	case RESP_STREAM:
+		err = bb_append(io->to_client, raw, n);
+		break;
+	case RESP_SCAN:
+		err = bb_append(io->to_client, raw, n);
+		account_scanned(f, answers_for(f, ex));
+		break;
+	case RESP_SSE:
+		if (f->sse_chunked) {
+			struct bytebuf last = BYTEBUF_INIT;
+
+			err = http1_emit_last_chunk(&last) || bb_append(io->to_client, last.data, last.len);
+			bb_free(&last);
+		}
+		break;
+	case RESP_BUFFER:
+		err = finish_buffered(f, io, ex);
+		break;
+	}
+	/* calls this reply did not answer (HTTP error, 202, cut short) */
+	if (f->track && !ex->legacy)
+		while (call_list_take_exchange(&f->track->calls, ex->seq, &c))
+			mcp_flow_account_answered(f, &c, true, 0);
+	f->first = ex->next;
+	if (!f->first)
+		f->last = NULL;
+	mcp_flow_exchange_free(ex);
+	f->resp_mode = RESP_STREAM;
+	f->sse_chunked = false;
+	return err || mcp_flow_flush_local(f, io) ? -1 : 0;
+}
+
+static int pump_responses(struct mcp_flow *f, const char *data, size_t len, bool eof, struct flow_io *io)
+{
+	for (;;) {
+		size_t used = 0;
+		enum http1_status st = eof ? http1_feed_eof(&f->resp) : http1_feed(&f->resp, data, len, &used);
+		const char *raw = data;
+		int err = 0;
+
+		if (used) { /* data is NULL at EOF */
+			data += used;
+			len -= used;
+		}
+		switch (st) {
+		case HTTP1_NEED_MORE:
+		case HTTP1_CLOSED:
+			return 0;
+		case HTTP1_HEAD:
+			err = on_response_head(f, io);
+			break;
+		case HTTP1_BODY:
+			err = bb_append(io->to_client, raw, used);
+			break;
+		case HTTP1_SSE_EVENT:
+			err = on_sse_event(f, io);
+			break;
+		case HTTP1_MESSAGE_END:
+			err = on_response_end(f, io, raw, used);
+			break;
+		case HTTP1_ERROR:
+			log_debug("server %s: bad response: %s", f->origin->server, http1_error_text(&f->resp));
+			/* cut short by the server: the agent sees the same cut */
+			return eof ? 0 : -1;
+		default:
+			return -1;
+		}
+		if (err)
+			return -1;
+	}
+}
+
+int mcp_flow_upstream_data(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io)
+{
+	return pump_responses(f, data, len, false, io);
+}
+
+int mcp_flow_upstream_eof(struct mcp_flow *f, struct flow_io *io)
+{
+	return pump_responses(f, NULL, 0, true, io);
+}
