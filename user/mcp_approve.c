@@ -127,6 +127,11 @@ int mcp_flow_ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct
 		      "and this client cannot be asked";
 	}
 	if (!why) {
+		bool elicit = can_elicit(rc, &s);
+
+		/* a client that is not asked cannot answer either (elicit_answer) */
+		if (!elicit)
+			s.via &= ~MCPF_VIA_ELICITATION;
 		h = calloc(1, sizeof(*h));
 		if (!h)
 			return -1;
@@ -151,7 +156,7 @@ int mcp_flow_ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct
 			snprintf(h->args_hash, sizeof(h->args_hash), "%s", rc->args_hash);
 			h->req_bytes = req_bytes;
 			h->start_ns = dr->now_ns;
-			h->elicit = can_elicit(rc, &s);
+			h->elicit = elicit;
 			h->progress = cJSON_GetObjectItemCaseSensitive(
 					      cJSON_GetObjectItemCaseSensitive(jm->params, "_meta"), "progressToken") != NULL;
 			rc->held = h;
