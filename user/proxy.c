@@ -217,23 +217,35 @@ static size_t body_want(const struct http1_parser *p)
 	return held - p->raw.cap + (p->raw.cap > cap ? p->raw.cap : cap);  /* the body is in raw */
 }
 
-/* Bytes this connection holds, or has reserved for a body it holds:
- * parsers (bodies, heads, events) and both queues. */
-static size_t conn_want(struct proxy_conn *c)
+/* Bytes this connection holds, and with reserve what it has reserved for
+ * a body it holds: parsers (bodies, heads, events) and both queues. */
+static size_t conn_bytes(struct proxy_conn *c, bool reserve)
 {
 	if (c->lingering)
 		return c->client.out.cap;  /* the refusal on its way; nothing else is kept */
-	size_t req = mcp_flow_phase(&c->flow) == FLOW_HELD_BODY ? body_want(&c->flow.req)
-								  : http1_held_bytes(&c->flow.req);
-	size_t resp = mcp_flow_holds_response(&c->flow) ? body_want(&c->flow.resp) : http1_held_bytes(&c->flow.resp);
+	size_t req = reserve && mcp_flow_phase(&c->flow) == FLOW_HELD_BODY ? body_want(&c->flow.req)
+									   : http1_held_bytes(&c->flow.req);
+	size_t resp = reserve && mcp_flow_holds_response(&c->flow) ? body_want(&c->flow.resp)
+								     : http1_held_bytes(&c->flow.resp);
 
 	return req + resp + mcp_flow_body_bytes(&c->flow) + c->client.out.cap + c->upstream.out.cap;
 }
 
-/* Counted in the daemon-wide budget after every event. */
+static size_t conn_want(struct proxy_conn *c)
+{
+	return conn_bytes(c, true);
+}
+
+/* Counted in the daemon-wide budget after every event. A reservation
+ * that does not fit is not taken (only what is held): the next read finds
+ * no room and refuses (room_to_read). */
 static void conn_charge(struct proxy_conn *c)
 {
-	mem_budget_set(&c->px->mem, &c->charged, conn_want(c));
+	size_t want = conn_want(c);
+
+	if (want > c->charged && !mem_budget_room(&c->px->mem, want - c->charged))
+		want = conn_bytes(c, false);
+	mem_budget_set(&c->px->mem, &c->charged, want);
 }
 
 /* May the agent's next bytes be read? Not while its own answers pile up
