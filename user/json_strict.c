@@ -105,6 +105,18 @@ static bool digit(const struct scan *s, size_t p)
 	return p < s->len && s->t[p] >= '0' && s->t[p] <= '9';
 }
 
+/* One or more digits from *p: a fraction's or an exponent's. */
+static enum tok digits(struct scan *s, size_t *p)
+{
+	if (*p >= s->len)
+		return TOK_EOF;
+	if (!digit(s, *p))
+		return bad(s, "invalid number");
+	while (digit(s, *p))
+		(*p)++;
+	return TOK_OK;
+}
+
 /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? ; a number that reaches the
  * end of the input is complete at the top level only (truncated == true). */
 static enum tok number(struct scan *s, size_t *i, bool *at_end)
@@ -125,25 +137,19 @@ static enum tok number(struct scan *s, size_t *i, bool *at_end)
 	} else {
 		return bad(s, "invalid number");
 	}
+	enum tok t;
+
 	if (p < s->len && s->t[p] == '.') {
 		p++;
-		if (p >= s->len)
-			return TOK_EOF;
-		if (!digit(s, p))
-			return bad(s, "invalid number");
-		while (digit(s, p))
-			p++;
+		if ((t = digits(s, &p)) != TOK_OK)
+			return t;
 	}
 	if (p < s->len && (s->t[p] == 'e' || s->t[p] == 'E')) {
 		p++;
 		if (p < s->len && (s->t[p] == '+' || s->t[p] == '-'))
 			p++;
-		if (p >= s->len)
-			return TOK_EOF;
-		if (!digit(s, p))
-			return bad(s, "invalid number");
-		while (digit(s, p))
-			p++;
+		if ((t = digits(s, &p)) != TOK_OK)
+			return t;
 	}
 	*at_end = p == s->len;
 	*i = p;
