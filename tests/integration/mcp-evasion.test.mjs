@@ -14,31 +14,7 @@ import {
   JSON_TYPE,
 } from '../lib/mcp.mjs';
 
-const REASON = 'no shell';
-
-async function setUp(t, label) {
-  const sb = sandbox(t, label);
-  const rec = await startRecorder(sb, { tools: ['echo', 'execute'], jsonResponse: true });
-  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'deny', reason: REASON } } } }) });
-  return { sb, rec, daemon };
-}
-
-// Sends `steps` after opening a session; returns the responses to `steps`.
-async function inSession(sb, rec, steps) {
-  const out = await rawExchange(sb, rec.port, [...sessionSteps(), ...steps]);
-  assert.equal(out.ok, true, out.error);
-  for (const res of out.responses.slice(0, 2)) assert.ok(res.status === 200 || res.status === 202, JSON.stringify(res));
-  return out.responses.slice(2);
-}
-
-// A refusal of the whole request: an HTTP error status with a JSON-RPC
-// error body carrying one of `codes`.
-function assertRefused(res, { status, codes = [-32600, -32700] } = {}) {
-  if (status) assert.equal(res.status, status, JSON.stringify(res));
-  else assert.ok(res.status >= 400 && res.status < 500, `4xx expected: ${JSON.stringify(res)}`);
-  assert.ok(res.json && res.json.jsonrpc === '2.0' && res.json.error, `JSON-RPC error body expected: ${JSON.stringify(res)}`);
-  assert.ok(codes.includes(res.json.error.code), `error code ${res.json.error.code} not in ${codes}: ${JSON.stringify(res.json)}`);
-}
+import { REASON, setUp, inSession, assertRefused } from '../lib/refusal.mjs';
 
 function assertNeverReached(rec, marker) {
   assert.deepEqual(rec.requestsMentioning(marker), [], `${marker} reached the server`);
