@@ -49,6 +49,11 @@ enum class_pick class_rule_pick(const struct policy_maps *maps, const struct pol
 			return CLASS_PICK_HELD;
 		}
 	}
+	if (err == -ENOENT && tool_inventory_server(maps->inventory_servers, server, &srv) == 0 && srv.dropped) {
+		snprintf(out->why, sizeof(out->why), "tool \"%s\" has no class: server \"%s\" listed %u tools the "
+			 "inventory could not record; name it in the policy to decide it", tool, server, srv.dropped);
+		return CLASS_PICK_UNRECORDED;
+	}
 	if (err || row.category == MCPF_CATEGORY_UNKNOWN)
 		return CLASS_PICK_NONE;
 	snprintf(out->class_name, sizeof(out->class_name), "%s", tool_category_name(row.category));

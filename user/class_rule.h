@@ -18,7 +18,10 @@
  *      claim (the entry of its evidence class, tool_evidence_category(),
  *      else "*" / default), and the claimed class's entry is applied on
  *      top (out->also: its deny denies, its conditions and limits add).
- *   Tools not in the inventory, or of category unknown, have no class.
+ *   Tools not in the inventory, or of category unknown, have no class;
+ *   but on a server that listed tools the inventory could not record
+ *   (over its cap, names too long), a tool without a row is denied: it
+ *   may be one of them, and listing filler must not lift a class rule.
  */
 #ifndef MCPF_CLASS_RULE_H
 #define MCPF_CLASS_RULE_H
@@ -31,6 +34,8 @@ enum class_pick {
 	CLASS_PICK_RULE,   /* out->rule (if any) decides, named classes.<class_name>;
 			    * out->also (if any) only adds, classes.<also_name> */
 	CLASS_PICK_HELD,   /* deny: on_change, out->why says why */
+	CLASS_PICK_UNRECORDED, /* deny: the server listed tools the inventory could not record, and
+	                        * this one has no row: its class is unknown (out->why) */
 };
 
 struct class_pick_out {

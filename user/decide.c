@@ -203,6 +203,8 @@ enum mcpf_decision decide(struct policy_maps *maps, const struct decide_request 
 		switch (class_rule_pick(maps, cache, req->server, req->tool, &cp)) {
 		case CLASS_PICK_HELD:
 			return verdict(out, MCPF_DECISION_DENY, "on_change", "%s", cp.why);
+		case CLASS_PICK_UNRECORDED:
+			return verdict(out, MCPF_DECISION_DENY, "classes", "%s", cp.why);
 		case CLASS_PICK_RULE:
 			exact->tool = cp.rule;
 			policy_field_key(exact->field, sizeof(exact->field), "classes", cp.class_name);

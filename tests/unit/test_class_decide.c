@@ -120,3 +120,22 @@ MAPS_TEST(class_decide_annotation_class_asking_approval_holds)
 	req.approved = true;
 	CHECK_INT_EQ(decide(&f->maps, &req, &d), MCPF_DECISION_ALLOW);
 }
+
+/* A server that pads its listing past what the inventory records (here a
+ * name too long to record) cannot lift a class rule off a tool it lists:
+ * a tool without a row is denied on such a server, not left to "*". */
+MAPS_TEST(class_decide_unrecorded_tools_are_denied_once_a_server_overflows)
+{
+	struct decision d;
+	char long_tool[256];
+
+	CHECK_INT_EQ(fixture_compile(f, "{'version':'1','servers':{'fs':{'endpoints':['127.0.0.1:1'],"
+				     "'default':'allow','classes':{'execute':{'action':'deny'}}}}}"), 0);
+	CHECK_INT_EQ(listed(f, "{\"name\":\"read_file\",\"annotations\":{\"readOnlyHint\":true}}"), 0);
+	CHECK_INT_EQ(call(f, "never_listed", &d), MCPF_DECISION_ALLOW);  /* nothing dropped yet */
+	snprintf(long_tool, sizeof(long_tool), "{\"name\":\"run_shell_%070d\"}", 0);
+	CHECK_INT_EQ(listed(f, long_tool), 0);
+	CHECK_INT_EQ(call(f, "never_listed", &d), MCPF_DECISION_DENY);
+	CHECK_STR_EQ(d.rule, "classes");
+	CHECK_INT_EQ(call(f, "read_file", &d), MCPF_DECISION_ALLOW);  /* recorded tools keep their class */
+}
