@@ -78,8 +78,11 @@ bool approval_remembered(struct approval_store *st, const struct approval_subjec
 {
 	long long now = monotonic_s();
 
+	/* an approval given in the agent's own client stands in only where
+	 * that client may approve (via): never for an operator-only rule */
 	for (unsigned i = 0; i < st->n_remembered; i++)
-		if (st->remembered[i].until_s > now && same_call(&st->remembered[i], s))
+		if (st->remembered[i].until_s > now && same_call(&st->remembered[i], s) &&
+		    (st->remembered[i].via & s->via))
 			return true;
 	return false;
 }
@@ -219,6 +222,7 @@ int approval_decide(struct approval_store *st, const char *id, bool approve, lon
 
 		*slot = (struct remembered){ .cgroup_id = a->s.cgroup_id, .uid = a->s.uid, .pid = a->s.identity_pid,
 					     .args_hash = a->s.args_hash,
+					     .via = strcmp(by, "elicitation") ? MCPF_VIA_OPERATOR : MCPF_VIA_ELICITATION,
 					     .until_s = now + (remember_s > REMEMBER_MAX_S ? REMEMBER_MAX_S : remember_s) };
 		snprintf(slot->server, sizeof(slot->server), "%s", a->s.server);
 		snprintf(slot->tool, sizeof(slot->tool), "%s", a->s.tool);

@@ -71,6 +71,7 @@ struct remembered {
 	unsigned long long cgroup_id;
 	unsigned int uid, pid;
 	uint64_t args_hash;
+	unsigned int via;                /* who approved it: MCPF_VIA_ELICITATION or _OPERATOR */
 	long long until_s;               /* CLOCK_MONOTONIC */
 };
 

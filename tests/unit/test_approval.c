@@ -278,3 +278,34 @@ TEST(approval_peer_refused_when_the_pid_outlived_the_peer)
 	close(self);
 	close(dead);
 }
+
+/* An approval the agent's own client gave (elicitation) and remembered
+ * stands in only for rules that let that client approve: never for the
+ * identical call under a rule only an operator may approve. */
+TEST(approval_remembered_by_the_client_never_covers_an_operator_only_rule)
+{
+	struct loop loop;
+	struct timer_wheel tw = { 0 };
+	struct approval_store *st = calloc(1, sizeof(*st));
+	struct outcome o = { 0 };
+	struct approval *a;
+	struct approval_subject s = subject(100, 42), operator_only;
+	char id[APPROVAL_ID_LEN + 1];
+
+	CHECK(st != NULL);
+	CHECK_INT_EQ(loop_init(&loop), 0);
+	CHECK_INT_EQ(timer_wheel_init(&tw, &loop), 0);
+	approval_store_init(st, &tw, 4);
+	s.via = MCPF_VIA_ELICITATION | MCPF_VIA_OPERATOR;
+	operator_only = s;
+	operator_only.via = MCPF_VIA_OPERATOR;
+	CHECK_INT_EQ(approval_submit(st, &s, on_done, &o, &a), 0);
+	strcpy(id, approval_id(a));
+	CHECK_INT_EQ(approval_decide(st, id, true, 60, "elicitation", NULL), 0);
+	CHECK(approval_remembered(st, &s));
+	CHECK(!approval_remembered(st, &operator_only));
+	approval_store_fini(st, "test over");
+	timer_wheel_fini(&tw);
+	loop_fini(&loop);
+	free(st);
+}
