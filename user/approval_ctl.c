@@ -415,13 +415,20 @@ static void on_accept(struct watch *w, uint32_t revents)
 		    approval_peer_allowed(c->enf, c->intercepted, c->group, c->have_group, cred.pid, pidfd, cred.uid,
 					  cred.gid, &why) || c->n_clients >= CTL_CLIENTS_MAX ||
 		    !(cl = calloc(1, sizeof(*cl)))) {
-			char msg[320];
-			int n;
+			cJSON *err_obj;
+			char *msg;
 
 			if (c->n_clients >= CTL_CLIENTS_MAX)
 				why = "too many control connections";
-			n = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"%s\"}\n", why);
-			(void)!send(fd, msg, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+			/* why may hold quotes ("agents"): escaped by cJSON, one line */
+			err_obj = error_json(why);
+			msg = err_obj ? cJSON_PrintUnformatted(err_obj) : NULL;
+			if (msg) {
+				(void)!send(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
+				(void)!send(fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			}
+			cJSON_free(msg);
+			cJSON_Delete(err_obj);
 			log_warn("control socket: refused pid %d uid %u: %s", (int)cred.pid, (unsigned)cred.uid, why);
 			if (pidfd >= 0)
 				close(pidfd);
@@ -670,9 +677,14 @@ int approval_ctl_start(struct approval_ctl **out, struct loop *loop, struct time
 		free(c);
 		return -ENOMEM;
 	}
-	if (intercepted_rel(o->cgroup_dir, c->intercepted, sizeof(c->intercepted)))
-		log_warn("--cgroup %s: not under the cgroup2 mount; approvals refused only by uid and policy scopes",
-			 o->cgroup_dir);
+	if (intercepted_rel(o->cgroup_dir, c->intercepted, sizeof(c->intercepted))) {
+		/* without it no peer could be told to be an agent: refuse to start */
+		log_error("--cgroup %s: not under the cgroup2 mount; the control socket cannot tell agents "
+			  "from operators", o->cgroup_dir);
+		free(c->hook);
+		free(c);
+		return -EINVAL;
+	}
 	err = listen_at(c, o->path ? o->path : APPROVAL_CTL_DEFAULT_PATH, c->group, c->have_group);
 	if (err && !o->path) {
 		/* the default place (a read-only /run): held calls can still be
