@@ -89,6 +89,11 @@ enum json_sniff_result json_sniff_feed(struct json_sniff *s, const char *buf, si
 		case SN_LINE_COMMENT:
 			if (c == '\n' || c == '\r')
 				s->state = SN_TOKENS;
+			else if (c == 0xe2 && s->pos + 2 >= len && !end)
+				return JSON_SNIFF_MORE;  /* maybe U+2028/2029 cut short: wait */
+			else if (c == 0xe2 && s->pos + 2 < len && t[s->pos + 1] == 0x80 &&
+				 (t[s->pos + 2] == 0xa8 || t[s->pos + 2] == 0xa9))
+				return JSON_SNIFF_UNSURE;  /* JSON5 ends the comment here, Jackson does not */
 			s->pos++;
 			continue;
 		case SN_BLOCK_COMMENT:
@@ -155,6 +160,8 @@ enum json_sniff_result json_sniff_feed(struct json_sniff *s, const char *buf, si
 		} else if (c == '{' || c == '[') {
 			if (s->key_next)
 				return JSON_SNIFF_NOT_JSON;
+			if (s->depth >= JSON_SNIFF_KINDS)
+				return JSON_SNIFF_UNSURE;  /* kinds past here are not tracked */
 			if (s->depth < JSON_SNIFF_KINDS) {
 				unsigned char bit = (unsigned char)(1u << (s->depth % 8));
 				s->kinds[s->depth / 8] = c == '{' ? s->kinds[s->depth / 8] | bit : s->kinds[s->depth / 8] & ~bit;

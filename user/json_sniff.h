@@ -11,6 +11,10 @@
  *   case JSON_SNIFF_NOT_JSON: no reader gets an object or array: harmless
  *                             (so is a body that ends inside one: no reader
  *                             completes it)
+ *   case JSON_SNIFF_UNSURE:   a reader may be reading JSON the sniffer cannot
+ *                             follow (nesting past JSON_SNIFF_KINDS, a line
+ *                             comment holding U+2028/2029, which JSON5 ends
+ *                             it at): hold the body whole and decide it
  *   case JSON_SNIFF_VALUE:    a top-level object or array was closed: it is
  *                             buf[s.start..s.pos); feed again to go on
  *                             after it
@@ -36,7 +40,7 @@
 
 #include "bytebuf.h"
 
-enum json_sniff_result { JSON_SNIFF_MORE, JSON_SNIFF_NOT_JSON, JSON_SNIFF_VALUE };
+enum json_sniff_result { JSON_SNIFF_MORE, JSON_SNIFF_NOT_JSON, JSON_SNIFF_VALUE, JSON_SNIFF_UNSURE };
 
 #define JSON_SNIFF_KINDS 1024  /* levels whose kind (object/array) is tracked */
 

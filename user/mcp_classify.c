@@ -122,6 +122,8 @@ int mcp_sniff_text(struct json_sniff *sn, const char *text, size_t len, bool end
 			return 1;
 		case JSON_SNIFF_MORE:
 			return -1;
+		case JSON_SNIFF_UNSURE:
+			return 0;
 		case JSON_SNIFF_VALUE:
 			if (value_may_be_jsonrpc(text + sn->start, sn->pos - sn->start))
 				return 0;

@@ -617,6 +617,7 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 			return refuse_http(f, io, 413, JSONRPC_INVALID_REQUEST, "mcpfence: request body over the limit");
 		rs->sniffing = true;
 		json_sniff_init(&rs->sniff);
+		json_sniff_init(&rs->sniff_raw);
 		http1_watch_body(&f->req, collect_body, f);
 	}
 	if (m->expect_continue && !f->first) {
@@ -665,12 +666,20 @@ static int sniff(struct mcp_flow *f, const struct bytebuf *b, bool end)
 		bb_reset(&f->wide_text);
 	}
 	if (rs->wide) {
+		/* NULs alone said "wide": a C reader (cJSON) skips them as
+		 * whitespace and reads the bytes as they are; streamed only when
+		 * neither reading can be JSON-RPC */
+		bool bom = (unsigned char)t[0] == 0xfe || (unsigned char)t[0] == 0xff ||
+			   (b->len >= 4 && !memcmp(t, "\0\0\xfe\xff", 4));
+		int raw = bom ? 1 : mcp_sniff_text(&rs->sniff_raw, t, b->len, end), wide;
+
 		/* read as those readers would: transcoded */
 		if (json_wide_to_utf8(rs->wide, t, b->len, &rs->wide_pos, &f->wide_text) < 0)
 			return 0;
-		t = f->wide_text.data ? f->wide_text.data : "";
+		wide = mcp_sniff_text(&rs->sniff, f->wide_text.data ? f->wide_text.data : "", f->wide_text.len, end);
+		return !raw || !wide ? 0 : raw == 1 && wide == 1 ? 1 : -1;
 	}
-	return mcp_sniff_text(&rs->sniff, t, rs->wide ? f->wide_text.len : b->len, end);
+	return mcp_sniff_text(&rs->sniff, t, b->len, end);
 }
 
 /* A held (not MCP path) body is complete: decided like an MCP request

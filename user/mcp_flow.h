@@ -67,6 +67,7 @@ struct req_state {
 	struct json_sniff sniff;
 	bool wide_known;
 	enum json_wide wide;  /* UTF-16/32 by its first bytes: sniffed transcoded */
+	struct json_sniff sniff_raw;  /* ... and, with no BOM, as the bytes are (NULs as whitespace) */
 	size_t wide_pos;      /* bytes of req_body transcoded into wide_text */
 };
 

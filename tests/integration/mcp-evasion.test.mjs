@@ -314,9 +314,15 @@ itest('off the MCP paths, JSON-RPC is decided on what the server would read', as
     post('/api/rpc', { body: `{"a":1} ${JSON.stringify(toolCall(8, 'execute', { m: 'offpath-trailing-marker' }))}` }),
     // NUL and other bytes below 0x20 between tokens: cJSON reads them as whitespace
     post('/api/rpc', { body: JSON.stringify(toolCall(9, 'execute', { m: 'offpath-nul-marker' })).replace('"jsonrpc"', '"jsonrpc"\u0000\u0000\u0001').replace('"method"', '\u001f"method"') }),
+    // an object deeper than the sniffer tracks, with a member after a comma in it
+    post('/api/deep', { body: JSON.stringify(toolCall(10, 'execute', { m: 'offpath-deepcomma-marker', x: 'deep' })).replace('"deep"', `${'['.repeat(1100)}{"a":1,"b":2}${']'.repeat(1100)}`) }),
+    // one NUL first: "UTF-16" to a transcoding reader, whitespace to cJSON
+    post('/api/rpc', { bodyBase64: Buffer.concat([Buffer.from([0]), Buffer.from(JSON.stringify(toolCall(11, 'execute', { m: 'offpath-nullead-marker' })))]).toString('base64') }),
+    // a JSON5 line comment ended by U+2028
+    post('/api/rpc', { body: `{// note\u2028"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"execute","arguments":{"m":"offpath-ls-marker"}}}` }),
   ]);
   assert.equal(out.ok, true, out.error);
-  const [gzipped, bom, u16, tooDeep, u16be, brotli, plain, blob, allowed, escaped, trailing, nulPadded] = out.responses;
+  const [gzipped, bom, u16, tooDeep, u16be, brotli, plain, blob, allowed, escaped, trailing, nulPadded, deepComma, nulLead, lineSep] = out.responses;
   // A gzipped call is decoded and decided like any other.
   assert.equal(gzipped.status, 200, JSON.stringify(gzipped));
   expectDenial(assert, rawMessages(gzipped)[0].result, { rule: 'tools.execute.action', reason: REASON });
@@ -329,7 +335,8 @@ itest('off the MCP paths, JSON-RPC is decided on what the server would read', as
   expectDenial(assert, rawMessages(escaped)[0].result, { rule: 'tools.execute.action', reason: REASON });
   assertRefused(trailing, { codes: [-32700] });
   assertRefused(nulPadded, { codes: [-32700] });
-  for (const marker of ['offpath-gzip-marker', 'offpath-bom-marker', 'offpath-deep-marker', 'offpath-escaped-marker', 'offpath-trailing-marker', 'offpath-nul-marker']) assertNeverReached(rec, marker);
+  for (const res of [deepComma, nulLead, lineSep]) assert.ok(res.status >= 400 || rawMessages(res)[0]?.result?.isError, JSON.stringify(res));
+  for (const marker of ['offpath-gzip-marker', 'offpath-bom-marker', 'offpath-deep-marker', 'offpath-escaped-marker', 'offpath-trailing-marker', 'offpath-nul-marker', 'offpath-deepcomma-marker', 'offpath-nullead-marker', 'offpath-ls-marker']) assertNeverReached(rec, marker);
   assert.deepEqual(rec.http().filter((r) => r.url === '/api/u16' || r.url === '/api/deep'), []);
   // JSON that is not JSON-RPC, and allowed calls, reach the server as sent.
   assert.equal(plain.body, 'not mcp: POST /api/items\n');

@@ -1,5 +1,6 @@
 /* json_sniff: a body streams on undecided only once no JSON reader,
  * lenient ones included, can be reading an object or array from it. */
+#include <stdio.h>
 #include <string.h>
 
 #include "harness.h"
@@ -162,4 +163,27 @@ TEST(json_wide_to_utf8_waits_for_whole_units_and_pairs)
 	CHECK_INT_EQ(out.len, 4);
 	CHECK(!memcmp(out.data, "\xef\xbf\xbd" "A", 4));
 	bb_free(&out);
+}
+
+/* What the sniffer cannot follow is held, not let go: nesting deeper than
+ * the kinds it tracks (Go and Node read 10,000 levels), and a line comment
+ * holding U+2028/2029, where JSON5 ends it and Jackson does not. */
+TEST(json_sniff_holds_what_it_cannot_follow)
+{
+	static char deep[2 * JSON_SNIFF_KINDS + 64];
+	static const char *const comments[] = {
+		"{// c\xe2\x80\xa8\"method\":\"tools/call\"}", "{// c\xe2\x80\xa9\"method\":\"x\"}",
+	};
+	size_t n = 0;
+
+	n += (size_t)snprintf(deep, sizeof(deep), "{\"method\":\"tools/call\",\"p\":");
+	for (int i = 0; i <= JSON_SNIFF_KINDS; i++)
+		deep[n++] = '[';
+	memcpy(deep + n, "{\"a\":1,\"b\":2}", 14);
+	CHECK_INT_EQ(whole(deep), JSON_SNIFF_UNSURE);
+	for (size_t i = 0; i < sizeof(comments) / sizeof(comments[0]); i++) {
+		CHECK_INT_EQ(whole(comments[i]), JSON_SNIFF_UNSURE);
+		CHECK_INT_EQ(growing(comments[i], strlen(comments[i])), JSON_SNIFF_UNSURE);
+	}
+	CHECK_INT_EQ(whole("// a note\xe2\x80\x94 not a separator\nplain"), JSON_SNIFF_NOT_JSON);
 }
