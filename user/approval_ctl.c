@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
+#include "utf8.h"
 #include "approval_ctl.h"
 #include "enforce.h"
 #include "log.h"
@@ -506,9 +507,9 @@ static void run_hook(struct approval_ctl *c, const struct approval *a)
 	for (int i = 0; i < n; i++) {
 		/* agent-chosen text (tool, comm, arguments): one line, no terminal
 		 * control, whatever the hook does with it */
-		for (char *p = strchr(env[i], '=') + 1; *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
+		char *v = strchr(env[i], '=') + 1;
+
+		utf8_display(v, v, strlen(v) + 1);
 		envp[i] = env[i];
 	}
 	envp[n] = NULL;

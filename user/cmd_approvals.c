@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
+#include "utf8.h"
 #include "approval_ctl.h"
 #include "cmd_approvals.h"
 
@@ -91,22 +92,14 @@ static int check_ok(const cJSON *reply)
 
 /* A string of the reply, for a terminal: what an agent chose (its tool
  * name, its comm) must not move the cursor or rewrite the line of another
- * call, so C0, DEL and C1 controls print as '?'. */
+ * call (utf8_display). */
 static const char *str(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 
 	if (!cJSON_IsString(v))
 		return "";
-	for (unsigned char *p = (unsigned char *)v->valuestring; *p; p++) {
-		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			p[0] = p[1] = '?';  /* U+0080..U+009F: a C1 control, two bytes */
-			p++;
-		} else if (*p < 0x20 || *p == 0x7f) {
-			*p = '?';
-		}
-	}
-	return v->valuestring;
+	return utf8_display(v->valuestring, v->valuestring, strlen(v->valuestring) + 1);
 }
 
 static double num(const cJSON *o, const char *k)

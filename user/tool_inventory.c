@@ -68,33 +68,6 @@ int tool_inventory_server(int servers_fd, const char *server, struct mcpf_invent
 	return kern_map_lookup(servers_fd, k, out);
 }
 
-/* A name for a log line: what a server sent, with '?' for each control
- * character (C0, DEL, and C1: U+009B is a CSI to many terminals) and each
- * byte that is not UTF-8. */
-static const char *printable(const char *s, char *out, size_t size)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t left = strlen(s), o = 0, len;
-	unsigned int cp;
-
-	while (left && o + 1 < size) {
-		len = utf8_sequence(p, left, &cp);
-		if (!len || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
-			out[o++] = '?';
-			len = len ? len : 1;
-		} else if (o + len < size) {
-			memcpy(out + o, p, len);
-			o += len;
-		} else {
-			break;
-		}
-		p += len;
-		left -= len;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* What a tool entry declares that drift is judged on: digests and hints. */
 static int declared(const cJSON *tool, struct mcpf_inventory_tool *row)
 {
@@ -149,7 +122,7 @@ static void dropped(struct mcpf_inventory_server *srv, const char *server)
 	if (!srv->dropped++)
 		log_warn("tool inventory: server %s lists tools that cannot be recorded (over %u per server or "
 			 "%u in all, or names over %d bytes); they are counted as dropped",
-			 printable(server, sname, sizeof(sname)), MCPF_INVENTORY_PER_SERVER, MCPF_INVENTORY_MAX,
+			 utf8_display(server, sname, sizeof(sname)), MCPF_INVENTORY_PER_SERVER, MCPF_INVENTORY_MAX,
 			 MCPF_NAME_LEN - 1);
 }
 
@@ -193,8 +166,8 @@ int tool_inventory_see(struct tool_inventory *inv, const char *server, const cJS
 		row.drift = MCPF_DRIFT_CHANGED;
 		srv.changed++;
 		log_warn("tool inventory: server %s changed the definition of tool %s (description, schema or "
-			 "annotations): change #%u", printable(server, sname, sizeof(sname)),
-			 printable(k.tool, tname, sizeof(tname)), row.changes);
+			 "annotations): change #%u", utf8_display(server, sname, sizeof(sname)),
+			 utf8_display(k.tool, tname, sizeof(tname)), row.changes);
 		if ((err = kern_map_update(inv->tools_fd, &k, &row, BPF_ANY)))
 			return err;
 	} else {
@@ -211,7 +184,7 @@ int tool_inventory_see(struct tool_inventory *inv, const char *server, const cJS
 			if (known) {
 				srv.added++;
 				log_warn("tool inventory: server %s lists a new tool %s (%s, risk %s)",
-					 printable(server, sname, sizeof(sname)), printable(k.tool, tname, sizeof(tname)),
+					 utf8_display(server, sname, sizeof(sname)), utf8_display(k.tool, tname, sizeof(tname)),
 					 tool_category_name(row.category), tool_risk_name(row.risk));
 			}
 		}

@@ -83,3 +83,27 @@ char *utf8_sanitize_dup(const char *s)
 	out[o] = '\0';
 	return out;
 }
+
+char *utf8_display(const char *s, char *out, size_t size)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s), o = 0, len;
+	unsigned int cp;
+
+	while (left && o + 1 < size) {
+		len = utf8_sequence(p, left, &cp);
+		if (!len || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+			out[o++] = '?';
+			len = len ? len : 1;
+		} else if (o + len < size) {
+			memmove(out + o, p, len);  /* out may be s: never ahead of p */
+			o += len;
+		} else {
+			break;
+		}
+		p += len;
+		left -= len;
+	}
+	out[o] = '\0';
+	return out;
+}

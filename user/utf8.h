@@ -21,4 +21,10 @@ int utf8_valid(const char *s);
  * when out of memory. */
 char *utf8_sanitize_dup(const char *s);
 
+/* s made safe to show (a terminal, a log line, an environment value):
+ * each control character (C0, DEL, C1: U+009B is a CSI to many terminals)
+ * and each byte that is not UTF-8 becomes '?'. Copied into out (size
+ * bytes, cut at a character); out may be s itself. Returns out. */
+char *utf8_display(const char *s, char *out, size_t size);
+
 #endif /* MCPF_UTF8_H */
