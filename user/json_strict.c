@@ -24,11 +24,6 @@ static enum tok bad(struct scan *s, const char *why)
 	return TOK_BAD;
 }
 
-static bool is_ws(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 /* Four hex digits at t[i..i+4): the code unit, or -1 (-2: input ran out). */
 static long hex4(const struct scan *s, size_t i)
 {
@@ -182,8 +177,7 @@ enum json_strict json_strict_check(const char *text, size_t len, const char **wh
 	enum tok r = TOK_OK;
 
 	while (r == TOK_OK) {
-		while (i < len && is_ws(s.t[i]))
-			i++;
+		i = json_skip_ws((const char *)s.t, len, i);
 		if (i >= len) {
 			r = want == DONE ? TOK_OK : TOK_EOF;
 			break;
