@@ -403,7 +403,8 @@ fi
 # then the daemon stopped (it detaches them), alternating round by round.
 connect_run() { # ROUND STATE
 	local progs out
-	progs=$(bpftool -j cgroup show "$CG/sockmap" 2>/dev/null | jq 'length' 2>/dev/null || echo 0)
+	# The daemon attaches at the cgroup2 root: count what is in effect here.
+	progs=$(bpftool -j cgroup show "$CG/sockmap" effective 2>/dev/null | jq 'length' 2>/dev/null || echo 0)
 	out=$(in_cgroup "$CG/sockmap" timeout 300 "$BIN/connect_cost" --iterations "$CONNECT_ITERS" --warmup 500) || out=null
 	jq -nc --argjson round "$1" --arg state "$2" --argjson progs "${progs:-0}" --argjson r "$out" \
 		'{phase: "connect", round: $round, state: $state, programs: $progs, result: $r}' >>"$RUNS"
