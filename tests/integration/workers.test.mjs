@@ -15,8 +15,9 @@ import { countsFromBpftool, auditLines, countsFromAudit } from '../lib/metrics.m
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RACER = path.join(here, '../lib/race-agent.mjs');
-const MAX = 37;
-const CALLS = 40;       // per process, all at once, a connection each
+const MAX = 1200;
+const CALLS = 400;      // per process, back to back on CONNS keep-alive connections
+const CONNS = 8;
 const PER_WORKER = 2;   // racing processes on every worker at least
 const SPAWN_MAX = 40;   // processes tried before giving up on a worker
 
@@ -36,7 +37,7 @@ for (const workers of [2, 4]) {
     // landed is the worker its tools/list was logged on.
     while ([...Array(workers).keys()].some((w) => (perWorker.get(w) || 0) < PER_WORKER)) {
       assert.ok(racers.length < SPAWN_MAX, `${SPAWN_MAX} processes and still a worker with fewer than ${PER_WORKER}: ${JSON.stringify([...perWorker])}`);
-      const proc = sb.spawn(process.execPath, [RACER, '--port', String(rec.port), '--count', String(CALLS), '--go', go], { cgroup: true });
+      const proc = sb.spawn(process.execPath, [RACER, '--port', String(rec.port), '--count', String(CALLS), '--conns', String(CONNS), '--go', go], { cgroup: true });
       await proc.waitForOutput(/"ready"/);
       const [rec0] = await daemon.waitForInterceptions({ pid: proc.pid });
       perWorker.set(rec0.worker, (perWorker.get(rec0.worker) || 0) + 1);

@@ -2,12 +2,12 @@
 // One agent process of a race through a daemon with several workers:
 // one tools/list POST first (the daemon logs which worker took this
 // process), then, once the file GO exists, COUNT stateless tools/call
-// POSTs at once, each on its own connection, to
-// http://127.0.0.1:PORT/mcp/stateless; prints one JSON line
+// POSTs to http://127.0.0.1:PORT/mcp/stateless, over CONNS keep-alive
+// connections calling back to back; prints one JSON line
 //   {"pid":P,"allowed":N,"refused":M,"errors":[...]}
 // "refused" counts mcpfence's rate-limit denials; anything else is an error.
 //
-//   race-agent.mjs --port N --tool echo --count 40 --go FILE
+//   race-agent.mjs --port N --tool echo --count 200 --conns 8 --go FILE
 import fs from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
@@ -15,18 +15,20 @@ import { parseArgs } from 'node:util';
 const { values: opt } = parseArgs({
   options: {
     port: { type: 'string' }, tool: { type: 'string', default: 'echo' },
-    count: { type: 'string', default: '1' }, go: { type: 'string' },
+    count: { type: 'string', default: '1' }, conns: { type: 'string', default: '1' }, go: { type: 'string' },
   },
 });
 
-function post(id, method, params) {
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: Number(opt.conns) });
+
+function post(id, method, params, agent = false) {
   const body = JSON.stringify({ jsonrpc: '2.0', id, method, params });
   return new Promise((resolve) => {
     const req = http.request({
-      host: '127.0.0.1', port: Number(opt.port), path: '/mcp/stateless', method: 'POST', agent: false,
+      host: '127.0.0.1', port: Number(opt.port), path: '/mcp/stateless', method: 'POST', agent,
       headers: {
         'Content-Type': 'application/json', Accept: 'application/json, text/event-stream',
-        'MCP-Protocol-Version': '2025-11-25', 'Content-Length': Buffer.byteLength(body), Connection: 'close',
+        'MCP-Protocol-Version': '2025-11-25', 'Content-Length': Buffer.byteLength(body),
       },
       timeout: 60000,
     }, (res) => {
@@ -53,11 +55,12 @@ if (list.error || !list.msg.result) summary.errors.push(`tools/list: ${list.erro
 process.stdout.write(`${JSON.stringify({ ready: process.pid })}\n`);
 while (!fs.existsSync(opt.go)) await new Promise((resolve) => { setTimeout(resolve, 5); });
 await Promise.all(Array.from({ length: Number(opt.count) }, async (_, i) => {
-  const res = await post(i + 1, 'tools/call', { name: opt.tool, arguments: { p: process.pid, i } });
+  const res = await post(i + 1, 'tools/call', { name: opt.tool, arguments: { p: process.pid, i } }, keepAlive);
   const text = (res.msg?.result?.content || []).map((c) => c.text).join('\n');
   if (res.error) summary.errors.push(res.error);
   else if (res.msg.result?.isError !== true && text === `ran ${opt.tool} {"p":${process.pid},"i":${i}}`) summary.allowed++;
   else if (res.msg.result?.isError === true && /mcpfence.*limits\[0\].*retry after \d+/is.test(text)) summary.refused++;
   else summary.errors.push(JSON.stringify(res.msg).slice(0, 300));
 }));
+keepAlive.destroy();
 process.stdout.write(`${JSON.stringify(summary)}\n`);
