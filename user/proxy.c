@@ -977,7 +977,8 @@ static void close_idle(struct mail *m)
 {
 	struct proxy_worker *wk = container_of(m, struct proxy_worker, idle_mail);
 
-	__atomic_store_n(&wk->idle_queued, false, __ATOMIC_RELAXED);
+	/* release: the mailbox read this mail before; it may be posted again now */
+	__atomic_store_n(&wk->idle_queued, false, __ATOMIC_RELEASE);
 	for (struct proxy_conn *c = wk->conns, *next; c; c = next) {
 		char byte;
 
@@ -995,7 +996,7 @@ void proxy_close_idle(struct proxy *px)
 		struct proxy_worker *wk = &px->workers[i];
 
 		/* the same mail is never queued twice */
-		if (!__atomic_exchange_n(&wk->idle_queued, true, __ATOMIC_RELAXED))
+		if (!__atomic_exchange_n(&wk->idle_queued, true, __ATOMIC_ACQ_REL))
 			mailbox_post(&wk->mail, &wk->idle_mail, close_idle);
 	}
 }
