@@ -208,6 +208,7 @@ struct daemon {
 	unsigned drain_timeout;
 	long long drain_deadline_ms;
 	bool draining;
+	bool drain_counted;      /* the connections left after the first idle close were logged */
 	bool signalled;          /* SIGTERM/SIGINT came: the next one cuts a drain */
 	bool handed_over;        /* a successor serves: leave everything attached */
 	bool lock_released;      /* a successor owns the pin dir: no policy writes */
@@ -226,17 +227,28 @@ static void on_drain_timer(struct watch *w, uint32_t revents)
 {
 	struct daemon *d = container_of(w, struct daemon, drain_timer);
 	uint64_t expirations;
+	bool late;
 
 	(void)revents;
 	if (read(w->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
 		return;
-	proxy_close_idle(&d->proxy);
+	late = monotonic_ms() >= d->drain_deadline_ms;
+	/* the count means something once the workers closed their idle ones */
+	if (proxy_closing_idle(&d->proxy) && !late)
+		return;
+	if (!d->drain_counted) {
+		d->drain_counted = true;
+		if (proxy_active(&d->proxy))
+			log_info("draining %llu connection(s), at most %u s", proxy_active(&d->proxy), d->drain_timeout);
+	}
 	if (proxy_active(&d->proxy) == 0) {
 		log_info("drained");
 		d->loop.stop = true;
-	} else if (monotonic_ms() >= d->drain_deadline_ms) {
+	} else if (late) {
 		log_warn("drain timeout: closing %llu connection(s) still open", proxy_active(&d->proxy));
 		d->loop.stop = true;
+	} else {
+		proxy_close_idle(&d->proxy);
 	}
 }
 
@@ -279,12 +291,11 @@ static void begin_drain(struct daemon *d)
 		release_pin_dir(d);
 	netns_stop(&d->netns);  /* stop accepting; a successor has the same sockets */
 	handover_server_stop(&d->handover);
-	proxy_close_idle(&d->proxy);  /* on the workers' threads, soon: the drain timer sees the count fall */
-	if (proxy_active(&d->proxy) == 0 || d->drain_timeout == 0) {
+	if (d->drain_timeout == 0) {
 		d->loop.stop = true;
 		return;
 	}
-	log_info("draining %llu connection(s), at most %u s", proxy_active(&d->proxy), d->drain_timeout);
+	proxy_close_idle(&d->proxy);  /* on the workers' threads: the drain timer counts what is left */
 	d->drain_deadline_ms = monotonic_ms() + d->drain_timeout * 1000LL;
 	d->drain_timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	d->drain_timer.cb = on_drain_timer;

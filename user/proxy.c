@@ -977,8 +977,6 @@ static void close_idle(struct mail *m)
 {
 	struct proxy_worker *wk = container_of(m, struct proxy_worker, idle_mail);
 
-	/* release: the mailbox read this mail before; it may be posted again now */
-	__atomic_store_n(&wk->idle_queued, false, __ATOMIC_RELEASE);
 	for (struct proxy_conn *c = wk->conns, *next; c; c = next) {
 		char byte;
 
@@ -988,6 +986,9 @@ static void close_idle(struct mail *m)
 			continue;
 		conn_close(c, false);
 	}
+	/* release: done (proxy_closing_idle), and the mailbox is done with
+	 * this mail, which may be posted again now */
+	__atomic_store_n(&wk->idle_queued, false, __ATOMIC_RELEASE);
 }
 
 void proxy_close_idle(struct proxy *px)
@@ -999,6 +1000,14 @@ void proxy_close_idle(struct proxy *px)
 		if (!__atomic_exchange_n(&wk->idle_queued, true, __ATOMIC_ACQ_REL))
 			mailbox_post(&wk->mail, &wk->idle_mail, close_idle);
 	}
+}
+
+bool proxy_closing_idle(const struct proxy *px)
+{
+	for (unsigned i = 0; i < px->n_workers; i++)
+		if (__atomic_load_n(&px->workers[i].idle_queued, __ATOMIC_ACQUIRE))
+			return true;
+	return false;
 }
 
 static void stop_worker(struct mail *m)

@@ -78,6 +78,8 @@ int proxy_render_limits(const struct proxy *px, struct bytebuf *out);
 /* Have every worker close its connections with nothing in flight
  * (mcp_flow_idle); they do so on their own threads, soon after. */
 void proxy_close_idle(struct proxy *px);
+/* Is a worker yet to run the last proxy_close_idle? */
+bool proxy_closing_idle(const struct proxy *px);
 /* Close every connection and end the worker threads (not from a worker). */
 void proxy_stop(struct proxy *px);
 
