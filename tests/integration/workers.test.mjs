@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { itest } from '../lib/itest.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
 import { startDaemon } from '../lib/daemon.mjs';
-import { startRecorder, policyOf, waitUntil } from '../lib/mcp.mjs';
+import { startRecorder, policyOf, waitUntil, rawExchange, toolCall, JSON_TYPE } from '../lib/mcp.mjs';
 import { countsFromBpftool, auditLines, countsFromAudit } from '../lib/metrics.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -69,3 +69,36 @@ for (const workers of [2, 4]) {
     assert.ok(daemon.proc.running, 'the daemon survived');
   }, { timeoutMs: 180000 });
 }
+
+// A legacy HTTP+SSE session lives on the worker of the process that opened
+// its stream: a POST into it from a process on that worker goes through
+// (its answer on the stream); from a process on another worker it is
+// refused with 409, and the server never sees it.
+itest('--workers 2: a legacy SSE session takes POSTs from its own worker, refuses them from another', async (t) => {
+  const sb = sandbox(t, 'workers-legacy');
+  const rec = await startRecorder(sb, { tools: ['echo'] });
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port } }), args: ['--workers', '2'] });
+  const holder = sb.spawn(process.execPath, ['-e', `
+    require('http').get({ host: '127.0.0.1', port: ${rec.port}, path: '/sse', headers: { Accept: 'text/event-stream' } },
+      (res) => res.setEncoding('utf8').on('data', (d) => process.stdout.write(d)));`], { cgroup: true });
+  const [endpoint] = await holder.waitForOutput(/^data: \/messages\?sessionId=\S+$/m);
+  const sessionPath = endpoint.slice('data: '.length);
+  const [stream] = await daemon.waitForInterceptions({ pid: holder.pid });
+  const seen = { same: null, other: null };
+  for (let i = 0; i < 30 && !(seen.same && seen.other); i++) {
+    const marker = `legacy-${i}`;
+    const out = await rawExchange(sb, rec.port, [{ method: 'POST', path: sessionPath, headers: [JSON_TYPE],
+      body: JSON.stringify(toolCall(i + 1, 'echo', { m: marker })) }]);
+    assert.equal(out.ok, true, out.error);
+    const [post] = await daemon.waitForInterceptions({ pid: out.pid });
+    const kind = post.worker === stream.worker ? 'same' : 'other';
+    if (!seen[kind]) seen[kind] = { marker, response: out.responses[0] };
+  }
+  assert.ok(seen.same && seen.other, `30 processes and not both workers: ${JSON.stringify(seen)}`);
+  assert.equal(seen.same.response.status, 202, JSON.stringify(seen.same.response));
+  await holder.waitForOutput(new RegExp(`ran echo \\{\\\\"m\\\\":\\\\"${seen.same.marker}\\\\"\\}`));
+  assert.equal(seen.other.response.status, 409, JSON.stringify(seen.other.response));
+  assert.match(seen.other.response.json.error.message, /legacy SSE session's stream was opened by another process/);
+  assert.deepEqual(rec.requestsMentioning(seen.other.marker), [], 'the refused POST never reached the server');
+  assert.ok(daemon.proc.running);
+});
