@@ -3,7 +3,8 @@
 # the same call made directly and through nginx. See tests/bench/README.md.
 #
 #   tests/bench/run.sh [--quick]      (as root; `make bench [QUICK=1]` builds first)
-#   optional: BENCH_SIZES, BENCH_CONNS, BENCH_ROUNDS, BENCH_DURATION override the matrix
+#   optional: BENCH_SIZES, BENCH_CONNS, BENCH_ROUNDS, BENCH_DURATION override the matrix,
+#   BENCH_WORKERS_ROUNDS the workers block
 #
 # Writes build/bench/results.json, build/bench/table.txt and
 # build/bench/latency.png, and prints the table.
@@ -46,6 +47,7 @@ SIZES=${BENCH_SIZES:-$SIZES}
 CONNS=${BENCH_CONNS:-$CONNS}
 ROUNDS=${BENCH_ROUNDS:-$ROUNDS}
 DURATION=${BENCH_DURATION:-$DURATION}
+WORKERS_ROUNDS=${BENCH_WORKERS_ROUNDS:-$WORKERS_ROUNDS}
 SCENARIOS=(direct mcpfence mcpfence-nosockmap nginx)
 NGINX_WORKERS=1
 CLK_TCK=$(getconf CLK_TCK)
