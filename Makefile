@@ -77,7 +77,7 @@ SOAK_CALLS   ?= 1000000
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test-deps fuzz-deps bench-deps run test unit unit-san bench bench-bins \
+.PHONY: all deps test-deps fuzz-deps bench-deps run test unit unit-san tsan bench bench-bins \
         fuzz fuzz-bins soak clean
 all: $(BUILD)/mcpfence
 
@@ -171,6 +171,24 @@ $(SAN_UNIT_BIN): $(SAN_UNIT_OBJS) $(SAN_LIB_OBJS)
 $(SAN_DAEMON): $(patsubst $(BUILD)/%,$(BUILD)/san/%,$(USER_OBJS))
 	$(call msg,LINK,$@)
 	$(Q)$(CLANG) $(SAN_CFLAGS) $^ -o $@ $(LDLIBS)
+
+# ThreadSanitizer (make tsan): the unit tests and the daemon, for --workers
+# races; not in `make test` (slow, and exclusive with ASan).
+TSAN_CFLAGS  := -O1 -g -std=gnu11 $(WARNINGS) $(DEFINES) $(INCLUDES) -fsanitize=thread -fno-omit-frame-pointer
+TSAN_UNIT_BIN := $(BUILD)/tsan/unit-tests
+TSAN_DAEMON  := $(BUILD)/tsan/mcpfence
+$(BUILD)/tsan/%.o: %.c | $(SKEL)
+	$(call msg,CC-TSAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(TSAN_CFLAGS) -Itests/unit -Wno-string-plus-int $(DEPFLAGS) -c $< -o $@
+$(TSAN_UNIT_BIN): $(patsubst $(BUILD)/%,$(BUILD)/tsan/%,$(UNIT_OBJS) $(LIB_OBJS))
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(TSAN_CFLAGS) $^ -o $@ $(LDLIBS)
+$(TSAN_DAEMON): $(patsubst $(BUILD)/%,$(BUILD)/tsan/%,$(USER_OBJS))
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(TSAN_CFLAGS) $^ -o $@ $(LDLIBS)
+tsan: $(TSAN_UNIT_BIN) $(TSAN_DAEMON)
+	TSAN_OPTIONS=suppressions=tests/tsan.supp $(TSAN_UNIT_BIN)
 
 $(BUILD)/fuzz/user/%.o: user/%.c | $(SKEL)
 	$(call msg,CC-FUZZ,$@)

@@ -1,5 +1,6 @@
 /* mcpfence run: load and attach the kernel side, then proxy until told to stop. */
 #include <argp.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "commands.h"
 #include "handover.h"
 #include "endpoint_watch.h"
+#include "enforce_lock.h"
 #include "json_limits.h"
 #include "log.h"
 #include "loop.h"
@@ -45,6 +47,8 @@
 #define HANDOVER_LOCK_WAIT_MS 10000
 /* How often a drain checks whether the last connection is gone. */
 #define DRAIN_POLL_MS 50
+/* --workers: more threads than this is a mistake, not a machine */
+#define WORKERS_MAX 1024
 
 struct run_args {
 	const char *policy;
@@ -65,6 +69,7 @@ struct run_args {
 	struct conn_limits_config conn;
 	size_t memory_budget;
 	struct approval_ctl_opts approvals;
+	unsigned workers;
 };
 
 enum {
@@ -74,7 +79,7 @@ enum {
 	OPT_MAX_BATCH, OPT_MAX_DEPTH, OPT_MAX_VALUES, OPT_MEMORY_BUDGET, OPT_MAX_CONNS, OPT_MAX_AGENT_CONNS,
 	OPT_HEADER_TIMEOUT, OPT_BODY_TIMEOUT, OPT_IDLE_TIMEOUT,
 	OPT_CONTROL, OPT_CONTROL_GROUP, OPT_MAX_APPROVALS, OPT_APPROVAL_HOOK,
-	OPT_MAX_AGENT_APPROVALS,
+	OPT_MAX_AGENT_APPROVALS, OPT_WORKERS,
 };
 
 static const struct argp_option run_options[] = {
@@ -110,6 +115,7 @@ static const struct argp_option run_options[] = {
 	{ "max-approvals", OPT_MAX_APPROVALS, "N", 0, "Calls held for approval at once; more are denied (default 100)", 0 },
 	{ "max-agent-approvals", OPT_MAX_AGENT_APPROVALS, "N", 0, "Calls held for approval at once per agent (--agent-identity); more are denied (default 25)", 0 },
 	{ "approval-hook", OPT_APPROVAL_HOOK, "CMD", 0, "Run '/bin/sh -c CMD' for each new held call, its details in MCPFENCE_APPROVAL_* variables", 0 },
+	{ "workers", OPT_WORKERS, "N", 0, "Threads that serve connections (default: the CPUs the daemon may run on); listeners, control socket and metrics stay on the main thread", 0 },
 	{ "verbose", 'v', NULL, 0, "Log each intercepted connection; twice for debug, three times for libbpf debug", 0 },
 	{ 0 },
 };
@@ -168,6 +174,7 @@ static error_t run_parse(int key, char *arg, struct argp_state *state)
 	case OPT_MAX_APPROVALS: a->approvals.max_pending = parse_number(arg, 1, 100000, state); break;
 	case OPT_MAX_AGENT_APPROVALS: a->approvals.max_per_agent = parse_number(arg, 1, 100000, state); break;
 	case OPT_APPROVAL_HOOK: a->approvals.hook = arg; break;
+	case OPT_WORKERS: a->workers = parse_number(arg, 1, WORKERS_MAX, state); break;
 	case 'v': log_verbosity++; break;
 	case ARGP_KEY_ARG: argp_error(state, "unexpected argument '%s'", arg); break;
 	case ARGP_KEY_END:
@@ -201,6 +208,7 @@ struct daemon {
 	unsigned drain_timeout;
 	long long drain_deadline_ms;
 	bool draining;
+	bool drain_counted;      /* the connections left after the first idle close were logged */
 	bool signalled;          /* SIGTERM/SIGINT came: the next one cuts a drain */
 	bool handed_over;        /* a successor serves: leave everything attached */
 	bool lock_released;      /* a successor owns the pin dir: no policy writes */
@@ -219,17 +227,28 @@ static void on_drain_timer(struct watch *w, uint32_t revents)
 {
 	struct daemon *d = container_of(w, struct daemon, drain_timer);
 	uint64_t expirations;
+	bool late;
 
 	(void)revents;
 	if (read(w->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
 		return;
-	proxy_close_idle(&d->proxy);
-	if (d->proxy.active == 0) {
+	late = monotonic_ms() >= d->drain_deadline_ms;
+	/* the count means something once the workers closed their idle ones */
+	if (proxy_closing_idle(&d->proxy) && !late)
+		return;
+	if (!d->drain_counted) {
+		d->drain_counted = true;
+		if (proxy_active(&d->proxy))
+			log_info("draining %llu connection(s), at most %u s", proxy_active(&d->proxy), d->drain_timeout);
+	}
+	if (proxy_active(&d->proxy) == 0) {
 		log_info("drained");
 		d->loop.stop = true;
-	} else if (monotonic_ms() >= d->drain_deadline_ms) {
-		log_warn("drain timeout: closing %llu connection(s) still open", d->proxy.active);
+	} else if (late) {
+		log_warn("drain timeout: closing %llu connection(s) still open", proxy_active(&d->proxy));
 		d->loop.stop = true;
+	} else {
+		proxy_close_idle(&d->proxy);
 	}
 }
 
@@ -272,12 +291,11 @@ static void begin_drain(struct daemon *d)
 		release_pin_dir(d);
 	netns_stop(&d->netns);  /* stop accepting; a successor has the same sockets */
 	handover_server_stop(&d->handover);
-	proxy_close_idle(&d->proxy);
-	if (d->proxy.active == 0 || d->drain_timeout == 0) {
+	if (d->drain_timeout == 0) {
 		d->loop.stop = true;
 		return;
 	}
-	log_info("draining %llu connection(s), at most %u s", d->proxy.active, d->drain_timeout);
+	proxy_close_idle(&d->proxy);  /* on the workers' threads: the drain timer counts what is left */
 	d->drain_deadline_ms = monotonic_ms() + d->drain_timeout * 1000LL;
 	d->drain_timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	d->drain_timer.cb = on_drain_timer;
@@ -459,6 +477,18 @@ static int open_cgroup2_mount(void)
 	return fd;
 }
 
+/* The CPUs this process may run on (taskset, a cgroup cpuset), at least 1. */
+static unsigned cpus_allowed(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 1;
+	n = CPU_COUNT(&set);
+	return n < 1 ? 1 : n > WORKERS_MAX ? WORKERS_MAX : (unsigned)n;
+}
+
 /* Thousands of connections are two descriptors each. */
 static void raise_fd_limit(void)
 {
@@ -551,6 +581,8 @@ int cmd_run(int argc, char **argv)
 	}
 	raise_fd_limit();
 	a.approvals.cgroup_dir = a.cgroup;
+	if (!a.workers)
+		a.workers = cpus_allowed();
 
 	d = calloc(1, sizeof(*d));
 	if (!d || loop_init(&d->loop)) {
@@ -558,6 +590,8 @@ int cmd_run(int argc, char **argv)
 		free(d);
 		return 1;
 	}
+	/* what the main thread's events touch, the workers reach under the lock */
+	d->loop.held = enforce_mutex();
 	/* cleanup below runs on a partial set-up: nothing may look open */
 	d->signals.fd = d->prune_timer.fd = d->drain_timer.fd = d->resolver.timer.fd = -1;
 	d->handover.listen.fd = d->handover.session.fd = -1;
@@ -611,7 +645,7 @@ int cmd_run(int argc, char **argv)
 	    (err = policy_watch_start(&d->policy, &d->loop)) ||
 	    (err = endpoint_watch_start(&d->resolver, &d->loop, &d->policy_maps)) ||
 	    (err = setup_prune_timer(d)) ||
-	    (err = proxy_start(&d->proxy, &d->loop, kern_conns_of(&d->kern), &d->enforce)) ||
+	    (err = proxy_start(&d->proxy, &d->loop, kern_conns_of(&d->kern), &d->enforce, a.workers)) ||
 	    (err = approval_ctl_start(&d->approvals, &d->loop, &d->proxy.wheel, &d->enforce, &a.approvals)) ||
 	    (err = netns_start(&d->netns, &d->loop, &d->proxy, &d->kern, a.cgroup, a.netns_dir, a.listen_port,
 			       &inherited)) ||
@@ -634,9 +668,9 @@ int cmd_run(int argc, char **argv)
 	err = handover_serve(&d->handover, &d->loop, a.state_dir, a.bpffs, &ho_ops);
 	if (err)
 		log_warn("--state-dir %s: %s; a successor will not get our listeners", a.state_dir, strerror(-err));
-	log_info("intercepting for cgroup %s; listening on port %u; sockmap %s; %s",
+	log_info("intercepting for cgroup %s; listening on port %u; sockmap %s; %s; %u worker(s)",
 		 a.cgroup, a.listen_port, a.sockmap ? "on" : "off",
-		 a.fail_closed ? "fail-closed" : "fail-open");
+		 a.fail_closed ? "fail-closed" : "fail-open", a.workers);
 	log_info("serving %lld ms after exec (%s)", ms_since_exec(),
 		 d->kern.adopted ? "adopted the pinned programs" : "attached the programs");
 
@@ -654,8 +688,13 @@ cleanup:
 	handover_set_free(&inherited);
 	handover_server_stop(&d->handover);
 	netns_stop(&d->netns);
-	approval_ctl_stop(d->approvals);  /* denials written before the connections go */
-	proxy_stop(&d->proxy);
+	/* denials written before the connections go: posted to the workers,
+	 * which run them before their stop */
+	enforce_lock();
+	approval_ctl_deny_all(d->approvals, "mcpfence is stopping");
+	enforce_unlock();
+	proxy_stop(&d->proxy);  /* from here the main thread is the only one */
+	approval_ctl_stop(d->approvals);
 	kern_unload(&d->kern, detach, a.keep_maps);
 	admin_stop(&d->admin);
 	policy_watch_stop(&d->policy);

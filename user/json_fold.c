@@ -2,6 +2,7 @@
 #include "json_fold.h"
 
 #include <locale.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +11,16 @@
 #include "bytebuf.h"
 #include "utf8.h"
 
+static locale_t utf8_locale;
+static pthread_once_t locale_once = PTHREAD_ONCE_INIT;
+
+static void open_locale(void)
+{
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
 static uint32_t fold_rune(uint32_t c)
 {
-	static locale_t utf8_locale;
-	static bool tried;
-
 	if (c < 0x80)
 		return c >= 'A' && c <= 'Z' ? c + 32 : c;
 	switch (c) {
@@ -23,10 +29,7 @@ static uint32_t fold_rune(uint32_t c)
 	case 0x0131: return 'i';  /* dotless i: upper case I */
 	case 0x0130: return 'i';  /* I with dot: lower case i */
 	}
-	if (!tried) {
-		tried = true;
-		utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-	}
+	pthread_once(&locale_once, open_locale);  /* proxy workers fold at once */
 	if (!utf8_locale)
 		return c;
 	return (uint32_t)towlower_l(towupper_l((wint_t)c, utf8_locale), utf8_locale);

@@ -13,9 +13,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if ((level == LOG_INFO && log_verbosity < 1) || (level == LOG_DEBUG && log_verbosity < 2))
 		return;
 	va_start(ap, fmt);
+	flockfile(stderr);  /* one line, whole, whatever the other threads log */
 	fprintf(stderr, "mcpfence: %s", prefix[level]);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 	va_end(ap);
 }
 

@@ -95,6 +95,8 @@ int loop_run(struct loop *l)
 			running = outer;
 			return -err;
 		}
+		if (l->held)
+			pthread_mutex_lock(l->held);
 		for (int i = 0; i < n; i++) {
 			struct watch *w = evs[i].data.ptr;
 
@@ -103,6 +105,8 @@ int loop_run(struct loop *l)
 				w->cb(w, evs[i].events);
 		}
 		run_deferred(l);
+		if (l->held)
+			pthread_mutex_unlock(l->held);
 	}
 	running = outer;
 	return 0;

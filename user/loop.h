@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 
@@ -31,6 +32,7 @@ struct loop {
 	bool stop;
 	struct deferred *pending;
 	unsigned long long batch;  /* epoll_wait returns so far */
+	pthread_mutex_t *held;     /* locked while a batch is dispatched, not while waiting; NULL: none */
 };
 
 int loop_init(struct loop *l);

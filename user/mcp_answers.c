@@ -6,6 +6,7 @@
 
 #include "answer_scan.h"
 #include "approval_elicit.h"
+#include "enforce_lock.h"
 #include "call_list.h"
 #include "content_decode.h"
 #include "log.h"
@@ -83,9 +84,12 @@ static int filter_lists(struct mcp_flow *f, struct answer_track *t, const char *
 
 	if (!t->lists.n)
 		return 0;
+	enforce_lock();  /* the listed tools, the inventory, the policy: one section per list answer */
 	if (f->enf->inventory)
 		la.inventory_id = tool_inventory_answer(f->enf->inventory);
-	if ((r = mcp_filter_lists(json, len, &t->lists, is_hidden, &la, out)) < 0)
+	r = mcp_filter_lists(json, len, &t->lists, is_hidden, &la, out);
+	enforce_unlock();
+	if (r < 0)
 		log_warn("server %s: a list answer that cannot be filtered (over the answer limits, out of memory, "
 			 "or ambiguous: mcp_filter.h); not relayed", f->origin->server);
 	return r;
@@ -153,8 +157,11 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 		const char *sid;
 		size_t n;
 
-		if (http1_find_header(r, "Mcp-Session-Id", &sid, &n) == 1)
+		if (http1_find_header(r, "Mcp-Session-Id", &sid, &n) == 1) {
+			enforce_lock();
 			elicit_caps_note(f->origin->server, sid, n);
+			enforce_unlock();
+		}
 	}
 	if (ex->own_stream) {
 		/* the agent has the daemon's stream already: the server's answer

@@ -14,11 +14,12 @@
 #include "approval_elicit.h"
 #include "approval_mrtr.h"
 #include "common.h"
+#include "enforce_lock.h"
 #include "log.h"
 #include "mcp_flow_int.h"
 #include "mcp_session.h"
 
-static void held_done(void *ctx, const struct approval_result *r);
+static void held_post(void *ctx, const struct approval_result *r);
 
 void mcp_flow_held_free(struct held_call *h)
 {
@@ -38,7 +39,22 @@ void mcp_flow_held_keepalive(struct timer *t)
 
 	if (http1_emit_chunk(f->client_out, ": keep-alive\n\n", 14) == 0)
 		f->kick(f->conn);
-	timer_arm(f->enf->approvals->wheel, &h->keepalive, ELICIT_KEEPALIVE_S);
+	timer_arm(f->wheel, &h->keepalive, ELICIT_KEEPALIVE_S);
+}
+
+void mcp_flow_held_drop(struct mcp_flow *f, struct held_call *h)
+{
+	enforce_lock();
+	if (h->posted) {
+		timer_cancel(&h->keepalive);
+		h->f = NULL;  /* held_decided frees it */
+		h = NULL;
+	} else {
+		approval_cancel(f->enf->approvals, h->a);
+	}
+	enforce_unlock();
+	if (h)
+		mcp_flow_held_free(h);
 }
 
 /* Can the human be asked in the agent's own client (approval_elicit.h)?
@@ -62,7 +78,7 @@ static bool can_elicit(const struct request_ctx *rc, const struct approval_subje
 /* A response to the daemon's own elicitation/create: never forwarded
  * (the server does not know the id). It decides the held call when it
  * comes from the same agent, for the same server and session. */
-void mcp_flow_elicit_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm)
+static void elicit_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm)
 {
 	const struct mcpf_conn *o = rc->f->origin;
 	struct approval_store *st = rc->f->enf->approvals;
@@ -83,8 +99,15 @@ void mcp_flow_elicit_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm
  * call lets it go (decided again as approved: budgets spent now); else
  * the call is held for a human (1), or *v and d say why nobody can be
  * asked (0). -1 out of memory. */
-int mcp_flow_ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct decide_request *dr,
-			  struct decision *d, enum mcpf_decision *v, size_t req_bytes)
+void mcp_flow_elicit_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm)
+{
+	enforce_lock();
+	elicit_answer(rc, jm);
+	enforce_unlock();
+}
+
+static int ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct decide_request *dr,
+			struct decision *d, enum mcpf_decision *v, size_t req_bytes)
 {
 	struct mcp_flow *f = rc->f;
 	const struct mcpf_conn *o = f->origin;
@@ -135,7 +158,7 @@ int mcp_flow_ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct
 		h = calloc(1, sizeof(*h));
 		if (!h)
 			return -1;
-		err = approval_submit(st, &s, held_done, h, &h->a);
+		err = approval_submit(st, &s, held_post, h, &h->a);
 		if (err == -ENOSPC || err == -EDQUOT) {
 			snprintf(busy, sizeof(busy), "too many calls await approval (%u%s); try again later",
 				 err == -EDQUOT ? st->max_per_agent : st->max_pending,
@@ -176,8 +199,18 @@ int mcp_flow_ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct
  * MRTR_ANSWERED: answered here with input_required; MRTR_DECIDED: *v and
  * d are the verdict (an approved retry goes upstream as
  * rc->upstream_body); MRTR_NOT: not this way; -1 out of memory. */
-int mcp_flow_mrtr_call(struct request_ctx *rc, struct jsonrpc_msg *jm, struct decide_request *dr,
-		       struct decision *d, enum mcpf_decision *v)
+int mcp_flow_ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct decide_request *dr,
+			  struct decision *d, enum mcpf_decision *v, size_t req_bytes)
+{
+	enforce_lock();  /* the store, and h->f set before any decision can be posted */
+	int held = ask_approval(rc, jm, dr, d, v, req_bytes);
+
+	enforce_unlock();
+	return held;
+}
+
+static int mrtr_call(struct request_ctx *rc, struct jsonrpc_msg *jm, struct decide_request *dr,
+		     struct decision *d, enum mcpf_decision *v)
 {
 	struct mcp_flow *f = rc->f;
 	const struct mcpf_conn *o = f->origin;
@@ -260,6 +293,16 @@ int mcp_flow_mrtr_call(struct request_ctx *rc, struct jsonrpc_msg *jm, struct de
 	return MRTR_DECIDED;
 }
 
+int mcp_flow_mrtr_call(struct request_ctx *rc, struct jsonrpc_msg *jm, struct decide_request *dr,
+		       struct decision *d, enum mcpf_decision *v)
+{
+	enforce_lock();  /* the store and the MRTR slots, with the decisions they make */
+	int r = mrtr_call(rc, jm, dr, d, v);
+
+	enforce_unlock();
+	return r;
+}
+
 bool mcp_flow_held(const struct mcp_flow *f)
 {
 	return f->held != NULL;
@@ -294,7 +337,9 @@ static void held_done(void *ctx, const struct approval_result *r)
 	h->ex->held = NULL;
 	f->held = NULL;
 	if (r->outcome == APPROVAL_APPROVED) {
+		enforce_lock();
 		v = decide(f->enf->policy, &dr, &d);
+		enforce_unlock();
 	} else {
 		snprintf(d.rule, sizeof(d.rule), "%s", h->rule);
 		snprintf(d.reason, sizeof(d.reason), "%s", r->reason);
@@ -354,4 +399,33 @@ next:
 		bb_free(&in);
 	}
 	f->resume(f->conn, err, io.finished);
+}
+
+/* The flow's own thread, from its mailbox. */
+static void held_decided(struct mail *m)
+{
+	struct held_call *h = container_of(m, struct held_call, mail);
+
+	if (!h->f)
+		mcp_flow_held_free(h);  /* its connection went meanwhile */
+	else
+		held_done(h, &h->result);
+}
+
+/* approval.h's done(), under enforce_lock on whichever thread decided
+ * (the main one for an operator or a timeout, a worker for an
+ * elicitation answer): the flow is its worker's, so the decision is
+ * posted there. */
+static void held_post(void *ctx, const struct approval_result *r)
+{
+	struct held_call *h = ctx;
+
+	h->a = NULL;  /* the store frees it after this */
+	if (!h->f->mailbox) {
+		held_done(h, r);  /* a flow outside a proxy worker */
+		return;
+	}
+	h->result = *r;
+	h->posted = true;
+	mailbox_post(h->f->mailbox, &h->mail, held_decided);
 }

@@ -7,6 +7,7 @@
 #include "acct.h"
 #include "approval.h"
 #include "approval_elicit.h"
+#include "enforce_lock.h"
 #include "bytebuf.h"
 #include "common.h"
 #include "content_decode.h"
@@ -35,12 +36,14 @@ void mcp_flow_account(struct mcp_flow *f, const struct accounting *a)
 
 	/* a row per real tool, or per method of the specification; invented
 	 * names share one */
+	enforce_lock();
 	const char *row = !a->tool || !a->tool[0]                  ? a->tool
 			  : a->method ? (mcp_method_specified(a->tool) ? a->tool : STATS_OTHER_TOOL)
 			  : !policy_tool_named(f->enf->policy, o->server, a->tool) &&
 					    !tool_names_has(f->enf->listed, o->server, a->tool)
 				  ? STATS_OTHER_TOOL
 				  : a->tool;
+	enforce_unlock();
 
 	if (acct_call(f->enf->acct, o->server, row, a->decision, a->req_bytes,
 		      a->resp_bytes, a->latency_ns, a->upstream_error))
@@ -300,7 +303,9 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 		jm->verdict = JSONRPC_ANSWERED;
 		return 0;
 	}
+	enforce_lock();
 	v = decide(f->enf->policy, &dr, &d);
+	enforce_unlock();
 	int mrtr = mcp_flow_mrtr_call(rc, jm, &dr, &d, &v);
 
 	if (mrtr < 0 || mrtr == MRTR_ANSWERED)
@@ -358,7 +363,9 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 		snprintf(d.reason, sizeof(d.reason), "%s", why);
 	} else {
 		dr.arguments = dr.target.arguments;
+		enforce_lock();
 		v = decide_method(f->enf->policy, &dr, &d);
+		enforce_unlock();
 	}
 	struct accounting a = { .tool = jm->method, .method = true, .rule = d.rule, .reason = d.reason,
 				.session = rc->session, .decision = v, .req_bytes = req_bytes };
@@ -413,6 +420,27 @@ static bool id_in_use(struct request_ctx *rc, const struct jsonrpc_body *b, size
 	return answer_track_awaits(rc->legacy ? &rc->legacy->track : rc->f->track, id);
 }
 
+/* A POST naming a legacy session whose stream another worker thread holds
+ * (proxy.h: one agent process's connections share a worker, so this is a
+ * stream opened by another process): refused, never touched across
+ * threads. 409, and the connection goes on. */
+static int refuse_elsewhere(struct mcp_flow *f, struct flow_io *io, const struct http1_msg *m,
+			    const char *session)
+{
+	static const char why[] = "mcpfence: this legacy SSE session's stream was opened by another process; "
+				  "send its messages from the process that holds the stream";
+	struct bytebuf out = BYTEBUF_INIT;
+	struct accounting a = { .tool = "", .rule = "session", .reason = why + 10, .session = session,
+				.decision = MCPF_DECISION_INVALID };
+
+	mcp_flow_account(f, &a);
+	if (jsonrpc_http_error(&out, 409, JSONRPC_INVALID_REQUEST, why, m->keep_alive) || local_reply(f, io, &out)) {
+		bb_free(&out);
+		return -1;
+	}
+	return m->keep_alive ? 0 : -1;
+}
+
 /* A buffered MCP request is complete: decide every element, then forward
  * what is allowed and answer the rest. Nothing is forwarded before this. */
 static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct http1_msg *m, bool own_100)
@@ -422,12 +450,15 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 	struct jsonrpc_refusal why;
 	char legacy_id[128];
 	size_t forwarded;
+	bool elsewhere = false;
 	int err = 0;
 
 	if (mcp_legacy_session_id(m, legacy_id, sizeof(legacy_id)))
-		rc.legacy = mcp_session_find(f->origin->server, legacy_id);
+		rc.legacy = mcp_session_find(f->origin->server, legacy_id, &elsewhere);
 	mcp_session_key(m, rc.legacy ? legacy_id : NULL, f->conn_session, rc.session, sizeof(rc.session));
 
+	if (elsewhere)
+		return refuse_elsewhere(f, io, m, rc.session);
 	if (jsonrpc_inspect_request(m, f->enf->body_limit, &b, &why) < 0) {
 		struct bytebuf out = BYTEBUF_INIT;
 		struct accounting a = { .tool = "", .rule = "request", .reason = why.reason,
@@ -493,14 +524,16 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		rc.held->keep_alive = m->keep_alive;
 		rc.held->method = m->method;
 		err = forward_reframed(&hold, m, b.text, b.text_len, b.decoded_body);
-		if (!err && rc.held->elicit) {
+		enforce_lock();  /* a decision already posted (held_post) took the approval: no stream */
+		if (!err && rc.held->elicit && !rc.held->posted) {
 			rc.ex->own_stream = true;
 			err = elicit_stream_start(io->to_client, rc.held->a, m->keep_alive);
 			if (rc.held->progress) {
 				rc.held->keepalive.fn = mcp_flow_held_keepalive;
-				timer_arm(f->enf->approvals->wheel, &rc.held->keepalive, ELICIT_KEEPALIVE_S);
+				timer_arm(f->wheel, &rc.held->keepalive, ELICIT_KEEPALIVE_S);
 			}
 		}
+		enforce_unlock();
 		goto out;
 	}
 
@@ -542,10 +575,8 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 	if (!err && http1_expect_response(&f->resp, m->method))
 		err = -1;
 out:
-	if (rc.held && !f->held) {
-		approval_cancel(f->enf->approvals, rc.held->a);
-		mcp_flow_held_free(rc.held);
-	}
+	if (rc.held && !f->held)
+		mcp_flow_held_drop(f, rc.held);
 	cJSON_Delete(rc.replies);
 	bb_free(&rc.upstream_body);
 	jsonrpc_body_free(&b);
@@ -816,8 +847,7 @@ int mcp_flow_answer_unreachable(struct mcp_flow *f, struct flow_io *io)
 		if (ex->local)
 			continue;
 		if (ex->held) {
-			approval_cancel(f->enf->approvals, ex->held->a);
-			mcp_flow_held_free(ex->held);
+			mcp_flow_held_drop(f, ex->held);
 			ex->held = f->held = NULL;
 		}
 		while (f->track && call_list_take_exchange(&f->track->calls, ex->seq, &c))
@@ -883,6 +913,7 @@ int mcp_flow_init(struct mcp_flow *f, const struct enforce *enf, const struct mc
 
 	memset(f, 0, sizeof(*f));
 	f->enf = enf;
+	f->wheel = enf->approvals ? enf->approvals->wheel : NULL;  /* a proxy worker's own instead */
 	f->origin = origin;
 	f->kick = kick;
 	f->conn = conn;
@@ -903,8 +934,7 @@ void mcp_flow_free(struct mcp_flow *f)
 	struct pending_call c;
 
 	if (f->held) {
-		approval_cancel(f->enf->approvals, f->held->a);
-		mcp_flow_held_free(f->held);
+		mcp_flow_held_drop(f, f->held);
 		f->held = NULL;
 	}
 	bb_free(&f->stalled);

@@ -34,6 +34,9 @@
 #include "json_sniff.h"
 #include "mcpfence_abi.h"
 
+struct timer_wheel;
+struct mailbox;
+
 struct exchange;
 struct mcp_session;
 struct answer_track;
@@ -104,6 +107,8 @@ struct mcp_flow {
 	flow_resume_fn resume;
 	flow_kick_fn kick;
 	void *conn;
+	struct timer_wheel *wheel;      /* its thread's: held calls' keep-alives */
+	struct mailbox *mailbox;        /* its thread's: a held call's decision is posted here (NULL: run at once) */
 };
 
 int mcp_flow_init(struct mcp_flow *f, const struct enforce *enf, const struct mcpf_conn *origin,

@@ -19,6 +19,7 @@
 #include "http1.h"
 #include "jsonrpc.h"
 #include "jsonrpc_reply.h"
+#include "mailbox.h"
 #include "mcp_flow.h"
 #include "timer_wheel.h"
 
@@ -60,6 +61,11 @@ struct held_call {
 	struct timer keepalive;
 	bool keep_alive;
 	enum http_method method;
+	/* decided on another thread, or in the store's callback: the decision
+	 * waits in the flow's mailbox (f NULL once the flow let go of it) */
+	struct mail mail;
+	struct approval_result result;
+	bool posted;
 };
 
 struct accounting {
@@ -99,6 +105,9 @@ int mcp_flow_answer_unreachable(struct mcp_flow *f, struct flow_io *io);
 
 /* mcp_approve.c: holding a tools/call for a human, and resuming it */
 void mcp_flow_held_free(struct held_call *h);
+/* The flow no longer waits for h: withdrawn from the store and freed, or,
+ * when its decision is posted already, freed by that mail. */
+void mcp_flow_held_drop(struct mcp_flow *f, struct held_call *h);
 void mcp_flow_held_keepalive(struct timer *t);
 void mcp_flow_elicit_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm);
 int mcp_flow_ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct decide_request *dr,

@@ -1,10 +1,14 @@
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "loop.h"
 #include "mcp_session.h"
 
-/* The daemon is single-threaded; a handful of legacy sessions at a time. */
+/* A handful of legacy sessions at a time, of every worker: the list is
+ * locked, a session's contents are its owner's alone. */
 static struct mcp_session *sessions;
+static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct answer_track *answer_track_new(void)
 {
@@ -38,28 +42,43 @@ struct mcp_session *mcp_session_open(const char *server, const char *id, struct 
 	snprintf(s->server, sizeof(s->server), "%s", server);
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	s->stream = stream;
+	s->owner = loop_current();
 	mcp_idset_init(&s->track.lists);
+	pthread_mutex_lock(&sessions_lock);
 	s->next = sessions;
 	sessions = s;
+	pthread_mutex_unlock(&sessions_lock);
 	return s;
 }
 
-struct mcp_session *mcp_session_find(const char *server, const char *id)
+struct mcp_session *mcp_session_find(const char *server, const char *id, bool *elsewhere)
 {
-	for (struct mcp_session *s = sessions; s; s = s->next)
-		if (!strcmp(s->id, id) && !strncmp(s->server, server, sizeof(s->server)))
-			return s;
-	return NULL;
+	struct mcp_session *found = NULL;
+
+	*elsewhere = false;
+	pthread_mutex_lock(&sessions_lock);
+	for (struct mcp_session *s = sessions; s && !found && !*elsewhere; s = s->next) {
+		if (strcmp(s->id, id) || strncmp(s->server, server, sizeof(s->server)))
+			continue;
+		if (s->owner == loop_current())
+			found = s;
+		else
+			*elsewhere = true;
+	}
+	pthread_mutex_unlock(&sessions_lock);
+	return found;
 }
 
 void mcp_session_close(struct mcp_session *s)
 {
 	struct mcp_session **pp = &sessions;
 
+	pthread_mutex_lock(&sessions_lock);
 	while (*pp && *pp != s)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = s->next;
+	pthread_mutex_unlock(&sessions_lock);
 	mcp_idset_free(&s->track.lists);
 	call_list_clear(&s->track.calls);
 	free(s);

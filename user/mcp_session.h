@@ -23,6 +23,7 @@ struct answer_track {
 };
 
 struct mcp_session {
+	const void *owner;          /* the loop (proxy worker) its stream's connection lives on */
 	char server[MCPF_NAME_LEN];
 	char id[128];
 	struct mcp_flow *stream;    /* the connection carrying the SSE stream */
@@ -38,7 +39,10 @@ void answer_track_free(struct answer_track *t);
 bool answer_track_awaits(const struct answer_track *t, const cJSON *id);
 
 struct mcp_session *mcp_session_open(const char *server, const char *id, struct mcp_flow *stream);
-struct mcp_session *mcp_session_find(const char *server, const char *id);
+/* The session, when its stream lives on this thread's loop; NULL, with
+ * *elsewhere set, when it lives on another one's: never touched from here
+ * (the registry is shared by the workers, a session is its stream's). */
+struct mcp_session *mcp_session_find(const char *server, const char *id, bool *elsewhere);
 void mcp_session_close(struct mcp_session *s);
 
 #endif

@@ -14,6 +14,10 @@
  * (a refusal on its way out, a read of bytes streamed through or dropped):
  * they come out of a reserve that admissions leave free, the limit's
  * sixteenth, at most MEM_BUDGET_RESERVE_MAX.
+ *
+ * Shared by every proxy worker: used is changed atomically, and
+ * mem_budget_take checks and takes room in one step, so two workers never
+ * both take the last room (the total stays as exact as with one thread).
  */
 #ifndef MCPF_MEM_BUDGET_H
 #define MCPF_MEM_BUDGET_H
@@ -32,5 +36,10 @@ struct mem_budget {
 
 void mem_budget_set(struct mem_budget *b, size_t *charged, size_t held);
 bool mem_budget_room(const struct mem_budget *b, size_t n);
+/* Set *charged to held when that adds nothing or the addition fits
+ * (mem_budget_room), atomically; false, nothing changed, otherwise. */
+bool mem_budget_take(struct mem_budget *b, size_t *charged, size_t held);
+/* used, for /metrics and tests. */
+size_t mem_budget_used(const struct mem_budget *b);
 
 #endif

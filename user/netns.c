@@ -126,8 +126,23 @@ static void release(struct netns_registry *r, struct netns *ns, bool forget)
 	proxy_listener_stop(r->px, &ns->l4);
 	proxy_listener_stop(r->px, &ns->l6);
 	netns_addrs_close(&ns->addrs, forget);
-	if (!ns->self)
+	netns_put(ns);  /* connections in it may hold it a while longer */
+}
+
+struct netns *netns_get(struct netns *ns)
+{
+	__atomic_add_fetch(&ns->refs, 1, __ATOMIC_RELAXED);
+	return ns;
+}
+
+void netns_put(struct netns *ns)
+{
+	if (!ns || __atomic_sub_fetch(&ns->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	if (!ns->self) {
 		close(ns->fd);
+		close(ns->home_fd);
+	}
 	free(ns);
 }
 
@@ -168,9 +183,15 @@ static int serve_on(struct netns_registry *r, int nsfd, bool self, int fd4, int 
 		err = -ENOMEM;
 		goto fail;
 	}
+	ns->refs = 1;  /* the registry's */
 	ns->fd = nsfd;
-	ns->home_fd = r->home_fd;
+	/* its own: a connection may outlive the registry (netns_stop) */
+	ns->home_fd = self ? r->home_fd : fcntl(r->home_fd, F_DUPFD_CLOEXEC, 0);
 	ns->self = self;
+	if (ns->home_fd < 0) {
+		err = -errno;
+		goto fail;
+	}
 	ns->dev = st.st_dev;
 	ns->ino = st.st_ino;
 	ns->seen = true;
@@ -244,6 +265,8 @@ fail:
 		close(fd6);
 	if (!self)
 		close(nsfd);
+	if (ns && !self && ns->home_fd >= 0)
+		close(ns->home_fd);
 	free(ns);
 	return err;
 }

@@ -34,7 +34,8 @@ struct netns {
 	dev_t dev;                  /* nsfs identity */
 	ino_t ino;
 	int fd;                     /* the namespace, to setns() into */
-	int home_fd;                /* the daemon's own, to come back to (not owned) */
+	int home_fd;                /* the daemon's own, to come back to (its own copy; the registry's for self) */
+	unsigned refs;              /* the registry's, and one per connection in it (atomic) */
 	bool self;                  /* the daemon's own namespace */
 	bool seen;                  /* sweep mark */
 	struct listener l4, l6;
@@ -80,5 +81,10 @@ int netns_export(const struct netns_registry *r, struct handover_item *items, in
 
 /* A socket created inside ns (SOCK_NONBLOCK | SOCK_CLOEXEC), or -errno. */
 int netns_socket(const struct netns *ns, int family, int type, int protocol);
+/* A reference for a connection on a worker thread: the namespace stays
+ * (its descriptors open) until the last one is put, even after the
+ * registry let it go. netns_put(NULL) does nothing. */
+struct netns *netns_get(struct netns *ns);
+void netns_put(struct netns *ns);
 
 #endif

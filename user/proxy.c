@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "acct.h"
+#include "enforce_lock.h"
 #include "bytebuf.h"
 #include "endpoint.h"
 #include "jsonrpc.h"
@@ -51,7 +53,7 @@ struct proxy_conn {
 	struct mcp_flow flow;         /* what the bytes mean: HTTP, MCP, policy */
 	struct mcpf_conn_key key;     /* conns map key */
 	struct mcpf_conn origin;
-	struct proxy *px;
+	struct proxy_worker *wk;
 	struct proxy_conn *prev, *next;
 	struct deferred free_later;
 	/* limits (conn_limits.h): the state its timer runs for, since when */
@@ -60,11 +62,10 @@ struct proxy_conn {
 	bool lingering;               /* refused: the agent's bytes are read and dropped until it stops */
 	size_t lingered;              /* ... how many so far */
 	bool wrote_client;            /* write progress toward the agent since the last settle */
-	bool admitted;                /* counted in px->limits */
 	struct conn_agent agent;
-	size_t charged;               /* bytes counted in px->mem */
+	size_t charged;               /* bytes counted in the proxy's mem */
 	unsigned long long scope_epoch; /* policy_scope_epoch when origin.server was chosen */
-	const struct netns *ns;       /* where its upstream connects */
+	struct netns *ns;             /* where its upstream connects (a reference) */
 	bool upstream_gone;           /* the server closed while a call was held: a new connection for what follows */
 };
 
@@ -90,36 +91,37 @@ static struct side *peer_of(struct proxy_conn *c, struct side *s)
  * memory otherwise, so one burst of 1 MiB calls would stay resident for the
  * daemon's whole life. At most once a second: an agent that opens a
  * connection per call is idle after every call. */
-static void trim_when_idle(struct proxy *px)
+static void trim_when_idle(struct proxy_worker *wk)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-	if (now.tv_sec == px->trimmed_at_s)
+	if (now.tv_sec == wk->trimmed_at_s)
 		return;
-	px->trimmed_at_s = now.tv_sec;
+	wk->trimmed_at_s = now.tv_sec;
 	malloc_trim(0);
 }
 
 static void free_conn(struct deferred *d)
 {
 	struct proxy_conn *c = container_of(d, struct proxy_conn, free_later);
-	struct proxy *px = c->px;
+	struct proxy_worker *wk = c->wk;
 
 	mcp_flow_free(&c->flow);
 	bb_free(&c->client.out);
 	bb_free(&c->upstream.out);
-	mem_budget_set(&px->mem, &c->charged, 0);
+	mem_budget_set(&wk->px->mem, &c->charged, 0);
+	netns_put(c->ns);
 	free(c);
-	if (px->active == 0)
-		trim_when_idle(px);
+	if (__atomic_load_n(&wk->active, __ATOMIC_RELAXED) == 0)
+		trim_when_idle(wk);
 }
 
-static void close_side(struct proxy *px, struct side *s, bool reset)
+static void close_side(struct proxy_worker *wk, struct side *s, bool reset)
 {
 	if (s->w.fd < 0)
 		return;
-	loop_unwatch(px->loop, &s->w);
+	loop_unwatch(&wk->loop, &s->w);
 	if (reset) {
 		/* abortive close: the peer sees a reset, as it would have
 		 * seen from the server, instead of a clean end of stream */
@@ -133,26 +135,27 @@ static void close_side(struct proxy *px, struct side *s, bool reset)
 
 static void conn_close(struct proxy_conn *c, bool reset)
 {
-	struct proxy *px = c->px;
+	struct proxy_worker *wk = c->wk;
 
 	if (c->closed)
 		return;
 	c->closed = true;
-	close_side(px, &c->client, reset);
-	close_side(px, &c->upstream, reset);
-	kern_conn_forget(&px->kern, &c->key);
+	close_side(wk, &c->client, reset);
+	close_side(wk, &c->upstream, reset);
+	kern_conn_forget(&wk->px->kern, &c->key);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		px->conns = c->next;
+		wk->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	px->active--;
+	__atomic_sub_fetch(&wk->active, 1, __ATOMIC_RELAXED);
 	timer_cancel(&c->timer);
-	if (c->admitted)
-		conn_limits_release(&px->limits, &c->agent);
-	acct_connection_closed(px->enforce->acct);
-	loop_defer(px->loop, &c->free_later, free_conn);
+	enforce_lock();
+	conn_limits_release(&wk->px->limits, &c->agent);
+	enforce_unlock();
+	acct_connection_closed(wk->px->enforce->acct);
+	loop_defer(&wk->loop, &c->free_later, free_conn);
 }
 
 static void conn_abort(struct proxy_conn *c, const char *what, int err)
@@ -188,7 +191,7 @@ static bool side_write(struct proxy_conn *c, struct side *s)
  * the connection ends. */
 static void conn_fail_after_flush(struct proxy_conn *c)
 {
-	close_side(c->px, &c->upstream, true);
+	close_side(c->wk, &c->upstream, true);
 	bb_reset(&c->upstream.out);
 	c->connecting = false;
 	c->upstream.rd_closed = c->upstream.wr_closed = true;
@@ -241,11 +244,10 @@ static size_t conn_want(struct proxy_conn *c)
  * no room and refuses (room_to_read). */
 static void conn_charge(struct proxy_conn *c)
 {
-	size_t want = conn_want(c);
+	struct mem_budget *mem = &c->wk->px->mem;
 
-	if (want > c->charged && !mem_budget_room(&c->px->mem, want - c->charged))
-		want = conn_bytes(c, false);
-	mem_budget_set(&c->px->mem, &c->charged, want);
+	if (!mem_budget_take(mem, &c->charged, conn_want(c)))
+		mem_budget_set(mem, &c->charged, conn_bytes(c, false));
 }
 
 /* May the agent's next bytes be read? Not while its own answers pile up
@@ -264,14 +266,14 @@ static bool client_readable(struct proxy_conn *c)
 static bool room_to_read(struct proxy_conn *c, bool from_client)
 {
 	size_t want = conn_want(c) + READ_CHUNK;
+	struct mem_budget *mem = &c->wk->px->mem;
 
-	if ((from_client ? mcp_flow_phase(&c->flow) == FLOW_STREAMED_BODY || c->flow.refused
-			 : !mcp_flow_holds_response(&c->flow)) ||
-	    want <= c->charged || mem_budget_room(&c->px->mem, want - c->charged)) {
-		mem_budget_set(&c->px->mem, &c->charged, want);
+	if (from_client ? mcp_flow_phase(&c->flow) == FLOW_STREAMED_BODY || c->flow.refused
+			: !mcp_flow_holds_response(&c->flow)) {
+		mem_budget_set(mem, &c->charged, want);
 		return true;
 	}
-	return false;
+	return mem_budget_take(mem, &c->charged, want);
 }
 
 /* Which server entry governs the agent's next bytes: chosen again when the
@@ -279,12 +281,16 @@ static bool room_to_read(struct proxy_conn *c, bool from_client)
  * agent under a stricter scoped entry reaches connections it already holds. */
 static void conn_rescope(struct proxy_conn *c)
 {
-	unsigned long long epoch = policy_scope_epoch(c->px->enforce);
+	const struct enforce *enf = c->wk->px->enforce;
 
-	if (epoch == c->scope_epoch)
-		return;
-	c->scope_epoch = epoch;
-	policy_scope_assign(c->px->enforce, &c->origin);
+	enforce_lock();
+	unsigned long long epoch = policy_scope_epoch(enf);
+
+	if (epoch != c->scope_epoch) {
+		c->scope_epoch = epoch;
+		policy_scope_assign(enf, &c->origin);
+	}
+	enforce_unlock();
 }
 
 static bool side_read(struct proxy_conn *c, struct side *s)
@@ -313,16 +319,16 @@ static bool side_read(struct proxy_conn *c, struct side *s)
 		int rc;
 
 		if (!room_to_read(c, from_client)) {
-			c->px->mem_refused_total++;
+			__atomic_add_fetch(&c->wk->mem_refused_total, 1, __ATOMIC_RELAXED);
 			if (!from_client) {
 				conn_abort(c, "holding the server's reply: memory budget exhausted", ENOMEM);
 				return false;
 			}
-			static long long logged;
+			static _Thread_local long long logged;
 
 			if (log_once_a_second(&logged))
 				log_warn("memory budget (%zu bytes) exhausted: refusing a request from pid=%u",
-					 c->px->mem.limit, c->origin.pid);
+					 c->wk->px->mem.limit, c->origin.pid);
 			if (mcp_flow_refuse(&c->flow, &io, 503, "mcpfence: memory budget exhausted, retry later", 1) ||
 			    io.finished)
 				conn_fail_after_flush(c);
@@ -339,7 +345,7 @@ static bool side_read(struct proxy_conn *c, struct side *s)
 			/* a server's idle timeout (Node's 5 s keep-alive) while a
 			 * human decides: nothing of this connection is in flight
 			 * there, so the call goes on a new one (conn_settle) */
-			close_side(c->px, &c->upstream, false);
+			close_side(c->wk, &c->upstream, false);
 			c->upstream_gone = true;
 			return true;
 		} else if (n == 0)
@@ -425,7 +431,7 @@ static void on_conn_timeout(struct timer *t)
 
 	if (c->closed)
 		return;
-	c->px->timeouts_total++;
+	__atomic_add_fetch(&c->wk->timeouts_total, 1, __ATOMIC_RELAXED);
 	switch (c->wait) {
 	case WAIT_IDLE:
 	case WAIT_LINGER:
@@ -452,7 +458,7 @@ static void on_conn_timeout(struct timer *t)
  * that reads slowly do (it is reading). */
 static void conn_watch_time(struct proxy_conn *c)
 {
-	const struct conn_limits_config *cfg = &c->px->limits.cfg;
+	const struct conn_limits_config *cfg = &c->wk->px->enforce->conn;
 	enum conn_wait w = wait_of(c);
 	unsigned s = 0;
 
@@ -469,7 +475,7 @@ static void conn_watch_time(struct proxy_conn *c)
 	default: break;
 	}
 	if (s)
-		timer_arm(&c->px->wheel, &c->timer, s);
+		timer_arm(&c->wk->wheel, &c->timer, s);
 	else
 		timer_cancel(&c->timer);
 }
@@ -525,7 +531,7 @@ static void conn_settle(struct proxy_conn *c)
 	for (int i = 0; i < 2; i++) {
 		if (sides[i]->w.fd < 0)
 			continue; /* closed early: the server was unreachable or gave up */
-		if (loop_watch(c->px->loop, &sides[i]->w, side_interest(c, sides[i]))) {
+		if (loop_watch(&c->wk->loop, &sides[i]->w, side_interest(c, sides[i]))) {
 			conn_abort(c, "epoll", errno);
 			return;
 		}
@@ -541,10 +547,10 @@ static void upstream_unreachable(struct proxy_conn *c, int err)
 	struct flow_io io = { .to_upstream = &c->upstream.out, .to_client = &c->client.out };
 	char ep[ENDPOINT_STRLEN];
 
-	c->px->upstream_failures++;
+	__atomic_add_fetch(&c->wk->upstream_failures, 1, __ATOMIC_RELAXED);
 	log_info("server %.*s at %s unreachable: %s", MCPF_NAME_LEN, c->origin.server,
 		 endpoint_str(&c->origin.orig_dst, ep), strerror(err));
-	close_side(c->px, &c->upstream, false);
+	close_side(c->wk, &c->upstream, false);
 	c->connecting = false;
 	c->upstream_failed = true;
 	c->upstream.rd_closed = c->upstream.wr_closed = true;
@@ -608,7 +614,7 @@ static void conn_kick(void *conn)
 
 	if (c->closed)
 		return;
-	if (loop_watch(c->px->loop, &c->client.w, side_interest(c, &c->client))) {
+	if (loop_watch(&c->wk->loop, &c->client.w, side_interest(c, &c->client))) {
 		conn_abort(c, "epoll", errno);
 		return;
 	}
@@ -647,7 +653,7 @@ static int upstream_open(struct proxy_conn *c, const struct netns *ns)
 	if (fd < 0)
 		return fd;
 	c->upstream.w.fd = fd;
-	if (kern_mark_upstream(&c->px->kern, fd) ||
+	if (kern_mark_upstream(&c->wk->px->kern, fd) ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&ss, len) == 0)
@@ -666,7 +672,7 @@ static void refuse_connection(int fd, const struct mcpf_conn *o, int why)
 	struct bytebuf out = BYTEBUF_INIT;
 	const char *msg = why == -EUSERS ? "mcpfence: too many connections from this agent"
 					 : "mcpfence: too many connections";
-	static long long logged;
+	static long long logged;  /* the main thread's */
 
 	if (log_once_a_second(&logged))
 		log_warn("pid=%u uid=%u cgroup=%llu: %s", o->pid, o->uid, o->cgroup_id, msg + 10);
@@ -677,68 +683,125 @@ static void refuse_connection(int fd, const struct mcpf_conn *o, int why)
 	close(fd);
 }
 
-static void conn_new(struct proxy *px, int fd, const struct sockaddr_storage *peer, const struct netns *ns)
+/* An accepted connection on its way to a worker: admitted, with its
+ * interception record and a reference to its namespace. */
+struct conn_mail {
+	struct mail m;
+	struct proxy_worker *wk;
+	int fd;
+	unsigned long long id;
+	struct mcpf_conn_key key;
+	struct mcpf_conn origin;
+	struct conn_agent agent;
+	struct netns *ns;
+};
+
+/* On the worker: the connection is its own from here. */
+static void conn_new(struct mail *m)
 {
-	struct proxy_conn *c;
+	struct conn_mail *cm = container_of(m, struct conn_mail, m);
+	struct proxy_worker *wk = cm->wk;
+	const struct enforce *enf = wk->px->enforce;
+	struct proxy_conn *c = wk->stopping ? NULL : calloc(1, sizeof(*c));
 	char ep[ENDPOINT_STRLEN];
 	int one = 1, err;
 
-	c = calloc(1, sizeof(*c));
 	if (!c) {
+		close(cm->fd);
+		kern_conn_forget(&wk->px->kern, &cm->key);
+		enforce_lock();
+		conn_limits_release(&wk->px->limits, &cm->agent);
+		enforce_unlock();
+		netns_put(cm->ns);
+		free(cm);
+		return;
+	}
+	c->key = cm->key;
+	c->origin = cm->origin;
+	c->agent = cm->agent;
+	c->ns = cm->ns;
+	enforce_lock();
+	policy_scope_assign(enf, &c->origin);
+	c->scope_epoch = policy_scope_epoch(enf);
+	enforce_unlock();
+	c->timer.fn = on_conn_timeout;
+	c->wk = wk;
+	c->client.conn = c->upstream.conn = c;
+	c->client.w.fd = cm->fd;
+	c->client.w.cb = c->upstream.w.cb = on_side_event;
+	c->upstream.w.fd = -1;
+	c->next = wk->conns;
+	if (wk->conns)
+		wk->conns->prev = c;
+	wk->conns = c;
+	__atomic_add_fetch(&wk->active, 1, __ATOMIC_RELAXED);
+	mcp_flow_init(&c->flow, enf, &c->origin, cm->id, conn_kick, c);
+	free(cm);
+	c->flow.client_out = &c->client.out;
+	c->flow.upstream_out = &c->upstream.out;
+	c->flow.resume = conn_resume;
+	c->flow.wheel = &wk->wheel;
+	c->flow.mailbox = &wk->mail;
+	acct_connection_opened(enf->acct);
+	setsockopt(c->client.w.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	log_info("intercepted pid=%u uid=%u comm=%.*s cgroup=%llu server=%.*s orig=%s worker=%td",
+		 c->origin.pid, c->origin.uid, MCPF_COMM_LEN, c->origin.comm, c->origin.cgroup_id,
+		 MCPF_NAME_LEN, c->origin.server, endpoint_str(&c->origin.orig_dst, ep), wk - wk->px->workers);
+
+	err = upstream_open(c, c->ns);
+	if (err)
+		upstream_unreachable(c, -err);
+	conn_settle(c);
+}
+
+/* One agent process's connections go to one worker: a legacy SSE stream
+ * and the POSTs that write into it must (mcp_session.h). */
+static struct proxy_worker *worker_of(struct proxy *px, const struct mcpf_conn *o)
+{
+	uint64_t h = (o->cgroup_id ^ ((uint64_t)o->pid << 32 | o->pid)) * 0x9e3779b97f4a7c15ULL;
+
+	return &px->workers[(h >> 32) % px->n_workers];
+}
+
+/* On the main thread: find the record, admit, hand over to a worker. */
+static void conn_accepted(struct proxy *px, int fd, const struct sockaddr_storage *peer, struct netns *ns)
+{
+	struct conn_mail *cm = calloc(1, sizeof(*cm));
+	char ep[ENDPOINT_STRLEN];
+	int err;
+
+	if (!cm) {
 		close(fd);
 		return;
 	}
-	c->key.netns = ns->cookie;
-	endpoint_from_sockaddr(&c->key.agent, peer);
-	if (kern_conn_lookup(&px->kern, &c->key, &c->origin)) {
+	cm->key.netns = ns->cookie;
+	endpoint_from_sockaddr(&cm->key.agent, peer);
+	if (kern_conn_lookup(&px->kern, &cm->key, &cm->origin)) {
 		/* not one the kernel redirected (or its record was evicted):
 		 * with no original destination there is nowhere to go */
 		px->unknown_total++;
 		log_warn("connection from %s has no interception record; closing",
-			 endpoint_str(&c->key.agent, ep));
+			 endpoint_str(&cm->key.agent, ep));
 		close(fd);
-		free(c);
+		free(cm);
 		return;
 	}
-	policy_scope_assign(px->enforce, &c->origin);
-	c->scope_epoch = policy_scope_epoch(px->enforce);
-	c->ns = ns;
-	c->agent = (struct conn_agent){ .cgroup_id = c->origin.cgroup_id, .uid = c->origin.uid,
-					.pid = px->enforce->agent_per_cgroup ? 0 : c->origin.pid };
-	err = conn_limits_admit(&px->limits, &c->agent);
+	cm->agent = (struct conn_agent){ .cgroup_id = cm->origin.cgroup_id, .uid = cm->origin.uid,
+					 .pid = px->enforce->agent_per_cgroup ? 0 : cm->origin.pid };
+	enforce_lock();
+	err = conn_limits_admit(&px->limits, &cm->agent);
+	enforce_unlock();
 	if (err) {
-		refuse_connection(fd, &c->origin, err);
-		kern_conn_forget(&px->kern, &c->key);
-		free(c);
+		refuse_connection(fd, &cm->origin, err);
+		kern_conn_forget(&px->kern, &cm->key);
+		free(cm);
 		return;
 	}
-	c->admitted = true;
-	c->timer.fn = on_conn_timeout;
-	c->px = px;
-	c->client.conn = c->upstream.conn = c;
-	c->client.w.fd = fd;
-	c->client.w.cb = c->upstream.w.cb = on_side_event;
-	c->upstream.w.fd = -1;
-	c->next = px->conns;
-	if (px->conns)
-		px->conns->prev = c;
-	px->conns = c;
-	px->active++;
-	px->intercepted_total++;
-	mcp_flow_init(&c->flow, px->enforce, &c->origin, px->intercepted_total, conn_kick, c);
-	c->flow.client_out = &c->client.out;
-	c->flow.upstream_out = &c->upstream.out;
-	c->flow.resume = conn_resume;
-	acct_connection_opened(px->enforce->acct);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	log_info("intercepted pid=%u uid=%u comm=%.*s cgroup=%llu server=%.*s orig=%s",
-		 c->origin.pid, c->origin.uid, MCPF_COMM_LEN, c->origin.comm, c->origin.cgroup_id,
-		 MCPF_NAME_LEN, c->origin.server, endpoint_str(&c->origin.orig_dst, ep));
-
-	err = upstream_open(c, ns);
-	if (err)
-		upstream_unreachable(c, -err);
-	conn_settle(c);
+	cm->fd = fd;
+	cm->ns = netns_get(ns);
+	cm->id = ++px->intercepted_total;
+	cm->wk = worker_of(px, &cm->origin);
+	mailbox_post(&cm->wk->mail, &cm->m, conn_new);
 }
 
 static void resume_listener(struct timer *t)
@@ -792,7 +855,7 @@ static void on_accept(struct watch *w, uint32_t revents)
 		int fd = accept4(w->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			conn_new(px, fd, &peer, l->ns);
+			conn_accepted(px, fd, &peer, l->ns);
 			continue;
 		}
 		if (errno == EINTR || errno == ECONNABORTED)
@@ -828,7 +891,44 @@ void proxy_listener_stop(struct proxy *px, struct listener *l)
 	loop_close(px->loop, &l->w);
 }
 
-int proxy_start(struct proxy *px, struct loop *loop, struct kern_conns kern, const struct enforce *enforce)
+static void *worker_main(void *arg)
+{
+	struct proxy_worker *wk = arg;
+
+	loop_run(&wk->loop);
+	return NULL;
+}
+
+static void worker_fini(struct proxy_worker *wk)
+{
+	mailbox_run(&wk->mail);  /* posted after it stopped: refused (conn_new) */
+	mailbox_fini(&wk->mail);
+	timer_wheel_fini(&wk->wheel);
+	loop_fini(&wk->loop);
+}
+
+static int worker_init(struct proxy *px, struct proxy_worker *wk)
+{
+	int err;
+
+	wk->px = px;
+	if ((err = loop_init(&wk->loop)))
+		return err;
+	if ((err = mailbox_init(&wk->mail))) {
+		loop_fini(&wk->loop);
+		return err;
+	}
+	if ((err = timer_wheel_init(&wk->wheel, &wk->loop)) || (err = mailbox_watch(&wk->mail, &wk->loop)) ||
+	    (err = -pthread_create(&wk->thread, NULL, worker_main, wk))) {
+		worker_fini(wk);
+		return err;
+	}
+	wk->running = true;
+	return 0;
+}
+
+int proxy_start(struct proxy *px, struct loop *loop, struct kern_conns kern, const struct enforce *enforce,
+		unsigned n)
 {
 	int err;
 
@@ -844,17 +944,40 @@ int proxy_start(struct proxy *px, struct loop *loop, struct kern_conns kern, con
 		log_error("timer: %s", strerror(-err));
 		return err;
 	}
+	if (!(px->workers = calloc(n, sizeof(*px->workers))))
+		return -ENOMEM;
+	for (; px->n_workers < n; px->n_workers++) {
+		if ((err = worker_init(px, &px->workers[px->n_workers]))) {
+			log_error("starting worker %u: %s", px->n_workers, strerror(-err));
+			return err;
+		}
+	}
 	return 0;
+}
+
+static unsigned long long worker_sum(const struct proxy *px, size_t field)
+{
+	unsigned long long n = 0;
+
+	for (unsigned i = 0; i < px->n_workers; i++)
+		n += __atomic_load_n((const unsigned long long *)((const char *)&px->workers[i] + field),
+				     __ATOMIC_RELAXED);
+	return n;
+}
+
+unsigned long long proxy_active(const struct proxy *px)
+{
+	return worker_sum(px, offsetof(struct proxy_worker, active));
 }
 
 /* Draining: end the connections with nothing in flight (keep-alive
  * between requests, GET streams) rather than wait for their agents to. A
  * connection with request bytes waiting to be read is not idle. */
-int proxy_close_idle(struct proxy *px)
+static void close_idle(struct mail *m)
 {
-	int closed = 0;
+	struct proxy_worker *wk = container_of(m, struct proxy_worker, idle_mail);
 
-	for (struct proxy_conn *c = px->conns, *next; c; c = next) {
+	for (struct proxy_conn *c = wk->conns, *next; c; c = next) {
 		char byte;
 
 		next = c->next;
@@ -862,15 +985,58 @@ int proxy_close_idle(struct proxy *px)
 		    recv(c->client.w.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
 			continue;
 		conn_close(c, false);
-		closed++;
 	}
-	return closed;
+	/* release: done (proxy_closing_idle), and the mailbox is done with
+	 * this mail, which may be posted again now */
+	__atomic_store_n(&wk->idle_queued, false, __ATOMIC_RELEASE);
+}
+
+void proxy_close_idle(struct proxy *px)
+{
+	for (unsigned i = 0; i < px->n_workers; i++) {
+		struct proxy_worker *wk = &px->workers[i];
+
+		/* the same mail is never queued twice */
+		if (!__atomic_exchange_n(&wk->idle_queued, true, __ATOMIC_ACQ_REL))
+			mailbox_post(&wk->mail, &wk->idle_mail, close_idle);
+	}
+}
+
+bool proxy_closing_idle(const struct proxy *px)
+{
+	for (unsigned i = 0; i < px->n_workers; i++)
+		if (__atomic_load_n(&px->workers[i].idle_queued, __ATOMIC_ACQUIRE))
+			return true;
+	return false;
+}
+
+static void stop_worker(struct mail *m)
+{
+	struct proxy_worker *wk = container_of(m, struct proxy_worker, stop_mail);
+
+	while (wk->conns)
+		conn_close(wk->conns, false);
+	wk->stopping = true;
+	wk->loop.stop = true;
 }
 
 void proxy_stop(struct proxy *px)
 {
-	while (px->conns)
-		conn_close(px->conns, false);
+	for (unsigned i = 0; i < px->n_workers; i++)
+		if (px->workers[i].running)
+			mailbox_post(&px->workers[i].mail, &px->workers[i].stop_mail, stop_worker);
+	for (unsigned i = 0; i < px->n_workers; i++) {
+		struct proxy_worker *wk = &px->workers[i];
+
+		if (wk->running)
+			pthread_join(wk->thread, NULL);
+		wk->running = false;
+		wk->stopping = true;
+		worker_fini(wk);
+	}
+	free(px->workers);
+	px->workers = NULL;
+	px->n_workers = 0;
 	conn_limits_free(&px->limits);
 	timer_wheel_fini(&px->wheel);
 	if (px->spare_fd >= 0)
@@ -894,6 +1060,8 @@ int proxy_render_limits(const struct proxy *px, struct bytebuf *out)
 			 "mcpfence_limit_refusals_total{limit=\"agent_connections\"} %llu\n"
 			 "mcpfence_limit_refusals_total{limit=\"timeout\"} %llu\n"
 			 "mcpfence_limit_refusals_total{limit=\"fd_pause\"} %llu\n",
-			 px->mem.used, px->mem.peak, px->mem.limit, px->mem_refused_total, px->limits.refused_global,
-			 px->limits.refused_agent, px->timeouts_total, px->paused_total);
+			 mem_budget_used(&px->mem), __atomic_load_n(&px->mem.peak, __ATOMIC_RELAXED), px->mem.limit,
+			 worker_sum(px, offsetof(struct proxy_worker, mem_refused_total)), px->limits.refused_global,
+			 px->limits.refused_agent, worker_sum(px, offsetof(struct proxy_worker, timeouts_total)),
+			 px->paused_total);
 }

@@ -1,16 +1,27 @@
 /* The connection proxy: accepts the agent connections the kernel redirected,
  * finds each one's interception record, connects to the original
  * destination and forwards both directions with back-pressure and
- * half-close. */
+ * half-close.
+ *
+ * Threads: the main thread's loop owns the listeners; it accepts, finds
+ * the record, admits the connection under the caps and posts it to one of
+ * n worker threads (struct proxy_worker), chosen by the agent process
+ * (cgroup id and pid), so one process's connections, a legacy SSE stream
+ * and the POSTs into it, share a worker. A connection then lives on its
+ * worker alone: its loop, timer wheel and list. What workers share is in
+ * struct proxy (the caps under enforce_lock, the memory budget atomic) or
+ * behind enforce_lock (enforce_lock.h). */
 #ifndef MCPF_PROXY_H
 #define MCPF_PROXY_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include "bytebuf.h"
 #include "conn_limits.h"
 #include "enforce.h"
 #include "kern_maps.h"
 #include "loop.h"
+#include "mailbox.h"
 #include "mem_budget.h"
 #include "timer_wheel.h"
 
@@ -25,30 +36,51 @@ struct listener {
 	struct timer resume;       /* out of fds even for shedding: paused until this fires */
 };
 
+/* One worker thread and the connections it serves. */
+struct proxy_worker {
+	struct proxy *px;
+	struct loop loop;
+	struct timer_wheel wheel;          /* its connections' timeouts */
+	struct mailbox mail;               /* connections and decisions posted to it */
+	struct mail idle_mail, stop_mail;  /* proxy_close_idle, proxy_stop */
+	bool idle_queued;                  /* idle_mail is in the mailbox (atomic) */
+	pthread_t thread;
+	bool running;                      /* the thread was started (and not joined yet) */
+	bool stopping;                     /* its connections are closed: new ones are refused */
+	struct proxy_conn *conns;
+	long long trimmed_at_s;            /* last malloc_trim, CLOCK_MONOTONIC_COARSE */
+	/* atomic: the main thread reads them */
+	unsigned long long active, upstream_failures, timeouts_total, mem_refused_total;
+};
+
 struct proxy {
-	struct loop *loop;
+	struct loop *loop;      /* the main thread's: listeners */
 	struct kern_conns kern; /* interception records, sockets the daemon owns */
 	const struct enforce *enforce;
 	int spare_fd;           /* given up to accept-and-drop when out of fds */
-	struct proxy_conn *conns;
-	/* counters for /metrics */
-	unsigned long long intercepted_total;
+	unsigned long long intercepted_total;  /* also numbers the connections */
 	unsigned long long unknown_total;   /* accepted with no interception record */
-	unsigned long long upstream_failures;
-	unsigned long long active;
-	long long trimmed_at_s;            /* last malloc_trim, CLOCK_MONOTONIC_COARSE */
-	struct timer_wheel wheel;          /* every connection's timeouts */
-	struct conn_limits limits;         /* connections per agent and in all */
-	struct mem_budget mem;             /* bytes held by all connections */
-	unsigned long long timeouts_total, mem_refused_total, paused_total;
+	struct timer_wheel wheel;          /* the main thread's timeouts (listener pauses, admin, approvals) */
+	struct conn_limits limits;         /* connections per agent and in all: under enforce_lock */
+	struct mem_budget mem;             /* bytes held by all connections: atomic */
+	unsigned long long paused_total;
+	struct proxy_worker *workers;
+	unsigned n_workers;
 };
 
-int proxy_start(struct proxy *px, struct loop *loop, struct kern_conns kern, const struct enforce *enforce);
+/* Start n worker threads (n >= 1). */
+int proxy_start(struct proxy *px, struct loop *loop, struct kern_conns kern, const struct enforce *enforce,
+		unsigned n);
+/* Connections open now, on every worker. */
+unsigned long long proxy_active(const struct proxy *px);
 /* The limits' gauges and counters, Prometheus text. 0 or -1. */
 int proxy_render_limits(const struct proxy *px, struct bytebuf *out);
-/* Close the connections with nothing in flight (mcp_flow_idle); how many. */
-int proxy_close_idle(struct proxy *px);
-/* Close every connection. */
+/* Have every worker close its connections with nothing in flight
+ * (mcp_flow_idle); they do so on their own threads, soon after. */
+void proxy_close_idle(struct proxy *px);
+/* Is a worker yet to run the last proxy_close_idle? */
+bool proxy_closing_idle(const struct proxy *px);
+/* Close every connection and end the worker threads (not from a worker). */
 void proxy_stop(struct proxy *px);
 
 /* Accept redirected agents on fd, a listening socket in ns (taken over). */

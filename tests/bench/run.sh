@@ -3,7 +3,8 @@
 # the same call made directly and through nginx. See tests/bench/README.md.
 #
 #   tests/bench/run.sh [--quick]      (as root; `make bench [QUICK=1]` builds first)
-#   optional: BENCH_SIZES, BENCH_CONNS, BENCH_ROUNDS, BENCH_DURATION override the matrix
+#   optional: BENCH_SIZES, BENCH_CONNS, BENCH_ROUNDS, BENCH_DURATION override the matrix,
+#   BENCH_WORKERS_ROUNDS the workers block
 #
 # Writes build/bench/results.json, build/bench/table.txt and
 # build/bench/latency.png, and prints the table.
@@ -33,17 +34,20 @@ if [ "$QUICK" = 1 ]; then
 	CONNECT_ROUNDS=2; CONNECT_ITERS=5000
 	POLICY_RULES="10 1000 100000"; POLICY_ROUNDS=1; POLICY_CONNS=16
 	REAL_SIZES="256"; REAL_CONNS="1 16"; REAL_ROUNDS=1
+	WORKERS_CONNS="16 256"; WORKERS_ROUNDS=2
 else
 	SIZES="256 4096 65536 1048576"; CONNS="1 16 256"; ROUNDS=3; DURATION=3; WARMUP=1
 	CONNECT_ROUNDS=5; CONNECT_ITERS=20000
 	POLICY_RULES="10 1000 100000"; POLICY_ROUNDS=3; POLICY_CONNS=16
 	REAL_SIZES="256 4096"; REAL_CONNS="1 16"; REAL_ROUNDS=3
+	WORKERS_CONNS="16 256"; WORKERS_ROUNDS=4
 fi
 # To focus on some cells: BENCH_SIZES="1048576" BENCH_CONNS="256" tests/bench/run.sh
 SIZES=${BENCH_SIZES:-$SIZES}
 CONNS=${BENCH_CONNS:-$CONNS}
 ROUNDS=${BENCH_ROUNDS:-$ROUNDS}
 DURATION=${BENCH_DURATION:-$DURATION}
+WORKERS_ROUNDS=${BENCH_WORKERS_ROUNDS:-$WORKERS_ROUNDS}
 SCENARIOS=(direct mcpfence mcpfence-nosockmap nginx)
 NGINX_WORKERS=1
 CLK_TCK=$(getconf CLK_TCK)
@@ -166,7 +170,7 @@ in_cgroup() { "${IN_CGROUP[@]}" "$@"; }
 
 mkdir -p "$OUT" "$BPFFS"
 mount -t bpf bpf "$BPFFS"
-mkdir "$CG" "$CG/sockmap" "$CG/nosockmap" "$CG/plain" "$CG/policy"
+mkdir "$CG" "$CG/sockmap" "$CG/nosockmap" "$CG/plain" "$CG/policy" "$CG/workers1" "$CG/workers2"
 : >"$RUNS"
 
 start_bg mini_server "$BIN/mini_server" --port 0 --port-file "$WORK/mini.port"
@@ -237,6 +241,9 @@ NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -1)
 
 # The daemons: one per configuration, each on its own cgroup and pin dir,
 # both up for the whole matrix so scenarios can alternate call by call.
+# The matrix runs them with one worker thread, as nginx runs one worker
+# process: the comparison is per core. What more threads buy is the
+# "workers" block (5.), --workers 1 against --workers 2.
 write_policy() { # FILE: allow-all policy naming the benchmark upstreams
 	cat >"$1" <<EOF
 {"version":"1","servers":{"bench":{"endpoints":["127.0.0.1:$MINI_PORT","127.0.0.1:$EVERY_PORT"],"default":"allow","tools":{}}}}
@@ -280,8 +287,8 @@ HAVE_DAEMON=1
 if [ ! -x "$MCPFENCE" ]; then
 	HAVE_DAEMON=0
 	DAEMON_ERROR="$MCPFENCE not built"
-elif ! start_daemon sockmap "$CG/sockmap" "$WORK/policy.json" --sockmap ||
-	! start_daemon nosockmap "$CG/nosockmap" "$WORK/policy.json" --no-sockmap; then
+elif ! start_daemon sockmap "$CG/sockmap" "$WORK/policy.json" --sockmap --workers 1 ||
+	! start_daemon nosockmap "$CG/nosockmap" "$WORK/policy.json" --no-sockmap --workers 1; then
 	HAVE_DAEMON=0
 	stop_daemon sockmap
 fi
@@ -413,7 +420,7 @@ if [ "$HAVE_DAEMON" = 1 ]; then
 	stop_daemon nosockmap
 	note "connect(): $CONNECT_ROUNDS rounds x $CONNECT_ITERS connections, attached vs detached"
 	for round in $(seq "$CONNECT_ROUNDS"); do
-		[ -n "${DAEMON_PID[sockmap]:-}" ] || start_daemon sockmap "$CG/sockmap" "$WORK/policy.json" ||
+		[ -n "${DAEMON_PID[sockmap]:-}" ] || start_daemon sockmap "$CG/sockmap" "$WORK/policy.json" --workers 1 ||
 			die "daemon restart failed: $DAEMON_ERROR"
 		connect_run "$round" attached
 		stop_daemon sockmap
@@ -456,7 +463,7 @@ if [ "$HAVE_DAEMON" = 1 ]; then
 				continue
 			fi
 			# the default configuration (sockmap off), as most users run it
-			if ! start_daemon "rules$n" "$CG/policy" "$WORK/policy-$n.json"; then
+			if ! start_daemon "rules$n" "$CG/policy" "$WORK/policy-$n.json" --workers 1; then
 				POLICY_ERRORS+=("$n")
 				jq -nc --argjson round "$round" --argjson rules "$n" --arg err "$DAEMON_ERROR" \
 					'{phase: "policy", scenario: "mcpfence", round: $round, rules: $rules, error: $err}' >>"$RUNS"
@@ -470,6 +477,44 @@ if [ "$HAVE_DAEMON" = 1 ]; then
 		done
 	done
 	[ ${#POLICY_ERRORS[@]} = 0 ] || note "policy scale: daemon refused rule counts: ${POLICY_ERRORS[*]}"
+fi
+
+# ---- 5. workers: --workers 1 against --workers 2 ---------------------------
+
+# Both daemons up (sockmap off, the default), rounds alternating which goes
+# first. Besides the daemon's CPU, the load generator's (its cgroup's
+# cpu.stat) and mini_server's: on a machine whose cores the client and
+# server share with the daemon, they bound what a second worker can add.
+cgroup_cpu_us() { awk '$1 == "usage_usec" { print $2 }' "$1/cpu.stat"; }
+record_workers() { # ROUND CONNS N
+	local round=$1 conns=$2 n=$3 cg0 cg1 m0 m1
+	cg0=$(cgroup_cpu_us "$CG/workers$n")
+	m0=$(proc_cpu_ticks "$MINI_PID")
+	record workers "workers$n" "$round" 256 "$conns" "$CG/workers$n" "${DAEMON_PID[workers$n]}" --port "$MINI_PORT"
+	cg1=$(cgroup_cpu_us "$CG/workers$n")
+	m1=$(proc_cpu_ticks "$MINI_PID")
+	jq -nc --argjson round "$round" --argjson conns "$conns" --argjson n "$n" \
+		--argjson client_us $((cg1 - cg0)) --argjson server_s "$(awk -v t=$((m1 - m0)) -v hz="$CLK_TCK" 'BEGIN { print t / hz }')" \
+		'{phase: "workers-side", round: $round, conns: $conns, workers: $n, client_cpu_s: ($client_us / 1e6),
+		  server_cpu_s: $server_s}' >>"$RUNS"
+}
+WORKERS_ERROR=""
+if [ "$HAVE_DAEMON" = 1 ]; then
+	if ! start_daemon workers1 "$CG/workers1" "$WORK/policy.json" --workers 1 ||
+		! start_daemon workers2 "$CG/workers2" "$WORK/policy.json" --workers 2; then
+		WORKERS_ERROR=$DAEMON_ERROR
+	else
+		note "workers: 256 B x conns [$WORKERS_CONNS], --workers 1 vs 2, $WORKERS_ROUNDS rounds"
+		for round in $(seq "$WORKERS_ROUNDS"); do
+			for conns in $WORKERS_CONNS; do
+				if [ $((round % 2)) = 1 ]; then order="1 2"; else order="2 1"; fi
+				for n in $order; do record_workers "$round" "$conns" "$n"; done
+			done
+		done
+	fi
+	stop_daemon workers1
+	stop_daemon workers2
+	[ -z "$WORKERS_ERROR" ] || note "workers skipped: $WORKERS_ERROR"
 fi
 
 # ---- report ---------------------------------------------------------------
@@ -507,4 +552,11 @@ cols=$(echo $CONNS | wc -w)
 	echo "unset multiplot"
 } >"$WORK/latency.gp"
 gnuplot "$WORK/latency.gp" 2>"$WORK/gnuplot.err" || note "plot failed: $(head -3 "$WORK/gnuplot.err")"
-note "wrote $OUT/results.json, $OUT/table.txt, $OUT/latency.png"
+
+# The workers block: medians over rounds, per connection count.
+jq -s --argjson nproc "$(nproc)" -f "$ROOT/tests/bench/workers.jq" "$RUNS" >"$OUT/workers.json"
+jq -r '.[] | "workers, 256 B x \(.conns): --workers 2 / --workers 1 = \(.ratio) calls/s (\(.calls_per_s["1"]) -> \(.calls_per_s["2"]));"
+	+ " daemon CPU/call \(.daemon_us_per_call["1"]) -> \(.daemon_us_per_call["2"]) us;"
+	+ " client+server CPU/call \(.side_us_per_call["1"]) us; bound on this machine \(.bound)"' \
+	"$OUT/workers.json" | tee -a "$OUT/table.txt"
+note "wrote $OUT/results.json, $OUT/table.txt, $OUT/latency.png, $OUT/workers.json"

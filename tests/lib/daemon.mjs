@@ -12,14 +12,14 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 // MCPF_DAEMON: another build of it, e.g. build/san/mcpfence (ASan + UBSan).
 export const MCPFENCE = path.resolve(repo, process.env.MCPF_DAEMON || 'build/mcpfence');
 
-// mcpfence: intercepted pid=<tgid> uid=<uid> comm=<comm> cgroup=<id> server=<name> orig=<addr:port>
-const INTERCEPTED = /^mcpfence: intercepted pid=(\d+) uid=(\d+) comm=(.*) cgroup=(\d+) server=(\S+) orig=(\S+)$/;
+// mcpfence: intercepted pid=<tgid> uid=<uid> comm=<comm> cgroup=<id> server=<name> orig=<addr:port> worker=<n>
+const INTERCEPTED = /^mcpfence: intercepted pid=(\d+) uid=(\d+) comm=(.*) cgroup=(\d+) server=(\S+) orig=(\S+) worker=(\d+)$/;
 
 export function parseInterceptions(log) {
   const found = [];
   for (const line of log.split('\n')) {
     const m = line.match(INTERCEPTED);
-    if (m) found.push({ pid: Number(m[1]), uid: Number(m[2]), comm: m[3], cgroup: BigInt(m[4]), server: m[5], orig: m[6] });
+    if (m) found.push({ pid: Number(m[1]), uid: Number(m[2]), comm: m[3], cgroup: BigInt(m[4]), server: m[5], orig: m[6], worker: Number(m[7]) });
   }
   return found;
 }

@@ -132,11 +132,11 @@ static void *racer_run(void *arg)
 	return NULL;
 }
 
-static volatile int flushing;
+static int flushing;  /* atomic: the flusher runs until the racers are done */
 
 static void *flusher_run(void *arg)
 {
-	while (flushing)
+	while (__atomic_load_n(&flushing, __ATOMIC_RELAXED))
 		acct_flush(arg);
 	return NULL;
 }
@@ -162,7 +162,7 @@ static void threads_race(int tfd, int dfd)
 		r[i].w.cb = race_batch;
 		CHECK_INT_EQ(loop_watch(&r[i].loop, &r[i].w, EPOLLIN), 0);
 	}
-	flushing = 1;
+	__atomic_store_n(&flushing, 1, __ATOMIC_RELAXED);
 	CHECK_INT_EQ(pthread_create(&fl, NULL, flusher_run, a), 0);
 	for (int i = 0; i < RACE_THREADS; i++)
 		CHECK_INT_EQ(pthread_create(&th[i], NULL, racer_run, &r[i]), 0);
@@ -172,7 +172,7 @@ static void threads_race(int tfd, int dfd)
 		loop_close(&r[i].loop, &r[i].w);
 		loop_fini(&r[i].loop);
 	}
-	flushing = 0;
+	__atomic_store_n(&flushing, 0, __ATOMIC_RELAXED);
 	pthread_join(fl, NULL);
 	acct_free(a);
 	CHECK_INT_EQ(failed, 0);

@@ -1,0 +1,104 @@
+// --workers N: agent processes whose connections land on different worker
+// threads race one rate-limit budget. Exactly `max` calls run, every other
+// is refused, the stats map counts every call once, and every audit line
+// is whole JSON. Workers are told apart by the daemon's log (worker=N on
+// each interception), so the race is known to cross threads.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { itest } from '../lib/itest.mjs';
+import { sandbox } from '../lib/sandbox.mjs';
+import { startDaemon } from '../lib/daemon.mjs';
+import { startRecorder, policyOf, waitUntil, rawExchange, toolCall, JSON_TYPE } from '../lib/mcp.mjs';
+import { countsFromBpftool, auditLines, countsFromAudit } from '../lib/metrics.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const RACER = path.join(here, '../lib/race-agent.mjs');
+const MAX = 1200;
+const CALLS = 400;      // per process, back to back on CONNS keep-alive connections
+const CONNS = 8;
+const PER_WORKER = 2;   // racing processes on every worker at least
+const SPAWN_MAX = 40;   // processes tried before giving up on a worker
+
+for (const workers of [2, 4]) {
+  itest(`--workers ${workers}: processes on every worker race one budget of ${MAX}: exactly ${MAX} run, the rest refused, counts exact`, async (t) => {
+    const sb = sandbox(t, `workers-${workers}`);
+    const rec = await startRecorder(sb, { tools: ['echo'] });
+    const auditFile = path.join(sb.tmp, 'audit.jsonl');
+    const daemon = await startDaemon(sb, {
+      policy: policyOf({ rec: { port: rec.port, tools: { echo: { limits: [{ counter: 'race', window: 'hour', max: MAX, scope: 'global' }] } } } }),
+      args: ['--workers', String(workers), '--audit', auditFile],
+    });
+    const go = path.join(sb.tmp, 'go');
+    const perWorker = new Map();
+    const racers = [];
+    // Processes until every worker has PER_WORKER of them: where each
+    // landed is the worker its tools/list was logged on.
+    while ([...Array(workers).keys()].some((w) => (perWorker.get(w) || 0) < PER_WORKER)) {
+      assert.ok(racers.length < SPAWN_MAX, `${SPAWN_MAX} processes and still a worker with fewer than ${PER_WORKER}: ${JSON.stringify([...perWorker])}`);
+      const proc = sb.spawn(process.execPath, [RACER, '--port', String(rec.port), '--count', String(CALLS), '--conns', String(CONNS), '--go', go], { cgroup: true });
+      await proc.waitForOutput(/"ready"/);
+      const [rec0] = await daemon.waitForInterceptions({ pid: proc.pid });
+      perWorker.set(rec0.worker, (perWorker.get(rec0.worker) || 0) + 1);
+      racers.push(proc);
+    }
+    assert.equal(perWorker.size, workers, 'every worker serves racing processes');
+    fs.writeFileSync(go, '');
+    const results = await Promise.all(racers.map(async (proc) => {
+      const [line] = await proc.waitForOutput(/^\{"pid".*$/m, { timeoutMs: 60000 });
+      return JSON.parse(line);
+    }));
+    const total = racers.length * CALLS;
+    assert.deepEqual(results.flatMap((r) => r.errors), [], 'every call answered: run or rate-limited');
+    assert.equal(results.reduce((n, r) => n + r.allowed, 0), MAX, 'exactly the budget ran');
+    assert.equal(results.reduce((n, r) => n + r.refused, 0), total - MAX, 'every other call refused');
+    assert.equal(rec.calls().length, MAX, 'the server ran exactly the budget');
+
+    const expected = { 'rec/echo/allow': MAX, 'rec/echo/rate_limited': total - MAX, 'rec/tools/list/allow': racers.length };
+    // each worker writes its rows once per batch: wait for the last ones
+    const counts = await waitUntil(() => {
+      const c = countsFromBpftool(sb.pinDir);
+      return JSON.stringify(c) === JSON.stringify(expected) && c;
+    }, 'tool_stats to count every call', 10000).catch(() => countsFromBpftool(sb.pinDir));
+    assert.deepEqual(counts, expected, 'tool_stats: every call counted once');
+    // every line parses (auditLines throws on a torn one), one per decision
+    const lines = await waitUntil(() => { const l = auditLines(auditFile); return l.length >= total + racers.length && l; },
+      'an audit line per decision');
+    assert.deepEqual(countsFromAudit(lines), expected, 'audit log: one whole line per decision');
+    assert.ok(daemon.proc.running, 'the daemon survived');
+  }, { timeoutMs: 180000 });
+}
+
+// A legacy HTTP+SSE session lives on the worker of the process that opened
+// its stream: a POST into it from a process on that worker goes through
+// (its answer on the stream); from a process on another worker it is
+// refused with 409, and the server never sees it.
+itest('--workers 2: a legacy SSE session takes POSTs from its own worker, refuses them from another', async (t) => {
+  const sb = sandbox(t, 'workers-legacy');
+  const rec = await startRecorder(sb, { tools: ['echo'] });
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port } }), args: ['--workers', '2'] });
+  const holder = sb.spawn(process.execPath, ['-e', `
+    require('http').get({ host: '127.0.0.1', port: ${rec.port}, path: '/sse', headers: { Accept: 'text/event-stream' } },
+      (res) => res.setEncoding('utf8').on('data', (d) => process.stdout.write(d)));`], { cgroup: true });
+  const [endpoint] = await holder.waitForOutput(/^data: \/messages\?sessionId=\S+$/m);
+  const sessionPath = endpoint.slice('data: '.length);
+  const [stream] = await daemon.waitForInterceptions({ pid: holder.pid });
+  const seen = { same: null, other: null };
+  for (let i = 0; i < 30 && !(seen.same && seen.other); i++) {
+    const marker = `legacy-${i}`;
+    const out = await rawExchange(sb, rec.port, [{ method: 'POST', path: sessionPath, headers: [JSON_TYPE],
+      body: JSON.stringify(toolCall(i + 1, 'echo', { m: marker })) }]);
+    assert.equal(out.ok, true, out.error);
+    const [post] = await daemon.waitForInterceptions({ pid: out.pid });
+    const kind = post.worker === stream.worker ? 'same' : 'other';
+    if (!seen[kind]) seen[kind] = { marker, response: out.responses[0] };
+  }
+  assert.ok(seen.same && seen.other, `30 processes and not both workers: ${JSON.stringify(seen)}`);
+  assert.equal(seen.same.response.status, 202, JSON.stringify(seen.same.response));
+  await holder.waitForOutput(new RegExp(`ran echo \\{\\\\"m\\\\":\\\\"${seen.same.marker}\\\\"\\}`));
+  assert.equal(seen.other.response.status, 409, JSON.stringify(seen.other.response));
+  assert.match(seen.other.response.json.error.message, /legacy SSE session's stream was opened by another process/);
+  assert.deepEqual(rec.requestsMentioning(seen.other.marker), [], 'the refused POST never reached the server');
+  assert.ok(daemon.proc.running);
+});
