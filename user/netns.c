@@ -116,6 +116,11 @@ fail:
 	return err;
 }
 
+static void put_deferred(struct deferred *d)
+{
+	netns_put(container_of(d, struct netns, put));
+}
+
 /* forget: the namespace is gone, its kernel-side entries go too. Not so
  * at a stop: a successor serves on the same sockets under the same keys,
  * or connect4/6 are to refuse (fail-closed) while no daemon runs. */
@@ -126,7 +131,12 @@ static void release(struct netns_registry *r, struct netns *ns, bool forget)
 	proxy_listener_stop(r->px, &ns->l4);
 	proxy_listener_stop(r->px, &ns->l6);
 	netns_addrs_close(&ns->addrs, forget);
-	netns_put(ns);  /* connections in it may hold it a while longer */
+	/* Connections in it may hold it a while longer. The registry's own
+	 * reference goes at the end of this batch of events, not now: events
+	 * for the watches inside it (an accept, a netlink message) may have
+	 * been fetched with this one, and a worker's put must not free it
+	 * under them. */
+	loop_defer(r->loop, &ns->put, put_deferred);
 }
 
 struct netns *netns_get(struct netns *ns)

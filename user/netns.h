@@ -40,6 +40,7 @@ struct netns {
 	bool seen;                  /* sweep mark */
 	struct listener l4, l6;
 	struct netns_addrs addrs;
+	struct deferred put;        /* the registry's reference, dropped at the batch's end */
 };
 
 struct netns_stats {
