@@ -136,6 +136,8 @@ int approval_submit(struct approval_store *st, const struct approval_subject *s,
 	unsigned char rnd[APPROVAL_ID_LEN / 2];
 	struct approval *a;
 
+	if (st->closed[0])
+		return -ESHUTDOWN;
 	if (st->n_pending >= st->max_pending) {
 		st->refused_full_total++;
 		return -ENOSPC;
@@ -233,6 +235,9 @@ int approval_decide(struct approval_store *st, const char *id, bool approve, lon
 
 void approval_store_fini(struct approval_store *st, const char *reason)
 {
+	/* workers may still read requests until their stop: a call held
+	 * from here on would end with its connection, not with this reason */
+	snprintf(st->closed, sizeof(st->closed), "%s", reason);
 	while (st->head) {
 		struct approval_result r = { .outcome = APPROVAL_STOPPED };
 

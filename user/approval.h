@@ -83,6 +83,7 @@ struct approval_store {
 	struct approval *tail;
 	struct remembered remembered[APPROVAL_REMEMBER_MAX];
 	unsigned int n_remembered;
+	char closed[128];                /* set by approval_store_fini: why new calls are refused */
 	approval_watch_fn watch;         /* control socket, hook; NULL: none */
 	void *watch_ctx;
 	/* for /metrics */

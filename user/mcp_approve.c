@@ -116,7 +116,7 @@ static int ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct d
 				      .identity_pid = dr->pid, .timeout_s = d->approval.timeout_s,
 				      .remember_s = d->approval.remember_s, .via = d->approval.via };
 	const char *why = NULL;
-	char busy[96];
+	char busy[128];
 	struct held_call *h;
 	int err;
 
@@ -159,7 +159,11 @@ static int ask_approval(struct request_ctx *rc, struct jsonrpc_msg *jm, struct d
 		if (!h)
 			return -1;
 		err = approval_submit(st, &s, held_post, h, &h->a);
-		if (err == -ENOSPC || err == -EDQUOT) {
+		if (err == -ESHUTDOWN) {
+			snprintf(busy, sizeof(busy), "%s", st->closed);
+			why = busy;
+			free(h);
+		} else if (err == -ENOSPC || err == -EDQUOT) {
 			snprintf(busy, sizeof(busy), "too many calls await approval (%u%s); try again later",
 				 err == -EDQUOT ? st->max_per_agent : st->max_pending,
 				 err == -EDQUOT ? " from this agent" : "");
@@ -255,6 +259,11 @@ static int mrtr_call(struct request_ctx *rc, struct jsonrpc_msg *jm, struct deci
 		if (approval_remembered(st, &s))
 			return MRTR_NOT;  /* mcp_flow_ask_approval lets it through */
 		err = mrtr_ask(st, &s, jm->params, &result);
+		if (err == -ESHUTDOWN) {
+			*v = MCPF_DECISION_DENY;
+			snprintf(d->reason, sizeof(d->reason), "%s", st->closed);
+			return MRTR_DECIDED;
+		}
 		if (err == -ENOSPC || err == -EDQUOT) {
 			*v = MCPF_DECISION_DENY;
 			snprintf(d->reason, sizeof(d->reason), "too many calls await approval (%u%s); try again later",

@@ -178,9 +178,12 @@ TEST(approval_store_bounds_decides_remembers_and_times_out)
 	CHECK_INT_EQ(st->approved_total, 1);
 	CHECK_INT_EQ(st->declined_total, 1);
 	CHECK_INT_EQ(st->timeout_total, 1);
+	/* after the stop's denials, a call that comes late is refused, not held */
+	CHECK_INT_EQ(approval_submit(st, &s, on_done, &o[3], &a[3]), -ESHUTDOWN);
+	CHECK_STR_EQ(st->closed, "mcpfence is stopping");
 
 	/* one agent's share: it cannot fill the bound and starve the others */
-	st->max_pending = 3;
+	approval_store_init(st, &tw, 3);
 	st->max_per_agent = 2;
 	struct approval *b[4];
 	struct outcome ob[4] = { 0 };
