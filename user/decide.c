@@ -10,6 +10,7 @@
 #include "class_rule.h"
 #include "decide.h"
 #include "glob.h"
+#include "log.h"
 #include "policy_cache.h"
 #include "rate_limit.h"
 
@@ -98,6 +99,7 @@ static enum mcpf_decision check_limits(struct policy_maps *maps, const struct de
 				 struct decision *out)
 {
 	struct applicable_limit all[4 * MCPF_TOOL_MAX_LIMITS];
+	struct rate_undo undo[4 * MCPF_TOOL_MAX_LIMITS];
 	const struct applicable_limit *spent = NULL;
 	struct rate_subject subject = {
 		.server = req->server, .session = req->session,
@@ -147,8 +149,13 @@ static enum mcpf_decision check_limits(struct policy_maps *maps, const struct de
 	for (size_t i = 0; spend && i < n; i++) {
 		if (!all[i].first_for_key)
 			continue;
-		rc = rate_consume(maps->rate, &all[i].key, all[i].limit, req->now_ns);
+		rc = rate_consume(maps->rate, &all[i].key, all[i].limit, req->now_ns, &undo[i]);
 		if (rc < 0) {
+			/* a refused call spends nothing: the budgets counted
+			 * before this one give their count back */
+			for (size_t j = 0; j < i; j++)
+				if (all[j].first_for_key && rate_unconsume(maps->rate, &all[j].key, &undo[j]))
+					log_warn("rate-limit budget %s could not be given back", all[j].limit->counter);
 			limit_rule(rule, sizeof(rule), &all[i]);
 			if (rc == -EDQUOT)
 				return verdict(out, MCPF_DECISION_INVALID, rule,

@@ -137,7 +137,7 @@ static int recount_owners(int fd)
 }
 
 int rate_consume(int fd, const struct mcpf_rate_key *key, const struct mcpf_limit *limit,
-		 unsigned long long now_ns)
+		 unsigned long long now_ns, struct rate_undo *undo)
 {
 	struct mcpf_rate_state state;
 	int open = current(fd, key, limit, now_ns, &state);
@@ -146,6 +146,8 @@ int rate_consume(int fd, const struct mcpf_rate_key *key, const struct mcpf_limi
 
 	if (open < 0)
 		return open;
+	undo->before = state;
+	undo->created = created;
 	if (created && owned(key)) {
 		/* a budget is made at most once per window and key: one
 		 * syscall to know the counts are this map's */
@@ -166,6 +168,19 @@ int rate_consume(int fd, const struct mcpf_rate_key *key, const struct mcpf_limi
 		return err;
 	if (created && owned(key) && counted_map)
 		owner_of(key)->count++;
+	return 0;
+}
+
+int rate_unconsume(int fd, const struct mcpf_rate_key *key, const struct rate_undo *undo)
+{
+	int err;
+
+	if (!undo->created)
+		return kern_map_update(fd, key, &undo->before, BPF_F_LOCK);
+	if ((err = kern_map_delete(fd, key)) && err != -ENOENT)
+		return err;
+	if (owned(key) && counted_map && owner_of(key)->count)
+		owner_of(key)->count--;
 	return 0;
 }
 

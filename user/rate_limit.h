@@ -40,11 +40,23 @@ void rate_key(struct mcpf_rate_key *key, const struct mcpf_limit *limit,
 int rate_check(int fd, const struct mcpf_rate_key *key, const struct mcpf_limit *limit,
 	       unsigned long long now_ns, unsigned long long *retry_ns);
 
+/* What counting one call changed, so a call refused by a later budget
+ * can give it back (rate_unconsume). */
+struct rate_undo {
+	struct mcpf_rate_state before;
+	bool created;
+};
+
 /* Count one call. 0 or -errno (-E2BIG/-ENOMEM: the map is full; -EDQUOT:
  * the key's owner, the agent's cgroup+uid, holds RATE_OWNER_MAX budgets
- * already). Global budgets have no owner. */
+ * already). Global budgets have no owner. On success *undo says how to
+ * take the count back. */
 int rate_consume(int fd, const struct mcpf_rate_key *key, const struct mcpf_limit *limit,
-		 unsigned long long now_ns);
+		 unsigned long long now_ns, struct rate_undo *undo);
+
+/* Take back a count rate_consume made in the same decision (the caller
+ * holds the lock every decision takes, so nothing counted in between). */
+int rate_unconsume(int fd, const struct mcpf_rate_key *key, const struct rate_undo *undo);
 
 /* One agent's share of rate_state: what it can fill is the map's size
  * divided by this many agents. */

@@ -657,6 +657,32 @@ MAPS_TEST(decide_one_agent_cannot_fill_rate_state)
 		     MCPF_DECISION_ALLOW);
 }
 
+/* A call refused by a later budget of its own (here: the agent holds its
+ * share of budgets, so a new session's cannot be made) spends none of the
+ * earlier ones: a refused call never drains a budget shared with others. */
+MAPS_TEST(decide_refused_by_a_later_budget_spends_no_earlier_one)
+{
+	char session[32];
+	struct decision d;
+
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{'t':{"
+			      "'limits':[{'counter':'g','window':60,'max':1026,'scope':'global'},"
+			      "{'counter':'s','window':60,'max':5,'scope':'session'}]}}}}}") == 0);
+	for (unsigned int i = 0; i < RATE_OWNER_MAX; i++) {
+		snprintf(session, sizeof(session), "spray-%u", i);
+		CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = session }), MCPF_DECISION_ALLOW);
+	}
+	for (int i = 0; i < 5; i++) {  /* each refused, each giving g's count back */
+		CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .session = "one-more" }, &d), MCPF_DECISION_INVALID);
+		CHECK_STR_EQ(d.rule, "tools.t.limits[1]");
+	}
+	/* g holds RATE_OWNER_MAX (1024) of 1026: two more calls fit, the third does not */
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "spray-0" }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "t", .session = "spray-1" }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "t", .session = "spray-2" }, &d), MCPF_DECISION_RATE_LIMITED);
+	CHECK_STR_EQ(d.rule, "tools.t.limits[0]");
+}
+
 /* "approve" asks after conditions and limits, spending nothing;
  * decided again as approved, it spends like an allowed call. */
 MAPS_TEST(decide_approve_checks_first_and_spends_only_when_approved)
