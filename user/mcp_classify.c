@@ -37,7 +37,23 @@ bool mcp_path_is_mcp(const char *path)
 
 bool mcp_legacy_session_id(const struct http1_msg *m, char *out, size_t len)
 {
-	const char *q = memchr(m->target, '?', m->target_len), *end = m->target + m->target_len;
+	return mcp_target_session_id(m->target, m->target_len, out, len);
+}
+
+bool mcp_request_line_session_id(const char *head, size_t n, char *out, size_t len)
+{
+	const char *eol = memchr(head, '\n', n), *sp, *target, *end;
+
+	if (!eol || !(sp = memchr(head, ' ', eol - head)))
+		return false;
+	target = sp + 1;
+	end = memchr(target, ' ', eol - target);
+	return end && mcp_target_session_id(target, end - target, out, len);
+}
+
+bool mcp_target_session_id(const char *target, size_t target_len, char *out, size_t len)
+{
+	const char *q = memchr(target, '?', target_len), *end = target + target_len;
 
 	while (q && q < end) {
 		const char *p = q + 1, *amp = memchr(p, '&', end - p);

@@ -13,6 +13,10 @@
 bool mcp_path_is_mcp(const char *path);
 /* The sessionId query parameter of a legacy /messages POST. */
 bool mcp_legacy_session_id(const struct http1_msg *m, char *out, size_t len);
+/* The same from a request target, or from the first bytes of a request
+ * (its request line, up to the first LF; false while that is not whole). */
+bool mcp_target_session_id(const char *target, size_t target_len, char *out, size_t len);
+bool mcp_request_line_session_id(const char *head, size_t n, char *out, size_t len);
 /* The key of "session"-scoped limits and the audit log: Mcp-Session-Id,
  * else the legacy session id, else the connection's own key. */
 void mcp_session_key(const struct http1_msg *m, const char *legacy_id, const char *conn_session,

@@ -421,14 +421,14 @@ static bool id_in_use(struct request_ctx *rc, const struct jsonrpc_body *b, size
 }
 
 /* A POST naming a legacy session whose stream another worker thread holds
- * (proxy.h: one agent process's connections share a worker, so this is a
- * stream opened by another process): refused, never touched across
- * threads. 409, and the connection goes on. */
+ * (a connection's first request places it: one naming the session goes to
+ * the stream's worker, any other by process, proxy.c): refused, never
+ * touched across threads. 409, and the connection goes on. */
 static int refuse_elsewhere(struct mcp_flow *f, struct flow_io *io, const struct http1_msg *m,
 			    const char *session)
 {
-	static const char why[] = "mcpfence: this legacy SSE session's stream was opened by another process; "
-				  "send its messages from the process that holds the stream";
+	static const char why[] = "mcpfence: this connection is served by another worker than this legacy SSE "
+				  "session's stream; send the session's messages on a new connection";
 	struct bytebuf out = BYTEBUF_INIT;
 	struct accounting a = { .tool = "", .rule = "session", .reason = why + 10, .session = session,
 				.decision = MCPF_DECISION_INVALID };

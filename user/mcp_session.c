@@ -69,6 +69,18 @@ struct mcp_session *mcp_session_find(const char *server, const char *id, bool *e
 	return found;
 }
 
+const void *mcp_session_owner(const char *server, const char *id)
+{
+	const void *owner = NULL;
+
+	pthread_mutex_lock(&sessions_lock);
+	for (struct mcp_session *s = sessions; s && !owner; s = s->next)
+		if (!strcmp(s->id, id) && !strncmp(s->server, server, sizeof(s->server)))
+			owner = s->owner;
+	pthread_mutex_unlock(&sessions_lock);
+	return owner;
+}
+
 void mcp_session_close(struct mcp_session *s)
 {
 	struct mcp_session **pp = &sessions;

@@ -43,6 +43,9 @@ struct mcp_session *mcp_session_open(const char *server, const char *id, struct 
  * *elsewhere set, when it lives on another one's: never touched from here
  * (the registry is shared by the workers, a session is its stream's). */
 struct mcp_session *mcp_session_find(const char *server, const char *id, bool *elsewhere);
+/* The loop (as mcp_session.owner) holding the session's stream; NULL if none. Only to
+ * route a new connection to it (proxy.c): the loop is never entered. */
+const void *mcp_session_owner(const char *server, const char *id);
 void mcp_session_close(struct mcp_session *s);
 
 #endif

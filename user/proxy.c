@@ -17,7 +17,9 @@
 #include "jsonrpc.h"
 #include "jsonrpc_reply.h"
 #include "log.h"
+#include "mcp_classify.h"
 #include "mcp_flow.h"
+#include "mcp_session.h"
 #include "netns.h"
 #include "policy_scope.h"
 #include "proxy.h"
@@ -694,6 +696,12 @@ struct conn_mail {
 	struct mcpf_conn origin;
 	struct conn_agent agent;
 	struct netns *ns;
+	/* on the main thread, while its first bytes are awaited (routing) */
+	struct proxy *px;
+	struct watch w;
+	struct timer timer;
+	struct deferred post;
+	struct conn_mail *prev, *next;  /* px->routing */
 };
 
 /* On the worker: the connection is its own from here. */
@@ -763,6 +771,91 @@ static struct proxy_worker *worker_of(struct proxy *px, const struct mcpf_conn *
 	return &px->workers[(h >> 32) % px->n_workers];
 }
 
+/* ---- routing: with more than one worker, a connection whose first
+ * request names a legacy session (POST /messages?sessionId=...) goes to
+ * the worker holding that session's stream, whichever process sends it
+ * (a curl per message, a helper process); any other goes by process. ---- */
+
+/* Bytes of a request line looked at: a legacy POST's is short. */
+#define ROUTE_PEEK 2048
+
+static void route_post(struct deferred *d)
+{
+	struct conn_mail *cm = container_of(d, struct conn_mail, post);
+
+	mailbox_post(&cm->wk->mail, &cm->m, conn_new);
+}
+
+/* Off the main loop and to its worker: posted when this batch of events
+ * ends (mailbox_post lets the worker free cm, and an event for cm->w may
+ * still be in the batch), or now when no batch runs (proxy_stop). */
+static void route(struct conn_mail *cm, const char *head, size_t n, bool now)
+{
+	struct proxy *px = cm->px;
+	char id[128];
+	const void *owner;
+
+	cm->wk = worker_of(px, &cm->origin);
+	if (head && mcp_request_line_session_id(head, n, id, sizeof(id)) &&
+	    (owner = mcp_session_owner(cm->origin.server, id)))
+		for (unsigned i = 0; i < px->n_workers; i++)
+			if ((const void *)&px->workers[i].loop == owner)
+				cm->wk = &px->workers[i];
+	loop_unwatch(px->loop, &cm->w);
+	timer_cancel(&cm->timer);
+	if (cm->prev)
+		cm->prev->next = cm->next;
+	else
+		px->routing = cm->next;
+	if (cm->next)
+		cm->next->prev = cm->prev;
+	if (now)
+		route_post(&cm->post);
+	else
+		loop_defer(px->loop, &cm->post, route_post);
+}
+
+static void on_first_bytes(struct watch *w, uint32_t revents)
+{
+	struct conn_mail *cm = container_of(w, struct conn_mail, w);
+	char head[ROUTE_PEEK];
+	ssize_t n = recv(w->fd, head, sizeof(head), MSG_PEEK | MSG_DONTWAIT);
+
+	(void)revents;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	/* edge-triggered: a request line not yet whole waits for more bytes */
+	if (n > 0 && (size_t)n < sizeof(head) && !memchr(head, '\n', n))
+		return;
+	route(cm, head, n > 0 ? (size_t)n : 0, false);
+}
+
+/* Nothing (or no whole request line) within the header timeout: the
+ * worker's own timeout takes it from here. */
+static void on_route_timeout(struct timer *t)
+{
+	route(container_of(t, struct conn_mail, timer), NULL, 0, false);
+}
+
+static void route_by_first_bytes(struct proxy *px, struct conn_mail *cm)
+{
+	unsigned wait_s = px->enforce->conn.header_timeout_s;
+
+	cm->px = px;
+	cm->w.fd = cm->fd;
+	cm->w.cb = on_first_bytes;
+	cm->timer.fn = on_route_timeout;
+	cm->next = px->routing;
+	if (px->routing)
+		px->routing->prev = cm;
+	px->routing = cm;
+	if (loop_watch(px->loop, &cm->w, EPOLLIN | EPOLLET)) {
+		route(cm, NULL, 0, false);
+		return;
+	}
+	timer_arm(&px->wheel, &cm->timer, wait_s ? wait_s : 10);
+}
+
 /* On the main thread: find the record, admit, hand over to a worker. */
 static void conn_accepted(struct proxy *px, int fd, const struct sockaddr_storage *peer, struct netns *ns)
 {
@@ -800,7 +893,11 @@ static void conn_accepted(struct proxy *px, int fd, const struct sockaddr_storag
 	cm->fd = fd;
 	cm->ns = netns_get(ns);
 	cm->id = ++px->intercepted_total;
-	cm->wk = worker_of(px, &cm->origin);
+	if (px->n_workers > 1) {
+		route_by_first_bytes(px, cm);
+		return;
+	}
+	cm->wk = &px->workers[0];
 	mailbox_post(&cm->wk->mail, &cm->m, conn_new);
 }
 
@@ -1022,6 +1119,9 @@ static void stop_worker(struct mail *m)
 
 void proxy_stop(struct proxy *px)
 {
+	/* no batch runs now: to their workers, which close them at their stop */
+	while (px->routing)
+		route(px->routing, NULL, 0, true);
 	for (unsigned i = 0; i < px->n_workers; i++)
 		if (px->workers[i].running)
 			mailbox_post(&px->workers[i].mail, &px->workers[i].stop_mail, stop_worker);

@@ -66,6 +66,7 @@ struct proxy {
 	unsigned long long paused_total;
 	struct proxy_worker *workers;
 	unsigned n_workers;
+	struct conn_mail *routing;         /* accepted, awaiting their first request line (main thread) */
 };
 
 /* Start n worker threads (n >= 1). */

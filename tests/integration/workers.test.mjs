@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { itest } from '../lib/itest.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
 import { startDaemon } from '../lib/daemon.mjs';
-import { startRecorder, policyOf, waitUntil, rawExchange, toolCall, JSON_TYPE } from '../lib/mcp.mjs';
+import { startRecorder, policyOf, waitUntil, rawExchange, toolCall, JSON_TYPE, ACCEPT_BOTH } from '../lib/mcp.mjs';
 import { countsFromBpftool, auditLines, countsFromAudit } from '../lib/metrics.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -71,10 +71,12 @@ for (const workers of [2, 4]) {
 }
 
 // A legacy HTTP+SSE session lives on the worker of the process that opened
-// its stream: a POST into it from a process on that worker goes through
-// (its answer on the stream); from a process on another worker it is
-// refused with 409, and the server never sees it.
-itest('--workers 2: a legacy SSE session takes POSTs from its own worker, refuses them from another', async (t) => {
+// its stream. A connection whose first request names the session goes to
+// that worker, whichever process opens it (a curl per message): every such
+// POST goes through, its answer on the stream. Only a connection that
+// another request first placed on another worker is refused a POST into
+// the session: 409, and the server never sees it.
+itest('--workers 2: a legacy SSE session takes POSTs from any process; one on a connection another worker holds gets 409', async (t) => {
   const sb = sandbox(t, 'workers-legacy');
   const rec = await startRecorder(sb, { tools: ['echo'] });
   const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port } }), args: ['--workers', '2'] });
@@ -84,21 +86,30 @@ itest('--workers 2: a legacy SSE session takes POSTs from its own worker, refuse
   const [endpoint] = await holder.waitForOutput(/^data: \/messages\?sessionId=\S+$/m);
   const sessionPath = endpoint.slice('data: '.length);
   const [stream] = await daemon.waitForInterceptions({ pid: holder.pid });
-  const seen = { same: null, other: null };
-  for (let i = 0; i < 30 && !(seen.same && seen.other); i++) {
-    const marker = `legacy-${i}`;
-    const out = await rawExchange(sb, rec.port, [{ method: 'POST', path: sessionPath, headers: [JSON_TYPE],
-      body: JSON.stringify(toolCall(i + 1, 'echo', { m: marker })) }]);
+  const post = (i) => ({ method: 'POST', path: sessionPath, headers: [JSON_TYPE],
+    body: JSON.stringify(toolCall(i + 1, 'echo', { m: `legacy-${i}` })) });
+  // eight processes, each its own connection: all routed to the stream's worker
+  for (let i = 0; i < 8; i++) {
+    const out = await rawExchange(sb, rec.port, [post(i)]);
     assert.equal(out.ok, true, out.error);
-    const [post] = await daemon.waitForInterceptions({ pid: out.pid });
-    const kind = post.worker === stream.worker ? 'same' : 'other';
-    if (!seen[kind]) seen[kind] = { marker, response: out.responses[0] };
+    const [conn] = await daemon.waitForInterceptions({ pid: out.pid });
+    assert.equal(conn.worker, stream.worker, `POST ${i} routed to the stream's worker`);
+    assert.equal(out.responses[0].status, 202, JSON.stringify(out.responses[0]));
+    await holder.waitForOutput(new RegExp(`ran echo \\{\\\\"m\\\\":\\\\"legacy-${i}\\\\"\\}`));
   }
-  assert.ok(seen.same && seen.other, `30 processes and not both workers: ${JSON.stringify(seen)}`);
-  assert.equal(seen.same.response.status, 202, JSON.stringify(seen.same.response));
-  await holder.waitForOutput(new RegExp(`ran echo \\{\\\\"m\\\\":\\\\"${seen.same.marker}\\\\"\\}`));
-  assert.equal(seen.other.response.status, 409, JSON.stringify(seen.other.response));
-  assert.match(seen.other.response.json.error.message, /legacy SSE session's stream was opened by another process/);
-  assert.deepEqual(rec.requestsMentioning(seen.other.marker), [], 'the refused POST never reached the server');
+  // one connection, two requests in one write: the first (a ping) places it by process
+  let other = null;
+  for (let i = 100; i < 140 && !other; i++) {
+    const out = await rawExchange(sb, rec.port, [{ pipeline: [
+      { method: 'POST', path: '/mcp', headers: [JSON_TYPE, ACCEPT_BOTH], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) },
+      post(i)] }]);
+    assert.equal(out.ok, true, out.error);
+    const [conn] = await daemon.waitForInterceptions({ pid: out.pid });
+    if (conn.worker !== stream.worker) other = { i, response: out.responses[1] };
+  }
+  assert.ok(other, '40 processes and none placed on the other worker');
+  assert.equal(other.response.status, 409, JSON.stringify(other));
+  assert.match(other.response.json.error.message, /served by another worker than this legacy SSE session's stream/);
+  assert.deepEqual(rec.requestsMentioning(`legacy-${other.i}`), [], 'the refused POST never reached the server');
   assert.ok(daemon.proc.running);
 });

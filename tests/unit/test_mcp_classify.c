@@ -72,6 +72,33 @@ TEST(mcp_classify_session_key_prefers_the_header_then_the_legacy_id)
 	http1_free(&p);
 }
 
+/* Routing a new connection (proxy.c) reads the session from the first
+ * bytes of its first request, as the flow reads it from the parsed target. */
+TEST(mcp_classify_session_from_the_first_request_line)
+{
+	static const struct {
+		const char *head, *want;  /* want NULL: no session (yet) */
+	} cases[] = {
+		{ "POST /messages?sessionId=abc HTTP/1.1\r\nHost: x\r\n", "abc" },
+		{ "POST /messages?x=1&sessionId=abc&y=2 HTTP/1.1\r\n", "abc" },
+		{ "POST /messages?sessionId=abc HTTP/1.1", NULL },   /* line not whole yet */
+		{ "POST /mcp HTTP/1.1\r\nX: ?sessionId=abc \r\n", NULL },
+		{ "POST /messages?sessionId= HTTP/1.1\r\n", NULL },
+		{ "POST /messages?sessionId=abc\r\n", NULL },      /* no version: not a request line */
+		{ "GET /sse HTTP/1.1\r\n", NULL },
+		{ "\r\n", NULL },
+	};
+	char id[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		bool got = mcp_request_line_session_id(cases[i].head, strlen(cases[i].head), id, sizeof(id));
+
+		CHECK_INT_EQ(got, cases[i].want != NULL);
+		if (got && cases[i].want)
+			CHECK_STR_EQ(id, cases[i].want);
+	}
+}
+
 TEST(mcp_classify_sniff_finds_jsonrpc_any_reader_could)
 {
 	static const struct { const char *text; bool end; int want; } cases[] = {
