@@ -251,6 +251,9 @@ enum mcpf_decision decide(struct policy_maps *maps, const struct decide_request 
 		return verdict(out, MCPF_DECISION_DENY, rule, "tool \"%s\" is denied by policy", req->tool);
 	}
 
+	for (int i = 0; i < 3 && req->arguments_unread; i++)
+		if (entries[i].tool && entries[i].tool->rule.conditions)
+			return verdict(out, MCPF_DECISION_INVALID, "arguments", "its arguments were not read");
 	if ((v = check_conditions(req, wild, out)) != MCPF_DECISION_ALLOW ||
 	    (v = check_conditions(req, exact, out)) != MCPF_DECISION_ALLOW ||
 	    (v = check_conditions(req, also, out)) != MCPF_DECISION_ALLOW ||

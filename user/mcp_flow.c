@@ -274,16 +274,23 @@ static bool follow_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm, 
 	return false;
 }
 
+static struct decide_request call_request(const struct request_ctx *rc, const struct jsonrpc_msg *jm)
+{
+	const struct mcp_flow *f = rc->f;
+
+	return (struct decide_request){
+		.server = f->origin->server, .tool = jm->tool_name, .arguments = jm->arguments,
+		.arguments_unread = jm->args_unread, .cgroup_id = f->origin->cgroup_id, .uid = f->origin->uid,
+		.pid = f->enf->agent_per_cgroup ? 0 : f->origin->pid,
+		.session = rc->session, .now_ns = boot_time_ns(),
+	};
+}
+
 /* Decide one tools/call; answered here unless allowed. */
 static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t req_bytes)
 {
 	struct mcp_flow *f = rc->f;
-	struct decide_request dr = {
-		.server = f->origin->server, .tool = jm->tool_name, .arguments = jm->arguments,
-		.cgroup_id = f->origin->cgroup_id, .uid = f->origin->uid,
-		.pid = f->enf->agent_per_cgroup ? 0 : f->origin->pid,
-		.session = rc->session, .now_ns = boot_time_ns(),
-	};
+	struct decide_request dr = call_request(rc, jm);
 	struct decision d;
 	enum mcpf_decision v;
 
@@ -300,7 +307,13 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 		jm->verdict = JSONRPC_ANSWERED;
 		return 0;
 	}
-	v = decide(f->enf->policy, &dr, &d);
+	if (rc->allowed) {
+		d = *rc->allowed;
+		dr.now_ns = rc->allowed_ns;
+		v = MCPF_DECISION_ALLOW;
+	} else {
+		v = decide(f->enf->policy, &dr, &d);
+	}
 	int mrtr = mcp_flow_mrtr_call(rc, jm, &dr, &d, &v);
 
 	if (mrtr < 0 || mrtr == MRTR_ANSWERED)
@@ -413,6 +426,21 @@ static bool id_in_use(struct request_ctx *rc, const struct jsonrpc_body *b, size
 	return answer_track_awaits(rc->legacy ? &rc->legacy->track : rc->f->track, id);
 }
 
+/* A body read without a tree (jsonrpc_quick.h), one tools/call request:
+ * true when it is allowed as read, decided into *d (its budgets spent).
+ * false, nothing spent: a call its id cannot be told from, or whose
+ * decision needs more of it (conditions on its arguments) or is not
+ * allow (an approval, a denial): the body is read again with the tree. */
+static bool quick_allowed(struct request_ctx *rc, const struct jsonrpc_body *b, struct decision *d)
+{
+	struct decide_request dr = call_request(rc, &b->msgs[0]);
+
+	if (id_in_use(rc, b, 0))
+		return false;
+	rc->allowed_ns = dr.now_ns;
+	return decide(rc->f->enf->policy, &dr, d) == MCPF_DECISION_ALLOW;
+}
+
 /* A buffered MCP request is complete: decide every element, then forward
  * what is allowed and answer the rest. Nothing is forwarded before this. */
 static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct http1_msg *m, bool own_100)
@@ -428,7 +456,12 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		rc.legacy = mcp_session_find(f->origin->server, legacy_id);
 	mcp_session_key(m, rc.legacy ? legacy_id : NULL, f->conn_session, rc.session, sizeof(rc.session));
 
-	if (jsonrpc_inspect_request(m, f->enf->body_limit, &b, &why) < 0) {
+	/* the plain tools/call is read without a tree, unless the audit log
+	 * wants its arguments */
+	bool quick = !acct_audits(f->enf->acct);
+	struct decision allowed;
+again:
+	if (jsonrpc_inspect_request(m, f->enf->body_limit, quick, &b, &why) < 0) {
 		struct bytebuf out = BYTEBUF_INIT;
 		struct accounting a = { .tool = "", .rule = "request", .reason = why.reason,
 					.session = rc.session, .decision = MCPF_DECISION_INVALID };
@@ -439,6 +472,14 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 			return -1;
 		}
 		return m->keep_alive ? 0 : -1;
+	}
+	if (b.quick) {
+		if (!quick_allowed(&rc, &b, &allowed)) {
+			jsonrpc_body_free(&b);
+			quick = false;
+			goto again;
+		}
+		rc.allowed = &allowed;
 	}
 	rc.replies = cJSON_CreateArray();
 	rc.ex = exchange_push(f, m->method);

@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(copy, body, blen); /* exactly blen bytes: overreads are caught */
 	fuzz_msg(&msg, scratch, in, hlen, copy, blen);
-	if (jsonrpc_inspect_request(&msg, 1 << 20, &b, &why) == 0) {
+	if (jsonrpc_inspect_request(&msg, 1 << 20, false, &b, &why) == 0) {
 		check(&b);
 		jsonrpc_body_free(&b);
 	} else {
