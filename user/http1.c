@@ -595,8 +595,24 @@ int http1_head_rebuild(const struct http1_msg *m, int64_t body_len, bool drop_co
 		    bb_append(out, h + start, end - start) < 0)
 			return -1;
 	}
-	int r = body_len >= 0 ? bb_printf(out, "Content-Length: %lld\r\n", (long long)body_len)
-			      : bb_append_str(out, "Transfer-Encoding: chunked\r\n");
+	int r;
+
+	if (body_len >= 0) {
+		/* once per forwarded request: digits by hand, not bb_printf */
+		char line[48], *d = line + sizeof(line);
+		uint64_t v = (uint64_t)body_len;
+
+		*--d = '\n';
+		*--d = '\r';
+		do
+			*--d = (char)('0' + v % 10);
+		while ((v /= 10) > 0);
+		d -= 16;
+		memcpy(d, "Content-Length: ", 16);
+		r = bb_append(out, d, (size_t)(line + sizeof(line) - d));
+	} else {
+		r = bb_append_str(out, "Transfer-Encoding: chunked\r\n");
+	}
 	if (r < 0)
 		return -1;
 	return bb_append(out, h + fields_end, blank);

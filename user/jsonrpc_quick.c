@@ -172,13 +172,20 @@ static int value(const struct scan *s, size_t *i, unsigned depth)
 	}
 }
 
+struct name {
+	const char *s;
+	size_t len;
+};
+#define NAME(s) { s, sizeof(s) - 1 }
+
 /* A key of o that is a case variant of one of names without being it. */
-static bool near_miss(const struct scan *s, const struct object *o, const char *const *names)
+static bool near_miss(const struct scan *s, const struct object *o, const struct name *names, size_t n)
 {
 	for (size_t i = 0; i < o->n; i++)
-		for (const char *const *n = names; *n; n++)
-			if (o->m[i].key.len == strlen(*n) && !key_is(s, o->m[i].key, *n) &&
-			    ascii_case_equal(s->t + o->m[i].key.off, *n, o->m[i].key.len))
+		for (size_t k = 0; k < n; k++)
+			if (o->m[i].key.len == names[k].len &&
+			    ascii_case_equal(s->t + o->m[i].key.off, names[k].s, names[k].len) &&
+			    memcmp(s->t + o->m[i].key.off, names[k].s, names[k].len))
 				return true;
 	return false;
 }
@@ -252,10 +259,12 @@ static int id_node(const struct scan *s, const struct member *id, cJSON **node)
 
 int jsonrpc_quick_read(const char *text, size_t len, struct jsonrpc_body *out)
 {
-	static const char *const members[] = { "jsonrpc", "id", "method", "params", "result", "error", NULL };
-	static const char *const params_members[] = { "name", "arguments", "uri", "_meta", "cursor", "ref",
-						      "argument", "task", "level", "progressToken", "requestId",
-						      NULL };
+	/* json_fold's lists (message_near_miss) */
+	static const struct name members[] = { NAME("jsonrpc"), NAME("id"), NAME("method"), NAME("params"),
+					       NAME("result"), NAME("error") };
+	static const struct name params_members[] = { NAME("name"), NAME("arguments"), NAME("uri"), NAME("_meta"),
+						      NAME("cursor"), NAME("ref"), NAME("argument"), NAME("task"),
+						      NAME("level"), NAME("progressToken"), NAME("requestId") };
 	const struct scan s = { .t = text, .len = len };
 	struct object top, params = { .n = 0 };
 	size_t start = json_skip_ws(text, len, 0), i = start;
@@ -269,14 +278,14 @@ int jsonrpc_quick_read(const char *text, size_t len, struct jsonrpc_body *out)
 	r = object(&s, &i, 0, &top);
 	if (r != 1)
 		return r;
-	if (json_skip_ws(text, len, i) != len || near_miss(&s, &top, members))
+	if (json_skip_ws(text, len, i) != len || near_miss(&s, &top, members, sizeof(members) / sizeof(members[0])))
 		return 0;
 	const struct member *id = find(&s, &top, "id"), *method = find(&s, &top, "method");
 	const struct member *p = find(&s, &top, "params");
 
 	if (find(&s, &top, "result") || find(&s, &top, "error") || !id ||
 	    !value_is(&s, find(&s, &top, "jsonrpc"), "\"2.0\"") || !value_is(&s, method, "\"tools/call\"") ||
-	    !p || params.n == (size_t)-1 || near_miss(&s, &params, params_members))
+	    !p || params.n == (size_t)-1 || near_miss(&s, &params, params_members, sizeof(params_members) / sizeof(params_members[0])))
 		return 0;
 	for (size_t k = 0; k < params.n; k++)
 		if (!key_is(&s, params.m[k].key, "name") && !key_is(&s, params.m[k].key, "arguments") &&

@@ -237,10 +237,8 @@ int mcp_flow_mrtr_call(struct request_ctx *rc, struct jsonrpc_msg *jm, struct de
 			cJSON_Delete(reply);
 			return -1;
 		}
-		if (!cJSON_AddItemToArray(rc->replies, reply)) {
-			cJSON_Delete(reply);
+		if (mcp_flow_add_reply(rc, reply))
 			return -1;
-		}
 		jm->verdict = JSONRPC_ANSWERED;
 		return MRTR_ANSWERED;
 	}

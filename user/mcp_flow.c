@@ -27,6 +27,17 @@
 #include "stats.h"
 #include "tool_names.h"
 
+/* The answers made here for a request's elements: the array is made on
+ * the first (most requests have none). */
+int mcp_flow_add_reply(struct request_ctx *rc, cJSON *reply)
+{
+	if (!reply || (!rc->replies && !(rc->replies = cJSON_CreateArray()))) {
+		cJSON_Delete(reply);
+		return -1;
+	}
+	return cJSON_AddItemToArray(rc->replies, reply) ? 0 : -1;
+}
+
 /* One decided call: counted in the stats map and written to the audit log. */
 void mcp_flow_account(struct mcp_flow *f, const struct accounting *a)
 {
@@ -221,12 +232,9 @@ bool mcp_flow_holds_response(const struct mcp_flow *f)
 static int forward_reframed(struct flow_io *io, const struct http1_msg *m, const char *body, size_t len,
 			    bool drop_content_encoding)
 {
-	struct bytebuf head = BYTEBUF_INIT;
-	int err = http1_head_rebuild(m, (int64_t)len, drop_content_encoding, &head) ||
-		  bb_append(io->to_upstream, head.data, head.len) || bb_append(io->to_upstream, body, len);
-
-	bb_free(&head);
-	return err;
+	/* on failure the connection ends: a part written stays unsent */
+	return http1_head_rebuild(m, (int64_t)len, drop_content_encoding, io->to_upstream) ||
+	       bb_append(io->to_upstream, body, len);
 }
 
 /* A held body some server would read differently from the daemon: chunk
@@ -282,7 +290,7 @@ static struct decide_request call_request(const struct request_ctx *rc, const st
 		.server = f->origin->server, .tool = jm->tool_name, .arguments = jm->arguments,
 		.arguments_unread = jm->args_unread, .cgroup_id = f->origin->cgroup_id, .uid = f->origin->uid,
 		.pid = f->enf->agent_per_cgroup ? 0 : f->origin->pid,
-		.session = rc->session, .now_ns = boot_time_ns(),
+		.session = rc->session,
 	};
 }
 
@@ -312,6 +320,7 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 		dr.now_ns = rc->allowed_ns;
 		v = MCPF_DECISION_ALLOW;
 	} else {
+		dr.now_ns = boot_time_ns();
 		v = decide(f->enf->policy, &dr, &d);
 	}
 	int mrtr = mcp_flow_mrtr_call(rc, jm, &dr, &d, &v);
@@ -345,7 +354,7 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 	jm->verdict = JSONRPC_ANSWERED;
 	cJSON *reply = jsonrpc_denial(jm, d.rule, d.reason, v == MCPF_DECISION_RATE_LIMITED ? (long)d.retry_after : -1);
 
-	return reply && cJSON_AddItemToArray(rc->replies, reply) ? 0 : -1;
+	return mcp_flow_add_reply(rc, reply);
 }
 
 /* Decide any other request or notification that is not lifecycle
@@ -408,7 +417,7 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 	cJSON *reply = jsonrpc_error_reply(jm, v == MCPF_DECISION_INVALID ? JSONRPC_INVALID_REQUEST : MCP_POLICY_REFUSED,
 					   msg);
 
-	return reply && cJSON_AddItemToArray(rc->replies, reply) ? 0 : -1;
+	return mcp_flow_add_reply(rc, reply);
 }
 
 /* A request reusing the id of one still awaiting its answer (MCP: ids are
@@ -437,7 +446,7 @@ static bool quick_allowed(struct request_ctx *rc, const struct jsonrpc_body *b, 
 
 	if (id_in_use(rc, b, 0))
 		return false;
-	rc->allowed_ns = dr.now_ns;
+	rc->allowed_ns = dr.now_ns = boot_time_ns();
 	return decide(rc->f->enf->policy, &dr, d) == MCPF_DECISION_ALLOW;
 }
 
@@ -481,9 +490,8 @@ again:
 		}
 		rc.allowed = &allowed;
 	}
-	rc.replies = cJSON_CreateArray();
 	rc.ex = exchange_push(f, m->method);
-	if (!rc.replies || !rc.ex) {
+	if (!rc.ex) {
 		err = -1;
 		goto out;
 	}
@@ -507,7 +515,7 @@ again:
 
 			mcp_flow_account(f, &a);
 			jm->verdict = JSONRPC_ANSWERED;
-			err = reply && cJSON_AddItemToArray(rc.replies, reply) ? 0 : -1;
+			err = mcp_flow_add_reply(&rc, reply);
 		} else if (jm->kind == JSONRPC_RESPONSE && cJSON_IsString(jm->id) &&
 			   !strncmp(jm->id->valuestring, ELICIT_ID_PREFIX, strlen(ELICIT_ID_PREFIX))) {
 			mcp_flow_elicit_answer(&rc, jm);

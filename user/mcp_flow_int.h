@@ -76,7 +76,7 @@ struct request_ctx {
 	struct mcp_flow *f;
 	struct mcp_session *legacy;
 	char session[128];
-	cJSON *replies;
+	cJSON *replies;               /* NULL until the first (mcp_flow_add_reply) */
 	bool inspect_answer;
 	struct exchange *ex;
 	bool batch;
@@ -91,6 +91,8 @@ struct request_ctx {
 };
 
 /* mcp_flow.c */
+/* Joins reply (consumed, NULL: no memory) to rc->replies; -1 no memory. */
+int mcp_flow_add_reply(struct request_ctx *rc, cJSON *reply);
 void mcp_flow_account(struct mcp_flow *f, const struct accounting *a);
 void mcp_flow_account_answered(struct mcp_flow *f, struct pending_call *c, bool error, uint64_t resp_bytes);
 void mcp_flow_exchange_free(struct exchange *ex);
