@@ -2,6 +2,7 @@
 #include "http1.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -167,7 +168,7 @@ static void reset_message(struct http1_parser *p)
 	bb_reset(&p->raw);
 	bb_reset(&p->body);
 	sse_reset(&p->sse);
-	memset(&p->msg, 0, sizeof(p->msg));
+	memset(&p->msg, 0, offsetof(struct http1_msg, headers));
 	p->msg.content_length = -1;
 	p->n_offs = 0;
 	p->target_off = p->target_len = 0;

@@ -307,7 +307,7 @@ static void held_done(void *ctx, const struct approval_result *r)
 		snprintf(c.approved_by, sizeof(c.approved_by), "%s", r->by);
 		snprintf(c.args_hash, sizeof(c.args_hash), "%s", h->args_hash);
 		c.id = cJSON_Parse(h->id_raw);
-		c.arguments = acct_audits(f->enf->acct) && h->arguments ? cJSON_Duplicate(h->arguments, true) : NULL;
+		c.arguments = acct_audits_args(f->enf->acct) && h->arguments ? cJSON_Duplicate(h->arguments, true) : NULL;
 		if (t && c.id && call_list_add(&t->calls, &c) == 0) {
 			err = bb_append(io.to_upstream, h->upstream.data, h->upstream.len) ||
 			      http1_expect_response(&f->resp, h->method) ? -1 : 0;

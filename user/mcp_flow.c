@@ -269,7 +269,7 @@ static bool follow_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm, 
 	copy_cut(c.rule, sizeof(c.rule), rule);
 	copy_cut(c.session, sizeof(c.session), rc->session);
 	c.id = cJSON_Duplicate(jm->id, true);
-	c.arguments = acct_audits(f->enf->acct) && jm->arguments ? cJSON_Duplicate(jm->arguments, true) : NULL;
+	c.arguments = acct_audits_args(f->enf->acct) && jm->arguments ? cJSON_Duplicate(jm->arguments, true) : NULL;
 	if (rc->approved_by) {
 		snprintf(c.approved_by, sizeof(c.approved_by), "%s", rc->approved_by);
 		snprintf(c.args_hash, sizeof(c.args_hash), "%s", rc->args_hash);
@@ -467,7 +467,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 
 	/* the plain tools/call is read without a tree, unless the audit log
 	 * wants its arguments */
-	bool quick = !acct_audits(f->enf->acct);
+	bool quick = !acct_audits_args(f->enf->acct);
 	struct decision allowed;
 again:
 	if (jsonrpc_inspect_request(m, f->enf->body_limit, quick, &b, &why) < 0) {
