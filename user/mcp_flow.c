@@ -94,10 +94,16 @@ void mcp_flow_account_answered(struct mcp_flow *f, struct pending_call *c, bool 
 
 static struct exchange *exchange_push(struct mcp_flow *f, enum http_method method)
 {
-	struct exchange *ex = calloc(1, sizeof(*ex));
+	struct exchange *ex = f->spare;
 
-	if (!ex)
+	/* a connection's requests mostly come one after the other: the last
+	 * one answered is used again */
+	if (ex) {
+		f->spare = NULL;
+		memset(ex, 0, sizeof(*ex));
+	} else if (!(ex = calloc(1, sizeof(*ex)))) {
 		return NULL;
+	}
 	ex->seq = f->next_seq++;
 	ex->method = method;
 	if (f->last)
@@ -108,11 +114,14 @@ static struct exchange *exchange_push(struct mcp_flow *f, enum http_method metho
 	return ex;
 }
 
-void mcp_flow_exchange_free(struct exchange *ex)
+void mcp_flow_exchange_free(struct mcp_flow *f, struct exchange *ex)
 {
 	bb_free(&ex->reply);
 	cJSON_Delete(ex->extra);
-	free(ex);
+	if (f->spare)
+		free(ex);
+	else
+		f->spare = ex;
 }
 
 /* Write every local answer that has nothing unanswered before it. */
@@ -126,7 +135,7 @@ int mcp_flow_flush_local(struct mcp_flow *f, struct flow_io *io)
 		f->first = ex->next;
 		if (!f->first)
 			f->last = NULL;
-		mcp_flow_exchange_free(ex);
+		mcp_flow_exchange_free(f, ex);
 	}
 	if (f->refused && !f->first)
 		io->finished = true;  /* the refusal was the last answer owed */
@@ -967,9 +976,11 @@ void mcp_flow_free(struct mcp_flow *f)
 		struct exchange *ex = f->first;
 
 		f->first = ex->next;
-		mcp_flow_exchange_free(ex);
+		mcp_flow_exchange_free(f, ex);
 	}
 	f->last = NULL;
+	free(f->spare);
+	f->spare = NULL;
 	answer_track_free(f->track);
 	if (f->stream_of)
 		mcp_session_close(f->stream_of);

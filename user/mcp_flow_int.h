@@ -95,7 +95,8 @@ struct request_ctx {
 int mcp_flow_add_reply(struct request_ctx *rc, cJSON *reply);
 void mcp_flow_account(struct mcp_flow *f, const struct accounting *a);
 void mcp_flow_account_answered(struct mcp_flow *f, struct pending_call *c, bool error, uint64_t resp_bytes);
-void mcp_flow_exchange_free(struct exchange *ex);
+/* Keeps one (f->spare) for the next request. */
+void mcp_flow_exchange_free(struct mcp_flow *f, struct exchange *ex);
 int mcp_flow_flush_local(struct mcp_flow *f, struct flow_io *io);
 struct answer_track *mcp_flow_track_of(struct mcp_flow *f, struct mcp_session *s);
 int mcp_flow_feed_requests(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io);
