@@ -200,6 +200,7 @@ TEST(jsonrpc_quick_agrees_with_the_tree_on_random_bodies)
 					    "{\"n\":1e999}", "{\"t\":true,\"f\":false,\"z\":null}" };
 	static const char *const pkeys[] = { "\"name\"", "\"arguments\"", "\"_meta\"", "\"NAME\"", "\"uri\"",
 					     "\"requestState\"", "\"argument\"" };
+	static const char edits[] = "{}[]\",:\\ a1eE-.u\x80\xc3", inserts[] = "\"{}[],:\\";
 	unsigned seed = 14;
 	size_t quick_count = 0;
 	char body[1024];
@@ -239,12 +240,12 @@ TEST(jsonrpc_quick_agrees_with_the_tree_on_random_bodies)
 		for (unsigned e = R(4) == 0 ? 1 + R(3) : 0; e && n; e--) {
 			size_t at = R((unsigned)n);
 			switch (R(3)) {
-			case 0: body[at] = "{}[]\",:\\ a1eE-.u\x80\xc3"[R(20)]; break;
+			case 0: body[at] = edits[R(sizeof(edits) - 1)]; break;
 			case 1: memmove(body + at, body + at + 1, n - at); n--; break;
 			default:
 				if (n + 1 < sizeof(body)) {
 					memmove(body + at + 1, body + at, n - at + 1);
-					body[at] = "\"{}[],:\\"[R(8)];
+					body[at] = inserts[R(sizeof(inserts) - 1)];
 					n++;
 				}
 			}
