@@ -212,6 +212,11 @@ bool acct_audits(const struct acct *a)
 	return a->audit != NULL;
 }
 
+bool acct_audits_args(const struct acct *a)
+{
+	return a->audit && audit_logs_args(a->audit);
+}
+
 int acct_audit(struct acct *a, const struct audit_record *r)
 {
 	int err;

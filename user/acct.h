@@ -41,6 +41,8 @@ void acct_connection_closed(struct acct *a);
 
 /* Is there an audit log; append one line to it (0 or -errno). */
 bool acct_audits(const struct acct *a);
+/* ... and are tool arguments part of its lines (audit_logs_args)? */
+bool acct_audits_args(const struct acct *a);
 int acct_audit(struct acct *a, const struct audit_record *r);
 
 /* The path of cgroup id below the cgroup2 mount (cgroup_path.h); -ENOENT

@@ -348,6 +348,11 @@ int audit_write(struct audit_log *a, const struct audit_record *r)
 	return append_line(a, a->line.data, a->line.len);
 }
 
+bool audit_logs_args(const struct audit_log *a)
+{
+	return a->log_args;
+}
+
 struct audit_log *audit_open(const struct audit_options *opt)
 {
 	struct audit_log *a;

@@ -71,6 +71,8 @@ struct audit_log *audit_open(const struct audit_options *opt);
 int audit_write(struct audit_log *a, const struct audit_record *r);
 /* Wait for a running compression, close. */
 void audit_close(struct audit_log *a);
+/* Are tool arguments logged (--audit-args)? */
+bool audit_logs_args(const struct audit_log *a);
 
 /* The line for r, with its '\n', appended to out. 0 or -ENOMEM. */
 int audit_format(const struct audit_record *r, bool log_args, struct bytebuf *out);

@@ -226,7 +226,11 @@ enum mcpf_decision decide(struct policy_maps *maps, const struct decide_request 
 	if (exact->tool) {
 		decider = &exact->tool->rule;
 		action = decider->action ? decider->action : MCPF_ACTION_ALLOW;
-		snprintf(rule, sizeof(rule), decider->action ? "%s.action" : "%s", exact->field);
+		size_t n = strnlen(exact->field, sizeof(exact->field) - 1);
+		_Static_assert(sizeof(exact->field) + sizeof(".action") <= sizeof(rule), "rule holds field.action");
+
+		memcpy(rule, exact->field, n);  /* field is shorter than rule: no snprintf needed */
+		memcpy(rule + n, decider->action ? ".action" : "", decider->action ? sizeof(".action") : 1);
 	} else if (wild->tool && wild->tool->rule.action) {
 		decider = &wild->tool->rule;
 		action = decider->action;
@@ -258,6 +262,9 @@ enum mcpf_decision decide(struct policy_maps *maps, const struct decide_request 
 		return verdict(out, MCPF_DECISION_DENY, rule, "tool \"%s\" is denied by policy", req->tool);
 	}
 
+	for (int i = 0; i < 3 && req->arguments_unread; i++)
+		if (entries[i].tool && entries[i].tool->rule.conditions)
+			return verdict(out, MCPF_DECISION_INVALID, "arguments", "its arguments were not read");
 	if ((v = check_conditions(req, wild, out)) != MCPF_DECISION_ALLOW ||
 	    (v = check_conditions(req, exact, out)) != MCPF_DECISION_ALLOW ||
 	    (v = check_conditions(req, also, out)) != MCPF_DECISION_ALLOW ||

@@ -62,6 +62,10 @@ struct decide_request {
 	const char *server;           /* from the connection record */
 	const char *tool;             /* params.name, escapes decoded */
 	const cJSON *arguments;       /* params.arguments, NULL if absent */
+	bool arguments_unread;        /* the caller has not read them (jsonrpc_quick.h): a call
+				       * whose entries have conditions is invalid, rule
+				       * "arguments", before any budget is looked at; decide
+				       * it again with its arguments */
 	unsigned long long cgroup_id; /* agent identity */
 	unsigned int uid;
 	unsigned int pid;             /* 0: identity per cgroup */

@@ -2,6 +2,7 @@
 #include "http1.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -167,7 +168,7 @@ static void reset_message(struct http1_parser *p)
 	bb_reset(&p->raw);
 	bb_reset(&p->body);
 	sse_reset(&p->sse);
-	memset(&p->msg, 0, sizeof(p->msg));
+	memset(&p->msg, 0, offsetof(struct http1_msg, headers));
 	p->msg.content_length = -1;
 	p->n_offs = 0;
 	p->target_off = p->target_len = 0;
@@ -258,15 +259,26 @@ static enum http1_framing response_framing(const struct http1_parser *p)
 
 /* RFC 9110 token characters: a field name with anything else (a space
  * before the colon, say) may be read differently by the server. */
+/* RFC 9110 tchar, by table: every header name of every message is checked */
+static const bool tchar_table[256] = {
+	['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true,
+	['!'] = true, ['#'] = true, ['$'] = true, ['%'] = true, ['&'] = true, ['\''] = true, ['*'] = true,
+	['+'] = true, ['-'] = true, ['.'] = true, ['^'] = true, ['_'] = true, ['`'] = true, ['|'] = true,
+	['~'] = true,
+};
+
+static bool tchar(unsigned char c)
+{
+	return tchar_table[c];
+}
+
 static bool is_token(const char *s, size_t len)
 {
 	if (!len)
 		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c)) || c == '\0')
+	for (size_t i = 0; i < len; i++)
+		if (!tchar((unsigned char)s[i]))
 			return false;
-	}
 	return true;
 }
 
@@ -285,11 +297,19 @@ static bool has_control_char(const char *s, size_t len)
  * another message framing. */
 static bool has_bare_lf(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if ((s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) ||
-		    (s[i] == '\r' && (i + 1 == len || s[i + 1] != '\n')))
+	const char *p = s, *end = s + len;
+	size_t lf = 0, cr = 0;
+
+	/* every LF after a CR, and no other CR: as many CRs as LFs */
+	while ((p = memchr(p, '\n', (size_t)(end - p)))) {
+		if (p == s || p[-1] != '\r')
 			return true;
-	return false;
+		lf++;
+		p++;
+	}
+	for (p = s; (p = memchr(p, '\r', (size_t)(end - p))); p++)
+		cr++;
+	return cr != lf;
 }
 
 static enum http1_status finish_head(struct http1_parser *p)
@@ -595,8 +615,24 @@ int http1_head_rebuild(const struct http1_msg *m, int64_t body_len, bool drop_co
 		    bb_append(out, h + start, end - start) < 0)
 			return -1;
 	}
-	int r = body_len >= 0 ? bb_printf(out, "Content-Length: %lld\r\n", (long long)body_len)
-			      : bb_append_str(out, "Transfer-Encoding: chunked\r\n");
+	int r;
+
+	if (body_len >= 0) {
+		/* once per forwarded request: digits by hand, not bb_printf */
+		char line[48], *d = line + sizeof(line);
+		uint64_t v = (uint64_t)body_len;
+
+		*--d = '\n';
+		*--d = '\r';
+		do
+			*--d = (char)('0' + v % 10);
+		while ((v /= 10) > 0);
+		d -= 16;
+		memcpy(d, "Content-Length: ", 16);
+		r = bb_append(out, d, (size_t)(line + sizeof(line) - d));
+	} else {
+		r = bb_append_str(out, "Transfer-Encoding: chunked\r\n");
+	}
 	if (r < 0)
 		return -1;
 	return bb_append(out, h + fields_end, blank);

@@ -138,7 +138,6 @@ struct http1_msg {
 	unsigned http_major, http_minor;
 	const char *target;	/* request-target as sent (path + query) */
 	size_t target_len;
-	struct http1_header headers[HTTP1_MAX_HEADERS];
 	size_t n_headers;
 	enum http1_framing framing;
 	int64_t content_length;	/* -1 when absent */
@@ -149,6 +148,9 @@ struct http1_msg {
 	size_t body_len;
 	const char *raw_body;	/* BUFFER mode: as received, chunk framing included */
 	size_t raw_body_len;
+	/* last: a new message clears what comes before only (3 KiB less to
+	 * write per message, per direction); entries past n_headers are stale */
+	struct http1_header headers[HTTP1_MAX_HEADERS];
 };
 
 /* Where a header field lies in the head while the head is still growing. */

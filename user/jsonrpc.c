@@ -8,6 +8,7 @@
 #include "json_limits.h"
 #include "json_fold.h"
 #include "json_strict.h"
+#include "jsonrpc_quick.h"
 
 static int refuse(struct jsonrpc_refusal *why, int status, int code, const char *reason)
 {
@@ -71,24 +72,6 @@ static void invalid(struct jsonrpc_msg *m, const char *reason)
 	m->verdict = JSONRPC_ANSWERED;
 }
 
-/* An id number every stack reads as the same integer: no fraction or
- * exponent (1e400 is infinity to some, an error to others), not -0, and
- * within 2^53 - 1, the largest integer JavaScript holds exactly. */
-static bool id_number_exact(const char *raw, size_t len)
-{
-	unsigned long long v = 0;
-	size_t i = raw[0] == '-';
-
-	if (i == len || len - i > 16 || (i && len == 2 && raw[1] == '0'))
-		return false;
-	for (; i < len; i++) {
-		if (raw[i] < '0' || raw[i] > '9')
-			return false;
-		v = v * 10 + (unsigned)(raw[i] - '0');
-	}
-	return v <= 9007199254740991ull;
-}
-
 static int classify(const struct jsonrpc_body *b, struct jsonrpc_msg *m)
 {
 	const cJSON *node = m->node;
@@ -108,7 +91,7 @@ static int classify(const struct jsonrpc_body *b, struct jsonrpc_msg *m)
 		m->id = id;
 		m->id_raw = b->text + id_span.off;
 		m->id_raw_len = id_span.len;
-		if (cJSON_IsNumber(id) && !id_number_exact(m->id_raw, m->id_raw_len)) {
+		if (cJSON_IsNumber(id) && !jsonrpc_id_number_exact(m->id_raw, m->id_raw_len)) {
 			invalid(m, "id must be a string or an integer within 2^53 - 1");
 			return 0;
 		}
@@ -160,7 +143,8 @@ static int classify(const struct jsonrpc_body *b, struct jsonrpc_msg *m)
 	return 0;
 }
 
-static int parse_text(const char *text, size_t len, struct jsonrpc_body *out, struct jsonrpc_refusal *why)
+static int parse_text(const char *text, size_t len, bool quick, struct jsonrpc_body *out,
+		      struct jsonrpc_refusal *why)
 {
 	const char *end = NULL;
 	struct json_span root_span;
@@ -182,6 +166,15 @@ static int parse_text(const char *text, size_t len, struct jsonrpc_body *out, st
 	if (hit != JSON_WITHIN)
 		return hit == JSON_TOO_DEEP ? refuse(why, 400, JSONRPC_PARSE_ERROR, json_limit_text(hit))
 					    : refuse(why, 413, JSONRPC_INVALID_REQUEST, json_limit_text(hit));
+	/* the quick reader takes strict JSON only; anything else is refused
+	 * below for the reason it always was */
+	const char *strict_why;
+	bool strict = quick && json_strict_check(text, len, &strict_why) == JSON_STRICT_OK;
+	if (strict) {
+		int q = jsonrpc_quick_read(text, len, out);
+		if (q)
+			return q < 0 ? refuse(why, 500, JSONRPC_INVALID_REQUEST, "out of memory") : 0;
+	}
 	out->root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	if (!out->root)
 		return refuse(why, 400, JSONRPC_PARSE_ERROR, "invalid JSON");
@@ -191,8 +184,7 @@ static int parse_text(const char *text, size_t len, struct jsonrpc_body *out, st
 		return refuse(why, 400, JSONRPC_PARSE_ERROR, "trailing data after the JSON value");
 	/* what cJSON reads leniently (raw control characters, invalid UTF-8,
 	 * lone surrogates, "+1") other stacks read otherwise or refuse */
-	const char *strict_why;
-	if (json_strict_check(text, len, &strict_why) != JSON_STRICT_OK)
+	if (!strict && json_strict_check(text, len, &strict_why) != JSON_STRICT_OK)
 		return refuse(why, 400, JSONRPC_PARSE_ERROR, strict_why);
 	if (!cJSON_IsObject(out->root) && !cJSON_IsArray(out->root))
 		return refuse(why, 400, JSONRPC_INVALID_REQUEST, "body is neither a JSON-RPC message nor a batch");
@@ -239,7 +231,15 @@ static int parse_text(const char *text, size_t len, struct jsonrpc_body *out, st
 
 int jsonrpc_parse(const char *text, size_t len, struct jsonrpc_body *out, struct jsonrpc_refusal *why)
 {
-	int r = parse_text(text, len, out, why);
+	int r = parse_text(text, len, false, out, why);
+	if (r < 0)
+		jsonrpc_body_free(out);
+	return r;
+}
+
+int jsonrpc_parse_quick(const char *text, size_t len, struct jsonrpc_body *out, struct jsonrpc_refusal *why)
+{
+	int r = parse_text(text, len, true, out, why);
 	if (r < 0)
 		jsonrpc_body_free(out);
 	return r;
@@ -292,16 +292,21 @@ int mcp_header_decode(const char *value, size_t len, struct bytebuf *out)
 	return bb_append(out, value, len);
 }
 
-/* The body field an Mcp-Name header mirrors for this message, if any. */
-static const cJSON *named_field(const struct jsonrpc_msg *m)
+/* The body field an Mcp-Name header mirrors for this message, if any: a
+ * tools/call's is its tool_name (also when read without a tree). */
+static const char *named_field(const struct jsonrpc_msg *m)
 {
+	const cJSON *field = NULL;
+
 	if (!m->method)
 		return NULL;
-	if (strcmp(m->method, "tools/call") == 0 || strcmp(m->method, "prompts/get") == 0)
-		return member(m->params, "name");
-	if (strcmp(m->method, "resources/read") == 0)
-		return member(m->params, "uri");
-	return NULL;
+	if (m->is_tools_call)
+		return m->tool_name;
+	if (strcmp(m->method, "prompts/get") == 0)
+		field = member(m->params, "name");
+	else if (strcmp(m->method, "resources/read") == 0)
+		field = member(m->params, "uri");
+	return cJSON_IsString(field) ? field->valuestring : NULL;
 }
 
 static bool same(const struct bytebuf *header, const char *s)
@@ -332,8 +337,7 @@ int jsonrpc_check_mcp_headers(const struct jsonrpc_body *b, const struct http1_m
 		else if (n == 1 && mcp_header_decode(v, len, &decoded) < 0)
 			r = refuse(why, 400, JSONRPC_INVALID_REQUEST, "Mcp-Name header is not valid base64");
 		for (size_t i = 0; n == 1 && r == 0 && i < b->count; i++) {
-			const cJSON *field = named_field(&b->msgs[i]);
-			if (!same(&decoded, cJSON_IsString(field) ? field->valuestring : NULL))
+			if (!same(&decoded, named_field(&b->msgs[i])))
 				r = refuse(why, 400, JSONRPC_INVALID_REQUEST, "Mcp-Name header does not match the body");
 		}
 	}
@@ -341,7 +345,7 @@ int jsonrpc_check_mcp_headers(const struct jsonrpc_body *b, const struct http1_m
 	return r;
 }
 
-int jsonrpc_inspect_request(const struct http1_msg *req, size_t limit, struct jsonrpc_body *out,
+int jsonrpc_inspect_request(const struct http1_msg *req, size_t limit, bool quick, struct jsonrpc_body *out,
 			    struct jsonrpc_refusal *why)
 {
 	struct bytebuf decoded = BYTEBUF_INIT;
@@ -354,7 +358,7 @@ int jsonrpc_inspect_request(const struct http1_msg *req, size_t limit, struct js
 	switch (st) {
 	case CODING_IDENTITY:
 	case CODING_DECODED:
-		r = jsonrpc_parse(text, len, out, why);
+		r = quick ? jsonrpc_parse_quick(text, len, out, why) : jsonrpc_parse(text, len, out, why);
 		out->decoded_body = st == CODING_DECODED;
 		break;
 	case CODING_UNSUPPORTED:
@@ -415,7 +419,9 @@ int jsonrpc_forward_body(const struct jsonrpc_body *b, struct bytebuf *out)
 void jsonrpc_body_free(struct jsonrpc_body *b)
 {
 	cJSON_Delete(b->root);
-	free(b->msgs);
+	cJSON_Delete(b->id_node);
+	if (b->msgs != &b->one)
+		free(b->msgs);
 	bb_free(&b->decoded);
 	memset(b, 0, sizeof(*b));
 }

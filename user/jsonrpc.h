@@ -51,6 +51,7 @@
 #include "bytebuf.h"
 #include "http1.h"
 #include "json_span.h"
+#include "mcpfence_abi.h"
 
 enum jsonrpc_kind { JSONRPC_REQUEST, JSONRPC_NOTIFICATION, JSONRPC_RESPONSE, JSONRPC_INVALID };
 enum jsonrpc_verdict { JSONRPC_FORWARD, JSONRPC_ANSWERED };
@@ -70,12 +71,18 @@ struct jsonrpc_msg {
 	bool is_tools_call;
 	const char *tool_name;		/* decoded params.name of a tools/call */
 	const cJSON *arguments;		/* params.arguments of a tools/call, or NULL */
+	bool args_unread;		/* read without a tree: params and arguments not read
+					 * (NULL), whatever the body holds (jsonrpc_quick.h) */
 	const char *invalid_reason;	/* JSONRPC_INVALID only */
 	enum jsonrpc_verdict verdict;	/* the caller's slot, JSONRPC_FORWARD at first */
 };
 
 struct jsonrpc_body {
 	cJSON *root;
+	bool quick;		/* read without a tree (jsonrpc_quick.h): root NULL, */
+	cJSON *id_node;		/* ... msgs[0].id, */
+	struct jsonrpc_msg one;	/* ... msgs, */
+	char name[MCPF_NAME_LEN * 2];	/* ... and its tool_name */
 	const char *text;	/* the JSON text that spans index (decoded body) */
 	size_t text_len;
 	bool decoded_body;	/* text was Content-Encoding decoded: drop that header if rebuilt */
@@ -92,12 +99,15 @@ struct jsonrpc_refusal {
 };
 
 /* Everything above from a buffered request (http1 BUFFER mode). On -1
- * nothing is left to free; on 0 call jsonrpc_body_free. */
-int jsonrpc_inspect_request(const struct http1_msg *req, size_t limit, struct jsonrpc_body *out,
+ * nothing is left to free; on 0 call jsonrpc_body_free. quick: a plain
+ * tools/call may be read without a tree (b.quick; jsonrpc_quick.h), when
+ * the caller needs no more of it than jsonrpc_quick_read gives. */
+int jsonrpc_inspect_request(const struct http1_msg *req, size_t limit, bool quick, struct jsonrpc_body *out,
 			    struct jsonrpc_refusal *why);
 /* The steps, for callers that have the pieces separately. text must outlive
  * out. On -1 nothing is left to free. */
 int jsonrpc_parse(const char *text, size_t len, struct jsonrpc_body *out, struct jsonrpc_refusal *why);
+int jsonrpc_parse_quick(const char *text, size_t len, struct jsonrpc_body *out, struct jsonrpc_refusal *why);
 int jsonrpc_check_mcp_headers(const struct jsonrpc_body *b, const struct http1_msg *req,
 			      struct jsonrpc_refusal *why);
 /* Decodes an Mcp-* header value (base64 form or literal) into out; -1 on bad base64. */

@@ -308,7 +308,7 @@ static int on_response_end(struct mcp_flow *f, struct flow_io *io, const char *r
 	f->first = ex->next;
 	if (!f->first)
 		f->last = NULL;
-	mcp_flow_exchange_free(ex);
+	mcp_flow_exchange_free(f, ex);
 	f->resp_mode = RESP_STREAM;
 	f->sse_chunked = false;
 	return err || mcp_flow_flush_local(f, io) ? -1 : 0;

@@ -279,10 +279,8 @@ static int mrtr_call(struct request_ctx *rc, struct jsonrpc_msg *jm, struct deci
 			cJSON_Delete(reply);
 			return -1;
 		}
-		if (!cJSON_AddItemToArray(rc->replies, reply)) {
-			cJSON_Delete(reply);
+		if (mcp_flow_add_reply(rc, reply))
 			return -1;
-		}
 		jm->verdict = JSONRPC_ANSWERED;
 		return MRTR_ANSWERED;
 	}
@@ -363,7 +361,7 @@ static void held_done(void *ctx, const struct approval_result *r)
 		snprintf(c.approved_by, sizeof(c.approved_by), "%s", r->by);
 		snprintf(c.args_hash, sizeof(c.args_hash), "%s", h->args_hash);
 		c.id = cJSON_Parse(h->id_raw);
-		c.arguments = acct_audits(f->enf->acct) && h->arguments ? cJSON_Duplicate(h->arguments, true) : NULL;
+		c.arguments = acct_audits_args(f->enf->acct) && h->arguments ? cJSON_Duplicate(h->arguments, true) : NULL;
 		if (t && c.id && call_list_add(&t->calls, &c) == 0) {
 			err = bb_append(io.to_upstream, h->upstream.data, h->upstream.len) ||
 			      http1_expect_response(&f->resp, h->method) ? -1 : 0;

@@ -28,6 +28,17 @@
 #include "stats.h"
 #include "tool_names.h"
 
+/* The answers made here for a request's elements: the array is made on
+ * the first (most requests have none). */
+int mcp_flow_add_reply(struct request_ctx *rc, cJSON *reply)
+{
+	if (!reply || (!rc->replies && !(rc->replies = cJSON_CreateArray()))) {
+		cJSON_Delete(reply);
+		return -1;
+	}
+	return cJSON_AddItemToArray(rc->replies, reply) ? 0 : -1;
+}
+
 /* One decided call: counted in the stats map and written to the audit log. */
 void mcp_flow_account(struct mcp_flow *f, const struct accounting *a)
 {
@@ -86,10 +97,16 @@ void mcp_flow_account_answered(struct mcp_flow *f, struct pending_call *c, bool 
 
 static struct exchange *exchange_push(struct mcp_flow *f, enum http_method method)
 {
-	struct exchange *ex = calloc(1, sizeof(*ex));
+	struct exchange *ex = f->spare;
 
-	if (!ex)
+	/* a connection's requests mostly come one after the other: the last
+	 * one answered is used again */
+	if (ex) {
+		f->spare = NULL;
+		memset(ex, 0, sizeof(*ex));
+	} else if (!(ex = calloc(1, sizeof(*ex)))) {
 		return NULL;
+	}
 	ex->seq = f->next_seq++;
 	ex->method = method;
 	if (f->last)
@@ -100,11 +117,14 @@ static struct exchange *exchange_push(struct mcp_flow *f, enum http_method metho
 	return ex;
 }
 
-void mcp_flow_exchange_free(struct exchange *ex)
+void mcp_flow_exchange_free(struct mcp_flow *f, struct exchange *ex)
 {
 	bb_free(&ex->reply);
 	cJSON_Delete(ex->extra);
-	free(ex);
+	if (f->spare)
+		free(ex);
+	else
+		f->spare = ex;
 }
 
 /* Write every local answer that has nothing unanswered before it. */
@@ -118,7 +138,7 @@ int mcp_flow_flush_local(struct mcp_flow *f, struct flow_io *io)
 		f->first = ex->next;
 		if (!f->first)
 			f->last = NULL;
-		mcp_flow_exchange_free(ex);
+		mcp_flow_exchange_free(f, ex);
 	}
 	if (f->refused && !f->first)
 		io->finished = true;  /* the refusal was the last answer owed */
@@ -224,12 +244,9 @@ bool mcp_flow_holds_response(const struct mcp_flow *f)
 static int forward_reframed(struct flow_io *io, const struct http1_msg *m, const char *body, size_t len,
 			    bool drop_content_encoding)
 {
-	struct bytebuf head = BYTEBUF_INIT;
-	int err = http1_head_rebuild(m, (int64_t)len, drop_content_encoding, &head) ||
-		  bb_append(io->to_upstream, head.data, head.len) || bb_append(io->to_upstream, body, len);
-
-	bb_free(&head);
-	return err;
+	/* on failure the connection ends: a part written stays unsent */
+	return http1_head_rebuild(m, (int64_t)len, drop_content_encoding, io->to_upstream) ||
+	       bb_append(io->to_upstream, body, len);
 }
 
 /* A held body some server would read differently from the daemon: chunk
@@ -264,7 +281,7 @@ static bool follow_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm, 
 	copy_cut(c.rule, sizeof(c.rule), rule);
 	copy_cut(c.session, sizeof(c.session), rc->session);
 	c.id = cJSON_Duplicate(jm->id, true);
-	c.arguments = acct_audits(f->enf->acct) && jm->arguments ? cJSON_Duplicate(jm->arguments, true) : NULL;
+	c.arguments = acct_audits_args(f->enf->acct) && jm->arguments ? cJSON_Duplicate(jm->arguments, true) : NULL;
 	if (rc->approved_by) {
 		snprintf(c.approved_by, sizeof(c.approved_by), "%s", rc->approved_by);
 		snprintf(c.args_hash, sizeof(c.args_hash), "%s", rc->args_hash);
@@ -277,16 +294,23 @@ static bool follow_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm, 
 	return false;
 }
 
+static struct decide_request call_request(const struct request_ctx *rc, const struct jsonrpc_msg *jm)
+{
+	const struct mcp_flow *f = rc->f;
+
+	return (struct decide_request){
+		.server = f->origin->server, .tool = jm->tool_name, .arguments = jm->arguments,
+		.arguments_unread = jm->args_unread, .cgroup_id = f->origin->cgroup_id, .uid = f->origin->uid,
+		.pid = f->enf->agent_per_cgroup ? 0 : f->origin->pid,
+		.session = rc->session,
+	};
+}
+
 /* Decide one tools/call; answered here unless allowed. */
 static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t req_bytes)
 {
 	struct mcp_flow *f = rc->f;
-	struct decide_request dr = {
-		.server = f->origin->server, .tool = jm->tool_name, .arguments = jm->arguments,
-		.cgroup_id = f->origin->cgroup_id, .uid = f->origin->uid,
-		.pid = f->enf->agent_per_cgroup ? 0 : f->origin->pid,
-		.session = rc->session, .now_ns = boot_time_ns(),
-	};
+	struct decide_request dr = call_request(rc, jm);
 	struct decision d;
 	enum mcpf_decision v;
 
@@ -303,9 +327,16 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 		jm->verdict = JSONRPC_ANSWERED;
 		return 0;
 	}
-	enforce_lock();
-	v = decide(f->enf->policy, &dr, &d);
-	enforce_unlock();
+	if (rc->allowed) {
+		d = *rc->allowed;
+		dr.now_ns = rc->allowed_ns;
+		v = MCPF_DECISION_ALLOW;
+	} else {
+		dr.now_ns = boot_time_ns();
+		enforce_lock();
+		v = decide(f->enf->policy, &dr, &d);
+		enforce_unlock();
+	}
 	int mrtr = mcp_flow_mrtr_call(rc, jm, &dr, &d, &v);
 
 	if (mrtr < 0 || mrtr == MRTR_ANSWERED)
@@ -337,7 +368,7 @@ static int decide_call(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t re
 	jm->verdict = JSONRPC_ANSWERED;
 	cJSON *reply = jsonrpc_denial(jm, d.rule, d.reason, v == MCPF_DECISION_RATE_LIMITED ? (long)d.retry_after : -1);
 
-	return reply && cJSON_AddItemToArray(rc->replies, reply) ? 0 : -1;
+	return mcp_flow_add_reply(rc, reply);
 }
 
 /* Decide any other request or notification that is not lifecycle
@@ -402,7 +433,7 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 	cJSON *reply = jsonrpc_error_reply(jm, v == MCPF_DECISION_INVALID ? JSONRPC_INVALID_REQUEST : MCP_POLICY_REFUSED,
 					   msg);
 
-	return reply && cJSON_AddItemToArray(rc->replies, reply) ? 0 : -1;
+	return mcp_flow_add_reply(rc, reply);
 }
 
 /* A request reusing the id of one still awaiting its answer (MCP: ids are
@@ -441,6 +472,25 @@ static int refuse_elsewhere(struct mcp_flow *f, struct flow_io *io, const struct
 	return m->keep_alive ? 0 : -1;
 }
 
+/* A body read without a tree (jsonrpc_quick.h), one tools/call request:
+ * true when it is allowed as read, decided into *d (its budgets spent).
+ * false, nothing spent: a call its id cannot be told from, or whose
+ * decision needs more of it (conditions on its arguments) or is not
+ * allow (an approval, a denial): the body is read again with the tree. */
+static bool quick_allowed(struct request_ctx *rc, const struct jsonrpc_body *b, struct decision *d)
+{
+	struct decide_request dr = call_request(rc, &b->msgs[0]);
+	enum mcpf_decision v;
+
+	if (id_in_use(rc, b, 0))
+		return false;
+	rc->allowed_ns = dr.now_ns = boot_time_ns();
+	enforce_lock();
+	v = decide(rc->f->enf->policy, &dr, d);
+	enforce_unlock();
+	return v == MCPF_DECISION_ALLOW;
+}
+
 /* A buffered MCP request is complete: decide every element, then forward
  * what is allowed and answer the rest. Nothing is forwarded before this. */
 static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct http1_msg *m, bool own_100)
@@ -459,7 +509,12 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 
 	if (elsewhere)
 		return refuse_elsewhere(f, io, m, rc.session);
-	if (jsonrpc_inspect_request(m, f->enf->body_limit, &b, &why) < 0) {
+	/* the plain tools/call is read without a tree, unless the audit log
+	 * wants its arguments */
+	bool quick = !acct_audits_args(f->enf->acct);
+	struct decision allowed;
+again:
+	if (jsonrpc_inspect_request(m, f->enf->body_limit, quick, &b, &why) < 0) {
 		struct bytebuf out = BYTEBUF_INIT;
 		struct accounting a = { .tool = "", .rule = "request", .reason = why.reason,
 					.session = rc.session, .decision = MCPF_DECISION_INVALID };
@@ -471,9 +526,16 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		}
 		return m->keep_alive ? 0 : -1;
 	}
-	rc.replies = cJSON_CreateArray();
+	if (b.quick) {
+		if (!quick_allowed(&rc, &b, &allowed)) {
+			jsonrpc_body_free(&b);
+			quick = false;
+			goto again;
+		}
+		rc.allowed = &allowed;
+	}
 	rc.ex = exchange_push(f, m->method);
-	if (!rc.replies || !rc.ex) {
+	if (!rc.ex) {
 		err = -1;
 		goto out;
 	}
@@ -497,7 +559,7 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 
 			mcp_flow_account(f, &a);
 			jm->verdict = JSONRPC_ANSWERED;
-			err = reply && cJSON_AddItemToArray(rc.replies, reply) ? 0 : -1;
+			err = mcp_flow_add_reply(&rc, reply);
 		} else if (jm->kind == JSONRPC_RESPONSE && cJSON_IsString(jm->id) &&
 			   !strncmp(jm->id->valuestring, ELICIT_ID_PREFIX, strlen(ELICIT_ID_PREFIX))) {
 			mcp_flow_elicit_answer(&rc, jm);
@@ -948,9 +1010,11 @@ void mcp_flow_free(struct mcp_flow *f)
 		struct exchange *ex = f->first;
 
 		f->first = ex->next;
-		mcp_flow_exchange_free(ex);
+		mcp_flow_exchange_free(f, ex);
 	}
 	f->last = NULL;
+	free(f->spare);
+	f->spare = NULL;
 	answer_track_free(f->track);
 	if (f->stream_of)
 		mcp_session_close(f->stream_of);

@@ -88,6 +88,7 @@ struct mcp_flow {
 	char cgroup_path[256];          /* the agent's cgroup, for the audit log; "" if unknown */
 	struct http1_parser req, resp;
 	struct exchange *first, *last;  /* requests in order, awaiting answers */
+	struct exchange *spare;         /* the last one answered, for the next request */
 	struct answer_track *track;     /* tools/list ids, allowed calls: made on first use */
 	struct mcp_session *stream_of;  /* this connection carries a legacy SSE stream */
 	bool sse_chunked;               /* the SSE reply being relayed goes out chunked */

@@ -82,7 +82,7 @@ struct request_ctx {
 	struct mcp_flow *f;
 	struct mcp_session *legacy;
 	char session[128];
-	cJSON *replies;
+	cJSON *replies;               /* NULL until the first (mcp_flow_add_reply) */
 	bool inspect_answer;
 	struct exchange *ex;
 	bool batch;
@@ -92,12 +92,17 @@ struct request_ctx {
 	char args_hash[17];
 	char mrtr_by[64];            /* who decided a call asked the 2026-07-28 way (approval_mrtr.h) */
 	struct bytebuf upstream_body; /* not empty: the call as it goes upstream instead (mrtr_strip) */
+	const struct decision *allowed; /* its one call is allowed already (a quick body: on_mcp_request) */
+	unsigned long long allowed_ns;  /* ... at this time */
 };
 
 /* mcp_flow.c */
+/* Joins reply (consumed, NULL: no memory) to rc->replies; -1 no memory. */
+int mcp_flow_add_reply(struct request_ctx *rc, cJSON *reply);
 void mcp_flow_account(struct mcp_flow *f, const struct accounting *a);
 void mcp_flow_account_answered(struct mcp_flow *f, struct pending_call *c, bool error, uint64_t resp_bytes);
-void mcp_flow_exchange_free(struct exchange *ex);
+/* Keeps one (f->spare) for the next request. */
+void mcp_flow_exchange_free(struct mcp_flow *f, struct exchange *ex);
 int mcp_flow_flush_local(struct mcp_flow *f, struct flow_io *io);
 struct answer_track *mcp_flow_track_of(struct mcp_flow *f, struct mcp_session *s);
 int mcp_flow_feed_requests(struct mcp_flow *f, const char *data, size_t len, struct flow_io *io);

@@ -130,9 +130,17 @@ static bool is_ident(const char *s)
 
 void policy_field_key(char *out, size_t size, const char *parent, const char *key)
 {
-	if (is_ident(key))
-		snprintf(out, size, "%s%s%s", parent, *parent ? "." : "", key);
-	else
+	if (is_ident(key)) {
+		/* decide() names two entries per call: no snprintf */
+		size_t n = strnlen(parent, size - 1), k;
+
+		memcpy(out, parent, n);
+		if (*parent && n < size - 1)
+			out[n++] = '.';
+		k = strnlen(key, size - 1 - n);
+		memcpy(out + n, key, k);
+		out[n + k] = '\0';
+	} else
 		snprintf(out, size, "%s[\"%s\"]", parent, key);
 }
 

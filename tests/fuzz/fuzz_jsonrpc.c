@@ -1,9 +1,26 @@
 /* jsonrpc: inspection of an MCP POST body (Content-Encoding, JSON-RPC
  * shape, duplicate keys, Mcp-Method/Mcp-Name headers), then what would be
  * forwarded. Input: header lines ("Name: value\n"...), a NUL, the body.
- * Without a NUL the whole input is the body. */
+ * Without a NUL the whole input is the body. Each body is inspected twice,
+ * with the tree and allowing the quick reader (jsonrpc_quick.h): a body
+ * read quick must be accepted by the tree as the same tools/call. */
 #include "fuzz.h"
 #include "jsonrpc.h"
+
+/* The quick reading q against the tree's t of the same request. */
+static void same_call(const struct jsonrpc_body *q, int rt, const struct jsonrpc_body *t)
+{
+	const struct jsonrpc_msg *a = &q->msgs[0], *b = &t->msgs[0];
+
+	FUZZ_ASSERT(rt == 0 && !t->batch && t->count == 1 && q->count == 1);
+	FUZZ_ASSERT(a->kind == JSONRPC_REQUEST && b->kind == JSONRPC_REQUEST && b->is_tools_call);
+	FUZZ_ASSERT(!strcmp(a->method, b->method) && b->tool_name && !strcmp(a->tool_name, b->tool_name));
+	FUZZ_ASSERT(a->id_raw_len == b->id_raw_len && !memcmp(a->id_raw, b->id_raw, a->id_raw_len));
+	FUZZ_ASSERT(cJSON_Compare(a->id, b->id, true) && a->id->type == b->id->type);
+	FUZZ_ASSERT(a->args_unread && !a->arguments && !b->args_unread);
+	FUZZ_ASSERT(!cJSON_GetObjectItemCaseSensitive(b->params, "arguments") || b->arguments);
+	FUZZ_ASSERT(a->span.off == b->span.off && a->span.len == b->span.len && a->verdict == b->verdict);
+}
 
 static void check(const struct jsonrpc_body *b)
 {
@@ -51,7 +68,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(copy, body, blen); /* exactly blen bytes: overreads are caught */
 	fuzz_msg(&msg, scratch, in, hlen, copy, blen);
-	if (jsonrpc_inspect_request(&msg, 1 << 20, &b, &why) == 0) {
+	struct jsonrpc_body q;
+	struct jsonrpc_refusal wq;
+	int rt = jsonrpc_inspect_request(&msg, 1 << 20, false, &b, &why);
+	int rq = jsonrpc_inspect_request(&msg, 1 << 20, true, &q, &wq);
+
+	if (rq == 0 && q.quick) {
+		same_call(&q, rt, &b);
+	} else {
+		FUZZ_ASSERT(rq == rt);
+		if (rq < 0)
+			FUZZ_ASSERT(wq.http_status == why.http_status && !strcmp(wq.reason, why.reason));
+	}
+	if (rq == 0)
+		jsonrpc_body_free(&q);
+	if (rt == 0) {
 		check(&b);
 		jsonrpc_body_free(&b);
 	} else {

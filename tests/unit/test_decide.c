@@ -21,6 +21,7 @@ struct call {
 	unsigned int uid, pid;
 	const char *session;
 	unsigned long long now;
+	bool unread;                       /* arguments_unread: a body read without a tree */
 };
 
 /* Agent A (cgroup 7, uid 1000, pid 100) in session s1 at T0, unless the
@@ -37,6 +38,7 @@ static enum mcpf_decision run(struct policy_fixture *f, struct call c, struct de
 		.pid = c.pid ? c.pid : 100,
 		.session = c.session ? c.session : "s1",
 		.now_ns = c.now ? c.now : T0,
+		.arguments_unread = c.unread,
 	};
 	enum mcpf_decision v = decide(&f->maps, &req, d);
 
@@ -160,6 +162,34 @@ MAPS_TEST(decide_wildcard_rules_combine_with_exact_ones)
 	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "stat", .args = "{\"dry_run\":true}" }), MCPF_DECISION_ALLOW);
 	CHECK_INT_EQ(run(f, (struct call){ .tool = "stat", .args = "{\"dry_run\":true}" }, &d), MCPF_DECISION_RATE_LIMITED);
 	CHECK_STR_EQ(d.rule, "tools.*.limits[0]");
+}
+
+/* A call decided from a body read without a tree (jsonrpc_quick.h): any
+ * condition that applies makes it invalid before a budget is looked at,
+ * so the caller decides it again with its arguments and spends once. */
+MAPS_TEST(decide_unread_arguments_never_pass_conditions)
+{
+	struct decision d;
+
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{"
+			      "'guarded':{'conditions':[{'path':'args.x','op':'eq','value':1}],"
+			      "'limits':[{'counter':'g','window':60,'max':1}]},"
+			      "'plain':{'limits':[{'counter':'p','window':60,'max':1}]}}},"
+			      "'db':{'default':'allow','tools':{'*':{'conditions':[{'path':'args.q','op':'exists'}]}}}}}") == 0);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "guarded", .unread = true }, &d), MCPF_DECISION_INVALID);
+	CHECK_STR_EQ(d.rule, "arguments");
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "guarded", .unread = true }, &d), MCPF_DECISION_INVALID);
+	/* nothing was spent: the one call the budget holds still goes */
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "guarded", .args = "{\"x\":1}" }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "guarded", .args = "{\"x\":1}" }), MCPF_DECISION_RATE_LIMITED);
+	/* no condition: decided as read, budget spent once */
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "plain", .unread = true }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "plain", .unread = true }), MCPF_DECISION_RATE_LIMITED);
+	/* "*" conditions apply to every tool */
+	CHECK_INT_EQ(run(f, (struct call){ .server = "db", .tool = "any", .unread = true }, &d), MCPF_DECISION_INVALID);
+	CHECK_STR_EQ(d.rule, "arguments");
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .server = "db", .tool = "any", .args = "{\"q\":1}" }),
+		     MCPF_DECISION_ALLOW);
 }
 
 MAPS_TEST(decide_hidden_tools_win_over_everything)

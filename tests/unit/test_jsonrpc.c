@@ -34,7 +34,7 @@ static const char *verdict(const char *headers, const char *body, size_t len, st
 
 	if (!load(&p, headers, body, len))
 		return "http error";
-	int r = jsonrpc_inspect_request(http1_msg(&p), LIMIT, &b, why);
+	int r = jsonrpc_inspect_request(http1_msg(&p), LIMIT, false, &b, why);
 	snprintf(reason, sizeof(reason), "%s", r < 0 ? why->reason : "ok");
 	if (r == 0)
 		jsonrpc_body_free(&b);
@@ -228,7 +228,7 @@ TEST(jsonrpc_gzip_and_deflate_bodies_are_decoded)
 	/* The decoded text is what gets inspected, and a rebuilt body must drop the encoding. */
 	fixture_compress(call, sizeof(call) - 1, 16 + MAX_WBITS, &body);
 	CHECK(load(&p, "Content-Encoding: gzip\r\n", body.data, body.len));
-	CHECK(jsonrpc_inspect_request(http1_msg(&p), LIMIT, &b, &why) == 0);
+	CHECK(jsonrpc_inspect_request(http1_msg(&p), LIMIT, false, &b, &why) == 0);
 	CHECK(b.decoded_body);
 	CHECK_STR_EQ(b.msgs[0].tool_name, "echo");
 	jsonrpc_body_free(&b);
@@ -237,7 +237,7 @@ TEST(jsonrpc_gzip_and_deflate_bodies_are_decoded)
 	/* Truncated stream. */
 	body.len -= 6;
 	CHECK(load(&p, "Content-Encoding: gzip\r\n", body.data, body.len));
-	CHECK(jsonrpc_inspect_request(http1_msg(&p), LIMIT, &b, &why) == -1);
+	CHECK(jsonrpc_inspect_request(http1_msg(&p), LIMIT, false, &b, &why) == -1);
 	CHECK_INT_EQ(why.http_status, 400);
 	http1_free(&p);
 	bb_free(&body);
