@@ -11,6 +11,7 @@ struct agent_count {
 	struct agent_count *next;
 	struct conn_agent agent;
 	unsigned n;
+	int home;       /* conn_limits_home: -1 until its first connection is placed */
 };
 
 void conn_limits_init(struct conn_limits *cl, const struct conn_limits_config *cfg)
@@ -65,10 +66,18 @@ int conn_limits_admit(struct conn_limits *cl, const struct conn_agent *a)
 		if (!*p)
 			return -ENOMEM;
 		(*p)->agent = *a;
+		(*p)->home = -1;
 	}
 	(*p)->n++;
 	cl->active++;
 	return 0;
+}
+
+int *conn_limits_home(struct conn_limits *cl, const struct conn_agent *a)
+{
+	struct agent_count **p = slot(cl, a);
+
+	return *p ? &(*p)->home : NULL;
 }
 
 void conn_limits_release(struct conn_limits *cl, const struct conn_agent *a)

@@ -58,6 +58,10 @@ struct conn_limits {
 
 void conn_limits_init(struct conn_limits *cl, const struct conn_limits_config *cfg);
 int conn_limits_admit(struct conn_limits *cl, const struct conn_agent *a);
+/* Where an admitted agent's connections are served (proxy.c's worker
+ * index), -1 until set: kept while it has a connection, so all of them
+ * share one worker. NULL for an agent not admitted. */
+int *conn_limits_home(struct conn_limits *cl, const struct conn_agent *a);
 void conn_limits_release(struct conn_limits *cl, const struct conn_agent *a);
 void conn_limits_free(struct conn_limits *cl);
 /* The global cap when none is configured: what the fd limit allows (two

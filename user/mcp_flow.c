@@ -453,7 +453,7 @@ static bool id_in_use(struct request_ctx *rc, const struct jsonrpc_body *b, size
 
 /* A POST naming a legacy session whose stream another worker thread holds
  * (a connection's first request places it: one naming the session goes to
- * the stream's worker, any other by process, proxy.c): refused, never
+ * the stream's worker, any other its agent's, proxy.c): refused, never
  * touched across threads. 409, and the connection goes on. */
 static int refuse_elsewhere(struct mcp_flow *f, struct flow_io *io, const struct http1_msg *m,
 			    const char *session)

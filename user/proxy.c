@@ -689,7 +689,8 @@ static void refuse_connection(int fd, const struct mcpf_conn *o, int why)
  * interception record and a reference to its namespace. */
 struct conn_mail {
 	struct mail m;
-	struct proxy_worker *wk;
+	struct proxy_worker *wk;        /* where it is posted */
+	struct proxy_worker *home;      /* its agent's worker (worker_of) */
 	int fd;
 	unsigned long long id;
 	struct mcpf_conn_key key;
@@ -762,19 +763,34 @@ static void conn_new(struct mail *m)
 	conn_settle(c);
 }
 
-/* One agent process's connections go to one worker: a legacy SSE stream
- * and the POSTs that write into it must (mcp_session.h). */
-static struct proxy_worker *worker_of(struct proxy *px, const struct mcpf_conn *o)
+/* One agent's connections (its process's, or its cgroup's with
+ * --agent-identity cgroup) go to one worker while it has any: a legacy SSE
+ * stream and the POSTs that write into it must meet (mcp_session.h). A new
+ * agent goes to the worker with the fewest connections, ties taken in
+ * turn, so agents that start together spread. Under enforce_lock. */
+static struct proxy_worker *worker_of(struct proxy *px, const struct conn_agent *a)
 {
-	uint64_t h = (o->cgroup_id ^ ((uint64_t)o->pid << 32 | o->pid)) * 0x9e3779b97f4a7c15ULL;
+	int *home = conn_limits_home(&px->limits, a);
+	unsigned best = px->next_home++ % px->n_workers;
 
-	return &px->workers[(h >> 32) % px->n_workers];
+	if (home && *home >= 0 && (unsigned)*home < px->n_workers)
+		return &px->workers[*home];
+	for (unsigned k = 1; k < px->n_workers; k++) {
+		unsigned i = (best + k) % px->n_workers;
+
+		if (__atomic_load_n(&px->workers[i].active, __ATOMIC_RELAXED) <
+		    __atomic_load_n(&px->workers[best].active, __ATOMIC_RELAXED))
+			best = i;
+	}
+	if (home)
+		*home = (int)best;
+	return &px->workers[best];
 }
 
 /* ---- routing: with more than one worker, a connection whose first
  * request names a legacy session (POST /messages?sessionId=...) goes to
  * the worker holding that session's stream, whichever process sends it
- * (a curl per message, a helper process); any other goes by process. ---- */
+ * (a curl per message, a helper process); any other to its agent's worker. ---- */
 
 /* Bytes of a request line looked at: a legacy POST's is short. */
 #define ROUTE_PEEK 2048
@@ -795,7 +811,7 @@ static void route(struct conn_mail *cm, const char *head, size_t n, bool now)
 	char id[128];
 	const void *owner;
 
-	cm->wk = worker_of(px, &cm->origin);
+	cm->wk = cm->home;
 	if (head && mcp_request_line_session_id(head, n, id, sizeof(id)) &&
 	    (owner = mcp_session_owner(cm->origin.server, id)))
 		for (unsigned i = 0; i < px->n_workers; i++)
@@ -883,6 +899,8 @@ static void conn_accepted(struct proxy *px, int fd, const struct sockaddr_storag
 					 .pid = px->enforce->agent_per_cgroup ? 0 : cm->origin.pid };
 	enforce_lock();
 	err = conn_limits_admit(&px->limits, &cm->agent);
+	if (!err)
+		cm->home = worker_of(px, &cm->agent);
 	enforce_unlock();
 	if (err) {
 		refuse_connection(fd, &cm->origin, err);
@@ -897,7 +915,7 @@ static void conn_accepted(struct proxy *px, int fd, const struct sockaddr_storag
 		route_by_first_bytes(px, cm);
 		return;
 	}
-	cm->wk = &px->workers[0];
+	cm->wk = cm->home;
 	mailbox_post(&cm->wk->mail, &cm->m, conn_new);
 }
 

@@ -67,6 +67,7 @@ struct proxy {
 	struct proxy_worker *workers;
 	unsigned n_workers;
 	struct conn_mail *routing;         /* accepted, awaiting their first request line (main thread) */
+	unsigned next_home;                /* worker_of's turn for ties: under enforce_lock */
 };
 
 /* Start n worker threads (n >= 1). */

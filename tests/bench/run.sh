@@ -296,6 +296,32 @@ fi
 
 # ---- one measured run -----------------------------------------------------
 
+# run_load CGROUP SIZE CONNS LOADGEN-ARGS...: the load generator into
+# $WORK/load.json. With LOAD_PROCS=P (> 1), P of them side by side, CONNS/P
+# connections each, merged: calls and calls/s summed, latencies those of
+# the first (the workers block compares throughput: one agent process's
+# connections share a worker, so its load comes from several processes).
+run_load() {
+	local cg=$1 size=$2 conns=$3 p procs=${LOAD_PROCS:-1} rc=0 pids=()
+	shift 3
+	if [ "$procs" -le 1 ]; then
+		in_cgroup "$cg" timeout 600 "$BIN/loadgen" --timeout 10 --size "$size" --conns "$conns" \
+			--duration "$DURATION" --warmup "$WARMUP" "$@" >"$WORK/load.json" 2>"$WORK/load.err"
+		return
+	fi
+	for p in $(seq "$procs"); do
+		in_cgroup "$cg" timeout 600 "$BIN/loadgen" --timeout 10 --size "$size" --conns $((conns / procs)) \
+			--duration "$DURATION" --warmup "$WARMUP" "$@" >"$WORK/load.$p.json" 2>"$WORK/load.err" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+	[ "$rc" = 0 ] || return "$rc"
+	jq -s '.[0] + { conns: (map(.conns) | add), calls: (map(.calls) | add),
+		warmup_calls: (map(.warmup_calls // 0) | add), errors: (map(.errors) | add),
+		calls_per_s: (map(.calls_per_s) | add), procs: length }' "$WORK"/load.*.json >"$WORK/load.json"
+	rm -f "$WORK"/load.*.json
+}
+
 # record PHASE SCENARIO ROUND SIZE CONNS CGROUP ACCOUNT_PID LOADGEN-ARGS...
 # Runs the load generator in CGROUP and appends one JSON line to $RUNS. When
 # ACCOUNT_PID is set, that process's CPU time over the run (warm-up included,
@@ -308,8 +334,7 @@ record() {
 		echo 5 >"/proc/$acct/clear_refs"
 		c0=$(proc_cpu_ticks "$acct")
 	fi
-	in_cgroup "$cg" timeout 600 "$BIN/loadgen" --timeout 10 --size "$size" --conns "$conns" \
-		--duration "$DURATION" --warmup "$WARMUP" "$@" >"$WORK/load.json" 2>"$WORK/load.err" || rc=$?
+	run_load "$cg" "$size" "$conns" "$@" || rc=$?
 	load=$(jq -c . "$WORK/load.json" 2>/dev/null) || load=null
 	[ -n "$load" ] || load=null
 	if [ -n "$acct" ]; then
@@ -482,7 +507,8 @@ fi
 # ---- 5. workers: --workers 1 against --workers 2 ---------------------------
 
 # Both daemons up (sockmap off, the default), rounds alternating which goes
-# first. Besides the daemon's CPU, the load generator's (its cgroup's
+# first. The load comes from four processes (a worker serves one agent
+# process's connections), each with a quarter of the connections. Besides the daemon's CPU, the load generator's (its cgroup's
 # cpu.stat) and mini_server's: on a machine whose cores the client and
 # server share with the daemon, they bound what a second worker can add.
 cgroup_cpu_us() { awk '$1 == "usage_usec" { print $2 }' "$1/cpu.stat"; }
@@ -490,7 +516,7 @@ record_workers() { # ROUND CONNS N
 	local round=$1 conns=$2 n=$3 cg0 cg1 m0 m1
 	cg0=$(cgroup_cpu_us "$CG/workers$n")
 	m0=$(proc_cpu_ticks "$MINI_PID")
-	record workers "workers$n" "$round" 256 "$conns" "$CG/workers$n" "${DAEMON_PID[workers$n]}" --port "$MINI_PORT"
+	LOAD_PROCS=4 record workers "workers$n" "$round" 256 "$conns" "$CG/workers$n" "${DAEMON_PID[workers$n]}" --port "$MINI_PORT"
 	cg1=$(cgroup_cpu_us "$CG/workers$n")
 	m1=$(proc_cpu_ticks "$MINI_PID")
 	jq -nc --argjson round "$round" --argjson conns "$conns" --argjson n "$n" \

@@ -101,6 +101,32 @@ TEST(timer_wheel_long_stall_and_cancel_from_a_callback)
 	loop_fini(&loop);
 }
 
+/* An agent keeps the worker its first connection got while it has one
+ * open (legacy SSE: its stream and POSTs meet); a new one is placed anew. */
+TEST(conn_limits_home_kept_while_the_agent_has_a_connection)
+{
+	struct conn_limits_config cfg = { .max_conns = 8, .max_conns_per_agent = 4 };
+	struct conn_limits cl;
+	struct conn_agent a = { .cgroup_id = 7, .uid = 1000, .pid = 1 }, b = { .cgroup_id = 7, .uid = 1000, .pid = 2 };
+
+	conn_limits_init(&cl, &cfg);
+	CHECK(conn_limits_home(&cl, &a) == NULL);  /* not admitted */
+	CHECK_INT_EQ(conn_limits_admit(&cl, &a), 0);
+	CHECK_INT_EQ(*conn_limits_home(&cl, &a), -1);
+	*conn_limits_home(&cl, &a) = 1;
+	CHECK_INT_EQ(conn_limits_admit(&cl, &a), 0);
+	CHECK_INT_EQ(conn_limits_admit(&cl, &b), 0);
+	CHECK_INT_EQ(*conn_limits_home(&cl, &a), 1);
+	CHECK_INT_EQ(*conn_limits_home(&cl, &b), -1);
+	conn_limits_release(&cl, &a);
+	CHECK_INT_EQ(*conn_limits_home(&cl, &a), 1);   /* one still open */
+	conn_limits_release(&cl, &a);
+	CHECK(conn_limits_home(&cl, &a) == NULL);
+	CHECK_INT_EQ(conn_limits_admit(&cl, &a), 0);
+	CHECK_INT_EQ(*conn_limits_home(&cl, &a), -1);  /* placed anew */
+	conn_limits_free(&cl);
+}
+
 TEST(conn_limits_per_agent_and_global)
 {
 	struct conn_limits_config cfg = { .max_conns = 5, .max_conns_per_agent = 3 };
