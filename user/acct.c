@@ -13,6 +13,10 @@
 /* Distinct rows one thread holds before it writes them: a batch of events
  * rarely touches more than a few tools. */
 #define PENDING_ROWS 32
+/* How long counted calls may wait to be written: the map write is two
+ * syscalls per row, so at one connection a flush per batch cost four per
+ * call. /metrics and stops write every thread's rows first. */
+#define ACCT_FLUSH_MS 1
 
 /* One thread's counted calls not yet in the map. */
 struct pending {
@@ -192,7 +196,7 @@ int acct_call(struct acct *a, const char *server, const char *tool, enum mcpf_de
 	pthread_mutex_unlock(&p->lock);
 	if (!p->queued) {
 		p->queued = true;
-		loop_defer(loop, &p->flush, on_batch_end);
+		loop_defer_within(loop, &p->flush, on_batch_end, ACCT_FLUSH_MS);
 	}
 	return 0;
 }

@@ -5,8 +5,10 @@
  *
  * Calls are counted exactly but not one syscall pair each: a thread adds
  * each call to its own small table of rows, and writes the table to the
- * map (one locked lookup + update per row) when its loop's batch of
- * events is done, or at once outside a loop. acct_flush writes every
+ * map (one locked lookup + update per row) at the end of the first batch
+ * of events a millisecond after its first pending call (the loop wakes for
+ * it if idle: loop_defer_within), when its loop stops, or at once outside
+ * a loop. acct_flush writes every
  * thread's table, so a reader that flushes first (/metrics) sees every
  * call already answered. Audit lines are written one at a time, whole. */
 #ifndef MCPF_ACCT_H

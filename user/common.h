@@ -23,6 +23,15 @@ static inline unsigned long long boot_time_ns(void)
 	return ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
 }
 
+/* CLOCK_MONOTONIC in ns. */
+static inline unsigned long long monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
 /* CLOCK_MONOTONIC seconds, for timeouts. */
 static inline long long monotonic_s(void)
 {

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include "common.h"
 #include "log.h"
 #include "loop.h"
 
@@ -23,8 +24,44 @@ static void run_deferred(struct loop *l)
 	}
 }
 
+/* The later list joins the pending one once due (or at the end). */
+static void run_later(struct loop *l, bool all)
+{
+	if (!l->later || (!all && monotonic_ns() < l->later_ns))
+		return;
+	while (l->later) {
+		struct deferred *d = l->later;
+
+		l->later = d->next;
+		d->next = l->pending;
+		l->pending = d;
+	}
+	run_deferred(l);
+}
+
+/* epoll_wait's timeout: until the later list is due, or none. */
+static int wait_ms(const struct loop *l)
+{
+	unsigned long long now;
+
+	if (!l->later)
+		return -1;
+	now = monotonic_ns();
+	return now >= l->later_ns ? 0 : (int)((l->later_ns - now + 999999) / 1000000);
+}
+
+void loop_defer_within(struct loop *l, struct deferred *d, void (*fn)(struct deferred *), unsigned ms)
+{
+	if (!l->later)
+		l->later_ns = monotonic_ns() + (unsigned long long)ms * 1000000;
+	d->fn = fn;
+	d->next = l->later;
+	l->later = d;
+}
+
 void loop_fini(struct loop *l)
 {
+	run_later(l, true);
 	run_deferred(l);
 	if (l->epfd >= 0)
 		close(l->epfd);
@@ -82,7 +119,7 @@ int loop_run(struct loop *l)
 
 	running = l;
 	while (!l->stop) {
-		int n = epoll_wait(l->epfd, evs, LOOP_BATCH, -1);
+		int n = epoll_wait(l->epfd, evs, LOOP_BATCH, wait_ms(l));
 
 		l->batch++;
 
@@ -105,9 +142,11 @@ int loop_run(struct loop *l)
 				w->cb(w, evs[i].events);
 		}
 		run_deferred(l);
+		run_later(l, false);
 		if (l->held)
 			pthread_mutex_unlock(l->held);
 	}
+	run_later(l, true);  /* stopped: what could wait does not wait for a next batch */
 	running = outer;
 	return 0;
 }

@@ -31,6 +31,8 @@ struct loop {
 	int epfd;
 	bool stop;
 	struct deferred *pending;
+	struct deferred *later;    /* loop_defer_within: due at later_ns */
+	unsigned long long later_ns;  /* CLOCK_MONOTONIC */
 	unsigned long long batch;  /* epoll_wait returns so far */
 	pthread_mutex_t *held;     /* locked while a batch is dispatched, not while waiting; NULL: none */
 };
@@ -47,6 +49,12 @@ void loop_close(struct loop *l, struct watch *w);
 
 /* Run fn(d) after the current batch of events has been dispatched. */
 void loop_defer(struct loop *l, struct deferred *d, void (*fn)(struct deferred *));
+
+/* Run fn(d) at the end of the first batch that ends at least ms after the
+ * first deferral still waiting, or when the loop would otherwise sleep
+ * past that, or when it stops: work that may wait a little, batched
+ * across events. */
+void loop_defer_within(struct loop *l, struct deferred *d, void (*fn)(struct deferred *), unsigned ms);
 
 /* Dispatch until l->stop is set. */
 int loop_run(struct loop *l);

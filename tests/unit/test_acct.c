@@ -1,5 +1,5 @@
 /* Accounting (user/acct.c): calls counted inside an event loop reach the
- * map at the end of the loop's batch, exactly; many threads counting and
+ * map after the loop's batch (within a millisecond, or when it stops), exactly; many threads counting and
  * flushing at once lose no increment; audit lines from many threads stay
  * whole. Real tool_stats/daemon_stats maps. */
 #include <errno.h>
