@@ -31,14 +31,19 @@ unsigned int policy_active_generation(const struct policy_maps *maps)
 	return active.generation;
 }
 
+/* A generation another process flips (a successor during a handover) is
+ * seen within this long; one this process flips, at once. Reading it per
+ * decision, or per batch of events, was two syscalls per call at one
+ * connection. */
+#define GENERATION_REREAD_NS 1000000ULL
+
 unsigned int policy_generation_now(struct policy_maps *maps)
 {
-	const struct loop *l = loop_current();
+	unsigned long long now = monotonic_ns();
 
-	if (!l || maps->gen_loop != l || maps->gen_batch != l->batch) {
+	if (!maps->gen_read_ns || now - maps->gen_read_ns >= GENERATION_REREAD_NS) {
 		maps->gen_seen = policy_active_generation(maps);
-		maps->gen_loop = l;
-		maps->gen_batch = l ? l->batch : 0;
+		maps->gen_read_ns = now;
 	}
 	return maps->gen_seen;
 }
@@ -192,7 +197,7 @@ int policy_activate(struct policy_maps *maps, const struct policy *policy,
 	active.loaded_ns = boot_time_ns();
 	if ((rc = kern_map_update(maps->active, &zero, &active, BPF_F_LOCK)))
 		return map_error(err, errlen, rc, "policy_active", "generation", "");
-	maps->gen_loop = NULL;  /* decisions after this use the new generation */
+	maps->gen_read_ns = 0;  /* decisions after this use the new generation */
 	struct policy_scopes *scopes = policy_scopes_new(policy, maps->scopes);
 
 	if (!scopes) {

@@ -39,9 +39,9 @@ struct policy_maps {
 	int inventory_servers;
 	struct policy_cache *cache;
 	struct policy_scopes *scopes; /* the active policy's endpoints and agent scopes */
-	/* policy_generation_now: the generation read in this batch of events */
-	const void *gen_loop;
-	unsigned long long gen_batch;
+	/* policy_generation_now: the generation last read, and when
+	 * (CLOCK_MONOTONIC ns; 0: never, or this process flipped it) */
+	unsigned long long gen_read_ns;
 	unsigned int gen_seen;
 };
 
@@ -50,10 +50,10 @@ void policy_maps_release(struct policy_maps *maps);
 
 /* The generation decisions use now; 0 before the first policy. */
 unsigned int policy_active_generation(const struct policy_maps *maps);
-/* The same, read once per batch of events of the calling thread's loop
- * (loop.h) rather than a syscall per decision: a flip is seen from the
- * next batch on, as if the batch had run just before it (this daemon's
- * own flips at once). Outside a loop, every call reads the map. */
+/* The same, read at most once a millisecond rather than a syscall per
+ * decision: another process's flip is seen within a millisecond, as if
+ * the decisions in between had come just before it; this daemon's own
+ * flips at once. Callers hold enforce_lock (the cache is shared). */
 unsigned int policy_generation_now(struct policy_maps *maps);
 
 /* stage + activate. 0, or -errno with a one-line reason in err; on
