@@ -10,6 +10,7 @@
 //     {"calls":N,"failed":M}.
 import http from 'node:http';
 import { parseArgs } from 'node:util';
+import { postStateless, resultText } from './stateless-post.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -19,33 +20,10 @@ const { values: opt } = parseArgs({
   },
 });
 
-function call(agent, id, args) {
-  const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: opt.tool, arguments: args } });
-  return new Promise((resolve) => {
-    const req = http.request({
-      host: '127.0.0.1', port: Number(opt.port), path: '/mcp/stateless', method: 'POST', agent,
-      headers: {
-        'Content-Type': 'application/json', Accept: 'application/json, text/event-stream',
-        'MCP-Protocol-Version': '2025-11-25', 'Content-Length': Buffer.byteLength(body),
-      },
-      timeout: 120000,
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk) => { text += chunk; });
-      res.on('end', () => {
-        try {
-          const json = text.startsWith('{') ? text : (text.match(/^data: (.*)$/m) || [])[1];
-          const msg = JSON.parse(json);
-          resolve({ isError: msg.result?.isError === true, text: (msg.result?.content || []).map((c) => c.text).join('\n') });
-        } catch {
-          resolve({ error: `HTTP ${res.statusCode}: ${text.slice(0, 200)}` });
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (err) => resolve({ error: err.message }));
-    req.end(body);
-  });
+async function call(agent, id, args) {
+  const res = await postStateless({ port: opt.port, id, method: 'tools/call', params: { name: opt.tool, arguments: args },
+    agent, timeoutMs: 120000 });
+  return res.error ? res : { isError: res.msg.result?.isError === true, text: resultText(res.msg) };
 }
 
 if (opt.mode === 'hold') {

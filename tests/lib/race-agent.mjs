@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
+import { postStateless, resultText } from './stateless-post.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -22,31 +23,7 @@ const { values: opt } = parseArgs({
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: Number(opt.conns) });
 
 function post(id, method, params, agent = false) {
-  const body = JSON.stringify({ jsonrpc: '2.0', id, method, params });
-  return new Promise((resolve) => {
-    const req = http.request({
-      host: '127.0.0.1', port: Number(opt.port), path: '/mcp/stateless', method: 'POST', agent,
-      headers: {
-        'Content-Type': 'application/json', Accept: 'application/json, text/event-stream',
-        'MCP-Protocol-Version': '2025-11-25', 'Content-Length': Buffer.byteLength(body),
-      },
-      timeout: 60000,
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk) => { text += chunk; });
-      res.on('end', () => {
-        try {
-          const json = text.startsWith('{') ? text : (text.match(/^data: (.*)$/m) || [])[1];
-          resolve({ msg: JSON.parse(json) });
-        } catch {
-          resolve({ error: `HTTP ${res.statusCode}: ${text.slice(0, 200)}` });
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (err) => resolve({ error: err.message }));
-    req.end(body);
-  });
+  return postStateless({ port: opt.port, id, method, params, agent });
 }
 
 const summary = { pid: process.pid, allowed: 0, refused: 0, errors: [] };
@@ -56,7 +33,7 @@ process.stdout.write(`${JSON.stringify({ ready: process.pid })}\n`);
 while (!fs.existsSync(opt.go)) await new Promise((resolve) => { setTimeout(resolve, 5); });
 await Promise.all(Array.from({ length: Number(opt.count) }, async (_, i) => {
   const res = await post(i + 1, 'tools/call', { name: opt.tool, arguments: { p: process.pid, i } }, keepAlive);
-  const text = (res.msg?.result?.content || []).map((c) => c.text).join('\n');
+  const text = resultText(res.msg);
   if (res.error) summary.errors.push(res.error);
   else if (res.msg.result?.isError !== true && text === `ran ${opt.tool} {"p":${process.pid},"i":${i}}`) summary.allowed++;
   else if (res.msg.result?.isError === true && /mcpfence.*limits\[0\].*retry after \d+/is.test(text)) summary.refused++;
