@@ -64,6 +64,7 @@ struct proxy_conn {
 	bool lingering;               /* refused: the agent's bytes are read and dropped until it stops */
 	size_t lingered;              /* ... how many so far */
 	bool wrote_client;            /* write progress toward the agent since the last settle */
+	unsigned head_spent_s;        /* seconds its first head was awaited before it got here (routing) */
 	struct conn_agent agent;
 	size_t charged;               /* bytes counted in the proxy's mem */
 	unsigned long long scope_epoch; /* policy_scope_epoch when origin.server was chosen */
@@ -469,7 +470,13 @@ static void conn_watch_time(struct proxy_conn *c)
 	c->wait = w;
 	c->wrote_client = false;
 	switch (w) {
-	case WAIT_HEAD: s = cfg->header_timeout_s; break;
+	case WAIT_HEAD:
+		/* the routing wait counts: one header timeout from accept */
+		s = cfg->header_timeout_s;
+		if (s && c->head_spent_s)
+			s = s > c->head_spent_s ? s - c->head_spent_s : 1;
+		c->head_spent_s = 0;
+		break;
 	case WAIT_BODY: s = cfg->body_timeout_s; break;
 	case WAIT_IDLE:
 	case WAIT_READER: s = cfg->idle_timeout_s; break;
@@ -698,6 +705,7 @@ struct conn_mail {
 	struct conn_agent agent;
 	struct netns *ns;
 	/* on the main thread, while its first bytes are awaited (routing) */
+	long long accepted_s;           /* CLOCK_MONOTONIC; 0: not awaited */
 	struct proxy *px;
 	struct watch w;
 	struct timer timer;
@@ -734,6 +742,7 @@ static void conn_new(struct mail *m)
 	c->scope_epoch = policy_scope_epoch(enf);
 	enforce_unlock();
 	c->timer.fn = on_conn_timeout;
+	c->head_spent_s = cm->accepted_s ? (unsigned)(monotonic_s() - cm->accepted_s) : 0;
 	c->wk = wk;
 	c->client.conn = c->upstream.conn = c;
 	c->client.w.fd = cm->fd;
@@ -794,6 +803,9 @@ static struct proxy_worker *worker_of(struct proxy *px, const struct conn_agent 
 
 /* Bytes of a request line looked at: a legacy POST's is short. */
 #define ROUTE_PEEK 2048
+/* How long a request line is waited for (the timer wheel fires 1-3 s on):
+ * a legacy POST sends its line at once. */
+#define ROUTE_WAIT_S 1
 
 static void route_post(struct deferred *d)
 {
@@ -831,23 +843,38 @@ static void route(struct conn_mail *cm, const char *head, size_t n, bool now)
 		loop_defer(px->loop, &cm->post, route_post);
 }
 
+/* Could these bytes still grow into "METHOD SP target SP version LF"? A
+ * method is a token (RFC 9110): anything else (TLS, garbage) is not
+ * waited for, the worker refuses it at once. */
+static bool may_be_request_line(const char *b, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && b[i] > ' ' && b[i] < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", b[i]))
+		i++;
+	if (i == n)
+		return true;               /* still inside the method */
+	return i > 0 && b[i] == ' ';   /* a method, then its target */
+}
+
 static void on_first_bytes(struct watch *w, uint32_t revents)
 {
 	struct conn_mail *cm = container_of(w, struct conn_mail, w);
 	char head[ROUTE_PEEK];
 	ssize_t n = recv(w->fd, head, sizeof(head), MSG_PEEK | MSG_DONTWAIT);
 
-	(void)revents;
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	/* edge-triggered: a request line not yet whole waits for more bytes */
-	if (n > 0 && (size_t)n < sizeof(head) && !memchr(head, '\n', n))
+	/* edge-triggered: a request line not yet whole waits for more bytes,
+	 * unless none can come (half-close, error) or it cannot be one */
+	if (n > 0 && (size_t)n < sizeof(head) && !memchr(head, '\n', n) &&
+	    !(revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && may_be_request_line(head, n))
 		return;
 	route(cm, head, n > 0 ? (size_t)n : 0, false);
 }
 
-/* Nothing (or no whole request line) within the header timeout: the
- * worker's own timeout takes it from here. */
+/* No whole request line within a second: placed as any other. The
+ * worker's header timeout counts from accept (head_spent_s). */
 static void on_route_timeout(struct timer *t)
 {
 	route(container_of(t, struct conn_mail, timer), NULL, 0, false);
@@ -855,9 +882,8 @@ static void on_route_timeout(struct timer *t)
 
 static void route_by_first_bytes(struct proxy *px, struct conn_mail *cm)
 {
-	unsigned wait_s = px->enforce->conn.header_timeout_s;
-
 	cm->px = px;
+	cm->accepted_s = monotonic_s();
 	cm->w.fd = cm->fd;
 	cm->w.cb = on_first_bytes;
 	cm->timer.fn = on_route_timeout;
@@ -865,11 +891,11 @@ static void route_by_first_bytes(struct proxy *px, struct conn_mail *cm)
 	if (px->routing)
 		px->routing->prev = cm;
 	px->routing = cm;
-	if (loop_watch(px->loop, &cm->w, EPOLLIN | EPOLLET)) {
+	if (loop_watch(px->loop, &cm->w, EPOLLIN | EPOLLRDHUP | EPOLLET)) {
 		route(cm, NULL, 0, false);
 		return;
 	}
-	timer_arm(&px->wheel, &cm->timer, wait_s ? wait_s : 10);
+	timer_arm(&px->wheel, &cm->timer, ROUTE_WAIT_S);
 }
 
 /* On the main thread: find the record, admit, hand over to a worker. */

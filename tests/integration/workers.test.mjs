@@ -113,3 +113,35 @@ itest('--workers 2: a legacy SSE session takes POSTs from any process; one on a 
   assert.deepEqual(rec.requestsMentioning(`legacy-${other.i}`), [], 'the refused POST never reached the server');
   assert.ok(daemon.proc.running);
 });
+
+// With more than one worker the main thread peeks at a connection's first
+// request line before it places it. That wait never adds to the header
+// timeout, and ends at once when no request line can come: a half-close
+// after a partial line, or bytes that cannot start one (a TLS hello).
+itest('--workers 2: the first-line wait: a half-close or a TLS hello is answered at once, a slow head within one header timeout', async (t) => {
+  const sb = sandbox(t, 'workers-peek');
+  const rec = await startRecorder(sb, { tools: ['echo'] });
+  await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port } }), args: ['--workers', '2', '--header-timeout', '4'] });
+  const probe = async (kind) => {
+    const script = `
+      const net = require('net'); const t0 = Date.now(); let got = '';
+      const s = net.connect(${rec.port}, '127.0.0.1', () => {
+        if ('${kind}' === 'halfclose') { s.write('POST /mcp'); s.end(); }
+        else if ('${kind}' === 'tls') s.write(Buffer.from('160301020001000200030300', 'hex'));
+        else { let i = 0; const head = 'POST /mcp HTTP/1.1\\r\\nHost: x\\r\\n';
+          const tick = setInterval(() => { if (i < head.length) s.write(head[i++]); }, 300); s.on('close', () => clearInterval(tick)); }
+      });
+      s.on('data', (d) => { got += d; });
+      s.on('error', () => {});
+      s.on('close', () => console.log(JSON.stringify({ ms: Date.now() - t0, status: Number((got.match(/^HTTP\\/1\\.1 (\\d+)/) || [])[1] || 0) })));`;
+    const res = await sb.runInCgroup(process.execPath, ['-e', script], { timeoutMs: 30000 });
+    return JSON.parse(res.stdout.trim().split('\n').pop());
+  };
+  const [half, tls, slow] = await Promise.all([probe('halfclose'), probe('tls'), probe('slow')]);
+  t.diagnostic(`half-close: ${JSON.stringify(half)}; tls: ${JSON.stringify(tls)}; slow head: ${JSON.stringify(slow)}`);
+  assert.ok(half.ms < 2000, `a half-close after "POST /mcp" waited ${half.ms} ms`);
+  assert.ok(tls.ms < 2000 && tls.status === 400, `a TLS hello waited ${tls.ms} ms (status ${tls.status})`);
+  // one header timeout (4 s) plus the timer wheel's 1-2 s, not two of them
+  assert.equal(slow.status, 408);
+  assert.ok(slow.ms >= 3500 && slow.ms < 7500, `a slow head got its 408 after ${slow.ms} ms`);
+});
