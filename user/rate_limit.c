@@ -90,7 +90,8 @@ int rate_check(int fd, const struct mcpf_rate_key *key, const struct mcpf_limit 
  * ids, or processes under --agent-identity process) cannot fill rate_state
  * and make every other agent's limited calls fail. Counts are exact: they
  * grow here when a budget is created and are recounted from the map by
- * every prune (the only place budgets are deleted) and at first use. */
+ * every prune, after a budget made for a refused call is deleted again,
+ * and at first use. */
 #define RATE_OWNER_SLOTS (2 * MCPF_MAX_RATE_STATES)
 
 struct rate_owner {
@@ -179,8 +180,10 @@ int rate_unconsume(int fd, const struct mcpf_rate_key *key, const struct rate_un
 		return kern_map_update(fd, key, &undo->before, BPF_F_LOCK);
 	if ((err = kern_map_delete(fd, key)) && err != -ENOENT)
 		return err;
-	if (owned(key) && counted_map && owner_of(key)->count)
-		owner_of(key)->count--;
+	/* owners[] is open-addressed with count 0 as a free slot: lowering a
+	 * count to 0 could hide another owner's slot behind it. Recount. */
+	if (owned(key))
+		counted_map = 0;
 	return 0;
 }
 

@@ -54,8 +54,11 @@ struct rate_undo {
 int rate_consume(int fd, const struct mcpf_rate_key *key, const struct mcpf_limit *limit,
 		 unsigned long long now_ns, struct rate_undo *undo);
 
-/* Take back a count rate_consume made in the same decision (the caller
- * holds the lock every decision takes, so nothing counted in between). */
+/* Take back a count rate_consume made in the same decision. The caller
+ * holds the lock every decision takes, so nothing in this process counted
+ * in between; another daemon sharing the map (a handover's drain) could
+ * have, and its count is then lost, as the read-check-write above can
+ * lose one: exactly one daemon counts at a time. */
 int rate_unconsume(int fd, const struct mcpf_rate_key *key, const struct rate_undo *undo);
 
 /* One agent's share of rate_state: what it can fill is the map's size
