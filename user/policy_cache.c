@@ -115,6 +115,18 @@ const struct policy_cache *policy_cache_for(struct policy_maps *maps, unsigned i
 	maps->cache->generation = generation;
 	load_servers(maps->servers, maps->cache);
 	load_tools(maps, maps->cache);
+	/* Another daemon flipped while it was read (decide reads the
+	 * generation at most once a millisecond): its sweep may have taken
+	 * entries of this one, a deny among them. An empty snapshot refuses
+	 * every call of it (fail-closed); the next decision reads anew. */
+	if (policy_active_generation(maps) != generation) {
+		policy_cache_free(maps->cache);
+		maps->cache = calloc(1, sizeof(*maps->cache));
+		if (!maps->cache)
+			abort();
+		maps->cache->generation = generation;
+		maps->gen_read_ns = 0;
+	}
 	return maps->cache;
 }
 
