@@ -121,7 +121,6 @@ int loop_run(struct loop *l)
 	while (!l->stop) {
 		int n = epoll_wait(l->epfd, evs, LOOP_BATCH, wait_ms(l));
 
-		l->batch++;
 
 		if (n < 0) {
 			int err = errno;
@@ -129,6 +128,7 @@ int loop_run(struct loop *l)
 			if (err == EINTR)
 				continue;
 			log_error("epoll_wait: %s", strerror(err));
+			run_later(l, true);
 			running = outer;
 			return -err;
 		}

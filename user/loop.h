@@ -33,7 +33,6 @@ struct loop {
 	struct deferred *pending;
 	struct deferred *later;    /* loop_defer_within: due at later_ns */
 	unsigned long long later_ns;  /* CLOCK_MONOTONIC */
-	unsigned long long batch;  /* epoll_wait returns so far */
 	pthread_mutex_t *held;     /* locked while a batch is dispatched, not while waiting; NULL: none */
 };
 
