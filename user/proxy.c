@@ -762,7 +762,10 @@ static void conn_new(struct mail *m)
 	c->flow.mailbox = &wk->mail;
 	acct_connection_opened(enf->acct);
 	setsockopt(c->client.w.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	log_info("intercepted pid=%u uid=%u comm=%.*s cgroup=%llu server=%.*s orig=%s worker=%td",
+	/* the interception line keeps its form (tools parse it); which worker
+	 * serves the connection follows on a line of its own, written with it */
+	log_info("intercepted pid=%u uid=%u comm=%.*s cgroup=%llu server=%.*s orig=%s\n"
+		 "mcpfence: served by worker %td",
 		 c->origin.pid, c->origin.uid, MCPF_COMM_LEN, c->origin.comm, c->origin.cgroup_id,
 		 MCPF_NAME_LEN, c->origin.server, endpoint_str(&c->origin.orig_dst, ep), wk - wk->px->workers);
 

@@ -1,8 +1,8 @@
 // --workers N: agent processes whose connections land on different worker
 // threads race one rate-limit budget. Exactly `max` calls run, every other
 // is refused, the stats map counts every call once, and every audit line
-// is whole JSON. Workers are told apart by the daemon's log (worker=N on
-// each interception), so the race is known to cross threads.
+// is whole JSON. Workers are told apart by the daemon's log ("served by worker N"
+// after each interception), so the race is known to cross threads.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';

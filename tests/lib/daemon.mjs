@@ -12,15 +12,20 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 // MCPF_DAEMON: another build of it, e.g. build/san/mcpfence (ASan + UBSan).
 export const MCPFENCE = path.resolve(repo, process.env.MCPF_DAEMON || 'build/mcpfence');
 
-// mcpfence: intercepted pid=<tgid> uid=<uid> comm=<comm> cgroup=<id> server=<name> orig=<addr:port> worker=<n>
-const INTERCEPTED = /^mcpfence: intercepted pid=(\d+) uid=(\d+) comm=(.*) cgroup=(\d+) server=(\S+) orig=(\S+) worker=(\d+)$/;
+// mcpfence: intercepted pid=<tgid> uid=<uid> comm=<comm> cgroup=<id> server=<name> orig=<addr:port>
+// mcpfence: served by worker <n>          (the next line, written with it)
+const INTERCEPTED = /^mcpfence: intercepted pid=(\d+) uid=(\d+) comm=(.*) cgroup=(\d+) server=(\S+) orig=(\S+)$/;
+const SERVED_BY = /^mcpfence: served by worker (\d+)$/;
 
 export function parseInterceptions(log) {
   const found = [];
-  for (const line of log.split('\n')) {
+  const lines = log.split('\n');
+  lines.forEach((line, i) => {
     const m = line.match(INTERCEPTED);
-    if (m) found.push({ pid: Number(m[1]), uid: Number(m[2]), comm: m[3], cgroup: BigInt(m[4]), server: m[5], orig: m[6], worker: Number(m[7]) });
-  }
+    const w = (lines[i + 1] || '').match(SERVED_BY);
+    // counted once whole: both lines come from one log call, but may reach the pipe in two writes
+    if (m && w) found.push({ pid: Number(m[1]), uid: Number(m[2]), comm: m[3], cgroup: BigInt(m[4]), server: m[5], orig: m[6], worker: Number(w[1]) });
+  });
   return found;
 }
 
