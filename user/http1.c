@@ -331,9 +331,11 @@ static enum http1_status finish_head(struct http1_parser *p)
 	m->target_len = p->target_len;
 	m->keep_alive = http_should_keep_alive(&p->hp);
 	m->upgrade = p->hp.upgrade;
-	m->n_headers = p->n_offs;
+	/* counted as each is filled and checked: the array is not cleared per
+	 * message, so a failed head never shows the previous message's entries */
+	m->n_headers = 0;
 	for (size_t i = 0; i < p->n_offs; i++) {
-		struct http1_header *h = &m->headers[i];
+		struct http1_header *h = &m->headers[m->n_headers++];
 		h->name = p->head.data + p->offs[i].name_off;
 		h->name_len = p->offs[i].name_len;
 		h->value = p->head.data + p->offs[i].value_off;

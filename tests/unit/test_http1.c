@@ -519,3 +519,22 @@ TEST(http1_normalized_path_for_endpoint_matching)
 	CHECK_STR_EQ(normalized("/mcp%00"), "(refused)");
 	CHECK_STR_EQ(normalized("/mcp%zz"), "(refused)");
 }
+
+/* The header array is not cleared per message: a head that fails its
+ * checks shows only the entries checked before the failure, never the
+ * previous message's. */
+TEST(http1_failed_head_shows_no_previous_headers)
+{
+	static const char two[] =
+		"POST /a HTTP/1.1\r\nHost: a\r\nX-One: 1\r\nX-Two: 2\r\nX-Three: 3\r\nContent-Length: 0\r\n\r\n"
+		"POST /b HTTP/1.1\r\nHost: b\r\nBad Name: x\r\nContent-Length: 0\r\n\r\n";
+	struct bytebuf log = BYTEBUF_INIT;
+	struct http1_parser p;
+
+	http1_init(&p, HTTP1_REQUEST, 1 << 20);
+	CHECK_INT_EQ(drive(&p, two, sizeof(two) - 1, 0, HTTP1_BODY_STREAM, &log), HTTP1_ERROR);
+	CHECK(http1_msg(&p)->n_headers <= 2);
+	CHECK_INT_EQ(http1_find_header(http1_msg(&p), "X-Three", NULL, NULL), 0);
+	http1_free(&p);
+	bb_free(&log);
+}
