@@ -565,7 +565,8 @@ cols=$(echo $CONNS | wc -w)
 	echo "set multiplot layout $rows,$cols title 'mcpfence benchmark: latency percentiles per scenario (µs, log scale; median of rounds)'"
 	echo "set style data histogram; set style histogram clustered gap 1; set style fill solid 0.8 border -1"
 	# scenario names are longer than a cluster is wide: slanted, with room below
-	echo "set logscale y; set grid ytics; set key top left; set boxwidth 0.9"
+	# the key sits right of each panel: inside, it hid the tallest bars of the 64 KiB panels
+	echo "set logscale y; set grid ytics; set key outside right top vertical; set boxwidth 0.9"
 	echo "set xtics nomirror rotate by 25 right font ',8'; set bmargin 6"
 	i=0
 	for size in $SIZES; do
