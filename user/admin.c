@@ -18,7 +18,7 @@ struct admin_conn {
 	bool replied;
 	struct deferred free_later;
 	struct timer timeout;
-	struct admin_conn *prev, *next;
+	struct dlist link;          /* in a->conns */
 };
 
 static void admin_conn_free(struct deferred *d)
@@ -38,14 +38,14 @@ static void admin_conn_close(struct admin_conn *c)
 		return;
 	loop_close(a->loop, &c->w);
 	timer_cancel(&c->timeout);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		a->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	dlist_del(&c->link);
 	a->nconns--;
 	loop_defer(a->loop, &c->free_later, admin_conn_free);
+}
+
+static struct admin_conn *oldest(const struct admin *a)
+{
+	return container_of(dlist_first(&a->conns), struct admin_conn, link);
 }
 
 static void admin_conn_timeout(struct timer *t)
@@ -155,7 +155,7 @@ static void on_accept(struct watch *w, uint32_t revents)
 
 	(void)revents;
 	while ((fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		struct admin_conn *c = calloc(1, sizeof(*c)), **last = &a->conns;
+		struct admin_conn *c = calloc(1, sizeof(*c));
 
 		if (!c) {
 			close(fd);
@@ -170,12 +170,8 @@ static void on_accept(struct watch *w, uint32_t revents)
 			continue;
 		}
 		if (a->nconns >= ADMIN_MAX_CONNS)
-			admin_conn_close(a->conns);
-		while (*last) {
-			c->prev = *last;
-			last = &(*last)->next;
-		}
-		*last = c;
+			admin_conn_close(oldest(a));
+		dlist_add_tail(&a->conns, &c->link);
 		a->nconns++;
 		c->timeout.fn = admin_conn_timeout;
 		if (a->wheel)
@@ -276,7 +272,7 @@ int admin_export_listener(const struct admin *a, struct handover_item *it)
 void admin_stop(struct admin *a)
 {
 	timer_cancel(&a->resume);
-	while (a->conns)
-		admin_conn_close(a->conns);
+	while (!dlist_empty(&a->conns))
+		admin_conn_close(oldest(a));
 	loop_close(a->loop, &a->listen);
 }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include "bytebuf.h"
+#include "dlist.h"
 #include "loop.h"
 #include "timer_wheel.h"
 
@@ -28,7 +29,7 @@ struct admin {
 	void *ctx;
 	struct timer_wheel *wheel;  /* timeouts and the pause at the fd limit; NULL: none */
 	struct timer resume;        /* out of descriptors: the listener rests until this fires */
-	struct admin_conn *conns;   /* oldest first */
+	struct dlist conns;         /* struct admin_conn, oldest first */
 	unsigned nconns;
 };
 

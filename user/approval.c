@@ -10,7 +10,7 @@
 #define REMEMBER_MAX_S 86400
 
 struct approval {
-	struct approval *prev, *next;
+	struct dlist link;               /* in st->pending */
 	struct approval_store *st;
 	struct timer timer;
 	char id[APPROVAL_ID_LEN + 1];
@@ -24,8 +24,21 @@ struct approval {
 const char *approval_id(const struct approval *a) { return a->id; }
 const struct approval_subject *approval_subject_of(const struct approval *a) { return &a->s; }
 long long approval_age_s(const struct approval *a) { return monotonic_s() - a->start_s; }
-const struct approval *approval_first(const struct approval_store *st) { return st->head; }
-const struct approval *approval_next(const struct approval *a) { return a->next; }
+
+static struct approval *approval_of(const struct dlist *n)
+{
+	return n ? container_of(n, struct approval, link) : NULL;
+}
+
+const struct approval *approval_first(const struct approval_store *st)
+{
+	return approval_of(dlist_first(&st->pending));
+}
+
+const struct approval *approval_next(const struct approval *a)
+{
+	return approval_of(dlist_next(&a->st->pending, &a->link));
+}
 
 int approval_store_init(struct approval_store *st, struct timer_wheel *wheel, unsigned int max_pending)
 {
@@ -38,14 +51,7 @@ int approval_store_init(struct approval_store *st, struct timer_wheel *wheel, un
 static void unlink_pending(struct approval_store *st, struct approval *a)
 {
 	timer_cancel(&a->timer);
-	if (a->prev)
-		a->prev->next = a->next;
-	else
-		st->head = a->next;
-	if (a->next)
-		a->next->prev = a->prev;
-	else
-		st->tail = a->prev;
+	dlist_del(&a->link);
 	st->n_pending--;
 }
 
@@ -144,10 +150,14 @@ int approval_submit(struct approval_store *st, const struct approval_subject *s,
 	}
 	if (st->max_per_agent) {
 		unsigned mine = 0;
+		struct dlist *n, *next;
 
-		for (a = st->head; a; a = a->next)
-			mine += a->s.cgroup_id == s->cgroup_id && a->s.uid == s->uid &&
-				a->s.identity_pid == s->identity_pid;
+		dlist_for_each_safe(n, next, &st->pending) {
+			const struct approval_subject *held = &approval_of(n)->s;
+
+			mine += held->cgroup_id == s->cgroup_id && held->uid == s->uid &&
+				held->identity_pid == s->identity_pid;
+		}
 		if (mine >= st->max_per_agent) {
 			st->refused_full_total++;
 			return -EDQUOT;
@@ -167,12 +177,7 @@ int approval_submit(struct approval_store *st, const struct approval_subject *s,
 	a->start_ns = boot_time_ns();
 	a->start_s = monotonic_s();
 	a->timer.fn = on_timeout;
-	a->prev = st->tail;
-	if (st->tail)
-		st->tail->next = a;
-	else
-		st->head = a;
-	st->tail = a;
+	dlist_add_tail(&st->pending, &a->link);
 	st->n_pending++;
 	timer_arm(st->wheel, &a->timer, s->timeout_s ? s->timeout_s : 1);
 	if (st->watch)
@@ -194,23 +199,28 @@ void approval_cancel(struct approval_store *st, struct approval *a)
 	free(a);
 }
 
+/* The pending call with this id, or NULL. */
+static struct approval *pending(const struct approval_store *st, const char *id)
+{
+	struct dlist *n, *next;
+
+	dlist_for_each_safe(n, next, &st->pending)
+		if (!strcmp(approval_of(n)->id, id))
+			return approval_of(n);
+	return NULL;
+}
+
 const struct approval *approval_find(const struct approval_store *st, const char *id)
 {
-	const struct approval *a;
-
-	for (a = st->head; a && strcmp(a->id, id); a = a->next)
-		;
-	return a;
+	return pending(st, id);
 }
 
 int approval_decide(struct approval_store *st, const char *id, bool approve, long remember_s,
 		    const char *by, const char *reason)
 {
 	struct approval_result r = { .outcome = approve ? APPROVAL_APPROVED : APPROVAL_DECLINED };
-	struct approval *a;
+	struct approval *a = pending(st, id);
 
-	for (a = st->head; a && strcmp(a->id, id); a = a->next)
-		;
 	if (!a)
 		return -ENOENT;
 	snprintf(r.by, sizeof(r.by), "%s", by);
@@ -238,11 +248,11 @@ void approval_store_fini(struct approval_store *st, const char *reason)
 	/* workers may still read requests until their stop: a call held
 	 * from here on would end with its connection, not with this reason */
 	snprintf(st->closed, sizeof(st->closed), "%s", reason);
-	while (st->head) {
+	while (!dlist_empty(&st->pending)) {
 		struct approval_result r = { .outcome = APPROVAL_STOPPED };
 
 		snprintf(r.by, sizeof(r.by), "daemon");
 		snprintf(r.reason, sizeof(r.reason), "%s", reason);
-		finish(st, st->head, &r);
+		finish(st, approval_of(dlist_first(&st->pending)), &r);
 	}
 }

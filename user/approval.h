@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "mcpfence_abi.h"
+#include "dlist.h"
 #include "timer_wheel.h"
 
 #define APPROVAL_ID_LEN 32           /* hex characters */
@@ -79,8 +80,7 @@ struct approval_store {
 	struct timer_wheel *wheel;
 	unsigned int max_pending, n_pending;
 	unsigned int max_per_agent;      /* held at once per agent identity; 0: max_pending */
-	struct approval *head;           /* oldest first */
-	struct approval *tail;
+	struct dlist pending;            /* struct approval, oldest first */
 	struct remembered remembered[APPROVAL_REMEMBER_MAX];
 	unsigned int n_remembered;
 	char closed[128];                /* set by approval_store_fini: why new calls are refused */

@@ -31,7 +31,7 @@
 struct ctl_client {
 	struct watch w;
 	struct approval_ctl *ctl;
-	struct ctl_client *prev, *next;
+	struct dlist link;           /* in ctl->clients */
 	struct bytebuf in, out;
 	bool watching;
 	pid_t pid;
@@ -59,7 +59,7 @@ struct approval_ctl {
 	gid_t group;
 	bool have_group;
 	char *hook;
-	struct ctl_client *clients;
+	struct dlist clients;        /* struct ctl_client */
 	unsigned n_clients;
 	struct hook_proc hooks[APPROVAL_HOOKS_MAX];
 	unsigned long long hooks_run, hooks_skipped;
@@ -184,12 +184,7 @@ static void client_close(struct ctl_client *cl)
 	if (cl->w.fd < 0)
 		return;
 	loop_close(c->loop, &cl->w);
-	if (cl->prev)
-		cl->prev->next = cl->next;
-	else
-		c->clients = cl->next;
-	if (cl->next)
-		cl->next->prev = cl->prev;
+	dlist_del(&cl->link);
 	c->n_clients--;
 	loop_defer(c->loop, &cl->free_later, client_free);
 }
@@ -443,10 +438,7 @@ static void on_accept(struct watch *w, uint32_t revents)
 		cl->pid = cred.pid;
 		cl->uid = cred.uid;
 		cl->gid = cred.gid;
-		cl->next = c->clients;
-		if (c->clients)
-			c->clients->prev = cl;
-		c->clients = cl;
+		dlist_add_head(&c->clients, &cl->link);
 		c->n_clients++;
 		if (loop_watch(c->loop, &cl->w, EPOLLIN))
 			client_close(cl);
@@ -549,13 +541,14 @@ static void on_store_event(void *ctx, enum approval_event ev, const struct appro
 			   const struct approval_result *r)
 {
 	struct approval_ctl *c = ctx;
+	struct dlist *n, *next;
 
 	if (ev == APPROVAL_EV_NEW && c->hook)
 		run_hook(c, a);
-	for (struct ctl_client *cl = c->clients, *next; cl; cl = next) {
+	dlist_for_each_safe(n, next, &c->clients) {
+		struct ctl_client *cl = container_of(n, struct ctl_client, link);
 		cJSON *o;
 
-		next = cl->next;
 		if (!cl->watching || !(o = cJSON_CreateObject()))
 			continue;
 		if (ev == APPROVAL_EV_NEW) {
@@ -722,8 +715,8 @@ void approval_ctl_stop(struct approval_ctl *c)
 	if (!c)
 		return;
 	approval_store_fini(&c->st, "mcpfence is stopping");
-	while (c->clients)
-		client_close(c->clients);
+	while (!dlist_empty(&c->clients))
+		client_close(container_of(dlist_first(&c->clients), struct ctl_client, link));
 	/* the path may be a successor's socket by now: only ours goes */
 	if (c->listen.fd >= 0) {
 		struct stat mine;

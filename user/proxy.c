@@ -56,7 +56,7 @@ struct proxy_conn {
 	struct mcpf_conn_key key;     /* conns map key */
 	struct mcpf_conn origin;
 	struct proxy_worker *wk;
-	struct proxy_conn *prev, *next;
+	struct dlist link;            /* in wk->conns */
 	struct deferred free_later;
 	/* limits (conn_limits.h): the state its timer runs for, since when */
 	struct timer timer;
@@ -146,12 +146,7 @@ static void conn_close(struct proxy_conn *c, bool reset)
 	close_side(wk, &c->client, reset);
 	close_side(wk, &c->upstream, reset);
 	kern_conn_forget(&wk->px->kern, &c->key);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		wk->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	dlist_del(&c->link);
 	__atomic_sub_fetch(&wk->active, 1, __ATOMIC_RELAXED);
 	timer_cancel(&c->timer);
 	enforce_lock();
@@ -710,7 +705,7 @@ struct conn_mail {
 	struct watch w;
 	struct timer timer;
 	struct deferred post;
-	struct conn_mail *prev, *next;  /* px->routing */
+	struct dlist link;              /* in px->routing */
 };
 
 /* On the worker: the connection is its own from here. */
@@ -748,10 +743,7 @@ static void conn_new(struct mail *m)
 	c->client.w.fd = cm->fd;
 	c->client.w.cb = c->upstream.w.cb = on_side_event;
 	c->upstream.w.fd = -1;
-	c->next = wk->conns;
-	if (wk->conns)
-		wk->conns->prev = c;
-	wk->conns = c;
+	dlist_add_head(&wk->conns, &c->link);
 	__atomic_add_fetch(&wk->active, 1, __ATOMIC_RELAXED);
 	mcp_flow_init(&c->flow, enf, &c->origin, cm->id, conn_kick, c);
 	free(cm);
@@ -834,12 +826,7 @@ static void route(struct conn_mail *cm, const char *head, size_t n, bool now)
 				cm->wk = &px->workers[i];
 	loop_unwatch(px->loop, &cm->w);
 	timer_cancel(&cm->timer);
-	if (cm->prev)
-		cm->prev->next = cm->next;
-	else
-		px->routing = cm->next;
-	if (cm->next)
-		cm->next->prev = cm->prev;
+	dlist_del(&cm->link);
 	if (now)
 		route_post(&cm->post);
 	else
@@ -890,10 +877,7 @@ static void route_by_first_bytes(struct proxy *px, struct conn_mail *cm)
 	cm->w.fd = cm->fd;
 	cm->w.cb = on_first_bytes;
 	cm->timer.fn = on_route_timeout;
-	cm->next = px->routing;
-	if (px->routing)
-		px->routing->prev = cm;
-	px->routing = cm;
+	dlist_add_head(&px->routing, &cm->link);
 	if (loop_watch(px->loop, &cm->w, EPOLLIN | EPOLLRDHUP | EPOLLET)) {
 		route(cm, NULL, 0, false);
 		return;
@@ -1121,10 +1105,12 @@ static void close_idle(struct mail *m)
 {
 	struct proxy_worker *wk = container_of(m, struct proxy_worker, idle_mail);
 
-	for (struct proxy_conn *c = wk->conns, *next; c; c = next) {
+	struct dlist *n, *next;
+
+	dlist_for_each_safe(n, next, &wk->conns) {
+		struct proxy_conn *c = container_of(n, struct proxy_conn, link);
 		char byte;
 
-		next = c->next;
 		if (c->connecting || c->client.out.len || c->upstream.out.len || !mcp_flow_idle(&c->flow) ||
 		    recv(c->client.w.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
 			continue;
@@ -1158,8 +1144,8 @@ static void stop_worker(struct mail *m)
 {
 	struct proxy_worker *wk = container_of(m, struct proxy_worker, stop_mail);
 
-	while (wk->conns)
-		conn_close(wk->conns, false);
+	while (!dlist_empty(&wk->conns))
+		conn_close(container_of(dlist_first(&wk->conns), struct proxy_conn, link), false);
 	wk->stopping = true;
 	wk->loop.stop = true;
 }
@@ -1167,8 +1153,8 @@ static void stop_worker(struct mail *m)
 void proxy_stop(struct proxy *px)
 {
 	/* no batch runs now: to their workers, which close them at their stop */
-	while (px->routing)
-		route(px->routing, NULL, 0, true);
+	while (!dlist_empty(&px->routing))
+		route(container_of(dlist_first(&px->routing), struct conn_mail, link), NULL, 0, true);
 	for (unsigned i = 0; i < px->n_workers; i++)
 		if (px->workers[i].running)
 			mailbox_post(&px->workers[i].mail, &px->workers[i].stop_mail, stop_worker);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include "bytebuf.h"
 #include "conn_limits.h"
+#include "dlist.h"
 #include "enforce.h"
 #include "kern_maps.h"
 #include "loop.h"
@@ -47,7 +48,7 @@ struct proxy_worker {
 	pthread_t thread;
 	bool running;                      /* the thread was started (and not joined yet) */
 	bool stopping;                     /* its connections are closed: new ones are refused */
-	struct proxy_conn *conns;
+	struct dlist conns;                /* struct proxy_conn */
 	long long trimmed_at_s;            /* last malloc_trim, CLOCK_MONOTONIC_COARSE */
 	/* atomic: the main thread reads them */
 	unsigned long long active, upstream_failures, timeouts_total, mem_refused_total;
@@ -66,7 +67,7 @@ struct proxy {
 	unsigned long long paused_total;
 	struct proxy_worker *workers;
 	unsigned n_workers;
-	struct conn_mail *routing;         /* accepted, awaiting their first request line (main thread) */
+	struct dlist routing;              /* struct conn_mail: accepted, awaiting their first request line (main thread) */
 	unsigned next_home;                /* worker_of's turn for ties: under enforce_lock */
 };
 

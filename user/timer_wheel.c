@@ -26,7 +26,7 @@ int timer_wheel_init(struct timer_wheel *tw, struct loop *loop)
 	tw->loop = loop;
 	tw->now_s = monotonic_s();
 	for (int i = 0; i < TIMER_WHEEL_SLOTS; i++)
-		tw->slots[i].prev = tw->slots[i].next = &tw->slots[i];
+		dlist_init(&tw->slots[i]);
 	tw->w.cb = on_tick;
 	tw->w.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (tw->w.fd < 0)
@@ -44,19 +44,7 @@ void timer_wheel_fini(struct timer_wheel *tw)
 
 void timer_cancel(struct timer *t)
 {
-	if (!t->next)
-		return;
-	t->prev->next = t->next;
-	t->next->prev = t->prev;
-	t->prev = t->next = NULL;
-}
-
-static void link_before(struct timer *head, struct timer *t)
-{
-	t->next = head;
-	t->prev = head->prev;
-	head->prev->next = t;
-	head->prev = t;
+	dlist_del(&t->link);
 }
 
 void timer_arm(struct timer_wheel *tw, struct timer *t, unsigned seconds)
@@ -68,32 +56,32 @@ void timer_arm(struct timer_wheel *tw, struct timer *t, unsigned seconds)
 	 * timer never fires before `seconds` (the wheel may also not have run
 	 * this second yet: never behind it) */
 	t->deadline_s = (now > tw->now_s ? now : tw->now_s) + (seconds ? seconds : 1) + 1;
-	link_before(&tw->slots[t->deadline_s % TIMER_WHEEL_SLOTS], t);
+	dlist_add_tail(&tw->slots[t->deadline_s % TIMER_WHEEL_SLOTS], &t->link);
 }
 
 void timer_wheel_advance(struct timer_wheel *tw, long long now_s)
 {
-	struct timer due = { .prev = &due, .next = &due };
-
 	/* a long stall (or a first tick after a suspend) visits each slot once */
 	long long from = now_s - tw->now_s > TIMER_WHEEL_SLOTS ? now_s - TIMER_WHEEL_SLOTS : tw->now_s;
+	struct dlist due, *n, *next;
+
+	dlist_init(&due);
 
 	for (long long s = from + 1; s <= now_s; s++) {
-		struct timer *head = &tw->slots[s % TIMER_WHEEL_SLOTS];
+		dlist_for_each_safe(n, next, &tw->slots[s % TIMER_WHEEL_SLOTS]) {
+			struct timer *t = container_of(n, struct timer, link);
 
-		for (struct timer *t = head->next, *next; t != head; t = next) {
-			next = t->next;
 			if (t->deadline_s <= now_s) {
-				timer_cancel(t);
-				link_before(&due, t);
+				dlist_del(n);
+				dlist_add_tail(&due, n);
 			}
 		}
 	}
 	if (now_s > tw->now_s)
 		tw->now_s = now_s;
 	/* collected first: a callback may cancel a timer that is also due */
-	while (due.next != &due) {
-		struct timer *t = due.next;
+	while (!dlist_empty(&due)) {
+		struct timer *t = container_of(due.next, struct timer, link);
 
 		timer_cancel(t);
 		t->fn(t);

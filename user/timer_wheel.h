@@ -5,7 +5,7 @@
  *   timer_wheel_init(&tw, loop);        // one timerfd, ticking once a second
  *   t->fn = on_timeout;                 // struct timer embedded in the owner
  *   timer_arm(&tw, t, seconds);         // (re)arm: fires once, seconds from now
- *   timer_cancel(t);                    // no-op when not armed (t->next is NULL)
+ *   timer_cancel(t);                    // no-op when not armed (timer_armed)
  *   timer_wheel_fini(&tw);
  *
  * A hashed wheel of TIMER_WHEEL_SLOTS one-second slots: arm and cancel are
@@ -18,12 +18,13 @@
 #define MCPF_TIMER_WHEEL_H
 
 #include <stdbool.h>
+#include "dlist.h"
 #include "loop.h"
 
 #define TIMER_WHEEL_SLOTS 64
 
 struct timer {
-	struct timer *prev, *next;
+	struct dlist link;          /* in its slot; unlinked (zeroed): not armed */
 	long long deadline_s;
 	void (*fn)(struct timer *t);
 };
@@ -32,13 +33,14 @@ struct timer_wheel {
 	struct watch w;
 	struct loop *loop;
 	long long now_s;            /* last second the wheel has run */
-	struct timer slots[TIMER_WHEEL_SLOTS];  /* list heads */
+	struct dlist slots[TIMER_WHEEL_SLOTS];
 };
 
 int timer_wheel_init(struct timer_wheel *tw, struct loop *loop);
 void timer_wheel_fini(struct timer_wheel *tw);
 void timer_arm(struct timer_wheel *tw, struct timer *t, unsigned seconds);
 void timer_cancel(struct timer *t);
+static inline bool timer_armed(const struct timer *t) { return dlist_linked(&t->link); }
 /* Run the timers due at now_s (the timerfd callback calls this). */
 void timer_wheel_advance(struct timer_wheel *tw, long long now_s);
 /* The wheel's clock is monotonic_s() (common.h). */

@@ -48,7 +48,7 @@ TEST(timer_wheel_fires_once_at_its_second_across_rounds)
 	timer_arm(&tw, &a.t, 2);
 	timer_arm(&tw, &b.t, 5);
 	timer_arm(&tw, &far.t, TIMER_WHEEL_SLOTS + 3);  /* a 3 s timer's slot, one round later */
-	CHECK(a.t.next);
+	CHECK(timer_armed(&a.t));
 	timer_arm(&tw, &b.t, 4);                          /* re-arming moves it */
 	long long base = a.t.deadline_s - 3;  /* the second it was armed in: 2 s plus the phase second */
 	for (long long s = t0 + 1; s <= base + 2; s++)
@@ -61,7 +61,7 @@ TEST(timer_wheel_fires_once_at_its_second_across_rounds)
 	CHECK_INT_EQ(b.fired, 1);
 	CHECK(b.at == base + 5);
 	CHECK_INT_EQ(far.fired, 0);  /* its slot came by, its round did not */
-	CHECK(!a.t.next);
+	CHECK(!timer_armed(&a.t));
 	advance_to(&tw, base + TIMER_WHEEL_SLOTS + 4);
 	CHECK_INT_EQ(far.fired, 1);
 	timer_wheel_fini(&tw);
@@ -96,7 +96,7 @@ TEST(timer_wheel_long_stall_and_cancel_from_a_callback)
 	/* armed first, x runs first and cancels y, though y was due too */
 	CHECK_INT_EQ(x.fired, 1);
 	CHECK_INT_EQ(y.fired, 0);
-	CHECK(!x.t.next && !y.t.next);
+	CHECK(!timer_armed(&x.t) && !timer_armed(&y.t));
 	timer_wheel_fini(&tw);
 	loop_fini(&loop);
 }
