@@ -212,11 +212,11 @@ static bool value_is(const char *v, size_t len, const char *want)
 
 size_t http1_find_header(const struct http1_msg *m, const char *name, const char **value, size_t *len)
 {
-	size_t count = 0;
+	size_t count = 0, name_len = strlen(name);
 
 	for (size_t i = 0; i < m->n_headers; i++) {
 		const struct http1_header *h = &m->headers[i];
-		if (!value_is(h->name, h->name_len, name))
+		if (h->name_len != name_len || strncasecmp(h->name, name, name_len))
 			continue;
 		if (count++ == 0) {
 			if (value)
