@@ -10,6 +10,7 @@
 #include "class_rule.h"
 #include "decide.h"
 #include "glob.h"
+#include "mcp_uri.h"
 #include "log.h"
 #include "policy_cache.h"
 #include "rate_limit.h"
@@ -356,12 +357,12 @@ static void build_chain(const struct policy_cache *cache, const char *server, co
 	memset(c, 0, sizeof(*c));
 	c->list = mcp_method_class(method) == MCP_METHOD_LIST;
 	if (tg->kind == MCP_OBJECT_PROMPT) {
-		if (strcmp(tg->name, "*"))  /* "*" means every prompt, never one */
-			find_prefixed(cache, server, POLICY_PROMPT_PREFIX, "prompts", tg->name, named);
+		if (strcmp(tg->match, "*"))  /* "*" means every prompt, never one */
+			find_prefixed(cache, server, POLICY_PROMPT_PREFIX, "prompts", tg->match, named);
 		find_prefixed(cache, server, POLICY_PROMPT_PREFIX, "prompts", "*", family);
 		c->hidden = named->tool && named->tool->rule.hidden;
 	} else if (tg->kind == MCP_OBJECT_RESOURCE) {
-		c->hidden = find_resource(cache, server, tg->name, named, family);
+		c->hidden = find_resource(cache, server, tg->match, named, family);
 	}
 	find_prefixed(cache, server, POLICY_METHOD_PREFIX, "methods", method, &c->e[2]);
 	if (!c->list)
@@ -442,9 +443,10 @@ bool policy_list_hidden(struct policy_maps *maps, const char *server, enum mcp_l
 	const struct policy_cache *cache;
 	const struct mcpf_policy_server *srv;
 	const struct mcpf_policy_tool *decider;
-	struct mcp_method_target tg = { .name = name };
+	struct mcp_method_target tg = { .name = name, .match = name };
 	struct chain c;
-	char rule[256];
+	char rule[256], form[MCP_TARGET_NAME_MAX + 1];
+	const char *why;
 
 	if (list == MCP_LIST_TOOLS)
 		return policy_tool_hidden(maps, server, name);
@@ -453,8 +455,14 @@ bool policy_list_hidden(struct policy_maps *maps, const char *server, enum mcp_l
 	cache = policy_cache_for(maps, gen);
 	if (!(srv = policy_cache_server(cache, server)))
 		return false;
-	/* what fetching the entry would meet: hidden, or an action that denies */
+	/* what fetching the entry would meet: hidden, or an action that denies;
+	 * a listed URI no read of which would be decided is hidden too */
 	tg.kind = list == MCP_LIST_PROMPTS ? MCP_OBJECT_PROMPT : MCP_OBJECT_RESOURCE;
+	if (list == MCP_LIST_RESOURCES) {
+		if (strlen(name) > MCP_TARGET_NAME_MAX || mcp_uri_match_form(name, form, sizeof(form), &why) < 0)
+			return true;
+		tg.match = form;
+	}
 	build_chain(cache, server, list == MCP_LIST_PROMPTS ? "prompts/get" : "resources/read", &tg, &c);
 	return c.hidden || chain_action(&c, srv, rule, sizeof(rule), &decider) != MCPF_ACTION_ALLOW;
 }

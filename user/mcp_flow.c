@@ -387,8 +387,9 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 	const char *why;
 	int list = mcp_method_list(jm->method);
 	enum mcpf_decision v;
+	char uri_form[MCP_TARGET_NAME_MAX + 1];
 
-	if (mcp_method_target(jm->method, jm->params, &dr.target, &why) < 0) {
+	if (mcp_method_target(jm->method, jm->params, uri_form, &dr.target, &why) < 0) {
 		v = d.verdict = MCPF_DECISION_INVALID;
 		snprintf(d.rule, sizeof(d.rule), "params");
 		snprintf(d.reason, sizeof(d.reason), "%s", why);

@@ -3,6 +3,7 @@
 
 #include "common.h"
 #include "mcp_method.h"
+#include "mcp_uri.h"
 
 static const char *const lifecycle[] = {
 	"initialize", "ping", "notifications/initialized", "notifications/cancelled",
@@ -73,7 +74,7 @@ static const char *string_member(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-int mcp_method_target(const char *method, const cJSON *params, struct mcp_method_target *out,
+int mcp_method_target(const char *method, const cJSON *params, char *form, struct mcp_method_target *out,
 		      const char **why)
 {
 	memset(out, 0, sizeof(*out));
@@ -104,7 +105,17 @@ int mcp_method_target(const char *method, const cJSON *params, struct mcp_method
 	}
 	if (out->kind == MCP_OBJECT_NONE)
 		return 0;
-	if (out->name && strlen(out->name) > MCP_TARGET_NAME_MAX)
+	if (!out->name)
+		return -1;
+	if (strlen(out->name) > MCP_TARGET_NAME_MAX) {
 		*why = "the prompt name or resource URI is longer than 8192 bytes";
-	return out->name && strlen(out->name) <= MCP_TARGET_NAME_MAX ? 0 : -1;
+		return -1;
+	}
+	out->match = out->name;
+	if (out->kind == MCP_OBJECT_RESOURCE) {
+		if (mcp_uri_match_form(out->name, form, MCP_TARGET_NAME_MAX + 1, why) < 0)
+			return -1;
+		out->match = form;
+	}
+	return 0;
 }

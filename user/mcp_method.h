@@ -49,6 +49,7 @@ enum mcp_list { MCP_LIST_TOOLS, MCP_LIST_PROMPTS, MCP_LIST_RESOURCES, MCP_LIST_T
 struct mcp_method_target {
 	enum mcp_object kind;
 	const char *name;            /* prompt name or resource URI; NULL for NONE */
+	const char *match;           /* what patterns match: the name, a URI's mcp_uri_match_form */
 	const cJSON *arguments;      /* prompts/get params.arguments, or NULL */
 };
 
@@ -57,8 +58,10 @@ enum mcp_method_class mcp_method_class(const char *method);
 bool mcp_method_specified(const char *method);
 
 /* 0 with *out set, or -1 with a reason when params lack what the method
- * needs (the request is then invalid: refused, never forwarded). */
-int mcp_method_target(const char *method, const cJSON *params, struct mcp_method_target *out,
+ * needs or name a resource URI servers may read otherwise (mcp_uri.h)
+ * (the request is then invalid: refused, never forwarded). A URI's match
+ * form is written to form (MCP_TARGET_NAME_MAX + 1 bytes). */
+int mcp_method_target(const char *method, const cJSON *params, char *form, struct mcp_method_target *out,
 		      const char **why);
 
 /* The list a LIST method returns; -1 for other methods. */

@@ -14,6 +14,7 @@
 #include "common.h"
 #include "endpoint.h"
 #include "mcp_method.h"
+#include "mcp_uri.h"
 #include "policy.h"
 #include "tool_class.h"
 
@@ -1077,7 +1078,11 @@ static bool entry_name(struct loader *l, const struct family *fam, const char *f
 			return false;
 		}
 	}
-	snprintf(out, MCPF_NAME_LEN, "%s%s", fam->prefix, name);
+	snprintf(out, MCPF_NAME_LEN, "%s", fam->prefix);
+	/* URI patterns in the form requests are matched in (mcp_uri.h); never longer */
+	if (fam->kind == FAMILY_RESOURCES)
+		return !mcp_uri_pattern_form(name, out + strlen(fam->prefix), MCPF_NAME_LEN - strlen(fam->prefix));
+	snprintf(out + strlen(fam->prefix), MCPF_NAME_LEN - strlen(fam->prefix), "%s", name);
 	return true;
 }
 

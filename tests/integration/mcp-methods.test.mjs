@@ -135,6 +135,54 @@ itest('hidden prompts and resources disappear from their lists and cannot be fet
   await agent.close();
 });
 
+itest('resource URIs are decided as the server reads them: dot segments, escapes, case and blanks reach nothing denied', async (t) => {
+  const sb = sandbox(t, 'methods-uri');
+  const everything = await startEverything(sb);
+  // default deny with one allowed prefix, and a denied and a hidden family under default allow
+  await startDaemon(sb, { policy: { version: '1', servers: {
+    strict: { endpoints: [`127.0.0.1:${everything.port}`], default: 'deny', methods: { 'resources/list': {} },
+      resources: { [STATIC_DOCS]: {} } },
+  } } });
+  const agent = await spawnAgent(sb, everything.url());
+  await agent.must('request', { method: 'resources/read', params: { uri: ARCHITECTURE } });
+  const before = everythingPosts(everything);
+  // the SDK reads new URL(uri): each of these is dynamic/text/N to it
+  for (const uri of [
+    'demo://resource/static/document/../../dynamic/text/1',
+    'demo://resource/static/document/%2e%2e/%2E%2E/dynamic/text/2',
+    'demo://resource/static/document/./../../dynamic/text/1',
+  ]) {
+    const res = await agent.send('request', { method: 'resources/read', params: { uri } });
+    assert.equal(res.ok, false, `${uri} reached the server: ${JSON.stringify(res.result)}`);
+    assert.match(res.error, /resource URI/, res.error);
+  }
+  assert.equal(everythingPosts(everything), before, 'a refused read reached the server');
+  await agent.close();
+});
+
+itest('denied and hidden resources stay out of reach through case, escapes and blanks', async (t) => {
+  const sb = sandbox(t, 'methods-uri-deny');
+  const everything = await startEverything(sb);
+  await startDaemon(sb, { policy: serverPolicy(everything.port, {
+    default: 'allow', resources: { 'DEMO://resource/dynamic/text/*': { action: 'deny' } },
+    hide_resources: ['demo://resource/dynamic/%62lob/*'],
+  }) });
+  const agent = await spawnAgent(sb, everything.url());
+  // the patterns were written oddly: they still mean what the server reads
+  await expectRefused(agent, 'resources/read', { uri: 'demo://resource/dynamic/text/1' }, 'resources[');
+  await expectRefused(agent, 'resources/read', { uri: 'demo://resource/dynamic/blob/1' }, 'hide');
+  const before = everythingPosts(everything);
+  for (const uri of ['DEMO://resource/dynamic/text/1', 'demo://resource/dyn\tamic/text/1', ' demo://resource/dynamic/text/1',
+    'demo://resource/dynamic/text/1 ', 'de\nmo://resource/dynamic/blob/1', 'demo://resource/dynamic/%74ext/1',
+    'demo://resource/dynamic/text%2F1']) {
+    const res = await agent.send('request', { method: 'resources/read', params: { uri } });
+    assert.equal(res.ok, false, `${JSON.stringify(uri)} reached the server: ${JSON.stringify(res.result)}`);
+  }
+  assert.equal(everythingPosts(everything), before, 'a refused read reached the server');
+  await agent.must('request', { method: 'resources/read', params: { uri: ARCHITECTURE } });
+  await agent.close();
+});
+
 itest('agent scopes: two cgroups get different decisions for the same tool on the same endpoint', async (t) => {
   const sb = sandbox(t, 'scopes');
   const everything = await startEverything(sb);

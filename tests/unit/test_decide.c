@@ -508,7 +508,7 @@ static enum mcpf_decision run_method(struct policy_fixture *f, const char *metho
 	cJSON *args = args_json ? cJSON_Parse(args_json) : NULL;
 	struct decide_request req = {
 		.server = "fs", .method = method, .arguments = args,
-		.target = { .kind = kind, .name = name },
+		.target = { .kind = kind, .name = name, .match = name },
 		.cgroup_id = 7, .uid = 1000, .pid = 100, .session = "s1", .now_ns = T0,
 	};
 	enum mcpf_decision v = decide_method(&f->maps, &req, d);

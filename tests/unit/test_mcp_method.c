@@ -25,10 +25,11 @@ TEST(method_classes)
 static int target_of(const char *method, const char *params_json, struct mcp_method_target *t, const char **why)
 {
 	static cJSON *params;
+	static char form[MCP_TARGET_NAME_MAX + 1];
 
 	cJSON_Delete(params);  /* t points into the last one parsed */
 	params = params_json ? cJSON_Parse(params_json) : NULL;
-	return mcp_method_target(method, params, t, why);
+	return mcp_method_target(method, params, form, t, why);
 }
 
 TEST(method_targets_from_params)
