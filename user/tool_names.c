@@ -5,9 +5,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+
+#include "siphash.h"
 
 struct tool_names {
 	size_t max, n, slots;    /* slots: a power of two, at least 2 * max */
+	unsigned char key[16];   /* hash(): random per table */
 	char **names;            /* "server\0tool\0", NULL when empty */
 };
 
@@ -18,6 +22,10 @@ struct tool_names *tool_names_new(size_t max)
 	if (!n)
 		return NULL;
 	n->max = max;
+	if (getrandom(n->key, sizeof(n->key), 0) != (ssize_t)sizeof(n->key)) {
+		free(n);
+		return NULL;
+	}
 	for (n->slots = 16; n->slots < 2 * max; n->slots *= 2)
 		;
 	n->names = calloc(n->slots, sizeof(*n->names));
@@ -38,18 +46,20 @@ void tool_names_free(struct tool_names *n)
 	free(n);
 }
 
-static uint64_t hash(const char *server, const char *tool)
+/* Keyed: the names come from servers, and an unkeyed hash let a hostile
+ * one list thousands of names in one probe run, stalling every lookup
+ * (under enforce_lock) for seconds. */
+static uint64_t hash(const struct tool_names *n, const char *server, const char *tool)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;  /* FNV-1a over server NUL tool */
+	size_t ls = strlen(server) + 1, lt = strlen(tool);
+	unsigned char buf[512];
 
-	for (const char *p = server;; p++) {
-		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-		if (!*p)
-			break;
+	if (ls + lt <= sizeof(buf)) {
+		memcpy(buf, server, ls);
+		memcpy(buf + ls, tool, lt);
+		return siphash24(n->key, buf, ls + lt);
 	}
-	for (const char *p = tool; *p; p++)
-		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-	return h;
+	return siphash24(n->key, server, ls - 1) ^ siphash24(n->key, tool, lt) * 0x9e3779b97f4a7c15ULL;
 }
 
 static bool same(const char *entry, const char *server, const char *tool)
@@ -60,7 +70,7 @@ static bool same(const char *entry, const char *server, const char *tool)
 /* The slot holding (server, tool), or the empty one where it would go. */
 static size_t find(const struct tool_names *n, const char *server, const char *tool)
 {
-	size_t i = hash(server, tool) & (n->slots - 1);
+	size_t i = hash(n, server, tool) & (n->slots - 1);
 
 	while (n->names[i] && !same(n->names[i], server, tool))
 		i = (i + 1) & (n->slots - 1);
