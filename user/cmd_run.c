@@ -654,6 +654,7 @@ int cmd_run(int argc, char **argv)
 	handover_set_free(&inherited);
 	d->enforce.approvals = approval_ctl_store(d->approvals);
 	d->admin.wheel = &d->proxy.wheel;  /* the admin's timeouts share the proxy's timerfd */
+	d->policy.wheel = &d->proxy.wheel; /* ... and failed reloads' retries */
 	d->admin.ready = true;
 	if (session >= 0) {
 		err = handover_taken(session);

@@ -1328,8 +1328,9 @@ int policy_load(const char *file, struct policy **out, struct policy_errors *err
 
 	*out = NULL;
 	if (!f) {
+		rc = -errno;
 		fail(&l, "", "cannot open: %s", strerror(errno));
-		return -1;
+		return rc;
 	}
 	do {
 		if (len == cap)
@@ -1338,15 +1339,16 @@ int policy_load(const char *file, struct policy **out, struct policy_errors *err
 		len += n;
 	} while (n);
 	if (ferror(f)) {
-		fail(&l, "", "cannot read: %s", strerror(errno));
+		rc = errno ? -errno : -EIO;
+		fail(&l, "", "cannot read: %s", strerror(-rc));
 		fclose(f);
 		free(text);
-		return -1;
+		return rc;
 	}
 	fclose(f);
 	rc = policy_parse(file, text, len, out, errs);
 	free(text);
-	return rc;
+	return rc ? -EINVAL : 0;
 }
 
 void policy_free(struct policy *policy)

@@ -101,8 +101,10 @@ struct policy_errors {
 	size_t n;
 };
 
-/* Read and validate FILE. 0 and *out set, or -1 with every problem in
- * errs (also for an unreadable file). errs must start zeroed. */
+/* Read and validate FILE. 0 and *out set; otherwise every problem is in
+ * errs and the result is -EINVAL for an invalid policy, -errno for a file
+ * that could not be read (-EMFILE passes, -EINVAL needs an edit). errs
+ * must start zeroed. */
 int policy_load(const char *file, struct policy **out, struct policy_errors *errs);
 
 /* Same from memory; FILE only labels the errors. */

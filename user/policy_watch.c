@@ -53,7 +53,7 @@ struct policy *policy_watch_read(struct policy_watch *pw)
 	/* before reading: a change after this point gets an event of its own */
 	if (!current_file(pw, &pw->read_dev, &pw->read_ino))
 		pw->read_dev = pw->read_ino = 0;
-	if (policy_load(pw->file, &policy, &errs) == 0)
+	if ((pw->read_err = policy_load(pw->file, &policy, &errs)) == 0)
 		return policy;
 	for (size_t i = 0; i < errs.n; i++)
 		log_error("%s", errs.line[i]);
@@ -76,18 +76,33 @@ int policy_watch_install(struct policy_watch *pw, struct policy *policy)
 	return rc ? -1 : 0;
 }
 
+static void on_retry(struct timer *t)
+{
+	policy_watch_reload(container_of(t, struct policy_watch, retry), "retrying");
+}
+
 void policy_watch_reload(struct policy_watch *pw, const char *why)
 {
 	struct policy *policy;
 	bool ok;
 
 	log_info("reloading policy %s (%s)", pw->file, why);
+	timer_cancel(&pw->retry);
 	policy = policy_watch_read(pw);
 	ok = policy && policy_watch_install(pw, policy) == 0;
-	if (!ok)
-		log_warn("policy %s not reloaded; generation %u stays in force", pw->file,
-			 policy_active_generation(pw->maps));
 	stats_policy_reloaded(pw->daemon_stats_fd, ok);
+	if (ok || pw->read_err == -EINVAL || !pw->wheel) {
+		if (!ok)
+			log_warn("policy %s not reloaded; generation %u stays in force", pw->file,
+				 policy_active_generation(pw->maps));
+		pw->retry_s = 0;
+		return;
+	}
+	pw->retry_s = pw->retry_s ? (pw->retry_s * 2 > 30 ? 30 : pw->retry_s * 2) : 1;
+	log_warn("policy %s not reloaded; generation %u stays in force; trying again in %u s", pw->file,
+		 policy_active_generation(pw->maps), pw->retry_s);
+	pw->retry.fn = on_retry;
+	timer_arm(pw->wheel, &pw->retry, pw->retry_s);
 }
 
 static bool symlink_moved(const struct policy_watch *pw)
@@ -147,5 +162,6 @@ int policy_watch_start(struct policy_watch *pw, struct loop *loop)
 
 void policy_watch_stop(struct policy_watch *pw)
 {
+	timer_cancel(&pw->retry);
 	loop_close(pw->loop, &pw->inotify);
 }

@@ -17,6 +17,12 @@
  * update renames a new ..data symlink into place. So when FILE is a
  * symlink, any rename in its directory counts if the file it resolves to
  * is no longer the one last read (device and inode differ).
+ *
+ * A reload that fails for want of a resource (the file could not be read:
+ * out of descriptors or memory; the maps refused the compile) is tried
+ * again, after 1 s doubling to 30 s, until one succeeds or the file
+ * changes: a stricter policy is never left waiting for another edit. An
+ * invalid file is not retried; it waits for its fix.
  */
 #ifndef MCPF_POLICY_WATCH_H
 #define MCPF_POLICY_WATCH_H
@@ -25,6 +31,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include "loop.h"
+#include "timer_wheel.h"
 #include "policy_compile.h"
 
 struct policy_watch {
@@ -37,6 +44,10 @@ struct policy_watch {
 	bool via_symlink;           /* FILE itself is a symlink */
 	dev_t read_dev;             /* identity of the file last read */
 	ino_t read_ino;
+	int read_err;               /* the last policy_watch_read: 0, -EINVAL (invalid) or -errno */
+	struct timer_wheel *wheel;  /* for retries; NULL: none */
+	struct timer retry;
+	unsigned retry_s;           /* the next retry's delay; 0: none pending */
 };
 
 /* Remember FILE (made absolute). maps and daemon_stats_fd are the
@@ -44,7 +55,7 @@ struct policy_watch {
 int policy_watch_init(struct policy_watch *pw, const char *file);
 
 /* Read and validate the file. NULL after logging every
- * "FILE:FIELD: REASON" when it is invalid or unreadable. */
+ * "FILE:FIELD: REASON" when it is invalid or unreadable (read_err says which). */
 struct policy *policy_watch_read(struct policy_watch *pw);
 
 /* Compile policy into the maps (and free it). 0, or -1 after logging why;
@@ -54,7 +65,8 @@ int policy_watch_install(struct policy_watch *pw, struct policy *policy);
 /* Watch the file's directory on loop for changes. 0 or -errno. */
 int policy_watch_start(struct policy_watch *pw, struct loop *loop);
 
-/* read + install now, logging why; counted in daemon_stats. */
+/* read + install now, logging why; counted in daemon_stats. A failure for
+ * want of a resource arms a retry on wheel. */
 void policy_watch_reload(struct policy_watch *pw, const char *why);
 
 void policy_watch_stop(struct policy_watch *pw);

@@ -1,6 +1,7 @@
 /* Policy files: loading, endpoints and host names, agent scopes, method,
  * prompt and resource rules, and every validation error with its exact
  * "file:field: reason" text. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -360,7 +361,7 @@ TEST(policy_load_reads_files_and_reports_unreadable_ones)
 	struct policy_errors errs = {0};
 	struct policy *p;
 
-	CHECK(policy_load("/nonexistent/p.json", &p, &errs) == -1);
+	CHECK(policy_load("/nonexistent/p.json", &p, &errs) == -ENOENT);
 	CHECK_INT_EQ(errs.n, 1);
 	CHECK_STR_EQ(errs.line[0], "/nonexistent/p.json: cannot open: No such file or directory");
 	policy_errors_free(&errs);

@@ -1,6 +1,8 @@
 /* policy_watch: reloads replace the policy, invalid files keep the old one,
  * and editors that rename a new file over the old one are noticed. */
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +142,55 @@ static void symlink_sequence(struct policy_fixture *f, const char *dir, struct p
 	CHECK_INT_EQ(policy_active_generation(&f->maps), 2);
 }
 
+/* Out of descriptors while reloading: the reload is tried again, and the
+ * new policy is in force once one is free; an invalid file is not retried. */
+static void retry_sequence(struct policy_fixture *f, const char *dir, struct policy_watch *pw, struct loop *loop)
+{
+	char file[4200];
+	struct policy *p;
+	struct timer_wheel tw = { 0 };
+	struct rlimit saved, low;
+	int probe, err;
+
+	snprintf(file, sizeof(file), "%s/policy.json", dir);
+	CHECK(write_file(file, GOOD) == 0);
+	CHECK(policy_watch_init(pw, file) == 0);
+	pw->maps = &f->maps;
+	pw->daemon_stats_fd = bpf_map__fd(f->skel->maps.daemon_stats);
+	CHECK((p = policy_watch_read(pw)) != NULL);
+	CHECK(policy_watch_install(pw, p) == 0);
+	CHECK(timer_wheel_init(&tw, loop) == 0);
+	pw->wheel = &tw;
+	CHECK_INT_EQ(policy_active_generation(&f->maps), 1);
+
+	/* the lowest free descriptor is the limit: nothing more can open */
+	CHECK((probe = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0);
+	close(probe);
+	CHECK(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+	low = saved;
+	low.rlim_cur = (rlim_t)probe;
+	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	policy_watch_reload(pw, "test");
+	err = pw->read_err;
+	CHECK(setrlimit(RLIMIT_NOFILE, &saved) == 0);
+	CHECK_INT_EQ(err, -EMFILE);
+	CHECK_INT_EQ(policy_active_generation(&f->maps), 1);
+	CHECK(timer_armed(&pw->retry));
+	CHECK_INT_EQ(pw->retry_s, 1);
+
+	/* the retry finds a descriptor: the policy is installed */
+	timer_wheel_advance(&tw, tw.now_s + 3);
+	CHECK_INT_EQ(policy_active_generation(&f->maps), 2);
+	CHECK(!timer_armed(&pw->retry));
+
+	/* an invalid file waits for its fix */
+	CHECK(write_file(file, BAD) == 0);
+	policy_watch_reload(pw, "test");
+	CHECK_INT_EQ(pw->read_err, -EINVAL);
+	CHECK(!timer_armed(&pw->retry));
+	timer_wheel_fini(&tw);
+}
+
 typedef void (*watch_sequence)(struct policy_fixture *f, const char *dir, struct policy_watch *pw,
 			       struct loop *loop);
 
@@ -170,6 +221,13 @@ MAPS_TEST(policy_watch_reloads_on_rename_and_keeps_old_on_error)
 	static const char *const names[] = { "policy.json", "policy.json.swp", "other.json", NULL };
 
 	in_temp_dir(f, reload_sequence, names);
+}
+
+MAPS_TEST(policy_watch_retries_a_reload_that_ran_out_of_descriptors)
+{
+	static const char *const names[] = { "policy.json", NULL };
+
+	in_temp_dir(f, retry_sequence, names);
 }
 
 MAPS_TEST(policy_watch_follows_configmap_style_symlink_swaps)
