@@ -251,6 +251,27 @@ itest('out of file descriptors: the listener rests instead of spinning, and acce
   deniedNeverRan(rec);
 });
 
+itest('agents cannot take the descriptors namespaces and reloads need: a quarter of the limit stays free', async (t) => {
+  const { sb, rec, daemon } = await setup(t, 'limits-fd-reserve');
+  const limits = fs.readFileSync(`/proc/${daemon.pid}/limits`, 'utf8');
+  const [, soft, hard] = /Max open files\s+(\d+)\s+(\d+)/.exec(limits);
+  const openFds = () => fs.readdirSync(`/proc/${daemon.pid}/fd`).length;
+  execFileSync('prlimit', ['--pid', String(daemon.pid), `--nofile=600:${hard}`]);
+  try {
+    const flood = await abuse(sb, rec.port, 'hold', { count: 400, ms: 1500 });
+    t.diagnostic(`400 idle connections at a limit of 600: ${flood.open} kept, ${flood.refused} refused; ` +
+      `the daemon held ${openFds()} descriptors after`);
+    assert.ok(flood.refused > 0, JSON.stringify(flood));
+    // each kept connection is two descriptors: together under 450 (600 less 150 kept free)
+    assert.ok(flood.open * 2 <= 450, JSON.stringify(flood));
+  } finally {
+    execFileSync('prlimit', ['--pid', String(daemon.pid), `--nofile=${soft}:${hard}`]);
+  }
+  assert.match(daemon.log, /too many connections/);
+  await bystanderWorks(sb, rec);
+  deniedNeverRan(rec);
+});
+
 itest('invented tool names share one "(other)" row; fallback session keys are unguessable', async (t) => {
   const sb = sandbox(t, 'limits-names');
   const rec = await startRecorder(sb, { tools: ['echo'] });
