@@ -10,6 +10,7 @@
 #include "log.h"
 
 #define ADMIN_MAX_REQUEST 8192
+#define ADMIN_SMALL_REPLY 4096   /* more unsent than this: a metrics body */
 
 struct admin_conn {
 	struct watch w;
@@ -76,6 +77,20 @@ static void reply(struct admin_conn *c, int status, const char *type, const char
 	c->replied = true;
 }
 
+/* Is a metrics body still being sent to a connection other than c? */
+static bool scrape_unsent(const struct admin *a, const struct admin_conn *c)
+{
+	struct dlist *n, *next;
+
+	dlist_for_each_safe(n, next, &a->conns) {
+		const struct admin_conn *o = container_of(n, struct admin_conn, link);
+
+		if (o != c && o->out.len > ADMIN_SMALL_REPLY)
+			return true;
+	}
+	return false;
+}
+
 static void route(struct admin_conn *c)
 {
 	char method[16], path[256];
@@ -96,6 +111,12 @@ static void route(struct admin_conn *c)
 	} else if (strcmp(path, "/metrics") == 0) {
 		struct bytebuf body = BYTEBUF_INIT;
 
+		/* one body at a time: scrapers that do not read would otherwise
+		 * each hold one (tens of MB with thousands of tool rows) */
+		if (scrape_unsent(c->a, c)) {
+			reply(c, 503, text, "another scrape is still being sent; retry\n", 42);
+			return;
+		}
 		if (c->a->metrics(&body, c->a->ctx) || body.failed)
 			reply(c, 500, text, "cannot read the metrics maps\n", 29);
 		else

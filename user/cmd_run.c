@@ -365,10 +365,17 @@ static int render_metrics(struct bytebuf *out, void *ctx)
 {
 	const struct daemon *d = ctx;
 	const struct netns_stats *ns = &d->netns.stats;
-	int err = acct_flush(d->enforce.acct);  /* calls answered so far are all counted */
+	int err;
 
+	/* The admin's callback runs in the main thread's batch, which holds
+	 * enforce_lock (loop.held). The stats maps need no lock, and with
+	 * thousands of tool rows reading them takes a good fraction of a
+	 * second: workers go on deciding meanwhile. */
+	enforce_unlock();
+	err = acct_flush(d->enforce.acct);  /* calls answered so far are all counted */
 	err = prom_render_maps(out, acct_tool_stats_fd(d->enforce.acct), acct_daemon_stats_fd(d->enforce.acct),
 			       MCPF_VERSION) ?: err;
+	enforce_lock();
 
 	prom_metric(out, "mcpfence_netns_served", "gauge",
 		    "Network namespaces with a daemon listener (the daemon's own included).", ns->served);
