@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,10 +9,13 @@
 struct caps_entry {
 	char server[MCPF_NAME_LEN];
 	char session[128];
+	uint64_t cgroup_id;
+	uint32_t uid;
+	unsigned long long seq;          /* when noted: the oldest goes first */
 };
 
 static struct caps_entry caps[ELICIT_CAPS_MAX];
-static unsigned caps_next;
+static unsigned long long caps_seq;
 
 bool elicit_declared(const cJSON *params)
 {
@@ -20,21 +24,51 @@ bool elicit_declared(const cJSON *params)
 	return cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(c, "elicitation"));
 }
 
-void elicit_caps_note(const char *server, const char *session, size_t session_len)
+/* The entry a new note takes: a free one, else the agent's own oldest
+ * once it holds its share, else the oldest of all. An agent that sends
+ * initialize after initialize replaces its own entries, not others'. */
+static struct caps_entry *slot_for(uint64_t cgroup_id, uint32_t uid)
 {
-	struct caps_entry *e = &caps[caps_next++ % ELICIT_CAPS_MAX];
+	struct caps_entry *oldest = &caps[0], *mine = NULL;
+	unsigned n_mine = 0;
+
+	for (unsigned i = 0; i < ELICIT_CAPS_MAX; i++) {
+		struct caps_entry *e = &caps[i];
+
+		if (!e->session[0])
+			return e;
+		if (e->seq < oldest->seq)
+			oldest = e;
+		if (e->cgroup_id == cgroup_id && e->uid == uid) {
+			n_mine++;
+			if (!mine || e->seq < mine->seq)
+				mine = e;
+		}
+	}
+	return n_mine >= ELICIT_CAPS_AGENT_MAX ? mine : oldest;
+}
+
+void elicit_caps_note(const char *server, const char *session, size_t session_len, uint64_t cgroup_id,
+		      uint32_t uid)
+{
+	struct caps_entry *e;
 
 	if (!session_len || session_len >= sizeof(e->session))
 		return;
+	e = slot_for(cgroup_id, uid);
 	snprintf(e->server, sizeof(e->server), "%s", server);
 	memcpy(e->session, session, session_len);
 	e->session[session_len] = '\0';
+	e->cgroup_id = cgroup_id;
+	e->uid = uid;
+	e->seq = ++caps_seq;
 }
 
-bool elicit_caps_has(const char *server, const char *session)
+bool elicit_caps_has(const char *server, const char *session, uint64_t cgroup_id, uint32_t uid)
 {
 	for (unsigned i = 0; i < ELICIT_CAPS_MAX; i++)
-		if (caps[i].session[0] && !strcmp(caps[i].session, session) && !strcmp(caps[i].server, server))
+		if (caps[i].session[0] && caps[i].cgroup_id == cgroup_id && caps[i].uid == uid &&
+		    !strcmp(caps[i].session, session) && !strcmp(caps[i].server, server))
 			return true;
 	return false;
 }

@@ -15,14 +15,17 @@
  *
  * Which sessions can be asked: a client declares "elicitation" in the
  * capabilities of its initialize; the server names the session in the
- * answer's Mcp-Session-Id. elicit_caps_note records that pair (a bounded
- * table, oldest entry replaced); a call without a session id (stateless)
- * or on a session not recorded cannot be asked this way.
+ * answer's Mcp-Session-Id. elicit_caps_note records that pair for the
+ * agent (cgroup, uid) (a bounded table, oldest entry replaced; an agent
+ * past its share replaces its own, so one flooding initialize cannot push
+ * others' sessions out); a call without a session id (stateless), on a
+ * session not recorded, or from another agent cannot be asked this way.
  */
 #ifndef MCPF_APPROVAL_ELICIT_H
 #define MCPF_APPROVAL_ELICIT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <cjson/cJSON.h>
 
 #include "approval.h"
@@ -30,12 +33,14 @@
 
 #define ELICIT_ID_PREFIX "mcpfence-"
 #define ELICIT_CAPS_MAX 4096
+#define ELICIT_CAPS_AGENT_MAX 64    /* entries one agent (cgroup, uid) may hold */
 #define ELICIT_KEEPALIVE_S 15   /* ": keep-alive" comments on the stream, when the call asked for progress */
 
 /* Does this initialize request declare the elicitation capability? */
 bool elicit_declared(const cJSON *params);
-void elicit_caps_note(const char *server, const char *session, size_t session_len);
-bool elicit_caps_has(const char *server, const char *session);
+void elicit_caps_note(const char *server, const char *session, size_t session_len, uint64_t cgroup_id,
+		      uint32_t uid);
+bool elicit_caps_has(const char *server, const char *session, uint64_t cgroup_id, uint32_t uid);
 
 /* The params of the daemon's elicitation/create for a pending call: a
  * message naming agent, server, tool and arguments, and a form with one

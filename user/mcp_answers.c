@@ -159,7 +159,7 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 
 		if (http1_find_header(r, "Mcp-Session-Id", &sid, &n) == 1) {
 			enforce_lock();
-			elicit_caps_note(f->origin->server, sid, n);
+			elicit_caps_note(f->origin->server, sid, n, f->origin->cgroup_id, f->origin->uid);
 			enforce_unlock();
 		}
 	}

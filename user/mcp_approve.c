@@ -68,7 +68,7 @@ static bool can_elicit(const struct request_ctx *rc, const struct approval_subje
 	char accept[512];
 
 	if (!(s->via & MCPF_VIA_ELICITATION) || rc->batch || rc->legacy || rc->f->first != rc->ex ||
-	    http1_find_header(rc->m, "Mcp-Session-Id", NULL, NULL) != 1 || !elicit_caps_has(s->server, rc->session) ||
+	    http1_find_header(rc->m, "Mcp-Session-Id", NULL, NULL) != 1 || !elicit_caps_has(s->server, rc->session, s->cgroup_id, s->uid) ||
 	    http1_find_header(rc->m, "Accept", &v, &n) != 1)
 		return false;
 	snprintf(accept, sizeof(accept), "%.*s", (int)n, v);

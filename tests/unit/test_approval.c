@@ -227,10 +227,30 @@ TEST(approval_elicitation_answer_and_capability)
 	CHECK(!elicit_declared(NULL));
 	cJSON_Delete(init);
 	cJSON_Delete(none);
-	elicit_caps_note("fs", "session-1xyz", 9);
-	CHECK(elicit_caps_has("fs", "session-1"));
-	CHECK(!elicit_caps_has("fs", "session-1xyz"));
-	CHECK(!elicit_caps_has("other", "session-1"));
+	elicit_caps_note("fs", "session-1xyz", 9, 7, 1000);
+	CHECK(elicit_caps_has("fs", "session-1", 7, 1000));
+	CHECK(!elicit_caps_has("fs", "session-1xyz", 7, 1000));
+	CHECK(!elicit_caps_has("other", "session-1", 7, 1000));
+	CHECK(!elicit_caps_has("fs", "session-1", 8, 1000));   /* another agent's session */
+	CHECK(!elicit_caps_has("fs", "session-1", 7, 0));
+}
+
+/* An agent that sends initialize after initialize replaces its own
+ * entries: a victim's session stays askable (red team: 4,096 initializes
+ * used to push every other session out). */
+TEST(elicit_caps_flooding_agent_replaces_its_own_entries)
+{
+	char sid[32];
+
+	elicit_caps_note("fs", "victim-session", 14, 42, 1000);
+	for (int i = 0; i < 3 * ELICIT_CAPS_MAX; i++) {
+		int n = snprintf(sid, sizeof(sid), "flood-%d", i);
+
+		elicit_caps_note("fs", sid, (size_t)n, 99, 1000);
+	}
+	CHECK(elicit_caps_has("fs", "victim-session", 42, 1000));
+	CHECK(elicit_caps_has("fs", sid, 99, 1000));             /* the flood's latest is kept */
+	CHECK(!elicit_caps_has("fs", "flood-0", 99, 1000));      /* its oldest went */
 }
 
 /* The daemon (root) chmods and chowns the socket by path, and renames it
