@@ -59,6 +59,7 @@ struct proxy_conn {
 	struct mcpf_conn origin;
 	struct proxy_worker *wk;
 	struct dlist link;            /* in wk->conns */
+	struct dlist mem_link;        /* in wk->mem_waiters: a stream stopped for want of budget */
 	struct deferred free_later;
 	/* limits (conn_limits.h): the state its timer runs for, since when */
 	struct timer timer;
@@ -149,6 +150,7 @@ static void conn_close(struct proxy_conn *c, bool reset)
 	close_side(wk, &c->upstream, reset);
 	kern_conn_forget(&wk->px->kern, &c->key);
 	dlist_del(&c->link);
+	dlist_del(&c->mem_link);
 	__atomic_sub_fetch(&wk->active, 1, __ATOMIC_RELAXED);
 	timer_cancel(&c->timer);
 	enforce_lock();
@@ -259,17 +261,71 @@ static bool client_readable(struct proxy_conn *c)
 	       !mcp_flow_backlog_over(&c->flow, PIPELINE_MAX) && !mcp_flow_held(&c->flow);
 }
 
+/* Are this side's bytes streamed through (or, after a refusal, dropped)
+ * rather than held whole? */
+static bool streamed(struct proxy_conn *c, bool from_client)
+{
+	return from_client ? mcp_flow_phase(&c->flow) == FLOW_STREAMED_BODY || c->flow.refused
+			   : !mcp_flow_holds_response(&c->flow);
+}
+
+/* Streamed bytes are read only into room the budget has, so that many
+ * streams to agents that do not read cannot hold more than it (they are
+ * not refused: they wait, and are tried again each second, mem_retry).
+ * Bytes read after a refusal are dropped, never held: always read. */
+static bool stream_may_read(struct proxy_conn *c, bool from_client)
+{
+	size_t want;
+
+	if (!streamed(c, from_client) || (from_client && (c->flow.refused || c->lingering)))
+		return true;
+	want = conn_want(c) + READ_CHUNK;
+	return want <= c->charged || mem_budget_room(&c->wk->px->mem, want - c->charged);
+}
+
+static void conn_settle(struct proxy_conn *c);
+
+static void on_mem_retry(struct timer *t)
+{
+	struct proxy_worker *wk = container_of(t, struct proxy_worker, mem_retry);
+	struct dlist waiting, *n, *next;
+
+	/* settling may put a connection back: on a list of its own meanwhile */
+	dlist_init(&waiting);
+	dlist_for_each_safe(n, next, &wk->mem_waiters) {
+		dlist_del(n);
+		dlist_add_tail(&waiting, n);
+	}
+	while (!dlist_empty(&waiting)) {
+		struct proxy_conn *c = container_of(dlist_first(&waiting), struct proxy_conn, mem_link);
+
+		dlist_del(&c->mem_link);
+		conn_settle(c);
+	}
+}
+
+static void mem_wait(struct proxy_conn *c)
+{
+	struct proxy_worker *wk = c->wk;
+
+	if (!dlist_linked(&c->mem_link))
+		dlist_add_tail(&wk->mem_waiters, &c->mem_link);
+	if (!timer_armed(&wk->mem_retry)) {
+		wk->mem_retry.fn = on_mem_retry;
+		timer_arm(&wk->wheel, &wk->mem_retry, 1);
+	}
+}
+
 /* Before a read: is there room for what this connection will hold after
  * it (conn_want, and the read itself)? Takes that room if so. Bytes
- * streamed through are held only up to the high-water mark, and after a
- * refusal they are read and dropped: always room for those. */
+ * streamed through were let in by stream_may_read, and after a refusal
+ * they are read and dropped: always room for those. */
 static bool room_to_read(struct proxy_conn *c, bool from_client)
 {
 	size_t want = conn_want(c) + READ_CHUNK;
 	struct mem_budget *mem = &c->wk->px->mem;
 
-	if (from_client ? mcp_flow_phase(&c->flow) == FLOW_STREAMED_BODY || c->flow.refused
-			: !mcp_flow_holds_response(&c->flow)) {
+	if (streamed(c, from_client)) {
 		mem_budget_set(mem, &c->charged, want);
 		return true;
 	}
@@ -314,7 +370,7 @@ static bool side_read(struct proxy_conn *c, struct side *s)
 			return true;
 		}
 	}
-	while (dst->len < HIGH_WATER && (!from_client || client_readable(c))) {
+	while (dst->len < HIGH_WATER && (!from_client || client_readable(c)) && stream_may_read(c, from_client)) {
 		ssize_t n;
 		int rc;
 
@@ -395,8 +451,12 @@ static uint32_t side_interest(struct proxy_conn *c, struct side *s)
 
 	if (s == &c->upstream && c->connecting)
 		return EPOLLOUT;
-	if (!s->rd_closed && p->out.len < HIGH_WATER && (s != &c->client || client_readable(c)))
-		ev |= EPOLLIN;
+	if (!s->rd_closed && p->out.len < HIGH_WATER && (s != &c->client || client_readable(c))) {
+		if (stream_may_read(c, s == &c->client))
+			ev |= EPOLLIN;
+		else
+			mem_wait(c);
+	}
 	if (s->out.len)
 		ev |= EPOLLOUT;
 	return ev;
@@ -404,13 +464,13 @@ static uint32_t side_interest(struct proxy_conn *c, struct side *s)
 
 /* ---- timeouts (conn_limits.h) ---- */
 
-static void conn_settle(struct proxy_conn *c);
-
 static enum conn_wait wait_of(struct proxy_conn *c)
 {
 	if (c->lingering)
 		return WAIT_LINGER;
-	if (c->client.out.len >= HIGH_WATER)
+	/* an agent not reading its answers: its queue is full, or the stream
+	 * toward it waits for budget its unread bytes hold */
+	if (c->client.out.len >= HIGH_WATER || (dlist_linked(&c->mem_link) && c->client.out.len))
 		return WAIT_READER;
 	switch (mcp_flow_phase(&c->flow)) {
 	case FLOW_HEAD: return WAIT_HEAD;
@@ -1173,6 +1233,7 @@ static void stop_worker(struct mail *m)
 
 	while (!dlist_empty(&wk->conns))
 		conn_close(container_of(dlist_first(&wk->conns), struct proxy_conn, link), false);
+	timer_cancel(&wk->mem_retry);
 	wk->stopping = true;
 	wk->loop.stop = true;
 }

@@ -49,6 +49,8 @@ struct proxy_worker {
 	bool running;                      /* the thread was started (and not joined yet) */
 	bool stopping;                     /* its connections are closed: new ones are refused */
 	struct dlist conns;                /* struct proxy_conn */
+	struct dlist mem_waiters;          /* ... streams waiting for budget (stream_may_read) */
+	struct timer mem_retry;            /* tries them again each second */
 	long long trimmed_at_s;            /* last malloc_trim, CLOCK_MONOTONIC_COARSE */
 	/* atomic: the main thread reads them */
 	unsigned long long active, upstream_failures, timeouts_total, mem_refused_total;

@@ -199,6 +199,35 @@ itest('a server answer the daemon must hold but has no room for ends that connec
   assert.deepEqual(small.responses[0].json.result.tools.map((x) => x.name), ['t0'], 'filtered as before');
 });
 
+itest('endless streams to agents that do not read stay within the memory budget', async (t) => {
+  const sb = sandbox(t, 'limits-streams');
+  capMemory(sb);
+  // a server streaming to every GET as fast as it can, without end (bytes
+  // the daemon relays as they come, holding none of them whole)
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+    const chunk = Buffer.alloc(60000, 'x');
+    const pump = () => { while (res.write(chunk)); };
+    res.on('drain', pump);
+    pump();
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => { server.closeAllConnections(); server.close(); });
+  const port = server.address().port;
+  const budget = 8 << 20;
+  const daemon = await startDaemon(sb, { args: ['--memory-budget', String(budget)], policy: policyOf({ sse: { port } }) });
+  // 400 agents' GETs, none of which reads a byte of its stream
+  const script = `const net = require('node:net'); const socks = [];
+    for (let i = 0; i < 400; i++) { const s = net.connect(${port}, '127.0.0.1', () =>
+      s.write('GET /download HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')); s.pause(); socks.push(s); }
+    setTimeout(() => { for (const s of socks) s.destroy(); }, 3000);`;
+  await sb.runInCgroup(process.execPath, ['-e', script], { timeoutMs: 20000 });
+  const peak = await metric(daemon, 'mcpfence_held_bytes_peak');
+  t.diagnostic(`400 endless streams, agents not reading, ${budget} byte budget: held peak ${peak}`);
+  assert.ok(peak > 1 << 20, `the streams did not run (peak ${peak})`);
+  assert.ok(peak <= budget, `held ${peak} over a budget of ${budget}`);
+});
+
 itest('connection caps: an agent over its cap gets 503s, the total stays under the global cap', async (t) => {
   const { sb, rec, daemon } = await setup(t, 'limits-conns', ['--max-agent-conns', '10', '--max-conns', '40']);
   const one = await abuse(sb, rec.port, 'hold', { count: 30, ms: 1000 });
