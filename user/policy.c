@@ -13,6 +13,7 @@
 
 #include "common.h"
 #include "endpoint.h"
+#include "json_number.h"
 #include "mcp_method.h"
 #include "policy.h"
 #include "tool_class.h"
@@ -763,6 +764,41 @@ static unsigned long regex_nodes(const char *p, unsigned long limit)
 	return sum[0];
 }
 
+/* Each number in v turned into a raw node holding its shortest text. */
+static int raw_numbers(cJSON *v)
+{
+	char num[32];
+
+	if (cJSON_IsNumber(v)) {
+		json_number_shortest(v->valuedouble, num);
+		/* the node keeps its name; cJSON_Delete frees a raw node's text */
+		if (!(v->valuestring = strdup(num)))
+			return -1;
+		v->type = cJSON_Raw;
+		return 0;
+	}
+	for (cJSON *c = v->child; c; c = c->next)
+		if (raw_numbers(c))
+			return -1;
+	return 0;
+}
+
+/* value as JSON with every number in its shortest exact text (cJSON
+ * prints 0.10000000000000002 as 0.1: within its epsilon). */
+static char *exact_text(const cJSON *value)
+{
+	cJSON *copy = cJSON_Duplicate(value, true);
+	char *text;
+
+	if (!copy || raw_numbers(copy))
+		abort();
+	text = cJSON_PrintUnformatted(copy);
+	cJSON_Delete(copy);
+	if (!text)
+		abort();
+	return text;
+}
+
 static void load_condition(struct loader *l, const cJSON *j, const char *field,
 			   struct mcpf_policy_cond *c)
 {
@@ -842,9 +878,12 @@ static void load_condition(struct loader *l, const cJSON *j, const char *field,
 		}
 		break;
 	}
-	text = cJSON_PrintUnformatted(value);
-	if (!text)
-		abort();
+	if (json_holds_inexact(value)) {
+		fail(l, vf, "holds a number that cannot be compared exactly (2^53 or more, or more "
+		     "digits than a double keeps): servers read the digits, the daemon a double");
+		return;
+	}
+	text = exact_text(value);
 	if (strlen(text) >= sizeof(c->value))
 		fail(l, vf, "longer than %zu bytes as JSON", sizeof(c->value) - 1);
 	else
@@ -1282,6 +1321,7 @@ int policy_parse(const char *file, const char *text, size_t len,
 	struct loader l = { .file = file, .errs = errs };
 	const char *end = NULL;
 	cJSON *root;
+	struct json_span span;
 	size_t before = errs->n;
 	int line, col;
 
@@ -1297,6 +1337,12 @@ int policy_parse(const char *file, const char *text, size_t len,
 	if (end < text + len) {
 		position_of(text, end, &line, &col);
 		fail(&l, "", "unexpected data after the JSON document at line %d, column %d", line, col);
+		cJSON_Delete(root);
+		return -1;
+	}
+	/* flags numbers a double does not hold as written (json_number.h) */
+	if (json_value_span(text, len, 0, &span) < 0 || json_numbers_mark(root, text, span) < 0) {
+		fail(&l, "", "numbers in the document cannot be read exactly");
 		cJSON_Delete(root);
 		return -1;
 	}
