@@ -1,4 +1,5 @@
 /* Exact numbers for decisions; see json_number.h. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,27 @@ int json_numbers_mark(cJSON *node, const char *text, struct json_span span)
 		c = c->next;
 	}
 	return r < 0 || c ? -1 : 0;
+}
+
+int json_numbers_to_raw(cJSON *v)
+{
+	char num[32];
+	int err;
+
+	if (cJSON_IsNumber(v)) {
+		if (!isfinite(v->valuedouble))
+			return -ERANGE;
+		json_number_shortest(v->valuedouble, num);
+		/* the node keeps its name; cJSON_Delete frees a raw node's text */
+		if (!(v->valuestring = strdup(num)))
+			return -ENOMEM;
+		v->type = cJSON_Raw;
+		return 0;
+	}
+	for (cJSON *c = v->child; (cJSON_IsArray(v) || cJSON_IsObject(v)) && c; c = c->next)
+		if ((err = json_numbers_to_raw(c)))
+			return err;
+	return 0;
 }
 
 bool json_holds_inexact(const cJSON *v)

@@ -24,6 +24,11 @@
  *                                                 (cJSON prints the 15-digit text whenever
  *                                                 it reads back within an epsilon: two
  *                                                 doubles near each other print alike)
+ *   json_numbers_to_raw(v)                        every number in v becomes a raw node
+ *                                                 holding its shortest text, so that
+ *                                                 cJSON_Print writes each double exactly;
+ *                                                 0, -ERANGE on one not finite (cJSON
+ *                                                 would write null), -ENOMEM
  *   json_equal(a, b)                              JSON equality, numbers compared with ==
  *                                                 (cJSON_Compare takes doubles within a
  *                                                 relative epsilon as equal); call it on
@@ -46,6 +51,7 @@
 
 bool json_number_literal_exact(const char *lit, size_t len, double d);
 void json_number_shortest(double d, char out[32]);
+int json_numbers_to_raw(cJSON *v);
 int json_numbers_mark(cJSON *node, const char *text, struct json_span span);
 bool json_holds_inexact(const cJSON *v);
 bool json_equal(const cJSON *a, const cJSON *b);

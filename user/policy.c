@@ -764,25 +764,6 @@ static unsigned long regex_nodes(const char *p, unsigned long limit)
 	return sum[0];
 }
 
-/* Each number in v turned into a raw node holding its shortest text. */
-static int raw_numbers(cJSON *v)
-{
-	char num[32];
-
-	if (cJSON_IsNumber(v)) {
-		json_number_shortest(v->valuedouble, num);
-		/* the node keeps its name; cJSON_Delete frees a raw node's text */
-		if (!(v->valuestring = strdup(num)))
-			return -1;
-		v->type = cJSON_Raw;
-		return 0;
-	}
-	for (cJSON *c = v->child; c; c = c->next)
-		if (raw_numbers(c))
-			return -1;
-	return 0;
-}
-
 /* value as JSON with every number in its shortest exact text (cJSON
  * prints 0.10000000000000002 as 0.1: within its epsilon). */
 static char *exact_text(const cJSON *value)
@@ -790,7 +771,7 @@ static char *exact_text(const cJSON *value)
 	cJSON *copy = cJSON_Duplicate(value, true);
 	char *text;
 
-	if (!copy || raw_numbers(copy))
+	if (!copy || json_numbers_to_raw(copy))
 		abort();
 	text = cJSON_PrintUnformatted(copy);
 	cJSON_Delete(copy);
