@@ -102,27 +102,66 @@ bool json_number_literal_exact(const char *lit, size_t len, double d)
 	return decimal_of(text, strlen(text), &shortest) && decimal_same(&written, &shortest);
 }
 
+/* One value of t at *pos (after whitespace), node its cJSON tree: numbers
+ * checked and flagged, *pos moved past the value. One pass; -1 when text
+ * and tree disagree. */
+static int mark(cJSON *node, const char *t, size_t end, size_t *pos)
+{
+	size_t i = json_skip_ws(t, end, *pos), j;
+	bool object = cJSON_IsObject(node);
+
+	if (i >= end)
+		return -1;
+	if (cJSON_IsNumber(node)) {
+		for (j = i; j < end && ((t[j] >= '0' && t[j] <= '9') || t[j] == '-' || t[j] == '+' ||
+					t[j] == '.' || t[j] == 'e' || t[j] == 'E'); j++)
+			;
+		if (!json_number_literal_exact(t + i, j - i, node->valuedouble))
+			node->type |= JSON_NUMBER_INEXACT;
+		*pos = j;
+		return j > i ? 0 : -1;
+	}
+	if (cJSON_IsString(node)) {
+		*pos = t[i] == '"' ? json_string_end(t, end, i) : 0;
+		return *pos ? 0 : -1;
+	}
+	if (!object && !cJSON_IsArray(node)) {  /* true, false, null */
+		for (j = i; j < end && t[j] >= 'a' && t[j] <= 'z'; j++)
+			;
+		*pos = j;
+		return j > i ? 0 : -1;
+	}
+	if (t[i] != (object ? '{' : '['))
+		return -1;
+	i++;
+	for (cJSON *c = node->child; c; c = c->next) {
+		if (object) {
+			i = json_skip_ws(t, end, i);
+			if (i >= end || t[i] != '"' || !(i = json_string_end(t, end, i)))
+				return -1;
+			i = json_skip_ws(t, end, i);
+			if (i >= end || t[i++] != ':')
+				return -1;
+		}
+		if (mark(c, t, end, &i) < 0)
+			return -1;
+		i = json_skip_ws(t, end, i);
+		if (c->next && (i >= end || t[i++] != ','))
+			return -1;
+	}
+	i = json_skip_ws(t, end, i);
+	if (i >= end || t[i] != (object ? '}' : ']'))
+		return -1;
+	*pos = i + 1;
+	return 0;
+}
+
 int json_numbers_mark(cJSON *node, const char *text, struct json_span span)
 {
-	struct json_members it;
-	cJSON *c = node->child;
-	int r;
+	size_t pos = span.off;
 
-	if (cJSON_IsNumber(node)) {
-		if (!json_number_literal_exact(text + span.off, span.len, node->valuedouble))
-			node->type |= JSON_NUMBER_INEXACT;
-		return 0;
-	}
-	if (!cJSON_IsArray(node) && !cJSON_IsObject(node))
-		return 0;
-	/* cJSON keeps children in document order */
-	json_members_begin(&it, text, span);
-	while ((r = json_members_next(&it)) == 1) {
-		if (!c || json_numbers_mark(c, text, it.value) < 0)
-			return -1;
-		c = c->next;
-	}
-	return r < 0 || c ? -1 : 0;
+	return mark(node, text, span.off + span.len, &pos) < 0 || json_skip_ws(text, span.off + span.len, pos) !=
+		span.off + span.len ? -1 : 0;
 }
 
 int json_numbers_to_raw(cJSON *v)

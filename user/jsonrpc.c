@@ -75,16 +75,12 @@ static void invalid(struct jsonrpc_msg *m, const char *reason)
 	m->verdict = JSONRPC_ANSWERED;
 }
 
-/* Numbers in the arguments whose literal a double does not keep are
- * flagged, for the conditions that compare them (json_number.h). */
-static int mark_numbers(const struct jsonrpc_body *b, const struct jsonrpc_msg *m, const cJSON *params)
+/* Numbers whose literal a double does not keep are flagged, for the
+ * conditions that compare the arguments (json_number.h): the whole
+ * message in one pass, cheaper than finding the arguments' bytes first. */
+static int mark_numbers(const struct jsonrpc_body *b, const struct jsonrpc_msg *m)
 {
-	struct json_span params_span, args_span;
-
-	if (json_child_span(b->text, m->span, m->node, params, &params_span) < 0 ||
-	    json_child_span(b->text, params_span, params, m->arguments, &args_span) < 0)
-		return -1;
-	return json_numbers_mark((cJSON *)m->arguments, b->text, args_span);
+	return json_numbers_mark((cJSON *)m->node, b->text, m->span);
 }
 
 static int classify(const struct jsonrpc_body *b, struct jsonrpc_msg *m)
@@ -146,7 +142,7 @@ static int classify(const struct jsonrpc_body *b, struct jsonrpc_msg *m)
 				invalid(m, "tools/call params.arguments must be an object");
 			else
 				m->arguments = args;
-			if (m->arguments && mark_numbers(b, m, params) < 0)
+			if (m->arguments && mark_numbers(b, m) < 0)
 				return -1;
 		}
 		return 0;
