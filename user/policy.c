@@ -764,6 +764,15 @@ static unsigned long regex_nodes(const char *p, unsigned long limit)
 	return sum[0];
 }
 
+/* An array whose elements are all null (none counts). */
+static bool null_only(const cJSON *list)
+{
+	for (const cJSON *c = list->child; c; c = c->next)
+		if (!cJSON_IsNull(c))
+			return false;
+	return true;
+}
+
 /* value as JSON with every number in its shortest exact text (cJSON
  * prints 0.10000000000000002 as 0.1: within its epsilon). */
 static char *exact_text(const cJSON *value)
@@ -817,14 +826,21 @@ static void load_condition(struct loader *l, const cJSON *j, const char *field,
 		return;
 	}
 	switch (c->op) {
-	case MCPF_OP_EQ:
 	case MCPF_OP_NEQ:
+		if (cJSON_IsNull(value))
+			fail(l, vf, "neq null never holds: an argument of another type fails it "
+			     "(use exists, or a value of the argument's type)");
+		break;
+	case MCPF_OP_EQ:
 	case MCPF_OP_CONTAINS:
 		break;  /* any JSON value */
 	case MCPF_OP_IN:
 	case MCPF_OP_NOT_IN:
 		if (!cJSON_IsArray(value))
 			fail(l, vf, "must be an array");
+		else if (c->op == MCPF_OP_NOT_IN && null_only(value))
+			fail(l, vf, "not_in a list of nulls never holds: an argument of another type fails "
+			     "it (use exists, or values of the argument's type)");
 		break;
 	case MCPF_OP_LT:
 	case MCPF_OP_LTE:

@@ -290,6 +290,21 @@ TEST(policy_condition_numbers_must_be_exact)
 	policy_free(p);
 }
 
+/* neq / not_in fail for an argument of another type than their value(s),
+ * so against null alone they could never hold. */
+TEST(policy_neq_null_is_refused)
+{
+	CHECK_STR_EQ(errors_of(FS("'tools':{'t':{'conditions':["
+				  "{'path':'args.a','op':'neq','value':null},"
+				  "{'path':'args.a','op':'not_in','value':[null]},"
+				  "{'path':'args.a','op':'not_in','value':[]},"
+				  "{'path':'args.a','op':'not_in','value':[null,'x']},"
+				  "{'path':'args.a','op':'eq','value':null}]}}")),
+		     "t.json:servers.fs.tools.t.conditions[0].value: neq null never holds: an argument of another type fails it (use exists, or a value of the argument's type)\n"
+		     "t.json:servers.fs.tools.t.conditions[1].value: not_in a list of nulls never holds: an argument of another type fails it (use exists, or values of the argument's type)\n"
+		     "t.json:servers.fs.tools.t.conditions[2].value: not_in a list of nulls never holds: an argument of another type fails it (use exists, or values of the argument's type)\n");
+}
+
 TEST(policy_rejects_bad_conditions)
 {
 	CHECK_STR_EQ(errors_of(FS("'tools':{'rm':{'conditions':["
