@@ -29,8 +29,8 @@
  * trailing bytes after it (-32700), not an object or array, an empty batch,
  * a duplicate object key anywhere, a \u0000 escape in any string (cJSON would
  * truncate the string, so the policy and the server would see different
- * names), Mcp-Method / Mcp-Name headers that are repeated, badly encoded or
- * disagree with the body (-32600). Element rules (INVALID): "jsonrpc" must be
+ * names), Mcp-Method / Mcp-Name / Mcp-Param-* headers that are repeated,
+ * badly encoded or disagree with the body (-32600). Element rules (INVALID): "jsonrpc" must be
  * "2.0", id a string or number, params an object or array, a method and a
  * result/error not both; tools/call needs params.name as a string and
  * params.arguments, when present, as an object.
@@ -80,7 +80,9 @@ struct jsonrpc_msg {
 	const cJSON *params;
 	bool is_tools_call;
 	const char *tool_name;		/* decoded params.name of a tools/call */
-	const cJSON *arguments;		/* params.arguments of a tools/call, or NULL */
+	const cJSON *arguments;		/* params.arguments of a tools/call, or NULL; numbers
+					 * whose literal a double does not keep are flagged
+					 * (json_number.h) */
 	bool args_unread;		/* read without a tree: params and arguments not read
 					 * (NULL), whatever the body holds (jsonrpc_quick.h) */
 	const char *invalid_reason;	/* JSONRPC_INVALID only */
