@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "approval_canon.h"
+#include "json_number.h"
 #include "siphash.h"
 
 /* Nesting is bounded by the request parser (json_limits.h). */
@@ -23,22 +24,15 @@ static int emit_scalar(const cJSON *v, struct bytebuf *out)
 	char *text;
 	int err;
 
-	/* from 2^53 on (and at infinity) one double stands for many literals
-	 * a server may read apart: no hash or summary could tell them apart */
+	/* from 2^53 on (and at infinity), or written with digits the double
+	 * does not keep, one double stands for many literals a server may read
+	 * apart: no hash or summary could tell them apart (json_number.h) */
 	if (cJSON_IsNumber(v)) {
-		double d = v->valuedouble;
 		char num[32];
 
-		if (!(fabs(d) < 9007199254740992.0))
+		if (json_holds_inexact(v))
 			return -ERANGE;
-		/* the shortest text that reads back as exactly this double (cJSON's
-		 * own printing rounds to 15 digits when within an epsilon: two
-		 * integers near 2^53 would print alike) */
-		for (int prec = 15; prec <= 17; prec++) {
-			snprintf(num, sizeof(num), "%.*g", prec, d);
-			if (strtod(num, NULL) == d)
-				break;
-		}
+		json_number_shortest(v->valuedouble, num);
 		return bb_append(out, num, strlen(num)) ? -ENOMEM : 0;
 	}
 	text = cJSON_PrintUnformatted(v);

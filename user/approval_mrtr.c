@@ -6,6 +6,7 @@
 
 #include "approval_elicit.h"
 #include "approval_mrtr.h"
+#include "json_number.h"
 #include "common.h"
 #include "sha256.h"
 
@@ -366,6 +367,10 @@ int mrtr_strip(const cJSON *request, const cJSON *carried, struct bytebuf *out)
 	if (cJSON_IsObject(resp) && !resp->child)
 		cJSON_DeleteItemFromObjectCaseSensitive(params, "inputResponses");
 	if (cJSON_IsString(state) && !cJSON_AddItemToObject(params, "requestState", cJSON_Duplicate(state, true)))
+		goto out;
+	/* the arguments go out as the decision read them: cJSON's own printing
+	 * writes 0.10000000000000002 as 0.1 (within its epsilon) */
+	if ((err = json_numbers_to_raw(req)))
 		goto out;
 	text = cJSON_PrintUnformatted(req);
 	err = text && !bb_append(out, text, strlen(text)) ? 0 : -ENOMEM;

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <string.h>
 #include "call_list.h"
+#include "json_number.h"
 
 int call_list_add(struct call_list *l, const struct pending_call *c)
 {
@@ -20,7 +21,7 @@ static void take_at(struct call_list *l, size_t i, struct pending_call *out)
 bool call_list_has(const struct call_list *l, const cJSON *id)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (id && cJSON_Compare(l->calls[i].id, id, true))
+		if (id && json_equal(l->calls[i].id, id))
 			return true;
 	return false;
 }
@@ -28,7 +29,7 @@ bool call_list_has(const struct call_list *l, const cJSON *id)
 bool call_list_take(struct call_list *l, const cJSON *id, struct pending_call *out)
 {
 	for (size_t i = 0; i < l->n; i++) {
-		if (id && cJSON_Compare(l->calls[i].id, id, true)) {
+		if (id && json_equal(l->calls[i].id, id)) {
 			take_at(l, i, out);
 			return true;
 		}
@@ -36,7 +37,7 @@ bool call_list_take(struct call_list *l, const cJSON *id, struct pending_call *o
 	return false;
 }
 
-/* The raw id as what cJSON_Compare would match, without parsing it, for
+/* The raw id as what json_equal would match, without parsing it, for
  * the ids clients use: integers of up to 15 digits and strings without
  * escapes. 1: *num or (*str, *slen) set; 0: parse it. */
 static int plain_id(const char *raw, size_t len, double *num, const char **str, size_t *slen)

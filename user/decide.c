@@ -61,14 +61,16 @@ static enum mcpf_decision check_conditions(const struct decide_request *req, con
 				     struct decision *out)
 {
 	char rule[sizeof(e->field) + 32];
-	char what[MCPF_COND_PATH_LEN + MCPF_COND_VALUE_LEN + 64];
+	char what[MCPF_COND_PATH_LEN + MCPF_COND_VALUE_LEN + 128];
 	const struct mcpf_policy_tool *entry = e->tool ? &e->tool->rule : NULL;
 
 	for (unsigned int i = 0; entry && i < entry->conditions; i++) {
 		const struct compiled_cond *c = &e->tool->cond[i];
 
 		snprintf(rule, sizeof(rule), "%s.conditions[%u]", e->field, i);
-		switch (condition_eval(c, req->arguments)) {
+		enum cond_result r = condition_eval(c, req->arguments);
+
+		switch (r) {
 		case COND_HOLDS:
 			continue;
 		case COND_BROKEN:
@@ -76,9 +78,15 @@ static enum mcpf_decision check_conditions(const struct decide_request *req, con
 		case COND_AMBIGUOUS:
 			return verdict(out, MCPF_DECISION_INVALID, rule,
 				       "arguments repeat a key on %s", c->cond.path);
+		case COND_INEXACT:
+			return verdict(out, MCPF_DECISION_INVALID, rule,
+				       "%s holds a number that cannot be compared exactly "
+				       "(2^53 or more, or more digits than a double keeps)", c->cond.path);
 		case COND_FAILS:
-			snprintf(what, sizeof(what), "condition not met: %s %s%s%s", c->cond.path,
-				 policy_op_name(c->cond.op), c->cond.value[0] ? " " : "", c->cond.value);
+		case COND_WRONG_TYPE:
+			snprintf(what, sizeof(what), "condition not met: %s %s%s%s%s", c->cond.path,
+				 policy_op_name(c->cond.op), c->cond.value[0] ? " " : "", c->cond.value,
+				 r == COND_WRONG_TYPE ? ": the argument is of another JSON type" : "");
 			if (entry->reason[0])
 				return verdict(out, MCPF_DECISION_DENY, rule, "%s (%s)", entry->reason, what);
 			return verdict(out, MCPF_DECISION_DENY, rule, "%s", what);

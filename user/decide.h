@@ -20,8 +20,11 @@
  *      hold. The first that fails denies the call with rule
  *      tools.T.conditions[i]. A path that is absent fails every op except
  *      exists; an op applied to the wrong type (lt on a string, regex on a
- *      number) fails. A duplicated key on the path makes the call invalid:
- *      the server might read the other copy.
+ *      number) fails; neq and not_in fail, saying so, for an argument of
+ *      another JSON type than their value(s). A duplicated key on the path
+ *      makes the call invalid: the server might read the other copy; so
+ *      does an argument value holding a number a double does not hold as
+ *      written (json_number.h): numbers are compared exactly or not at all.
  *   6. rate limits of the exact entry and of the "*" entry, all of them
  *      (a "*" limit applies to every call in addition to the tool's own).
  *      If any budget is spent the call is rate_limited (rule

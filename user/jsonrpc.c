@@ -3,9 +3,12 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <stdio.h>
 
 #include "content_decode.h"
 #include "json_limits.h"
+#include "json_number.h"
 #include "json_fold.h"
 #include "json_strict.h"
 #include "jsonrpc_quick.h"
@@ -72,6 +75,14 @@ static void invalid(struct jsonrpc_msg *m, const char *reason)
 	m->verdict = JSONRPC_ANSWERED;
 }
 
+/* Numbers whose literal a double does not keep are flagged, for the
+ * conditions that compare the arguments (json_number.h): the whole
+ * message in one pass, cheaper than finding the arguments' bytes first. */
+static int mark_numbers(const struct jsonrpc_body *b, const struct jsonrpc_msg *m)
+{
+	return json_numbers_mark((cJSON *)m->node, b->text, m->span);
+}
+
 static int classify(const struct jsonrpc_body *b, struct jsonrpc_msg *m)
 {
 	const cJSON *node = m->node;
@@ -131,6 +142,8 @@ static int classify(const struct jsonrpc_body *b, struct jsonrpc_msg *m)
 				invalid(m, "tools/call params.arguments must be an object");
 			else
 				m->arguments = args;
+			if (m->arguments && mark_numbers(b, m) < 0)
+				return -1;
 		}
 		return 0;
 	}
@@ -314,6 +327,120 @@ static bool same(const struct bytebuf *header, const char *s)
 	return s && strlen(s) == header->len && memcmp(s, header->data, header->len) == 0;
 }
 
+#define PARAM_PREFIX "mcp-param-"
+#define PARAM_PREFIX_LEN (sizeof(PARAM_PREFIX) - 1)
+
+/* Header name bytes equal, case-insensitively and with '_' read as '-' (a
+ * CGI-style server reads both as one name). */
+static bool header_name_like(const char *a, const char *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char x = a[i] == '_' ? '-' : a[i], y = b[i] == '_' ? '-' : b[i];
+		if ((x | 0x20) != (y | 0x20))
+			return false;
+	}
+	return true;
+}
+
+static bool is_param_header(const struct http1_header *h)
+{
+	return h->name_len > PARAM_PREFIX_LEN && header_name_like(h->name, PARAM_PREFIX, PARAM_PREFIX_LEN);
+}
+
+/* The top-level argument an Mcp-Param-{name} header mirrors: the one named
+ * {name}, case-insensitively (keys that differ only in case are refused
+ * with the body). The daemon does not keep the tools' inputSchema, so a
+ * header that x-mcp-header binds to another or a nested property is
+ * mapped to nothing, and refused. */
+static const cJSON *param_argument(const cJSON *args, const char *name, size_t len)
+{
+	for (const cJSON *c = args ? args->child : NULL; c; c = c->next)
+		if (strlen(c->string) == len && !strncasecmp(c->string, name, len))
+			return c;
+	return NULL;
+}
+
+/* The header value (decoded) is what the client renders for arg
+ * (MCP 2026-07-28): a string verbatim, an integer in decimal, a boolean
+ * as true / false. Anything else has no rendering to compare. */
+static bool param_matches(const struct bytebuf *hv, const cJSON *arg)
+{
+	char num[32];
+
+	if (cJSON_IsString(arg))
+		return same(hv, arg->valuestring);
+	if (cJSON_IsBool(arg))
+		return same(hv, cJSON_IsTrue(arg) ? "true" : "false");
+	if (!cJSON_IsNumber(arg) || json_holds_inexact(arg) || arg->valuedouble != (double)(long long)arg->valuedouble)
+		return false;
+	snprintf(num, sizeof(num), "%lld", (long long)arg->valuedouble);
+	return same(hv, num);
+}
+
+static bool plain_ascii(const char *v, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* Mcp-Param-* headers: a gateway or server may route on them, so each must
+ * mirror the argument it names in every element, or the request is
+ * refused; one the daemon cannot map to an argument is refused too. */
+static int check_param_headers(const struct jsonrpc_body *b, const struct http1_msg *req,
+			       struct jsonrpc_refusal *why)
+{
+	struct bytebuf decoded = BYTEBUF_INIT;
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < req->n_headers; i++) {
+		const struct http1_header *h = &req->headers[i];
+		const char *name = h->name + PARAM_PREFIX_LEN;
+		size_t len = h->name_len - PARAM_PREFIX_LEN;
+
+		if (!is_param_header(h))
+			continue;
+		for (size_t k = 0; r == 0 && k < i; k++)
+			if (req->headers[k].name_len == h->name_len &&
+			    header_name_like(req->headers[k].name, h->name, h->name_len))
+				r = refuse(why, 400, JSONRPC_INVALID_REQUEST, "repeated Mcp-Param header");
+		if (r == 0 && memchr(h->name, '_', PARAM_PREFIX_LEN))
+			r = refuse(why, 400, JSONRPC_INVALID_REQUEST,
+				   "Mcp-Param header spelled with '_' where a server may read '-'");
+		if (r == 0 && mcp_header_decode(h->value, h->value_len, &decoded) < 0)
+			r = refuse(why, 400, JSONRPC_INVALID_REQUEST, "Mcp-Param header is not valid base64");
+		if (r == 0 && decoded.len == h->value_len && !plain_ascii(h->value, h->value_len))
+			r = refuse(why, 400, JSONRPC_INVALID_REQUEST,
+				   "Mcp-Param header is neither printable ASCII nor base64-encoded");
+		for (size_t m = 0; r == 0 && m < b->count; m++) {
+			const struct jsonrpc_msg *msg = &b->msgs[m];
+			const cJSON *arg;
+
+			if (!msg->is_tools_call || msg->args_unread)
+				r = refuse(why, 400, JSONRPC_INVALID_REQUEST,
+					   "Mcp-Param header on a message that is not a tools/call");
+			else if (!(arg = param_argument(msg->arguments, name, len)))
+				r = refuse(why, 400, JSONRPC_INVALID_REQUEST,
+					   "Mcp-Param header names no argument of the call (Mcp-Param-{name} "
+					   "is checked against the top-level argument {name})");
+			else if (!param_matches(&decoded, arg))
+				r = refuse(why, 400, JSONRPC_INVALID_REQUEST,
+					   "Mcp-Param header does not match the argument it names");
+		}
+	}
+	bb_free(&decoded);
+	return r;
+}
+
+bool jsonrpc_has_param_headers(const struct http1_msg *req)
+{
+	for (size_t i = 0; i < req->n_headers; i++)
+		if (is_param_header(&req->headers[i]))
+			return true;
+	return false;
+}
+
 int jsonrpc_check_mcp_headers(const struct jsonrpc_body *b, const struct http1_msg *req,
 			      struct jsonrpc_refusal *why)
 {
@@ -342,7 +469,7 @@ int jsonrpc_check_mcp_headers(const struct jsonrpc_body *b, const struct http1_m
 		}
 	}
 	bb_free(&decoded);
-	return r;
+	return r ? r : check_param_headers(b, req, why);
 }
 
 int jsonrpc_inspect_request(const struct http1_msg *req, size_t limit, bool quick, struct jsonrpc_body *out,
@@ -358,7 +485,9 @@ int jsonrpc_inspect_request(const struct http1_msg *req, size_t limit, bool quic
 	switch (st) {
 	case CODING_IDENTITY:
 	case CODING_DECODED:
-		r = quick ? jsonrpc_parse_quick(text, len, out, why) : jsonrpc_parse(text, len, out, why);
+		/* Mcp-Param headers are checked against the arguments: the tree */
+		r = quick && !jsonrpc_has_param_headers(req) ? jsonrpc_parse_quick(text, len, out, why)
+							     : jsonrpc_parse(text, len, out, why);
 		out->decoded_body = st == CODING_DECODED;
 		break;
 	case CODING_UNSUPPORTED:

@@ -29,8 +29,8 @@
  * trailing bytes after it (-32700), not an object or array, an empty batch,
  * a duplicate object key anywhere, a \u0000 escape in any string (cJSON would
  * truncate the string, so the policy and the server would see different
- * names), Mcp-Method / Mcp-Name headers that are repeated, badly encoded or
- * disagree with the body (-32600). Element rules (INVALID): "jsonrpc" must be
+ * names), Mcp-Method / Mcp-Name / Mcp-Param-* headers that are repeated,
+ * badly encoded or disagree with the body (-32600). Element rules (INVALID): "jsonrpc" must be
  * "2.0", id a string or number, params an object or array, a method and a
  * result/error not both; tools/call needs params.name as a string and
  * params.arguments, when present, as an object.
@@ -39,6 +39,16 @@
  * decoded (exact lowercase markers; anything else is the literal value).
  * When present, every element must carry that method, and the name must
  * equal params.name (tools/call, prompts/get) or params.uri (resources/read).
+ * Mcp-Param-{name} (MCP 2026-07-28, x-mcp-header): every element must be
+ * a tools/call (read with its arguments) whose top-level argument {name}
+ * (case-insensitive) the decoded value renders: a string verbatim, an
+ * integer in decimal, true / false. A header that maps to no argument
+ * (the daemon keeps no inputSchema, so an x-mcp-header on another or a
+ * nested property), an argument of any other type, a repeated name (also
+ * spelled with '_'), an "Mcp_Param_" prefix, a plain value that is not
+ * printable ASCII: refused (400, -32600), like a mismatch. A server or
+ * gateway may route on these headers; none goes out the decision did not
+ * see.
  * Headers never decide policy; the body does.
  */
 #ifndef MCPF_JSONRPC_H
@@ -70,7 +80,9 @@ struct jsonrpc_msg {
 	const cJSON *params;
 	bool is_tools_call;
 	const char *tool_name;		/* decoded params.name of a tools/call */
-	const cJSON *arguments;		/* params.arguments of a tools/call, or NULL */
+	const cJSON *arguments;		/* params.arguments of a tools/call, or NULL; numbers
+					 * whose literal a double does not keep are flagged
+					 * (json_number.h) */
 	bool args_unread;		/* read without a tree: params and arguments not read
 					 * (NULL), whatever the body holds (jsonrpc_quick.h) */
 	const char *invalid_reason;	/* JSONRPC_INVALID only */
@@ -108,6 +120,8 @@ int jsonrpc_inspect_request(const struct http1_msg *req, size_t limit, bool quic
  * out. On -1 nothing is left to free. */
 int jsonrpc_parse(const char *text, size_t len, struct jsonrpc_body *out, struct jsonrpc_refusal *why);
 int jsonrpc_parse_quick(const char *text, size_t len, struct jsonrpc_body *out, struct jsonrpc_refusal *why);
+/* req carries an Mcp-Param-* header (any case, '_' for '-'). */
+bool jsonrpc_has_param_headers(const struct http1_msg *req);
 int jsonrpc_check_mcp_headers(const struct jsonrpc_body *b, const struct http1_msg *req,
 			      struct jsonrpc_refusal *why);
 /* Decodes an Mcp-* header value (base64 form or literal) into out; -1 on bad base64. */

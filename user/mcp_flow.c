@@ -13,6 +13,7 @@
 #include "content_decode.h"
 #include "decide.h"
 #include "http_strict.h"
+#include "json_number.h"
 #include "json_sniff.h"
 #include "jsonrpc.h"
 #include "jsonrpc_reply.h"
@@ -447,7 +448,7 @@ static bool id_in_use(struct request_ctx *rc, const struct jsonrpc_body *b, size
 	if (b->msgs[i].kind != JSONRPC_REQUEST || !id)
 		return false;
 	for (size_t k = 0; k < i; k++)
-		if (b->msgs[k].kind == JSONRPC_REQUEST && b->msgs[k].id && cJSON_Compare(b->msgs[k].id, id, true))
+		if (b->msgs[k].kind == JSONRPC_REQUEST && b->msgs[k].id && json_equal(b->msgs[k].id, id))
 			return true;
 	return answer_track_awaits(rc->legacy ? &rc->legacy->track : rc->f->track, id);
 }

@@ -13,6 +13,7 @@
 
 #include "common.h"
 #include "endpoint.h"
+#include "json_number.h"
 #include "mcp_method.h"
 #include "mcp_uri.h"
 #include "policy.h"
@@ -764,6 +765,31 @@ static unsigned long regex_nodes(const char *p, unsigned long limit)
 	return sum[0];
 }
 
+/* An array whose elements are all null (none counts). */
+static bool null_only(const cJSON *list)
+{
+	for (const cJSON *c = list->child; c; c = c->next)
+		if (!cJSON_IsNull(c))
+			return false;
+	return true;
+}
+
+/* value as JSON with every number in its shortest exact text (cJSON
+ * prints 0.10000000000000002 as 0.1: within its epsilon). */
+static char *exact_text(const cJSON *value)
+{
+	cJSON *copy = cJSON_Duplicate(value, true);
+	char *text;
+
+	if (!copy || json_numbers_to_raw(copy))
+		abort();
+	text = cJSON_PrintUnformatted(copy);
+	cJSON_Delete(copy);
+	if (!text)
+		abort();
+	return text;
+}
+
 static void load_condition(struct loader *l, const cJSON *j, const char *field,
 			   struct mcpf_policy_cond *c)
 {
@@ -801,14 +827,21 @@ static void load_condition(struct loader *l, const cJSON *j, const char *field,
 		return;
 	}
 	switch (c->op) {
-	case MCPF_OP_EQ:
 	case MCPF_OP_NEQ:
+		if (cJSON_IsNull(value))
+			fail(l, vf, "neq null never holds: an argument of another type fails it "
+			     "(use exists, or a value of the argument's type)");
+		break;
+	case MCPF_OP_EQ:
 	case MCPF_OP_CONTAINS:
 		break;  /* any JSON value */
 	case MCPF_OP_IN:
 	case MCPF_OP_NOT_IN:
 		if (!cJSON_IsArray(value))
 			fail(l, vf, "must be an array");
+		else if (c->op == MCPF_OP_NOT_IN && null_only(value))
+			fail(l, vf, "not_in a list of nulls never holds: an argument of another type fails "
+			     "it (use exists, or values of the argument's type)");
 		break;
 	case MCPF_OP_LT:
 	case MCPF_OP_LTE:
@@ -843,9 +876,12 @@ static void load_condition(struct loader *l, const cJSON *j, const char *field,
 		}
 		break;
 	}
-	text = cJSON_PrintUnformatted(value);
-	if (!text)
-		abort();
+	if (json_holds_inexact(value)) {
+		fail(l, vf, "holds a number that cannot be compared exactly (2^53 or more, or more "
+		     "digits than a double keeps): servers read the digits, the daemon a double");
+		return;
+	}
+	text = exact_text(value);
 	if (strlen(text) >= sizeof(c->value))
 		fail(l, vf, "longer than %zu bytes as JSON", sizeof(c->value) - 1);
 	else
@@ -1287,6 +1323,7 @@ int policy_parse(const char *file, const char *text, size_t len,
 	struct loader l = { .file = file, .errs = errs };
 	const char *end = NULL;
 	cJSON *root;
+	struct json_span span;
 	size_t before = errs->n;
 	int line, col;
 
@@ -1302,6 +1339,12 @@ int policy_parse(const char *file, const char *text, size_t len,
 	if (end < text + len) {
 		position_of(text, end, &line, &col);
 		fail(&l, "", "unexpected data after the JSON document at line %d, column %d", line, col);
+		cJSON_Delete(root);
+		return -1;
+	}
+	/* flags numbers a double does not hold as written (json_number.h) */
+	if (json_value_span(text, len, 0, &span) < 0 || json_numbers_mark(root, text, span) < 0) {
+		fail(&l, "", "numbers in the document cannot be read exactly");
 		cJSON_Delete(root);
 		return -1;
 	}

@@ -5,6 +5,7 @@
 
 #include "policy_conditions.h"
 #include "json_fold.h"
+#include "json_number.h"
 
 void condition_compile(struct compiled_cond *c)
 {
@@ -14,7 +15,11 @@ void condition_compile(struct compiled_cond *c)
 	if (!c->cond.value[0])
 		return;
 	c->value = cJSON_Parse(c->cond.value);
-	c->usable = c->value != NULL;
+	/* a policy number that is not exact would be compared as another one */
+	c->usable = c->value &&
+		    !json_numbers_mark(c->value, c->cond.value,
+				       (struct json_span){ 0, strlen(c->cond.value) }) &&
+		    !json_holds_inexact(c->value);
 	if (c->usable && c->cond.op == MCPF_OP_REGEX) {
 		c->has_re = cJSON_IsString(c->value) &&
 			    !regcomp(&c->re, c->value->valuestring, REG_EXTENDED | REG_NOSUB);
@@ -97,9 +102,31 @@ static const cJSON *resolve(const cJSON *args, const char *path, bool *dup)
 static bool any_equal(const cJSON *list, const cJSON *item)
 {
 	for (const cJSON *c = list->child; c; c = c->next)
-		if (cJSON_Compare(c, item, true))
+		if (json_equal(c, item))
 			return true;
 	return false;
+}
+
+/* The JSON type, true and false being one (boolean). */
+static int json_type(const cJSON *v)
+{
+	return cJSON_IsBool(v) ? cJSON_True : v->type & 0xFF;
+}
+
+/* neq and not_in hold for a value of another type than the policy names
+ * ("yes", "true" or 1 for neq true), which a lax server reads as that
+ * value (pydantic, FastMCP): such an argument fails them. */
+static bool type_matches(const struct compiled_cond *c, const cJSON *arg)
+{
+	if (c->cond.op == MCPF_OP_NEQ)
+		return json_type(arg) == json_type(c->value);
+	if (c->cond.op == MCPF_OP_NOT_IN) {
+		for (const cJSON *v = c->value->child; v; v = v->next)
+			if (json_type(arg) == json_type(v))
+				return true;
+		return false;
+	}
+	return true;
 }
 
 static bool holds(const struct compiled_cond *c, const cJSON *arg)
@@ -112,9 +139,9 @@ static bool holds(const struct compiled_cond *c, const cJSON *arg)
 	case MCPF_OP_EXISTS:
 		return (arg != NULL) == (!v || cJSON_IsTrue(v));
 	case MCPF_OP_EQ:
-		return cJSON_Compare(arg, v, true);
+		return json_equal(arg, v);
 	case MCPF_OP_NEQ:
-		return !cJSON_Compare(arg, v, true);
+		return !json_equal(arg, v);
 	case MCPF_OP_IN:
 		return any_equal(v, arg);
 	case MCPF_OP_NOT_IN:
@@ -147,5 +174,9 @@ enum cond_result condition_eval(const struct compiled_cond *c, const cJSON *args
 	arg = resolve(args, c->cond.path, &dup);
 	if (dup)
 		return COND_AMBIGUOUS;
+	if (arg && c->cond.op != MCPF_OP_EXISTS && json_holds_inexact(arg))
+		return COND_INEXACT;
+	if (arg && !type_matches(c, arg))
+		return COND_WRONG_TYPE;
 	return holds(c, arg) ? COND_HOLDS : COND_FAILS;
 }

@@ -3,14 +3,19 @@
  *
  * Paths are "args." followed by keys separated by dots; a key that is all
  * digits indexes an array. Ops:
- *   eq, neq         JSON equality (cJSON_Compare, case-sensitive)
+ *   eq, neq         JSON equality (json_equal: case-sensitive, numbers exact)
  *   in, not_in      equality with some / no element of the value array
  *   lt lte gt gte   numbers only
  *   regex           string argument, POSIX ERE, unanchored (use ^ $)
  *   contains        substring of a string argument, or an element equal to
  *                   the value in an array argument
  *   exists          present (value true or absent) / absent (value false)
- * An absent path fails every op but exists; a wrong type fails the op.
+ * An absent path fails every op but exists; a wrong type fails the op,
+ * and for neq and not_in (which a value of another type would pass) the
+ * result says so: COND_WRONG_TYPE. An argument value holding a number
+ * that is not exact (json_number.h: 2^53 or more, or digits a double does
+ * not keep) is not compared: COND_INEXACT. A policy value holding one
+ * leaves the condition unusable (COND_BROKEN); the loader refuses it.
  */
 #ifndef MCPF_POLICY_CONDITIONS_H
 #define MCPF_POLICY_CONDITIONS_H
@@ -33,6 +38,8 @@ enum cond_result {
 	COND_FAILS,
 	COND_AMBIGUOUS,   /* a key on the path is repeated, or spelled in another case, in the arguments */
 	COND_BROKEN,      /* the condition is missing or unusable in the maps */
+	COND_INEXACT,     /* the argument holds a number a double does not hold exactly */
+	COND_WRONG_TYPE,  /* neq / not_in: the argument is of another JSON type than the value(s) */
 };
 
 /* c->cond must be filled in; sets everything else. */

@@ -2,6 +2,9 @@
  * of the policy format, on paths into objects and arrays. Input: the
  * arguments JSON (only objects reach condition_eval in the daemon, but any
  * value must be safe). */
+#include <string.h>
+
+#include "json_number.h"
 #include "policy_conditions.h"
 #include "fuzz.h"
 
@@ -26,6 +29,11 @@ static const struct mcpf_policy_cond conds[] = {
 	{MCPF_OP_EQ, "args.9999999999", "1"},
 	{MCPF_OP_REGEX, "args.path", "1"},
 	{MCPF_OP_EQ, "args.path", "not json"},
+	{MCPF_OP_EQ, "args.n", "4503599627370496"},
+	{MCPF_OP_IN, "args.n", "[0.1, 0.10000000000000002, -0, 1e2]"},
+	{MCPF_OP_NOT_IN, "args.n", "[1, \"1\"]"},
+	{MCPF_OP_EQ, "args.n", "9007199254740992"},     /* not exact: unusable */
+	{MCPF_OP_EQ, "args.n", "0.10000000000000000001"},
 };
 #define N (sizeof(conds) / sizeof(conds[0]))
 
@@ -42,11 +50,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ready = true;
 	}
 	cJSON *args = cJSON_ParseWithLength((const char *)data, size);
+	/* as the request parser does; text the strict reader refuses may not
+	 * be walked, and then only the 2^53 test applies */
+	if (args)
+		(void)json_numbers_mark(args, (const char *)data, (struct json_span){ 0, size });
+	FUZZ_ASSERT(!cc[N - 1].usable && !cc[N - 2].usable && cc[N - 3].usable);
 	for (size_t i = 0; i < N; i++) {
 		enum cond_result r = condition_eval(&cc[i], args);
-		FUZZ_ASSERT(r == COND_HOLDS || r == COND_FAILS || r == COND_AMBIGUOUS || r == COND_BROKEN);
+		FUZZ_ASSERT(r == COND_HOLDS || r == COND_FAILS || r == COND_AMBIGUOUS || r == COND_BROKEN ||
+			    r == COND_INEXACT || r == COND_WRONG_TYPE);
 		if (!cc[i].usable)
 			FUZZ_ASSERT(r == COND_BROKEN);
+		if (r == COND_INEXACT)
+			FUZZ_ASSERT(args && json_holds_inexact(args));
+		if (r == COND_WRONG_TYPE)
+			FUZZ_ASSERT(cc[i].cond.op == MCPF_OP_NEQ || cc[i].cond.op == MCPF_OP_NOT_IN);
 	}
 	cJSON_Delete(args);
 	return 0;

@@ -390,3 +390,65 @@ function headerValue(record, name) {
   for (let k = 0; k < record.headers.length; k += 2) if (record.headers[k].toLowerCase() === name) return record.headers[k + 1];
   return undefined;
 }
+
+itest('numbers in conditions are compared exactly, and neq refuses a value of another type', async (t) => {
+  const sb = sandbox(t, 'ev-cond-numbers');
+  const rec = await startRecorder(sb, { tools: ['echo', 'ratio'], jsonResponse: true });
+  await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: {
+    echo: { conditions: [{ path: 'args.account', op: 'eq', value: 4503599627370496 }, { path: 'args.force', op: 'neq', value: true }] },
+    ratio: { conditions: [{ path: 'args.r', op: 'in', value: [0.1, 1000000] }] },
+  } } }) });
+  // exact bodies: JSON.stringify could not write most of these literals
+  const post = (id, tool, args) => sessionPost(`{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"${tool}","arguments":${args}}}`);
+  const cases = [
+    ['echo', '{"account":4503599627370496,"force":false,"m":"num-exact-marker"}', 'ran'],
+    ['echo', '{"account":4503599627370497,"force":false,"m":"num-next-marker"}', 'condition not met: args.account eq 4503599627370496'],
+    ['echo', '{"account":4503599627370496.0000000001,"force":false,"m":"num-digits-marker"}', 'cannot be compared exactly'],
+    ['echo', '{"account":4503599627370496,"force":"yes","m":"force-yes-marker"}', 'the argument is of another JSON type'],
+    ['echo', '{"account":4503599627370496,"force":1,"m":"force-one-marker"}', 'the argument is of another JSON type'],
+    ['ratio', '{"r":0.1,"m":"ratio-exact-marker"}', 'ran'],
+    ['ratio', '{"r":1e-1,"m":"ratio-e-marker"}', 'ran'],
+    ['ratio', '{"r":0.10000000000000002,"m":"ratio-next-marker"}', 'condition not met: args.r in'],
+    ['ratio', '{"r":0.10000000000000000001,"m":"ratio-digits-marker"}', 'cannot be compared exactly'],
+    ['ratio', '{"r":1000000000000000100,"m":"ratio-big-marker"}', 'cannot be compared exactly'],
+  ];
+  const responses = await inSession(sb, rec, cases.map(([tool, args], i) => post(i + 1, tool, args)));
+  cases.forEach(([, args, want], i) => {
+    const marker = JSON.parse(args.replace(/:[0-9.e-]{16,}/g, ':0')).m;
+    const text = JSON.stringify(responses[i].json);
+    if (want === 'ran') {
+      assert.ok(text.includes(`ran `) && rec.requestsMentioning(marker).length === 1, `${marker} should run: ${text}`);
+    } else {
+      assert.ok(text.includes(want), `${marker}: "${want}" not in ${text}`);
+      assertNeverReached(rec, marker);
+    }
+  });
+});
+
+itest('Mcp-Param-* headers must mirror the argument they name, or the request is refused', async (t) => {
+  const { sb, rec } = await setUp(t, 'ev-mcp-param');
+  const call = (marker, extra = {}) => JSON.stringify(toolCall(1, 'echo', { region: 'eu-west', n: 7, m: marker, ...extra }));
+  const b64 = (text) => `=?base64?${Buffer.from(text).toString('base64')}?=`;
+  const refused = [
+    ['param-mismatch-marker', [['Mcp-Param-Region', 'us-east']]],
+    ['param-b64-mismatch-marker', [['Mcp-Param-Region', b64('us-east')]]],
+    ['param-int-marker', [['Mcp-Param-N', '07']]],
+    ['param-unmapped-marker', [['Mcp-Param-Tenant', 'acme']]],
+    ['param-twice-marker', [['Mcp-Param-Region', 'eu-west'], ['Mcp-Param-region', 'us-east']]],
+    ['param-underscore-marker', [['Mcp_Param_Region', 'us-east']]],
+  ];
+  const responses = await inSession(sb, rec, refused.map(([marker, headers]) => sessionPost(call(marker), { headers })));
+  responses.forEach((res, i) => {
+    assertRefused(res, { status: 400 });
+    assert.match(res.json.error.message, /Mcp-Param/, JSON.stringify(res.json));
+    assertNeverReached(rec, refused[i][0]);
+  });
+  // Headers that agree (plain, base64, an integer) change nothing: decided on the body.
+  const [agree, agreeDenied] = await inSession(sb, rec, [
+    sessionPost(call('param-ok-marker'), { headers: [['Mcp-Param-Region', 'eu-west'], ['mcp-param-n', '7'], ['Mcp-Param-M', b64('param-ok-marker')]] }),
+    sessionPost(JSON.stringify(toolCall(2, 'execute', { region: 'eu-west', m: 'param-denied-marker' })), { headers: [['Mcp-Param-Region', 'eu-west']] }),
+  ]);
+  assert.equal(resultText(rawMessages(agree)[0].result), 'ran echo {"region":"eu-west","n":7,"m":"param-ok-marker"}');
+  expectDenial(assert, agreeDenied.json.result, { rule: 'tools.execute.action' });
+  assertNeverReached(rec, 'param-denied-marker');
+});

@@ -190,6 +190,18 @@ TEST(mrtr_ask_then_retry_through_the_store)
 	bb_reset(&out);
 	CHECK_INT_EQ(mrtr_strip(call, NULL, &out), 0);
 	CHECK_STR_EQ(out.data, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"rm\"}}");
+	/* arguments go out with the numbers the decision read, not cJSON's
+	 * 15-digit print of them */
+	cJSON *args = cJSON_Parse("{\"r\":0.10000000000000002,\"n\":4503599627370497,\"a\":[-0.5,1e300]}");
+	CHECK(args != NULL);
+	cJSON_AddItemToObject(cJSON_GetObjectItem(call, "params"), "arguments", args);
+	bb_reset(&out);
+	CHECK_INT_EQ(mrtr_strip(call, NULL, &out), 0);
+	CHECK_STR_EQ(out.data, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"rm\","
+			       "\"arguments\":{\"r\":0.10000000000000002,\"n\":4503599627370497,\"a\":[-0.5,1e+300]}}}");
+	cJSON_GetArrayItem(cJSON_GetObjectItem(args, "a"), 1)->valuedouble = 1.0 / 0.0;  /* 1e999 reads so */
+	bb_reset(&out);
+	CHECK_INT_EQ(mrtr_strip(call, NULL, &out), -ERANGE);
 	cJSON_Delete(v.carried);
 
 	/* the same state again: used */

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 
 #include "decide.h"
+#include "json_number.h"
 #include "policy_fixture.h"
 #include "rate_limit.h"
 
@@ -29,6 +30,8 @@ struct call {
 static enum mcpf_decision run(struct policy_fixture *f, struct call c, struct decision *d)
 {
 	cJSON *args = c.args ? cJSON_Parse(c.args) : NULL;
+	/* as the request parser does (jsonrpc.c) */
+	int marked = args ? json_numbers_mark(args, c.args, (struct json_span){ 0, strlen(c.args) }) : 0;
 	struct decide_request req = {
 		.server = c.server ? c.server : "fs",
 		.tool = c.tool,
@@ -40,7 +43,7 @@ static enum mcpf_decision run(struct policy_fixture *f, struct call c, struct de
 		.now_ns = c.now ? c.now : T0,
 		.arguments_unread = c.unread,
 	};
-	enum mcpf_decision v = decide(&f->maps, &req, d);
+	enum mcpf_decision v = marked < 0 ? MCPF_DECISION_INVALID : decide(&f->maps, &req, d);
 
 	cJSON_Delete(args);
 	return v;
@@ -261,6 +264,92 @@ MAPS_TEST(decide_conditions_for_every_op)
 			CHECK(!"condition verdict");
 		}
 	}
+}
+
+/* Numbers are compared exactly, and an argument a double does not hold
+ * as written is not compared at all: the server reads its digits. */
+MAPS_TEST(decide_conditions_compare_numbers_exactly)
+{
+	static const struct {
+		const char *op, *value, *args;
+		enum mcpf_decision want;
+	} cases[] = {
+		{ "eq", "4503599627370496", "{\"x\":4503599627370496}", MCPF_DECISION_ALLOW },
+		{ "eq", "4503599627370496", "{\"x\":4503599627370497}", MCPF_DECISION_DENY },
+		{ "eq", "0.1", "{\"x\":0.1}", MCPF_DECISION_ALLOW },
+		{ "eq", "0.1", "{\"x\":1e-1}", MCPF_DECISION_ALLOW },
+		{ "eq", "0.1", "{\"x\":0.10000000000000002}", MCPF_DECISION_DENY },
+		{ "eq", "0.1", "{\"x\":0.10000000000000000001}", MCPF_DECISION_INVALID },
+		{ "eq", "{'k':[0.1]}", "{\"x\":{\"k\":[0.10000000000000000001]}}", MCPF_DECISION_INVALID },
+		{ "in", "[1000000]", "{\"x\":1000000000000000100}", MCPF_DECISION_INVALID },
+		{ "in", "[1, 2]", "{\"x\":9007199254740993}", MCPF_DECISION_INVALID },
+		{ "neq", "0.1", "{\"x\":0.10000000000000002}", MCPF_DECISION_ALLOW },
+		{ "neq", "5", "{\"x\":5.00000000000000000001}", MCPF_DECISION_INVALID },
+		{ "not_in", "[5]", "{\"x\":-9007199254740992}", MCPF_DECISION_INVALID },
+		{ "lt", "100", "{\"x\":1e300}", MCPF_DECISION_INVALID },
+		{ "gte", "9007199254740991", "{\"x\":9007199254740993}", MCPF_DECISION_INVALID },
+		{ "contains", "1", "{\"x\":[1, 18446744073709551616]}", MCPF_DECISION_INVALID },
+		{ "exists", "true", "{\"x\":1e300}", MCPF_DECISION_ALLOW },  /* nothing compared */
+	};
+	struct decision d;
+	char policy[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(policy, sizeof(policy), "{'version':'1','servers':{'fs':{'default':'allow','tools':"
+			 "{'t':{'conditions':[{'path':'args.x','op':'%s','value':%s}]}}}}}",
+			 cases[i].op, cases[i].value);
+		CHECK(fixture_compile(f, policy) == 0);
+		if (run(f, (struct call){ .tool = "t", .args = cases[i].args }, &d) != cases[i].want) {
+			printf("  case %zu: %s %s on %s: %s\n", i, cases[i].op, cases[i].value, cases[i].args, d.reason);
+			CHECK(!"condition verdict");
+		}
+	}
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':"
+			      "{'t':{'conditions':[{'path':'args.x','op':'neq','value':[1]}]}}}}}") == 0);
+	CHECK(run(f, (struct call){ .tool = "t", .args = "{\"x\":[2e300]}" }, &d) == MCPF_DECISION_INVALID);
+	CHECK_STR_EQ(d.rule, "tools.t.conditions[0]");
+	CHECK_STR_EQ(d.reason, "args.x holds a number that cannot be compared exactly "
+		     "(2^53 or more, or more digits than a double keeps)");
+}
+
+/* neq and not_in let any value of another type through, which lax servers
+ * read as the value named ("yes", 1 for true): such a value fails them. */
+MAPS_TEST(decide_neq_and_not_in_refuse_another_type)
+{
+	static const struct {
+		const char *op, *value, *args;
+		enum mcpf_decision want;
+	} cases[] = {
+		{ "neq", "true", "{\"x\":false}", MCPF_DECISION_ALLOW },
+		{ "neq", "true", "{\"x\":\"yes\"}", MCPF_DECISION_DENY },
+		{ "neq", "true", "{\"x\":\"true\"}", MCPF_DECISION_DENY },
+		{ "neq", "true", "{\"x\":1}", MCPF_DECISION_DENY },
+		{ "neq", "true", "{\"x\":null}", MCPF_DECISION_DENY },
+		{ "neq", "'rm'", "{\"x\":[\"rm\"]}", MCPF_DECISION_DENY },
+		{ "neq", "1", "{\"x\":2}", MCPF_DECISION_ALLOW },
+		{ "not_in", "['rm','dd']", "{\"x\":\"ls\"}", MCPF_DECISION_ALLOW },
+		{ "not_in", "['rm','dd']", "{\"x\":[\"rm\"]}", MCPF_DECISION_DENY },
+		{ "not_in", "[0, 'off']", "{\"x\":false}", MCPF_DECISION_DENY },
+		{ "not_in", "[0, 'off']", "{\"x\":1}", MCPF_DECISION_ALLOW },
+		{ "not_in", "[0, 'off']", "{\"x\":\"on\"}", MCPF_DECISION_ALLOW },
+	};
+	struct decision d;
+	char policy[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(policy, sizeof(policy), "{'version':'1','servers':{'fs':{'default':'allow','tools':"
+			 "{'t':{'conditions':[{'path':'args.x','op':'%s','value':%s}]}}}}}",
+			 cases[i].op, cases[i].value);
+		CHECK(fixture_compile(f, policy) == 0);
+		if (run(f, (struct call){ .tool = "t", .args = cases[i].args }, &d) != cases[i].want) {
+			printf("  case %zu: %s %s on %s: %s\n", i, cases[i].op, cases[i].value, cases[i].args, d.reason);
+			CHECK(!"condition verdict");
+		}
+	}
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':"
+			      "{'t':{'conditions':[{'path':'args.force','op':'neq','value':true}]}}}}}") == 0);
+	CHECK(run(f, (struct call){ .tool = "t", .args = "{\"force\":\"yes\"}" }, &d) == MCPF_DECISION_DENY);
+	CHECK_STR_EQ(d.reason, "condition not met: args.force neq true: the argument is of another JSON type");
 }
 
 MAPS_TEST(decide_condition_paths_reach_into_objects_and_arrays)

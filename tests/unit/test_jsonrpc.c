@@ -26,15 +26,17 @@ static bool load(struct http1_parser *p, const char *headers, const char *body, 
 }
 
 /* Inspects `body` sent with `headers`; returns the refusal reason or "ok". */
+static bool quick_reads;  /* verdict() reads as the daemon's quick path does */
+
 static const char *verdict(const char *headers, const char *body, size_t len, struct jsonrpc_refusal *why)
 {
-	static char reason[128];
+	static char reason[256];
 	struct http1_parser p;
 	struct jsonrpc_body b;
 
 	if (!load(&p, headers, body, len))
 		return "http error";
-	int r = jsonrpc_inspect_request(http1_msg(&p), LIMIT, false, &b, why);
+	int r = jsonrpc_inspect_request(http1_msg(&p), LIMIT, quick_reads, &b, why);
 	snprintf(reason, sizeof(reason), "%s", r < 0 ? why->reason : "ok");
 	if (r == 0)
 		jsonrpc_body_free(&b);
@@ -288,6 +290,62 @@ TEST(jsonrpc_mcp_headers_must_agree_with_the_body)
 	CHECK_STR_EQ(verdict("Mcp-Method: resources/read\r\nMcp-Name: file:///a\r\n", read, sizeof(read) - 1, &why), "ok");
 	static const char ping[] = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}";
 	CHECK_STR_EQ(verdict("Mcp-Name: echo\r\n", ping, sizeof(ping) - 1, &why), "Mcp-Name header does not match the body");
+}
+
+/* Mcp-Param-{name} mirrors argument {name}: a gateway may route on it,
+ * so it must say what the body says, or the request goes nowhere. */
+TEST(jsonrpc_mcp_param_headers_must_agree_with_the_arguments)
+{
+	static const char body[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"q\","
+				   "\"arguments\":{\"Region\":\"eu-west\",\"n\":42,\"big\":9007199254740993,"
+				   "\"dry\":true,\"city\":\"K\u00f6ln\",\"f\":1.5,\"o\":{\"a\":1},\"z\":null}}}";
+	static const char ping[] = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}";
+	static const char batch[] = "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"q\","
+				    "\"arguments\":{\"region\":\"eu\"}}},{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
+				    "\"params\":{\"name\":\"q\",\"arguments\":{\"region\":\"us\"}}}]";
+	static const struct { const char *headers, *want; } cases[] = {
+		{ "Mcp-Param-Region: eu-west\r\n", "ok" },
+		{ "mcp-param-region: eu-west\r\n", "ok" },
+		{ "Mcp-Param-n: 42\r\nMcp-Param-Dry: true\r\n", "ok" },
+		{ "Mcp-Param-City: =?base64?S8O2bG4=?=\r\n", "ok" },              /* "Köln" */
+		{ "Mcp-Param-Region: us-east\r\n", "Mcp-Param header does not match the argument it names" },
+		{ "Mcp-Param-Region: =?base64?dXMtZWFzdA==?=\r\n", "Mcp-Param header does not match the argument it names" },
+		{ "Mcp-Param-n: 042\r\n", "Mcp-Param header does not match the argument it names" },
+		{ "Mcp-Param-n: 43\r\n", "Mcp-Param header does not match the argument it names" },
+		{ "Mcp-Param-Dry: 1\r\n", "Mcp-Param header does not match the argument it names" },
+		{ "Mcp-Param-Big: 9007199254740993\r\n", "Mcp-Param header does not match the argument it names" },
+		{ "Mcp-Param-F: 1.5\r\n", "Mcp-Param header does not match the argument it names" },
+		{ "Mcp-Param-O: x\r\n", "Mcp-Param header does not match the argument it names" },
+		{ "Mcp-Param-Z: null\r\n", "Mcp-Param header does not match the argument it names" },
+		{ "Mcp-Param-Tenant: acme\r\n", "Mcp-Param header names no argument of the call "
+						"(Mcp-Param-{name} is checked against the top-level argument {name})" },
+		{ "Mcp-Param-Region: eu-west\r\nMcp-Param-region: eu-west\r\n", "repeated Mcp-Param header" },
+		{ "Mcp-Param-Region: eu-west\r\nMcp_Param_Region: us\r\n", "repeated Mcp-Param header" },
+		{ "Mcp_Param_Region: us\r\n", "Mcp-Param header spelled with '_' where a server may read '-'" },
+		{ "Mcp-Param-Region: =?base64?ZX*=?=\r\n", "Mcp-Param header is not valid base64" },
+		{ "Mcp-Param-City: K\xc3\xb6ln\r\n", "Mcp-Param header is neither printable ASCII nor base64-encoded" },
+	};
+	struct jsonrpc_refusal why;
+
+	for (int quick = 0; quick <= 1; quick++) {
+		quick_reads = quick;
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const char *got = verdict(cases[i].headers, body, sizeof(body) - 1, &why);
+
+			if (strcmp(got, cases[i].want)) {
+				printf("  case %zu (quick %d): %s-> %s\n", i, quick, cases[i].headers, got);
+				CHECK(!"Mcp-Param verdict");
+			}
+			if (strcmp(got, "ok"))
+				CHECK(why.http_status == 400 && why.code == JSONRPC_INVALID_REQUEST);
+		}
+		CHECK_STR_EQ(verdict("Mcp-Param-Region: eu\r\n", ping, sizeof(ping) - 1, &why),
+			     "Mcp-Param header on a message that is not a tools/call");
+		/* every element of a batch must agree */
+		CHECK_STR_EQ(verdict("Mcp-Param-Region: eu\r\n", batch, sizeof(batch) - 1, &why),
+			     "Mcp-Param header does not match the argument it names");
+	}
+	quick_reads = false;
 }
 
 TEST(jsonrpc_ids_keep_their_exact_text)

@@ -268,6 +268,44 @@ TEST(policy_rejects_bad_limits)
 		     "t.json:servers.fs.tools.mv.limits[0]: counter \"ok\" is defined with another window or scope at servers.fs.tools.rm.limits[3]\n");
 }
 
+/* A value the daemon would compare as another number (a double holds it
+ * rounded) is refused; an exact one is stored as written, not in cJSON's
+ * 15-digit print (0.10000000000000002 would become 0.1). */
+TEST(policy_condition_numbers_must_be_exact)
+{
+	struct policy *p;
+
+	CHECK_STR_EQ(errors_of(FS("'tools':{'t':{'conditions':["
+				  "{'path':'args.a','op':'eq','value':9007199254740992},"
+				  "{'path':'args.a','op':'in','value':[1,1000000000000000000]},"
+				  "{'path':'args.a','op':'lt','value':0.10000000000000000001},"
+				  "{'path':'args.a','op':'eq','value':{'k':[1e400]}}]}}")),
+		     "t.json:servers.fs.tools.t.conditions[0].value: holds a number that cannot be compared exactly (2^53 or more, or more digits than a double keeps): servers read the digits, the daemon a double\n"
+		     "t.json:servers.fs.tools.t.conditions[1].value: holds a number that cannot be compared exactly (2^53 or more, or more digits than a double keeps): servers read the digits, the daemon a double\n"
+		     "t.json:servers.fs.tools.t.conditions[2].value: holds a number that cannot be compared exactly (2^53 or more, or more digits than a double keeps): servers read the digits, the daemon a double\n"
+		     "t.json:servers.fs.tools.t.conditions[3].value: holds a number that cannot be compared exactly (2^53 or more, or more digits than a double keeps): servers read the digits, the daemon a double\n");
+	p = policy_from(FS("'tools':{'t':{'conditions':[{'path':'args.a','op':'in',"
+			   "'value':[0.10000000000000002,{'k':4503599627370497},1e2]}]}}"));
+	CHECK(p != NULL);
+	CHECK_STR_EQ(tool_of(&p->servers[0], "t")->cond[0].value, "[0.10000000000000002,{\"k\":4503599627370497},100]");
+	policy_free(p);
+}
+
+/* neq / not_in fail for an argument of another type than their value(s),
+ * so against null alone they could never hold. */
+TEST(policy_neq_null_is_refused)
+{
+	CHECK_STR_EQ(errors_of(FS("'tools':{'t':{'conditions':["
+				  "{'path':'args.a','op':'neq','value':null},"
+				  "{'path':'args.a','op':'not_in','value':[null]},"
+				  "{'path':'args.a','op':'not_in','value':[]},"
+				  "{'path':'args.a','op':'not_in','value':[null,'x']},"
+				  "{'path':'args.a','op':'eq','value':null}]}}")),
+		     "t.json:servers.fs.tools.t.conditions[0].value: neq null never holds: an argument of another type fails it (use exists, or a value of the argument's type)\n"
+		     "t.json:servers.fs.tools.t.conditions[1].value: not_in a list of nulls never holds: an argument of another type fails it (use exists, or values of the argument's type)\n"
+		     "t.json:servers.fs.tools.t.conditions[2].value: not_in a list of nulls never holds: an argument of another type fails it (use exists, or values of the argument's type)\n");
+}
+
 TEST(policy_rejects_bad_conditions)
 {
 	CHECK_STR_EQ(errors_of(FS("'tools':{'rm':{'conditions':["
