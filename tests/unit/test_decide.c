@@ -212,12 +212,34 @@ MAPS_TEST(decide_hidden_tools_win_over_everything)
 	CHECK(!policy_tool_hidden(&f->maps, "nope", "debug"));
 }
 
+/* One condition on args.x per case (no "value" when NULL), and the
+ * verdict on a call with args. */
+struct cond_case {
+	const char *op, *value, *args;
+	enum mcpf_decision want;
+};
+
+static void run_condition_cases(struct policy_fixture *f, const struct cond_case *cases, size_t n)
+{
+	struct decision d;
+	char policy[512];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(policy, sizeof(policy), "{'version':'1','servers':{'fs':{'default':'allow','tools':"
+			 "{'t':{'conditions':[{'path':'args.x','op':'%s'%s%s}]}}}}}",
+			 cases[i].op, cases[i].value ? ",'value':" : "", cases[i].value ? cases[i].value : "");
+		CHECK(fixture_compile(f, policy) == 0);
+		if (run(f, (struct call){ .tool = "t", .args = cases[i].args }, &d) != cases[i].want) {
+			printf("  case %zu: %s %s on %s: %s\n", i, cases[i].op, cases[i].value ? cases[i].value : "-",
+			       cases[i].args ? cases[i].args : "-", d.reason);
+			CHECK(!"condition verdict");
+		}
+	}
+}
+
 MAPS_TEST(decide_conditions_for_every_op)
 {
-	static const struct {
-		const char *op, *value, *args;
-		enum mcpf_decision want;
-	} cases[] = {
+	static const struct cond_case cases[] = {
 		{ "eq", "'a'", "{\"x\":\"a\"}", MCPF_DECISION_ALLOW },
 		{ "eq", "'a'", "{\"x\":\"b\"}", MCPF_DECISION_DENY },
 		{ "eq", "{'k':[1,2]}", "{\"x\":{\"k\":[1,2]}}", MCPF_DECISION_ALLOW },
@@ -252,28 +274,15 @@ MAPS_TEST(decide_conditions_for_every_op)
 		{ "exists", "false", "{\"x\":0}", MCPF_DECISION_DENY },
 		{ "exists", "false", NULL, MCPF_DECISION_ALLOW },     /* no arguments at all */
 	};
-	char policy[512];
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(policy, sizeof(policy), "{'version':'1','servers':{'fs':{'default':'allow','tools':"
-			 "{'t':{'conditions':[{'path':'args.x','op':'%s'%s%s}]}}}}}",
-			 cases[i].op, cases[i].value ? ",'value':" : "", cases[i].value ? cases[i].value : "");
-		CHECK(fixture_compile(f, policy) == 0);
-		if (verdict_of(f, (struct call){ .tool = "t", .args = cases[i].args }) != cases[i].want) {
-			printf("  case %zu: %s %s on %s\n", i, cases[i].op, cases[i].value, cases[i].args);
-			CHECK(!"condition verdict");
-		}
-	}
+	run_condition_cases(f, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 /* Numbers are compared exactly, and an argument a double does not hold
  * as written is not compared at all: the server reads its digits. */
 MAPS_TEST(decide_conditions_compare_numbers_exactly)
 {
-	static const struct {
-		const char *op, *value, *args;
-		enum mcpf_decision want;
-	} cases[] = {
+	static const struct cond_case cases[] = {
 		{ "eq", "4503599627370496", "{\"x\":4503599627370496}", MCPF_DECISION_ALLOW },
 		{ "eq", "4503599627370496", "{\"x\":4503599627370497}", MCPF_DECISION_DENY },
 		{ "eq", "0.1", "{\"x\":0.1}", MCPF_DECISION_ALLOW },
@@ -292,18 +301,8 @@ MAPS_TEST(decide_conditions_compare_numbers_exactly)
 		{ "exists", "true", "{\"x\":1e300}", MCPF_DECISION_ALLOW },  /* nothing compared */
 	};
 	struct decision d;
-	char policy[512];
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(policy, sizeof(policy), "{'version':'1','servers':{'fs':{'default':'allow','tools':"
-			 "{'t':{'conditions':[{'path':'args.x','op':'%s','value':%s}]}}}}}",
-			 cases[i].op, cases[i].value);
-		CHECK(fixture_compile(f, policy) == 0);
-		if (run(f, (struct call){ .tool = "t", .args = cases[i].args }, &d) != cases[i].want) {
-			printf("  case %zu: %s %s on %s: %s\n", i, cases[i].op, cases[i].value, cases[i].args, d.reason);
-			CHECK(!"condition verdict");
-		}
-	}
+	run_condition_cases(f, cases, sizeof(cases) / sizeof(cases[0]));
 	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':"
 			      "{'t':{'conditions':[{'path':'args.x','op':'neq','value':[1]}]}}}}}") == 0);
 	CHECK(run(f, (struct call){ .tool = "t", .args = "{\"x\":[2e300]}" }, &d) == MCPF_DECISION_INVALID);
@@ -316,10 +315,7 @@ MAPS_TEST(decide_conditions_compare_numbers_exactly)
  * read as the value named ("yes", 1 for true): such a value fails them. */
 MAPS_TEST(decide_neq_and_not_in_refuse_another_type)
 {
-	static const struct {
-		const char *op, *value, *args;
-		enum mcpf_decision want;
-	} cases[] = {
+	static const struct cond_case cases[] = {
 		{ "neq", "true", "{\"x\":false}", MCPF_DECISION_ALLOW },
 		{ "neq", "true", "{\"x\":\"yes\"}", MCPF_DECISION_DENY },
 		{ "neq", "true", "{\"x\":\"true\"}", MCPF_DECISION_DENY },
@@ -334,18 +330,8 @@ MAPS_TEST(decide_neq_and_not_in_refuse_another_type)
 		{ "not_in", "[0, 'off']", "{\"x\":\"on\"}", MCPF_DECISION_ALLOW },
 	};
 	struct decision d;
-	char policy[512];
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(policy, sizeof(policy), "{'version':'1','servers':{'fs':{'default':'allow','tools':"
-			 "{'t':{'conditions':[{'path':'args.x','op':'%s','value':%s}]}}}}}",
-			 cases[i].op, cases[i].value);
-		CHECK(fixture_compile(f, policy) == 0);
-		if (run(f, (struct call){ .tool = "t", .args = cases[i].args }, &d) != cases[i].want) {
-			printf("  case %zu: %s %s on %s: %s\n", i, cases[i].op, cases[i].value, cases[i].args, d.reason);
-			CHECK(!"condition verdict");
-		}
-	}
+	run_condition_cases(f, cases, sizeof(cases) / sizeof(cases[0]));
 	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':"
 			      "{'t':{'conditions':[{'path':'args.force','op':'neq','value':true}]}}}}}") == 0);
 	CHECK(run(f, (struct call){ .tool = "t", .args = "{\"force\":\"yes\"}" }, &d) == MCPF_DECISION_DENY);
