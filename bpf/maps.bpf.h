@@ -33,6 +33,21 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } netns_listen SEC(".maps");
 
+/* Namespace cookie -> when (boot ns) the daemon put it here: connects to
+ * targets from it are refused in either fail mode. A namespace the daemon
+ * could not serve (an agent holds every port it could listen on) stays
+ * here until it is served; one it let go (no process left, yet a socket
+ * made there may still connect) for good, which costs one entry: cookies
+ * are never reused. LRU, so a flood of abandoned namespaces evicts the
+ * oldest rather than failing. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MCPF_MAX_REFUSED_NETNS);
+	__type(key, __u64);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} netns_refused SEC(".maps");
+
 /* Sockets the daemon owns (listeners, upstream sockets): pinned, so a
  * daemon that takes over another's listeners finds them marked. */
 struct {

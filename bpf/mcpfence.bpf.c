@@ -119,11 +119,17 @@ static __always_inline bool same_listener(const struct bound_to *x, const struct
 }
 
 /* The registered endpoint dst reaches: exact address first, then the
- * port's wildcard, then, for a local address, any registered address on
- * the port whose listening socket is the one dst reaches (a server bound
- * to 0.0.0.0 or :: answers on 127.0.0.2, on the host's own addresses, on
- * ::ffff:127.0.0.1...). *key is set to the entry that matched. */
-static __always_inline struct mcpf_target *find_target(struct bpf_sock_addr *ctx, __u64 netns,
+ * port's wildcard, then, for a local destination with a listener on a
+ * port a registered address uses: the registered address whose listening
+ * socket is the one dst reaches (a server bound to 0.0.0.0 or :: answers
+ * on 127.0.0.2, on the host's own addresses, on ::ffff:127.0.0.1...), or
+ * else the first local registered address on the port, as if it were the
+ * same server (its other socket, [::1]:P next to 127.0.0.1:P: enforcing
+ * a policy on a neighbour beats letting the server's own be bypassed).
+ * Local: loopback or in local_addrs; in a namespace not served (its
+ * addresses unknown), any destination a listener in it takes. *key is
+ * set to the entry that matched. */
+static __always_inline struct mcpf_target *find_target(struct bpf_sock_addr *ctx, __u64 netns, bool served,
 							const struct mcpf_endpoint *dst,
 							struct mcpf_endpoint *key)
 {
@@ -131,6 +137,7 @@ static __always_inline struct mcpf_target *find_target(struct bpf_sock_addr *ctx
 	struct mcpf_target *t;
 	struct bound_to reached, cand;
 	__u16 port = dst->port;
+	__u32 local = MCPF_PORT_ADDRS;
 
 	*key = *dst;
 	t = bpf_map_lookup_elem(&targets, key);
@@ -141,17 +148,22 @@ static __always_inline struct mcpf_target *find_target(struct bpf_sock_addr *ctx
 	if (t)
 		return t;
 	alts = bpf_map_lookup_elem(&target_ports, &port);
-	if (!alts || !addr_is_local(netns, &dst->addr) || !listener_of(ctx, &dst->addr, port, &reached))
+	if (!alts || (served && !addr_is_local(netns, &dst->addr)) || !listener_of(ctx, &dst->addr, port, &reached))
 		return NULL;
 	for (__u32 i = 0; i < MCPF_PORT_ADDRS; i++) {
 		if (i >= alts->count)
 			break;
+		if (local == MCPF_PORT_ADDRS && addr_is_local(netns, &alts->addr[i]))
+			local = i;
 		if (!listener_of(ctx, &alts->addr[i], port, &cand) || !same_listener(&reached, &cand))
 			continue;
 		key->addr = alts->addr[i];
 		return bpf_map_lookup_elem(&targets, key);
 	}
-	return NULL;
+	if (local >= MCPF_PORT_ADDRS)
+		return NULL;
+	key->addr = alts->addr[local];
+	return bpf_map_lookup_elem(&targets, key);
 }
 
 /* Tell the daemon about a namespace it does not serve yet. */
@@ -248,13 +260,16 @@ static __always_inline __u16 redirect_port(struct bpf_sock_addr *ctx, struct mcp
 		return 0;
 	netns = bpf_get_netns_cookie(ctx);
 	addr_normalise(&dst->addr);
-	t = find_target(ctx, netns, dst, &target);
+	/* published by the daemon once the namespace's addresses are in local_addrs */
+	lst = bpf_map_lookup_elem(&netns_listen, &netns);
+	t = find_target(ctx, netns, lst != NULL, dst, &target);
 	if (!t)
 		return 0;
 	*verdict = cfg->fail_closed ? CGROUP_REFUSE : CGROUP_ALLOW;
-	lst = bpf_map_lookup_elem(&netns_listen, &netns);
 	if (!lst) {
 		report_netns(netns);
+		if (bpf_map_lookup_elem(&netns_refused, &netns))
+			*verdict = CGROUP_REFUSE;
 		return 0;
 	}
 	port = v4 ? lst->port4 : lst->port6;
@@ -263,6 +278,15 @@ static __always_inline __u16 redirect_port(struct bpf_sock_addr *ctx, struct mcp
 	*cfgp = cfg;
 	*verdict = CGROUP_ALLOW;
 	return port;
+}
+
+/* A socket redirected before, disconnected (AF_UNSPEC) and connected
+ * again elsewhere keeps no record of the first destination: getpeername
+ * would show it and sock_ops would publish it. */
+static __always_inline int not_redirected(struct bpf_sock_addr *ctx, int verdict)
+{
+	bpf_sk_storage_delete(&conn_origin, ctx->sk);
+	return verdict;
 }
 
 SEC("cgroup/connect4")
@@ -277,7 +301,7 @@ int mcpf_connect4(struct bpf_sock_addr *ctx)
 	dst.port = bpf_ntohs((__u16)ctx->user_port);
 	port = redirect_port(ctx, &dst, true, &cfg, &verdict);
 	if (!port || !cfg)
-		return verdict;
+		return not_redirected(ctx, verdict);
 	ctx->user_ip4 = cfg->listen_addr4;
 	ctx->user_port = bpf_htons(port);
 	return CGROUP_ALLOW;
@@ -298,7 +322,7 @@ int mcpf_connect6(struct bpf_sock_addr *ctx)
 	dst.port = bpf_ntohs((__u16)ctx->user_port);
 	port = redirect_port(ctx, &dst, v4, &cfg, &verdict);
 	if (!port || !cfg)
-		return verdict;
+		return not_redirected(ctx, verdict);
 	if (v4) {
 		/* v4-mapped: stays IPv4 on the wire, goes to the IPv4 listener */
 		ctx->user_ip6[0] = 0;
@@ -317,17 +341,23 @@ int mcpf_connect6(struct bpf_sock_addr *ctx)
 
 /* An agent's process creating a socket in a namespace not served yet:
  * tell the daemon now, most often well before any connect() to a target
- * (a pod's server, or the agent's own first socket, comes first). */
+ * (a pod's server, or the agent's own first socket, comes first).
+ * A raw IP socket is refused to an agent: with one (CAP_NET_RAW) it could
+ * hand-craft a TCP handshake to a server and never call connect(). */
 SEC("cgroup/sock_create")
 int mcpf_sock_create(struct bpf_sock *sk)
 {
 	const struct mcpf_config *cfg = get_config();
 	__u64 netns;
 
-	if (!cfg || sk->type != SOCK_STREAM || (sk->family != AF_INET && sk->family != AF_INET6))
+	if (!cfg || (sk->family != AF_INET && sk->family != AF_INET6))
+		return CGROUP_ALLOW;
+	if (sk->type != SOCK_STREAM && sk->type != SOCK_RAW)
 		return CGROUP_ALLOW;
 	if (bpf_get_current_ancestor_cgroup_id(cfg->cgroup_level) != cfg->cgroup_id)
 		return CGROUP_ALLOW;
+	if (sk->type == SOCK_RAW)
+		return CGROUP_REFUSE;
 	netns = bpf_get_netns_cookie(sk);
 	if (!bpf_map_lookup_elem(&netns_listen, &netns))
 		report_netns(netns);

@@ -25,6 +25,7 @@
 #define MCPF_MAX_NETNS    4096 /* network namespaces served */
 #define MCPF_MAX_LOCAL_ADDRS 16384
 #define MCPF_PORT_ADDRS   8    /* registered addresses per port tried for equivalence */
+#define MCPF_MAX_REFUSED_NETNS 65536 /* namespaces refused: not servable, or let go */
 
 /* An IPv6 address, IPv4 as ::ffff:a.b.c.d: bytes for keys and dumps,
  * network-order words for the programs' compares. */

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -121,13 +122,31 @@ static void put_deferred(struct deferred *d)
 	netns_put(container_of(d, struct netns, put));
 }
 
-/* forget: the namespace is gone, its kernel-side entries go too. Not so
+/* Connects to targets from the namespace are refused from now on, in
+ * either fail mode, until it is served (netns_refused). */
+static void refuse(struct netns_registry *r, unsigned long long cookie)
+{
+	struct timespec now;
+	__u64 when;
+	int err;
+
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	when = (__u64)now.tv_sec * 1000000000ull + (__u64)now.tv_nsec;
+	if ((err = kern_map_update(r->refused_map, &cookie, &when, BPF_ANY)))
+		log_warn("network namespace %llu: netns_refused: %s", cookie, strerror(-err));
+}
+
+/* forget: the namespace is let go, its kernel-side entries go too, and
+ * it is refused: no process is in it, but a socket made there may still
+ * connect (an agent that left it with unshare keeps what it made). Not so
  * at a stop: a successor serves on the same sockets under the same keys,
  * or connect4/6 are to refuse (fail-closed) while no daemon runs. */
 static void release(struct netns_registry *r, struct netns *ns, bool forget)
 {
-	if (forget)
+	if (forget) {
+		refuse(r, ns->cookie);
 		kern_map_delete(r->listen_map, &ns->cookie);
+	}
 	proxy_listener_stop(r->px, &ns->l4);
 	proxy_listener_stop(r->px, &ns->l6);
 	netns_addrs_close(&ns->addrs, forget);
@@ -168,15 +187,18 @@ static uint16_t bound_port(int fd)
 }
 
 /* Serve the namespace nsfd refers to (taken over), on the listeners
- * given (a predecessor's, taken over too) or on new ones (-1). */
+ * given (a predecessor's, taken over too) or on new ones (-1). A
+ * namespace that cannot be served (an agent in it may hold every port a
+ * listener could take) is refused until a later sweep serves it. */
 static int serve_on(struct netns_registry *r, int nsfd, bool self, int fd4, int fd6, const char *how)
 {
 	struct mcpf_netns_listen val = { 0 };
 	socklen_t clen = sizeof(unsigned long long);
 	__u32 mark = MCPF_SOCK_LISTENER;
+	unsigned long long cookie = 0;
 	struct netns *ns = NULL;
 	struct stat st;
-	int nl, err;
+	int nl = -1, err;
 
 	if (fstat(nsfd, &st)) {
 		err = -errno;
@@ -206,6 +228,13 @@ static int serve_on(struct netns_registry *r, int nsfd, bool self, int fd4, int 
 	ns->ino = st.st_ino;
 	ns->seen = true;
 	ns->l4.w.fd = ns->l6.w.fd = ns->addrs.w.fd = -1;
+	/* first: the cookie, to refuse the namespace by if what follows fails */
+	nl = netns_socket(ns, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	if (nl < 0 || getsockopt(nl, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &clen)) {
+		err = nl < 0 ? nl : -errno;
+		goto fail_fds;
+	}
+	ns->cookie = cookie;
 	if (fd4 < 0 && fd6 < 0) {
 		fd4 = listen_in(r, ns, AF_INET, &val.port4);
 		fd6 = listen_in(r, ns, AF_INET6, &val.port6);
@@ -218,20 +247,16 @@ static int serve_on(struct netns_registry *r, int nsfd, bool self, int fd4, int 
 	}
 	if (fd4 < 0 && fd6 < 0) {
 		err = fd4;
-		goto fail;
+		goto fail_fds;
 	}
 	if (fd4 < 0 || fd6 < 0)
 		log_debug("network namespace %s: no IPv%d listener: %s", how, fd4 < 0 ? 4 : 6,
 			  strerror(-(fd4 < 0 ? fd4 : fd6)));
-	if (getsockopt(fd4 >= 0 ? fd4 : fd6, SOL_SOCKET, SO_NETNS_COOKIE, &ns->cookie, &clen)) {
-		err = -errno;
+	/* the namespace's addresses are in local_addrs once this returns */
+	err = netns_addrs_open(&ns->addrs, r->loop, r->addrs_map, ns->cookie, nl);
+	nl = -1;
+	if (err)
 		goto fail_fds;
-	}
-	nl = netns_socket(ns, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
-	if (nl < 0 || (err = netns_addrs_open(&ns->addrs, r->loop, r->addrs_map, ns->cookie, nl))) {
-		err = nl < 0 ? nl : err;
-		goto fail_fds;
-	}
 	/* each fd is the listener's from here, whether it starts or not */
 	if (fd4 >= 0) {
 		err = proxy_listener_start(r->px, &ns->l4, fd4, ns);
@@ -248,6 +273,8 @@ static int serve_on(struct netns_registry *r, int nsfd, bool self, int fd4, int 
 	/* last: connect4/6 redirect here only from now on */
 	if ((err = kern_map_update(r->listen_map, &ns->cookie, &val, BPF_ANY)))
 		goto fail_started;
+	if ((err = kern_map_delete(r->refused_map, &ns->cookie)) && err != -ENOENT)
+		log_warn("network namespace %llu: netns_refused: %s", ns->cookie, strerror(-err));
 	ns->next = r->list;
 	r->list = ns;
 	r->stats.served++;
@@ -265,9 +292,17 @@ fail_fds:
 		close(fd4);
 	if (fd6 >= 0)
 		close(fd6);
+	if (nl >= 0)
+		close(nl);
 	fd4 = fd6 = -1;
+	if (cookie) {
+		log_warn("network namespace %llu (%s) not served: %s; connects to targets from it are refused",
+			 cookie, how, strerror(-err));
+		refuse(r, cookie);
+		err = err ? err : -EIO;
+	}
 fail:
-	if (err)
+	if (err && !cookie)
 		log_warn("network namespace %s not served: %s", how, strerror(-err));
 	if (fd4 >= 0)
 		close(fd4);
@@ -452,8 +487,12 @@ static void sweep(struct netns_registry *r)
 	struct netns **pp = &r->list;
 	bool pending;
 
-	for (struct netns *ns = r->list; ns; ns = ns->next)
-		ns->seen = ns->self;
+	/* a namespace an agent made a socket or connected in since the last
+	 * sweep is in use, whether or not a process is in it now */
+	for (struct netns *ns = r->list; ns; ns = ns->next) {
+		ns->seen = ns->self || ns->reported;
+		ns->reported = false;
+	}
 	pending = scan_names(r);
 	scan_cgroup(r, r->cgroup, 0);
 	mark_in_use(r);
@@ -517,8 +556,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	/* served since (the daemon's own sockets, made in a namespace it is
 	 * setting up, are reported too when it runs inside --cgroup) */
 	for (struct netns *ns = r->list; ns; ns = ns->next)
-		if (ns->cookie == ev->netns)
+		if (ns->cookie == ev->netns) {
+			ns->reported = true;
 			return 0;
+		}
 	r->stats.events_total++;
 	log_info("pid %u made a socket or connected in network namespace %llu, not served yet", ev->pid, ev->netns);
 	try_task(r, ev->pid, ev->tid, "agent");
@@ -534,14 +575,20 @@ static void on_events(struct watch *w, uint32_t revents)
 }
 
 /* Entries no served namespace owns: a previous daemon's, for namespaces
- * gone since. Deleted only after this daemon has written its own, so that
+ * let go since. Deleted only after this daemon has written its own, so that
  * at no moment does a served namespace lack its entry (a restart must not
  * open a fail-open window). */
 static bool served_cookie(void *ctx, unsigned long long cookie);
 
+/* ...and refused: a socket made in one may still connect. */
 static bool not_served(const void *key, void *ctx)
 {
-	return !served_cookie(ctx, *(const unsigned long long *)key);
+	unsigned long long cookie = *(const unsigned long long *)key;
+
+	if (served_cookie(ctx, cookie))
+		return false;
+	refuse(ctx, cookie);
+	return true;
 }
 
 static void prune_listen_map(struct netns_registry *r)
@@ -644,6 +691,7 @@ int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, c
 	r->listen_map = kern_map_fd_of(kern, KERN_MAP_NETNS_LISTEN);
 	r->socks_map = kern_map_fd_of(kern, KERN_MAP_DAEMON_SOCKS);
 	r->addrs_map = kern_map_fd_of(kern, KERN_MAP_LOCAL_ADDRS);
+	r->refused_map = kern_map_fd_of(kern, KERN_MAP_NETNS_REFUSED);
 	r->home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (r->home_fd < 0 || fstat(r->home_fd, &st))
 		return -errno;

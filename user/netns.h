@@ -38,6 +38,7 @@ struct netns {
 	unsigned refs;              /* the registry's, and one per connection in it (atomic) */
 	bool self;                  /* the daemon's own namespace */
 	bool seen;                  /* sweep mark */
+	bool reported;              /* an agent's socket or connect reported it since the last sweep */
 	struct listener l4, l6;
 	struct netns_addrs addrs;
 	struct deferred put;        /* the registry's reference, dropped at the batch's end */
@@ -56,7 +57,7 @@ struct netns_registry {
 	const char *cgroup;       /* --cgroup: whose processes' namespaces to serve */
 	const char *dir;          /* --netns-dir: named namespaces */
 	uint16_t port;            /* preferred listener port */
-	int listen_map, socks_map, addrs_map;
+	int listen_map, socks_map, addrs_map, refused_map;
 	dev_t nsfs_dev;
 	int home_fd;              /* the daemon's own namespace */
 	struct netns *list;

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,6 +12,8 @@
 #include "netns_addrs.h"
 
 #define MAX_ADDRS_PER_NETNS 1024
+#define DUMP_SEQ 1
+#define DUMP_TIMEOUT_MS 1000
 
 static int request_dump(struct netns_addrs *a)
 {
@@ -19,7 +22,7 @@ static int request_dump(struct netns_addrs *a)
 		struct ifaddrmsg ifa;
 	} req = {
 		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETADDR,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = DUMP_SEQ },
 		.ifa = { .ifa_family = AF_UNSPEC },
 	};
 
@@ -112,6 +115,32 @@ static void on_addr_msg(struct netns_addrs *a, const struct nlmsghdr *nh)
 		del_addr(a, key);
 }
 
+/* The messages in buf[0..n): addresses go to the map. 1 once the dump
+ * (sequence 1) is done, -errno if it failed, else 0. */
+static int on_messages(struct netns_addrs *a, const char *buf, size_t n)
+{
+	int ret = 0;
+
+	/* NLMSG_OK mixes signed and unsigned lengths (clang warns): the same
+	 * walk with the bounds spelled out */
+	for (size_t off = 0; off + sizeof(struct nlmsghdr) <= n;) {
+		const struct nlmsghdr *nh = (const struct nlmsghdr *)(buf + off);
+
+		if (nh->nlmsg_len < sizeof(*nh) || nh->nlmsg_len > n - off)
+			break;
+		if (nh->nlmsg_type == RTM_NEWADDR || nh->nlmsg_type == RTM_DELADDR)
+			on_addr_msg(a, nh);
+		else if (nh->nlmsg_seq == DUMP_SEQ && nh->nlmsg_type == NLMSG_DONE)
+			ret = 1;
+		else if (nh->nlmsg_seq == DUMP_SEQ && nh->nlmsg_type == NLMSG_ERROR &&
+			 nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+			ret = ((const struct nlmsgerr *)NLMSG_DATA(nh))->error < 0
+				      ? ((const struct nlmsgerr *)NLMSG_DATA(nh))->error : -EIO;
+		off += NLMSG_ALIGN(nh->nlmsg_len);
+	}
+	return ret;
+}
+
 static void on_readable(struct watch *w, uint32_t revents)
 {
 	struct netns_addrs *a = container_of(w, struct netns_addrs, w);
@@ -129,18 +158,33 @@ static void on_readable(struct watch *w, uint32_t revents)
 			}
 			return;
 		}
-		/* NLMSG_OK mixes signed and unsigned lengths (clang warns): the same
-		 * walk with the bounds spelled out */
-		for (size_t off = 0; off + sizeof(struct nlmsghdr) <= (size_t)n;) {
-			const struct nlmsghdr *nh = (const struct nlmsghdr *)(buf + off);
-
-			if (nh->nlmsg_len < sizeof(*nh) || nh->nlmsg_len > (size_t)n - off)
-				break;
-			if (nh->nlmsg_type == RTM_NEWADDR || nh->nlmsg_type == RTM_DELADDR)
-				on_addr_msg(a, nh);
-			off += NLMSG_ALIGN(nh->nlmsg_len);
-		}
+		on_messages(a, buf, (size_t)n);
 	}
+}
+
+/* The first dump, read to its end before the namespace counts as served:
+ * until its addresses are in the map, connect4/6 could not tell its own
+ * address (a pod IP) from a remote one. */
+static int read_dump(struct netns_addrs *a)
+{
+	char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct pollfd p = { .fd = a->w.fd, .events = POLLIN };
+	int ret = 0;
+
+	while (!ret) {
+		ssize_t n;
+
+		if (poll(&p, 1, DUMP_TIMEOUT_MS) <= 0)
+			return -ETIMEDOUT;
+		n = recv(a->w.fd, buf, sizeof(buf), 0);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -errno;
+		}
+		ret = on_messages(a, buf, (size_t)n);
+	}
+	return ret < 0 ? ret : 0;
 }
 
 int netns_addrs_open(struct netns_addrs *a, struct loop *loop, int map_fd, unsigned long long netns, int sock)
@@ -154,14 +198,13 @@ int netns_addrs_open(struct netns_addrs *a, struct loop *loop, int map_fd, unsig
 	a->netns = netns;
 	a->w.cb = on_readable;
 	a->w.fd = sock;
-	if (bind(a->w.fd, (struct sockaddr *)&sa, sizeof(sa)) || (err = request_dump(a)) ||
-	    loop_watch(loop, &a->w, EPOLLIN)) {
+	if (bind(a->w.fd, (struct sockaddr *)&sa, sizeof(sa)))
 		err = -errno;
-		close(a->w.fd);
-		a->w.fd = -1;
-		return err;
-	}
-	return 0;
+	else if (!(err = request_dump(a)) && !(err = read_dump(a)) && loop_watch(loop, &a->w, EPOLLIN))
+		err = -errno;
+	if (err)
+		netns_addrs_close(a, true);
+	return err;
 }
 
 void netns_addrs_close(struct netns_addrs *a, bool forget)

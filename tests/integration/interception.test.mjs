@@ -163,6 +163,26 @@ itest('wildcard ":PORT" intercepts every local address on that port', async (t) 
   }
 });
 
+itest("one server's two sockets, 127.0.0.1:P and [::1]:P (v6-only), only the first registered: [::1] and [::] are intercepted as it", async (t) => {
+  const sb = sandbox(t, 'dual-socket');
+  const port = await freePort();
+  // one process, one HTTP server, two listening sockets (as nginx with `listen 127.0.0.1:P; listen [::1]:P;`)
+  const server = sb.spawn(process.execPath, ['-e', `const http = require('node:http'); let n = 0;
+    const echo = (req, res) => { const parts = []; req.on('data', (d) => parts.push(d));
+      req.on('end', () => { const body = Buffer.concat(parts); res.setHeader('Content-Length', body.length); res.end(body); }); };
+    for (const host of ['127.0.0.1', '::1'])
+      http.createServer(echo).listen({ port: ${port}, host, ipv6Only: true }, () => { if (++n === 2) console.log('listening'); });`]);
+  await server.waitForOutput(/listening/);
+  const daemon = await startDaemon(sb, { policy: policyFor({ echo: [`127.0.0.1:${port}`] }) });
+  for (const host of ['::1', '::']) {
+    const out = await transfer(sb, { host, port, mode: 'echo', bytes: 4096 });
+    assert.equal(out.ok, true, JSON.stringify(out));
+    const rec = await oneRecord(daemon, sb, out.pid);
+    assert.equal(rec.server, 'echo', host);
+    assert.equal(rec.orig, `[::1]:${port}`, host);
+  }
+});
+
 itest('a host name endpoint (localhost:PORT) is resolved by the daemon', async (t) => {
   const sb = sandbox(t, 'hostname');
   const echo = await startEchoServer(sb);

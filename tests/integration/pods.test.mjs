@@ -370,3 +370,106 @@ itest('rolling update with pods: the successor takes over every pod listener; no
     assert.equal(recs[i].calls().length, summary.allowed.ok);
   }
 });
+
+itest("--fail-closed with the daemon dead: a new pod's server is refused on the pod's own address too, not only on 127.0.0.1", async (t) => {
+  const sb = sandbox(t, 'pods-dead-podip');
+  const net = new PodNetwork(sb);
+  const daemon = await startDaemon(sb, { policy: DENY_EXECUTE(3001), failClosed: true });
+  await daemon.kill9();
+  // a namespace the daemon never served: its addresses were never known
+  const pod = net.addPod('after-death', { named: false });
+  const rec = await startRecorder(sb, { tools: REC_TOOLS, port: 3001, pod });
+  for (const host of ['127.0.0.1', pod.ip]) {
+    const out = await rawAgentIn(pod, ['--host', host, '--port', '3001', '--tool', 'execute']);
+    assert.equal(out.ok, false, `${host}: ${JSON.stringify(out)}`);
+    assert.match(out.error, /PermissionError/, host);
+  }
+  assert.deepEqual(rec.calls(), []);
+});
+
+// Binds (not listens) dual-stack [::]:lo..hi and the ports after them,
+// as uid 65534; two of these (each under the 20000-descriptor limit) hold
+// every port the daemon's listener could take, the ephemeral ones too.
+const HOG = `import os, resource, socket, sys, time
+os.setgid(65534); os.setuid(65534)
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]; resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+keep = []
+for p in list(range(int(sys.argv[1]), int(sys.argv[2]) + 1)) + [int(x) for x in sys.argv[3:]]:
+    s = socket.socket(socket.AF_INET6); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    try: s.bind(('::', p)); keep.append(s)
+    except OSError: s.close()
+print('holds', len(keep), flush=True)
+time.sleep(600)`;
+
+itest('default mode: a pod whose agent holds every port the daemon could listen on is refused until it can be served', async (t) => {
+  const sb = sandbox(t, 'pods-hog');
+  const net = new PodNetwork(sb);
+  const pod = net.addPod('hog', { named: false });
+  const rec = await startRecorder(sb, { tools: REC_TOOLS, port: 3001, pod });
+  const { freePort } = await import('../lib/ports.mjs');
+  const listen = await freePort();
+  const hogs = [pod.spawn('python3', ['-c', HOG, '32768', '46383']), pod.spawn('python3', ['-c', HOG, '46384', '60999', String(listen)])];
+  for (const hog of hogs) await hog.waitForOutput(/holds \d+/, { timeoutMs: 60000 });
+  const daemon = await startDaemon(sb, { policy: DENY_EXECUTE(3001), args: ['--listen', String(listen)] });
+  await daemon.waitForLine(/not served: Address already in use/);
+  for (let i = 0; i < 2; i++) {  // at start, and after a sweep tried again
+    const out = await rawAgentIn(pod, ['--port', '3001', '--tool', 'execute']);
+    assert.equal(out.ok, false, JSON.stringify(out));
+    assert.match(out.error, /PermissionError/);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+  }
+  assert.deepEqual(rec.calls(), []);
+  // ports free again: the next sweep serves it, and calls are judged
+  for (const hog of hogs) await hog.stop('SIGKILL');
+  await daemon.waitForLine(/serving network namespace \d+ \(cgroup pid/, 10000);
+  const denied = await rawAgentIn(pod, ['--port', '3001', '--tool', 'execute']);
+  assert.match(denied.body ?? denied.error, /mcpfence/);
+  const allowed = await rawAgentIn(pod, ['--port', '3001', '--tool', 'echo']);
+  assert.match(allowed.body ?? allowed.error, /ran echo/);
+  assert.deepEqual(rec.calls().map((c) => c.tool), ['echo']);
+});
+
+// As uid 65534: a socket (the namespace is reported and served), one
+// call, then a socket made in the pod's namespace kept
+// while the process moves to a new user + network namespace of its own
+// (the pod's namespace is left with no process in it), and, after the
+// sweeps that let it go, a call on the kept socket.
+const LEAVE = `import ctypes, json, os, socket, sys, time
+host, port = sys.argv[1], int(sys.argv[2])
+os.setgid(65534); os.setuid(65534)
+body = json.dumps({'jsonrpc': '2.0', 'id': 1, 'method': 'tools/call', 'params': {'name': 'execute', 'arguments': {}}}).encode()
+req = (f'POST /mcp/stateless HTTP/1.1\\r\\nHost: {host}:{port}\\r\\nContent-Type: application/json\\r\\n'
+       f'Accept: application/json, text/event-stream\\r\\nMcp-Protocol-Version: 2025-06-18\\r\\n'
+       f'Content-Length: {len(body)}\\r\\nConnection: close\\r\\n\\r\\n').encode() + body
+def call(s):
+    try:
+        s.settimeout(10); s.connect((host, port)); s.sendall(req); data = b''
+        while b'mcpfence' not in data and b'ran execute' not in data:
+            chunk = s.recv(65536)
+            if not chunk: break
+            data += chunk
+        return 'denied' if b'mcpfence' in data else data.decode(errors='replace')[-200:]
+    except OSError as e: return type(e).__name__
+socket.socket(); time.sleep(1)  # reported by socket(): served from here on
+first = call(socket.socket())
+keep = socket.socket()
+rc = ctypes.CDLL(None, use_errno=True).unshare(0x10000000 | 0x40000000)  # CLONE_NEWUSER | CLONE_NEWNET
+time.sleep(float(sys.argv[3]))
+print(json.dumps({'first': first, 'unshare': rc, 'later': call(keep)}))`;
+
+itest("an agent that leaves its pod's namespace keeping a socket made there is refused once the namespace is let go", async (t) => {
+  const sb = sandbox(t, 'pods-leave');
+  const net = new PodNetwork(sb);
+  const serverPod = net.addPod('leave-server');
+  const rec = await startRecorder(sb, { tools: REC_TOOLS, port: 3001, pod: serverPod });
+  const daemon = await startDaemon(sb, { policy: { version: '1', servers: { rec: {
+    endpoints: [`${serverPod.ip}:3001`], default: 'allow', tools: { execute: { action: 'deny' } } } } } });
+  const agentPod = net.addPod('leave-agent', { named: false });  // the agent is its only process
+  const res = await agentPod.run('python3', ['-c', LEAVE, serverPod.ip, '3001', '5'], { timeoutMs: 40000 });
+  const out = JSON.parse(res.stdout.trim().split('\n').pop());
+  assert.equal(out.first, 'denied', JSON.stringify(out));
+  assert.equal(out.unshare, 0, JSON.stringify(out));
+  assert.equal(out.later, 'PermissionError', JSON.stringify(out));
+  assert.deepEqual(rec.calls(), []);
+  assert.match(daemon.log, /is gone: listeners closed/);
+});

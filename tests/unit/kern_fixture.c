@@ -324,6 +324,13 @@ int kern_serve(struct kern *k, uint16_t port4, uint16_t port6)
 	return bpf_map_update_elem(bpf_map__fd(k->skel->maps.netns_listen), &k->netns, &v, BPF_ANY) ? -errno : 0;
 }
 
+int kern_refuse(struct kern *k)
+{
+	__u64 when = 1;
+
+	return bpf_map_update_elem(bpf_map__fd(k->skel->maps.netns_refused), &k->netns, &when, BPF_ANY) ? -errno : 0;
+}
+
 int kern_own_addr(struct kern *k, const char *addr, bool known)
 {
 	struct ifreq ifr = { .ifr_name = "lo:1" };

@@ -82,6 +82,9 @@ int kern_settings(struct kern *k, enum kern_cg agents, bool fail_closed, bool so
 int kern_targets(struct kern *k, const char *endpoint, const char *server);
 /* netns_listen for the case's namespace (0: no listener of that family). */
 int kern_serve(struct kern *k, uint16_t port4, uint16_t port6);
+/* netns_refused holds the case's namespace (the daemon could not serve
+ * it, or let it go). */
+int kern_refuse(struct kern *k);
 /* IPv4 address addr on the case's lo (a namespace's own address, like a
  * pod IP), and in local_addrs when known (as the daemon's netlink feed
  * puts it there). */

@@ -62,6 +62,7 @@ static const struct row {
 	const char *name;
 	const char *server;       /* bind address of the server (PORT_SERVER and PORT_OTHER) */
 	const char *target;       /* the targets entry, as a policy writes it */
+	const char *server2;      /* the same server's other socket on PORT_SERVER, if any */
 	enum serve serve;
 	enum holder holder;       /* SQUATTER: listening there without the daemon's mark */
 	bool fail_closed;
@@ -69,6 +70,7 @@ static const struct row {
 	bool caller_outside;      /* connect() by one */
 	bool upstream;            /* socket marked MCPF_SOCK_UPSTREAM (the daemon's own) */
 	bool own_addr_unknown;    /* OWN_ADDR not in local_addrs */
+	bool refused;             /* the namespace is in netns_refused */
 	enum outcome want[N_DESTS];
 } rows[] = {
 	/*         127.0.0.1 127.0.0.2 0.0.0.0 :: ::1 ::ffff:127.0.0.1 ::ffff:0.0.0.0 OWN_ADDR 127.0.0.1:3002 */
@@ -92,6 +94,25 @@ static const struct row {
 	  .want = { S, S, S, S, S, S, S, S, S } },
 	{ "namespace not served, fail-closed", "::", "127.0.0.1:3001", .serve = SERVE_NONE, .fail_closed = true,
 	  .want = { E, E, E, E, E, E, E, E, S } },
+	/* its addresses are not known yet: whatever a listener takes on the port is the server */
+	{ "namespace not served, own address not in local_addrs, fail-closed", "::", "127.0.0.1:3001",
+	  .serve = SERVE_NONE, .fail_closed = true, .own_addr_unknown = true,
+	  .want = { E, E, E, E, E, E, E, E, S } },
+	{ "namespace not served, server 127.0.0.1, own address unknown, fail-closed", "127.0.0.1", "127.0.0.1:3001",
+	  .serve = SERVE_NONE, .fail_closed = true, .own_addr_unknown = true,
+	  .want = { E, X, E, X, X, E, E, X, S } },
+	/* refused in either mode until served */
+	{ "namespace refused, fail-open", "::", "127.0.0.1:3001", .serve = SERVE_NONE, .refused = true,
+	  .own_addr_unknown = true,
+	  .want = { E, E, E, E, E, E, E, E, S } },
+	{ "namespace refused, then served", "::", "127.0.0.1:3001", .refused = true,
+	  .want = { R, R, R, R, R, R, R, R, S } },
+	/* one server, one socket per family: the unregistered one is the same server */
+	{ "server 127.0.0.1 and [::1], target 127.0.0.1", "127.0.0.1", "127.0.0.1:3001", .server2 = "::1",
+	  .want = { R, X, R, R, R, R, R, X, S } },
+	{ "server 127.0.0.1 and [::1], target 127.0.0.1, not served, fail-closed", "127.0.0.1", "127.0.0.1:3001",
+	  .server2 = "::1", .serve = SERVE_NONE, .fail_closed = true,
+	  .want = { E, X, E, E, E, E, E, X, S } },
 	{ "a squatter on the daemon's ports, fail-open", "::", "127.0.0.1:3001", .holder = SQUATTER,
 	  .want = { S, S, S, S, S, S, S, S, S } },
 	{ "a squatter on the daemon's ports, fail-closed", "::", "127.0.0.1:3001", .holder = SQUATTER,
@@ -116,9 +137,9 @@ static const struct row {
 	  .want = { S, S, S, S, S, S, S, S, S } },
 };
 
-enum { L_SERVER, L_OTHER, L_D4, L_D6, L_COUNT };
+enum { L_SERVER, L_SERVER2, L_OTHER, L_D4, L_D6, L_COUNT };
 static const char *const listener_names[L_COUNT] = {
-	"accepted by the server on 3001", "accepted by the server on 3002",
+	"accepted by the server on 3001", "accepted by the server on 3001", "accepted by the server on 3002",
 	"accepted on the daemon's port 127.0.0.1:17001", "accepted on the daemon's port [::1]:17011",
 };
 
@@ -189,7 +210,7 @@ static void check_record(struct kern *k, const struct row *r, const struct dest 
 
 static void run_case(struct kern *k, const struct row *r, const struct dest *d, enum outcome want)
 {
-	int ls[L_COUNT] = { -1, -1, -1, -1 }, c, acc = -1, rc;
+	int ls[L_COUNT] = { -1, -1, -1, -1, -1 }, c, acc = -1, rc;
 	struct sockaddr_storage ss;
 	socklen_t len = kern_sockaddr(d->addr, d->port, &ss);
 	struct mcpf_conn_key key = { 0 };
@@ -205,10 +226,14 @@ static void run_case(struct kern *k, const struct row *r, const struct dest *d, 
 	if (r->serve != SERVE_NONE)
 		KERN_CHECK(where, kern_serve(k, PORT_D4, r->serve == SERVE_BOTH ? PORT_D6 : 0) == 0);
 	KERN_CHECK(where, kern_own_addr(k, OWN_ADDR, !r->own_addr_unknown) == 0);
+	if (r->refused)
+		KERN_CHECK(where, kern_refuse(k) == 0);
 
 	KERN_CHECK(where, kern_enter(k, KERN_CG_DAEMON) == 0);
 	KERN_CHECK(where, (ls[L_SERVER] = kern_listen(k, r->server, PORT_SERVER)) >= 0);
 	KERN_CHECK(where, (ls[L_OTHER] = kern_listen(k, r->server, PORT_OTHER)) >= 0);
+	if (r->server2)
+		KERN_CHECK(where, (ls[L_SERVER2] = kern_listen(k, r->server2, PORT_SERVER)) >= 0);
 	if (r->holder != NOBODY) {
 		KERN_CHECK(where, (ls[L_D4] = kern_listen(k, "127.0.0.1", PORT_D4)) >= 0);
 		KERN_CHECK(where, (ls[L_D6] = kern_listen(k, "::1", PORT_D6)) >= 0);
@@ -288,5 +313,95 @@ TEST(kern_connect_leaves_udp_alone)
 		return;
 	CHECK(kern_open(&k) == 0);
 	udp_body(&k);
+	kern_close(&k);
+}
+
+/* A socket redirected once, disconnected (AF_UNSPEC) and connected to a
+ * port no target names keeps nothing of the first connection: getpeername
+ * shows where it is connected now, and the daemon finds no record. */
+static void reconnect_body(struct kern *k)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+	struct mcpf_conn_key key;
+	struct mcpf_conn rec;
+	int server, other, d4, d6, c, acc;
+	char a[64];
+
+	CHECK(kern_case_new(k) == 0);
+	CHECK(kern_settings(k, KERN_CG_AGENTS, false, false) == 0);
+	CHECK(kern_targets(k, "127.0.0.1:3001", "srv") == 0);
+	CHECK(kern_serve(k, PORT_D4, PORT_D6) == 0);
+	CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
+	CHECK((server = kern_listen(k, "127.0.0.1", PORT_SERVER)) >= 0);
+	CHECK((other = kern_listen(k, "127.0.0.1", PORT_OTHER)) >= 0);
+	CHECK((d4 = kern_listen(k, "127.0.0.1", PORT_D4)) >= 0);
+	CHECK((d6 = kern_listen(k, "::1", PORT_D6)) >= 0);
+	CHECK(kern_mark(k, d4, MCPF_SOCK_LISTENER) == 0);
+	CHECK(kern_mark(k, d6, MCPF_SOCK_LISTENER) == 0);
+
+	CHECK(kern_enter(k, KERN_CG_AGENTS) == 0);
+	CHECK((c = kern_socket(k, AF_INET)) >= 0);
+	CHECK(connect(c, (struct sockaddr *)&ss, kern_sockaddr("127.0.0.1", PORT_SERVER, &ss)) == 0);
+	CHECK(kern_accept(k, d4, 1000) >= 0);
+	CHECK_STR_EQ(kern_peer_str(c, a), "127.0.0.1:3001");
+	CHECK(connect(c, &unspec, sizeof(unspec)) == 0);
+	CHECK(connect(c, (struct sockaddr *)&ss, kern_sockaddr("127.0.0.1", PORT_OTHER, &ss)) == 0);
+	CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
+	CHECK((acc = kern_accept(k, other, 1000)) >= 0);
+	CHECK_STR_EQ(kern_peer_str(c, a), "127.0.0.1:3002");
+	CHECK_INT_EQ(kern_conn_of(k, acc, &key, &rec), -ENOENT);
+}
+
+TEST(kern_connect_reconnect_forgets_the_redirect)
+{
+	struct kern k;
+
+	if (!kern_require())
+		return;
+	CHECK(kern_open(&k) == 0);
+	reconnect_body(&k);
+	kern_case_end(&k);
+	kern_close(&k);
+}
+
+/* A raw IP socket would let an agent with CAP_NET_RAW hand-craft a TCP
+ * handshake without connect(): refused to agents, and only to them. */
+static void raw_body(struct kern *k)
+{
+	static const struct { int family, protocol; } kinds[] = {
+		{ AF_INET, IPPROTO_RAW }, { AF_INET, IPPROTO_TCP }, { AF_INET6, IPPROTO_RAW }, { AF_INET6, IPPROTO_TCP },
+	};
+	int fd;
+
+	CHECK(kern_case_new(k) == 0);
+	CHECK(kern_settings(k, KERN_CG_AGENTS, false, false) == 0);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		CHECK(kern_enter(k, KERN_CG_AGENTS) == 0);
+		fd = socket(kinds[i].family, SOCK_RAW | SOCK_CLOEXEC, kinds[i].protocol);
+		CHECK_INT_EQ(fd < 0 ? -errno : 0, -EPERM);
+		if (fd >= 0)
+			close(fd);
+		CHECK(kern_enter(k, KERN_CG_OTHER) == 0);
+		fd = socket(kinds[i].family, SOCK_RAW | SOCK_CLOEXEC, kinds[i].protocol);
+		CHECK(fd >= 0);
+		close(fd);
+	}
+	/* datagram and stream sockets stay the agent's to make */
+	CHECK(kern_enter(k, KERN_CG_AGENTS) == 0);
+	CHECK((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0);
+	close(fd);
+	CHECK(kern_socket(k, AF_INET6) >= 0);
+}
+
+TEST(kern_sock_create_refuses_raw_to_agents)
+{
+	struct kern k;
+
+	if (!kern_require())
+		return;
+	CHECK(kern_open(&k) == 0);
+	raw_body(&k);
+	kern_case_end(&k);
 	kern_close(&k);
 }
