@@ -499,14 +499,20 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 	struct request_ctx rc = { .f = f };
 	struct jsonrpc_body b;
 	struct jsonrpc_refusal why;
-	char legacy_id[128];
+	struct mcp_legacy_target lt;
+	char legacy_key[MCP_LEGACY_KEY_MAX];
 	size_t forwarded;
 	bool elsewhere = false;
-	int err = 0;
+	int err = 0, named = mcp_legacy_session(m, &lt);
 
-	if (mcp_legacy_session_id(m, legacy_id, sizeof(legacy_id)))
-		rc.legacy = mcp_session_find(f->origin->server, legacy_id, &elsewhere);
-	mcp_session_key(m, rc.legacy ? legacy_id : NULL, f->conn_session, rc.session, sizeof(rc.session));
+	if (named < 0)
+		return refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST,
+				   "mcpfence: the session parameter of this target is repeated, encoded or unreadable");
+	if (named) {
+		mcp_legacy_key(&lt, legacy_key, sizeof(legacy_key));
+		rc.legacy = mcp_session_find(f->origin->server, legacy_key, &elsewhere);
+	}
+	mcp_session_key(m, rc.legacy || elsewhere ? lt.id : NULL, f->conn_session, rc.session, sizeof(rc.session));
 
 	if (elsewhere)
 		return refuse_elsewhere(f, io, m, rc.session);
