@@ -116,11 +116,11 @@ static bool answers_unseen(const struct mcp_flow *f, const struct exchange *ex)
 	return f->stream_of || !ex || ex->method != HTTP_POST || ex->legacy || !ex->inspect;
 }
 
-/* A legacy session's POST is answered on its stream (202); an answer it
- * gets in place instead went by no track: read as one never seen. */
+/* A legacy session's POST is answered on its stream (202); a JSON answer
+ * it gets in place instead went by no track: read as one never seen. */
 static bool legacy_in_place(const struct exchange *ex, const struct http1_msg *r)
 {
-	return ex->legacy && r->status != 202;
+	return ex->legacy && r->status != 202 && http1_content_type_is(r, "application/json");
 }
 
 /* An answer the daemon must read and cannot: the agent gets a 502 with a
@@ -247,8 +247,7 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 	if (ex->inspect) {
 		struct answer_track *t = answers_for(f, ex);
 
-		if (ex->extra || (t && t->lists.n) || content_is_encoded(r) ||
-		    (legacy_in_place(ex, r) && http1_content_type_is(r, "application/json"))) {
+		if (ex->extra || (t && t->lists.n) || content_is_encoded(r) || legacy_in_place(ex, r)) {
 			f->resp_mode = RESP_BUFFER;
 			return http1_set_body_mode(&f->resp, HTTP1_BODY_BUFFER) < 0 ? -1 : 0;
 		}
