@@ -159,3 +159,25 @@ itest('a legacy POST whose session parameter is encoded, repeated or unreadable 
   }
   assert.deepEqual(srv.requests, [], 'the server saw none of them');
 });
+
+// A server with both transports: a legacy session's id on a Streamable
+// HTTP POST (/mcp?sessionId=S) is answered in place by /mcp, not on the
+// session's stream. Sessions are keyed by the endpoint's path too, so that
+// POST is read as any Streamable one and its list answer filtered.
+itest('a legacy session id on a POST to another path is not that session: its answer in place is filtered', async (t) => {
+  const sb = sandbox(t, 'legacy-other-path');
+  const srv = await startSdkServer(t, { tools: ['echo', 'secret'], legacy: 'ts', json: true });
+  const daemon = await startDaemon(sb, { policy: policyOf({ leg: { port: srv.port, hide: ['secret'] } }) });
+  const holder = sb.spawn(process.execPath, ['-e', `
+    require('http').get({ host: '127.0.0.1', port: ${srv.port}, path: '/sse', headers: { Accept: 'text/event-stream' } },
+      (res) => res.setEncoding('utf8').on('data', (d) => process.stdout.write(d)));`], { cgroup: true });
+  const [endpoint] = await holder.waitForOutput(/^data: \/messages\?sessionId=\S+$/m);
+  await daemon.waitForInterceptions({ pid: holder.pid });
+  const target = `/mcp${endpoint.slice('data: /messages'.length)}`;
+  const out = await rawExchange(sb, srv.port, [...sessionSteps(target, '2025-06-18'),
+    sessionPost(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), { pathname: target, protocolVersion: '2025-06-18' })]);
+  assert.equal(out.ok, true, out.error);
+  const list = out.responses[2];
+  assert.equal(list.status, 200, JSON.stringify(list));
+  assert.deepEqual(list.json.result.tools.map((x) => x.name), ['echo']);
+});
