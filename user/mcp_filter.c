@@ -253,6 +253,21 @@ static size_t skip_space(const char *json, size_t len, size_t i)
 	return i;
 }
 
+/* Could a client read a list's array out of this text? Only when one of
+ * their member names is written in it plainly, or a \u escape (which
+ * could spell one) is. */
+static bool may_hold_list(const char *json, size_t len)
+{
+	static const char *const names[] = { "\"tools\"", "\"prompts\"", "\"resources\"", "\"resourceTemplates\"" };
+
+	if (memmem(json, len, "\\u", 2))
+		return true;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (memmem(json, len, names[i], strlen(names[i])))
+			return true;
+	return false;
+}
+
 static int filter_lists(const char *json, size_t len, struct mcp_idset *pending, bool any_list,
 			mcp_hidden_fn is_hidden, void *ctx, struct bytebuf *out)
 {
@@ -260,6 +275,11 @@ static int filter_lists(const char *json, size_t len, struct mcp_idset *pending,
 	struct json_span root_span;
 	cJSON *root;
 	int r = 0;
+
+	/* answers to requests not seen: text no list can be read from is
+	 * left alone unparsed (non-MCP event streams: "data: [DONE]") */
+	if (any_list && !pending->n && !may_hold_list(json, len))
+		return 0;
 
 	/* an answer too costly to read cannot be filtered, so not relayed */
 	if (json_limits_check(json, len, json_limits_for_answers()) != JSON_WITHIN)

@@ -71,9 +71,10 @@ int mcp_filter_lists(const char *json, size_t len, struct mcp_idset *pending, mc
  * replay after Last-Event-ID): every response with a result is filtered
  * as each list whose array its result holds (result.tools, .prompts,
  * .resources, .resourceTemplates), whatever its id; pending ids are still
- * taken and filtered as the list they asked for. Non-empty text that is
- * not exactly one JSON value cJSON reads is refused (-1) even when nothing
- * is pending. */
+ * taken and filtered as the list they asked for. With nothing pending,
+ * text naming none of those arrays plainly and holding no \u escape is
+ * left alone unparsed (0); other non-empty text that is not exactly one
+ * JSON value cJSON reads is refused (-1). */
 int mcp_filter_any_lists(const char *json, size_t len, struct mcp_idset *pending, mcp_hidden_fn is_hidden,
 			 void *ctx, struct bytebuf *out);
 

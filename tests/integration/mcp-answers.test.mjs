@@ -182,3 +182,31 @@ itest('a tools/list answer replayed on a GET stream with Last-Event-ID is filter
   const got = await run(true);
   assert.deepEqual(got, { list: [['echo', 'execute']], replay: [['echo', 'execute']], replayStatus: 200 });
 });
+
+// Every event stream is read now, the ones no MCP request asked for too;
+// events no list could be read from go on as they came (a completion
+// stream's "[DONE]", plain text), on GET and on a POST that is not MCP.
+itest('event streams that are not MCP pass unchanged, GET and POST', async (t) => {
+  const sb = sandbox(t, 'answer-plain-sse');
+  const events = 'data: hello\n\nevent: tick\ndata: {"n":1}\n\ndata: {"tools":"x"}\n\ndata: [DONE]\n\n';
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.end(events);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => { server.closeAllConnections(); server.close(); });
+  const { port } = server.address();
+  await startDaemon(sb, { policy: policyOf({ plain: { port, hide: ['secret'] } }) });
+  const out = await rawExchange(sb, port, [
+    { method: 'GET', path: '/v1/events', headers: [['Accept', 'text/event-stream']] },
+    { method: 'POST', path: '/v1/complete', headers: [['Content-Type', 'text/plain']], body: 'write me a poem' },
+  ]);
+  assert.equal(out.ok, true, out.error);
+  for (const res of out.responses) {
+    assert.equal(res.status, 200, JSON.stringify(res));
+    assert.equal(res.body, events);
+  }
+});

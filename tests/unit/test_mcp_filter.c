@@ -314,7 +314,9 @@ TEST(filter_any_lists_filters_results_whatever_their_ids)
 
 	/* what a client could read otherwise: refused */
 	static const char *const refused[] = {
-		"not json",
+		"{\"id\":1,\"result\":{\"tools\":[{\"name\":\"secret\"}]}} trailing",
+		"{\"id\":1,\"result\":{\"t\\u006fols\":[{\"name\":\"secret\"}]}",
+		"{\"id\":1,\"result\":{\"tools\":[{\"name\":\"secret\",\"description\":\"\\udc00\"}]}}",
 		"{\"id\":1,\"result\":{\"tools\":[{\"name\":\"a\"}],\"tools\":[{\"name\":\"secret\"}]}}",
 		"{\"id\":1,\"result\":{},\"result\":{\"tools\":[{\"name\":\"secret\"}]}}",
 		"{\"id\":1,\"result\":{\"tools\":[{\"name\":\"secret\\u0000\"}]}}",
@@ -323,9 +325,12 @@ TEST(filter_any_lists_filters_results_whatever_their_ids)
 		bb_reset(&out);
 		CHECK_INT_EQ(mcp_filter_any_lists(refused[i], strlen(refused[i]), &pending, hide_secret, NULL, &out), -1);
 	}
-	/* nothing to read, or nothing list-shaped: left alone */
+	/* nothing to read, nothing list-shaped, or text no list can be read
+	 * from: left alone */
 	bb_reset(&out);
 	CHECK_INT_EQ(mcp_filter_any_lists(" \n", 2, &pending, hide_secret, NULL, &out), 0);
+	CHECK_INT_EQ(mcp_filter_any_lists("[DONE]", 6, &pending, hide_secret, NULL, &out), 0);
+	CHECK_INT_EQ(mcp_filter_any_lists("not json", 8, &pending, hide_secret, NULL, &out), 0);
 	static const char *const alone[] = { "{\"id\":1,\"result\":{\"content\":[]}}", "{\"id\":1,\"result\":{\"tools\":\"x\"}}",
 					     "{\"id\":1,\"error\":{\"code\":1,\"message\":\"m\"}}" };
 	for (size_t i = 0; i < sizeof(alone) / sizeof(alone[0]); i++)
