@@ -600,8 +600,10 @@ static bool is_framing_header(const struct http1_header *h, bool drop_content_en
 	       (drop_content_encoding && value_is(h->name, h->name_len, "content-encoding"));
 }
 
-int http1_head_rebuild(const struct http1_msg *m, int64_t body_len, bool drop_content_encoding,
-		       struct bytebuf *out)
+/* The head with its framing (and Content-Encoding, Accept-Encoding when
+ * asked) replaced. body_len: Content-Length, -1 chunked, -2 none at all. */
+static int head_rebuild(const struct http1_msg *m, int64_t body_len, bool drop_content_encoding,
+			bool accept_identity, struct bytebuf *out)
 {
 	const char *h = m->head;
 	size_t blank = m->head_len >= 2 && h[m->head_len - 2] == '\r' ? 2 : 1;
@@ -614,11 +616,14 @@ int http1_head_rebuild(const struct http1_msg *m, int64_t body_len, bool drop_co
 		size_t start = (size_t)(m->headers[i].name - h);
 		size_t end = i + 1 < m->n_headers ? (size_t)(m->headers[i + 1].name - h) : fields_end;
 		if (!is_framing_header(&m->headers[i], drop_content_encoding) &&
+		    !(accept_identity && value_is(m->headers[i].name, m->headers[i].name_len, "accept-encoding")) &&
 		    bb_append(out, h + start, end - start) < 0)
 			return -1;
 	}
-	int r;
+	int r = 0;
 
+	if (accept_identity && bb_append_str(out, "Accept-Encoding: identity\r\n") < 0)
+		return -1;
 	if (body_len >= 0) {
 		/* once per forwarded request: digits by hand, not bb_printf */
 		char line[48], *d = line + sizeof(line);
@@ -632,12 +637,24 @@ int http1_head_rebuild(const struct http1_msg *m, int64_t body_len, bool drop_co
 		d -= 16;
 		memcpy(d, "Content-Length: ", 16);
 		r = bb_append(out, d, (size_t)(line + sizeof(line) - d));
-	} else {
+	} else if (body_len == -1) {
 		r = bb_append_str(out, "Transfer-Encoding: chunked\r\n");
 	}
 	if (r < 0)
 		return -1;
 	return bb_append(out, h + fields_end, blank);
+}
+
+int http1_head_rebuild(const struct http1_msg *m, int64_t body_len, bool drop_content_encoding,
+		       struct bytebuf *out)
+{
+	return head_rebuild(m, body_len < 0 ? -1 : body_len, drop_content_encoding, false, out);
+}
+
+int http1_request_rebuild(const struct http1_msg *m, int64_t body_len, bool drop_content_encoding,
+			  struct bytebuf *out)
+{
+	return head_rebuild(m, body_len, drop_content_encoding, true, out);
 }
 
 int http1_emit_chunk(struct bytebuf *out, const void *data, size_t len)

@@ -71,6 +71,11 @@
  *       "Content-Length: body_len" (and Content-Encoding dropped if asked),
  *       every other byte as received. body_len < 0: "Transfer-Encoding:
  *       chunked" instead (to stream rewritten SSE events of a CL response).
+ *   http1_request_rebuild(msg, body_len, drop_content_encoding, &out)
+ *       the same for a request going upstream, every Accept-Encoding
+ *       replaced by "Accept-Encoding: identity" (answers come back in the
+ *       form the daemon reads as they stream); body_len -2: no framing
+ *       header at all (a request without a body).
  *   http1_emit_chunk(&out, bytes, n)   one chunk; http1_emit_last_chunk(&out).
  *   http1_normalized_path(msg, buf, cap)  percent-decoded path with dot
  *       segments and repeated slashes removed, for endpoint matching; -1 for
@@ -223,6 +228,8 @@ bool http1_content_type_is(const struct http1_msg *m, const char *type);
 
 int http1_head_rebuild(const struct http1_msg *m, int64_t body_len, bool drop_content_encoding,
 		       struct bytebuf *out);
+int http1_request_rebuild(const struct http1_msg *m, int64_t body_len, bool drop_content_encoding,
+			  struct bytebuf *out);
 int http1_emit_chunk(struct bytebuf *out, const void *data, size_t len);
 int http1_emit_last_chunk(struct bytebuf *out);
 int http1_normalized_path(const struct http1_msg *m, char *out, size_t cap);

@@ -1,6 +1,7 @@
 /* The response side of the flow: answers read as they come back (list
  * answers filtered, allowed calls accounted), responses held whole
  * finished and relayed, legacy SSE events passed on. */
+#include <stdio.h>
 #include <string.h>
 #include <cjson/cJSON.h>
 
@@ -75,19 +76,24 @@ static void scan_body(void *ctx, const char *data, size_t len)
 }
 
 /* Hidden entries out of a list answer; parsing is skipped when no list
- * request is awaiting one (a large tool result is not parsed twice). */
-static int filter_lists(struct mcp_flow *f, struct answer_track *t, const char *json, size_t len,
+ * request is awaiting one (a large tool result is not parsed twice),
+ * unless the answers may be to requests never seen here (any: every
+ * list-shaped result is filtered, mcp_filter_any_lists). */
+static int filter_lists(struct mcp_flow *f, struct answer_track *t, bool any, const char *json, size_t len,
 			struct bytebuf *out)
 {
 	struct list_answer la = { f, 0 };
+	struct mcp_idset none;
 	int r;
 
-	if (!t->lists.n)
+	if (!any && (!t || !t->lists.n))
 		return 0;
+	mcp_idset_init(&none);
 	enforce_lock();  /* the listed tools, the inventory, the policy: one section per list answer */
 	if (f->enf->inventory)
 		la.inventory_id = tool_inventory_answer(f->enf->inventory);
-	r = mcp_filter_lists(json, len, &t->lists, is_hidden, &la, out);
+	r = any ? mcp_filter_any_lists(json, len, t ? &t->lists : &none, is_hidden, &la, out)
+		: mcp_filter_lists(json, len, &t->lists, is_hidden, &la, out);
 	enforce_unlock();
 	if (r < 0)
 		log_warn("server %s: a list answer that cannot be filtered (over the answer limits, out of memory, "
@@ -102,20 +108,66 @@ static struct answer_track *answers_for(struct mcp_flow *f, const struct exchang
 	return ex && !ex->legacy ? f->track : NULL;
 }
 
+/* Answers on this event stream may be to requests this connection never
+ * carried: a GET stream (a replay after Last-Event-ID among them), a
+ * legacy session's stream, any reply to a request not read as MCP. */
+static bool answers_unseen(const struct mcp_flow *f, const struct exchange *ex)
+{
+	return f->stream_of || !ex || ex->method != HTTP_POST || ex->legacy || !ex->inspect;
+}
+
+/* A legacy session's POST is answered on its stream (202); a JSON answer
+ * it gets in place instead went by no track: read as one never seen. */
+static bool legacy_in_place(const struct exchange *ex, const struct http1_msg *r)
+{
+	return ex->legacy && r->status != 202 && http1_content_type_is(r, "application/json");
+}
+
+/* An answer the daemon must read and cannot: the agent gets a 502 with a
+ * JSON-RPC error in its place (an error event on the daemon's own stream),
+ * never its bytes, and the connection ends (io->finished: nothing more of
+ * the server's reply is read). */
+static int refuse_answer(struct mcp_flow *f, struct flow_io *io, const struct exchange *ex, const char *why)
+{
+	char msg[256];
+	struct bytebuf out = BYTEBUF_INIT;
+	int err;
+
+	snprintf(msg, sizeof(msg), "mcpfence: server %s: %s; not relayed", f->origin->server, why);
+	log_warn("%s", msg + 10);
+	if (ex->own_stream) {
+		struct jsonrpc_msg none = { 0 };
+		cJSON *e = jsonrpc_error_reply(&none, -32603, msg);
+		char *text = e ? cJSON_PrintUnformatted(e) : NULL;
+
+		err = !text || elicit_stream_event(&out, text, strlen(text), true);
+		cJSON_free(text);
+		cJSON_Delete(e);
+	} else {
+		err = jsonrpc_http_error(&out, 502, -32603, msg, false);
+	}
+	err = err || bb_append(io->to_client, out.data, out.len);
+	bb_free(&out);
+	io->finished = true;
+	return err ? -1 : 0;
+}
+
 static int on_sse_event(struct mcp_flow *f, struct flow_io *io)
 {
 	const struct sse_event *ev = http1_event(&f->resp);
 	struct bytebuf filtered = BYTEBUF_INIT, rewritten = BYTEBUF_INIT;
 	struct answer_track *t;
+	bool any;
 	int changed = 0, err;
 
 	if (!f->stream_of)
 		f->stream_of = mcp_legacy_endpoint(f, ev);
 	t = answers_for(f, f->first);
+	any = answers_unseen(f, f->first);
 	/* clients read only "message" events (the default type) as JSON-RPC */
-	if (t && ev->has_data && (!ev->type_len || (ev->type_len == 7 && !memcmp(ev->type, "message", 7)))) {
+	if ((t || any) && ev->has_data && (!ev->type_len || (ev->type_len == 7 && !memcmp(ev->type, "message", 7)))) {
 		account_answers(f, t, ev->data, ev->data_len);
-		changed = filter_lists(f, t, ev->data, ev->data_len, &filtered);
+		changed = filter_lists(f, t, any, ev->data, ev->data_len, &filtered);
 		if (changed < 0)
 			return -1;
 	}
@@ -163,6 +215,9 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 			enforce_unlock();
 		}
 	}
+	/* events are read as they come: a coding would hide them */
+	if (sse && content_is_encoded(r))
+		return refuse_answer(f, io, ex, "an event stream with a Content-Encoding cannot be inspected");
 	if (ex->own_stream) {
 		/* the agent has the daemon's stream already: the server's answer
 		 * goes on it, as events in the daemon's chunks */
@@ -170,7 +225,7 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 		f->sse_chunked = true;
 		return http1_set_body_mode(&f->resp, sse ? HTTP1_BODY_SSE : HTTP1_BODY_BUFFER) < 0 ? -1 : 0;
 	}
-	if (sse && (ex->inspect || ex->method == HTTP_GET)) {
+	if (sse) {
 		struct bytebuf head = BYTEBUF_INIT, extra = BYTEBUF_INIT;
 		int err;
 
@@ -192,7 +247,7 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 	if (ex->inspect) {
 		struct answer_track *t = answers_for(f, ex);
 
-		if (ex->extra || (t && t->lists.n) || content_is_encoded(r)) {
+		if (ex->extra || (t && t->lists.n) || content_is_encoded(r) || legacy_in_place(ex, r)) {
 			f->resp_mode = RESP_BUFFER;
 			return http1_set_body_mode(&f->resp, HTTP1_BODY_BUFFER) < 0 ? -1 : 0;
 		}
@@ -216,20 +271,22 @@ static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchan
 	size_t len;
 	enum content_coding_status st = content_decode_text(r, r->body, r->body_len, RESPONSE_LIMIT_MIN, &decoded,
 							    &body, &len);
-	bool decoded_ce = st == CODING_DECODED, changed = decoded_ce;
+	bool decoded_ce = st == CODING_DECODED, changed = decoded_ce, any = legacy_in_place(ex, r);
 	int err = 0;
 
 	if (st != CODING_IDENTITY && !decoded_ce) {
-		/* cannot read it, so cannot filter it: the client gets nothing */
-		log_warn("server %s: cannot decode a response to inspect; closing", f->origin->server);
-		err = -1;
+		/* cannot read it, so cannot filter it: the client gets an error */
+		char why[96];
+
+		snprintf(why, sizeof(why), "an answer to inspect cannot be decoded (%s)", content_coding_status_text(st));
+		err = refuse_answer(f, io, ex, why);
 		goto out;
 	}
-	if (t) {
+	if (t || any) {
 		int fr;
 
 		account_answers(f, t, body, len);
-		fr = filter_lists(f, t, body, len, &filtered);
+		fr = filter_lists(f, t, any, body, len, &filtered);
 		if (fr < 0) {
 			err = -1;
 			goto out;
@@ -351,6 +408,8 @@ static int pump_responses(struct mcp_flow *f, const char *data, size_t len, bool
 		}
 		if (err)
 			return -1;
+		if (io->finished)
+			return 0;  /* an answer refused: nothing more of it is read */
 	}
 }
 

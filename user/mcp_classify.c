@@ -5,6 +5,7 @@
 #include "bytebuf.h"
 #include "common.h"
 #include "content_decode.h"
+#include "hex_digit.h"
 #include "json_fold.h"
 #include "json_span.h"
 #include "json_strict.h"
@@ -35,37 +36,112 @@ bool mcp_path_is_mcp(const char *path)
 	return false;
 }
 
-bool mcp_legacy_session_id(const struct http1_msg *m, char *out, size_t len)
+/* Percent-decoded into out (cap bytes, NUL included), '+' as a space in
+ * a query (URLSearchParams, Starlette's parse_qsl, Go's ParseQuery);
+ * -1 for a bad escape (readers differ on it), a control byte (%00 among
+ * them) or overflow. */
+static int url_decode(const char *in, size_t n, bool query, char *out, size_t cap)
 {
-	return mcp_target_session_id(m->target, m->target_len, out, len);
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)in[i];
+
+		if (c == '%') {
+			int hi = i + 2 < n ? hex_digit(in[i + 1]) : -1, lo = i + 2 < n ? hex_digit(in[i + 2]) : -1;
+
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = hi * 16 + lo;
+			i += 2;
+		} else if (c == '+' && query) {
+			c = ' ';
+		}
+		if (c < 0x20 || c == 0x7f || o + 1 >= cap)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
 }
 
-bool mcp_request_line_session_id(const char *head, size_t n, char *out, size_t len)
+/* A query parameter a server may read as the session's: its name, up to a
+ * '[' (Express's qs reads "sessionId[]" as sessionId), lower-cased
+ * without '_' and '-', is "sessionid". */
+static bool names_session(const char *name)
+{
+	static const char want[] = "sessionid";
+	size_t k = 0;
+
+	for (; *name && *name != '['; name++) {
+		char c = *name >= 'A' && *name <= 'Z' ? (char)(*name - 'A' + 'a') : *name;
+
+		if (c == '_' || c == '-')
+			continue;
+		if (k == sizeof(want) - 1 || c != want[k++])
+			return false;
+	}
+	return k == sizeof(want) - 1;
+}
+
+int mcp_target_session(const char *target, size_t target_len, struct mcp_legacy_target *out)
+{
+	const char *end = target + target_len, *q, *p;
+	bool found = false;
+
+	memset(out, 0, sizeof(*out));
+	/* an absolute URL (an endpoint event may send one): its path on */
+	if (target_len && target[0] != '/' && (p = memmem(target, target_len, "://", 3))) {
+		p += 3;
+		target = memchr(p, '/', end - p);
+		if (!target)
+			return 0;
+	}
+	q = memchr(target, '?', end - target);
+	if (!q)
+		return 0;
+	if (url_decode(target, q - target, false, out->path, sizeof(out->path)) < 0)
+		return -1;
+	for (p = q + 1; p <= end; ) {
+		const char *amp = memchr(p, '&', end - p), *stop = amp ? amp : end;
+		const char *eq = memchr(p, '=', stop - p);
+		char name[64];
+
+		if (url_decode(p, (eq ? eq : stop) - p, true, name, sizeof(name)) == 0 && !names_session(name)) {
+			p = stop + 1;
+			continue;
+		}
+		/* a session parameter (or one that cannot be read to tell): only
+		 * one, spelled plainly, its value readable */
+		if (found || !eq || memchr(p, '%', eq - p) || memchr(p, '+', eq - p) || memchr(p, '[', eq - p) ||
+		    url_decode(p, eq - p, true, out->param, sizeof(out->param)) < 0 ||
+		    url_decode(eq + 1, stop - eq - 1, true, out->id, sizeof(out->id)) < 0 || !out->id[0])
+			return -1;
+		found = true;
+		p = stop + 1;
+	}
+	return found ? 1 : 0;
+}
+
+int mcp_legacy_session(const struct http1_msg *m, struct mcp_legacy_target *out)
+{
+	return mcp_target_session(m->target, m->target_len, out);
+}
+
+int mcp_request_line_session(const char *head, size_t n, struct mcp_legacy_target *out)
 {
 	const char *eol = memchr(head, '\n', n), *sp, *target, *end;
 
 	if (!eol || !(sp = memchr(head, ' ', eol - head)))
-		return false;
+		return 0;
 	target = sp + 1;
 	end = memchr(target, ' ', eol - target);
-	return end && mcp_target_session_id(target, end - target, out, len);
+	return end ? mcp_target_session(target, end - target, out) : 0;
 }
 
-bool mcp_target_session_id(const char *target, size_t target_len, char *out, size_t len)
+void mcp_legacy_key(const struct mcp_legacy_target *t, char *out, size_t cap)
 {
-	const char *q = memchr(target, '?', target_len), *end = target + target_len;
-
-	while (q && q < end) {
-		const char *p = q + 1, *amp = memchr(p, '&', end - p);
-		size_t plen = (amp ? amp : end) - p;
-
-		if (plen > 10 && !strncmp(p, "sessionId=", 10)) {
-			snprintf(out, len, "%.*s", (int)(plen - 10), p + 10);
-			return true;
-		}
-		q = amp;
-	}
-	return false;
+	snprintf(out, cap, "%s?%s=%s", t->path, t->param, t->id);
 }
 
 /* JSON that cJSON cannot read but a server decoding charsets might: a

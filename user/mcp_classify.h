@@ -11,12 +11,31 @@
 
 /* A path MCP transports use (/mcp, /sse, /messages, /message, / and below). */
 bool mcp_path_is_mcp(const char *path);
-/* The sessionId query parameter of a legacy /messages POST. */
-bool mcp_legacy_session_id(const struct http1_msg *m, char *out, size_t len);
-/* The same from a request target, or from the first bytes of a request
- * (its request line, up to the first LF; false while that is not whole). */
-bool mcp_target_session_id(const char *target, size_t target_len, char *out, size_t len);
-bool mcp_request_line_session_id(const char *head, size_t n, char *out, size_t len);
+/* A legacy session as a request target names it (POST
+ * /messages?sessionId=S, /messages/?session_id=S of Python servers) and
+ * as a stream's "endpoint" event announces it (the same, or an absolute
+ * URL): the path and the parameter, percent-decoded ('+' a space in the
+ * query) as URLSearchParams, Express and Starlette read them. A session
+ * parameter is one whose name, up to a '[', lower-cased without '_' or
+ * '-', is "sessionid". */
+struct mcp_legacy_target {
+	char path[256];
+	char param[32];   /* as the server spells it */
+	char id[128];
+};
+/* 1: one session parameter, read into *out; 0: none; -1: a target servers
+ * could read otherwise (refuse it, 400): a session parameter given twice
+ * (in any spelling), its name encoded or bracketed, an empty value, a bad
+ * escape or control byte in it or in a name, a path that does not decode. */
+int mcp_target_session(const char *target, size_t target_len, struct mcp_legacy_target *out);
+int mcp_legacy_session(const struct http1_msg *m, struct mcp_legacy_target *out);
+/* The same from the first bytes of a request (its request line, up to the
+ * first LF; 0 while that is not whole). */
+int mcp_request_line_session(const char *head, size_t n, struct mcp_legacy_target *out);
+/* The key a session is registered under (mcp_session.h): path, parameter
+ * and id, so a POST reaches it only the way its server reads it. */
+#define MCP_LEGACY_KEY_MAX (256 + 32 + 128 + 2)
+void mcp_legacy_key(const struct mcp_legacy_target *t, char *out, size_t cap);
 /* The key of "session"-scoped limits and the audit log: Mcp-Session-Id,
  * else the legacy session id, else the connection's own key. */
 void mcp_session_key(const struct http1_msg *m, const char *legacy_id, const char *conn_session,

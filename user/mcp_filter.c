@@ -168,7 +168,6 @@ static int filtered_entries(const char *json, struct json_span tools_span, const
 	return r < 0 ? -1 : removed;
 }
 
-/* A pending list response: queue the rewrite of its array. */
 /* How many members of obj are named name: cJSON reads the first, a
  * client's JSON.parse the last, so a name that comes twice in an answer
  * being filtered could show the agent what the filter never saw. */
@@ -181,30 +180,18 @@ static int members_named(const cJSON *obj, const char *name)
 	return n;
 }
 
-static int filter_message(const char *json, struct json_span msg_span, const cJSON *msg, struct mcp_idset *pending,
-			  mcp_hidden_fn is_hidden, void *ctx, struct splice *splices, size_t *n_splices)
+/* One list array of a result object queued for rewriting (when an entry
+ * goes); -1 on error or ambiguity. */
+static int filter_array(const char *json, struct json_span result_span, const cJSON *result, enum mcp_list list,
+			mcp_hidden_fn is_hidden, void *ctx, struct splice *splices, size_t *n_splices)
 {
-	const cJSON *id = cJSON_IsObject(msg) ? cJSON_GetObjectItemCaseSensitive(msg, "id") : NULL;
-	const cJSON *result = id ? cJSON_GetObjectItemCaseSensitive(msg, "result") : NULL;
-	const cJSON *error = id ? cJSON_GetObjectItemCaseSensitive(msg, "error") : NULL;
-
-	int list;
-
-	/* Any answer (an error too) ends the wait for that id. */
-	if (!(result || error) || (list = mcp_idset_take(pending, id)) < 0)
-		return 0;
-	if (members_named(msg, "id") > 1 || members_named(msg, "result") > 1 || members_named(msg, "error") > 1)
-		return -1;
-	if (!cJSON_IsObject(result))
-		return 0;
 	if (members_named(result, mcp_list_array(list)) > 1)
 		return -1;
 	const cJSON *tools = cJSON_GetObjectItemCaseSensitive(result, mcp_list_array(list));
 	if (!cJSON_IsArray(tools))
 		return 0;
-	struct json_span result_span, tools_span;
-	if (json_child_span(json, msg_span, msg, result, &result_span) < 0 ||
-	    json_child_span(json, result_span, result, tools, &tools_span) < 0)
+	struct json_span tools_span;
+	if (json_child_span(json, result_span, result, tools, &tools_span) < 0)
 		return -1;
 	/* cJSON's strings end at a \u0000, a client's do not */
 	if (json_has_nul_escape(json + tools_span.off, tools_span.len))
@@ -220,6 +207,44 @@ static int filter_message(const char *json, struct json_span msg_span, const cJS
 	return r < 0 ? -1 : 0;
 }
 
+/* A response whose id is pending is filtered as the list that id asked
+ * for; with any_list, every other response with a result is filtered as
+ * each list whose array its result holds (its request was not seen). */
+static int filter_message(const char *json, struct json_span msg_span, const cJSON *msg, struct mcp_idset *pending,
+			  bool any_list, mcp_hidden_fn is_hidden, void *ctx, struct splice *splices, size_t *n_splices)
+{
+	const cJSON *id = cJSON_IsObject(msg) ? cJSON_GetObjectItemCaseSensitive(msg, "id") : NULL;
+	const cJSON *result = cJSON_IsObject(msg) ? cJSON_GetObjectItemCaseSensitive(msg, "result") : NULL;
+	const cJSON *error = id ? cJSON_GetObjectItemCaseSensitive(msg, "error") : NULL;
+	struct json_span result_span;
+	int list = -1;
+
+	/* Any answer (an error too) ends the wait for that id. */
+	if (id && (result || error))
+		list = mcp_idset_take(pending, id);
+	if (list < 0 && !(any_list && result))
+		return 0;
+	if (members_named(msg, "id") > 1 || members_named(msg, "result") > 1 || members_named(msg, "error") > 1)
+		return -1;
+	if (!cJSON_IsObject(result))
+		return 0;
+	if (json_child_span(json, msg_span, msg, result, &result_span) < 0)
+		return -1;
+	if (list >= 0)
+		return filter_array(json, result_span, result, list, is_hidden, ctx, splices, n_splices);
+	for (int l = MCP_LIST_TOOLS; l <= MCP_LIST_TEMPLATES; l++)
+		if (filter_array(json, result_span, result, l, is_hidden, ctx, splices, n_splices) < 0)
+			return -1;
+	return 0;
+}
+
+static int by_offset(const void *a, const void *b)
+{
+	const struct splice *x = a, *y = b;
+
+	return x->span.off < y->span.off ? -1 : x->span.off > y->span.off;
+}
+
 /* The offset of the first byte at or after i that is not JSON white space. */
 static size_t skip_space(const char *json, size_t len, size_t i)
 {
@@ -228,13 +253,33 @@ static size_t skip_space(const char *json, size_t len, size_t i)
 	return i;
 }
 
-int mcp_filter_lists(const char *json, size_t len, struct mcp_idset *pending, mcp_hidden_fn is_hidden,
-			  void *ctx, struct bytebuf *out)
+/* Could a client read a list's array out of this text? Only when one of
+ * their member names is written in it plainly, or a \u escape (which
+ * could spell one) is. */
+static bool may_hold_list(const char *json, size_t len)
+{
+	static const char *const names[] = { "\"tools\"", "\"prompts\"", "\"resources\"", "\"resourceTemplates\"" };
+
+	if (memmem(json, len, "\\u", 2))
+		return true;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (memmem(json, len, names[i], strlen(names[i])))
+			return true;
+	return false;
+}
+
+static int filter_lists(const char *json, size_t len, struct mcp_idset *pending, bool any_list,
+			mcp_hidden_fn is_hidden, void *ctx, struct bytebuf *out)
 {
 	const char *end = NULL;
 	struct json_span root_span;
 	cJSON *root;
 	int r = 0;
+
+	/* answers to requests not seen: text no list can be read from is
+	 * left alone unparsed (non-MCP event streams: "data: [DONE]") */
+	if (any_list && !pending->n && !may_hold_list(json, len))
+		return 0;
 
 	/* an answer too costly to read cannot be filtered, so not relayed */
 	if (json_limits_check(json, len, json_limits_for_answers()) != JSON_WITHIN)
@@ -248,10 +293,11 @@ int mcp_filter_lists(const char *json, size_t len, struct mcp_idset *pending, mc
 	    skip_space(json, len, (size_t)(end - json)) != len) {
 		cJSON_Delete(root);
 		/* nothing at all, or no answer awaited: nothing to filter */
-		return skip_space(json, len, 0) == len || !pending->n ? 0 : -1;
+		return skip_space(json, len, 0) == len || (!pending->n && !any_list) ? 0 : -1;
 	}
 	size_t n = cJSON_IsArray(root) ? (size_t)cJSON_GetArraySize(root) : 1;
-	struct splice *splices = calloc(n ? n : 1, sizeof(*splices));
+	/* a message's result may hold every list's array (any_list) */
+	struct splice *splices = calloc((n ? n : 1) * (MCP_LIST_TEMPLATES + 1), sizeof(*splices));
 	struct json_span *spans = calloc(n ? n : 1, sizeof(*spans));
 	size_t n_splices = 0;
 	if (!splices || !spans) {
@@ -261,11 +307,12 @@ int mcp_filter_lists(const char *json, size_t len, struct mcp_idset *pending, mc
 			r = -1;
 		size_t i = 0;
 		for (const cJSON *msg = root->child; msg && r == 0; msg = msg->next, i++)
-			r = filter_message(json, spans[i], msg, pending, is_hidden, ctx, splices, &n_splices);
+			r = filter_message(json, spans[i], msg, pending, any_list, is_hidden, ctx, splices, &n_splices);
 	} else {
-		r = filter_message(json, root_span, root, pending, is_hidden, ctx, splices, &n_splices);
+		r = filter_message(json, root_span, root, pending, any_list, is_hidden, ctx, splices, &n_splices);
 	}
-	/* Splices are in document order and do not overlap. */
+	/* Splices do not overlap; a result's arrays come in any order. */
+	qsort(splices, n_splices, sizeof(*splices), by_offset);
 	size_t pos = 0;
 	for (size_t i = 0; r == 0 && i < n_splices; i++) {
 		if (bb_append(out, json + pos, splices[i].span.off - pos) < 0 ||
@@ -281,4 +328,16 @@ int mcp_filter_lists(const char *json, size_t len, struct mcp_idset *pending, mc
 	free(spans);
 	cJSON_Delete(root);
 	return r < 0 ? -1 : n_splices > 0;
+}
+
+int mcp_filter_lists(const char *json, size_t len, struct mcp_idset *pending, mcp_hidden_fn is_hidden,
+		     void *ctx, struct bytebuf *out)
+{
+	return filter_lists(json, len, pending, false, is_hidden, ctx, out);
+}
+
+int mcp_filter_any_lists(const char *json, size_t len, struct mcp_idset *pending, mcp_hidden_fn is_hidden,
+			 void *ctx, struct bytebuf *out)
+{
+	return filter_lists(json, len, pending, true, is_hidden, ctx, out);
 }

@@ -67,5 +67,15 @@ void mcp_idset_free(struct mcp_idset *s);
 
 int mcp_filter_lists(const char *json, size_t len, struct mcp_idset *pending, mcp_hidden_fn is_hidden,
 			  void *ctx, struct bytebuf *out);
+/* The same for answers whose requests were not seen (a GET stream's, a
+ * replay after Last-Event-ID): every response with a result is filtered
+ * as each list whose array its result holds (result.tools, .prompts,
+ * .resources, .resourceTemplates), whatever its id; pending ids are still
+ * taken and filtered as the list they asked for. With nothing pending,
+ * text naming none of those arrays plainly and holding no \u escape is
+ * left alone unparsed (0); other non-empty text that is not exactly one
+ * JSON value cJSON reads is refused (-1). */
+int mcp_filter_any_lists(const char *json, size_t len, struct mcp_idset *pending, mcp_hidden_fn is_hidden,
+			 void *ctx, struct bytebuf *out);
 
 #endif /* MCPF_MCP_FILTER_H */

@@ -246,7 +246,7 @@ static int forward_reframed(struct flow_io *io, const struct http1_msg *m, const
 			    bool drop_content_encoding)
 {
 	/* on failure the connection ends: a part written stays unsent */
-	return http1_head_rebuild(m, (int64_t)len, drop_content_encoding, io->to_upstream) ||
+	return http1_request_rebuild(m, (int64_t)len, drop_content_encoding, io->to_upstream) ||
 	       bb_append(io->to_upstream, body, len);
 }
 
@@ -500,14 +500,20 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 	struct request_ctx rc = { .f = f };
 	struct jsonrpc_body b;
 	struct jsonrpc_refusal why;
-	char legacy_id[128];
+	struct mcp_legacy_target lt;
+	char legacy_key[MCP_LEGACY_KEY_MAX];
 	size_t forwarded;
 	bool elsewhere = false;
-	int err = 0;
+	int err = 0, named = mcp_legacy_session(m, &lt);
 
-	if (mcp_legacy_session_id(m, legacy_id, sizeof(legacy_id)))
-		rc.legacy = mcp_session_find(f->origin->server, legacy_id, &elsewhere);
-	mcp_session_key(m, rc.legacy ? legacy_id : NULL, f->conn_session, rc.session, sizeof(rc.session));
+	if (named < 0)
+		return refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST,
+				   "mcpfence: the session parameter of this target is repeated, encoded or unreadable");
+	if (named) {
+		mcp_legacy_key(&lt, legacy_key, sizeof(legacy_key));
+		rc.legacy = mcp_session_find(f->origin->server, legacy_key, &elsewhere);
+	}
+	mcp_session_key(m, rc.legacy || elsewhere ? lt.id : NULL, f->conn_session, rc.session, sizeof(rc.session));
 
 	if (elsewhere)
 		return refuse_elsewhere(f, io, m, rc.session);
@@ -688,11 +694,12 @@ static int on_request_head(struct mcp_flow *f, struct flow_io *io)
 		return refuse_http(f, io, 400, JSONRPC_INVALID_REQUEST, why);
 	rs->mcp_path = mcp_path_is_mcp(path) && m->method == HTTP_POST;
 	if (!rs->mcp_path && m->framing == HTTP1_FRAMING_NONE && m->content_length < 0) {
-		/* no body: the head goes as it came */
+		/* no body: the head goes as it came, but for its Accept-Encoding
+		 * (http1_request_rebuild) */
 		if (!exchange_push(f, m->method) || http1_expect_response(&f->resp, m->method))
 			return -1;
 		rs->streaming = true;
-		return bb_append(io->to_upstream, m->head, m->head_len);
+		return http1_request_rebuild(m, -2, false, io->to_upstream);
 	}
 	/* Every body is read, whatever its method, path or media type:
 	 * servers that ignore Content-Type (Go handlers, express.json with
@@ -738,7 +745,7 @@ static int start_streaming(struct mcp_flow *f, struct flow_io *io, const struct 
 	ex->own_100 = rs->own_100;
 	rs->streaming = true;
 	rs->chunked_out = m->framing == HTTP1_FRAMING_CHUNKED;
-	err = http1_head_rebuild(m, rs->chunked_out ? -1 : m->content_length, false, &head) ||
+	err = http1_request_rebuild(m, rs->chunked_out ? -1 : m->content_length, false, &head) ||
 	      bb_append(io->to_upstream, head.data, head.len);
 	bb_free(&head);
 	return err;

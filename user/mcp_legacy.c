@@ -6,6 +6,7 @@
 #include "jsonrpc_reply.h"
 #include "log.h"
 #include "mcp_flow.h"
+#include "mcp_classify.h"
 #include "mcp_legacy.h"
 #include "mcp_session.h"
 
@@ -15,21 +16,29 @@
 
 struct mcp_session *mcp_legacy_endpoint(struct mcp_flow *stream, const struct sse_event *ev)
 {
-	const char *id;
+	struct mcp_legacy_target t;
 	struct mcp_session *s;
-	char sid[128];
-	size_t n;
+	char key[MCP_LEGACY_KEY_MAX], data[1024];
+	int r;
 
-	if (ev->type_len != 8 || memcmp(ev->type, "endpoint", 8) || !ev->has_data ||
-	    !(id = memmem(ev->data, ev->data_len, "sessionId=", 10)))
+	if (ev->type_len != 8 || memcmp(ev->type, "endpoint", 8) || !ev->has_data)
 		return NULL;
-	id += 10;
-	for (n = 0; id + n < ev->data + ev->data_len && !strchr("&\r\n", id[n]); n++)
-		;
-	snprintf(sid, sizeof(sid), "%.*s", (int)n, id);
-	s = mcp_session_open(stream->origin->server, sid, stream);
+	/* the endpoint is one line of text */
+	snprintf(data, sizeof(data), "%.*s", (int)ev->data_len, ev->data);
+	r = ev->data_len < sizeof(data) && !memchr(ev->data, '\n', ev->data_len) &&
+	    strlen(data) == ev->data_len ? mcp_target_session(data, ev->data_len, &t) : -1;
+	if (r != 1) {
+		/* its POSTs are then read as any other's; answers on this stream
+		 * are filtered whatever their ids (mcp_answers.c) */
+		log_warn("server %s: a legacy SSE endpoint naming no session parameter the daemon can read "
+			 "(%.*s); its session's denials cannot be delivered on the stream",
+			 stream->origin->server, (int)(ev->data_len < 200 ? ev->data_len : 200), ev->data);
+		return NULL;
+	}
+	mcp_legacy_key(&t, key, sizeof(key));
+	s = mcp_session_open(stream->origin->server, key, stream);
 	if (!s)
-		log_warn("legacy SSE session %s: out of memory; its denials cannot be delivered", sid);
+		log_warn("legacy SSE session %s: out of memory; its denials cannot be delivered", t.id);
 	return s;
 }
 

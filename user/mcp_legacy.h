@@ -15,8 +15,10 @@ struct mcp_flow;
 struct mcp_session;
 
 /* The session a stream's "endpoint" event names (data
- * "/messages?sessionId=S"), opened with stream as its carrier; NULL for
- * any other event, or when out of memory (logged). */
+ * "/messages?sessionId=S", "/messages/?session_id=S", or an absolute URL:
+ * mcp_target_session), opened with stream as its carrier under the key of
+ * its path, parameter and id; NULL for any other event, an endpoint with
+ * no session parameter read plainly, or out of memory (logged). */
 struct mcp_session *mcp_legacy_endpoint(struct mcp_flow *stream, const struct sse_event *ev);
 /* Answers for the session, as SSE events on its stream (the stream's
  * connection is kicked). -ENOBUFS when the stream's agent does not read

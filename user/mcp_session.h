@@ -2,8 +2,10 @@
  * mcp_session: what one MCP session's connections share.
  *
  * The legacy HTTP+SSE transport (protocol 2024-11-05) splits a session in
- * two: the client POSTs to /messages?sessionId=S and the server answers on a
- * GET /sse stream that announced S in its "endpoint" event. A denial must
+ * two: the client POSTs to /messages?sessionId=S (Python servers:
+ * /messages/?session_id=S) and the server answers on a GET /sse stream that
+ * announced that target in its "endpoint" event; sessions are found by
+ * the key mcp_legacy_key() makes of it. A denial must
  * then be delivered on the stream, and tools/list results to filter, like
  * answers to account, arrive there too. Connections of Streamable HTTP keep
  * their own state and need no session here.
@@ -12,6 +14,7 @@
 #define MCPF_MCP_SESSION_H
 
 #include "call_list.h"
+#include "mcp_classify.h"
 #include "mcp_filter.h"
 
 struct mcp_flow;
@@ -25,7 +28,7 @@ struct answer_track {
 struct mcp_session {
 	const void *owner;          /* the loop (proxy worker) its stream's connection lives on */
 	char server[MCPF_NAME_LEN];
-	char id[128];
+	char id[MCP_LEGACY_KEY_MAX];  /* path?param=id, as mcp_legacy_key() writes it */
 	struct mcp_flow *stream;    /* the connection carrying the SSE stream */
 	struct answer_track track;
 	struct mcp_session *next;

@@ -877,12 +877,16 @@ static void route_post(struct deferred *d)
 static void route(struct conn_mail *cm, const char *head, size_t n, bool now)
 {
 	struct proxy *px = cm->px;
-	char id[128];
-	const void *owner;
+	struct mcp_legacy_target t;
+	char key[MCP_LEGACY_KEY_MAX];
+	const void *owner = NULL;
 
 	cm->wk = cm->home;
-	if (head && mcp_request_line_session_id(head, n, id, sizeof(id)) &&
-	    (owner = mcp_session_owner(cm->origin.server, id)))
+	if (head && mcp_request_line_session(head, n, &t) == 1) {
+		mcp_legacy_key(&t, key, sizeof(key));
+		owner = mcp_session_owner(cm->origin.server, key);
+	}
+	if (owner)
 		for (unsigned i = 0; i < px->n_workers; i++)
 			if ((const void *)&px->workers[i].loop == owner)
 				cm->wk = &px->workers[i];

@@ -9,7 +9,8 @@ import http from 'node:http';
 import { itest } from '../lib/itest.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
 import { startDaemon } from '../lib/daemon.mjs';
-import { rawExchange, toolCall, JSON_TYPE, ACCEPT_BOTH, policyOf } from '../lib/mcp.mjs';
+import { rawExchange, rawMessages, toolCall, JSON_TYPE, ACCEPT_BOTH, policyOf, spawnAgent, resultText, sessionSteps, sessionPost } from '../lib/mcp.mjs';
+import { startSdkServer } from '../lib/sdk-http-server.mjs';
 import { statsJson } from '../lib/metrics.mjs';
 
 const PREFIX = '{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"';
@@ -90,5 +91,122 @@ itest('streamed answers are accounted: errors after megabytes of text, exact byt
     const got = row(tool);
     assert.ok(got, `a tool_stats row for ${tool}`);
     assert.deepEqual({ allowed: got.allowed, upstream_errors: got.upstream_errors, response_bytes: got.response_bytes }, want, tool);
+  }
+});
+
+// ---- answers in a Content-Encoding (red team F3) ----
+// Express's compression() gzips text/event-stream too, and fetch (undici)
+// asks for gzip by default: a gzipped event stream holds no events the
+// daemon could filter. Requests go upstream asking for identity; an answer
+// to inspect that comes coded all the same is refused, never relayed.
+
+const TOOLS = ['echo', 'execute', 'secret'];
+
+itest('answers come back uncoded: requests go upstream with Accept-Encoding: identity', async (t) => {
+  const sb = sandbox(t, 'answer-gzip-asked');
+  const srv = await startSdkServer(t, { tools: TOOLS, compress: 'accepted' });
+  const daemon = await startDaemon(sb, { policy: policyOf({ gz: { port: srv.port, hide: ['secret'] } }) });
+  const direct = await spawnAgent(sb, `http://127.0.0.1:${srv.port}/mcp`, { cgroup: false });
+  assert.deepEqual((await direct.must('listTools')).tools, TOOLS);
+  await direct.close();
+  assert.ok(srv.requests.some((r) => /gzip/.test(r.headers['accept-encoding'] || '')), 'the SDK client asks for gzip');
+  srv.requests.length = 0;
+
+  const agent = await spawnAgent(sb, `http://127.0.0.1:${srv.port}/mcp`);
+  assert.deepEqual((await agent.must('listTools')).tools, ['echo', 'execute']);
+  assert.equal(resultText(await agent.callTool('echo', { m: 1 })), 'ran echo {"m":1}');
+  await daemon.waitForInterceptions({ pid: agent.pid });
+  await agent.close();
+  assert.ok(srv.requests.length >= 3);
+  for (const r of srv.requests) assert.equal(r.headers['accept-encoding'], 'identity', JSON.stringify(r));
+});
+
+itest('an event stream answer in a Content-Encoding is refused with an error, never relayed', async (t) => {
+  const sb = sandbox(t, 'answer-gzip-sse');
+  const srv = await startSdkServer(t, { tools: TOOLS, compress: 'always' });
+  await startDaemon(sb, { policy: policyOf({ gz: { port: srv.port, hide: ['secret'] } }) });
+  const steps = [...sessionSteps('/mcp', '2025-06-18'),
+    sessionPost(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), { protocolVersion: '2025-06-18' })];
+  const out = await rawExchange(sb, srv.port, steps.slice(0, 1));
+  const [init] = out.responses;
+  assert.equal(init.status, 502, JSON.stringify(init));
+  assert.match(init.body, /Content-Encoding cannot be inspected/);
+  assert.equal(init.headers['content-encoding'], undefined);
+  // the SDK client gets the error too, and no list
+  const agent = await spawnAgent(sb, `http://127.0.0.1:${srv.port}/mcp`, { connect: false });
+  const res = await agent.send('connect');
+  assert.equal(res.ok, false, JSON.stringify(res));
+  assert.match(res.error, /502|Content-Encoding/);
+  await agent.close();
+});
+
+itest('a gzipped JSON list answer is decoded, filtered and relayed uncoded', async (t) => {
+  const sb = sandbox(t, 'answer-gzip-json');
+  const srv = await startSdkServer(t, { tools: TOOLS, compress: 'always', json: true });
+  await startDaemon(sb, { policy: policyOf({ gz: { port: srv.port, hide: ['secret'] } }) });
+  const agent = await spawnAgent(sb, `http://127.0.0.1:${srv.port}/mcp`);
+  assert.deepEqual((await agent.must('listTools')).tools, ['echo', 'execute']);
+  assert.equal(resultText(await agent.callTool('execute', { m: 2 })), 'ran execute {"m":2}');
+  await agent.close();
+  const out = await rawExchange(sb, srv.port, [...sessionSteps('/mcp', '2025-06-18'),
+    sessionPost(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), { protocolVersion: '2025-06-18' })]);
+  const list = out.responses[2];
+  assert.equal(list.status, 200, JSON.stringify(list));
+  assert.equal(list.headers['content-encoding'], undefined);
+  assert.deepEqual(list.json.result.tools.map((x) => x.name), ['echo', 'execute']);
+});
+
+// ---- list answers replayed on a GET stream (red team F2) ----
+// With resumability a GET with Last-Event-ID replays a POST stream's
+// events: the tools/list answer was asked on another connection, and its
+// id is pending nowhere. List-shaped answers on such streams are filtered
+// whatever their ids.
+itest('a tools/list answer replayed on a GET stream with Last-Event-ID is filtered', async (t) => {
+  const sb = sandbox(t, 'answer-replay');
+  const srv = await startSdkServer(t, { tools: TOOLS, eventStore: true });
+  await startDaemon(sb, { policy: policyOf({ rs: { port: srv.port, hide: ['secret'] } }) });
+  const version = '2025-11-25';
+  const steps = [...sessionSteps('/mcp', version),
+    sessionPost(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), { protocolVersion: version }),
+    { method: 'GET', path: '/mcp', readMs: 1500, headers: [['Accept', 'text/event-stream'], ['Mcp-Session-Id', '{{session}}'],
+      ['MCP-Protocol-Version', version], ['Last-Event-ID', '{{event:0}}']] }];
+  const run = async (cgroup) => {
+    const out = await rawExchange(sb, srv.port, steps, { cgroup });
+    assert.equal(out.ok, true, out.error);
+    const [, , list, replay] = out.responses;
+    const names = (res) => rawMessages(res).filter((m) => m.result?.tools).map((m) => m.result.tools.map((x) => x.name));
+    return { list: names(list), replay: names(replay), replayStatus: replay.status };
+  };
+  const direct = await run(false);
+  assert.deepEqual(direct, { list: [TOOLS], replay: [TOOLS], replayStatus: 200 }, 'the server replays the list');
+  const got = await run(true);
+  assert.deepEqual(got, { list: [['echo', 'execute']], replay: [['echo', 'execute']], replayStatus: 200 });
+});
+
+// Every event stream is read now, the ones no MCP request asked for too;
+// events no list could be read from go on as they came (a completion
+// stream's "[DONE]", plain text), on GET and on a POST that is not MCP.
+itest('event streams that are not MCP pass unchanged, GET and POST', async (t) => {
+  const sb = sandbox(t, 'answer-plain-sse');
+  const events = 'data: hello\n\nevent: tick\ndata: {"n":1}\n\ndata: {"tools":"x"}\n\ndata: [DONE]\n\n';
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.end(events);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => { server.closeAllConnections(); server.close(); });
+  const { port } = server.address();
+  await startDaemon(sb, { policy: policyOf({ plain: { port, hide: ['secret'] } }) });
+  const out = await rawExchange(sb, port, [
+    { method: 'GET', path: '/v1/events', headers: [['Accept', 'text/event-stream']] },
+    { method: 'POST', path: '/v1/complete', headers: [['Content-Type', 'text/plain']], body: 'write me a poem' },
+  ]);
+  assert.equal(out.ok, true, out.error);
+  for (const res of out.responses) {
+    assert.equal(res.status, 200, JSON.stringify(res));
+    assert.equal(res.body, events);
   }
 });

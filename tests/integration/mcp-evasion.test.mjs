@@ -361,9 +361,12 @@ itest('protocol upgrades and CONNECT are refused: nothing after them could be in
   assert.deepEqual(rec.http(), [], 'nothing reached the server');
 });
 
+// ... but for Accept-Encoding: answers are asked for uncoded, so the
+// daemon reads them as they stream (mcp-answers.test.mjs).
 itest('an inspected MCP POST reaches the server with its headers as sent; a trimmed batch only changes Content-Length', async (t) => {
   const { sb, rec } = await setUp(t, 'ev-headers');
-  const extra = [['Authorization', 'Bearer s3cret-token'], ['X-Trace', 'a  b'], ['Cookie', 'k=v; k2=v2']];
+  const extra = [['Authorization', 'Bearer s3cret-token'], ['X-Trace', 'a  b'], ['Accept-Encoding', 'gzip, br'], ['Cookie', 'k=v; k2=v2']];
+  const upstream = extra.filter(([name]) => name !== 'Accept-Encoding');
   const single = JSON.stringify(toolCall(1, 'echo', { m: 'hdr-single' }));
   const batch = JSON.stringify([toolCall(2, 'echo', { m: 'hdr-batch' }), toolCall(3, 'execute', { m: 'hdr-denied-marker' })]);
   const [one, trimmed] = await inSession(sb, rec, [
@@ -376,9 +379,9 @@ itest('an inspected MCP POST reaches the server with its headers as sent; a trim
   const [gotOne] = rec.requestsMentioning('hdr-single');
   const [gotBatch] = rec.requestsMentioning('hdr-batch');
   const sent = (body) => [['Host', `127.0.0.1:${rec.port}`], JSON_TYPE, ['Accept', 'application/json, text/event-stream'],
-    ['Mcp-Session-Id', headerValue(gotOne, 'mcp-session-id')], ['MCP-Protocol-Version', '2025-03-26'], ...extra,
-    ['Content-Length', String(Buffer.byteLength(body))]];
-  assert.deepEqual(pairs(gotOne), sent(single), 'single call: every header, same order and case');
+    ['Mcp-Session-Id', headerValue(gotOne, 'mcp-session-id')], ['MCP-Protocol-Version', '2025-03-26'], ...upstream,
+    ['Accept-Encoding', 'identity'], ['Content-Length', String(Buffer.byteLength(body))]];
+  assert.deepEqual(pairs(gotOne), sent(single), 'single call: every header, same order and case, Accept-Encoding identity');
   assert.equal(gotOne.body, single);
   // The denied element is cut out: the server gets the allowed one, with the length of what it gets.
   assert.deepEqual(pairs(gotBatch), sent(gotBatch.body), 'trimmed batch: only Content-Length differs');

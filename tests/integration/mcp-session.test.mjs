@@ -10,7 +10,8 @@ import { startEverything } from '../lib/everything.mjs';
 import { startDaemon } from '../lib/daemon.mjs';
 import { fullSession } from '../lib/full-session.mjs';
 import { freePort } from '../lib/ports.mjs';
-import { startRecorder, spawnAgent, rawExchange, sessionSteps, sessionPost, policyOf, resultText } from '../lib/mcp.mjs';
+import { startRecorder, spawnAgent, rawExchange, sessionSteps, sessionPost, policyOf, resultText, expectDenial } from '../lib/mcp.mjs';
+import { startSdkServer } from '../lib/sdk-http-server.mjs';
 
 // The value of header `name` in a recorded request (rawHeaders pairs).
 function headerOf(request, name) {
@@ -119,4 +120,64 @@ itest('SSE replies are relayed event by event, not held until the response ends'
   assert.match(res.headers['content-type'] || '', /text\/event-stream/, JSON.stringify(res));
   assert.deepEqual(res.events.map((e) => e.method), ['notifications/progress'], JSON.stringify(res));
   assert.equal(res.events[0].params.progressToken, 'live-1');
+});
+
+// ---- legacy sessions as servers announce them (red team F1) ----
+// Python's SDK (FastMCP) announces /messages/?session_id=S; a daemon that
+// knew only "sessionId=" registered no session: the list went out
+// unfiltered on the GET stream and denials to a POST reply nobody reads.
+for (const legacy of ['python', 'ts']) {
+  itest(`legacy HTTP+SSE announced the ${legacy} way: hidden tools cut, denials delivered on the stream`, async (t) => {
+    const sb = sandbox(t, `legacy-${legacy}`);
+    const srv = await startSdkServer(t, { tools: ['echo', 'execute', 'secret'], legacy });
+    const daemon = await startDaemon(sb, { policy: policyOf({ leg: { port: srv.port, hide: ['secret'], tools: { execute: { action: 'deny' } } } }) });
+    const agent = await spawnAgent(sb, `http://127.0.0.1:${srv.port}/sse`, { transport: 'sse' });
+    assert.deepEqual((await agent.must('listTools')).tools, ['echo', 'execute']);
+    expectDenial(assert, await agent.callTool('execute', { m: 'legacy-denied' }));
+    expectDenial(assert, await agent.callTool('secret', { m: 'legacy-hidden' }));
+    assert.equal(resultText(await agent.callTool('echo', { m: 1 })), 'ran echo {"m":1}');
+    await daemon.waitForInterceptions({ pid: agent.pid });
+    await agent.close();
+    const posts = srv.requests.filter((r) => r.method === 'POST');
+    assert.ok(posts.length >= 4 && posts.every((r) => r.url.startsWith(legacy === 'python' ? '/messages/?session_id=' : '/messages?sessionId=')),
+      JSON.stringify(posts.map((r) => r.url)));
+  });
+}
+
+itest('a legacy POST whose session parameter is encoded, repeated or unreadable is refused (400)', async (t) => {
+  const sb = sandbox(t, 'legacy-target');
+  const srv = await startSdkServer(t, { tools: ['echo', 'secret'], legacy: 'ts' });
+  await startDaemon(sb, { policy: policyOf({ leg: { port: srv.port, hide: ['secret'] } }) });
+  const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+  const targets = ['/messages?session%49d=abc', '/messages?sessionId=a&sessionId=b', '/messages?sessionId=a&session_id=a',
+    '/messages?sessionId[]=abc', '/messages?sessionId=a%zz'];
+  for (const path of targets) {
+    const out = await rawExchange(sb, srv.port, [{ method: 'POST', path, headers: [['Content-Type', 'application/json']], body: list }]);
+    const [res] = out.responses;
+    assert.equal(res.status, 400, `${path}: ${JSON.stringify(res)}`);
+    assert.match(res.body, /session parameter/, path);
+  }
+  assert.deepEqual(srv.requests, [], 'the server saw none of them');
+});
+
+// A server with both transports: a legacy session's id on a Streamable
+// HTTP POST (/mcp?sessionId=S) is answered in place by /mcp, not on the
+// session's stream. Sessions are keyed by the endpoint's path too, so that
+// POST is read as any Streamable one and its list answer filtered.
+itest('a legacy session id on a POST to another path is not that session: its answer in place is filtered', async (t) => {
+  const sb = sandbox(t, 'legacy-other-path');
+  const srv = await startSdkServer(t, { tools: ['echo', 'secret'], legacy: 'ts', json: true });
+  const daemon = await startDaemon(sb, { policy: policyOf({ leg: { port: srv.port, hide: ['secret'] } }) });
+  const holder = sb.spawn(process.execPath, ['-e', `
+    require('http').get({ host: '127.0.0.1', port: ${srv.port}, path: '/sse', headers: { Accept: 'text/event-stream' } },
+      (res) => res.setEncoding('utf8').on('data', (d) => process.stdout.write(d)));`], { cgroup: true });
+  const [endpoint] = await holder.waitForOutput(/^data: \/messages\?sessionId=\S+$/m);
+  await daemon.waitForInterceptions({ pid: holder.pid });
+  const target = `/mcp${endpoint.slice('data: /messages'.length)}`;
+  const out = await rawExchange(sb, srv.port, [...sessionSteps(target, '2025-06-18'),
+    sessionPost(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), { pathname: target, protocolVersion: '2025-06-18' })]);
+  assert.equal(out.ok, true, out.error);
+  const list = out.responses[2];
+  assert.equal(list.status, 200, JSON.stringify(list));
+  assert.deepEqual(list.json.result.tools.map((x) => x.name), ['echo']);
 });

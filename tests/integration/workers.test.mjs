@@ -11,6 +11,7 @@ import { itest } from '../lib/itest.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
 import { startDaemon } from '../lib/daemon.mjs';
 import { startRecorder, policyOf, waitUntil, rawExchange, toolCall, JSON_TYPE, ACCEPT_BOTH } from '../lib/mcp.mjs';
+import { startSdkServer } from '../lib/sdk-http-server.mjs';
 import { countsFromBpftool, auditLines, countsFromAudit } from '../lib/metrics.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -111,6 +112,36 @@ itest('--workers 2: a legacy SSE session takes POSTs from any process; one on a 
   assert.equal(other.response.status, 409, JSON.stringify(other));
   assert.match(other.response.json.error.message, /served by another worker than this legacy SSE session's stream/);
   assert.deepEqual(rec.requestsMentioning(`legacy-${other.i}`), [], 'the refused POST never reached the server');
+  assert.ok(daemon.proc.running);
+});
+
+// Python's SDK announces /messages/?session_id=S: the main thread reads the
+// first request line as the workers read targets, so those POSTs reach the
+// stream's worker too; an escaped spelling of the parameter is refused
+// (400) there, never placed by a raw key.
+itest('--workers 2: a Python-style legacy session (session_id) takes POSTs from any process on its stream\'s worker', async (t) => {
+  const sb = sandbox(t, 'workers-legacy-python');
+  const srv = await startSdkServer(t, { tools: ['echo'], legacy: 'python' });
+  const daemon = await startDaemon(sb, { policy: policyOf({ py: { port: srv.port } }), args: ['--workers', '2'] });
+  const holder = sb.spawn(process.execPath, ['-e', `
+    require('http').get({ host: '127.0.0.1', port: ${srv.port}, path: '/sse', headers: { Accept: 'text/event-stream' } },
+      (res) => res.setEncoding('utf8').on('data', (d) => process.stdout.write(d)));`], { cgroup: true });
+  const [endpoint] = await holder.waitForOutput(/^data: \/messages\/\?session_id=\S+$/m);
+  const sessionPath = endpoint.slice('data: '.length);
+  const [stream] = await daemon.waitForInterceptions({ pid: holder.pid });
+  const post = (path, i) => ({ method: 'POST', path, headers: [JSON_TYPE],
+    body: JSON.stringify(toolCall(i + 1, 'echo', { m: `py-${i}` })) });
+  for (let i = 0; i < 6; i++) {
+    const out = await rawExchange(sb, srv.port, [post(sessionPath, i)]);
+    assert.equal(out.ok, true, out.error);
+    const [conn] = await daemon.waitForInterceptions({ pid: out.pid });
+    assert.equal(conn.worker, stream.worker, `POST ${i} routed to the stream's worker`);
+    assert.equal(out.responses[0].status, 202, JSON.stringify(out.responses[0]));
+    await holder.waitForOutput(new RegExp(`ran echo \\{\\\\"m\\\\":\\\\"py-${i}\\\\"\\}`));
+  }
+  const out = await rawExchange(sb, srv.port, [post(sessionPath.replace('session_id=', 'session%5Fid='), 99)]);
+  assert.equal(out.responses[0].status, 400, JSON.stringify(out.responses[0]));
+  assert.ok(!srv.requests.some((r) => r.url.includes('%5F')), 'the refused POST never reached the server');
   assert.ok(daemon.proc.running);
 });
 

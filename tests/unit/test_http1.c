@@ -489,6 +489,32 @@ TEST(http1_head_rebuild_replaces_framing_only)
 	http1_free(&p);
 }
 
+/* Requests go upstream asking for answers in no coding: the daemon reads
+ * them as they stream (an event stream in gzip holds no events it could
+ * filter). Every Accept-Encoding goes, whatever its case. */
+TEST(http1_request_rebuild_asks_for_identity)
+{
+	static const char req[] = "GET /mcp HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip, br\r\n"
+				  "accept-encoding: deflate\r\nLast-Event-ID: 7\r\n\r\n";
+	static const char post[] = "POST /mcp HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}";
+	struct http1_parser p;
+	struct bytebuf out = BYTEBUF_INIT;
+	size_t used;
+
+	http1_init(&p, HTTP1_REQUEST, 100);
+	CHECK(http1_feed(&p, req, sizeof(req) - 1, &used) == HTTP1_HEAD);
+	CHECK(http1_request_rebuild(http1_msg(&p), -2, false, &out) == 0);
+	CHECK_STR_EQ(out.data, "GET /mcp HTTP/1.1\r\nHost: a\r\nLast-Event-ID: 7\r\nAccept-Encoding: identity\r\n\r\n");
+	http1_free(&p);
+	bb_reset(&out);
+	http1_init(&p, HTTP1_REQUEST, 100);
+	CHECK(http1_feed(&p, post, sizeof(post) - 1, &used) == HTTP1_HEAD);
+	CHECK(http1_request_rebuild(http1_msg(&p), 2, false, &out) == 0);
+	CHECK_STR_EQ(out.data, "POST /mcp HTTP/1.1\r\nHost: a\r\nAccept-Encoding: identity\r\nContent-Length: 2\r\n\r\n");
+	bb_free(&out);
+	http1_free(&p);
+}
+
 static const char *normalized(const char *target)
 {
 	static char out[64];

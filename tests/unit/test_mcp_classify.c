@@ -51,12 +51,13 @@ TEST(mcp_classify_paths)
 TEST(mcp_classify_session_key_prefers_the_header_then_the_legacy_id)
 {
 	struct http1_parser p;
-	char id[64], key[64];
+	struct mcp_legacy_target t;
+	char key[64];
 
 	CHECK(parse(&p, "/messages?x=1&sessionId=abc", "Mcp-Session-Id: hdr\r\n", "", 0) == 0);
-	CHECK(mcp_legacy_session_id(http1_msg(&p), id, sizeof(id)));
-	CHECK_STR_EQ(id, "abc");
-	mcp_session_key(http1_msg(&p), id, "conn-1", key, sizeof(key));
+	CHECK_INT_EQ(mcp_legacy_session(http1_msg(&p), &t), 1);
+	CHECK_STR_EQ(t.id, "abc");
+	mcp_session_key(http1_msg(&p), t.id, "conn-1", key, sizeof(key));
 	CHECK_STR_EQ(key, "hdr");
 	http1_free(&p);
 
@@ -68,8 +69,57 @@ TEST(mcp_classify_session_key_prefers_the_header_then_the_legacy_id)
 	http1_free(&p);
 
 	CHECK(parse(&p, "/messages?sessionId=", "", "", 0) == 0);
-	CHECK(!mcp_legacy_session_id(http1_msg(&p), id, sizeof(id)));
+	CHECK_INT_EQ(mcp_legacy_session(http1_msg(&p), &t), -1);
 	http1_free(&p);
+}
+
+/* A session parameter is read as URLSearchParams, Express and Starlette
+ * read it (percent-decoded, '+' a space), in the spellings SDKs announce
+ * (sessionId, Python's session_id, Go's sessionid); a target they could
+ * read otherwise is refused (-1), never matched on a raw key. */
+TEST(mcp_classify_legacy_target_is_read_as_servers_read_it)
+{
+	static const struct {
+		const char *target;
+		int want;
+		const char *path, *param, *id;
+	} cases[] = {
+		{ "/messages?sessionId=abc", 1, "/messages", "sessionId", "abc" },
+		{ "/messages/?session_id=0f1e", 1, "/messages/", "session_id", "0f1e" },
+		{ "/message?sessionid=a%62c", 1, "/message", "sessionid", "abc" },   /* values are decoded */
+		{ "/m?x=%41&sessionId=a+b&y", 1, "/m", "sessionId", "a b" },
+		{ "http://127.0.0.1:8000/messages/?session_id=ff", 1, "/messages/", "session_id", "ff" },
+		{ "/messages%2Fx?sessionId=a", 1, "/messages/x", "sessionId", "a" },
+		{ "/messages?x=1", 0, NULL, NULL, NULL },
+		{ "/messages", 0, NULL, NULL, NULL },
+		{ "/messages?sessionIdx=1", 0, NULL, NULL, NULL },
+		{ "/messages?session%49d=abc", -1, NULL, NULL, NULL },     /* Express reads sessionId */
+		{ "/messages?session%5Fid=abc", -1, NULL, NULL, NULL },
+		{ "/messages?sessionId=a&sessionId=b", -1, NULL, NULL, NULL },
+		{ "/messages?sessionId=a&session_id=a", -1, NULL, NULL, NULL },
+		{ "/messages?sessionId[]=a", -1, NULL, NULL, NULL },          /* qs: an array */
+		{ "/messages?SESSIONID=a&sessionId=a", -1, NULL, NULL, NULL },
+		{ "/messages?sessionId=a%zz", -1, NULL, NULL, NULL },
+		{ "/messages?sessionId=a%00", -1, NULL, NULL, NULL },
+		{ "/messages?sessionId", -1, NULL, NULL, NULL },
+		{ "/messages?%zz=1&sessionId=a", -1, NULL, NULL, NULL },      /* a name that cannot be read */
+	};
+	struct mcp_legacy_target t;
+	char key[MCP_LEGACY_KEY_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		int got = mcp_target_session(cases[i].target, strlen(cases[i].target), &t);
+
+		CHECK_INT_EQ(got, cases[i].want);
+		if (got == 1 && cases[i].want == 1) {
+			CHECK_STR_EQ(t.path, cases[i].path);
+			CHECK_STR_EQ(t.param, cases[i].param);
+			CHECK_STR_EQ(t.id, cases[i].id);
+		}
+	}
+	CHECK_INT_EQ(mcp_target_session("/messages/?session_id=ff", 24, &t), 1);
+	mcp_legacy_key(&t, key, sizeof(key));
+	CHECK_STR_EQ(key, "/messages/?session_id=ff");
 }
 
 /* Routing a new connection (proxy.c) reads the session from the first
@@ -77,25 +127,29 @@ TEST(mcp_classify_session_key_prefers_the_header_then_the_legacy_id)
 TEST(mcp_classify_session_from_the_first_request_line)
 {
 	static const struct {
-		const char *head, *want;  /* want NULL: no session (yet) */
+		const char *head;
+		int want;
+		const char *id;
 	} cases[] = {
-		{ "POST /messages?sessionId=abc HTTP/1.1\r\nHost: x\r\n", "abc" },
-		{ "POST /messages?x=1&sessionId=abc&y=2 HTTP/1.1\r\n", "abc" },
-		{ "POST /messages?sessionId=abc HTTP/1.1", NULL },   /* line not whole yet */
-		{ "POST /mcp HTTP/1.1\r\nX: ?sessionId=abc \r\n", NULL },
-		{ "POST /messages?sessionId= HTTP/1.1\r\n", NULL },
-		{ "POST /messages?sessionId=abc\r\n", NULL },      /* no version: not a request line */
-		{ "GET /sse HTTP/1.1\r\n", NULL },
-		{ "\r\n", NULL },
+		{ "POST /messages?sessionId=abc HTTP/1.1\r\nHost: x\r\n", 1, "abc" },
+		{ "POST /messages?x=1&sessionId=abc&y=2 HTTP/1.1\r\n", 1, "abc" },
+		{ "POST /messages/?session_id=abc HTTP/1.1\r\n", 1, "abc" },
+		{ "POST /messages?session%49d=abc HTTP/1.1\r\n", -1, NULL },
+		{ "POST /messages?sessionId=abc HTTP/1.1", 0, NULL },   /* line not whole yet */
+		{ "POST /mcp HTTP/1.1\r\nX: ?sessionId=abc \r\n", 0, NULL },
+		{ "POST /messages?sessionId= HTTP/1.1\r\n", -1, NULL },
+		{ "POST /messages?sessionId=abc\r\n", 0, NULL },      /* no version: not a request line */
+		{ "GET /sse HTTP/1.1\r\n", 0, NULL },
+		{ "\r\n", 0, NULL },
 	};
-	char id[64];
+	struct mcp_legacy_target t;
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		bool got = mcp_request_line_session_id(cases[i].head, strlen(cases[i].head), id, sizeof(id));
+		int got = mcp_request_line_session(cases[i].head, strlen(cases[i].head), &t);
 
-		CHECK_INT_EQ(got, cases[i].want != NULL);
-		if (got && cases[i].want)
-			CHECK_STR_EQ(id, cases[i].want);
+		CHECK_INT_EQ(got, cases[i].want);
+		if (got == 1 && cases[i].want == 1)
+			CHECK_STR_EQ(t.id, cases[i].id);
 	}
 }
 

@@ -268,3 +268,73 @@ TEST(filter_refuses_text_only_a_client_reads)
 	mcp_idset_free(&pending);
 	bb_free(&out);
 }
+
+/* Answers whose requests were not seen (a GET stream, a replay after
+ * Last-Event-ID): every list-shaped result is filtered whatever its id,
+ * each array of a result holding several, in document order; text
+ * that is not one JSON value is refused even with nothing pending. */
+TEST(filter_any_lists_filters_results_whatever_their_ids)
+{
+	struct mcp_idset pending;
+	struct bytebuf out = BYTEBUF_INIT;
+	int calls[4] = { 0 };
+
+	mcp_idset_init(&pending);
+	CHECK_INT_EQ(mcp_filter_any_lists(tools_reply, sizeof(tools_reply) - 1, &pending, hide_secret, NULL, &out), 1);
+	CHECK_STR_EQ(out.data, tools_filtered);
+	/* the plain filter leaves it: no id pending */
+	bb_reset(&out);
+	CHECK_INT_EQ(mcp_filter_lists(tools_reply, sizeof(tools_reply) - 1, &pending, hide_secret, NULL, &out), 0);
+
+	static const char several[] =
+		"[{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"result\":{\"resources\":[{\"uri\":\"secret\"},{\"uri\":\"a\"}],"
+		"\"prompts\":[{\"name\":\"exec\"},{\"name\":\"p\"}]}},"
+		"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"},"
+		"{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"resourceTemplates\":[{\"uriTemplate\":\"secret\"}]}}]";
+	static const char several_filtered[] =
+		"[{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"result\":{\"resources\":[{\"uri\":\"a\"}],"
+		"\"prompts\":[{\"name\":\"p\"}]}},"
+		"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"},"
+		"{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"resourceTemplates\":[]}}]";
+	bb_reset(&out);
+	CHECK_INT_EQ(mcp_filter_any_lists(several, sizeof(several) - 1, &pending, hide_secret, calls, &out), 1);
+	CHECK_STR_EQ(out.data, several_filtered);
+	CHECK_INT_EQ(calls[MCP_LIST_PROMPTS], 2);
+	CHECK_INT_EQ(calls[MCP_LIST_RESOURCES], 2);
+	CHECK_INT_EQ(calls[MCP_LIST_TEMPLATES], 1);
+
+	/* a pending id is still filtered as the list it asked for, and taken */
+	static const char as_tools[] = "{\"jsonrpc\":\"2.0\",\"id\":9,\"result\":{\"tools\":[{\"name\":\"exec\"}],"
+				       "\"prompts\":[{\"name\":\"exec\"}]}}";
+	pend(&pending, "9");
+	bb_reset(&out);
+	CHECK_INT_EQ(mcp_filter_any_lists(as_tools, sizeof(as_tools) - 1, &pending, hide_secret, NULL, &out), 1);
+	CHECK_STR_EQ(out.data, "{\"jsonrpc\":\"2.0\",\"id\":9,\"result\":{\"tools\":[],\"prompts\":[{\"name\":\"exec\"}]}}");
+	CHECK_INT_EQ(pending.n, 0);
+
+	/* what a client could read otherwise: refused */
+	static const char *const refused[] = {
+		"{\"id\":1,\"result\":{\"tools\":[{\"name\":\"secret\"}]}} trailing",
+		"{\"id\":1,\"result\":{\"t\\u006fols\":[{\"name\":\"secret\"}]}",
+		"{\"id\":1,\"result\":{\"tools\":[{\"name\":\"secret\",\"description\":\"\\udc00\"}]}}",
+		"{\"id\":1,\"result\":{\"tools\":[{\"name\":\"a\"}],\"tools\":[{\"name\":\"secret\"}]}}",
+		"{\"id\":1,\"result\":{},\"result\":{\"tools\":[{\"name\":\"secret\"}]}}",
+		"{\"id\":1,\"result\":{\"tools\":[{\"name\":\"secret\\u0000\"}]}}",
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		bb_reset(&out);
+		CHECK_INT_EQ(mcp_filter_any_lists(refused[i], strlen(refused[i]), &pending, hide_secret, NULL, &out), -1);
+	}
+	/* nothing to read, nothing list-shaped, or text no list can be read
+	 * from: left alone */
+	bb_reset(&out);
+	CHECK_INT_EQ(mcp_filter_any_lists(" \n", 2, &pending, hide_secret, NULL, &out), 0);
+	CHECK_INT_EQ(mcp_filter_any_lists("[DONE]", 6, &pending, hide_secret, NULL, &out), 0);
+	CHECK_INT_EQ(mcp_filter_any_lists("not json", 8, &pending, hide_secret, NULL, &out), 0);
+	static const char *const alone[] = { "{\"id\":1,\"result\":{\"content\":[]}}", "{\"id\":1,\"result\":{\"tools\":\"x\"}}",
+					     "{\"id\":1,\"error\":{\"code\":1,\"message\":\"m\"}}" };
+	for (size_t i = 0; i < sizeof(alone) / sizeof(alone[0]); i++)
+		CHECK_INT_EQ(mcp_filter_any_lists(alone[i], strlen(alone[i]), &pending, hide_secret, NULL, &out), 0);
+	bb_free(&out);
+	mcp_idset_free(&pending);
+}
