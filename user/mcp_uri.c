@@ -42,9 +42,11 @@ static size_t scheme_len(const char *s)
 
 	if (!is_alpha((unsigned char)s[0]))
 		return 0;
-	while (is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i]) || strchr("+-.", s[i]))
+	/* (not strchr: it finds the terminating NUL too) */
+	while (is_alpha((unsigned char)s[i]) || is_digit((unsigned char)s[i]) || s[i] == '+' || s[i] == '-' ||
+	       s[i] == '.')
 		i++;
-	return s[i] == ':' && s[i] ? i : 0;
+	return s[i] == ':' ? i : 0;
 }
 
 /* The special scheme of s (of length n), or -1. */
@@ -98,42 +100,50 @@ static bool dotted_decimal(const char *h, size_t n)
 	return i == n;
 }
 
-/* The authority of a special-scheme URI, [a, a + n): refused if WHATWG
- * would rewrite it. */
-static int check_special_authority(int sp, const char *a, size_t n, const char **why)
+/* The authority after "//", [a, a + n), of any scheme: refused if WHATWG
+ * would rewrite it (sp: the special scheme, or -1). */
+static int check_authority(int sp, const char *a, size_t n, const char **why)
 {
-	const char *at = memchr(a, '@', n), *host = at ? at + 1 : a;
-	size_t hn = n - (size_t)(host - a);
-	const char *colon = memchr(host, ':', hn);
+	const char *colon = memchr(a, ':', n);
+	size_t hn = colon ? (size_t)(colon - a) : n;
 
-	for (size_t i = 0; i < n; i++) {
+	if (memchr(a, '@', n))
+		return refuse(why, "the resource URI names a user (servers drop an empty one)");
+	if (memchr(a, '[', n))
+		return refuse(why, "the resource URI's host is an IPv6 literal (servers rewrite it)");
+	if (colon) {
+		const char *port = colon + 1, *def = sp >= 0 ? specials[sp].port : NULL;
+		size_t pn = (size_t)(a + n - port);
+
+		for (size_t i = 0; i < pn; i++)
+			if (!is_digit((unsigned char)port[i]))
+				return refuse(why, "the resource URI's port is not a number");
+		if (!pn || port[0] == '0' || (def && pn == strlen(def) && !strncmp(port, def, pn)))
+			return refuse(why, "the resource URI's port is empty, has a leading zero or is its "
+				      "scheme's default (servers drop or rewrite it)");
+	}
+	if (sp < 0)
+		return 0;
+	for (size_t i = 0; i < hn; i++) {
 		unsigned char c = (unsigned char)a[i];
 
 		if (c >= 'A' && c <= 'Z')
 			return refuse(why, "the resource URI's host has upper case (servers lowercase it)");
-		if (c == '%' || c >= 0x80 || c == '[')
-			return refuse(why, "the resource URI's host is percent-encoded, an IPv6 literal or not ASCII "
-				      "(servers rewrite it)");
+		if (c == '%' || c >= 0x80)
+			return refuse(why, "the resource URI's host is percent-encoded or not ASCII (servers rewrite it)");
 	}
-	if (colon) {
-		const char *port = colon + 1, *def = specials[sp].port;
-		size_t pn = (size_t)(host + hn - port);
-
-		if (!pn || port[0] == '0' || (def && pn == strlen(def) && !strncmp(port, def, pn)))
-			return refuse(why, "the resource URI's port is empty, has a leading zero or is its "
-				      "scheme's default (servers drop or rewrite it)");
-		hn = (size_t)(colon - host);
-	}
-	if (ends_in_number(host, hn) && !dotted_decimal(host, hn))
+	if (!hn && strcmp(specials[sp].scheme, "file"))
+		return refuse(why, "the resource URI has an empty host (servers take the path's first segment)");
+	if (ends_in_number(a, hn) && !dotted_decimal(a, hn))
 		return refuse(why, "the resource URI's host is a number not in dotted-decimal form (servers rewrite it)");
-	if (!strcmp(specials[sp].scheme, "file") && hn == strlen("localhost") && !strncmp(host, "localhost", hn))
+	if (!strcmp(specials[sp].scheme, "file") && hn == strlen("localhost") && !strncmp(a, "localhost", hn))
 		return refuse(why, "file://localhost/ names the same file as file:/// (servers drop the host)");
 	return 0;
 }
 
 int mcp_uri_match_form(const char *uri, char *form, size_t cap, const char **why)
 {
-	size_t len = strlen(uri), sn = scheme_len(uri), o = 0, seg;
+	size_t len = strlen(uri), sn = scheme_len(uri), o = 0, seg, path0;
 	const char *p, *end = uri + len;
 	bool in_query = false;
 	int sp;
@@ -158,30 +168,40 @@ int mcp_uri_match_form(const char *uri, char *form, size_t cap, const char **why
 			return refuse(why, "the resource URI has a fragment");
 	}
 	p = uri + sn + 1;
-	if ((sp = special(uri, sn)) >= 0) {
-		const char *a = p + 2, *a_end = a;
-
-		if (strncmp(p, "//", 2))
-			return refuse(why, "the resource URI's scheme needs \"//\" (servers add it)");
-		while (a_end < end && *a_end != '/' && *a_end != '?')
-			a_end++;
-		if (check_special_authority(sp, a, (size_t)(a_end - a), why))
-			return -EINVAL;
-		if (a_end == end || *a_end != '/')
-			return refuse(why, "the resource URI has an empty path (servers make it \"/\")");
-	}
+	sp = special(uri, sn);
+	if (sp >= 0 && strncmp(p, "//", 2))
+		return refuse(why, "the resource URI's scheme needs \"//\" (servers add it)");
 	memcpy(form, uri, sn + 1);
 	o = sn + 1;
-	seg = o;
+	if (!strncmp(p, "//", 2)) {
+		const char *a = p + 2, *a_end = a;
+
+		while (a_end < end && *a_end != '/' && *a_end != '?')
+			a_end++;
+		if (check_authority(sp, a, (size_t)(a_end - a), why))
+			return -EINVAL;
+		if (sp >= 0 && (a_end == end || *a_end != '/'))
+			return refuse(why, "the resource URI has an empty path (servers make it \"/\")");
+		/* the authority as it is (no '%' in a special one; a non-special
+		 * one is not decoded by anyone): the path's segments follow */
+		memcpy(form + o, p, (size_t)(a_end - p));
+		o += (size_t)(a_end - p);
+		p = a_end;
+	}
+	seg = path0 = o;
 	for (; p <= end; p++) {
 		unsigned char c = p < end ? (unsigned char)*p : 0;
 
-		/* a segment ends: "." and ".." are resolved by some readers, not others */
+		/* a segment ends: "." and ".." are resolved by some readers, not
+		 * others; an empty one inside the path ("/etc//x") by the kernel */
 		if (!in_query && (p == end || c == '/' || c == '?')) {
 			size_t n = o - seg;
 
 			if ((n == 1 && form[seg] == '.') || (n == 2 && form[seg] == '.' && form[seg + 1] == '.'))
 				return refuse(why, "the resource URI has a \".\" or \"..\" segment (servers resolve it)");
+			if (!n && c == '/' && seg != path0)   /* (not the path's leading '/') */
+				return refuse(why, "the resource URI has an empty path segment (\"//\": file systems "
+					      "read it as one '/')");
 			seg = o + 1;
 			in_query = c == '?';
 		}

@@ -174,7 +174,8 @@ itest('denied and hidden resources stay out of reach through case, escapes and b
   const before = everythingPosts(everything);
   for (const uri of ['DEMO://resource/dynamic/text/1', 'demo://resource/dyn\tamic/text/1', ' demo://resource/dynamic/text/1',
     'demo://resource/dynamic/text/1 ', 'de\nmo://resource/dynamic/blob/1', 'demo://resource/dynamic/%74ext/1',
-    'demo://resource/dynamic/text%2F1']) {
+    'demo://resource/dynamic/text%2F1', 'demo://resource:/dynamic/text/1', 'demo://@resource/dynamic/text/1',
+    'demo://:@resource/dynamic/text/1', 'demo://resource/dynamic//text/1']) {
     const res = await agent.send('request', { method: 'resources/read', params: { uri } });
     assert.equal(res.ok, false, `${JSON.stringify(uri)} reached the server: ${JSON.stringify(res.result)}`);
   }

@@ -62,6 +62,27 @@ static const struct {
 	{ "file:/etc/passwd", NULL },
 	{ "file://", NULL },
 	{ "https://bücher.example/a", NULL },
+	/* a second review: the authority of every scheme, empty segments, no scheme at all */
+	{ "demo://resource:/dynamic/text/1", NULL },
+	{ "demo://@resource/dynamic/text/1", NULL },
+	{ "demo://:@resource/dynamic/text/1", NULL },
+	{ "demo://user@resource/x", NULL },
+	{ "custom://h:080/x", NULL },
+	{ "custom://h:8o/x", NULL },
+	{ "custom://[0:0::1]/x", NULL },
+	{ "custom://h:8080/x", "custom://h:8080/x" },
+	{ "http:///h/x", NULL },
+	{ "http:////h/x", NULL },
+	{ "ws:///h/x", NULL },
+	{ "file:///etc//shadow", NULL },
+	{ "file:////etc/shadow", NULL },
+	{ "demo://resource/a//b", NULL },
+	{ "x:a//b", NULL },
+	{ "file:///etc/", "file:///etc/" },           /* a trailing '/' names the directory */
+	{ "x:/a/b", "x:/a/b" },
+	{ "abc", NULL },
+	{ "a+b.c-d", NULL },
+	{ "", NULL },
 };
 
 TEST(mcp_uri_decides_only_what_every_reader_reads_alike)
@@ -81,6 +102,20 @@ TEST(mcp_uri_decides_only_what_every_reader_reads_alike)
 		}
 	}
 	CHECK_INT_EQ(mcp_uri_match_form("demo://x/y", form, 4, &(const char *){ NULL }), -ENOSPC);
+}
+
+/* A scheme is read up to the text's end and no further (a review found
+ * the NUL read as a scheme character, then the bytes after it). */
+TEST(mcp_uri_scheme_stops_at_the_end_of_the_text)
+{
+	static const char text[] = "ab\0cdefgh:zz";  /* after the NUL: what a scan past it would take */
+	char form[64], out[64];
+	const char *why = NULL;
+
+	CHECK_INT_EQ(mcp_uri_match_form(text, form, sizeof(form), &why), -EINVAL);
+	CHECK(strstr(why, "scheme"));
+	CHECK_INT_EQ(mcp_uri_pattern_form(text, out, sizeof(out)), 0);
+	CHECK_STR_EQ(out, "ab");
 }
 
 TEST(mcp_uri_patterns_take_the_form_requests_are_matched_in)
