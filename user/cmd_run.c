@@ -367,15 +367,17 @@ static int render_metrics(struct bytebuf *out, void *ctx)
 	const struct netns_stats *ns = &d->netns.stats;
 	int err;
 
-	/* The admin's callback runs in the main thread's batch, which holds
-	 * enforce_lock (loop.held). The stats maps need no lock, and with
-	 * thousands of tool rows reading them takes a good fraction of a
-	 * second: workers go on deciding meanwhile. */
-	enforce_unlock();
+	/* The stats maps need no lock, and with thousands of tool rows
+	 * reading them takes a good fraction of a second: workers go on
+	 * deciding meanwhile (the admin's callback runs in the main thread's
+	 * batch, which holds enforce_lock once). */
+	bool released = enforce_release_batch();
+
 	err = acct_flush(d->enforce.acct);  /* calls answered so far are all counted */
 	err = prom_render_maps(out, acct_tool_stats_fd(d->enforce.acct), acct_daemon_stats_fd(d->enforce.acct),
 			       MCPF_VERSION) ?: err;
-	enforce_lock();
+	if (released)
+		enforce_lock();
 
 	prom_metric(out, "mcpfence_netns_served", "gauge",
 		    "Network namespaces with a daemon listener (the daemon's own included).", ns->served);
@@ -598,7 +600,8 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	/* what the main thread's events touch, the workers reach under the lock */
-	d->loop.held = enforce_mutex();
+	d->loop.lock = enforce_lock;
+	d->loop.unlock = enforce_unlock;
 	/* cleanup below runs on a partial set-up: nothing may look open */
 	d->signals.fd = d->prune_timer.fd = d->drain_timer.fd = d->resolver.timer.fd = -1;
 	d->handover.listen.fd = d->handover.session.fd = -1;

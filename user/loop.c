@@ -132,8 +132,8 @@ int loop_run(struct loop *l)
 			running = outer;
 			return -err;
 		}
-		if (l->held)
-			pthread_mutex_lock(l->held);
+		if (l->lock)
+			l->lock();
 		for (int i = 0; i < n; i++) {
 			struct watch *w = evs[i].data.ptr;
 
@@ -143,8 +143,8 @@ int loop_run(struct loop *l)
 		}
 		run_deferred(l);
 		run_later(l, false);
-		if (l->held)
-			pthread_mutex_unlock(l->held);
+		if (l->unlock)
+			l->unlock();
 	}
 	run_later(l, true);  /* stopped: what could wait does not wait for a next batch */
 	running = outer;

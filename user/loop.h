@@ -6,7 +6,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 
@@ -33,7 +32,8 @@ struct loop {
 	struct deferred *pending;
 	struct deferred *later;    /* loop_defer_within: due at later_ns */
 	unsigned long long later_ns;  /* CLOCK_MONOTONIC */
-	pthread_mutex_t *held;     /* locked while a batch is dispatched, not while waiting; NULL: none */
+	void (*lock)(void);        /* taken while a batch is dispatched, not while waiting; NULL: none */
+	void (*unlock)(void);
 };
 
 int loop_init(struct loop *l);

@@ -9,6 +9,7 @@
 
 #include "acct.h"
 #include "enforce.h"
+#include "enforce_lock.h"
 #include "loop.h"
 #include "mailbox.h"
 #include "mcp_flow.h"
@@ -236,4 +237,31 @@ MAPS_TEST(flows_on_threads_spend_one_budget_exactly)
 	CHECK_INT_EQ(failed, 0);
 	CHECK_INT_EQ(forwarded, BUDGET);
 	CHECK_INT_EQ(denied, FLOW_THREADS * FLOW_CALLS - BUDGET);
+}
+
+static void *try_lock(void *arg)
+{
+	(void)arg;
+	enforce_lock();
+	enforce_unlock();
+	return NULL;
+}
+
+/* /metrics lets workers in while it reads the maps: only from the
+ * batch's single hold, never from a section nested in it (it would leave
+ * that section unlocked) nor without the lock (it would take it for good). */
+TEST(enforce_release_batch_only_from_a_single_hold)
+{
+	pthread_t t;
+
+	CHECK(!enforce_release_batch());          /* not held */
+	enforce_lock();
+	enforce_lock();
+	CHECK(!enforce_release_batch());          /* held twice */
+	enforce_unlock();
+	CHECK(enforce_release_batch());           /* the batch's hold: released */
+	CHECK(pthread_create(&t, NULL, try_lock, NULL) == 0);
+	CHECK(pthread_join(t, NULL) == 0);        /* another thread got it meanwhile */
+	enforce_lock();
+	enforce_unlock();
 }
