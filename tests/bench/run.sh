@@ -110,10 +110,16 @@ trap 'exit 130' INT TERM
 # ---- helpers --------------------------------------------------------------
 
 USED_PORTS=" "
+# Below the kernel's ephemeral range: a port picked now but bound only later
+# (server-everything starts after the matrix) is not taken meanwhile by one
+# of the load generator's millions of connections.
+read -r EPHEMERAL_LOW _ </proc/sys/net/ipv4/ip_local_port_range
+PORT_LOW=10000
+PORT_SPAN=$((EPHEMERAL_LOW > PORT_LOW + 1000 ? EPHEMERAL_LOW - PORT_LOW : 40000))
 free_port() {
 	local p i
 	for i in $(seq 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((PORT_LOW + RANDOM % PORT_SPAN))
 		case "$USED_PORTS" in *" $p "*) continue ;; esac
 		if [ -z "$(ss -Htan "( sport = :$p or dport = :$p )")" ]; then
 			USED_PORTS="$USED_PORTS$p "
