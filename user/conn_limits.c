@@ -2,9 +2,11 @@
 #include "conn_limits.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 struct agent_count {
@@ -16,21 +18,28 @@ struct agent_count {
 
 void conn_limits_init(struct conn_limits *cl, const struct conn_limits_config *cfg)
 {
+	int probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
 	memset(cl, 0, sizeof(*cl));
 	cl->cfg = *cfg;
 	if (!cl->cfg.max_conns)
-		cl->cfg.max_conns = conn_limits_default_max();
+		cl->cfg.max_conns = CONN_DEFAULT_MAX;
+	/* the lowest free descriptor: about how many are open now */
+	cl->fd_base = probe >= 0 ? (unsigned)probe : 64;
+	if (probe >= 0)
+		close(probe);
 }
 
-unsigned conn_limits_default_max(void)
+/* The descriptor connections may not reach (conn_limits_admit). */
+static unsigned long long fd_ceiling(void)
 {
 	struct rlimit rl;
-	rlim_t n;
+	rlim_t reserve;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
-		return CONN_DEFAULT_MAX;
-	n = rl.rlim_cur > 64 ? (rl.rlim_cur - 64) / 2 : 1;
-	return n < CONN_DEFAULT_MAX ? (unsigned)n : CONN_DEFAULT_MAX;
+		return ~0ULL;
+	reserve = rl.rlim_cur / 4 > 128 ? rl.rlim_cur / 4 : 128;
+	return rl.rlim_cur > reserve ? rl.rlim_cur - reserve : 0;
 }
 
 static bool same(const struct conn_agent *a, const struct conn_agent *b)
@@ -48,11 +57,13 @@ static struct agent_count **slot(struct conn_limits *cl, const struct conn_agent
 	return p;
 }
 
-int conn_limits_admit(struct conn_limits *cl, const struct conn_agent *a)
+int conn_limits_admit(struct conn_limits *cl, const struct conn_agent *a, int fd)
 {
+	unsigned long long ceiling = fd_ceiling();
 	struct agent_count **p;
 
-	if (cl->active >= cl->cfg.max_conns) {
+	if (cl->active >= cl->cfg.max_conns || (fd >= 0 && (unsigned long long)fd >= ceiling) ||
+	    cl->fd_base + 2 * ((unsigned long long)cl->active + 1) > ceiling) {
 		cl->refused_global++;
 		return -EMFILE;
 	}

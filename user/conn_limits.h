@@ -4,8 +4,8 @@
  *
  *   conn_limits_init(&cl, &cfg);
  *   at accept, once the agent is known (its interception record):
- *       r = conn_limits_admit(&cl, &agent);  // 0: counted; -EMFILE: global
- *                                            // cap; -EUSERS: the agent's cap
+ *       r = conn_limits_admit(&cl, &agent, fd);  // 0: counted; -EMFILE: global
+ *                                            // cap or descriptors; -EUSERS: the agent's cap
  *   at close: conn_limits_release(&cl, &agent);
  *   conn_limits_free(&cl);
  *
@@ -29,7 +29,7 @@
 #include <stddef.h>
 
 struct conn_limits_config {
-	unsigned max_conns;            /* all agents; 0: derived from RLIMIT_NOFILE */
+	unsigned max_conns;            /* all agents; 0: CONN_DEFAULT_MAX */
 	unsigned max_conns_per_agent;
 	unsigned header_timeout_s, body_timeout_s, idle_timeout_s;
 };
@@ -53,19 +53,23 @@ struct conn_limits {
 	struct conn_limits_config cfg;
 	unsigned active;
 	struct agent_count *buckets[CONN_AGENT_BUCKETS];
+	unsigned fd_base;              /* descriptors held before the first connection (conn_limits_init) */
 	unsigned long long refused_global, refused_agent;
 };
 
 void conn_limits_init(struct conn_limits *cl, const struct conn_limits_config *cfg);
-int conn_limits_admit(struct conn_limits *cl, const struct conn_agent *a);
+/* fd: the accepted descriptor (-1: none). Besides the caps, connections
+ * leave the last quarter of RLIMIT_NOFILE (at least 128, read at each
+ * admission: prlimit may change it) to namespaces (about 4 each), reloads,
+ * the metrics port and control clients: refused (-EMFILE) when two more
+ * descriptors over fd_base would reach it, or when fd is that high itself
+ * (accept4 gives the lowest free one: at least that many are open). */
+int conn_limits_admit(struct conn_limits *cl, const struct conn_agent *a, int fd);
 /* Where an admitted agent's connections are served (proxy.c's worker
  * index), -1 until set: kept while it has a connection, so all of them
  * share one worker. NULL for an agent not admitted. */
 int *conn_limits_home(struct conn_limits *cl, const struct conn_agent *a);
 void conn_limits_release(struct conn_limits *cl, const struct conn_agent *a);
 void conn_limits_free(struct conn_limits *cl);
-/* The global cap when none is configured: what the fd limit allows (two
- * descriptors a connection, some kept for listeners, maps and files). */
-unsigned conn_limits_default_max(void);
 
 #endif

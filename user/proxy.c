@@ -1,6 +1,5 @@
 #include <arpa/inet.h>
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <stddef.h>
@@ -8,7 +7,6 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -952,25 +950,11 @@ static void route_by_first_bytes(struct proxy *px, struct conn_mail *cm)
 }
 
 /* On the main thread: find the record, admit, hand over to a worker. */
-/* Descriptors agents' connections may not reach: a quarter of the limit
- * (at least 128) stays for namespaces (4 each), reloads, admin and
- * control clients. Read at each accept: prlimit may change it. */
-static int fd_ceiling(void)
-{
-	struct rlimit rl;
-	rlim_t reserve;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT_MAX)
-		return INT_MAX;
-	reserve = rl.rlim_cur / 4 > 128 ? rl.rlim_cur / 4 : 128;
-	return rl.rlim_cur > reserve ? (int)(rl.rlim_cur - reserve) : 0;
-}
-
 static void conn_accepted(struct proxy *px, int fd, const struct sockaddr_storage *peer, struct netns *ns)
 {
 	struct conn_mail *cm = calloc(1, sizeof(*cm));
 	char ep[ENDPOINT_STRLEN];
-	int err, ceiling;
+	int err;
 
 	if (!cm) {
 		close(fd);
@@ -990,18 +974,8 @@ static void conn_accepted(struct proxy *px, int fd, const struct sockaddr_storag
 	}
 	cm->agent = (struct conn_agent){ .cgroup_id = cm->origin.cgroup_id, .uid = cm->origin.uid,
 					 .pid = px->enforce->agent_per_cgroup ? 0 : cm->origin.pid };
-	/* what is left above the ceiling is kept for serving namespaces,
-	 * reloads and the admin port: connections (two descriptors each, what
-	 * the daemon held at start below them) cannot take it; accept4 gives
-	 * the lowest free descriptor, so one this high says as much too */
-	ceiling = fd_ceiling();
 	enforce_lock();
-	if (fd >= ceiling || px->fd_base + 2 * ((unsigned long long)px->limits.active + 1) > (unsigned long long)ceiling) {
-		px->limits.refused_global++;
-		err = -EMFILE;
-	} else {
-		err = conn_limits_admit(&px->limits, &cm->agent);
-	}
+	err = conn_limits_admit(&px->limits, &cm->agent, fd);
 	if (!err)
 		cm->home = worker_of(px, &cm->agent);
 	enforce_unlock();
@@ -1155,7 +1129,6 @@ int proxy_start(struct proxy *px, struct loop *loop, struct kern_conns kern, con
 	px->kern = kern;
 	px->enforce = enforce;
 	px->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	px->fd_base = px->spare_fd >= 0 ? (unsigned)px->spare_fd : 64;
 	conn_limits_init(&px->limits, &enforce->conn);
 	px->mem.limit = enforce->memory_budget ? enforce->memory_budget : MEM_BUDGET_DEFAULT;
 	err = timer_wheel_init(&px->wheel, loop);

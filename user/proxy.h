@@ -61,7 +61,6 @@ struct proxy {
 	struct kern_conns kern; /* interception records, sockets the daemon owns */
 	const struct enforce *enforce;
 	int spare_fd;           /* given up to accept-and-drop when out of fds */
-	unsigned fd_base;       /* descriptors open at start (about): under the connections' */
 	unsigned long long intercepted_total;  /* also numbers the connections */
 	unsigned long long unknown_total;   /* accepted with no interception record */
 	struct timer_wheel wheel;          /* the main thread's timeouts (listener pauses, admin, approvals) */

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "conn_limits.h"
+#include <sys/resource.h>
+
 #include "harness.h"
 #include "loop.h"
 #include "mem_budget.h"
@@ -111,18 +113,18 @@ TEST(conn_limits_home_kept_while_the_agent_has_a_connection)
 
 	conn_limits_init(&cl, &cfg);
 	CHECK(conn_limits_home(&cl, &a) == NULL);  /* not admitted */
-	CHECK_INT_EQ(conn_limits_admit(&cl, &a), 0);
+	CHECK_INT_EQ(conn_limits_admit(&cl, &a, -1), 0);
 	CHECK_INT_EQ(*conn_limits_home(&cl, &a), -1);
 	*conn_limits_home(&cl, &a) = 1;
-	CHECK_INT_EQ(conn_limits_admit(&cl, &a), 0);
-	CHECK_INT_EQ(conn_limits_admit(&cl, &b), 0);
+	CHECK_INT_EQ(conn_limits_admit(&cl, &a, -1), 0);
+	CHECK_INT_EQ(conn_limits_admit(&cl, &b, -1), 0);
 	CHECK_INT_EQ(*conn_limits_home(&cl, &a), 1);
 	CHECK_INT_EQ(*conn_limits_home(&cl, &b), -1);
 	conn_limits_release(&cl, &a);
 	CHECK_INT_EQ(*conn_limits_home(&cl, &a), 1);   /* one still open */
 	conn_limits_release(&cl, &a);
 	CHECK(conn_limits_home(&cl, &a) == NULL);
-	CHECK_INT_EQ(conn_limits_admit(&cl, &a), 0);
+	CHECK_INT_EQ(conn_limits_admit(&cl, &a, -1), 0);
 	CHECK_INT_EQ(*conn_limits_home(&cl, &a), -1);  /* placed anew */
 	conn_limits_free(&cl);
 }
@@ -135,24 +137,51 @@ TEST(conn_limits_per_agent_and_global)
 
 	conn_limits_init(&cl, &cfg);
 	for (int i = 0; i < 3; i++)
-		CHECK_INT_EQ(conn_limits_admit(&cl, &a), 0);
-	CHECK_INT_EQ(conn_limits_admit(&cl, &a), -EUSERS);
-	CHECK_INT_EQ(conn_limits_admit(&cl, &b), 0);  /* another process: another agent */
-	CHECK_INT_EQ(conn_limits_admit(&cl, &b), 0);
-	CHECK_INT_EQ(conn_limits_admit(&cl, &b), -EMFILE);  /* five in all */
+		CHECK_INT_EQ(conn_limits_admit(&cl, &a, -1), 0);
+	CHECK_INT_EQ(conn_limits_admit(&cl, &a, -1), -EUSERS);
+	CHECK_INT_EQ(conn_limits_admit(&cl, &b, -1), 0);  /* another process: another agent */
+	CHECK_INT_EQ(conn_limits_admit(&cl, &b, -1), 0);
+	CHECK_INT_EQ(conn_limits_admit(&cl, &b, -1), -EMFILE);  /* five in all */
 	CHECK(cl.refused_agent == 1 && cl.refused_global == 1);
 	conn_limits_release(&cl, &a);
-	CHECK_INT_EQ(conn_limits_admit(&cl, &b), 0);
+	CHECK_INT_EQ(conn_limits_admit(&cl, &b, -1), 0);
 	for (int i = 0; i < 2; i++)
 		conn_limits_release(&cl, &a);
 	CHECK_INT_EQ(cl.active, 3);
 	/* a's entry is gone with its last connection; it starts over */
 	conn_limits_release(&cl, &b);
-	CHECK_INT_EQ(conn_limits_admit(&cl, &a), 0);
+	CHECK_INT_EQ(conn_limits_admit(&cl, &a, -1), 0);
 	conn_limits_free(&cl);
 	cfg.max_conns = 0;
 	conn_limits_init(&cl, &cfg);
-	CHECK(cl.cfg.max_conns >= 1 && cl.cfg.max_conns <= CONN_DEFAULT_MAX);
+	CHECK_INT_EQ(cl.cfg.max_conns, CONN_DEFAULT_MAX);
+	conn_limits_free(&cl);
+}
+
+/* Connections leave the last quarter of RLIMIT_NOFILE (at least 128) to
+ * namespaces and reloads: counted two descriptors each over those held at
+ * init, and an accepted descriptor that high is refused too. */
+TEST(conn_limits_keep_descriptors_for_namespaces)
+{
+	struct conn_limits_config cfg = { .max_conns = 4096, .max_conns_per_agent = 4096 };
+	struct conn_agent a = { .cgroup_id = 7, .uid = 1000, .pid = 1 };
+	struct conn_limits cl;
+	struct rlimit saved, low;
+	unsigned admitted = 0;
+
+	conn_limits_init(&cl, &cfg);
+	CHECK(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+	low = saved;
+	low.rlim_cur = cl.fd_base + 200 + 128;    /* room for 100 connections above the reserve */
+	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	while (admitted < 1000 && conn_limits_admit(&cl, &a, -1) == 0)
+		admitted++;
+	CHECK_INT_EQ(admitted, 100);
+	CHECK(cl.refused_global == 1);
+	conn_limits_release(&cl, &a);
+	CHECK_INT_EQ(conn_limits_admit(&cl, &a, (int)low.rlim_cur - 128), -EMFILE);  /* in the reserve */
+	CHECK_INT_EQ(conn_limits_admit(&cl, &a, (int)low.rlim_cur - 129), 0);
+	CHECK(setrlimit(RLIMIT_NOFILE, &saved) == 0);
 	conn_limits_free(&cl);
 }
 
