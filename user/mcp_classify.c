@@ -139,9 +139,21 @@ int mcp_request_line_session(const char *head, size_t n, struct mcp_legacy_targe
 	return end ? mcp_target_session(target, end - target, out) : 0;
 }
 
+/* The path as routers match it: Express folds case and ignores one
+ * trailing '/' by default (/MESSAGES/ is /messages), so the session a POST
+ * names is found, and its denials go on its stream, whichever way the
+ * agent spelled the path. */
 void mcp_legacy_key(const struct mcp_legacy_target *t, char *out, size_t cap)
 {
-	snprintf(out, cap, "%s?%s=%s", t->path, t->param, t->id);
+	char path[sizeof(t->path)];
+	size_t n = strlen(t->path);
+
+	if (n > 1 && t->path[n - 1] == '/')
+		n--;
+	for (size_t i = 0; i < n; i++)
+		path[i] = (char)(t->path[i] >= 'A' && t->path[i] <= 'Z' ? t->path[i] + 32 : t->path[i]);
+	path[n] = 0;
+	snprintf(out, cap, "%s?%s=%s", path, t->param, t->id);
 }
 
 /* JSON that cJSON cannot read but a server decoding charsets might: a

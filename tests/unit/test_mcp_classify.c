@@ -117,9 +117,21 @@ TEST(mcp_classify_legacy_target_is_read_as_servers_read_it)
 			CHECK_STR_EQ(t.id, cases[i].id);
 		}
 	}
-	CHECK_INT_EQ(mcp_target_session("/messages/?session_id=ff", 24, &t), 1);
+	/* keyed as a router matches the path: case folded, one trailing '/' off */
+	static const char *const variants[] = { "/messages/?session_id=ff", "/MESSAGES?session_id=ff",
+						"/Messages/?session_id=ff", "/messages?session_id=ff" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(variants); i++) {
+		CHECK_INT_EQ(mcp_target_session(variants[i], strlen(variants[i]), &t), 1);
+		mcp_legacy_key(&t, key, sizeof(key));
+		CHECK_STR_EQ(key, "/messages?session_id=ff");
+	}
+	CHECK_INT_EQ(mcp_target_session("/?sessionId=ff", 14, &t), 1);
 	mcp_legacy_key(&t, key, sizeof(key));
-	CHECK_STR_EQ(key, "/messages/?session_id=ff");
+	CHECK_STR_EQ(key, "/?sessionId=ff");          /* the root stays "/" */
+	CHECK_INT_EQ(mcp_target_session("/mcp?sessionId=ff", 17, &t), 1);
+	mcp_legacy_key(&t, key, sizeof(key));
+	CHECK_STR_EQ(key, "/mcp?sessionId=ff");       /* another path is another session */
 }
 
 /* Routing a new connection (proxy.c) reads the session from the first
