@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "policy_conditions.h"
+#include "common.h"
 #include "json_fold.h"
 #include "json_number.h"
+#include "json_span.h"
 
 void condition_compile(struct compiled_cond *c)
 {
@@ -164,6 +166,66 @@ static bool holds(const struct compiled_cond *c, const cJSON *arg)
 	return false;
 }
 
+/* Would Python FastMCP hand the tool another value than this string?
+ * Its pre_parse_json runs json.loads on a top-level string argument (the
+ * parameter not typed str) and keeps an object, array, true, false or
+ * null. JSON whitespace around the value is accepted, as json.loads does;
+ * Any text inside matching brackets counts, not only what the strict
+ * grammar (json_strict.h) reads: json.loads also takes NaN, Infinity and
+ * lone surrogate escapes. */
+static bool parsed_by_fastmcp(const cJSON *arg)
+{
+	static const char *const literals[] = { "true", "false", "null" };
+	const char *t;
+	size_t b, e;
+
+	if (!cJSON_IsString(arg))
+		return false;
+	t = arg->valuestring;
+	e = strlen(t);
+	b = json_skip_ws(t, e, 0);
+	while (e > b && strchr(" \t\r\n", t[e - 1]))
+		e--;
+	if (b == e)
+		return false;
+	if ((t[b] == '{' && t[e - 1] == '}') || (t[b] == '[' && t[e - 1] == ']'))
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(literals); i++)
+		if (e - b == strlen(literals[i]) && !memcmp(t + b, literals[i], e - b))
+			return true;
+	return false;
+}
+
+/* The condition reads a top-level argument that is a string some server
+ * parses as JSON first: on the string itself only exists (present either
+ * way) and the number ops (neither a string nor what it parses to is a
+ * number) mean the same; below it the daemon finds nothing where the tool
+ * gets an object. */
+static bool reads_json_string(const struct compiled_cond *c, const cJSON *args)
+{
+	const char *seg = c->cond.path + strlen("args."), *dot = strchr(seg, '.');
+	bool dup = false;
+	const cJSON *top;
+
+	if (!cJSON_IsObject(args))
+		return false;
+	top = object_member(args, seg, dot ? (size_t)(dot - seg) : strlen(seg), &dup);
+	if (!parsed_by_fastmcp(top))
+		return false;
+	if (dot)
+		return true;
+	switch (c->cond.op) {
+	case MCPF_OP_EXISTS:
+	case MCPF_OP_LT:
+	case MCPF_OP_LTE:
+	case MCPF_OP_GT:
+	case MCPF_OP_GTE:
+		return false;
+	default:
+		return true;
+	}
+}
+
 enum cond_result condition_eval(const struct compiled_cond *c, const cJSON *args)
 {
 	const cJSON *arg;
@@ -174,6 +236,8 @@ enum cond_result condition_eval(const struct compiled_cond *c, const cJSON *args
 	arg = resolve(args, c->cond.path, &dup);
 	if (dup)
 		return COND_AMBIGUOUS;
+	if (reads_json_string(c, args))
+		return COND_JSON_STRING;
 	if (arg && c->cond.op != MCPF_OP_EXISTS && json_holds_inexact(arg))
 		return COND_INEXACT;
 	if (arg && !type_matches(c, arg))

@@ -16,6 +16,11 @@
  * that is not exact (json_number.h: 2^53 or more, or digits a double does
  * not keep) is not compared: COND_INEXACT. A policy value holding one
  * leaves the condition unusable (COND_BROKEN); the loader refuses it.
+ * A top-level argument that is a string holding a JSON object, array,
+ * true, false or null (JSON whitespace around it allowed) is read as that
+ * value by Python FastMCP (pre_parse_json, for a parameter not typed str):
+ * a condition on it is COND_JSON_STRING, but for exists and lt/lte/gt/gte
+ * on the argument itself, and so is any path below it.
  */
 #ifndef MCPF_POLICY_CONDITIONS_H
 #define MCPF_POLICY_CONDITIONS_H
@@ -40,6 +45,7 @@ enum cond_result {
 	COND_BROKEN,      /* the condition is missing or unusable in the maps */
 	COND_INEXACT,     /* the argument holds a number a double does not hold exactly */
 	COND_WRONG_TYPE,  /* neq / not_in: the argument is of another JSON type than the value(s) */
+	COND_JSON_STRING, /* the path reads a top-level string argument a server may parse as JSON first */
 };
 
 /* c->cond must be filled in; sets everything else. */

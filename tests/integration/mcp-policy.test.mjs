@@ -179,6 +179,42 @@ itest('argument conditions: every op allows what matches and denies what does no
   await agent.close();
 });
 
+// Python FastMCP runs json.loads on a top-level string argument (a
+// parameter not typed str) and hands the tool the object, array, true,
+// false or null it holds: a condition that would read the string otherwise
+// makes the call invalid, and it never reaches the server.
+itest('argument conditions on a string a server parses as JSON: invalid, never forwarded', async (t) => {
+  const sb = sandbox(t, 'cond-json-string');
+  const rec = await startRecorder(sb, { tools: ['rm', 'tag', 'flag'], jsonResponse: true });
+  await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: {
+    rm: { conditions: [{ path: 'args.opts.recursive', op: 'exists', value: false }] },
+    tag: { conditions: [{ path: 'args.tags', op: 'contains', value: 'safe' }] },
+    flag: { conditions: [{ path: 'args.force', op: 'neq', value: 'yes' }] },
+  } } }) });
+  const call = (id, tool, args) => sessionPost(JSON.stringify(toolCall(id, tool, args)));
+  const res = await rawExchange(sb, rec.port, [...sessionSteps(),
+    call(1, 'rm', { path: '/x', opts: JSON.stringify({ recursive: true }) }),
+    call(2, 'tag', { tags: JSON.stringify(['unsafe']) }),
+    call(3, 'tag', { tags: ` ${JSON.stringify({ k: 'safe' })}\n` }),
+    call(4, 'flag', { force: 'true' }),
+    call(5, 'flag', { force: 'null' }),
+    // what stays a string for every server is compared as before
+    call(6, 'rm', { path: '/x', opts: 'plain' }),
+    call(7, 'tag', { tags: ['safe'] }),
+    call(8, 'tag', { tags: 'safe-mode' }),
+    call(9, 'flag', { force: 'no' }),
+  ]);
+  assert.equal(res.ok, true, res.error);
+  const answers = res.responses.slice(2).map((r) => rawMessages(r)[0]);
+  for (const [i, msg] of answers.slice(0, 5).entries()) {
+    assert.match(JSON.stringify(msg), /reads an argument that is a string holding JSON/, `call ${i + 1}: ${JSON.stringify(msg)}`);
+  }
+  for (const msg of answers.slice(5)) assert.match(JSON.stringify(msg?.result), /ran /, JSON.stringify(msg));
+  assert.deepEqual(rec.calls().map((c) => [c.tool, c.arguments]), [
+    ['rm', { path: '/x', opts: 'plain' }], ['tag', { tags: ['safe'] }], ['tag', { tags: 'safe-mode' }], ['flag', { force: 'no' }],
+  ]);
+});
+
 itest('hidden tools are removed from tools/list (JSON and SSE replies) and denied on call', async (t) => {
   const sb = sandbox(t, 'hidden');
   const rec = await startRecorder(sb, { tools: ['echo', 'secret_admin', 'read_file'], jsonResponse: true });

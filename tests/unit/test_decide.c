@@ -318,7 +318,7 @@ MAPS_TEST(decide_neq_and_not_in_refuse_another_type)
 	static const struct cond_case cases[] = {
 		{ "neq", "true", "{\"x\":false}", MCPF_DECISION_ALLOW },
 		{ "neq", "true", "{\"x\":\"yes\"}", MCPF_DECISION_DENY },
-		{ "neq", "true", "{\"x\":\"true\"}", MCPF_DECISION_DENY },
+		{ "neq", "true", "{\"x\":\"true\"}", MCPF_DECISION_INVALID },  /* FastMCP parses it */
 		{ "neq", "true", "{\"x\":1}", MCPF_DECISION_DENY },
 		{ "neq", "true", "{\"x\":null}", MCPF_DECISION_DENY },
 		{ "neq", "'rm'", "{\"x\":[\"rm\"]}", MCPF_DECISION_DENY },
@@ -356,6 +356,58 @@ MAPS_TEST(decide_condition_paths_reach_into_objects_and_arrays)
 		.args = "{\"opts\":{\"files\":[\"/x\",\"/srv/a\"]},\"opts\":{\"files\":[\"/x\",\"/etc\"]}}" },
 			 &d), MCPF_DECISION_INVALID);
 	CHECK_STR_EQ(d.reason, "arguments repeat a key on args.opts.files.1");
+}
+
+/* Python FastMCP parses a top-level string argument as JSON first
+ * (pre_parse_json) and hands the tool the object, array, true, false or
+ * null it holds: a condition that would read the string otherwise is
+ * refused as INVALID. */
+MAPS_TEST(decide_conditions_refuse_strings_a_server_parses_as_json)
+{
+	static const struct cond_case cases[] = {
+		/* the container FastMCP hands the tool does not contain "safe" */
+		{ "contains", "'safe'", "{\"x\":\"[\\\"unsafe\\\"]\"}", MCPF_DECISION_INVALID },
+		{ "contains", "'safe'", "{\"x\":\" {\\\"k\\\":\\\"safe\\\"}\\n\"}", MCPF_DECISION_INVALID },
+		{ "contains", "'safe'", "{\"x\":\"unsafe\"}", MCPF_DECISION_ALLOW },
+		{ "contains", "'safe'", "{\"x\":[\"safe\"]}", MCPF_DECISION_ALLOW },
+		{ "contains", "'safe'", "{\"x\":\"[safe] and [more]\"}", MCPF_DECISION_INVALID }, /* brackets: refused */
+		{ "contains", "'safe'", "{\"x\":\"[safe] note\"}", MCPF_DECISION_ALLOW },
+		{ "regex", "'^[^/]'", "{\"x\":\"[\\\"/etc\\\"]\"}", MCPF_DECISION_INVALID },
+		{ "eq", "'[1]'", "{\"x\":\"[1]\"}", MCPF_DECISION_INVALID },
+		{ "in", "['null']", "{\"x\":\"null\"}", MCPF_DECISION_INVALID },
+		/* negative ops: the value the tool gets is not the one compared */
+		{ "neq", "'x'", "{\"x\":\"true\"}", MCPF_DECISION_INVALID },
+		{ "neq", "'x'", "{\"x\":\"\\tfalse \"}", MCPF_DECISION_INVALID },
+		{ "neq", "'x'", "{\"x\":\"null\"}", MCPF_DECISION_INVALID },
+		{ "neq", "'x'", "{\"x\":\"{}\"}", MCPF_DECISION_INVALID },
+		{ "not_in", "['x']", "{\"x\":\"[NaN]\"}", MCPF_DECISION_INVALID },  /* json.loads reads NaN */
+		{ "neq", "'x'", "{\"x\":\"True\"}", MCPF_DECISION_ALLOW },   /* not JSON */
+		{ "neq", "'x'", "{\"x\":\"1\"}", MCPF_DECISION_ALLOW },      /* a number: FastMCP keeps the string */
+		{ "neq", "'x'", "{\"x\":\"\\\"y\\\"\"}", MCPF_DECISION_ALLOW }, /* a string: kept too */
+		/* present either way; neither a string nor a container is a number */
+		{ "exists", "true", "{\"x\":\"[1]\"}", MCPF_DECISION_ALLOW },
+		{ "exists", "false", "{\"x\":\"[1]\"}", MCPF_DECISION_DENY },
+		{ "lt", "5", "{\"x\":\"[1]\"}", MCPF_DECISION_DENY },
+		{ "eq", "true", "{\"x\":true}", MCPF_DECISION_ALLOW },
+	};
+	struct decision d;
+
+	run_condition_cases(f, cases, sizeof(cases) / sizeof(cases[0]));
+	/* a path below such a string: the daemon finds nothing, the tool gets recursive=true */
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'allow','tools':{'rm':{"
+			      "'conditions':[{'path':'args.opts.recursive','op':'exists','value':false}]}}}}}") == 0);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "rm", .args = "{\"opts\":{}}" }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "rm", .args = "{\"opts\":\"plain\"}" }), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "rm", .args = "{\"opts\":{\"recursive\":true}}" }),
+		     MCPF_DECISION_DENY);
+	CHECK_INT_EQ(run(f, (struct call){ .tool = "rm", .args = "{\"opts\":\"{\\\"recursive\\\":true}\"}" }, &d),
+		     MCPF_DECISION_INVALID);
+	CHECK_STR_EQ(d.rule, "tools.rm.conditions[0]");
+	CHECK_STR_EQ(d.reason, "args.opts.recursive reads an argument that is a string holding JSON (an object, "
+			       "array, true, false or null), which a server may parse before the tool sees it");
+	/* only the top-level argument is parsed: a JSON string deeper is a string */
+	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "rm", .args = "{\"opts\":{\"x\":\"{\\\"recursive\\\":1}\"}}" }),
+		     MCPF_DECISION_ALLOW);
 }
 
 MAPS_TEST(decide_grant_scope_is_per_identity_and_server)
