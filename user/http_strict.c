@@ -33,10 +33,26 @@ int http_strict_head(const struct http1_msg *m, const char **why)
 	static const char *const guarded[] = { "content-length", "transfer-encoding", "content-type",
 					       "content-encoding", "host", "mcp-session-id", "mcp-method", "mcp-name" };
 
-	if (http1_find_header(m, "host", NULL, NULL) > 1)
-		return refuse(why, "repeated Host header");
-	if (http1_find_header(m, "content-type", NULL, NULL) > 1)
-		return refuse(why, "repeated Content-Type header");
+	/* Headers the daemon reads for a decision or a key and servers read as
+	 * one value, taking the first, the last or both joined ("S, S"):
+	 * Host (routing, the endpoint), Content-Type (the body's media type and
+	 * charset), Mcp-Session-Id (session-scoped limits, approvals and grants
+	 * are keyed by it). Mcp-Method, Mcp-Name and Mcp-Param-* are checked
+	 * against the body (jsonrpc.c). Not here: Accept (read only to shape
+	 * the daemon's own answers and to offer elicitation, both skipped
+	 * unless it is one header), Content-Encoding (a list: every header is
+	 * decoded in order and the decoded body forwarded without it), and
+	 * MCP-Protocol-Version, Last-Event-ID and Authorization, which the
+	 * daemon does not read. */
+	static const struct { const char *name, *why; } single[] = {
+		{ "host", "repeated Host header" },
+		{ "content-type", "repeated Content-Type header" },
+		{ "mcp-session-id", "repeated Mcp-Session-Id header" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(single); i++)
+		if (http1_find_header(m, single[i].name, NULL, NULL) > 1)
+			return refuse(why, single[i].why);
 	for (size_t i = 0; i < m->n_headers; i++) {
 		if (!memchr(m->headers[i].name, '_', m->headers[i].name_len))
 			continue;

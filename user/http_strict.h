@@ -5,8 +5,9 @@
  * daemon re-frames what it forwards (its own Content-Length), so these
  * checks keep the agent's framing and labels from meaning two things.
  *
- *   http_strict_head(msg, &why)       0, or -1: a repeated Host or
- *       Content-Type (servers take the first, the last or both), or a field
+ *   http_strict_head(msg, &why)       0, or -1: a repeated Host,
+ *       Content-Type or Mcp-Session-Id (servers take the first, the last or
+ *       both), or a field
  *       name that is a framing or routing header spelled with '_' (CGI-style
  *       stacks map '_' to '-').
  *   http_strict_chunked(raw, len, &why)

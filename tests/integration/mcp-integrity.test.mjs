@@ -220,7 +220,7 @@ itest('chunk framing outside RFC 9112 is refused, on and off the MCP paths', asy
   assert.equal(resultText(rawMessages(ok)[0].result), 'ran echo {"m":"chunk-carrier"}');
 });
 
-itest('heads some stack reads two ways are refused: repeated Host or Content-Type, framing headers with "_"', async (t) => {
+itest('heads some stack reads two ways are refused: repeated Host, Content-Type or Mcp-Session-Id, framing headers with "_"', async (t) => {
   const { sb, rec } = await setUp(t, 'in-heads');
   const host = `127.0.0.1:${rec.port}`;
   const body = denied(1, 'head-marker');
@@ -235,6 +235,14 @@ itest('heads some stack reads two ways are refused: repeated Host or Content-Typ
   for (const res of out.responses) assertRefused(res, { status: 400 });
   assertNeverReached(rec, 'head-marker');
   assert.deepEqual(rec.http(), []);
+  // A repeated Mcp-Session-Id: Node joins it ("S, S"), Starlette and Go take
+  // the first; the daemon keys session budgets by it. An allowed call, in a
+  // live session, the same id twice: refused all the same.
+  const echo = JSON.stringify(toolCall(2, 'echo', { m: 'session-twice-marker' }));
+  const [twice] = await inSession(sb, rec, [sessionPost(echo, { headers: [['Mcp-Session-Id', '{{session}}']] })]);
+  assertRefused(twice, { status: 400 });
+  assert.match(JSON.stringify(twice), /repeated Mcp-Session-Id header/);
+  assertNeverReached(rec, 'session-twice-marker');
 });
 
 itest('JSON some reader takes differently from the daemon is refused: bad UTF-8, lone surrogates, lenient syntax, inexact ids', async (t) => {

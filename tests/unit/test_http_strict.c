@@ -78,6 +78,16 @@ TEST(http_strict_head_refuses_what_servers_read_two_ways)
 	CHECK_STR_EQ(head_verdict("Host: a\r\nHost: b\r\n"), "repeated Host header");
 	CHECK_STR_EQ(head_verdict("Host: a\r\nContent-Type: text/plain\r\ncontent-type: application/json\r\n"),
 		     "repeated Content-Type header");
+	/* Node joins a repeated Mcp-Session-Id as "S, S", Starlette and Go take
+	 * the first: the call would run in a session the daemon did not count */
+	CHECK_STR_EQ(head_verdict("Host: a\r\nMcp-Session-Id: s1\r\n"), "ok");
+	CHECK_STR_EQ(head_verdict("Host: a\r\nMcp-Session-Id: s1\r\nmcp-session-id: s1\r\n"),
+		     "repeated Mcp-Session-Id header");
+	CHECK_STR_EQ(head_verdict("Host: a\r\nMcp-Session-Id: s1\r\nMcp-Session-Id: s2\r\n"),
+		     "repeated Mcp-Session-Id header");
+	/* list headers the daemon reads as a list, or does not read */
+	CHECK_STR_EQ(head_verdict("Host: a\r\nAccept: application/json\r\nAccept: text/event-stream\r\n"
+				  "Content-Encoding: identity\r\nContent-Encoding: identity\r\n"), "ok");
 	static const char *const underscored[] = { "Content_Length: 5\r\n", "transfer_encoding: chunked\r\n",
 						   "Content_Type: application/json\r\n", "MCP_SESSION_ID: x\r\n",
 						   "Mcp_Method: tools/list\r\n" };
