@@ -170,7 +170,7 @@ static bool holds(const struct compiled_cond *c, const cJSON *arg)
  * Its pre_parse_json runs json.loads on a top-level string argument (the
  * parameter not typed str) and keeps an object, array, true, false or
  * null. JSON whitespace around the value is accepted, as json.loads does;
- * Any text inside matching brackets counts, not only what the strict
+ * any text inside matching brackets counts, not only what the strict
  * grammar (json_strict.h) reads: json.loads also takes NaN, Infinity and
  * lone surrogate escapes. */
 static bool parsed_by_fastmcp(const cJSON *arg)
