@@ -17,10 +17,14 @@ void mcp_session_key(const struct http1_msg *m, const char *legacy_id, const cha
 	const char *v;
 	size_t vlen;
 
-	if (http1_find_header(m, "Mcp-Session-Id", &v, &vlen) == 1)
+	/* a legacy server reads its session from the target and never looks
+	 * at Mcp-Session-Id, which the agent could then vary at will */
+	if (legacy_id)
+		copy_cut(out, len, legacy_id);
+	else if (http1_find_header(m, "Mcp-Session-Id", &v, &vlen) == 1)
 		snprintf(out, len, "%.*s", (int)vlen, v);
 	else
-		copy_cut(out, len, legacy_id ? legacy_id : conn_session);
+		copy_cut(out, len, conn_session);
 }
 
 bool mcp_path_is_mcp(const char *path)

@@ -48,7 +48,9 @@ TEST(mcp_classify_paths)
 		CHECK(!mcp_path_is_mcp(no[i]));
 }
 
-TEST(mcp_classify_session_key_prefers_the_header_then_the_legacy_id)
+/* A legacy server reads the session from the target, whatever
+ * Mcp-Session-Id the agent adds: the legacy id comes first. */
+TEST(mcp_classify_session_key_prefers_the_legacy_id_then_the_header)
 {
 	struct http1_parser p;
 	struct mcp_legacy_target t;
@@ -58,6 +60,8 @@ TEST(mcp_classify_session_key_prefers_the_header_then_the_legacy_id)
 	CHECK_INT_EQ(mcp_legacy_session(http1_msg(&p), &t), 1);
 	CHECK_STR_EQ(t.id, "abc");
 	mcp_session_key(http1_msg(&p), t.id, "conn-1", key, sizeof(key));
+	CHECK_STR_EQ(key, "abc");
+	mcp_session_key(http1_msg(&p), NULL, "conn-1", key, sizeof(key));
 	CHECK_STR_EQ(key, "hdr");
 	http1_free(&p);
 
