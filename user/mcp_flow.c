@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,8 @@ static struct exchange *exchange_push(struct mcp_flow *f, enum http_method metho
 
 void mcp_flow_exchange_free(struct mcp_flow *f, struct exchange *ex)
 {
+	/* answered, abandoned or its connection gone: its ids are free again */
+	session_ids_release(&ex->ids);
 	bb_free(&ex->reply);
 	cJSON_Delete(ex->extra);
 	if (f->spare)
@@ -439,8 +442,10 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 }
 
 /* A request reusing the id of one still awaiting its answer (MCP: ids are
- * unique in a session), on this track or earlier in this body: its answer
- * and the other's could not be told apart. */
+ * unique in a session), on this track, earlier in this body, or, in a
+ * Streamable HTTP session, on any of its connections (session_ids.h: the
+ * server would route either answer to the last one): its answer and the
+ * other's could not be told apart. */
 static bool id_in_use(struct request_ctx *rc, const struct jsonrpc_body *b, size_t i)
 {
 	const cJSON *id = b->msgs[i].id;
@@ -450,7 +455,25 @@ static bool id_in_use(struct request_ctx *rc, const struct jsonrpc_body *b, size
 	for (size_t k = 0; k < i; k++)
 		if (b->msgs[k].kind == JSONRPC_REQUEST && b->msgs[k].id && json_equal(b->msgs[k].id, id))
 			return true;
+	if (rc->shared_ids && session_ids_busy(rc->f->origin->server, rc->session, id))
+		return true;
 	return answer_track_awaits(rc->legacy ? &rc->legacy->track : rc->f->track, id);
+}
+
+/* Claims a request's id in its session until its exchange ends; NULL, or
+ * why not (another connection claimed it first, no memory). */
+static const char *claim_id(struct request_ctx *rc, const struct jsonrpc_msg *jm)
+{
+	if (!rc->shared_ids || jm->kind != JSONRPC_REQUEST || !jm->id)
+		return NULL;
+	switch (session_ids_claim(&rc->ex->ids, rc->f->origin->server, rc->session, jm->id)) {
+	case 0:
+		return NULL;
+	case -EEXIST:
+		return "the id of a request still awaiting its answer";
+	default:
+		return "mcpfence: no memory to follow this request's id";
+	}
 }
 
 /* A POST naming a legacy session whose stream another worker thread holds
@@ -514,6 +537,8 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		rc.legacy = mcp_session_find(f->origin->server, legacy_key, &elsewhere);
 	}
 	mcp_session_key(m, rc.legacy || elsewhere ? lt.id : NULL, f->conn_session, rc.session, sizeof(rc.session));
+	/* a legacy session's ids are checked on its one track already */
+	rc.shared_ids = !rc.legacy && http1_find_header(m, "Mcp-Session-Id", NULL, NULL) == 1;
 
 	if (elsewhere)
 		return refuse_elsewhere(f, io, m, rc.session);
@@ -556,10 +581,11 @@ again:
 	for (size_t i = 0; i < b.count && !err; i++) {
 		struct jsonrpc_msg *jm = &b.msgs[i];
 		size_t req_bytes = b.batch ? jm->span.len : m->body_len;
+		const char *why = jm->kind == JSONRPC_INVALID ? jm->invalid_reason
+				  : id_in_use(&rc, &b, i)     ? "the id of a request still awaiting its answer"
+							      : claim_id(&rc, jm);
 
-		if (jm->kind == JSONRPC_INVALID || id_in_use(&rc, &b, i)) {
-			const char *why = jm->kind == JSONRPC_INVALID ? jm->invalid_reason
-								     : "the id of a request still awaiting its answer";
+		if (why) {
 			struct accounting a = { .tool = jm->tool_name ? jm->tool_name : "", .rule = "request",
 						.reason = why, .session = rc.session,
 						.decision = MCPF_DECISION_INVALID, .req_bytes = req_bytes };

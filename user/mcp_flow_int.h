@@ -21,6 +21,7 @@
 #include "jsonrpc_reply.h"
 #include "mailbox.h"
 #include "mcp_flow.h"
+#include "session_ids.h"
 #include "timer_wheel.h"
 
 /* Responses can legitimately be larger than requests (tool results); a
@@ -42,6 +43,7 @@ struct exchange {
 	struct held_call *held;      /* its call awaits approval: not forwarded yet */
 	bool own_stream;             /* answered with the daemon's own event stream (elicitation) */
 	bool init_elicit;            /* an initialize declaring elicitation: note its session */
+	struct session_id *ids;      /* its request ids claimed in the session (session_ids.h) */
 };
 
 /* A tools/call held for approval (approval.h): what is needed to forward
@@ -82,6 +84,7 @@ struct request_ctx {
 	struct mcp_flow *f;
 	struct mcp_session *legacy;
 	char session[128];
+	bool shared_ids;              /* ids are unique across the session's connections (session_ids.h) */
 	cJSON *replies;               /* NULL until the first (mcp_flow_add_reply) */
 	bool inspect_answer;
 	struct exchange *ex;

@@ -197,3 +197,84 @@ MAPS_TEST(mcp_flow_unreachable_server_answers_502)
 	CHECK(has(&t.client, "Connection: close\r\n"));
 	flow_close(&t);
 }
+
+/* A POST of body in the Streamable HTTP session sid. */
+static int from_agent_in(struct mcp_flow *flow, struct flow_io *io, const char *sid, const char *body)
+{
+	struct bytebuf req = BYTEBUF_INIT;
+	int rc;
+
+	bb_printf(&req, "POST /mcp HTTP/1.1\r\nHost: fs\r\nContent-Type: application/json\r\nMcp-Session-Id: %s\r\n"
+			"Accept: application/json, text/event-stream\r\nContent-Length: %zu\r\n\r\n%s",
+		  sid, strlen(body), body);
+	rc = mcp_flow_client_data(flow, req.data, req.len, io);
+	bb_free(&req);
+	return rc;
+}
+
+#define REFUSED_ID "the id of a request still awaiting its answer"
+
+/* Another connection of the same agent, on t's enforcement. */
+struct peer {
+	struct mcp_flow flow;
+	struct bytebuf up, client;
+	struct flow_io io;
+};
+
+static int peer_open(struct peer *p, struct flow_case *t, unsigned long long conn_id)
+{
+	memset(p, 0, sizeof(*p));
+	p->io = (struct flow_io){ .to_upstream = &p->up, .to_client = &p->client };
+	return mcp_flow_init(&p->flow, &t->enf, &origin, conn_id, no_kick, NULL);
+}
+
+static void peer_close(struct peer *p)
+{
+	mcp_flow_free(&p->flow);
+	bb_free(&p->up);
+	bb_free(&p->client);
+}
+
+/* Servers route an answer to the connection that last sent its id in the
+ * session: a second connection's request reusing an id in flight is
+ * refused (7 and "7" alike) before it is forwarded, until the first's
+ * exchange ends, however it ends. */
+MAPS_TEST(mcp_flow_id_in_flight_on_another_connection_of_the_session_is_refused)
+{
+	struct flow_case t;
+	struct peer b, c;
+
+	CHECK(flow_open(f, &t) == 0);
+	CHECK(peer_open(&b, &t, 2) == 0);
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "S", CALL(7, "echo")), 0);
+	CHECK(has(&t.up, CALL(7, "echo")));
+	CHECK_INT_EQ(from_agent_in(&b.flow, &b.io, "S", CALL("7", "echo")), 0);
+	CHECK_INT_EQ(b.up.len, 0);
+	CHECK(has(&b.client, REFUSED_ID));
+	CHECK(has(&b.client, "\"id\":\"7\""));
+	/* another session is another id space */
+	CHECK_INT_EQ(from_agent_in(&b.flow, &b.io, "T", CALL(7, "echo")), 0);
+	CHECK(has(&b.up, CALL(7, "echo")));
+	bb_reset(&b.up);
+	/* an element of a batch is refused alone */
+	CHECK_INT_EQ(from_agent_in(&b.flow, &b.io, "S", "[" CALL(8, "echo") "," CALL(7, "echo") "]"), 0);
+	CHECK(has(&b.up, "[" CALL(8, "echo") "]"));
+	peer_close(&b);
+	/* answered: the id is free again */
+	next_round(&t);
+	CHECK_INT_EQ(from_server(&t, "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"content\":[]}}"), 0);
+	CHECK(peer_open(&c, &t, 3) == 0);
+	CHECK_INT_EQ(from_agent_in(&c.flow, &c.io, "S", CALL(7, "echo")), 0);
+	CHECK(has(&c.up, CALL(7, "echo")));
+	/* ... its connection ends without its answer: free again */
+	peer_close(&c);
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "S", CALL(7, "echo")), 0);
+	CHECK(has(&t.up, CALL(7, "echo")));
+	/* ... the server cannot be reached (answered here): free again */
+	CHECK_INT_EQ(mcp_flow_upstream_failed(&t.flow, "Connection refused", &t.io), 0);
+	CHECK(peer_open(&c, &t, 4) == 0);
+	CHECK_INT_EQ(from_agent_in(&c.flow, &c.io, "S", CALL(7, "echo")), 0);
+	CHECK(has(&c.up, CALL(7, "echo")));
+	peer_close(&c);
+	flow_close(&t);
+}

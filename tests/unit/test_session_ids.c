@@ -1,0 +1,109 @@
+/* session_ids: a request id in flight in a session is refused to every
+ * other exchange of that session until released, compared as the Python
+ * SDK does (str(id)), and nothing is kept once released. */
+#include <errno.h>
+#include <pthread.h>
+#include <cjson/cJSON.h>
+
+#include "harness.h"
+#include "../../user/session_ids.h"
+
+static int claim(struct session_id **chain, const char *server, const char *session, const char *id_json)
+{
+	cJSON *id = cJSON_Parse(id_json);
+	int r = session_ids_claim(chain, server, session, id);
+
+	cJSON_Delete(id);
+	return r;
+}
+
+static bool busy(const char *server, const char *session, const char *id_json)
+{
+	cJSON *id = cJSON_Parse(id_json);
+	bool r = session_ids_busy(server, session, id);
+
+	cJSON_Delete(id);
+	return r;
+}
+
+TEST(session_ids_refuse_an_id_in_flight_on_another_exchange)
+{
+	struct session_id *a = NULL, *b = NULL;
+	size_t before = session_ids_count();
+
+	CHECK_INT_EQ(claim(&a, "srv", "S1", "7"), 0);
+	CHECK(busy("srv", "S1", "7"));
+	CHECK_INT_EQ(claim(&b, "srv", "S1", "7"), -EEXIST);
+	CHECK(b == NULL);
+	/* another id, session or server is another key */
+	CHECK_INT_EQ(claim(&b, "srv", "S1", "8"), 0);
+	CHECK_INT_EQ(claim(&b, "srv", "S2", "7"), 0);
+	CHECK_INT_EQ(claim(&b, "other", "S1", "7"), 0);
+	CHECK_INT_EQ(session_ids_count(), before + 4);
+	session_ids_release(&a);
+	CHECK(a == NULL);
+	CHECK(!busy("srv", "S1", "7"));
+	CHECK_INT_EQ(claim(&b, "srv", "S1", "7"), 0);
+	session_ids_release(&b);
+	CHECK(!busy("srv", "S1", "8") && !busy("srv", "S2", "7") && !busy("other", "S1", "7"));
+	CHECK_INT_EQ(session_ids_count(), before);
+}
+
+TEST(session_ids_compare_ids_as_their_text)
+{
+	struct session_id *a = NULL, *b = NULL;
+
+	/* Python's _request_streams[str(id)]: 7 and "7" are one id */
+	CHECK_INT_EQ(claim(&a, "srv", "S", "7"), 0);
+	CHECK_INT_EQ(claim(&b, "srv", "S", "\"7\""), -EEXIST);
+	CHECK_INT_EQ(claim(&a, "srv", "S", "\"\\u0061b\""), 0);
+	CHECK_INT_EQ(claim(&b, "srv", "S", "\"ab\""), -EEXIST);
+	CHECK_INT_EQ(claim(&a, "srv", "S", "-9007199254740991"), 0);
+	CHECK_INT_EQ(claim(&b, "srv", "S", "\"-9007199254740991\""), -EEXIST);
+	/* NUL-separated parts: no shift between server, session and id */
+	CHECK_INT_EQ(claim(&b, "sr", "vS", "7"), 0);
+	CHECK_INT_EQ(claim(&b, "srv", "S7", "\"\""), 0);
+	CHECK_INT_EQ(claim(&b, "srv", "S", "\"7 \""), 0);
+	CHECK_INT_EQ(claim(&b, "srv", "S", "null"), -EINVAL);
+	session_ids_release(&a);
+	session_ids_release(&b);
+	session_ids_release(&b);  /* an empty chain */
+	CHECK(!busy("srv", "S", "7"));
+}
+
+/* Two workers claiming the same ids: each is won by exactly one. */
+struct racer {
+	struct session_id *chain;
+	int won;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+
+	for (int i = 0; i < 2000; i++) {
+		cJSON *id = cJSON_CreateNumber(i);
+
+		if (session_ids_claim(&r->chain, "srv", "race", id) == 0)
+			r->won++;
+		cJSON_Delete(id);
+	}
+	return NULL;
+}
+
+TEST(session_ids_one_claim_wins_across_threads)
+{
+	struct racer r[2] = { { 0 } };
+	pthread_t t[2];
+	size_t before = session_ids_count();
+
+	for (int i = 0; i < 2; i++)
+		CHECK(pthread_create(&t[i], NULL, race, &r[i]) == 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	CHECK_INT_EQ(r[0].won + r[1].won, 2000);
+	CHECK_INT_EQ(session_ids_count(), before + 2000);
+	session_ids_release(&r[0].chain);
+	session_ids_release(&r[1].chain);
+	CHECK_INT_EQ(session_ids_count(), before);
+}

@@ -1,0 +1,147 @@
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "session_ids.h"
+#include "siphash.h"
+
+#define BUCKETS 4096u
+
+struct session_id {
+	uint64_t digest[2];
+	struct session_id *next, **pprev;  /* in its bucket */
+	struct session_id *chain;          /* the exchange's next claim */
+};
+
+/* Shared by the workers: one lock of its own, held for a lookup or an
+ * unlink, never across anything else. */
+static pthread_mutex_t ids_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct session_id *buckets[BUCKETS];
+static size_t held;
+static unsigned char keys[2][16];
+static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
+static bool keyed;
+
+static void make_keys(void)
+{
+	keyed = getrandom(keys, sizeof(keys), 0) == (ssize_t)sizeof(keys);
+}
+
+/* The digest of (server, session, canonical id); -EINVAL for another id. */
+static int digest_of(const char *server, const char *session, const cJSON *id, uint64_t out[2])
+{
+	char num[32];
+	const char *text;
+
+	if (cJSON_IsString(id) && id->valuestring) {
+		text = id->valuestring;
+	} else if (cJSON_IsNumber(id)) {
+		/* ids are integers within ±(2^53 - 1) (jsonrpc.c): exact in a double */
+		snprintf(num, sizeof(num), "%lld", (long long)id->valuedouble);
+		text = num;
+	} else {
+		return -EINVAL;
+	}
+	/* NUL-separated: no NUL is in a name, a session header or an id (\u0000 is refused) */
+	size_t ls = strlen(server) + 1, lss = strlen(session) + 1, li = strlen(text);
+	char *buf = malloc(ls + lss + li);
+
+	pthread_once(&keys_once, make_keys);
+	if (!buf || !keyed) {
+		free(buf);
+		return -ENOMEM;
+	}
+	memcpy(buf, server, ls);
+	memcpy(buf + ls, session, lss);
+	memcpy(buf + ls + lss, text, li);
+	out[0] = siphash24(keys[0], buf, ls + lss + li);
+	out[1] = siphash24(keys[1], buf, ls + lss + li);
+	free(buf);
+	return 0;
+}
+
+static struct session_id *find(const uint64_t d[2])
+{
+	for (struct session_id *e = buckets[d[0] % BUCKETS]; e; e = e->next)
+		if (e->digest[0] == d[0] && e->digest[1] == d[1])
+			return e;
+	return NULL;
+}
+
+int session_ids_claim(struct session_id **chain, const char *server, const char *session, const cJSON *id)
+{
+	uint64_t d[2];
+	int err = digest_of(server, session, id, d);
+	struct session_id *e = err ? NULL : calloc(1, sizeof(*e));
+
+	if (!e)
+		return err ? err : -ENOMEM;
+	memcpy(e->digest, d, sizeof(d));
+	pthread_mutex_lock(&ids_lock);
+	if (find(d)) {
+		err = -EEXIST;
+	} else {
+		struct session_id **b = &buckets[d[0] % BUCKETS];
+
+		e->next = *b;
+		if (*b)
+			(*b)->pprev = &e->next;
+		e->pprev = b;
+		*b = e;
+		e->chain = *chain;
+		*chain = e;
+		held++;
+	}
+	pthread_mutex_unlock(&ids_lock);
+	if (err)
+		free(e);
+	return err;
+}
+
+bool session_ids_busy(const char *server, const char *session, const cJSON *id)
+{
+	uint64_t d[2];
+	bool busy;
+
+	if (digest_of(server, session, id, d))
+		return false;
+	pthread_mutex_lock(&ids_lock);
+	busy = find(d) != NULL;
+	pthread_mutex_unlock(&ids_lock);
+	return busy;
+}
+
+void session_ids_release(struct session_id **chain)
+{
+	struct session_id *e = *chain;
+
+	if (!e)
+		return;
+	pthread_mutex_lock(&ids_lock);
+	while (e) {
+		struct session_id *next = e->chain;
+
+		*e->pprev = e->next;
+		if (e->next)
+			e->next->pprev = e->pprev;
+		free(e);
+		held--;
+		e = next;
+	}
+	pthread_mutex_unlock(&ids_lock);
+	*chain = NULL;
+}
+
+size_t session_ids_count(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&ids_lock);
+	n = held;
+	pthread_mutex_unlock(&ids_lock);
+	return n;
+}
