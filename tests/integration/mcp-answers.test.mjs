@@ -6,12 +6,15 @@
 // the MCP peers of the other tests exercise the same path with SDK replies.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import path from 'node:path';
 import { itest } from '../lib/itest.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
 import { startDaemon } from '../lib/daemon.mjs';
 import { rawExchange, rawMessages, toolCall, JSON_TYPE, ACCEPT_BOTH, policyOf, spawnAgent, resultText, sessionSteps, sessionPost } from '../lib/mcp.mjs';
 import { startSdkServer } from '../lib/sdk-http-server.mjs';
 import { statsJson } from '../lib/metrics.mjs';
+import { freePort, waitForListen } from '../lib/ports.mjs';
+import { sleep } from '../lib/sleep.mjs';
 
 const PREFIX = '{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"';
 
@@ -210,3 +213,36 @@ itest('event streams that are not MCP pass unchanged, GET and POST', async (t) =
     assert.equal(res.body, events);
   }
 });
+
+// Servers route an answer to the connection that most recently sent its id
+// in the session (TS SDK _requestToStreamMapping; Python keys str(id), so
+// 7 and "7" are one id): a request reusing, on a second connection, the id
+// of a tools/list in flight would get the list, unfiltered, as its own
+// answer. It is refused before it reaches the server; the list's own
+// connection gets it filtered.
+for (const [mode, reused] of [['json', 7], ['sse', 7], ['sse', '7']]) {
+  itest(`an id in flight on another connection of the session is refused (${mode}, id ${JSON.stringify(reused)})`, async (t) => {
+    const sb = sandbox(t, `answers-session-id-${mode}-${typeof reused}`);
+    const port = await freePort();
+    const server = sb.spawn(process.execPath, [path.join(import.meta.dirname, '../lib/slow-list-server.mjs'), String(port), mode]);
+    await server.waitForOutput(/slow server listening/, { stream: 'stderr', timeoutMs: 20000 });
+    await waitForListen('127.0.0.1', port, 5000, () => server.running);
+    await startDaemon(sb, { policy: policyOf({ slow: { port, hide: ['secret'] } }) });
+    const init = await rawExchange(sb, port, sessionSteps());
+    const sid = init.responses[0].headers['mcp-session-id'];
+    assert.ok(sid, 'the server opened a session');
+    const post = (body) => ({ method: 'POST', path: '/mcp', body: JSON.stringify(body),
+      headers: [JSON_TYPE, ACCEPT_BOTH, ['Mcp-Session-Id', sid], ['MCP-Protocol-Version', '2025-03-26']] });
+
+    const list = rawExchange(sb, port, [post({ jsonrpc: '2.0', id: 7, method: 'tools/list' })], { timeoutMs: 15000 });
+    await sleep(150);  // the list is with the server (it answers after 500 ms)
+    const call = await rawExchange(sb, port, [post(toolCall(reused, 'echo'))], { timeoutMs: 15000 });
+    const [called] = rawMessages(call.responses[0]);
+
+    assert.equal(called?.error?.code, -32600, `the second connection got ${JSON.stringify(called)}`);
+    assert.equal(called.id, reused);
+    assert.match(called.error.message, /the id of a request still awaiting its answer/);
+    const [listed] = rawMessages((await list).responses[0]);
+    assert.deepEqual(listed.result?.tools?.map((x) => x.name), ['echo'], JSON.stringify(listed));
+  });
+}
