@@ -17,8 +17,10 @@
  * Each claim belongs to one exchange (a chain it keeps) and is released
  * with it, however it ends.
  *
- * Bounded by the requests in flight: at most JSON_DEFAULT_MAX_BATCH ids a
- * request, PIPELINE_MAX requests a connection, and the connection caps.
+ * Bounded by the requests in flight: at most --max-batch ids a request;
+ * a connection is not read while PIPELINE_MAX (proxy.c) of its requests
+ * await answers (the read that crossed it may add a few more); and the
+ * connection caps. An agent cannot grow it otherwise.
  *
  *   struct session_id *chain = NULL;
  *   session_ids_claim(&chain, server, session, id);  // -EEXIST: refuse
