@@ -442,10 +442,9 @@ static int decide_other(struct request_ctx *rc, struct jsonrpc_msg *jm, size_t r
 }
 
 /* A request reusing the id of one still awaiting its answer (MCP: ids are
- * unique in a session), on this track, earlier in this body, or, in a
- * Streamable HTTP session, on any of its connections (session_ids.h: the
- * server would route either answer to the last one): its answer and the
- * other's could not be told apart. */
+ * unique in a session), on this track or earlier in this body: its answer
+ * and the other's could not be told apart. Across a Streamable HTTP
+ * session's connections: claim_id. */
 static bool id_in_use(struct request_ctx *rc, const struct jsonrpc_body *b, size_t i)
 {
 	const cJSON *id = b->msgs[i].id;
@@ -455,13 +454,13 @@ static bool id_in_use(struct request_ctx *rc, const struct jsonrpc_body *b, size
 	for (size_t k = 0; k < i; k++)
 		if (b->msgs[k].kind == JSONRPC_REQUEST && b->msgs[k].id && json_equal(b->msgs[k].id, id))
 			return true;
-	if (rc->shared_ids && session_ids_busy(rc->f->origin->server, rc->session, id))
-		return true;
 	return answer_track_awaits(rc->legacy ? &rc->legacy->track : rc->f->track, id);
 }
 
-/* Claims a request's id in its session until its exchange ends; NULL, or
- * why not (another connection claimed it first, no memory). */
+/* Claims a request's id in its Streamable HTTP session until its exchange
+ * ends (session_ids.h: the server routes an answer to the connection that
+ * last sent its id); NULL, or why not (in flight on any connection of the
+ * session, no memory). */
 static const char *claim_id(struct request_ctx *rc, const struct jsonrpc_msg *jm)
 {
 	if (!rc->shared_ids || jm->kind != JSONRPC_REQUEST || !jm->id)
@@ -507,7 +506,8 @@ static bool quick_allowed(struct request_ctx *rc, const struct jsonrpc_body *b, 
 	struct decide_request dr = call_request(rc, &b->msgs[0]);
 	enum mcpf_decision v;
 
-	if (id_in_use(rc, b, 0))
+	if (id_in_use(rc, b, 0) ||
+	    (rc->shared_ids && session_ids_busy(rc->f->origin->server, rc->session, b->msgs[0].id)))
 		return false;
 	rc->allowed_ns = dr.now_ns = boot_time_ns();
 	enforce_lock();
