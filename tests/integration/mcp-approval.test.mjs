@@ -402,3 +402,33 @@ itest('approvals on a terminal: control characters an agent puts in a tool name 
   await call.catch(() => {});
   await agent.close();
 });
+
+// The server routes an answer to the connection that last sent its id in
+// the session: the id of a call held for a human is in use on every
+// connection of the session (7 and "7" alike) until the call is decided.
+itest('the id of a call held for approval is refused on another connection of its session until it is decided', async (t) => {
+  const sb = sandbox(t, 'approve-session-id');
+  const rec = await startRecorder(sb, { tools: ['echo', 'execute'], jsonResponse: true });
+  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'approve' } } } }) });
+  const init = await rawExchange(sb, rec.port, sessionSteps());
+  const sid = init.responses[0].headers['mcp-session-id'];
+  assert.ok(sid, 'the server opened a session');
+  const post = (body) => ({ method: 'POST', path: '/mcp', body: JSON.stringify(body),
+    headers: [['Content-Type', 'application/json'], ['Accept', 'application/json, text/event-stream'],
+      ['Mcp-Session-Id', sid], ['MCP-Protocol-Version', '2025-03-26']] });
+
+  const held = rawExchange(sb, rec.port, [post(toolCall(5, 'execute', { n: 1 }))], { timeoutMs: 20000 });
+  const [waiting] = await waitPending(sb, daemon, 1);
+  const other = await rawExchange(sb, rec.port, [post(toolCall('5', 'echo'))]);
+  const [refused] = rawMessages(other.responses[0]);
+  assert.equal(refused?.error?.code, -32600, `the second connection got ${JSON.stringify(refused)}`);
+  assert.match(refused.error.message, /the id of a request still awaiting its answer/);
+  assert.deepEqual(rec.calls().map((c) => c.tool), [], 'nothing reached the server');
+
+  assert.equal((await ctl(sb, daemon, ['deny', waiting.id])).code, 0);
+  const [denied] = rawMessages((await held).responses[0]);
+  assert.equal(denied.id, 5);
+  // decided: the id is free again
+  const again = await rawExchange(sb, rec.port, [post(toolCall(5, 'echo'))]);
+  assert.equal(resultText(rawMessages(again.responses[0])[0].result), 'ran echo {}');
+});
