@@ -48,11 +48,12 @@ static int digest_of(const char *server, const char *session, const cJSON *id, u
 	}
 	/* NUL-separated: no NUL is in a name, a session header or an id (\u0000 is refused) */
 	size_t ls = strlen(server) + 1, lss = strlen(session) + 1, li = strlen(text);
-	char *buf = malloc(ls + lss + li);
+	char small[512], *buf = ls + lss + li <= sizeof(small) ? small : malloc(ls + lss + li);
 
 	pthread_once(&keys_once, make_keys);
 	if (!buf || !keyed) {
-		free(buf);
+		if (buf != small)
+			free(buf);
 		return -ENOMEM;
 	}
 	memcpy(buf, server, ls);
@@ -60,7 +61,8 @@ static int digest_of(const char *server, const char *session, const cJSON *id, u
 	memcpy(buf + ls + lss, text, li);
 	out[0] = siphash24(keys[0], buf, ls + lss + li);
 	out[1] = siphash24(keys[1], buf, ls + lss + li);
-	free(buf);
+	if (buf != small)
+		free(buf);
 	return 0;
 }
 

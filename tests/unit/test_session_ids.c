@@ -3,6 +3,7 @@
  * SDK does (str(id)), and nothing is kept once released. */
 #include <errno.h>
 #include <pthread.h>
+#include <string.h>
 #include <cjson/cJSON.h>
 
 #include "harness.h"
@@ -53,6 +54,16 @@ TEST(session_ids_compare_ids_as_their_text)
 {
 	struct session_id *a = NULL, *b = NULL;
 
+	/* an id longer than the digest's stack buffer is one key all the same */
+	char long_id[2000];
+	memset(long_id, 'x', sizeof(long_id) - 1);
+	long_id[0] = long_id[sizeof(long_id) - 2] = '"';
+	long_id[sizeof(long_id) - 1] = '\0';
+	CHECK_INT_EQ(claim(&a, "srv", "S", long_id), 0);
+	CHECK_INT_EQ(claim(&b, "srv", "S", long_id), -EEXIST);
+	long_id[1] = 'y';
+	CHECK_INT_EQ(claim(&b, "srv", "S", long_id), 0);
+	session_ids_release(&b);
 	/* Python's _request_streams[str(id)]: 7 and "7" are one id */
 	CHECK_INT_EQ(claim(&a, "srv", "S", "7"), 0);
 	CHECK_INT_EQ(claim(&b, "srv", "S", "\"7\""), -EEXIST);
