@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hex_digit.h"
+#include "json_limits.h"
 #include "json_span.h"
 #include "utf8.h"
 
@@ -16,6 +17,7 @@ struct scan {
 	const unsigned char *t;
 	size_t len;
 	const char *why;
+	bool nul_escape;  /* a string held \u0000 */
 };
 
 static enum tok bad(struct scan *s, const char *why)
@@ -80,6 +82,7 @@ static enum tok string(struct scan *s, size_t *i)
 		if (u < 0)
 			return bad(s, "invalid \\u escape in a JSON string");
 		p += 6;
+		s->nul_escape |= u == 0;
 		if (u >= 0xdc00 && u <= 0xdfff)
 			return bad(s, "lone surrogate in a \\u escape");
 		if (u >= 0xd800 && u <= 0xdbff) {
@@ -167,13 +170,18 @@ static enum tok literal(struct scan *s, size_t *i)
 	return bad(s, "invalid JSON value (comments, quotes other than \", NaN and the like are refused)");
 }
 
-enum json_strict json_strict_check(const char *text, size_t len, const char **why)
+/* The grammar walk; with lim, also json_limits_check's counts for the
+ * walked text (a value or a member name is a node): past a limit it is BAD. */
+static enum json_strict check(const char *text, size_t len, const char **why, const struct json_limits *lim,
+			      bool *nul_escape)
 {
 	/* one bit per open container: 1 object, 0 array */
 	uint64_t kinds[(JSON_STRICT_MAX_DEPTH + 63) / 64] = { 0 };
-	struct scan s = { (const unsigned char *)text, len, NULL };
+	struct scan s = { (const unsigned char *)text, len, NULL, false };
 	enum { VALUE, KEY_OR_END, KEY, COLON, VALUE_OR_END, COMMA_OR_END, DONE } want = VALUE;
-	size_t i = 0, depth = 0;
+	size_t i = 0, depth = 0, nodes = 0, batch = 0;
+	size_t first = json_skip_ws(text, len, 0);
+	bool root_array = first < len && s.t[first] == '[';
 	enum tok r = TOK_OK;
 
 	while (r == TOK_OK) {
@@ -220,6 +228,10 @@ enum json_strict json_strict_check(const char *text, size_t len, const char **wh
 				r = bad(&s, c == '}' ? "trailing comma in an object" : "object key is not a string");
 				continue;
 			}
+			if (lim && ++nodes > lim->max_nodes) {
+				r = bad(&s, "over a JSON limit");
+				continue;
+			}
 			r = string(&s, &i);
 			want = COLON;
 			continue;
@@ -227,6 +239,11 @@ enum json_strict json_strict_check(const char *text, size_t len, const char **wh
 		case VALUE:
 			if (c == ']') {
 				r = bad(&s, "trailing comma in an array");
+				continue;
+			}
+			if (lim && (++nodes > lim->max_nodes || (depth == 1 && root_array && ++batch > lim->max_batch) ||
+				    ((c == '{' || c == '[') && depth + 1 > lim->max_depth))) {
+				r = bad(&s, "over a JSON limit");
 				continue;
 			}
 			if (c == '{' || c == '[') {
@@ -254,6 +271,8 @@ enum json_strict json_strict_check(const char *text, size_t len, const char **wh
 			continue;
 		}
 	}
+	if (nul_escape)
+		*nul_escape = s.nul_escape;
 	if (r == TOK_BAD) {
 		*why = s.why;
 		return JSON_STRICT_BAD;
@@ -263,4 +282,17 @@ enum json_strict json_strict_check(const char *text, size_t len, const char **wh
 		return JSON_STRICT_TRUNCATED;
 	}
 	return JSON_STRICT_OK;
+}
+
+enum json_strict json_strict_check(const char *text, size_t len, const char **why)
+{
+	return check(text, len, why, NULL, NULL);
+}
+
+bool json_strict_within(const char *text, size_t len, const struct json_limits *lim)
+{
+	const char *why;
+	bool nul_escape = false;
+
+	return check(text, len, &why, lim, &nul_escape) == JSON_STRICT_OK && !nul_escape;
 }

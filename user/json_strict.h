@@ -24,12 +24,21 @@
 #ifndef MCPF_JSON_STRICT_H
 #define MCPF_JSON_STRICT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+struct json_limits;
 
 #define JSON_STRICT_MAX_DEPTH 1000
 
 enum json_strict { JSON_STRICT_OK, JSON_STRICT_TRUNCATED, JSON_STRICT_BAD };
 
 enum json_strict json_strict_check(const char *text, size_t len, const char **why);
+
+/* The common case in the same one pass: strict JSON (JSON_STRICT_OK),
+ * within lim (json_limits_check's JSON_WITHIN) and no \u0000 in a string
+ * (json_has_nul_escape). false says only that one of them fails: ask
+ * those functions which, and why. */
+bool json_strict_within(const char *text, size_t len, const struct json_limits *lim);
 
 #endif /* MCPF_JSON_STRICT_H */

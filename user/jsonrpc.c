@@ -165,24 +165,28 @@ static int parse_text(const char *text, size_t len, bool quick, struct jsonrpc_b
 	memset(out, 0, sizeof(*out));
 	out->text = text;
 	out->text_len = len;
-	if (memchr(text, '\0', len))
-		return refuse(why, 400, JSONRPC_PARSE_ERROR, "NUL byte in the body");
-	if (json_has_nul_escape(text, len))
-		return refuse(why, 400, JSONRPC_INVALID_REQUEST,
-			      "a string contains \\u0000, which cannot be matched reliably");
-	/* cJSON skips a UTF-8 byte-order mark that a server's parser may not
-	 * (or may, after its own charset decoding): neither is certain. */
-	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
-		return refuse(why, 400, JSONRPC_PARSE_ERROR, "byte-order mark before the JSON text");
-	/* before any tree: what a document may cost (json_limits.h) */
-	enum json_limit_hit hit = json_limits_check(text, len, json_limits_for_requests());
-	if (hit != JSON_WITHIN)
-		return hit == JSON_TOO_DEEP ? refuse(why, 400, JSONRPC_PARSE_ERROR, json_limit_text(hit))
-					    : refuse(why, 413, JSONRPC_INVALID_REQUEST, json_limit_text(hit));
-	/* the quick reader takes strict JSON only; anything else is refused
-	 * below for the reason it always was */
+	/* The common request passes every check below in one walk (strict
+	 * JSON has no NUL byte and no byte-order mark, and the walk counts
+	 * what json_limits_check counts); other text takes them one by one,
+	 * for the reason each gives. The quick reader takes strict JSON only. */
+	bool strict = quick && json_strict_within(text, len, json_limits_for_requests());
+	if (!strict) {
+		if (memchr(text, '\0', len))
+			return refuse(why, 400, JSONRPC_PARSE_ERROR, "NUL byte in the body");
+		if (json_has_nul_escape(text, len))
+			return refuse(why, 400, JSONRPC_INVALID_REQUEST,
+				      "a string contains \\u0000, which cannot be matched reliably");
+		/* cJSON skips a UTF-8 byte-order mark that a server's parser may not
+		 * (or may, after its own charset decoding): neither is certain. */
+		if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
+			return refuse(why, 400, JSONRPC_PARSE_ERROR, "byte-order mark before the JSON text");
+		/* before any tree: what a document may cost (json_limits.h) */
+		enum json_limit_hit hit = json_limits_check(text, len, json_limits_for_requests());
+		if (hit != JSON_WITHIN)
+			return hit == JSON_TOO_DEEP ? refuse(why, 400, JSONRPC_PARSE_ERROR, json_limit_text(hit))
+						    : refuse(why, 413, JSONRPC_INVALID_REQUEST, json_limit_text(hit));
+	}
 	const char *strict_why;
-	bool strict = quick && json_strict_check(text, len, &strict_why) == JSON_STRICT_OK;
 	if (strict) {
 		int q = jsonrpc_quick_read(text, len, out);
 		if (q)

@@ -4,6 +4,8 @@
 #include <string.h>
 #include "harness.h"
 #include "json_limits.h"
+#include "json_span.h"
+#include "json_strict.h"
 #include "jsonrpc.h"
 #include "jsonrpc_reply.h"
 #include "mcp_filter.h"
@@ -147,4 +149,38 @@ TEST(held_answers_over_the_limits_are_not_relayed)
 	bb_free(&out);
 	cJSON_Delete(id);
 	cJSON_Delete(replies);
+}
+
+/* The one-pass check says yes exactly when json_strict_check, this file's
+ * json_limits_check and json_has_nul_escape all say yes, at each limit. */
+static bool three_checks(const char *t, size_t n, const struct json_limits *lim)
+{
+	const char *why;
+
+	return json_strict_check(t, n, &why) == JSON_STRICT_OK && json_limits_check(t, n, lim) == JSON_WITHIN &&
+	       !json_has_nul_escape(t, n);
+}
+
+TEST(json_strict_within_is_the_three_checks_in_one)
+{
+	struct json_limits lim = { .max_depth = 4, .max_nodes = 9, .max_batch = 3 };
+	const char *cases[] = {
+		"{}", "[]", "1", "\"s\"", "[[[[]]]]", "[[[[[]]]]]", "{\"a\":{\"b\":{\"c\":{}}}}",
+		"{\"a\":{\"b\":{\"c\":{\"d\":[]}}}}", "[1,2,3]", "[1,2,3,4]", "[[1,2,3,4]]", "[{},{},{}]",
+		"[{},{},{},{}]", "{\"a\":1,\"b\":2,\"c\":3,\"d\":4}", "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5}",
+		"[1,2,[3,4,5,6,7]]", "[\"\\u0000\"]", "[\"\\\\u0000\"]", "{\"\\u0000\":1}", "[\"\\u00000\"]",
+		"[\"\\ud800\\udc00\"]", "{\"a\":1,}", "[1,]", "[01]", "\xef\xbb\xbf{}", "[\"a\x01\"]", "{\"a\" 1}",
+		" [ 1 , 2 , 3 ] ", "[1,2,3] x", "[[[[\"]]]]]]]]\"]]]]", "[\"[[[[[[[[[[[[\"]", "[1", "",
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = strlen(cases[i]);
+
+		if (json_strict_within(cases[i], n, &lim) != three_checks(cases[i], n, &lim)) {
+			fprintf(stderr, "    case %zu: %s\n", i, cases[i]);
+			CHECK(false);
+		}
+	}
+	/* a NUL byte: the walk refuses it as the checks do */
+	CHECK(!json_strict_within("[\"a\0b\"]", 7, &lim));
+	CHECK(!json_strict_within("[1]\0", 4, &lim));
 }
