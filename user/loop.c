@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include "common.h"
 #include "log.h"
@@ -10,6 +11,7 @@
 int loop_init(struct loop *l)
 {
 	memset(l, 0, sizeof(*l));
+	l->later_timer.fd = -1;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	return l->epfd < 0 ? -errno : 0;
 }
@@ -24,11 +26,22 @@ static void run_deferred(struct loop *l)
 	}
 }
 
+/* The later list's timer, at ns (0 disarms it). */
+static void later_timer_set(struct loop *l, unsigned long long ns)
+{
+	struct itimerspec it = { .it_value = { (time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL) } };
+
+	if (timerfd_settime(l->later_timer.fd, TFD_TIMER_ABSTIME, &it, NULL) == 0)
+		l->later_armed = ns != 0;
+}
+
 /* The later list joins the pending one once due (or at the end). */
 static void run_later(struct loop *l, bool all)
 {
 	if (!l->later || (!all && monotonic_ns() < l->later_ns))
 		return;
+	if (l->later_armed)
+		later_timer_set(l, 0);
 	while (l->later) {
 		struct deferred *d = l->later;
 
@@ -39,12 +52,48 @@ static void run_later(struct loop *l, bool all)
 	run_deferred(l);
 }
 
-/* epoll_wait's timeout: until the later list is due, or none. */
+/* It fired: the batch it is in ends with the later list. */
+static void on_later_timer(struct watch *w, uint32_t revents)
+{
+	struct loop *l = container_of(w, struct loop, later_timer);
+
+	(void)revents;
+	l->later_armed = false;
+	l->later_timer_fired++;
+}
+
+/* An idle loop is woken for the later list by a timerfd armed once per
+ * deferral, half the delay past it so that under traffic a batch end runs
+ * the list first and disarms it. An epoll_wait timeout instead starts and
+ * cancels a high-resolution timer on every sleep, one that is the CPU's
+ * earliest, which reprograms the timer hardware each time (at one
+ * connection 1.7 TSC-deadline writes per call against nginx's 0.5, each
+ * a VM exit on this project's machines). Edge-triggered: never read. */
+static int later_timer_arm(struct loop *l, unsigned ms)
+{
+	if (l->later_timer.fd < 0) {
+		int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+		if (fd < 0)
+			return -errno;
+		l->later_timer = (struct watch){ .fd = fd, .cb = on_later_timer };
+		if (loop_watch(l, &l->later_timer, EPOLLIN | EPOLLET)) {
+			close(fd);
+			l->later_timer.fd = -1;
+			return -errno;
+		}
+	}
+	later_timer_set(l, l->later_ns + (unsigned long long)ms * 500000);
+	return l->later_armed ? 0 : -errno;
+}
+
+/* epoll_wait's timeout: none while the timer stands for the later list;
+ * without one (it could not be made), until the list is due. */
 static int wait_ms(const struct loop *l)
 {
 	unsigned long long now;
 
-	if (!l->later)
+	if (!l->later || l->later_armed)
 		return -1;
 	now = monotonic_ns();
 	return now >= l->later_ns ? 0 : (int)((l->later_ns - now + 999999) / 1000000);
@@ -52,8 +101,10 @@ static int wait_ms(const struct loop *l)
 
 void loop_defer_within(struct loop *l, struct deferred *d, void (*fn)(struct deferred *), unsigned ms)
 {
-	if (!l->later)
+	if (!l->later) {
 		l->later_ns = monotonic_ns() + (unsigned long long)ms * 1000000;
+		later_timer_arm(l, ms);
+	}
 	d->fn = fn;
 	d->next = l->later;
 	l->later = d;
@@ -63,6 +114,7 @@ void loop_fini(struct loop *l)
 {
 	run_later(l, true);
 	run_deferred(l);
+	loop_close(l, &l->later_timer);
 	if (l->epfd >= 0)
 		close(l->epfd);
 	l->epfd = -1;

@@ -32,6 +32,9 @@ struct loop {
 	struct deferred *pending;
 	struct deferred *later;    /* loop_defer_within: due at later_ns */
 	unsigned long long later_ns;  /* CLOCK_MONOTONIC */
+	struct watch later_timer;  /* wakes an idle loop for the later list (fd -1: none yet) */
+	bool later_armed;
+	unsigned long later_timer_fired;
 	void (*lock)(void);        /* taken while a batch is dispatched, not while waiting; NULL: none */
 	void (*unlock)(void);
 };
@@ -50,9 +53,9 @@ void loop_close(struct loop *l, struct watch *w);
 void loop_defer(struct loop *l, struct deferred *d, void (*fn)(struct deferred *));
 
 /* Run fn(d) at the end of the first batch that ends at least ms after the
- * first deferral still waiting, or when the loop would otherwise sleep
- * past that, or when it stops: work that may wait a little, batched
- * across events. */
+ * first deferral still waiting, or, when none ends by then, one and a
+ * half times ms after it, or when the loop stops: work that may wait a
+ * little, batched across events. */
 void loop_defer_within(struct loop *l, struct deferred *d, void (*fn)(struct deferred *), unsigned ms);
 
 /* Dispatch until l->stop is set. */

@@ -1,6 +1,7 @@
 /* The event loop's deferrals: at a batch's end, and within a time. */
 #include <stdint.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -12,6 +13,7 @@ struct later_case {
 	struct watch w;
 	struct deferred now, later;
 	int batches, ran_now, ran_later, later_in_batch;
+	unsigned within_ms;  /* 0: 20 */
 	unsigned long long queued_ns, ran_ns;
 };
 
@@ -41,7 +43,7 @@ static void on_event(struct watch *w, uint32_t revents)
 	loop_defer(&c->loop, &c->now, on_now);
 	if (c->batches == 1) {
 		c->queued_ns = monotonic_ns();
-		loop_defer_within(&c->loop, &c->later, on_later, 20);
+		loop_defer_within(&c->loop, &c->later, on_later, c->within_ms ? c->within_ms : 20);
 	}
 }
 
@@ -63,6 +65,31 @@ TEST(loop_defer_within_runs_when_due_without_another_event)
 	CHECK_INT_EQ(c.ran_later, 1);
 	CHECK_INT_EQ(c.later_in_batch, 1);
 	CHECK(c.ran_ns - c.queued_ns >= 20 * 1000000ULL);
+	CHECK(c.ran_ns - c.queued_ns < 130 * 1000000ULL);  /* 30 ms, and room for a busy machine */
+	loop_close(&c.loop, &c.w);
+	loop_fini(&c.loop);
+}
+
+/* With events every 2 ms the deferral runs at the end of the first batch
+ * due, and the timer that would wake an idle loop for it never fires. */
+TEST(loop_defer_within_under_traffic_never_needs_its_timer)
+{
+	struct later_case c = { .within_ms = 100 };
+	struct itimerspec every_2ms = { { 0, 2000000 }, { 0, 2000000 } };
+
+	CHECK_INT_EQ(loop_init(&c.loop), 0);
+	c.w.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	c.w.cb = on_event;
+	CHECK(c.w.fd >= 0);
+	CHECK_INT_EQ(timerfd_settime(c.w.fd, 0, &every_2ms, NULL), 0);
+	CHECK_INT_EQ(loop_watch(&c.loop, &c.w, EPOLLIN), 0);
+	CHECK_INT_EQ(loop_run(&c.loop), 0);
+	CHECK_INT_EQ(c.ran_later, 1);
+	CHECK(c.later_in_batch >= 2);
+	CHECK(c.ran_ns - c.queued_ns >= 100 * 1000000ULL);
+	CHECK(!c.loop.later_armed);
+	CHECK(c.loop.later_timer.fd >= 0);
+	CHECK_INT_EQ(c.loop.later_timer_fired, 0);
 	loop_close(&c.loop, &c.w);
 	loop_fini(&c.loop);
 }
