@@ -8,12 +8,33 @@
 
 #define LOOP_BATCH 256
 
+static void on_later_timer(struct watch *w, uint32_t revents);
+
+/* Made with the loop, so that its descriptors stay what they were at the
+ * start; without one (none could be made) the later list falls back on
+ * epoll_wait's timeout. */
+static void later_timer_open(struct loop *l)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	l->later_timer = (struct watch){ .fd = fd, .cb = on_later_timer };
+	if (loop_watch(l, &l->later_timer, EPOLLIN | EPOLLET)) {
+		close(fd);
+		l->later_timer.fd = -1;
+	}
+}
+
 int loop_init(struct loop *l)
 {
 	memset(l, 0, sizeof(*l));
 	l->later_timer.fd = -1;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
-	return l->epfd < 0 ? -errno : 0;
+	if (l->epfd < 0)
+		return -errno;
+	later_timer_open(l);
+	return 0;
 }
 
 static void run_deferred(struct loop *l)
@@ -69,22 +90,10 @@ static void on_later_timer(struct watch *w, uint32_t revents)
  * earliest, which reprograms the timer hardware each time (at one
  * connection 1.7 TSC-deadline writes per call against nginx's 0.5, each
  * a VM exit on this project's machines). Edge-triggered: never read. */
-static int later_timer_arm(struct loop *l, unsigned ms)
+static void later_timer_arm(struct loop *l, unsigned ms)
 {
-	if (l->later_timer.fd < 0) {
-		int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-
-		if (fd < 0)
-			return -errno;
-		l->later_timer = (struct watch){ .fd = fd, .cb = on_later_timer };
-		if (loop_watch(l, &l->later_timer, EPOLLIN | EPOLLET)) {
-			close(fd);
-			l->later_timer.fd = -1;
-			return -errno;
-		}
-	}
-	later_timer_set(l, l->later_ns + (unsigned long long)ms * 500000);
-	return l->later_armed ? 0 : -errno;
+	if (l->later_timer.fd >= 0)
+		later_timer_set(l, l->later_ns + (unsigned long long)ms * 500000);
 }
 
 /* epoll_wait's timeout: none while the timer stands for the later list;
