@@ -58,13 +58,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < N; i++) {
 		enum cond_result r = condition_eval(&cc[i], args);
 		FUZZ_ASSERT(r == COND_HOLDS || r == COND_FAILS || r == COND_AMBIGUOUS || r == COND_BROKEN ||
-			    r == COND_INEXACT || r == COND_WRONG_TYPE);
+			    r == COND_INEXACT || r == COND_WRONG_TYPE || r == COND_JSON_STRING);
 		if (!cc[i].usable)
 			FUZZ_ASSERT(r == COND_BROKEN);
 		if (r == COND_INEXACT)
 			FUZZ_ASSERT(args && json_holds_inexact(args));
 		if (r == COND_WRONG_TYPE)
 			FUZZ_ASSERT(cc[i].cond.op == MCPF_OP_NEQ || cc[i].cond.op == MCPF_OP_NOT_IN);
+		/* on the string argument itself, exists and the number ops mean
+		 * the same whatever a server parses it to: only a path below it */
+		if (r == COND_JSON_STRING && (cc[i].cond.op == MCPF_OP_EXISTS || cc[i].cond.op == MCPF_OP_LT ||
+					      cc[i].cond.op == MCPF_OP_LTE || cc[i].cond.op == MCPF_OP_GT ||
+					      cc[i].cond.op == MCPF_OP_GTE))
+			FUZZ_ASSERT(strchr(cc[i].cond.path + strlen("args."), '.'));
 	}
 	cJSON_Delete(args);
 	return 0;
