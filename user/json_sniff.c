@@ -17,7 +17,7 @@ void json_sniff_init(struct json_sniff *s)
  * number or literal (JSON5 identifiers, 0x10, +Infinity, .5, \u escapes). */
 static bool scalar_char(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("_$+-.\\", c);
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c && strchr("_$+-.\\", c));
 }
 
 static bool in_object(const struct json_sniff *s)

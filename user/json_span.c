@@ -88,7 +88,7 @@ int json_value_span(const char *t, size_t len, size_t pos, struct json_span *out
 				return -1;
 		} else if (depth == 0) {
 			/* A scalar: runs to the next delimiter, and is not empty. */
-			while (i < len && !strchr(",:]} \t\r\n", t[i]))
+			while (i < len && t[i] && !strchr(",:]} \t\r\n", t[i]))
 				i++;
 			if (i == start)
 				return -1;

@@ -71,7 +71,7 @@ static enum tok string(struct scan *s, size_t *i)
 			return TOK_EOF;
 		c = s->t[p + 1];
 		if (c != 'u') {
-			if (!strchr("\"\\/bfnrt", c))
+			if (!c || !strchr("\"\\/bfnrt", c))
 				return bad(s, "invalid escape in a JSON string");
 			p += 2;
 			continue;

@@ -38,12 +38,12 @@ bool redact_secret_key(const char *key)
 
 static bool is_token68(int c)
 {
-	return isalnum(c) || strchr("-._~+/=", c);
+	return isalnum(c) || (c && strchr("-._~+/=", c));
 }
 
 static bool is_secret_char(int c)
 {
-	return isalnum(c) || strchr("+/=_.-", c);
+	return isalnum(c) || (c && strchr("+/=_.-", c));
 }
 
 static double entropy_bits(const char *w, size_t n)

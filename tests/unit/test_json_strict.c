@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "json_limits.h"
 #include "json_strict.h"
 
 static enum json_strict check(const char *text)
@@ -106,4 +107,17 @@ TEST(json_strict_bounds_nesting_without_recursion)
 	CHECK(check(mixed) == JSON_STRICT_OK);
 	mixed[n - 70] = mixed[n - 70] == ']' ? '}' : ']';
 	CHECK(check(mixed) == JSON_STRICT_BAD);
+}
+
+/* A backslash then a NUL byte is no escape (strchr finds the terminator of
+ * its set): refused, by the strict check and by the one-walk check the
+ * quick path trusts to have ruled out NUL bytes. */
+TEST(json_strict_refuses_a_backslash_before_a_nul)
+{
+	static const char text[] = "{\"a\":\"\\\0\"}";
+	const char *why = NULL;
+	struct json_limits lim = { 64, 1000, 100 };
+
+	CHECK(json_strict_check(text, sizeof(text) - 1, &why) == JSON_STRICT_BAD);
+	CHECK(!json_strict_within(text, sizeof(text) - 1, &lim));
 }

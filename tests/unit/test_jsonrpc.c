@@ -191,6 +191,15 @@ TEST(jsonrpc_refuses_what_it_cannot_interpret)
 	CHECK_STR_EQ(refusal_of("[]"), "empty batch");
 	CHECK_STR_EQ(refusal_of(""), "invalid JSON");
 	CHECK_STR_EQ(verdict("", "{\"a\":\"b\0\"}", 10, &why), "NUL byte in the body");
+	/* after a backslash too, and on the quick path, which skips the NUL
+	 * search when its one walk finds strict JSON */
+	static const char esc_nul[] = "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\","
+				      "\"params\":{\"name\":\"echo\",\"arguments\":{\"a\":\"\\\0\"}}}";
+	for (int quick = 0; quick <= 1; quick++) {
+		quick_reads = quick;
+		CHECK_STR_EQ(verdict("", esc_nul, sizeof(esc_nul) - 1, &why), "NUL byte in the body");
+	}
+	quick_reads = false;
 	CHECK_STR_EQ(refusal_of("\xef\xbb\xbf{\"jsonrpc\":\"2.0\",\"method\":\"ping\"}"),
 		     "byte-order mark before the JSON text");
 }
