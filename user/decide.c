@@ -80,8 +80,8 @@ static enum mcpf_decision check_conditions(const struct decide_request *req, con
 				       "arguments repeat a key on %s", c->cond.path);
 		case COND_JSON_STRING:
 			return verdict(out, MCPF_DECISION_INVALID, rule,
-				       "%s reads an argument that is a string holding JSON (an object, array, "
-				       "true, false or null), which a server may parse before the tool sees it",
+				       "%s reads an argument that is a string holding JSON (an object, array "
+				       "or null), which a server may parse before the tool sees it",
 				       c->cond.path);
 		case COND_INEXACT:
 			return verdict(out, MCPF_DECISION_INVALID, rule,

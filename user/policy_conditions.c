@@ -168,14 +168,13 @@ static bool holds(const struct compiled_cond *c, const cJSON *arg)
 
 /* Would Python FastMCP hand the tool another value than this string?
  * Its pre_parse_json runs json.loads on a top-level string argument (the
- * parameter not typed str) and keeps an object, array, true, false or
- * null. JSON whitespace around the value is accepted, as json.loads does;
+ * parameter not typed str) and keeps an object, array or null, not a
+ * str, int or float, and so not a bool (an int to Python). JSON whitespace around the value is accepted, as json.loads does;
  * any text inside matching brackets counts, not only what the strict
  * grammar (json_strict.h) reads: json.loads also takes NaN, Infinity and
  * lone surrogate escapes. */
 static bool parsed_by_fastmcp(const cJSON *arg)
 {
-	static const char *const literals[] = { "true", "false", "null" };
 	const char *t;
 	size_t b, e;
 
@@ -190,10 +189,7 @@ static bool parsed_by_fastmcp(const cJSON *arg)
 		return false;
 	if ((t[b] == '{' && t[e - 1] == '}') || (t[b] == '[' && t[e - 1] == ']'))
 		return true;
-	for (size_t i = 0; i < ARRAY_SIZE(literals); i++)
-		if (e - b == strlen(literals[i]) && !memcmp(t + b, literals[i], e - b))
-			return true;
-	return false;
+	return e - b == 4 && !memcmp(t + b, "null", 4);
 }
 
 /* The condition reads a top-level argument that is a string some server

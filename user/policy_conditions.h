@@ -17,7 +17,7 @@
  * not keep) is not compared: COND_INEXACT. A policy value holding one
  * leaves the condition unusable (COND_BROKEN); the loader refuses it.
  * A top-level argument that is a string holding a JSON object, array,
- * true, false or null (JSON whitespace around it allowed) is read as that
+ * or null (JSON whitespace around it allowed) is read as that
  * value by Python FastMCP (pre_parse_json, for a parameter not typed str):
  * a condition on it is COND_JSON_STRING, but for exists and lt/lte/gt/gte
  * on the argument itself, and so is any path below it.

@@ -180,9 +180,10 @@ itest('argument conditions: every op allows what matches and denies what does no
 });
 
 // Python FastMCP runs json.loads on a top-level string argument (a
-// parameter not typed str) and hands the tool the object, array, true,
-// false or null it holds: a condition that would read the string otherwise
-// makes the call invalid, and it never reaches the server.
+// parameter not typed str) and hands the tool the object, array or null it
+// holds (a bool is an int to Python: kept as the string): a condition that
+// would read the string otherwise makes the call invalid, and it never
+// reaches the server.
 itest('argument conditions on a string a server parses as JSON: invalid, never forwarded', async (t) => {
   const sb = sandbox(t, 'cond-json-string');
   const rec = await startRecorder(sb, { tools: ['rm', 'tag', 'flag'], jsonResponse: true });
@@ -196,13 +197,14 @@ itest('argument conditions on a string a server parses as JSON: invalid, never f
     call(1, 'rm', { path: '/x', opts: JSON.stringify({ recursive: true }) }),
     call(2, 'tag', { tags: JSON.stringify(['unsafe']) }),
     call(3, 'tag', { tags: ` ${JSON.stringify({ k: 'safe' })}\n` }),
-    call(4, 'flag', { force: 'true' }),
+    call(4, 'flag', { force: '{"x":1}' }),
     call(5, 'flag', { force: 'null' }),
     // what stays a string for every server is compared as before
     call(6, 'rm', { path: '/x', opts: 'plain' }),
     call(7, 'tag', { tags: ['safe'] }),
     call(8, 'tag', { tags: 'safe-mode' }),
     call(9, 'flag', { force: 'no' }),
+    call(10, 'flag', { force: 'true' }),
   ]);
   assert.equal(res.ok, true, res.error);
   const answers = res.responses.slice(2).map((r) => rawMessages(r)[0]);
@@ -212,6 +214,7 @@ itest('argument conditions on a string a server parses as JSON: invalid, never f
   for (const msg of answers.slice(5)) assert.match(JSON.stringify(msg?.result), /ran /, JSON.stringify(msg));
   assert.deepEqual(rec.calls().map((c) => [c.tool, c.arguments]), [
     ['rm', { path: '/x', opts: 'plain' }], ['tag', { tags: ['safe'] }], ['tag', { tags: 'safe-mode' }], ['flag', { force: 'no' }],
+    ['flag', { force: 'true' }],
   ]);
 });
 

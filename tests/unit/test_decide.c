@@ -318,7 +318,7 @@ MAPS_TEST(decide_neq_and_not_in_refuse_another_type)
 	static const struct cond_case cases[] = {
 		{ "neq", "true", "{\"x\":false}", MCPF_DECISION_ALLOW },
 		{ "neq", "true", "{\"x\":\"yes\"}", MCPF_DECISION_DENY },
-		{ "neq", "true", "{\"x\":\"true\"}", MCPF_DECISION_INVALID },  /* FastMCP parses it */
+		{ "neq", "true", "{\"x\":\"true\"}", MCPF_DECISION_DENY },  /* a string: FastMCP keeps it, pydantic reads true */
 		{ "neq", "true", "{\"x\":1}", MCPF_DECISION_DENY },
 		{ "neq", "true", "{\"x\":null}", MCPF_DECISION_DENY },
 		{ "neq", "'rm'", "{\"x\":[\"rm\"]}", MCPF_DECISION_DENY },
@@ -359,9 +359,9 @@ MAPS_TEST(decide_condition_paths_reach_into_objects_and_arrays)
 }
 
 /* Python FastMCP parses a top-level string argument as JSON first
- * (pre_parse_json) and hands the tool the object, array, true, false or
- * null it holds: a condition that would read the string otherwise is
- * refused as INVALID. */
+ * (pre_parse_json) and hands the tool the object, array or null it holds
+ * (a parsed bool is an int to Python: kept as the string): a condition
+ * that would read the string otherwise is refused as INVALID. */
 MAPS_TEST(decide_conditions_refuse_strings_a_server_parses_as_json)
 {
 	static const struct cond_case cases[] = {
@@ -376,8 +376,8 @@ MAPS_TEST(decide_conditions_refuse_strings_a_server_parses_as_json)
 		{ "eq", "'[1]'", "{\"x\":\"[1]\"}", MCPF_DECISION_INVALID },
 		{ "in", "['null']", "{\"x\":\"null\"}", MCPF_DECISION_INVALID },
 		/* negative ops: the value the tool gets is not the one compared */
-		{ "neq", "'x'", "{\"x\":\"true\"}", MCPF_DECISION_INVALID },
-		{ "neq", "'x'", "{\"x\":\"\\tfalse \"}", MCPF_DECISION_INVALID },
+		{ "neq", "'x'", "{\"x\":\"true\"}", MCPF_DECISION_ALLOW },  /* a bool is an int to Python: kept */
+		{ "neq", "'x'", "{\"x\":\"\\tfalse \"}", MCPF_DECISION_ALLOW },
 		{ "neq", "'x'", "{\"x\":\"null\"}", MCPF_DECISION_INVALID },
 		{ "neq", "'x'", "{\"x\":\"{}\"}", MCPF_DECISION_INVALID },
 		{ "not_in", "['x']", "{\"x\":\"[NaN]\"}", MCPF_DECISION_INVALID },  /* json.loads reads NaN */
@@ -404,7 +404,7 @@ MAPS_TEST(decide_conditions_refuse_strings_a_server_parses_as_json)
 		     MCPF_DECISION_INVALID);
 	CHECK_STR_EQ(d.rule, "tools.rm.conditions[0]");
 	CHECK_STR_EQ(d.reason, "args.opts.recursive reads an argument that is a string holding JSON (an object, "
-			       "array, true, false or null), which a server may parse before the tool sees it");
+			       "array or null), which a server may parse before the tool sees it");
 	/* only the top-level argument is parsed: a JSON string deeper is a string */
 	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "rm", .args = "{\"opts\":{\"x\":\"{\\\"recursive\\\":1}\"}}" }),
 		     MCPF_DECISION_ALLOW);
