@@ -360,8 +360,10 @@ static int on_response_end(struct mcp_flow *f, struct flow_io *io, const char *r
 	}
 	/* calls this reply did not answer (HTTP error, 202, cut short) */
 	if (f->track && !ex->legacy)
-		while (call_list_take_exchange(&f->track->calls, ex->seq, &c))
+		while (call_list_take_exchange(&f->track->calls, ex->seq, &c)) {
 			mcp_flow_account_answered(f, &c, true, 0);
+			ex->unanswered = true;
+		}
 	f->first = ex->next;
 	if (!f->first)
 		f->last = NULL;

@@ -121,8 +121,12 @@ static struct exchange *exchange_push(struct mcp_flow *f, enum http_method metho
 
 void mcp_flow_exchange_free(struct mcp_flow *f, struct exchange *ex)
 {
-	/* answered, abandoned or its connection gone: its ids are free again */
-	session_ids_release(&ex->ids);
+	/* answered: its ids are free again; dropped unanswered, the server may
+	 * still answer, to whichever connection reuses an id (session_ids.h) */
+	if (ex->unanswered)
+		session_ids_abandon(&ex->ids, SESSION_IDS_ABANDONED_NS);
+	else
+		session_ids_release(&ex->ids);
 	bb_free(&ex->reply);
 	cJSON_Delete(ex->extra);
 	if (f->spare)
@@ -1045,6 +1049,7 @@ void mcp_flow_free(struct mcp_flow *f)
 		struct exchange *ex = f->first;
 
 		f->first = ex->next;
+		ex->unanswered = !ex->local && !ex->held;
 		mcp_flow_exchange_free(f, ex);
 	}
 	f->last = NULL;

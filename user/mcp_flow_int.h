@@ -44,6 +44,7 @@ struct exchange {
 	bool own_stream;             /* answered with the daemon's own event stream (elicitation) */
 	bool init_elicit;            /* an initialize declaring elicitation: note its session */
 	struct session_id *ids;      /* its request ids claimed in the session (session_ids.h) */
+	bool unanswered;             /* forwarded and dropped before its answer: ids stay claimed a while */
 };
 
 /* A tools/call held for approval (approval.h): what is needed to forward

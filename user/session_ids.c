@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "common.h"
 #include "session_ids.h"
 #include "siphash.h"
 
@@ -14,7 +15,8 @@
 struct session_id {
 	uint64_t digest[2];
 	struct session_id *next, **pprev;  /* in its bucket */
-	struct session_id *chain;          /* the exchange's next claim */
+	struct session_id *chain;          /* the exchange's next claim, or the next tombstone */
+	unsigned long long expires_ns;     /* a tombstone's end (CLOCK_MONOTONIC); 0: a claim */
 };
 
 /* Shared by the workers: one lock of its own, held for a lookup or an
@@ -22,6 +24,9 @@ struct session_id {
 static pthread_mutex_t ids_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct session_id *buckets[BUCKETS];
 static size_t held;
+/* Claims of abandoned exchanges, oldest first (they all live as long). */
+static struct session_id *tomb_head, *tomb_tail;
+static size_t tombs;
 static unsigned char keys[2][16];
 static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
 static bool keyed;
@@ -66,10 +71,35 @@ static int digest_of(const char *server, const char *session, const cJSON *id, u
 	return 0;
 }
 
-static struct session_id *find(const uint64_t d[2])
+static void unlink_entry(struct session_id *e)
+{
+	*e->pprev = e->next;
+	if (e->next)
+		e->next->pprev = e->pprev;
+	free(e);
+	held--;
+}
+
+/* Tombstones past their end, or past the count kept, go (under ids_lock). */
+static void sweep_tombs(unsigned long long now)
+{
+	while (tomb_head && (tomb_head->expires_ns <= now || tombs > SESSION_IDS_TOMBS_MAX)) {
+		struct session_id *e = tomb_head;
+
+		tomb_head = e->chain;
+		if (!tomb_head)
+			tomb_tail = NULL;
+		tombs--;
+		unlink_entry(e);
+	}
+}
+
+/* A claim, or a tombstone not yet past its end (one past it may wait for
+ * its sweep behind a longer-lived one). */
+static struct session_id *find(const uint64_t d[2], unsigned long long now)
 {
 	for (struct session_id *e = buckets[d[0] % BUCKETS]; e; e = e->next)
-		if (e->digest[0] == d[0] && e->digest[1] == d[1])
+		if (e->digest[0] == d[0] && e->digest[1] == d[1] && (!e->expires_ns || e->expires_ns > now))
 			return e;
 	return NULL;
 }
@@ -77,6 +107,7 @@ static struct session_id *find(const uint64_t d[2])
 int session_ids_claim(struct session_id **chain, const char *server, const char *session, const cJSON *id)
 {
 	uint64_t d[2];
+	unsigned long long now;
 	int err = digest_of(server, session, id, d);
 	struct session_id *e = err ? NULL : calloc(1, sizeof(*e));
 
@@ -84,7 +115,9 @@ int session_ids_claim(struct session_id **chain, const char *server, const char 
 		return err ? err : -ENOMEM;
 	memcpy(e->digest, d, sizeof(d));
 	pthread_mutex_lock(&ids_lock);
-	if (find(d)) {
+	now = monotonic_ns();
+	sweep_tombs(now);
+	if (find(d, now)) {
 		err = -EEXIST;
 	} else {
 		struct session_id **b = &buckets[d[0] % BUCKETS];
@@ -107,12 +140,15 @@ int session_ids_claim(struct session_id **chain, const char *server, const char 
 bool session_ids_busy(const char *server, const char *session, const cJSON *id)
 {
 	uint64_t d[2];
+	unsigned long long now;
 	bool busy;
 
 	if (digest_of(server, session, id, d))
 		return false;
 	pthread_mutex_lock(&ids_lock);
-	busy = find(d) != NULL;
+	now = monotonic_ns();
+	sweep_tombs(now);
+	busy = find(d, now) != NULL;
 	pthread_mutex_unlock(&ids_lock);
 	return busy;
 }
@@ -127,13 +163,35 @@ void session_ids_release(struct session_id **chain)
 	while (e) {
 		struct session_id *next = e->chain;
 
-		*e->pprev = e->next;
-		if (e->next)
-			e->next->pprev = e->pprev;
-		free(e);
-		held--;
+		unlink_entry(e);
 		e = next;
 	}
+	pthread_mutex_unlock(&ids_lock);
+	*chain = NULL;
+}
+
+void session_ids_abandon(struct session_id **chain, unsigned long long ttl_ns)
+{
+	struct session_id *e = *chain;
+	unsigned long long now = monotonic_ns();
+
+	if (!e)
+		return;
+	pthread_mutex_lock(&ids_lock);
+	while (e) {
+		struct session_id *next = e->chain;
+
+		e->expires_ns = now + ttl_ns;
+		e->chain = NULL;
+		if (tomb_tail)
+			tomb_tail->chain = e;
+		else
+			tomb_head = e;
+		tomb_tail = e;
+		tombs++;
+		e = next;
+	}
+	sweep_tombs(now);
 	pthread_mutex_unlock(&ids_lock);
 	*chain = NULL;
 }

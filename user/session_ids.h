@@ -15,17 +15,26 @@
  * decimal digits (7 and "7" are one id). Only a 128-bit keyed digest of
  * the key is kept, so an entry costs the same whatever the id's length.
  * Each claim belongs to one exchange (a chain it keeps) and is released
- * with it, however it ends.
+ * with it once its answer is through or it was answered here. An
+ * exchange forwarded and dropped before its answer (the agent hung up,
+ * the reply ended without it) leaves its claims as tombstones for
+ * SESSION_IDS_ABANDONED_NS: the server may still be working on the
+ * request and would route its answer to the next connection reusing the
+ * id (the TS SDK does not cancel a handler when its POST's connection
+ * closes).
  *
  * Bounded by the requests in flight: at most --max-batch ids a request;
  * a connection is not read while PIPELINE_MAX (proxy.c) of its requests
  * await answers (the read that crossed it may add a few more); and the
- * connection caps. An agent cannot grow it otherwise.
+ * connection caps. Tombstones: at most SESSION_IDS_TOMBS_MAX, the oldest
+ * dropped first past that.
  *
  *   struct session_id *chain = NULL;
  *   session_ids_claim(&chain, server, session, id);  // -EEXIST: refuse
- *   ...answer relayed, exchange abandoned or connection closed...
+ *   ...answer relayed, or answered here...
  *   session_ids_release(&chain);
+ *   ...or forwarded and dropped unanswered...
+ *   session_ids_abandon(&chain, SESSION_IDS_ABANDONED_NS);
  */
 #ifndef MCPF_SESSION_IDS_H
 #define MCPF_SESSION_IDS_H
@@ -36,6 +45,9 @@
 
 struct session_id;
 
+#define SESSION_IDS_ABANDONED_NS (600ULL * 1000000000ULL)  /* 10 minutes */
+#define SESSION_IDS_TOMBS_MAX 65536
+
 /* Claims id in the session for the exchange whose claims chain holds.
  * 0; -EEXIST when any connection's exchange claims it already; -EINVAL
  * for an id neither a string nor a number; -ENOMEM. */
@@ -44,7 +56,10 @@ int session_ids_claim(struct session_id **chain, const char *server, const char 
 bool session_ids_busy(const char *server, const char *session, const cJSON *id);
 /* Releases every claim of the chain; *chain is NULL after. */
 void session_ids_release(struct session_id **chain);
-/* Claims held, over all sessions (tests, the bound). */
+/* The chain's claims stay for ttl_ns more, owned by no exchange; *chain
+ * is NULL after. */
+void session_ids_abandon(struct session_id **chain, unsigned long long ttl_ns);
+/* Claims held, tombstones included, over all sessions (tests, the bound). */
 size_t session_ids_count(void);
 
 #endif

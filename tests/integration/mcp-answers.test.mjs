@@ -246,3 +246,34 @@ for (const [mode, reused] of [['json', 7], ['sse', 7], ['sse', '7']]) {
     assert.deepEqual(listed.result?.tools?.map((x) => x.name), ['echo'], JSON.stringify(listed));
   });
 }
+
+// The same when the list's connection hangs up before the answer: the
+// server is still working on it (the TS SDK does not cancel a handler
+// whose POST went away) and would route it to the next stream sending
+// id 7, so the id stays taken in the session for a while.
+for (const mode of ['json', 'sse']) {
+  itest(`an id whose connection hung up before its answer stays taken in the session (${mode})`, async (t) => {
+    const sb = sandbox(t, `answers-session-id-hangup-${mode}`);
+    const port = await freePort();
+    const server = sb.spawn(process.execPath, [path.join(import.meta.dirname, '../lib/slow-list-server.mjs'), String(port), mode]);
+    await server.waitForOutput(/slow server listening/, { stream: 'stderr', timeoutMs: 20000 });
+    await waitForListen('127.0.0.1', port, 5000, () => server.running);
+    await startDaemon(sb, { policy: policyOf({ slow: { port, hide: ['secret'] } }) });
+    const init = await rawExchange(sb, port, sessionSteps());
+    const sid = init.responses[0].headers['mcp-session-id'];
+    assert.ok(sid, 'the server opened a session');
+    const post = (body, extra = {}) => ({ method: 'POST', path: '/mcp', body: JSON.stringify(body), ...extra,
+      headers: [JSON_TYPE, ACCEPT_BOTH, ['Mcp-Session-Id', sid], ['MCP-Protocol-Version', '2025-03-26']] });
+
+    // the list's connection goes after 100 ms; the server answers at 500 ms
+    await rawExchange(sb, port, [post({ jsonrpc: '2.0', id: 7, method: 'tools/list' }, { readMs: 100 })], { timeoutMs: 15000 });
+    const call = await rawExchange(sb, port, [post(toolCall(7, 'echo'))], { timeoutMs: 15000 });
+    const [called] = rawMessages(call.responses[0]);
+    assert.ok(!JSON.stringify(called ?? {}).includes('secret'), `hidden tool leaked: ${JSON.stringify(called)}`);
+    assert.equal(called?.error?.code, -32600, JSON.stringify(called));
+    assert.match(called.error.message, /the id of a request still awaiting its answer/);
+    // another id in the session goes through
+    const other = await rawExchange(sb, port, [post(toolCall(8, 'echo'))], { timeoutMs: 15000 });
+    assert.match(JSON.stringify(rawMessages(other.responses[0])[0]?.result), /echo/);
+  });
+}

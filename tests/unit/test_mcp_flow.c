@@ -238,7 +238,8 @@ static void peer_close(struct peer *p)
 /* Servers route an answer to the connection that last sent its id in the
  * session: a second connection's request reusing an id in flight is
  * refused (7 and "7" alike) before it is forwarded, until the first's
- * exchange ends, however it ends. */
+ * answer is through or it was answered here; a forwarded request whose
+ * connection ends first keeps its id, since the server may still answer. */
 MAPS_TEST(mcp_flow_id_in_flight_on_another_connection_of_the_session_is_refused)
 {
 	struct flow_case t;
@@ -266,14 +267,19 @@ MAPS_TEST(mcp_flow_id_in_flight_on_another_connection_of_the_session_is_refused)
 	CHECK(peer_open(&c, &t, 3) == 0);
 	CHECK_INT_EQ(from_agent_in(&c.flow, &c.io, "S", CALL(7, "echo")), 0);
 	CHECK(has(&c.up, CALL(7, "echo")));
-	/* ... its connection ends without its answer: free again */
+	/* ... its connection ends without its answer: still taken, in that
+	 * session only */
 	peer_close(&c);
 	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "S", CALL(7, "echo")), 0);
+	CHECK_INT_EQ(t.up.len, 0);
+	CHECK(has(&t.client, REFUSED_ID));
+	next_round(&t);
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "U", CALL(7, "echo")), 0);
 	CHECK(has(&t.up, CALL(7, "echo")));
 	/* ... the server cannot be reached (answered here): free again */
 	CHECK_INT_EQ(mcp_flow_upstream_failed(&t.flow, "Connection refused", &t.io), 0);
 	CHECK(peer_open(&c, &t, 4) == 0);
-	CHECK_INT_EQ(from_agent_in(&c.flow, &c.io, "S", CALL(7, "echo")), 0);
+	CHECK_INT_EQ(from_agent_in(&c.flow, &c.io, "U", CALL(7, "echo")), 0);
 	CHECK(has(&c.up, CALL(7, "echo")));
 	peer_close(&c);
 	flow_close(&t);

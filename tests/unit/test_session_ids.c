@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 #include <cjson/cJSON.h>
 
 #include "harness.h"
@@ -80,6 +81,37 @@ TEST(session_ids_compare_ids_as_their_text)
 	session_ids_release(&b);
 	session_ids_release(&b);  /* an empty chain */
 	CHECK(!busy("srv", "S", "7"));
+}
+
+/* An abandoned exchange's claims stay until their time is up, owned by
+ * no exchange; the oldest go first past the count kept. */
+TEST(session_ids_abandoned_claims_stay_for_their_time)
+{
+	struct session_id *a = NULL, *b = NULL;
+	size_t before = session_ids_count();
+
+	CHECK_INT_EQ(claim(&a, "srv", "A", "7"), 0);
+	CHECK_INT_EQ(claim(&a, "srv", "A", "8"), 0);
+	session_ids_abandon(&a, 50 * 1000000ULL);
+	CHECK(a == NULL);
+	CHECK(busy("srv", "A", "7") && busy("srv", "A", "\"8\""));
+	CHECK_INT_EQ(claim(&b, "srv", "A", "7"), -EEXIST);
+	usleep(80 * 1000);
+	CHECK(!busy("srv", "A", "7") && !busy("srv", "A", "8"));
+	CHECK_INT_EQ(claim(&b, "srv", "A", "7"), 0);
+	session_ids_release(&b);
+	/* past SESSION_IDS_TOMBS_MAX the oldest tombstone goes (those of
+	 * earlier tests first, then this one's) */
+	for (int i = 0; i <= SESSION_IDS_TOMBS_MAX; i++) {
+		cJSON *id = cJSON_CreateNumber(i);
+
+		CHECK_INT_EQ(session_ids_claim(&b, "srv", "flood", id), 0);
+		cJSON_Delete(id);
+		session_ids_abandon(&b, 60 * 1000000000ULL);
+	}
+	CHECK(!busy("srv", "flood", "0"));
+	CHECK(busy("srv", "flood", "1") && busy("srv", "flood", "65536"));
+	CHECK(session_ids_count() <= before + SESSION_IDS_TOMBS_MAX);
 }
 
 /* Two workers claiming the same ids: each is won by exactly one. */
