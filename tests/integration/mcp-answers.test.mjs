@@ -214,6 +214,22 @@ itest('event streams that are not MCP pass unchanged, GET and POST', async (t) =
   }
 });
 
+// A session on a server whose tools/list answers after 500 ms, with "secret"
+// hidden through the daemon; post(body, extra) is a POST in that session.
+async function slowListSession(sb, mode) {
+  const port = await freePort();
+  const server = sb.spawn(process.execPath, [path.join(import.meta.dirname, '../lib/slow-list-server.mjs'), String(port), mode]);
+  await server.waitForOutput(/slow server listening/, { stream: 'stderr', timeoutMs: 20000 });
+  await waitForListen('127.0.0.1', port, 5000, () => server.running);
+  await startDaemon(sb, { policy: policyOf({ slow: { port, hide: ['secret'] } }) });
+  const init = await rawExchange(sb, port, sessionSteps());
+  const sid = init.responses[0].headers['mcp-session-id'];
+  assert.ok(sid, 'the server opened a session');
+  const post = (body, extra = {}) => ({ method: 'POST', path: '/mcp', body: JSON.stringify(body), ...extra,
+    headers: [JSON_TYPE, ACCEPT_BOTH, ['Mcp-Session-Id', sid], ['MCP-Protocol-Version', '2025-03-26']] });
+  return { port, post };
+}
+
 // Servers route an answer to the connection that most recently sent its id
 // in the session (TS SDK _requestToStreamMapping; Python keys str(id), so
 // 7 and "7" are one id): a request reusing, on a second connection, the id
@@ -223,16 +239,7 @@ itest('event streams that are not MCP pass unchanged, GET and POST', async (t) =
 for (const [mode, reused] of [['json', 7], ['sse', 7], ['sse', '7']]) {
   itest(`an id in flight on another connection of the session is refused (${mode}, id ${JSON.stringify(reused)})`, async (t) => {
     const sb = sandbox(t, `answers-session-id-${mode}-${typeof reused}`);
-    const port = await freePort();
-    const server = sb.spawn(process.execPath, [path.join(import.meta.dirname, '../lib/slow-list-server.mjs'), String(port), mode]);
-    await server.waitForOutput(/slow server listening/, { stream: 'stderr', timeoutMs: 20000 });
-    await waitForListen('127.0.0.1', port, 5000, () => server.running);
-    await startDaemon(sb, { policy: policyOf({ slow: { port, hide: ['secret'] } }) });
-    const init = await rawExchange(sb, port, sessionSteps());
-    const sid = init.responses[0].headers['mcp-session-id'];
-    assert.ok(sid, 'the server opened a session');
-    const post = (body) => ({ method: 'POST', path: '/mcp', body: JSON.stringify(body),
-      headers: [JSON_TYPE, ACCEPT_BOTH, ['Mcp-Session-Id', sid], ['MCP-Protocol-Version', '2025-03-26']] });
+    const { port, post } = await slowListSession(sb, mode);
 
     const list = rawExchange(sb, port, [post({ jsonrpc: '2.0', id: 7, method: 'tools/list' })], { timeoutMs: 15000 });
     await sleep(150);  // the list is with the server (it answers after 500 ms)
@@ -254,16 +261,7 @@ for (const [mode, reused] of [['json', 7], ['sse', 7], ['sse', '7']]) {
 for (const mode of ['json', 'sse']) {
   itest(`an id whose connection hung up before its answer stays taken in the session (${mode})`, async (t) => {
     const sb = sandbox(t, `answers-session-id-hangup-${mode}`);
-    const port = await freePort();
-    const server = sb.spawn(process.execPath, [path.join(import.meta.dirname, '../lib/slow-list-server.mjs'), String(port), mode]);
-    await server.waitForOutput(/slow server listening/, { stream: 'stderr', timeoutMs: 20000 });
-    await waitForListen('127.0.0.1', port, 5000, () => server.running);
-    await startDaemon(sb, { policy: policyOf({ slow: { port, hide: ['secret'] } }) });
-    const init = await rawExchange(sb, port, sessionSteps());
-    const sid = init.responses[0].headers['mcp-session-id'];
-    assert.ok(sid, 'the server opened a session');
-    const post = (body, extra = {}) => ({ method: 'POST', path: '/mcp', body: JSON.stringify(body), ...extra,
-      headers: [JSON_TYPE, ACCEPT_BOTH, ['Mcp-Session-Id', sid], ['MCP-Protocol-Version', '2025-03-26']] });
+    const { port, post } = await slowListSession(sb, mode);
 
     // the list's connection goes after 100 ms; the server answers at 500 ms
     await rawExchange(sb, port, [post({ jsonrpc: '2.0', id: 7, method: 'tools/list' }, { readMs: 100 })], { timeoutMs: 15000 });
