@@ -7,6 +7,7 @@
 #include "approval_elicit.h"
 #include "approval_mrtr.h"
 #include "json_number.h"
+#include "policy_abi.h"   /* MCPF_VIA_* */
 #include "common.h"
 #include "sha256.h"
 
@@ -326,6 +327,13 @@ int mrtr_retry(struct approval_store *st, const struct approval_subject *s, cons
 	}
 	if (!sl) {
 		verdict(out, MCPF_DECISION_INVALID, "", "this approval was already used, or this mcpfence never held it");
+		return 0;
+	}
+	if (sl->state == SLOT_PENDING && !(s->via & MCPF_VIA_ELICITATION)) {
+		/* the policy was reloaded since it asked: the client's answer no
+		 * longer counts; the call stays pending, and this state good */
+		verdict(out, MCPF_DECISION_DENY, "", "the policy now lets only an operator approve this call: "
+			"the client's answer was not taken");
 		return 0;
 	}
 	if (sl->state == SLOT_PENDING)

@@ -77,12 +77,15 @@ bool mrtr_carries_own(const cJSON *params);
 int mrtr_ask(struct approval_store *st, const struct approval_subject *s, const cJSON *params, cJSON **result);
 
 struct mrtr_verdict {
-	enum mcpf_decision decision;     /* ALLOW (approved: decide again), DECLINED, APPROVAL_TIMEOUT, INVALID */
+	enum mcpf_decision decision;     /* ALLOW (approved: decide again), DECLINED, APPROVAL_TIMEOUT, INVALID, DENY */
 	char by[64];
 	char reason[256];
 	cJSON *carried;                  /* ALLOW: the server's round carried in the state, or NULL; caller frees */
 };
-/* Step 2, for a retry of the call s describes. */
+/* Step 2, for a retry of the call s describes; s->via is who may approve
+ * it now (the current policy's decision): without MCPF_VIA_ELICITATION
+ * the client's answer is not taken (DENY; the call stays pending, an
+ * operator's decision still stands). */
 int mrtr_retry(struct approval_store *st, const struct approval_subject *s, const cJSON *params,
 	       struct mrtr_verdict *out);
 /* Step 3: the request (one JSON-RPC object) without the daemon's key and

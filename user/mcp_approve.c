@@ -284,6 +284,8 @@ static int mrtr_call(struct request_ctx *rc, struct jsonrpc_msg *jm, struct deci
 		jm->verdict = JSONRPC_ANSWERED;
 		return MRTR_ANSWERED;
 	}
+	if (*v == MCPF_DECISION_ALLOW)
+		s.via = MCPF_VIA_ELICITATION | MCPF_VIA_OPERATOR;  /* no rule asks now: decided again below */
 	if (mrtr_retry(st, &s, jm->params, &mv))
 		return -1;
 	snprintf(rc->mrtr_by, sizeof(rc->mrtr_by), "%s", mv.by);

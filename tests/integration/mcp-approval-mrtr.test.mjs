@@ -14,6 +14,7 @@ import { itest } from '../lib/itest.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
 import { startDaemon, MCPFENCE } from '../lib/daemon.mjs';
 import { startRecorder, expectDenial, resultText, policyOf, waitUntil } from '../lib/mcp.mjs';
+import { scrapeMetrics, parseSamples } from '../lib/metrics.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLIENT = path.join(here, '../lib/mrtr-client.mjs');
@@ -57,12 +58,24 @@ function neverSawDaemon(rec) {
   assert.deepEqual(rec.requestsMentioning('mcpf1.'), [], 'the daemon\'s requestState reached the server');
 }
 
-async function setup(t, name, approval) {
+const approvePolicy = (port, approval) => policyOf({ rec: { port, tools: { execute: { action: 'approve', approval } } } });
+
+async function setup(t, name, approval, args = []) {
   const sb = sandbox(t, name);
   const rec = await startRecorder(sb, { tools: ['echo', 'execute'], jsonResponse: true });
-  const daemon = await startDaemon(sb, { policy: policyOf({ rec: { port: rec.port, tools: {
-    execute: { action: 'approve', approval } } } }), args: ['--audit', path.join(sb.tmp, 'audit.jsonl')] });
+  const daemon = await startDaemon(sb, { policy: approvePolicy(rec.port, approval),
+    args: ['--audit', path.join(sb.tmp, 'audit.jsonl'), ...args] });
   return { sb, rec, daemon };
+}
+
+// Rewrite the policy, SIGHUP, and wait until the daemon counts the reload.
+async function reload(daemon, policy) {
+  const okReloads = async () => parseSamples(await scrapeMetrics(daemon))
+    .find((s) => s.name === 'mcpfence_policy_reloads_total' && s.labels.result === 'ok')?.value ?? 0;
+  const before = await okReloads();
+  fs.writeFileSync(daemon.policyFile, JSON.stringify(policy, null, 2));
+  daemon.proc.kill('SIGHUP');
+  await waitUntil(async () => (await okReloads()) > before, `a policy reload\n${daemon.log}`);
 }
 
 // The audit line of the decided execute call (the input_required answer is none).
@@ -219,3 +232,46 @@ itest('2026-07-28 MRTR and batches: a call needing approval in a batch is denied
   assert.deepEqual(rec.requestsMentioning('mrtr-batch-marker'), []);
   neverSawDaemon(rec);
 });
+
+// The rule that governs the call when the answer comes decides whether the
+// client may give it: a reload to operator-only between the ask and the
+// retry leaves the client's yes untaken (the call stays pending); an
+// operator's approve, where the asked call allows one, still counts.
+for (const [label, asked] of [['elicitation', ['elicitation']], ['both', ['elicitation', 'operator']]]) {
+  itest(`2026-07-28 MRTR, via ${JSON.stringify(asked)} reloaded to ["operator"] before the retry: the client's accept does not run the call`, async (t) => {
+    const { sb, rec, daemon } = await setup(t, `mrtr-via-${label}`, { timeout: '60s', via: asked },
+      ['--agent-identity', 'cgroup']);
+    const args = { marker: `mrtr-via-${label}-marker` };
+    const [go, again] = [path.join(sb.tmp, 'go'), path.join(sb.tmp, 'again')];
+    const script = path.join(sb.tmp, 'mrtr-via.json');
+    fs.writeFileSync(script, JSON.stringify([call(1, 'execute', args), { waitFile: go },
+      retry(2, 'execute', args, answer('accept', true)), { waitFile: again },
+      retry(3, 'execute', args, answer('accept', true))]));
+    const agent = sb.spawn(process.execPath, [CLIENT, '--url', rec.url('/mcp/stateless'), '--script-file', script], { cgroup: true });
+    await agent.waitForOutput(/"response"/, { timeoutMs: 20000 });
+    expectAsked(JSON.parse(agent.stdout.split('\n')[0]).response);
+    await reload(daemon, approvePolicy(rec.port, { timeout: '60s', via: ['operator'] }));
+    fs.writeFileSync(go, '');
+    await waitUntil(() => agent.stdout.split('\n').filter((l) => l.startsWith('{"response"')).length === 2,
+      'the answer to the retry', 20000);
+    const refused = JSON.parse(agent.stdout.split('\n')[1]).response;
+    expectDenial(assert, refused.message.result, { reason: 'the policy now lets only an operator approve this call' });
+    assert.deepEqual(rec.requestsMentioning(args.marker), [], 'the client approved its own call after the reload');
+    const out = await sb.runOutside(MCPFENCE, ['approvals', '--json', '--control', daemon.controlPath]);
+    const [pending, ...more] = JSON.parse(out.stdout).pending;
+    assert.deepEqual(more, []);
+    assert.equal(pending?.tool, 'execute', 'the call stays pending');
+    if (asked.includes('operator'))
+      assert.equal((await sb.runOutside(MCPFENCE, ['approve', pending.id, '--control', daemon.controlPath])).code, 0);
+    fs.writeFileSync(again, '');
+    await agent.waitForOutput(/"ok":true/, { timeoutMs: 20000 });
+    const [, , last] = JSON.parse(agent.stdout.trim().split('\n').pop()).responses;
+    if (asked.includes('operator')) {
+      assert.equal(resultText(last.message.result), `ran execute {"marker":"${args.marker}"}`, JSON.stringify(last));
+    } else {
+      expectDenial(assert, last.message.result, { reason: 'the policy now lets only an operator approve this call' });
+      assert.deepEqual(rec.requestsMentioning(args.marker), []);
+    }
+    neverSawDaemon(rec);
+  });
+}

@@ -248,6 +248,25 @@ TEST(mrtr_ask_then_retry_through_the_store)
 	cJSON_Delete(p);
 	cJSON_Delete(asked);
 
+	/* the policy now lets only an operator approve (reloaded since it
+	 * asked): the client's yes is not taken, the call stays pending and
+	 * the state good; the operator's yes then counts */
+	CHECK_INT_EQ(mrtr_ask(st, &s, NULL, &asked), 0);
+	struct approval_subject now = s;
+
+	now.via = MCPF_VIA_OPERATOR;
+	p = retry_params(asked, "accept", true, NULL);
+	CHECK_INT_EQ(mrtr_retry(st, &now, p, &v), 0);
+	CHECK_INT_EQ(v.decision, MCPF_DECISION_DENY);
+	CHECK(strstr(v.reason, "only an operator") != NULL);
+	CHECK_INT_EQ(st->n_pending, 1);
+	CHECK_INT_EQ(approval_decide(st, approval_id(approval_first(st)), true, 0, "operator uid 0", NULL), 0);
+	CHECK_INT_EQ(mrtr_retry(st, &now, p, &v), 0);
+	CHECK_INT_EQ(v.decision, MCPF_DECISION_ALLOW);
+	CHECK_STR_EQ(v.by, "operator uid 0");
+	cJSON_Delete(p);
+	cJSON_Delete(asked);
+
 	/* timeout in the store: the retry gets the reason */
 	s.timeout_s = 2;
 	CHECK_INT_EQ(mrtr_ask(st, &s, NULL, &asked), 0);
