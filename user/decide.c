@@ -282,7 +282,7 @@ enum mcpf_decision decide(struct policy_maps *maps, const struct decide_request 
 	if ((v = check_conditions(req, wild, out)) != MCPF_DECISION_ALLOW ||
 	    (v = check_conditions(req, exact, out)) != MCPF_DECISION_ALLOW ||
 	    (v = check_conditions(req, also, out)) != MCPF_DECISION_ALLOW ||
-	    (v = check_limits(maps, req, entries, 3, !ask, out)) != MCPF_DECISION_ALLOW)
+	    (v = check_limits(maps, req, entries, 3, !ask && !req->look_only, out)) != MCPF_DECISION_ALLOW)
 		return v;
 	if (ask) {
 		out->approval = decider->approval;

@@ -75,6 +75,7 @@ struct decide_request {
 	const char *session;          /* Mcp-Session-Id or a per-connection id */
 	unsigned long long now_ns;    /* CLOCK_BOOTTIME, see boot_time_ns() */
 	bool approved;                /* a human approved it: "approve" acts as allow */
+	bool look_only;               /* the verdict only, for a call not made now: nothing is spent */
 	/* decide_method() only: */
 	const char *method;
 	struct mcp_method_target target;  /* arguments: use .arguments above */

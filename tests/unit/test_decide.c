@@ -868,3 +868,22 @@ MAPS_TEST(decide_approve_checks_first_and_spends_only_when_approved)
 	CHECK_INT_EQ(verdict_of(f, (struct call){ .tool = "rm", .args = "{\"path\":\"/etc\"}" }), MCPF_DECISION_DENY);
 	cJSON_Delete(args);
 }
+
+/* look_only: the verdict of a call not made now (an elicitation answer
+ * checked against the policy of the moment) spends no budget. */
+MAPS_TEST(decide_look_only_spends_nothing)
+{
+	struct decision d;
+	struct decide_request req = { .server = "fs", .tool = "ls", .cgroup_id = 7, .uid = 1000, .pid = 100,
+				      .session = "s1", .now_ns = T0, .look_only = true };
+
+	CHECK(fixture_compile(f, "{'version':'1','servers':{'fs':{'default':'deny','tools':{"
+				 "'ls':{'rate_limit':{'max':1,'window':60}}}}}}") == 0);
+	for (int i = 0; i < 3; i++)
+		CHECK_INT_EQ(decide(&f->maps, &req, &d), MCPF_DECISION_ALLOW);
+	req.look_only = false;
+	CHECK_INT_EQ(decide(&f->maps, &req, &d), MCPF_DECISION_ALLOW);
+	CHECK_INT_EQ(decide(&f->maps, &req, &d), MCPF_DECISION_RATE_LIMITED);
+	req.look_only = true;
+	CHECK_INT_EQ(decide(&f->maps, &req, &d), MCPF_DECISION_RATE_LIMITED);
+}
