@@ -23,6 +23,7 @@ struct approval {
 
 const char *approval_id(const struct approval *a) { return a->id; }
 const struct approval_subject *approval_subject_of(const struct approval *a) { return &a->s; }
+void *approval_ctx_of(const struct approval *a) { return a->ctx; }
 long long approval_age_s(const struct approval *a) { return monotonic_s() - a->start_s; }
 
 static struct approval *approval_of(const struct dlist *n)

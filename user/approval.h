@@ -110,6 +110,7 @@ int approval_decide(struct approval_store *st, const char *id, bool approve, lon
 const struct approval *approval_find(const struct approval_store *st, const char *id);
 const char *approval_id(const struct approval *a);
 const struct approval_subject *approval_subject_of(const struct approval *a);
+void *approval_ctx_of(const struct approval *a);  /* the ctx given to approval_submit */
 long long approval_age_s(const struct approval *a);
 const struct approval *approval_first(const struct approval_store *st);
 const struct approval *approval_next(const struct approval *a);

@@ -75,9 +75,28 @@ static bool can_elicit(const struct request_ctx *rc, const struct approval_subje
 	return strcasestr(accept, "text/event-stream") != NULL;
 }
 
+/* May the agent's client still approve this held call? The rule that
+ * governs it now decides (the policy may have been reloaded since it
+ * was asked): an approve rule must name elicitation; any other verdict
+ * is met again when the approved call goes out (held_done). */
+static bool elicit_allowed_now(struct policy_maps *p, const struct approval *a)
+{
+	const struct approval_subject *s = approval_subject_of(a);
+	const struct held_call *h = approval_ctx_of(a);
+	struct decide_request dr = {
+		.server = s->server, .tool = s->tool, .arguments = h->arguments, .cgroup_id = s->cgroup_id,
+		.uid = s->uid, .pid = s->identity_pid, .session = s->session, .now_ns = boot_time_ns(),
+		.look_only = true,
+	};
+	struct decision d;
+
+	return decide(p, &dr, &d) != MCPF_DECISION_APPROVE || (d.approval.via & MCPF_VIA_ELICITATION);
+}
+
 /* A response to the daemon's own elicitation/create: never forwarded
  * (the server does not know the id). It decides the held call when it
- * comes from the same agent, for the same server and session. */
+ * comes from the same agent, for the same server and session, and the
+ * policy of now still lets the client approve it. */
 static void elicit_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm)
 {
 	const struct mcpf_conn *o = rc->f->origin;
@@ -89,6 +108,11 @@ static void elicit_answer(struct request_ctx *rc, const struct jsonrpc_msg *jm)
 	if (!s || s->cgroup_id != o->cgroup_id || s->uid != o->uid || strcmp(s->server, o->server) ||
 	    strcmp(s->session, rc->session) || !(s->via & MCPF_VIA_ELICITATION)) {
 		log_info("pid=%u: an answer to an elicitation that is not pending for it; dropped", o->pid);
+		return;
+	}
+	if (!elicit_allowed_now(rc->f->enf->policy, a)) {
+		log_info("pid=%u: an answer to an elicitation the policy no longer lets its client give; dropped "
+			 "(the call waits for an operator or its timeout)", o->pid);
 		return;
 	}
 	approval_decide(st, id, elicit_accepted(cJSON_GetObjectItemCaseSensitive(jm->node, "result")), -1,

@@ -18,6 +18,7 @@ import {
   startRecorder, spawnAgent, expectDenial, resultText, policyOf, rawExchange, rawMessages, sessionSteps,
   sessionPost, toolCall, waitUntil,
 } from '../lib/mcp.mjs';
+import { scrapeMetrics, parseSamples } from '../lib/metrics.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const LOAD = path.join(here, '../lib/approval-load.mjs');
@@ -431,4 +432,38 @@ itest('the id of a call held for approval is refused on another connection of it
   // decided: the id is free again
   const again = await rawExchange(sb, rec.port, [post(toolCall(5, 'echo'))]);
   assert.equal(resultText(rawMessages(again.responses[0])[0].result), 'ran echo {}');
+});
+
+// The rule that governs a held call when the client's answer comes decides
+// whether the client may give it: reloaded to operator-only meanwhile, the
+// answer is dropped and the call stays held for an operator.
+itest('elicitation, the policy reloaded to via ["operator"] before the client answers: its accept does not run the call; the operator\'s approve does', async (t) => {
+  const sb = sandbox(t, 'approve-elicit-reload');
+  const rec = await startRecorder(sb, { tools: ['echo', 'execute'], jsonResponse: true });
+  const policy = (via) => policyOf({ rec: { port: rec.port, tools: {
+    execute: { action: 'approve', approval: { timeout: '60s', via } } } } });
+  const daemon = await startDaemon(sb, { policy: policy(['elicitation', 'operator']), args: ['--agent-identity', 'cgroup'] });
+  const go = path.join(sb.tmp, 'answer-now');
+  const agent = await spawnAgent(sb, rec.url(), { elicit: `accept-after:${go}` });
+  const running = agent.callTool('execute', { marker: 'elicit-reload-marker' });
+  const [held] = await waitPending(sb, daemon, 1);
+  await waitUntil(async () => (await agent.must('serverRequests')).length === 1, 'the client asked');
+
+  const okReloads = async () => parseSamples(await scrapeMetrics(daemon))
+    .find((s) => s.name === 'mcpfence_policy_reloads_total' && s.labels.result === 'ok')?.value ?? 0;
+  const before = await okReloads();
+  fs.writeFileSync(daemon.policyFile, JSON.stringify(policy(['operator']), null, 2));
+  daemon.proc.kill('SIGHUP');
+  await waitUntil(async () => (await okReloads()) > before, `a policy reload\n${daemon.log}`);
+
+  fs.writeFileSync(go, '');
+  const dropped = /an answer to an elicitation the policy no longer lets its client give; dropped/;
+  await waitUntil(() => dropped.test(daemon.log) || rec.requestsMentioning('elicit-reload-marker').length,
+    'the client\'s answer, dropped or taken', 20000);
+  assert.deepEqual(rec.requestsMentioning('elicit-reload-marker'), [], 'the client approved its own call after the reload');
+  assert.deepEqual((await pending(sb, daemon)).map((p) => p.id), [held.id], 'the call stays held');
+  assert.equal((await ctl(sb, daemon, ['approve', held.id])).code, 0);
+  assert.equal(resultText(await running), 'ran execute {"marker":"elicit-reload-marker"}');
+  assert.equal(rec.calls().filter((c) => c.tool === 'execute').length, 1);
+  await agent.close();
 });

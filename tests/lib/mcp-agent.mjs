@@ -33,7 +33,9 @@
 // sampling/createMessage -> text "sampled: <first message text>" from model
 // "mcpfence-test-model"; elicitation/create -> {"action":"decline"}, or as
 // --elicit says: accept ({"action":"accept","content":{"approve":true}}),
-// ignore (never answers), none (elicitation not declared at all).
+// ignore (never answers), none (elicitation not declared at all),
+// accept-after:PATH (accept once PATH exists: the test did something first).
+import fs from 'node:fs';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -86,6 +88,10 @@ class Session {
       this.client.setRequestHandler(ElicitRequestSchema, async (request) => {
         this.serverRequests.push(request);
         if (opt.elicit === 'ignore') return new Promise(() => {});
+        if (opt.elicit.startsWith('accept-after:')) {
+          while (!fs.existsSync(opt.elicit.slice(13))) await new Promise((resolve) => setTimeout(resolve, 20));
+          return { action: 'accept', content: { approve: true } };
+        }
         return opt.elicit === 'accept' ? { action: 'accept', content: { approve: true } } : { action: 'decline' };
       });
     }
