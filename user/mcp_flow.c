@@ -501,22 +501,27 @@ static int refuse_elsewhere(struct mcp_flow *f, struct flow_io *io, const struct
 }
 
 /* A body read without a tree (jsonrpc_quick.h), one tools/call request:
- * true when it is allowed as read, decided into *d (its budgets spent).
- * false, nothing spent: a call its id cannot be told from, or whose
- * decision needs more of it (conditions on its arguments) or is not
- * allow (an approval, a denial): the body is read again with the tree. */
+ * true when it is allowed as read, decided into *d (its budgets spent)
+ * and its id claimed in its session (rc->quick_ids). false, nothing
+ * spent or kept: a call its id cannot be told from, or whose decision
+ * needs more of it (conditions on its arguments) or is not allow (an
+ * approval, a denial): the body is read again with the tree. The id is
+ * claimed before the decision, so no other connection's claim can come
+ * between the two and refuse a call whose budgets are spent. */
 static bool quick_allowed(struct request_ctx *rc, const struct jsonrpc_body *b, struct decision *d)
 {
 	struct decide_request dr = call_request(rc, &b->msgs[0]);
 	enum mcpf_decision v;
 
 	if (id_in_use(rc, b, 0) ||
-	    (rc->shared_ids && session_ids_busy(rc->f->origin->server, rc->session, b->msgs[0].id)))
+	    (rc->shared_ids && session_ids_claim(&rc->quick_ids, rc->f->origin->server, rc->session, b->msgs[0].id)))
 		return false;
 	rc->allowed_ns = dr.now_ns = boot_time_ns();
 	enforce_lock();
 	v = decide(rc->f->enf->policy, &dr, d);
 	enforce_unlock();
+	if (v != MCPF_DECISION_ALLOW)
+		session_ids_release(&rc->quick_ids);
 	return v == MCPF_DECISION_ALLOW;
 }
 
@@ -576,6 +581,8 @@ again:
 		err = -1;
 		goto out;
 	}
+	rc.ex->ids = rc.quick_ids;
+	rc.quick_ids = NULL;
 	rc.ex->own_100 = own_100;
 	rc.ex->legacy = rc.legacy != NULL;
 	rc.ex->shape = jsonrpc_reply_shape(m);
@@ -586,6 +593,7 @@ again:
 		struct jsonrpc_msg *jm = &b.msgs[i];
 		size_t req_bytes = b.batch ? jm->span.len : m->body_len;
 		const char *why = jm->kind == JSONRPC_INVALID ? jm->invalid_reason
+				  : rc.allowed                ? NULL  /* one call, read, checked and claimed */
 				  : id_in_use(&rc, &b, i)     ? "the id of a request still awaiting its answer"
 							      : claim_id(&rc, jm);
 
@@ -675,6 +683,7 @@ again:
 	if (!err && http1_expect_response(&f->resp, m->method))
 		err = -1;
 out:
+	session_ids_release(&rc.quick_ids);
 	if (rc.held && !f->held)
 		mcp_flow_held_drop(f, rc.held);
 	cJSON_Delete(rc.replies);

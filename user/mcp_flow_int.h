@@ -97,6 +97,7 @@ struct request_ctx {
 	char mrtr_by[64];            /* who decided a call asked the 2026-07-28 way (approval_mrtr.h) */
 	struct bytebuf upstream_body; /* not empty: the call as it goes upstream instead (mrtr_strip) */
 	const struct decision *allowed; /* its one call is allowed already (a quick body: on_mcp_request) */
+	struct session_id *quick_ids;   /* ... and its id claimed, until its exchange takes the claim */
 	unsigned long long allowed_ns;  /* ... at this time */
 };
 

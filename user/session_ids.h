@@ -52,7 +52,8 @@ struct session_id;
  * 0; -EEXIST when any connection's exchange claims it already; -EINVAL
  * for an id neither a string nor a number; -ENOMEM. */
 int session_ids_claim(struct session_id **chain, const char *server, const char *session, const cJSON *id);
-/* Is id claimed in the session (by any exchange)? */
+/* Is id claimed in the session (by any exchange, or a tombstone)? For
+ * tests and checks: the daemon claims at once (session_ids_claim). */
 bool session_ids_busy(const char *server, const char *session, const cJSON *id);
 /* Releases every claim of the chain; *chain is NULL after. */
 void session_ids_release(struct session_id **chain);

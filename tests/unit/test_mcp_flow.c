@@ -253,6 +253,12 @@ MAPS_TEST(mcp_flow_id_in_flight_on_another_connection_of_the_session_is_refused)
 	CHECK_INT_EQ(b.up.len, 0);
 	CHECK(has(&b.client, REFUSED_ID));
 	CHECK(has(&b.client, "\"id\":\"7\""));
+	/* a call the quick read does not allow is read again whole: its id,
+	 * taken by the quick read, was given back, and it is denied as such */
+	CHECK_INT_EQ(from_agent_in(&b.flow, &b.io, "S", CALL(9, "rm")), 0);
+	CHECK(has(&b.client, "no deleting"));
+	CHECK(!has(&b.client, "\"id\":9,\"error\""));
+	bb_reset(&b.client);
 	/* another session is another id space */
 	CHECK_INT_EQ(from_agent_in(&b.flow, &b.io, "T", CALL(7, "echo")), 0);
 	CHECK(has(&b.up, CALL(7, "echo")));
