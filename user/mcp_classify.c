@@ -11,7 +11,7 @@
 #include "json_strict.h"
 #include "mcp_classify.h"
 
-void mcp_session_key(const struct http1_msg *m, const char *legacy_id, const char *conn_session,
+bool mcp_session_key(const struct http1_msg *m, const char *legacy_id, const char *conn_session,
 		     char *out, size_t len)
 {
 	const char *v;
@@ -19,12 +19,16 @@ void mcp_session_key(const struct http1_msg *m, const char *legacy_id, const cha
 
 	/* a legacy server reads its session from the target and never looks
 	 * at Mcp-Session-Id, which the agent could then vary at will */
-	if (legacy_id)
+	if (legacy_id) {
 		copy_cut(out, len, legacy_id);
-	else if (http1_find_header(m, "Mcp-Session-Id", &v, &vlen) == 1)
+		return false;
+	}
+	if (http1_find_header(m, "Mcp-Session-Id", &v, &vlen) == 1) {
 		snprintf(out, len, "%.*s", (int)vlen, v);
-	else
-		copy_cut(out, len, conn_session);
+		return true;
+	}
+	copy_cut(out, len, conn_session);
+	return false;
 }
 
 bool mcp_path_is_mcp(const char *path)

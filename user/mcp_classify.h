@@ -38,8 +38,9 @@ int mcp_request_line_session(const char *head, size_t n, struct mcp_legacy_targe
 void mcp_legacy_key(const struct mcp_legacy_target *t, char *out, size_t cap);
 /* The key of "session"-scoped limits and the audit log: the legacy
  * session id of a request to a legacy session's target, else
- * Mcp-Session-Id, else the connection's own key. */
-void mcp_session_key(const struct http1_msg *m, const char *legacy_id, const char *conn_session,
+ * Mcp-Session-Id, else the connection's own key. true: the key is a
+ * Streamable HTTP session's (Mcp-Session-Id). */
+bool mcp_session_key(const struct http1_msg *m, const char *legacy_id, const char *conn_session,
 		     char *out, size_t len);
 /* Can no reader find JSON-RPC in text[0..len)? 1 none can, 0 one may,
  * -1 not known before more of it comes (sn carries the reading on). */

@@ -545,9 +545,9 @@ static int on_mcp_request(struct mcp_flow *f, struct flow_io *io, const struct h
 		mcp_legacy_key(&lt, legacy_key, sizeof(legacy_key));
 		rc.legacy = mcp_session_find(f->origin->server, legacy_key, &elsewhere);
 	}
-	mcp_session_key(m, rc.legacy || elsewhere ? lt.id : NULL, f->conn_session, rc.session, sizeof(rc.session));
 	/* a legacy session's ids are checked on its one track already */
-	rc.shared_ids = !rc.legacy && http1_find_header(m, "Mcp-Session-Id", NULL, NULL) == 1;
+	rc.shared_ids = mcp_session_key(m, rc.legacy || elsewhere ? lt.id : NULL, f->conn_session, rc.session,
+					sizeof(rc.session));
 
 	if (elsewhere)
 		return refuse_elsewhere(f, io, m, rc.session);

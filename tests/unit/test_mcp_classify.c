@@ -59,16 +59,16 @@ TEST(mcp_classify_session_key_prefers_the_legacy_id_then_the_header)
 	CHECK(parse(&p, "/messages?x=1&sessionId=abc", "Mcp-Session-Id: hdr\r\n", "", 0) == 0);
 	CHECK_INT_EQ(mcp_legacy_session(http1_msg(&p), &t), 1);
 	CHECK_STR_EQ(t.id, "abc");
-	mcp_session_key(http1_msg(&p), t.id, "conn-1", key, sizeof(key));
+	CHECK(!mcp_session_key(http1_msg(&p), t.id, "conn-1", key, sizeof(key)));
 	CHECK_STR_EQ(key, "abc");
-	mcp_session_key(http1_msg(&p), NULL, "conn-1", key, sizeof(key));
+	CHECK(mcp_session_key(http1_msg(&p), NULL, "conn-1", key, sizeof(key)));  /* a Streamable HTTP session's */
 	CHECK_STR_EQ(key, "hdr");
 	http1_free(&p);
 
 	CHECK(parse(&p, "/messages?sessionId=abc", "", "", 0) == 0);
 	mcp_session_key(http1_msg(&p), "abc", "conn-1", key, sizeof(key));
 	CHECK_STR_EQ(key, "abc");
-	mcp_session_key(http1_msg(&p), NULL, "conn-1", key, sizeof(key));
+	CHECK(!mcp_session_key(http1_msg(&p), NULL, "conn-1", key, sizeof(key)));
 	CHECK_STR_EQ(key, "conn-1");
 	http1_free(&p);
 
