@@ -24,6 +24,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } settings SEC(".maps");
 
+/* Whether a daemon runs (see struct mcpf_daemon_alive). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mcpf_daemon_alive);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} daemon_alive SEC(".maps");
+
 /* Network namespace cookie -> the daemon's listener ports in it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -213,6 +213,21 @@ static __always_inline bool daemon_listening(struct bpf_sock_addr *ctx, const st
 	return ok;
 }
 
+/* The verdict for a connection to a target that is not handed to the
+ * daemon: refused while a daemon runs (it is about to serve the namespace,
+ * or something is wrong with its listener there: never let that pass
+ * unjudged), and when none runs, refused or passed by the fail mode. */
+static __always_inline int unjudged_verdict(const struct mcpf_config *cfg)
+{
+	struct mcpf_daemon_alive *alive;
+	__u32 zero = 0;
+
+	if (cfg->fail_closed)
+		return CGROUP_REFUSE;
+	alive = bpf_map_lookup_elem(&daemon_alive, &zero);
+	return alive && bpf_ktime_get_boot_ns() < alive->until_ns ? CGROUP_REFUSE : CGROUP_ALLOW;
+}
+
 static __always_inline bool record_origin(struct bpf_sock_addr *ctx, const struct mcpf_endpoint *dst,
 					  const struct mcpf_endpoint *target, const struct mcpf_target *t)
 {
@@ -265,7 +280,7 @@ static __always_inline __u16 redirect_port(struct bpf_sock_addr *ctx, struct mcp
 	t = find_target(ctx, netns, lst != NULL, dst, &target);
 	if (!t)
 		return 0;
-	*verdict = cfg->fail_closed ? CGROUP_REFUSE : CGROUP_ALLOW;
+	*verdict = unjudged_verdict(cfg);
 	if (!lst) {
 		report_netns(netns);
 		if (bpf_map_lookup_elem(&netns_refused, &netns))

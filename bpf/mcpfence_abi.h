@@ -62,10 +62,25 @@ struct mcpf_config {
 	__u32 listen_addr4;      /* daemon IPv4 listeners, network order */
 	union mcpf_addr listen_addr6; /* daemon IPv6 listeners */
 	__u16 listen_port;     /* preferred port; per netns in netns_listen */
-	__u8 fail_closed;      /* no daemon listener: 1 = refuse, 0 = pass through */
+	__u8 fail_closed;      /* no daemon: 1 = refuse, 0 = pass through (see daemon_alive) */
 	__u8 sockmap;          /* 1 = put agent<->daemon pairs in the sockhash */
 	__u32 daemon_tgid;       /* informational: who wrote this config */
 };
+
+/* daemon_alive (single entry, key 0): a running daemon rewrites it every
+ * MCPF_ALIVE_BEAT_MS, MCPF_ALIVE_GRACE_NS ahead, and clears it when it
+ * detaches. While until_ns is ahead, a connection to a target that cannot
+ * be handed to the daemon (its namespace not served yet, no listener of
+ * the daemon's there) is refused in either fail mode: the daemon is there
+ * and serves the namespace within milliseconds. Fail-open passes such a
+ * connection only once no daemon has run for the grace period. */
+struct mcpf_daemon_alive {
+	__u64 until_ns;          /* bpf_ktime_get_boot_ns() clock; 0: no daemon */
+	__u32 tgid;              /* informational: who wrote it */
+	__u32 pad;
+};
+#define MCPF_ALIVE_BEAT_MS 1000
+#define MCPF_ALIVE_GRACE_NS (3ULL * 1000 * 1000 * 1000)
 
 /* netns_listen value, keyed by network namespace cookie: the ports of the
  * daemon's listeners inside that namespace (0: none of that family).

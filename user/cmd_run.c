@@ -200,6 +200,7 @@ struct daemon {
 	struct endpoint_watch resolver;
 	struct watch signals;
 	struct watch prune_timer;
+	struct watch alive_timer;   /* daemon_alive beats */
 	struct watch drain_timer;
 	struct enforce enforce;
 	struct tool_inventory inventory;
@@ -461,15 +462,37 @@ static void on_prune_timer(struct watch *w, uint32_t revents)
 		log_debug("pruned %d expired rate-limit windows", n);
 }
 
-static int setup_prune_timer(struct daemon *d)
+/* The programs refuse rather than pass while this says a daemon runs. */
+static void on_alive_timer(struct watch *w, uint32_t revents)
 {
-	struct itimerspec every = { .it_interval = { RATE_PRUNE_SECONDS, 0 }, .it_value = { RATE_PRUNE_SECONDS, 0 } };
+	struct daemon *d = container_of(w, struct daemon, alive_timer);
+	uint64_t expirations;
+	int err;
 
-	d->prune_timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	d->prune_timer.cb = on_prune_timer;
-	if (d->prune_timer.fd < 0 || timerfd_settime(d->prune_timer.fd, 0, &every, NULL))
+	(void)revents;
+	if (read(w->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
+		return;
+	if ((err = kern_beat(&d->kern)))
+		log_warn("writing daemon_alive: %s", strerror(-err));
+}
+
+static int watch_every(struct loop *loop, struct watch *w, long ms, void (*cb)(struct watch *, uint32_t))
+{
+	struct timespec period = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L };
+	struct itimerspec every = { .it_interval = period, .it_value = period };
+
+	w->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	w->cb = cb;
+	if (w->fd < 0 || timerfd_settime(w->fd, 0, &every, NULL))
 		return -errno;
-	return loop_watch(&d->loop, &d->prune_timer, EPOLLIN);
+	return loop_watch(loop, w, EPOLLIN);
+}
+
+static int setup_timers(struct daemon *d)
+{
+	int err = watch_every(&d->loop, &d->prune_timer, RATE_PRUNE_SECONDS * 1000L, on_prune_timer);
+
+	return err ? err : watch_every(&d->loop, &d->alive_timer, MCPF_ALIVE_BEAT_MS, on_alive_timer);
 }
 
 /* The cgroup2 mount, for the audit log's cgroup paths; -1 if unknown. */
@@ -603,7 +626,7 @@ int cmd_run(int argc, char **argv)
 	d->loop.lock = enforce_lock;
 	d->loop.unlock = enforce_unlock;
 	/* cleanup below runs on a partial set-up: nothing may look open */
-	d->signals.fd = d->prune_timer.fd = d->drain_timer.fd = d->resolver.timer.fd = -1;
+	d->signals.fd = d->prune_timer.fd = d->alive_timer.fd = d->drain_timer.fd = d->resolver.timer.fd = -1;
 	d->handover.listen.fd = d->handover.session.fd = -1;
 	d->drain_timeout = a.drain_timeout;
 	d->fail_closed = a.fail_closed;
@@ -654,7 +677,7 @@ int cmd_run(int argc, char **argv)
 	if ((err = setup_enforcement(d, &a, policy, session >= 0, &audit)) ||
 	    (err = policy_watch_start(&d->policy, &d->loop)) ||
 	    (err = endpoint_watch_start(&d->resolver, &d->loop, &d->policy_maps)) ||
-	    (err = setup_prune_timer(d)) ||
+	    (err = setup_timers(d)) ||
 	    (err = proxy_start(&d->proxy, &d->loop, kern_conns_of(&d->kern), &d->enforce, a.workers)) ||
 	    (err = approval_ctl_start(&d->approvals, &d->loop, &d->proxy.wheel, &d->enforce, &a.approvals)) ||
 	    (err = netns_start(&d->netns, &d->loop, &d->proxy, &d->kern, a.cgroup, a.netns_dir, a.listen_port,
@@ -716,6 +739,7 @@ cleanup:
 	tool_names_free(d->enforce.listed);
 	loop_close(&d->loop, &d->signals);
 	loop_close(&d->loop, &d->prune_timer);
+	loop_close(&d->loop, &d->alive_timer);
 	loop_close(&d->loop, &d->drain_timer);
 	loop_fini(&d->loop);
 	free(d);

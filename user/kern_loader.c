@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "common.h"
 #include "kern_loader.h"
 #include "log.h"
 #include "mcpfence.skel.h"
@@ -158,6 +159,9 @@ int kern_load(struct kern_state *st, const struct kern_opts *o)
 	err = write_settings(st, o);
 	if (err && err != -EXDEV && err != -ENOENT)
 		log_error("writing settings map: %s", strerror(-err));
+	/* before anything is attached: the first connects see a daemon */
+	if (!err && (err = kern_beat(st)))
+		log_error("writing daemon_alive: %s", strerror(-err));
 	return err;
 }
 
@@ -275,10 +279,27 @@ int kern_attach(struct kern_state *st, const struct kern_opts *o)
 	return 0;
 }
 
+int kern_beat(struct kern_state *st)
+{
+	struct mcpf_daemon_alive alive = { .tgid = (__u32)getpid() };
+	__u32 zero = 0;
+
+	if (!st->detached)
+		alive.until_ns = boot_time_ns() + MCPF_ALIVE_GRACE_NS;
+	if (bpf_map_update_elem(bpf_map__fd(st->skel->maps.daemon_alive), &zero, &alive, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 void kern_detach(struct kern_state *st)
 {
-	if (st->lock_fd >= 0)
+	/* a successor that took the pin dir beats for itself: leave it be */
+	if (st->lock_fd >= 0) {
+		st->detached = true;
+		if (st->skel)
+			kern_beat(st);
 		unpin_links(st);
+	}
 	if (st->sk_msg_attached)
 		bpf_prog_detach2(bpf_program__fd(st->skel->progs.mcpf_sk_msg),
 				 bpf_map__fd(st->skel->maps.sock_pairs), BPF_SK_MSG_VERDICT);

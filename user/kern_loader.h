@@ -25,6 +25,7 @@ struct kern_state {
 	int cgroup_fd;           /* the cgroup2 root, where the programs are attached */
 	bool sk_msg_attached;
 	bool adopted;            /* every link was a previous daemon's, updated in place */
+	bool detached;           /* kern_detach ran: no more beats (daemon_alive) */
 	char bpffs[4096];
 };
 
@@ -34,8 +35,12 @@ int kern_load(struct kern_state *st, const struct kern_opts *o);
 /* Attach every program and pin the links; links a previous daemon pinned
  * on the same cgroup get our programs swapped in instead (no gap). */
 int kern_attach(struct kern_state *st, const struct kern_opts *o);
-/* Unpin the links: the programs go, new connections pass straight through. */
+/* Unpin the links and clear daemon_alive: the programs go, new
+ * connections pass straight through. */
 void kern_detach(struct kern_state *st);
+/* Tell the programs a daemon runs, for the next MCPF_ALIVE_GRACE_NS
+ * (every MCPF_ALIVE_BEAT_MS); after kern_detach, that none does. */
+int kern_beat(struct kern_state *st);
 /* detach: unpin the links (the programs go), and the maps unless keep_maps.
  * !detach: leave links and maps pinned, programs attached, for the next
  * daemon. Safe on a partial set-up. */

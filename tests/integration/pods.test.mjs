@@ -244,6 +244,30 @@ itest('--fail-closed: a pod with an unnamed namespace, started after the daemon 
   assert.match(daemon.log, /not served yet|serving network namespace \d+ \((agent|cgroup) pid/);
 });
 
+itest('default (fail-open) mode: an unannounced pod whose agent calls at once: refused while the daemon serves it, never passed', async (t) => {
+  const sb = sandbox(t, 'pods-late-open-race');
+  const net = new PodNetwork(sb);
+  const daemon = await startDaemon(sb, { policy: DENY_EXECUTE(3001) });
+  const firsts = [];
+  let slipped = 0;
+  for (let i = 0; i < 3; i++) {
+    const pod = net.addPod(`race${i}`, { named: false });
+    // the pod's server runs outside the agents' cgroup: nothing announces
+    // the namespace before the agent's own socket(), a moment before its connect()
+    const rec = await startRecorder(sb, { tools: REC_TOOLS, port: 3001, pod: { spawn: (cmd, args) => pod.spawn(cmd, args, { cgroup: sb.daemonCgroup }) } });
+    const first = await rawAgentIn(pod, ['--port', '3001', '--tool', 'execute']);
+    firsts.push(first.ok ? first.status : first.error);
+    const later = await rawAgentIn(pod, ['--port', '3001', '--tool', 'execute']);
+    assert.equal(later.ok, true, later.error);
+    assert.match(later.body, /mcpfence/);
+    slipped += rec.calls().filter((c) => c.tool === 'execute').length;
+  }
+  t.diagnostic(`first connects of an unannounced pod (fail-open, daemon running): ${JSON.stringify(firsts)}`);
+  assert.equal(slipped, 0, `denied calls that ran: first connects ${JSON.stringify(firsts)}`);
+  for (const what of firsts) assert.ok(what === 200 || /PermissionError|Errno 1\b/.test(String(what)), String(what));
+  assert.match(daemon.log, /serving network namespace \d+ \(agent pid/);
+});
+
 // Resolves with the ms from `started` until the daemon logs one more
 // "serving network namespace" line than `before`.
 async function servedWithin(daemon, before, started) {

@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "mcpfence.skel.h"
+#include "common.h"
 #include "endpoint.h"
 #include "harness.h"
 #include "sysfs.h"
@@ -329,6 +330,18 @@ int kern_refuse(struct kern *k)
 	__u64 when = 1;
 
 	return bpf_map_update_elem(bpf_map__fd(k->skel->maps.netns_refused), &k->netns, &when, BPF_ANY) ? -errno : 0;
+}
+
+int kern_alive(struct kern *k, enum kern_beat beat)
+{
+	struct mcpf_daemon_alive v = { .tgid = (__u32)getpid() };
+	__u32 zero = 0;
+
+	if (beat == KERN_BEATING)
+		v.until_ns = boot_time_ns() + MCPF_ALIVE_GRACE_NS;
+	else if (beat == KERN_BEAT_STALE)
+		v.until_ns = boot_time_ns() - 1;
+	return bpf_map_update_elem(bpf_map__fd(k->skel->maps.daemon_alive), &zero, &v, BPF_ANY) ? -errno : 0;
 }
 
 int kern_own_addr(struct kern *k, const char *addr, bool known)

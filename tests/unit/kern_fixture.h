@@ -85,6 +85,11 @@ int kern_serve(struct kern *k, uint16_t port4, uint16_t port6);
 /* netns_refused holds the case's namespace (the daemon could not serve
  * it, or let it go). */
 int kern_refuse(struct kern *k);
+/* daemon_alive: no daemon ever beat (KERN_NO_BEAT), a daemon beat just
+ * now (KERN_BEATING), or its last beat is past the grace period
+ * (KERN_BEAT_STALE: it died a while ago). */
+enum kern_beat { KERN_NO_BEAT, KERN_BEATING, KERN_BEAT_STALE };
+int kern_alive(struct kern *k, enum kern_beat beat);
 /* IPv4 address addr on the case's lo (a namespace's own address, like a
  * pod IP), and in local_addrs when known (as the daemon's netlink feed
  * puts it there). */

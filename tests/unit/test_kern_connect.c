@@ -71,6 +71,7 @@ static const struct row {
 	bool upstream;            /* socket marked MCPF_SOCK_UPSTREAM (the daemon's own) */
 	bool own_addr_unknown;    /* OWN_ADDR not in local_addrs */
 	bool refused;             /* the namespace is in netns_refused */
+	enum kern_beat beat;      /* daemon_alive */
 	enum outcome want[N_DESTS];
 } rows[] = {
 	/*         127.0.0.1 127.0.0.2 0.0.0.0 :: ::1 ::ffff:127.0.0.1 ::ffff:0.0.0.0 OWN_ADDR 127.0.0.1:3002 */
@@ -91,6 +92,13 @@ static const struct row {
 	{ "server 127.0.0.1, target *:3001", "127.0.0.1", ":3001",
 	  .want = { R, R, R, R, R, R, R, R, S } },
 	{ "namespace not served, fail-open", "::", "127.0.0.1:3001", .serve = SERVE_NONE,
+	  .want = { S, S, S, S, S, S, S, S, S } },
+	/* a daemon runs: it is about to serve the namespace, never pass meanwhile */
+	{ "namespace not served, fail-open, daemon running", "::", "127.0.0.1:3001", .serve = SERVE_NONE,
+	  .beat = KERN_BEATING,
+	  .want = { E, E, E, E, E, E, E, E, S } },
+	{ "namespace not served, fail-open, daemon gone past its grace", "::", "127.0.0.1:3001", .serve = SERVE_NONE,
+	  .beat = KERN_BEAT_STALE,
 	  .want = { S, S, S, S, S, S, S, S, S } },
 	{ "namespace not served, fail-closed", "::", "127.0.0.1:3001", .serve = SERVE_NONE, .fail_closed = true,
 	  .want = { E, E, E, E, E, E, E, E, S } },
@@ -120,6 +128,14 @@ static const struct row {
 	  .want = { E, E, E, E, E, E, E, E, S } },
 	{ "daemon gone (served, nothing listening), fail-open", "::", "127.0.0.1:3001", .holder = NOBODY,
 	  .want = { S, S, S, S, S, S, S, S, S } },
+	{ "daemon just gone (served, nothing listening, last beat within the grace), fail-open", "::",
+	  "127.0.0.1:3001", .holder = NOBODY, .beat = KERN_BEATING,
+	  .want = { E, E, E, E, E, E, E, E, S } },
+	{ "a squatter on the daemon's ports, fail-open, daemon running", "::", "127.0.0.1:3001", .holder = SQUATTER,
+	  .beat = KERN_BEATING,
+	  .want = { E, E, E, E, E, E, E, E, S } },
+	{ "served, daemon running", "::", "127.0.0.1:3001", .beat = KERN_BEATING,
+	  .want = { R, R, R, R, R, R, R, R, S } },
 	{ "daemon gone (served, nothing listening), fail-closed", "::", "127.0.0.1:3001", .holder = NOBODY,
 	  .fail_closed = true,
 	  .want = { E, E, E, E, E, E, E, E, S } },
@@ -228,6 +244,7 @@ static void run_case(struct kern *k, const struct row *r, const struct dest *d, 
 	KERN_CHECK(where, kern_own_addr(k, OWN_ADDR, !r->own_addr_unknown) == 0);
 	if (r->refused)
 		KERN_CHECK(where, kern_refuse(k) == 0);
+	KERN_CHECK(where, kern_alive(k, r->beat) == 0);
 
 	KERN_CHECK(where, kern_enter(k, KERN_CG_DAEMON) == 0);
 	KERN_CHECK(where, (ls[L_SERVER] = kern_listen(k, r->server, PORT_SERVER)) >= 0);
