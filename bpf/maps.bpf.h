@@ -67,6 +67,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } daemon_socks SEC(".maps");
 
+/* Address -> how many served namespaces have it on an interface: an
+ * index of local_addrs by address alone, so connect4/6 know a destination
+ * is another namespace's own (the host's address seen from a pod, another
+ * pod's IP), where a server on a wildcard address answers. Each daemon
+ * builds its own from the namespaces it serves: not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, MCPF_MAX_LOCAL_ADDRS);
+	__type(key, union mcpf_addr);
+	__type(value, __u32);
+} local_addr_owners SEC(".maps");
+
 /* Addresses of the served namespaces' interfaces (netlink-fed). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

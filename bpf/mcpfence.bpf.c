@@ -118,6 +118,29 @@ static __always_inline bool same_listener(const struct bound_to *x, const struct
 	       x->ip6[1] == y->ip6[1] && x->ip6[2] == y->ip6[2] && x->ip6[3] == y->ip6[3];
 }
 
+/* dst is no address of the caller's namespace but one of another served
+ * namespace (the host's own address seen from a pod, another pod's IP): a
+ * server there on a wildcard address answers on it, and its listener
+ * cannot be looked up from here. The first registered loopback address on
+ * the port counts: a neighbour on that port gets the server's policy
+ * rather than the server being reached around it. */
+static __always_inline struct mcpf_target *elsewhere_local(const struct mcpf_endpoint *dst,
+							   const struct mcpf_port_addrs *alts,
+							   struct mcpf_endpoint *key)
+{
+	if (!bpf_map_lookup_elem(&local_addr_owners, &dst->addr))
+		return NULL;
+	for (__u32 i = 0; i < MCPF_PORT_ADDRS; i++) {
+		if (i >= alts->count)
+			break;
+		if (!addr_is_loopback(&alts->addr[i]))
+			continue;
+		key->addr = alts->addr[i];
+		return bpf_map_lookup_elem(&targets, key);
+	}
+	return NULL;
+}
+
 /* The registered endpoint dst reaches: exact address first, then the
  * port's wildcard, then, for a local destination with a listener on a
  * port a registered address uses: the registered address whose listening
@@ -127,8 +150,9 @@ static __always_inline bool same_listener(const struct bound_to *x, const struct
  * same server (its other socket, [::1]:P next to 127.0.0.1:P: enforcing
  * a policy on a neighbour beats letting the server's own be bypassed).
  * Local: loopback or in local_addrs; in a namespace not served (its
- * addresses unknown), any destination a listener in it takes. *key is
- * set to the entry that matched. */
+ * addresses unknown), any destination a listener in it takes; another
+ * served namespace's own address: elsewhere_local. *key is set to the
+ * entry that matched. */
 static __always_inline struct mcpf_target *find_target(struct bpf_sock_addr *ctx, __u64 netns, bool served,
 							const struct mcpf_endpoint *dst,
 							struct mcpf_endpoint *key)
@@ -148,7 +172,11 @@ static __always_inline struct mcpf_target *find_target(struct bpf_sock_addr *ctx
 	if (t)
 		return t;
 	alts = bpf_map_lookup_elem(&target_ports, &port);
-	if (!alts || (served && !addr_is_local(netns, &dst->addr)) || !listener_of(ctx, &dst->addr, port, &reached))
+	if (!alts)
+		return NULL;
+	if (served && !addr_is_local(netns, &dst->addr))
+		return elsewhere_local(dst, alts, key);
+	if (!listener_of(ctx, &dst->addr, port, &reached))
 		return NULL;
 	for (__u32 i = 0; i < MCPF_PORT_ADDRS; i++) {
 		if (i >= alts->count)

@@ -367,6 +367,7 @@ int kern_map_fd_of(const struct kern_state *st, enum kern_map_id id)
 	case KERN_MAP_NETNS_LISTEN: return bpf_map__fd(s->maps.netns_listen);
 	case KERN_MAP_DAEMON_SOCKS: return bpf_map__fd(s->maps.daemon_socks);
 	case KERN_MAP_LOCAL_ADDRS: return bpf_map__fd(s->maps.local_addrs);
+	case KERN_MAP_LOCAL_ADDR_OWNERS: return bpf_map__fd(s->maps.local_addr_owners);
 	case KERN_MAP_TARGET_PORTS: return bpf_map__fd(s->maps.target_ports);
 	case KERN_MAP_NETNS_EVENTS: return bpf_map__fd(s->maps.netns_events);
 	case KERN_MAP_NETNS_REFUSED: return bpf_map__fd(s->maps.netns_refused);

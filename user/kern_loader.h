@@ -56,8 +56,8 @@ int kern_tool_stats_fd(const struct kern_state *st);
 int kern_daemon_stats_fd(const struct kern_state *st);
 
 /* The maps of the namespace machinery (netns.c). */
-enum kern_map_id { KERN_MAP_NETNS_LISTEN, KERN_MAP_DAEMON_SOCKS, KERN_MAP_LOCAL_ADDRS, KERN_MAP_TARGET_PORTS, KERN_MAP_NETNS_EVENTS,
-		   KERN_MAP_NETNS_REFUSED };
+enum kern_map_id { KERN_MAP_NETNS_LISTEN, KERN_MAP_DAEMON_SOCKS, KERN_MAP_LOCAL_ADDRS, KERN_MAP_LOCAL_ADDR_OWNERS,
+		   KERN_MAP_TARGET_PORTS, KERN_MAP_NETNS_EVENTS, KERN_MAP_NETNS_REFUSED };
 int kern_map_fd_of(const struct kern_state *st, enum kern_map_id id);
 
 #endif

@@ -253,7 +253,7 @@ static int serve_on(struct netns_registry *r, int nsfd, bool self, int fd4, int 
 		log_debug("network namespace %s: no IPv%d listener: %s", how, fd4 < 0 ? 4 : 6,
 			  strerror(-(fd4 < 0 ? fd4 : fd6)));
 	/* the namespace's addresses are in local_addrs once this returns */
-	err = netns_addrs_open(&ns->addrs, r->loop, r->addrs_map, ns->cookie, nl);
+	err = netns_addrs_open(&ns->addrs, r->loop, r->addrs_map, r->owners_map, ns->cookie, nl);
 	nl = -1;
 	if (err)
 		goto fail_fds;
@@ -691,6 +691,7 @@ int netns_start(struct netns_registry *r, struct loop *loop, struct proxy *px, c
 	r->listen_map = kern_map_fd_of(kern, KERN_MAP_NETNS_LISTEN);
 	r->socks_map = kern_map_fd_of(kern, KERN_MAP_DAEMON_SOCKS);
 	r->addrs_map = kern_map_fd_of(kern, KERN_MAP_LOCAL_ADDRS);
+	r->owners_map = kern_map_fd_of(kern, KERN_MAP_LOCAL_ADDR_OWNERS);
 	r->refused_map = kern_map_fd_of(kern, KERN_MAP_NETNS_REFUSED);
 	r->home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (r->home_fd < 0 || fstat(r->home_fd, &st))

@@ -57,7 +57,7 @@ struct netns_registry {
 	const char *cgroup;       /* --cgroup: whose processes' namespaces to serve */
 	const char *dir;          /* --netns-dir: named namespaces */
 	uint16_t port;            /* preferred listener port */
-	int listen_map, socks_map, addrs_map, refused_map;
+	int listen_map, socks_map, addrs_map, owners_map, refused_map;
 	dev_t nsfs_dev;
 	int home_fd;              /* the daemon's own namespace */
 	struct netns *list;

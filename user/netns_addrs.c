@@ -40,6 +40,23 @@ static void addr_key(unsigned char out[16], int family, const void *data)
 	}
 }
 
+/* One namespace more (+1) or less (-1) has addr: the entry goes at 0.
+ * Only the main thread writes it. */
+static void count_owner(struct netns_addrs *a, const unsigned char addr[16], int delta)
+{
+	union mcpf_addr key;
+	__u32 n = 0;
+	int err;
+
+	memcpy(key.b, addr, 16);
+	if (kern_map_lookup(a->owners_fd, &key, &n) && delta < 0)
+		return;
+	n += (__u32)delta;
+	err = n ? kern_map_update(a->owners_fd, &key, &n, BPF_ANY) : kern_map_delete(a->owners_fd, &key);
+	if (err)
+		log_warn("local_addr_owners: %s", strerror(-err));
+}
+
 static void add_addr(struct netns_addrs *a, const unsigned char addr[16])
 {
 	struct mcpf_local_addr key = { .netns = a->netns };
@@ -65,6 +82,7 @@ static void add_addr(struct netns_addrs *a, const unsigned char addr[16])
 		log_warn("local_addrs: %s", strerror(-err));
 		return;
 	}
+	count_owner(a, addr, +1);
 	memcpy(a->addrs[a->n++], addr, 16);
 }
 
@@ -77,6 +95,7 @@ static void del_addr(struct netns_addrs *a, const unsigned char addr[16])
 			continue;
 		memcpy(key.addr.b, addr, 16);
 		kern_map_delete(a->map_fd, &key);
+		count_owner(a, addr, -1);
 		memcpy(a->addrs[i], a->addrs[--a->n], 16);
 		return;
 	}
@@ -187,7 +206,8 @@ static int read_dump(struct netns_addrs *a)
 	return ret < 0 ? ret : 0;
 }
 
-int netns_addrs_open(struct netns_addrs *a, struct loop *loop, int map_fd, unsigned long long netns, int sock)
+int netns_addrs_open(struct netns_addrs *a, struct loop *loop, int map_fd, int owners_fd, unsigned long long netns,
+		     int sock)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR };
 	int err;
@@ -195,6 +215,7 @@ int netns_addrs_open(struct netns_addrs *a, struct loop *loop, int map_fd, unsig
 	memset(a, 0, sizeof(*a));
 	a->loop = loop;
 	a->map_fd = map_fd;
+	a->owners_fd = owners_fd;
 	a->netns = netns;
 	a->w.cb = on_readable;
 	a->w.fd = sock;
@@ -216,6 +237,7 @@ void netns_addrs_close(struct netns_addrs *a, bool forget)
 	for (size_t i = 0; forget && i < a->n; i++) {
 		memcpy(key.addr.b, a->addrs[i], 16);
 		kern_map_delete(a->map_fd, &key);
+		count_owner(a, a->addrs[i], -1);
 	}
 	free(a->addrs);
 	a->addrs = NULL;

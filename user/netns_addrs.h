@@ -13,17 +13,22 @@
 struct netns_addrs {
 	struct watch w;
 	struct loop *loop;
-	int map_fd;
+	int map_fd;                  /* local_addrs */
+	int owners_fd;               /* local_addr_owners: counts across namespaces */
 	unsigned long long netns;
 	unsigned char (*addrs)[16];  /* what we put in the map, to take out */
 	size_t n, cap;
 };
 
 /* Track the addresses of the namespace that sock, a NETLINK_ROUTE socket,
- * was created in (it stays there); takes sock over, even on failure. */
-int netns_addrs_open(struct netns_addrs *a, struct loop *loop, int map_fd, unsigned long long netns, int sock);
+ * was created in (it stays there), in local_addrs (map_fd) and counted by
+ * address in local_addr_owners (owners_fd); takes sock over, even on
+ * failure. */
+int netns_addrs_open(struct netns_addrs *a, struct loop *loop, int map_fd, int owners_fd, unsigned long long netns,
+		     int sock);
 /* Close the socket; forget: also remove every address it added (not when
- * a successor daemon tracks the same namespace under the same keys). */
+ * a successor daemon tracks the same namespace under the same keys; it
+ * counts them in an owners map of its own). */
 void netns_addrs_close(struct netns_addrs *a, bool forget);
 /* Remove the entries of namespaces keep() does not vouch for (a previous
  * daemon's, for namespaces gone since). */

@@ -209,6 +209,26 @@ itest("a pod's own address reaches its wildcard-bound server and is intercepted 
   }
 });
 
+itest("another namespace's own addresses reach its wildcard-bound server: intercepted from a pod (a node's address)", async (t) => {
+  const sb = sandbox(t, 'pods-elsewhere');
+  const net = new PodNetwork(sb);
+  // a stand-in for the node: its server on the wildcard address, registered
+  // only as 127.0.0.1:3001 (as on a workstation); the agent in a pod
+  const node = net.addPod('node');
+  const agentPod = net.addPod('agent');
+  node.in(['ip', '-6', 'addr', 'add', 'fd50::2/64', 'dev', 'eth0', 'nodad']);
+  agentPod.in(['ip', '-6', 'addr', 'add', 'fd50::3/64', 'dev', 'eth0', 'nodad']);
+  await node.startEverything(3001);
+  const daemon = await startDaemon(sb, { policy: policy(['127.0.0.1:3001']) });
+  for (const host of [node.ip, '[fd50::2]', `[::ffff:${node.ip}]`]) {
+    const url = `http://${host}:3001/mcp`;
+    assert.equal(await podOfServer(sb, url, agentPod), 'node', host);
+    const denied = await expectSumDenied(sb, url, agentPod);
+    const [rec] = await daemon.waitForInterceptions({ pid: denied.pid });
+    assert.equal(rec.server, 'everything', host);
+  }
+});
+
 async function rawAgentIn(pod, args) {
   const res = await pod.run('python3', [RAW_AGENT, ...args], { timeoutMs: 20000 });
   return { ...JSON.parse(res.stdout.trim().split('\n').pop()), pid: res.pid };

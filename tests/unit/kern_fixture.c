@@ -344,6 +344,18 @@ int kern_alive(struct kern *k, enum kern_beat beat)
 	return bpf_map_update_elem(bpf_map__fd(k->skel->maps.daemon_alive), &zero, &v, BPF_ANY) ? -errno : 0;
 }
 
+int kern_elsewhere(struct kern *k, const char *addr, bool present)
+{
+	int fd = bpf_map__fd(k->skel->maps.local_addr_owners);
+	struct mcpf_endpoint ep;
+	__u32 one = 1;
+
+	kern_endpoint(addr, 0, &ep);
+	if (present)
+		return bpf_map_update_elem(fd, &ep.addr, &one, BPF_ANY) ? -errno : 0;
+	return bpf_map_delete_elem(fd, &ep.addr) && errno != ENOENT ? -errno : 0;
+}
+
 int kern_own_addr(struct kern *k, const char *addr, bool known)
 {
 	struct ifreq ifr = { .ifr_name = "lo:1" };

@@ -94,6 +94,9 @@ int kern_alive(struct kern *k, enum kern_beat beat);
  * pod IP), and in local_addrs when known (as the daemon's netlink feed
  * puts it there). */
 int kern_own_addr(struct kern *k, const char *addr, bool known);
+/* local_addr_owners: IPv4 addr is (present) or is not another served
+ * namespace's own address; kern_case_end forgets it. */
+int kern_elsewhere(struct kern *k, const char *addr, bool present);
 /* daemon_socks mark (MCPF_SOCK_*) on socket fd. */
 int kern_mark(struct kern *k, int fd, __u32 mark);
 

@@ -388,6 +388,58 @@ TEST(kern_connect_reconnect_forgets_the_redirect)
 	one_case(reconnect_body);
 }
 
+/* A destination that is no address of the caller's namespace but another
+ * served namespace's own (the host's address seen from a pod, another
+ * pod's IP: a server there on a wildcard address answers on it) is the
+ * registered loopback server on that port: redirected. Not another port,
+ * nor the address once no served namespace has it (then nothing routes
+ * it from this namespace). */
+#define ELSEWHERE "198.51.100.7"
+
+static int connect_elsewhere(struct kern *k, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = kern_sockaddr(ELSEWHERE, port, &ss);
+	int c = kern_socket(k, AF_INET);
+
+	return c < 0 ? c : connect(c, (struct sockaddr *)&ss, len) ? -errno : 0;
+}
+
+static void elsewhere_body(struct kern *k)
+{
+	int d4, acc;
+	struct mcpf_conn_key key;
+	struct mcpf_conn rec;
+	char a[64];
+
+	CHECK(kern_case_new(k) == 0);
+	CHECK(kern_settings(k, KERN_CG_AGENTS, false, false) == 0);
+	CHECK(kern_targets(k, "127.0.0.1:3001", "srv") == 0);
+	CHECK(kern_serve(k, PORT_D4, 0) == 0);
+	CHECK(kern_elsewhere(k, ELSEWHERE, true) == 0);
+	CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
+	CHECK((d4 = kern_listen(k, "127.0.0.1", PORT_D4)) >= 0);
+	CHECK(kern_mark(k, d4, MCPF_SOCK_LISTENER) == 0);
+
+	CHECK(kern_enter(k, KERN_CG_AGENTS) == 0);
+	CHECK_INT_EQ(connect_elsewhere(k, PORT_SERVER), 0);
+	CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
+	CHECK((acc = kern_accept(k, d4, 1000)) >= 0);
+	CHECK_INT_EQ(kern_conn_of(k, acc, &key, &rec), 0);
+	CHECK_STR_EQ(endpoint_str(&rec.orig_dst, a), ELSEWHERE ":3001");
+	CHECK_STR_EQ(endpoint_str(&rec.target, a), "127.0.0.1:3001");
+
+	CHECK(kern_enter(k, KERN_CG_AGENTS) == 0);
+	CHECK_INT_EQ(connect_elsewhere(k, PORT_OTHER), -ENETUNREACH);
+	CHECK(kern_elsewhere(k, ELSEWHERE, false) == 0);
+	CHECK_INT_EQ(connect_elsewhere(k, PORT_SERVER), -ENETUNREACH);
+}
+
+TEST(kern_connect_another_namespaces_own_address_is_the_server)
+{
+	one_case(elsewhere_body);
+}
+
 /* A raw IP socket would let an agent with CAP_NET_RAW hand-craft a TCP
  * handshake without connect(): refused to agents, and only to them. */
 static void raw_body(struct kern *k)
