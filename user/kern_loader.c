@@ -19,8 +19,9 @@
 
 /* Links are pinned so the programs outlive a crashed, killed or (with
  * --fail-closed, or after a handover) stopped daemon: connect4/6 then see
- * no listener and pass connections through (or refuse them with
- * --fail-closed) instead of leaving agents stranded. The next daemon
+ * no listener and, once its heartbeat is old (daemon_alive), pass
+ * connections through (or refuse them with --fail-closed) instead of
+ * leaving agents stranded. The next daemon
  * adopts the pinned links and swaps its programs in (BPF_LINK_UPDATE), so
  * the hooks are never empty. */
 #define LINKS_DIR "links"
@@ -206,28 +207,59 @@ static int adopt_one(struct bpf_program *prog, int cgroup_fd, const char *path, 
 	return 1;
 }
 
+/* Not in Debian 12's uapi headers (Linux 6.1): cgroup links placed first
+ * among a cgroup's programs (6.16), and before its descendants' (6.15). */
+#ifndef BPF_F_BEFORE
+#define BPF_F_BEFORE (1U << 3)
+#endif
+#ifndef BPF_F_PREORDER
+#define BPF_F_PREORDER (1U << 6)
+#endif
+
+int kern_link_first(struct bpf_program *prog, int cgroup_fd)
+{
+	/* A connect-time load balancer that is a cgroup program too (Cilium's
+	 * socket LB) and ran first would hand connect4/6 the backend it chose,
+	 * not the ClusterIP a policy names: run before every other program
+	 * where the kernel can order them, as it is attached. */
+	static const __u32 tries[] = { BPF_F_PREORDER | BPF_F_BEFORE, BPF_F_BEFORE, BPF_F_PREORDER, 0 };
+	int fd = -EINVAL;
+
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = tries[i]);
+
+		fd = bpf_link_create(bpf_program__fd(prog), cgroup_fd, bpf_program__expected_attach_type(prog), &opts);
+		if (fd >= 0) {
+			log_debug("%s attached with flags %#x", bpf_program__name(prog), tries[i]);
+			return fd;
+		}
+		fd = -errno;
+		if (fd != -EINVAL)
+			break;
+	}
+	return fd;
+}
+
 static int attach_one(struct kern_state *st, struct bpf_program *prog, int cgroup_fd, int id)
 {
 	char path[4200];
-	struct bpf_link *link;
-	int err;
+	int err, fd;
 
 	link_path(st, id, path, sizeof(path));
 	err = adopt_one(prog, cgroup_fd, path, id);
 	if (err)
 		return err < 0 ? err : 0;
 	st->adopted = false;
-	link = bpf_program__attach_cgroup(prog, cgroup_fd);
-	if (!link) {
-		err = -errno;
-		log_error("attaching %s: %s", link_names[id], strerror(-err));
-		return err;
+	fd = kern_link_first(prog, cgroup_fd);
+	if (fd < 0) {
+		log_error("attaching %s: %s", link_names[id], strerror(-fd));
+		return fd;
 	}
-	err = bpf_link__pin(link, path);
+	err = bpf_obj_pin(fd, path) ? -errno : 0;
 	if (err)
 		log_error("pinning %s: %s", path, strerror(-err));
-	/* the pin holds the attachment; our handle is not needed */
-	bpf_link__destroy(link);
+	/* the pin holds the attachment; our descriptor is not needed */
+	close(fd);
 	return err;
 }
 

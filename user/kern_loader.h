@@ -8,6 +8,7 @@
 #include "kern_maps.h"
 
 struct mcpfence;
+struct bpf_program;
 struct policy_maps;
 
 struct kern_opts {
@@ -35,6 +36,9 @@ int kern_load(struct kern_state *st, const struct kern_opts *o);
 /* Attach every program and pin the links; links a previous daemon pinned
  * on the same cgroup get our programs swapped in instead (no gap). */
 int kern_attach(struct kern_state *st, const struct kern_opts *o);
+/* A cgroup link of prog on cgroup_fd, placed before the programs already
+ * there where the kernel can order them; the link's fd, or -errno. */
+int kern_link_first(struct bpf_program *prog, int cgroup_fd);
 /* Unpin the links and clear daemon_alive: the programs go, new
  * connections pass straight through. */
 void kern_detach(struct kern_state *st);

@@ -5,6 +5,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "endpoint.h"
 #include "harness.h"
 #include "sysfs.h"
+#include "kern_loader.h"
 #include "kern_target_ports.h"
 
 #ifndef SO_NETNS_COOKIE
@@ -143,19 +145,14 @@ static int load(struct kern *k)
 			    BPF_SK_MSG_VERDICT, 0))
 		return -errno;
 	k->sk_msg_attached = true;
-#define ATTACH(p)                                                                   \
-	do {                                                                        \
-		s->links.p = bpf_program__attach_cgroup(s->progs.p, k->root_fd);    \
-		if (!s->links.p)                                                    \
-			return -errno;                                              \
-	} while (0)
-	ATTACH(mcpf_connect4);
-	ATTACH(mcpf_connect6);
-	ATTACH(mcpf_getpeername4);
-	ATTACH(mcpf_getpeername6);
-	ATTACH(mcpf_sockops);
-	ATTACH(mcpf_sock_create);
-#undef ATTACH
+	/* as the daemon attaches them (kern_loader.c) */
+	struct bpf_program *progs[KERN_LINKS] = {
+		s->progs.mcpf_connect4, s->progs.mcpf_connect6, s->progs.mcpf_getpeername4,
+		s->progs.mcpf_getpeername6, s->progs.mcpf_sockops, s->progs.mcpf_sock_create,
+	};
+	for (int i = 0; i < KERN_LINKS; i++)
+		if ((k->links[i] = kern_link_first(progs[i], k->root_fd)) < 0)
+			return k->links[i];
 	return 0;
 }
 
@@ -164,7 +161,9 @@ int kern_open(struct kern *k)
 	int err;
 
 	memset(k, 0, sizeof(*k));
-	k->root_fd = k->home_netns = -1;
+	k->root_fd = k->home_netns = k->lb_prog = k->lb_link = -1;
+	for (int i = 0; i < KERN_LINKS; i++)
+		k->links[i] = -1;
 	if ((err = make_tree(k))) {
 		printf("  kern: cgroup tree %s: %s\n", k->root, strerror(-err));
 		goto fail;
@@ -192,7 +191,14 @@ void kern_close(struct kern *k)
 	if (k->sk_msg_attached)
 		bpf_prog_detach2(bpf_program__fd(k->skel->progs.mcpf_sk_msg), bpf_map__fd(k->skel->maps.sock_pairs),
 				 BPF_SK_MSG_VERDICT);
-	mcpfence__destroy(k->skel);  /* detaches the links */
+	for (int i = 0; i < KERN_LINKS; i++)
+		if (k->links[i] >= 0)
+			close(k->links[i]);  /* detaches */
+	if (k->lb_link >= 0)
+		close(k->lb_link);
+	if (k->lb_prog >= 0)
+		close(k->lb_prog);
+	mcpfence__destroy(k->skel);
 	k->skel = NULL;
 	if (k->root_fd >= 0)
 		close(k->root_fd);
@@ -204,7 +210,9 @@ void kern_close(struct kern *k)
 	if (k->home_netns >= 0)
 		close(k->home_netns);
 	memset(k, 0, sizeof(*k));
-	k->root_fd = k->home_netns = -1;
+	k->root_fd = k->home_netns = k->lb_prog = k->lb_link = -1;
+	for (int i = 0; i < KERN_LINKS; i++)
+		k->links[i] = -1;
 }
 
 static int keep(struct kern *k, int fd)
@@ -354,6 +362,43 @@ int kern_elsewhere(struct kern *k, const char *addr, bool present)
 	if (present)
 		return bpf_map_update_elem(fd, &ep.addr, &one, BPF_ANY) ? -errno : 0;
 	return bpf_map_delete_elem(fd, &ep.addr) && errno != ENOENT ? -errno : 0;
+}
+
+int kern_lb_first(struct kern *k, const char *vip, uint16_t vport, uint16_t port)
+{
+	struct in_addr from, to = { htonl(INADDR_LOOPBACK) };
+	short off_ip = offsetof(struct bpf_sock_addr, user_ip4), off_port = offsetof(struct bpf_sock_addr, user_port);
+
+	if (inet_pton(AF_INET, vip, &from) != 1)
+		return -EINVAL;
+	/* if (ctx->user_ip4 == vip && ctx->user_port == vport)
+	 *         ctx->user_ip4 = 127.0.0.1, ctx->user_port = port;
+	 * return 1; */
+	struct bpf_insn insns[] = {
+		{ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_1, .off = off_ip },
+		{ .code = BPF_JMP | BPF_JNE | BPF_K, .dst_reg = BPF_REG_2, .off = 6, .imm = (int)from.s_addr },
+		{ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_1, .off = off_port },
+		{ .code = BPF_JMP | BPF_JNE | BPF_K, .dst_reg = BPF_REG_2, .off = 4, .imm = htons(vport) },
+		{ .code = BPF_ALU | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = (int)to.s_addr },
+		{ .code = BPF_STX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_2, .off = off_ip },
+		{ .code = BPF_ALU | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = htons(port) },
+		{ .code = BPF_STX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_2, .off = off_port },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_CGROUP_INET4_CONNECT);
+
+	k->lb_prog = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "test_lb", "GPL", insns,
+				   sizeof(insns) / sizeof(insns[0]), &opts);
+	if (k->lb_prog < 0)
+		return -errno;
+	/* ours goes, the balancer comes, ours comes back */
+	close(k->links[0]);
+	k->links[0] = -1;
+	if ((k->lb_link = bpf_link_create(k->lb_prog, k->root_fd, BPF_CGROUP_INET4_CONNECT, NULL)) < 0)
+		return -errno;
+	k->links[0] = kern_link_first(k->skel->progs.mcpf_connect4, k->root_fd);
+	return k->links[0] < 0 ? k->links[0] : 0;
 }
 
 int kern_own_addr(struct kern *k, const char *addr, bool known)

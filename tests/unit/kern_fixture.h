@@ -35,10 +35,14 @@ enum kern_cg { KERN_CG_HOME, KERN_CG_DAEMON, KERN_CG_AGENTS, KERN_CG_OTHER, KERN
 
 #define KERN_CASE_FDS 16
 
+#define KERN_LINKS 6
+
 struct kern {
 	struct mcpfence *skel;
 	bool sk_msg_attached;
 	int root_fd;                         /* the tree's root: attach point */
+	int links[KERN_LINKS];               /* our programs' cgroup links */
+	int lb_prog, lb_link;                /* kern_lb_first's */
 	char root[PATH_MAX];
 	char cg[KERN_CG_COUNT][PATH_MAX];
 	uint64_t cg_id[KERN_CG_COUNT];
@@ -97,6 +101,11 @@ int kern_own_addr(struct kern *k, const char *addr, bool known);
 /* local_addr_owners: IPv4 addr is (present) or is not another served
  * namespace's own address; kern_case_end forgets it. */
 int kern_elsewhere(struct kern *k, const char *addr, bool present);
+/* A connect-time load balancer, as Cilium's socket LB is: a connect4
+ * program of its own rewriting vip:vport to 127.0.0.1:port, attached
+ * before ours was (ours is then attached again, as a starting daemon
+ * attaches it). */
+int kern_lb_first(struct kern *k, const char *vip, uint16_t vport, uint16_t port);
 /* daemon_socks mark (MCPF_SOCK_*) on socket fd. */
 int kern_mark(struct kern *k, int fd, __u32 mark);
 

@@ -440,6 +440,49 @@ TEST(kern_connect_another_namespaces_own_address_is_the_server)
 	one_case(elsewhere_body);
 }
 
+/* A connect-time load balancer attached before the daemon (Cilium's
+ * socket LB rewrites a ClusterIP to a backend in connect4): the daemon's
+ * connect4 runs first all the same and sees the ClusterIP the policy
+ * names; the balancer then sees the daemon's listener and leaves it. */
+#define CLUSTER_IP "10.96.0.10"
+
+static void lb_body(struct kern *k)
+{
+	struct sockaddr_storage ss;
+	struct mcpf_conn_key key;
+	struct mcpf_conn rec;
+	int d4, server, c, acc;
+	char a[64];
+
+	CHECK(kern_case_new(k) == 0);
+	CHECK(kern_lb_first(k, CLUSTER_IP, 80, PORT_SERVER) == 0);
+	CHECK(kern_settings(k, KERN_CG_AGENTS, false, false) == 0);
+	CHECK(kern_targets(k, CLUSTER_IP ":80", "srv") == 0);
+	CHECK(kern_serve(k, PORT_D4, 0) == 0);
+	CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
+	CHECK((server = kern_listen(k, "127.0.0.1", PORT_SERVER)) >= 0);
+	CHECK((d4 = kern_listen(k, "127.0.0.1", PORT_D4)) >= 0);
+	CHECK(kern_mark(k, d4, MCPF_SOCK_LISTENER) == 0);
+
+	CHECK(kern_enter(k, KERN_CG_AGENTS) == 0);
+	CHECK((c = kern_socket(k, AF_INET)) >= 0);
+	CHECK_INT_EQ(connect(c, (struct sockaddr *)&ss, kern_sockaddr(CLUSTER_IP, 80, &ss)) ? -errno : 0, 0);
+	CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
+	CHECK((acc = kern_accept(k, d4, 1000)) >= 0);
+	CHECK_INT_EQ(kern_conn_of(k, acc, &key, &rec), 0);
+	CHECK_STR_EQ(endpoint_str(&rec.orig_dst, a), CLUSTER_IP ":80");
+	/* and the balancer still balances what is not ours */
+	CHECK(kern_enter(k, KERN_CG_OTHER) == 0);
+	CHECK((c = kern_socket(k, AF_INET)) >= 0);
+	CHECK_INT_EQ(connect(c, (struct sockaddr *)&ss, kern_sockaddr(CLUSTER_IP, 80, &ss)) ? -errno : 0, 0);
+	CHECK(kern_accept(k, server, 1000) >= 0);
+}
+
+TEST(kern_connect_runs_before_a_load_balancer_attached_first)
+{
+	one_case(lb_body);
+}
+
 /* A raw IP socket would let an agent with CAP_NET_RAW hand-craft a TCP
  * handshake without connect(): refused to agents, and only to them. */
 static void raw_body(struct kern *k)
