@@ -77,7 +77,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, MCPF_MAX_LOCAL_ADDRS);
 	__type(key, union mcpf_addr);
-	__type(value, __u32);
+	__type(value, struct mcpf_addr_owners);
 } local_addr_owners SEC(".maps");
 
 /* Addresses of the served namespaces' interfaces (netlink-fed). */

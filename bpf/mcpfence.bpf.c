@@ -121,24 +121,36 @@ static __always_inline bool same_listener(const struct bound_to *x, const struct
 /* dst is no address of the caller's namespace but one of another served
  * namespace (the host's own address seen from a pod, another pod's IP): a
  * server there on a wildcard address answers on it, and its listener
- * cannot be looked up from here. The first registered loopback address on
- * the port counts: a neighbour on that port gets the server's policy
- * rather than the server being reached around it. */
+ * cannot be looked up from here. A registered address of that same
+ * namespace on the port is that server; else the first registered
+ * loopback address on the port: a neighbour on that port gets the
+ * server's policy rather than the server being reached around it. */
 static __always_inline struct mcpf_target *elsewhere_local(const struct mcpf_endpoint *dst,
 							   const struct mcpf_port_addrs *alts,
 							   struct mcpf_endpoint *key)
 {
-	if (!bpf_map_lookup_elem(&local_addr_owners, &dst->addr))
+	struct mcpf_addr_owners *owners = bpf_map_lookup_elem(&local_addr_owners, &dst->addr);
+	__u32 loopback = MCPF_PORT_ADDRS;
+
+	if (!owners)
 		return NULL;
 	for (__u32 i = 0; i < MCPF_PORT_ADDRS; i++) {
 		if (i >= alts->count)
 			break;
-		if (!addr_is_loopback(&alts->addr[i]))
+		if (addr_is_loopback(&alts->addr[i])) {
+			if (loopback == MCPF_PORT_ADDRS)
+				loopback = i;
 			continue;
-		key->addr = alts->addr[i];
-		return bpf_map_lookup_elem(&targets, key);
+		}
+		if (owners->count == 1 && addr_is_local(owners->netns, &alts->addr[i])) {
+			key->addr = alts->addr[i];
+			return bpf_map_lookup_elem(&targets, key);
+		}
 	}
-	return NULL;
+	if (loopback >= MCPF_PORT_ADDRS)
+		return NULL;
+	key->addr = alts->addr[loopback];
+	return bpf_map_lookup_elem(&targets, key);
 }
 
 /* The registered endpoint dst reaches: exact address first, then the

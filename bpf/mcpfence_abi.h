@@ -106,6 +106,14 @@ struct mcpf_local_addr {
 	union mcpf_addr addr;
 };
 
+/* local_addr_owners value, keyed by address: how many served namespaces
+ * have it, and the one that got it last (the one, when count is 1). */
+struct mcpf_addr_owners {
+	__u32 count;
+	__u32 pad;
+	__u64 netns;
+};
+
 /* target_ports value, keyed by port: the registered (non-wildcard)
  * addresses on that port, so that connect4/6 can tell whether another
  * local address reaches the same listening socket as one of them. */

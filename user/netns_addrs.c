@@ -44,15 +44,17 @@ static void addr_key(unsigned char out[16], int family, const void *data)
  * Only the main thread writes it. */
 static void count_owner(struct netns_addrs *a, const unsigned char addr[16], int delta)
 {
+	struct mcpf_addr_owners o = { 0 };
 	union mcpf_addr key;
-	__u32 n = 0;
 	int err;
 
 	memcpy(key.b, addr, 16);
-	if (kern_map_lookup(a->owners_fd, &key, &n) && delta < 0)
+	if (kern_map_lookup(a->owners_fd, &key, &o) && delta < 0)
 		return;
-	n += (__u32)delta;
-	err = n ? kern_map_update(a->owners_fd, &key, &n, BPF_ANY) : kern_map_delete(a->owners_fd, &key);
+	o.count += (__u32)delta;
+	if (delta > 0)
+		o.netns = a->netns;
+	err = o.count ? kern_map_update(a->owners_fd, &key, &o, BPF_ANY) : kern_map_delete(a->owners_fd, &key);
 	if (err)
 		log_warn("local_addr_owners: %s", strerror(-err));
 }

@@ -309,13 +309,21 @@ int kern_settings(struct kern *k, enum kern_cg agents, bool fail_closed, bool so
 int kern_targets(struct kern *k, const char *endpoint, const char *server)
 {
 	int fd = bpf_map__fd(k->skel->maps.targets);
-	struct mcpf_target t = { 0 };
-	struct mcpf_endpoint ep, key;
-	char err[128];
+	struct mcpf_endpoint key;
 
 	while (!bpf_map_get_next_key(fd, NULL, &key))
 		if (bpf_map_delete_elem(fd, &key))
 			return -errno;
+	return kern_target_add(k, endpoint, server);
+}
+
+int kern_target_add(struct kern *k, const char *endpoint, const char *server)
+{
+	int fd = bpf_map__fd(k->skel->maps.targets);
+	struct mcpf_target t = { 0 };
+	struct mcpf_endpoint ep;
+	char err[128];
+
 	if (endpoint_parse(endpoint, &ep, 1, err, sizeof(err)) != 1) {
 		printf("  kern: target %s: %s\n", endpoint, err);
 		return -EINVAL;
@@ -355,8 +363,8 @@ int kern_alive(struct kern *k, enum kern_beat beat)
 int kern_elsewhere(struct kern *k, const char *addr, bool present)
 {
 	int fd = bpf_map__fd(k->skel->maps.local_addr_owners);
+	struct mcpf_addr_owners one = { .count = 1, .netns = KERN_ELSEWHERE_NETNS };
 	struct mcpf_endpoint ep;
-	__u32 one = 1;
 
 	kern_endpoint(addr, 0, &ep);
 	if (present)
@@ -399,6 +407,17 @@ int kern_lb_first(struct kern *k, const char *vip, uint16_t vport, uint16_t port
 		return -errno;
 	k->links[0] = kern_link_first(k->skel->progs.mcpf_connect4, k->root_fd);
 	return k->links[0] < 0 ? k->links[0] : 0;
+}
+
+int kern_elsewhere_has(struct kern *k, const char *addr)
+{
+	struct mcpf_local_addr key = { .netns = KERN_ELSEWHERE_NETNS };
+	struct mcpf_endpoint ep;
+	__u8 one = 1;
+
+	kern_endpoint(addr, 0, &ep);
+	key.addr = ep.addr;
+	return bpf_map_update_elem(bpf_map__fd(k->skel->maps.local_addrs), &key, &one, BPF_ANY) ? -errno : 0;
 }
 
 int kern_own_addr(struct kern *k, const char *addr, bool known)

@@ -84,6 +84,8 @@ int kern_settings(struct kern *k, enum kern_cg agents, bool fail_closed, bool so
 /* targets holds exactly endpoint (as a policy writes it: "127.0.0.1:3001",
  * "[::1]:3001", ":3001") for server, target_ports rebuilt from it. */
 int kern_targets(struct kern *k, const char *endpoint, const char *server);
+/* ... and one more, keeping those there. */
+int kern_target_add(struct kern *k, const char *endpoint, const char *server);
 /* netns_listen for the case's namespace (0: no listener of that family). */
 int kern_serve(struct kern *k, uint16_t port4, uint16_t port6);
 /* netns_refused holds the case's namespace (the daemon could not serve
@@ -98,9 +100,12 @@ int kern_alive(struct kern *k, enum kern_beat beat);
  * pod IP), and in local_addrs when known (as the daemon's netlink feed
  * puts it there). */
 int kern_own_addr(struct kern *k, const char *addr, bool known);
-/* local_addr_owners: IPv4 addr is (present) or is not another served
- * namespace's own address; kern_case_end forgets it. */
+/* local_addr_owners: IPv4 addr is (present) or is not the own address of
+ * another served namespace (KERN_ELSEWHERE_NETNS, a cookie no case has);
+ * kern_elsewhere_has: addr is an address of that namespace too. */
+#define KERN_ELSEWHERE_NETNS 1ULL
 int kern_elsewhere(struct kern *k, const char *addr, bool present);
+int kern_elsewhere_has(struct kern *k, const char *addr);
 /* A connect-time load balancer, as Cilium's socket LB is: a connect4
  * program of its own rewriting vip:vport to 127.0.0.1:port, attached
  * before ours was (ours is then attached again, as a starting daemon

@@ -391,7 +391,8 @@ TEST(kern_connect_reconnect_forgets_the_redirect)
 /* A destination that is no address of the caller's namespace but another
  * served namespace's own (the host's address seen from a pod, another
  * pod's IP: a server there on a wildcard address answers on it) is the
- * registered loopback server on that port: redirected. Not another port,
+ * registered loopback server on that port, or that namespace's registered
+ * address on it: redirected. Not another port,
  * nor the address once no served namespace has it (then nothing routes
  * it from this namespace). */
 #define ELSEWHERE "198.51.100.7"
@@ -428,6 +429,17 @@ static void elsewhere_body(struct kern *k)
 	CHECK_INT_EQ(kern_conn_of(k, acc, &key, &rec), 0);
 	CHECK_STR_EQ(endpoint_str(&rec.orig_dst, a), ELSEWHERE ":3001");
 	CHECK_STR_EQ(endpoint_str(&rec.target, a), "127.0.0.1:3001");
+
+	/* a registered address of the namespace that has dst is its server */
+	CHECK(kern_target_add(k, "198.51.100.9:3001", "node") == 0);
+	CHECK(kern_elsewhere_has(k, "198.51.100.9") == 0);
+	CHECK(kern_enter(k, KERN_CG_AGENTS) == 0);
+	CHECK_INT_EQ(connect_elsewhere(k, PORT_SERVER), 0);
+	CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
+	CHECK((acc = kern_accept(k, d4, 1000)) >= 0);
+	CHECK_INT_EQ(kern_conn_of(k, acc, &key, &rec), 0);
+	CHECK_STR_EQ(endpoint_str(&rec.target, a), "198.51.100.9:3001");
+	CHECK_STR_EQ(rec.server, "node");
 
 	CHECK(kern_enter(k, KERN_CG_AGENTS) == 0);
 	CHECK_INT_EQ(connect_elsewhere(k, PORT_OTHER), -ENETUNREACH);
