@@ -122,18 +122,26 @@ static __always_inline bool same_listener(const struct bound_to *x, const struct
  * namespace (the host's own address seen from a pod, another pod's IP): a
  * server there on a wildcard address answers on it, and its listener
  * cannot be looked up from here. A registered address of that same
- * namespace on the port is that server; else the first registered
+ * namespace on key->port is that server; else the first registered
  * loopback address on the port: a neighbour on that port gets the
- * server's policy rather than the server being reached around it. */
-static __always_inline struct mcpf_target *elsewhere_local(const struct mcpf_endpoint *dst,
-							   const struct mcpf_port_addrs *alts,
-							   struct mcpf_endpoint *key)
+ * server's policy rather than the server being reached around it.
+ * 1 with key->addr set to it; 0 when dst is no served namespace's own.
+ * A global function: verified once, not once per caller and path (the
+ * load time of connect4/6 doubled when it was inlined). */
+__noinline int elsewhere_pick(const union mcpf_addr *dst, struct mcpf_endpoint *key)
 {
-	struct mcpf_addr_owners *owners = bpf_map_lookup_elem(&local_addr_owners, &dst->addr);
+	struct mcpf_addr_owners *owners;
+	struct mcpf_port_addrs *alts;
 	__u32 loopback = MCPF_PORT_ADDRS;
+	__u16 port;
 
-	if (!owners)
-		return NULL;
+	if (!dst || !key)
+		return 0;
+	port = key->port;
+	alts = bpf_map_lookup_elem(&target_ports, &port);
+	owners = bpf_map_lookup_elem(&local_addr_owners, dst);
+	if (!alts || !owners)
+		return 0;
 	for (__u32 i = 0; i < MCPF_PORT_ADDRS; i++) {
 		if (i >= alts->count)
 			break;
@@ -144,13 +152,13 @@ static __always_inline struct mcpf_target *elsewhere_local(const struct mcpf_end
 		}
 		if (owners->count == 1 && addr_is_local(owners->netns, &alts->addr[i])) {
 			key->addr = alts->addr[i];
-			return bpf_map_lookup_elem(&targets, key);
+			return 1;
 		}
 	}
 	if (loopback >= MCPF_PORT_ADDRS)
-		return NULL;
+		return 0;
 	key->addr = alts->addr[loopback];
-	return bpf_map_lookup_elem(&targets, key);
+	return 1;
 }
 
 /* The registered endpoint dst reaches: exact address first, then the
@@ -162,9 +170,9 @@ static __always_inline struct mcpf_target *elsewhere_local(const struct mcpf_end
  * same server (its other socket, [::1]:P next to 127.0.0.1:P: enforcing
  * a policy on a neighbour beats letting the server's own be bypassed).
  * Local: loopback or in local_addrs; in a namespace not served (its
- * addresses unknown), any destination a listener in it takes; another
- * served namespace's own address: elsewhere_local. *key is set to the
- * entry that matched. */
+ * addresses unknown), any destination a listener in it takes; else, in
+ * either, another served namespace's own address: elsewhere_pick. *key is
+ * set to the entry that matched. */
 static __always_inline struct mcpf_target *find_target(struct bpf_sock_addr *ctx, __u64 netns, bool served,
 							const struct mcpf_endpoint *dst,
 							struct mcpf_endpoint *key)
@@ -186,10 +194,9 @@ static __always_inline struct mcpf_target *find_target(struct bpf_sock_addr *ctx
 	alts = bpf_map_lookup_elem(&target_ports, &port);
 	if (!alts)
 		return NULL;
-	if (served && !addr_is_local(netns, &dst->addr))
-		return elsewhere_local(dst, alts, key);
-	if (!listener_of(ctx, &dst->addr, port, &reached))
-		return NULL;
+	/* nothing of this namespace's takes it: another namespace's own address? */
+	if ((served && !addr_is_local(netns, &dst->addr)) || !listener_of(ctx, &dst->addr, port, &reached))
+		return elsewhere_pick(&dst->addr, key) ? bpf_map_lookup_elem(&targets, key) : NULL;
 	for (__u32 i = 0; i < MCPF_PORT_ADDRS; i++) {
 		if (i >= alts->count)
 			break;

@@ -481,7 +481,8 @@ static int watch_every(struct loop *loop, struct watch *w, long ms, void (*cb)(s
 	struct timespec period = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L };
 	struct itimerspec every = { .it_interval = period, .it_value = period };
 
-	w->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	/* CLOCK_BOOTTIME, daemon_alive's: a resume from suspend fires it at once */
+	w->fd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	w->cb = cb;
 	if (w->fd < 0 || timerfd_settime(w->fd, 0, &every, NULL))
 		return -errno;
@@ -682,6 +683,7 @@ int cmd_run(int argc, char **argv)
 	    (err = approval_ctl_start(&d->approvals, &d->loop, &d->proxy.wheel, &d->enforce, &a.approvals)) ||
 	    (err = netns_start(&d->netns, &d->loop, &d->proxy, &d->kern, a.cgroup, a.netns_dir, a.listen_port,
 			       &inherited)) ||
+	    (err = kern_beat(&d->kern)) ||  /* serving every namespace may have taken a while */
 	    (err = kern_attach(&d->kern, &bo)))
 		goto cleanup;
 	handover_set_free(&inherited);

@@ -174,10 +174,42 @@ static unsigned long long cgroup_id_of(int cgroup_fd)
 	return fstat(cgroup_fd, &sb) ? 0 : sb.st_ino;
 }
 
-/* A pinned link a previous daemon left on this cgroup: swap our program in
- * atomically (no moment without a program). 1 when adopted, 0 when there
- * is nothing to adopt (a pin on another cgroup is dropped), -errno. */
-static int adopt_one(struct bpf_program *prog, int cgroup_fd, const char *path, int id)
+/* Is prog_id the first program attached to the cgroup for this hook? */
+static bool runs_first(int cgroup_fd, enum bpf_attach_type type, __u32 prog_id)
+{
+	__u32 ids[64], n = sizeof(ids) / sizeof(ids[0]);
+	LIBBPF_OPTS(bpf_prog_query_opts, q, .prog_ids = ids, .prog_cnt = n);
+
+	return !bpf_prog_query_opts(cgroup_fd, type, &q) && q.prog_cnt && ids[0] == prog_id;
+}
+
+/* A link of ours that runs after another program (pinned by a daemon that
+ * attached without BPF_F_BEFORE, behind a socket load balancer): a new
+ * one goes first, then takes the pin's name, which lets the old one go.
+ * Both run for that moment, never neither. */
+static int replace_behind(struct bpf_program *prog, int cgroup_fd, const char *path, const char *name)
+{
+	char tmp[4200];
+	int fd, err = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%.4000s-new", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	if ((fd = kern_link_first(prog, cgroup_fd)) < 0)
+		return fd;
+	unlink(tmp);
+	if (bpf_obj_pin(fd, tmp) || rename(tmp, path))
+		err = -errno;
+	close(fd);
+	if (err) {
+		unlink(tmp);
+		log_error("placing %s first: %s", name, strerror(-err));
+		return err;
+	}
+	log_info("pinned %s ran after another program: attached first again", name);
+	return 1;
+}
+
+int kern_adopt_link(struct bpf_program *prog, int cgroup_fd, const char *path, const char *name)
 {
 	struct bpf_link_info info;
 	__u32 len = sizeof(info);
@@ -193,17 +225,21 @@ static int adopt_one(struct bpf_program *prog, int cgroup_fd, const char *path, 
 	if (bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) ||
 	    info.type != BPF_LINK_TYPE_CGROUP || info.cgroup.cgroup_id != cgroup_id_of(cgroup_fd)) {
 		/* another --cgroup than ours: detach it, attach afresh */
-		log_info("dropping pinned %s: attached to another cgroup", link_names[id]);
+		log_info("dropping pinned %s: attached to another cgroup", name);
 		bpf_link__destroy(link);
 		return unlink(path) ? -errno : 0;
+	}
+	if (!runs_first(cgroup_fd, bpf_program__expected_attach_type(prog), info.prog_id)) {
+		bpf_link__destroy(link);
+		return replace_behind(prog, cgroup_fd, path, name);
 	}
 	err = bpf_link__update_program(link, prog);
 	bpf_link__destroy(link);   /* the pin keeps it */
 	if (err) {
-		log_error("adopting pinned %s: %s", link_names[id], strerror(-err));
+		log_error("adopting pinned %s: %s", name, strerror(-err));
 		return err;
 	}
-	log_debug("adopted pinned %s", link_names[id]);
+	log_debug("adopted pinned %s", name);
 	return 1;
 }
 
@@ -246,7 +282,7 @@ static int attach_one(struct kern_state *st, struct bpf_program *prog, int cgrou
 	int err, fd;
 
 	link_path(st, id, path, sizeof(path));
-	err = adopt_one(prog, cgroup_fd, path, id);
+	err = kern_adopt_link(prog, cgroup_fd, path, link_names[id]);
 	if (err)
 		return err < 0 ? err : 0;
 	st->adopted = false;

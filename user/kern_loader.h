@@ -39,6 +39,12 @@ int kern_attach(struct kern_state *st, const struct kern_opts *o);
 /* A cgroup link of prog on cgroup_fd, placed before the programs already
  * there where the kernel can order them; the link's fd, or -errno. */
 int kern_link_first(struct bpf_program *prog, int cgroup_fd);
+/* The link pinned at path (name: for the log), a previous daemon's: prog
+ * swapped in atomically (no moment without a program), or, if that link
+ * does not run first on the cgroup, a new first one in its place under
+ * the same pin. 1 when adopted, 0 when there is nothing to adopt (a pin
+ * on another cgroup is dropped), -errno. */
+int kern_adopt_link(struct bpf_program *prog, int cgroup_fd, const char *path, const char *name);
 /* Unpin the links and clear daemon_alive: the programs go, new
  * connections pass straight through. */
 void kern_detach(struct kern_state *st);

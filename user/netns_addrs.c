@@ -40,8 +40,28 @@ static void addr_key(unsigned char out[16], int family, const void *data)
 	}
 }
 
+struct other_owner {
+	const unsigned char *addr;
+	unsigned long long gone, found;
+};
+
+static int is_other_owner(const void *key, const void *value, void *ctx)
+{
+	const struct mcpf_local_addr *k = key;
+	struct other_owner *o = ctx;
+
+	(void)value;
+	if (k->netns == o->gone || memcmp(k->addr.b, o->addr, 16))
+		return 0;
+	o->found = k->netns;
+	return 1;
+}
+
 /* One namespace more (+1) or less (-1) has addr: the entry goes at 0.
- * Only the main thread writes it. */
+ * Only the main thread writes it. The namespace it names must be the
+ * one that has it when one does (connect4/6 then judge the address as
+ * that namespace's registered server): when the one named goes and one
+ * is left, that one is looked up in local_addrs. */
 static void count_owner(struct netns_addrs *a, const unsigned char addr[16], int delta)
 {
 	struct mcpf_addr_owners o = { 0 };
@@ -52,8 +72,14 @@ static void count_owner(struct netns_addrs *a, const unsigned char addr[16], int
 	if (kern_map_lookup(a->owners_fd, &key, &o) && delta < 0)
 		return;
 	o.count += (__u32)delta;
-	if (delta > 0)
+	if (delta > 0) {
 		o.netns = a->netns;
+	} else if (o.count == 1 && o.netns == a->netns) {
+		struct other_owner other = { addr, a->netns, 0 };
+
+		kern_map_dump(a->map_fd, sizeof(struct mcpf_local_addr), sizeof(__u8), 0, is_other_owner, &other);
+		o.netns = other.found;  /* 0, no namespace, if the map disagrees: the loopback server then */
+	}
 	err = o.count ? kern_map_update(a->owners_fd, &key, &o, BPF_ANY) : kern_map_delete(a->owners_fd, &key);
 	if (err)
 		log_warn("local_addr_owners: %s", strerror(-err));

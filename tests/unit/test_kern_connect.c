@@ -14,15 +14,20 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/mount.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "common.h"
 #include "endpoint.h"
 #include "harness.h"
 #include "kern_fixture.h"
+#include "kern_loader.h"
+#include "mcpfence.skel.h"
 
 #define PORT_SERVER 3001    /* the MCP server, registered */
 #define PORT_OTHER  3002    /* the same server process's other port: no target names it */
@@ -452,6 +457,34 @@ TEST(kern_connect_another_namespaces_own_address_is_the_server)
 	one_case(elsewhere_body);
 }
 
+/* From a namespace not served yet, the same destination is a target too:
+ * refused while the daemon runs (it serves the namespace in a moment) and
+ * with --fail-closed; passed only when no daemon runs, fail-open. */
+static void unserved_elsewhere_body(struct kern *k)
+{
+	static const struct { bool fail_closed; enum kern_beat beat; int want; } modes[] = {
+		{ false, KERN_BEATING, -EPERM },
+		{ true, KERN_NO_BEAT, -EPERM },
+		{ false, KERN_BEAT_STALE, -ENETUNREACH },  /* not redirected: nothing routes it here */
+	};
+
+	CHECK(kern_case_new(k) == 0);
+	CHECK(kern_targets(k, "127.0.0.1:3001", "srv") == 0);
+	CHECK(kern_elsewhere(k, ELSEWHERE, true) == 0);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
+		CHECK(kern_settings(k, KERN_CG_AGENTS, modes[i].fail_closed, false) == 0);
+		CHECK(kern_alive(k, modes[i].beat) == 0);
+		CHECK(kern_enter(k, KERN_CG_AGENTS) == 0);
+		CHECK_INT_EQ(connect_elsewhere(k, PORT_SERVER), modes[i].want);
+	}
+}
+
+TEST(kern_connect_another_namespaces_own_address_from_an_unserved_one)
+{
+	one_case(unserved_elsewhere_body);
+}
+
 /* A connect-time load balancer attached before the daemon (Cilium's
  * socket LB rewrites a ClusterIP to a backend in connect4): the daemon's
  * connect4 runs first all the same and sees the ClusterIP the policy
@@ -493,6 +526,62 @@ static void lb_body(struct kern *k)
 TEST(kern_connect_runs_before_a_load_balancer_attached_first)
 {
 	one_case(lb_body);
+}
+
+/* A link pinned by a daemon that attached without BPF_F_BEFORE, behind
+ * the balancer: the next daemon's adoption puts a first one in its place
+ * under the same pin (swapping the program in would keep its place). */
+static char adopt_pin[64];  /* in a bpffs of the test's own */
+
+static void adopt_behind_body(struct kern *k)
+{
+	struct bpf_program *prog = k->skel->progs.mcpf_connect4;
+	struct sockaddr_storage ss;
+	struct mcpf_conn_key key;
+	struct mcpf_conn rec;
+	int d4, c, acc, legacy;
+
+	CHECK(adopt_pin[0] != '\0');
+	CHECK(kern_case_new(k) == 0);
+	CHECK(kern_lb_first(k, CLUSTER_IP, 80, PORT_SERVER) == 0);
+	/* ours as an older daemon left it: attached after the balancer, pinned */
+	close(k->links[0]);
+	k->links[0] = -1;
+	CHECK((legacy = bpf_link_create(bpf_program__fd(prog), k->root_fd, BPF_CGROUP_INET4_CONNECT, NULL)) >= 0);
+	CHECK(bpf_obj_pin(legacy, adopt_pin) == 0);
+	close(legacy);
+	CHECK_INT_EQ(kern_adopt_link(prog, k->root_fd, adopt_pin, "connect4"), 1);
+
+	CHECK(kern_settings(k, KERN_CG_AGENTS, false, false) == 0);
+	CHECK(kern_targets(k, CLUSTER_IP ":80", "srv") == 0);
+	CHECK(kern_serve(k, PORT_D4, 0) == 0);
+	CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
+	CHECK(kern_listen(k, "127.0.0.1", PORT_SERVER) >= 0);
+	CHECK((d4 = kern_listen(k, "127.0.0.1", PORT_D4)) >= 0);
+	CHECK(kern_mark(k, d4, MCPF_SOCK_LISTENER) == 0);
+	CHECK(kern_enter(k, KERN_CG_AGENTS) == 0);
+	CHECK((c = kern_socket(k, AF_INET)) >= 0);
+	CHECK_INT_EQ(connect(c, (struct sockaddr *)&ss, kern_sockaddr(CLUSTER_IP, 80, &ss)) ? -errno : 0, 0);
+	CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
+	CHECK((acc = kern_accept(k, d4, 1000)) >= 0);
+	CHECK_INT_EQ(kern_conn_of(k, acc, &key, &rec), 0);
+}
+
+TEST(kern_adopting_a_link_behind_a_load_balancer_puts_a_first_one_in_its_place)
+{
+	char dir[] = "/tmp/mcpfence-unit-bpffs-XXXXXX";
+
+	if (!kern_require())
+		return;
+	CHECK(mkdtemp(dir) != NULL);
+	if (mount("bpf", dir, "bpf", 0, NULL) == 0) {
+		snprintf(adopt_pin, sizeof(adopt_pin), "%s/connect4", dir);
+		one_case(adopt_behind_body);
+		unlink(adopt_pin);  /* detaches it */
+		umount(dir);
+	}
+	rmdir(dir);
+	adopt_pin[0] = '\0';
 }
 
 /* A raw IP socket would let an agent with CAP_NET_RAW hand-craft a TCP
