@@ -5,6 +5,7 @@
 
 #include "hex_digit.h"
 #include "json_span.h"
+#include "mcp_method.h"
 
 enum state {
 	ST_VALUE,   /* a value comes next */
@@ -20,7 +21,7 @@ enum state {
 	ST_DONE,    /* the top-level value is closed */
 };
 
-enum member { M_NONE, M_ID, M_ERROR, M_RESULT, M_IS_ERROR };
+enum member { M_NONE, M_ID, M_ERROR, M_RESULT, M_METHOD, M_IS_ERROR };
 
 static bool is_ws(char c)
 {
@@ -44,8 +45,9 @@ static bool key_is(const struct answer_scan *s, const char *name)
 	return s->key_len == strlen(name) && !memcmp(s->key, name, s->key_len);
 }
 
-/* Which member of interest a name just read is, given where it stands. */
-static enum member classify_key(const struct answer_scan *s)
+/* Which member of interest a name just read is, given where it stands;
+ * a list's array named at the top of a result is noted at once. */
+static enum member classify_key(struct answer_scan *s)
 {
 	if (!top_is_object(s) || s->key_len > ANSWER_SCAN_KEY_MAX)
 		return M_NONE;
@@ -56,8 +58,14 @@ static enum member classify_key(const struct answer_scan *s)
 			return M_ERROR;
 		if (key_is(s, "result"))
 			return M_RESULT;
-	} else if (s->depth == s->msg_depth + 1 && s->in_result && key_is(s, "isError")) {
-		return M_IS_ERROR;
+		if (key_is(s, "method"))
+			return M_METHOD;
+	} else if (s->depth == s->msg_depth + 1 && s->in_result) {
+		if (key_is(s, "isError"))
+			return M_IS_ERROR;
+		for (int l = MCP_LIST_TOOLS; l <= MCP_LIST_TEMPLATES; l++)
+			if (key_is(s, mcp_list_array(l)))
+				s->list_result |= 1u << l;  /* the name alone: before its value */
 	}
 	return M_NONE;
 }
@@ -80,14 +88,20 @@ static void capture_char(struct answer_scan *s, char c)
 
 static void begin_message(struct answer_scan *s)
 {
-	s->msg_error = s->msg_has_id = s->in_result = s->result_opening = false;
+	s->msg_error = s->msg_has_id = s->msg_answer = s->msg_method = s->in_result = s->result_opening = false;
 	s->msg_id_len = 0;
 }
 
+/* Only responses are recorded: a message with a "method" is the server's
+ * request or notification, whatever its id (server request ids start at 0
+ * in each session: taken for answers, they would settle the agent's
+ * requests with the same ids). */
 static void end_message(struct answer_scan *s)
 {
 	unsigned char rec[4] = { s->msg_error, s->msg_has_id, s->msg_id_len & 0xff, s->msg_id_len >> 8 };
 
+	if (!s->msg_answer || s->msg_method)
+		return;
 	if (bb_append(&s->answers, rec, sizeof(rec)) || bb_append(&s->answers, s->msg_id, s->msg_id_len))
 		fail(s); /* out of memory: the answers already recorded still count */
 }
@@ -103,10 +117,14 @@ static void begin_value(struct answer_scan *s, char c)
 		s->capture = !container;  /* an id is never a container */
 		break;
 	case M_ERROR:
-		s->msg_error = true;
+		s->msg_error = s->msg_answer = true;
 		break;
 	case M_RESULT:
+		s->msg_answer = true;
 		s->result_opening = c == '{';
+		break;
+	case M_METHOD:
+		s->msg_method = true;
 		break;
 	case M_IS_ERROR:
 		s->capture = !container;

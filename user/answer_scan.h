@@ -1,10 +1,16 @@
 /*
  * answer_scan: incremental scanner of the JSON-RPC answers a server sends,
- * for accounting only: for every response message it reports the raw text
- * of its "id" and whether it is an error (an "error" member, or a "result"
- * whose "isError" is true). It looks at each byte once and keeps no more
- * than the ids, so a tool result of any size streams to the agent as it
- * arrives instead of being held and parsed whole.
+ * for accounting only: for every response message (a "result" or an
+ * "error" member, and no "method": the server's own requests and
+ * notifications are never answers) it reports the raw text of its "id"
+ * and whether it is an error (an "error" member, or a "result" whose
+ * "isError" is true). It also notes which list arrays a message's result
+ * holds at its top level ("tools", "prompts", "resources",
+ * "resourceTemplates"), as soon as their member name is read, so that a
+ * caller streaming the body can stop before relaying the piece holding
+ * one. It looks at each byte once and keeps no more than the ids, so a
+ * tool result of any size streams to the agent as it arrives instead of
+ * being held and parsed whole.
  *
  *   struct answer_scan s;
  *   answer_scan_init(&s);
@@ -13,6 +19,7 @@
  *   for (size_t pos = 0; answer_scan_next(&s, &pos, &a);)
  *       ... a.id / a.id_len (raw JSON text of the id), a.error ...
  *   s.bytes                                  how much was fed
+ *   s.list_result                            lists seen: 1 << enum mcp_list, or 0
  *   answer_scan_reset(&s);                  before the next body
  *   answer_scan_free(&s);
  *
@@ -34,7 +41,7 @@
 
 #define ANSWER_SCAN_MAX_DEPTH 1024  /* deeper than cJSON's own limit (1000) */
 #define ANSWER_SCAN_ID_MAX 256      /* longer ids are not matched */
-#define ANSWER_SCAN_KEY_MAX 8       /* the longest name looked for: "isError" */
+#define ANSWER_SCAN_KEY_MAX 17      /* the longest name looked for: "resourceTemplates" */
 
 struct answer {
 	const char *id;  /* raw JSON text: "abc", 7, null; NULL when the message had none */
@@ -60,10 +67,13 @@ struct answer_scan {
 	bool result_opening;             /* the next object opened is the message's result */
 	bool in_result;
 	bool msg_error, msg_has_id;
+	bool msg_answer, msg_method;     /* a "result" or "error" member; a "method" one */
 	char msg_id[ANSWER_SCAN_ID_MAX];
 	size_t msg_id_len;
 	struct bytebuf answers;          /* records: error byte, id length (2 bytes), id */
 	uint64_t bytes;                  /* fed since the last reset */
+	unsigned list_result;            /* since the last reset: 1 << enum mcp_list of each array
+					    named at the top of a message's result */
 };
 
 void answer_scan_init(struct answer_scan *s);
