@@ -1,6 +1,14 @@
 /* The response side of the flow: answers read as they come back (list
  * answers filtered, allowed calls accounted), responses held whole
- * finished and relayed, legacy SSE events passed on. */
+ * finished and relayed, legacy SSE events passed on.
+ *
+ * What is hidden stays hidden by the shape of each answer, not by its id:
+ * a server routes an answer to the stream that last sent its id in the
+ * session, so any request may get a list answer (a tools/call or a ping
+ * reusing the id of a tools/list in flight). Every answer on a POST's
+ * reply or an event stream is scanned (answer_scan.h); one whose result
+ * holds a list's array at its top level is filtered as a list whatever its
+ * id, or, streamed, cut off before that part goes out. */
 #include <stdio.h>
 #include <string.h>
 #include <cjson/cJSON.h>
@@ -58,14 +66,19 @@ static void account_scanned(struct mcp_flow *f, struct answer_track *t)
 	answer_scan_reset(&f->scan);
 }
 
-/* Account every tracked call this whole server->client JSON text answers. */
-static void account_answers(struct mcp_flow *f, struct answer_track *t, const char *json, size_t len)
+/* Account every tracked call this whole server->client JSON text answers;
+ * true when it must be filtered as answers never asked for: a result in it
+ * holds a list's array, or it is text the scan cannot read (the filter
+ * reads it whole then). */
+static bool scan_answers(struct mcp_flow *f, struct answer_track *t, const char *json, size_t len)
 {
-	if (!t || !t->calls.n)
-		return;
+	bool any;
+
 	answer_scan_reset(&f->scan);
 	answer_scan_feed(&f->scan, json, len);
+	any = f->scan.list_result || f->scan.failed;
 	account_scanned(f, t);
+	return any;
 }
 
 static void scan_body(void *ctx, const char *data, size_t len)
@@ -123,10 +136,12 @@ static bool legacy_in_place(const struct exchange *ex, const struct http1_msg *r
 	return ex->legacy && r->status != 202 && http1_content_type_is(r, "application/json");
 }
 
-/* An answer the daemon must read and cannot: the agent gets a 502 with a
- * JSON-RPC error in its place (an error event on the daemon's own stream),
- * never its bytes, and the connection ends (io->finished: nothing more of
- * the server's reply is read). */
+/* An answer the daemon must read and cannot, or must not relay: the agent
+ * gets a 502 with a JSON-RPC error in its place (an error event on the
+ * daemon's own stream), never its bytes, and the connection ends
+ * (io->finished: nothing more of the server's reply is read). An answer
+ * relayed as it comes (RESP_SCAN) has its head out already: it is cut
+ * short there, nothing added (the agent reads a truncated reply). */
 static int refuse_answer(struct mcp_flow *f, struct flow_io *io, const struct exchange *ex, const char *why)
 {
 	char msg[256];
@@ -135,6 +150,9 @@ static int refuse_answer(struct mcp_flow *f, struct flow_io *io, const struct ex
 
 	snprintf(msg, sizeof(msg), "mcpfence: server %s: %s; not relayed", f->origin->server, why);
 	log_warn("%s", msg + 10);
+	io->finished = true;
+	if (f->resp_mode == RESP_SCAN)
+		return 0;
 	if (ex->own_stream) {
 		struct jsonrpc_msg none = { 0 };
 		cJSON *e = jsonrpc_error_reply(&none, -32603, msg);
@@ -148,7 +166,6 @@ static int refuse_answer(struct mcp_flow *f, struct flow_io *io, const struct ex
 	}
 	err = err || bb_append(io->to_client, out.data, out.len);
 	bb_free(&out);
-	io->finished = true;
 	return err ? -1 : 0;
 }
 
@@ -165,8 +182,8 @@ static int on_sse_event(struct mcp_flow *f, struct flow_io *io)
 	t = answers_for(f, f->first);
 	any = answers_unseen(f, f->first);
 	/* clients read only "message" events (the default type) as JSON-RPC */
-	if ((t || any) && ev->has_data && (!ev->type_len || (ev->type_len == 7 && !memcmp(ev->type, "message", 7)))) {
-		account_answers(f, t, ev->data, ev->data_len);
+	if (ev->has_data && (!ev->type_len || (ev->type_len == 7 && !memcmp(ev->type, "message", 7)))) {
+		any = scan_answers(f, t, ev->data, ev->data_len) || any;
 		changed = filter_lists(f, t, any, ev->data, ev->data_len, &filtered);
 		if (changed < 0)
 			return -1;
@@ -244,19 +261,20 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 		bb_free(&extra);
 		return err;
 	}
-	if (ex->inspect) {
+	if (ex->method == HTTP_POST) {
 		struct answer_track *t = answers_for(f, ex);
 
-		if (ex->extra || (t && t->lists.n) || content_is_encoded(r) || legacy_in_place(ex, r)) {
+		/* a coded JSON answer cannot be scanned as it comes: held, decoded */
+		if ((ex->inspect && (ex->extra || (t && t->lists.n) || legacy_in_place(ex, r))) ||
+		    (content_is_encoded(r) && (ex->inspect || http1_content_type_is(r, "application/json")))) {
 			f->resp_mode = RESP_BUFFER;
 			return http1_set_body_mode(&f->resp, HTTP1_BODY_BUFFER) < 0 ? -1 : 0;
 		}
-		if (t && t->calls.n) {
-			/* only accounting to do: relay the answer as it comes */
-			f->resp_mode = RESP_SCAN;
-			answer_scan_reset(&f->scan);
-			http1_watch_body(&f->resp, scan_body, f);
-		}
+		/* relayed as it comes, scanned on the way (pump_responses): a
+		 * reply to any POST may carry another request's answer */
+		f->resp_mode = RESP_SCAN;
+		answer_scan_reset(&f->scan);
+		http1_watch_body(&f->resp, scan_body, f);
 	}
 	return bb_append(io->to_client, r->head, r->head_len);
 }
@@ -272,7 +290,7 @@ static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchan
 	enum content_coding_status st = content_decode_text(r, r->body, r->body_len, RESPONSE_LIMIT_MIN, &decoded,
 							    &body, &len);
 	bool decoded_ce = st == CODING_DECODED, changed = decoded_ce, any = legacy_in_place(ex, r);
-	int err = 0;
+	int err = 0, fr;
 
 	if (st != CODING_IDENTITY && !decoded_ce) {
 		/* cannot read it, so cannot filter it: the client gets an error */
@@ -282,20 +300,16 @@ static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchan
 		err = refuse_answer(f, io, ex, why);
 		goto out;
 	}
-	if (t || any) {
-		int fr;
-
-		account_answers(f, t, body, len);
-		fr = filter_lists(f, t, any, body, len, &filtered);
-		if (fr < 0) {
-			err = -1;
-			goto out;
-		}
-		if (fr == 1) {
-			body = filtered.data;
-			len = filtered.len;
-			changed = true;
-		}
+	any = scan_answers(f, t, body, len) || any;
+	fr = filter_lists(f, t, any, body, len, &filtered);
+	if (fr < 0) {
+		err = -1;
+		goto out;
+	}
+	if (fr == 1) {
+		body = filtered.data;
+		len = filtered.len;
+		changed = true;
 	}
 	if (ex->extra) {
 		if (len == 0 || r->status == 202) {
@@ -329,11 +343,26 @@ out:
 	return err;
 }
 
+/* More of a streamed answer, read by the scan already (scan_body runs in
+ * http1_feed): relayed, unless a result in it named a list's array. Calls
+ * never answer with tools, prompts, resources or resourceTemplates at the
+ * top of their result (MCP's results for calls, pings, reads and the rest
+ * hold none): such an answer is a list's, routed here by its id (another
+ * connection's tools/list, answered to this one reusing its id); it is
+ * refused, before the part holding the list goes out. */
+static int relay_scanned(struct mcp_flow *f, struct flow_io *io, const struct exchange *ex, const char *raw, size_t n)
+{
+	if (f->resp_mode == RESP_SCAN && f->scan.list_result)
+		return refuse_answer(f, io, ex, "a list answer to a request that asked for none");
+	return bb_append(io->to_client, raw, n);
+}
+
 static int on_response_end(struct mcp_flow *f, struct flow_io *io, const char *raw, size_t n)
 {
 	const struct http1_msg *r = http1_msg(&f->resp);
 	struct exchange *ex = f->first;
 	struct pending_call c;
+	bool cut = false;  /* the agent has part of it: nothing may follow */
 	int err = 0;
 
 	if (r->status / 100 == 1)
@@ -343,7 +372,8 @@ static int on_response_end(struct mcp_flow *f, struct flow_io *io, const char *r
 		err = bb_append(io->to_client, raw, n);
 		break;
 	case RESP_SCAN:
-		err = bb_append(io->to_client, raw, n);
+		err = relay_scanned(f, io, ex, raw, n);
+		cut = io->finished;
 		account_scanned(f, answers_for(f, ex));
 		break;
 	case RESP_SSE:
@@ -370,7 +400,7 @@ static int on_response_end(struct mcp_flow *f, struct flow_io *io, const char *r
 	mcp_flow_exchange_free(f, ex);
 	f->resp_mode = RESP_STREAM;
 	f->sse_chunked = false;
-	return err || mcp_flow_flush_local(f, io) ? -1 : 0;
+	return err || (!cut && mcp_flow_flush_local(f, io)) ? -1 : 0;
 }
 
 static int pump_responses(struct mcp_flow *f, const char *data, size_t len, bool eof, struct flow_io *io)
@@ -393,7 +423,7 @@ static int pump_responses(struct mcp_flow *f, const char *data, size_t len, bool
 			err = on_response_head(f, io);
 			break;
 		case HTTP1_BODY:
-			err = bb_append(io->to_client, raw, used);
+			err = relay_scanned(f, io, f->first, raw, used);
 			break;
 		case HTTP1_SSE_EVENT:
 			err = on_sse_event(f, io);

@@ -12,7 +12,7 @@
 #include "tool_names.h"
 
 static const char policy[] =
-	"{'version':'1','servers':{'fs':{'default':'deny','tools':{"
+	"{'version':'1','servers':{'fs':{'default':'deny','hide':['secret'],'tools':{"
 	"'echo':{'action':'allow'},'rm':{'action':'deny','reason':'no deleting'}}}}}";
 
 static const struct mcpf_conn origin = { .pid = 4242, .uid = 1000, .cgroup_id = 77, .comm = "agent", .server = "fs" };
@@ -288,5 +288,137 @@ MAPS_TEST(mcp_flow_id_in_flight_on_another_connection_of_the_session_is_refused)
 	CHECK_INT_EQ(from_agent_in(&c.flow, &c.io, "U", CALL(7, "echo")), 0);
 	CHECK(has(&c.up, CALL(7, "echo")));
 	peer_close(&c);
+	flow_close(&t);
+}
+
+/* Raw bytes from the server, as they come. */
+static int from_server_raw(struct flow_case *t, const char *raw)
+{
+	return mcp_flow_upstream_data(&t->flow, raw, strlen(raw), &t->io);
+}
+
+/* One SSE event of data, the whole reply. */
+static int from_server_sse(struct flow_case *t, const char *data)
+{
+	struct bytebuf resp = BYTEBUF_INIT;
+	int rc;
+
+	bb_printf(&resp, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: %zu\r\n\r\n"
+			 "data: %s\n\n", strlen(data) + 8, data);
+	rc = mcp_flow_upstream_data(&t->flow, resp.data, resp.len, &t->io);
+	bb_free(&resp);
+	return rc;
+}
+
+#define LIST_ANSWER(id) \
+	"{\"jsonrpc\":\"2.0\",\"id\":" #id ",\"result\":{\"tools\":[{\"name\":\"echo\"},{\"name\":\"secret\"}]}}"
+
+/* A server routes an answer by its id alone: a call or a ping reusing the
+ * id of another connection's tools/list can get the list. Hidden entries
+ * go by the answer's shape: filtered on an event stream and in a held
+ * reply, and a streamed JSON reply is cut before the list goes out. */
+MAPS_TEST(mcp_flow_a_list_answer_to_a_call_is_filtered_or_cut)
+{
+	struct flow_case t;
+
+	/* event stream */
+	CHECK(flow_open(f, &t) == 0);
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "L1", CALL(7, "echo")), 0);
+	CHECK(has(&t.up, CALL(7, "echo")));
+	next_round(&t);
+	CHECK_INT_EQ(from_server_sse(&t, LIST_ANSWER(7)), 0);
+	CHECK(has(&t.client, "{\"name\":\"echo\"}"));
+	CHECK(!has(&t.client, "secret"));
+	CHECK(!t.io.finished);
+	flow_close(&t);
+
+	/* held whole (a denial to join) */
+	CHECK(flow_open(f, &t) == 0);
+	CHECK_INT_EQ(from_agent(&t, "[" CALL(2, "echo") "," CALL(3, "rm") "]"), 0);
+	next_round(&t);
+	CHECK_INT_EQ(from_server(&t, "[" LIST_ANSWER(2) "]"), 0);
+	CHECK(has(&t.client, "{\"name\":\"echo\"}"));
+	CHECK(has(&t.client, "no deleting"));
+	CHECK(!has(&t.client, "secret"));
+	flow_close(&t);
+
+	/* streamed JSON, whole in one read: the head only */
+	CHECK(flow_open(f, &t) == 0);
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "L2", CALL(7, "echo")), 0);
+	next_round(&t);
+	CHECK_INT_EQ(from_server(&t, LIST_ANSWER(7)), 0);
+	CHECK(t.io.finished);
+	CHECK(!has(&t.client, "tools"));
+	CHECK(!has(&t.client, "secret"));
+	flow_close(&t);
+
+	/* streamed JSON, chunked: what came before the list's name goes on */
+	CHECK(flow_open(f, &t) == 0);
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "L3", CALL(7, "echo")), 0);
+	next_round(&t);
+	CHECK_INT_EQ(from_server_raw(&t, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+					 "Transfer-Encoding: chunked\r\n\r\n22\r\n{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\r\n"),
+		     0);
+	CHECK(has(&t.client, "\"id\":7,\"result\":{"));
+	CHECK(!t.io.finished);
+	bb_reset(&t.client);
+	CHECK_INT_EQ(from_server_raw(&t, "8\r\n\"tools\":\r\n"), 0);
+	CHECK(t.io.finished);
+	CHECK_INT_EQ(t.client.len, 0);
+	flow_close(&t);
+}
+
+MAPS_TEST(mcp_flow_a_list_answer_to_a_ping_is_filtered_or_cut)
+{
+	static const char ping[] = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\"}";
+	struct flow_case t;
+
+	CHECK(flow_open(f, &t) == 0);
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "L4", ping), 0);
+	CHECK(has(&t.up, ping));
+	next_round(&t);
+	CHECK_INT_EQ(from_server(&t, LIST_ANSWER(7)), 0);
+	CHECK(t.io.finished);
+	CHECK(!has(&t.client, "secret"));
+	flow_close(&t);
+
+	CHECK(flow_open(f, &t) == 0);
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "L5", ping), 0);
+	next_round(&t);
+	CHECK_INT_EQ(from_server_sse(&t, LIST_ANSWER(7)), 0);
+	CHECK(has(&t.client, "{\"name\":\"echo\"}"));
+	CHECK(!has(&t.client, "secret"));
+	flow_close(&t);
+
+	/* a call's own answer still streams through whole */
+	CHECK(flow_open(f, &t) == 0);
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "L6", CALL(8, "echo")), 0);
+	next_round(&t);
+	CHECK_INT_EQ(from_server(&t, "{\"jsonrpc\":\"2.0\",\"id\":8,\"result\":{\"content\":[{\"type\":\"text\","
+				     "\"text\":\"tools\"}],\"structuredContent\":{\"tools\":[]}}}"),
+		     0);
+	CHECK(!t.io.finished);
+	CHECK(has(&t.client, "\"structuredContent\":{\"tools\":[]}}}"));
+	flow_close(&t);
+}
+
+/* The server's own request on a call's stream, with the call's id (server
+ * request ids start at 0 in each session), is no answer to it: the call's
+ * id stays taken in the session when its stream ends without one. */
+MAPS_TEST(mcp_flow_a_server_request_with_a_calls_id_does_not_free_it)
+{
+	struct flow_case t;
+	struct peer b;
+
+	CHECK(flow_open(f, &t) == 0);
+	CHECK(peer_open(&b, &t, 2) == 0);
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "L7", CALL(0, "echo")), 0);
+	next_round(&t);
+	CHECK_INT_EQ(from_server_sse(&t, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"ping\"}"), 0);
+	CHECK(has(&t.client, "\"method\":\"ping\""));
+	CHECK_INT_EQ(from_agent_in(&b.flow, &b.io, "L7", CALL(0, "echo")), 0);
+	CHECK_INT_EQ(b.up.len, 0);
+	CHECK(has(&b.client, REFUSED_ID));
+	peer_close(&b);
 	flow_close(&t);
 }
