@@ -214,19 +214,21 @@ itest('event streams that are not MCP pass unchanged, GET and POST', async (t) =
   }
 });
 
-// A session on a server whose tools/list answers after 500 ms, with "secret"
-// hidden through the daemon; post(body, extra) is a POST in that session.
-async function slowListSession(sb, mode) {
+// A session on a server whose tools/list answers after listMs (500), with
+// "secret" hidden through the daemon (lib/slow-list-server.mjs: mode, the
+// delays); post(body, extra) is a POST in that session.
+async function slowListSession(sb, mode, { listMs = 500, callMs = 2000, version = '2025-03-26' } = {}) {
   const port = await freePort();
-  const server = sb.spawn(process.execPath, [path.join(import.meta.dirname, '../lib/slow-list-server.mjs'), String(port), mode]);
+  const server = sb.spawn(process.execPath, [path.join(import.meta.dirname, '../lib/slow-list-server.mjs'), String(port), mode,
+    String(listMs), String(callMs)]);
   await server.waitForOutput(/slow server listening/, { stream: 'stderr', timeoutMs: 20000 });
   await waitForListen('127.0.0.1', port, 5000, () => server.running);
   await startDaemon(sb, { policy: policyOf({ slow: { port, hide: ['secret'] } }) });
-  const init = await rawExchange(sb, port, sessionSteps());
+  const init = await rawExchange(sb, port, sessionSteps('/mcp', version));
   const sid = init.responses[0].headers['mcp-session-id'];
   assert.ok(sid, 'the server opened a session');
-  const post = (body, extra = {}) => ({ method: 'POST', path: '/mcp', body: JSON.stringify(body), ...extra,
-    headers: [JSON_TYPE, ACCEPT_BOTH, ['Mcp-Session-Id', sid], ['MCP-Protocol-Version', '2025-03-26']] });
+  const post = (body, extra = {}, session = sid) => ({ method: 'POST', path: '/mcp', body: JSON.stringify(body), ...extra,
+    headers: [JSON_TYPE, ACCEPT_BOTH, ['Mcp-Session-Id', session], ['MCP-Protocol-Version', version]] });
   return { port, post };
 }
 
@@ -275,3 +277,60 @@ for (const mode of ['json', 'sse']) {
     assert.match(JSON.stringify(rawMessages(other.responses[0])[0]?.result), /echo/);
   });
 }
+
+// The id registry alone cannot keep a list hidden: its tombstones are one
+// table for every agent, the oldest going first, so an agent abandoning
+// enough other ids (a bogus session's batches, each answered 400) frees
+// the id of a tools/list it hung up on, and a call reusing that id gets
+// the list as its answer (red team). Hidden entries go by the answer's
+// shape: the list is filtered on an event stream; a JSON reply, streamed
+// as a call's, is cut before the list goes out.
+for (const mode of ['sse', 'json']) {
+  itest(`a list answer to a call reusing an evicted id is filtered or cut (${mode})`, async (t) => {
+    const sb = sandbox(t, `answers-evicted-id-${mode}`);
+    const { port, post } = await slowListSession(sb, mode, { listMs: 6000, callMs: 9000 });
+
+    await rawExchange(sb, port, [post({ jsonrpc: '2.0', id: 7, method: 'tools/list' }, { readMs: 100 })], { timeoutMs: 15000 });
+    const held = await rawExchange(sb, port, [post(toolCall(7, 'echo'))], { timeoutMs: 15000 });
+    assert.equal(rawMessages(held.responses[0])[0]?.error?.code, -32600, 'id 7 is taken before the flood');
+    let next = 1000;
+    const steps = [];
+    for (let b = 0; b < 700; b++) {
+      const batch = [{ jsonrpc: '2.0', id: next++, method: 'tools/list' }];
+      for (let i = 0; i < 99; i++) batch.push({ jsonrpc: '2.0', id: next++, method: 'ping' });
+      steps.push(post(batch, {}, 'bogus-session'));
+    }
+    await Promise.all([0, 1, 2, 3].map((c) => rawExchange(sb, port, steps.slice(c * 175, (c + 1) * 175), { timeoutMs: 60000 })));
+
+    const call = await rawExchange(sb, port, [post(toolCall(7, 'echo'))], { timeoutMs: 20000 });
+    const [res] = call.responses;
+    assert.ok(!JSON.stringify(call).includes('secret'), `hidden tool leaked: ${JSON.stringify(call).slice(0, 600)}`);
+    if (mode === 'sse') {
+      const [listed] = rawMessages(res);
+      assert.deepEqual(listed?.result?.tools?.map((x) => x.name), ['echo'], JSON.stringify(res).slice(0, 600));
+    } else {
+      assert.equal(res.status, 200, JSON.stringify(res).slice(0, 600));
+      assert.equal(rawMessages(res).length, 0, 'the reply was cut');
+      assert.ok(!res.body.includes('"tools"'), res.body);
+    }
+  });
+}
+
+// A server's own requests carry ids too, from 0 in each session: a ping
+// the server sends on a POST stream is no answer to the agent's request
+// with its id. Taken for one, it freed the ids of a pending tools/list and
+// call when the server closed the stream for polling (2025-11-25), and a
+// call on another connection reusing the list's id got the list (red team).
+itest('a server request with the id of a pending tools/list does not free that id', async (t) => {
+  const sb = sandbox(t, 'answers-server-request-id');
+  const { port, post } = await slowListSession(sb, 'poll', { listMs: 6000, callMs: 9000, version: '2025-11-25' });
+
+  const a = await rawExchange(sb, port, [post([{ jsonrpc: '2.0', id: 0, method: 'tools/list' }, toolCall(1, 'poll')], { readMs: 3000 })],
+    { timeoutMs: 15000 });
+  assert.match(a.responses[0].body, /"method":"ping"/, 'the server sent its pings on the POST stream');
+  const b = await rawExchange(sb, port, [post(toolCall(0, 'echo'))], { timeoutMs: 20000 });
+  const [called] = rawMessages(b.responses[0]);
+  assert.ok(!JSON.stringify(b).includes('secret'), `hidden tool leaked: ${JSON.stringify(b).slice(0, 600)}`);
+  assert.equal(called?.error?.code, -32600, JSON.stringify(called));
+  assert.match(called.error.message, /the id of a request still awaiting its answer/);
+});
