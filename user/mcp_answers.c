@@ -35,13 +35,15 @@ struct list_answer {
 	unsigned long long inventory_id;
 };
 
-static bool is_hidden(enum mcp_list list, const char *name, const cJSON *entry, void *ctx)
+static bool is_hidden(enum mcp_list list, const char *name, const cJSON *entry, bool asked, void *ctx)
 {
 	struct list_answer *la = ctx;
 	struct mcp_flow *f = la->f;
 	int err;
 
-	if (list == MCP_LIST_TOOLS) {
+	/* only a tools/list's own answer says what the server lists: a list
+	 * shape found elsewhere may be a tool's result echoing the agent */
+	if (list == MCP_LIST_TOOLS && asked) {
 		tool_names_add(f->enf->listed, f->origin->server, name); /* the server lists it */
 		if (f->enf->inventory &&
 		    (err = tool_inventory_see(f->enf->inventory, f->origin->server, entry, la->inventory_id)))

@@ -133,7 +133,7 @@ static bool ambiguous_list(const cJSON *entries, enum mcp_list list, size_t n)
 /* The array without hidden entries; 1 if any was removed, 0 if none, -1 on error
  * (or an ambiguous list: ambiguous_list()). */
 static int filtered_entries(const char *json, struct json_span tools_span, const cJSON *tools, enum mcp_list list,
-			    mcp_hidden_fn is_hidden, void *ctx, struct bytebuf *out)
+			    bool asked, mcp_hidden_fn is_hidden, void *ctx, struct bytebuf *out)
 {
 	size_t n = (size_t)cJSON_GetArraySize(tools), i = 0;
 	int removed = 0;
@@ -152,7 +152,7 @@ static int filtered_entries(const char *json, struct json_span tools_span, const
 	for (const cJSON *tool = tools->child; tool && r == 0; tool = tool->next, i++) {
 		const cJSON *name = cJSON_IsObject(tool) ? cJSON_GetObjectItemCaseSensitive(tool, mcp_list_key(list))
 							 : NULL;
-		if (cJSON_IsString(name) && is_hidden(list, name->valuestring, tool, ctx)) {
+		if (cJSON_IsString(name) && is_hidden(list, name->valuestring, tool, asked, ctx)) {
 			removed = 1;
 			continue;
 		}
@@ -183,7 +183,7 @@ static int members_named(const cJSON *obj, const char *name)
 /* One list array of a result object queued for rewriting (when an entry
  * goes); -1 on error or ambiguity. */
 static int filter_array(const char *json, struct json_span result_span, const cJSON *result, enum mcp_list list,
-			mcp_hidden_fn is_hidden, void *ctx, struct splice *splices, size_t *n_splices)
+			bool asked, mcp_hidden_fn is_hidden, void *ctx, struct splice *splices, size_t *n_splices)
 {
 	if (members_named(result, mcp_list_array(list)) > 1)
 		return -1;
@@ -199,7 +199,7 @@ static int filter_array(const char *json, struct json_span result_span, const cJ
 	struct splice *s = &splices[*n_splices];
 	s->span = tools_span;
 	s->text = (struct bytebuf)BYTEBUF_INIT;
-	int r = filtered_entries(json, tools_span, tools, list, is_hidden, ctx, &s->text);
+	int r = filtered_entries(json, tools_span, tools, list, asked, is_hidden, ctx, &s->text);
 	if (r > 0)
 		(*n_splices)++;
 	else
@@ -231,9 +231,9 @@ static int filter_message(const char *json, struct json_span msg_span, const cJS
 	if (json_child_span(json, msg_span, msg, result, &result_span) < 0)
 		return -1;
 	if (list >= 0)
-		return filter_array(json, result_span, result, list, is_hidden, ctx, splices, n_splices);
+		return filter_array(json, result_span, result, list, true, is_hidden, ctx, splices, n_splices);
 	for (int l = MCP_LIST_TOOLS; l <= MCP_LIST_TEMPLATES; l++)
-		if (filter_array(json, result_span, result, l, is_hidden, ctx, splices, n_splices) < 0)
+		if (filter_array(json, result_span, result, l, false, is_hidden, ctx, splices, n_splices) < 0)
 			return -1;
 	return 0;
 }

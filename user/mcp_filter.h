@@ -55,8 +55,12 @@ struct mcp_idset {
 };
 
 /* entry: the whole list entry (a tools/list tool object), for callers
- * that record what servers list (tool_inventory.h). */
-typedef bool (*mcp_hidden_fn)(enum mcp_list list, const char *name, const cJSON *entry, void *ctx);
+ * that record what servers list (tool_inventory.h); asked: the answer's id
+ * was pending as a request for this list. Entries of a result filtered by
+ * its shape alone (mcp_filter_any_lists) come with asked false: a tool's
+ * result can hold whatever its arguments put there, so such entries are
+ * hidden as any others but are not known to be what the server lists. */
+typedef bool (*mcp_hidden_fn)(enum mcp_list list, const char *name, const cJSON *entry, bool asked, void *ctx);
 
 void mcp_idset_init(struct mcp_idset *s);
 int mcp_idset_add(struct mcp_idset *s, const cJSON *id, enum mcp_list list);

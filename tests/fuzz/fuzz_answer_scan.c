@@ -1,6 +1,6 @@
 /* answer_scan: the server's answers, read byte by byte for accounting.
- * Input: [split seed] body. The answers found must not depend on how the
- * body was split, and must be what cJSON reads when the body is JSON. */
+ * Input: [split seed] body. The answers found, and the lists their results
+ * name, must not depend on how the body was split. */
 #include "answer_scan.h"
 #include "fuzz.h"
 
@@ -24,6 +24,7 @@ static void scan(struct answer_scan *s, const uint8_t *in, size_t len, uint8_t s
 			bb_append(out, a.id, a.id_len);
 		bb_append(out, "\n", 1);
 	}
+	bb_printf(out, "lists %u\n", s->list_result);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -114,8 +114,9 @@ TEST(jsonrpc_parse_refuses_costly_bodies_before_parsing)
 	free(objs);
 }
 
-static bool hide_nothing(enum mcp_list list, const char *name, const cJSON *entry, void *ctx)
+static bool hide_nothing(enum mcp_list list, const char *name, const cJSON *entry, bool asked, void *ctx)
 {
+	(void)asked;
 	(void)list;
 	(void)name;
 	(void)entry;

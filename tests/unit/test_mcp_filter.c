@@ -7,11 +7,12 @@
 #include "http1.h"
 #include "mcp_filter.h"
 
-/* Hides "secret" and "exec" of any list; ctx counts the calls per list. */
-static bool hide_secret(enum mcp_list list, const char *name, const cJSON *entry, void *ctx)
+/* Hides "secret" and "exec" of any list; ctx counts the calls per list,
+ * and in [4] those for lists whose id was not pending. */
+static bool hide_secret(enum mcp_list list, const char *name, const cJSON *entry, bool asked, void *ctx)
 {
 	if (ctx)
-		((int *)ctx)[list]++;
+		((int *)ctx)[asked ? list : 4]++;
 	if (!cJSON_IsObject(entry))  /* every callback gets the whole entry */
 		abort();
 	return strcmp(name, "secret") == 0 || strcmp(name, "exec") == 0;
@@ -179,7 +180,7 @@ TEST(filter_prompts_resources_and_templates_by_their_keys)
 					       MCP_LIST_PROMPTS };
 	struct mcp_idset pending;
 	struct bytebuf out = BYTEBUF_INIT;
-	int calls[4] = { 0 };
+	int calls[5] = { 0 };
 
 	mcp_idset_init(&pending);
 	for (int i = 0; i < 4; i++) {
@@ -224,7 +225,7 @@ TEST(filter_refuses_entries_read_differently_by_clients)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(reply, sizeof(reply), "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"tools\":[%s]}}", bad[i]);
 		pend(&pending, "5");
-		int calls[4] = { 0 };
+		int calls[5] = { 0 };
 
 		CHECK_INT_EQ(mcp_filter_lists(reply, strlen(reply), &pending, hide_secret, calls, &out), -1);
 		CHECK_INT_EQ(calls[MCP_LIST_TOOLS], 0);  /* nothing of it was passed on */
@@ -277,7 +278,7 @@ TEST(filter_any_lists_filters_results_whatever_their_ids)
 {
 	struct mcp_idset pending;
 	struct bytebuf out = BYTEBUF_INIT;
-	int calls[4] = { 0 };
+	int calls[5] = { 0 };
 
 	mcp_idset_init(&pending);
 	CHECK_INT_EQ(mcp_filter_any_lists(tools_reply, sizeof(tools_reply) - 1, &pending, hide_secret, NULL, &out), 1);
@@ -299,18 +300,20 @@ TEST(filter_any_lists_filters_results_whatever_their_ids)
 	bb_reset(&out);
 	CHECK_INT_EQ(mcp_filter_any_lists(several, sizeof(several) - 1, &pending, hide_secret, calls, &out), 1);
 	CHECK_STR_EQ(out.data, several_filtered);
-	CHECK_INT_EQ(calls[MCP_LIST_PROMPTS], 2);
-	CHECK_INT_EQ(calls[MCP_LIST_RESOURCES], 2);
-	CHECK_INT_EQ(calls[MCP_LIST_TEMPLATES], 1);
+	/* by their shape alone: no list was asked for them */
+	CHECK_INT_EQ(calls[4], 5);
+	CHECK_INT_EQ(calls[MCP_LIST_PROMPTS] + calls[MCP_LIST_RESOURCES] + calls[MCP_LIST_TEMPLATES], 0);
 
 	/* a pending id is still filtered as the list it asked for, and taken */
 	static const char as_tools[] = "{\"jsonrpc\":\"2.0\",\"id\":9,\"result\":{\"tools\":[{\"name\":\"exec\"}],"
 				       "\"prompts\":[{\"name\":\"exec\"}]}}";
 	pend(&pending, "9");
 	bb_reset(&out);
-	CHECK_INT_EQ(mcp_filter_any_lists(as_tools, sizeof(as_tools) - 1, &pending, hide_secret, NULL, &out), 1);
+	CHECK_INT_EQ(mcp_filter_any_lists(as_tools, sizeof(as_tools) - 1, &pending, hide_secret, calls, &out), 1);
 	CHECK_STR_EQ(out.data, "{\"jsonrpc\":\"2.0\",\"id\":9,\"result\":{\"tools\":[],\"prompts\":[{\"name\":\"exec\"}]}}");
 	CHECK_INT_EQ(pending.n, 0);
+	CHECK_INT_EQ(calls[MCP_LIST_TOOLS], 1);
+	CHECK_INT_EQ(calls[4], 5);
 
 	/* what a client could read otherwise: refused */
 	static const char *const refused[] = {

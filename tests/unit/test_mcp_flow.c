@@ -330,6 +330,17 @@ MAPS_TEST(mcp_flow_a_list_answer_to_a_call_is_filtered_or_cut)
 	CHECK(has(&t.client, "{\"name\":\"echo\"}"));
 	CHECK(!has(&t.client, "secret"));
 	CHECK(!t.io.finished);
+	/* not known to be what the server lists: a tool's result can hold anything */
+	CHECK(!tool_names_has(t.enf.listed, "fs", "secret"));
+	flow_close(&t);
+
+	/* a tools/list's own answer is */
+	CHECK(flow_open(f, &t) == 0);
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "L9", "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/list\"}"), 0);
+	next_round(&t);
+	CHECK_INT_EQ(from_server_sse(&t, LIST_ANSWER(7)), 0);
+	CHECK(!has(&t.client, "secret"));
+	CHECK(tool_names_has(t.enf.listed, "fs", "secret"));
 	flow_close(&t);
 
 	/* held whole (a denial to join) */
