@@ -92,8 +92,9 @@ static void scan_body(void *ctx, const char *data, size_t len)
 
 /* Hidden entries out of a list answer; parsing is skipped when no list
  * request is awaiting one (a large tool result is not parsed twice),
- * unless the answers may be to requests never seen here (any: every
- * list-shaped result is filtered, mcp_filter_any_lists). */
+ * unless the answers may be to requests never seen here or the scan found
+ * a list's shape (any: every list-shaped result is filtered,
+ * mcp_filter_any_lists). */
 static int filter_lists(struct mcp_flow *f, struct answer_track *t, bool any, const char *json, size_t len,
 			struct bytebuf *out)
 {

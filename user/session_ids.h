@@ -7,8 +7,10 @@
  * Python SDK's _request_streams keyed by str(id)), while the daemon reads
  * an answer by the request its own connection carried: a second request
  * reusing an id in flight on another connection would get the first one's
- * answer (an unfiltered tools/list read as a tools/call). Such a request
- * is refused before it is forwarded.
+ * answer (a tools/list's read as a tools/call's). Such a request is
+ * refused before it is forwarded. This keeps answers and accounting
+ * where they belong; hidden list entries do not depend on it (tombstones
+ * can be evicted): mcp_answers.c filters every answer by its shape.
  *
  * Keys are (server, session, id), the id in its canonical text as the
  * Python SDK compares them: a string's decoded value, an integer's
