@@ -38,9 +38,10 @@
 #include <stdint.h>
 
 #include "bytebuf.h"
+#include "common.h"
 
 #define ANSWER_SCAN_MAX_DEPTH 1024  /* deeper than cJSON's own limit (1000) */
-#define ANSWER_SCAN_ID_MAX 256      /* longer ids are not matched */
+#define ANSWER_SCAN_ID_MAX JSONRPC_ID_MAX  /* longer ids are not matched (an agent's are refused) */
 #define ANSWER_SCAN_KEY_MAX 17      /* the longest name looked for: "resourceTemplates" */
 
 struct answer {

@@ -13,6 +13,17 @@
 
 #define NS_PER_SEC 1000000000ULL
 
+/* The longest JSON-RPC id the daemon takes from an agent, as JSON text
+ * (a string's quotes and escapes included): longer ones are refused
+ * before anything copies them (jsonrpc.c), so that what is kept per
+ * request (claims, calls awaiting answers, denials queued) stays small.
+ * Also the longest id matched in a server's answers (answer_scan.h). */
+#define JSONRPC_ID_MAX 256
+
+/* A macro's value as a string literal: "id longer than " STR(JSONRPC_ID_MAX) */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 /* CLOCK_BOOTTIME in ns: bpf_ktime_get_boot_ns()'s clock, which keeps
  * counting through suspend, so rate windows and start times compare. */
 static inline unsigned long long boot_time_ns(void)

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <stdio.h>
 
+#include "common.h"
 #include "content_decode.h"
 #include "json_limits.h"
 #include "json_number.h"
@@ -99,6 +100,11 @@ static int classify(const struct jsonrpc_body *b, struct jsonrpc_msg *m)
 		struct json_span id_span;
 		if (json_child_span(b->text, m->span, node, id, &id_span) < 0)
 			return -1;
+		/* refused before anything keeps or echoes it (its answer's id is null) */
+		if (id_span.len > JSONRPC_ID_MAX) {
+			invalid(m, "id longer than " STR(JSONRPC_ID_MAX) " bytes");
+			return 0;
+		}
 		m->id = id;
 		m->id_raw = b->text + id_span.off;
 		m->id_raw_len = id_span.len;

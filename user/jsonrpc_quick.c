@@ -3,7 +3,11 @@
 
 #include <string.h>
 
+#include "common.h"
 #include "jsonrpc.h"
+
+/* the quick reader takes no id the tree refuses (jsonrpc.c: JSONRPC_ID_MAX) */
+_Static_assert(JSONRPC_QUICK_ID_LEN + 2 <= JSONRPC_ID_MAX, "a quick id fits the id limit");
 
 /* cJSON copies a number into a 64-byte buffer: longer ones it cannot read */
 #define CJSON_NUMBER_MAX 63

@@ -3,7 +3,9 @@
  * forwarded. Input: header lines ("Name: value\n"...), a NUL, the body.
  * Without a NUL the whole input is the body. Each body is inspected twice,
  * with the tree and allowing the quick reader (jsonrpc_quick.h): a body
- * read quick must be accepted by the tree as the same tools/call. */
+ * read quick must be accepted by the tree as the same tools/call. No
+ * message keeps an id longer than JSONRPC_ID_MAX. */
+#include "common.h"
 #include "fuzz.h"
 #include "jsonrpc.h"
 
@@ -42,6 +44,8 @@ static void check(const struct jsonrpc_body *b)
 			FUZZ_ASSERT(m->tool_name);
 		if (m->id_raw)
 			FUZZ_ASSERT(m->id_raw >= b->text && m->id_raw + m->id_raw_len <= b->text + b->text_len);
+		/* nothing keeps or echoes a longer id (common.h) */
+		FUZZ_ASSERT(m->id_raw_len <= JSONRPC_ID_MAX && (m->kind == JSONRPC_INVALID || !m->id == !m->id_raw));
 	}
 	FUZZ_ASSERT(jsonrpc_forwarded_count(b) == valid);
 	/* Forward every other element: what goes out must still be JSON. */

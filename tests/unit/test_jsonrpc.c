@@ -3,6 +3,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "common.h"
 #include "fixture.h"
 #include "harness.h"
 #include "jsonrpc.h"
@@ -403,6 +404,51 @@ TEST(jsonrpc_ids_must_be_exact_integers)
 		CHECK_INT_EQ(b.msgs[0].kind, JSONRPC_REQUEST);
 		jsonrpc_body_free(&b);
 	}
+}
+
+/* An id whose JSON text is over JSONRPC_ID_MAX bytes is refused before
+ * anything keeps or echoes it (its answer goes out under id null): a
+ * 256-byte one is read, 257 bytes (quotes and escapes count) are not,
+ * in a batch too, read with the tree or allowing the quick reader. */
+TEST(jsonrpc_ids_longer_than_the_limit_are_refused)
+{
+	char id[JSONRPC_ID_MAX + 8], body[2 * JSONRPC_ID_MAX + 256];
+	struct jsonrpc_body b;
+	struct jsonrpc_refusal why;
+
+	for (int quick = 0; quick < 2; quick++) {
+		for (size_t len = JSONRPC_ID_MAX - 1; len <= JSONRPC_ID_MAX + 1; len++) {
+			/* "\u0041" and an A are one character to a reader: the text counts */
+			memset(id, 'A', len);
+			memcpy(id, "\"\\u0041", 7);
+			id[len - 1] = '"';
+			id[len] = '\0';
+			snprintf(body, sizeof(body), "[{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"tools/call\","
+				 "\"params\":{\"name\":\"x\"}},{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{}}]", id, id);
+			CHECK((quick ? jsonrpc_parse_quick : jsonrpc_parse)(body, strlen(body), &b, &why) == 0);
+			for (int i = 0; i < 2; i++) {
+				if (len <= JSONRPC_ID_MAX) {
+					CHECK(b.msgs[i].kind != JSONRPC_INVALID);
+					CHECK_INT_EQ(b.msgs[i].id_raw_len, len);
+					continue;
+				}
+				CHECK_INT_EQ(b.msgs[i].kind, JSONRPC_INVALID);
+				CHECK_STR_EQ(b.msgs[i].invalid_reason, "id longer than 256 bytes");
+				CHECK(b.msgs[i].id == NULL && b.msgs[i].id_raw == NULL);
+				CHECK_INT_EQ(b.msgs[i].verdict, JSONRPC_ANSWERED);
+			}
+			jsonrpc_body_free(&b);
+		}
+	}
+	/* alone, the quick reader leaves it to the tree, which refuses it */
+	memset(id, 'A', JSONRPC_ID_MAX + 1);
+	id[0] = id[JSONRPC_ID_MAX] = '"';
+	id[JSONRPC_ID_MAX + 1] = '\0';
+	snprintf(body, sizeof(body), "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":\"tools/call\",\"params\":{\"name\":\"x\"}}",
+		 id);
+	CHECK(jsonrpc_parse_quick(body, strlen(body), &b, &why) == 0);
+	CHECK(!b.quick && b.msgs[0].kind == JSONRPC_INVALID && !b.msgs[0].id_raw);
+	jsonrpc_body_free(&b);
 }
 
 /* What cJSON would read leniently is refused before anything is decided. */
