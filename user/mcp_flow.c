@@ -227,9 +227,19 @@ void mcp_flow_drop_request(struct mcp_flow *f)
 	bb_free(&f->wide_text);
 }
 
+size_t mcp_flow_queued_bytes(const struct mcp_flow *f)
+{
+	size_t n = 0;
+
+	for (const struct exchange *ex = f->first; ex; ex = ex->next)
+		n += ex->reply.cap + ex->extra_bytes + ex->n_ids * SESSION_IDS_CLAIM_BYTES;
+	return n;
+}
+
 size_t mcp_flow_body_bytes(const struct mcp_flow *f)
 {
-	return f->req_body.cap + f->wide_text.cap + f->stalled.cap + (f->held ? f->held->upstream.cap : 0);
+	return f->req_body.cap + f->wide_text.cap + f->stalled.cap + (f->held ? f->held->upstream.cap : 0) +
+	       mcp_flow_queued_bytes(f);
 }
 
 bool mcp_flow_backlog_over(const struct mcp_flow *f, unsigned max)
@@ -471,9 +481,12 @@ static const char *claim_id(struct request_ctx *rc, const struct jsonrpc_msg *jm
 		return NULL;
 	switch (session_ids_claim(&rc->ex->ids, rc->f->origin->server, rc->session, jm->id)) {
 	case 0:
+		rc->ex->n_ids++;
 		return NULL;
 	case -EEXIST:
 		return "the id of a request still awaiting its answer";
+	case -EDQUOT:
+		return "too many requests in flight in this session";
 	default:
 		return "mcpfence: no memory to follow this request's id";
 	}
@@ -582,6 +595,7 @@ again:
 		goto out;
 	}
 	rc.ex->ids = rc.quick_ids;
+	rc.ex->n_ids = rc.quick_ids != NULL;
 	rc.quick_ids = NULL;
 	rc.ex->own_100 = own_100;
 	rc.ex->legacy = rc.legacy != NULL;
@@ -666,6 +680,7 @@ again:
 	rc.ex->inspect = rc.inspect_answer || any_reply;
 	if (any_reply) {
 		rc.ex->extra = rc.replies;
+		rc.ex->extra_bytes = jsonrpc_tree_bytes(rc.replies);
 		rc.replies = NULL;
 	}
 	/* What goes upstream is the text that was decided on: decoded, with

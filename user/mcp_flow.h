@@ -132,9 +132,14 @@ enum flow_phase mcp_flow_phase(const struct mcp_flow *f);
 /* The connection ends after a refusal: let go of the request being read
  * (a body held in part may be megabytes) while the proxy lingers. */
 void mcp_flow_drop_request(struct mcp_flow *f);
-/* Bytes of request bodies the flow keeps itself (read through it to be
- * sniffed or decided), for the memory budget. */
+/* Bytes the flow keeps itself, for the memory budget: request bodies
+ * (read through it to be sniffed or decided) and what is queued. */
 size_t mcp_flow_body_bytes(const struct mcp_flow *f);
+/* What waits with the requests in flight: answers made here queued behind
+ * an earlier one still unanswered (denials, refusals), denials to join to
+ * a server's batch answer, the ids claimed in their session. Past the
+ * high-water mark the agent is not read until they drain. */
+size_t mcp_flow_queued_bytes(const struct mcp_flow *f);
 /* More than max requests wait for their answers (pipelining). */
 bool mcp_flow_backlog_over(const struct mcp_flow *f, unsigned max);
 /* A response is being held whole (tools/list to filter, answers to merge),

@@ -35,6 +35,7 @@ struct exchange {
 	bool local;                  /* answered here: reply holds the response */
 	struct bytebuf reply;
 	cJSON *extra;                /* answers to join to upstream's reply (partial batch) */
+	size_t extra_bytes;          /* ... the heap they hold, about (jsonrpc_tree_bytes) */
 	enum jsonrpc_shape shape;
 	bool inspect;                /* tools/list or tools/call inside: read the answer */
 	bool own_100;                /* we sent 100 Continue: drop upstream's */
@@ -44,6 +45,7 @@ struct exchange {
 	bool own_stream;             /* answered with the daemon's own event stream (elicitation) */
 	bool init_elicit;            /* an initialize declaring elicitation: note its session */
 	struct session_id *ids;      /* its request ids claimed in the session (session_ids.h) */
+	unsigned n_ids;              /* ... how many (the memory budget counts them) */
 	bool unanswered;             /* forwarded and dropped before its answer: ids stay claimed a while */
 };
 

@@ -23,6 +23,7 @@
 #include "netns.h"
 #include "policy_scope.h"
 #include "proxy.h"
+#include "session_ids.h"
 #include "stats.h"
 
 #define READ_CHUNK  (64 * 1024)
@@ -252,10 +253,12 @@ static void conn_charge(struct proxy_conn *c)
 
 /* May the agent's next bytes be read? Not while its own answers pile up
  * unread (its queue over the high-water mark, or too many requests ahead
- * of their answers): back-pressure instead of an unbounded queue. */
+ * of their answers, or answers made here queued behind one of them over
+ * the mark): back-pressure instead of an unbounded queue. */
 static bool client_readable(struct proxy_conn *c)
 {
 	return c->upstream.out.len < HIGH_WATER && c->client.out.len < HIGH_WATER &&
+	       mcp_flow_queued_bytes(&c->flow) < HIGH_WATER &&
 	       !mcp_flow_backlog_over(&c->flow, PIPELINE_MAX) && !mcp_flow_held(&c->flow);
 }
 
@@ -1244,6 +1247,9 @@ void proxy_stop(struct proxy *px)
 
 int proxy_render_limits(const struct proxy *px, struct bytebuf *out)
 {
+	struct session_ids_stats ids;
+
+	session_ids_stats(&ids);
 	return bb_printf(out,
 			 "# HELP mcpfence_held_bytes Bytes held by all connections (bodies, held replies, queues).\n"
 			 "# TYPE mcpfence_held_bytes gauge\nmcpfence_held_bytes %zu\n"
@@ -1257,9 +1263,15 @@ int proxy_render_limits(const struct proxy *px, struct bytebuf *out)
 			 "mcpfence_limit_refusals_total{limit=\"connections\"} %llu\n"
 			 "mcpfence_limit_refusals_total{limit=\"agent_connections\"} %llu\n"
 			 "mcpfence_limit_refusals_total{limit=\"timeout\"} %llu\n"
-			 "mcpfence_limit_refusals_total{limit=\"fd_pause\"} %llu\n",
+			 "mcpfence_limit_refusals_total{limit=\"fd_pause\"} %llu\n"
+			 "mcpfence_limit_refusals_total{limit=\"session_requests\"} %llu\n"
+			 "# HELP mcpfence_session_ids Request ids held in the sessions' registry: claimed by requests "
+			 "in flight, or kept a while after their connection dropped them unanswered.\n"
+			 "# TYPE mcpfence_session_ids gauge\n"
+			 "mcpfence_session_ids{state=\"claimed\"} %zu\n"
+			 "mcpfence_session_ids{state=\"tombstone\"} %zu\n",
 			 mem_budget_used(&px->mem), __atomic_load_n(&px->mem.peak, __ATOMIC_RELAXED), px->mem.limit,
 			 worker_sum(px, offsetof(struct proxy_worker, mem_refused_total)), px->limits.refused_global,
 			 px->limits.refused_agent, worker_sum(px, offsetof(struct proxy_worker, timeouts_total)),
-			 px->paused_total);
+			 px->paused_total, ids.refused, ids.claims, ids.tombstones);
 }

@@ -27,9 +27,11 @@
  *
  * Bounded by the requests in flight: at most --max-batch ids a request;
  * a connection is not read while PIPELINE_MAX (proxy.c) of its requests
- * await answers (the read that crossed it may add a few more); and the
- * connection caps. Tombstones: at most SESSION_IDS_TOMBS_MAX, the oldest
- * dropped first past that.
+ * await answers (the read that crossed it may add a few more), and its
+ * claims count in the memory budget (SESSION_IDS_CLAIM_BYTES each, in
+ * mcp_flow_body_bytes); at most SESSION_IDS_PER_SESSION_MAX in one
+ * session, -EDQUOT past that (the request is refused). Tombstones: at
+ * most SESSION_IDS_TOMBS_MAX, the oldest dropped first past that.
  *
  *   struct session_id *chain = NULL;
  *   session_ids_claim(&chain, server, session, id);  // -EEXIST: refuse
@@ -49,10 +51,15 @@ struct session_id;
 
 #define SESSION_IDS_ABANDONED_NS (600ULL * 1000000000ULL)  /* 10 minutes */
 #define SESSION_IDS_TOMBS_MAX 65536
+#define SESSION_IDS_PER_SESSION_MAX 4096
+/* What one claim holds, malloc's own header included (a static assert
+ * in session_ids.c keeps it true). */
+#define SESSION_IDS_CLAIM_BYTES 96
 
 /* Claims id in the session for the exchange whose claims chain holds.
- * 0; -EEXIST when any connection's exchange claims it already; -EINVAL
- * for an id neither a string nor a number; -ENOMEM. */
+ * 0; -EEXIST when any connection's exchange claims it already; -EDQUOT
+ * when the session holds SESSION_IDS_PER_SESSION_MAX claims; -EINVAL for
+ * an id neither a string nor a number; -ENOMEM. */
 int session_ids_claim(struct session_id **chain, const char *server, const char *session, const cJSON *id);
 /* Is id claimed in the session (by any exchange, or a tombstone)? For
  * tests and checks: the daemon claims at once (session_ids_claim). */
@@ -64,5 +71,13 @@ void session_ids_release(struct session_id **chain);
 void session_ids_abandon(struct session_id **chain, unsigned long long ttl_ns);
 /* Claims held, tombstones included, over all sessions (tests, the bound). */
 size_t session_ids_count(void);
+
+/* For /metrics: claims held (tombstones apart), tombstones, and claims
+ * refused past SESSION_IDS_PER_SESSION_MAX since the start. */
+struct session_ids_stats {
+	size_t claims, tombstones;
+	unsigned long long refused;
+};
+void session_ids_stats(struct session_ids_stats *st);
 
 #endif

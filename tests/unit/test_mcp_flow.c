@@ -8,6 +8,8 @@
 #include "acct.h"
 #include "mcp_flow.h"
 #include "mcpfence.skel.h"
+#include "common.h"
+#include "session_ids.h"
 #include "policy_fixture.h"
 #include "tool_names.h"
 
@@ -431,5 +433,98 @@ MAPS_TEST(mcp_flow_a_server_request_with_a_calls_id_does_not_free_it)
 	CHECK_INT_EQ(b.up.len, 0);
 	CHECK(has(&b.client, REFUSED_ID));
 	peer_close(&b);
+	flow_close(&t);
+}
+
+/* A batch of n calls to tool, each with a string id of idlen bytes (its
+ * JSON text), made distinct by tag; first, when not NULL, leads it. */
+static void long_id_batch(struct bytebuf *b, const char *first, const char *tool, int n, size_t idlen, char tag)
+{
+	bb_append_str(b, "[");
+	if (first)
+		bb_printf(b, "%s,", first);
+	for (int i = 0; i < n; i++) {
+		bb_printf(b, "%s{\"jsonrpc\":\"2.0\",\"id\":\"%c%04d", i ? "," : "", tag, i);
+		for (size_t k = 7; k < idlen; k++)
+			bb_append(b, "x", 1);
+		bb_printf(b, "\",\"method\":\"tools/call\",\"params\":{\"name\":\"%s\"}}", tool);
+	}
+	bb_append_str(b, "]");
+}
+
+/* What the daemon keeps for an agent counts in the memory budget
+ * (mcp_flow_body_bytes): answers made here that wait behind a request
+ * still unanswered, denials kept to join a server's batch answer, and
+ * the ids claimed in the session; they go once the answer is through. */
+MAPS_TEST(mcp_flow_counts_what_waits_behind_an_unanswered_request)
+{
+	struct bytebuf body = BYTEBUF_INIT;
+	struct flow_case t;
+	size_t before, denials, joined, claimed;
+
+	CHECK(flow_open(f, &t) == 0);
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "S", CALL(1, "echo")), 0);
+	CHECK(has(&t.up, CALL(1, "echo")));
+	before = mcp_flow_body_bytes(&t.flow);
+	/* denied, answered here, queued behind call 1 */
+	long_id_batch(&body, NULL, "rm", 20, 200, 'a');
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "S", body.data), 0);
+	CHECK_INT_EQ(t.client.len, 0);
+	denials = mcp_flow_body_bytes(&t.flow);
+	CHECK(denials >= before + 20 * 200);
+	/* denied next to an allowed call: kept to join the server's answer */
+	bb_reset(&body);
+	long_id_batch(&body, CALL(2, "echo"), "rm", 20, 200, 'b');
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "S", body.data), 0);
+	CHECK(has(&t.up, "[" CALL(2, "echo") "]"));
+	joined = mcp_flow_body_bytes(&t.flow);
+	CHECK(joined >= denials + 20 * 200);
+	/* allowed, claimed in the session until answered */
+	bb_reset(&body);
+	long_id_batch(&body, NULL, "echo", 20, 8, 'c');
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "S", body.data), 0);
+	claimed = mcp_flow_body_bytes(&t.flow);
+	CHECK(claimed >= joined + 20 * SESSION_IDS_CLAIM_BYTES);
+	CHECK(mcp_flow_queued_bytes(&t.flow) >= claimed - before);
+	/* answered: the queued denials go out, and are no longer counted */
+	next_round(&t);
+	CHECK_INT_EQ(from_server(&t, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[]}}"), 0);
+	CHECK(has(&t.client, "\"id\":\"a0019"));
+	CHECK(mcp_flow_body_bytes(&t.flow) + 20 * 200 <= claimed);
+	bb_free(&body);
+	flow_close(&t);
+}
+
+/* An id over JSONRPC_ID_MAX bytes is refused, never echoed; a session
+ * holding SESSION_IDS_PER_SESSION_MAX claims takes no more requests. */
+MAPS_TEST(mcp_flow_refuses_long_ids_and_full_sessions)
+{
+	struct bytebuf body = BYTEBUF_INIT;
+	struct session_id *held = NULL;
+	struct flow_case t;
+
+	CHECK(flow_open(f, &t) == 0);
+	long_id_batch(&body, NULL, "echo", 2, JSONRPC_ID_MAX + 1, 'a');
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "S", body.data), 0);
+	CHECK_INT_EQ(t.up.len, 0);
+	CHECK(has(&t.client, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,\"message\":"
+			     "\"id longer than 256 bytes\"}}"));
+	CHECK(!has(&t.client, "xxxxxxxx"));
+	next_round(&t);
+	for (int i = 0; i < SESSION_IDS_PER_SESSION_MAX; i++) {
+		cJSON *id = cJSON_CreateNumber(1000 + i);
+
+		CHECK_INT_EQ(session_ids_claim(&held, origin.server, "full", id), 0);
+		cJSON_Delete(id);
+	}
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "full", CALL(1, "echo")), 0);
+	CHECK_INT_EQ(t.up.len, 0);
+	CHECK(has(&t.client, "\"id\":1,\"error\":{\"code\":-32600,\"message\":"
+			     "\"too many requests in flight in this session\"}"));
+	session_ids_release(&held);
+	next_round(&t);
+	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "full", CALL(1, "echo")), 0);
+	CHECK(has(&t.up, CALL(1, "echo")));
+	bb_free(&body);
 	flow_close(&t);
 }

@@ -150,3 +150,37 @@ TEST(session_ids_one_claim_wins_across_threads)
 	session_ids_release(&r[1].chain);
 	CHECK_INT_EQ(session_ids_count(), before);
 }
+
+/* One session holds at most SESSION_IDS_PER_SESSION_MAX claims (whatever
+ * its connections): past that a claim is refused (-EDQUOT) and counted,
+ * until one ends; tombstones and other sessions are apart. */
+TEST(session_ids_one_session_holds_a_bounded_number_of_claims)
+{
+	struct session_id *a = NULL, *b = NULL, *c = NULL;
+	struct session_ids_stats before, st;
+	cJSON *id;
+
+	session_ids_stats(&before);
+	for (int i = 0; i < SESSION_IDS_PER_SESSION_MAX; i++) {
+		id = cJSON_CreateNumber(i);
+		CHECK_INT_EQ(session_ids_claim(i % 2 ? &a : &b, "srv", "capped", id), 0);
+		cJSON_Delete(id);
+	}
+	CHECK_INT_EQ(claim(&c, "srv", "capped", "\"one more\""), -EDQUOT);
+	CHECK_INT_EQ(claim(&c, "srv", "capped", "1"), -EEXIST);  /* still told apart */
+	CHECK_INT_EQ(claim(&c, "srv", "other", "\"one more\""), 0);
+	CHECK_INT_EQ(claim(&c, "other", "capped", "\"one more\""), 0);
+	session_ids_stats(&st);
+	CHECK_INT_EQ(st.claims, before.claims + SESSION_IDS_PER_SESSION_MAX + 2);
+	CHECK_INT_EQ(st.refused, before.refused + 1);
+	/* the claims of an exchange that ends, answered or not, make room */
+	session_ids_abandon(&a, 60 * 1000000000ULL);
+	CHECK_INT_EQ(claim(&c, "srv", "capped", "\"one more\""), 0);
+	CHECK_INT_EQ(claim(&c, "srv", "capped", "1"), -EEXIST);  /* a tombstone */
+	session_ids_stats(&st);
+	CHECK(st.tombstones > 0 && st.tombstones <= SESSION_IDS_TOMBS_MAX);
+	session_ids_release(&b);
+	session_ids_release(&c);
+	session_ids_stats(&st);
+	CHECK_INT_EQ(st.claims, before.claims);
+}
