@@ -17,7 +17,8 @@
  * enters the state, not from its last byte, so trickling bytes does not
  * extend them (slowloris):
  *   header  a request head has started and is not complete: 408, close;
- *   body    the body of a request held for inspection is not complete: 408;
+ *   body    the body of a request is not complete (held for inspection,
+ *           or streamed through: an upload must end within it too): 408;
  *   idle    nothing in flight (no request, no answer owed, nothing queued): close;
  *   the same idle time bounds an agent that does not read what is queued
  *   for it while it is over the high-water mark with no write progress:

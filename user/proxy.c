@@ -475,7 +475,10 @@ static enum conn_wait wait_of(struct proxy_conn *c)
 		return WAIT_READER;
 	switch (mcp_flow_phase(&c->flow)) {
 	case FLOW_HEAD: return WAIT_HEAD;
-	case FLOW_HELD_BODY: return WAIT_BODY;
+	/* a body streamed through is timed as one held: trickled, it would
+	 * keep the connection (and the server's) forever */
+	case FLOW_HELD_BODY:
+	case FLOW_STREAMED_BODY: return WAIT_BODY;
 	case FLOW_IDLE: return c->client.out.len || c->upstream.out.len || c->connecting ? WAIT_NONE : WAIT_IDLE;
 	default: return WAIT_NONE;
 	}

@@ -106,13 +106,20 @@ itest('~1 MB adversarial bodies are refused before any tree is built; memory sta
 itest('slowloris heads and bodies get 408, idle connections are closed, others keep working', async (t) => {
   const { sb, rec, daemon } = await setup(t, 'limits-slow',
     ['--header-timeout', '2', '--body-timeout', '2', '--idle-timeout', '3']);
-  const [head, body, idle] = await Promise.all([
+  const [head, body, upload, idle] = await Promise.all([
     abuse(sb, rec.port, 'head', { ms: 200 }),
     abuse(sb, rec.port, 'body', { ms: 200 }),
+    abuse(sb, rec.port, 'upload', { ms: 120 }),
     abuse(sb, rec.port, 'idle'),
     bystanderWorks(sb, rec),
   ]);
-  t.diagnostic(`head: ${head.status} after ${head.closedAfterMs} ms; body: ${body.status} after ${body.closedAfterMs} ms; idle: closed after ${idle.closedAfterMs} ms`);
+  t.diagnostic(`head: ${head.status} after ${head.closedAfterMs} ms; body: ${body.status} after ${body.closedAfterMs} ms; ` +
+    `streamed upload: ${upload.status} after ${upload.closedAfterMs} ms; idle: closed after ${idle.closedAfterMs} ms`);
+  // a body streamed through ends with the body timeout too (the server
+  // has part of it: the connection is closed, no answer); 96 bytes at
+  // 120 ms would take 11.5 s
+  assert.ok(upload.closedAfterMs >= 1500 && upload.closedAfterMs < 6000, `streamed upload closed after ${upload.closedAfterMs} ms`);
+  assert.ok(upload.status === 0 || upload.status === 408, upload.body);
   assert.equal(head.status, 408, head.body);
   assert.match(head.body, /request head not complete in time/);
   assert.ok(head.closedAfterMs >= 1500 && head.closedAfterMs < 8000, `head closed after ${head.closedAfterMs} ms`);
@@ -121,7 +128,7 @@ itest('slowloris heads and bodies get 408, idle connections are closed, others k
   assert.ok(body.closedAfterMs >= 1500 && body.closedAfterMs < 8000, `body closed after ${body.closedAfterMs} ms`);
   assert.equal(idle.status, 0);
   assert.ok(idle.closedAfterMs >= 2500 && idle.closedAfterMs < 9000, `idle closed after ${idle.closedAfterMs} ms`);
-  assert.ok(await metric(daemon, 'mcpfence_limit_refusals_total', { limit: 'timeout' }) >= 3);
+  assert.ok(await metric(daemon, 'mcpfence_limit_refusals_total', { limit: 'timeout' }) >= 4);
   deniedNeverRan(rec);
 });
 
@@ -323,4 +330,64 @@ itest('invented tool names share one "(other)" row; fallback session keys are un
   const sessions = [...new Set(lines.map((l) => l.session))];
   assert.equal(sessions.length, 2, JSON.stringify(sessions));
   for (const s of sessions) assert.match(s, /^conn-[0-9a-f]{16}$/);
+});
+
+// The red team's reproducer at small scale: on keep-alive connections, an
+// allowed call the server never answers, then batches of denied calls
+// with 200-byte ids. Each denial, answered by the daemon, waits behind the
+// unanswered call; they count in the memory budget and past a
+// connection's high-water mark the agent is not read, so the daemon stays
+// small and refuses (503, limit="memory") instead of growing until it is
+// OOM-killed (failing open).
+itest('denials queued behind an unanswered call count in the memory budget', async (t) => {
+  const sb = sandbox(t, 'limits-queued');
+  const server = http.createServer(() => {}); // reads requests, never answers
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => { server.closeAllConnections(); server.close(); });
+  const port = server.address().port;
+  const budget = 1 << 20;
+  const daemon = await startDaemon(sb, {
+    args: ['--memory-budget', String(budget)],
+    policy: policyOf({ never: { port, tools: { bad: { action: 'deny', reason: 'limits test' } } } }),
+  });
+  const rssOf = () => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${daemon.pid}/status`, 'utf8'))[1]) * 1024;
+  const rssBefore = rssOf();
+  let rssMax = rssBefore;
+  const sampler = setInterval(() => { rssMax = Math.max(rssMax, rssOf()); }, 50);
+  // 8 connections x 63 batches x 100 denials: measured before they
+  // counted, 19 MiB more RSS and no refusal; after, under 2 MiB
+  const script = `const net = require('node:net');
+    const post = (body) => 'POST /mcp HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\n'
+      + 'Accept: application/json, text/event-stream\\r\\nContent-Length: ' + Buffer.byteLength(body) + '\\r\\n\\r\\n' + body;
+    const call = (id, name) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } });
+    const out = { statuses: [], bytes: 0 };
+    const socks = [];
+    for (let c = 0; c < 8; c++) {
+      const s = net.connect(${port}, '127.0.0.1', () => {
+        s.write(post(JSON.stringify(call(1, 'slow'))));
+        for (let i = 0; i < 63; i++)
+          s.write(post(JSON.stringify(Array.from({ length: 100 }, (_, j) =>
+            call(c + '-' + i + '-' + j + '-' + 'A'.repeat(180), 'bad')))));
+      });
+      let got = '';
+      s.on('data', (d) => { got += d.toString('latin1'); out.bytes += d.length; });
+      s.on('error', () => {});
+      s.on('close', () => {});
+      socks.push(() => { for (const m of got.matchAll(/HTTP\\/1\\.1 (\\d{3})/g)) out.statuses.push(Number(m[1])); });
+      socks.push(() => s.destroy());
+    }
+    setTimeout(() => { for (const f of socks) f(); console.log(JSON.stringify(out)); }, 4000);`;
+  const res = await sb.runInCgroup(process.execPath, ['-e', script], { timeoutMs: 30000 });
+  clearInterval(sampler);
+  const out = JSON.parse(res.stdout.trim().split('\n').pop());
+  const grew = rssMax - rssBefore;
+  const refused = await metric(daemon, 'mcpfence_limit_refusals_total', { limit: 'memory' });
+  const peak = await metric(daemon, 'mcpfence_held_bytes_peak');
+  t.diagnostic(`8 connections of queued denials under a ${budget} byte budget: RSS grew ${(grew / (1 << 20)).toFixed(1)} MiB, ` +
+    `held peak ${peak}, memory refusals ${refused}, answers seen ${JSON.stringify(out.statuses)}`);
+  assert.ok(refused >= 1, 'no request was refused for memory although the queued denials pass the budget');
+  assert.ok(out.statuses.includes(503), `no 503 reached an agent: ${JSON.stringify(out.statuses)}`);
+  assert.ok(peak <= budget, `held ${peak} over a budget of ${budget}`);
+  assert.ok(grew < 8 << 20, `the daemon grew ${grew} bytes for queued denials`);
+  assert.equal((await daemon.healthz()).status, 200);
 });

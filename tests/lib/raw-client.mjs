@@ -38,6 +38,7 @@
 //             its own connection; -> {statuses:[...], bodies:[first body]}
 //   head      trickle a request head one byte every --ms (slowloris)
 //   body      a whole head, then trickle its body one byte every --ms
+//   upload    the same for a 100-byte body that is not JSON (streamed through)
 //   idle      connect and send nothing
 //             -> {status, closedAfterMs} (status 0: closed without an answer)
 //   partial   a request announcing --size body bytes, of which half are
@@ -368,6 +369,8 @@ const modes = {
   bodies,
   head: () => trickle(Buffer.alloc(0), head),
   body: () => trickle(Buffer.from(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`), Buffer.alloc(1000, ' ')),
+  // not JSON from its first bytes: streamed through to the server as it comes
+  upload: () => trickle(Buffer.from(`POST /upload HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\nabcd`), Buffer.alloc(96, 'x')),
   idle: () => trickle(Buffer.alloc(0), Buffer.alloc(0)),
   noread,
   hold,
