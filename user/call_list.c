@@ -1,19 +1,27 @@
 #include <errno.h>
 #include <string.h>
 #include "call_list.h"
+#include "json_limits.h"
 #include "json_number.h"
 
 int call_list_add(struct call_list *l, const struct pending_call *c)
 {
+	struct pending_call *in;
+
 	if (l->n == CALL_LIST_MAX)
 		return -ENOSPC;
-	l->calls[l->n++] = *c;
+	in = &l->calls[l->n++];
+	*in = *c;
+	/* the arguments (--audit-args) may be most of a 4 MiB body */
+	in->held_bytes = json_tree_bytes(c->id) + json_tree_bytes(c->arguments);
+	l->bytes += in->held_bytes;
 	return 0;
 }
 
 static void take_at(struct call_list *l, size_t i, struct pending_call *out)
 {
 	*out = l->calls[i];
+	l->bytes -= out->held_bytes;
 	memmove(&l->calls[i], &l->calls[i + 1], (l->n - i - 1) * sizeof(l->calls[0]));
 	l->n--;
 }
@@ -117,4 +125,5 @@ void call_list_clear(struct call_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		call_free(&l->calls[i]);
 	l->n = 0;
+	l->bytes = 0;
 }

@@ -27,10 +27,12 @@ struct pending_call {
 	bool method;               /* tool holds a method name, not a tool's (not tools/call) */
 	char approved_by[64];      /* held for approval and approved by (approval.h); "" if not */
 	char args_hash[17];
+	size_t held_bytes;         /* what id and arguments hold (call_list_add sets it) */
 };
 
 struct call_list {
 	size_t n;
+	size_t bytes;              /* the calls' held_bytes: the memory budget counts them */
 	struct pending_call calls[CALL_LIST_MAX];
 };
 

@@ -2,6 +2,8 @@
 #include "json_limits.h"
 
 #include <stdbool.h>
+#include <string.h>
+#include <cjson/cJSON.h>
 
 #include "json_span.h"
 
@@ -97,4 +99,21 @@ enum json_limit_hit json_limits_check(const char *t, size_t len, const struct js
 		}
 	}
 	return JSON_WITHIN;
+}
+
+size_t json_tree_bytes(const struct cJSON *tree)
+{
+	/* each node and string is a malloc: its header and rounding too */
+	size_t n = 0;
+
+	for (const struct cJSON *c = tree; c; c = c->next) {
+		n += sizeof(*c) + 16;
+		if (c->string)
+			n += strlen(c->string) + 16;
+		if (c->valuestring)
+			n += strlen(c->valuestring) + 16;
+		if (c->child)
+			n += json_tree_bytes(c->child);
+	}
+	return n;
 }

@@ -47,4 +47,10 @@ const struct json_limits *json_limits_for_answers(void);
  * JSON_ANSWER_MAX_NODES nodes. */
 void json_limits_configure(const struct json_limits *requests);
 
+/* What a cJSON tree the daemon keeps holds on the heap, about: its nodes,
+ * their strings, malloc's headers. For the memory budget (denials kept
+ * to join a batch answer, calls awaiting their answers). */
+struct cJSON;
+size_t json_tree_bytes(const struct cJSON *tree);
+
 #endif

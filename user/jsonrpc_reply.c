@@ -61,23 +61,6 @@ fail:
 	return NULL;
 }
 
-size_t jsonrpc_tree_bytes(const cJSON *tree)
-{
-	/* each node and string is a malloc: its header and rounding too */
-	size_t n = 0;
-
-	for (const cJSON *c = tree; c; c = c->next) {
-		n += sizeof(*c) + 16;
-		if (c->string)
-			n += strlen(c->string) + 16;
-		if (c->valuestring)
-			n += strlen(c->valuestring) + 16;
-		if (c->child)
-			n += jsonrpc_tree_bytes(c->child);
-	}
-	return n;
-}
-
 cJSON *jsonrpc_error_reply(const struct jsonrpc_msg *m, int code, const char *message)
 {
 	cJSON *obj = reply_base(m);

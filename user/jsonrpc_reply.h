@@ -48,9 +48,6 @@ enum jsonrpc_shape { JSONRPC_SHAPE_JSON, JSONRPC_SHAPE_SSE };
 
 cJSON *jsonrpc_denial(const struct jsonrpc_msg *m, const char *rule, const char *reason, long retry_after_s);
 cJSON *jsonrpc_error_reply(const struct jsonrpc_msg *m, int code, const char *message);
-/* The heap a tree of replies holds, about (nodes, strings, malloc's
- * headers): the memory budget counts denials kept as a tree. */
-size_t jsonrpc_tree_bytes(const cJSON *tree);
 
 enum jsonrpc_shape jsonrpc_reply_shape(const struct http1_msg *req);
 int jsonrpc_http_reply(struct bytebuf *out, enum jsonrpc_shape shape, const cJSON *payload, bool keep_alive);

@@ -14,6 +14,7 @@
 #include "content_decode.h"
 #include "decide.h"
 #include "http_strict.h"
+#include "json_limits.h"
 #include "json_number.h"
 #include "json_sniff.h"
 #include "jsonrpc.h"
@@ -239,7 +240,7 @@ size_t mcp_flow_queued_bytes(const struct mcp_flow *f)
 size_t mcp_flow_body_bytes(const struct mcp_flow *f)
 {
 	return f->req_body.cap + f->wide_text.cap + f->stalled.cap + (f->held ? f->held->upstream.cap : 0) +
-	       mcp_flow_queued_bytes(f);
+	       (f->track ? f->track->calls.bytes : 0) + mcp_flow_queued_bytes(f);
 }
 
 bool mcp_flow_backlog_over(const struct mcp_flow *f, unsigned max)
@@ -680,7 +681,7 @@ again:
 	rc.ex->inspect = rc.inspect_answer || any_reply;
 	if (any_reply) {
 		rc.ex->extra = rc.replies;
-		rc.ex->extra_bytes = jsonrpc_tree_bytes(rc.replies);
+		rc.ex->extra_bytes = json_tree_bytes(rc.replies);
 		rc.replies = NULL;
 	}
 	/* What goes upstream is the text that was decided on: decoded, with

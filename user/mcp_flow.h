@@ -133,7 +133,8 @@ enum flow_phase mcp_flow_phase(const struct mcp_flow *f);
  * (a body held in part may be megabytes) while the proxy lingers. */
 void mcp_flow_drop_request(struct mcp_flow *f);
 /* Bytes the flow keeps itself, for the memory budget: request bodies
- * (read through it to be sniffed or decided) and what is queued. */
+ * (read through it to be sniffed or decided), the calls awaiting their
+ * answers (ids, and arguments for the audit log), and what is queued. */
 size_t mcp_flow_body_bytes(const struct mcp_flow *f);
 /* What waits with the requests in flight: answers made here queued behind
  * an earlier one still unanswered (denials, refusals), denials to join to

@@ -35,7 +35,7 @@ struct exchange {
 	bool local;                  /* answered here: reply holds the response */
 	struct bytebuf reply;
 	cJSON *extra;                /* answers to join to upstream's reply (partial batch) */
-	size_t extra_bytes;          /* ... the heap they hold, about (jsonrpc_tree_bytes) */
+	size_t extra_bytes;          /* ... the heap they hold, about (json_tree_bytes) */
 	enum jsonrpc_shape shape;
 	bool inspect;                /* tools/list or tools/call inside: read the answer */
 	bool own_100;                /* we sent 100 Continue: drop upstream's */

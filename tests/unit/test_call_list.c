@@ -48,3 +48,24 @@ TEST(call_list_take_raw_matches_like_the_parsed_id)
 	CHECK_INT_EQ((int)l.n, 0);
 	call_list_clear(&l);
 }
+
+/* What the calls hold (ids, arguments kept for the audit log) is counted
+ * for the memory budget, and no longer once they are taken. */
+TEST(call_list_counts_what_its_calls_hold)
+{
+	struct call_list l = { 0 };
+	struct pending_call c = { .id = cJSON_CreateString("an id"), .exchange = 1 };
+	char big[5000];
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	c.arguments = cJSON_CreateObject();
+	cJSON_AddStringToObject(c.arguments, "text", big);
+	CHECK_INT_EQ(call_list_add(&l, &c), 0);
+	add(&l, "\"another\"", 2);
+	CHECK(l.bytes >= sizeof(big) + 2 * sizeof(cJSON));
+	CHECK_INT_EQ(take(&l, "\"an id\""), 1);
+	CHECK(l.bytes > 0 && l.bytes < 1000);
+	call_list_clear(&l);
+	CHECK_INT_EQ(l.bytes, 0);
+}
