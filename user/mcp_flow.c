@@ -480,7 +480,7 @@ static const char *claim_id(struct request_ctx *rc, const struct jsonrpc_msg *jm
 {
 	if (!rc->shared_ids || jm->kind != JSONRPC_REQUEST || !jm->id)
 		return NULL;
-	switch (session_ids_claim(&rc->ex->ids, rc->f->origin->server, rc->session, jm->id)) {
+	switch (rc->session_full ? -EDQUOT : session_ids_claim(&rc->ex->ids, rc->f->origin->server, rc->session, jm->id)) {
 	case 0:
 		rc->ex->n_ids++;
 		return NULL;
@@ -526,10 +526,15 @@ static bool quick_allowed(struct request_ctx *rc, const struct jsonrpc_body *b, 
 {
 	struct decide_request dr = call_request(rc, &b->msgs[0]);
 	enum mcpf_decision v;
+	int claimed = 0;
 
-	if (id_in_use(rc, b, 0) ||
-	    (rc->shared_ids && session_ids_claim(&rc->quick_ids, rc->f->origin->server, rc->session, b->msgs[0].id)))
+	if (id_in_use(rc, b, 0) || (rc->shared_ids && (claimed = session_ids_claim(&rc->quick_ids, rc->f->origin->server,
+										    rc->session, b->msgs[0].id)))) {
+		/* a full session: the tree's reading refuses it without
+		 * claiming again (the refusal is counted once, here) */
+		rc->session_full = claimed == -EDQUOT;
 		return false;
+	}
 	rc->allowed_ns = dr.now_ns = boot_time_ns();
 	enforce_lock();
 	v = decide(rc->f->enf->policy, &dr, d);

@@ -519,6 +519,7 @@ MAPS_TEST(mcp_flow_refuses_long_ids_and_full_sessions)
 {
 	struct bytebuf body = BYTEBUF_INIT;
 	struct session_id *held = NULL;
+	struct session_ids_stats before, after;
 	struct flow_case t;
 
 	CHECK(flow_open(f, &t) == 0);
@@ -529,6 +530,7 @@ MAPS_TEST(mcp_flow_refuses_long_ids_and_full_sessions)
 			     "\"id longer than 256 bytes\"}}"));
 	CHECK(!has(&t.client, "xxxxxxxx"));
 	next_round(&t);
+	session_ids_stats(&before);
 	for (int i = 0; i < SESSION_IDS_PER_SESSION_MAX; i++) {
 		cJSON *id = cJSON_CreateNumber(1000 + i);
 
@@ -539,6 +541,8 @@ MAPS_TEST(mcp_flow_refuses_long_ids_and_full_sessions)
 	CHECK_INT_EQ(t.up.len, 0);
 	CHECK(has(&t.client, "\"id\":1,\"error\":{\"code\":-32600,\"message\":"
 			     "\"too many requests in flight in this session\"}"));
+	session_ids_stats(&after);
+	CHECK_INT_EQ(after.refused, before.refused + 1);  /* read quick, then with the tree: counted once */
 	session_ids_release(&held);
 	next_round(&t);
 	CHECK_INT_EQ(from_agent_in(&t.flow, &t.io, "full", CALL(1, "echo")), 0);
