@@ -26,6 +26,8 @@ bodies = {
     'nul': b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo\\u0000rm"}}',
     'noid': j({"jsonrpc": "2.0", "method": "tools/call", "params": {"name": "rm"}}),
     'folded': b'{"jsonrpc":"2.0","id":1,"Method":"tools/call","method":"ping","params":{"NAME":"rm","name":"echo"}}',
+    # ids of 256 and 257 bytes of JSON text: the second is refused (JSONRPC_ID_MAX)
+    'longid': j([dict(call, id='i' * 254), dict(denied, id='d' * 255)]),
 }
 tools_result = {"jsonrpc": "2.0", "id": "list", "result": {"tools": [
     {"name": "echo", "inputSchema": {"type": "object"}}, {"name": "secret", "description": "x"},
