@@ -387,7 +387,9 @@ itest('denials queued behind an unanswered call count in the memory budget', asy
     `held peak ${peak}, memory refusals ${refused}, answers seen ${JSON.stringify(out.statuses)}`);
   assert.ok(refused >= 1, 'no request was refused for memory although the queued denials pass the budget');
   assert.ok(out.statuses.includes(503), `no 503 reached an agent: ${JSON.stringify(out.statuses)}`);
-  assert.ok(peak <= budget, `held ${peak} over a budget of ${budget}`);
+  // the answers to one read's requests are counted after that read: they
+  // may pass the budget by a read's worth of answers (README, Limits)
+  assert.ok(peak <= budget + (512 << 10), `held ${peak} over a budget of ${budget}`);
   assert.ok(grew < 8 << 20, `the daemon grew ${grew} bytes for queued denials`);
   assert.equal((await daemon.healthz()).status, 200);
 });
