@@ -48,8 +48,8 @@ const struct json_limits *json_limits_for_answers(void);
 void json_limits_configure(const struct json_limits *requests);
 
 /* What a cJSON tree the daemon keeps holds on the heap, about: its nodes,
- * their strings, malloc's headers. For the memory budget (denials kept
- * to join a batch answer, calls awaiting their answers). */
+ * their strings, malloc's headers. For the memory budget (the calls
+ * awaiting their answers keep their ids and arguments as trees). */
 struct cJSON;
 size_t json_tree_bytes(const struct cJSON *tree);
 

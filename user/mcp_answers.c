@@ -258,8 +258,13 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 			err = http1_head_rebuild(r, -1, false, &head) || bb_append(io->to_client, head.data, head.len);
 		else
 			err = bb_append(io->to_client, r->head, r->head_len);
-		if (!err && ex->extra)
-			err = jsonrpc_sse_events(ex->extra, &extra) || mcp_sse_append(io->to_client, f->sse_chunked, extra.data, extra.len);
+		if (!err && ex->extra.len) {
+			cJSON *ours = mcp_flow_extra(ex);
+
+			err = !ours || jsonrpc_sse_events(ours, &extra) ||
+			      mcp_sse_append(io->to_client, f->sse_chunked, extra.data, extra.len);
+			cJSON_Delete(ours);
+		}
 		bb_free(&head);
 		bb_free(&extra);
 		return err;
@@ -268,7 +273,7 @@ static int on_response_head(struct mcp_flow *f, struct flow_io *io)
 		struct answer_track *t = answers_for(f, ex);
 
 		/* a coded JSON answer cannot be scanned as it comes: held, decoded */
-		if ((ex->inspect && (ex->extra || (t && t->lists.n) || legacy_in_place(ex, r))) ||
+		if ((ex->inspect && (ex->extra.len || (t && t->lists.n) || legacy_in_place(ex, r))) ||
 		    (content_is_encoded(r) && (ex->inspect || http1_content_type_is(r, "application/json")))) {
 			f->resp_mode = RESP_BUFFER;
 			return http1_set_body_mode(&f->resp, HTTP1_BODY_BUFFER) < 0 ? -1 : 0;
@@ -293,6 +298,7 @@ static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchan
 	enum content_coding_status st = content_decode_text(r, r->body, r->body_len, RESPONSE_LIMIT_MIN, &decoded,
 							    &body, &len);
 	bool decoded_ce = st == CODING_DECODED, changed = decoded_ce, any = legacy_in_place(ex, r);
+	cJSON *ours = NULL;  /* ex->extra's denials */
 	int err = 0, fr;
 
 	if (st != CODING_IDENTITY && !decoded_ce) {
@@ -314,14 +320,19 @@ static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchan
 		len = filtered.len;
 		changed = true;
 	}
-	if (ex->extra) {
+	if (ex->extra.len) {
+		ours = mcp_flow_extra(ex);
+		if (!ours) {
+			err = -1;
+			goto out;
+		}
 		if (len == 0 || r->status == 202) {
 			/* upstream had nothing to say: our answers are the reply */
-			err = jsonrpc_http_reply(&merged, ex->shape, ex->extra, r->keep_alive) ||
+			err = jsonrpc_http_reply(&merged, ex->shape, ours, r->keep_alive) ||
 			      bb_append(io->to_client, merged.data, merged.len);
 			goto out;
 		}
-		if (jsonrpc_merge_json(body, len, ex->extra, &merged)) {
+		if (jsonrpc_merge_json(body, len, ours, &merged)) {
 			log_warn("server %s answered a batch with something not JSON; closing", f->origin->server);
 			err = -1;
 			goto out;
@@ -339,6 +350,7 @@ static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchan
 		err = bb_append(io->to_client, r->head, r->head_len) ||
 		      bb_append(io->to_client, r->raw_body, r->raw_body_len);
 out:
+	cJSON_Delete(ours);
 	bb_free(&decoded);
 	bb_free(&filtered);
 	bb_free(&merged);

@@ -14,7 +14,6 @@
 #include "content_decode.h"
 #include "decide.h"
 #include "http_strict.h"
-#include "json_limits.h"
 #include "json_number.h"
 #include "json_sniff.h"
 #include "jsonrpc.h"
@@ -129,11 +128,16 @@ void mcp_flow_exchange_free(struct mcp_flow *f, struct exchange *ex)
 	else
 		session_ids_release(&ex->ids);
 	bb_free(&ex->reply);
-	cJSON_Delete(ex->extra);
+	bb_free(&ex->extra);
 	if (f->spare)
 		free(ex);
 	else
 		f->spare = ex;
+}
+
+cJSON *mcp_flow_extra(const struct exchange *ex)
+{
+	return ex->extra.len ? cJSON_ParseWithLength(ex->extra.data, ex->extra.len) : NULL;
 }
 
 /* Write every local answer that has nothing unanswered before it. */
@@ -233,7 +237,7 @@ size_t mcp_flow_queued_bytes(const struct mcp_flow *f)
 	size_t n = 0;
 
 	for (const struct exchange *ex = f->first; ex; ex = ex->next)
-		n += ex->reply.cap + ex->extra_bytes + ex->n_ids * SESSION_IDS_CLAIM_BYTES;
+		n += ex->reply.cap + ex->extra.cap + ex->n_ids * SESSION_IDS_CLAIM_BYTES;
 	return n;
 }
 
@@ -685,9 +689,13 @@ again:
 	}
 	rc.ex->inspect = rc.inspect_answer || any_reply;
 	if (any_reply) {
-		rc.ex->extra = rc.replies;
-		rc.ex->extra_bytes = json_tree_bytes(rc.replies);
-		rc.replies = NULL;
+		/* they may wait long behind an unanswered request: kept as text */
+		char *text = cJSON_PrintUnformatted(rc.replies);
+
+		err = !text || bb_append_str(&rc.ex->extra, text) ? -1 : 0;
+		cJSON_free(text);
+		if (err)
+			goto out;
 	}
 	/* What goes upstream is the text that was decided on: decoded, with
 	 * the daemon's own Content-Length (forward_reframed). */

@@ -34,8 +34,8 @@ struct exchange {
 	unsigned seq;
 	bool local;                  /* answered here: reply holds the response */
 	struct bytebuf reply;
-	cJSON *extra;                /* answers to join to upstream's reply (partial batch) */
-	size_t extra_bytes;          /* ... the heap they hold, about (json_tree_bytes) */
+	struct bytebuf extra;        /* answers to join to upstream's reply (partial batch): a JSON
+	                              * array's text, a third of its tree's heap (mcp_flow_extra) */
 	enum jsonrpc_shape shape;
 	bool inspect;                /* tools/list or tools/call inside: read the answer */
 	bool own_100;                /* we sent 100 Continue: drop upstream's */
@@ -105,6 +105,8 @@ struct request_ctx {
 };
 
 /* mcp_flow.c */
+/* ex->extra as a tree again; NULL when there is none or no memory. */
+cJSON *mcp_flow_extra(const struct exchange *ex);
 /* Joins reply (consumed, NULL: no memory) to rc->replies; -1 no memory. */
 int mcp_flow_add_reply(struct request_ctx *rc, cJSON *reply);
 void mcp_flow_account(struct mcp_flow *f, const struct accounting *a);
