@@ -1254,7 +1254,8 @@ int proxy_render_limits(const struct proxy *px, struct bytebuf *out)
 
 	session_ids_stats(&ids);
 	return bb_printf(out,
-			 "# HELP mcpfence_held_bytes Bytes held by all connections (bodies, held replies, queues).\n"
+			 "# HELP mcpfence_held_bytes Bytes held by all connections (bodies, held replies, queues, what waits with "
+			 "the requests in flight).\n"
 			 "# TYPE mcpfence_held_bytes gauge\nmcpfence_held_bytes %zu\n"
 			 "# HELP mcpfence_held_bytes_peak Most bytes held at once since start.\n"
 			 "# TYPE mcpfence_held_bytes_peak gauge\nmcpfence_held_bytes_peak %zu\n"
