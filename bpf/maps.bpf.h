@@ -24,6 +24,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } settings SEC(".maps");
 
+/* How cgroup_mkdir recognises the agents' cgroup made again. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mcpf_agents_cgroup);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} agents_cgroup SEC(".maps");
+
 /* Whether a daemon runs (see struct mcpf_daemon_alive). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -13,10 +13,13 @@
  *                   ends of agent<->daemon connections in sock_pairs.
  *   sk_msg          move bytes between the two ends of such a pair
  *                   without a trip through loopback TCP.
+ *   cgroup_mkdir    the agents' cgroup made again after an rmdir: point
+ *                   settings at its new id before anyone can enter it.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 #include "addr.bpf.h"
 #include "maps.bpf.h"
 #include "policy_maps.bpf.h"
@@ -572,4 +575,48 @@ int mcpf_sk_msg(struct sk_msg_md *msg)
 	if (bpf_msg_redirect_hash(msg, &sock_pairs, &peer, BPF_F_INGRESS) != SK_PASS)
 		bpf_map_update_elem(&tcp_only, &self, &one, BPF_ANY);
 	return SK_PASS;
+}
+
+static __always_inline bool same_name(const char *a, const char *b, int len)
+{
+	for (int i = 0; i < MCPF_CGROUP_NAME_LEN; i++) {
+		if (i >= len)
+			return true;
+		if (a[i] != b[i])
+			return false;
+	}
+	return true;
+}
+
+/* A cgroup directory was made (any hierarchy). When it is the agents' one
+ * made again (rmdir + mkdir: same name, same parent, so the same level),
+ * it has another id: without this, connect4/6 and sock_create would never
+ * pick its processes again. The tracepoint fires under the cgroup lock
+ * before kernfs_activate makes the directory visible, so no process can be
+ * in it (cgroup.procs, clone3's CLONE_INTO_CGROUP) before settings name it.
+ * Reads go through CO-RE (struct cgroup is no stable ABI); the parent is
+ * cgroup_parent()'s: self.parent's cgroup. */
+SEC("tp_btf/cgroup_mkdir")
+int mcpf_cgroup_mkdir(__u64 *ctx)
+{
+	struct cgroup *cgrp = (struct cgroup *)ctx[0];  /* (struct cgroup *cgrp, const char *path) */
+	char name[MCPF_CGROUP_NAME_LEN];
+	struct mcpf_agents_cgroup *want;
+	struct mcpf_config *cfg = get_config();
+	__u32 zero = 0;
+	int len;
+
+	want = bpf_map_lookup_elem(&agents_cgroup, &zero);
+	if (!cfg || !want || !want->parent_id)
+		return 0;
+	/* hierarchy 0: cgroup v2, whose ids the other programs compare */
+	if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0 || BPF_CORE_READ(cgrp, level) != (int)cfg->cgroup_level)
+		return 0;
+	if (BPF_CORE_READ(cgrp, self.parent, cgroup, kn, id) != want->parent_id)
+		return 0;
+	len = bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(cgrp, kn, name));
+	if (len <= 0 || !same_name(name, want->name, len))
+		return 0;
+	cfg->cgroup_id = BPF_CORE_READ(cgrp, kn, id);
+	return 0;
 }

@@ -57,7 +57,7 @@ struct mcpf_target {
  * a socket created outside that cgroup and handed to an agent is caught
  * too, since cgroup hooks otherwise follow the socket's birth cgroup. */
 struct mcpf_config {
-	__u64 cgroup_id;   /* the agents' cgroup (--cgroup) */
+	__u64 cgroup_id;   /* the agents' cgroup (--cgroup); cgroup_mkdir follows it (agents_cgroup) */
 	__u32 cgroup_level;      /* its depth below the cgroup2 root */
 	__u32 listen_addr4;      /* daemon IPv4 listeners, network order */
 	union mcpf_addr listen_addr6; /* daemon IPv6 listeners */
@@ -65,6 +65,19 @@ struct mcpf_config {
 	__u8 fail_closed;      /* no daemon: 1 = refuse, 0 = pass through (see daemon_alive) */
 	__u8 sockmap;          /* 1 = put agent<->daemon pairs in the sockhash */
 	__u32 daemon_tgid;       /* informational: who wrote this config */
+};
+
+/* agents_cgroup (single entry, key 0): what names the agents' cgroup
+ * besides its id, so that cgroup_mkdir can tell the directory made again
+ * after an `rmdir` (a systemd unit restarted, a user slice at the next
+ * login, kubepods.slice after a node restart) and point settings.cgroup_id
+ * at it: the same name below the same parent, at settings.cgroup_level.
+ * Written by the daemon with settings; parent_id 0 (--cgroup is the root,
+ * never made again) turns the program off. */
+#define MCPF_CGROUP_NAME_LEN 256 /* NAME_MAX + 1 */
+struct mcpf_agents_cgroup {
+	__u64 parent_id;                 /* the parent directory's cgroup id */
+	char name[MCPF_CGROUP_NAME_LEN]; /* the directory's name, NUL-terminated */
 };
 
 /* daemon_alive (single entry, key 0): a running daemon rewrites it every

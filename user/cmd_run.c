@@ -462,7 +462,8 @@ static void on_prune_timer(struct watch *w, uint32_t revents)
 		log_debug("pruned %d expired rate-limit windows", n);
 }
 
-/* The programs refuse rather than pass while this says a daemon runs. */
+/* The programs refuse rather than pass while this says a daemon runs;
+ * and the agents' cgroup they pick is still the one at --cgroup. */
 static void on_alive_timer(struct watch *w, uint32_t revents)
 {
 	struct daemon *d = container_of(w, struct daemon, alive_timer);
@@ -474,6 +475,7 @@ static void on_alive_timer(struct watch *w, uint32_t revents)
 		return;
 	if ((err = kern_beat(&d->kern)))
 		log_warn("writing daemon_alive: %s", strerror(-err));
+	kern_follow_cgroup(&d->kern);
 }
 
 static int watch_every(struct loop *loop, struct watch *w, long ms, void (*cb)(struct watch *, uint32_t))

@@ -26,9 +26,10 @@
  * the hooks are never empty. */
 #define LINKS_DIR "links"
 
-enum link_id { L_CONNECT4, L_CONNECT6, L_GETPEERNAME4, L_GETPEERNAME6, L_SOCKOPS, L_SOCK_CREATE, L_COUNT };
+enum link_id { L_CONNECT4, L_CONNECT6, L_GETPEERNAME4, L_GETPEERNAME6, L_SOCKOPS, L_SOCK_CREATE, L_CGROUP_MKDIR,
+	       L_COUNT };
 static const char *const link_names[L_COUNT] = {
-	"connect4", "connect6", "getpeername4", "getpeername6", "sockops", "sock_create",
+	"connect4", "connect6", "getpeername4", "getpeername6", "sockops", "sock_create", "cgroup_mkdir",
 };
 
 static void link_path(const struct kern_state *st, int id, char *out, size_t len)
@@ -87,21 +88,23 @@ static int write_settings(struct kern_state *st, const struct kern_opts *o)
 		.sockmap = o->sockmap,
 		.daemon_tgid = (unsigned)getpid(),
 	};
+	struct cgroup_identity cg;
 	__u32 zero = 0;
-	uint64_t id;
 	int err;
 
-	if ((err = cgroup2_id_level(o->cgroup, &id, &cfg.cgroup_level))) {
+	if ((err = cgroup_identity_of(o->cgroup, &cg))) {
 		log_error("--cgroup %s: %s", o->cgroup,
 			  err == -EXDEV ? "not below the cgroup v2 mount" : strerror(-err));
 		return err;
 	}
-	cfg.cgroup_id = id;
-
 	memcpy(cfg.listen_addr6.b, &in6addr_loopback, sizeof(cfg.listen_addr6.b));
 	if (bpf_map_update_elem(bpf_map__fd(st->skel->maps.settings), &zero, &cfg, BPF_ANY))
 		return -errno;
-	return 0;
+	st->agents.dir = o->cgroup;
+	st->agents.settings_fd = bpf_map__fd(st->skel->maps.settings);
+	st->agents.watch_fd = bpf_map__fd(st->skel->maps.agents_cgroup);
+	st->agents.id = cg.id;
+	return agents_cgroup_publish(&st->agents, &cg);
 }
 
 /* A pin of another layout (an older version: the policy rule grew the
@@ -128,16 +131,9 @@ static void drop_stale_pin(const struct kern_state *st, const struct bpf_map *ma
 	close(fd);
 }
 
-int kern_load(struct kern_state *st, const struct kern_opts *o)
+static int open_and_load(struct kern_state *st, const struct kern_opts *o, bool trace)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = o->bpffs);
-	int err;
-
-	memset(st, 0, sizeof(*st));
-	st->lock_fd = st->cgroup_fd = -1;
-	snprintf(st->bpffs, sizeof(st->bpffs), "%s", o->bpffs);
-	if ((err = bpffs_prepare(o->bpffs)) || (err = lock_pin_dir(st, o->lock_wait_ms)))
-		return err;
 
 	st->skel = mcpfence__open_opts(&open_opts);
 	if (!st->skel) {
@@ -145,9 +141,36 @@ int kern_load(struct kern_state *st, const struct kern_opts *o)
 		return -errno;
 	}
 	bpf_program__set_autoload(st->skel->progs.mcpf_sk_msg, o->sockmap);
+	bpf_program__set_autoload(st->skel->progs.mcpf_cgroup_mkdir, trace);
 	drop_stale_pin(st, st->skel->maps.policy_tools);
 	drop_stale_pin(st, st->skel->maps.tool_stats);
-	err = mcpfence__load(st->skel);
+	drop_stale_pin(st, st->skel->maps.agents_cgroup);
+	return mcpfence__load(st->skel);
+}
+
+int kern_load(struct kern_state *st, const struct kern_opts *o)
+{
+	int err, trace_err;
+
+	memset(st, 0, sizeof(*st));
+	st->lock_fd = st->cgroup_fd = -1;
+	snprintf(st->bpffs, sizeof(st->bpffs), "%s", o->bpffs);
+	if ((err = bpffs_prepare(o->bpffs)) || (err = lock_pin_dir(st, o->lock_wait_ms)))
+		return err;
+
+	err = open_and_load(st, o, true);
+	st->agents.traced = !err;
+	if (err && st->skel) {
+		/* a kernel without tp_btf or this tracepoint still enforces;
+		 * only a recreated --cgroup waits for the daemon's next look */
+		trace_err = err;
+		mcpfence__destroy(st->skel);
+		err = open_and_load(st, o, false);
+		if (!err)
+			log_warn("the cgroup_mkdir tracing program does not load on this kernel (%s): a --cgroup made "
+				 "again is followed by the daemon within %d ms instead of at mkdir",
+				 strerror(-trace_err), MCPF_ALIVE_BEAT_MS);
+	}
 	if (err) {
 		/* the usual causes, in the order they happen */
 		log_error("loading BPF programs: %s (%s; -vv shows libbpf's and the verifier's log)", strerror(-err),
@@ -308,6 +331,37 @@ static int open_cgroup(const char *path)
 	return fd;
 }
 
+/* cgroup_mkdir, like the cgroup programs, stays attached while its pin is
+ * there, following the agents' cgroup for them when no daemon runs. A
+ * tracing link cannot take another program (no BPF_LINK_UPDATE): ours is
+ * attached next to a previous daemon's, and our pin replaces its pin in
+ * one rename, which detaches it. Failing here costs only the following at
+ * mkdir (the daemon's look every beat remains). */
+static void attach_trace(struct kern_state *st)
+{
+	char path[4200], tmp[4216];
+	struct bpf_link *link;
+	int err = 0;
+
+	if (!st->agents.traced)
+		return;
+	link_path(st, L_CGROUP_MKDIR, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	unlink(tmp);  /* left by a daemon that died here */
+	link = bpf_program__attach(st->skel->progs.mcpf_cgroup_mkdir);
+	if (!link)
+		err = -errno;
+	else if (!(err = bpf_link__pin(link, tmp)) && rename(tmp, path))
+		err = -errno;
+	bpf_link__destroy(link);  /* the pin keeps it */
+	if (err) {
+		unlink(tmp);
+		st->agents.traced = false;
+		log_warn("attaching cgroup_mkdir: %s; a --cgroup made again is followed by the daemon within %d ms "
+			 "instead of at mkdir", strerror(-err), MCPF_ALIVE_BEAT_MS);
+	}
+}
+
 /* Every program is attached at the cgroup2 root: cgroup hooks run for the
  * cgroup a socket was created in, and an agent can connect() a socket
  * born elsewhere (inherited, or passed over a unix socket). connect4/6
@@ -344,7 +398,18 @@ int kern_attach(struct kern_state *st, const struct kern_opts *o)
 	    (err = attach_one(st, s->progs.mcpf_sockops, st->cgroup_fd, L_SOCKOPS)) ||
 	    (err = attach_one(st, s->progs.mcpf_sock_create, st->cgroup_fd, L_SOCK_CREATE)))
 		return err;
+	attach_trace(st);
+	/* made again between write_settings and now: nothing followed it */
+	kern_follow_cgroup(st);
 	return 0;
+}
+
+void kern_follow_cgroup(struct kern_state *st)
+{
+	int err = agents_cgroup_check(&st->agents);
+
+	if (err < 0)
+		log_warn("looking at --cgroup %s again: %s", st->agents.dir, strerror(-err));
 }
 
 int kern_beat(struct kern_state *st)

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "agents_cgroup.h"
 #include "kern_maps.h"
 
 struct mcpfence;
@@ -27,6 +28,7 @@ struct kern_state {
 	bool sk_msg_attached;
 	bool adopted;            /* every link was a previous daemon's, updated in place */
 	bool detached;           /* kern_detach ran: no more beats (daemon_alive) */
+	struct agents_cgroup agents; /* --cgroup; agents.traced: cgroup_mkdir loaded */
 	char bpffs[4096];
 };
 
@@ -34,7 +36,8 @@ struct kern_state {
  * The targets map is the policy's to fill (policy_compile). */
 int kern_load(struct kern_state *st, const struct kern_opts *o);
 /* Attach every program and pin the links; links a previous daemon pinned
- * on the same cgroup get our programs swapped in instead (no gap). */
+ * on the same cgroup get our programs swapped in instead (no gap), its
+ * cgroup_mkdir link is replaced by ours. */
 int kern_attach(struct kern_state *st, const struct kern_opts *o);
 /* A cgroup link of prog on cgroup_fd, placed before the programs already
  * there where the kernel can order them; the link's fd, or -errno. */
@@ -48,6 +51,9 @@ int kern_adopt_link(struct bpf_program *prog, int cgroup_fd, const char *path, c
 /* Unpin the links and clear daemon_alive: the programs go, new
  * connections pass straight through. */
 void kern_detach(struct kern_state *st);
+/* Look at --cgroup again: made again since, say so, and point settings at
+ * it unless cgroup_mkdir did (every MCPF_ALIVE_BEAT_MS). */
+void kern_follow_cgroup(struct kern_state *st);
 /* Tell the programs a daemon runs, for the next MCPF_ALIVE_GRACE_NS
  * (every MCPF_ALIVE_BEAT_MS); after kern_detach, that none does. */
 int kern_beat(struct kern_state *st);

@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "mcpfence.skel.h"
+#include "agents_cgroup.h"
 #include "common.h"
 #include "endpoint.h"
 #include "harness.h"
@@ -153,7 +154,8 @@ static int load(struct kern *k)
 	for (int i = 0; i < KERN_LINKS; i++)
 		if ((k->links[i] = kern_link_first(progs[i], k->root_fd)) < 0)
 			return k->links[i];
-	return 0;
+	s->links.mcpf_cgroup_mkdir = bpf_program__attach(s->progs.mcpf_cgroup_mkdir);
+	return s->links.mcpf_cgroup_mkdir ? 0 : -errno;
 }
 
 int kern_open(struct kern *k)
@@ -300,10 +302,32 @@ int kern_settings(struct kern *k, enum kern_cg agents, bool fail_closed, bool so
 		.sockmap = sockmap,
 		.daemon_tgid = (unsigned)getpid(),
 	};
+	struct agents_cgroup ac = { .settings_fd = bpf_map__fd(k->skel->maps.settings),
+				    .watch_fd = bpf_map__fd(k->skel->maps.agents_cgroup) };
+	struct cgroup_identity cg;
 	__u32 zero = 0;
+	int err;
 
 	memcpy(cfg.listen_addr6.b, &in6addr_loopback, sizeof(cfg.listen_addr6.b));
-	return bpf_map_update_elem(bpf_map__fd(k->skel->maps.settings), &zero, &cfg, BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(ac.settings_fd, &zero, &cfg, BPF_ANY))
+		return -errno;
+	/* what the daemon writes for cgroup_mkdir, as it writes it */
+	return (err = cgroup_identity_of(k->cg[agents], &cg)) ? err : agents_cgroup_publish(&ac, &cg);
+}
+
+int kern_remake(struct kern *k, enum kern_cg cg)
+{
+	if ((rmdir(k->cg[cg]) && errno != ENOENT) || mkdir(k->cg[cg], 0755))
+		return -errno;
+	return cgroup2_id_level(k->cg[cg], &k->cg_id[cg], &k->cg_level[cg]);
+}
+
+int kern_untrace(struct kern *k)
+{
+	int err = bpf_link__destroy(k->skel->links.mcpf_cgroup_mkdir);
+
+	k->skel->links.mcpf_cgroup_mkdir = NULL;
+	return err;
 }
 
 int kern_targets(struct kern *k, const char *endpoint, const char *server)

@@ -61,7 +61,8 @@ struct kern {
  * tests/run.sh treats the integration tests. */
 bool kern_require(void);
 
-/* Load, attach everything to a new cgroup tree (sk_msg to sock_pairs).
+/* Load, attach everything to a new cgroup tree (sk_msg to sock_pairs,
+ * cgroup_mkdir to its tracepoint).
  * 0, or -errno with the reason printed and nothing left behind. */
 int kern_open(struct kern *k);
 /* Back to the process's own cgroup and namespace; detach, unload, remove
@@ -79,8 +80,13 @@ void kern_case_end(struct kern *k);
 
 /* settings: agents are the tasks in cgroup agents; no listener in a
  * namespace means EPERM when fail_closed; pairs go into sock_pairs when
- * sockmap. */
+ * sockmap. agents_cgroup: agents' parent and name, as the daemon writes it. */
 int kern_settings(struct kern *k, enum kern_cg agents, bool fail_closed, bool sockmap);
+/* rmdir (unless gone already) and mkdir cgroup cg (nothing may be in it):
+ * k->cg_id[cg] is the new directory's id. */
+int kern_remake(struct kern *k, enum kern_cg cg);
+/* Detach cgroup_mkdir, as on a kernel that cannot run it. */
+int kern_untrace(struct kern *k);
 /* targets holds exactly endpoint (as a policy writes it: "127.0.0.1:3001",
  * "[::1]:3001", ":3001") for server, target_ports rebuilt from it. */
 int kern_targets(struct kern *k, const char *endpoint, const char *server);
