@@ -12,7 +12,9 @@ import { startEchoServer } from '../lib/echo.mjs';
 import { startDaemon, policyFor } from '../lib/daemon.mjs';
 import { listPins } from '../lib/bpffs.mjs';
 import { cgroupPrograms, cgroupTreeText, daemonLinks, dumpPinnedMap, linksAlive } from '../lib/bpftool.mjs';
-import { transfer } from '../lib/agents.mjs';
+import { transfer, mcpClient } from '../lib/agents.mjs';
+import { startRecorder, policyOf, expectDenial } from '../lib/mcp.mjs';
+import { cgroupId } from '../lib/cgroup.mjs';
 import path from 'node:path';
 
 const REQUIRED_PINS = ['targets', 'settings', 'daemon_alive', 'conn_origin', 'conns'];
@@ -62,11 +64,13 @@ for (const [signal, sockmap] of [['SIGTERM', false], ['SIGINT', false], ['SIGTER
     const links = daemonLinks(sb.pinDir);
     // connect4/6, getpeername4/6, sock_ops and sock_create, at the cgroup2
     // root (they pick agents by the calling task's cgroup), nothing on the
-    // agents' own cgroup
-    assert.deepEqual(links.map((link) => link.attach_type).sort(),
+    // agents' own cgroup; cgroup_mkdir on its tracepoint
+    const cgroupLinks = links.filter((link) => link.type === 'cgroup');
+    assert.deepEqual(cgroupLinks.map((link) => link.attach_type).sort(),
       ['cgroup_inet4_connect', 'cgroup_inet4_getpeername', 'cgroup_inet6_connect', 'cgroup_inet6_getpeername',
         'cgroup_inet_sock_create', 'cgroup_sock_ops']);
-    for (const link of links) assert.equal(link.cgroup_id, 1, JSON.stringify(link));
+    for (const link of cgroupLinks) assert.equal(link.cgroup_id, 1, JSON.stringify(link));
+    assert.deepEqual(links.filter((link) => link.type !== 'cgroup').map((link) => link.tp_name), ['cgroup_mkdir']);
 
     const status = await daemon.stop(signal);
     assert.deepEqual(status, { code: 0, signal: null }, daemon.log);
@@ -132,21 +136,26 @@ itest('--fail-closed: after kill -9 new connections to registered endpoints fail
 
 itest('a new daemon adopts the links a killed one left behind (same links, its programs)', async (t) => {
   const { sb, echo, daemon } = await setUp(t, 'restart');
-  const before = Object.fromEntries(daemonLinks(sb.pinDir).map((link) => [link.attach_type, link]));
+  const byHook = (links) => Object.fromEntries(links.map((link) => [link.attach_type ?? link.tp_name, link]));
+  const before = byHook(daemonLinks(sb.pinDir));
   await daemon.kill9();
   const again = await startDaemon(sb, { policy: policyFor({ echo: [`127.0.0.1:${echo.port}`] }) });
   const out = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 1 << 20 });
   assert.equal(out.ok, true, JSON.stringify(out));
   const records = await again.waitForInterceptions({ pid: out.pid });
   assert.equal(records.length, 1);
-  // The same links, never unpinned, now running the new daemon's programs.
-  const after = Object.fromEntries(daemonLinks(sb.pinDir).map((link) => [link.attach_type, link]));
+  // The same cgroup links, never unpinned, now running the new daemon's
+  // programs; cgroup_mkdir's link (a tracing link takes no other program)
+  // replaced by the new daemon's, the old one gone.
+  const after = byHook(daemonLinks(sb.pinDir));
   assert.deepEqual(Object.keys(after).sort(), Object.keys(before).sort());
-  assert.equal(Object.keys(after).length, 6);
+  assert.equal(Object.keys(after).length, 7);
   for (const [type, link] of Object.entries(after)) {
-    assert.equal(link.id, before[type].id, type);
+    if (type === 'cgroup_mkdir') assert.notEqual(link.id, before[type].id, type);
+    else assert.equal(link.id, before[type].id, type);
     assert.notEqual(link.prog_id, before[type].prog_id, type);
   }
+  assert.deepEqual(linksAlive([before.cgroup_mkdir]), [], 'the old cgroup_mkdir link is detached');
   assert.match(again.log, /adopted the pinned programs/);
 });
 
@@ -164,4 +173,54 @@ itest('--keep-maps: SIGTERM detaches the programs but leaves the maps pinned', a
   assert.deepEqual(targets.map((entry) => entry.formatted.key.port), [echo.port]);
   // and it says no daemon runs: fail-open passes at once
   assert.equal(Number(dumpPinnedMap(path.join(sb.pinDir, 'daemon_alive'))[0].formatted.value.until_ns), 0);
+});
+
+// --cgroup removed and made again (rmdir + mkdir: a systemd unit restarted,
+// a user slice at the next login, kubepods.slice after a node restart) is
+// another cgroup, with another id. The kernel follows it at mkdir
+// (cgroup_mkdir), before anything can be put in it: the first call from the
+// new directory is judged, with no wait for the daemon to notice.
+for (const failClosed of [false, true]) {
+  itest(`--cgroup made again: a denied call from the new directory is denied at once${failClosed ? ' (--fail-closed)' : ''}`, async (t) => {
+    const sb = sandbox(t, `remade-${failClosed}`);
+    const rec = await startRecorder(sb, { tools: ['echo', 'execute'] });
+    // a child of the sandbox's cgroup, so that the test may remove it
+    const agents = sb.childCgroup('agents');
+    const daemon = await startDaemon(sb, { failClosed, args: ['--cgroup', agents],
+      policy: policyOf({ rec: { port: rec.port, tools: { execute: { action: 'deny', reason: 'no shell' } } } }) });
+    const denied = async (marker) => {
+      const out = await mcpClient(sb, rec.url(), { tool: 'execute', args: { marker }, inCgroup: agents });
+      assert.equal(out.ok, true, out.error);
+      expectDenial(assert, out.call, { reason: 'no shell' });
+      await daemon.waitForInterceptions({ pid: out.pid });
+    };
+    await denied('before');
+    const oldId = cgroupId(agents);
+    fs.rmdirSync(agents);
+    fs.mkdirSync(agents);
+    assert.notEqual(cgroupId(agents), oldId);
+    await denied('after');
+    assert.deepEqual(rec.calls().filter((c) => c.tool === 'execute'), [], 'no denied call reached the server');
+    // the daemon noticed too, and says the kernel had followed it
+    const line = await daemon.waitForLine(/agents' cgroup .* was recreated/);
+    assert.match(line, new RegExp(`agents' cgroup ${agents} was recreated: now id ${cgroupId(agents)} \\(followed by the kernel at mkdir\\)`));
+  });
+}
+
+// With no daemon at all (--fail-closed, killed), the pinned cgroup_mkdir
+// still follows a --cgroup made again: its agents stay refused.
+itest('--fail-closed, daemon killed: --cgroup made again is still refused', async (t) => {
+  const sb = sandbox(t, 'remade-killed');
+  const echo = await startEchoServer(sb);
+  const agents = sb.childCgroup('agents');
+  const daemon = await startDaemon(sb, { failClosed: true, args: ['--cgroup', agents],
+    policy: policyFor({ echo: [`127.0.0.1:${echo.port}`] }) });
+  await daemon.kill9();
+  const before = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 100 }, { inCgroup: agents });
+  assert.match(before.error || '', /^connect EPERM/, JSON.stringify(before));
+  fs.rmdirSync(agents);
+  fs.mkdirSync(agents);
+  const after = await transfer(sb, { port: echo.port, mode: 'echo', bytes: 100 }, { inCgroup: agents });
+  assert.equal(after.ok, false, JSON.stringify(after));
+  assert.match(after.error, /^connect EPERM/, JSON.stringify(after));
 });

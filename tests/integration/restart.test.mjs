@@ -113,14 +113,18 @@ itest(`rolling update under load (${failClosed ? '--fail-closed' : 'fail-open'})
   assert.deepEqual(rec.requestsMentioning('denied-'), []);
   assert.equal(rec.calls().filter((c) => c.tool === 'echo').length, summary.allowed.ok);
 
-  // Same links (never unpinned, never empty), the successor's programs in them.
+  // Same cgroup links (never unpinned, never empty), the successor's
+  // programs in them; cgroup_mkdir's link replaced by the successor's (a
+  // tracing link takes no other program), the old one detached.
   const linksAfter = pinnedLinks(sb.pinDir);
   assert.deepEqual(Object.keys(linksAfter).sort(), Object.keys(linksBefore).sort());
   for (const [name, link] of Object.entries(linksAfter)) {
-    assert.equal(link.id, linksBefore[name].id, `${name} is the same link`);
+    if (name === 'links/cgroup_mkdir') assert.notEqual(link.id, linksBefore[name].id, `${name} is the successor's link`);
+    else assert.equal(link.id, linksBefore[name].id, `${name} is the same link`);
     assert.notEqual(link.prog_id, linksBefore[name].prog_id, `${name} runs the new daemon's program`);
   }
-  assert.equal(linksAlive(Object.values(linksAfter)).length, 6, 'one set of programs, all attached');
+  assert.equal(linksAlive(Object.values(linksAfter)).length, 7, 'one set of programs, all attached');
+  assert.deepEqual(linksAlive([linksBefore['links/cgroup_mkdir']]), [], 'the old cgroup_mkdir link is detached');
 
   // Counters went on across both daemons; the global window too: one of
   // its three calls is left, then the limit answers.
@@ -148,7 +152,8 @@ itest('SIGTERM of a --fail-closed daemon with no successor: programs stay, regis
   const status = await old.stop('SIGTERM');
   assert.deepEqual(status, { code: 0, signal: null }, old.log);
   assert.deepEqual(pinnedLinks(sb.pinDir), linksBefore);
-  assert.equal(linksAlive(Object.values(linksBefore)).length, 6, 'the programs stay attached');
+  // cgroup_mkdir too: it follows a --cgroup made again while no daemon runs
+  assert.equal(linksAlive(Object.values(linksBefore)).length, 7, 'the programs stay attached');
   for (const name of ['targets', 'settings', 'conns', 'tool_stats', 'rate_state']) assert.ok(listPins(sb.pinDir).includes(name), name);
 
   // Refused at connect, not passed to the server.
