@@ -346,7 +346,7 @@ static void attach_trace(struct kern_state *st)
 	if (!st->agents.traced)
 		return;
 	link_path(st, L_CGROUP_MKDIR, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	snprintf(tmp, sizeof(tmp), "%s_new", path);  /* bpffs refuses names with a '.' */
 	unlink(tmp);  /* left by a daemon that died here */
 	link = bpf_program__attach(st->skel->progs.mcpf_cgroup_mkdir);
 	if (!link)
