@@ -105,9 +105,11 @@ bench-deps: test-deps
 # --- kernel side -------------------------------------------------------------
 # vmlinux.h is generated from the running kernel's BTF rather than vendored
 # (3 MB of generated text; a kernel without BTF could not run mcpfence
-# anyway). The programs read only UAPI context fields (bpf_sock_addr,
+# anyway). The cgroup programs read only UAPI context fields (bpf_sock_addr,
 # bpf_sock_ops, sk_msg_md, bpf_sock), whose layout is the kernel's stable
-# ABI, so the object is not tied to the kernel it was built on.
+# ABI; cgroup_mkdir reads struct cgroup through CO-RE relocations, which
+# libbpf resolves against the running kernel's BTF: the object is not tied
+# to the kernel it was built on.
 $(BUILD)/vmlinux.h:
 	$(call msg,VMLINUX,$@)
 	$(Q)mkdir -p $(@D)

@@ -104,7 +104,7 @@ static int write_settings(struct kern_state *st, const struct kern_opts *o)
 	st->agents.settings_fd = bpf_map__fd(st->skel->maps.settings);
 	st->agents.watch_fd = bpf_map__fd(st->skel->maps.agents_cgroup);
 	st->agents.id = cg.id;
-	return agents_cgroup_publish(&st->agents, &cg);
+	return kern_cgroup_publish(&st->agents, &cg);
 }
 
 /* A pin of another layout (an older version: the policy rule grew the
@@ -406,7 +406,7 @@ int kern_attach(struct kern_state *st, const struct kern_opts *o)
 
 void kern_follow_cgroup(struct kern_state *st)
 {
-	int err = agents_cgroup_check(&st->agents);
+	int err = kern_cgroup_check(&st->agents);
 
 	if (err < 0)
 		log_warn("looking at --cgroup %s again: %s", st->agents.dir, strerror(-err));

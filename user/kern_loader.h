@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "agents_cgroup.h"
+#include "kern_cgroup.h"
 #include "kern_maps.h"
 
 struct mcpfence;
@@ -28,7 +28,7 @@ struct kern_state {
 	bool sk_msg_attached;
 	bool adopted;            /* every link was a previous daemon's, updated in place */
 	bool detached;           /* kern_detach ran: no more beats (daemon_alive) */
-	struct agents_cgroup agents; /* --cgroup; agents.traced: cgroup_mkdir loaded */
+	struct kern_cgroup agents; /* --cgroup; agents.traced: cgroup_mkdir loaded */
 	char bpffs[4096];
 };
 

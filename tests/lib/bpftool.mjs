@@ -46,8 +46,10 @@ export function dumpSockKeys(mapId) {
 }
 
 // The programs a daemon attached, from the links it pinned under
-// pinDir/links: [{ id, prog_id, attach_type, cgroup_id }]. They are
-// attached at the cgroup2 root (cgroup_id 1), not at the agents' cgroup.
+// pinDir/links: [{ id, type, prog_id, attach_type, cgroup_id }] for the
+// cgroup programs, attached at the cgroup2 root (cgroup_id 1), not at the
+// agents' cgroup; [{ id, type: 'raw_tracepoint', prog_id, tp_name }] for
+// cgroup_mkdir.
 export function daemonLinks(pinDir) {
   let names;
   try { names = fs.readdirSync(path.join(pinDir, 'links')); } catch { return []; }

@@ -19,7 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "mcpfence.skel.h"
-#include "agents_cgroup.h"
+#include "kern_cgroup.h"
 #include "common.h"
 #include "endpoint.h"
 #include "harness.h"
@@ -302,7 +302,7 @@ int kern_settings(struct kern *k, enum kern_cg agents, bool fail_closed, bool so
 		.sockmap = sockmap,
 		.daemon_tgid = (unsigned)getpid(),
 	};
-	struct agents_cgroup ac = { .settings_fd = bpf_map__fd(k->skel->maps.settings),
+	struct kern_cgroup ac = { .settings_fd = bpf_map__fd(k->skel->maps.settings),
 				    .watch_fd = bpf_map__fd(k->skel->maps.agents_cgroup) };
 	struct cgroup_identity cg;
 	__u32 zero = 0;
@@ -312,7 +312,7 @@ int kern_settings(struct kern *k, enum kern_cg agents, bool fail_closed, bool so
 	if (bpf_map_update_elem(ac.settings_fd, &zero, &cfg, BPF_ANY))
 		return -errno;
 	/* what the daemon writes for cgroup_mkdir, as it writes it */
-	return (err = cgroup_identity_of(k->cg[agents], &cg)) ? err : agents_cgroup_publish(&ac, &cg);
+	return (err = cgroup_identity_of(k->cg[agents], &cg)) ? err : kern_cgroup_publish(&ac, &cg);
 }
 
 int kern_remake(struct kern *k, enum kern_cg cg)

@@ -4,7 +4,7 @@
  * restart) has another id. cgroup_mkdir points settings at it while mkdir
  * runs, so a process put in the new directory is intercepted from its
  * first connect(): no sleep anywhere here. Without that program (a kernel
- * that cannot run it) the daemon's next look (agents_cgroup_check) does.
+ * that cannot run it) the daemon's next look (kern_cgroup_check) does.
  */
 #include <errno.h>
 #include <poll.h>
@@ -15,7 +15,7 @@
 
 #include <bpf/bpf.h>
 #include "mcpfence.skel.h"
-#include "agents_cgroup.h"
+#include "kern_cgroup.h"
 #include "harness.h"
 #include "kern_fixture.h"
 
@@ -161,32 +161,67 @@ TEST(kern_cgroup_mkdir_follows_only_the_agents_cgroup)
  * daemon looks again; then it is, and the look says what changed. */
 static void daemon_follows_body(struct kern *k)
 {
-	struct agents_cgroup ac;
+	struct kern_cgroup ac;
 	struct world w;
 
 	CHECK(world_new(k, false, true, &w) == 0);
-	ac = (struct agents_cgroup){ .dir = k->cg[KERN_CG_AGENTS], .settings_fd = bpf_map__fd(k->skel->maps.settings),
+	ac = (struct kern_cgroup){ .dir = k->cg[KERN_CG_AGENTS], .settings_fd = bpf_map__fd(k->skel->maps.settings),
 				     .watch_fd = bpf_map__fd(k->skel->maps.agents_cgroup),
 				     .id = k->cg_id[KERN_CG_AGENTS] };
-	CHECK(agents_cgroup_check(&ac) == 0);
+	CHECK(kern_cgroup_check(&ac) == 0);
 	CHECK(kern_untrace(k) == 0);
 	CHECK(kern_remake(k, KERN_CG_AGENTS) == 0);
 	CHECK_STR_EQ(outcome(k, &w, KERN_CG_AGENTS), "server");
-	CHECK(agents_cgroup_check(&ac) == 1);
+	CHECK(kern_cgroup_check(&ac) == 1);
 	CHECK(ac.id == k->cg_id[KERN_CG_AGENTS]);
 	CHECK(settings_id(k) == k->cg_id[KERN_CG_AGENTS]);
 	CHECK_STR_EQ(outcome(k, &w, KERN_CG_AGENTS), "daemon");
-	CHECK(agents_cgroup_check(&ac) == 0);
+	CHECK(kern_cgroup_check(&ac) == 0);
 	/* removed: nothing to follow yet, and nothing changes */
 	CHECK(rmdir(k->cg[KERN_CG_AGENTS]) == 0);
-	CHECK(agents_cgroup_check(&ac) == 0 && ac.gone);
+	CHECK(kern_cgroup_check(&ac) == 0 && ac.gone);
 	CHECK(settings_id(k) == ac.id);
 	CHECK(kern_remake(k, KERN_CG_AGENTS) == 0);
-	CHECK(agents_cgroup_check(&ac) == 1 && !ac.gone);
+	CHECK(kern_cgroup_check(&ac) == 1 && !ac.gone);
 	CHECK(settings_id(k) == k->cg_id[KERN_CG_AGENTS]);
 }
 
 TEST(kern_cgroup_made_again_daemon_follows_without_the_program)
 {
 	with_kern(daemon_follows_body);
+}
+
+/* The parent made again too: the kernel cannot tell (another parent id),
+ * the daemon's look follows it, and from then on the kernel again. */
+static void parent_made_again_body(struct kern *k)
+{
+	char parent[PATH_MAX + 8], dir[PATH_MAX + 16];
+	struct cgroup_identity cg;
+	struct kern_cgroup ac = { .dir = dir, .settings_fd = bpf_map__fd(k->skel->maps.settings),
+				    .watch_fd = bpf_map__fd(k->skel->maps.agents_cgroup), .traced = true };
+
+	snprintf(parent, sizeof(parent), "%s/p", k->cg[KERN_CG_OTHER]);
+	snprintf(dir, sizeof(dir), "%s/a", parent);
+	CHECK(mkdir(parent, 0755) == 0);
+	CHECK(mkdir(dir, 0755) == 0);
+	CHECK(kern_settings(k, KERN_CG_AGENTS, false, false) == 0);
+	CHECK(cgroup_identity_of(dir, &cg) == 0);
+	CHECK(kern_cgroup_publish(&ac, &cg) == 0);
+	ac.id = cg.id;
+
+	CHECK(rmdir(dir) == 0 && rmdir(parent) == 0 && mkdir(parent, 0755) == 0 && mkdir(dir, 0755) == 0);
+	CHECK(cgroup_identity_of(dir, &cg) == 0);
+	CHECK(settings_id(k) != cg.id);
+	CHECK(kern_cgroup_check(&ac) == 1);
+	CHECK(settings_id(k) == cg.id);
+	CHECK(rmdir(dir) == 0 && mkdir(dir, 0755) == 0);
+	CHECK(cgroup_identity_of(dir, &cg) == 0);
+	CHECK(settings_id(k) == cg.id);
+	CHECK(kern_cgroup_check(&ac) == 1);
+	CHECK(rmdir(dir) == 0 && rmdir(parent) == 0);
+}
+
+TEST(kern_cgroup_parent_made_again_daemon_follows)
+{
+	with_kern(parent_made_again_body);
 }

@@ -6,8 +6,8 @@
  * again every beat, logs a recreation, and rewrites the maps itself when
  * the kernel could not follow (no cgroup_mkdir program on this kernel, or
  * the parent made again too). */
-#ifndef MCPF_AGENTS_CGROUP_H
-#define MCPF_AGENTS_CGROUP_H
+#ifndef MCPF_KERN_CGROUP_H
+#define MCPF_KERN_CGROUP_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,7 +20,7 @@ struct cgroup_identity {
 	char name[MCPF_CGROUP_NAME_LEN];
 };
 
-struct agents_cgroup {
+struct kern_cgroup {
 	const char *dir;         /* --cgroup, as given */
 	int settings_fd;         /* the settings map */
 	int watch_fd;            /* the agents_cgroup map */
@@ -35,11 +35,11 @@ int cgroup_identity_of(const char *dir, struct cgroup_identity *out);
 
 /* Point the maps at c: settings' cgroup_id and cgroup_level (the rest of
  * settings as it is), and agents_cgroup's parent and name. */
-int agents_cgroup_publish(const struct agents_cgroup *ac, const struct cgroup_identity *c);
+int kern_cgroup_publish(const struct kern_cgroup *ac, const struct cgroup_identity *c);
 
 /* Look at ac->dir again. Made again since the last look: say so, and
  * rewrite the maps unless the kernel already did. 1 when it was made
  * again, 0 when not (or missing just now), -errno. */
-int agents_cgroup_check(struct agents_cgroup *ac);
+int kern_cgroup_check(struct kern_cgroup *ac);
 
 #endif

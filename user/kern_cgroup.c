@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
-#include "agents_cgroup.h"
+#include "kern_cgroup.h"
 #include "log.h"
 #include "sysfs.h"
 
@@ -31,7 +31,7 @@ int cgroup_identity_of(const char *dir, struct cgroup_identity *out)
 	return cgroup2_id_level(real, &out->parent_id, &parent_level);
 }
 
-int agents_cgroup_publish(const struct agents_cgroup *ac, const struct cgroup_identity *c)
+int kern_cgroup_publish(const struct kern_cgroup *ac, const struct cgroup_identity *c)
 {
 	struct mcpf_agents_cgroup want = { .parent_id = c->parent_id };
 	struct mcpf_config cfg;
@@ -47,7 +47,7 @@ int agents_cgroup_publish(const struct agents_cgroup *ac, const struct cgroup_id
 }
 
 /* Do the maps name c already (cgroup_mkdir pointed them at it)? */
-static int published(const struct agents_cgroup *ac, const struct cgroup_identity *c)
+static int published(const struct kern_cgroup *ac, const struct cgroup_identity *c)
 {
 	struct mcpf_agents_cgroup want;
 	struct mcpf_config cfg;
@@ -58,7 +58,7 @@ static int published(const struct agents_cgroup *ac, const struct cgroup_identit
 	return cfg.cgroup_id == c->id && want.parent_id == c->parent_id;
 }
 
-int agents_cgroup_check(struct agents_cgroup *ac)
+int kern_cgroup_check(struct kern_cgroup *ac)
 {
 	struct cgroup_identity now, again;
 	bool rewritten = false;
@@ -86,7 +86,7 @@ int agents_cgroup_check(struct agents_cgroup *ac)
 			return done;
 		if (done)
 			break;
-		if ((err = agents_cgroup_publish(ac, &now)))
+		if ((err = kern_cgroup_publish(ac, &now)))
 			return err;
 		rewritten = true;
 		if (cgroup_identity_of(ac->dir, &again) || again.id == now.id)
@@ -98,8 +98,8 @@ int agents_cgroup_check(struct agents_cgroup *ac)
 		log_warn("agents' cgroup %s was recreated: now id %llu (followed by the kernel at mkdir)", ac->dir,
 			 (unsigned long long)now.id);
 	else
-		log_warn("agents' cgroup %s was recreated: now id %llu (rewritten by the daemon: %s; its processes' "
-			 "connections until now were not intercepted)",
+		log_warn("agents' cgroup %s was recreated: now id %llu (rewritten by the daemon: %s; connections "
+			 "made in it before now were not intercepted)",
 			 ac->dir, (unsigned long long)now.id,
 			 ac->traced ? "its parent was made again too" : "no cgroup_mkdir program on this kernel");
 	return 1;
