@@ -31,12 +31,12 @@ DEFINES  := -D_GNU_SOURCE -DMCPF_VERSION='"$(VERSION)"'
 INCLUDES := -I$(BUILD) -Ibpf -Iuser
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARNINGS) $(DEFINES) $(INCLUDES)
-LDLIBS   := -lbpf -lelf -lz -lcjson -lhttp_parser -lm -lpthread
+LDLIBS   := -lbpf -lelf -lz -lcjson -lhttp_parser -ltre -lm -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf $(WARNINGS)
 
 # Debian packages: what the build needs, what the tests add on top.
 BUILD_PKGS := clang llvm gcc make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
-              libcjson-dev libhttp-parser-dev
+              libcjson-dev libhttp-parser-dev libtre-dev
 TEST_PKGS  := curl iproute2 prometheus procps systemd
 # kubectl renders deploy/kubernetes in the tests: Debian's kubernetes-client,
 # unless some kubectl is already installed (its /usr/bin/kubectl would clash).

@@ -14,6 +14,7 @@
 #include "common.h"
 #include "endpoint.h"
 #include "json_number.h"
+#include "linregex.h"
 #include "mcp_method.h"
 #include "mcp_uri.h"
 #include "policy.h"
@@ -858,6 +859,7 @@ static void load_condition(struct loader *l, const cJSON *j, const char *field,
 		if (!cJSON_IsString(value)) {
 			fail(l, vf, "must be a string");
 		} else {
+			struct linregex *lre = NULL;
 			regex_t re;
 			char msg[256];
 			int rc;
@@ -867,12 +869,22 @@ static void load_condition(struct loader *l, const cJSON *j, const char *field,
 				     REGEX_MAX_NODES);
 				break;
 			}
+			/* glibc's parser defines the syntax (POSIX ERE, as before);
+			 * the daemon matches with linregex, which refuses what it
+			 * would read otherwise or match in more than linear time */
 			rc = regcomp(&re, value->valuestring, REG_EXTENDED | REG_NOSUB);
 			if (rc) {
 				regerror(rc, &re, msg, sizeof(msg));
 				fail(l, vf, "invalid regex: %s", msg);
-			} else
-				regfree(&re);
+				break;
+			}
+			regfree(&re);
+			rc = linregex_compile(&lre, value->valuestring, 0, msg, sizeof(msg));
+			if (rc == -EINVAL)
+				fail(l, vf, "regex not supported: %s", msg);
+			else if (rc)
+				fail(l, vf, "regex: %s", strerror(-rc));
+			linregex_free(lre);
 		}
 		break;
 	}

@@ -12,7 +12,7 @@
 void condition_compile(struct compiled_cond *c)
 {
 	c->value = NULL;
-	c->has_re = false;
+	c->re = NULL;
 	c->usable = c->cond.op == MCPF_OP_EXISTS;  /* the only op without a value */
 	if (!c->cond.value[0])
 		return;
@@ -23,9 +23,10 @@ void condition_compile(struct compiled_cond *c)
 				       (struct json_span){ 0, strlen(c->cond.value) }) &&
 		    !json_holds_inexact(c->value);
 	if (c->usable && c->cond.op == MCPF_OP_REGEX) {
-		c->has_re = cJSON_IsString(c->value) &&
-			    !regcomp(&c->re, c->value->valuestring, REG_EXTENDED | REG_NOSUB);
-		c->usable = c->has_re;
+		char err[128];
+
+		c->usable = cJSON_IsString(c->value) &&
+			    !linregex_compile(&c->re, c->value->valuestring, 0, err, sizeof(err));
 	}
 }
 
@@ -33,9 +34,8 @@ void condition_release(struct compiled_cond *c)
 {
 	cJSON_Delete(c->value);
 	c->value = NULL;
-	if (c->has_re)
-		regfree(&c->re);
-	c->has_re = false;
+	linregex_free(c->re);
+	c->re = NULL;
 }
 
 /* The member of obj named by the first len bytes of name; *dup when the
@@ -157,7 +157,7 @@ static bool holds(const struct compiled_cond *c, const cJSON *arg)
 	case MCPF_OP_GTE:
 		return cJSON_IsNumber(arg) && arg->valuedouble >= v->valuedouble;
 	case MCPF_OP_REGEX:
-		return cJSON_IsString(arg) && !regexec(&c->re, arg->valuestring, 0, NULL, 0);
+		return cJSON_IsString(arg) && linregex_match(c->re, arg->valuestring);
 	case MCPF_OP_CONTAINS:
 		if (cJSON_IsString(arg) && cJSON_IsString(v))
 			return strstr(arg->valuestring, v->valuestring) != NULL;

@@ -6,7 +6,8 @@
  *   eq, neq         JSON equality (json_equal: case-sensitive, numbers exact)
  *   in, not_in      equality with some / no element of the value array
  *   lt lte gt gte   numbers only
- *   regex           string argument, POSIX ERE, unanchored (use ^ $)
+ *   regex           string argument, POSIX ERE, unanchored (use ^ $), matched
+ *                   in linear time (linregex.h)
  *   contains        substring of a string argument, or an element equal to
  *                   the value in an array argument
  *   exists          present (value true or absent) / absent (value false)
@@ -25,16 +26,15 @@
 #ifndef MCPF_POLICY_CONDITIONS_H
 #define MCPF_POLICY_CONDITIONS_H
 
-#include <regex.h>
 #include <stdbool.h>
 #include <cjson/cJSON.h>
+#include "linregex.h"
 #include "policy.h"
 
 struct compiled_cond {
 	struct mcpf_policy_cond cond;
 	cJSON *value;            /* NULL when the condition has none */
-	regex_t re;
-	bool has_re;
+	struct linregex *re;     /* regex: matched in linear time, the argument is the agent's */
 	bool usable;             /* false: missing or unusable in the maps */
 };
 

@@ -4,31 +4,35 @@
 #include <ctype.h>
 #include <math.h>
 #include <pthread.h>
-#include <regex.h>
 #include <string.h>
+
+#include "linregex.h"
 
 #define SECRET_WORDS \
 	"password|passwd|secret|token|api[_-]?key|access[_-]?key|authorization|credential|private[_-]?key|cookie"
 
-static regex_t key_re, assign_re, url_re, pem_re;
+/* Linear-time matching (linregex.h): the values are the agent's. */
+static struct linregex *key_re, *assign_re, *url_re, *pem_re;
 static bool regex_ok;
 static pthread_once_t regex_once = PTHREAD_ONCE_INIT;
 
 static void compile_regexes(void)
 {
-	const int f = REG_EXTENDED | REG_ICASE | REG_NOSUB;
+	char err[128];
 
-	regex_ok = !regcomp(&key_re, SECRET_WORDS, f) &&
-		   !regcomp(&assign_re, "(" SECRET_WORDS ")[\"']?[[:space:]]*[=:][[:space:]]*[^[:space:]]", f) &&
-		   !regcomp(&url_re, "[a-z][a-z0-9+.-]*://[^/@[:space:]]+:[^/@[:space:]]+@", f) &&
-		   !regcomp(&pem_re, "-----BEGIN [A-Z0-9 ]*PRIVATE KEY", f);
+	regex_ok = !linregex_compile(&key_re, SECRET_WORDS, LINREGEX_ICASE, err, sizeof(err)) &&
+		   !linregex_compile(&assign_re, "(" SECRET_WORDS ")[\"']?[[:space:]]*[=:][[:space:]]*[^[:space:]]",
+				     LINREGEX_ICASE, err, sizeof(err)) &&
+		   !linregex_compile(&url_re, "[a-z][a-z0-9+.-]*://[^/@[:space:]]+:[^/@[:space:]]+@", LINREGEX_ICASE,
+				     err, sizeof(err)) &&
+		   !linregex_compile(&pem_re, "-----BEGIN [A-Z0-9 ]*PRIVATE KEY", LINREGEX_ICASE, err, sizeof(err));
 }
 
 /* A regex that failed to compile matches everything: fail closed. */
-static bool matches(regex_t *re, const char *s)
+static bool matches(struct linregex **re, const char *s)
 {
 	pthread_once(&regex_once, compile_regexes);
-	return !regex_ok || regexec(re, s, 0, NULL, 0) == 0;
+	return !regex_ok || linregex_match(*re, s);
 }
 
 bool redact_secret_key(const char *key)

@@ -348,6 +348,24 @@ TEST(policy_rejects_regexes_too_costly_to_compile)
 		     "t.json:servers.fs.tools.rm.conditions[5].value: regex too costly to compile (a repeat of a repeat, or repeats multiplying to over 4096 nodes)\n");
 }
 
+/* The daemon matches with linregex (linear in the argument): what it would
+ * read otherwise than glibc, or match only by backtracking, is refused. */
+TEST(policy_rejects_regexes_not_matched_in_linear_time)
+{
+	CHECK_STR_EQ(errors_of(FS("'tools':{'rm':{'conditions':["
+				  "{'path':'args.p','op':'regex','value':'^(a+)\\\\1$'},"
+				  "{'path':'args.p','op':'regex','value':'^\\\\d+$'},"
+				  "{'path':'args.p','op':'regex','value':'\\\\<rm\\\\>'},"
+				  "{'path':'args.p','op':'regex','value':'^x{,3}$'},"
+				  "{'path':'args.p','op':'regex','value':'^x{256}$'},"
+				  "{'path':'args.p','op':'regex','value':'^/srv/[\\\\d]+\\\\.txt$'}]}}")),
+		     "t.json:servers.fs.tools.rm.conditions[0].value: regex not supported: '\\' before a letter or digit (a back-reference, or an escape that is not POSIX ERE: write [0-9], [[:alnum:]_], [[:space:]] ...)\n"
+		     "t.json:servers.fs.tools.rm.conditions[1].value: regex not supported: '\\' before a letter or digit (a back-reference, or an escape that is not POSIX ERE: write [0-9], [[:alnum:]_], [[:space:]] ...)\n"
+		     "t.json:servers.fs.tools.rm.conditions[2].value: regex not supported: '\\' before < > ` or ' (GNU anchors, not POSIX ERE)\n"
+		     "t.json:servers.fs.tools.rm.conditions[3].value: regex not supported: \"{,\" (write {0,n})\n"
+		     "t.json:servers.fs.tools.rm.conditions[4].value: regex not supported: Invalid contents of {}\n");
+}
+
 TEST(policy_rejects_what_does_not_fit_the_maps)
 {
 	char body[4096], text[8192], reason[300];
