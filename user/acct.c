@@ -33,7 +33,6 @@ struct pending {
 struct acct {
 	int tool_fd, daemon_fd, cgroup2_fd;
 	struct audit_log *audit;
-	pthread_mutex_t audit_lock;    /* rotation state and the file offset */
 	pthread_mutex_t threads_lock;
 	struct pending *threads;
 	unsigned long long id;
@@ -55,7 +54,6 @@ struct acct *acct_new(int tool_stats_fd, int daemon_stats_fd, struct audit_log *
 	a->daemon_fd = daemon_stats_fd;
 	a->audit = audit;
 	a->cgroup2_fd = cgroup2_fd;
-	pthread_mutex_init(&a->audit_lock, NULL);
 	pthread_mutex_init(&a->threads_lock, NULL);
 	a->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
 	return a;
@@ -116,7 +114,6 @@ void acct_free(struct acct *a)
 	audit_close(a->audit);
 	if (a->cgroup2_fd >= 0)
 		close(a->cgroup2_fd);
-	pthread_mutex_destroy(&a->audit_lock);
 	pthread_mutex_destroy(&a->threads_lock);
 	free(a);
 }
@@ -223,14 +220,7 @@ bool acct_audits_args(const struct acct *a)
 
 int acct_audit(struct acct *a, const struct audit_record *r)
 {
-	int err;
-
-	if (!a->audit)
-		return 0;
-	pthread_mutex_lock(&a->audit_lock);
-	err = audit_write(a->audit, r);
-	pthread_mutex_unlock(&a->audit_lock);
-	return err;
+	return a->audit ? audit_write(a->audit, r) : 0;
 }
 
 int acct_cgroup_path(const struct acct *a, uint64_t id, char *buf, size_t len)

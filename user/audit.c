@@ -25,7 +25,9 @@ struct audit_log {
 	uint64_t max_bytes;
 	unsigned int keep;
 	bool log_args;
-	struct bytebuf line;
+	/* fd, size and rotation; not held while a line is formatted (redacting
+	 * arguments is the agent's to make long) */
+	pthread_mutex_t write_mu;
 
 	/* compression worker: one job at a time, FILE.1 -> FILE.1.gz */
 	pthread_t worker;
@@ -339,13 +341,17 @@ static int append_line(struct audit_log *a, const char *buf, size_t len)
 
 int audit_write(struct audit_log *a, const struct audit_record *r)
 {
+	struct bytebuf line = BYTEBUF_INIT;
 	int err;
 
-	bb_reset(&a->line);
-	err = audit_format(r, a->log_args, &a->line);
-	if (err)
-		return err;
-	return append_line(a, a->line.data, a->line.len);
+	err = audit_format(r, a->log_args, &line);
+	if (!err) {
+		pthread_mutex_lock(&a->write_mu);
+		err = append_line(a, line.data, line.len);
+		pthread_mutex_unlock(&a->write_mu);
+	}
+	bb_free(&line);
+	return err;
 }
 
 bool audit_logs_args(const struct audit_log *a)
@@ -379,6 +385,7 @@ struct audit_log *audit_open(const struct audit_options *opt)
 	}
 	if (err)
 		goto fail;
+	pthread_mutex_init(&a->write_mu, NULL);
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
 	/* the worker must never take the daemon's signals */
@@ -408,7 +415,7 @@ void audit_close(struct audit_log *a)
 	pthread_mutex_unlock(&a->mu);
 	pthread_join(a->worker, NULL);  /* finishes a pending job first */
 	close(a->fd);
-	bb_free(&a->line);
+	pthread_mutex_destroy(&a->write_mu);
 	free(a->path);
 	free(a);
 }

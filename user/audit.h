@@ -66,7 +66,8 @@ struct audit_log;
 
 /* Open (creating, mode 0600) or continue FILE. NULL with errno set. */
 struct audit_log *audit_open(const struct audit_options *opt);
-/* Format and append one line. 0, or -errno (the line is lost and nothing
+/* Format and append one line; safe from any thread (the line is formatted
+ * outside the log's lock). 0, or -errno (the line is lost and nothing
  * partial stays in the file). */
 int audit_write(struct audit_log *a, const struct audit_record *r);
 /* Wait for a running compression, close. */
