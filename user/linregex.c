@@ -12,6 +12,13 @@ struct linregex {
 	regex_t re;
 };
 
+/* The head of TRE's compiled automaton (struct tnfa in tre-internal.h;
+ * the same in 0.8.0 and upstream since): it does not export the size. */
+struct tre_tnfa_head {
+	void *transitions;
+	unsigned int num_transitions;
+};
+
 /* The end of the bracket expression opening at p ('['), or NULL when it
  * has none. "]" first (after an optional '^') is literal; [:x:] [.x.]
  * [=x=] nest. */
@@ -82,6 +89,12 @@ int linregex_compile(struct linregex **out, const char *pattern, int flags, char
 	/* either would run a matcher that is not linear in the subject */
 	if (tre_have_backrefs(&re->re) || tre_have_approx(&re->re)) {
 		snprintf(err, errlen, "needs a backtracking or approximate matcher");
+		linregex_free(re);
+		return -EINVAL;
+	}
+	/* each subject byte may look at every transition once */
+	if (((const struct tre_tnfa_head *)re->re.value)->num_transitions > LINREGEX_MAX_TRANSITIONS) {
+		snprintf(err, errlen, "too costly to match (over %d automaton transitions)", LINREGEX_MAX_TRANSITIONS);
 		linregex_free(re);
 		return -EINVAL;
 	}

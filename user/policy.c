@@ -671,8 +671,10 @@ static bool valid_path(const char *p)
 
 
 /* A bound far above what a real argument check needs ("^/srv/[a-z0-9]{1,64}$" is
- * about 70). */
-#define REGEX_MAX_NODES 4096
+ * about 70). It also bounds TRE's compiling (linregex.h), whose transitions
+ * can grow as the square of the nodes: at this bound about 0.3 s and 100 MB
+ * for a pattern linregex then refuses. */
+#define REGEX_MAX_NODES 1024
 
 /* About how many nodes glibc's regcomp builds for pattern: it copies the
  * subexpression under `+` (x+ is x x*) and under an interval (x{m,n} is m

@@ -2,7 +2,7 @@
  *
  * decide() needs the active generation's servers, tool entries and
  * conditions on every call; reading them with one syscall each costs more
- * than the decision itself, and conditions need parsing and regcomp. The
+ * than the decision itself, and conditions need parsing and regex compiling. The
  * snapshot is loaded from the maps the first time a generation is seen
  * and kept until policy_active names another one: a generation's entries
  * never change once it is active (policy_compile.h), so the snapshot is

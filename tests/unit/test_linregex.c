@@ -84,6 +84,7 @@ TEST(linregex_refuses_backtracking_and_foreign_syntax)
 	static const char *const refused[] = {
 		"(a)\\1", "a\\d", "\\w+", "\\bx", "\\<a", "a\\>", "\\`a", "a\\'", "\\x41", "\\t",
 		"(?i)a", "a{,2}", "x{256}", "a{~1}", "(unclosed",
+		"((a?){0,31}){0,31}b", "(a{1,80}){1,80}b",  /* too many transitions */
 	};
 	struct linregex *re;
 	char err[128];

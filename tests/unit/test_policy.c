@@ -342,10 +342,10 @@ TEST(policy_rejects_regexes_too_costly_to_compile)
 				  "{'path':'args.p','op':'regex','value':'^(ab|c\\\\+)+[]x]{3}$'},"
 				  "{'path':'args.p','op':'regex','value':'^[[:print:]]**{1,200}$'},"
 				  "{'path':'args.p','op':'regex','value':'^[[:print:][:space:]]{1,200}$'}]}}")),
-		     "t.json:servers.fs.tools.rm.conditions[0].value: regex too costly to compile (a repeat of a repeat, or repeats multiplying to over 4096 nodes)\n"
-		     "t.json:servers.fs.tools.rm.conditions[1].value: regex too costly to compile (a repeat of a repeat, or repeats multiplying to over 4096 nodes)\n"
-		     "t.json:servers.fs.tools.rm.conditions[2].value: regex too costly to compile (a repeat of a repeat, or repeats multiplying to over 4096 nodes)\n"
-		     "t.json:servers.fs.tools.rm.conditions[5].value: regex too costly to compile (a repeat of a repeat, or repeats multiplying to over 4096 nodes)\n");
+		     "t.json:servers.fs.tools.rm.conditions[0].value: regex too costly to compile (a repeat of a repeat, or repeats multiplying to over 1024 nodes)\n"
+		     "t.json:servers.fs.tools.rm.conditions[1].value: regex too costly to compile (a repeat of a repeat, or repeats multiplying to over 1024 nodes)\n"
+		     "t.json:servers.fs.tools.rm.conditions[2].value: regex too costly to compile (a repeat of a repeat, or repeats multiplying to over 1024 nodes)\n"
+		     "t.json:servers.fs.tools.rm.conditions[5].value: regex too costly to compile (a repeat of a repeat, or repeats multiplying to over 1024 nodes)\n");
 }
 
 /* The daemon matches with linregex (linear in the argument): what it would
@@ -358,12 +358,14 @@ TEST(policy_rejects_regexes_not_matched_in_linear_time)
 				  "{'path':'args.p','op':'regex','value':'\\\\<rm\\\\>'},"
 				  "{'path':'args.p','op':'regex','value':'^x{,3}$'},"
 				  "{'path':'args.p','op':'regex','value':'^x{256}$'},"
-				  "{'path':'args.p','op':'regex','value':'^/srv/[\\\\d]+\\\\.txt$'}]}}")),
+				  "{'path':'args.p','op':'regex','value':'^/srv/[\\\\d]+\\\\.txt$'},"
+				  "{'path':'args.p','op':'regex','value':'((a?){0,31}){0,31}b'}]}}")),
 		     "t.json:servers.fs.tools.rm.conditions[0].value: regex not supported: '\\' before a letter or digit (a back-reference, or an escape that is not POSIX ERE: write [0-9], [[:alnum:]_], [[:space:]] ...)\n"
 		     "t.json:servers.fs.tools.rm.conditions[1].value: regex not supported: '\\' before a letter or digit (a back-reference, or an escape that is not POSIX ERE: write [0-9], [[:alnum:]_], [[:space:]] ...)\n"
 		     "t.json:servers.fs.tools.rm.conditions[2].value: regex not supported: '\\' before < > ` or ' (GNU anchors, not POSIX ERE)\n"
 		     "t.json:servers.fs.tools.rm.conditions[3].value: regex not supported: \"{,\" (write {0,n})\n"
-		     "t.json:servers.fs.tools.rm.conditions[4].value: regex not supported: Invalid contents of {}\n");
+		     "t.json:servers.fs.tools.rm.conditions[4].value: regex not supported: Invalid contents of {}\n"
+		     "t.json:servers.fs.tools.rm.conditions[6].value: regex not supported: too costly to match (over 16384 automaton transitions)\n");
 }
 
 TEST(policy_rejects_what_does_not_fit_the_maps)
