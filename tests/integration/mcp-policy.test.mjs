@@ -5,14 +5,16 @@
 // writes down every request and call it gets, and server-everything prints
 // a line per POST it receives.
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { itest } from '../lib/itest.mjs';
 import { sandbox } from '../lib/sandbox.mjs';
 import { startEverything } from '../lib/everything.mjs';
 import { startDaemon } from '../lib/daemon.mjs';
 import {
   startRecorder, spawnAgent, everythingPosts, expectDenial, resultText, policyOf,
-  rawExchange, rawMessages, sessionSteps, sessionPost, toolCall, JSON_TYPE, ACCEPT_BOTH,
+  rawExchange, rawMessages, sessionSteps, sessionPost, toolCall, waitUntil, JSON_TYPE, ACCEPT_BOTH,
 } from '../lib/mcp.mjs';
+import { auditLines } from '../lib/metrics.mjs';
 
 const REASON = 'arbitrary commands are not allowed here';
 
@@ -176,6 +178,36 @@ itest('argument conditions: every op allows what matches and denies what does no
   assert.deepEqual(failures, []);
   // The server saw exactly the passing calls, in order.
   assert.deepEqual(rec.calls().map((c) => [c.tool, c.arguments]), Object.entries(CONDITION_CASES).map(([tool, [, pass]]) => [tool, pass]));
+  await agent.close();
+});
+
+// The red team's inputs: a regex condition (F3) and --audit-args
+// redaction (F2) on a megabyte the agent sends. glibc's regexec was O(n^2)
+// on them, under locks every agent's calls wait on: 17.5 s at 128,000
+// bytes, 20 minutes to over an hour at these sizes. Matched in linear time
+// now; the bound is generous for a loaded machine.
+itest('a megabyte argument is matched in linear time by a regex condition and by audit redaction', async (t) => {
+  const sb = sandbox(t, 'linear-regex');
+  const rec = await startRecorder(sb, { tools: ['lookup', 'echo'], jsonResponse: true });
+  const auditFile = path.join(sb.tmp, 'audit.jsonl');
+  await startDaemon(sb, {
+    args: ['--audit', auditFile, '--audit-args'],
+    policy: policyOf({ rec: { port: rec.port, tools: { lookup: { reason: 'corp addresses only',
+      conditions: [{ path: 'args.q', op: 'regex', value: '[a-z]+@corp\\.example$' }] } } } }),
+  });
+  const agent = await spawnAgent(sb, rec.url());
+  const P = 1 << 20;
+  const started = Date.now();
+  expectDenial(assert, await agent.callTool('lookup', { q: 'a'.repeat(P) }),
+    { rule: 'tools.lookup.conditions[0]', reason: 'corp addresses only' });
+  const scheme = 'a'.repeat(P) + '://' + 'x'.repeat(P);
+  expectDenial(assert, await agent.callTool('lookup', { q: scheme }), { rule: 'tools.lookup.conditions[0]' });
+  assert.equal(resultText(await agent.callTool('lookup', { q: 'bob@corp.example' })), 'ran lookup {"q":"bob@corp.example"}');
+  const took = Date.now() - started;
+  assert.ok(took < 20000, `three calls took ${took} ms`);
+  // the audit line may be written after the reply
+  const lines = await waitUntil(() => { const l = auditLines(auditFile).filter((x) => x.tool === 'lookup'); return l.length >= 3 && l; }, '3 audit lines');
+  assert.deepEqual(lines.map((l) => [l.decision, l.arguments.q.length]), [['deny', P], ['deny', 2 * P + 3], ['allow', 16]]);
   await agent.close();
 });
 
