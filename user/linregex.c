@@ -19,10 +19,7 @@ struct tre_tnfa_head {
 	unsigned int num_transitions;
 };
 
-/* The end of the bracket expression opening at p ('['), or NULL when it
- * has none. "]" first (after an optional '^') is literal; [:x:] [.x.]
- * [=x=] nest. */
-static const char *bracket_end(const char *p)
+const char *linregex_bracket_end(const char *p)
 {
 	p += p[1] == '^' ? 2 : 1;
 	if (*p == ']')
@@ -43,7 +40,7 @@ static const char *unportable(const char *p)
 {
 	for (; *p; p++) {
 		if (*p == '[') {
-			const char *end = bracket_end(p);
+			const char *end = linregex_bracket_end(p);
 
 			if (!end)
 				return NULL;  /* unbalanced: the compiler refuses it */

@@ -42,5 +42,9 @@ int linregex_compile(struct linregex **out, const char *pattern, int flags, char
 /* Does the pattern match somewhere in s? */
 bool linregex_match(const struct linregex *re, const char *s);
 void linregex_free(struct linregex *re);
+/* The end of the bracket expression opening at p ('['), or NULL when it
+ * has none. "]" first (after an optional '^') is literal; [:x:] [.x.]
+ * [=x=] nest. */
+const char *linregex_bracket_end(const char *p);
 
 #endif /* MCPF_LINREGEX_H */

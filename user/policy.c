@@ -706,19 +706,8 @@ static unsigned long regex_nodes(const char *p, unsigned long limit)
 			last = 1;
 			ADD(1);
 			break;
-		case '[':  /* one node; "]" first is literal, [:x:] [.x.] [=x=] nest */
-			p += p[1] == '^' ? 2 : 1;
-			if (*p == ']')
-				p++;
-			for (; *p && *p != ']'; p++)
-				if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
-					const char *close = strchr(p + 2, p[1]);
-
-					if (!close || close[1] != ']')
-						return limit + 1;
-					p = close + 1;
-				}
-			if (!*p)
+		case '[':  /* one node */
+			if (!(p = linregex_bracket_end(p)))
 				return limit + 1;  /* unbalanced: regcomp refuses it anyway */
 			last = 1;
 			ADD(1);

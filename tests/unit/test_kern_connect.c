@@ -491,36 +491,51 @@ TEST(kern_connect_another_namespaces_own_address_from_an_unserved_one)
  * names; the balancer then sees the daemon's listener and leaves it. */
 #define CLUSTER_IP "10.96.0.10"
 
-static void lb_body(struct kern *k)
+/* With the balancer in place (kern_lb_first): CLUSTER_IP:80 a target, the
+ * server listening on PORT_SERVER (*server), the daemon on PORT_D4 (*d4). */
+static void lb_serve(struct kern *k, int *server, int *d4)
 {
-	struct sockaddr_storage ss;
-	struct mcpf_conn_key key;
-	struct mcpf_conn rec;
-	int d4, server, c, acc;
-	char a[64];
-
-	CHECK(kern_case_new(k) == 0);
-	CHECK(kern_lb_first(k, CLUSTER_IP, 80, PORT_SERVER) == 0);
 	CHECK(kern_settings(k, KERN_CG_AGENTS, false, false) == 0);
 	CHECK(kern_targets(k, CLUSTER_IP ":80", "srv") == 0);
 	CHECK(kern_serve(k, PORT_D4, 0) == 0);
 	CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
-	CHECK((server = kern_listen(k, "127.0.0.1", PORT_SERVER)) >= 0);
-	CHECK((d4 = kern_listen(k, "127.0.0.1", PORT_D4)) >= 0);
-	CHECK(kern_mark(k, d4, MCPF_SOCK_LISTENER) == 0);
+	CHECK((*server = kern_listen(k, "127.0.0.1", PORT_SERVER)) >= 0);
+	CHECK((*d4 = kern_listen(k, "127.0.0.1", PORT_D4)) >= 0);
+	CHECK(kern_mark(k, *d4, MCPF_SOCK_LISTENER) == 0);
+}
 
-	CHECK(kern_enter(k, KERN_CG_AGENTS) == 0);
+/* A task of cgroup cg connects to CLUSTER_IP:80, taken on listener ls;
+ * *found: 0 when the daemon would find a record for it (in *rec), or -errno. */
+static void lb_connect(struct kern *k, enum kern_cg cg, int ls, struct mcpf_conn *rec, int *found)
+{
+	struct sockaddr_storage ss;
+	struct mcpf_conn_key key;
+	int c, acc;
+
+	CHECK(kern_enter(k, cg) == 0);
 	CHECK((c = kern_socket(k, AF_INET)) >= 0);
 	CHECK_INT_EQ(connect(c, (struct sockaddr *)&ss, kern_sockaddr(CLUSTER_IP, 80, &ss)) ? -errno : 0, 0);
 	CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
-	CHECK((acc = kern_accept(k, d4, 1000)) >= 0);
-	CHECK_INT_EQ(kern_conn_of(k, acc, &key, &rec), 0);
+	CHECK((acc = kern_accept(k, ls, 1000)) >= 0);
+	*found = kern_conn_of(k, acc, &key, rec);
+}
+
+static void lb_body(struct kern *k)
+{
+	struct mcpf_conn rec;
+	int d4, server, found = -1;
+	char a[64];
+
+	CHECK(kern_case_new(k) == 0);
+	CHECK(kern_lb_first(k, CLUSTER_IP, 80, PORT_SERVER) == 0);
+	lb_serve(k, &server, &d4);
+	lb_connect(k, KERN_CG_AGENTS, d4, &rec, &found);
+	CHECK_INT_EQ(found, 0);
 	CHECK_STR_EQ(endpoint_str(&rec.orig_dst, a), CLUSTER_IP ":80");
 	/* and the balancer still balances what is not ours */
-	CHECK(kern_enter(k, KERN_CG_OTHER) == 0);
-	CHECK((c = kern_socket(k, AF_INET)) >= 0);
-	CHECK_INT_EQ(connect(c, (struct sockaddr *)&ss, kern_sockaddr(CLUSTER_IP, 80, &ss)) ? -errno : 0, 0);
-	CHECK(kern_accept(k, server, 1000) >= 0);
+	found = 1;
+	lb_connect(k, KERN_CG_OTHER, server, &rec, &found);
+	CHECK_INT_EQ(found, -ENOENT);
 }
 
 TEST(kern_connect_runs_before_a_load_balancer_attached_first)
@@ -536,10 +551,8 @@ static char adopt_pin[64];  /* in a bpffs of the test's own */
 static void adopt_behind_body(struct kern *k)
 {
 	struct bpf_program *prog = k->skel->progs.mcpf_connect4;
-	struct sockaddr_storage ss;
-	struct mcpf_conn_key key;
 	struct mcpf_conn rec;
-	int d4, c, acc, legacy;
+	int d4, server, legacy, found = -1;
 
 	CHECK(adopt_pin[0] != '\0');
 	CHECK(kern_case_new(k) == 0);
@@ -551,20 +564,9 @@ static void adopt_behind_body(struct kern *k)
 	CHECK(bpf_obj_pin(legacy, adopt_pin) == 0);
 	close(legacy);
 	CHECK_INT_EQ(kern_adopt_link(prog, k->root_fd, adopt_pin, "connect4"), 1);
-
-	CHECK(kern_settings(k, KERN_CG_AGENTS, false, false) == 0);
-	CHECK(kern_targets(k, CLUSTER_IP ":80", "srv") == 0);
-	CHECK(kern_serve(k, PORT_D4, 0) == 0);
-	CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
-	CHECK(kern_listen(k, "127.0.0.1", PORT_SERVER) >= 0);
-	CHECK((d4 = kern_listen(k, "127.0.0.1", PORT_D4)) >= 0);
-	CHECK(kern_mark(k, d4, MCPF_SOCK_LISTENER) == 0);
-	CHECK(kern_enter(k, KERN_CG_AGENTS) == 0);
-	CHECK((c = kern_socket(k, AF_INET)) >= 0);
-	CHECK_INT_EQ(connect(c, (struct sockaddr *)&ss, kern_sockaddr(CLUSTER_IP, 80, &ss)) ? -errno : 0, 0);
-	CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
-	CHECK((acc = kern_accept(k, d4, 1000)) >= 0);
-	CHECK_INT_EQ(kern_conn_of(k, acc, &key, &rec), 0);
+	lb_serve(k, &server, &d4);
+	lb_connect(k, KERN_CG_AGENTS, d4, &rec, &found);
+	CHECK_INT_EQ(found, 0);
 }
 
 TEST(kern_adopting_a_link_behind_a_load_balancer_puts_a_first_one_in_its_place)
