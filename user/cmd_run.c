@@ -11,7 +11,6 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 #include "acct.h"
 #include "admin.h"
@@ -227,11 +226,10 @@ static long long monotonic_ms(void)
 static void on_drain_timer(struct watch *w, uint32_t revents)
 {
 	struct daemon *d = container_of(w, struct daemon, drain_timer);
-	uint64_t expirations;
 	bool late;
 
 	(void)revents;
-	if (read(w->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
+	if (!loop_timer_fired(w))
 		return;
 	late = monotonic_ms() >= d->drain_deadline_ms;
 	/* the count means something once the workers closed their idle ones */
@@ -272,8 +270,7 @@ static void release_pin_dir(void *ctx)
  * redirect to the successor's listeners. */
 static void begin_drain(struct daemon *d)
 {
-	struct itimerspec every = { .it_interval = { 0, DRAIN_POLL_MS * 1000000L },
-				    .it_value = { 0, DRAIN_POLL_MS * 1000000L } };
+	int err;
 
 	if (d->draining)
 		return;
@@ -298,11 +295,8 @@ static void begin_drain(struct daemon *d)
 	}
 	proxy_close_idle(&d->proxy);  /* on the workers' threads: the drain timer counts what is left */
 	d->drain_deadline_ms = monotonic_ms() + d->drain_timeout * 1000LL;
-	d->drain_timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	d->drain_timer.cb = on_drain_timer;
-	if (d->drain_timer.fd < 0 || timerfd_settime(d->drain_timer.fd, 0, &every, NULL) ||
-	    loop_watch(&d->loop, &d->drain_timer, EPOLLIN)) {
-		log_warn("drain timer: %s; closing connections now", strerror(errno));
+	if ((err = loop_every(&d->loop, &d->drain_timer, CLOCK_MONOTONIC, DRAIN_POLL_MS, on_drain_timer))) {
+		log_warn("drain timer: %s; closing connections now", strerror(-err));
 		d->loop.stop = true;
 	}
 }
@@ -449,11 +443,10 @@ static int setup_signals(struct daemon *d)
 static void on_prune_timer(struct watch *w, uint32_t revents)
 {
 	struct daemon *d = container_of(w, struct daemon, prune_timer);
-	uint64_t expirations;
 	int n;
 
 	(void)revents;
-	if (read(w->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
+	if (!loop_timer_fired(w))
 		return;
 	n = rate_prune(d->policy_maps.rate, boot_time_ns());
 	if (n < 0)
@@ -467,35 +460,22 @@ static void on_prune_timer(struct watch *w, uint32_t revents)
 static void on_alive_timer(struct watch *w, uint32_t revents)
 {
 	struct daemon *d = container_of(w, struct daemon, alive_timer);
-	uint64_t expirations;
 	int err;
 
 	(void)revents;
-	if (read(w->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
+	if (!loop_timer_fired(w))
 		return;
 	if ((err = kern_beat(&d->kern)))
 		log_warn("writing daemon_alive: %s", strerror(-err));
 	kern_follow_cgroup(&d->kern);
 }
 
-static int watch_every(struct loop *loop, struct watch *w, long ms, void (*cb)(struct watch *, uint32_t))
-{
-	struct timespec period = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L };
-	struct itimerspec every = { .it_interval = period, .it_value = period };
-
-	/* CLOCK_BOOTTIME, daemon_alive's: a resume from suspend fires it at once */
-	w->fd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
-	w->cb = cb;
-	if (w->fd < 0 || timerfd_settime(w->fd, 0, &every, NULL))
-		return -errno;
-	return loop_watch(loop, w, EPOLLIN);
-}
-
 static int setup_timers(struct daemon *d)
 {
-	int err = watch_every(&d->loop, &d->prune_timer, RATE_PRUNE_SECONDS * 1000L, on_prune_timer);
+	int err = loop_every(&d->loop, &d->prune_timer, CLOCK_MONOTONIC, RATE_PRUNE_SECONDS * 1000L, on_prune_timer);
 
-	return err ? err : watch_every(&d->loop, &d->alive_timer, MCPF_ALIVE_BEAT_MS, on_alive_timer);
+	/* CLOCK_BOOTTIME, daemon_alive's: a resume from suspend beats at once */
+	return err ? err : loop_every(&d->loop, &d->alive_timer, CLOCK_BOOTTIME, MCPF_ALIVE_BEAT_MS, on_alive_timer);
 }
 
 /* The cgroup2 mount, for the audit log's cgroup paths; -1 if unknown. */

@@ -184,10 +184,9 @@ static void tick(struct endpoint_watch *w)
 static void on_tick(struct watch *wt, uint32_t revents)
 {
 	struct endpoint_watch *w = container_of(wt, struct endpoint_watch, timer);
-	uint64_t expirations;
 
 	(void)revents;
-	if (read(wt->fd, &expirations, sizeof(expirations)) == sizeof(expirations))
+	if (loop_timer_fired(wt))
 		tick(w);
 }
 

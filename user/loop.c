@@ -26,6 +26,25 @@ static void later_timer_open(struct loop *l)
 	}
 }
 
+int loop_every(struct loop *l, struct watch *w, int clock, long ms, void (*cb)(struct watch *, uint32_t))
+{
+	struct timespec period = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L };
+	struct itimerspec every = { .it_interval = period, .it_value = period };
+
+	w->cb = cb;
+	w->fd = timerfd_create(clock, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (w->fd < 0 || timerfd_settime(w->fd, 0, &every, NULL))
+		return -errno;
+	return loop_watch(l, w, EPOLLIN) ? -errno : 0;
+}
+
+bool loop_timer_fired(struct watch *w)
+{
+	uint64_t expirations;
+
+	return read(w->fd, &expirations, sizeof(expirations)) == sizeof(expirations);
+}
+
 int loop_init(struct loop *l)
 {
 	memset(l, 0, sizeof(*l));

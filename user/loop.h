@@ -49,6 +49,14 @@ void loop_unwatch(struct loop *l, struct watch *w);
 /* Unwatch and close w->fd, leaving fd -1; nothing when fd is already -1. */
 void loop_close(struct loop *l, struct watch *w);
 
+/* w fires cb every ms on clock (CLOCK_MONOTONIC, or CLOCK_BOOTTIME to
+ * count a suspend too), from ms from now. 0, or -errno (w->fd then -1 or
+ * for loop_close). */
+int loop_every(struct loop *l, struct watch *w, int clock, long ms, void (*cb)(struct watch *, uint32_t));
+/* In a timerfd watch's callback: takes its expirations; false when it had
+ * none (a spurious wake-up). */
+bool loop_timer_fired(struct watch *w);
+
 /* Run fn(d) after the current batch of events has been dispatched. */
 void loop_defer(struct loop *l, struct deferred *d, void (*fn)(struct deferred *));
 

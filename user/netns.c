@@ -516,10 +516,9 @@ static void sweep(struct netns_registry *r)
 static void on_sweep(struct watch *w, uint32_t revents)
 {
 	struct netns_registry *r = container_of(w, struct netns_registry, sweep);
-	uint64_t n;
 
 	(void)revents;
-	if (read(w->fd, &n, sizeof(n)) == sizeof(n))
+	if (loop_timer_fired(w))
 		sweep(r);
 }
 
