@@ -124,43 +124,43 @@ static __always_inline bool same_listener(const struct bound_to *x, const struct
 /* dst is no address of the caller's namespace but one of another served
  * namespace (the host's own address seen from a pod, another pod's IP): a
  * server there on a wildcard address answers on it, and its listener
- * cannot be looked up from here. A registered address of that same
- * namespace on key->port is that server; else the first registered
- * loopback address on the port: a neighbour on that port gets the
- * server's policy rather than the server being reached around it.
- * 1 with key->addr set to it; 0 when dst is no served namespace's own.
- * A global function: verified once, not once per caller and path (the
- * load time of connect4/6 doubled when it was inlined). */
-__noinline int elsewhere_pick(const union mcpf_addr *dst, struct mcpf_endpoint *key)
+ * cannot be looked up from here. alts: the registered addresses on
+ * key->port. When one namespace has dst, its registered address on the
+ * port is that server; else (none of its own, or dst shared by several)
+ * the first registered loopback address on the port, or the first
+ * registered one: a neighbour on that port gets a server's policy rather
+ * than the server being reached around it. 1 with key->addr set; 0 when
+ * dst is no served namespace's own. A global function: verified once, not
+ * once per caller and path (inlined, it doubled connect4/6's load time). */
+__noinline int elsewhere_pick(const union mcpf_addr *dst, const struct mcpf_port_addrs *alts,
+			      struct mcpf_endpoint *key)
 {
 	struct mcpf_addr_owners *owners;
-	struct mcpf_port_addrs *alts;
-	__u32 loopback = MCPF_PORT_ADDRS;
-	__u16 port;
+	__u32 pick = MCPF_PORT_ADDRS;
+	bool one;
 
-	if (!dst || !key)
+	if (!dst || !alts || !key || !alts->count)
 		return 0;
-	port = key->port;
-	alts = bpf_map_lookup_elem(&target_ports, &port);
 	owners = bpf_map_lookup_elem(&local_addr_owners, dst);
-	if (!alts || !owners)
+	if (!owners)
 		return 0;
+	one = owners->count == 1;
 	for (__u32 i = 0; i < MCPF_PORT_ADDRS; i++) {
 		if (i >= alts->count)
 			break;
 		if (addr_is_loopback(&alts->addr[i])) {
-			if (loopback == MCPF_PORT_ADDRS)
-				loopback = i;
-			continue;
-		}
-		if (owners->count == 1 && addr_is_local(owners->netns, &alts->addr[i])) {
-			key->addr = alts->addr[i];
-			return 1;
+			if (pick == MCPF_PORT_ADDRS)
+				pick = i;
+		} else if (one && addr_is_local(owners->netns, &alts->addr[i])) {
+			pick = i;
+			break;
 		}
 	}
-	if (loopback >= MCPF_PORT_ADDRS)
+	if (pick >= MCPF_PORT_ADDRS)
+		pick = one ? MCPF_PORT_ADDRS : 0;
+	if (pick >= MCPF_PORT_ADDRS)
 		return 0;
-	key->addr = alts->addr[loopback];
+	key->addr = alts->addr[pick];
 	return 1;
 }
 
@@ -197,9 +197,12 @@ static __always_inline struct mcpf_target *find_target(struct bpf_sock_addr *ctx
 	alts = bpf_map_lookup_elem(&target_ports, &port);
 	if (!alts)
 		return NULL;
-	/* nothing of this namespace's takes it: another namespace's own address? */
-	if ((served && !addr_is_local(netns, &dst->addr)) || !listener_of(ctx, &dst->addr, port, &reached))
-		return elsewhere_pick(&dst->addr, key) ? bpf_map_lookup_elem(&targets, key) : NULL;
+	/* no address of this namespace's (unknown ones: nothing here takes it):
+	 * another namespace's own address? */
+	if (served && !addr_is_local(netns, &dst->addr))
+		return elsewhere_pick(&dst->addr, alts, key) ? bpf_map_lookup_elem(&targets, key) : NULL;
+	if (!listener_of(ctx, &dst->addr, port, &reached))
+		return !served && elsewhere_pick(&dst->addr, alts, key) ? bpf_map_lookup_elem(&targets, key) : NULL;
 	for (__u32 i = 0; i < MCPF_PORT_ADDRS; i++) {
 		if (i >= alts->count)
 			break;
@@ -330,16 +333,16 @@ static __always_inline __u16 redirect_port(struct bpf_sock_addr *ctx, struct mcp
 	t = find_target(ctx, netns, lst != NULL, dst, &target);
 	if (!t)
 		return 0;
-	*verdict = unjudged_verdict(cfg);
 	if (!lst) {
 		report_netns(netns);
-		if (bpf_map_lookup_elem(&netns_refused, &netns))
-			*verdict = CGROUP_REFUSE;
+		*verdict = bpf_map_lookup_elem(&netns_refused, &netns) ? CGROUP_REFUSE : unjudged_verdict(cfg);
 		return 0;
 	}
 	port = v4 ? lst->port4 : lst->port6;
-	if (!daemon_listening(ctx, cfg, port, v4) || !record_origin(ctx, dst, &target, t))
+	if (!daemon_listening(ctx, cfg, port, v4) || !record_origin(ctx, dst, &target, t)) {
+		*verdict = unjudged_verdict(cfg);
 		return 0;
+	}
 	*cfgp = cfg;
 	*verdict = CGROUP_ALLOW;
 	return port;

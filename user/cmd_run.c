@@ -258,6 +258,7 @@ static void release_pin_dir(void *ctx)
 	struct daemon *d = ctx;
 
 	policy_watch_stop(&d->policy);
+	loop_close(&d->loop, &d->alive_timer);  /* the successor beats and follows --cgroup */
 	d->lock_released = true;
 	kern_release_lock(&d->kern);
 }
@@ -275,6 +276,9 @@ static void begin_drain(struct daemon *d)
 	if (d->draining)
 		return;
 	d->draining = true;
+	/* no more beats: a successor beats for itself; fail-open clears it as
+	 * it detaches below; fail-closed refuses without one */
+	loop_close(&d->loop, &d->alive_timer);
 	d->admin.ready = false;
 	/* held calls survive nothing: their agents get a denial now, and
 	 * their connections can finish draining */
@@ -465,7 +469,7 @@ static void on_alive_timer(struct watch *w, uint32_t revents)
 	(void)revents;
 	if (!loop_timer_fired(w))
 		return;
-	if ((err = kern_beat(&d->kern)))
+	if ((err = kern_beat(&d->kern, true)))
 		log_warn("writing daemon_alive: %s", strerror(-err));
 	kern_follow_cgroup(&d->kern);
 }
@@ -665,7 +669,7 @@ int cmd_run(int argc, char **argv)
 	    (err = approval_ctl_start(&d->approvals, &d->loop, &d->proxy.wheel, &d->enforce, &a.approvals)) ||
 	    (err = netns_start(&d->netns, &d->loop, &d->proxy, &d->kern, a.cgroup, a.netns_dir, a.listen_port,
 			       &inherited)) ||
-	    (err = kern_beat(&d->kern)) ||  /* serving every namespace may have taken a while */
+	    (err = kern_beat(&d->kern, true)) ||  /* serving every namespace may have taken a while */
 	    (err = kern_attach(&d->kern, &bo)))
 		goto cleanup;
 	handover_set_free(&inherited);

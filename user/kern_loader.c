@@ -98,6 +98,9 @@ static int write_settings(struct kern_state *st, const struct kern_opts *o)
 		return err;
 	}
 	memcpy(cfg.listen_addr6.b, &in6addr_loopback, sizeof(cfg.listen_addr6.b));
+	/* whole, agents included: a predecessor's programs may be running on it */
+	cfg.cgroup_id = cg.id;
+	cfg.cgroup_level = cg.level;
 	if (bpf_map_update_elem(bpf_map__fd(st->skel->maps.settings), &zero, &cfg, BPF_ANY))
 		return -errno;
 	st->agents.dir = o->cgroup;
@@ -184,7 +187,7 @@ int kern_load(struct kern_state *st, const struct kern_opts *o)
 	if (err && err != -EXDEV && err != -ENOENT)
 		log_error("writing settings map: %s", strerror(-err));
 	/* before anything is attached: the first connects see a daemon */
-	if (!err && (err = kern_beat(st)))
+	if (!err && (err = kern_beat(st, true)))
 		log_error("writing daemon_alive: %s", strerror(-err));
 	return err;
 }
@@ -412,12 +415,12 @@ void kern_follow_cgroup(struct kern_state *st)
 		log_warn("looking at --cgroup %s again: %s", st->agents.dir, strerror(-err));
 }
 
-int kern_beat(struct kern_state *st)
+int kern_beat(struct kern_state *st, bool alive_now)
 {
 	struct mcpf_daemon_alive alive = { .tgid = (__u32)getpid() };
 	__u32 zero = 0;
 
-	if (!st->detached)
+	if (alive_now)
 		alive.until_ns = boot_time_ns() + MCPF_ALIVE_GRACE_NS;
 	if (bpf_map_update_elem(bpf_map__fd(st->skel->maps.daemon_alive), &zero, &alive, BPF_ANY))
 		return -errno;
@@ -428,9 +431,8 @@ void kern_detach(struct kern_state *st)
 {
 	/* a successor that took the pin dir beats for itself: leave it be */
 	if (st->lock_fd >= 0) {
-		st->detached = true;
 		if (st->skel)
-			kern_beat(st);
+			kern_beat(st, false);
 		unpin_links(st);
 	}
 	if (st->sk_msg_attached)

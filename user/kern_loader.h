@@ -27,7 +27,6 @@ struct kern_state {
 	int cgroup_fd;           /* the cgroup2 root, where the programs are attached */
 	bool sk_msg_attached;
 	bool adopted;            /* every link was a previous daemon's, updated in place */
-	bool detached;           /* kern_detach ran: no more beats (daemon_alive) */
 	struct kern_cgroup agents; /* --cgroup; agents.traced: cgroup_mkdir loaded */
 	char bpffs[4096];
 };
@@ -55,8 +54,8 @@ void kern_detach(struct kern_state *st);
  * it unless cgroup_mkdir did (every MCPF_ALIVE_BEAT_MS). */
 void kern_follow_cgroup(struct kern_state *st);
 /* Tell the programs a daemon runs, for the next MCPF_ALIVE_GRACE_NS
- * (every MCPF_ALIVE_BEAT_MS); after kern_detach, that none does. */
-int kern_beat(struct kern_state *st);
+ * (every MCPF_ALIVE_BEAT_MS), or (!alive_now) that none does. */
+int kern_beat(struct kern_state *st, bool alive_now);
 /* detach: unpin the links (the programs go), and the maps unless keep_maps.
  * !detach: leave links and maps pinned, programs attached, for the next
  * daemon. Safe on a partial set-up. */

@@ -40,6 +40,13 @@ static void addr_key(unsigned char out[16], int family, const void *data)
 	}
 }
 
+static bool addr_is_loopback16(const unsigned char a[16])
+{
+	static const unsigned char v4mapped[12] = { [10] = 0xff, [11] = 0xff }, one[16] = { [15] = 1 };
+
+	return (!memcmp(a, v4mapped, 12) && a[12] == 127) || !memcmp(a, one, 16);
+}
+
 struct other_owner {
 	const unsigned char *addr;
 	unsigned long long gone, found;
@@ -68,6 +75,9 @@ static void count_owner(struct netns_addrs *a, const unsigned char addr[16], int
 	union mcpf_addr key;
 	int err;
 
+	/* every namespace has its loopback addresses: they are nobody's to judge by */
+	if (addr_is_loopback16(addr))
+		return;
 	memcpy(key.b, addr, 16);
 	if (kern_map_lookup(a->owners_fd, &key, &o) && delta < 0)
 		return;

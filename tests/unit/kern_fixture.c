@@ -384,15 +384,15 @@ int kern_alive(struct kern *k, enum kern_beat beat)
 	return bpf_map_update_elem(bpf_map__fd(k->skel->maps.daemon_alive), &zero, &v, BPF_ANY) ? -errno : 0;
 }
 
-int kern_elsewhere(struct kern *k, const char *addr, bool present)
+int kern_elsewhere(struct kern *k, const char *addr, unsigned owners)
 {
 	int fd = bpf_map__fd(k->skel->maps.local_addr_owners);
-	struct mcpf_addr_owners one = { .count = 1, .netns = KERN_ELSEWHERE_NETNS };
+	struct mcpf_addr_owners o = { .count = owners, .netns = KERN_ELSEWHERE_NETNS };
 	struct mcpf_endpoint ep;
 
 	kern_endpoint(addr, 0, &ep);
-	if (present)
-		return bpf_map_update_elem(fd, &ep.addr, &one, BPF_ANY) ? -errno : 0;
+	if (owners)
+		return bpf_map_update_elem(fd, &ep.addr, &o, BPF_ANY) ? -errno : 0;
 	return bpf_map_delete_elem(fd, &ep.addr) && errno != ENOENT ? -errno : 0;
 }
 

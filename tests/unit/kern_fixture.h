@@ -106,11 +106,11 @@ int kern_alive(struct kern *k, enum kern_beat beat);
  * pod IP), and in local_addrs when known (as the daemon's netlink feed
  * puts it there). */
 int kern_own_addr(struct kern *k, const char *addr, bool known);
-/* local_addr_owners: IPv4 addr is (present) or is not the own address of
- * another served namespace (KERN_ELSEWHERE_NETNS, a cookie no case has);
- * kern_elsewhere_has: addr is an address of that namespace too. */
+/* local_addr_owners: IPv4 addr is the own address of that many other
+ * served namespaces (0: of none; 1: of KERN_ELSEWHERE_NETNS, a cookie no
+ * case has); kern_elsewhere_has: addr is an address of that namespace too. */
 #define KERN_ELSEWHERE_NETNS 1ULL
-int kern_elsewhere(struct kern *k, const char *addr, bool present);
+int kern_elsewhere(struct kern *k, const char *addr, unsigned owners);
 int kern_elsewhere_has(struct kern *k, const char *addr);
 /* A connect-time load balancer, as Cilium's socket LB is: a connect4
  * program of its own rewriting vip:vport to 127.0.0.1:port, attached

@@ -422,7 +422,7 @@ static void elsewhere_body(struct kern *k)
 	CHECK(kern_settings(k, KERN_CG_AGENTS, false, false) == 0);
 	CHECK(kern_targets(k, "127.0.0.1:3001", "srv") == 0);
 	CHECK(kern_serve(k, PORT_D4, 0) == 0);
-	CHECK(kern_elsewhere(k, ELSEWHERE, true) == 0);
+	CHECK(kern_elsewhere(k, ELSEWHERE, 1) == 0);
 	CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
 	CHECK((d4 = kern_listen(k, "127.0.0.1", PORT_D4)) >= 0);
 	CHECK(kern_mark(k, d4, MCPF_SOCK_LISTENER) == 0);
@@ -446,9 +446,33 @@ static void elsewhere_body(struct kern *k)
 	CHECK_STR_EQ(endpoint_str(&rec.target, a), "198.51.100.9:3001");
 	CHECK_STR_EQ(rec.server, "node");
 
+	/* shared by two namespaces, no loopback address registered on the port:
+	 * a registered server's policy still, never a pass */
+	CHECK(kern_targets(k, "198.51.100.9:3001", "node") == 0);
+	CHECK(kern_elsewhere(k, ELSEWHERE, 2) == 0);
 	CHECK(kern_enter(k, KERN_CG_AGENTS) == 0);
+	CHECK_INT_EQ(connect_elsewhere(k, PORT_SERVER), 0);
+	CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
+	CHECK((acc = kern_accept(k, d4, 1000)) >= 0);
+	CHECK_INT_EQ(kern_conn_of(k, acc, &key, &rec), 0);
+	CHECK_STR_EQ(rec.server, "node");
+
+	/* the caller's own address with nothing listening on it: no target,
+	 * even when the daemon indexes it as some namespace's own */
+	CHECK(kern_own_addr(k, OWN_ADDR, true) == 0);
+	CHECK(kern_elsewhere(k, OWN_ADDR, 1) == 0);
+	CHECK(kern_enter(k, KERN_CG_AGENTS) == 0);
+	{
+		struct sockaddr_storage ss;
+		socklen_t len = kern_sockaddr(OWN_ADDR, PORT_SERVER, &ss);
+		int c = kern_socket(k, AF_INET);
+
+		CHECK(c >= 0);
+		CHECK_INT_EQ(connect(c, (struct sockaddr *)&ss, len) ? -errno : 0, -ECONNREFUSED);
+	}
+
 	CHECK_INT_EQ(connect_elsewhere(k, PORT_OTHER), -ENETUNREACH);
-	CHECK(kern_elsewhere(k, ELSEWHERE, false) == 0);
+	CHECK(kern_elsewhere(k, ELSEWHERE, 0) == 0);
 	CHECK_INT_EQ(connect_elsewhere(k, PORT_SERVER), -ENETUNREACH);
 }
 
@@ -470,7 +494,7 @@ static void unserved_elsewhere_body(struct kern *k)
 
 	CHECK(kern_case_new(k) == 0);
 	CHECK(kern_targets(k, "127.0.0.1:3001", "srv") == 0);
-	CHECK(kern_elsewhere(k, ELSEWHERE, true) == 0);
+	CHECK(kern_elsewhere(k, ELSEWHERE, 1) == 0);
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		CHECK(kern_enter(k, KERN_CG_DAEMON) == 0);
 		CHECK(kern_settings(k, KERN_CG_AGENTS, modes[i].fail_closed, false) == 0);
