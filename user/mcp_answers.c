@@ -92,9 +92,8 @@ static void scan_body(void *ctx, const char *data, size_t len)
 
 /* Hidden entries out of a list answer; parsing is skipped when no list
  * request is awaiting one (a large tool result is not parsed twice),
- * unless the answers may be to requests never seen here or the scan found
- * a list's shape (any: every list-shaped result is filtered,
- * mcp_filter_any_lists). */
+ * unless the scan found a list's shape or could not read the text (any:
+ * every list-shaped result is filtered, mcp_filter_any_lists). */
 static int filter_lists(struct mcp_flow *f, struct answer_track *t, bool any, const char *json, size_t len,
 			struct bytebuf *out)
 {
@@ -122,14 +121,6 @@ static struct answer_track *answers_for(struct mcp_flow *f, const struct exchang
 	if (f->stream_of)
 		return &f->stream_of->track;
 	return ex && !ex->legacy ? f->track : NULL;
-}
-
-/* Answers on this event stream may be to requests this connection never
- * carried: a GET stream (a replay after Last-Event-ID among them), a
- * legacy session's stream, any reply to a request not read as MCP. */
-static bool answers_unseen(const struct mcp_flow *f, const struct exchange *ex)
-{
-	return f->stream_of || !ex || ex->method != HTTP_POST || ex->legacy || !ex->inspect;
 }
 
 /* A legacy session's POST is answered on its stream (202); a JSON answer
@@ -177,16 +168,17 @@ static int on_sse_event(struct mcp_flow *f, struct flow_io *io)
 	const struct sse_event *ev = http1_event(&f->resp);
 	struct bytebuf filtered = BYTEBUF_INIT, rewritten = BYTEBUF_INIT;
 	struct answer_track *t;
-	bool any;
 	int changed = 0, err;
 
 	if (!f->stream_of)
 		f->stream_of = mcp_legacy_endpoint(f, ev);
 	t = answers_for(f, f->first);
-	any = answers_unseen(f, f->first);
-	/* clients read only "message" events (the default type) as JSON-RPC */
+	/* clients read only "message" events (the default type) as JSON-RPC;
+	 * whatever the stream (a GET's replay after Last-Event-ID, a legacy
+	 * session's), a list is filtered by its shape (scan_answers) */
 	if (ev->has_data && (!ev->type_len || (ev->type_len == 7 && !memcmp(ev->type, "message", 7)))) {
-		any = scan_answers(f, t, ev->data, ev->data_len) || any;
+		bool any = scan_answers(f, t, ev->data, ev->data_len);
+
 		changed = filter_lists(f, t, any, ev->data, ev->data_len, &filtered);
 		if (changed < 0)
 			return -1;
@@ -297,7 +289,7 @@ static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchan
 	size_t len;
 	enum content_coding_status st = content_decode_text(r, r->body, r->body_len, RESPONSE_LIMIT_MIN, &decoded,
 							    &body, &len);
-	bool decoded_ce = st == CODING_DECODED, changed = decoded_ce, any = legacy_in_place(ex, r);
+	bool decoded_ce = st == CODING_DECODED, changed = decoded_ce;
 	cJSON *ours = NULL;  /* ex->extra's denials */
 	int err = 0, fr;
 
@@ -309,8 +301,7 @@ static int finish_buffered(struct mcp_flow *f, struct flow_io *io, struct exchan
 		err = refuse_answer(f, io, ex, why);
 		goto out;
 	}
-	any = scan_answers(f, t, body, len) || any;
-	fr = filter_lists(f, t, any, body, len, &filtered);
+	fr = filter_lists(f, t, scan_answers(f, t, body, len), body, len, &filtered);
 	if (fr < 0) {
 		err = -1;
 		goto out;

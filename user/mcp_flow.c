@@ -243,8 +243,10 @@ size_t mcp_flow_queued_bytes(const struct mcp_flow *f)
 
 size_t mcp_flow_body_bytes(const struct mcp_flow *f)
 {
+	/* a legacy session's calls wait on its stream's connection */
 	return f->req_body.cap + f->wide_text.cap + f->stalled.cap + (f->held ? f->held->upstream.cap : 0) +
-	       (f->track ? f->track->calls.bytes : 0) + mcp_flow_queued_bytes(f);
+	       (f->track ? f->track->calls.bytes : 0) + (f->stream_of ? f->stream_of->track.calls.bytes : 0) +
+	       mcp_flow_queued_bytes(f);
 }
 
 bool mcp_flow_backlog_over(const struct mcp_flow *f, unsigned max)
@@ -491,6 +493,7 @@ static const char *claim_id(struct request_ctx *rc, const struct jsonrpc_msg *jm
 	case -EEXIST:
 		return "the id of a request still awaiting its answer";
 	case -EDQUOT:
+		rc->session_full = true;  /* the rest of a batch is refused without a lock round */
 		return "too many requests in flight in this session";
 	default:
 		return "mcpfence: no memory to follow this request's id";

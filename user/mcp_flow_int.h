@@ -88,7 +88,7 @@ struct request_ctx {
 	struct mcp_session *legacy;
 	char session[128];
 	bool shared_ids;              /* ids are unique across the session's connections (session_ids.h) */
-	bool session_full;            /* ... and the session holds all the claims it may (quick_allowed saw it) */
+	bool session_full;            /* ... and the session holds all the claims it may (a claim saw it) */
 	cJSON *replies;               /* NULL until the first (mcp_flow_add_reply) */
 	bool inspect_answer;
 	struct exchange *ex;
