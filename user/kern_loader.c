@@ -213,21 +213,33 @@ static bool runs_first(int cgroup_fd, enum bpf_attach_type type, __u32 prog_id)
  * attached without BPF_F_BEFORE, behind a socket load balancer): a new
  * one goes first, then takes the pin's name, which lets the old one go.
  * Both run for that moment, never neither. */
+/* Pin link_fd at path in one step: pinned next to it, then renamed over
+ * it, which lets a link pinned there before go (the pin held it). */
+static int pin_over(int link_fd, const char *path)
+{
+	char tmp[4216];
+	int err = 0;
+
+	/* bpffs refuses names with a '.' */
+	if (snprintf(tmp, sizeof(tmp), "%s_new", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	unlink(tmp);  /* left by a daemon that died here */
+	if (bpf_obj_pin(link_fd, tmp) || rename(tmp, path)) {
+		err = -errno;
+		unlink(tmp);
+	}
+	return err;
+}
+
 static int replace_behind(struct bpf_program *prog, int cgroup_fd, const char *path, const char *name)
 {
-	char tmp[4200];
-	int fd, err = 0;
+	int fd, err;
 
-	if (snprintf(tmp, sizeof(tmp), "%.4000s-new", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
 	if ((fd = kern_link_first(prog, cgroup_fd)) < 0)
 		return fd;
-	unlink(tmp);
-	if (bpf_obj_pin(fd, tmp) || rename(tmp, path))
-		err = -errno;
+	err = pin_over(fd, path);
 	close(fd);
 	if (err) {
-		unlink(tmp);
 		log_error("placing %s first: %s", name, strerror(-err));
 		return err;
 	}
@@ -342,23 +354,17 @@ static int open_cgroup(const char *path)
  * mkdir (the daemon's look every beat remains). */
 static void attach_trace(struct kern_state *st)
 {
-	char path[4200], tmp[4216];
 	struct bpf_link *link;
-	int err = 0;
+	char path[4200];
+	int err;
 
 	if (!st->agents.traced)
 		return;
 	link_path(st, L_CGROUP_MKDIR, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s_new", path);  /* bpffs refuses names with a '.' */
-	unlink(tmp);  /* left by a daemon that died here */
 	link = bpf_program__attach(st->skel->progs.mcpf_cgroup_mkdir);
-	if (!link)
-		err = -errno;
-	else if (!(err = bpf_link__pin(link, tmp)) && rename(tmp, path))
-		err = -errno;
+	err = link ? pin_over(bpf_link__fd(link), path) : -errno;
 	bpf_link__destroy(link);  /* the pin keeps it */
 	if (err) {
-		unlink(tmp);
 		st->agents.traced = false;
 		log_warn("attaching cgroup_mkdir: %s; a --cgroup made again is followed by the daemon within %d ms "
 			 "instead of at mkdir", strerror(-err), MCPF_ALIVE_BEAT_MS);
